@@ -1,0 +1,5 @@
+/** The device contract: topics, payload schemas with units, derived records. Import from here. */
+export * from './topics';
+export * from './payloads';
+export * from './records';
+export * from './validate';

@@ -1,0 +1,113 @@
+/**
+ * Runtime validation of device messages against the contract. Pure: no I/O, no registry.
+ * Ingest adds the registry checks (unknown device, kind mismatch) and de-duplication on top.
+ */
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import type { TSchema } from '@sinclair/typebox';
+import { STREAM_SCHEMAS, type StreamPayload } from './payloads';
+import { parseDeviceTopic, type DeviceKind, type Stream } from './topics';
+import type { RejectReason } from './records';
+
+/** Largest payload the contract accepts (a plate read or reading is a few hundred bytes). */
+export const MAX_PAYLOAD_BYTES = 16 * 1024;
+
+const compiled = Object.fromEntries(
+  Object.entries(STREAM_SCHEMAS).map(([s, schema]) => [s, TypeCompiler.Compile(schema as TSchema)]),
+) as Record<Stream, TypeCheck<TSchema>>;
+
+export interface TimePolicy {
+  /** now, ms since epoch (injectable for tests) */
+  now: number;
+  /** event time may be ahead of now by at most this much */
+  maxFutureSkewMs: number;
+  /** event time may be at most this old */
+  maxAgeMs: number;
+  /** readings arriving later than this after their event time are flagged `late` */
+  lateAfterMs: number;
+}
+
+export const DEFAULT_TIME_POLICY: Omit<TimePolicy, 'now'> = {
+  maxFutureSkewMs: 2 * 60_000,
+  maxAgeMs: 30 * 86_400_000,
+  lateAfterMs: 60_000,
+};
+
+export type Decoded =
+  | { ok: true; kind: DeviceKind; deviceId: string; stream: Stream; payload: StreamPayload[Stream]; late: boolean }
+  | { ok: false; reason: RejectReason; detail: string; deviceId: string | null };
+
+/** Describe the first schema error as "field: message (got value)". */
+function schemaDetail(check: TypeCheck<TSchema>, value: unknown): string {
+  const errs = [...check.Errors(value)].slice(0, 3);
+  if (errs.length === 0) return 'schema mismatch';
+  return errs
+    .map((e) => {
+      const field = e.path ? e.path.replace(/^\//, '').replace(/\//g, '.') : '(payload)';
+      let got: string;
+      try {
+        got = JSON.stringify(e.value) ?? String(e.value);
+      } catch {
+        got = String(e.value);
+      }
+      if (got.length > 40) got = got.slice(0, 40) + '…';
+      if (e.message === 'Unexpected property') return `unknown field: ${field}`;
+      return `${field}: ${e.message} (got ${got})`;
+    })
+    .join('; ');
+}
+
+/** Validate one MQTT message (topic + raw payload) against the contract. */
+export function decodeMessage(topic: string, raw: Buffer | Uint8Array | string, policy: TimePolicy): Decoded {
+  const t = parseDeviceTopic(topic);
+  if (!t.ok) return { ok: false, reason: 'unknown_topic', detail: t.detail, deviceId: null };
+  const { kind, deviceId, stream } = t;
+  const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength;
+  if (size > MAX_PAYLOAD_BYTES) {
+    return { ok: false, reason: 'oversized', detail: `payload is ${size} bytes, limit ${MAX_PAYLOAD_BYTES}`, deviceId };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(typeof raw === 'string' ? raw : Buffer.from(raw).toString('utf8'));
+  } catch (err) {
+    return { ok: false, reason: 'invalid_json', detail: `not JSON: ${(err as Error).message}`, deviceId };
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return { ok: false, reason: 'invalid_json', detail: 'payload must be a JSON object', deviceId };
+  }
+  const check = compiled[stream];
+  if (!check.Check(value)) {
+    return { ok: false, reason: 'schema', detail: schemaDetail(check, value), deviceId };
+  }
+  const payload = value as StreamPayload[Stream];
+  const ts = (payload as { ts?: number }).ts;
+  let late = false;
+  if (ts !== undefined) {
+    if (ts > policy.now + policy.maxFutureSkewMs) {
+      return {
+        ok: false,
+        reason: 'future_timestamp',
+        detail: `event time ${new Date(ts).toISOString()} is ${Math.round((ts - policy.now) / 1000)} s ahead of the server (allowed ${policy.maxFutureSkewMs / 1000} s)`,
+        deviceId,
+      };
+    }
+    if (ts < policy.now - policy.maxAgeMs) {
+      return {
+        ok: false,
+        reason: 'too_old',
+        detail: `event time ${new Date(ts).toISOString()} is older than ${Math.round(policy.maxAgeMs / 86_400_000)} days`,
+        deviceId,
+      };
+    }
+    late = policy.now - ts > policy.lateAfterMs;
+  }
+  return { ok: true, kind, deviceId, stream, payload, late };
+}
+
+/** Raw payload kept in a dead letter: UTF-8 text when it is text, else base64; at most 64 KiB. */
+export function rawForDeadLetter(raw: Buffer | Uint8Array | string): string {
+  const buf = typeof raw === 'string' ? Buffer.from(raw) : Buffer.from(raw);
+  const cut = buf.subarray(0, 64 * 1024);
+  const text = cut.toString('utf8');
+  if (!text.includes('\uFFFD') && !/[\x00-\x08\x0e-\x1f]/.test(text)) return text;
+  return 'base64:' + cut.toString('base64');
+}

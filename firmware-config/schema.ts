@@ -1,0 +1,99 @@
+/**
+ * Schema of the device registry: every device of a city and the platform's service accounts.
+ * The registry keeps only password hashes (scrypt, see credentials.ts).
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { DEVICE_KINDS, DeviceId, Latitude, Longitude, PLATE_DIRECTIONS } from '../contract';
+
+/** NOM-081-SEMARNAT-1994 zone types (limits are in ingest's rules, keyed by these). */
+export const NOISE_ZONES = ['residential', 'industrial_commercial', 'school', 'entertainment'] as const;
+export type NoiseZone = (typeof NOISE_ZONES)[number];
+
+export const SERVICE_ROLES = ['ingest', 'console', 'nodered', 'admin'] as const;
+export type ServiceRole = (typeof SERVICE_ROLES)[number];
+
+const Location = Type.Object({ lat: Latitude, lon: Longitude }, { additionalProperties: false });
+
+export const Intervals = Type.Object(
+  {
+    dataS: Type.Integer({ minimum: 1, maximum: 86400, 'x-unit': 's', description: 'reporting interval of the main stream' }),
+    statusS: Type.Integer({ minimum: 10, maximum: 86400, 'x-unit': 's', description: 'status (health) interval' }),
+  },
+  { additionalProperties: false },
+);
+
+/** Per-device thresholds; absent = the rule's city-wide default. */
+export const Thresholds = Type.Object(
+  {
+    speedLimitKmh: Type.Optional(Type.Number({ minimum: 1, maximum: 200 })),
+    idleMinutes: Type.Optional(Type.Number({ minimum: 1, maximum: 600 })),
+    offRouteMeters: Type.Optional(Type.Number({ minimum: 10, maximum: 10000 })),
+    noiseSustainMinutes: Type.Optional(Type.Number({ minimum: 1, maximum: 240 })),
+    batteryLowPct: Type.Optional(Type.Number({ minimum: 1, maximum: 100 })),
+    stuckMinutes: Type.Optional(Type.Number({ minimum: 1, maximum: 1440 })),
+    maxClockSkewS: Type.Optional(Type.Number({ minimum: 1, maximum: 86400 })),
+  },
+  { additionalProperties: false },
+);
+
+export const RegistryDevice = Type.Object(
+  {
+    id: DeviceId,
+    kind: Type.Union(DEVICE_KINDS.map((k) => Type.Literal(k))),
+    model: Type.String({ minLength: 1, maxLength: 80 }),
+    district: Type.String({ minLength: 1, maxLength: 80 }),
+    status: Type.Union([Type.Literal('active'), Type.Literal('retired')], { default: 'active' }),
+    passwordHash: Type.String({ pattern: '^scrypt\\$', description: 'scrypt$N$r$p$salt$hash (base64)' }),
+    /** fixed place of stations and cameras */
+    location: Type.Optional(Location),
+    noiseZone: Type.Optional(Type.Union(NOISE_ZONES.map((z) => Type.Literal(z)))),
+    camera: Type.Optional(
+      Type.Object(
+        {
+          road: Type.String({ minLength: 1 }),
+          /** which way the camera reads; 'both' for a camera covering both carriageways */
+          direction: Type.Union([...PLATE_DIRECTIONS.map((d) => Type.Literal(d)), Type.Literal('both')]),
+          lanes: Type.Integer({ minimum: 1, maximum: 12 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    truck: Type.Optional(
+      Type.Object(
+        { depotId: Type.String({ minLength: 1 }), routeId: Type.String({ minLength: 1 }), plate: Type.Optional(Type.String()) },
+        { additionalProperties: false },
+      ),
+    ),
+    intervals: Intervals,
+    thresholds: Type.Optional(Thresholds),
+    /** when credentials were last issued (ms), for audits */
+    credentialsIssuedAt: Type.Optional(Type.Integer()),
+  },
+  { additionalProperties: false, $id: 'RegistryDevice' },
+);
+export type RegistryDevice = Static<typeof RegistryDevice>;
+
+export const ServiceAccount = Type.Object(
+  {
+    id: Type.String({ pattern: '^[a-z][a-z0-9-]{1,39}$' }),
+    role: Type.Union(SERVICE_ROLES.map((r) => Type.Literal(r))),
+    passwordHash: Type.String({ pattern: '^scrypt\\$' }),
+  },
+  { additionalProperties: false },
+);
+export type ServiceAccount = Static<typeof ServiceAccount>;
+
+export const Registry = Type.Object(
+  {
+    version: Type.Literal(1),
+    city: Type.String({ minLength: 1 }),
+    /** IANA time zone of the city (day/night limits, shifts, reports) */
+    timezone: Type.String({ default: 'America/Mexico_City' }),
+    /** optional city data file (streets, depots, routes), relative to the registry file */
+    cityFile: Type.Optional(Type.String()),
+    devices: Type.Array(RegistryDevice),
+    services: Type.Array(ServiceAccount),
+  },
+  { additionalProperties: false, $id: 'Registry' },
+);
+export type Registry = Static<typeof Registry>;

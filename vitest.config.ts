@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+// Tests talk to real servers (Aedes, DuckDB, influxd, Chromium) on loopback.
+// Two cores: keep a modest number of test files in flight.
+export default defineConfig({
+  test: {
+    include: ['**/*.test.ts', '**/*.test.tsx'],
+    exclude: ['node_modules/**', 'dist/**', 'ops-console/web/dist/**'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+    maxWorkers: 2,
+    reporters: ['default'],
+  },
+});
