@@ -1,0 +1,61 @@
+/**
+ * Messages of the console's live stream (WebSocket GET /api/live), shared by the API (server)
+ * and the web console (client). Device payload shapes come from the device contract.
+ *
+ * On connect: one `snapshot`. Then `delta` messages, coalesced per device on the server
+ * (at most one entry per device per delta, at most ~4 deltas/s). A client that falls too far
+ * behind (its socket buffer over a limit) is sent a fresh `snapshot` instead of the backlog.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { AlertEvent, LiveState } from '../../contract';
+import { PlateRead } from '../../contract';
+
+/** An alert as the console shows it: the folded state of its AlertEvents. */
+export const Alert = Type.Object(
+  {
+    id: Type.String(),
+    rule: Type.String(),
+    severity: Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')]),
+    state: Type.Union([Type.Literal('open'), Type.Literal('acknowledged'), Type.Literal('resolved'), Type.Literal('auto_resolved')]),
+    deviceId: Type.String(),
+    kind: Type.String(),
+    district: Type.String(),
+    title: Type.String(),
+    detail: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    openedAt: Type.Integer(),
+    updatedAt: Type.Integer(),
+    assignee: Type.Optional(Type.String()),
+    escalated: Type.Optional(Type.Boolean()),
+    history: Type.Array(Type.Object({ event: Type.String(), at: Type.Integer(), by: Type.Optional(Type.String()), note: Type.Optional(Type.String()) })),
+  },
+  { $id: 'Alert' },
+);
+export type Alert = Static<typeof Alert>;
+
+export const LivePlate = Type.Object({ deviceId: Type.String(), district: Type.String(), read: PlateRead });
+export type LivePlate = Static<typeof LivePlate>;
+
+export const LiveSnapshot = Type.Object({
+  type: Type.Literal('snapshot'),
+  at: Type.Integer(),
+  devices: Type.Array(LiveState),
+  alerts: Type.Array(Alert),
+});
+export const LiveDelta = Type.Object({
+  type: Type.Literal('delta'),
+  at: Type.Integer(),
+  devices: Type.Array(LiveState),
+  /** plate reads since the last delta (role-restricted: only sent to roles that may see plates) */
+  plates: Type.Array(LivePlate),
+  alerts: Type.Array(Alert),
+});
+export const LiveMessage = Type.Union([LiveSnapshot, LiveDelta]);
+export type LiveSnapshot = Static<typeof LiveSnapshot>;
+export type LiveDelta = Static<typeof LiveDelta>;
+export type LiveMessage = Static<typeof LiveMessage>;
+
+export { AlertEvent, LiveState };
+
+/** Console roles. Every API route declares which of them may call it. */
+export const ROLES = ['public', 'operator', 'planner', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
