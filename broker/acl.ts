@@ -1,0 +1,94 @@
+/**
+ * Topic access rules: who may publish and subscribe where. Pure functions over an identity
+ * (a registry device or a service account) so they are easy to read and test.
+ *
+ * Devices: publish only `city/v1/<kind>/<id>/<stream>` (any single-level stream under their
+ * own prefix, so ingest can dead-letter unknown streams with a reason); retained only on their
+ * presence topic; last will only on their presence topic; subscribe only under their own prefix.
+ * Services (firmware-config/schema.ts SERVICE_ROLES) get the patterns in ROLE_RULES.
+ * Nobody publishes to `$SYS`.
+ */
+import { deviceTopic, deviceTopicPrefix, SUB_ALL_DEVICE_DATA, SVC_PREFIX, TOPIC_ROOT, CONTRACT_VERSION, type DeviceKind } from '../contract';
+import type { ServiceRole } from '../firmware-config/schema';
+
+export type Identity =
+  | { type: 'device'; id: string; kind: DeviceKind; passwordHash: string }
+  | { type: 'service'; id: string; role: ServiceRole; passwordHash: string };
+
+export type Decision = { ok: true } | { ok: false; reason: AclReason; detail: string };
+
+export type AclReason =
+  | 'sys_topic'
+  | 'svc_topic'
+  | 'not_own_prefix'
+  | 'bad_stream'
+  | 'retain_not_presence'
+  | 'will_not_presence'
+  | 'role_not_allowed'
+  | 'unknown_client';
+
+const ROOT = `${TOPIC_ROOT}/${CONTRACT_VERSION}`;
+
+/** Topic filters each service role may subscribe to / topics (as patterns) it may publish to. */
+export const ROLE_RULES: Record<ServiceRole, { subscribe: string[]; publish: string[] }> = {
+  ingest: { subscribe: [SUB_ALL_DEVICE_DATA, `${SVC_PREFIX}#`], publish: [`${SVC_PREFIX}#`] },
+  console: { subscribe: [`${ROOT}/#`], publish: [`${SVC_PREFIX}alerts/+`, `${SVC_PREFIX}hotlist`] },
+  nodered: { subscribe: [`${SVC_PREFIX}#`, `${ROOT}/+/+/presence`], publish: [`${SVC_PREFIX}alerts/+`] },
+  admin: { subscribe: ['#', '$SYS/#'], publish: ['#'] },
+};
+
+const OK: Decision = { ok: true };
+const no = (reason: AclReason, detail: string): Decision => ({ ok: false, reason, detail });
+
+/**
+ * True when every topic matched by `filter` is also matched by `pattern` (both MQTT topic
+ * filters; a plain topic is a filter without wildcards).
+ */
+export function filterCovers(pattern: string, filter: string): boolean {
+  const p = pattern.split('/');
+  const f = filter.split('/');
+  // [MQTT-4.7.2-1] topics starting with $ are not matched by filters starting with a wildcard
+  if (f[0]!.startsWith('$') && (p[0] === '#' || p[0] === '+')) return false;
+  for (let i = 0; ; i++) {
+    const pl = p[i];
+    const fl = f[i];
+    if (pl === '#') return true; // also matches the parent level (filter exhausted)
+    if (pl === undefined || fl === undefined) return pl === undefined && fl === undefined;
+    if (fl === '#') return false; // only '#' covers '#'
+    if (pl === '+') continue; // covers any single level, '+' included
+    if (fl === '+' || pl !== fl) return false;
+  }
+}
+
+const isSys = (t: string) => t.startsWith('$');
+
+export function canPublish(who: Identity, topic: string, opts: { retain?: boolean; will?: boolean } = {}): Decision {
+  if (isSys(topic)) return no('sys_topic', `publishing to "${topic}" is reserved to the broker`);
+  if (who.type === 'device') {
+    if (topic.startsWith(SVC_PREFIX)) return no('svc_topic', `device ${who.id} may not publish to service topic "${topic}"`);
+    const prefix = deviceTopicPrefix(who.kind, who.id);
+    if (!topic.startsWith(prefix)) return no('not_own_prefix', `device ${who.id} may publish only under "${prefix}", not "${topic}"`);
+    const stream = topic.slice(prefix.length);
+    if (!stream || stream.includes('/')) return no('bad_stream', `"${topic}" is not ${prefix}<stream>`);
+    const presence = deviceTopic(who.kind, who.id, 'presence');
+    if (opts.will && topic !== presence) return no('will_not_presence', `device ${who.id}'s last will must be on "${presence}", not "${topic}"`);
+    if (opts.retain && topic !== presence) return no('retain_not_presence', `device ${who.id} may retain only on "${presence}", not "${topic}"`);
+    return OK;
+  }
+  const rules = ROLE_RULES[who.role];
+  if (rules.publish.some((p) => filterCovers(p, topic))) return OK;
+  return no('role_not_allowed', `service ${who.id} (role ${who.role}) may not publish to "${topic}"`);
+}
+
+export function canSubscribe(who: Identity, filter: string): Decision {
+  if (who.type === 'device') {
+    const prefix = deviceTopicPrefix(who.kind, who.id);
+    if (filter.startsWith(prefix) && filter.length > prefix.length) return OK;
+    if (filter.startsWith(SVC_PREFIX)) return no('svc_topic', `device ${who.id} may not subscribe to service topics ("${filter}")`);
+    if (isSys(filter)) return no('sys_topic', `device ${who.id} may not subscribe to "${filter}"`);
+    return no('not_own_prefix', `device ${who.id} may subscribe only under "${prefix}", not "${filter}"`);
+  }
+  const rules = ROLE_RULES[who.role];
+  if (rules.subscribe.some((p) => filterCovers(p, filter))) return OK;
+  return no('role_not_allowed', `service ${who.id} (role ${who.role}) may not subscribe to "${filter}"`);
+}

@@ -1,0 +1,58 @@
+/**
+ * Aedes authorizePublish / authorizeSubscribe hooks over the rules in acl.ts.
+ *
+ * MQTT 3.1.1 cannot refuse a PUBLISH (§3.3.5): Aedes closes the publisher's connection when the
+ * hook answers with an error, so the message never reaches a subscriber. A refused
+ * subscription is answered with granted 128 (SUBACK failure) and the connection stays open.
+ * Every refusal is logged with its reason and counted.
+ */
+import type { Client, PublishPacket, Subscription } from 'aedes';
+import type { Logger } from '../lib/log';
+import type { RegistryView } from '../firmware-config/registry';
+import { canPublish, canSubscribe, type Identity } from './acl';
+import { remoteOf, type Authenticator } from './auth';
+import type { BrokerMetrics } from './metrics';
+
+export class AclError extends Error {
+  readonly code: string;
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+    this.code = `E_ACL_${reason.toUpperCase()}`;
+  }
+}
+
+export function createAuthorizer(opts: { auth: Authenticator; registry: RegistryView; metrics: BrokerMetrics; log: Logger }) {
+  const { auth, registry, metrics, log } = opts;
+
+  /** the identity behind a will published by Aedes for a client that is gone (client = null) */
+  const orphanIdentity = (clientId: string | undefined): Identity | undefined => {
+    const d = clientId ? registry.activeDevice(clientId) : undefined;
+    return d ? { type: 'device', id: d.id, kind: d.kind, passwordHash: d.passwordHash } : undefined;
+  };
+
+  return {
+    authorizePublish(client: Client | null, packet: PublishPacket, cb: (err?: Error | null) => void): void {
+      const isWill = !client || (client as unknown as { will?: unknown }).will === packet;
+      const who = auth.identityOf(client) ?? (client ? undefined : orphanIdentity((packet as { clientId?: string }).clientId));
+      const decision = who
+        ? canPublish(who, packet.topic, { retain: packet.retain, will: isWill })
+        : { ok: false as const, reason: 'unknown_client', detail: `publish to "${packet.topic}" from an unauthenticated client` };
+      if (decision.ok) return cb(null);
+      metrics.publishRefused(decision.reason);
+      log.warn({ clientId: client?.id, username: who?.id, topic: packet.topic, retain: packet.retain, will: isWill, reason: decision.reason, remote: remoteOf(client) }, `publish refused: ${decision.detail}`);
+      cb(new AclError(decision.reason, decision.detail));
+    },
+
+    authorizeSubscribe(client: Client, sub: Subscription, cb: (err: Error | null, sub?: Subscription | null) => void): void {
+      const who = auth.identityOf(client);
+      const decision = who ? canSubscribe(who, sub.topic) : { ok: false as const, reason: 'unknown_client', detail: 'unauthenticated client' };
+      if (decision.ok) return cb(null, sub);
+      metrics.subscribeRefused(decision.reason);
+      log.warn({ clientId: client.id, username: who?.id, filter: sub.topic, reason: decision.reason, remote: remoteOf(client) }, `subscription refused: ${decision.detail}`);
+      cb(null, null); // granted 128
+    },
+  };
+}

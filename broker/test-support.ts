@@ -1,0 +1,101 @@
+/** Helpers for the broker's tests: a fresh registry + broker on loopback, and MQTT clients. */
+import net from 'node:net';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { createLogger } from '../lib/log';
+import { RegistryView } from '../firmware-config/registry';
+import { TEST_PASSWORD, writeTestRegistry } from '../testing/registry-fixture';
+import { startBroker, type BrokerHandle, type StartBrokerOptions } from './index';
+
+export interface TestBroker {
+  file: string;
+  registry: RegistryView;
+  broker: BrokerHandle;
+  url: string;
+  wsUrl: string;
+  clients: MqttClient[];
+  sockets: net.Socket[];
+  /** connect as `id` (password pw-<id>, client id = id unless given) */
+  connect(id: string, opts?: IClientOptions & { ws?: boolean }): Promise<MqttClient>;
+  /** try to connect; resolves with the CONNACK return code of the refusal */
+  refusedCode(id: string, opts?: IClientOptions): Promise<number>;
+  raw(): Promise<net.Socket>;
+  close(): Promise<void>;
+}
+
+export const testLog = () => createLogger('broker-test', process.env.TEST_LOG_LEVEL ?? 'silent');
+
+export async function startTestBroker(extra: Partial<StartBrokerOptions> = {}): Promise<TestBroker> {
+  const file = writeTestRegistry();
+  const registry = new RegistryView(file);
+  const broker = await startBroker({ registry, port: 0, wsPort: 0, log: testLog(), ...extra });
+  const url = `mqtt://127.0.0.1:${broker.port}`;
+  const wsUrl = `ws://127.0.0.1:${broker.wsPort}/mqtt`;
+  const clients: MqttClient[] = [];
+  const sockets: net.Socket[] = [];
+  const options = (id: string, opts: IClientOptions) => ({
+    username: id,
+    password: TEST_PASSWORD(id),
+    clientId: id,
+    reconnectPeriod: 0,
+    connectTimeout: 5000,
+    ...opts,
+  });
+  const t: TestBroker = {
+    file,
+    registry,
+    broker,
+    url,
+    wsUrl,
+    clients,
+    sockets,
+    async connect(id, opts = {}) {
+      const { ws, ...rest } = opts;
+      const c = mqtt.connect(ws ? wsUrl : url, options(id, rest));
+      clients.push(c);
+      await new Promise<void>((resolve, reject) => {
+        c.once('connect', () => resolve());
+        c.once('error', reject);
+        c.once('close', () => reject(new Error(`connection of ${id} closed before CONNACK`)));
+      });
+      c.on('error', () => {});
+      return c;
+    },
+    async refusedCode(id, opts = {}) {
+      const c = mqtt.connect(url, options(id, opts));
+      clients.push(c);
+      return new Promise<number>((resolve, reject) => {
+        c.once('connect', () => reject(new Error(`${id} was accepted`)));
+        c.once('error', (err) => resolve((err as { code?: number }).code ?? -1));
+      });
+    },
+    async raw() {
+      const s = net.connect(broker.port, '127.0.0.1');
+      sockets.push(s);
+      s.on('error', () => {});
+      await new Promise<void>((resolve) => s.once('connect', () => resolve()));
+      return s;
+    },
+    async close() {
+      await Promise.all(clients.map((c) => c.endAsync(true).catch(() => {})));
+      for (const s of sockets) s.destroy();
+      await broker.stop();
+      registry.close();
+    },
+  };
+  return t;
+}
+
+/** Collect messages a client receives (topic → payload strings). */
+export function collect(c: MqttClient): { topic: string; payload: string; retain: boolean }[] {
+  const got: { topic: string; payload: string; retain: boolean }[] = [];
+  c.on('message', (topic, payload, packet) => got.push({ topic, payload: payload.toString(), retain: packet.retain }));
+  return got;
+}
+
+export function closed(c: MqttClient | net.Socket): Promise<void> {
+  return new Promise((resolve) => {
+    if ('connected' in c && !c.connected && (c as MqttClient).disconnected) return resolve();
+    if (c instanceof net.Socket && c.destroyed) return resolve();
+    c.once('close', () => resolve());
+  });
+}

@@ -1,0 +1,79 @@
+/**
+ * Password verification with a short-lived cache, so reconnect storms don't burn CPU on scrypt.
+ *
+ * Entries are keyed by (id, SHA-256 of the offered password, stored hash): when the registry's
+ * stored hash changes (credential rotation) the old entries can no longer match, so the old
+ * secret stops working at once. A scrypt result for a given (password, stored hash) pair never
+ * changes, so refusals are cached too (for less time), and concurrent verifications of the same
+ * key share one scrypt run.
+ */
+import { createHash } from 'node:crypto';
+import { verifyPassword } from '../firmware-config/credentials';
+
+export interface VerifyCacheOptions {
+  /** how long a successful verification is remembered (ms) */
+  okTtlMs?: number;
+  /** how long a refused one is remembered (ms) */
+  badTtlMs?: number;
+  maxEntries?: number;
+  now?: () => number;
+}
+
+export class VerifyCache {
+  private readonly entries = new Map<string, { ok: boolean; until: number }>();
+  private readonly inflight = new Map<string, Promise<boolean>>();
+  private readonly okTtl: number;
+  private readonly badTtl: number;
+  private readonly max: number;
+  private readonly now: () => number;
+  /** scrypt runs actually performed (for tests and metrics) */
+  verifications = 0;
+  hits = 0;
+
+  constructor(opts: VerifyCacheOptions = {}) {
+    this.okTtl = opts.okTtlMs ?? 60_000;
+    this.badTtl = opts.badTtlMs ?? 10_000;
+    this.max = opts.maxEntries ?? 20_000;
+    this.now = opts.now ?? Date.now;
+  }
+
+  private key(id: string, password: string, stored: string): string {
+    return createHash('sha256').update(id).update('\0').update(password).update('\0').update(stored).digest('base64');
+  }
+
+  async verify(id: string, password: string, stored: string): Promise<boolean> {
+    const key = this.key(id, password, stored);
+    const hit = this.entries.get(key);
+    if (hit) {
+      if (hit.until > this.now()) {
+        this.hits++;
+        return hit.ok;
+      }
+      this.entries.delete(key);
+    }
+    const running = this.inflight.get(key);
+    if (running) return running;
+    const p = (async () => {
+      this.verifications++;
+      let ok = false;
+      try {
+        ok = await verifyPassword(password, stored);
+      } catch {
+        ok = false; // malformed hash parameters never match
+      }
+      if (this.entries.size >= this.max) {
+        // Map keeps insertion order: drop the oldest
+        const oldest = this.entries.keys().next().value;
+        if (oldest !== undefined) this.entries.delete(oldest);
+      }
+      this.entries.set(key, { ok, until: this.now() + (ok ? this.okTtl : this.badTtl) });
+      return ok;
+    })().finally(() => this.inflight.delete(key));
+    this.inflight.set(key, p);
+    return p;
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}
