@@ -119,17 +119,23 @@ export interface TelemetryStore {
   writeBatch(records: AnyTelemetryRecord[]): Promise<WriteResult>;
   writeDeadLetters(letters: DeadLetter[]): Promise<void>;
 
+  /** GPS fixes of one device, ts ascending. Optional fields not written are absent (not null). */
   track(q: { deviceId: string } & TimeRange): Promise<TrackPoint[]>;
+  /** Sorted by ts, then deviceId. */
   truckEvents(q: { deviceIds?: string[] } & TimeRange): Promise<TruckEventRow[]>;
+  /** Non-empty buckets only, sorted by deviceId, then t. */
   series(q: SeriesQuery): Promise<SeriesBucket[]>;
+  /** Plate reads per camera, UTC hour and direction; sorted by cameraId, hour, direction. */
   plateCounts(q: { cameraIds?: string[] } & TimeRange): Promise<PlateCountRow[]>;
+  /** Newest first (ts descending, then cameraId), at most `limit`. */
   plateSearch(q: PlateSearchQuery): Promise<PlateReadRow[]>;
   /** Delete plate reads with event time before `before`; returns how many were removed. */
   purgePlates(before: number): Promise<number>;
-  /** Latest record per (device, stream) by event time. */
+  /** Latest record per (device, stream) by event time (not arrival), sorted by deviceId, then stream. */
   latest(q: { deviceIds?: string[]; streams?: TelemetryStream[] }): Promise<AnyTelemetryRecord[]>;
+  /** Filtered on receivedAt; newest first (receivedAt descending, then id), at most `limit`. */
   deadLetters(q: DeadLetterQuery): Promise<DeadLetter[]>;
-  /** Counted dead letters per reason (for the console and for zero-loss checks). */
+  /** Counted dead letters per reason over receivedAt (for the console and for zero-loss checks); reasons with none are absent. */
   deadLetterCounts(q: Partial<TimeRange>): Promise<Partial<Record<RejectReason, number>>>;
   /** Number of stored points matching; used by zero-loss checks. */
   count(q: CountQuery): Promise<number>;
