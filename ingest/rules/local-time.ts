@@ -1,0 +1,64 @@
+/** Wall-clock parts of an instant in an IANA time zone (Intl; no DST tables of our own). */
+const fmtCache = new Map<string, Intl.DateTimeFormat>();
+
+function fmt(tz: string): Intl.DateTimeFormat {
+  let f = fmtCache.get(tz);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', {
+      timeZone: tz,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    });
+    fmtCache.set(tz, f);
+  }
+  return f;
+}
+
+export interface LocalParts {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+  /** YYYY-MM-DD in the zone */
+  date: string;
+}
+
+/** Local date and time of `at` (ms or Date) in `tz`. Throws RangeError for an unknown zone. */
+export function localParts(at: number | Date, tz: string): LocalParts {
+  const parts = fmt(tz).formatToParts(typeof at === 'number' ? new Date(at) : at);
+  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? NaN);
+  const p = { year: get('year'), month: get('month'), day: get('day'), hour: get('hour') % 24, minute: get('minute'), second: get('second') };
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return { ...p, date: `${p.year}-${pad(p.month)}-${pad(p.day)}` };
+}
+
+/** Offset of `tz` from UTC at `at`, in ms (local = utc + offset). */
+export function tzOffsetMs(at: number, tz: string): number {
+  const p = localParts(at, tz);
+  const asUtc = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
+  return asUtc - Math.floor(at / 1000) * 1000;
+}
+
+/** The UTC instant of a local wall-clock time (minute precision) in `tz`. */
+export function localToUtc(date: string, hhmm: string, tz: string): number {
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  const [hh, mm] = hhmm.split(':').map(Number) as [number, number];
+  const guess = Date.UTC(y, m - 1, d, hh, mm);
+  // two passes settle DST transitions
+  let t = guess - tzOffsetMs(guess, tz);
+  t = guess - tzOffsetMs(t, tz);
+  return t;
+}
+
+/** Is local hour `h` within [from, to) — wrapping midnight when from > to (e.g. 22 → 6). */
+export function inHourRange(h: number, from: number, to: number): boolean {
+  if (from === to) return true;
+  return from < to ? h >= from && h < to : h >= from || h < to;
+}
