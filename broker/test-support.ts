@@ -1,6 +1,6 @@
 /** Helpers for the broker's tests: a fresh registry + broker on loopback, and MQTT clients. */
 import net from 'node:net';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import mqtt, { ErrorWithSubackPacket, type IClientOptions, type MqttClient } from 'mqtt';
 import { createLogger } from '../lib/log';
 import { RegistryView } from '../firmware-config/registry';
 import { TEST_PASSWORD, writeTestRegistry } from '../testing/registry-fixture';
@@ -98,4 +98,16 @@ export function closed(c: MqttClient | net.Socket): Promise<void> {
     if (c instanceof net.Socket && c.destroyed) return resolve();
     c.once('close', () => resolve());
   });
+}
+
+/** Subscribe and return the SUBACK's granted codes by filter (mqtt.js rejects when one is 128). */
+export async function grants(c: MqttClient, filters: string[], qos: 0 | 1 | 2 = 1): Promise<Record<string, number>> {
+  let granted: number[];
+  try {
+    granted = (await c.subscribeAsync(Object.fromEntries(filters.map((f) => [f, { qos }])))).map((g) => g.qos);
+  } catch (err) {
+    if (!(err instanceof ErrorWithSubackPacket)) throw err;
+    granted = err.packet.granted as number[];
+  }
+  return Object.fromEntries(filters.map((f, i) => [f, granted[i]!]));
 }
