@@ -23,6 +23,7 @@ export const TEST_SERVICES = [
   { id: 'ingest', role: 'ingest' as const },
   { id: 'console', role: 'console' as const },
   { id: 'nodered', role: 'nodered' as const },
+  { id: 'admin', role: 'admin' as const },
 ];
 
 export function buildTestRegistry(extra: Omit<RegistryDevice, 'passwordHash'>[] = []): Registry {
