@@ -5,7 +5,8 @@
  *
  * Username = device id or service id. A device's client id must equal its device id; a service
  * may not use a device id as its client id. A client id held by a connected client of another
- * identity is refused (the same identity reconnecting replaces its old session, as MQTT says).
+ * identity is refused (the same identity reconnecting replaces its old session, as MQTT says), and
+ * so is one naming a stored persistent session of another identity (its queued messages).
  *
  * CONNACK codes (MQTT 3.1.1 §3.2.2.3): 2 identifier rejected, 4 bad user name or password
  * (also for unknown ids, so ids can't be probed), 5 not authorized (retired device, bad will).
@@ -62,7 +63,9 @@ export function createAuthenticator(opts: { registry: RegistryView; metrics: Bro
   const { registry, metrics, log } = opts;
   const cache = opts.cache ?? new VerifyCache();
   const identities = new WeakMap<Client, Identity>();
-  const wills = new WeakMap<Client, Will | undefined>();
+  const connects = new WeakMap<Client, { will?: Will; clean: boolean }>();
+  /** client id → identity that owns the persistent (clean = false) session stored under it */
+  const sessions = new Map<string, string>();
   /** client id → the client (and identity) that holds it */
   const owners = new Map<string, { client: Client; identity: Identity }>();
 
@@ -84,7 +87,7 @@ export function createAuthenticator(opts: { registry: RegistryView; metrics: Bro
   return {
     cache,
     preConnect(client, packet, cb) {
-      wills.set(client, packet.will ? { topic: packet.will.topic, retain: packet.will.retain } : undefined);
+      connects.set(client, { will: packet.will ? { topic: packet.will.topic, retain: packet.will.retain } : undefined, clean: packet.clean !== false });
       cb(null, true);
     },
 
@@ -104,7 +107,7 @@ export function createAuthenticator(opts: { registry: RegistryView; metrics: Bro
       if (found.type === 'service' && registry.device(client.id)) {
         return cb(refuse(client, username, 'client_id_reserved', CONNACK.IDENTIFIER_REJECTED, `client id "${client.id}" belongs to a device`), null);
       }
-      const will = wills.get(client);
+      const { will, clean } = connects.get(client) ?? { clean: true };
       if (will) {
         const d = canPublish(found, will.topic, { will: true, retain: will.retain });
         if (!d.ok) return cb(refuse(client, username, 'bad_will', CONNACK.NOT_AUTHORIZED, d.detail), null);
@@ -121,6 +124,13 @@ export function createAuthenticator(opts: { registry: RegistryView; metrics: Bro
           if (owner && owner.client !== client && !owner.client.closed && owner.identity.id !== found.id) {
             return cb(refuse(client, username, 'client_id_taken', CONNACK.IDENTIFIER_REJECTED, `client id "${client.id}" is connected as ${owner.identity.id}`), null);
           }
+          // a stored session (subscriptions, queued messages) belongs to the identity that made it
+          const sessionOwner = sessions.get(client.id);
+          if (sessionOwner !== undefined && sessionOwner !== found.id) {
+            return cb(refuse(client, username, 'client_id_taken', CONNACK.IDENTIFIER_REJECTED, `client id "${client.id}" holds a persistent session of ${sessionOwner}`), null);
+          }
+          if (clean) sessions.delete(client.id);
+          else sessions.set(client.id, found.id);
           identities.set(client, found);
           owners.set(client.id, { client, identity: found });
           cb(null, true);

@@ -94,9 +94,13 @@ export function collect(c: MqttClient): { topic: string; payload: string; retain
 
 export function closed(c: MqttClient | net.Socket): Promise<void> {
   return new Promise((resolve) => {
-    if ('connected' in c && !c.connected && (c as MqttClient).disconnected) return resolve();
-    if (c instanceof net.Socket && c.destroyed) return resolve();
-    c.once('close', () => resolve());
+    if (c instanceof net.Socket) {
+      if (c.destroyed) return resolve();
+      c.once('close', () => resolve());
+    } else {
+      if (c.disconnected) return resolve();
+      c.once('close', () => resolve());
+    }
   });
 }
 

@@ -1,0 +1,39 @@
+/**
+ * Run the broker alone (a real deployment): `tsx broker/cli.ts`.
+ * Configuration from the environment (lib/config.ts): HOST, MQTT_PORT, MQTT_WS_PORT (path /mqtt),
+ * REGISTRY_FILE / DATA_DIR, LOG_LEVEL. The registry file is watched:
+ * edits (new devices, retirements, rotated credentials) apply without a restart.
+ */
+import closeWithGrace from 'close-with-grace';
+import { loadConfig, registryFileOf } from '../lib/config';
+import { createLogger } from '../lib/log';
+import { RegistryView } from '../firmware-config/registry';
+import { startBroker } from './index';
+
+async function main(): Promise<void> {
+  const cfg = loadConfig();
+  const log = createLogger('broker', cfg.LOG_LEVEL);
+  const file = registryFileOf(cfg);
+  let registry: RegistryView;
+  try {
+    registry = new RegistryView(file, (err) => log.error({ err: err.message, code: (err as { code?: string }).code }, 'registry reload failed; keeping the previous registry'));
+  } catch (err) {
+    log.fatal({ file, code: (err as { code?: string }).code }, `cannot load the registry: ${(err as Error).message}`);
+    process.exitCode = 1;
+    return;
+  }
+  const broker = await startBroker({ registry, host: cfg.HOST, port: cfg.MQTT_PORT, wsPort: cfg.MQTT_WS_PORT, log });
+  log.info({ port: broker.port, wsPort: broker.wsPort, registry: file }, 'broker ready');
+  closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {
+    if (err) log.error({ err }, 'stopping after an error');
+    else log.info({ signal }, 'stopping');
+    await broker.stop();
+    registry.close();
+  });
+}
+
+main().catch((err: Error & { code?: string }) => {
+  // eslint-disable-next-line no-console
+  console.error(`broker failed to start: ${err.code ? `[${err.code}] ` : ''}${err.message}`);
+  process.exit(1);
+});
