@@ -1,0 +1,140 @@
+/**
+ * Embedded telemetry store on DuckDB (one file, or ':memory:').
+ *
+ * One DuckDB instance, two connections: writes are serialized on the write connection (its TEMP
+ * staging tables live there); queries run one at a time on the read connection, so a long query
+ * never holds up ingest and sees only committed batches. close() checkpoints and releases the
+ * file, so the next start opens it again and carries on with its data.
+ */
+import { DuckDBInstance, version as duckdbVersion, type DuckDBConnection } from '@duckdb/node-api';
+import type { Logger } from '../../lib/log';
+import type { TelemetryStore } from '../types';
+import { StoreError } from './errors';
+import { SerialQueue } from './queue';
+import * as read from './read';
+import { schemaDdl, stagingDdl } from './schema';
+import { writeBatch, writeDeadLetters } from './write';
+
+export { StoreError } from './errors';
+
+export interface DuckDbStoreOptions {
+  /** database file, or ':memory:' */
+  file: string;
+  log?: Logger;
+  /** DuckDB worker threads (default: DuckDB's own, one per core) */
+  threads?: number;
+  /** DuckDB memory_limit, e.g. '1GB' (default: DuckDB's own) */
+  memoryLimit?: string;
+}
+
+export async function openDuckDbStore(opts: DuckDbStoreOptions): Promise<TelemetryStore> {
+  const log = opts.log?.child({ component: 'store', backend: 'duckdb' });
+  const config: Record<string, string> = {};
+  if (opts.threads) config.threads = String(opts.threads);
+  if (opts.memoryLimit) config.memory_limit = opts.memoryLimit;
+  let instance: DuckDBInstance;
+  try {
+    instance = await DuckDBInstance.create(opts.file, config);
+  } catch (err) {
+    throw new StoreError('E_STORE_OPEN', `cannot open DuckDB database ${opts.file}: ${(err as Error).message}`, undefined, { cause: err });
+  }
+  let writeConn: DuckDBConnection;
+  let readConn: DuckDBConnection;
+  try {
+    writeConn = await instance.connect();
+    readConn = await instance.connect();
+  } catch (err) {
+    instance.closeSync();
+    throw new StoreError('E_STORE_OPEN', `cannot connect to DuckDB database ${opts.file}: ${(err as Error).message}`, undefined, { cause: err });
+  }
+  const writes = new SerialQueue();
+  const reads = new SerialQueue();
+  let closed = false;
+  let initDone: Promise<void> | null = null;
+
+  const init = (): Promise<void> => {
+    if (!initDone) {
+      initDone = writes.run(async () => {
+        for (const sql of schemaDdl()) await writeConn.run(sql);
+        for (const sql of stagingDdl()) await writeConn.run(sql);
+        log?.info({ file: opts.file }, 'DuckDB telemetry store ready');
+      });
+      initDone.catch(() => (initDone = null)); // a failed init can be retried
+    }
+    return initDone;
+  };
+  const open = () => {
+    if (closed) throw new StoreError('E_STORE_CLOSED', 'the DuckDB store is closed');
+  };
+  const write = async <T>(job: (c: DuckDBConnection) => Promise<T>): Promise<T> => {
+    open();
+    await init();
+    return writes.run(() => (open(), job(writeConn)));
+  };
+  const query = async <T>(job: (c: DuckDBConnection) => Promise<T>): Promise<T> => {
+    open();
+    await init();
+    return reads.run(() => (open(), job(readConn)));
+  };
+
+  const store: TelemetryStore = {
+    backend: 'duckdb',
+    async init() {
+      open();
+      await init();
+    },
+    writeBatch: (records) => write((c) => writeBatch(c, records)),
+    writeDeadLetters: (letters) => write((c) => writeDeadLetters(c, letters)),
+    track: (q) => query((c) => read.track(c, q)),
+    truckEvents: (q) => query((c) => read.truckEvents(c, q)),
+    series: (q) => query((c) => read.series(c, q)),
+    plateCounts: (q) => query((c) => read.plateCounts(c, q)),
+    plateSearch: (q) => query((c) => read.plateSearch(c, q)),
+    purgePlates: (before) =>
+      write(async (c) => {
+        if (typeof before !== 'number' || Number.isNaN(before)) throw new StoreError('E_STORE_QUERY', 'before must be a number (ms since epoch)');
+        const cut = BigInt(Math.ceil(Math.min(Math.max(before, Number.MIN_SAFE_INTEGER), Number.MAX_SAFE_INTEGER)));
+        await c.run('BEGIN TRANSACTION');
+        try {
+          const res = await c.run('DELETE FROM t_plate WHERE ts < $1', [cut]);
+          await c.run(`DELETE FROM latest WHERE stream = 'plate' AND ts < $1`, [cut]);
+          await c.run('COMMIT');
+          const n = Number(res.rowsChanged);
+          if (n) log?.info({ before, removed: n }, 'purged plate reads');
+          return n;
+        } catch (err) {
+          await c.run('ROLLBACK').catch(() => undefined);
+          throw new StoreError('E_STORE_WRITE', `plate purge failed: ${(err as Error).message}`, undefined, { cause: err });
+        }
+      }),
+    latest: (q) => query((c) => read.latest(c, q)),
+    deadLetters: (q) => query((c) => read.deadLetters(c, q)),
+    deadLetterCounts: (q) => query((c) => read.deadLetterCounts(c, q)),
+    count: (q) => query((c) => read.count(c, q)),
+    async health() {
+      if (closed) return { ok: false, backend: 'duckdb', detail: 'closed' };
+      try {
+        const n = await query(async (c) => (await c.runAndReadAll('SELECT count(*) FROM latest')).getRows()[0]![0]);
+        return { ok: true, backend: 'duckdb', detail: `DuckDB ${duckdbVersion()} ${opts.file}: ${Number(n)} device streams`, buffered: writes.size };
+      } catch (err) {
+        return { ok: false, backend: 'duckdb', detail: `DuckDB query failed: ${(err as Error).message}` };
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await writes.drain();
+      await reads.drain();
+      try {
+        if (initDone && opts.file !== ':memory:') await writeConn.run('CHECKPOINT');
+      } catch (err) {
+        log?.warn({ err }, 'DuckDB checkpoint on close failed (the WAL is replayed on next open)');
+      }
+      readConn.closeSync();
+      writeConn.closeSync();
+      instance.closeSync();
+      log?.info({ file: opts.file }, 'DuckDB telemetry store closed');
+    },
+  };
+  return store;
+}
