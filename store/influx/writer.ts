@@ -1,0 +1,376 @@
+/**
+ * The InfluxDB writer: the ONE write path is `@influxdata/influxdb-client`'s WriteApi (batching,
+ * retries with exponential back-off and jitter, gzip, a bounded in-memory retry buffer), through
+ * the transport of ./transport.ts (1.x or 2.x/3.x). Around it, what the contract needs:
+ *
+ * - `submit(lines)` resolves once every line is durably settled: written (204), spilled to local
+ *   disk (./spill.ts, fsync'd), or rejected by the server (4xx on the line itself) and recorded as
+ *   a dead letter with the server's message. Settlement is tracked per line.
+ * - Outage: a failed attempt marks the server down; the client keeps retrying what it holds in
+ *   memory (bounded by `bufferLines`, for up to `maxRetryTimeMs`), then it is spilled; while the
+ *   server is down or a backlog is on disk, new lines go straight to the spill (in order, behind
+ *   the backlog). A loop probes `/ping` and replays spill files oldest first when it answers.
+ * - A 400/413/422 is not retried: the batch is bisected (re-sent in halves; InfluxDB has already
+ *   stored the good lines of a partial write, re-sending them overwrites identical points) until
+ *   each bad line is isolated and dead-lettered with the server's reason.
+ * - 401/403/404 (credentials, missing database, wrong API) keep the data: spilled, logged loudly,
+ *   and health() turns not ok.
+ */
+import { HttpError, InfluxDB, setLogger, type Transport, type WriteApi } from '@influxdata/influxdb-client';
+import { randomUUID } from 'node:crypto';
+import { deviceTopic, DEVICE_KINDS, type DeadLetter, type DeviceKind } from '../../contract';
+import type { Logger } from '../../lib/log';
+import { DEAD_LETTER, deadLetterToLine, lineKey, parseLineHead, STREAM_OF_MEASUREMENT } from './schema';
+import { Spill } from './spill';
+
+export interface WriterOptions {
+  transport: Transport;
+  org: string;
+  bucket: string;
+  url: string;
+  spillDir: string;
+  log: Logger;
+  /** lines per HTTP write (default 5000) */
+  batchSize?: number;
+  /** in-memory retry buffer bound, in lines (default 50 000); overflow is spilled */
+  bufferLines?: number;
+  /** how long the client retries a batch in memory before it is spilled (default 10 s) */
+  maxRetryTimeMs?: number;
+  minRetryDelayMs?: number;
+  maxRetryDelayMs?: number;
+  retryJitterMs?: number;
+  /** how often the replay loop probes the server while down or a backlog exists (default 1 s) */
+  probeEveryMs?: number;
+  /** cap on remembered keys of spilled/in-flight points (for duplicate detection) */
+  maxPendingKeys?: number;
+}
+
+export interface SubmitResult {
+  written: number;
+  spilled: number;
+  rejected: number;
+}
+
+interface Ticket extends SubmitResult {
+  remaining: number;
+  resolve(r: SubmitResult): void;
+}
+
+type Outcome = 'written' | 'spilled' | 'rejected';
+
+export interface WriterStats {
+  /** lines in memory, not yet durable */
+  buffered: number;
+  /** lines in spill files, waiting for replay */
+  spilled: number;
+  writtenTotal: number;
+  spilledTotal: number;
+  rejectedTotal: number;
+  replayedTotal: number;
+  down: boolean;
+  lastError: string | null;
+  /** a 401/403/404 that retrying does not fix */
+  configError: string | null;
+}
+
+const REJECT_STATUSES = new Set([400, 413, 422]);
+
+export function serverMessage(err: unknown): string {
+  if (err instanceof HttpError) {
+    const j = err.json as { error?: unknown; message?: unknown } | undefined;
+    const m = typeof j?.error === 'string' ? j.error : typeof j?.message === 'string' ? j.message : err.body || err.message;
+    return `${err.statusCode}: ${m}`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+let loggerInstalled = false;
+
+export class InfluxWriter {
+  readonly spill: Spill;
+  private readonly writeApi: WriteApi;
+  private readonly waiters = new Map<string, Ticket[]>();
+  /** idempotence keys of lines submitted and not yet known to be in the database */
+  readonly pendingKeys = new Set<string>();
+  private readonly opts: Required<Omit<WriterOptions, 'transport' | 'log'>> & Pick<WriterOptions, 'transport' | 'log'>;
+  private down = false;
+  private closed = false;
+  private lastError: string | null = null;
+  private configError: string | null = null;
+  private totals = { written: 0, spilled: 0, rejected: 0, replayed: 0 };
+  private probeTimer: NodeJS.Timeout | undefined;
+  private replaying: Promise<void> | undefined;
+  private warnedKeys = false;
+
+  constructor(opts: WriterOptions) {
+    this.opts = {
+      batchSize: 5000,
+      bufferLines: 50_000,
+      maxRetryTimeMs: 10_000,
+      minRetryDelayMs: 200,
+      maxRetryDelayMs: 3000,
+      retryJitterMs: 200,
+      probeEveryMs: 1000,
+      maxPendingKeys: 2_000_000,
+      ...opts,
+    };
+    const log = opts.log;
+    if (!loggerInstalled) {
+      // the client logs through console by default; route it to pino at debug (we log outcomes ourselves)
+      setLogger({ error: (m, e) => log.debug({ err: e }, `influxdb-client: ${m}`), warn: (m, e) => log.debug({ err: e }, `influxdb-client: ${m}`) });
+      loggerInstalled = true;
+    }
+    this.spill = new Spill(opts.spillDir);
+    const self = this;
+    this.writeApi = new InfluxDB({ url: opts.url, transport: opts.transport }).getWriteApi(opts.org, opts.bucket, 'ns', {
+      batchSize: this.opts.batchSize,
+      flushInterval: 0, // we flush each submit ourselves
+      maxBufferLines: this.opts.bufferLines,
+      maxRetries: 1000, // bounded by maxRetryTime instead
+      maxRetryTime: this.opts.maxRetryTimeMs,
+      minRetryDelay: this.opts.minRetryDelayMs,
+      maxRetryDelay: this.opts.maxRetryDelayMs,
+      retryJitter: this.opts.retryJitterMs,
+      exponentialBase: 2,
+      randomRetry: true,
+      gzipThreshold: 1000,
+      writeSuccess(lines) {
+        self.down = false;
+        self.settle(lines, 'written');
+      },
+      writeFailed(error, lines, attempt, expires) {
+        return self.onWriteFailed(error, lines, attempt, expires);
+      },
+      writeRetrySkipped(entry) {
+        // the bounded retry buffer overflowed: these lines go to disk
+        void self.spillLines(entry.lines);
+      },
+    });
+  }
+
+  async open(): Promise<void> {
+    const existing = await this.spill.open();
+    if (existing > 0) {
+      this.opts.log.warn({ lines: existing, dir: this.spill.dir }, 'influx: spilled points from an earlier run will be replayed');
+      for (const f of this.spill.files()) for (const l of await this.spill.read(f)) this.addKey(l);
+    }
+    this.probeTimer = setInterval(() => {
+      if (!this.replaying && (this.down || this.spill.lines > 0)) {
+        this.replaying = this.replay()
+          .catch((err) => this.opts.log.error({ err }, 'influx: spill replay failed'))
+          .finally(() => (this.replaying = undefined));
+      }
+    }, this.opts.probeEveryMs);
+    this.probeTimer.unref();
+  }
+
+  /** Write lines; resolves when each one is written, spilled or rejected (dead-lettered). */
+  submit(lines: string[]): Promise<SubmitResult> {
+    return this.enqueue(lines, false);
+  }
+
+  private enqueue(lines: string[], replay: boolean): Promise<SubmitResult> {
+    if (this.closed) return Promise.reject(Object.assign(new Error('influx writer is closed'), { code: 'E_STORE_CLOSED' }));
+    if (!lines.length) return Promise.resolve({ written: 0, spilled: 0, rejected: 0 });
+    const done = new Promise<SubmitResult>((resolve) => {
+      const t: Ticket = { remaining: lines.length, written: 0, spilled: 0, rejected: 0, resolve };
+      for (const l of lines) {
+        const w = this.waiters.get(l);
+        if (w) {
+          // the same line twice in flight: one ticket entry per occurrence
+          w.push(t);
+        } else {
+          this.waiters.set(l, [t]);
+          this.addKey(l);
+        }
+      }
+    });
+    if (!replay && (this.down || this.spill.lines > 0)) {
+      // outage or backlog on disk: straight to the spill, behind what is already there
+      void this.spillLines(lines);
+    } else {
+      this.writeApi.writeRecords(lines);
+      this.writeApi.flush().catch(() => undefined); // outcome arrives through writeSuccess / writeFailed
+    }
+    return done;
+  }
+
+  private addKey(line: string): void {
+    const k = lineKey(line);
+    if (!k) return;
+    if (this.pendingKeys.size >= this.opts.maxPendingKeys) {
+      if (!this.warnedKeys) this.opts.log.warn('influx: too many pending points to remember; duplicate detection of spilled points is degraded');
+      this.warnedKeys = true;
+      return;
+    }
+    this.pendingKeys.add(k);
+  }
+
+  private settle(lines: string[], outcome: Outcome): void {
+    for (const l of lines) {
+      const ts = this.waiters.get(l);
+      if (!ts) continue;
+      this.waiters.delete(l);
+      if (outcome !== 'spilled') {
+        const k = lineKey(l);
+        if (k) this.pendingKeys.delete(k);
+      }
+      this.totals[outcome]++;
+      for (const t of ts) {
+        t[outcome]++;
+        if (--t.remaining === 0) t.resolve({ written: t.written, spilled: t.spilled, rejected: t.rejected });
+      }
+    }
+  }
+
+  private onWriteFailed(error: Error, lines: string[], attempt: number, expires: number): Promise<void> | void {
+    const msg = serverMessage(error);
+    this.lastError = msg;
+    if (this.closed) return this.spillLines(lines);
+    if (error instanceof HttpError && REJECT_STATUSES.has(error.statusCode)) {
+      return this.rejectBisect(lines, error);
+    }
+    if (error instanceof HttpError && error.statusCode < 429) {
+      // credentials, missing database or endpoint: retrying will not help, losing data is not an option
+      this.configError = msg;
+      this.down = true;
+      this.opts.log.error({ status: error.statusCode, error: msg }, 'influx: write refused (check INFLUX_URL/TOKEN/BUCKET and INFLUX_API); points are spilled to disk');
+      return this.spillLines(lines);
+    }
+    if (!this.down) this.opts.log.warn({ error: msg, attempt }, 'influx: write failed, retrying; new points go to the spill until the server answers');
+    this.down = true;
+    if (Date.now() >= expires || error.message.startsWith('Max retry time exceeded')) return this.spillLines(lines);
+    return undefined; // the client retries with back-off and jitter, in its bounded buffer
+  }
+
+  /** Durably append the lines that are still waiting, then settle them as spilled. */
+  private async spillLines(lines: string[]): Promise<void> {
+    const todo = lines.filter((l) => this.waiters.has(l));
+    if (!todo.length) return;
+    try {
+      await this.spill.append(todo);
+    } catch (err) {
+      // the disk failed too: nothing durable; keep them waiting for the client's retry or close()
+      this.opts.log.error({ err, lines: todo.length }, 'influx: spill append FAILED; points stay in memory');
+      throw err;
+    }
+    this.settle(todo, 'spilled');
+  }
+
+  /** Send lines without the WriteApi's retry (bisection only): same transport, same endpoint. */
+  private sendDirect(lines: string[]): Promise<void> {
+    return this.opts.transport.request(this.writeApi.path, lines.join('\n'), {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain; charset=utf-8' },
+      gzipThreshold: 1000,
+    });
+  }
+
+  private async rejectBisect(lines: string[], error: Error): Promise<void> {
+    if (lines.length === 1) return this.rejectLine(lines[0]!, serverMessage(error));
+    const mid = lines.length >> 1;
+    for (const half of [lines.slice(0, mid), lines.slice(mid)]) {
+      try {
+        await this.sendDirect(half);
+        this.settle(half, 'written');
+      } catch (err) {
+        if (err instanceof HttpError && REJECT_STATUSES.has(err.statusCode)) await this.rejectBisect(half, err);
+        else await this.spillLines(half); // the server went away meanwhile: keep them for replay
+      }
+    }
+  }
+
+  /** Record a rejected line as a dead letter (reason store_rejected, the server's message). */
+  private async rejectLine(line: string, detail: string): Promise<void> {
+    const head = parseLineHead(line);
+    if (head.measurement === DEAD_LETTER) {
+      this.opts.log.error({ detail, line: line.slice(0, 500) }, 'influx: a dead letter was itself rejected; dropped');
+      this.settle([line], 'rejected');
+      return;
+    }
+    const stream = STREAM_OF_MEASUREMENT[head.measurement];
+    const deviceId = head.tags.device_id ?? null;
+    const kind = head.tags.kind as DeviceKind | undefined;
+    const topic = stream && deviceId && kind && (DEVICE_KINDS as readonly string[]).includes(kind) ? deviceTopic(kind, deviceId, stream) : `influx/${head.measurement}`;
+    const letter: DeadLetter = {
+      id: `store-${randomUUID()}`,
+      receivedAt: Date.now(),
+      topic,
+      deviceId,
+      reason: 'store_rejected',
+      detail: `InfluxDB rejected the point: ${detail}`.slice(0, 2000),
+      payload: line.slice(0, 65_536),
+    };
+    this.opts.log.warn({ deviceId, topic, detail }, 'influx: point rejected by the server, dead-lettered');
+    await this.enqueue([deadLetterToLine(letter)], false);
+    this.settle([line], 'rejected');
+  }
+
+  private async ping(): Promise<boolean> {
+    try {
+      const res = await fetch(`${this.opts.url.replace(/\/$/, '')}/ping`, { signal: AbortSignal.timeout(2000) });
+      await res.arrayBuffer();
+      return res.status === 204 || res.status === 200;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Replay spill files, oldest first, while the server answers. */
+  private async replay(): Promise<void> {
+    if (!(await this.ping())) return;
+    if (this.configError) {
+      // try one replay chunk below; a success clears it
+      this.configError = null;
+    }
+    while (!this.closed) {
+      const f = await this.spill.oldest();
+      if (!f) break;
+      const lines = await this.spill.read(f);
+      let clean = true;
+      for (let i = 0; i < lines.length && !this.closed; i += this.opts.batchSize) {
+        const r = await this.enqueue(lines.slice(i, i + this.opts.batchSize), true);
+        this.totals.replayed += r.written;
+        if (r.spilled > 0) {
+          clean = false; // the server went away again; keep this file for the next round
+          break;
+        }
+      }
+      if (!clean || this.closed) return;
+      await this.spill.remove(f);
+      this.opts.log.info({ file: f.file, lines: lines.length, left: this.spill.lines }, 'influx: spill file replayed');
+    }
+    if (this.spill.lines <= 0 && !this.configError) this.down = false;
+  }
+
+  stats(): WriterStats {
+    return {
+      buffered: this.waiters.size,
+      spilled: Math.max(0, this.spill.lines),
+      writtenTotal: this.totals.written,
+      spilledTotal: this.totals.spilled,
+      rejectedTotal: this.totals.rejected,
+      replayedTotal: this.totals.replayed,
+      down: this.down,
+      lastError: this.lastError,
+      configError: this.configError,
+    };
+  }
+
+  /** Wait (bounded) for in-flight lines, spill whatever is still only in memory, stop. */
+  async close(timeoutMs = 5000): Promise<void> {
+    if (this.closed) return;
+    clearInterval(this.probeTimer);
+    const deadline = Date.now() + timeoutMs;
+    while (this.waiters.size > 0 && !this.down && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    this.closed = true;
+    await this.replaying?.catch(() => undefined);
+    if (this.waiters.size > 0) {
+      const left = [...this.waiters.keys()];
+      this.opts.log.warn({ lines: left.length }, 'influx: closing with unwritten points; spilled for the next start');
+      await this.spillLines(left).catch(() => undefined);
+    }
+    this.writeApi.dispose();
+    await this.spill.close();
+  }
+}
