@@ -1,0 +1,162 @@
+/**
+ * The MQTT side of ingest: one MQTT.js client with a persistent session (clean: false, stable
+ * client id) whose PUBACKs are sent only when the caller acknowledges a message — after the batch
+ * holding it is durably written. With that, a worker that dies loses nothing: the broker keeps
+ * every un-acknowledged QoS 1 message in the session and redelivers it to the next worker.
+ *
+ * How the acknowledgement is deferred (MQTT.js 5.x internals, checked against 5.16):
+ * MQTT.js calls `handleMessage(packet, cb)` and sends the PUBACK inside `cb()`; it also parses
+ * the NEXT packet only after `cb` — so holding `cb` until a batch is written would serialize
+ * ingest to one message per store write. Instead, while fewer than `maxInFlight` messages are
+ * un-acknowledged we release the parser at once with `cb(DEFERRED)` (an error argument makes
+ * MQTT.js skip its PUBACK and just move on) and send the PUBACK ourselves on acknowledgement. At
+ * `maxInFlight` we hold `cb` itself: MQTT.js stops reading the socket, TCP flow control pushes
+ * back to the broker (bounded memory), and acknowledging that message resumes reading.
+ * An acknowledgement that arrives after its connection is gone is dropped: the broker redelivers
+ * the message on the new connection and de-duplication absorbs it.
+ */
+import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import type { Logger } from '../lib/log';
+
+export type AckFn = () => void;
+
+export interface ConsumerOptions {
+  url: string;
+  username: string;
+  password: string;
+  clientId: string;
+  subscriptions: Record<string, { qos: 0 | 1 }>;
+  /** every delivered message; call `ack` once it is durably handled (exactly once) */
+  onMessage(topic: string, payload: Buffer, packet: IPublishPacket, ack: AckFn): void;
+  /** true when no more messages should be taken in until some are acknowledged */
+  saturated(): boolean;
+  /** the parser is being held (back-pressure): the caller should flush what it has */
+  onSaturated?(): void;
+  log: Logger;
+  reconnectPeriodMs?: number;
+}
+
+export interface Consumer {
+  client: MqttClient;
+  /** resolves on the first CONNACK (rejects when the first connection is refused) */
+  ready: Promise<void>;
+  connected(): boolean;
+  /** clean disconnect (after the caller has flushed and acknowledged what it could) */
+  end(): Promise<void>;
+  /** crash simulation: drop the connection at once; nothing more is acknowledged or sent */
+  kill(): void;
+}
+
+class DeferredAck extends Error {
+  constructor() {
+    super('PUBACK deferred until the message is durably written');
+  }
+}
+const DEFERRED = new DeferredAck();
+
+/** MQTT.js's internal packet sender (private in its typings; used for the deferred PUBACK). */
+type SendPacket = (packet: { cmd: 'puback'; messageId: number }, cb?: (err?: Error) => void) => void;
+const sendPuback = (client: MqttClient, messageId: number) =>
+  ((client as unknown as { _sendPacket: SendPacket })._sendPacket).call(client, { cmd: 'puback', messageId });
+
+export function startConsumer(o: ConsumerOptions): Consumer {
+  const log = o.log;
+  const opts: IClientOptions = {
+    clientId: o.clientId,
+    username: o.username,
+    password: o.password,
+    clean: false,
+    protocolVersion: 4,
+    reconnectPeriod: o.reconnectPeriodMs ?? 1000,
+    connectTimeout: 10_000,
+    resubscribe: true,
+    manualConnect: true,
+  };
+  const client = mqtt.connect(o.url, opts);
+  if (typeof (client as unknown as { _sendPacket?: unknown })._sendPacket !== 'function') {
+    throw Object.assign(new Error('this MQTT.js version has no _sendPacket: deferred PUBACKs need review (consumer.ts)'), { code: 'E_INGEST_MQTTJS' });
+  }
+  let killed = false;
+
+  client.handleMessage = (packet, cb) => {
+    const topic = packet.topic.toString();
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    if (killed) return; // never acknowledge after a kill
+    if (packet.qos !== 1 || packet.messageId === undefined) {
+      // QoS 0 has nothing to acknowledge; QoS 2 (never granted: we subscribe at 1) is completed by MQTT.js.
+      try {
+        o.onMessage(topic, payload, packet, () => {});
+      } finally {
+        cb();
+      }
+      return;
+    }
+    const stream = client.stream;
+    const messageId = packet.messageId;
+    const hold = o.saturated();
+    let acked = false;
+    const ack: AckFn = () => {
+      if (acked) return;
+      acked = true;
+      const sameConnection = !killed && client.connected && client.stream === stream;
+      if (hold) {
+        // cb() sends the PUBACK and resumes the parser; on a dead connection only resume.
+        if (sameConnection) cb();
+        else cb(DEFERRED);
+      } else if (sameConnection) {
+        sendPuback(client, messageId);
+      }
+    };
+    if (!hold) cb(DEFERRED);
+    try {
+      o.onMessage(topic, payload, packet, ack);
+    } catch (err) {
+      // onMessage must not throw; if it does, the message is left un-acknowledged (redelivered
+      // on the next connection) rather than lost.
+      log.error({ err, topic, code: 'E_INGEST_HANDLER' }, 'message handler failed; message left un-acknowledged');
+      if (hold) cb(DEFERRED);
+    }
+    if (hold) o.onSaturated?.();
+  };
+
+  let first = true;
+  const ready = new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve());
+    // A refused CONNECT (bad credentials) fails start-up; network errors are retried.
+    const onError = (err: Error & { code?: unknown }) => {
+      if (first && typeof err.code === 'number') reject(err);
+    };
+    client.on('error', onError);
+    client.once('connect', () => client.off('error', onError));
+  });
+  client.on('connect', (connack) => {
+    log.info({ sessionPresent: connack.sessionPresent, clientId: o.clientId }, first ? 'ingest connected to the broker' : 'ingest reconnected');
+    if (first || !connack.sessionPresent) {
+      client.subscribe(o.subscriptions, (err, granted) => {
+        if (err) log.error({ err, code: 'E_INGEST_SUBSCRIBE' }, 'subscribe failed');
+        const refused = (granted ?? []).filter((g) => g.qos === 128);
+        if (refused.length) log.error({ refused: refused.map((g) => g.topic), code: 'E_INGEST_SUBSCRIBE' }, 'subscription refused by the broker');
+      });
+    }
+    first = false;
+  });
+  client.on('error', (err) => log.warn({ err: err.message, code: 'E_INGEST_MQTT' }, 'MQTT error'));
+  client.on('offline', () => log.warn({ code: 'E_INGEST_OFFLINE' }, 'ingest lost the broker; reconnecting'));
+  client.connect();
+
+  return {
+    client,
+    ready,
+    connected: () => client.connected,
+    end: () =>
+      new Promise<void>((resolve) => {
+        if (killed) return resolve();
+        killed = true;
+        client.end(false, {}, () => resolve());
+      }),
+    kill() {
+      killed = true;
+      client.end(true);
+    },
+  };
+}

@@ -1,0 +1,372 @@
+/**
+ * Ingest worker: consumes every device message from the broker (QoS 1, persistent session),
+ * validates it against the contract and the registry, de-duplicates, enriches (district), writes
+ * records and dead letters to the store in batches, and acknowledges each message only after its
+ * batch is durably written (at-least-once delivery + idempotent writes = exactly once in the store).
+ * After each write it feeds the alert rules and publishes derived live state on svc/ topics.
+ *
+ *   const ingest = await startIngest({ registry, store, mqttUrl, username: 'ingest', password, metricsPort: 0 });
+ *   ...
+ *   await ingest.stop();   // flushes, acknowledges, disconnects cleanly
+ */
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import {
+  DEFAULT_TIME_POLICY,
+  Hotlist,
+  SUB_ALL_DEVICE_DATA,
+  SVC_PREFIX,
+  deviceTopic,
+  svcTopics,
+  type AlertEvent,
+  type AnyTelemetryRecord,
+  type LiveState,
+  type TimePolicy,
+} from '../contract';
+import { createLogger, type Logger } from '../lib/log';
+import type { TelemetryStore } from '../store/types';
+import { BatchWriter } from './batch-writer';
+import { classifyMessage, deadLetter, type Classified, type DeviceLookup } from './classify';
+import { startConsumer } from './consumer';
+import { RecentKeys } from './dedupe';
+import { LiveStateBook, plateLiveState } from './live-state';
+import { createLogLimiter } from './log-limiter';
+import { createIngestMetrics, serveMetrics, type IngestCounters } from './metrics';
+import type { RuleEngine } from './rule-engine';
+
+export type { IngestCounters } from './metrics';
+export type { RuleEngine } from './rule-engine';
+
+/** Build the rule engine once ingest can publish for it (rules publish AlertEvents through ingest's connection). */
+export type RuleEngineFactory = (ctx: { publish(alert: AlertEvent): void }) => RuleEngine;
+
+export interface StartIngestOptions {
+  /** the device registry (a RegistryView; reloads apply at once) */
+  registry: DeviceLookup;
+  store: TelemetryStore;
+  mqttUrl: string;
+  /** the `ingest` service account */
+  username: string;
+  password: string;
+  /** stable client id: the broker keeps the persistent session under it (default 'ingest-1') */
+  clientId?: string;
+  /** Prometheus /metrics port: 0 = a free port, undefined = no HTTP server */
+  metricsPort?: number;
+  /** interface of the metrics server (default 127.0.0.1) */
+  metricsHost?: string;
+  timePolicy?: Partial<Omit<TimePolicy, 'now'>>;
+  /** points per store write (default 5000) */
+  batchSize?: number;
+  /** a partial batch is written after this long (default 250 ms) */
+  flushMs?: number;
+  /** most un-acknowledged messages held; beyond it ingest stops reading from the broker (default 2 × batchSize, at least 100) */
+  maxInFlight?: number;
+  /** publish svc/state (retained, coalesced) and svc/plate (default true) */
+  publishState?: boolean;
+  /** the alert rules: an engine (fed by ingest; it publishes via `publishAlert`) or a factory given ingest's publish function */
+  rules?: RuleEngine | RuleEngineFactory;
+  /** recent (stream, event time) keys remembered per device for de-duplication (default 1024) */
+  recentKeysPerDevice?: number;
+  /** how long stop() waits for the last writes before leaving them to redelivery (default 10 s) */
+  stopTimeoutMs?: number;
+  log?: Logger;
+}
+
+export interface IngestHandle {
+  metricsPort: number | null;
+  /** Clean stop: stop taking messages, write and acknowledge what is held, disconnect. */
+  stop(): Promise<void>;
+  counters(): IngestCounters;
+  /** Publish an alert event (QoS 1) on svc/alerts/<id>. */
+  publishAlert(alert: AlertEvent): void;
+  /** The live state ingest holds for a device. */
+  liveState(deviceId: string): LiveState | undefined;
+  /**
+   * Crash simulation (tests): drop the MQTT connection at once, discard unwritten batches, send
+   * no acknowledgement. Resolves once a store write that was already under way has settled.
+   */
+  kill(): Promise<void>;
+}
+
+const checkHotlist = TypeCompiler.Compile(Hotlist);
+
+export async function startIngest(opts: StartIngestOptions): Promise<IngestHandle> {
+  const log = (opts.log ?? createLogger('ingest')).child({ component: 'ingest' });
+  const policy: Omit<TimePolicy, 'now'> = { ...DEFAULT_TIME_POLICY, ...opts.timePolicy };
+  const batchSize = opts.batchSize ?? 5000;
+  const flushMs = opts.flushMs ?? 250;
+  const maxInFlight = opts.maxInFlight ?? Math.max(100, 2 * batchSize);
+  const publishState = opts.publishState ?? true;
+  const { registry, store } = opts;
+  if (!(batchSize >= 1) || !(flushMs >= 1) || !(maxInFlight >= 1)) {
+    throw Object.assign(new RangeError('batchSize, flushMs and maxInFlight must be ≥ 1'), { code: 'E_INGEST_OPTIONS' });
+  }
+
+  const limiter = createLogLimiter({ burst: 5, windowMs: 10_000 });
+  const recent = new RecentKeys(opts.recentKeysPerDevice ?? 1024);
+  const live = new LiveStateBook(1000);
+  let stopping = false;
+  let dead = false;
+
+  // eslint-disable-next-line prefer-const
+  let writer: BatchWriter;
+  const metrics = createIngestMetrics({ inFlight: () => writer?.inFlight() ?? 0, storeHealth: () => store.health() });
+
+  // ── publishing on svc/ topics ─────────────────────────────────────────────────────────────
+  let publishRaw: (topic: string, body: unknown, o: { qos: 0 | 1; retain: boolean }) => void = () => {};
+  const publishAlert = (alert: AlertEvent) => {
+    publishRaw(svcTopics.alert(alert.alertId), alert, { qos: 1, retain: false });
+    metrics.published('alert');
+  };
+
+  let rules: RuleEngine | undefined;
+  let ownsRules = false;
+  if (typeof opts.rules === 'function') {
+    rules = opts.rules({ publish: publishAlert });
+    ownsRules = true;
+  } else rules = opts.rules;
+
+  const safely = (what: string, fn: () => void) => {
+    try {
+      fn();
+    } catch (err) {
+      limiter.log(`rules:${what}`, (suppressed) =>
+        log.error({ err, code: 'E_INGEST_RULES', ...(suppressed ? { suppressed } : {}) }, `alert rules failed in ${what}`),
+      );
+    }
+  };
+
+  // ── store writes ──────────────────────────────────────────────────────────────────────────
+  writer = new BatchWriter({
+    store,
+    batchSize,
+    flushMs,
+    onRecordsWritten(records, result, latencyMs) {
+      metrics.written(result.written);
+      metrics.duplicate(result.duplicates);
+      metrics.batch(records.length, latencyMs);
+      for (const rec of records) afterWrite(rec);
+    },
+    toDeadLetter: (rec, detail) =>
+      deadLetter(deviceTopic(rec.kind, rec.deviceId, rec.stream), JSON.stringify(rec.payload), rec.receivedAt, rec.deviceId, 'store_rejected', detail),
+    onStoreRejected(what, detail, item) {
+      if (what === 'records') metrics.rejected('store_rejected');
+      limiter.log(`store-rejected:${what}`, (suppressed) =>
+        log.error(
+          { code: 'E_INGEST_STORE_REJECTED', what, deviceId: (item as { deviceId?: string | null }).deviceId, detail, ...(suppressed ? { suppressed } : {}) },
+          what === 'records' ? 'store refused a record; dead-lettered as store_rejected' : 'store refused a dead letter; dropped',
+        ),
+      );
+    },
+    onLettersWritten(letters) {
+      metrics.deadLettered(letters.length);
+    },
+    onWriteError(err, what, attempt, retryInMs, points) {
+      metrics.writeError();
+      limiter.log('store-write', (suppressed) =>
+        log.error(
+          { err, what, attempt, retryInMs, points, code: 'E_INGEST_STORE_WRITE', ...(suppressed ? { suppressed } : {}) },
+          'store write failed; retrying (messages stay un-acknowledged at the broker)',
+        ),
+      );
+    },
+  });
+
+  function afterWrite(rec: AnyTelemetryRecord): void {
+    if (dead) return;
+    if (live.applyRecord(rec) && publishState) maybePublishStates();
+    if (publishState && rec.stream === 'plate') {
+      publishRaw(svcTopics.plate(rec.deviceId), plateLiveState(rec), { qos: 0, retain: false });
+      metrics.published('plate');
+    }
+    if (rules) safely('onRecord', () => rules!.onRecord(rec));
+  }
+
+  function maybePublishStates(): void {
+    if (!publishState || dead) return;
+    for (const s of live.due(Date.now())) {
+      publishRaw(svcTopics.state(s.kind, s.deviceId), s, { qos: 0, retain: true });
+      metrics.published('state');
+    }
+  }
+
+  function logReject(c: Extract<Classified, { type: 'reject' }>): void {
+    limiter.log(`reject:${c.reason}`, (suppressed) =>
+      log.warn(
+        {
+          code: 'E_INGEST_REJECT',
+          reason: c.reason,
+          deviceId: c.letter.deviceId,
+          topic: c.letter.topic.slice(0, 200),
+          detail: c.letter.detail.slice(0, 300),
+          ...(suppressed ? { suppressedSinceLast: suppressed } : {}),
+        },
+        `message rejected: ${c.reason}`,
+      ),
+    );
+  }
+
+  function onHotlist(payload: Buffer): void {
+    let h: unknown;
+    try {
+      h = JSON.parse(payload.toString('utf8'));
+    } catch {
+      h = undefined;
+    }
+    if (!checkHotlist.Check(h)) {
+      limiter.log('hotlist', () => log.warn({ code: 'E_INGEST_HOTLIST' }, 'ignored an invalid hotlist on svc/hotlist'));
+      return;
+    }
+    if (rules?.onHotlist) safely('onHotlist', () => rules!.onHotlist!(h as Hotlist));
+  }
+
+  // ── per message ───────────────────────────────────────────────────────────────────────────
+  function onMessage(topic: string, payload: Buffer, ack: () => void): void {
+    if (stopping) return; // left un-acknowledged: the broker redelivers it to the next session
+    if (topic.startsWith(SVC_PREFIX)) {
+      // our own svc/plate and the console's svc/alerts match city/v1/+/+/+ too; only the hotlist matters here
+      if (topic === svcTopics.hotlist) onHotlist(payload);
+      ack();
+      return;
+    }
+    metrics.received();
+    const receivedAt = Date.now();
+    let c: Classified;
+    try {
+      c = classifyMessage(topic, payload, receivedAt, registry, policy);
+    } catch (err) {
+      log.error({ err, topic, code: 'E_INGEST_CLASSIFY' }, 'validation failed unexpectedly; dead-lettering the message');
+      c = { type: 'reject', reason: 'schema', letter: deadLetter(topic, payload, receivedAt, null, 'schema', `could not be validated: ${(err as Error).message}`) };
+    }
+    switch (c.type) {
+      case 'reject':
+        metrics.rejected(c.reason);
+        logReject(c);
+        writer.addDeadLetter(c.letter, ack);
+        return;
+      case 'presence':
+        metrics.presence();
+        live.applyPresence(c.deviceId, c.kind, c.district, c.online, c.receivedAt);
+        maybePublishStates();
+        if (rules) safely('onPresence', () => rules!.onPresence(c.deviceId, c.online, c.at));
+        writer.addAckOnly(ack);
+        return;
+      case 'record': {
+        const r = c.record;
+        if (!recent.add(r.deviceId, r.stream, r.ts)) {
+          metrics.duplicate(1);
+          writer.addAckOnly(ack);
+          return;
+        }
+        if (r.late) metrics.late();
+        writer.addRecord(r, ack);
+        return;
+      }
+    }
+  }
+
+  // ── seed live state from the store (latest per stream by event time) ───────────────────────
+  try {
+    for (const rec of await store.latest({})) live.applyRecord(rec);
+  } catch (err) {
+    log.warn({ err, code: 'E_INGEST_SEED' }, 'could not read the latest state from the store; live state starts empty');
+  }
+
+  // ── metrics server ────────────────────────────────────────────────────────────────────────
+  const server = opts.metricsPort === undefined ? null : await serveMetrics(metrics.registry, opts.metricsPort, opts.metricsHost ?? '127.0.0.1', log);
+
+  // ── MQTT ──────────────────────────────────────────────────────────────────────────────────
+  const clientId = opts.clientId ?? 'ingest-1';
+  const consumer = startConsumer({
+    url: opts.mqttUrl,
+    username: opts.username,
+    password: opts.password,
+    clientId,
+    subscriptions: { [SUB_ALL_DEVICE_DATA]: { qos: 1 }, [svcTopics.hotlist]: { qos: 1 } },
+    onMessage: (topic, payload, _packet, ack) => onMessage(topic, payload, ack),
+    saturated: () => writer.inFlight() >= maxInFlight,
+    onSaturated: () => writer.flush(),
+    log,
+  });
+  publishRaw = (topic, body, o) => {
+    if (dead) return;
+    consumer.client.publish(topic, JSON.stringify(body), o, (err) => {
+      if (err) limiter.log('publish', () => log.warn({ err: err.message, topic, code: 'E_INGEST_PUBLISH' }, 'publish failed'));
+    });
+  };
+  try {
+    await consumer.ready;
+  } catch (err) {
+    consumer.kill();
+    await server?.close();
+    if (ownsRules) rules?.stop();
+    throw Object.assign(new Error(`ingest could not connect to ${opts.mqttUrl} as ${opts.username}: ${(err as Error).message}`), {
+      code: 'E_INGEST_CONNECT',
+    });
+  }
+
+  const stateTimer = setInterval(maybePublishStates, 250);
+  const tickTimer = setInterval(() => {
+    if (rules) safely('tick', () => rules!.tick(Date.now()));
+  }, 1000);
+  stateTimer.unref();
+  tickTimer.unref();
+  log.info({ clientId, metricsPort: server?.port ?? null, batchSize, flushMs, maxInFlight }, 'ingest started');
+
+  const shutdownTimers = () => {
+    clearInterval(stateTimer);
+    clearInterval(tickTimer);
+  };
+
+  let stopped: Promise<void> | null = null;
+  return {
+    metricsPort: server?.port ?? null,
+    counters: () => metrics.snapshot(),
+    publishAlert,
+    liveState: (id) => live.get(id),
+    stop() {
+      stopped ??= (async () => {
+        stopping = true;
+        shutdownTimers();
+        const timeoutMs = opts.stopTimeoutMs ?? 10_000;
+        let timer: NodeJS.Timeout | undefined;
+        const drained = await Promise.race([
+          writer.drain().then(() => true),
+          new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs))),
+        ]);
+        clearTimeout(timer);
+        if (!drained) {
+          log.error({ code: 'E_INGEST_STOP_TIMEOUT', inFlight: writer.inFlight() }, 'store did not take the last batch in time; leaving those messages to broker redelivery');
+          await writer.abort();
+        }
+        maybePublishStatesNow();
+        await consumer.end();
+        dead = true;
+        if (ownsRules) rules?.stop();
+        await server?.close();
+        log.info({ counters: metrics.snapshot() }, 'ingest stopped');
+      })();
+      return stopped;
+    },
+    kill() {
+      stopped ??= (async () => {
+        dead = true;
+        stopping = true;
+        shutdownTimers();
+        consumer.kill();
+        await writer.abort();
+        if (ownsRules) rules?.stop();
+        await server?.close();
+      })();
+      return stopped;
+    },
+  };
+
+  /** On a clean stop, publish what is still coalescing (ignoring the 1/s limit once). */
+  function maybePublishStatesNow(): void {
+    if (!publishState || dead) return;
+    for (const s of live.due(Number.MAX_SAFE_INTEGER)) {
+      publishRaw(svcTopics.state(s.kind, s.deviceId), s, { qos: 0, retain: true });
+      metrics.published('state');
+    }
+  }
+}
