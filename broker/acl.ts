@@ -62,15 +62,30 @@ export function filterCovers(pattern: string, filter: string): boolean {
 
 const isSys = (t: string) => t.startsWith('$');
 
+/** a device's own prefix and presence topic, computed once per identity (publish is the hot path) */
+const ownTopics = new WeakMap<Identity, { prefix: string; presence: string }>();
+function topicsOf(who: Identity & { type: 'device' }): { prefix: string; presence: string } {
+  let t = ownTopics.get(who);
+  if (!t) {
+    t = { prefix: deviceTopicPrefix(who.kind, who.id), presence: deviceTopic(who.kind, who.id, 'presence') };
+    ownTopics.set(who, t);
+  }
+  return t;
+}
+
 export function canPublish(who: Identity, topic: string, opts: { retain?: boolean; will?: boolean } = {}): Decision {
   if (isSys(topic)) return no('sys_topic', `publishing to "${topic}" is reserved to the broker`);
   if (who.type === 'device') {
-    if (topic.startsWith(SVC_PREFIX)) return no('svc_topic', `device ${who.id} may not publish to service topic "${topic}"`);
-    const prefix = deviceTopicPrefix(who.kind, who.id);
-    if (!topic.startsWith(prefix)) return no('not_own_prefix', `device ${who.id} may publish only under "${prefix}", not "${topic}"`);
+    const { prefix, presence } = topicsOf(who);
+    if (topic.startsWith(prefix)) {
+      const slash = topic.indexOf('/', prefix.length);
+      if (slash === -1 && topic.length > prefix.length && !opts.will && !opts.retain) return OK; // the common case
+    } else {
+      if (topic.startsWith(SVC_PREFIX)) return no('svc_topic', `device ${who.id} may not publish to service topic "${topic}"`);
+      return no('not_own_prefix', `device ${who.id} may publish only under "${prefix}", not "${topic}"`);
+    }
     const stream = topic.slice(prefix.length);
     if (!stream || stream.includes('/')) return no('bad_stream', `"${topic}" is not ${prefix}<stream>`);
-    const presence = deviceTopic(who.kind, who.id, 'presence');
     if (opts.will && topic !== presence) return no('will_not_presence', `device ${who.id}'s last will must be on "${presence}", not "${topic}"`);
     if (opts.retain && topic !== presence) return no('retain_not_presence', `device ${who.id} may retain only on "${presence}", not "${topic}"`);
     return OK;
@@ -82,7 +97,7 @@ export function canPublish(who: Identity, topic: string, opts: { retain?: boolea
 
 export function canSubscribe(who: Identity, filter: string): Decision {
   if (who.type === 'device') {
-    const prefix = deviceTopicPrefix(who.kind, who.id);
+    const { prefix } = topicsOf(who);
     if (filter.startsWith(prefix) && filter.length > prefix.length) return OK;
     if (filter.startsWith(SVC_PREFIX)) return no('svc_topic', `device ${who.id} may not subscribe to service topics ("${filter}")`);
     if (isSys(filter)) return no('sys_topic', `device ${who.id} may not subscribe to "${filter}"`);

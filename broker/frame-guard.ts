@@ -177,11 +177,9 @@ export class FrameGuard extends Duplex {
 
   override _writev(chunks: { chunk: Buffer }[], cb: (err?: Error | null) => void): void {
     if (this.inner.destroyed) return cb(new Error('connection closed'));
-    this.inner.cork();
-    let ok = true;
-    for (const c of chunks) ok = this.forward(c.chunk) && ok;
-    this.inner.uncork();
-    if (ok) cb();
+    // mqtt-packet corks per packet: one write of the whole batch costs less than one per piece
+    const buf = chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map((c) => c.chunk));
+    if (this.forward(buf)) cb();
     else this.inner.once('drain', () => cb());
   }
 
