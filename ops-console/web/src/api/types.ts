@@ -1,0 +1,28 @@
+/** Shapes of the console API's answers the web uses (the API's route schemas are the source). */
+import type { Alert } from '../../../shared/live';
+
+export interface DeviceSummary {
+  id: string;
+  kind: 'truck' | 'air' | 'noise' | 'camera';
+  model: string;
+  district: string;
+  status: 'active' | 'retired';
+  online: boolean | null;
+  lastSeen: number | null;
+  firmware: string | null;
+  location?: { lat: number; lon: number };
+  noiseZone?: string;
+  routeId?: string;
+  camera?: { road: string; direction: string; lanes: number };
+  intervals: { dataS: number; statusS: number };
+}
+export interface DeviceDetail extends DeviceSummary {
+  latest: Record<string, { ts: number; late: boolean; receivedAt?: number; data: unknown }>;
+  thresholds?: Record<string, number>;
+}
+export interface ConsoleConfig {
+  mapStyleUrl?: string;
+  timezone?: string;
+  city?: string;
+}
+export type { Alert };

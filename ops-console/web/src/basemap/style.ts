@@ -1,0 +1,79 @@
+/**
+ * Offline MapLibre style built at runtime from the city's basemap: background, water, districts
+ * and streets as fill/line layers only. No `glyphs` and no `sprite`, so nothing is fetched;
+ * labels (district names) are HTML markers. A configured MAP_STYLE_URL replaces this style.
+ */
+import type { StyleSpecification } from 'maplibre-gl';
+import type { Basemap } from './types';
+
+export const BASEMAP_COLORS = {
+  background: '#0b1220',
+  land: '#111a2b',
+  water: '#0a2a4a',
+  districtLine: '#3b4a66',
+  primary: '#8a9bb8',
+  secondary: '#5f6f8c',
+  residential: '#39465e',
+} as const;
+
+export const BASEMAP_SOURCES = { water: 'city-water', districts: 'city-districts', streets: 'city-streets' } as const;
+
+export function buildOfflineStyle(basemap: Basemap): StyleSpecification {
+  const c = BASEMAP_COLORS;
+  return {
+    version: 8,
+    name: `${basemap.name} (offline)`,
+    center: basemap.center,
+    zoom: 13,
+    sources: {
+      [BASEMAP_SOURCES.water]: { type: 'geojson', data: basemap.water as GeoJSON.FeatureCollection },
+      [BASEMAP_SOURCES.districts]: { type: 'geojson', data: basemap.districts as GeoJSON.FeatureCollection },
+      [BASEMAP_SOURCES.streets]: { type: 'geojson', data: basemap.streets as GeoJSON.FeatureCollection, promoteId: 'segmentId' },
+    },
+    layers: [
+      { id: 'background', type: 'background', paint: { 'background-color': c.background } },
+      { id: 'districts-fill', type: 'fill', source: BASEMAP_SOURCES.districts, paint: { 'fill-color': c.land, 'fill-opacity': 1 } },
+      { id: 'water', type: 'fill', source: BASEMAP_SOURCES.water, paint: { 'fill-color': c.water } },
+      { id: 'districts-line', type: 'line', source: BASEMAP_SOURCES.districts, paint: { 'line-color': c.districtLine, 'line-width': 1.5, 'line-dasharray': [3, 2] } },
+      {
+        id: 'streets-residential',
+        type: 'line',
+        source: BASEMAP_SOURCES.streets,
+        filter: ['==', ['get', 'class'], 'residential'],
+        layout: { 'line-cap': 'round', 'line-join': 'round' },
+        paint: { 'line-color': c.residential, 'line-width': ['interpolate', ['linear'], ['zoom'], 11, 0.5, 16, 4] },
+      },
+      {
+        id: 'streets-secondary',
+        type: 'line',
+        source: BASEMAP_SOURCES.streets,
+        filter: ['==', ['get', 'class'], 'secondary'],
+        layout: { 'line-cap': 'round', 'line-join': 'round' },
+        paint: { 'line-color': c.secondary, 'line-width': ['interpolate', ['linear'], ['zoom'], 11, 1, 16, 6] },
+      },
+      {
+        id: 'streets-primary',
+        type: 'line',
+        source: BASEMAP_SOURCES.streets,
+        filter: ['==', ['get', 'class'], 'primary'],
+        layout: { 'line-cap': 'round', 'line-join': 'round' },
+        paint: { 'line-color': c.primary, 'line-width': ['interpolate', ['linear'], ['zoom'], 11, 1.5, 16, 9] },
+      },
+    ],
+  };
+}
+
+/** A label point per district (centre of its bounding box) for HTML labels. */
+export function districtLabelPoints(basemap: Basemap): { name: string; lngLat: [number, number] }[] {
+  return basemap.districts.features.map((f) => {
+    let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+    const rings = f.geometry.type === 'Polygon' ? f.geometry.coordinates : f.geometry.coordinates.flat();
+    for (const ring of rings) for (const [x, y] of ring) {
+      if (x < minX) minX = x;
+      if (x > maxX) maxX = x;
+      if (y < minY) minY = y;
+      if (y > maxY) maxY = y;
+    }
+    return { name: f.properties.name, lngLat: [(minX + maxX) / 2, (minY + maxY) / 2] };
+  });
+}

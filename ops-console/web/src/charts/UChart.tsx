@@ -1,0 +1,60 @@
+/** A small uPlot wrapper: created once per mount, `setData` on new data, resized with its box. */
+import { useEffect, useRef } from 'react';
+import uPlot, { type AlignedData, type Options } from 'uplot';
+
+export interface UChartProps {
+  data: AlignedData;
+  series: { label: string; color: string; bars?: boolean }[];
+  height?: number;
+  yLabel?: string;
+  /** x values are epoch seconds (time axis) */
+  time?: boolean;
+  testId?: string;
+}
+
+export function UChart({ data, series, height = 180, yLabel, time = true, testId }: UChartProps) {
+  const box = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const key = series.map((s) => s.label + s.color).join('|');
+
+  useEffect(() => {
+    const el = box.current!;
+    const opts: Options = {
+      width: el.clientWidth || 400,
+      height,
+      scales: { x: { time } },
+      axes: [
+        { stroke: '#cbd5e1', grid: { stroke: '#1e293b' }, ticks: { stroke: '#334155' }, font: '14px system-ui' },
+        { stroke: '#cbd5e1', grid: { stroke: '#1e293b' }, ticks: { stroke: '#334155' }, font: '14px system-ui', label: yLabel, labelFont: '14px system-ui' },
+      ],
+      legend: { show: true },
+      series: [
+        {},
+        ...series.map((s) => ({
+          label: s.label,
+          stroke: s.color,
+          width: 2,
+          fill: s.bars ? s.color + '88' : undefined,
+          paths: s.bars ? uPlot.paths.bars!({ size: [0.8, 40] }) : undefined,
+          points: { show: false },
+        })),
+      ],
+    };
+    plot.current = new uPlot(opts, data, el);
+    const ro = new ResizeObserver(() => plot.current?.setSize({ width: el.clientWidth || 400, height }));
+    ro.observe(el);
+    return () => {
+      ro.disconnect();
+      plot.current?.destroy();
+      plot.current = null;
+    };
+    // recreate only when the series change
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [key, height, time]);
+
+  useEffect(() => {
+    plot.current?.setData(data);
+  }, [data]);
+
+  return <div ref={box} className="uchart" data-testid={testId} />;
+}

@@ -1,0 +1,30 @@
+/** Local-day helpers for date inputs (the city's time zone, America/Mexico_City: UTC−6, no DST since 2022). */
+export function localDate(ts: number, timeZone = 'America/Mexico_City'): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(ts));
+}
+/** Offset of the zone at `ts`, in ms (local − UTC). */
+export function zoneOffsetMs(ts: number, timeZone = 'America/Mexico_City'): number {
+  const p = Object.fromEntries(
+    new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' })
+      .formatToParts(new Date(ts))
+      .map((x) => [x.type, x.value]),
+  ) as Record<string, string>;
+  const asUtc = Date.UTC(+p.year!, +p.month! - 1, +p.day!, +p.hour! % 24, +p.minute!, +p.second!);
+  return asUtc - Math.floor(ts / 1000) * 1000;
+}
+/** 'YYYY-MM-DD' local midnight → epoch ms. */
+export function dayStart(date: string, timeZone = 'America/Mexico_City'): number {
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  const guess = Date.UTC(y, m - 1, d);
+  return guess - zoneOffsetMs(guess, timeZone);
+}
+/** 'YYYY-MM-DDTHH:mm' local → epoch ms. */
+export function localDateTime(v: string, timeZone = 'America/Mexico_City'): number {
+  const [date, time = '00:00'] = v.split('T') as [string, string?];
+  const [hh, mm] = time.split(':').map(Number) as [number, number];
+  return dayStart(date, timeZone) + hh * 3_600_000 + mm * 60_000;
+}
+export function toLocalInput(ts: number, timeZone = 'America/Mexico_City'): string {
+  const local = new Date(ts + zoneOffsetMs(ts, timeZone));
+  return local.toISOString().slice(0, 16);
+}

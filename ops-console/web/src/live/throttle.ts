@@ -1,0 +1,56 @@
+/**
+ * Trailing throttle: however often `schedule()` is called, `flush` runs at most once per
+ * `intervalMs`, and always once after the last call. Timers are injectable for tests.
+ */
+export interface Throttle {
+  schedule(): void;
+  /** run now if something is pending */
+  flushNow(): void;
+  cancel(): void;
+  readonly pending: boolean;
+}
+
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const realClock: Clock = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+};
+
+export function createThrottle(flush: () => void, intervalMs: number, clock: Clock = realClock): Throttle {
+  let last = -Infinity;
+  let timer: unknown = null;
+  let pending = false;
+  const run = () => {
+    timer = null;
+    if (!pending) return;
+    pending = false;
+    last = clock.now();
+    flush();
+  };
+  return {
+    schedule() {
+      pending = true;
+      if (timer !== null) return;
+      const wait = Math.max(0, last + intervalMs - clock.now());
+      timer = clock.setTimeout(run, wait);
+    },
+    flushNow() {
+      if (timer !== null) clock.clearTimeout(timer);
+      run();
+    },
+    cancel() {
+      if (timer !== null) clock.clearTimeout(timer);
+      timer = null;
+      pending = false;
+    },
+    get pending() {
+      return pending;
+    },
+  };
+}

@@ -1,0 +1,23 @@
+/**
+ * What each console role sees, following the API's roles (ops-console/shared/live.ts `ROLES`) and
+ * the roles its routes declare. The API enforces access; this only hides what a role cannot use.
+ */
+import type { Role } from '../../shared/live';
+
+export type View = 'live' | 'coverage' | 'replay' | 'planners';
+
+const VIEWS: Record<string, View[]> = {
+  public: [],
+  operator: ['live', 'coverage', 'replay'],
+  planner: ['live', 'coverage', 'replay', 'planners'],
+  investigator: ['live', 'replay'],
+  admin: ['live', 'coverage', 'replay', 'planners'],
+};
+
+export const viewsFor = (role: Role): View[] => VIEWS[role] ?? [];
+/** Operators (and admins) act on alerts; planners watch. */
+export const canActOnAlerts = (role: Role): boolean => role === 'operator' || role === 'admin';
+/** Who sees alerts at all (GET /api/alerts). */
+export const canSeeAlerts = (role: Role): boolean => role === 'operator' || role === 'planner' || role === 'admin';
+/** Plate text is personal data: the API sends it only to admins and investigators. */
+export const canSeePlates = (role: Role): boolean => role === 'admin' || (role as string) === 'investigator';

@@ -1,0 +1,142 @@
+/** Details of the selected device: registry data, latest readings, a small chart of recent history. */
+import { useEffect, useMemo, useState } from 'react';
+import { useQuery } from '@tanstack/react-query';
+import type { AlignedData } from 'uplot';
+import { api } from '../api/client';
+import type { DeviceDetail } from '../api/types';
+import { AIR_COLORS, airCategory, noiseLevel, NOISE_COLORS, TRUCK_COLORS, truckState } from '../colors';
+import { useConsole } from '../context';
+import { fmtTime } from '../i18n';
+import { UChart } from '../charts/UChart';
+
+const HOUR = 3_600_000;
+
+function useRecent(d: DeviceDetail | undefined): { data: AlignedData; label: string; color: string } | null {
+  const kind = d?.kind;
+  const id = d?.id;
+  const q = useQuery({
+    queryKey: ['recent', id],
+    enabled: !!id && kind !== 'camera',
+    refetchInterval: 30_000,
+    queryFn: async (): Promise<AlignedData> => {
+      const to = Date.now() + 60_000;
+      if (kind === 'truck') {
+        const r = await api<{ points: { ts: number; speedKmh: number }[] }>(`/api/history/track?deviceId=${id}&from=${to - HOUR}&to=${to}`);
+        return [r.points.map((p) => p.ts / 1000), r.points.map((p) => p.speedKmh)];
+      }
+      const [stream, field] = kind === 'air' ? ['air', 'pm25'] : ['noise', 'laeq'];
+      const r = await api<{ buckets: { t: number; mean: number }[] }>(`/api/history/series?stream=${stream}&field=${field}&deviceIds=${id}&from=${to - 6 * HOUR}&to=${to}&windowMs=300000`);
+      return [r.buckets.map((b) => b.t / 1000), r.buckets.map((b) => Math.round(b.mean * 10) / 10)];
+    },
+  });
+  if (!q.data || !kind || kind === 'camera') return null;
+  return { data: q.data, label: kind === 'truck' ? 'km/h' : kind === 'air' ? 'PM2.5 µg/m³' : 'LAeq dB(A)', color: kind === 'truck' ? TRUCK_COLORS.driving : kind === 'air' ? '#00E400' : NOISE_COLORS.ok };
+}
+
+function fmtValue(v: unknown): string {
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toFixed(3).replace(/\.?0+$/, '');
+  return String(v);
+}
+
+export function DevicePanel({ id, onClose }: { id: string; onClose(): void }) {
+  const { t, lang, timeZone, model } = useConsole();
+  const q = useQuery({ queryKey: ['device', id], queryFn: () => api<DeviceDetail>(`/api/devices/${encodeURIComponent(id)}`), refetchInterval: 5_000 });
+  const d = q.data;
+  const recent = useRecent(d);
+  // a 1 Hz tick for the live part (no per-message renders)
+  const [, setTick] = useState(0);
+  useEffect(() => {
+    const h = setInterval(() => setTick((n) => n + 1), 1000);
+    return () => clearInterval(h);
+  }, []);
+  const live = model.devices.get(id);
+  const latest = useMemo(() => ({ ...(d?.latest ?? {}), ...(live?.latest ?? {}) }), [d, live, live?.lastSeen]);
+  const plates = model.plates.get(id) ?? [];
+
+  let badge: { text: string; color: string } | null = null;
+  if (d?.kind === 'air') {
+    const c = airCategory(latest.air?.data as never);
+    badge = c ? { text: t(c), color: AIR_COLORS[c] } : { text: t('noData'), color: '#6b7280' };
+  } else if (d?.kind === 'noise') {
+    const n = noiseLevel(latest.noise?.data as never, d.noiseZone as never, timeZone);
+    badge = { text: `${t(n.level === 'ok' ? 'noiseOk' : n.level === 'near' ? 'noiseNear' : n.level === 'over' ? 'noiseOver' : 'noData')}${n.limit ? ` · ${t('limit')} ${n.limit} dB(A)` : ''}`, color: NOISE_COLORS[n.level] };
+  } else if (d?.kind === 'truck' && live) {
+    const gps = live.latest.gps?.data as { ts: number; speedKmh: number } | undefined;
+    const ev = live.latest.event?.data as { ts: number; type: string } | undefined;
+    const st = truckState({ online: live.online, gps, event: ev, lastSeen: live.lastSeen }, Date.now());
+    badge = { text: t(st), color: TRUCK_COLORS[st] };
+  }
+
+  return (
+    <section className="panel device-panel" aria-label={id} data-device-id={id}>
+      <header className="panel-head">
+        <h2>{id}</h2>
+        <button className="btn btn-close" onClick={onClose} aria-label={t('close')}>
+          ✕
+        </button>
+      </header>
+      {q.isLoading && <p className="muted">{t('loading')}</p>}
+      {q.error && <p className="error">{t('error', { message: (q.error as Error).message })}</p>}
+      {d && (
+        <>
+          <div className="device-meta">
+            <span>{t(d.kind === 'truck' ? 'trucks' : d.kind === 'camera' ? 'cameras' : d.kind)}</span>
+            <span>
+              {t('district')}: {d.district}
+            </span>
+            {d.routeId && (
+              <span>
+                {t('route')}: {d.routeId}
+              </span>
+            )}
+            <span className={d.online ? 'ok' : 'bad'}>{d.online ? t('online') : t('offline')}</span>
+            {d.lastSeen && (
+              <span>
+                {t('lastSeen')}: {fmtTime(lang, d.lastSeen, timeZone)}
+              </span>
+            )}
+            {d.firmware && <span>fw {d.firmware}</span>}
+          </div>
+          {badge && (
+            <div className="badge" style={{ background: badge.color, color: '#000' }}>
+              {badge.text}
+            </div>
+          )}
+          <h3>{t('lastReadings')}</h3>
+          <table className="readings">
+            <tbody>
+              {Object.entries(latest)
+                .filter(([s]) => s !== 'presence')
+                .flatMap(([stream, rec]) =>
+                  Object.entries((rec.data ?? {}) as Record<string, unknown>)
+                    .filter(([k]) => k !== 'ts')
+                    .map(([k, v]) => (
+                      <tr key={`${stream}.${k}`}>
+                        <th>
+                          {stream}.{k}
+                        </th>
+                        <td>{fmtValue(v)}</td>
+                        <td className="muted">{fmtTime(lang, rec.ts, timeZone)}</td>
+                      </tr>
+                    )),
+                )}
+            </tbody>
+          </table>
+          {d.kind === 'camera' && plates.length > 0 && (
+            <>
+              <h3>{t('latestReads')}</h3>
+              <ul className="plates">
+                {plates.map((p) => (
+                  <li key={`${p.ts}-${p.plate}`}>
+                    <b>{p.plate}</b> {p.region} · {t(p.direction)} · {fmtTime(lang, p.ts, timeZone)}
+                  </li>
+                ))}
+              </ul>
+            </>
+          )}
+          {recent && recent.data[0].length > 1 && <UChart data={recent.data} series={[{ label: recent.label, color: recent.color }]} height={150} testId="device-chart" />}
+        </>
+      )}
+    </section>
+  );
+}
