@@ -85,6 +85,29 @@ describe('broker robustness', () => {
     await stillServes(t);
   });
 
+  it('a CONNECT and PUBLISH trickled one byte at a time are accepted', async () => {
+    t = await startTestBroker();
+    const ingest = await t.connect('ingest', { clientId: 'ingest-1' });
+    const got = collect(ingest);
+    await ingest.subscribeAsync(SUB_ALL_DEVICE_DATA, { qos: 1 });
+    const s = await t.raw();
+    const connack = new Promise<Buffer>((resolve) => s.once('data', resolve));
+    const topic = Buffer.from(deviceTopic('air', 'air-01', 'air'));
+    const body = Buffer.concat([Buffer.from([topic.length >> 8, topic.length & 0xff]), topic, Buffer.from('trickled')]);
+    const publish = Buffer.concat([Buffer.from([0x30]), varint(body.length), body]);
+    for (const byte of connectPacket('air-01')) {
+      s.write(Buffer.from([byte]));
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    expect([...(await connack)]).toEqual([0x20, 2, 0, 0]);
+    for (const byte of publish) {
+      s.write(Buffer.from([byte]));
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    await waitFor(() => got.some((m) => m.payload === 'trickled'), 5000, 20, 'trickled publish');
+    expect(t.broker.metrics().protocolErrors).toEqual({});
+  });
+
   it('an oversized packet closes that connection; a packet just under the limit is accepted', async () => {
     t = await startTestBroker({ maxPacketSize: 8 * 1024 });
     const ingest = await t.connect('ingest', { clientId: 'ingest-1' });
