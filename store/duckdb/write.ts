@@ -5,7 +5,7 @@
  * insert them, fold those NEW rows into the hourly rollups, and move the latest-record cache
  * forward by event time.
  */
-import { DuckDBDataChunk, JSToDuckDBValueConverter, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBDataChunk, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import type { AnyTelemetryRecord, DeadLetter, TelemetryStream } from '../../contract';
 import type { WriteResult } from '../types';
 import { StoreError } from './errors';
@@ -76,16 +76,24 @@ function rowOf(r: AnyTelemetryRecord, cols: TableColumn[]): Cell[] {
   });
 }
 
-/** Append rows into a TEMP table through the appender, one data chunk per 2048 rows. */
+/** A column's cell as DuckDB's appender takes it without conversion (BIGINT as bigint). */
+const native = (v: Cell, type: SqlType): DuckDBValue => (v !== null && type === 'BIGINT' ? BigInt(v as number) : v);
+
+/** Append rows into a TEMP table through the appender, one column-major data chunk per 2048 rows. */
 async function appendRows(conn: DuckDBConnection, table: string, types: SqlType[], rows: Cell[][]): Promise<void> {
   if (rows.length === 0) return;
   const appender = await conn.createAppender(table, 'main', 'temp');
   const duckTypes = types.map((t) => DUCK_TYPES[t]);
   try {
     for (let off = 0; off < rows.length; off += CHUNK_ROWS) {
-      const slice = rows.slice(off, off + CHUNK_ROWS);
-      const chunk = DuckDBDataChunk.create(duckTypes, slice.length);
-      chunk.setRowsConverted(slice, JSToDuckDBValueConverter);
+      const n = Math.min(CHUNK_ROWS, rows.length - off);
+      const columns: DuckDBValue[][] = types.map(() => new Array<DuckDBValue>(n));
+      for (let i = 0; i < n; i++) {
+        const row = rows[off + i]!;
+        for (let j = 0; j < types.length; j++) columns[j]![i] = native(row[j]!, types[j]!);
+      }
+      const chunk = DuckDBDataChunk.create(duckTypes, n);
+      chunk.setColumns(columns);
       appender.appendDataChunk(chunk);
     }
   } finally {
