@@ -56,6 +56,9 @@ export type LiveMessage = Static<typeof LiveMessage>;
 
 export { AlertEvent, LiveState };
 
-/** Console roles. Every API route declares which of them may call it. */
-export const ROLES = ['public', 'operator', 'planner', 'admin'] as const;
+/**
+ * Console roles. Every API route declares which of them may call it. `investigator` may search
+ * plate reads and see plates on the live stream (as admin may); operators and planners never see plates.
+ */
+export const ROLES = ['public', 'operator', 'planner', 'admin', 'investigator'] as const;
 export type Role = (typeof ROLES)[number];

@@ -1,0 +1,103 @@
+/**
+ * The console application as one Fastify plugin, in the order of fastify/demo:
+ * external plugins (swagger, jwt, rate limit, websocket, web console) → application plugins
+ * (context, metrics, ops DB and repositories, auth, live hub, MQTT link, jobs) → routes.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { DuckDBValue } from '@duckdb/node-api';
+import swagger from './plugins/external/swagger';
+import jwt from './plugins/external/jwt';
+import rateLimit from './plugins/external/rate-limit';
+import websocket from './plugins/external/websocket';
+import webConsole from './plugins/external/web-console';
+import context, { type ApiContext } from './plugins/app/context';
+import metrics from './plugins/app/metrics';
+import opsDb from './plugins/app/ops-db';
+import alertsRepo from './plugins/app/alerts-repo';
+import auditRepo from './plugins/app/audit-repo';
+import hotlistRepo from './plugins/app/hotlist-repo';
+import exportsRepo from './plugins/app/exports';
+import auth from './plugins/app/auth';
+import liveHub, { type LiveHubOptions } from './plugins/app/live-hub';
+import mqttLink, { type MqttOptions } from './plugins/app/mqtt-link';
+import plateRetention from './plugins/app/plate-retention';
+import healthRoutes from './routes/health';
+import authRoutes from './routes/auth';
+import deviceRoutes from './routes/devices';
+import alertRoutes from './routes/alerts';
+import hotlistRoutes from './routes/hotlist';
+import plateRoutes from './routes/plates';
+import deadLetterRoutes from './routes/dead-letters';
+import historyRoutes from './routes/history';
+import exportRoutes from './routes/exports';
+import openDataRoutes from './routes/open-data';
+import liveRoutes from './routes/live';
+import type { UserStore } from './lib/users';
+
+export interface AppPluginOptions {
+  ctx: ApiContext;
+  users: UserStore;
+  jwtSecret: string;
+  opsDbFile: string;
+  webRoot: string;
+  mqtt: MqttOptions | null;
+  live?: LiveHubOptions;
+  loginRateLimit?: number;
+}
+
+export async function consoleApp(fastify: FastifyInstance, opts: AppPluginOptions): Promise<void> {
+  // ── external
+  await fastify.register(swagger);
+  await fastify.register(jwt, { secret: opts.jwtSecret });
+  await fastify.register(rateLimit);
+  await fastify.register(websocket);
+  await fastify.register(webConsole, { root: opts.webRoot });
+
+  // ── application
+  await fastify.register(context, opts.ctx);
+  await fastify.register(metrics);
+  await fastify.register(opsDb, { file: opts.opsDbFile });
+  await fastify.register(alertsRepo);
+  await fastify.register(auditRepo);
+  await fastify.register(hotlistRepo);
+  await fastify.register(exportsRepo);
+  await fastify.register(auth, { users: opts.users });
+  await fastify.register(liveHub, opts.live ?? {});
+  await fastify.register(mqttLink, { mqtt: opts.mqtt, registry: opts.ctx.registry });
+  await fastify.register(plateRetention, { retentionDays: opts.ctx.cfg.PLATE_RETENTION_DAYS });
+
+  fastify.setErrorHandler((err: { statusCode?: number; code?: string; message: string; validation?: unknown; error?: string }, req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
+    if (err.validation) {
+      fastify.metrics.errors.inc({ code: 'E_VALIDATION' });
+      return reply.code(400).send({ statusCode: 400, code: 'E_VALIDATION', error: 'Bad Request', message: err.message });
+    }
+    if (status >= 500) {
+      req.log.error({ err, code: err.code ?? 'E_INTERNAL' }, 'request failed');
+      fastify.metrics.errors.inc({ code: 'E_INTERNAL' });
+      return reply.code(500).send({ statusCode: 500, code: 'E_INTERNAL', error: 'Internal Server Error', message: 'internal error; see the server log' });
+    }
+    const code = err.code && /^E_|^FST_/.test(err.code) ? err.code : 'E_REQUEST';
+    fastify.metrics.errors.inc({ code });
+    return reply.code(status).send({ statusCode: status, code, error: err.error ?? httpText(status), message: err.message });
+  });
+
+  // ── routes
+  await fastify.register(healthRoutes);
+  await fastify.register(authRoutes, { loginRateLimit: opts.loginRateLimit });
+  await fastify.register(deviceRoutes);
+  await fastify.register(alertRoutes);
+  await fastify.register(hotlistRoutes);
+  await fastify.register(plateRoutes);
+  await fastify.register(deadLetterRoutes);
+  await fastify.register(historyRoutes);
+  await fastify.register(exportRoutes);
+  await fastify.register(openDataRoutes);
+  await fastify.register(liveRoutes);
+}
+
+function httpText(status: number): string {
+  return ({ 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests' } as Record<number, string>)[status] ?? 'Error';
+}
+
+export type { DuckDBValue };

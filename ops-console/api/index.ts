@@ -1,0 +1,99 @@
+/**
+ * Ops-console API entry.
+ *
+ *   const app = await buildApp({ cfg, store, registry, users: [...] });   // app.inject(...) in tests
+ *   const api = await startApi({ cfg, store, registry, city, mqtt, port: 3000, host: '0.0.0.0' });
+ *   await api.stop();
+ */
+import path from 'node:path';
+import os from 'node:os';
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import Fastify, { type FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Logger } from 'pino';
+import type { Config } from '../../lib/config';
+import type { TelemetryStore } from '../../store/types';
+import type { RegistryView } from '../../firmware-config/registry';
+import type { City } from '../../firmware-config/city';
+import { loadOrCreateSecret } from '../../launcher/secrets';
+import type { Role } from '../shared/live';
+import { consoleApp } from './app';
+import { loadOrCreateUsers, usersFromList } from './lib/users';
+import type { MqttOptions } from './plugins/app/mqtt-link';
+import type { LiveHubOptions } from './plugins/app/live-hub';
+
+export const WEB_DIST = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'web', 'dist');
+
+export interface BuildAppOptions {
+  cfg: Config;
+  store: TelemetryStore;
+  registry: RegistryView;
+  city?: City | null;
+  mqtt?: MqttOptions | null;
+  /** default `${DATA_DIR}/ops.duckdb`; ':memory:' in tests */
+  opsDbFile?: string;
+  log?: Logger;
+  /** users given in clear (tests); default users.json under DATA_DIR */
+  users?: { username: string; password: string; role: Role }[];
+  /** default cfg.JWT_SECRET, else a secret kept under DATA_DIR */
+  jwtSecret?: string;
+  /** default `${DATA_DIR}/exports` */
+  exportDir?: string;
+  /** default ops-console/web/dist */
+  webRoot?: string;
+  live?: LiveHubOptions;
+  /** login attempts per minute per client (default 10) */
+  loginRateLimit?: number;
+}
+
+export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
+  const { cfg } = opts;
+  const app = Fastify({
+    loggerInstance: opts.log,
+    ...(opts.log ? {} : { logger: false }),
+    // the device contract annotates numbers with their unit (`x-unit`)
+    ajv: { customOptions: { keywords: ['x-unit'], removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    bodyLimit: 1024 * 1024,
+    trustProxy: false,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const users = opts.users
+    ? await usersFromList(opts.users)
+    : await loadOrCreateUsers(cfg.DATA_DIR, process.env, (msg) => (opts.log ? opts.log.warn(msg) : console.log(msg)));
+  const jwtSecret = opts.jwtSecret ?? (cfg.JWT_SECRET || loadOrCreateSecret(cfg.DATA_DIR, 'console-jwt-secret'));
+  const opsDbFile = opts.opsDbFile ?? path.join(cfg.DATA_DIR, 'ops.duckdb');
+  const exportDir = opts.exportDir ?? (opsDbFile === ':memory:' ? fs.mkdtempSync(path.join(os.tmpdir(), 'console-exports-')) : path.join(cfg.DATA_DIR, 'exports'));
+
+  await app.register(fp(consoleApp), {
+    ctx: { cfg, store: opts.store, registry: opts.registry, city: opts.city ?? null, tz: opts.registry.registry.timezone || 'America/Mexico_City', exportDir },
+    users,
+    jwtSecret,
+    opsDbFile,
+    webRoot: opts.webRoot ?? WEB_DIST,
+    mqtt: opts.mqtt ?? null,
+    live: opts.live,
+    loginRateLimit: opts.loginRateLimit,
+  });
+  await app.ready();
+  return app as unknown as FastifyInstance;
+}
+
+export interface StartApiOptions extends BuildAppOptions {
+  port: number;
+  host?: string;
+}
+
+export async function startApi(opts: StartApiOptions): Promise<{ port: number; app: FastifyInstance; stop(): Promise<void> }> {
+  const app = await buildApp(opts);
+  await app.listen({ port: opts.port, host: opts.host ?? '127.0.0.1' });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+  let stopped: Promise<void> | null = null;
+  return {
+    port,
+    app,
+    stop: () => (stopped ??= app.close()),
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * Authentication and authorization. Every route declares `config.roles` (checked at start-up:
+ * a route without it refuses to register). 'public' routes need no token; the others need a JWT
+ * (Authorization: Bearer, or `?token=` on routes with `config.tokenInQuery`, e.g. the WebSocket,
+ * because browsers cannot set headers there) whose role is listed. Admin may use every route.
+ */
+import fp from 'fastify-plugin';
+import type { FastifyRequest } from 'fastify';
+import type { Role } from '../../../shared/live';
+import { forbidden, unauthorized } from '../../lib/errors';
+import type { UserStore } from '../../lib/users';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** who may call this route; 'public' = no login */
+    roles?: readonly Role[];
+    /** accept the token as `?token=` (WebSocket, download links) */
+    tokenInQuery?: boolean;
+  }
+  interface FastifyInstance {
+    users: UserStore;
+  }
+}
+declare module '@fastify/jwt' {
+  interface FastifyJWT {
+    payload: { sub: string; role: Role };
+    user: { sub: string; role: Role };
+  }
+}
+
+/** Roles that may see plate text (live plate reads, plate search, plate payloads in dead letters). */
+export const PLATE_ROLES: readonly Role[] = ['admin', 'investigator'];
+export const canSeePlates = (role: Role | undefined): boolean => !!role && PLATE_ROLES.includes(role);
+
+/** Paths the API serves itself: these must declare roles. Docs and the static console are exempt. */
+const needsRoles = (url: string) => url.startsWith('/api') || url === '/health' || url === '/metrics';
+
+export default fp(
+  async (fastify, opts: { users: UserStore }) => {
+    fastify.decorate('users', opts.users);
+
+    fastify.addHook('onRoute', (route) => {
+      if (needsRoles(route.url) && !route.config?.roles?.length) {
+        throw new Error(`route ${String(route.method)} ${route.url} declares no roles (config.roles)`);
+      }
+    });
+
+    fastify.addHook('onRequest', async (req: FastifyRequest) => {
+      const roles = req.routeOptions.config?.roles;
+      if (!roles || roles.includes('public')) return;
+      let token: string | undefined;
+      const h = req.headers.authorization;
+      if (h?.startsWith('Bearer ')) token = h.slice(7);
+      else if (req.routeOptions.config.tokenInQuery) token = (req.query as { token?: string } | undefined)?.token;
+      if (!token) throw unauthorized();
+      try {
+        req.user = fastify.jwt.verify<{ sub: string; role: Role }>(token);
+      } catch {
+        throw unauthorized('invalid or expired token');
+      }
+      if (req.user.role !== 'admin' && !roles.includes(req.user.role)) throw forbidden(`role ${req.user.role} may not use ${req.routeOptions.url}`);
+    });
+  },
+  { name: 'auth' },
+);

@@ -1,0 +1,140 @@
+/**
+ * The API's link to the broker, as the `console` service account. Subscribes the service topics
+ * (state, plate reads, alert events) and device presence; folds them into the live hub and the
+ * alerts repository. Publishes console alert transitions (AlertEvent on svc/alerts/<id>) and the
+ * active hotlist (retained on svc/hotlist) on connect and on every change.
+ *
+ * Bad service messages (not JSON, wrong shape) are counted and logged, never thrown.
+ * Without `mqtt` options (tests) nothing is connected and publishing is a no-op.
+ */
+import fp from 'fastify-plugin';
+import mqtt, { type MqttClient } from 'mqtt';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { AlertEvent, Hotlist, LiveState, PlateRead, Presence, parseDeviceTopic, svcTopics, SVC_PREFIX, TOPIC_ROOT, CONTRACT_VERSION } from '../../../../contract';
+import type { RegistryView } from '../../../../firmware-config/registry';
+
+export interface MqttOptions {
+  url: string;
+  username: string;
+  password: string;
+}
+
+export interface MqttLink {
+  readonly connected: boolean;
+  readonly configured: boolean;
+  publishAlert(ev: AlertEvent): Promise<void>;
+  publishHotlist(h: Hotlist): Promise<void>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    mqttLink: MqttLink;
+  }
+}
+
+const checkState = TypeCompiler.Compile(LiveState);
+const checkAlert = TypeCompiler.Compile(AlertEvent);
+const checkPresence = TypeCompiler.Compile(Presence);
+const checkPlate = TypeCompiler.Compile(PlateRead);
+
+export const PRESENCE_ALL = `${TOPIC_ROOT}/${CONTRACT_VERSION}/+/+/presence`;
+export const CONSOLE_SUBSCRIPTIONS = [svcTopics.stateAll, svcTopics.plateAll, svcTopics.alertAll, PRESENCE_ALL];
+
+export default fp(
+  async (fastify, opts: { mqtt: MqttOptions | null; registry: RegistryView; clientId?: string }) => {
+    const log = fastify.log.child({ part: 'mqtt' });
+    const m = fastify.metrics;
+    let client: MqttClient | null = null;
+
+    const reject = (type: string, topic: string, detail: string) => {
+      m.mqttRejected.inc({ type });
+      log.warn({ topic, code: 'E_SVC_MESSAGE', detail }, 'refused a service message');
+    };
+
+    const onMessage = (topic: string, payload: Buffer) => {
+      let type = 'other';
+      try {
+        if (topic.startsWith(SVC_PREFIX)) {
+          type = topic.slice(SVC_PREFIX.length).split('/')[0] ?? 'other';
+        } else if (topic.endsWith('/presence')) type = 'presence';
+        if (type === 'hotlist' || type === 'registry' || type === 'other') return;
+        let data: unknown;
+        try {
+          data = JSON.parse(payload.toString('utf8'));
+        } catch {
+          return reject(type, topic, 'not JSON');
+        }
+        m.mqttMessages.inc({ type });
+        if (type === 'state') {
+          if (!checkState.Check(data)) return reject(type, topic, [...checkState.Errors(data)][0]?.message ?? 'schema');
+          fastify.live.updateState(data);
+        } else if (type === 'plate') {
+          if (!checkState.Check(data)) return reject(type, topic, 'not a LiveState');
+          const read = data.latest.plate?.data;
+          if (!checkPlate.Check(read)) return reject(type, topic, 'latest.plate is not a PlateRead');
+          fastify.live.updateState(data);
+          fastify.live.plate({ deviceId: data.deviceId, district: data.district, read });
+        } else if (type === 'alerts') {
+          if (!checkAlert.Check(data)) return reject(type, topic, [...checkAlert.Errors(data)][0]?.message ?? 'schema');
+          fastify.alerts.apply(data).catch((err: unknown) => log.error({ err, code: 'E_ALERT_STORE' }, 'could not store an alert event'));
+        } else if (type === 'presence') {
+          const t = parseDeviceTopic(topic);
+          if (!t.ok) return reject(type, topic, t.detail);
+          if (!checkPresence.Check(data)) return reject(type, topic, 'not a Presence');
+          const dev = opts.registry.device(t.deviceId);
+          if (!dev) return reject(type, topic, `unknown device ${t.deviceId}`);
+          fastify.live.presence(t.deviceId, dev.kind, dev.district, data.state === 'online', data.ts ?? Date.now());
+        }
+      } catch (err) {
+        reject(type, topic, (err as Error).message);
+      }
+    };
+
+    const publish = async (topic: string, body: unknown, retain: boolean): Promise<void> => {
+      if (!client) return;
+      await client.publishAsync(topic, JSON.stringify(body), { qos: 1, retain });
+    };
+
+    if (opts.mqtt) {
+      client = mqtt.connect(opts.mqtt.url, {
+        username: opts.mqtt.username,
+        password: opts.mqtt.password,
+        clientId: opts.clientId ?? `console-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
+        reconnectPeriod: 1000,
+        connectTimeout: 10_000,
+      });
+      client.on('connect', () => {
+        m.mqttConnected.set(1);
+        log.info({ url: opts.mqtt!.url }, 'connected to the broker');
+        client!.subscribe(CONSOLE_SUBSCRIPTIONS, { qos: 1 }, (err) => {
+          if (err) log.error({ err, code: 'E_MQTT_SUBSCRIBE' }, 'subscribe failed');
+        });
+        fastify.hotlist
+          .current()
+          .then((h) => publish(svcTopics.hotlist, h, true))
+          .catch((err: unknown) => log.error({ err, code: 'E_HOTLIST_PUBLISH' }, 'could not publish the hotlist'));
+      });
+      client.on('close', () => m.mqttConnected.set(0));
+      client.on('error', (err) => log.warn({ err: err.message, code: 'E_MQTT' }, 'broker connection error'));
+      client.on('message', onMessage);
+    }
+
+    fastify.hotlist.onChange((h) => {
+      publish(svcTopics.hotlist, h, true).catch((err: unknown) => log.error({ err, code: 'E_HOTLIST_PUBLISH' }, 'could not publish the hotlist'));
+    });
+
+    fastify.decorate('mqttLink', {
+      get connected() {
+        return !!client?.connected;
+      },
+      configured: !!opts.mqtt,
+      publishAlert: (ev: AlertEvent) => publish(svcTopics.alert(ev.alertId), ev, false),
+      publishHotlist: (h: Hotlist) => publish(svcTopics.hotlist, h, true),
+    } satisfies MqttLink);
+
+    fastify.addHook('onClose', async () => {
+      if (client) await client.endAsync();
+    });
+  },
+  { name: 'mqtt-link', dependencies: ['live-hub', 'alerts-repo', 'hotlist-repo', 'metrics'] },
+);

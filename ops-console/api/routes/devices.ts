@@ -1,0 +1,114 @@
+/** GET /api/devices (registry + live state + latest status) and GET /api/devices/:id (with latest per stream). */
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { DEVICE_KINDS, type AnyTelemetryRecord, type LiveState } from '../../../contract';
+import type { RegistryDevice } from '../../../firmware-config/schema';
+import { notFound } from '../lib/errors';
+import { DeviceIdParam, errors, OneOf } from '../lib/schemas';
+import { canSeePlates } from '../plugins/app/auth';
+
+const Kind = OneOf(DEVICE_KINDS);
+const LatLon = Type.Object({ lat: Type.Number(), lon: Type.Number() });
+const DeviceSummary = Type.Object({
+  id: Type.String(),
+  kind: Kind,
+  model: Type.String(),
+  district: Type.String(),
+  status: Type.Union([Type.Literal('active'), Type.Literal('retired')]),
+  online: Type.Union([Type.Boolean(), Type.Null()], { description: 'null = no presence seen yet' }),
+  lastSeen: Type.Union([Type.Integer(), Type.Null()], { description: 'latest arrival (ms)' }),
+  firmware: Type.Union([Type.String(), Type.Null()]),
+  location: Type.Optional(LatLon),
+  noiseZone: Type.Optional(Type.String()),
+  routeId: Type.Optional(Type.String()),
+  camera: Type.Optional(Type.Object({ road: Type.String(), direction: Type.String(), lanes: Type.Integer() })),
+  intervals: Type.Object({ dataS: Type.Integer(), statusS: Type.Integer() }),
+});
+const LatestEntry = Type.Object({ ts: Type.Integer(), late: Type.Boolean(), receivedAt: Type.Optional(Type.Integer()), data: Type.Unknown() });
+const DeviceDetail = Type.Object({
+  ...DeviceSummary.properties,
+  latest: Type.Record(Type.String(), LatestEntry),
+  thresholds: Type.Optional(Type.Record(Type.String(), Type.Number())),
+});
+
+function summary(d: RegistryDevice, live: LiveState | undefined, status: AnyTelemetryRecord | undefined) {
+  const fwLive = (live?.latest.status?.data as { fw?: string } | undefined)?.fw;
+  const fw = fwLive ?? (status?.stream === 'status' ? status.payload.fw : null);
+  const lastSeen = Math.max(live?.lastSeen ?? 0, status?.receivedAt ?? 0);
+  return {
+    id: d.id,
+    kind: d.kind,
+    model: d.model,
+    district: d.district,
+    status: d.status,
+    online: live?.online ?? null,
+    lastSeen: lastSeen || null,
+    firmware: fw ?? null,
+    ...(d.location ? { location: d.location } : {}),
+    ...(d.noiseZone ? { noiseZone: d.noiseZone } : {}),
+    ...(d.truck ? { routeId: d.truck.routeId } : {}),
+    ...(d.camera ? { camera: d.camera } : {}),
+    intervals: d.intervals,
+  };
+}
+
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/api/devices',
+    {
+      config: { roles: ['operator', 'planner', 'investigator'] },
+      schema: {
+        tags: ['devices'],
+        summary: 'every device with kind, district, status, last seen and firmware',
+        querystring: Type.Object({
+          kind: Type.Optional(Kind),
+          district: Type.Optional(Type.String({ maxLength: 80 })),
+          status: Type.Optional(Type.Union([Type.Literal('online'), Type.Literal('offline'), Type.Literal('retired'), Type.Literal('active')])),
+        }),
+        response: { 200: Type.Object({ devices: Type.Array(DeviceSummary) }), ...errors(400, 401, 403) },
+      },
+    },
+    async (req) => {
+      const { kind, district, status } = req.query;
+      const statusRecs = await app.ctx.store.latest({ streams: ['status'] });
+      const byId = new Map(statusRecs.map((r) => [r.deviceId, r]));
+      const devices = app.ctx.registry.registry.devices
+        .filter((d) => (!kind || d.kind === kind) && (!district || d.district === district))
+        .map((d) => summary(d, app.live.states.get(d.id), byId.get(d.id)))
+        .filter((d) => {
+          if (!status) return true;
+          if (status === 'retired' || status === 'active') return d.status === status;
+          return d.status === 'active' && (status === 'online' ? d.online === true : d.online !== true);
+        });
+      return { devices };
+    },
+  );
+
+  app.get(
+    '/api/devices/:id',
+    {
+      config: { roles: ['operator', 'planner', 'investigator'] },
+      schema: {
+        tags: ['devices'],
+        summary: 'one device: registry data, location, online, last seen, latest record per stream',
+        params: DeviceIdParam,
+        response: { 200: DeviceDetail, ...errors(400, 401, 403, 404) },
+      },
+    },
+    async (req) => {
+      const d = app.ctx.registry.device(req.params.id);
+      if (!d) throw notFound('E_UNKNOWN_DEVICE', `no device ${req.params.id}`);
+      const recs = await app.ctx.store.latest({ deviceIds: [d.id] });
+      const live = app.live.states.get(d.id);
+      const latest: Record<string, { ts: number; late: boolean; receivedAt?: number; data: unknown }> = {};
+      for (const r of recs) latest[r.stream] = { ts: r.ts, late: r.late, receivedAt: r.receivedAt, data: r.payload };
+      for (const [s, v] of Object.entries(live?.latest ?? {})) if (!latest[s] || latest[s]!.ts < v.ts) latest[s] = v;
+      if (!canSeePlates(req.user.role)) delete latest.plate;
+      return {
+        ...summary(d, live, recs.find((r) => r.stream === 'status')),
+        latest,
+        ...(d.thresholds ? { thresholds: d.thresholds as Record<string, number> } : {}),
+      };
+    },
+  );
+};
+export default routes;

@@ -1,0 +1,23 @@
+/** GET /api/live: WebSocket live stream (messages in ops-console/shared/live.ts). Token in `?token=`. */
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { errors } from '../lib/schemas';
+
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/api/live',
+    {
+      websocket: true,
+      config: { roles: ['operator', 'planner', 'investigator'], tokenInQuery: true },
+      schema: {
+        tags: ['live'],
+        summary: 'WebSocket: a snapshot on connect, then coalesced deltas (≤ 4/s); plates only for plate roles',
+        querystring: Type.Object({ token: Type.Optional(Type.String({ maxLength: 4096 })) }),
+        response: errors(401, 403),
+      },
+    },
+    (socket, req) => {
+      app.live.addClient(socket, req.user.role);
+    },
+  );
+};
+export default routes;

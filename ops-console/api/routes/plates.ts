@@ -1,0 +1,80 @@
+/**
+ * Plate search (admin, investigator): exact or partial plate over a time range. Every search is
+ * written to the audit log (who, when, query, result count) before the results are returned.
+ * GET /api/audit: the audit log, admins only.
+ */
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { PLATE_DIRECTIONS } from '../../../contract';
+import { badRequest } from '../lib/errors';
+import { DeviceIdList, errors, OptRangeQuery, RangeQuery, splitIds, OneOf } from '../lib/schemas';
+
+const PlateRow = Type.Object({
+  cameraId: Type.String(),
+  ts: Type.Integer(),
+  plate: Type.String(),
+  region: Type.String(),
+  confidence: Type.Number(),
+  direction: OneOf(PLATE_DIRECTIONS),
+  lane: Type.Integer(),
+  district: Type.String(),
+});
+const AuditRow = Type.Object({
+  id: Type.Integer(),
+  at: Type.Integer(),
+  actor: Type.String(),
+  role: Type.String(),
+  action: Type.String(),
+  query: Type.Record(Type.String(), Type.Unknown()),
+  resultCount: Type.Union([Type.Integer(), Type.Null()]),
+  detail: Type.Union([Type.String(), Type.Null()]),
+});
+
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/api/plates/search',
+    {
+      config: { roles: ['investigator'] },
+      schema: {
+        tags: ['plates'],
+        summary: 'search plate reads (audited)',
+        querystring: Type.Object({
+          plate: Type.String({ minLength: 2, maxLength: 10, pattern: '^[A-Za-z0-9-]+$' }),
+          partial: Type.Boolean({ default: false }),
+          ...RangeQuery,
+          cameraIds: Type.Optional(DeviceIdList),
+          limit: Type.Integer({ minimum: 1, maximum: 10000, default: 1000 }),
+        }),
+        response: { 200: Type.Object({ reads: Type.Array(PlateRow), count: Type.Integer() }), ...errors(400, 401, 403) },
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      if (q.to <= q.from) throw badRequest('E_RANGE', '`to` must be after `from`');
+      const query = { plate: q.plate.toUpperCase(), partial: q.partial, from: q.from, to: q.to, cameraIds: splitIds(q.cameraIds), limit: q.limit };
+      const reads = await app.ctx.store.plateSearch(query);
+      app.metrics.plateSearches.inc();
+      await app.audit.write({ actor: req.user.sub, role: req.user.role, action: 'plate_search', query: { ...query }, resultCount: reads.length, detail: req.ip });
+      return { reads, count: reads.length };
+    },
+  );
+
+  app.get(
+    '/api/audit',
+    {
+      config: { roles: ['admin'] },
+      schema: {
+        tags: ['plates'],
+        summary: 'the audit log (plate searches, hotlist changes, purges, exports)',
+        querystring: Type.Object({
+          actor: Type.Optional(Type.String({ maxLength: 64 })),
+          action: Type.Optional(Type.String({ maxLength: 40 })),
+          ...OptRangeQuery,
+          limit: Type.Integer({ minimum: 1, maximum: 10000, default: 500 }),
+        }),
+        response: { 200: Type.Object({ entries: Type.Array(AuditRow) }), ...errors(400, 401, 403) },
+      },
+    },
+    async (req) => ({ entries: await app.audit.list(req.query) }),
+  );
+};
+export default routes;
