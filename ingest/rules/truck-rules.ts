@@ -1,0 +1,292 @@
+/**
+ * Garbage-truck rules, on event time:
+ *   truck_idle      engine on, standing still beyond `idleMinutes`, away from the depot
+ *   truck_speeding  above the speed limit for `speedingSustainS`
+ *   truck_off_route farther than `offRouteMeters` from its planned route for `offRouteSustainS`
+ *   gps_lost        no valid fix for `gpsLostS` while the ignition is on and the device still talks
+ *   gps_jump        implied speed between consecutive fixes impossible
+ *   route_behind    share of the route's collection streets covered lags the elapsed shift
+ *   missed_streets  planned streets the truck has driven past without collecting, while the shift runs
+ * Route rules need the city (routes, depots); without it they are off and the rest still work.
+ */
+import type { GpsFix, TruckEvent } from '../../contract';
+import type { City, Position } from '../../firmware-config/city';
+import { distanceM } from '../../firmware-config/geo';
+import type { RegistryDevice } from '../../firmware-config/schema';
+import { thresholdsFor } from './config';
+import { fmt1, Sustain, type Rule, type RuleContext } from './context';
+import { buildRouteIndex, distanceToRouteM, drivenCollectIdx, shiftWindow, type RouteGeom } from './route-geometry';
+
+export const TRUCK_RULES = {
+  idle: 'truck_idle',
+  speeding: 'truck_speeding',
+  offRoute: 'truck_off_route',
+  gpsLost: 'gps_lost',
+  gpsJump: 'gps_jump',
+  behind: 'route_behind',
+  missed: 'missed_streets',
+} as const;
+
+interface ShiftState {
+  start: number;
+  end: number;
+  visited: Set<number>;
+  maxIdx: number;
+}
+
+interface TruckState {
+  ignition: boolean | null;
+  lastFix: { ts: number; pos: Position; speed: number } | null;
+  lastValidFixArrival: number | null;
+  lastArrival: number | null;
+  everFixed: boolean;
+  noFix: Sustain;
+  idle: Sustain;
+  speeding: Sustain;
+  speedOk: Sustain;
+  maxSpeed: number;
+  offRoute: Sustain;
+  plausible: number;
+  shift: ShiftState | null;
+}
+
+const newState = (): TruckState => ({
+  ignition: null,
+  lastFix: null,
+  lastValidFixArrival: null,
+  lastArrival: null,
+  everFixed: false,
+  noFix: new Sustain(),
+  idle: new Sustain(),
+  speeding: new Sustain(),
+  speedOk: new Sustain(),
+  maxSpeed: 0,
+  offRoute: new Sustain(),
+  plausible: 0,
+  shift: null,
+});
+
+export function truckRules(ctx: RuleContext, city?: City): Rule & { coverage(deviceId: string): { covered: number; planned: number; missed: string[] } | null } {
+  const routes = city ? buildRouteIndex(city) : new Map<string, RouteGeom>();
+  const trucks = new Map<string, TruckState>();
+  const st = (id: string) => {
+    let s = trucks.get(id);
+    if (!s) trucks.set(id, (s = newState()));
+    return s;
+  };
+  const routeOf = (dev: RegistryDevice) => (dev.truck ? routes.get(dev.truck.routeId) : undefined);
+  const { book } = ctx;
+  const isOpen = (rule: string, id: string) => book.isOpen(`${rule}|${id}`);
+  const engineOn = (s: TruckState) => s.ignition ?? (ctx.cfg.truck.assumeIgnitionWithFixes && s.everFixed);
+
+  function missedOf(g: RouteGeom, sh: ShiftState): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < sh.maxIdx - ctx.cfg.truck.missedLookahead; i++) if (!sh.visited.has(i)) out.push(i);
+    return out;
+  }
+
+  function endShift(dev: RegistryDevice, s: TruckState, g: RouteGeom, at: number) {
+    const sh = s.shift;
+    if (!sh) return;
+    const detail = { reason: 'shift ended', covered: sh.visited.size, planned: g.collect.length, coverage: g.collect.length ? sh.visited.size / g.collect.length : 1 };
+    book.clear(TRUCK_RULES.behind, dev.id, at, undefined, detail);
+    book.clear(TRUCK_RULES.missed, dev.id, at, undefined, { ...detail, missed: missedOf(g, sh).map((i) => g.collect[i]!.segmentId) });
+    s.shift = null;
+  }
+
+  function ensureShift(dev: RegistryDevice, s: TruckState, g: RouteGeom, at: number): ShiftState | null {
+    if (s.shift && at >= s.shift.end) endShift(dev, s, g, Math.min(at, s.shift.end));
+    const w = shiftWindow(g.route, at, ctx.tz());
+    if (!w) return null;
+    if (!s.shift || s.shift.start !== w.start) {
+      if (s.shift) endShift(dev, s, g, at);
+      s.shift = { start: w.start, end: w.end, visited: new Set(), maxIdx: -1 };
+    }
+    return s.shift;
+  }
+
+  function evalSchedule(dev: RegistryDevice, s: TruckState, g: RouteGeom, at: number, stale: boolean) {
+    const sh = s.shift;
+    if (!sh || !g.collect.length) return;
+    const T = ctx.cfg.truck;
+    const elapsed = (at - sh.start) / (sh.end - sh.start);
+    const expected = Math.min(1, elapsed / T.planCompleteShare);
+    const coverage = sh.visited.size / g.collect.length;
+    const detail = { routeId: g.route.id, coverage: Math.round(coverage * 1000) / 1000, expected: Math.round(expected * 1000) / 1000, elapsed: Math.round(elapsed * 1000) / 1000, covered: sh.visited.size, planned: g.collect.length, shiftStart: sh.start, shiftEnd: sh.end };
+    if (elapsed >= T.behindMinElapsed && coverage < expected - T.behindTolerance) {
+      if (!stale || isOpen(TRUCK_RULES.behind, dev.id)) {
+        const critical = coverage < expected - 2 * T.behindTolerance;
+        book.raise(
+          {
+            rule: TRUCK_RULES.behind,
+            device: dev,
+            severity: critical ? 'critical' : 'warning',
+            title: `${dev.id} behind schedule on ${g.route.id}: ${Math.round(coverage * 100)} % of streets covered, ${Math.round(expected * 100)} % expected`,
+            detail,
+          },
+          at,
+        );
+      }
+    } else if (coverage >= expected - T.behindTolerance / 2) {
+      book.clear(TRUCK_RULES.behind, dev.id, at, undefined, detail);
+    }
+    const missed = missedOf(g, sh);
+    if (missed.length) {
+      if (!stale || isOpen(TRUCK_RULES.missed, dev.id)) {
+        book.raise(
+          {
+            rule: TRUCK_RULES.missed,
+            device: dev,
+            severity: 'warning',
+            level: missed.length,
+            title: `${dev.id} passed ${missed.length} planned street${missed.length > 1 ? 's' : ''} of ${g.route.id} without collecting`,
+            detail: { routeId: g.route.id, count: missed.length, segments: missed.map((i) => ({ segmentId: g.collect[i]!.segmentId, name: g.collect[i]!.name })), shiftStart: sh.start, shiftEnd: sh.end },
+          },
+          at,
+        );
+      }
+    } else {
+      book.clear(TRUCK_RULES.missed, dev.id, at, undefined, { routeId: g.route.id, reason: 'collected after all' });
+    }
+  }
+
+  function onFix(dev: RegistryDevice, s: TruckState, fix: GpsFix, receivedAt: number, stale: boolean) {
+    const T = ctx.cfg.truck;
+    const th = thresholdsFor(ctx.cfg, dev);
+    const valid = (fix.sats === undefined || fix.sats >= T.minSats) && (fix.hdop === undefined || fix.hdop <= T.maxHdop);
+    if (!valid) {
+      const forMs = s.noFix.update(true, fix.ts);
+      if (forMs >= T.gpsLostS * 1000 && engineOn(s) && (!stale || isOpen(TRUCK_RULES.gpsLost, dev.id))) {
+        book.raise({ rule: TRUCK_RULES.gpsLost, device: dev, severity: 'warning', title: `${dev.id} GPS lost: no valid fix for ${Math.round(forMs / 1000)} s`, detail: { reason: 'no fix', sats: fix.sats, hdop: fix.hdop, since: s.noFix.since } }, fix.ts);
+      }
+      return;
+    }
+    s.noFix.reset();
+    s.everFixed = true;
+    s.lastValidFixArrival = Math.max(s.lastValidFixArrival ?? 0, receivedAt);
+    book.clear(TRUCK_RULES.gpsLost, dev.id, fix.ts, undefined, { fixAt: fix.ts });
+    const pos: Position = [fix.lon, fix.lat];
+    const prev = s.lastFix;
+    if (prev && fix.ts <= prev.ts) return; // out of order: state machines run forward only
+    s.lastFix = { ts: fix.ts, pos, speed: fix.speedKmh };
+
+    // jump: an impossible implied speed between consecutive fixes; skip the other checks for it
+    if (prev) {
+      const d = distanceM(prev.pos, pos);
+      const hours = (fix.ts - prev.ts) / 3_600_000;
+      const implied = d / 1000 / hours;
+      if (d >= T.gpsJumpMinM && implied > T.gpsJumpKmh) {
+        s.plausible = 0;
+        if (!stale || isOpen(TRUCK_RULES.gpsJump, dev.id)) {
+          book.raise(
+            { rule: TRUCK_RULES.gpsJump, device: dev, severity: 'warning', title: `${dev.id} GPS jumped ${Math.round(d)} m in ${fmt1((fix.ts - prev.ts) / 1000)} s (${Math.round(implied)} km/h)`, detail: { from: prev.pos, to: pos, distanceM: Math.round(d), seconds: (fix.ts - prev.ts) / 1000, impliedKmh: Math.round(implied) } },
+            fix.ts,
+          );
+        }
+        return;
+      }
+      s.plausible++;
+      if (s.plausible >= T.gpsJumpClearFixes) book.clear(TRUCK_RULES.gpsJump, dev.id, fix.ts, undefined, { plausibleFixes: s.plausible });
+    }
+
+    const g = routeOf(dev);
+    const atDepot = !!g?.depot && distanceM(pos, g.depot.pos) <= T.depotRadiusM;
+    const on = engineOn(s);
+
+    // idle (hysteresis: standing ≤ idleSpeedKmh starts it, moving > moveSpeedKmh ends it)
+    const standing = s.idle.since !== null ? fix.speedKmh < T.moveSpeedKmh : fix.speedKmh <= T.idleSpeedKmh;
+    const idleFor = s.idle.update(on && standing && !atDepot, fix.ts);
+    if (idleFor >= th.idleMinutes * 60_000) {
+      if (!stale || isOpen(TRUCK_RULES.idle, dev.id)) {
+        book.raise({ rule: TRUCK_RULES.idle, device: dev, severity: 'warning', title: `${dev.id} idling with the engine on for ${Math.round(idleFor / 60_000)} min away from the depot`, detail: { since: s.idle.since, minutes: Math.round(idleFor / 60_000), idleMinutes: th.idleMinutes, lat: fix.lat, lon: fix.lon } }, fix.ts);
+      }
+    } else if (idleFor < 0) book.clear(TRUCK_RULES.idle, dev.id, fix.ts, undefined, { speedKmh: fix.speedKmh, atDepot });
+
+    // speeding
+    const over = fix.speedKmh > th.speedLimitKmh;
+    const overFor = s.speeding.update(over, fix.ts);
+    const okFor = s.speedOk.update(fix.speedKmh <= th.speedLimitKmh - T.speedingClearMarginKmh, fix.ts);
+    if (overFor >= T.speedingSustainS * 1000) {
+      s.maxSpeed = isOpen(TRUCK_RULES.speeding, dev.id) ? Math.max(s.maxSpeed, fix.speedKmh) : fix.speedKmh;
+      if (!stale || isOpen(TRUCK_RULES.speeding, dev.id)) {
+        const critical = s.maxSpeed >= th.speedLimitKmh + T.criticalOverKmh;
+        book.raise({ rule: TRUCK_RULES.speeding, device: dev, severity: critical ? 'critical' : 'warning', title: `${dev.id} speeding: ${Math.round(s.maxSpeed)} km/h (limit ${th.speedLimitKmh})`, detail: { speedKmh: fix.speedKmh, maxSpeedKmh: s.maxSpeed, limitKmh: th.speedLimitKmh, lat: fix.lat, lon: fix.lon } }, fix.ts);
+      }
+    } else if (okFor >= T.speedingClearS * 1000) {
+      book.clear(TRUCK_RULES.speeding, dev.id, fix.ts, undefined, { speedKmh: fix.speedKmh });
+    }
+
+    if (!g) return;
+    // off route
+    const d = distanceToRouteM(g, pos);
+    if (atDepot || d <= th.offRouteMeters * T.offRouteClearShare) {
+      s.offRoute.reset();
+      book.clear(TRUCK_RULES.offRoute, dev.id, fix.ts, undefined, { distanceM: Math.round(d), atDepot });
+    } else if (d > th.offRouteMeters && on) {
+      const offFor = s.offRoute.update(true, fix.ts);
+      if (offFor >= T.offRouteSustainS * 1000 && (!stale || isOpen(TRUCK_RULES.offRoute, dev.id))) {
+        book.raise({ rule: TRUCK_RULES.offRoute, device: dev, severity: 'warning', title: `${dev.id} ${Math.round(d)} m off route ${g.route.id}`, detail: { routeId: g.route.id, distanceM: Math.round(d), limitM: th.offRouteMeters, lat: fix.lat, lon: fix.lon } }, fix.ts);
+      }
+    }
+
+    // coverage and missed streets (this shift)
+    const sh = ensureShift(dev, s, g, fix.ts);
+    if (!sh) return;
+    for (const i of drivenCollectIdx(g, pos, T.coverageMeters)) {
+      sh.visited.add(i);
+      sh.maxIdx = Math.max(sh.maxIdx, i);
+    }
+    evalSchedule(dev, s, g, fix.ts, stale);
+  }
+
+  return {
+    name: 'trucks',
+    coverage(id) {
+      const dev = ctx.registry.device(id);
+      const s = trucks.get(id);
+      const g = dev && routeOf(dev);
+      if (!g || !s?.shift) return null;
+      return { covered: s.shift.visited.size, planned: g.collect.length, missed: missedOf(g, s.shift).map((i) => g.collect[i]!.segmentId) };
+    },
+    onRecord(rec, dev, stale) {
+      if (dev.kind !== 'truck') return;
+      const s = st(dev.id);
+      s.lastArrival = Math.max(s.lastArrival ?? 0, rec.receivedAt);
+      if (rec.stream === 'event') {
+        const e = rec.payload as TruckEvent;
+        if (e.type === 'ignition_on') s.ignition = true;
+        if (e.type === 'ignition_off') {
+          s.ignition = false;
+          s.idle.reset();
+          s.noFix.reset();
+          book.clear(TRUCK_RULES.idle, dev.id, e.ts, undefined, { reason: 'ignition off' });
+          book.clear(TRUCK_RULES.gpsLost, dev.id, e.ts, undefined, { reason: 'ignition off' });
+        }
+      } else if (rec.stream === 'gps') onFix(dev, s, rec.payload as GpsFix, rec.receivedAt, stale);
+    },
+    onPresence(dev, online, at) {
+      if (dev.kind !== 'truck' || online) return;
+      // disconnected: the offline rule speaks; GPS-lost needs a device that still talks
+      book.clear(TRUCK_RULES.gpsLost, dev.id, at, undefined, { reason: 'device offline' });
+    },
+    tick(now) {
+      const T = ctx.cfg.truck;
+      for (const dev of ctx.registry.registry.devices) {
+        if (dev.kind !== 'truck' || dev.status === 'retired') continue;
+        const s = st(dev.id);
+        // GPS lost: the device talks (events, status) but no valid fix arrives
+        const talking = s.lastArrival !== null && now - s.lastArrival < T.gpsLostS * 1000;
+        if (engineOn(s) && talking && s.lastValidFixArrival !== null && now - s.lastValidFixArrival > T.gpsLostS * 1000) {
+          book.raise({ rule: TRUCK_RULES.gpsLost, device: dev, severity: 'warning', title: `${dev.id} GPS lost: no fix for ${Math.round((now - s.lastValidFixArrival) / 1000)} s while the engine is on`, detail: { reason: 'no fix received', lastFixAt: s.lastValidFixArrival } }, now);
+        }
+        const g = routeOf(dev);
+        if (!g) continue;
+        const sh = ensureShift(dev, s, g, now);
+        if (sh) evalSchedule(dev, s, g, now, false);
+      }
+    },
+    forget(id) {
+      trucks.delete(id);
+    },
+  };
+}
