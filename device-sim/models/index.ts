@@ -1,0 +1,39 @@
+import type { City } from '../../firmware-config/city';
+import type { DeviceConfig } from '../../firmware-config/device-config';
+import { AirModel } from './air';
+import { CameraModel } from './camera';
+import { NoiseModel } from './noise';
+import { TruckModel } from './truck';
+import type { DeviceModel } from './types';
+
+export interface ModelContext {
+  city: City;
+  /** sim time the model starts at */
+  start: number;
+  hotlist?: readonly string[];
+  hotlistRate?: number;
+}
+
+/** The behaviour model for a provisioned device. */
+export function modelFor(cfg: DeviceConfig, ctx: ModelContext): DeviceModel {
+  const tz = cfg.time.timezone;
+  switch (cfg.kind) {
+    case 'truck':
+      if (!cfg.truck) throw Object.assign(new Error(`${cfg.deviceId}: truck config without route`), { code: 'E_SIM_CONFIG' });
+      return new TruckModel({ deviceId: cfg.deviceId, city: ctx.city, routeId: cfg.truck.routeId, gpsS: cfg.intervals.dataS, start: ctx.start, timezone: tz });
+    case 'air':
+      return new AirModel({ deviceId: cfg.deviceId, district: cfg.district, dataS: cfg.intervals.dataS, start: ctx.start, timezone: tz });
+    case 'noise':
+      return new NoiseModel({ deviceId: cfg.deviceId, zone: cfg.noiseZone ?? 'residential', dataS: cfg.intervals.dataS, start: ctx.start, timezone: tz });
+    case 'camera':
+      return new CameraModel({
+        deviceId: cfg.deviceId,
+        direction: cfg.camera?.direction ?? 'both',
+        lanes: cfg.camera?.lanes ?? 2,
+        start: ctx.start,
+        timezone: tz,
+        hotlist: ctx.hotlist,
+        hotlistRate: ctx.hotlistRate,
+      });
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * Registry administration (used by the `devices` CLI): add a device, render its config with a
+ * freshly issued secret (shown once), rotate credentials, retire a device. Every change is
+ * written atomically; the broker's RegistryView picks it up without a restart.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { generateSecret, hashPasswordSync } from './credentials';
+import { renderDeviceConfig, writeDeviceConfig, type DeviceConfig, type RenderOptions } from './device-config';
+import { loadRegistryFile, registryProblems, RegistryError, saveRegistryFile } from './registry';
+import type { Registry, RegistryDevice } from './schema';
+import { cityFileFor } from './city';
+
+export class AdminError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface IssueOptions {
+  cost?: number;
+  brokerUrl?: string;
+  apiUrl?: string;
+  ntpServer?: string;
+}
+
+function findDevice(reg: Registry, id: string, file: string): RegistryDevice {
+  const d = reg.devices.find((x) => x.id === id);
+  if (!d) throw new AdminError('E_UNKNOWN_DEVICE', `${file}: device ${id}: not in the registry`);
+  return d;
+}
+
+/** Add a device; returns its first secret (shown once). */
+export function addDevice(registryFile: string, spec: Omit<RegistryDevice, 'passwordHash' | 'status'> & { status?: 'active' }, opts: IssueOptions = {}): { device: RegistryDevice; secret: string } {
+  const reg = loadRegistryFile(registryFile);
+  if (reg.devices.some((d) => d.id === spec.id)) throw new AdminError('E_DUPLICATE_DEVICE', `${registryFile}: device ${spec.id}: field id: already exists`);
+  const secret = generateSecret();
+  const device: RegistryDevice = { status: 'active', ...spec, passwordHash: hashPasswordSync(secret, opts.cost), credentialsIssuedAt: Date.now() };
+  const next = { ...reg, devices: [...reg.devices, device] };
+  const problems = registryProblems(next, registryFile);
+  if (problems.length) throw new RegistryError(`${registryFile}: ${problems.length} problem(s):\n  ${problems.join('\n  ')}`, problems);
+  saveRegistryFile(registryFile, next);
+  return { device, secret };
+}
+
+/** Issue a new secret for a device (the old one stops working as soon as the broker reloads). */
+export function rotateCredentials(registryFile: string, id: string, opts: IssueOptions = {}): { device: RegistryDevice; secret: string } {
+  const reg = loadRegistryFile(registryFile);
+  const d = findDevice(reg, id, registryFile);
+  if (d.status === 'retired') throw new AdminError('E_RETIRED', `${registryFile}: device ${id}: retired; add it again to reuse the id`);
+  const secret = generateSecret();
+  d.passwordHash = hashPasswordSync(secret, opts.cost);
+  d.credentialsIssuedAt = Date.now();
+  saveRegistryFile(registryFile, reg);
+  return { device: d, secret };
+}
+
+/** Retire a device: it can no longer connect; its data stays. Its rendered config (if given) is removed. */
+export function retireDevice(registryFile: string, id: string, devicesDir?: string): RegistryDevice {
+  const reg = loadRegistryFile(registryFile);
+  const d = findDevice(reg, id, registryFile);
+  d.status = 'retired';
+  // a retired device keeps no usable credential
+  d.passwordHash = hashPasswordSync(generateSecret(), 1024);
+  saveRegistryFile(registryFile, reg);
+  if (devicesDir) fs.rmSync(path.join(devicesDir, `${id}.json`), { force: true });
+  return d;
+}
+
+/** Render a device's config with a freshly issued secret; writes `<outDir>/<id>.json` (0600). */
+export function renderDevice(registryFile: string, id: string, outDir: string, opts: IssueOptions = {}): { file: string; config: DeviceConfig } {
+  const reg = loadRegistryFile(registryFile);
+  const { device, secret } = rotateCredentials(registryFile, id, opts);
+  const ro: RenderOptions = {
+    brokerUrl: opts.brokerUrl ?? 'mqtt://127.0.0.1:1883',
+    secret,
+    timezone: reg.timezone,
+    cityFile: cityFileFor(registryFile, reg.cityFile),
+    ...(opts.apiUrl ? { apiUrl: opts.apiUrl } : {}),
+    ...(opts.ntpServer ? { ntpServer: opts.ntpServer } : {}),
+  };
+  const config = renderDeviceConfig(device, ro);
+  return { file: writeDeviceConfig(outDir, config), config };
+}
