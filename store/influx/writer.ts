@@ -243,16 +243,25 @@ export class InfluxWriter {
     return undefined; // the client retries with back-off and jitter, in its bounded buffer
   }
 
-  /** Durably append the lines that are still waiting, then settle them as spilled. */
+  /**
+   * Durably append the lines that are still waiting, then settle them as spilled. Never rejects:
+   * if the disk fails too, the lines stay in memory and go back to the client's write path in 1 s.
+   */
   private async spillLines(lines: string[]): Promise<void> {
     const todo = lines.filter((l) => this.waiters.has(l));
     if (!todo.length) return;
     try {
       await this.spill.append(todo);
     } catch (err) {
-      // the disk failed too: nothing durable; keep them waiting for the client's retry or close()
-      this.opts.log.error({ err, lines: todo.length }, 'influx: spill append FAILED; points stay in memory');
-      throw err;
+      this.opts.log.error({ err, lines: todo.length }, 'influx: spill append FAILED; points stay in memory and are retried');
+      if (!this.closed) {
+        setTimeout(() => {
+          if (this.closed) return;
+          this.writeApi.writeRecords(todo.filter((l) => this.waiters.has(l)));
+          this.writeApi.flush().catch(() => undefined);
+        }, 1000).unref();
+      }
+      return;
     }
     this.settle(todo, 'spilled');
   }
