@@ -27,9 +27,9 @@ export interface RangeIds {
   deviceIds?: string[];
 }
 
-/** Active devices of the given kinds, optionally restricted to `ids` (404 for an unknown id, 400 for a wrong kind). */
+/** Active devices of the given kinds, or exactly `ids` (retired ones included; 404 for an unknown id, 400 for a wrong kind). */
 export function devicesOf(ctx: PlannerCtx, kinds: RegistryDevice['kind'][], ids?: string[]): RegistryDevice[] {
-  if (!ids) return ctx.registry.registry.devices.filter((d) => kinds.includes(d.kind));
+  if (!ids) return ctx.registry.registry.devices.filter((d) => kinds.includes(d.kind) && d.status !== 'retired');
   return ids.map((id) => {
     const d = ctx.registry.device(id);
     if (!d) throw notFound('E_UNKNOWN_DEVICE', `no device ${id}`);
