@@ -94,13 +94,13 @@ describe('alert rules through the broker and ingest', () => {
     const h0 = Math.floor(Date.now() / HOUR_MS) * HOUR_MS - 6 * HOUR_MS;
     const o3 = [0.03, 0.03, 0.11, 0.03, 0.03];
     for (let h = 0; h < 4; h++) await pub(dev, topic, { ts: h0 + (h + 1) * HOUR_MS, windowS: 3600, o3: o3[h] });
-    const open = await waitFor(() => events('air_quality', 'air-01').find((a) => a.e.event === 'open'), 10_000, 50, 'air_quality open');
+    const open = (await waitFor(() => events('air_quality', 'air-01').find((a) => a.e.event === 'open'), 10_000, 50, 'air_quality open'))!;
     expect(open.topic).toBe(svcTopics.alert(open.e.alertId));
     expect(open.e).toMatchObject({ severity: 'warning', kind: 'air', district: 'Centro', at: h0 + 3 * HOUR_MS });
     expect(open.e.detail).toMatchObject({ pollutant: 'o3', category: 'mala', risk: 'Alto', value: 0.11 });
     expect(events('air_quality', 'air-01').some((a) => a.e.event === 'auto_resolve')).toBe(false);
     await pub(dev, topic, { ts: h0 + 5 * HOUR_MS, windowS: 3600, o3: o3[4] });
-    const resolved = await waitFor(() => events('air_quality', 'air-01').find((a) => a.e.event === 'auto_resolve'), 10_000, 50, 'air_quality auto_resolve');
+    const resolved = (await waitFor(() => events('air_quality', 'air-01').find((a) => a.e.event === 'auto_resolve'), 10_000, 50, 'air_quality auto_resolve'))!;
     expect(resolved.e.alertId).toBe(open.e.alertId);
     // the readings were stored like any others
     expect(await store.count({ deviceId: 'air-01', stream: 'air' })).toBe(5);
@@ -120,10 +120,10 @@ describe('alert rules through the broker and ingest', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(events('noise', 'noise-01')).toHaveLength(0); // 14 min < 15 min sustain
     await send(14, 8);
-    const open = await waitFor(() => events('noise', 'noise-01').find((a) => a.e.event === 'open'), 10_000, 50, 'noise open');
+    const open = (await waitFor(() => events('noise', 'noise-01').find((a) => a.e.event === 'open'), 10_000, 50, 'noise open'))!;
     expect(open.e.detail).toMatchObject({ zone: 'residential', indicative: true, norm: 'NOM-081-SEMARNAT-1994' });
     for (let i = 15; i < 21; i++) await send(i, -6);
-    const resolved = await waitFor(() => events('noise', 'noise-01').find((a) => a.e.event === 'auto_resolve'), 10_000, 50, 'noise auto_resolve');
+    const resolved = (await waitFor(() => events('noise', 'noise-01').find((a) => a.e.event === 'auto_resolve'), 10_000, 50, 'noise auto_resolve'))!;
     expect(resolved.e.alertId).toBe(open.e.alertId);
   });
 
@@ -136,12 +136,12 @@ describe('alert rules through the broker and ingest', () => {
     const now = Date.now();
     await pub(cam, deviceTopic('camera', 'cam-01', 'plate'), { ts: now - 2000, plate: 'AAA1111', region: 'VER', confidence: 0.95, direction: 'entering', lane: 1 });
     await pub(cam, deviceTopic('camera', 'cam-01', 'plate'), { ts: now - 1000, plate: 'RBD4321', region: 'VER', confidence: 0.91, direction: 'entering', lane: 2 });
-    const open = await waitFor(() => events('hotlist', 'cam-01').find((a) => a.e.event === 'open'), 10_000, 50, 'hotlist open');
+    const open = (await waitFor(() => events('hotlist', 'cam-01').find((a) => a.e.event === 'open'), 10_000, 50, 'hotlist open'))!;
     expect(open.e).toMatchObject({ severity: 'critical', kind: 'camera' });
     expect(open.e.detail).toMatchObject({ plate: 'RBD4321', reason: 'reporte de robo' });
     expect(events('hotlist', 'cam-01')).toHaveLength(1); // AAA1111 is not listed
     await pub(consoleSvc, svcTopics.hotlist, { version: 2, entries: [] }, true);
-    const resolved = await waitFor(() => events('hotlist', 'cam-01').find((a) => a.e.event === 'auto_resolve'), 10_000, 50, 'hotlist auto_resolve');
+    const resolved = (await waitFor(() => events('hotlist', 'cam-01').find((a) => a.e.event === 'auto_resolve'), 10_000, 50, 'hotlist auto_resolve'))!;
     expect(resolved.e.alertId).toBe(open.e.alertId);
   });
 
@@ -151,11 +151,11 @@ describe('alert rules through the broker and ingest', () => {
     await pub(truck, presence, { state: 'online', ts: Date.now() }, true);
     await new Promise((r) => setTimeout(r, 200));
     (truck as unknown as { stream: { destroy(): void } }).stream.destroy(); // abrupt loss: the broker sends the will
-    const open = await waitFor(() => events('offline', 'truck-02').find((a) => a.e.event === 'open'), 10_000, 50, 'offline open');
+    const open = (await waitFor(() => events('offline', 'truck-02').find((a) => a.e.event === 'open'), 10_000, 50, 'offline open'))!;
     expect(open.e.title).toMatch(/offline/);
     const back = await connect('truck-02');
     await pub(back, presence, { state: 'online', ts: Date.now() }, true);
-    const resolved = await waitFor(() => events('offline', 'truck-02').find((a) => a.e.event === 'auto_resolve'), 10_000, 50, 'offline auto_resolve');
+    const resolved = (await waitFor(() => events('offline', 'truck-02').find((a) => a.e.event === 'auto_resolve'), 10_000, 50, 'offline auto_resolve'))!;
     expect(resolved.e.alertId).toBe(open.e.alertId);
   });
 });
