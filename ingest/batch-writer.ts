@@ -15,7 +15,13 @@ interface Batch {
   records: AnyTelemetryRecord[];
   letters: DeadLetter[];
   acks: Ack[];
-  openedAt: number;
+}
+
+/** One message waiting: what it brings to write (if anything) and its acknowledgement. */
+interface Entry {
+  rec?: AnyTelemetryRecord;
+  letter?: DeadLetter;
+  ack: Ack;
 }
 
 export interface BatchWriterHooks {
@@ -57,10 +63,11 @@ function rejectedIndexes(err: unknown, n: number): Map<number, string> | null {
   return out;
 }
 
-const emptyBatch = (): Batch => ({ records: [], letters: [], acks: [], openedAt: 0 });
-
 export class BatchWriter {
-  private open: Batch = emptyBatch();
+  /** messages not yet in a write, in arrival order */
+  private queue: Entry[] = [];
+  private queuedPoints = 0;
+  private openedAt = 0;
   private writing: Batch | null = null;
   private timer: NodeJS.Timeout | null = null;
   private flushWanted = false;
@@ -70,25 +77,23 @@ export class BatchWriter {
 
   constructor(private readonly o: BatchWriterOptions) {}
 
-  /** Messages not yet acknowledged (waiting in the open batch or being written). */
+  /** Messages not yet acknowledged (queued or being written). */
   inFlight(): number {
-    return this.open.acks.length + (this.writing?.acks.length ?? 0);
+    return this.queue.length + (this.writing?.acks.length ?? 0);
   }
 
-  /** Points waiting to be written (open batch + batch being written). */
+  /** Points waiting to be written (queued + being written). */
   pendingPoints(): number {
     const w = this.writing;
-    return this.open.records.length + this.open.letters.length + (w ? w.records.length + w.letters.length : 0);
+    return this.queuedPoints + (w ? w.records.length + w.letters.length : 0);
   }
 
   addRecord(rec: AnyTelemetryRecord, ack: Ack): void {
-    this.open.records.push(rec);
-    this.added(ack);
+    this.added({ rec, ack });
   }
 
   addDeadLetter(letter: DeadLetter, ack: Ack): void {
-    this.open.letters.push(letter);
-    this.added(ack);
+    this.added({ letter, ack });
   }
 
   /**
@@ -97,49 +102,59 @@ export class BatchWriter {
    */
   addAckOnly(ack: Ack): void {
     if (this.aborted) return;
-    if (!this.writing && this.open.acks.length === 0) {
+    if (!this.writing && this.queue.length === 0) {
       ack();
       return;
     }
-    this.open.acks.push(ack);
+    this.queue.push({ ack });
   }
 
-  private added(ack: Ack): void {
+  private added(e: Entry): void {
     if (this.aborted) return;
-    const b = this.open;
-    b.acks.push(ack);
-    if (b.records.length + b.letters.length === 1) b.openedAt = Date.now();
-    if (b.records.length + b.letters.length >= this.o.batchSize) this.flush();
+    this.queue.push(e);
+    if (++this.queuedPoints === 1) this.openedAt = Date.now();
+    if (this.queuedPoints >= this.o.batchSize) this.flush();
     else if (!this.timer && !this.writing) this.timer = setTimeout(() => this.flush(), this.o.flushMs);
   }
 
-  /** Write the open batch now (or right after the current write). */
+  /** Start writing what is queued now (or right after the current write), batch by batch, until the queue is empty. */
   flush(): void {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = null;
     }
     if (this.aborted) return;
-    if (this.writing) {
-      this.flushWanted = true;
-      return;
-    }
-    if (this.open.acks.length === 0) {
+    this.flushWanted = true;
+    if (this.writing) return;
+    if (this.queue.length === 0) {
+      this.flushWanted = false;
       this.notifyIdle();
       return;
     }
-    const b = this.open;
-    this.open = emptyBatch();
+    // take at most batchSize points (and the ack-only entries between them), in arrival order
+    const b: Batch = { records: [], letters: [], acks: [] };
+    let taken = 0;
+    let points = 0;
+    for (const e of this.queue) {
+      if ((e.rec || e.letter) && points >= this.o.batchSize) break;
+      if (e.rec) b.records.push(e.rec);
+      if (e.letter) b.letters.push(e.letter);
+      if (e.rec || e.letter) points++;
+      b.acks.push(e.ack);
+      taken++;
+    }
+    this.queue = this.queue.slice(taken);
+    this.queuedPoints -= points;
+    if (this.queuedPoints > 0) this.openedAt = Date.now();
+    if (this.queue.length === 0) this.flushWanted = false;
     this.writing = b;
-    this.flushWanted = false;
     void this.write(b).then((ok) => {
       this.writing = null;
       if (ok && !this.aborted) for (const ack of b.acks) ack();
-      if (this.aborted) return this.notifyIdle();
-      const n = this.open.records.length + this.open.letters.length;
-      if (this.open.acks.length === 0) return this.notifyIdle();
-      if (this.flushWanted || n >= this.o.batchSize || n === 0 || Date.now() - this.open.openedAt >= this.o.flushMs) this.flush();
-      else this.timer = setTimeout(() => this.flush(), Math.max(0, this.o.flushMs - (Date.now() - this.open.openedAt)));
+      if (this.aborted || this.queue.length === 0) return this.notifyIdle();
+      const n = this.queuedPoints;
+      if (this.flushWanted || n >= this.o.batchSize || n === 0 || Date.now() - this.openedAt >= this.o.flushMs) this.flush();
+      else this.timer = setTimeout(() => this.flush(), Math.max(0, this.o.flushMs - (Date.now() - this.openedAt)));
     });
   }
 
@@ -206,7 +221,7 @@ export class BatchWriter {
   }
 
   private notifyIdle(): void {
-    if (this.writing || this.open.acks.length) return;
+    if (this.writing || this.queue.length) return;
     const w = this.idleWaiters;
     this.idleWaiters = [];
     for (const f of w) f();
@@ -214,7 +229,7 @@ export class BatchWriter {
 
   /** Flush everything and wait until every message is written and acknowledged. */
   drain(): Promise<void> {
-    if (!this.writing && this.open.acks.length === 0) return Promise.resolve();
+    if (!this.writing && this.queue.length === 0) return Promise.resolve();
     const p = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     this.flush();
     return p;
@@ -230,7 +245,8 @@ export class BatchWriter {
     this.aborted = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    this.open = emptyBatch();
+    this.queue = [];
+    this.queuedPoints = 0;
     this.wakeBackoff?.();
     if (this.writing) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     const w = this.idleWaiters;
