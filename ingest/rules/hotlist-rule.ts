@@ -32,7 +32,7 @@ interface Hit {
   reads: number;
 }
 
-export function hotlistRule(ctx: RuleContext): Rule {
+export function hotlistRule(ctx: RuleContext): Rule & { version(): number } {
   let entries = new Map<string, HotlistEntry[]>();
   let version = -1;
   const hits = new Map<string, Hit>(); // by alert key
@@ -43,6 +43,7 @@ export function hotlistRule(ctx: RuleContext): Rule {
 
   return {
     name: HOTLIST_RULE,
+    version: () => version,
     onHotlist(h) {
       if (!h || !Array.isArray(h.entries)) return;
       version = h.version;

@@ -46,6 +46,8 @@ export interface RuleEngineStats {
   open: number;
   /** rule errors by rule name (a bad record never stops the engine) */
   errors: Record<string, number>;
+  /** version of the hotlist in use (-1 = none received) */
+  hotlistVersion: number;
 }
 
 export interface CityRuleEngine extends RuleEngine {
@@ -75,7 +77,8 @@ export function createRuleEngine(opts: RuleEngineOptions): CityRuleEngine {
     tz: () => opts.registry.registry.timezone || cfg.timezone,
     ...(log ? { log } : {}),
   };
-  const rules: Rule[] = [airRule(ctx), noiseRule(ctx), truckRules(ctx, opts.city), hotlistRule(ctx), deviceRules(ctx)];
+  const hotlist = hotlistRule(ctx);
+  const rules: Rule[] = [airRule(ctx), noiseRule(ctx), truckRules(ctx, opts.city), hotlist, deviceRules(ctx)];
 
   const guard = (rule: Rule, what: string, fn: () => void) => {
     try {
@@ -122,6 +125,6 @@ export function createRuleEngine(opts: RuleEngineOptions): CityRuleEngine {
       stopped = true;
     },
     openAlerts: () => book.list(),
-    stats: () => ({ records, alertsEmitted: book.emitted, open: book.size, errors: { ...errors } }),
+    stats: () => ({ records, alertsEmitted: book.emitted, open: book.size, errors: { ...errors }, hotlistVersion: hotlist.version() }),
   };
 }

@@ -16,7 +16,7 @@ import { tempDir, waitFor } from '../../testing/net';
 import { TEST_PASSWORD, writeTestRegistry } from '../../testing/registry-fixture';
 import { startIngest, type IngestHandle } from '../index';
 import { HOUR_MS } from './aire-salud';
-import { createRuleEngine } from './index';
+import { createRuleEngine, type CityRuleEngine } from './index';
 import { limitFor } from './noise-limits';
 
 const log = createLogger('rules-mqtt-test', process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -27,6 +27,7 @@ let broker: BrokerHandle;
 let store: TelemetryStore;
 let ingest: IngestHandle;
 let url: string;
+let engine: CityRuleEngine;
 const clients: MqttClient[] = [];
 const alerts: { topic: string; e: AlertEvent }[] = [];
 
@@ -65,7 +66,7 @@ beforeAll(async () => {
     // readings of past hours replayed in seconds: not late for ingest, not stale for the rules
     timePolicy: { lateAfterMs: 2 * 86_400_000, maxAgeMs: 7 * 86_400_000 },
     rules: ({ publish }) =>
-      createRuleEngine({ registry, publish, log, config: { staleAfterMs: 2 * 86_400_000, device: { startupGraceMs: 3_600_000 } } }),
+      (engine = createRuleEngine({ registry, publish, log, config: { staleAfterMs: 2 * 86_400_000, device: { startupGraceMs: 3_600_000 } } })),
     log,
   });
   const watcher = await connect('console');
@@ -131,7 +132,7 @@ describe('alert rules through the broker and ingest', () => {
     const consoleSvc = await connect('console');
     const hot: Hotlist = { version: 1, entries: [{ plate: 'RBD4321', reason: 'reporte de robo' }] };
     await pub(consoleSvc, svcTopics.hotlist, hot, true);
-    await new Promise((r) => setTimeout(r, 300)); // ingest receives the hotlist
+    await waitFor(() => engine.stats().hotlistVersion === 1, 10_000, 20, 'hotlist received by ingest');
     const cam = await connect('cam-01');
     const now = Date.now();
     await pub(cam, deviceTopic('camera', 'cam-01', 'plate'), { ts: now - 2000, plate: 'AAA1111', region: 'VER', confidence: 0.95, direction: 'entering', lane: 1 });
@@ -153,7 +154,8 @@ describe('alert rules through the broker and ingest', () => {
     (truck as unknown as { stream: { destroy(): void } }).stream.destroy(); // abrupt loss: the broker sends the will
     const open = (await waitFor(() => events('offline', 'truck-02').find((a) => a.e.event === 'open'), 10_000, 50, 'offline open'))!;
     expect(open.e.title).toMatch(/offline/);
-    const back = await connect('truck-02');
+    // the broker may not have noticed the dropped socket yet: retry until the client id is free
+    const back = (await waitFor(() => connect('truck-02').catch(() => null), 10_000, 100, 'reconnect'))!;
     await pub(back, presence, { state: 'online', ts: Date.now() }, true);
     const resolved = (await waitFor(() => events('offline', 'truck-02').find((a) => a.e.event === 'auto_resolve'), 10_000, 50, 'offline auto_resolve'))!;
     expect(resolved.e.alertId).toBe(open.e.alertId);
