@@ -51,7 +51,19 @@ async function serve(mode: string, registryFile: string): Promise<void> {
     const b = await startBroker({ registry, port: 0, log: createLogger('bench-broker', 'error'), authCacheMs: mode === 'nocache' ? 0 : 60_000 });
     port = b.port;
   }
+  process.on('message', () => {
+    const u = process.cpuUsage();
+    process.send!({ cpuUs: u.user + u.system });
+  });
   process.send!({ port });
+}
+
+/** CPU time (µs) the broker child has used so far */
+function cpuOf(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    child.once('message', (m: { cpuUs: number }) => resolve(m.cpuUs));
+    child.send('cpu');
+  });
 }
 
 function startServer(mode: string, registryFile: string): Promise<{ port: number; child: ChildProcess }> {
@@ -119,17 +131,25 @@ async function main(): Promise<void> {
   const [total = 200_000, publishers = 10, runs = 3, qos = 0] = process.argv.slice(2).map(Number);
   const file = writeTestRegistry(undefined, benchDevices(publishers));
   const rates: Record<string, number[]> = { bare: [], guard: [], full: [] };
+  const cpu: Record<string, number[]> = { bare: [], guard: [], full: [] };
   for (let r = 0; r < runs; r++) {
     for (const mode of ['bare', 'guard', 'full']) {
       const { port, child } = await startServer(mode, file);
+      const before = await cpuOf(child);
       rates[mode]!.push(await fanIn(port, total, publishers, qos as 0 | 1));
+      cpu[mode]!.push((await cpuOf(child)) - before);
       child.kill();
     }
   }
   for (const [mode, xs] of Object.entries(rates)) {
-    console.log(`${mode.padEnd(5)} fan-in QoS ${qos}: median ${Math.round(median(xs))} msg/s (${xs.map((x) => Math.round(x)).join(', ')})`);
+    const us = cpu[mode]!.map((c) => c / total);
+    console.log(
+      `${mode.padEnd(5)} fan-in QoS ${qos}: median ${Math.round(median(xs))} msg/s (${xs.map((x) => Math.round(x)).join(', ')}); ` +
+        `broker CPU median ${median(us).toFixed(2)} µs/msg (${us.map((u) => u.toFixed(2)).join(', ')})`,
+    );
   }
-  console.log(`ratio guard/bare: ${(median(rates.guard!) / median(rates.bare!)).toFixed(2)}, full/bare: ${(median(rates.full!) / median(rates.bare!)).toFixed(2)}`);
+  const r = (a: Record<string, number[]>, m: string) => (median(a[m]!) / median(a.bare!)).toFixed(2);
+  console.log(`vs bare: throughput guard ${r(rates, 'guard')}, full ${r(rates, 'full')}; CPU per message guard ${r(cpu, 'guard')}, full ${r(cpu, 'full')}`);
 
   // note: the bench registry is hashed with scrypt N=1024 (test cost); production N=16384 costs ~16x more per verify
   for (const mode of ['full', 'nocache']) {
