@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { DEVICE_KINDS, deviceTopic, deviceTopicPrefix, Latitude, Longitude, PLATE_DIRECTIONS, STREAMS, STREAMS_BY_KIND, type Stream } from '../contract';
+import { DEVICE_KINDS, deviceTopic, deviceTopicPrefix, Latitude, Longitude, PLATE_DIRECTIONS, STREAMS_BY_KIND, type Stream } from '../contract';
 import { NOISE_ZONES, Intervals, Thresholds, type RegistryDevice } from './schema';
 
 export const DeviceConfig = Type.Object(
@@ -28,7 +28,18 @@ export const DeviceConfig = Type.Object(
     topics: Type.Object({
       prefix: Type.String(),
       /** stream → topic, for the streams this kind publishes */
-      publish: Type.Partial(Type.Record(Type.Union(STREAMS.map((s) => Type.Literal(s))), Type.String())),
+      publish: Type.Object(
+        {
+          gps: Type.Optional(Type.String()),
+          event: Type.Optional(Type.String()),
+          air: Type.Optional(Type.String()),
+          noise: Type.Optional(Type.String()),
+          plate: Type.Optional(Type.String()),
+          status: Type.Optional(Type.String()),
+          presence: Type.Optional(Type.String()),
+        },
+        { additionalProperties: false },
+      ),
       presence: Type.String(),
     }),
     will: Type.Object({ topic: Type.String(), payload: Type.String(), qos: Type.Literal(1), retain: Type.Literal(true) }),
