@@ -91,7 +91,7 @@ describe('health, metrics, OpenAPI', () => {
   it('GET /health reports store and ops DB', async () => {
     const r = await get('/health');
     expect(r.statusCode).toBe(200);
-    expect(r.json()).toMatchObject({ status: 'ok', store: { ok: true, backend: 'duckdb' }, opsDb: { ok: true }, broker: { configured: false } });
+    expect(r.json()).toMatchObject({ status: 'ok', store: { ok: true, backend: 'duckdb' }, opsDb: { ok: true }, broker: { configured: false }, ingest: { lastServiceMessageAt: null } });
   });
   it('GET /metrics is Prometheus text from the API registry', async () => {
     await get('/api/devices', op);
@@ -105,6 +105,9 @@ describe('health, metrics, OpenAPI', () => {
     const doc = r.json();
     for (const p of ['/api/alerts/{id}/ack', '/api/history/coverage', '/api/plates/search', '/api/open/air', '/api/exports/{id}/download', '/health']) expect(doc.paths[p]).toBeDefined();
     expect(JSON.stringify(doc)).toContain('x-unit');
+  });
+  it('GET /api/config (public) names the city and its time zone', async () => {
+    expect((await get('/api/config')).json()).toEqual({ city: 'Test city', timezone: 'America/Mexico_City' });
   });
   it('unknown API paths get a JSON 404 with a code', async () => {
     const r = await get('/api/nope', op);

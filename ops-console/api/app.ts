@@ -22,6 +22,7 @@ import liveHub, { type LiveHubOptions } from './plugins/app/live-hub';
 import mqttLink, { type MqttOptions } from './plugins/app/mqtt-link';
 import plateRetention from './plugins/app/plate-retention';
 import healthRoutes from './routes/health';
+import configRoutes from './routes/config';
 import authRoutes from './routes/auth';
 import deviceRoutes from './routes/devices';
 import alertRoutes from './routes/alerts';
@@ -84,6 +85,7 @@ export async function consoleApp(fastify: FastifyInstance, opts: AppPluginOption
 
   // ── routes
   await fastify.register(healthRoutes);
+  await fastify.register(configRoutes);
   await fastify.register(authRoutes, { loginRateLimit: opts.loginRateLimit });
   await fastify.register(deviceRoutes);
   await fastify.register(alertRoutes);

@@ -78,9 +78,9 @@ describe('device → broker → ingest → API → WebSocket', () => {
       'truck-01 on the live stream',
     );
     const latencyMs = Date.now() - published;
-    expect(got.latest.gps!.data).toEqual(fix);
-    expect(got.kind).toBe('truck');
-    expect(got.district).toBe('Centro');
+    expect(got!.latest.gps!.data).toEqual(fix);
+    expect(got!.kind).toBe('truck');
+    expect(got!.district).toBe('Centro');
     expect(latencyMs).toBeLessThan(5000);
     console.log(`device publish → WebSocket delta: ${latencyMs} ms`);
 
@@ -90,7 +90,7 @@ describe('device → broker → ingest → API → WebSocket', () => {
       const r = (await (await fetch(`http://127.0.0.1:${api.port}/api/history/track?deviceId=truck-01&from=${ts - 1}&to=${ts + 1}`, { headers: h })).json()) as { points: unknown[] };
       return r.points.length ? r : null;
     }, 10_000, 50, 'stored track point');
-    expect(track.points[0]).toMatchObject({ ts, lat: 18.1401, lon: -94.4372 });
+    expect(track!.points[0]).toMatchObject({ ts, lat: 18.1401, lon: -94.4372 });
     const dev = (await (await fetch(`http://127.0.0.1:${api.port}/api/devices/truck-01`, { headers: h })).json()) as { latest: { gps: { ts: number } }; lastSeen: number };
     expect(dev.latest.gps.ts).toBe(ts);
 

@@ -167,7 +167,7 @@ describe('live stream over a real broker', () => {
     const r = await fetch(`http://127.0.0.1:${api.port}/api/alerts/noise:noise-01:1/ack`, { method: 'POST', headers: { authorization: `Bearer ${boss}`, 'content-type': 'application/json' }, body: '{"note":"en camino"}' });
     expect(r.status).toBe(200);
     const ev = await waitFor(() => watched.find((w) => w.topic === svcTopics.alert('noise:noise-01:1') && (w.body as AlertEvent).event === 'acknowledge'), 5000, 20, 'published ack');
-    expect(ev.body).toMatchObject({ alertId: 'noise:noise-01:1', event: 'acknowledge', by: 'boss', note: 'en camino', rule: 'noise' });
+    expect(ev!.body).toMatchObject({ alertId: 'noise:noise-01:1', event: 'acknowledge', by: 'boss', note: 'en camino', rule: 'noise' });
     // the echo from the broker does not add a second history entry
     await new Promise((res) => setTimeout(res, 300));
     const a = (await (await fetch(`http://127.0.0.1:${api.port}/api/alerts/noise:noise-01:1`, { headers: { authorization: `Bearer ${boss}` } })).json()) as { history: unknown[]; state: string };

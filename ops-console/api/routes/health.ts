@@ -6,6 +6,7 @@ const Health = Type.Object({
   broker: Type.Object({ configured: Type.Boolean(), connected: Type.Boolean() }),
   store: Type.Object({ ok: Type.Boolean(), backend: Type.String(), detail: Type.String(), buffered: Type.Optional(Type.Number()), spilled: Type.Optional(Type.Number()) }),
   opsDb: Type.Object({ ok: Type.Boolean() }),
+  ingest: Type.Object({ lastServiceMessageAt: Type.Union([Type.Integer(), Type.Null()], { description: 'latest svc/state or svc/plate from ingest (ms); informative' }) }),
   liveClients: Type.Integer(),
 });
 
@@ -19,7 +20,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       const broker = { configured: app.mqttLink.configured, connected: app.mqttLink.connected };
       const ok = store.ok && opsOk && (!broker.configured || broker.connected);
       reply.code(ok ? 200 : 503);
-      return { status: ok ? ('ok' as const) : ('degraded' as const), broker, store, opsDb: { ok: opsOk }, liveClients: app.live.clientCount };
+      return { status: ok ? ('ok' as const) : ('degraded' as const), broker, store, opsDb: { ok: opsOk }, ingest: { lastServiceMessageAt: app.mqttLink.lastServiceMessageAt }, liveClients: app.live.clientCount };
     },
   );
 

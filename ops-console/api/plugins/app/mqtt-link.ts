@@ -22,6 +22,8 @@ export interface MqttOptions {
 export interface MqttLink {
   readonly connected: boolean;
   readonly configured: boolean;
+  /** arrival time of the latest svc/state or svc/plate message (ingest is alive and publishing), ms */
+  readonly lastServiceMessageAt: number | null;
   publishAlert(ev: AlertEvent): Promise<void>;
   publishHotlist(h: Hotlist): Promise<void>;
 }
@@ -45,6 +47,7 @@ export default fp(
     const log = fastify.log.child({ part: 'mqtt' });
     const m = fastify.metrics;
     let client: MqttClient | null = null;
+    let lastServiceMessageAt: number | null = null;
 
     const reject = (type: string, topic: string, detail: string) => {
       m.mqttRejected.inc({ type });
@@ -65,6 +68,7 @@ export default fp(
           return reject(type, topic, 'not JSON');
         }
         m.mqttMessages.inc({ type });
+        if (type === 'state' || type === 'plate') lastServiceMessageAt = Date.now();
         if (type === 'state') {
           if (!checkState.Check(data)) return reject(type, topic, [...checkState.Errors(data)][0]?.message ?? 'schema');
           fastify.live.updateState(data);
@@ -128,6 +132,9 @@ export default fp(
         return !!client?.connected;
       },
       configured: !!opts.mqtt,
+      get lastServiceMessageAt() {
+        return lastServiceMessageAt;
+      },
       publishAlert: (ev: AlertEvent) => publish(svcTopics.alert(ev.alertId), ev, false),
       publishHotlist: (h: Hotlist) => publish(svcTopics.hotlist, h, true),
     } satisfies MqttLink);
