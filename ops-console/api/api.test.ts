@@ -412,6 +412,27 @@ describe('exports', () => {
   });
 });
 
+describe('server errors', () => {
+  it('a failing store gives 500 E_INTERNAL without its error text, and the API keeps serving', async () => {
+    const broken = await makeTestApi();
+    try {
+      const tok = await broken.token('plan');
+      await broken.store.close(); // the real store, closed: every query now fails
+      const r = await broken.app.inject({ url: `/api/history/track?deviceId=truck-01&from=${fx.t0}&to=${fx.t1}`, headers: H(tok) });
+      expect(r.statusCode).toBe(500);
+      expect(r.json()).toEqual({ statusCode: 500, code: 'E_INTERNAL', error: 'Internal Server Error', message: 'internal error; see the server log' });
+      expect(r.body).not.toMatch(/duckdb|closed|connection/i);
+      const h = await broken.app.inject('/health');
+      expect(h.statusCode).toBe(503);
+      expect(h.json().store.ok).toBe(false);
+      expect((await broken.app.inject({ url: '/api/auth/me', headers: H(tok) })).statusCode).toBe(200);
+    } finally {
+      await broken.app.close();
+      broken.registry.close();
+    }
+  });
+});
+
 describe('open data', () => {
   it('hourly air and noise aggregates per station, public, JSON and CSV, never plates', async () => {
     const air = await get(`/api/open/air?${`from=${fx.t0}&to=${fx.t1}`}`);
