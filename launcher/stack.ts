@@ -1,0 +1,138 @@
+/**
+ * The whole operations center in one process, on its embedded defaults: store, broker, ingest
+ * (with the city's rules), console API + web, Node-RED, and the simulated fleet.
+ *
+ * Each component keeps its own `start(opts) → stop()` and can run alone (see each folder's
+ * cli.ts) for a real deployment; this file only wires them together in the right order and
+ * stops them in reverse, so that nothing accepted is lost on shutdown.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { mqttUrlOf, registryFileOf, type Config } from '../lib/config';
+import { RegistryView } from '../firmware-config/registry';
+import { openStore } from '../store/open';
+import { startBroker } from '../broker/index';
+import { startIngest } from '../ingest/index';
+import { createRuleEngine } from '../ingest/rules/index';
+import { startApi } from '../ops-console/api/index';
+import { provisionDemo, readServiceSecrets } from '../firmware-config/provision';
+import { cityFileFor, loadCity, type City } from '../firmware-config/city';
+import { startFleet } from '../device-sim/fleet';
+import { loadOrCreateSecret } from './secrets';
+
+export interface StackOptions {
+  /** run Node-RED (default: true) */
+  nodeRed?: boolean;
+  /** run the simulated fleet (default: cfg.SIM === 'on') */
+  sim?: boolean;
+}
+
+export interface Stack {
+  ports: { mqtt: number; mqttWs: number | null; http: number; metrics: number | null; nodeRed: number | null };
+  registryFile: string;
+  stop(): Promise<void>;
+}
+
+type Stoppable = { name: string; stop: () => Promise<void> | void };
+
+export async function startStack(cfg: Config, log: Logger, opts: StackOptions = {}): Promise<Stack> {
+  const started: Stoppable[] = [];
+  const stopAll = async () => {
+    // reverse order: the fleet stops publishing first, ingest drains and writes, the store closes last
+    for (const c of started.reverse()) {
+      try {
+        await c.stop();
+        log.debug({ component: c.name }, 'stopped');
+      } catch (err) {
+        log.error({ err, component: c.name }, 'error while stopping');
+      }
+    }
+  };
+
+  try {
+    fs.mkdirSync(cfg.DATA_DIR, { recursive: true });
+    const registryFile = registryFileOf(cfg);
+    const devicesDir = path.join(cfg.DATA_DIR, 'devices');
+    if (!fs.existsSync(registryFile)) {
+      if (cfg.REGISTRY_FILE) throw Object.assign(new Error(`REGISTRY_FILE ${registryFile} does not exist`), { code: 'E_REGISTRY_MISSING' });
+      log.info({ dataDir: cfg.DATA_DIR }, 'first start: provisioning the demo city (registry, device credentials)');
+      provisionDemo(cfg.DATA_DIR, { brokerUrl: mqttUrlOf(cfg), apiUrl: `http://127.0.0.1:${cfg.HTTP_PORT}` });
+    }
+    const secrets = readServiceSecrets(path.join(cfg.DATA_DIR, 'services.json'));
+    const services = { ingest: secrets.ingest.password, console: secrets.console.password, nodered: secrets.nodered.password, admin: secrets.admin.password };
+    const registry = new RegistryView(registryFile, (err) => log.error({ err: err.message }, 'registry reload failed; keeping the previous registry')).watch();
+    started.push({ name: 'registry', stop: () => registry.close() });
+
+    const store = await openStore(cfg, log.child({ component: 'store' }));
+    started.push({ name: 'store', stop: () => store.close() });
+
+    const broker = await startBroker({ registry, host: cfg.HOST, port: cfg.MQTT_PORT, wsPort: cfg.MQTT_WS_PORT, log: log.child({ component: 'broker' }) });
+    started.push({ name: 'broker', stop: () => broker.stop() });
+    const mqttUrl = cfg.MQTT_URL || mqttUrlOf({ ...cfg, MQTT_PORT: broker.port });
+
+    let city: City | undefined;
+    try {
+      city = loadCity(cityFileFor(registryFile, registry.registry.cityFile));
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'no city data (streets, routes): route rules and coverage are off');
+    }
+
+    const ingest = await startIngest({
+      registry,
+      store,
+      mqttUrl,
+      username: 'ingest',
+      password: services.ingest,
+      metricsPort: cfg.METRICS_PORT,
+      batchSize: cfg.BATCH_SIZE,
+      flushMs: cfg.FLUSH_MS,
+      timePolicy: { maxFutureSkewMs: cfg.MAX_CLOCK_SKEW_S * 1000, maxAgeMs: cfg.MAX_AGE_DAYS * 86_400_000, lateAfterMs: cfg.LATE_AFTER_S * 1000 },
+      rules: ({ publish }) => createRuleEngine({ registry, city, publish, log: log.child({ component: 'rules' }) }),
+      log: log.child({ component: 'ingest' }),
+    });
+    started.push({ name: 'ingest', stop: () => ingest.stop() });
+
+    const api = await startApi({
+      cfg,
+      store,
+      registry,
+      city,
+      mqtt: { url: mqttUrl, username: 'console', password: services.console },
+      host: cfg.HOST,
+      port: cfg.HTTP_PORT,
+      log: log.child({ component: 'api' }),
+    });
+    started.push({ name: 'api', stop: () => api.stop() });
+
+    let nodeRedPort: number | null = null;
+    if (opts.nodeRed ?? true) {
+      const { startNodeRed } = await import('../dashboards/node-red');
+      const nr = await startNodeRed({
+        port: cfg.NODE_RED_PORT,
+        userDir: path.join(cfg.DATA_DIR, 'node-red'),
+        credentialSecret: cfg.NODE_RED_CREDENTIAL_SECRET || loadOrCreateSecret(cfg.DATA_DIR, 'node-red-credential-secret'),
+        mqtt: { url: mqttUrl, username: 'nodered', password: services.nodered },
+        apiUrl: `http://127.0.0.1:${api.port}`,
+        adminPassword: services.admin,
+        log: log.child({ component: 'node-red' }),
+      });
+      nodeRedPort = nr.port ?? cfg.NODE_RED_PORT;
+      started.push({ name: 'node-red', stop: () => nr.stop() });
+    }
+
+    if (opts.sim ?? cfg.SIM === 'on') {
+      const fleet = await startFleet({ devicesDir, city, mqttUrl, speed: cfg.SIM_SPEED, log: log.child({ component: 'sim' }) });
+      started.push({ name: 'sim', stop: () => fleet.stop() });
+    }
+
+    return {
+      ports: { mqtt: broker.port, mqttWs: broker.wsPort, http: api.port, metrics: ingest.metricsPort, nodeRed: nodeRedPort },
+      registryFile,
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * `npm start`: the whole operations center on embedded defaults. Prints where everything is,
+ * stops cleanly on Ctrl-C (SIGINT/SIGTERM) with nothing lost; started again it carries on
+ * with the data under DATA_DIR.
+ */
+import closeWithGrace from 'close-with-grace';
+import { loadConfig, ConfigError } from '../lib/config';
+import { createLogger } from '../lib/log';
+import { startStack } from './stack';
+
+let cfg;
+try {
+  cfg = loadConfig();
+} catch (err) {
+  if (err instanceof ConfigError) {
+    console.error(err.message);
+    process.exit(2);
+  }
+  throw err;
+}
+const log = createLogger('city-ops', cfg.LOG_LEVEL);
+
+const started = Date.now();
+const stack = await startStack(cfg, log).catch((err) => {
+  log.fatal({ err }, `could not start: ${(err as Error).message}`);
+  process.exit(1);
+});
+
+const host = cfg.HOST === '0.0.0.0' ? 'localhost' : cfg.HOST;
+const lines = [
+  `City Ops Center is running (${Date.now() - started} ms). Data: ${cfg.DATA_DIR}`,
+  `  console + API   http://${host}:${stack.ports.http}/          (health: /health, OpenAPI: /docs)`,
+  `  MQTT            mqtt://${host}:${stack.ports.mqtt}`,
+  stack.ports.mqttWs ? `  MQTT/WebSocket  ws://${host}:${stack.ports.mqttWs}/mqtt` : '',
+  stack.ports.metrics ? `  ingest metrics  http://${host}:${stack.ports.metrics}/metrics` : '',
+  stack.ports.nodeRed ? `  Node-RED        http://${host}:${stack.ports.nodeRed}/` : '',
+  `  simulated fleet ${cfg.SIM === 'on' ? `on (speed ×${cfg.SIM_SPEED})` : 'off'}`,
+  `  console logins  see ${cfg.DATA_DIR}/initial-passwords.txt (first start)`,
+  'Press Ctrl-C to stop.',
+].filter(Boolean);
+process.stdout.write(lines.join('\n') + '\n');
+
+closeWithGrace({ delay: 20_000, logger: { error: (m: unknown) => log.error(String(m)) } }, async ({ signal, err }) => {
+  if (err) log.error({ err }, 'stopping after an error');
+  else log.info({ signal }, 'stopping');
+  await stack.stop();
+  process.stdout.write('City Ops Center stopped; all accepted data is stored.\n');
+});
