@@ -283,7 +283,8 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
     clientId,
     subscriptions: { [SUB_ALL_DEVICE_DATA]: { qos: 1 }, [svcTopics.hotlist]: { qos: 1 } },
     onMessage: (topic, payload, _packet, ack) => onMessage(topic, payload, ack),
-    saturated: () => writer.inFlight() >= maxInFlight,
+    // hold when this message fills the window: at most maxInFlight un-acknowledged messages
+    saturated: () => writer.inFlight() + 1 >= maxInFlight,
     onSaturated: () => writer.flush(),
     log,
   });
