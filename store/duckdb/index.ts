@@ -50,6 +50,8 @@ export async function openDuckDbStore(opts: DuckDbStoreOptions): Promise<Telemet
   const writes = new SerialQueue();
   const reads = new SerialQueue();
   let closed = false;
+  /** points handed to writeBatch and not yet committed */
+  let pendingPoints = 0;
   let initDone: Promise<void> | null = null;
 
   const init = (): Promise<void> => {
@@ -83,7 +85,15 @@ export async function openDuckDbStore(opts: DuckDbStoreOptions): Promise<Telemet
       open();
       await init();
     },
-    writeBatch: (records) => write((c) => writeBatch(c, records)),
+    async writeBatch(records) {
+      const n = Array.isArray(records) ? records.length : 0;
+      pendingPoints += n;
+      try {
+        return await write((c) => writeBatch(c, records));
+      } finally {
+        pendingPoints -= n;
+      }
+    },
     writeDeadLetters: (letters) => write((c) => writeDeadLetters(c, letters)),
     track: (q) => query((c) => read.track(c, q)),
     truckEvents: (q) => query((c) => read.truckEvents(c, q)),
@@ -115,7 +125,7 @@ export async function openDuckDbStore(opts: DuckDbStoreOptions): Promise<Telemet
       if (closed) return { ok: false, backend: 'duckdb', detail: 'closed' };
       try {
         const n = await query(async (c) => (await c.runAndReadAll('SELECT count(*) FROM latest')).getRows()[0]![0]);
-        return { ok: true, backend: 'duckdb', detail: `DuckDB ${duckdbVersion()} ${opts.file}: ${Number(n)} device streams`, buffered: writes.size };
+        return { ok: true, backend: 'duckdb', detail: `DuckDB ${duckdbVersion()} ${opts.file}: ${Number(n)} device streams`, buffered: pendingPoints };
       } catch (err) {
         return { ok: false, backend: 'duckdb', detail: `DuckDB query failed: ${(err as Error).message}` };
       }

@@ -173,14 +173,21 @@ export async function writeBatch(conn: DuckDBConnection, records: AnyTelemetryRe
           if (r.ts < min) min = r.ts;
           if (r.ts > max) max = r.ts;
         }
-        // the ts bounds (integers checked above) let DuckDB skip row groups by their zone maps
-        await conn.run(
-          `INSERT INTO new_${stream} SELECT s.* FROM stg_${stream} s WHERE NOT EXISTS ` +
-            `(SELECT 1 FROM ${table} t WHERE t.ts BETWEEN ${min} AND ${max} AND t.device_id = s.device_id AND t.ts = s.ts)`,
-        );
-        const ins = await conn.run(`INSERT INTO ${table} SELECT * FROM new_${stream}`);
-        written += Number(ins.rowsChanged);
-        if (stream === 'air' || stream === 'noise') await conn.run(ROLLUP_SQL[stream]);
+        if (stream === 'air' || stream === 'noise') {
+          // rollups take the NEW rows only: find them first. The ts bounds (integers, checked
+          // above) let DuckDB skip row groups of the big table by their zone maps.
+          await conn.run(
+            `INSERT INTO new_${stream} SELECT s.* FROM stg_${stream} s WHERE NOT EXISTS ` +
+              `(SELECT 1 FROM ${table} t WHERE t.ts BETWEEN ${min} AND ${max} AND t.device_id = s.device_id AND t.ts = s.ts)`,
+          );
+          const ins = await conn.run(`INSERT INTO ${table} SELECT * FROM new_${stream}`);
+          written += Number(ins.rowsChanged);
+          await conn.run(ROLLUP_SQL[stream]);
+        } else {
+          // no rollup: the primary key alone skips what is stored; rowsChanged counts the new rows
+          const ins = await conn.run(`INSERT OR IGNORE INTO ${table} SELECT * FROM stg_${stream}`);
+          written += Number(ins.rowsChanged);
+        }
       }
       await conn.run(
         `INSERT INTO latest SELECT * FROM stg_latest ON CONFLICT (device_id, stream) DO UPDATE ` +
