@@ -144,7 +144,8 @@ export class LiveHub {
       const dFull: LiveDelta = { ...base, devices, plates };
       const dRed: LiveDelta = { ...base, devices: devices.map(redact), plates: [] };
       full = JSON.stringify(dFull);
-      redacted = devices.length || base.alerts.length ? JSON.stringify(dRed) : null;
+      const samePayload = plates.length === 0 && !devices.some((d) => 'plate' in d.latest);
+      redacted = !devices.length && !base.alerts.length ? null : samePayload ? full : JSON.stringify(dRed);
       this.dirty.clear();
       this.pendingAlerts.clear();
       this.pendingPlates = [];
