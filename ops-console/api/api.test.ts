@@ -412,6 +412,48 @@ describe('exports', () => {
   });
 });
 
+describe('error matrix: every route refuses wrong roles, bad parameters and unknown ids', () => {
+  it('answers each case with the right status and code', async () => {
+    const r = `from=${fx.t0}&to=${fx.t1}`;
+    const cases: [string, string, string | undefined, number, string?][] = [
+      ['GET', '/api/auth/me', undefined, 401, 'E_UNAUTHORIZED'],
+      ['GET', '/api/devices/NOT_AN_ID!', op, 404, 'E_UNKNOWN_DEVICE'],
+      ['GET', '/api/alerts?limit=0', op, 400, 'E_VALIDATION'],
+      ['GET', '/api/alerts', inv, 403, 'E_FORBIDDEN'],
+      ['POST', '/api/alerts/x/assign', op, 400, 'E_VALIDATION'],
+      ['GET', '/api/hotlist', op, 403, 'E_FORBIDDEN'],
+      ['GET', '/api/hotlist.csv', inv, 403, 'E_FORBIDDEN'],
+      ['POST', '/api/hotlist/import?mode=wipe', boss, 400, 'E_VALIDATION'],
+      ['GET', '/api/audit?limit=abc', boss, 400, 'E_VALIDATION'],
+      ['GET', '/api/dead-letters/counts?from=yesterday', op, 400, 'E_VALIDATION'],
+      ['GET', '/api/dead-letters/counts', plan, 403, 'E_FORBIDDEN'],
+      ['GET', `/api/history/events?deviceIds=ghost-01&${r}`, plan, 404, 'E_UNKNOWN_DEVICE'],
+      ['GET', `/api/history/events?${r}`, inv, 403, 'E_FORBIDDEN'],
+      ['GET', `/api/history/plate-counts?cameraIds=air-01&${r}`, plan, 400, 'E_DEVICE_KIND'],
+      ['GET', `/api/history/plate-counts?cameraIds=cam-99&${r}`, plan, 404, 'E_UNKNOWN_DEVICE'],
+      ['GET', `/api/history/noise-exceedances?from=${fx.t0}`, plan, 400, 'E_VALIDATION'],
+      ['GET', `/api/history/noise-exceedances?deviceIds=ghost-01&${r}`, plan, 404, 'E_UNKNOWN_DEVICE'],
+      ['GET', `/api/history/air-index?${r}`, inv, 403, 'E_FORBIDDEN'],
+      ['GET', `/api/history/coverage?deviceIds=air-01&${r}`, plan, 400, 'E_DEVICE_KIND'],
+      ['GET', `/api/history/coverage?${r}&radiusM=1`, plan, 400, 'E_VALIDATION'],
+      ['GET', `/api/history/completeness?deviceIds=truck-01&${r}`, plan, 400, 'E_DEVICE_KIND'],
+      ['GET', `/api/history/completeness?from=0&to=${400 * 86_400_000}`, plan, 400, 'E_RANGE_TOO_LONG'],
+      ['GET', `/api/history/series?stream=air&field=pm25&${r}&windowMs=1000`, plan, 200],
+      ['GET', `/api/history/series?stream=air&field=pm25&from=0&to=${300 * 86_400_000}&windowMs=1000`, plan, 400, 'E_TOO_MANY_BUCKETS'],
+      ['GET', '/api/exports/00000000-0000-4000-8000-000000000000/download', plan, 404, 'E_UNKNOWN_EXPORT'],
+      ['GET', '/api/exports/00000000-0000-4000-8000-000000000000/download', undefined, 401, 'E_UNAUTHORIZED'],
+      ['POST', '/api/exports', inv, 403, 'E_FORBIDDEN'],
+      ['GET', '/api/plates/search?plate=A&from=0&to=1', inv, 400, 'E_VALIDATION'],
+      ['GET', `/api/plates/search?plate=ABC123&${r}&cameraIds=ghost-01`, inv, 200],
+      ['GET', '/api/open/air?deviceIds=noise-01', undefined, 400, 'E_DEVICE_KIND'],
+    ];
+    for (const [method, url, tok, status, code] of cases) {
+      const res = await t.app.inject({ method: method as 'GET', url, headers: tok ? H(tok) : {}, ...(method === 'POST' ? { payload: {} } : {}) });
+      expect({ url, status: res.statusCode, code: res.statusCode >= 400 ? res.json().code : undefined }).toEqual({ url, status, code });
+    }
+  });
+});
+
 describe('server errors', () => {
   it('a failing store gives 500 E_INTERNAL without its error text, and the API keeps serving', async () => {
     const broken = await makeTestApi();
