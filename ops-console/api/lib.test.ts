@@ -41,6 +41,29 @@ describe('foldAlert', () => {
   });
 });
 
+describe('alerts repository', () => {
+  it('applies concurrent events of one alert in order (no lost update)', async () => {
+    const { openOpsDb } = await import('./plugins/app/ops-db');
+    const { createAlertsRepo } = await import('./plugins/app/alerts-repo');
+    const db = await openOpsDb(':memory:');
+    const repo = await createAlertsRepo(db);
+    await Promise.all([
+      repo.apply(ev({ at: 1000 })),
+      repo.apply(ev({ event: 'update', at: 1100, severity: 'critical', title: 'peor' })),
+      repo.apply(ev({ event: 'acknowledge', at: 1200, by: 'ana' })),
+      repo.apply(ev({ event: 'acknowledge', at: 1200, by: 'ana' })),
+    ]);
+    const a = (await repo.get('a1'))!;
+    expect(a).toMatchObject({ state: 'acknowledged', severity: 'critical', title: 'peor' });
+    expect(a.history.map((h) => h.event)).toEqual(['open', 'update', 'acknowledge']);
+    // persisted: a fresh repository on the same DB sees the same alert
+    const again = await createAlertsRepo(db);
+    expect(again.active().map((x) => x.id)).toEqual(['a1']);
+    expect((await again.get('a1'))!.history).toHaveLength(3);
+    await db.close();
+  });
+});
+
 describe('coverage', () => {
   const lat = 18.14;
   const seg = (id: string, lon0: number, lon1: number) => ({ segmentId: id, coordinates: [[lon0, lat], [lon1, lat]] as [number, number][] });

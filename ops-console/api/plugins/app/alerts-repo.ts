@@ -83,8 +83,17 @@ export async function createAlertsRepo(db: OpsDb): Promise<AlertsRepo> {
 
   const get = async (id: string): Promise<Alert | undefined> => activeMap.get(id) ?? (await load('WHERE id = $1', [id]))[0];
 
+  // events are applied one at a time: two events of one alert arriving together (open, then
+  // update) must not both fold from the same previous state
+  let chain: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const p = chain.then(fn, fn);
+    chain = p.catch(() => undefined);
+    return p;
+  };
+
   return {
-    async apply(ev) {
+    apply: (ev) => serial(async () => {
       const prev = await get(ev.alertId);
       const next = foldAlert(prev, ev);
       if (!next) return null;
@@ -98,7 +107,7 @@ export async function createAlertsRepo(db: OpsDb): Promise<AlertsRepo> {
       else activeMap.delete(next.id);
       for (const l of listeners) l(next);
       return next;
-    },
+    }),
     get,
     async list(f) {
       const conds: string[] = [];
