@@ -1,0 +1,7 @@
+if (msg.statusCode >= 200 && msg.statusCode < 300) {
+  node.status({ fill: 'green', shape: 'dot', text: 'webhook ' + msg.statusCode + ' for ' + msg.alertId });
+} else {
+  node.status({ fill: 'red', shape: 'ring', text: 'webhook failed: ' + (msg.statusCode || 'no response') });
+  node.warn({ code: 'E_WEBHOOK', status: msg.statusCode, alertId: msg.alertId });
+}
+return null;
