@@ -30,9 +30,26 @@ export interface LocalParts {
   date: string;
 }
 
+// Intl formatting costs microseconds and the rules ask per reading: cache per (zone, minute);
+// zone offsets are whole minutes, so the seconds follow from the instant.
+const minuteCache = new Map<string, LocalParts>();
+
 /** Local date and time of `at` (ms or Date) in `tz`. Throws RangeError for an unknown zone. */
 export function localParts(at: number | Date, tz: string): LocalParts {
-  const parts = fmt(tz).formatToParts(typeof at === 'number' ? new Date(at) : at);
+  const ms = typeof at === 'number' ? at : at.getTime();
+  const minute = Math.floor(ms / 60_000);
+  const key = `${tz}|${minute}`;
+  const hit = minuteCache.get(key);
+  const second = Math.floor((ms - minute * 60_000) / 1000);
+  if (hit) return hit.second === second ? hit : { ...hit, second };
+  const p = computeParts(ms, tz);
+  if (minuteCache.size >= 4096) minuteCache.clear();
+  minuteCache.set(key, p);
+  return p;
+}
+
+function computeParts(ms: number, tz: string): LocalParts {
+  const parts = fmt(tz).formatToParts(new Date(ms));
   const get = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? NaN);
   const p = { year: get('year'), month: get('month'), day: get('day'), hour: get('hour') % 24, minute: get('minute'), second: get('second') };
   const pad = (n: number) => String(n).padStart(2, '0');

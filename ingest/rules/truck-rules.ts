@@ -95,6 +95,7 @@ export function truckRules(ctx: RuleContext, city?: City): Rule & { coverage(dev
   }
 
   function ensureShift(dev: RegistryDevice, s: TruckState, g: RouteGeom, at: number): ShiftState | null {
+    if (s.shift && at >= s.shift.start && at < s.shift.end) return s.shift; // the common case: no zone arithmetic
     if (s.shift && at >= s.shift.end) endShift(dev, s, g, Math.min(at, s.shift.end));
     const w = shiftWindow(g.route, at, ctx.tz());
     if (!w) return null;
