@@ -168,7 +168,7 @@ export function buildRoute(g: StreetGraph, plan: RoutePlan, rng: Rng, visitedGlo
   const visited = new Set<string>();
   let lastEdge: Edge | null = null;
   for (let i = 0; i < plan.collectSegments; i++) {
-    const options = (g.adj.get(node) ?? []).filter((e) => e !== lastEdge || (g.adj.get(node)?.length ?? 0) === 1);
+    const options = g.adj.get(node) ?? []; // turning back is allowed (penalised below): crews turn at the district's edge
     if (!options.length) break;
     const here = g.nodes.get(node)!;
     let best: Edge | null = null;
@@ -179,7 +179,7 @@ export function buildRoute(g: StreetGraph, plan: RoutePlan, rng: Rng, visitedGlo
       let score = rng() * 0.5;
       if (!visited.has(e.segmentId)) score += 4;
       if (!visitedGlobal.has(e.segmentId)) score += 1;
-      if (e.district === plan.district) score += 2;
+      score += e.district === plan.district ? 2 : -10;
       if (e.cls === 'residential') score += 1;
       if (e.cls === 'primary') score -= 1;
       if (heading !== null) {
@@ -194,7 +194,6 @@ export function buildRoute(g: StreetGraph, plan: RoutePlan, rng: Rng, visitedGlo
     visited.add(e.segmentId);
     visitedGlobal.add(e.segmentId);
     segs.push(e.segmentId);
-    lastEdge = e;
     node = m;
   }
   const collectTo = segs.length - 1;

@@ -56,6 +56,7 @@ export class TruckModel implements DeviceModel {
   private shiftEnd = 0;
   private lastGps = 0;
   private lifts = 0;
+  private tripStartedAt = 0;
   private rng: Rng;
   private drift: [number, number] = [0, 0];
   private driftDir = 0;
@@ -118,6 +119,7 @@ export class TruckModel implements DeviceModel {
 
   private beginTrip(at: number): void {
     this.trip++;
+    this.tripStartedAt = at;
     this.rng = seededRng(hashString(`${this.o.deviceId}|${Math.floor(at / 86_400_000)}|${this.trip}`));
     this.mode = 'driving';
     this.d = 0;
@@ -187,7 +189,8 @@ export class TruckModel implements DeviceModel {
           break;
         case 'unloading':
           if (t >= this.until) {
-            if (t + 90 * 60_000 < this.shiftEnd) this.beginTrip(t);
+            // start another trip only if one as long as the last still fits in the shift
+            if (t + (t - this.tripStartedAt) <= this.shiftEnd) this.beginTrip(t);
             else {
               this.mode = 'parked';
               this.speed = 0;
