@@ -57,6 +57,10 @@ export class TruckModel implements DeviceModel {
   private lastGps = 0;
   private lifts = 0;
   private tripStartedAt = 0;
+  /** some trips the driver hurries on main roads (speeding alerts happen in real fleets) */
+  private hurry = 1;
+  /** some trips the crew takes a long break mid-collection with the engine running (idle alerts) */
+  private breakAtM = Infinity;
   private rng: Rng;
   private drift: [number, number] = [0, 0];
   private driftDir = 0;
@@ -125,6 +129,8 @@ export class TruckModel implements DeviceModel {
     this.d = 0;
     this.loadKg = 0;
     this.nextStopM = this.collectStartM + 40 + this.rng() * 80;
+    this.hurry = this.rng() < 0.12 ? 1.3 + this.rng() * 0.15 : 1;
+    this.breakAtM = this.rng() < 0.15 ? this.collectStartM + this.rng() * (this.collectEndM - this.collectStartM) : Infinity;
   }
 
   private emit(e: Emit): void {
@@ -200,11 +206,16 @@ export class TruckModel implements DeviceModel {
           break;
         case 'driving': {
           const cls = this.edgeClass[Math.min(this.edgeAt(this.d), this.edgeClass.length - 1)] ?? 'residential';
-          const target = this.collecting() ? COLLECT_KMH : SPEED_KMH[cls];
+          const target = this.collecting() ? COLLECT_KMH : SPEED_KMH[cls] * (cls === 'primary' ? this.hurry : 1);
           // ease toward the target speed with some noise (traffic)
           this.speed = clamp(this.speed + (target - this.speed) * 0.3 + gauss(this.rng) * 1.2, 3, 60);
           this.d += this.speed / 3.6;
-          if (this.collecting() && this.d >= this.nextStopM) {
+          if (this.collecting() && this.d >= this.breakAtM) {
+            this.breakAtM = Infinity;
+            this.mode = 'stopped';
+            this.speed = 0;
+            this.until = t + (22 + this.rng() * 15) * 60_000;
+          } else if (this.collecting() && this.d >= this.nextStopM) {
             this.d = this.nextStopM;
             this.mode = 'stopped';
             this.speed = 0;
