@@ -31,6 +31,7 @@ interface PageResult {
   messages: number;
   setDataCalls: number;
   applyMs: number[];
+  flushMs: number[];
 }
 
 async function main(): Promise<void> {
@@ -57,7 +58,7 @@ async function main(): Promise<void> {
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
-  const results: Record<'console' | 'naive', { medianMs: number; p95Ms: number; longTasks: number; longTaskMs: number; messages: number; setDataCalls: number; applyP95Ms: number; frames: number }[]> = { console: [], naive: [] };
+  const results: Record<'console' | 'naive', { medianMs: number; p95Ms: number; longTasks: number; longTaskMs: number; messages: number; setDataCalls: number; applyP95Ms: number; flushP95Ms: number; frames: number }[]> = { console: [], naive: [] };
   try {
     for (let r = 1; r <= rounds; r++) {
       for (const mode of ['naive', 'console'] as const) {
@@ -75,10 +76,11 @@ async function main(): Promise<void> {
           messages: res.messages,
           setDataCalls: res.setDataCalls,
           applyP95Ms: round(percentile(res.applyMs, 95), 1),
+          flushP95Ms: round(percentile(res.flushMs, 95), 1),
           frames: res.frames.length,
         };
         results[mode].push(row);
-        console.log(`  [${mode} r${r}] frames ${row.frames}, median ${row.medianMs} ms, p95 ${row.p95Ms} ms, long tasks ${row.longTasks} (${row.longTaskMs} ms), messages ${row.messages}, setData ${row.setDataCalls}, apply/setData p95 ${row.applyP95Ms} ms`);
+        console.log(`  [${mode} r${r}] frames ${row.frames}, median ${row.medianMs} ms, p95 ${row.p95Ms} ms, long tasks ${row.longTasks} (${row.longTaskMs} ms), messages ${row.messages}, setData ${row.setDataCalls}, apply/setData p95 ${row.applyP95Ms} ms${mode === 'console' ? `, MapController flush p95 ${row.flushP95Ms} ms` : ''}`);
       }
     }
   } finally {

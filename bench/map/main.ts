@@ -28,6 +28,8 @@ interface Result {
   messages: number;
   setDataCalls: number;
   applyMs: number[];
+  /** console: MapController's last flush (features rebuilt + setData calls), sampled per delta */
+  flushMs: number[];
 }
 
 /** Deterministic positions: device i moves on a small loop inside the city's bbox. */
@@ -83,7 +85,7 @@ async function runConsole(basemap: Basemap, devices: number, seconds: number): P
   const snapshot: LiveSnapshot = { type: 'snapshot', at: now0, devices: Array.from({ length: devices }, (_, i) => truckState(basemap, i, now0)), alerts: [] };
   model.apply(JSON.parse(JSON.stringify(snapshot)));
   await new Promise((r) => setTimeout(r, 2000));
-  const res: Result = { frames: [], longTasks: [], messages: 0, setDataCalls: 0, applyMs: [] };
+  const res: Result = { frames: [], longTasks: [], messages: 0, setDataCalls: 0, applyMs: [], flushMs: [] };
   const calls0 = c.setDataCalls;
   let part = 0;
   const timer = setInterval(() => {
@@ -96,6 +98,7 @@ async function runConsole(basemap: Basemap, devices: number, seconds: number): P
     const t0 = performance.now();
     model.apply(JSON.parse(text));
     res.applyMs.push(performance.now() - t0);
+    res.flushMs.push(c.lastFlushMs);
     res.messages++;
   }, 250);
   await measure(seconds, res);
@@ -118,7 +121,7 @@ async function runNaive(basemap: Basemap, devices: number, seconds: number): Pro
   map.addSource('all', { type: 'geojson', data: fc(Date.now()) });
   map.addLayer({ id: 'all', type: 'circle', source: 'all', paint: { 'circle-radius': 3, 'circle-color': '#60a5fa' } });
   await new Promise((r) => setTimeout(r, 2000));
-  const res: Result = { frames: [], longTasks: [], messages: 0, setDataCalls: 0, applyMs: [] };
+  const res: Result = { frames: [], longTasks: [], messages: 0, setDataCalls: 0, applyMs: [], flushMs: [] };
   const timer = setInterval(() => {
     const t0 = performance.now();
     (map.getSource('all') as import('maplibre-gl').GeoJSONSource).setData(fc(Date.now()));
