@@ -10,9 +10,11 @@ export interface UChartProps {
   /** x values are epoch seconds (time axis) */
   time?: boolean;
   testId?: string;
+  /** fixed x range (same units as x) so one bucket does not stretch the axis over years */
+  xRange?: [number, number];
 }
 
-export function UChart({ data, series, height = 180, yLabel, time = true, testId }: UChartProps) {
+export function UChart({ data, series, height = 180, yLabel, time = true, testId, xRange }: UChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const key = series.map((s) => s.label + s.color).join('|');
@@ -22,7 +24,7 @@ export function UChart({ data, series, height = 180, yLabel, time = true, testId
     const opts: Options = {
       width: el.clientWidth || 400,
       height,
-      scales: { x: { time } },
+      scales: { x: xRange ? { time, range: () => xRange } : { time } },
       axes: [
         { stroke: '#cbd5e1', grid: { stroke: '#1e293b' }, ticks: { stroke: '#334155' }, font: '14px system-ui' },
         { stroke: '#cbd5e1', grid: { stroke: '#1e293b' }, ticks: { stroke: '#334155' }, font: '14px system-ui', label: yLabel, labelFont: '14px system-ui' },
@@ -36,7 +38,7 @@ export function UChart({ data, series, height = 180, yLabel, time = true, testId
           width: 2,
           fill: s.bars ? s.color + '88' : undefined,
           paths: s.bars ? uPlot.paths.bars!({ size: [0.8, 40] }) : undefined,
-          points: { show: false },
+          points: { show: !s.bars, size: 7 },
         })),
       ],
     };
@@ -50,7 +52,7 @@ export function UChart({ data, series, height = 180, yLabel, time = true, testId
     };
     // recreate only when the series change
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [key, height, time]);
+  }, [key, height, time, xRange?.[0], xRange?.[1]]);
 
   useEffect(() => {
     plot.current?.setData(data);

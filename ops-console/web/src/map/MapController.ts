@@ -132,7 +132,7 @@ export class MapController {
       source: SRC.trails,
       layout: { 'line-cap': 'round', 'line-join': 'round' },
       paint: {
-        'line-width': ['interpolate', ['linear'], ['zoom'], 11, 1.5, 16, 5],
+        'line-width': ['interpolate', ['linear'], ['zoom'], 11, 3, 16, 7],
         'line-gradient': ['interpolate', ['linear'], ['line-progress'], 0, 'rgba(96,165,250,0)', 1, 'rgba(125,211,252,0.85)'],
       },
     });
@@ -192,7 +192,7 @@ export class MapController {
         'icon-rotation-alignment': 'map',
         'icon-allow-overlap': true,
         'icon-ignore-placement': true,
-        'icon-size': ['interpolate', ['linear'], ['zoom'], 10, 0.6, 14, 1, 17, 1.4],
+        'icon-size': ['interpolate', ['linear'], ['zoom'], 10, 0.9, 14, 1.4, 17, 1.8],
       },
     });
     map.addLayer({

@@ -58,6 +58,7 @@ export function PlannersView() {
     return list.length ? `&${kind === 'camera' ? 'cameraIds' : 'deviceIds'}=${list.join(',')}` : null;
   };
   const range = `from=${from}&to=${to}`;
+  const xr = useMemo((): [number, number] => [from / 1000, to / 1000], [from, to]);
   const airIds = ids('air');
   const noiseIds = ids('noise');
   const camIds = ids('camera');
@@ -147,7 +148,7 @@ export function PlannersView() {
             </button>
           }
         >
-          {status(air) ?? <UChart data={airChart.data} series={airChart.groups.map((g, i) => ({ label: g, color: PALETTE[i % PALETTE.length]! }))} yLabel="1 Buena … 5 Ext. mala" />}
+          {status(air) ?? <UChart data={airChart.data} series={airChart.groups.map((g, i) => ({ label: g, color: PALETTE[i % PALETTE.length]! }))} yLabel="1 Buena … 5 Ext. mala" xRange={xr} />}
           <div className="legend-inline">
             {AIR_CATEGORIES.map((c, i) => (
               <span key={c}>
@@ -165,7 +166,7 @@ export function PlannersView() {
             </button>
           }
         >
-          {status(noise) ?? <UChart data={noiseChart.data} series={noiseChart.groups.map((g, i) => ({ label: g, color: PALETTE[i % PALETTE.length]!, bars: true }))} yLabel="h > límite" />}
+          {status(noise) ?? <UChart data={noiseChart.data} series={noiseChart.groups.map((g, i) => ({ label: g, color: PALETTE[i % PALETTE.length]!, bars: true }))} yLabel="h > límite" xRange={xr} />}
         </Card>
         <Card
           testId="card-plates"
@@ -176,7 +177,7 @@ export function PlannersView() {
             </button>
           }
         >
-          {status(plates) ?? <UChart data={plateChart.data} series={plateChart.groups.map((g, i) => ({ label: g, color: PALETTE[i % PALETTE.length]! }))} yLabel={t('count')} />}
+          {status(plates) ?? <UChart data={plateChart.data} series={plateChart.groups.map((g, i) => ({ label: g, color: PALETTE[i % PALETTE.length]! }))} yLabel={t('count')} xRange={xr} />}
         </Card>
         <Card
           testId="card-coverage"
@@ -192,7 +193,7 @@ export function PlannersView() {
             </>
           }
         >
-          {status(cov) ?? <UChart data={covChart.data} series={[{ label: `${t('share')} %`, color: '#22c55e' }]} yLabel="%" />}
+          {status(cov) ?? <UChart data={covChart.data} series={[{ label: `${t('share')} %`, color: '#22c55e' }]} yLabel="%" xRange={xr} />}
         </Card>
       </div>
     </div>
