@@ -58,15 +58,17 @@ async function main(): Promise<void> {
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
-  const results: Record<'console' | 'naive', { medianMs: number; p95Ms: number; longTasks: number; longTaskMs: number; messages: number; setDataCalls: number; applyP95Ms: number; flushP95Ms: number; frames: number }[]> = { console: [], naive: [] };
+  const modes = ['naive', 'console', 'console-no-trails', 'console-no-trucks'] as const;
+  type M = (typeof modes)[number];
+  const results: Record<M, { medianMs: number; p95Ms: number; longTasks: number; longTaskMs: number; messages: number; setDataCalls: number; applyP95Ms: number; flushP95Ms: number; frames: number }[]> = { console: [], naive: [], 'console-no-trails': [], 'console-no-trucks': [] };
   try {
     for (let r = 1; r <= rounds; r++) {
-      for (const mode of ['naive', 'console'] as const) {
+      for (const mode of modes) {
         const page = await browser.newPage({ viewport: { width: 800, height: 600 } });
         page.on('pageerror', (e) => console.error(`  [${mode}] page error: ${e.message}`));
         await page.goto(`http://127.0.0.1:${port}/index.html`);
         await page.waitForFunction(() => typeof window.runBench === 'function');
-        const res = (await page.evaluate(([m, d, s]) => window.runBench(m as 'console' | 'naive', d as number, s as number), [mode, devices, seconds] as const)) as PageResult;
+        const res = (await page.evaluate(([m, d, s]) => window.runBench(m as M, d as number, s as number), [mode, devices, seconds] as const)) as PageResult;
         await page.close();
         const row = {
           medianMs: round(percentile(res.frames, 50), 1),
@@ -88,12 +90,14 @@ async function main(): Promise<void> {
     await new Promise((r) => server.close(r));
     fs.rmSync(out, { recursive: true, force: true });
   }
-  const s = (mode: 'console' | 'naive', k: 'medianMs' | 'p95Ms' | 'longTasks' | 'longTaskMs') => spread(results[mode].map((x) => x[k]));
+  const s = (mode: M, k: 'medianMs' | 'p95Ms' | 'longTasks' | 'longTaskMs') => spread(results[mode].map((x) => x[k]));
   const ratio = spread(results.console.map((x, i) => x.p95Ms / results.naive[i]!.p95Ms));
   printTable([
     ['mode', 'median frame ms', 'p95 frame ms', 'long tasks in window', 'long-task ms'],
     ['naive (one source, setData 1/s)', fmtSpread(s('naive', 'medianMs'), 1), fmtSpread(s('naive', 'p95Ms'), 1), fmtSpread(s('naive', 'longTasks')), fmtSpread(s('naive', 'longTaskMs'))],
     ['console (LiveModel + MapController)', fmtSpread(s('console', 'medianMs'), 1), fmtSpread(s('console', 'p95Ms'), 1), fmtSpread(s('console', 'longTasks')), fmtSpread(s('console', 'longTaskMs'))],
+    ['diagnostic: console, trails layer hidden', fmtSpread(s('console-no-trails', 'medianMs'), 1), fmtSpread(s('console-no-trails', 'p95Ms'), 1), fmtSpread(s('console-no-trails', 'longTasks')), fmtSpread(s('console-no-trails', 'longTaskMs'))],
+    ['diagnostic: console, truck symbols hidden', fmtSpread(s('console-no-trucks', 'medianMs'), 1), fmtSpread(s('console-no-trucks', 'p95Ms'), 1), fmtSpread(s('console-no-trucks', 'longTasks')), fmtSpread(s('console-no-trucks', 'longTaskMs'))],
   ]);
   console.log(`console p95 / naive p95: ${fmtSpread(ratio, 2, '×')}; target p95 ≤ 50 ms: ${s('console', 'p95Ms').median <= 50 ? 'met' : 'MISSED'}`);
   const file = writeResult('map', {
@@ -101,6 +105,8 @@ async function main(): Promise<void> {
     summary: {
       naive: { medianMs: s('naive', 'medianMs'), p95Ms: s('naive', 'p95Ms'), longTasks: s('naive', 'longTasks'), longTaskMs: s('naive', 'longTaskMs') },
       console: { medianMs: s('console', 'medianMs'), p95Ms: s('console', 'p95Ms'), longTasks: s('console', 'longTasks'), longTaskMs: s('console', 'longTaskMs') },
+      diagnosticNoTrails: { medianMs: s('console-no-trails', 'medianMs'), p95Ms: s('console-no-trails', 'p95Ms'), longTaskMs: s('console-no-trails', 'longTaskMs') },
+      diagnosticNoTrucks: { medianMs: s('console-no-trucks', 'medianMs'), p95Ms: s('console-no-trucks', 'p95Ms'), longTaskMs: s('console-no-trucks', 'longTaskMs') },
       consoleOverNaiveP95: ratio,
       targetP95Met: s('console', 'p95Ms').median <= 50,
     },

@@ -7,7 +7,7 @@
  *   node-red      the flow a city would build: mqtt in → function (tags, time) → influxdb out
  *                  (node-red-contrib-influxdb), same broker, same InfluxDB
  *
- *   npx tsx bench/pipeline.ts [--rounds 3] [--window 10] [--devices 1000] [--only duckdb,influx,...]
+ *   npx tsx bench/pipeline.ts [--rounds 3] [--window 10] [--devices 500] [--only duckdb,influx,...] [--out pipeline]
  *
  * Processes: the broker runs in its own child process, ingest (with its store) in another, and
  * this process is the load generator. Offered load steps up geometrically (×1.5) until a step
@@ -49,10 +49,18 @@ import {
 const self = fileURLToPath(import.meta.url);
 /** child processes to kill if this run is interrupted */
 const liveChildren = new Set<ChildProcess>();
+/** last stderr of each child (forwarded to ours as well) */
+const stderrTails = new Map<ChildProcess, string>();
+function keepStderr(proc: ChildProcess): void {
+  proc.stderr?.on('data', (b: Buffer) => {
+    process.stderr.write(b);
+    stderrTails.set(proc, ((stderrTails.get(proc) ?? '') + b.toString()).slice(-3000));
+  });
+}
 const MARKER = 'marker-00001';
 
 // ═════════════════════════════════ child processes ═══════════════════════════════════════
-type Cmd = { cmd: 'count'; from: number } | { cmd: 'watch'; from: number } | { cmd: 'unwatch' } | { cmd: 'stop' };
+type Cmd = { cmd: 'count'; from: number } | { cmd: 'counters' } | { cmd: 'watch'; from: number } | { cmd: 'unwatch' } | { cmd: 'stop' };
 type Req = Cmd & { id: number };
 
 async function childMain(role: string, args: Record<string, string>): Promise<void> {
@@ -73,6 +81,8 @@ async function childMain(role: string, args: Record<string, string>): Promise<vo
   let count: (from: number) => Promise<number>;
   let markerTs: (from: number) => Promise<number[]>;
   let stop: () => Promise<void>;
+  const writeStats = { ms: 0, calls: 0, points: 0 };
+  let getCounters: () => object = () => ({});
   if (role === 'subscriber') {
     const c = mqtt.connect(args.mqttUrl!, { username: 'admin', password: TEST_PASSWORD('admin'), clientId: 'bench-sub', clean: true, reconnectPeriod: 0 });
     await new Promise<void>((res, rej) => (c.once('connect', () => res()), c.once('error', rej)));
@@ -107,8 +117,21 @@ async function childMain(role: string, args: Record<string, string>): Promise<vo
       store = await openInfluxStore({ url: args.influxUrl!, bucket: args.db!, api: 'v1', spillDir: path.join(args.dir!, 'spill'), log });
     }
     await store.init();
+    // time spent inside store.writeBatch (ingest writes one batch at a time): how busy the write path is
+    const origWrite = store.writeBatch.bind(store);
+    store.writeBatch = async (records) => {
+      const t0 = performance.now();
+      try {
+        return await origWrite(records);
+      } finally {
+        writeStats.ms += performance.now() - t0;
+        writeStats.calls++;
+        writeStats.points += records.length;
+      }
+    };
     const ingest = await startIngest({ registry: new RegistryView(args.registry!), store, mqttUrl: args.mqttUrl!, username: 'ingest', password: TEST_PASSWORD('ingest'), log });
     const far = () => Date.now() + 600_000;
+    getCounters = () => ({ ...writeStats, inFlight: ingest.counters().inFlight, received: ingest.counters().received });
     count = (from) => store.count({ stream: 'gps', from, to: far() });
     markerTs = async (from) => (await store.track({ deviceId: MARKER, from, to: far() })).map((p) => p.ts);
     stop = async () => {
@@ -121,6 +144,7 @@ async function childMain(role: string, args: Record<string, string>): Promise<vo
   process.on('message', async (m: Req) => {
     try {
       if (m.cmd === 'count') process.send!({ id: m.id, value: await count(m.from) });
+      else if (m.cmd === 'counters') process.send!({ id: m.id, value: getCounters() });
       else if (m.cmd === 'watch') {
         const seen = new Map<number, number>();
         let busy = false;
@@ -163,7 +187,8 @@ interface Child {
 
 function startChild(role: string, args: Record<string, string>): Promise<Child> {
   const argv = ['--role', role, ...Object.entries(args).flatMap(([k, v]) => [`--${k}`, v])];
-  const proc = fork(self, argv, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const proc = fork(self, argv, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+  keepStderr(proc);
   liveChildren.add(proc);
   proc.once('exit', () => liveChildren.delete(proc));
   let seq = 0;
@@ -287,13 +312,21 @@ class Generator {
 }
 
 // ── sinks: what counts the points that landed ──────────────────────────────────────────────
+interface WriteCounters {
+  ms: number;
+  calls: number;
+  points: number;
+}
 interface Sink {
   count(from: number): Promise<number>;
+  /** ingest only: time spent in store.writeBatch so far */
+  counters?(): Promise<WriteCounters>;
   watch(from: number): Promise<void>;
   unwatch(): Promise<[number, number][]>;
 }
 const childSink = (c: Child): Sink => ({
   count: (from) => c.call<number>({ cmd: 'count', from }),
+  counters: () => c.call<WriteCounters>({ cmd: 'counters' }),
   watch: async (from) => void (await c.call({ cmd: 'watch', from })),
   unwatch: () => c.call<[number, number][]>({ cmd: 'unwatch' }),
 });
@@ -366,7 +399,10 @@ async function startNodeRed(mqttPort: number, influxUrl: string, db: string): Pr
   proc.once('exit', () => liveChildren.delete(proc));
   let out = '';
   proc.stdout!.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-4000)));
-  proc.stderr!.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-4000)));
+  proc.stderr!.on('data', (b: Buffer) => {
+    out = (out + b.toString()).slice(-4000);
+    stderrTails.set(proc, out);
+  });
   await waitFor(async () => {
     if (proc.exitCode !== null) throw new Error(`node-red exited: ${out}`);
     const r = await fetch(`http://127.0.0.1:${port}/flows`).catch(() => null);
@@ -399,10 +435,14 @@ interface StepResult {
   latencyP50Ms: number;
   latencyP99Ms: number;
   markersMissing: number;
+  /** ingest: share of the window spent inside store.writeBatch (one write at a time), and mean batch */
+  storeWriteBusyPct?: number;
+  meanBatch?: number;
   cpuPct: Record<string, number>;
   rssMB: Record<string, number>;
   pass: boolean;
   why: string;
+  crashed?: string;
 }
 
 async function step(gen: Generator, sink: Sink, pids: Record<string, number>, rate: number, windowMs: number, drainLimitMs: number): Promise<StepResult> {
@@ -410,7 +450,9 @@ async function step(gen: Generator, sink: Sink, pids: Record<string, number>, ra
   const a0 = gen.acked;
   const before: Record<string, ProcSample | null> = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, procSample(p)]));
   await sink.watch(from);
+  const w0 = await sink.counters?.();
   const { published, markers, publishMs } = await gen.run(rate, windowMs);
+  const w1 = await sink.counters?.();
   const after: Record<string, ProcSample | null> = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, procSample(p)]));
   const tEnd = performance.now();
   const settled = await gen.settle();
@@ -442,7 +484,7 @@ async function step(gen: Generator, sink: Sink, pids: Record<string, number>, ra
   let why = '';
   if (publishedRate < 0.97 * rate) why = `generator reached only ${Math.round(publishedRate)} msg/s (the in-flight cap of unacknowledged publishes was hit, or the generator was short of CPU)`;
   else if (!settled) why = 'publishes not acknowledged within 20 s';
-  else if (loss > 0) why = `${loss} acknowledged messages missing from the sink`;
+  else if (loss > 0) why = `${loss} acknowledged messages not in the sink ${Math.round(Math.max(drainLimitMs * 4, 15_000) / 1000)} s after the window (lost, or that late)`;
   else if (!(drainMs <= drainLimitMs)) why = `behind by ${behindAtEnd} at window end, caught up after ${Math.round(drainMs)} ms`;
   return {
     offered: rate,
@@ -455,6 +497,9 @@ async function step(gen: Generator, sink: Sink, pids: Record<string, number>, ra
     latencyP50Ms: round(percentile(lat, 50)),
     latencyP99Ms: round(percentile(lat, 99)),
     markersMissing,
+    ...(w0 && w1
+      ? { storeWriteBusyPct: round((100 * (w1.ms - w0.ms)) / publishMs), meanBatch: round((w1.points - w0.points) / Math.max(1, w1.calls - w0.calls)) }
+      : {}),
     cpuPct,
     rssMB,
     pass: why === '',
@@ -469,46 +514,92 @@ interface RoundResult {
   sustainedStep: StepResult | null;
   at80: StepResult | null;
   steps: StepResult[];
+  /** server processes that died during the round (with the step's rate) */
+  crashes: string[];
+}
+
+interface Env {
+  broker: Child;
+  sinkChild: Child | null;
+  nodeRed: Awaited<ReturnType<typeof startNodeRed>> | null;
+  sink: Sink;
+  pids: Record<string, number>;
+  gen: Generator;
+}
+
+const errorLine = (tail: string) => {
+  const lines = tail.split('\n').map((l) => l.trim());
+  const i = lines.findIndex((l) => /^\w*Error\b|Error:/.test(l));
+  return i < 0 ? (lines.filter(Boolean).slice(-1)[0] ?? '') : lines.slice(i, i + 3).join(' | ').slice(0, 300);
+};
+
+/** The name and stderr tail of a server process that died during the run, if any. */
+function crashed(env: Env): string | null {
+  for (const [name, c] of [['broker', env.broker.proc], ['ingest/subscriber', env.sinkChild?.proc], ['node-red', env.nodeRed?.proc]] as const) {
+    if (c && c.exitCode !== null) return `${name} process died (exit ${c.exitCode}): ${errorLine(stderrTails.get(c) ?? '')}`;
+  }
+  return null;
 }
 
 async function runConfig(cfg: Config, o: Opts, registry: string, influx: Influxd, roundNo: number, startRate: number): Promise<RoundResult> {
   const dir = tempDir(`bench-pipe-${cfg}-`);
-  const broker = await startChild('broker', { registry });
-  const mqttUrl = `mqtt://127.0.0.1:${broker.port}`;
   const db = `bench_${cfg.replace('-', '_')}_r${roundNo}`;
-  let sinkChild: Child | null = null;
-  let nodeRed: Awaited<ReturnType<typeof startNodeRed>> | null = null;
-  let sink: Sink;
-  const pids: Record<string, number> = { broker: broker.proc.pid!, generator: process.pid };
   const influxPid = findPid(influx.dir);
-  try {
+  if (cfg === 'node-red') await influxQuery(influx.url, db, `CREATE DATABASE ${db}`);
+  const setup = async (): Promise<Env> => {
+    const broker = await startChild('broker', { registry });
+    const mqttUrl = `mqtt://127.0.0.1:${broker.port}`;
+    const env: Env = { broker, sinkChild: null, nodeRed: null, sink: null as unknown as Sink, pids: { broker: broker.proc.pid!, generator: process.pid }, gen: null as unknown as Generator };
     if (cfg === 'broker-alone') {
-      sinkChild = await startChild('subscriber', { mqttUrl });
-      pids.subscriber = sinkChild.proc.pid!;
-      sink = childSink(sinkChild);
+      env.sinkChild = await startChild('subscriber', { mqttUrl });
+      env.pids.subscriber = env.sinkChild.proc.pid!;
+      env.sink = childSink(env.sinkChild);
     } else if (cfg === 'node-red') {
-      await influxQuery(influx.url, db, `CREATE DATABASE ${db}`);
-      nodeRed = await startNodeRed(broker.port!, influx.url, db);
-      pids.nodeRed = nodeRed.proc.pid!;
-      if (influxPid) pids.influxd = influxPid;
-      sink = influxSink(influx.url, db);
+      env.nodeRed = await startNodeRed(broker.port!, influx.url, db);
+      env.pids.nodeRed = env.nodeRed.proc.pid!;
+      if (influxPid) env.pids.influxd = influxPid;
+      env.sink = influxSink(influx.url, db);
     } else {
-      sinkChild = await startChild('ingest', { registry, mqttUrl, store: cfg, dir, influxUrl: influx.url, db });
-      pids.ingest = sinkChild.proc.pid!;
-      if (cfg === 'influx' && influxPid) pids.influxd = influxPid;
-      sink = childSink(sinkChild);
+      env.sinkChild = await startChild('ingest', { registry, mqttUrl, store: cfg, dir, influxUrl: influx.url, db });
+      env.pids.ingest = env.sinkChild.proc.pid!;
+      if (cfg === 'influx' && influxPid) env.pids.influxd = influxPid;
+      env.sink = childSink(env.sinkChild);
     }
-    const gen = new Generator(Array.from({ length: o.devices }, (_, i) => `load-${String(i + 1).padStart(5, '0')}`));
-    const connectMs = await gen.connect(broker.port!);
+    env.gen = new Generator(Array.from({ length: o.devices }, (_, i) => `load-${String(i + 1).padStart(5, '0')}`));
+    const connectMs = await env.gen.connect(broker.port!);
     console.log(`  [${cfg} r${roundNo}] ${o.devices + 1} publishers connected in ${Math.round(connectMs)} ms`);
     await sleep(1000);
+    return env;
+  };
+  const teardown = async (env: Env | null) => {
+    if (!env) return;
+    await env.gen?.close().catch(() => {});
+    await env.sinkChild?.stop().catch(() => {});
+    await env.nodeRed?.stop().catch(() => {});
+    await env.broker.stop().catch(() => {});
+  };
+  let env: Env | null = null;
+  const crashes: string[] = [];
+  const run = async (rate: number): Promise<StepResult> => {
+    const s = await step(env!.gen, env!.sink, env!.pids, rate, o.windowMs, o.drainLimitMs);
+    const c = crashed(env!);
+    if (c) {
+      s.pass = false;
+      s.why = `${c}${s.loss > 0 ? `; ${s.loss} acknowledged messages lost` : ''}`;
+      s.crashed = c;
+      crashes.push(`at ${rate} msg/s: ${c}`);
+    }
+    return s;
+  };
+  try {
+    env = await setup();
     const steps: StepResult[] = [];
     let rate = startRate;
     let best: StepResult | null = null;
     for (;;) {
-      const s = await step(gen, sink, pids, rate, o.windowMs, o.drainLimitMs);
+      const s = await run(rate);
       steps.push(s);
-      if (!s.pass && !best && rate / 2 >= o.minRate) {
+      if (!s.pass && !best && !s.crashed && rate / 2 >= o.minRate) {
         // the first step already failed: step down until one passes
         console.log(`  [${cfg} r${roundNo}] offered ${rate} msg/s → FAIL (${s.why}); stepping down`);
         rate = Math.round(rate / 2);
@@ -516,7 +607,7 @@ async function runConfig(cfg: Config, o: Opts, registry: string, influx: Influxd
         continue;
       }
       console.log(
-        `  [${cfg} r${roundNo}] offered ${rate} msg/s → ${s.pass ? 'ok  ' : 'FAIL'} published ${Math.round(s.publishedRate)}/s, acked ${s.acked}, stored ${s.stored}, loss ${s.loss}, drain ${s.drainMs} ms, p50/p99 ${s.latencyP50Ms}/${s.latencyP99Ms} ms, cpu ${JSON.stringify(s.cpuPct)} ${s.why}`,
+        `  [${cfg} r${roundNo}] offered ${rate} msg/s → ${s.pass ? 'ok  ' : 'FAIL'} published ${Math.round(s.publishedRate)}/s, acked ${s.acked}, stored ${s.stored}, loss ${s.loss}, drain ${s.drainMs} ms, p50/p99 ${s.latencyP50Ms}/${s.latencyP99Ms} ms, cpu ${JSON.stringify(s.cpuPct)}${s.storeWriteBusyPct !== undefined ? `, store write busy ${s.storeWriteBusyPct} % (mean batch ${s.meanBatch})` : ''} ${s.why}`,
       );
       if (!s.pass) break;
       best = s;
@@ -524,27 +615,32 @@ async function runConfig(cfg: Config, o: Opts, registry: string, influx: Influxd
       if (rate > o.maxRate) break;
       await sleep(1500);
     }
+    const fresh = async () => {
+      if (crashed(env!)) {
+        await teardown(env);
+        env = null;
+        env = await setup();
+      } else await sleep(3000);
+    };
     // one bisection step between the last pass and the first fail
-    if (best && !steps[steps.length - 1]!.pass) {
-      const mid = Math.round(Math.sqrt(best.offered * steps[steps.length - 1]!.offered));
-      await sleep(3000);
-      const s = await step(gen, sink, pids, mid, o.windowMs, o.drainLimitMs);
+    const last = steps[steps.length - 1]!;
+    if (best && !last.pass) {
+      const mid = Math.round(Math.sqrt(best.offered * last.offered));
+      await fresh();
+      const s = await run(mid);
       steps.push(s);
       console.log(`  [${cfg} r${roundNo}] bisect ${mid} msg/s → ${s.pass ? 'ok' : 'FAIL'} loss ${s.loss}, drain ${s.drainMs} ms ${s.why}`);
       if (s.pass) best = s;
     }
     let at80: StepResult | null = null;
     if (best) {
-      await sleep(3000);
-      at80 = await step(gen, sink, pids, Math.round(0.8 * best.offered), o.windowMs, o.drainLimitMs);
-      console.log(`  [${cfg} r${roundNo}] 80 % = ${at80.offered} msg/s → latency p50 ${at80.latencyP50Ms} ms, p99 ${at80.latencyP99Ms} ms, loss ${at80.loss}`);
+      await fresh();
+      at80 = await run(Math.round(0.8 * best.offered));
+      console.log(`  [${cfg} r${roundNo}] 80 % = ${at80.offered} msg/s → latency p50 ${at80.latencyP50Ms} ms, p99 ${at80.latencyP99Ms} ms, loss ${at80.loss} ${at80.why}`);
     }
-    await gen.close();
-    return { sustained: best?.offered ?? 0, sustainedStep: best, at80, steps };
+    return { sustained: best?.offered ?? 0, sustainedStep: best, at80, steps, crashes };
   } finally {
-    await sinkChild?.stop().catch(() => {});
-    await nodeRed?.stop().catch(() => {});
-    await broker.stop().catch(() => {});
+    await teardown(env);
     if (cfg !== 'broker-alone' && cfg !== 'duckdb') await influxQuery(influx.url, db, `DROP DATABASE ${db}`).catch(() => {});
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -663,13 +759,23 @@ async function main(): Promise<void> {
       vsBrokerAlone: ratios(cfg, 'broker-alone'),
       vsNodeRed: ratios(cfg, 'node-red'),
       latencyAt80: { p50: lat(cfg, 'latencyP50Ms'), p99: lat(cfg, 'latencyP99Ms') },
+      cpuPctAtSustained: Object.fromEntries(
+        [...new Set((results[cfg] ?? []).flatMap((x) => Object.keys(x.sustainedStep?.cpuPct ?? {})))].map((k) => [k, spread((results[cfg] ?? []).map((x) => x.sustainedStep?.cpuPct[k] ?? NaN))]),
+      ),
+      rssMBAtSustained: Object.fromEntries(
+        [...new Set((results[cfg] ?? []).flatMap((x) => Object.keys(x.sustainedStep?.rssMB ?? {})))].map((k) => [k, spread((results[cfg] ?? []).map((x) => x.sustainedStep?.rssMB[k] ?? NaN))]),
+      ),
+      crashes: (results[cfg] ?? []).flatMap((x, i) => x.crashes.map((c) => `round ${i + 1} ${c}`)),
+      storeWriteBusyPctAtSustained: spread((results[cfg] ?? []).map((x) => x.sustainedStep?.storeWriteBusyPct ?? NaN)),
+      storeWriteBusyPctAtFirstFail: spread((results[cfg] ?? []).map((x) => x.steps.find((st) => !st.pass)?.storeWriteBusyPct ?? NaN)),
     };
     rows.push([cfg, fmtSpread(sus(cfg)), fmtSpread(ratios(cfg, 'broker-alone'), 2, '×'), fmtSpread(ratios(cfg, 'node-red'), 1, '×'), `${fmtSpread(lat(cfg, 'latencyP50Ms'))} / ${fmtSpread(lat(cfg, 'latencyP99Ms'))}`, cpu(cfg)]);
   }
   rows.push(['influx-ceiling (points/s)', fmtSpread(spread(ceiling.map((c) => c.pointsPerS))), '', '', '', `influxd ${round(spread(ceiling.map((c) => c.influxCpuPct)).median)} %`]);
   console.log('');
   printTable(rows);
-  const file = writeResult('pipeline', {
+  for (const cfg of o.only) for (const c of (summary[cfg] as { crashes: string[] }).crashes) console.log(`CRASH ${cfg}: ${c}`);
+  const file = writeResult(a.out || 'pipeline', {
     options: { ...o, note: `windows of ${o.windowMs / 1000} s per step (the issue asks 30 s; shortened to keep the run bounded)` },
     summary,
     rounds: results,

@@ -66,6 +66,8 @@ export function summaryMarkdown(): string {
     head('mode', 'median frame (ms)', 'p95 frame (ms)', 'long tasks', 'long-task time (ms)');
     row('naive: one source, setData of all every second', sp(s.naive.medianMs, 1), sp(s.naive.p95Ms, 1), sp(s.naive.longTasks), sp(s.naive.longTaskMs));
     row('console: LiveModel + MapController', sp(s.console.medianMs, 1), sp(s.console.p95Ms, 1), sp(s.console.longTasks), sp(s.console.longTaskMs));
+    if (s.diagnosticNoTrails) row('diagnostic: console with the trails layer hidden', sp(s.diagnosticNoTrails.medianMs, 1), sp(s.diagnosticNoTrails.p95Ms, 1), '', sp(s.diagnosticNoTrails.longTaskMs));
+    if (s.diagnosticNoTrucks) row('diagnostic: console with the truck symbols hidden', sp(s.diagnosticNoTrucks.medianMs, 1), sp(s.diagnosticNoTrucks.p95Ms, 1), '', sp(s.diagnosticNoTrucks.longTaskMs));
     out.push('', `Console p95 / naive p95: ${sp(s.consoleOverNaiveP95, 2, '×')}. Target p95 ≤ 50 ms: ${s.targetP95Met ? 'met' : '**missed**'}.`, '');
   }
   const q = load('queries');

@@ -77,10 +77,12 @@ function measure(seconds: number, res: Result): Promise<void> {
   });
 }
 
-async function runConsole(basemap: Basemap, devices: number, seconds: number): Promise<Result> {
+async function runConsole(basemap: Basemap, devices: number, seconds: number, hide: string[] = []): Promise<Result> {
   const model = new LiveModel();
   const c = new MapController({ container: document.getElementById('map')!, style: buildOfflineStyle(basemap), basemap, model });
   await c.ready;
+  // diagnostic variants only: the same controller with some of its layers hidden
+  for (const id of hide) c.map.setLayoutProperty(id, 'visibility', 'none');
   const now0 = Date.now();
   const snapshot: LiveSnapshot = { type: 'snapshot', at: now0, devices: Array.from({ length: devices }, (_, i) => truckState(basemap, i, now0)), alerts: [] };
   model.apply(JSON.parse(JSON.stringify(snapshot)));
@@ -135,14 +137,18 @@ async function runNaive(basemap: Basemap, devices: number, seconds: number): Pro
   return res;
 }
 
+/** console-no-trails / console-no-trucks: diagnostics (which layer costs the frame time), not the console as shipped */
+export type Mode = 'console' | 'naive' | 'console-no-trails' | 'console-no-trucks';
+
 declare global {
   interface Window {
-    runBench(mode: 'console' | 'naive', devices: number, seconds: number): Promise<Result>;
+    runBench(mode: Mode, devices: number, seconds: number): Promise<Result>;
     benchError?: string;
   }
 }
 
 window.runBench = async (mode, devices, seconds) => {
   const basemap = (await (await fetch(new URL('./basemap.json', document.baseURI))).json()) as Basemap;
-  return mode === 'console' ? runConsole(basemap, devices, seconds) : runNaive(basemap, devices, seconds);
+  if (mode === 'naive') return runNaive(basemap, devices, seconds);
+  return runConsole(basemap, devices, seconds, mode === 'console-no-trails' ? ['trails'] : mode === 'console-no-trucks' ? ['trucks'] : []);
 };
