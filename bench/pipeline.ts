@@ -712,6 +712,7 @@ async function main(): Promise<void> {
   };
   const startRates: Record<Config, number> = { 'broker-alone': 250, duckdb: 250, influx: 250, 'node-red': 125 };
   console.log(`pipeline bench: ${o.rounds} rounds, ${o.windowMs / 1000} s windows, ${o.devices} publishers + 1 marker, QoS 1; machine ${JSON.stringify(machine())}`);
+  const loadavgAtStart = machine().loadavg;
   const regDir = tempDir('bench-pipe-reg-');
   const registry = path.join(regDir, 'registry.json');
   writeBenchRegistry(registry, [...loadTrucks(o.devices), ...loadTrucks(1, 'marker')]);
@@ -776,7 +777,7 @@ async function main(): Promise<void> {
   printTable(rows);
   for (const cfg of o.only) for (const c of (summary[cfg] as { crashes: string[] }).crashes) console.log(`CRASH ${cfg}: ${c}`);
   const file = writeResult(a.out || 'pipeline', {
-    options: { ...o, note: `windows of ${o.windowMs / 1000} s per step (the issue asks 30 s; shortened to keep the run bounded)` },
+    options: { ...o, loadavgAtStart, note: `windows of ${o.windowMs / 1000} s per step (the issue asks 30 s; shortened to keep the run bounded)` },
     summary,
     rounds: results,
     influxCeilingRounds: ceiling,

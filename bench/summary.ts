@@ -28,7 +28,7 @@ export function summaryMarkdown(): string {
 
   if (p) {
     const s = p.summary as J;
-    out.push(`**1. Pipeline** (device → broker → ingest → store, QoS 1; ${p.options.devices} publishers; ${p.options.windowMs / 1000} s windows; ${p.date.slice(0, 10)}, load average at start ${p.machine.loadavg[0]})`, '');
+    out.push(`**1. Pipeline** (device → broker → ingest → store, QoS 1; ${p.options.devices} publishers; ${p.options.windowMs / 1000} s windows; ${p.date.slice(0, 10)}; 1.5× load steps until a step fails, then one bisection)`, '');
     head('configuration', 'highest rate with zero loss (msg/s)', 'vs broker alone', 'vs Node-RED flow', 'latency p50 / p99 at 80 % (ms)');
     for (const cfg of ['broker-alone', 'duckdb', 'influx', 'node-red']) {
       const c = s[cfg] as J | undefined;
