@@ -36,6 +36,11 @@ export interface Stack {
 
 type Stoppable = { name: string; stop: () => Promise<void> | void };
 
+function nodeRedLogin(registry: RegistryView) {
+  const svc = registry.service('nodered');
+  return svc ? [{ username: 'nodered', role: 'planner' as const, passwordHash: svc.passwordHash }] : [];
+}
+
 export async function startStack(cfg: Config, log: Logger, opts: StackOptions = {}): Promise<Stack> {
   const started: Stoppable[] = [];
   const stopAll = async () => {
@@ -99,6 +104,8 @@ export async function startStack(cfg: Config, log: Logger, opts: StackOptions = 
       registry,
       city,
       mqtt: { url: mqttUrl, username: 'console', password: services.console },
+      // Node-RED's flows read the API with the registry's `nodered` credentials, as a planner
+      serviceUsers: nodeRedLogin(registry),
       host: cfg.HOST,
       port: cfg.HTTP_PORT,
       log: log.child({ component: 'api' }),
@@ -114,6 +121,8 @@ export async function startStack(cfg: Config, log: Logger, opts: StackOptions = 
         credentialSecret: cfg.NODE_RED_CREDENTIAL_SECRET || loadOrCreateSecret(cfg.DATA_DIR, 'node-red-credential-secret'),
         mqtt: { url: mqttUrl, username: 'nodered', password: services.nodered },
         apiUrl: `http://127.0.0.1:${api.port}`,
+        apiUsername: 'nodered',
+        apiPassword: services.nodered,
         adminPassword: services.admin,
         log: log.child({ component: 'node-red' }),
       });

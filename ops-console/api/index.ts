@@ -20,7 +20,7 @@ import type { City } from '../../firmware-config/city';
 import { loadOrCreateSecret } from '../../launcher/secrets';
 import type { Role } from '../shared/live';
 import { consoleApp } from './app';
-import { loadOrCreateUsers, usersFromList } from './lib/users';
+import { loadOrCreateUsers, usersFromList, withServiceUsers, type UserRecord } from './lib/users';
 import type { MqttOptions } from './plugins/app/mqtt-link';
 import type { LiveHubOptions } from './plugins/app/live-hub';
 
@@ -37,6 +37,8 @@ export interface BuildAppOptions {
   log?: Logger;
   /** users given in clear (tests); default users.json under DATA_DIR */
   users?: { username: string; password: string; role: Role }[];
+  /** service logins with hashed passwords (e.g. Node-RED's registry account as a planner) */
+  serviceUsers?: UserRecord[];
   /** default cfg.JWT_SECRET, else a secret kept under DATA_DIR */
   jwtSecret?: string;
   /** default `${DATA_DIR}/exports` */
@@ -59,9 +61,11 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     trustProxy: false,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  const users = opts.users
+  const users = withServiceUsers(opts.users
     ? await usersFromList(opts.users)
-    : await loadOrCreateUsers(cfg.DATA_DIR, process.env, (msg) => (opts.log ? opts.log.warn(msg) : console.log(msg)));
+    : await loadOrCreateUsers(cfg.DATA_DIR, process.env, (msg) => (opts.log ? opts.log.warn(msg) : console.log(msg))),
+    opts.serviceUsers ?? [],
+  );
   const jwtSecret = opts.jwtSecret ?? (cfg.JWT_SECRET || loadOrCreateSecret(cfg.DATA_DIR, 'console-jwt-secret'));
   const opsDbFile = opts.opsDbFile ?? path.join(cfg.DATA_DIR, 'ops.duckdb');
   const exportDir = opts.exportDir ?? (opsDbFile === ':memory:' ? fs.mkdtempSync(path.join(os.tmpdir(), 'console-exports-')) : path.join(cfg.DATA_DIR, 'exports'));

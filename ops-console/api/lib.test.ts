@@ -7,7 +7,8 @@ import { foldAlert } from './lib/alert-fold';
 import { coverage, splitRuns } from './lib/coverage';
 import { parseCsv, toCsv } from './lib/csv';
 import { localDays } from './lib/local-days';
-import { loadOrCreateUsers } from './lib/users';
+import { loadOrCreateUsers, usersFromList, withServiceUsers } from './lib/users';
+import { hashPasswordSync } from '../../firmware-config/credentials';
 import { entriesFromCsv } from './routes/hotlist';
 import { tempDir } from '../../testing/net';
 import { makeTestApi } from './test-support';
@@ -161,5 +162,16 @@ describe('web console serving', () => {
     } finally {
       await t.close();
     }
+  });
+});
+
+describe('service logins', () => {
+  it('lets a service account (Node-RED) log in with its registry hash and role, next to the users', async () => {
+    const base = await usersFromList([{ username: 'operador', password: 'op-pw', role: 'operator' }]);
+    const users = withServiceUsers(base, [{ username: 'nodered', role: 'planner', passwordHash: hashPasswordSync('nr-secret', 1024) }]);
+    expect(await users.verify('nodered', 'nr-secret')).toEqual({ username: 'nodered', role: 'planner' });
+    expect(await users.verify('nodered', 'wrong')).toBeNull();
+    expect(await users.verify('operador', 'op-pw')).toEqual({ username: 'operador', role: 'operator' });
+    expect(users.list().map((u) => u.username)).toEqual(['operador', 'nodered']);
   });
 });

@@ -51,6 +51,20 @@ function storeOf(users: UserRecord[]): UserStore {
   };
 }
 
+/**
+ * Add service logins (already hashed, e.g. the registry's `nodered` account) to a user store:
+ * Node-RED calls the API like any client, with its own credentials and a declared role.
+ */
+export function withServiceUsers(base: UserStore, services: UserRecord[]): UserStore {
+  if (services.length === 0) return base;
+  const extra = storeOf(services);
+  const names = new Set(services.map((s) => s.username));
+  return {
+    verify: (username, password) => (names.has(username) ? extra.verify(username, password) : base.verify(username, password)),
+    list: () => [...base.list(), ...extra.list()],
+  };
+}
+
 /** Users given in clear (tests, embedding): hashed in memory with a low scrypt cost. */
 export async function usersFromList(list: { username: string; password: string; role: Role }[]): Promise<UserStore> {
   return storeOf(await Promise.all(list.map(async (u) => ({ username: u.username, role: u.role as UserRecord['role'], passwordHash: await hashPassword(u.password, 1024) }))));
