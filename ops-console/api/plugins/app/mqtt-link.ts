@@ -39,6 +39,9 @@ const checkAlert = TypeCompiler.Compile(AlertEvent);
 const checkPresence = TypeCompiler.Compile(Presence);
 const checkPlate = TypeCompiler.Compile(PlateRead);
 
+/** how long shutdown waits for alert events already received to be stored */
+const DRAIN_MS = 5000;
+
 export const PRESENCE_ALL = `${TOPIC_ROOT}/${CONTRACT_VERSION}/+/+/presence`;
 export const CONSOLE_SUBSCRIPTIONS = [svcTopics.stateAll, svcTopics.plateAll, svcTopics.alertAll, PRESENCE_ALL];
 
@@ -48,6 +51,9 @@ export default fp(
     const m = fastify.metrics;
     let client: MqttClient | null = null;
     let lastServiceMessageAt: number | null = null;
+    // shutting down: messages still in flight from the broker are dropped, never stored
+    let closing = false;
+    const pendingApplies = new Set<Promise<unknown>>();
 
     const reject = (type: string, topic: string, detail: string) => {
       m.mqttRejected.inc({ type });
@@ -55,6 +61,7 @@ export default fp(
     };
 
     const onMessage = (topic: string, payload: Buffer) => {
+      if (closing) return;
       let type = 'other';
       try {
         if (topic.startsWith(SVC_PREFIX)) {
@@ -80,7 +87,9 @@ export default fp(
           fastify.live.plate({ deviceId: data.deviceId, district: data.district, read });
         } else if (type === 'alerts') {
           if (!checkAlert.Check(data)) return reject(type, topic, [...checkAlert.Errors(data)][0]?.message ?? 'schema');
-          fastify.alerts.apply(data).catch((err: unknown) => log.error({ err, code: 'E_ALERT_STORE' }, 'could not store an alert event'));
+          const p = fastify.alerts.apply(data).catch((err: unknown) => log.error({ err, code: 'E_ALERT_STORE' }, 'could not store an alert event'));
+          pendingApplies.add(p);
+          void p.finally(() => pendingApplies.delete(p));
         } else if (type === 'presence') {
           const t = parseDeviceTopic(topic);
           if (!t.ok) return reject(type, topic, t.detail);
@@ -95,7 +104,7 @@ export default fp(
     };
 
     const publish = async (topic: string, body: unknown, retain: boolean): Promise<void> => {
-      if (!client) return;
+      if (!client || closing) return;
       await client.publishAsync(topic, JSON.stringify(body), { qos: 1, retain });
     };
 
@@ -139,8 +148,22 @@ export default fp(
       publishHotlist: (h: Hotlist) => publish(svcTopics.hotlist, h, true),
     } satisfies MqttLink);
 
-    fastify.addHook('onClose', async () => {
-      if (client) await client.endAsync();
+    // Shutdown order: the link stops first (preClose runs before any plugin's onClose, so before
+    // the ops DB closes): drop further messages, end the connection, then let the alert events
+    // already being stored finish.
+    fastify.addHook('preClose', async () => {
+      closing = true;
+      if (client) {
+        client.removeListener('message', onMessage);
+        await client.endAsync(true).catch((err: unknown) => log.warn({ err, code: 'E_MQTT' }, 'ending the broker connection failed'));
+        client = null;
+      }
+      // bounded: Fastify gives each close hook 10 s
+      const drained = await Promise.race([
+        Promise.allSettled([...pendingApplies]).then(() => true),
+        new Promise<false>((res) => setTimeout(res, DRAIN_MS, false).unref()),
+      ]);
+      if (!drained) log.warn({ code: 'E_SHUTDOWN_DRAIN', pending: pendingApplies.size }, 'alert events still being stored at shutdown');
     });
   },
   { name: 'mqtt-link', dependencies: ['live-hub', 'alerts-repo', 'hotlist-repo', 'metrics'] },
