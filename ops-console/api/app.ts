@@ -14,6 +14,7 @@ import context, { type ApiContext } from './plugins/app/context';
 import metrics from './plugins/app/metrics';
 import opsDb from './plugins/app/ops-db';
 import alertsRepo from './plugins/app/alerts-repo';
+import alertPrivacy from './plugins/app/alert-privacy';
 import auditRepo from './plugins/app/audit-repo';
 import hotlistRepo from './plugins/app/hotlist-repo';
 import exportsRepo from './plugins/app/exports';
@@ -59,6 +60,7 @@ export async function consoleApp(fastify: FastifyInstance, opts: AppPluginOption
   await fastify.register(metrics);
   await fastify.register(opsDb, { file: opts.opsDbFile });
   await fastify.register(alertsRepo);
+  await fastify.register(alertPrivacy, { key: opts.jwtSecret });
   await fastify.register(auditRepo);
   await fastify.register(hotlistRepo);
   await fastify.register(exportsRepo);

@@ -8,6 +8,7 @@ import { ALERT_SEVERITIES, ALERT_STATES, DEVICE_KINDS, type AlertEvent } from '.
 import { Alert } from '../../shared/live';
 import { TRANSITIONS, type TransitionName } from '../lib/alert-fold';
 import { conflict, notFound } from '../lib/errors';
+import { canSeePlates } from '../plugins/app/auth';
 import { errors, inline, OptRangeQuery, OneOf } from '../lib/schemas';
 
 const AlertSchema = inline(Alert);
@@ -40,7 +41,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       const { state = 'active', ...q } = req.query;
       const s = state as string;
       const states: Alert['state'][] | undefined = s === 'all' ? undefined : s === 'active' ? ['open', 'acknowledged'] : [s as Alert['state']];
-      return { alerts: await app.alerts.list({ ...q, state: states }) };
+      return { alerts: app.alertPrivacy.alertsFor(await app.alerts.list({ ...q, state: states }), canSeePlates(req.user.role)) };
     },
   );
 
@@ -51,9 +52,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       schema: { tags: ['alerts'], summary: 'one alert with its history', params: IdParam, response: { 200: AlertSchema, ...errors(401, 403, 404) } },
     },
     async (req) => {
-      const a = await app.alerts.get(req.params.id);
+      const a = await app.alertPrivacy.find(req.params.id);
       if (!a) throw notFound('E_UNKNOWN_ALERT', `no alert ${req.params.id}`);
-      return a;
+      return canSeePlates(req.user.role) ? a : app.alertPrivacy.redact(a);
     },
   );
 
@@ -67,7 +68,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       async (req) => {
         const { id } = req.params as { id: string };
         const b = (req.body ?? {}) as { note?: string; assignee?: string };
-        const a = await app.alerts.get(id);
+        const a = await app.alertPrivacy.find(id);
         if (!a) throw notFound('E_UNKNOWN_ALERT', `no alert ${id}`);
         const t = TRANSITIONS[name];
         if (!(t.from as readonly string[]).includes(a.state)) throw conflict('E_ALERT_STATE', `cannot ${name} an alert that is ${a.state}`);
@@ -91,7 +92,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         } catch (err) {
           req.log.error({ err, code: 'E_MQTT_PUBLISH' }, 'alert transition stored but not published');
         }
-        return next;
+        return canSeePlates(req.user.role) ? next : app.alertPrivacy.redact(next);
       },
     );
 

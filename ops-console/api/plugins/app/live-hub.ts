@@ -13,6 +13,7 @@ import type { LiveState } from '../../../../contract';
 import type { Alert, LiveDelta, LivePlate, LiveSnapshot, Role } from '../../../shared/live';
 import type { ApiMetrics } from './metrics';
 import { canSeePlates } from './auth';
+import { hasPlate, type AlertRedactor } from '../../lib/alert-redact';
 
 export interface LiveHubOptions {
   tickMs?: number;
@@ -50,6 +51,8 @@ export class LiveHub {
     private readonly activeAlerts: () => Alert[],
     private readonly metrics: ApiMetrics,
     opts: LiveHubOptions = {},
+    /** hides plates in alerts for clients that may not see them */
+    private readonly privacy: Pick<AlertRedactor, 'alertsFor'>,
   ) {
     this.tickMs = opts.tickMs ?? 250;
     this.maxBufferedBytes = opts.maxBufferedBytes ?? 1024 * 1024;
@@ -103,7 +106,7 @@ export class LiveHub {
 
   snapshot(plates: boolean): LiveSnapshot {
     const devices = [...this.states.values()];
-    return { type: 'snapshot', at: Date.now(), devices: plates ? devices : devices.map(redact), alerts: this.activeAlerts() };
+    return { type: 'snapshot', at: Date.now(), devices: plates ? devices : devices.map(redact), alerts: this.privacy.alertsFor(this.activeAlerts(), plates) };
   }
 
   addClient(socket: WebSocket, role: Role): void {
@@ -142,9 +145,9 @@ export class LiveHub {
       const base = { type: 'delta' as const, at: Date.now(), alerts: [...this.pendingAlerts.values()] };
       const plates = this.pendingPlates;
       const dFull: LiveDelta = { ...base, devices, plates };
-      const dRed: LiveDelta = { ...base, devices: devices.map(redact), plates: [] };
+      const dRed: LiveDelta = { ...base, devices: devices.map(redact), plates: [], alerts: this.privacy.alertsFor(base.alerts, false) };
       full = JSON.stringify(dFull);
-      const samePayload = plates.length === 0 && !devices.some((d) => 'plate' in d.latest);
+      const samePayload = plates.length === 0 && !devices.some((d) => 'plate' in d.latest) && !base.alerts.some(hasPlate);
       redacted = !devices.length && !base.alerts.length ? null : samePayload ? full : JSON.stringify(dRed);
       this.dirty.clear();
       this.pendingAlerts.clear();
@@ -187,10 +190,10 @@ declare module 'fastify' {
 
 export default fp(
   async (fastify, opts: LiveHubOptions) => {
-    const hub = new LiveHub(() => fastify.alerts.active(), fastify.metrics, opts);
+    const hub = new LiveHub(() => fastify.alerts.active(), fastify.metrics, opts, fastify.alertPrivacy);
     fastify.alerts.onChange((a) => hub.alert(a));
     fastify.decorate('live', hub);
     fastify.addHook('preClose', async () => hub.close());
   },
-  { name: 'live-hub', dependencies: ['alerts-repo', 'metrics'] },
+  { name: 'live-hub', dependencies: ['alerts-repo', 'alert-privacy', 'metrics'] },
 );
