@@ -15,7 +15,7 @@ import { openStore } from '../store/open';
 import { startBroker } from '../broker/index';
 import { startIngest } from '../ingest/index';
 import { createRuleEngine } from '../ingest/rules/index';
-import { startApi } from '../ops-console/api/index';
+import { demoHotlistFor, startApi } from '../ops-console/api/index';
 import { provisionDemo, readServiceSecrets } from '../firmware-config/provision';
 import { cityFileFor, loadCity, type City } from '../firmware-config/city';
 import { startFleet } from '../device-sim/fleet';
@@ -106,6 +106,8 @@ export async function startStack(cfg: Config, log: Logger, opts: StackOptions = 
       mqtt: { url: mqttUrl, username: 'console', password: services.console },
       // Node-RED's flows read the API with the registry's `nodered` credentials, as a planner
       serviceUsers: nodeRedLogin(registry),
+      // the demo city starts with the demo hotlist (plates its simulated cameras read); first start only
+      seedHotlist: demoHotlistFor(registry),
       host: cfg.HOST,
       port: cfg.HTTP_PORT,
       log: log.child({ component: 'api' }),

@@ -17,6 +17,8 @@ import alertsRepo from './plugins/app/alerts-repo';
 import alertPrivacy from './plugins/app/alert-privacy';
 import auditRepo from './plugins/app/audit-repo';
 import hotlistRepo from './plugins/app/hotlist-repo';
+import hotlistSeed from './plugins/app/hotlist-seed';
+import type { HotlistEntry } from '../../contract';
 import exportsRepo from './plugins/app/exports';
 import auth from './plugins/app/auth';
 import liveHub, { type LiveHubOptions } from './plugins/app/live-hub';
@@ -45,6 +47,7 @@ export interface AppPluginOptions {
   mqtt: MqttOptions | null;
   live?: LiveHubOptions;
   loginRateLimit?: number;
+  seedHotlist?: readonly HotlistEntry[];
 }
 
 export async function consoleApp(fastify: FastifyInstance, opts: AppPluginOptions): Promise<void> {
@@ -64,6 +67,7 @@ export async function consoleApp(fastify: FastifyInstance, opts: AppPluginOption
   await fastify.register(auditRepo);
   await fastify.register(hotlistRepo);
   await fastify.register(exportsRepo);
+  await fastify.register(hotlistSeed, { entries: opts.seedHotlist });
   await fastify.register(auth, { users: opts.users });
   await fastify.register(liveHub, opts.live ?? {});
   await fastify.register(mqttLink, { mqtt: opts.mqtt, registry: opts.ctx.registry });

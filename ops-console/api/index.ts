@@ -16,7 +16,9 @@ import type { Logger } from 'pino';
 import type { Config } from '../../lib/config';
 import type { TelemetryStore } from '../../store/types';
 import type { RegistryView } from '../../firmware-config/registry';
-import type { City } from '../../firmware-config/city';
+import { DEMO_CITY_FILE, loadCity, type City } from '../../firmware-config/city';
+import { DEMO_HOTLIST } from '../../firmware-config/demo-registry';
+import type { HotlistEntry } from '../../contract';
 import { loadOrCreateSecret } from '../../launcher/secrets';
 import type { Role } from '../shared/live';
 import { consoleApp } from './app';
@@ -48,6 +50,8 @@ export interface BuildAppOptions {
   live?: LiveHubOptions;
   /** login attempts per minute per client (default 10) */
   loginRateLimit?: number;
+  /** hotlist entries inserted on first start only (ops DB hotlist never set), audited as `system` */
+  seedHotlist?: readonly HotlistEntry[];
 }
 
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
@@ -79,9 +83,25 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     mqtt: opts.mqtt ?? null,
     live: opts.live,
     loginRateLimit: opts.loginRateLimit,
+    seedHotlist: opts.seedHotlist,
   });
   await app.ready();
   return app as unknown as FastifyInstance;
+}
+
+/**
+ * The demo hotlist (firmware-config DEMO_HOTLIST, plates the simulated cameras read now and then)
+ * when `registry` is the provisioned demo city (its `city` is the demo city's name, as
+ * provisionDemo writes it); otherwise undefined — a real deployment starts with an empty hotlist.
+ */
+export function demoHotlistFor(registry: RegistryView, demoCityFile: string = DEMO_CITY_FILE): HotlistEntry[] | undefined {
+  let demoName: string;
+  try {
+    demoName = loadCity(demoCityFile).name;
+  } catch {
+    return undefined;
+  }
+  return registry.registry.city === demoName ? DEMO_HOTLIST.map((e) => ({ ...e })) : undefined;
 }
 
 export interface StartApiOptions extends BuildAppOptions {
