@@ -9,6 +9,7 @@
  * `npx tsx bench/procs.ts --role broker --registry <file>` is what runs inside the child.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { RegistryView } from '../firmware-config/registry';
 import { loadConfig } from '../lib/config';
@@ -89,6 +90,7 @@ async function child(role: string, a: Record<string, string>): Promise<void> {
     stop = async () => {
       await api.stop();
       await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
     };
   }
   process.on('message', async (m: { cmd: string }) => {
