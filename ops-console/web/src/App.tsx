@@ -5,7 +5,7 @@ import { setWorkerUrl, type StyleSpecification } from 'maplibre-gl';
 import { api, getSession, onSession, setSession, type Session } from './api/client';
 import type { ConsoleConfig, DeviceSummary } from './api/types';
 import type { Basemap } from './basemap/types';
-import { buildOfflineStyle } from './basemap/style';
+import { chooseMapStyle } from './basemap/style';
 import { PLACEHOLDER_BASEMAP } from './basemap/placeholder';
 import { Ctx, makeT, type ConsoleCtx } from './context';
 import { LANGS, type Lang } from './i18n';
@@ -103,7 +103,7 @@ function Console({ session, lang, setLang }: { session: Session; lang: Lang; set
   }, [map, view]);
 
   const timeZone = configQ.data?.timezone ?? 'America/Mexico_City';
-  const style: StyleSpecification | string | null = basemapQ.data && configQ.isFetched ? (configQ.data?.mapStyleUrl || buildOfflineStyle(basemapQ.data)) : null;
+  const style: StyleSpecification | string | null = chooseMapStyle(configQ.data, configQ.isFetched, basemapQ.data);
 
   const ctx: ConsoleCtx | null = basemapQ.data
     ? {

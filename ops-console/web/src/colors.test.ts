@@ -62,3 +62,24 @@ describe('contrast', () => {
     expect(textOn('#8F3F97')).toBe('#ffffff');
   });
 });
+
+describe('one copy of the norms (ingest/rules)', () => {
+  it('air categories and colours are the rules\' tables', async () => {
+    const rules = await import('../../../ingest/rules/aire-salud');
+    const { AIR_CATEGORIES } = await import('./colors');
+    expect(AIR_COLORS).toBe(rules.CATEGORY_COLOURS);
+    expect(AIR_CATEGORIES).toBe(rules.CATEGORIES);
+    // the web's indicative category agrees with the rules' categoryFor on every band edge
+    const t = rules.NOM172_2023.pollutants.pm25!.columns[0]!.upper;
+    for (const v of t) expect(pollutantCategory('pm25', v, T2025)).toBe(rules.categoryFor('pm25', v, T2025)!.rank);
+  });
+  it('noise limits are the rules\' NOM-081 table (school: no night limit → not flagged)', async () => {
+    const { NOM081_LIMITS } = await import('../../../ingest/rules/noise-limits');
+    const noon = T2025;
+    const night = Date.UTC(2025, 5, 2, 5); // 23:00 local
+    expect(noiseLimit('industrial_commercial', noon)).toBe(NOM081_LIMITS.industrial_commercial.day);
+    expect(noiseLimit('school', night)).toBeNull();
+    expect(noiseLevel({ ts: night, laeq: 90 }, 'school')).toEqual({ level: 'ok' });
+    expect(noiseLevel({ ts: night, laeq: 51 }, 'residential')).toEqual({ level: 'over', limit: 50 });
+  });
+});

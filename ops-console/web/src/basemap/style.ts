@@ -77,3 +77,18 @@ export function districtLabelPoints(basemap: Basemap): { name: string; lngLat: [
     return { name: f.properties.name, lngLat: [(minX + maxX) / 2, (minY + maxY) / 2] };
   });
 }
+
+/**
+ * The map's style: the configured MAP_STYLE_URL (GET /api/config `mapStyleUrl`) when set, else
+ * the offline style built from the city's basemap. null while either is still loading (the map
+ * waits rather than start on the wrong style).
+ */
+export function chooseMapStyle(
+  config: { mapStyleUrl?: string } | undefined,
+  configSettled: boolean,
+  basemap: Basemap | undefined,
+): StyleSpecification | string | null {
+  if (!basemap || !configSettled) return null;
+  const url = config?.mapStyleUrl?.trim();
+  return url ? url : buildOfflineStyle(basemap);
+}

@@ -14,6 +14,7 @@ import { LiveFeatures } from '../live/features';
 import type { LayerKey, LiveModel } from '../live/model';
 import { createThrottle, type Throttle } from '../live/throttle';
 import { cameraSquare, truckArrow } from './icons';
+import { trailCasingPaint, trailPaint } from './trail-style';
 
 export type MapMode = 'live' | 'coverage' | 'replay';
 
@@ -30,10 +31,17 @@ export const SRC = {
 } as const;
 
 const LAYERS_BY_MODE: Record<MapMode, string[]> = {
-  live: ['trails', 'air', 'noise-ring', 'noise', 'cameras', 'alerts-halo', 'trucks', 'selected'],
-  coverage: ['coverage', 'trucks', 'selected'],
+  live: ['trails-casing', 'trails', 'air', 'noise-ring', 'noise', 'cameras', 'alerts-halo', 'trucks', 'truck-arrows', 'selected'],
+  coverage: ['coverage', 'trucks', 'truck-arrows', 'selected'],
   replay: ['replay-tracks', 'replay-marks', 'replay-vehicles'],
 };
+
+/**
+ * Trucks are small state-coloured dots below this zoom and heading arrows from it on. Thousands of
+ * rotated icon quads cost every frame (symbol placement with fadeDuration 0, and fill in software
+ * WebGL) — at city zoom a fleet of 10,000 made each frame ~170 ms; dots cost what the naive baseline does.
+ */
+export const TRUCK_ARROW_MINZOOM = 14;
 
 const empty = (): FeatureCollection => ({ type: 'FeatureCollection', features: [] });
 
@@ -126,16 +134,8 @@ export class MapController {
         'line-width': ['interpolate', ['linear'], ['zoom'], 11, 2.5, 16, 10],
       },
     });
-    map.addLayer({
-      id: 'trails',
-      type: 'line',
-      source: SRC.trails,
-      layout: { 'line-cap': 'round', 'line-join': 'round' },
-      paint: {
-        'line-width': ['interpolate', ['linear'], ['zoom'], 11, 3, 16, 7],
-        'line-gradient': ['interpolate', ['linear'], ['line-progress'], 0, 'rgba(96,165,250,0)', 1, 'rgba(125,211,252,0.85)'],
-      },
-    });
+    map.addLayer({ id: 'trails-casing', type: 'line', source: SRC.trails, layout: { 'line-cap': 'round', 'line-join': 'round' }, paint: trailCasingPaint() });
+    map.addLayer({ id: 'trails', type: 'line', source: SRC.trails, layout: { 'line-cap': 'round', 'line-join': 'round' }, paint: trailPaint() });
     map.addLayer({
       id: 'air',
       type: 'circle',
@@ -184,8 +184,21 @@ export class MapController {
     });
     map.addLayer({
       id: 'trucks',
+      type: 'circle',
+      source: SRC.truck,
+      maxzoom: TRUCK_ARROW_MINZOOM,
+      paint: {
+        'circle-color': match('state', TRUCK_COLORS),
+        'circle-radius': ['interpolate', ['linear'], ['zoom'], 10, 2.5, 13, 4, TRUCK_ARROW_MINZOOM, 5],
+        'circle-stroke-color': '#05080f',
+        'circle-stroke-width': 1,
+      },
+    });
+    map.addLayer({
+      id: 'truck-arrows',
       type: 'symbol',
       source: SRC.truck,
+      minzoom: TRUCK_ARROW_MINZOOM,
       layout: {
         'icon-image': ['concat', 'truck-', ['get', 'state']],
         'icon-rotate': ['get', 'heading'],
@@ -244,12 +257,12 @@ export class MapController {
       this.labels.push(new Marker({ element: el }).setLngLat(d.lngLat).addTo(map));
     }
 
-    for (const layer of ['trucks', 'air', 'noise-ring', 'noise', 'cameras']) {
+    for (const layer of ['trucks', 'truck-arrows', 'air', 'noise-ring', 'noise', 'cameras']) {
       map.on('click', layer, (e: MapLayerMouseEvent) => {
         const f = e.features?.[0];
         const id = f?.properties?.id as string | undefined;
         if (!id) return;
-        const kind: LayerKey = layer === 'trucks' ? 'truck' : layer === 'air' ? 'air' : layer === 'cameras' ? 'camera' : 'noise';
+        const kind: LayerKey = layer === 'trucks' || layer === 'truck-arrows' ? 'truck' : layer === 'air' ? 'air' : layer === 'cameras' ? 'camera' : 'noise';
         this.select(id);
         this.opts.onSelect?.({ id, kind });
       });
