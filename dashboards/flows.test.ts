@@ -209,7 +209,9 @@ describe('daily report flow', () => {
       helper.getNode('report-due').receive({ force: true, date: day });
       const csvFile = path.join(dir, `ops-report-${day}.csv`);
       const txtFile = path.join(dir, `ops-report-${day}.txt`);
-      await waitFor(() => fs.existsSync(csvFile) && fs.existsSync(txtFile), 10_000, 20, 'report files');
+      // Node-RED's file node creates a file before it finishes writing it: wait for whole files
+      const complete = (f: string, last: string) => fs.existsSync(f) && fs.readFileSync(f, 'utf8').includes(last);
+      await waitFor(() => complete(csvFile, expectedRows[expectedRows.length - 1]!) && complete(txtFile, 'Noise:'), 10_000, 20, 'report files');
       const csv = fs.readFileSync(csvFile, 'utf8');
       expect(csv.trimEnd().split('\n')).toEqual(expectedRows);
       const txt = fs.readFileSync(txtFile, 'utf8');
