@@ -1,6 +1,6 @@
 /**
  * Outage: influxd is killed while ~100 points/s flow through writeBatch, stays down for
- * INFLUX_OUTAGE_S seconds (default 20; the issue's full run is 60), and is started again on the
+ * INFLUX_OUTAGE_S seconds (default 60, as the issue asks; set lower for a quick local run), and is started again on the
  * same port and data. Every point must then be in the database exactly once.
  */
 import fs from 'node:fs';
@@ -13,7 +13,7 @@ import { createQlClient } from './influxql';
 import { openInfluxStore, type InfluxStore } from './index';
 
 const run = influxdSuiteGate('store/influx outage');
-const OUTAGE_S = Number(process.env.INFLUX_OUTAGE_S ?? 20);
+const OUTAGE_S = Number(process.env.INFLUX_OUTAGE_S ?? 60);
 const RATE = 100; // points per second
 const TICK_MS = 100;
 const DEVICES = ['ot-truck-1', 'ot-truck-2', 'ot-truck-3', 'ot-truck-4', 'ot-truck-5'];
