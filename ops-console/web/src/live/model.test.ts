@@ -125,6 +125,29 @@ describe('createThrottle', () => {
     advance(5000);
     expect(flushes.length).toBe(n); // idle: no flushes
   });
+
+  it('reads a function interval at each schedule (a big fleet flushes less often)', () => {
+    const { clock, advance } = fakeClock();
+    const flushes: number[] = [];
+    let interval = 250;
+    const th = createThrottle(() => flushes.push(clock.now()), () => interval, clock);
+    for (let t = 0; t < 1000; t += 10) {
+      th.schedule();
+      advance(10);
+    }
+    for (let i = 1; i < flushes.length; i++) expect(flushes[i]! - flushes[i - 1]!).toBeGreaterThanOrEqual(250);
+    interval = 1000;
+    advance(1000);
+    const start = flushes.length;
+    for (let t = 0; t < 4000; t += 10) {
+      th.schedule();
+      advance(10);
+    }
+    const slow = flushes.slice(start);
+    expect(slow.length).toBeGreaterThanOrEqual(3);
+    expect(slow.length).toBeLessThanOrEqual(5);
+    for (let i = 1; i < slow.length; i++) expect(slow[i]! - slow[i - 1]!).toBeGreaterThanOrEqual(1000);
+  });
 });
 
 describe('LiveFeatures', () => {

@@ -22,7 +22,9 @@ const realClock: Clock = {
   clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
 };
 
-export function createThrottle(flush: () => void, intervalMs: number, clock: Clock = realClock): Throttle {
+/** `intervalMs` may be a function: read at each schedule (e.g. slower for bigger fleets). */
+export function createThrottle(flush: () => void, intervalMs: number | (() => number), clock: Clock = realClock): Throttle {
+  const interval = typeof intervalMs === 'function' ? intervalMs : () => intervalMs;
   let last = -Infinity;
   let timer: unknown = null;
   let pending = false;
@@ -37,7 +39,7 @@ export function createThrottle(flush: () => void, intervalMs: number, clock: Clo
     schedule() {
       pending = true;
       if (timer !== null) return;
-      const wait = Math.max(0, last + intervalMs - clock.now());
+      const wait = Math.max(0, last + interval() - clock.now());
       timer = clock.setTimeout(run, wait);
     },
     flushNow() {

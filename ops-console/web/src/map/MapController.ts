@@ -42,6 +42,12 @@ const LAYERS_BY_MODE: Record<MapMode, string[]> = {
  * WebGL) — at city zoom a fleet of 10,000 made each frame ~170 ms; dots cost what the naive baseline does.
  */
 export const TRUCK_ARROW_MINZOOM = 14;
+/**
+ * From this many trucks on: trucks flush at most once a second, and trails are drawn (and sent to
+ * their source) only from TRUCK_ARROW_MINZOOM. MapLibre renders a line-gradient texture row per
+ * trail per tile on the main thread (256 px × 10,000 trails) each time the trails change.
+ */
+export const BIG_FLEET = 1000;
 
 const empty = (): FeatureCollection => ({ type: 'FeatureCollection', features: [] });
 
@@ -65,6 +71,7 @@ export class MapController {
   private readonly throttle: Throttle;
   private readonly unsub: (() => void)[] = [];
   private lastTrails = 0;
+  private bigFleet = false;
   private mode: MapMode = 'live';
   private labels: Marker[] = [];
   private agingTimer: ReturnType<typeof setInterval> | null = null;
@@ -87,7 +94,7 @@ export class MapController {
     this.map.addControl(new NavigationControl({ showCompass: true }), 'bottom-right');
     this.map.addControl(new ScaleControl({ unit: 'metric' }), 'bottom-left');
     this.features = new LiveFeatures(opts.model, opts.timeZone);
-    this.throttle = createThrottle(() => this.flush(), opts.flushMs ?? 500);
+    this.throttle = createThrottle(() => this.flush(), () => opts.flushMs ?? (this.features.truck.size >= BIG_FLEET ? 1000 : 500));
     this.ready = new Promise((resolve) => {
       this.map.once('load', () => {
         this.install();
@@ -278,6 +285,10 @@ export class MapController {
     this.unsub.push(this.opts.model.onAlerts(() => this.throttle.schedule()));
     // trucks age into 'offline' without messages; alerts follow devices
     this.agingTimer = setInterval(() => this.throttle.schedule(), 5_000);
+    // a big fleet's trails are only sent when zoomed in
+    map.on('zoomend', () => {
+      if (this.opts.model.trailsPending) this.throttle.schedule();
+    });
     this.throttle.flushNow();
     this.flush();
     this.setMode(this.mode);
@@ -292,7 +303,12 @@ export class MapController {
       if (this.features.update(kind, now)) this.setData(SRC[kind], this.features[kind].collection());
     }
     const trailEvery = this.opts.trailFlushMs ?? 2000;
-    if (this.opts.model.trailsPending) {
+    const big = this.features.truck.size >= BIG_FLEET;
+    if (big !== this.bigFleet) {
+      this.bigFleet = big;
+      for (const id of ['trails-casing', 'trails']) if (this.map.getLayer(id)) this.map.setLayerZoomRange(id, big ? TRUCK_ARROW_MINZOOM : 0, 24);
+    }
+    if (this.opts.model.trailsPending && (!big || this.map.getZoom() >= TRUCK_ARROW_MINZOOM)) {
       if (now - this.lastTrails >= trailEvery) {
         this.opts.model.takeTrailsDirty();
         this.lastTrails = now;
