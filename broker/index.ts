@@ -15,6 +15,7 @@ import { AuthError, createAuthenticator } from './auth';
 import { AclError, createAuthorizer } from './authorize';
 import { FrameError } from './frame-guard';
 import { createBrokerMetrics, type BrokerCounters } from './metrics';
+import { boundPublishRecursion } from './publish-queue';
 import { listenTcp, listenWebSocket, type Listener } from './server';
 import { VerifyCache } from './verify-cache';
 
@@ -76,6 +77,8 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerHandl
     authorizeSubscribe: authz.authorizeSubscribe,
   });
   aedesRef = aedes;
+  // a backlog of publishes whose subscriber is gone must not drain as one recursion (publish-queue.ts)
+  boundPublishRecursion((aedes as unknown as { mq: object }).mq);
 
   aedes.on('clientReady', (client) => {
     metrics.connect();
