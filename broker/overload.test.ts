@@ -122,4 +122,42 @@ describe('broker under QoS 1 overload', () => {
     expect(missing).toEqual([]);
     expect(uncaught).toEqual([]);
   }, 120_000);
+  it('a stalled subscriber that resumes on the same connection gets every acknowledged message; publishers were held back meanwhile', async () => {
+    const registry = new RegistryView(writeTestRegistry(tempDir(), extraTrucks));
+    cleanup.push(async () => registry.close());
+    const broker: BrokerHandle = await startBroker({ registry, port: 0, log: testLog(), watchRegistry: false });
+    cleanup.push(() => broker.stop());
+    const url = `mqtt://127.0.0.1:${broker.port}`;
+    const mq = (broker.aedes as unknown as { mq: { length: number } }).mq;
+
+    const sub = await connect(url, 'ingest', { clientId: 'ovl-ingest-2', clean: false, keepalive: 0 });
+    await sub.subscribeAsync(SUB_ALL_DEVICE_DATA, { qos: 1 });
+    const received = new Set<string>();
+    let held: (() => void) | null = null;
+    sub.handleMessage = (packet, cb) => {
+      received.add(packet.payload.toString().slice(0, 12));
+      if (!held && received.size === 1) held = () => cb();
+      else cb();
+    };
+
+    const n = 1000;
+    const pubs = await Promise.all(extraTrucks.slice(0, PUBLISHERS).map((d) => connect(url, d.id, { keepalive: 0 })));
+    const acked = new Set<string>();
+    pubs.forEach((c, p) => {
+      const topic = deviceTopic('truck', extraTrucks[p]!.id, 'gps');
+      for (let i = 0; i < n; i++) {
+        const key = `${String(p).padStart(2, '0')}:${String(i).padStart(9, '0')}`;
+        c.publish(topic, `${key}${'y'.repeat(120)}`, { qos: 1 }, (err) => void (err || acked.add(key)));
+      }
+    });
+    await waitFor(() => mq.length >= 1000, 30_000, 20, 'a publish backlog in the broker');
+    await new Promise((r) => setTimeout(r, 500));
+    const ackedWhileStalled = acked.size;
+    expect(ackedWhileStalled).toBeLessThan(PUBLISHERS * n); // back-pressure reached the publishers
+
+    held!(); // the subscriber reads again
+    await waitFor(() => acked.size === PUBLISHERS * n && [...acked].every((k) => received.has(k)), 60_000, 100, 'every acknowledged message delivered');
+    console.log(`overload/resume: backlog ${mq.length} now, ${ackedWhileStalled} acked while stalled, ${acked.size} acked, ${received.size} delivered`);
+    expect(received.size).toBe(PUBLISHERS * n);
+  }, 120_000);
 });
