@@ -30,6 +30,7 @@ import type {
   TruckEvent,
 } from '../contract';
 import type { SeriesBucket, SeriesQuery, TelemetryStore, TrackPoint, TruckEventRow } from './types';
+import { seededRng } from '../firmware-config/rng';
 
 export interface OpenedStore {
   store: TelemetryStore;
@@ -44,17 +45,6 @@ const DAY = 86_400_000;
 const ANCHOR = Math.floor(Date.now() / DAY) * DAY - 2 * DAY;
 
 // ── deterministic data ───────────────────────────────────────────────────────────────────────
-/** mulberry32: small seeded PRNG, same sequence on every run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 const KIND_OF_STREAM: Record<Exclude<TelemetryStream, 'status'>, DeviceKind> = {
@@ -229,7 +219,7 @@ export function storeContractSuite(name: string, open: () => Promise<OpenedStore
     // Section 1: one mixed batch of every stream, read back through every query.
     describe('write a batch of every stream and read it back', () => {
       const T0 = ANCHOR + 10 * HOUR; // a whole hour
-      const rand = prng(1);
+      const rand = seededRng(1);
       const gps = Array.from({ length: 6 }, (_, i) => record('gps', 'rb-truck-1', gpsFix(rand, T0 + i * 5000, i, i % 2 === 0)));
       const events = [
         record('event', 'rb-truck-1', { ts: T0 + 1000, type: 'ignition_on' }),
@@ -323,7 +313,7 @@ export function storeContractSuite(name: string, open: () => Promise<OpenedStore
     // Section 2: idempotence per (device, stream, event time).
     describe('idempotent writes', () => {
       const T0 = ANCHOR + 12 * HOUR;
-      const rand = prng(2);
+      const rand = seededRng(2);
       const batch = [
         ...Array.from({ length: 20 }, (_, i) => record('air', 'id-air-1', airReading(rand, T0 + i * MIN))),
         ...Array.from({ length: 20 }, (_, i) => record('noise', 'id-noise-1', noiseReading(rand, T0 + i * MIN))),
@@ -366,7 +356,7 @@ export function storeContractSuite(name: string, open: () => Promise<OpenedStore
     // Section 3: truck tracks and events.
     describe('track and truck events', () => {
       const T0 = ANCHOR + 14 * HOUR;
-      const rand = prng(3);
+      const rand = seededRng(3);
       const fixes = Array.from({ length: 60 }, (_, i) => record('gps', 'tr-truck-1', gpsFix(rand, T0 + i * 5000, i, i % 3 !== 0)));
       const other = Array.from({ length: 10 }, (_, i) => record('gps', 'tr-truck-2', gpsFix(rand, T0 + i * 5000, i, false)));
       const ev1 = [
@@ -417,7 +407,7 @@ export function storeContractSuite(name: string, open: () => Promise<OpenedStore
     // Section 4: series by window, short range.
     describe('series by window', () => {
       const T0 = ANCHOR + 16 * HOUR;
-      const rand = prng(4);
+      const rand = seededRng(4);
       const recs: AnyTelemetryRecord[] = [];
       for (const dev of ['sw-air-1', 'sw-air-2', 'sw-air-3']) {
         for (let i = 0; i < 90; i++) recs.push(any(record('air', dev, airReading(rand, T0 + i * MIN + Math.floor(rand() * 50_000), { dropPm25: rand() < 0.2 }))));
@@ -466,7 +456,7 @@ export function storeContractSuite(name: string, open: () => Promise<OpenedStore
     describe('series over 40 days equals the raw aggregation', () => {
       const START = ANCHOR - 40 * DAY;
       const END = ANCHOR;
-      const rand = prng(5);
+      const rand = seededRng(5);
       const recs: AnyTelemetryRecord[] = [];
       for (const dev of ['lr-air-1', 'lr-air-2']) {
         for (let t = START; t < END; t += 20 * MIN) {
@@ -519,7 +509,7 @@ export function storeContractSuite(name: string, open: () => Promise<OpenedStore
     // Section 6: plates.
     describe('plate reads: counts, search, purge', () => {
       const T0 = ANCHOR + 18 * HOUR;
-      const rand = prng(6);
+      const rand = seededRng(6);
       const plates: TelemetryRecord<'plate'>[] = [];
       const letters = 'ABCDEFGHJKLMNPRSTUVWXYZ';
       for (const cam of ['pl-cam-1', 'pl-cam-2']) {
@@ -608,7 +598,7 @@ export function storeContractSuite(name: string, open: () => Promise<OpenedStore
     // Section 7: latest by event time.
     describe('latest by event time', () => {
       const T0 = ANCHOR + 20 * HOUR;
-      const rand = prng(7);
+      const rand = seededRng(7);
 
       it('an older reading that arrives later does not replace the latest', async () => {
         const newer = record('air', 'lt-air-1', airReading(rand, T0 + 10 * MIN), { receivedAt: T0 + 10 * MIN + 300 });
@@ -706,7 +696,7 @@ export function storeContractSuite(name: string, open: () => Promise<OpenedStore
     // Section 9: count() filters.
     describe('count()', () => {
       const T0 = ANCHOR + 23 * HOUR;
-      const rand = prng(9);
+      const rand = seededRng(9);
 
       it('counts by stream, device and half-open range; unbounded ranges', async () => {
         const totalBefore = await store.count({});

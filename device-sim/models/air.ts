@@ -8,7 +8,7 @@
 import { gauss, hashString, seededRng } from '../../firmware-config/rng';
 import type { AirReading } from '../../contract';
 import { localDay, localHour } from '../clock';
-import { clamp, round, type DeviceModel, type Emit, type ModelFaults } from './types';
+import { IntervalSensor, clamp, round, type Emit } from './types';
 
 export interface AirOptions {
   deviceId: string;
@@ -41,21 +41,16 @@ export function episodeFor(deviceId: string, day: number): Episode | null {
   return { pollutant, startH, hours, peak };
 }
 
-export class AirModel implements DeviceModel {
-  readonly faults: ModelFaults = {};
-  private t: number;
+export class AirModel extends IntervalSensor<Extract<Emit, { stream: 'air' }>> {
   private readonly rng;
   private readonly tz: string;
   private readonly industrial: number;
-  private last: AirReading | null = null;
 
   constructor(private readonly o: AirOptions) {
+    super('air', o.dataS * 1000, o.start);
     this.tz = o.timezone ?? 'America/Mexico_City';
     this.rng = seededRng(hashString(o.deviceId));
     this.industrial = /petrol|puerto|centro/i.test(o.district ?? '') ? 1 : 0.4;
-    // first reading on the next whole interval
-    const step = o.dataS * 1000;
-    this.t = Math.floor(o.start / step) * step;
   }
 
   private episodeLevel(t: number, p: Pollutant): number {
@@ -96,18 +91,6 @@ export class AirModel implements DeviceModel {
       tempC: round(tempC, 1),
       rhPct: round(rhPct, 1),
     };
-  }
-
-  advance(to: number): Emit[] {
-    const out: Emit[] = [];
-    const step = this.o.dataS * 1000;
-    while (this.t + step <= to) {
-      this.t += step;
-      const r = this.faults.stuck && this.last ? { ...this.last, ts: this.t } : this.reading(this.t);
-      this.last = r;
-      out.push({ stream: 'air', payload: r });
-    }
-    return out;
   }
 
   statusExtras(t: number) {

@@ -7,7 +7,7 @@ import { gauss, hashString, seededRng } from '../../firmware-config/rng';
 import type { NoiseZone } from '../../firmware-config/schema';
 import type { NoiseReading } from '../../contract';
 import { localDay, localHour, localWeekday } from '../clock';
-import { clamp, round, type DeviceModel, type Emit, type ModelFaults } from './types';
+import { IntervalSensor, clamp, round, type Emit } from './types';
 
 export interface NoiseOptions {
   deviceId: string;
@@ -43,18 +43,14 @@ export function noiseEventFor(deviceId: string, zone: NoiseZone, day: number, we
   return { startH: 20 + r() * 3, hours: 1 + r() * 3, addDb: 9 + r() * 8 }; // a party
 }
 
-export class NoiseModel implements DeviceModel {
-  readonly faults: ModelFaults = {};
-  private t: number;
+export class NoiseModel extends IntervalSensor<Extract<Emit, { stream: 'noise' }>> {
   private readonly rng;
   private readonly tz: string;
-  private last: NoiseReading | null = null;
 
   constructor(private readonly o: NoiseOptions) {
+    super('noise', o.dataS * 1000, o.start);
     this.tz = o.timezone ?? 'America/Mexico_City';
     this.rng = seededRng(hashString(o.deviceId));
-    const step = o.dataS * 1000;
-    this.t = Math.floor(o.start / step) * step;
   }
 
   private eventDb(t: number): number {
@@ -81,18 +77,6 @@ export class NoiseModel implements DeviceModel {
     const lamax = clamp(laeq + 7 + this.rng() * 14, laeq, 140);
     const lamin = clamp(laeq - 4 - this.rng() * 9, 20, laeq);
     return { ts: t, windowS: this.o.dataS, laeq: round(laeq, 1), lamax: round(lamax, 1), lamin: round(lamin, 1) };
-  }
-
-  advance(to: number): Emit[] {
-    const out: Emit[] = [];
-    const step = this.o.dataS * 1000;
-    while (this.t + step <= to) {
-      this.t += step;
-      const r = this.faults.stuck && this.last ? { ...this.last, ts: this.t } : this.reading(this.t);
-      this.last = r;
-      out.push({ stream: 'noise', payload: r });
-    }
-    return out;
   }
 
   statusExtras(t: number) {

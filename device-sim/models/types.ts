@@ -33,3 +33,35 @@ export const bump = (h: number, c: number, w: number): number => {
   const dh = ((h - c + 36) % 24) - 12;
   return Math.exp(-(dh * dh) / (2 * w * w));
 };
+
+/**
+ * A station that reports one reading every `stepMs`, the first on the next whole interval after
+ * `start`; a stuck sensor repeats its last values with new times. Subclasses give `reading`.
+ */
+export abstract class IntervalSensor<E extends Extract<Emit, { stream: 'air' | 'noise' }>> implements DeviceModel {
+  readonly faults: ModelFaults = {};
+  private t: number;
+  private last: E['payload'] | null = null;
+
+  constructor(
+    private readonly stream: E['stream'],
+    private readonly stepMs: number,
+    start: number,
+  ) {
+    this.t = Math.floor(start / stepMs) * stepMs;
+  }
+
+  abstract reading(t: number): E['payload'];
+  abstract statusExtras(t: number): Partial<DeviceStatus>;
+
+  advance(to: number): Emit[] {
+    const out: Emit[] = [];
+    while (this.t + this.stepMs <= to) {
+      this.t += this.stepMs;
+      const r = this.faults.stuck && this.last ? { ...this.last, ts: this.t } : this.reading(this.t);
+      this.last = r;
+      out.push({ stream: this.stream, payload: r } as E);
+    }
+    return out;
+  }
+}
