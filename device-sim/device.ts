@@ -11,16 +11,22 @@ import type { Stream } from '../contract';
 import { malform, type Fault, type FaultType } from './faults';
 import type { DeviceModel, Emit } from './models/types';
 
-export interface DeviceStats {
-  id: string;
-  kind: string;
-  online: boolean;
+/** A connection's message counters; the fleet's are their sums. */
+export interface MessageCounts {
   published: number;
   acked: number;
   errors: number;
   connectErrors: number;
   dropped: number;
   buffered: number;
+}
+export const MESSAGE_COUNTS = ['published', 'acked', 'errors', 'connectErrors', 'dropped', 'buffered'] as const satisfies readonly (keyof MessageCounts)[];
+export const zeroCounts = (): MessageCounts => ({ published: 0, acked: 0, errors: 0, connectErrors: 0, dropped: 0, buffered: 0 });
+
+export interface DeviceStats extends MessageCounts {
+  id: string;
+  kind: string;
+  online: boolean;
   lastError?: string;
   byStream: Partial<Record<Stream, number>>;
 }
@@ -71,7 +77,7 @@ export class SimDevice {
     readonly model: DeviceModel,
     private readonly o: SimDeviceOptions = {},
   ) {
-    this.stats = { id: cfg.deviceId, kind: cfg.kind, online: false, published: 0, acked: 0, errors: 0, connectErrors: 0, dropped: 0, buffered: 0, byStream: {} };
+    this.stats = { id: cfg.deviceId, kind: cfg.kind, online: false, ...zeroCounts(), byStream: {} };
     this.rng = seededRng(hashString(cfg.deviceId + '|faults'));
     this.bootAt = Date.now() - Math.floor(this.rng() * 86_400_000 * 10);
   }

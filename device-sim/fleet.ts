@@ -13,7 +13,7 @@ import { loadDeviceConfigs, type DeviceConfig } from '../firmware-config/device-
 import { DEMO_HOTLIST } from '../firmware-config/demo-registry';
 import type { DeviceKind, Stream } from '../contract';
 import { SimClock } from './clock';
-import { SimDevice, type DeviceStats } from './device';
+import { MESSAGE_COUNTS, SimDevice, zeroCounts, type DeviceStats, type MessageCounts } from './device';
 import { targets, type Fault, type FaultSpec, type FaultType } from './faults';
 import { modelFor } from './models';
 
@@ -45,15 +45,9 @@ export interface FleetOptions {
   strict?: boolean;
 }
 
-export interface FleetStats {
+export interface FleetStats extends MessageCounts {
   devices: number;
   online: number;
-  published: number;
-  acked: number;
-  errors: number;
-  connectErrors: number;
-  dropped: number;
-  buffered: number;
   /** messages per second over the last few seconds (real time) */
   msgsPerSec: number;
   byStream: Partial<Record<Stream, number>>;
@@ -166,12 +160,7 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
       const s: FleetStats = {
         devices: devices.length,
         online: 0,
-        published: 0,
-        acked: 0,
-        errors: 0,
-        connectErrors: 0,
-        dropped: 0,
-        buffered: 0,
+        ...zeroCounts(),
         msgsPerSec: 0,
         byStream: {},
         byKind: {},
@@ -183,12 +172,7 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
       for (const d of devices) {
         const x = d.stats;
         s.online += x.online ? 1 : 0;
-        s.published += x.published;
-        s.acked += x.acked;
-        s.errors += x.errors;
-        s.connectErrors += x.connectErrors;
-        s.dropped += x.dropped;
-        s.buffered += x.buffered;
+        for (const k of MESSAGE_COUNTS) s[k] += x[k];
         for (const [k, v] of Object.entries(x.byStream)) s.byStream[k as Stream] = (s.byStream[k as Stream] ?? 0) + v;
         const bk = (s.byKind[d.cfg.kind] ??= { devices: 0, online: 0, published: 0 });
         bk.devices++;
