@@ -1,14 +1,14 @@
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBroker, type BrokerHandle } from '../broker/index';
+import type { BrokerHandle } from '../broker/index';
 import { decodeMessage, DEFAULT_TIME_POLICY, parseDeviceTopic } from '../contract';
 import { loadCity, type Position } from '../firmware-config/city';
 import { loadDeviceConfigs } from '../firmware-config/device-config';
 import { pointLineDistanceM } from '../firmware-config/geo';
-import { provisionDemo, readServiceSecrets } from '../firmware-config/provision';
-import { RegistryView } from '../firmware-config/registry';
+import type { RegistryView } from '../firmware-config/registry';
 import { createLogger } from '../lib/log';
-import { tempDir, waitFor } from '../testing/net';
+import { startDemoBroker, watchDevices } from '../testing/demo-broker';
+import { waitFor } from '../testing/net';
 import { localMidnight } from './clock';
 import { startFleet, type Fleet } from './fleet';
 
@@ -30,16 +30,9 @@ describe('simulated fleet through a real broker', () => {
   const msgs: Msg[] = [];
 
   beforeAll(async () => {
-    dir = tempDir();
-    const p = provisionDemo(dir, { cost: 1024 });
-    registry = new RegistryView(p.registryFile);
-    broker = await startBroker({ registry, port: 0, log });
-    url = `mqtt://127.0.0.1:${broker.port}`;
-    const svc = readServiceSecrets(p.servicesFile);
-    admin = mqtt.connect(url, { clientId: 'sim-test-admin', username: svc.admin.username, password: svc.admin.password, reconnectPeriod: 0 });
-    await new Promise<void>((res, rej) => (admin.once('connect', () => res()), admin.once('error', rej)));
-    await admin.subscribeAsync('city/v1/+/+/+', { qos: 1 });
-    admin.on('message', (topic, payload, packet) => msgs.push({ topic, text: payload.toString(), retain: packet.retain, at: Date.now() }));
+    const demo = await startDemoBroker(log);
+    ({ dir, registry, broker, url } = demo);
+    admin = await watchDevices(demo, 'sim-test-admin', (topic, payload, packet) => msgs.push({ topic, text: payload.toString(), retain: packet.retain, at: Date.now() }));
   });
   afterAll(async () => {
     await admin?.endAsync();

@@ -1,13 +1,13 @@
 import mqtt from 'mqtt';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBroker, type BrokerHandle } from '../broker/index';
+import type { BrokerHandle } from '../broker/index';
+import { startDemoBroker } from '../testing/demo-broker';
 import { createLogger } from '../lib/log';
 import { tempDir, waitFor } from '../testing/net';
 import { addDevice, renderDevice, retireDevice, rotateCredentials } from './admin';
 import { loadDeviceConfig, type DeviceConfig } from './device-config';
-import { provisionDemo } from './provision';
-import { RegistryView } from './registry';
+import type { RegistryView } from './registry';
 
 const log = createLogger('fw-test', 'silent');
 
@@ -42,11 +42,7 @@ describe('rendered device configs through a real broker', () => {
   let url: string;
 
   beforeAll(async () => {
-    dir = tempDir();
-    const p = provisionDemo(dir, { cost: 1024 });
-    registry = new RegistryView(p.registryFile);
-    broker = await startBroker({ registry, port: 0, log });
-    url = `mqtt://127.0.0.1:${broker.port}`;
+    ({ dir, registry, broker, url } = await startDemoBroker(log));
   });
   afterAll(async () => {
     await broker?.stop();
