@@ -6,53 +6,29 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import WebSocket from 'ws';
-import { startBroker } from '../../broker/index';
 import { startIngest } from '../../ingest/index';
-import { RegistryView } from '../../firmware-config/registry';
-import { loadConfig } from '../../lib/config';
 import { createLogger } from '../../lib/log';
-import { openDuckDbStore } from '../../store/duckdb/index';
-import type { TelemetryStore } from '../../store/types';
 import { deviceTopic } from '../../contract';
-import { tempDir, waitFor } from '../../testing/net';
-import { TEST_PASSWORD, writeTestRegistry } from '../../testing/registry-fixture';
+import { waitFor } from '../../testing/net';
+import { TEST_PASSWORD } from '../../testing/registry-fixture';
 import type { LiveMessage } from '../shared/live';
-import { startApi } from './index';
-import { USERS } from './test-support';
+import { startConsoleStack, type ConsoleStack } from './test-support';
 
-let broker: Awaited<ReturnType<typeof startBroker>>;
+let stack: ConsoleStack;
+let broker: ConsoleStack['broker'];
+let api: ConsoleStack['api'];
 let ingest: Awaited<ReturnType<typeof startIngest>>;
-let api: Awaited<ReturnType<typeof startApi>>;
-let store: TelemetryStore;
-let registry: RegistryView;
 
 beforeAll(async () => {
-  const dir = tempDir('console-e2e-');
-  registry = new RegistryView(writeTestRegistry(dir));
-  broker = await startBroker({ registry, port: 0, watchRegistry: false });
-  store = await openDuckDbStore({ file: ':memory:' });
-  await store.init();
-  const url = `mqtt://127.0.0.1:${broker.port}`;
-  ingest = await startIngest({ registry, store, mqttUrl: url, username: 'ingest', password: TEST_PASSWORD('ingest'), flushMs: 50, log: createLogger('ingest', 'warn') });
-  api = await startApi({
-    cfg: loadConfig({}, { DATA_DIR: dir }),
-    store,
-    registry,
-    opsDbFile: ':memory:',
-    users: USERS,
-    jwtSecret: 'e2e',
-    mqtt: { url, username: 'console', password: TEST_PASSWORD('console') },
-    port: 0,
-  });
-  await waitFor(async () => (await fetch(`http://127.0.0.1:${api.port}/health`)).status === 200, 10_000, 50, 'API healthy');
+  stack = await startConsoleStack('console-e2e-', { jwtSecret: 'e2e' });
+  ({ broker, api } = stack);
+  const { registry, store } = stack;
+  ingest = await startIngest({ registry, store, mqttUrl: `mqtt://127.0.0.1:${broker.port}`, username: 'ingest', password: TEST_PASSWORD('ingest'), flushMs: 50, log: createLogger('ingest', 'warn') });
 });
 
 afterAll(async () => {
-  await api?.stop();
   await ingest?.stop();
-  await broker?.stop();
-  await store?.close();
-  registry?.close();
+  await stack?.stop();
 });
 
 describe('device → broker → ingest → API → WebSocket', () => {

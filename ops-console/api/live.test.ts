@@ -8,22 +8,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt, { type MqttClient } from 'mqtt';
 import WebSocket from 'ws';
-import { startBroker } from '../../broker/index';
-import { RegistryView } from '../../firmware-config/registry';
-import { loadConfig } from '../../lib/config';
-import { openDuckDbStore } from '../../store/duckdb/index';
-import type { TelemetryStore } from '../../store/types';
 import { svcTopics, deviceTopic, type AlertEvent, type Hotlist, type LiveState } from '../../contract';
-import { tempDir, waitFor } from '../../testing/net';
-import { TEST_PASSWORD, writeTestRegistry } from '../../testing/registry-fixture';
+import { waitFor } from '../../testing/net';
+import { TEST_PASSWORD } from '../../testing/registry-fixture';
 import type { LiveMessage } from '../shared/live';
-import { startApi } from './index';
-import { USERS } from './test-support';
+import { USERS, startConsoleStack, type ConsoleStack } from './test-support';
 
-let broker: Awaited<ReturnType<typeof startBroker>>;
-let api: Awaited<ReturnType<typeof startApi>>;
-let store: TelemetryStore;
-let registry: RegistryView;
+let stack: ConsoleStack;
+let broker: ConsoleStack['broker'];
+let api: ConsoleStack['api'];
 let ingest: MqttClient;
 let watcher: MqttClient;
 const watched: { topic: string; body: unknown; retain: boolean }[] = [];
@@ -58,23 +51,8 @@ const state = (deviceId: string, kind: LiveState['kind'], stream: string, data: 
 });
 
 beforeAll(async () => {
-  const dir = tempDir('console-live-');
-  registry = new RegistryView(writeTestRegistry(dir));
-  broker = await startBroker({ registry, port: 0, watchRegistry: false });
-  store = await openDuckDbStore({ file: ':memory:' });
-  await store.init();
-  api = await startApi({
-    cfg: loadConfig({}, { DATA_DIR: dir }),
-    store,
-    registry,
-    opsDbFile: ':memory:',
-    users: USERS,
-    jwtSecret: 'live-test',
-    mqtt: { url: `mqtt://127.0.0.1:${broker.port}`, username: 'console', password: TEST_PASSWORD('console') },
-    port: 0,
-    live: { tickMs: 250 },
-  });
-  await waitFor(async () => (await fetch(`http://127.0.0.1:${api.port}/health`)).status === 200, 10_000, 50, 'API connected to the broker');
+  stack = await startConsoleStack('console-live-', { jwtSecret: 'live-test', live: { tickMs: 250 } });
+  ({ broker, api } = stack);
   ingest = await connect('ingest');
   watcher = await connect('nodered');
   watcher.on('message', (topic, payload, packet) => {
@@ -93,10 +71,7 @@ afterAll(async () => {
   for (const s of sockets) s.close();
   await ingest?.endAsync();
   await watcher?.endAsync();
-  await api?.stop();
-  await broker?.stop();
-  await store?.close();
-  registry?.close();
+  await stack?.stop();
 });
 
 describe('live stream over a real broker', () => {

@@ -3,15 +3,16 @@
  * in-memory DuckDB telemetry store, a small city with one route, and users with known passwords.
  */
 import type { FastifyInstance } from 'fastify';
+import { startBroker, type BrokerHandle } from '../../broker/index';
 import { loadConfig, type Config } from '../../lib/config';
 import { RegistryView } from '../../firmware-config/registry';
 import type { City } from '../../firmware-config/city';
 import { openDuckDbStore } from '../../store/duckdb/index';
 import type { TelemetryStore } from '../../store/types';
-import { tempDir } from '../../testing/net';
-import { writeTestRegistry } from '../../testing/registry-fixture';
+import { tempDir, waitFor } from '../../testing/net';
+import { TEST_PASSWORD, writeTestRegistry } from '../../testing/registry-fixture';
 import type { Role } from '../shared/live';
-import { buildApp, type BuildAppOptions } from './index';
+import { buildApp, startApi, type BuildAppOptions } from './index';
 
 export const USERS: { username: string; password: string; role: Role }[] = [
   { username: 'op', password: 'op-pass', role: 'operator' },
@@ -82,6 +83,52 @@ export async function makeTestApi(extra: Partial<BuildAppOptions> = {}): Promise
     },
     async close() {
       await app.close();
+      await store.close();
+      registry.close();
+    },
+  };
+}
+
+export interface ConsoleStack {
+  dir: string;
+  registry: RegistryView;
+  broker: BrokerHandle;
+  store: TelemetryStore;
+  api: Awaited<ReturnType<typeof startApi>>;
+  /** stops the API, then the broker, the store and the registry */
+  stop(): Promise<void>;
+}
+
+/**
+ * The console API listening on a free port, linked to a real broker as the `console` service
+ * account, over an in-memory DuckDB store and the test registry; resolves once /health is 200.
+ */
+export async function startConsoleStack(dirPrefix: string, extra: Partial<BuildAppOptions> & { jwtSecret: string }): Promise<ConsoleStack> {
+  const dir = tempDir(dirPrefix);
+  const registry = new RegistryView(writeTestRegistry(dir));
+  const broker = await startBroker({ registry, port: 0, watchRegistry: false });
+  const store = await openDuckDbStore({ file: ':memory:' });
+  await store.init();
+  const api = await startApi({
+    cfg: loadConfig({}, { DATA_DIR: dir }),
+    store,
+    registry,
+    opsDbFile: ':memory:',
+    users: USERS,
+    mqtt: { url: `mqtt://127.0.0.1:${broker.port}`, username: 'console', password: TEST_PASSWORD('console') },
+    port: 0,
+    ...extra,
+  });
+  await waitFor(async () => (await fetch(`http://127.0.0.1:${api.port}/health`)).status === 200, 10_000, 50, 'API connected to the broker');
+  return {
+    dir,
+    registry,
+    broker,
+    store,
+    api,
+    async stop() {
+      await api.stop();
+      await broker.stop();
       await store.close();
       registry.close();
     },
