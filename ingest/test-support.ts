@@ -16,6 +16,21 @@ import { startIngest, type IngestHandle, type StartIngestOptions } from './index
 
 export const testLog = () => createLogger('ingest-test', process.env.TEST_LOG_LEVEL ?? 'silent');
 
+/**
+ * Connect as device or service `id` (password pw-<id>; a device's client id is its id, as the
+ * broker requires; others get `<id>-<tag><n>`); the client joins `clients` for cleanup.
+ */
+export async function connectAs(url: string, registry: RegistryView, clients: MqttClient[], id: string, opts: IClientOptions = {}, tag = ''): Promise<MqttClient> {
+  const c = mqtt.connect(url, { username: id, password: TEST_PASSWORD(id), clientId: registry.device(id) ? id : `${id}-${tag}${clients.length}`, reconnectPeriod: 0, connectTimeout: 5000, ...opts });
+  clients.push(c);
+  await new Promise<void>((resolve, reject) => {
+    c.once('connect', () => resolve());
+    c.once('error', reject);
+  });
+  c.on('error', () => {});
+  return c;
+}
+
 export interface Stack {
   dir: string;
   registry: RegistryView;
@@ -62,16 +77,7 @@ export async function startStack(ingestOpts: Partial<StartIngestOptions> | null 
       s.ingest = w;
       return w;
     },
-    async connect(id, opts = {}) {
-      const c = mqtt.connect(url, { username: id, password: TEST_PASSWORD(id), clientId: registry.device(id) ? id : `${id}-${clients.length}`, reconnectPeriod: 0, connectTimeout: 5000, ...opts });
-      clients.push(c);
-      await new Promise<void>((resolve, reject) => {
-        c.once('connect', () => resolve());
-        c.once('error', reject);
-      });
-      c.on('error', () => {});
-      return c;
-    },
+    connect: (id, opts = {}) => connectAs(url, registry, clients, id, opts),
     async close() {
       await Promise.all(clients.map((c) => new Promise<void>((r) => c.end(true, {}, () => r()))));
       for (const w of workers) await w.stop();

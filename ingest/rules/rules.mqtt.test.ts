@@ -4,7 +4,7 @@
  * city/v1/svc/alerts/<id>; a console client subscribed there sees the alert open, then resolve.
  */
 import path from 'node:path';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deviceTopic, svcTopics, type AlertEvent, type Hotlist } from '../../contract';
 import { startBroker, type BrokerHandle } from '../../broker/index';
@@ -15,6 +15,7 @@ import type { TelemetryStore } from '../../store/types';
 import { tempDir, waitFor } from '../../testing/net';
 import { TEST_PASSWORD, writeTestRegistry } from '../../testing/registry-fixture';
 import { startIngest, type IngestHandle } from '../index';
+import { connectAs } from '../test-support';
 import { HOUR_MS } from './aire-salud';
 import { createRuleEngine, type CityRuleEngine } from './index';
 import { limitFor } from './noise-limits';
@@ -31,16 +32,7 @@ let engine: CityRuleEngine;
 const clients: MqttClient[] = [];
 const alerts: { topic: string; e: AlertEvent }[] = [];
 
-async function connect(id: string, opts: IClientOptions = {}): Promise<MqttClient> {
-  const c = mqtt.connect(url, { username: id, password: TEST_PASSWORD(id), clientId: registry.device(id) ? id : `${id}-r${clients.length}`, reconnectPeriod: 0, connectTimeout: 5000, ...opts });
-  clients.push(c);
-  await new Promise<void>((resolve, reject) => {
-    c.once('connect', () => resolve());
-    c.once('error', reject);
-  });
-  c.on('error', () => {});
-  return c;
-}
+const connect = (id: string, opts: IClientOptions = {}): Promise<MqttClient> => connectAs(url, registry, clients, id, opts, 'r');
 
 const pub = (c: MqttClient, topic: string, body: unknown, retain = false) =>
   new Promise<void>((resolve, reject) => c.publish(topic, JSON.stringify(body), { qos: 1, retain }, (err) => (err ? reject(err) : resolve())));
