@@ -6,7 +6,7 @@ import fp from 'fastify-plugin';
 import type { AlertEvent } from '../../../../contract';
 import type { Alert } from '../../../shared/live';
 import { foldAlert, isActive } from '../../lib/alert-fold';
-import type { OpsDb, Row } from './ops-db';
+import { Where, type OpsDb, type Row } from './ops-db';
 
 export interface AlertFilter {
   state?: Alert['state'][];
@@ -110,23 +110,16 @@ export async function createAlertsRepo(db: OpsDb): Promise<AlertsRepo> {
     }),
     get,
     async list(f) {
-      const conds: string[] = [];
-      const params: (string | number)[] = [];
-      const add = (sql: string, v: string | number) => {
-        params.push(v);
-        conds.push(sql.replace('?', `$${params.length}`));
-      };
-      if (f.state?.length) {
-        conds.push(`state IN (${f.state.map((s) => { params.push(s); return `$${params.length}`; }).join(',')})`);
-      }
-      if (f.severity) add('severity = ?', f.severity);
-      if (f.deviceId) add('device_id = ?', f.deviceId);
-      if (f.kind) add('kind = ?', f.kind);
-      if (f.district) add('district = ?', f.district);
-      if (f.rule) add('rule = ?', f.rule);
-      if (f.from !== undefined) add('updated_at >= ?', f.from);
-      if (f.to !== undefined) add('opened_at < ?', f.to);
-      return load(conds.length ? `WHERE ${conds.join(' AND ')}` : '', params, f.limit);
+      const w = new Where();
+      if (f.state?.length) w.in('state', f.state);
+      if (f.severity) w.add('severity = ?', f.severity);
+      if (f.deviceId) w.add('device_id = ?', f.deviceId);
+      if (f.kind) w.add('kind = ?', f.kind);
+      if (f.district) w.add('district = ?', f.district);
+      if (f.rule) w.add('rule = ?', f.rule);
+      if (f.from !== undefined) w.add('updated_at >= ?', f.from);
+      if (f.to !== undefined) w.add('opened_at < ?', f.to);
+      return load(w.toString(), w.params, f.limit);
     },
     active: () => [...activeMap.values()],
     onChange(fn) {

@@ -1,6 +1,6 @@
 /** Audit log repository: who did what, when, with which query and how many results. */
 import fp from 'fastify-plugin';
-import type { OpsDb } from './ops-db';
+import { Where, type OpsDb } from './ops-db';
 
 export interface AuditEntry {
   id: number;
@@ -40,19 +40,14 @@ export function createAuditRepo(db: OpsDb): AuditRepo {
       ]);
     },
     async list(f) {
-      const conds: string[] = [];
-      const params: (string | number)[] = [];
-      const add = (sql: string, v: string | number) => {
-        params.push(v);
-        conds.push(sql.replace('?', `$${params.length}`));
-      };
-      if (f.actor) add('actor = ?', f.actor);
-      if (f.action) add('action = ?', f.action);
-      if (f.from !== undefined) add('at_ms >= ?', f.from);
-      if (f.to !== undefined) add('at_ms < ?', f.to);
+      const w = new Where();
+      if (f.actor) w.add('actor = ?', f.actor);
+      if (f.action) w.add('action = ?', f.action);
+      if (f.from !== undefined) w.add('at_ms >= ?', f.from);
+      if (f.to !== undefined) w.add('at_ms < ?', f.to);
       const rows = await db.all(
-        `SELECT * FROM audit_log ${conds.length ? `WHERE ${conds.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ${f.limit}`,
-        params,
+        `SELECT * FROM audit_log ${w} ORDER BY id DESC LIMIT ${f.limit}`,
+        w.params,
       );
       return rows.map((r) => ({
         id: Number(r.id),

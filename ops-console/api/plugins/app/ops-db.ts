@@ -39,6 +39,25 @@ export interface OpsDb {
   close(): Promise<void>;
 }
 
+/** A WHERE clause from `col = ?`-style conditions; each value is bound as the next `$n`. */
+export class Where {
+  readonly params: (string | number)[] = [];
+  private readonly conds: string[] = [];
+  private bind(v: string | number): string {
+    this.params.push(v);
+    return `$${this.params.length}`;
+  }
+  add(sql: string, v: string | number): void {
+    this.conds.push(sql.replace('?', this.bind(v)));
+  }
+  in(col: string, vs: readonly (string | number)[]): void {
+    this.conds.push(`${col} IN (${vs.map((v) => this.bind(v)).join(',')})`);
+  }
+  toString(): string {
+    return this.conds.length ? `WHERE ${this.conds.join(' AND ')}` : '';
+  }
+}
+
 function toPlain(v: unknown): string | number | boolean | null {
   if (v === null || v === undefined) return null;
   if (typeof v === 'bigint') return Number(v);
