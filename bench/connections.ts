@@ -16,14 +16,8 @@ import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { deviceTopic } from '../contract';
 import { tempDir } from '../testing/net';
-import { TEST_PASSWORD, fmtSpread, loadTrucks, percentile, printTable, procDelta, procSample, round, rssPeaks, sleep, spread, writeBenchRegistry, writeResult } from './lib';
+import { parseArgs, TEST_PASSWORD, fmtSpread, loadTrucks, percentile, printTable, procDelta, procSample, round, rssPeaks, sleep, spread, writeBenchRegistry, writeResult } from './lib';
 import { killAllChildren, startServerChild } from './procs';
-
-function parseArgs(argv: string[]): Record<string, string> {
-  const a: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) if (argv[i]!.startsWith('--')) a[argv[i]!.slice(2)] = argv[i + 1] ?? '';
-  return a;
-}
 
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));

@@ -22,7 +22,7 @@ import mqtt from 'mqtt';
 import WebSocket from 'ws';
 import { svcTopics, type LiveState } from '../contract';
 import { tempDir } from '../testing/net';
-import { TEST_PASSWORD, fmtSpread, loadTrucks, percentile, printTable, procDelta, procSample, round, rssPeaks, sleep, spread, writeBenchRegistry, writeResult } from './lib';
+import { parseArgs, TEST_PASSWORD, fmtSpread, loadTrucks, percentile, printTable, procDelta, procSample, round, rssPeaks, sleep, spread, writeBenchRegistry, writeResult } from './lib';
 import { API_USER, killAllChildren, startServerChild } from './procs';
 
 const self = fileURLToPath(import.meta.url);
@@ -120,12 +120,6 @@ function startClients(): Promise<{ proc: ChildProcess; call<T>(m: object): Promi
       }),
     );
   });
-}
-
-function parseArgs(argv: string[]): Record<string, string> {
-  const a: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) if (argv[i]!.startsWith('--')) a[argv[i]!.slice(2)] = argv[i + 1] ?? '';
-  return a;
 }
 
 interface Phase {

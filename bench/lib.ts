@@ -130,6 +130,13 @@ export function printTable(rows: (string | number)[][]): void {
 }
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** `--name value` pairs from the command line (a flag without a value is ''). */
+export function parseArgs(argv: string[]): Record<string, string> {
+  const a: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) if (argv[i]!.startsWith('--')) a[argv[i]!.slice(2)] = argv[i + 1] ?? '';
+  return a;
+}
+
 // ── bench registry ───────────────────────────────────────────────────────────────────────
 export type DeviceSpec = Omit<RegistryDevice, 'passwordHash'>;
 export const loadTrucks = (n: number, prefix = 'load'): DeviceSpec[] =>

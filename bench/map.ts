@@ -15,24 +15,10 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { build } from 'vite';
 import { freePort, tempDir } from '../testing/net';
-import { BENCH_DIR, fmtSpread, percentile, printTable, round, spread, writeResult } from './lib';
+import { parseArgs, BENCH_DIR, fmtSpread, percentile, printTable, round, spread, writeResult } from './lib';
+import type { Result as PageResult } from './map/main';
 
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.json': 'application/json', '.css': 'text/css' };
-
-function parseArgs(argv: string[]): Record<string, string> {
-  const a: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) if (argv[i]!.startsWith('--')) a[argv[i]!.slice(2)] = argv[i + 1] ?? '';
-  return a;
-}
-
-interface PageResult {
-  frames: number[];
-  longTasks: number[];
-  messages: number;
-  setDataCalls: number;
-  applyMs: number[];
-  flushMs: number[];
-}
 
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));

@@ -43,6 +43,7 @@ import {
   writeBenchRegistry,
   writeResult,
   findPid,
+  parseArgs,
   type ProcSample,
 } from './lib';
 
@@ -691,12 +692,6 @@ interface Opts {
   maxRate: number;
   minRate: number;
   only: Config[];
-}
-
-function parseArgs(argv: string[]): Record<string, string> {
-  const a: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) if (argv[i]!.startsWith('--')) a[argv[i]!.slice(2)] = argv[i + 1] ?? '';
-  return a;
 }
 
 async function main(): Promise<void> {

@@ -27,7 +27,7 @@ import { openInfluxStore } from '../store/influx/index';
 import type { TelemetryStore } from '../store/types';
 import { startInfluxd, type Influxd } from '../testing/influxd';
 import { tempDir } from '../testing/net';
-import { findPid, fmtSpread, printTable, procSample, round, spread, writeResult, type Spread } from './lib';
+import { parseArgs, findPid, fmtSpread, printTable, procSample, round, spread, writeResult, type Spread } from './lib';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -182,12 +182,6 @@ async function influxBackend(): Promise<Backend> {
       fs.rmSync(spillDir, { recursive: true, force: true });
     },
   };
-}
-
-function parseArgs(argv: string[]): Record<string, string> {
-  const a: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) if (argv[i]!.startsWith('--')) a[argv[i]!.slice(2)] = argv[i + 1] ?? '';
-  return a;
 }
 
 async function main(): Promise<void> {

@@ -22,7 +22,8 @@ import type { LiveState } from '../../contract';
 
 setWorkerUrl(new URL('./assets/maplibre-gl-worker.mjs', document.baseURI).href);
 
-interface Result {
+/** What the page reports to bench/map.ts. */
+export interface Result {
   frames: number[];
   longTasks: number[];
   messages: number;
