@@ -60,6 +60,35 @@ function keepStderr(proc: ChildProcess): void {
 }
 const MARKER = 'marker-00001';
 
+interface MarkerWatch {
+  /** stop polling; each marker fix's ts with when it first became visible */
+  stop(): [number, number][];
+}
+/** Poll `read` (the marker's fix times) every 100 ms, remembering when each first became visible; a failed poll waits for the next. */
+function watchMarker(read: () => Promise<number[]>): MarkerWatch {
+  const seen = new Map<number, number>();
+  let busy = false;
+  const timer = setInterval(async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const ts = await read();
+      const now = Date.now();
+      for (const t of ts) if (!seen.has(t)) seen.set(t, now);
+    } catch {
+      /* next poll */
+    } finally {
+      busy = false;
+    }
+  }, 100);
+  return {
+    stop() {
+      clearInterval(timer);
+      return [...seen.entries()];
+    },
+  };
+}
+
 // ═════════════════════════════════ child processes ═══════════════════════════════════════
 type Cmd = { cmd: 'count'; from: number } | { cmd: 'counters' } | { cmd: 'watch'; from: number } | { cmd: 'unwatch' } | { cmd: 'stop' };
 type Req = Cmd & { id: number };
@@ -140,34 +169,19 @@ async function childMain(role: string, args: Record<string, string>): Promise<vo
       await store.close();
     };
   }
-  // marker watch: poll every 100 ms, remember when each marker fix first became visible
-  let watch: { timer: NodeJS.Timeout; seen: Map<number, number> } | null = null;
+  let watch: MarkerWatch | null = null;
   process.on('message', async (m: Req) => {
     try {
       if (m.cmd === 'count') process.send!({ id: m.id, value: await count(m.from) });
       else if (m.cmd === 'counters') process.send!({ id: m.id, value: getCounters() });
       else if (m.cmd === 'watch') {
-        const seen = new Map<number, number>();
-        let busy = false;
-        const timer = setInterval(async () => {
-          if (busy) return;
-          busy = true;
-          try {
-            const ts = await markerTs(m.from);
-            const now = Date.now();
-            for (const t of ts) if (!seen.has(t)) seen.set(t, now);
-          } finally {
-            busy = false;
-          }
-        }, 100);
-        watch = { timer, seen };
+        watch = watchMarker(() => markerTs(m.from));
         process.send!({ id: m.id, ok: true });
       } else if (m.cmd === 'unwatch') {
-        if (watch) clearInterval(watch.timer);
-        process.send!({ id: m.id, value: watch ? [...watch.seen.entries()] : [] });
+        process.send!({ id: m.id, value: watch?.stop() ?? [] });
         watch = null;
       } else if (m.cmd === 'stop') {
-        if (watch) clearInterval(watch.timer);
+        watch?.stop();
         await stop();
         process.send!({ id: m.id, ok: true }, () => process.exit(0));
       }
@@ -338,33 +352,20 @@ async function influxQuery(url: string, db: string, q: string): Promise<{ result
 }
 /** Counts in the Node-RED flow's database, polled from here (the flow has no API of its own). */
 function influxSink(url: string, db: string): Sink {
-  let watch: { timer: NodeJS.Timeout; seen: Map<number, number> } | null = null;
+  let watch: MarkerWatch | null = null;
   return {
     async count(from) {
       const r = await influxQuery(url, db, `SELECT count(lat) FROM gps WHERE time >= ${from}ms`);
       return Number(r.results[0]?.series?.[0]?.values[0]?.[1] ?? 0);
     },
     async watch(from) {
-      const seen = new Map<number, number>();
-      let busy = false;
-      const timer = setInterval(async () => {
-        if (busy) return;
-        busy = true;
-        try {
-          const r = await influxQuery(url, db, `SELECT lat FROM gps WHERE "deviceId" = '${MARKER}' AND time >= ${from}ms`);
-          const now = Date.now();
-          for (const v of r.results[0]?.series?.[0]?.values ?? []) if (!seen.has(Number(v[0]))) seen.set(Number(v[0]), now);
-        } catch {
-          /* next poll */
-        } finally {
-          busy = false;
-        }
-      }, 100);
-      watch = { timer, seen };
+      watch = watchMarker(async () => {
+        const r = await influxQuery(url, db, `SELECT lat FROM gps WHERE "deviceId" = '${MARKER}' AND time >= ${from}ms`);
+        return (r.results[0]?.series?.[0]?.values ?? []).map((v) => Number(v[0]));
+      });
     },
     async unwatch() {
-      if (watch) clearInterval(watch.timer);
-      const v = watch ? [...watch.seen.entries()] : [];
+      const v = watch?.stop() ?? [];
       watch = null;
       return v;
     },
