@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBroker, type BrokerHandle } from '../broker/index';
+import type { BrokerHandle } from '../broker/index';
 import { startIngest, type IngestHandle } from '../ingest/index';
 import { startApi } from '../ops-console/api/index';
 import { loadConfig } from '../lib/config';
@@ -10,9 +10,9 @@ import type { TelemetryStore } from '../store/types';
 import { loadCity, type City } from '../firmware-config/city';
 import { loadDeviceConfig, type DeviceConfig } from '../firmware-config/device-config';
 import { offsetM } from '../firmware-config/geo';
-import { provisionDemo, readServiceSecrets } from '../firmware-config/provision';
-import { RegistryView } from '../firmware-config/registry';
-import { tempDir } from '../testing/net';
+import { readServiceSecrets } from '../firmware-config/provision';
+import type { RegistryView } from '../firmware-config/registry';
+import { startDemoBroker } from '../testing/demo-broker';
 import { formatCheck, runCheck, type CheckOptions, type CheckResult } from './check';
 
 const log = createLogger('check-test', 'silent');
@@ -30,13 +30,11 @@ describe('commissioning check, end to end (broker + ingest + DuckDB + console AP
   const item = (r: CheckResult, name: string) => r.items.find((i) => i.name === name)!;
 
   beforeAll(async () => {
-    dir = tempDir();
-    const p = provisionDemo(dir, { cost: 1024 });
-    city = loadCity(p.cityFile);
-    registry = new RegistryView(p.registryFile);
-    broker = await startBroker({ registry, port: 0, log });
-    const url = `mqtt://127.0.0.1:${broker.port}`;
-    const svc = readServiceSecrets(p.servicesFile);
+    const demo = await startDemoBroker(log);
+    ({ dir, registry, broker } = demo);
+    const url = demo.url;
+    city = loadCity(demo.cityFile);
+    const svc = readServiceSecrets(demo.servicesFile);
     store = await openDuckDbStore({ file: ':memory:', threads: 1 });
     await store.init();
     ingest = await startIngest({ registry, store, mqttUrl: url, username: svc.ingest.username, password: svc.ingest.password, batchSize: 100, flushMs: 20, log });

@@ -13,6 +13,7 @@ export interface DemoBroker {
   /** the data dir: registry.json, devices/*.json, the service secrets */
   dir: string;
   servicesFile: string;
+  cityFile: string;
   registry: RegistryView;
   broker: BrokerHandle;
   url: string;
@@ -23,7 +24,7 @@ export async function startDemoBroker(log: Logger): Promise<DemoBroker> {
   const p = provisionDemo(dir, { cost: 1024 });
   const registry = new RegistryView(p.registryFile);
   const broker = await startBroker({ registry, port: 0, log });
-  return { dir, servicesFile: p.servicesFile, registry, broker, url: `mqtt://127.0.0.1:${broker.port}` };
+  return { dir, servicesFile: p.servicesFile, cityFile: p.cityFile, registry, broker, url: `mqtt://127.0.0.1:${broker.port}` };
 }
 
 /** The admin service, connected and subscribed (QoS 1) to every device topic. */
