@@ -7,36 +7,21 @@ import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import mqtt, { type MqttClient } from 'mqtt';
 import pino from 'pino';
-import { startBroker } from '../../broker/index';
-import { RegistryView } from '../../firmware-config/registry';
-import { loadConfig } from '../../lib/config';
-import { openDuckDbStore } from '../../store/duckdb/index';
-import type { TelemetryStore } from '../../store/types';
 import { svcTopics, type AlertEvent } from '../../contract';
-import { tempDir, waitFor } from '../../testing/net';
-import { TEST_PASSWORD, writeTestRegistry } from '../../testing/registry-fixture';
-import { startApi } from './index';
-import { USERS } from './test-support';
+import { waitFor } from '../../testing/net';
+import { TEST_PASSWORD } from '../../testing/registry-fixture';
+import { startConsoleStack, type ConsoleStack } from './test-support';
 
-let broker: Awaited<ReturnType<typeof startBroker>> | undefined;
-let store: TelemetryStore | undefined;
-let registry: RegistryView | undefined;
+let stack: ConsoleStack | undefined;
 let ingest: MqttClient | undefined;
 
 afterAll(async () => {
   await ingest?.endAsync(true);
-  await broker?.stop();
-  await store?.close();
-  registry?.close();
+  await stack?.stop();
 });
 
 describe('API shutdown while alert events arrive', () => {
   it('ends the MQTT link before closing the ops DB: no E_ALERT_STORE, stop() resolves', async () => {
-    const dir = tempDir('console-shutdown-');
-    registry = new RegistryView(writeTestRegistry(dir));
-    broker = await startBroker({ registry, port: 0, watchRegistry: false });
-    store = await openDuckDbStore({ file: ':memory:' });
-    await store.init();
     const lines: { level: number; code?: string; msg?: string }[] = [];
     const dest = new Writable({
       write(chunk: Buffer, _enc, cb) {
@@ -45,18 +30,8 @@ describe('API shutdown while alert events arrive', () => {
       },
     });
     const log = pino({ level: 'info' }, dest);
-    const api = await startApi({
-      cfg: loadConfig({}, { DATA_DIR: dir }),
-      store,
-      registry,
-      opsDbFile: ':memory:',
-      users: USERS,
-      jwtSecret: 'shutdown-test',
-      mqtt: { url: `mqtt://127.0.0.1:${broker.port}`, username: 'console', password: TEST_PASSWORD('console') },
-      port: 0,
-      log,
-    });
-    await waitFor(() => api.app.mqttLink.connected, 10_000, 20, 'API connected to the broker');
+    stack = await startConsoleStack('console-shutdown-', { jwtSecret: 'shutdown-test', log });
+    const { api, broker } = stack;
     ingest = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { username: 'ingest', password: TEST_PASSWORD('ingest'), clientId: 'ingest-shutdown', reconnectPeriod: 0 });
 
     // a steady stream of alert events (open, then updates) until the test ends
