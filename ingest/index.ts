@@ -30,6 +30,7 @@ import { startConsumer } from './consumer';
 import { RecentKeys } from './dedupe';
 import { LiveStateBook, plateLiveState } from './live-state';
 import { createLogLimiter } from './log-limiter';
+import { Registry } from 'prom-client';
 import { createIngestMetrics, serveMetrics, type IngestCounters } from './metrics';
 import type { RuleEngine } from './rule-engine';
 
@@ -53,6 +54,8 @@ export interface StartIngestOptions {
   metricsPort?: number;
   /** interface of the metrics server (default 127.0.0.1) */
   metricsHost?: string;
+  /** other registries served on the same /metrics (e.g. the broker's, when both run in one process) */
+  extraMetrics?: Registry[];
   timePolicy?: Partial<Omit<TimePolicy, 'now'>>;
   /** points per store write (default 5000) */
   batchSize?: number;
@@ -272,7 +275,7 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
   }
 
   // ── metrics server ────────────────────────────────────────────────────────────────────────
-  const server = opts.metricsPort === undefined ? null : await serveMetrics(metrics.registry, opts.metricsPort, opts.metricsHost ?? '127.0.0.1', log);
+  const server = opts.metricsPort === undefined ? null : await serveMetrics(opts.extraMetrics?.length ? Registry.merge([metrics.registry, ...opts.extraMetrics]) : metrics.registry, opts.metricsPort, opts.metricsHost ?? '127.0.0.1', log);
 
   // ── MQTT ──────────────────────────────────────────────────────────────────────────────────
   const clientId = opts.clientId ?? 'ingest-1';

@@ -90,6 +90,8 @@ export async function startStack(cfg: Config, log: Logger, opts: StackOptions = 
       username: 'ingest',
       password: services.ingest,
       metricsPort: cfg.METRICS_PORT,
+      metricsHost: cfg.HOST,
+      extraMetrics: [broker.metricsRegistry], // one /metrics for the process: ingest + broker
       batchSize: cfg.BATCH_SIZE,
       flushMs: cfg.FLUSH_MS,
       timePolicy: { maxFutureSkewMs: cfg.MAX_CLOCK_SKEW_S * 1000, maxAgeMs: cfg.MAX_AGE_DAYS * 86_400_000, lateAfterMs: cfg.LATE_AFTER_S * 1000 },

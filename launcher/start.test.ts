@@ -75,6 +75,9 @@ describe('npm start (one-command start)', () => {
     // the simulated fleet's readings flow through broker and ingest into the store
     await waitFor(async () => (await metric(env.METRICS_PORT, 'ingest_records_written_total')) >= 20, 60_000, 250, 'readings written');
 
+    // one /metrics for the process: the broker's counters beside ingest's
+    expect(await metric(env.METRICS_PORT, 'mqtt_broker_clients_connected')).toBeGreaterThan(0);
+
     first.child.kill('SIGINT');
     expect(await first.exited).toBe(0);
     expect(first.out()).toMatch(/stopped/);
