@@ -60,6 +60,15 @@ function schemaDetail(check: TypeCheck<TSchema>, value: unknown): string {
 export function decodeMessage(topic: string, raw: Buffer | Uint8Array | string, policy: TimePolicy): Decoded {
   const t = parseDeviceTopic(topic);
   if (!t.ok) return { ok: false, reason: 'unknown_topic', detail: t.detail, deviceId: null };
+  return decodePayload(t, raw, policy);
+}
+
+/** Validate the payload of a message whose topic was already parsed (ingest parses it once). */
+export function decodePayload(
+  t: { kind: DeviceKind; deviceId: string; stream: Stream },
+  raw: Buffer | Uint8Array | string,
+  policy: TimePolicy,
+): Decoded {
   const { kind, deviceId, stream } = t;
   const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength;
   if (size > MAX_PAYLOAD_BYTES) {

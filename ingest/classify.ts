@@ -1,12 +1,12 @@
 /**
  * One device message → what ingest does with it: a telemetry record to store, a presence change,
  * or a rejection (dead letter) with its reason. Pure apart from the registry lookup: the contract
- * checks (`decodeMessage`) plus the registry checks (unknown / retired device, kind mismatch) and
+ * checks (`decodePayload`, on the topic parsed once) plus the registry checks (unknown / retired device, kind mismatch) and
  * enrichment (district).
  */
 import { randomUUID } from 'node:crypto';
 import {
-  decodeMessage,
+  decodePayload,
   isTelemetryStream,
   parseDeviceTopic,
   rawForDeadLetter,
@@ -66,7 +66,7 @@ export function classifyMessage(
     return reject(t.deviceId, 'kind_mismatch', `topic says kind "${t.kind}" but the registry has "${t.deviceId}" as "${dev.kind}"`);
   }
 
-  const d = decodeMessage(topic, raw, { ...policy, now: receivedAt });
+  const d = decodePayload(t, raw, { ...policy, now: receivedAt });
   if (!d.ok) return reject(d.deviceId, d.reason as Exclude<RejectReason, 'duplicate'>, d.detail);
 
   if (d.stream === 'presence') {
