@@ -11,16 +11,9 @@ import { api } from '../api/client';
 import { useConsole } from '../context';
 import { dayStart, localDate } from '../dates';
 
-export interface CoverageRow {
-  deviceId: string;
-  routeId: string;
-  date: string;
-  planned: number;
-  served: number;
-  share: number;
-  fixes: number;
-  missed: { segmentId: string; name?: string }[];
-}
+// the API's response shape (type only: nothing of the server is bundled)
+import type { CoverageRow } from '../../../api/lib/planner';
+export type { CoverageRow };
 
 export function CoverageView() {
   const { t, timeZone, basemap, map } = useConsole();
