@@ -3,3 +3,4 @@ export * from './topics';
 export * from './payloads';
 export * from './records';
 export * from './validate';
+export * from './alert-codes';

@@ -80,7 +80,7 @@ export const AlertEvent = Type.Object(
   {
     alertId: Type.String(),
     event: Type.Union(
-      ['open', 'update', 'auto_resolve', 'acknowledge', 'assign', 'resolve', 'escalate'].map((e) => Type.Literal(e)),
+      ['open', 'update', 'auto_resolve', 'acknowledge', 'assign', 'comment', 'resolve', 'escalate'].map((e) => Type.Literal(e)),
     ),
     at: Type.Integer({ description: 'ms since epoch' }),
     rule: Type.String({ description: 'rule id, e.g. air_quality, noise, truck_idle, hotlist, offline' }),
@@ -88,7 +88,10 @@ export const AlertEvent = Type.Object(
     deviceId: Type.String(),
     kind: Type.Union(DEVICE_KINDS.map((k) => Type.Literal(k))),
     district: Type.String(),
-    title: Type.String(),
+    title: Type.String({ description: 'English fallback for logs and webhooks; consoles phrase `code` + `params`' }),
+    /** catalogue code (contract/alert-codes.ts); absent only on events of older versions */
+    code: Type.Optional(Type.String()),
+    params: Type.Optional(Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()]))),
     detail: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     by: Type.Optional(Type.String({ description: 'user or service that made the transition' })),
     note: Type.Optional(Type.String()),
