@@ -28,7 +28,10 @@ export const Alert = Type.Object(
     updatedAt: Type.Integer(),
     assignee: Type.Optional(Type.String()),
     escalated: Type.Optional(Type.Boolean()),
-    history: Type.Array(Type.Object({ event: Type.String(), at: Type.Integer(), by: Type.Optional(Type.String()), note: Type.Optional(Type.String()) })),
+    /** every event of the alert, oldest first: open, update, acknowledge, assign (to whom), comment, escalate, resolve, auto_resolve */
+    history: Type.Array(
+      Type.Object({ event: Type.String(), at: Type.Integer(), by: Type.Optional(Type.String()), note: Type.Optional(Type.String()), assignee: Type.Optional(Type.String()) }),
+    ),
   },
   { $id: 'Alert' },
 );

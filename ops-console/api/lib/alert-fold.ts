@@ -11,6 +11,7 @@ export const TRANSITIONS = {
   ack: { event: 'acknowledge', from: ['open'] },
   assign: { event: 'assign', from: ['open', 'acknowledged'] },
   resolve: { event: 'resolve', from: ['open', 'acknowledged'] },
+  comment: { event: 'comment', from: ['open', 'acknowledged', 'resolved', 'auto_resolved'] },
 } as const;
 export type TransitionName = keyof typeof TRANSITIONS;
 
@@ -30,13 +31,21 @@ export function foldAlert(prev: Alert | undefined, ev: AlertEvent): Alert | null
         kind: ev.kind,
         district: ev.district,
         title: ev.title,
+        ...(ev.code ? { code: ev.code } : {}),
+        ...(ev.params ? { params: ev.params } : {}),
         ...(ev.detail ? { detail: ev.detail } : {}),
         openedAt: ev.at,
         updatedAt: ev.at,
         history: [],
       };
   const a = base;
-  a.history.push({ event: ev.event, at: ev.at, ...(ev.by ? { by: ev.by } : {}), ...(ev.note ? { note: ev.note } : {}) });
+  a.history.push({
+    event: ev.event,
+    at: ev.at,
+    ...(ev.by ? { by: ev.by } : {}),
+    ...(ev.note ? { note: ev.note } : {}),
+    ...(ev.event === 'assign' && ev.assignee ? { assignee: ev.assignee } : {}),
+  });
   a.history.sort((x, y) => x.at - y.at);
   a.updatedAt = Math.max(a.updatedAt, ev.at);
   switch (ev.event) {
@@ -48,14 +57,10 @@ export function foldAlert(prev: Alert | undefined, ev: AlertEvent): Alert | null
         delete a.assignee;
         delete a.escalated;
       }
-      a.severity = ev.severity;
-      a.title = ev.title;
-      if (ev.detail) a.detail = ev.detail;
+      phrase(a, ev);
       break;
     case 'update':
-      a.severity = ev.severity;
-      a.title = ev.title;
-      if (ev.detail) a.detail = ev.detail;
+      phrase(a, ev);
       break;
     case 'escalate':
       a.severity = ev.severity;
@@ -73,6 +78,18 @@ export function foldAlert(prev: Alert | undefined, ev: AlertEvent): Alert | null
     case 'resolve':
       a.state = 'resolved';
       break;
+    case 'comment':
+      // history only
+      break;
   }
   return a;
+}
+
+/** What a rule's open/update says: severity, the English fallback, code + params, detail. */
+function phrase(a: Alert, ev: AlertEvent): void {
+  a.severity = ev.severity;
+  a.title = ev.title;
+  if (ev.code) a.code = ev.code;
+  if (ev.params) a.params = ev.params;
+  if (ev.detail) a.detail = ev.detail;
 }

@@ -1,8 +1,9 @@
 /**
  * Plate text in alerts, for roles that may not see plates (everyone but admin/investigator).
- * Hotlist-hit alerts (ingest/rules/hotlist-rule.ts) carry the plate in `detail.plate` and in the
- * title, and the rules put the (normalized) plate in the alert id too. `redact` replaces it with
- * PLATE_HIDDEN in title, detail and history notes (any spelling: case, dashes, spaces), and in the
+ * Hotlist-hit alerts (ingest/rules/hotlist-rule.ts) carry the plate in `detail.plate`,
+ * `params.plate` (the catalogue's `hotlist` code) and in the title, and the rules put the
+ * (normalized) plate in the alert id too. `redact` replaces it with PLATE_HIDDEN in title,
+ * params, detail and history notes (any spelling: case, dashes, spaces), and in the
  * id with a keyed hash (`p` + 12 hex, HMAC-SHA256 with a server secret: stable, not reversible
  * by trying plates), so operators can still act on the alert (`findByRedactedId`). Alerts
  * without a plate are returned unchanged.
@@ -28,8 +29,13 @@ function scrub(v: unknown, re: RegExp): unknown {
   return v;
 }
 
+/** the plate an alert carries (detail or params), if any */
+export function plateOf(a: Pick<Alert, 'detail' | 'params'>): string | null {
+  for (const p of [a.detail?.plate, a.params?.plate]) if (typeof p === 'string' && p.length > 0 && p !== PLATE_HIDDEN) return p;
+  return null;
+}
 export function hasPlate(a: Alert): boolean {
-  return typeof a.detail?.plate === 'string' && a.detail.plate.length > 0;
+  return plateOf(a) !== null;
 }
 
 export interface AlertRedactor {
@@ -42,17 +48,24 @@ export interface AlertRedactor {
 export function createAlertRedactor(key: string): AlertRedactor {
   const token = (plate: string) => `p${createHmac('sha256', key).update(plate.toUpperCase().replace(/[\s-]/g, '')).digest('hex').slice(0, 12)}`;
   const redact = (a: Alert): Alert => {
-    if (!hasPlate(a)) return a;
-    const plate = a.detail!.plate as string;
+    const plate = plateOf(a);
+    if (!plate) return a;
     const re = platePattern(plate);
-    if (!re) return { ...a, detail: { ...a.detail, plate: PLATE_HIDDEN } };
-    return {
-      ...a,
-      id: a.id.replace(re, token(plate)),
-      title: a.title.replace(re, PLATE_HIDDEN),
-      detail: { ...(scrub(a.detail, re) as Record<string, unknown>), plate: PLATE_HIDDEN },
-      history: a.history.map((h) => (h.note ? { ...h, note: h.note.replace(re, PLATE_HIDDEN) } : h)),
+    const hide = (o: Record<string, unknown>) => {
+      const scrubbed = (re ? scrub(o, re) : o) as Record<string, unknown>;
+      return 'plate' in o ? { ...scrubbed, plate: PLATE_HIDDEN } : scrubbed;
     };
+    const out: Alert = re
+      ? {
+          ...a,
+          id: a.id.replace(re, token(plate)),
+          title: a.title.replace(re, PLATE_HIDDEN),
+          history: a.history.map((h) => (h.note ? { ...h, note: h.note.replace(re, PLATE_HIDDEN) } : h)),
+        }
+      : { ...a };
+    if (a.detail) out.detail = hide(a.detail);
+    if (a.params) out.params = hide(a.params) as NonNullable<Alert['params']>;
+    return out;
   };
   return { redact, alertsFor: (alerts, plates) => (plates ? alerts : alerts.map(redact)) };
 }

@@ -15,6 +15,8 @@ export interface AlertFilter {
   kind?: string;
   district?: string;
   rule?: string;
+  code?: string;
+  assignee?: string;
   from?: number;
   to?: number;
   limit: number;
@@ -49,6 +51,8 @@ function fromRow(r: Row, history: Alert['history']): Alert {
     updatedAt: Number(r.updated_at),
     history,
   };
+  if (r.code) a.code = String(r.code);
+  if (r.params) a.params = JSON.parse(String(r.params)) as NonNullable<Alert['params']>;
   if (r.detail) a.detail = JSON.parse(String(r.detail)) as Record<string, unknown>;
   if (r.assignee) a.assignee = String(r.assignee);
   if (r.escalated) a.escalated = true;
@@ -63,12 +67,18 @@ export async function createAlertsRepo(db: OpsDb): Promise<AlertsRepo> {
     const out = new Map<string, Alert['history']>();
     if (!ids.length) return out;
     const rows = await db.all(
-      `SELECT alert_id, event, at_ms, by_whom, note FROM alert_history WHERE alert_id IN (${ids.map((_, i) => `$${i + 1}`).join(',')}) ORDER BY at_ms`,
+      `SELECT alert_id, event, at_ms, by_whom, note, assignee FROM alert_history WHERE alert_id IN (${ids.map((_, i) => `$${i + 1}`).join(',')}) ORDER BY at_ms`,
       ids,
     );
     for (const r of rows) {
       const h = out.get(String(r.alert_id)) ?? [];
-      h.push({ event: String(r.event), at: Number(r.at_ms), ...(r.by_whom ? { by: String(r.by_whom) } : {}), ...(r.note ? { note: String(r.note) } : {}) });
+      h.push({
+        event: String(r.event),
+        at: Number(r.at_ms),
+        ...(r.by_whom ? { by: String(r.by_whom) } : {}),
+        ...(r.note ? { note: String(r.note) } : {}),
+        ...(r.assignee ? { assignee: String(r.assignee) } : {}),
+      });
       out.set(String(r.alert_id), h);
     }
     return out;
@@ -98,11 +108,15 @@ export async function createAlertsRepo(db: OpsDb): Promise<AlertsRepo> {
       const next = foldAlert(prev, ev);
       if (!next) return null;
       await db.run(
-        `INSERT OR REPLACE INTO alerts VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)`,
+        `INSERT OR REPLACE INTO alerts (id, rule, severity, state, device_id, kind, district, title, detail, opened_at, updated_at, assignee, escalated, code, params)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`,
         [next.id, next.rule, next.severity, next.state, next.deviceId, next.kind, next.district, next.title,
-          next.detail ? JSON.stringify(next.detail) : null, next.openedAt, next.updatedAt, next.assignee ?? null, next.escalated ?? false],
+          next.detail ? JSON.stringify(next.detail) : null, next.openedAt, next.updatedAt, next.assignee ?? null, next.escalated ?? false,
+          next.code ?? null, next.params ? JSON.stringify(next.params) : null],
       );
-      await db.run('INSERT INTO alert_history VALUES ($1,$2,$3,$4,$5)', [ev.alertId, ev.event, ev.at, ev.by ?? null, ev.note ?? null]);
+      await db.run('INSERT INTO alert_history (alert_id, event, at_ms, by_whom, note, assignee) VALUES ($1,$2,$3,$4,$5,$6)', [
+        ev.alertId, ev.event, ev.at, ev.by ?? null, ev.note ?? null, ev.event === 'assign' ? (ev.assignee ?? null) : null,
+      ]);
       if (isActive(next)) activeMap.set(next.id, next);
       else activeMap.delete(next.id);
       for (const l of listeners) l(next);
@@ -117,6 +131,8 @@ export async function createAlertsRepo(db: OpsDb): Promise<AlertsRepo> {
       if (f.kind) w.add('kind = ?', f.kind);
       if (f.district) w.add('district = ?', f.district);
       if (f.rule) w.add('rule = ?', f.rule);
+      if (f.code) w.add('code = ?', f.code);
+      if (f.assignee) w.add('assignee = ?', f.assignee);
       if (f.from !== undefined) w.add('updated_at >= ?', f.from);
       if (f.to !== undefined) w.add('opened_at < ?', f.to);
       return load(w.toString(), w.params, f.limit);

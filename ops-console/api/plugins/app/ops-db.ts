@@ -1,6 +1,7 @@
 /**
  * The console's own database (DuckDB file `${DATA_DIR}/ops.duckdb`, ':memory:' in tests):
- * alerts and their history, the plate hotlist, the audit log, users (mirror of users.json) and
+ * alerts (with their catalogue code and params) and their history (columns added to older files
+ * on open), the plate hotlist, the audit log, users (mirror of users.json) and
  * export jobs. Decorates `fastify.opsDb` with a small serialized query helper; the repositories
  * (alerts, hotlist, audit, exports) sit on top of it.
  */
@@ -18,6 +19,9 @@ CREATE TABLE IF NOT EXISTS alerts (
   escalated BOOLEAN);
 CREATE TABLE IF NOT EXISTS alert_history (
   alert_id VARCHAR, event VARCHAR, at_ms BIGINT, by_whom VARCHAR, note VARCHAR);
+ALTER TABLE alerts ADD COLUMN IF NOT EXISTS code VARCHAR;
+ALTER TABLE alerts ADD COLUMN IF NOT EXISTS params VARCHAR;
+ALTER TABLE alert_history ADD COLUMN IF NOT EXISTS assignee VARCHAR;
 CREATE TABLE IF NOT EXISTS hotlist_entries (
   plate VARCHAR PRIMARY KEY, reason VARCHAR, direction VARCHAR, active_from INTEGER, active_to INTEGER,
   expires_at BIGINT, created_by VARCHAR, updated_at BIGINT);
