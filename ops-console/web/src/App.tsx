@@ -16,6 +16,8 @@ import { MapView } from './map/MapView';
 import { canSeeAlerts, viewsFor, type View } from './roles';
 import { Login } from './views/Login';
 import { AlertsPanel } from './views/AlertsPanel';
+import { AlarmTable } from './views/AlarmTable';
+import { AlertDialogHost } from './views/AlertDialogs';
 import { CriticalBanner } from './views/CriticalBanner';
 import { DevicePanel } from './views/DevicePanel';
 import { CoverageView } from './views/CoverageView';
@@ -99,7 +101,7 @@ function Console({ session, lang, setLang }: { session: Session; lang: Lang; set
   }, [devicesQ.data, model]);
 
   useEffect(() => {
-    map?.setMode(view === 'planners' ? 'live' : view);
+    map?.setMode(view === 'planners' || view === 'alerts' ? 'live' : view);
   }, [map, view]);
 
   const timeZone = configQ.data?.timezone ?? 'America/Mexico_City';
@@ -137,7 +139,7 @@ function Console({ session, lang, setLang }: { session: Session; lang: Lang; set
           <nav className="tabs" role="tablist">
             {views.map((v) => (
               <button key={v} role="tab" aria-selected={view === v} className={view === v ? 'tab active' : 'tab'} data-view={v} onClick={() => setView(v)}>
-                {t(v === 'live' ? 'tabLive' : v === 'coverage' ? 'tabCoverage' : v === 'replay' ? 'tabReplay' : 'tabPlanners')}
+                {t(v === 'live' ? 'tabLive' : v === 'alerts' ? 'tabAlerts' : v === 'coverage' ? 'tabCoverage' : v === 'replay' ? 'tabReplay' : 'tabPlanners')}
               </button>
             ))}
           </nav>
@@ -160,7 +162,7 @@ function Console({ session, lang, setLang }: { session: Session; lang: Lang; set
         <main className="body">
           <section className="map-wrap">
             <MapView style={style} onReady={setMap} onSelect={(s) => ctx.select(s?.id ?? null)} />
-            {view === 'live' && <Legend />}
+            {(view === 'live' || view === 'alerts') && <Legend />}
           </section>
           <aside className="side">
             {view === 'live' && (
@@ -169,11 +171,13 @@ function Console({ session, lang, setLang }: { session: Session; lang: Lang; set
                 {canSeeAlerts(session.role) && <AlertsPanel />}
               </>
             )}
+            {view === 'alerts' && canSeeAlerts(session.role) && <AlarmTable />}
             {view === 'coverage' && <CoverageView />}
             {view === 'replay' && <ReplayView />}
           </aside>
           {view === 'planners' && <PlannersView />}
         </main>
+        <AlertDialogHost />
       </div>
     </Ctx.Provider>
   );

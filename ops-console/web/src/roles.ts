@@ -4,14 +4,14 @@
  */
 import type { Role } from '../../shared/live';
 
-export type View = 'live' | 'coverage' | 'replay' | 'planners';
+export type View = 'live' | 'alerts' | 'coverage' | 'replay' | 'planners';
 
 const VIEWS: Record<string, View[]> = {
   public: [],
-  operator: ['live', 'coverage', 'replay'],
-  planner: ['live', 'coverage', 'replay', 'planners'],
+  operator: ['live', 'alerts', 'coverage', 'replay'],
+  planner: ['live', 'alerts', 'coverage', 'replay', 'planners'],
   investigator: ['live', 'replay'],
-  admin: ['live', 'coverage', 'replay', 'planners'],
+  admin: ['live', 'alerts', 'coverage', 'replay', 'planners'],
 };
 
 export const viewsFor = (role: Role): View[] => VIEWS[role] ?? [];

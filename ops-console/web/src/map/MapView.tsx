@@ -1,6 +1,7 @@
 /**
  * Mounts the one MapController for the console's lifetime. React passes callbacks in; the map's
- * data never goes through React state. Alert popups (acknowledge / resolve on the map) are DOM.
+ * data never goes through React state. Alert popups (acknowledge / resolve with a note on the
+ * map) are DOM; resolve opens the console's resolve dialog.
  */
 import { useEffect, useRef } from 'react';
 import type { StyleSpecification } from 'maplibre-gl';
@@ -9,6 +10,7 @@ import { actOnAlert } from '../api/alerts';
 import { canActOnAlerts } from '../roles';
 import { SEVERITY_COLORS } from '../colors';
 import { fmtTime } from '../i18n';
+import { errorKey, openAlertDialog, phrase } from '../views/alert-ui';
 import type { LayerKey } from '../live/model';
 import { MapController } from './MapController';
 
@@ -42,7 +44,7 @@ export function MapView({ style, onReady, onSelect }: { style: StyleSpecificatio
         head.textContent = `${cur.t(a.severity)} · ${cur.t(a.state)}`;
         const title = document.createElement('div');
         title.className = 'popup-title';
-        title.textContent = a.title;
+        title.textContent = phrase(cur.lang, a);
         const meta = document.createElement('div');
         meta.className = 'popup-meta';
         meta.textContent = `${a.deviceId} · ${a.district} · ${fmtTime(cur.lang, a.openedAt, cur.timeZone)}`;
@@ -56,19 +58,25 @@ export function MapView({ style, onReady, onSelect }: { style: StyleSpecificatio
             b.textContent = label;
             b.className = `btn btn-${action}`;
             b.disabled = !enabled;
+            b.dataset.action = action;
             b.onclick = async () => {
+              if (action === 'resolve') {
+                openAlertDialog({ kind: 'resolve', ids: [a.id], onDone: () => popup.remove() });
+                return;
+              }
               b.disabled = true;
               try {
                 await actOnAlert(cur.model, a.id, action);
                 popup.remove();
               } catch (err) {
-                meta.textContent = cur.t('error', { message: (err as Error).message });
+                const k = errorKey(err);
+                meta.textContent = cur.t(k.key, k.vars);
                 b.disabled = false;
               }
             };
             return b;
           };
-          row.append(mk(cur.t('ack'), 'ack', a.state === 'open'), mk(cur.t('resolve'), 'resolve', true));
+          row.append(mk(cur.t('ack'), 'ack', a.state === 'open'), mk(cur.t('resolve'), 'resolve', a.state === 'open' || a.state === 'acknowledged'));
           el.append(row);
         }
       },

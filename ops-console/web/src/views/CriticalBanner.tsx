@@ -5,11 +5,13 @@
 import { useState } from 'react';
 import { useAlertsRevision, useConsole } from '../context';
 import { AlertActions } from './AlertsPanel';
+import { phrase, useRevealVersion } from './alert-ui';
 
 export function CriticalBanner() {
   const ctx = useConsole();
-  const { model, t } = ctx;
+  const { model, t, lang } = ctx;
   useAlertsRevision(model);
+  useRevealVersion();
   const [dismissed, setDismissed] = useState<Set<string>>(new Set());
   const open = model.sortedAlerts().filter((a) => a.severity === 'critical' && a.state === 'open' && !dismissed.has(a.id));
   if (!open.length) return null;
@@ -18,7 +20,7 @@ export function CriticalBanner() {
     <div className="critical-banner" role="alert" aria-live="assertive" data-alert-id={a.id}>
       <div className="critical-flash" aria-hidden />
       <span className="critical-text">
-        {t('newCritical', { title: a.title })} — {a.deviceId} · {a.district}
+        {t('newCritical', { title: phrase(lang, a) })} — {a.deviceId} · {a.district}
         {open.length > 1 && <span className="critical-more"> (+{open.length - 1})</span>}
       </span>
       <button
