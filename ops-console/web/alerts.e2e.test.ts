@@ -88,7 +88,7 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('alert workflow in the brow
 
   async function loginAs(username: string, password: string): Promise<Page> {
     // a fresh profile per user (a new browser context)
-    const ctx = await browser.newContext({ viewport: { width: 1700, height: 1050 } });
+    const ctx = await browser.newContext({ viewport: { width: 1700, height: 1050 }, locale: 'es-MX', timezoneId: 'America/Mexico_City' });
     const page = await ctx.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
@@ -271,7 +271,7 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('alert workflow in the brow
     await table.locator('[data-testid="select-all"]').check();
     await table.locator('[data-testid="bulk-resolve"]').click();
     const dialog = op.locator('[data-testid="dialog-resolve"]');
-    expect(await dialog.locator('h2').textContent()).toBe('Resolver 3 alerta(s)');
+    expect(await dialog.locator('h2').textContent()).toBe('Resolver 3 alertas');
     await dialog.locator('[data-testid="dialog-note"]').fill('Sensores recalibrados');
     await dialog.locator('[data-testid="dialog-confirm"]').click();
     await dialog.waitFor({ state: 'detached', timeout: 10_000 });

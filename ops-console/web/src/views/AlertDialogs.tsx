@@ -57,7 +57,7 @@ function AlertDialog() {
   return (
     <div className="dialog-backdrop" onMouseDown={(e) => e.target === e.currentTarget && close()}>
       <form className="dialog" role="dialog" aria-modal="true" aria-labelledby="alert-dialog-title" data-testid={`dialog-${req.kind}`} onSubmit={submit} onKeyDown={(e) => e.key === 'Escape' && close()}>
-        <h2 id="alert-dialog-title">{t(resolve ? 'resolveTitle' : 'assignTitle', { n: req.ids.length })}</h2>
+        <h2 id="alert-dialog-title">{t(`${resolve ? 'resolveTitle' : 'assignTitle'}${req.ids.length > 1 ? 'N' : ''}`, { n: req.ids.length })}</h2>
         {!resolve && (
           <label className="field">
             {t('assignee')}
