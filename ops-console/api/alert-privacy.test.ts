@@ -110,6 +110,13 @@ describe('plates in alerts', () => {
     expect(JSON.stringify(r)).not.toMatch(/ABC[\s-]?1234/i);
     expect(r.title).toBe(`${PLATE_HIDDEN} y ${PLATE_HIDDEN}`);
     expect(a.title).toBe('abc 1234 y ABC1234');
+    // the catalogue's hotlist code carries the plate in params too (and maybe nowhere else)
+    const { detail: _d, ...noDetail } = a;
+    const coded = redact({ ...noDetail, id: 'hotlist.cam-01.ABC1234.y', code: 'hotlist', params: { plate: 'ABC-1234', region: 'VER', road: 'frente a ABC1234' } });
+    expect(coded.params).toEqual({ plate: PLATE_HIDDEN, region: 'VER', road: `frente a ${PLATE_HIDDEN}` });
+    expect(coded.id).toMatch(/^hotlist\.cam-01\.p[0-9a-f]{12}\.y$/);
+    expect(JSON.stringify(coded)).not.toMatch(/ABC[\s-]?1234/i);
+    expect('detail' in coded).toBe(false);
     const plain = { ...a, detail: { laeq: 3 } };
     expect(redact(plain)).toBe(plain);
   });

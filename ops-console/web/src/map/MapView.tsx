@@ -6,7 +6,7 @@
 import { useEffect, useRef } from 'react';
 import type { StyleSpecification } from 'maplibre-gl';
 import { useConsole } from '../context';
-import { actOnAlert } from '../api/alerts';
+import { actOnAlert, escalatedAt } from '../api/alerts';
 import { canActOnAlerts } from '../roles';
 import { SEVERITY_COLORS } from '../colors';
 import { fmtTime } from '../i18n';
@@ -49,6 +49,19 @@ export function MapView({ style, onReady, onSelect }: { style: StyleSpecificatio
         meta.className = 'popup-meta';
         meta.textContent = `${a.deviceId} · ${a.district} · ${fmtTime(cur.lang, a.openedAt, cur.timeZone)}`;
         el.append(head, title, meta);
+        const esc = escalatedAt(a);
+        if (esc !== null) {
+          const e = document.createElement('div');
+          e.className = 'badge badge-escalated';
+          e.textContent = cur.t('escalatedAt', { time: fmtTime(cur.lang, esc, cur.timeZone, true) });
+          el.append(e);
+        }
+        if (a.assignee) {
+          const who = document.createElement('div');
+          who.className = 'popup-meta';
+          who.textContent = cur.t('assignedTo', { who: a.assignee });
+          el.append(who);
+        }
         const popup = controller.alertPopup(a, lngLat, el);
         if (canActOnAlerts(cur.session.role)) {
           const row = document.createElement('div');
