@@ -129,6 +129,10 @@ describe('alert workflow', () => {
     expect(nf).toMatchObject({ status: 404, body: { code: 'E_UNKNOWN_ALERT' } });
     expect((await call('op', 'POST', '/api/alerts/bulk', { ids: ['noise.noise-01.1'], action: 'resolve' })).body.code).toBe('E_NOTE_REQUIRED');
     expect((await call('op', 'POST', '/api/alerts/bulk', { ids: ['noise.noise-01.1'], action: 'assign' })).body.code).toBe('E_ASSIGNEE_REQUIRED');
+    // assignees are console users (the picker lists them): anyone else is refused, per alert in bulk
+    expect((await call('op', 'POST', '/api/alerts/noise.noise-01.1/assign', { assignee: 'nodered' })).body.code).toBe('E_UNKNOWN_USER');
+    const bulkUnknown = await call('op', 'POST', '/api/alerts/bulk', { ids: ['noise.noise-01.1'], action: 'assign', assignee: 'ghost' });
+    expect(bulkUnknown.body).toMatchObject({ done: 0, failed: 1, results: [{ ok: false, code: 'E_UNKNOWN_USER' }] });
     expect((await call('op', 'POST', '/api/alerts/bulk', { ids: [], action: 'ack' })).status).toBe(400);
     expect((await call('op', 'POST', '/api/alerts/bulk', { ids: ['a'], action: 'explode' })).status).toBe(400);
     expect((await call('plan', 'POST', '/api/alerts/bulk', { ids: ['noise.noise-01.1'], action: 'ack' })).status).toBe(403);

@@ -171,8 +171,11 @@ describe('alerts', () => {
     expect(ack.statusCode).toBe(200);
     expect(ack.json().state).toBe('acknowledged');
     expect((await post(`/api/alerts/${open.alertId}/ack`, op, {})).statusCode).toBe(409);
-    const as = await post(`/api/alerts/${open.alertId}/assign`, op, { assignee: 'cuadrilla-3', note: 'revisar' });
-    expect(as.json().assignee).toBe('cuadrilla-3');
+    const unknown = await post(`/api/alerts/${open.alertId}/assign`, op, { assignee: 'cuadrilla-3', note: 'revisar' });
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json().code).toBe('E_UNKNOWN_USER');
+    const as = await post(`/api/alerts/${open.alertId}/assign`, op, { assignee: 'boss', note: 'revisar' });
+    expect(as.json().assignee).toBe('boss');
     const noNote = await post(`/api/alerts/${open.alertId}/resolve`, op, {});
     expect(noNote.statusCode).toBe(400);
     expect(noNote.json().message).toMatch(/note/);

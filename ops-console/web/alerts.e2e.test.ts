@@ -197,6 +197,10 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('alert workflow in the brow
     await table.locator('[data-testid="filter-kind"]').selectOption('truck');
     await expect.poll(shownIds).toEqual([IDLE.alertId]);
     await table.locator('[data-testid="filter-kind"]').selectOption('');
+    await table.locator('[data-testid="filter-severity"]').selectOption('critical');
+    await expect.poll(shownIds).toEqual([await apiIds('state=all&severity=critical')].flat());
+    expect((await shownIds()).length).toBe(1);
+    await table.locator('[data-testid="filter-severity"]').selectOption('');
     await table.locator('[data-testid="filter-district"]').selectOption('Entrada Sur');
     await expect.poll(shownIds).toEqual(await apiIds('state=all&district=Entrada%20Sur'));
     expect((await shownIds()).length).toBe(1);
@@ -221,7 +225,7 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('alert workflow in the brow
   });
 
   it('from the table: assign to a console user, comment; escalation and the full history are shown', async () => {
-    await nodered.publishAsync(svcTopics.alert(IDLE.alertId), JSON.stringify({ ...IDLE, event: 'escalate', at: Date.now(), by: 'nodered', note: 'webhook' }), { qos: 1 });
+    await nodered.publishAsync(svcTopics.alert(IDLE.alertId), JSON.stringify({ ...IDLE, event: 'escalate', at: Date.now(), by: 'nodered', note: 'critical alert not acknowledged within 5 min' }), { qos: 1 });
     const table = op.locator('[data-testid="alarm-table"]');
     const row = table.locator(`tr.alarm-row[data-alert-id="${IDLE.alertId}"]`);
     await expect.poll(() => row.locator('.badge-escalated').count(), { timeout: 10_000 }).toBe(1);
@@ -251,6 +255,7 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('alert workflow in the brow
     expect(comment).toContain('El chofer reporta falla de motor');
     expect(comment).toMatch(/\d{2}\/\d{2}\/\d{4}/);
     expect(await detail.locator('[data-testid="history"] li').count()).toBe(4);
+    expect(await detail.textContent()).not.toContain('not acknowledged'); // Node-RED's English note stays in the API
     await op.screenshot({ path: path.join(ARTIFACTS, 'e2e-alarm-table.png') });
   });
 

@@ -36,6 +36,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   async function act(user: { sub: string; role: Role }, id: string, name: TransitionName, b: ActBody, log: { error(o: unknown, m: string): void }): Promise<Alert> {
     const a = await app.alertPrivacy.find(id);
     if (!a) throw notFound('E_UNKNOWN_ALERT', `no alert ${id}`);
+    if (name === 'assign' && !app.users.people().some((u) => u.username === b.assignee)) {
+      throw badRequest('E_UNKNOWN_USER', `no console user ${b.assignee} (GET /api/users lists them)`);
+    }
     const t = TRANSITIONS[name];
     if (!(t.from as readonly string[]).includes(a.state)) throw conflict('E_ALERT_STATE', `cannot ${name} an alert that is ${a.state}`);
     const ev: AlertEvent = {

@@ -160,6 +160,7 @@ const es = {
   errUnauthorized: 'La sesión expiró; vuelve a entrar',
   errNetwork: 'Sin conexión con el servidor',
   errNoPlate: 'Esta alerta no tiene placa',
+  errUnknownUser: 'Esa persona no es usuaria de la consola',
   errGeneric: 'La operación falló ({code})',
 } as const;
 
@@ -319,6 +320,7 @@ const en: Partial<Record<MsgKey, string>> = {
   errUnauthorized: 'Session expired; sign in again',
   errNetwork: 'No connection to the server',
   errNoPlate: 'This alert carries no plate',
+  errUnknownUser: 'That person is not a console user',
   errGeneric: 'The operation failed ({code})',
 };
 

@@ -257,6 +257,9 @@ export function AlarmTable() {
   );
 }
 
+/** events whose note a person wrote (rules' and Node-RED's notes are English log text, not shown) */
+const PERSON_NOTES = new Set(['acknowledge', 'assign', 'comment', 'resolve']);
+
 const HISTORY_KEYS: Record<string, string> = {
   open: 'hOpen',
   update: 'hUpdate',
@@ -328,7 +331,7 @@ function AlarmDetail({ id, onClose }: { id: string; onClose(): void }) {
             <span className="history-time">{fmtTime(lang, h.at, timeZone, true)}</span> <b>{t(HISTORY_KEYS[h.event] ?? h.event)}</b>
             {h.by && <> · {t('byWhom', { who: h.by })}</>}
             {h.assignee && <> → {h.assignee}</>}
-            {h.note && <div className="history-note">“{h.note}”</div>}
+            {h.note && PERSON_NOTES.has(h.event) && <div className="history-note">“{h.note}”</div>}
           </li>
         ))}
       </ol>

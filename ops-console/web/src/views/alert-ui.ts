@@ -73,6 +73,7 @@ export function errorKey(err: unknown): { key: string; vars?: Record<string, str
     E_UNAUTHORIZED: 'errUnauthorized',
     E_NETWORK: 'errNetwork',
     E_NO_PLATE: 'errNoPlate',
+    E_UNKNOWN_USER: 'errUnknownUser',
   };
   return known[code] ? { key: known[code] } : { key: 'errGeneric', vars: { code } };
 }
