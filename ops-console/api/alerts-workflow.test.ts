@@ -218,3 +218,19 @@ describe('alert workflow', () => {
     expect(fs.existsSync(file)).toBe(true);
   });
 });
+
+describe('live hub: the device issue', () => {
+  it("carries ingest's issue (why a device is not reporting normally) over later states, and clears it on null", async () => {
+    const { LiveHub } = await import('./plugins/app/live-hub');
+    const { createApiMetrics } = await import('./plugins/app/metrics');
+    const hub = new LiveHub(() => [], createApiMetrics(), { tickMs: 60_000 }, { alertsFor: (a) => a });
+    const s = (extra: Record<string, unknown>, ts: number) => ({ deviceId: 'air-01', kind: 'air' as const, district: 'Centro', latest: { status: { ts, late: false, data: { ts } } }, lastSeen: ts, ...extra });
+    const issue = { code: 'clock_skew.rejected', reason: 'future_timestamp', since: 1, lastAt: 1 };
+    hub.updateState(s({ issue }, 1));
+    hub.updateState(s({}, 2));
+    expect((hub.states.get('air-01') as { issue?: unknown }).issue).toEqual(issue);
+    hub.updateState(s({ issue: null }, 3));
+    expect((hub.states.get('air-01') as { issue?: unknown }).issue).toBeNull();
+    hub.close();
+  });
+});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ALERT_CODES, ALERT_CODE_LIST } from '../../contract/alert-codes';
-import { ALERT_TEXT, alertText, fmtDuration, fmtNumber, placeholders, ruleName } from './alert-text';
+import { ALERT_TEXT, alertText, fmtDuration, fmtNumber, issueText, placeholders, ruleName } from './alert-text';
 
 describe('alert text', () => {
   it('phrases every catalogue code in Spanish and English, each template using every param once', () => {
@@ -63,5 +63,12 @@ describe('alert text', () => {
     expect(alertText('es', { rule: 'noise', code: 'noise.future_variant', params: {} })).toBe(ruleName('es', 'noise'));
     // a missing param shows a dash, never "undefined"
     expect(alertText('es', { rule: 'battery_low', code: 'battery_low', params: {} })).toBe('Batería baja: —');
+  });
+
+  it("phrases a device's issue (why it is not reporting normally)", () => {
+    expect(issueText('es', { code: 'credentials_refused', reason: 'bad_password' })).toBe('Credenciales rechazadas: contraseña incorrecta');
+    expect(issueText('en', { code: 'clock_skew.rejected', reason: 'future_timestamp' })).toBe('Readings rejected by the clock: timestamp in the future');
+    expect(issueText('es', { code: 'payload_rejected', reason: 'schema' })).toBe('Mensajes rechazados: no cumple el esquema');
+    expect(issueText('es', { code: 'payload_rejected', reason: 'brand_new' })).toBe('Mensajes rechazados: brand_new');
   });
 });

@@ -107,6 +107,7 @@ const PRESENCE_MODES: Record<string, Both> = {
   ignition_off: { es: 'motor apagado', en: 'engine off' },
   off_shift: { es: 'fuera de turno', en: 'off shift' },
   station: { es: 'estación', en: 'station' },
+  fixed: { es: 'estación fija', en: 'fixed station' },
   default: { es: 'normal', en: 'normal' },
 };
 const AUTH_REASONS: Record<string, Both> = {
@@ -304,6 +305,17 @@ export function alertText(lang: AlertLang, a: PhraseInput): string {
     });
   }
   return ruleName(lang, a.rule);
+}
+
+/**
+ * Why a device is not reporting normally (ingest's live state `issue`: an alert code and the
+ * broker refusal or dead-letter reason), e.g. "Credenciales rechazadas: contraseña incorrecta".
+ */
+export function issueText(lang: AlertLang, issue: { code: string; reason: string }): string {
+  const base = issue.code.split('.')[0]!;
+  const what = base === 'clock_skew' ? (lang === 'es' ? 'Lecturas rechazadas por el reloj' : 'Readings rejected by the clock') : ruleName(lang, base);
+  const why = (AUTH_REASONS[issue.reason] ?? REJECT_REASONS[issue.reason])?.[lang] ?? issue.reason;
+  return `${what}: ${why}`;
 }
 
 export { ALERT_CODES };

@@ -131,6 +131,16 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('alert workflow in the brow
     await expect.poll(() => panelItem(planner, 'noise').getAttribute('class'), { timeout: 10_000 }).toContain('state-acknowledged');
   });
 
+  it("the device panel says why a device is not reporting normally (ingest's issue on its live state)", async () => {
+    const ts = Date.now();
+    const st = { deviceId: 'noise-01', kind: 'noise', district: 'Centro', latest: {}, online: true, lastSeen: ts, issue: { code: 'credentials_refused', reason: 'bad_password', since: ts - 60_000, lastAt: ts } };
+    await ingest.publishAsync(svcTopics.state('noise', 'noise-01'), JSON.stringify(st), { qos: 1 });
+    await panelItem(op, 'noise').locator('.alert-main').click();
+    const issue = op.locator('.device-panel[data-device-id="noise-01"] [data-testid="device-issue"]');
+    await expect.poll(() => issue.textContent(), { timeout: 10_000 }).toMatch(/^Credenciales rechazadas: contraseña incorrecta · desde \d{2}\/\d{2}\/\d{4}/);
+    await op.locator('.device-panel .btn-close').click();
+  });
+
   it('a hotlist hit: the operator reveals the plate with one click (audited), then resolves it from the banner with a note', async () => {
     const item = panelItem(op, 'hotlist');
     const id = await idIn(item);

@@ -162,6 +162,7 @@ const es = {
   errNoPlate: 'Esta alerta no tiene placa',
   errUnknownUser: 'Esa persona no es usuaria de la consola',
   errGeneric: 'La operación falló ({code})',
+  since: 'desde {time}',
 } as const;
 
 export type MsgKey = keyof typeof es;
@@ -322,6 +323,7 @@ const en: Partial<Record<MsgKey, string>> = {
   errNoPlate: 'This alert carries no plate',
   errUnknownUser: 'That person is not a console user',
   errGeneric: 'The operation failed ({code})',
+  since: 'since {time}',
 };
 
 export const DICTIONARY: Record<Lang, Partial<Record<MsgKey, string>>> = { es, en };

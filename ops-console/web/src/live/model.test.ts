@@ -30,6 +30,17 @@ describe('mergeState', () => {
   });
 });
 
+describe('mergeState: the device issue', () => {
+  it("carries ingest's issue over merges that do not mention it, and clears it on null", () => {
+    const issue = { code: 'credentials_refused', reason: 'bad_password', since: T0, lastAt: T0 };
+    const m = mergeState(undefined, { ...truck('truck-01', T0, -94.4, 18.1), issue } as LiveState);
+    mergeState(m, truck('truck-01', T0 + 1000, -94.4, 18.1));
+    expect((m as { issue?: unknown }).issue).toEqual(issue);
+    mergeState(m, { ...truck('truck-01', T0 + 2000, -94.4, 18.1), issue: null } as LiveState);
+    expect((m as { issue?: unknown }).issue).toBeNull();
+  });
+});
+
 describe('LiveModel', () => {
   it('merges many deltas per device into one dirty entry, newest position wins', () => {
     const m = new LiveModel();

@@ -40,6 +40,9 @@ export function mergeState(prev: LiveState | undefined, next: LiveState): LiveSt
   if (next.district) prev.district = next.district;
   if (next.online !== undefined) prev.online = next.online;
   if (next.lastSeen > prev.lastSeen) prev.lastSeen = next.lastSeen;
+  // ingest's `issue` (why the device is not reporting normally; null = cleared)
+  const issue = (next as { issue?: unknown }).issue;
+  if (issue !== undefined) (prev as { issue?: unknown }).issue = issue;
   return prev;
 }
 

@@ -8,6 +8,7 @@ import { AIR_COLORS, airCategory, noiseLevel, NOISE_COLORS, TRUCK_COLORS, truckS
 import { useConsole } from '../context';
 import { fmtTime } from '../i18n';
 import { UChart } from '../charts/UChart';
+import { issueText } from '../../../shared/alert-text';
 
 const HOUR = 3_600_000;
 
@@ -52,6 +53,8 @@ export function DevicePanel({ id, onClose }: { id: string; onClose(): void }) {
   const live = model.devices.get(id);
   const latest = useMemo(() => ({ ...(d?.latest ?? {}), ...(live?.latest ?? {}) }), [d, live, live?.lastSeen]);
   const plates = model.plates.get(id) ?? [];
+  // ingest's reason when the device is not reporting normally (credentials refused, clock, payloads)
+  const issue = (live as { issue?: { code: string; reason: string; since: number } | null } | undefined)?.issue;
 
   let badge: { text: string; color: string } | null = null;
   if (d?.kind === 'air') {
@@ -90,6 +93,11 @@ export function DevicePanel({ id, onClose }: { id: string; onClose(): void }) {
               </span>
             )}
             <span className={d.online ? 'ok' : 'bad'}>{d.online ? t('online') : t('offline')}</span>
+            {issue && (
+              <span className="bad device-issue" data-testid="device-issue">
+                {issueText(lang, issue)} · {t('since', { time: fmtTime(lang, issue.since, timeZone, true) })}
+              </span>
+            )}
             {d.lastSeen && (
               <span>
                 {t('lastSeen')}: {fmtTime(lang, d.lastSeen, timeZone)}
