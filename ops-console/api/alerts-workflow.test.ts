@@ -233,4 +233,24 @@ describe('live hub: the device issue', () => {
     expect((hub.states.get('air-01') as { issue?: unknown }).issue).toBeNull();
     hub.close();
   });
+
+  it('GET /api/devices/:id says why (issue) next to online, from the live state ingest publishes', async () => {
+    const { makeTestApi } = await import('./test-support');
+    const t = await makeTestApi();
+    try {
+      const tok = await t.token('op');
+      const ts = Date.now();
+      const st = (issue: unknown) => ({ deviceId: 'air-01', kind: 'air' as const, district: 'Centro', latest: {}, online: true, lastSeen: ts, issue }) as never;
+      t.app.live.updateState(st({ code: 'credentials_refused', reason: 'bad_password', since: ts - 1000, lastAt: ts }));
+      const one = await t.app.inject({ method: 'GET', url: '/api/devices/air-01', headers: { authorization: `Bearer ${tok}` } });
+      expect(one.json()).toMatchObject({ online: true, issue: { code: 'credentials_refused', reason: 'bad_password', since: ts - 1000 } });
+      const list = await t.app.inject({ method: 'GET', url: '/api/devices', headers: { authorization: `Bearer ${tok}` } });
+      expect((list.json() as { devices: { id: string; issue?: unknown }[] }).devices.find((d) => d.id === 'air-01')!.issue).toMatchObject({ code: 'credentials_refused' });
+      t.app.live.updateState(st(null));
+      const cleared = await t.app.inject({ method: 'GET', url: '/api/devices/air-01', headers: { authorization: `Bearer ${tok}` } });
+      expect(cleared.json().issue).toBeUndefined();
+    } finally {
+      await t.close();
+    }
+  });
 });

@@ -22,6 +22,12 @@ const DeviceSummary = Type.Object({
   routeId: Type.Optional(Type.String()),
   camera: Type.Optional(Type.Object({ road: Type.String(), direction: Type.String(), lanes: Type.Integer() })),
   intervals: Type.Object({ dataS: Type.Integer(), statusS: Type.Integer() }),
+  issue: Type.Optional(
+    Type.Object(
+      { code: Type.String(), reason: Type.String(), since: Type.Integer(), lastAt: Type.Optional(Type.Integer()) },
+      { description: "why the device is not reporting normally, from ingest's live state (an alert code and the broker refusal or dead-letter reason); absent = nothing known" },
+    ),
+  ),
 });
 const LatestEntry = Type.Object({ ts: Type.Integer(), late: Type.Boolean(), receivedAt: Type.Optional(Type.Integer()), data: Type.Unknown() });
 const DeviceDetail = Type.Object({
@@ -48,7 +54,15 @@ function summary(d: RegistryDevice, live: LiveState | undefined, status: AnyTele
     ...(d.truck ? { routeId: d.truck.routeId } : {}),
     ...(d.camera ? { camera: d.camera } : {}),
     intervals: d.intervals,
+    ...issueOf(live),
   };
+}
+
+/** ingest's `issue` on the live state (null = cleared) */
+function issueOf(live: LiveState | undefined): { issue?: { code: string; reason: string; since: number; lastAt?: number } } {
+  const i = (live as { issue?: { code?: unknown; reason?: unknown; since?: unknown; lastAt?: unknown } | null } | undefined)?.issue;
+  if (!i || typeof i.code !== 'string' || typeof i.reason !== 'string' || typeof i.since !== 'number') return {};
+  return { issue: { code: i.code, reason: i.reason, since: i.since, ...(typeof i.lastAt === 'number' ? { lastAt: i.lastAt } : {}) } };
 }
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {

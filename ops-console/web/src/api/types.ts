@@ -15,6 +15,8 @@ export interface DeviceSummary {
   routeId?: string;
   camera?: { road: string; direction: string; lanes: number };
   intervals: { dataS: number; statusS: number };
+  /** why the device is not reporting normally (ingest), e.g. credentials_refused / bad_password */
+  issue?: { code: string; reason: string; since: number; lastAt?: number };
 }
 export interface DeviceDetail extends DeviceSummary {
   latest: Record<string, { ts: number; late: boolean; receivedAt?: number; data: unknown }>;

@@ -54,7 +54,8 @@ export function DevicePanel({ id, onClose }: { id: string; onClose(): void }) {
   const latest = useMemo(() => ({ ...(d?.latest ?? {}), ...(live?.latest ?? {}) }), [d, live, live?.lastSeen]);
   const plates = model.plates.get(id) ?? [];
   // ingest's reason when the device is not reporting normally (credentials refused, clock, payloads)
-  const issue = (live as { issue?: { code: string; reason: string; since: number } | null } | undefined)?.issue;
+  const liveIssue = (live as { issue?: { code: string; reason: string; since: number } | null } | undefined)?.issue;
+  const issue = liveIssue === undefined ? d?.issue : liveIssue;
 
   let badge: { text: string; color: string } | null = null;
   if (d?.kind === 'air') {
