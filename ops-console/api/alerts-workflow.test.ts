@@ -104,7 +104,7 @@ describe('alert workflow', () => {
   it('operators comment (author and time) and assign; both in the history and published on svc/alerts', async () => {
     const c = await call('op', 'POST', '/api/alerts/noise.noise-01.1/comment', { note: 'patrulla enviada' });
     expect(c.status).toBe(200);
-    const users = await call('op', 'GET', '/api/users');
+    const users = await call('op', 'GET', '/api/alerts/assignees');
     expect(users.status).toBe(200);
     const people = (users.body.users as { username: string; role: string }[]).map((u) => u.username);
     expect(people).toEqual(USERS.map((u) => u.username));
@@ -124,7 +124,7 @@ describe('alert workflow', () => {
     expect((await call('op', 'POST', '/api/alerts/noise.noise-01.1/comment', {})).status).toBe(400);
     expect((await call('op', 'POST', '/api/alerts/noise.noise-01.1/comment', { note: '' })).status).toBe(400);
     expect((await call('plan', 'POST', '/api/alerts/noise.noise-01.1/comment', { note: 'x' })).status).toBe(403);
-    expect((await call('plan', 'GET', '/api/users')).status).toBe(403);
+    expect((await call('plan', 'GET', '/api/alerts/assignees')).status).toBe(403);
     const nf = await call('op', 'POST', '/api/alerts/nope/comment', { note: 'x' });
     expect(nf).toMatchObject({ status: 404, body: { code: 'E_UNKNOWN_ALERT' } });
     expect((await call('op', 'POST', '/api/alerts/bulk', { ids: ['noise.noise-01.1'], action: 'resolve' })).body.code).toBe('E_NOTE_REQUIRED');

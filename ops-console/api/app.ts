@@ -29,7 +29,6 @@ import configRoutes from './routes/config';
 import authRoutes from './routes/auth';
 import deviceRoutes from './routes/devices';
 import alertRoutes from './routes/alerts';
-import userRoutes from './routes/users';
 import hotlistRoutes from './routes/hotlist';
 import plateRoutes from './routes/plates';
 import deadLetterRoutes from './routes/dead-letters';
@@ -96,7 +95,6 @@ export async function consoleApp(fastify: FastifyInstance, opts: AppPluginOption
   await fastify.register(authRoutes, { loginRateLimit: opts.loginRateLimit });
   await fastify.register(deviceRoutes);
   await fastify.register(alertRoutes);
-  await fastify.register(userRoutes);
   await fastify.register(hotlistRoutes);
   await fastify.register(plateRoutes);
   await fastify.register(deadLetterRoutes);

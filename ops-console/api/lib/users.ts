@@ -34,8 +34,6 @@ export interface UserStore {
   /** the user's role when the password matches, else null (same work for unknown users) */
   verify(username: string, password: string): Promise<{ username: string; role: Role } | null>;
   list(): { username: string; role: Role }[];
-  /** the people (console users), without service logins such as Node-RED's */
-  people(): { username: string; role: Role }[];
 }
 
 // a valid hash for unknown users, so a wrong username costs as much as a wrong password
@@ -50,7 +48,6 @@ function storeOf(users: UserRecord[]): UserStore {
       return u && ok ? { username: u.username, role: u.role as Role } : null;
     },
     list: () => users.map((u) => ({ username: u.username, role: u.role as Role })),
-    people: () => users.map((u) => ({ username: u.username, role: u.role as Role })),
   };
 }
 
@@ -65,7 +62,6 @@ export function withServiceUsers(base: UserStore, services: UserRecord[]): UserS
   return {
     verify: (username, password) => (names.has(username) ? extra.verify(username, password) : base.verify(username, password)),
     list: () => [...base.list(), ...extra.list()],
-    people: () => base.people(),
   };
 }
 

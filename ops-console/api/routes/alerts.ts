@@ -12,7 +12,7 @@ import { TRANSITIONS, type TransitionName } from '../lib/alert-fold';
 import { plateOf } from '../lib/alert-redact';
 import { ApiError, badRequest, conflict, notFound } from '../lib/errors';
 import { canSeePlates } from '../plugins/app/auth';
-import { errors, inline, OptRangeQuery, OneOf } from '../lib/schemas';
+import { errors, inline, OptRangeQuery, OneOf, RoleSchema } from '../lib/schemas';
 import type { Role } from '../../shared/live';
 
 const AlertSchema = inline(Alert);
@@ -32,12 +32,22 @@ interface ActBody {
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const view = (a: Alert, role: Role) => (canSeePlates(role) ? a : app.alertPrivacy.redact(a));
 
+  /** the people an alert can be assigned to: console users, not service logins (registry accounts such as nodered), not disabled ones */
+  const assignees = (): { username: string; role: Role }[] => {
+    const services = new Set(app.ctx.registry.registry.services.map((s) => s.id));
+    const active = (app.users as { isActive?(username: string): boolean }).isActive;
+    return app.users
+      .list()
+      .filter((u) => !services.has(u.username) && u.role !== 'public' && (active ? active.call(app.users, u.username) : true))
+      .map((u) => ({ username: u.username, role: u.role }));
+  };
+
   /** One console action on one alert: checked, folded, stored, published. */
   async function act(user: { sub: string; role: Role }, id: string, name: TransitionName, b: ActBody, log: { error(o: unknown, m: string): void }): Promise<Alert> {
     const a = await app.alertPrivacy.find(id);
     if (!a) throw notFound('E_UNKNOWN_ALERT', `no alert ${id}`);
-    if (name === 'assign' && !app.users.people().some((u) => u.username === b.assignee)) {
-      throw badRequest('E_UNKNOWN_USER', `no console user ${b.assignee} (GET /api/users lists them)`);
+    if (name === 'assign' && !assignees().some((u) => u.username === b.assignee)) {
+      throw badRequest('E_UNKNOWN_USER', `no console user ${b.assignee} (GET /api/alerts/assignees lists them)`);
     }
     const t = TRANSITIONS[name];
     if (!(t.from as readonly string[]).includes(a.state)) throw conflict('E_ALERT_STATE', `cannot ${name} an alert that is ${a.state}`);
@@ -121,9 +131,22 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     );
 
   transition('ack', Type.Object({ note: Type.Optional(Note) }, { additionalProperties: false }), 'acknowledge an open alert');
-  transition('assign', Type.Object({ assignee: Assignee, note: Type.Optional(Note) }, { additionalProperties: false }), 'assign an alert to someone (a console user, GET /api/users)');
+  transition('assign', Type.Object({ assignee: Assignee, note: Type.Optional(Note) }, { additionalProperties: false }), 'assign an alert to a console user (GET /api/alerts/assignees)');
   transition('comment', Type.Object({ note: Note }, { additionalProperties: false }), 'comment on an alert (any state); author and time are recorded');
   transition('resolve', Type.Object({ note: Note }, { additionalProperties: false }), 'resolve an alert with a note (required)');
+
+  app.get(
+    '/api/alerts/assignees',
+    {
+      config: { roles: ACT_ROLES },
+      schema: {
+        tags: ['alerts'],
+        summary: 'the console users an alert can be assigned to (username and role; no service logins, no hashes)',
+        response: { 200: Type.Object({ users: Type.Array(Type.Object({ username: Type.String(), role: RoleSchema })) }), ...errors(401, 403) },
+      },
+    },
+    async () => ({ users: assignees() }),
+  );
 
   app.post(
     '/api/alerts/bulk',

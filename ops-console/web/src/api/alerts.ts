@@ -49,7 +49,7 @@ export function listAlerts(q: AlertQuery, signal?: AbortSignal): Promise<{ alert
   return api(`/api/alerts?${p}`, { signal });
 }
 export const getAlert = (id: string) => api<Alert>(`/api/alerts/${encodeURIComponent(id)}`);
-export const listUsers = () => api<{ users: { username: string; role: Role }[] }>('/api/users');
+export const listAssignees = () => api<{ users: { username: string; role: Role }[] }>('/api/alerts/assignees');
 
 /** When the alert was escalated (its latest escalate event), if it was. */
 export function escalatedAt(a: Alert): number | null {

@@ -2,11 +2,11 @@
  * The resolve and assign dialogs, one host for the whole console: the alerts panel, the critical
  * banner, the map popup and the alarm table (one alert or a selection) all open them through
  * `openAlertDialog`. Resolve needs a note (the API requires one); assign picks a console user
- * (GET /api/users).
+ * (GET /api/alerts/assignees).
  */
 import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
-import { actOnAlert, bulkAct, listUsers } from '../api/alerts';
+import { actOnAlert, bulkAct, listAssignees } from '../api/alerts';
 import { useConsole } from '../context';
 import { errorKey, openAlertDialog, useAlertDialog } from './alert-ui';
 
@@ -23,7 +23,7 @@ function AlertDialog() {
   const [assignee, setAssignee] = useState('');
   const [busy, setBusy] = useState(false);
   const [err, setErr] = useState<string | null>(null);
-  const users = useQuery({ queryKey: ['users'], queryFn: listUsers, enabled: req.kind === 'assign', staleTime: 60_000 });
+  const users = useQuery({ queryKey: ['assignees'], queryFn: listAssignees, enabled: req.kind === 'assign', staleTime: 60_000 });
   const resolve = req.kind === 'resolve';
   const ready = resolve ? note.trim().length > 0 : assignee.length > 0;
   const close = () => openAlertDialog(null);
