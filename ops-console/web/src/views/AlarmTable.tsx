@@ -17,6 +17,7 @@ import { fmtTime } from '../i18n';
 import { canActOnAlerts } from '../roles';
 import { AlertActions, EscalatedBadge } from './AlertsPanel';
 import { errorKey, openAlertDialog, phrase, useRevealVersion } from './alert-ui';
+import '../alerts.css';
 
 const STATES = ['active', 'open', 'acknowledged', 'resolved', 'auto_resolved', 'all'] as const;
 const SEVERITIES = ['critical', 'warning', 'info'] as const;
