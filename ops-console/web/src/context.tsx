@@ -1,5 +1,5 @@
 /** What every view needs: language, the live model, the one map, the session. */
-import { createContext, useContext, useSyncExternalStore } from 'react';
+import { createContext, useContext, useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import type { Lang, MsgKey } from './i18n';
 import { t as translate } from './i18n';
 import type { LiveModel } from './live/model';
@@ -36,4 +36,23 @@ export function useAlertsRevision(model: LiveModel): number {
     (l) => model.onAlerts(l),
     () => model.alertsRevision,
   );
+}
+
+/**
+ * The alerts revision at most once per `everyMs` (trailing): for views that refetch from the API
+ * on alert changes (the alarm table), so a burst of live alert events costs one request.
+ */
+export function useThrottledAlertsRevision(model: LiveModel, everyMs = 1000): number {
+  const rev = useAlertsRevision(model);
+  const latest = useRef(rev);
+  latest.current = rev;
+  const [shown, setShown] = useState(rev);
+  const stale = rev !== shown;
+  // one timer per stale period: later changes inside it do not push it back
+  useEffect(() => {
+    if (!stale) return;
+    const h = setTimeout(() => setShown(latest.current), everyMs);
+    return () => clearTimeout(h);
+  }, [stale, shown, everyMs]);
+  return shown;
 }

@@ -11,7 +11,7 @@ import type { Alert } from '../../../shared/live';
 import { RULE_TEXT, ruleName } from '../../../shared/alert-text';
 import { actOnAlert, bulkAct, getAlert, isActive, listAlerts, type AlertQuery } from '../api/alerts';
 import { SEVERITY_COLORS } from '../colors';
-import { useAlertsRevision, useConsole } from '../context';
+import { useConsole, useThrottledAlertsRevision } from '../context';
 import { localDateTime } from '../dates';
 import { fmtTime } from '../i18n';
 import { canActOnAlerts } from '../roles';
@@ -37,7 +37,7 @@ const NO_FILTERS: Filters = { state: 'active', severity: '', rule: '', kind: '',
 
 export function AlarmTable() {
   const { t, lang, timeZone, model, devices, session } = useConsole();
-  const rev = useAlertsRevision(model);
+  const rev = useThrottledAlertsRevision(model);
   useRevealVersion();
   const [f, setF] = useState<Filters>(NO_FILTERS);
   const [group, setGroup] = useState(false);
@@ -275,7 +275,7 @@ const HISTORY_KEYS: Record<string, string> = {
 /** One alert: phrase, escalation, actions, comment box, full history. */
 function AlarmDetail({ id, onClose }: { id: string; onClose(): void }) {
   const { t, lang, timeZone, model, session } = useConsole();
-  const rev = useAlertsRevision(model);
+  const rev = useThrottledAlertsRevision(model);
   useRevealVersion();
   const q = useQuery({ queryKey: ['alert', id, rev], queryFn: () => getAlert(id), placeholderData: keepPreviousData });
   const [note, setNote] = useState('');
