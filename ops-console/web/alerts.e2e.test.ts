@@ -222,10 +222,13 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('alert workflow in the brow
     // time: opened before a moment earlier than every alert → none
     await table.locator('[data-testid="filter-reset"]').click();
     await table.locator('[data-testid="filter-state"]').selectOption('all');
-    const local = await op.evaluate((ts) => {
-      const d = new Date(ts - 6 * 3_600_000); // America/Mexico_City, UTC−6
-      return d.toISOString().slice(0, 16);
-    }, now - 6 * 60_000);
+    // typed as operators write dates (dd/mm/aaaa hh:mm, the city's time)
+    const local = new Intl.DateTimeFormat('es-MX', { timeZone: 'America/Mexico_City', day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
+      .format(new Date(now - 6 * 60_000))
+      .replace(',', '');
+    expect(local).toMatch(/^\d{2}\/\d{2}\/\d{4} \d{2}:\d{2}$/);
+    await table.locator('[data-testid="filter-to"]').fill('31/02/2026 10:00');
+    expect(await table.getByText('Escribe la fecha como dd/mm/aaaa hh:mm').count()).toBe(1);
     await table.locator('[data-testid="filter-to"]').fill(local);
     const cut = Math.floor((now - 6 * 60_000) / 60_000) * 60_000;
     await expect.poll(shownIds).toEqual(await apiIds(`state=all&to=${cut}`));

@@ -28,3 +28,17 @@ export function toLocalInput(ts: number, timeZone = 'America/Mexico_City'): stri
   const local = new Date(ts + zoneOffsetMs(ts, timeZone));
   return local.toISOString().slice(0, 16);
 }
+
+/**
+ * A Mexican-format local date and time typed by a user, "dd/mm/aaaa" or "dd/mm/aaaa hh:mm"
+ * (24 h), as the 'YYYY-MM-DDTHH:mm' that localDateTime takes; null when it is not a real date.
+ */
+export function parseMxDateTime(text: string): string | null {
+  const m = /^\s*(\d{1,2})\/(\d{1,2})\/(\d{4})(?:[\s,]+(\d{1,2}):(\d{2}))?\s*$/.exec(text);
+  if (!m) return null;
+  const [d, mo, y, h = 0, mi = 0] = m.slice(1).map((x) => (x === undefined ? undefined : Number(x))) as number[];
+  if (mo! < 1 || mo! > 12 || d! < 1 || h! > 23 || mi! > 59) return null;
+  if (d! > new Date(Date.UTC(y!, mo!, 0)).getUTCDate()) return null;
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${y}-${p(mo!)}-${p(d!)}T${p(h!)}:${p(mi!)}`;
+}

@@ -63,6 +63,7 @@ export const alertsEs = {
   errUnknownUser: 'Esa persona no es usuaria de la consola',
   errGeneric: 'La operación falló ({code})',
   since: 'desde {time}',
+  badDateTime: 'Escribe la fecha como dd/mm/aaaa hh:mm',
 } as const;
 
 export const alertsEn: Partial<Record<keyof typeof alertsEs, string>> = {
@@ -129,4 +130,5 @@ export const alertsEn: Partial<Record<keyof typeof alertsEs, string>> = {
   errUnknownUser: 'That person is not a console user',
   errGeneric: 'The operation failed ({code})',
   since: 'since {time}',
+  badDateTime: 'Write the date as dd/mm/yyyy hh:mm',
 };

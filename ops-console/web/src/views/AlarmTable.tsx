@@ -12,7 +12,7 @@ import { RULE_TEXT, ruleName } from '../../../shared/alert-text';
 import { actOnAlert, bulkAct, getAlert, isActive, listAlerts, type AlertQuery } from '../api/alerts';
 import { SEVERITY_COLORS } from '../colors';
 import { useConsole, useThrottledAlertsRevision } from '../context';
-import { localDateTime } from '../dates';
+import { localDateTime, parseMxDateTime } from '../dates';
 import { fmtTime } from '../i18n';
 import { canActOnAlerts } from '../roles';
 import { AlertActions, EscalatedBadge } from './AlertsPanel';
@@ -53,8 +53,8 @@ export function AlarmTable() {
     rule: f.rule || undefined,
     kind: f.kind || undefined,
     district: f.district || undefined,
-    from: f.from ? localDateTime(f.from, timeZone) : undefined,
-    to: f.to ? localDateTime(f.to, timeZone) : undefined,
+    from: parsedOrUndefined(f.from, timeZone),
+    to: parsedOrUndefined(f.to, timeZone),
   };
   const q = useQuery({ queryKey: ['alerts', query, rev], queryFn: ({ signal }) => listAlerts(query, signal), placeholderData: keepPreviousData });
   const rows = q.data?.alerts ?? [];
@@ -170,11 +170,11 @@ export function AlarmTable() {
         </label>
         <label className="field">
           {t('from')}
-          <input type="datetime-local" value={f.from} onChange={set('from')} data-testid="filter-from" />
+          <DateTimeInput value={f.from} onChange={set('from')} testId="filter-from" />
         </label>
         <label className="field">
           {t('to')}
-          <input type="datetime-local" value={f.to} onChange={set('to')} data-testid="filter-to" />
+          <DateTimeInput value={f.to} onChange={set('to')} testId="filter-to" />
         </label>
         <label className="check">
           <input type="checkbox" checked={group} onChange={(e) => setGroup(e.target.checked)} data-testid="group-by-rule" />
@@ -260,6 +260,24 @@ export function AlarmTable() {
 
 /** events whose note a person wrote (rules' and Node-RED's notes are English log text, not shown) */
 const PERSON_NOTES = new Set(['acknowledge', 'assign', 'comment', 'resolve']);
+
+/** a typed "dd/mm/aaaa hh:mm" as ms in the city's zone; empty or not a date → no filter */
+function parsedOrUndefined(text: string, timeZone: string): number | undefined {
+  const iso = text.trim() ? parseMxDateTime(text) : null;
+  return iso ? localDateTime(iso, timeZone) : undefined;
+}
+
+/** A date-time field in the Mexican format whatever the browser's language (native pickers follow it). */
+function DateTimeInput({ value, onChange, testId }: { value: string; onChange(e: React.ChangeEvent<HTMLInputElement>): void; testId: string }) {
+  const { t } = useConsole();
+  const bad = value.trim() !== '' && parseMxDateTime(value) === null;
+  return (
+    <>
+      <input type="text" inputMode="numeric" placeholder="dd/mm/aaaa hh:mm" value={value} onChange={onChange} aria-invalid={bad} className={bad ? 'invalid' : ''} data-testid={testId} />
+      {bad && <span className="alert-err small">{t('badDateTime')}</span>}
+    </>
+  );
+}
 
 const HISTORY_KEYS: Record<string, string> = {
   open: 'hOpen',
