@@ -120,6 +120,15 @@ describe('alert workflow', () => {
     await waitFor(() => seen.some((e) => e.event === 'assign' && e.assignee === 'boss'), 10_000, 50, 'assign on svc/alerts');
   });
 
+  it('the new routes are in the OpenAPI document with their schemas', async () => {
+    const doc = (await (await fetch(`${base()}/docs/json`)).json()) as { paths: Record<string, Record<string, { requestBody?: unknown; responses?: Record<string, unknown> }>> };
+    for (const [p, m] of [['/api/alerts/bulk', 'post'], ['/api/alerts/{id}/comment', 'post'], ['/api/alerts/{id}/reveal', 'post'], ['/api/alerts/assignees', 'get']] as const) {
+      expect(doc.paths[p]?.[m], `${m} ${p}`).toBeDefined();
+      expect(Object.keys(doc.paths[p]![m]!.responses ?? {})).toEqual(expect.arrayContaining(['200', '401', '403']));
+    }
+    expect(doc.paths['/api/alerts/bulk']!.post!.requestBody).toBeDefined();
+  });
+
   it('refuses what is wrong: no note (400), a planner (403), unknown alerts (404), wrong state (409)', async () => {
     expect((await call('op', 'POST', '/api/alerts/noise.noise-01.1/comment', {})).status).toBe(400);
     expect((await call('op', 'POST', '/api/alerts/noise.noise-01.1/comment', { note: '' })).status).toBe(400);
