@@ -22,6 +22,8 @@ import { CoverageView } from './views/CoverageView';
 import { ReplayView } from './views/ReplayView';
 import { PlannersView } from './views/PlannersView';
 import { Legend } from './views/Legend';
+import { PublicReports, isPublicReportsPath } from './reports/PublicReports';
+import { ReportsView } from './reports/ReportsView';
 
 // MapLibre's worker is emitted beside the main module (build/offline-assets.ts)
 setWorkerUrl(new URL('./assets/maplibre-gl-worker.mjs', document.baseURI).href);
@@ -41,6 +43,7 @@ function useLang(): [Lang, (l: Lang) => void] {
 export function App() {
   const session = useSyncExternalStore(onSession, getSession);
   const [lang, setLang] = useLang();
+  if (isPublicReportsPath()) return <PublicReports lang={lang} setLang={setLang} />;
   if (!session) return <Login lang={lang} setLang={setLang} />;
   return <Console key={session.token} session={session} lang={lang} setLang={setLang} />;
 }
@@ -99,7 +102,7 @@ function Console({ session, lang, setLang }: { session: Session; lang: Lang; set
   }, [devicesQ.data, model]);
 
   useEffect(() => {
-    map?.setMode(view === 'planners' ? 'live' : view);
+    map?.setMode(view === 'planners' || view === 'reports' ? 'live' : view);
   }, [map, view]);
 
   const timeZone = configQ.data?.timezone ?? 'America/Mexico_City';
@@ -137,7 +140,7 @@ function Console({ session, lang, setLang }: { session: Session; lang: Lang; set
           <nav className="tabs" role="tablist">
             {views.map((v) => (
               <button key={v} role="tab" aria-selected={view === v} className={view === v ? 'tab active' : 'tab'} data-view={v} onClick={() => setView(v)}>
-                {t(v === 'live' ? 'tabLive' : v === 'coverage' ? 'tabCoverage' : v === 'replay' ? 'tabReplay' : 'tabPlanners')}
+                {t(v === 'reports' ? 'tabReports' : v === 'live' ? 'tabLive' : v === 'coverage' ? 'tabCoverage' : v === 'replay' ? 'tabReplay' : 'tabPlanners')}
               </button>
             ))}
           </nav>
@@ -171,6 +174,7 @@ function Console({ session, lang, setLang }: { session: Session; lang: Lang; set
             )}
             {view === 'coverage' && <CoverageView />}
             {view === 'replay' && <ReplayView />}
+            {view === 'reports' && <ReportsView />}
           </aside>
           {view === 'planners' && <PlannersView />}
         </main>

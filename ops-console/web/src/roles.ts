@@ -4,14 +4,14 @@
  */
 import type { Role } from '../../shared/live';
 
-export type View = 'live' | 'coverage' | 'replay' | 'planners';
+export type View = 'live' | 'coverage' | 'replay' | 'planners' | 'reports';
 
 const VIEWS: Record<string, View[]> = {
   public: [],
-  operator: ['live', 'coverage', 'replay'],
-  planner: ['live', 'coverage', 'replay', 'planners'],
+  operator: ['live', 'coverage', 'replay', 'reports'],
+  planner: ['live', 'coverage', 'replay', 'planners', 'reports'],
   investigator: ['live', 'replay'],
-  admin: ['live', 'coverage', 'replay', 'planners'],
+  admin: ['live', 'coverage', 'replay', 'planners', 'reports'],
 };
 
 export const viewsFor = (role: Role): View[] => VIEWS[role] ?? [];
