@@ -162,6 +162,24 @@ describe('Open311 GeoReport v2 endpoint (spec client over HTTP)', () => {
     expect(bad.body[0]!.code).toBe(400);
   });
 
+  it('a telemetry store that cannot answer never loses the report: filed without evidence, evidence on a later view', async () => {
+    const track = t.store.track.bind(t.store);
+    t.store.track = () => Promise.reject(new Error('store down'));
+    let id = '';
+    try {
+      const r = await c.create({ service_code: 'overflowing_container', lat: '18.1441', long: '-94.4385' });
+      expect(r.status).toBe(201);
+      id = (JSON.parse(r.body) as { service_request_id: string }[])[0]!.service_request_id;
+      const pub = await t.app.inject({ url: `/api/public/reports/${id}` });
+      expect(pub.statusCode).toBe(200);
+      expect(pub.json()).toMatchObject({ id, evidence: null });
+    } finally {
+      t.store.track = track;
+    }
+    const again = (await t.app.inject({ url: `/api/public/reports/${id}` })).json() as { evidence: { collection: { kind: string } } };
+    expect(again.evidence.collection.kind).toBe('unknown');
+  });
+
   it('GET tokens/{token} gives the service_request_id', async () => {
     const r = await c.json<{ service_request_id: string; token: string }[]>(`/tokens/${created.token}.json`);
     expect(r.body).toEqual([{ service_request_id: created.service_request_id, token: created.token }]);

@@ -239,8 +239,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       const hit = city ? nearestSegment(city, point) : null;
       const segmentId = addressSegment ?? hit?.feature.properties.segmentId ?? null;
       const district = city?.districts.features.find((d) => pointInPolygonGeometry(point, d.geometry as never))?.properties.name ?? hit?.feature.properties.district ?? null;
-      const evidence = await computeEvidence({ ...app.ctx, radiusM: cfg.OPEN311_RADIUS_M, now }, service, point, now);
-      const due = COLLECTION_SERVICES.includes(service) && evidence.collection?.routes.length ? evidence.collection.window : segmentId ? localDay(now, app.ctx.tz) : null;
+      // the report is kept even when the telemetry store cannot answer now (evidence follows on the next view)
+      const evidence = await computeEvidence({ ...app.ctx, radiusM: cfg.OPEN311_RADIUS_M, now }, service, point, now).catch((err: unknown) => {
+        req.log.error({ err, code: 'E_EVIDENCE' }, 'report evidence could not be computed');
+        app.metrics.errors.inc({ code: 'E_EVIDENCE' });
+        return null;
+      });
+      const due = COLLECTION_SERVICES.includes(service) && evidence?.collection?.routes.length ? evidence.collection.window : segmentId ? localDay(now, app.ctx.tz) : null;
       const created = await app.reports.create({
         serviceCode: service,
         description,

@@ -16,6 +16,7 @@ import { indicators, parseSlaHours } from '../lib/report-indicators';
 import { toCsv } from '../lib/csv';
 
 const DAY = 86_400_000;
+const REFRESH_MS = 60_000;
 const IdParam = Type.Object({ id: Type.String({ pattern: '^[0-9]{1,12}$' }) });
 const ReportJson = Type.Unsafe<ServiceReport>({ type: 'object', additionalProperties: true, description: 'ops-console/shared/open311.ts ServiceReport' });
 const PublicJson = Type.Unsafe<PublicReport>({ type: 'object', additionalProperties: true, description: 'ops-console/shared/open311.ts PublicReport' });
@@ -49,12 +50,23 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   const sla = parseSlaHours(cfg.OPEN311_SLA_HOURS);
   const evDeps = () => ({ ...app.ctx, radiusM: cfg.OPEN311_RADIUS_M, now: Date.now() });
 
-  /** Evidence is recomputed while a report is open (telemetry may arrive late); closed reports keep what they were closed on. */
-  const fresh = async (r: ServiceReport): Promise<ServiceReport> => {
+  /**
+   * Evidence is recomputed while a report is open (telemetry may arrive late), at most once a
+   * minute for views and always before a state change; closed reports keep what they were closed
+   * on. A store failure keeps the evidence stored (logged), it never fails the view.
+   */
+  const fresh = async (r: ServiceReport, force = false): Promise<ServiceReport> => {
     if (r.status === 'closed') return r;
-    const ev = await computeEvidence(evDeps(), r.serviceCode, [r.lon, r.lat], r.requestedAt);
-    await app.reports.setEvidence(r.id, ev);
-    return { ...r, evidence: ev };
+    if (!force && r.evidence && Date.now() - r.evidence.computedAt < REFRESH_MS) return r;
+    try {
+      const ev = await computeEvidence(evDeps(), r.serviceCode, [r.lon, r.lat], r.requestedAt);
+      await app.reports.setEvidence(r.id, ev);
+      return { ...r, evidence: ev };
+    } catch (err) {
+      if (force) throw err;
+      app.log.error({ err, code: 'E_EVIDENCE', report: r.id }, 'report evidence could not be computed');
+      return r;
+    }
   };
   const get = async (id: string) => {
     const r = await app.reports.get(id);
@@ -107,7 +119,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: ReportJson, ...errors(400, 401, 403, 404, 409) },
     },
   }, async (req) => {
-    const cur = await fresh(await get(req.params.id));
+    const cur = await fresh(await get(req.params.id), true);
     const { state, note, confirmWithoutEvidence } = req.body;
     if (state === cur.state) throw new ApiError(409, 'E_REPORT_STATE', `report ${cur.id} is already ${state}`);
     const noPass = state === 'fixed' && COLLECTION_SERVICES.includes(cur.serviceCode) && !cur.evidence?.passAfterReport;
