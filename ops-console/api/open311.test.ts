@@ -301,8 +301,9 @@ describe('Open311 GeoReport v2 endpoint (spec client over HTTP)', () => {
     expect(ind.daily.some((d) => d.serviceCode === 'missed_collection' && d.opened === 1)).toBe(true);
     const csv = await t.app.inject({ url: '/api/open/reports/indicators?format=csv' });
     expect(csv.headers['content-type']).toBe('text/csv; charset=utf-8');
-    expect(csv.body.split('\n')[0]).toBe('serviceCode,district,reports,duplicates,closed,closedOnTime,onTimeShare,slaHours,medianHoursToClose,closedWithoutEvidence,closedWithoutEvidenceShare,reopened,reopenedShare');
+    expect(csv.body.split('\n')[0]).toBe('periodFrom,periodTo,serviceCode,district,reports,duplicates,closed,closedOnTime,onTimeShare,slaHours,medianHoursToClose,closedWithoutEvidence,closedWithoutEvidenceShare,reopened,reopenedShare');
     const daily = await t.app.inject({ url: '/api/open/reports/daily?format=csv' });
+    expect(csv.body).toMatch(/\n\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z,\d{4}-\d\d-\d\dT[^,]+Z,missed_collection,Centro,1,1,1,1,1,24,/);
     expect(daily.body).toMatch(/\n\d{4}-\d\d-\d\d,missed_collection,Centro,1,1/);
     for (const body of [csv.body, daily.body]) for (const secret of ['smit333', '111111111', 'smith', 'No pasaron']) expect(body).not.toContain(secret);
     const meta = (await t.app.inject({ url: '/api/open/reports/metadata' })).json() as Record<string, any>;

@@ -84,6 +84,8 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('citizen reports end to end
     await citizen.getByLabel('Servicio').selectOption('missed_collection');
     await citizen.getByLabel('Descripción').fill('No pasó el camión hoy');
     await citizen.getByLabel(/Correo/).fill('vecina@example.mx');
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
+    await citizen.getByLabel(/Foto/).setInputFiles({ name: 'basura.png', mimeType: 'image/png', buffer: png });
     await citizen.getByRole('button', { name: 'Enviar reporte' }).click();
     const created = citizen.locator('[data-testid="report-created"]');
     await created.waitFor({ timeout: 20_000 });
@@ -91,6 +93,11 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('citizen reports end to end
     expect(await created.textContent()).toBe(`Gracias. Su número de reporte es ${reportId}.`);
     expect(await citizen.locator('[data-testid="report-state"]').textContent()).toBe('Abierto');
     expect(citizen.url()).toContain(`/reportar?id=${reportId}`);
+    // the photo was stored and is shown
+    const photo = citizen.locator('img.report-photo');
+    await photo.waitFor({ timeout: 10_000 });
+    await expect.poll(() => photo.evaluate((img: HTMLImageElement) => img.naturalWidth), { timeout: 10_000 }).toBe(1);
+    expect(fs.readdirSync(path.join(stack.dir, 'open311-media'))).toEqual([`${reportId}.png`]);
     // the evidence in plain words: the truck drove by, no pass since
     const ev = citizen.locator('[data-testid="report-evidence"]');
     await expect.poll(() => ev.textContent(), { timeout: 10_000 }).toContain('El camión truck-01 pasó a');

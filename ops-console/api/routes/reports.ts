@@ -23,6 +23,8 @@ const PublicJson = Type.Unsafe<PublicReport>({ type: 'object', additionalPropert
 const Any = Type.Unsafe<object>({ type: 'object', additionalProperties: true });
 
 const INDICATOR_FIELDS: [string, string, string, string][] = [
+  ['periodFrom', 'datetime (ISO 8601, UTC)', 'inicio del periodo (reportes recibidos desde)', 'period start (reports received from)'],
+  ['periodTo', 'datetime (ISO 8601, UTC)', 'fin del periodo (exclusivo)', 'period end (exclusive)'],
   ['serviceCode', 'string', 'código de servicio Open311 (missed_collection, overflowing_container, illegal_dumping, burning_waste, noise, bad_air, other)', 'service code'],
   ['district', 'string', 'colonia o distrito del reporte', 'district'],
   ['reports', 'integer', 'reportes recibidos (sin contar duplicados)', 'reports received (duplicates not counted)'],
@@ -169,7 +171,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     if (req.query.format === 'csv') {
       reply.type('text/csv; charset=utf-8').header('content-disposition', 'inline; filename="reportes-indicadores.csv"');
       const h = INDICATOR_FIELDS.map((f) => f[0]);
-      return toCsv(h, ind.rows.map((r) => h.map((k) => (r as unknown as Record<string, unknown>)[k])));
+      const period = { periodFrom: new Date(ind.from).toISOString(), periodTo: new Date(ind.to).toISOString() };
+      return toCsv(h, ind.rows.map((r) => { const row: Record<string, unknown> = { ...period, ...r }; return h.map((k) => row[k]); }));
     }
     return { from: new Date(ind.from).toISOString(), to: new Date(ind.to).toISOString(), rows: ind.rows };
   });
