@@ -72,10 +72,16 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('citizen reports end to end
 
   it('a citizen files a report on the public page by tapping the map (no login, Spanish)', async () => {
     citizen = await newPage();
-    await citizen.goto(`${base}reportar?lat=${point.lat}&lon=${point.lon}&zoom=18`);
+    await citizen.goto(`${base}reportar?lat=${point.lat}&lon=${point.lon}&zoom=17`);
     await citizen.getByRole('tab', { name: 'Hacer un reporte' }).waitFor({ timeout: 20_000 });
     const canvas = citizen.locator('[data-testid="report-map"] canvas');
     await canvas.waitFor({ timeout: 30_000 });
+    // the offline basemap is drawn: streets rendered around the place
+    const rendered = () => citizen.evaluate(() => {
+      const m = (window as unknown as { __cityopsReportMap?: { loaded(): boolean; queryRenderedFeatures(): unknown[] } }).__cityopsReportMap;
+      return m && m.loaded() ? m.queryRenderedFeatures().length : 0;
+    });
+    await expect.poll(rendered, { timeout: 30_000 }).toBeGreaterThan(0);
     const box = (await canvas.boundingBox())!;
     await expect.poll(async () => {
       await citizen.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
@@ -86,6 +92,9 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('citizen reports end to end
     await citizen.getByLabel(/Correo/).fill('vecina@example.mx');
     const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
     await citizen.getByLabel(/Foto/).setInputFiles({ name: 'basura.png', mimeType: 'image/png', buffer: png });
+    // the map kept the tapped point while the form was filled in
+    expect(await citizen.locator('[data-testid="report-map"] .maplibregl-marker').count()).toBe(1);
+    await citizen.screenshot({ path: path.join(ARTIFACTS, 'reports-citizen-form.png') });
     await citizen.getByRole('button', { name: 'Enviar reporte' }).click();
     const created = citizen.locator('[data-testid="report-created"]');
     await created.waitFor({ timeout: 20_000 });

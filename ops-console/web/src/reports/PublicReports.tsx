@@ -78,7 +78,8 @@ function NewReport({ lang, onCreated }: { lang: Lang; onCreated(id: string): voi
   const [error, setError] = useState<string | null>(null);
   const basemapQ = useQuery({ queryKey: ['basemap'], queryFn: loadBasemap, staleTime: Infinity });
   const configQ = useQuery({ queryKey: ['config'], queryFn: async () => ((await fetch(apiUrl('/api/config'))).json() as Promise<ConsoleConfig>).catch(() => ({}) as ConsoleConfig), staleTime: Infinity });
-  const style: StyleSpecification | string | null = chooseMapStyle(configQ.data, configQ.isFetched, basemapQ.data);
+  // one style object per basemap/config: a new object each render would rebuild the map (and lose the marker)
+  const style: StyleSpecification | string | null = useMemo(() => chooseMapStyle(configQ.data, configQ.isFetched, basemapQ.data), [configQ.data, configQ.isFetched, basemapQ.data]);
 
   useEffect(() => {
     if (!style || !mapRef.current || !basemapQ.data) return;
@@ -90,6 +91,7 @@ function NewReport({ lang, onCreated }: { lang: Lang; onCreated(id: string): voi
     const inCity = sp.has('lat') && sp.has('lon') && lon >= x0 && lon <= x1 && lat >= y0 && lat <= y1;
     const zoom = Math.min(19, Math.max(10, Number(sp.get('zoom')) || (inCity ? 17 : 14)));
     const map = new MlMap({ container: mapRef.current, style, center: inCity ? [lon, lat] : basemapQ.data.center, zoom, attributionControl: false });
+    (window as unknown as { __cityopsReportMap?: MlMap }).__cityopsReportMap = map; // for the end-to-end test
     let marker: Marker | null = null;
     map.on('click', (e) => {
       const p = { lat: Math.round(e.lngLat.lat * 1e6) / 1e6, lon: Math.round(e.lngLat.lng * 1e6) / 1e6 };
