@@ -139,8 +139,14 @@ describe('Open311 GeoReport v2 endpoint (spec client over HTTP)', () => {
     expect(x.status).toBe(400);
     const parsed = (await parseStringPromise(x.body, { explicitArray: false })) as { errors: { error: { code: string; description: string } } };
     expect(parsed.errors.error.code).toBe('400');
-    // and the server keeps serving
+    // counted by code, and the server keeps serving
+    const metrics = await (await fetch(`${origin}/metrics`)).text();
+    expect(metrics).toMatch(/console_errors_total\{code="E_OPEN311_SERVICE_CODE"\} [1-9]/);
+    expect(metrics).toMatch(/console_errors_total\{code="E_OPEN311_LOCATION"\} [1-9]/);
     expect((await c.get('/services.json')).status).toBe(200);
+    // and every Open311 route is in the OpenAPI document
+    const doc = (await (await fetch(`${origin}/docs/json`)).json()) as { paths: Record<string, unknown> };
+    for (const p of ['/api/open311/v2/services.json', '/api/open311/v2/services/{file}', '/api/open311/v2/requests.xml', '/api/open311/v2/requests/{file}', '/api/open311/v2/tokens/{file}', '/api/open311/v2/requests/{id}/media', '/api/reports/{id}/state', '/api/open/reports/metadata']) expect(doc.paths, p).toHaveProperty([p]);
   });
 
   it('GET requests/{id} and GET requests: the spec’s fields, never the reporter’s contact data', async () => {

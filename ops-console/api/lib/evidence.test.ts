@@ -127,5 +127,8 @@ describe('report evidence from telemetry', () => {
   it('an address with a street name of the network is located on that street', () => {
     expect(geocodeAddress(evidenceCity(), 'calle S2 número 14, Centro')).toMatchObject({ segmentId: 's2' });
     expect(geocodeAddress(evidenceCity(), 'Avenida Inexistente 3')).toBeNull();
+    const c = evidenceCity();
+    c.streets.features[1]!.properties.name = 'Av. Niño Artillero';
+    expect(geocodeAddress(c, 'av nino artillero 210, col. centro')).toMatchObject({ segmentId: 's2', name: 'Av. Niño Artillero' });
   });
 });
