@@ -42,6 +42,8 @@ describe('report evidence from telemetry', () => {
     liftTs = T0 + 10 * MIN + 50_000;
     recs.push({ deviceId: 'truck-01', kind: 'truck', stream: 'event', ts: liftTs, receivedAt: liftTs, late: false, district: 'Centro', payload: { ts: liftTs, type: 'bin_lift', lat: LAT, lon: -94.439, binId: 'B-17', weightKg: 40 } });
     for (let lon = -94.4378; lon <= -94.4360001; lon += 0.0002, ts += 10_000) recs.push(gps(ts, lon, LAT, 25));
+    // a bad fix (HDOP 25: the rules' maxHdop rejects it) that jumps onto s4, off every route
+    recs.push({ ...gps(T0 + 30 * MIN, -94.439, 18.15, 20), payload: { ts: T0 + 30 * MIN, lat: 18.15, lon: -94.439, speedKmh: 20, heading: 90, hdop: 25, sats: 3 } } as AnyTelemetryRecord);
     // day 2: truck-01 stands at its depot the whole shift, a fix a minute (no gap, no pass elsewhere)
     for (let t = T0 + 86_400_000; t < T0 + 86_400_000 + 8 * 60 * MIN; t += MIN) recs.push(gps(t, -94.44, LAT, 0));
     // noise-01 (residential) at 62 dB(A) around 23:30 local of day 1 (night: limit 50)
@@ -85,7 +87,7 @@ describe('report evidence from telemetry', () => {
     expect(ev.collection!.at).toBeGreaterThan(liftTs);
   });
 
-  it('a street off every route that day → not served', async () => {
+  it('a street off every route that day → not served (a rejected GPS fix there is no pass)', async () => {
     const ev = await computeEvidence(deps, 'missed_collection', [-94.439, 18.1501], at);
     expect(ev.segment?.segmentId).toBe('s4');
     expect(ev.collection).toMatchObject({ kind: 'not_served', reason: 'no_route', routes: [] });

@@ -6,7 +6,8 @@
  * `truck.routeId`) and their due shift (the latest shift that started at or before the report),
  * then, over that window, in this order: a bin lift within `radiusM` of the point → collected; a
  * fix at standing speed (rules' idleSpeedKmh) within `radiusM` → stopped; the track passing within
- * `radiusM` (no line drawn across gaps) → drove by; a gap in a serving truck's telemetry (or no
+ * `radiusM` (no line drawn across gaps; fixes the rules reject for few satellites or a large HDOP
+ * are ignored) → drove by; a gap in a serving truck's telemetry (or no
  * data) → unknown; otherwise → not served. A street no route collects → not served (unless a
  * truck happened to lift, stop or pass there that day).
  *
@@ -207,13 +208,17 @@ export interface EvidenceDeps extends PlannerCtx {
   now?: number;
 }
 
+/** A fix the rules would not count as a fix (too few satellites, HDOP too large) is no evidence either. */
+export const goodFix = (f: TrackPoint): boolean =>
+  (f.sats === undefined || f.sats >= DEFAULT_RULE_CONFIG.truck.minSats) && (f.hdop === undefined || f.hdop <= DEFAULT_RULE_CONFIG.truck.maxHdop);
+
 const trucksOf = (ctx: PlannerCtx): RegistryDevice[] => ctx.registry.registry.devices.filter((d) => d.kind === 'truck' && d.status !== 'retired');
 
 async function loadTrucks(ctx: PlannerCtx, ids: string[], from: number, to: number): Promise<TruckData[]> {
   if (!ids.length) return [];
   const events = await ctx.store.truckEvents({ deviceIds: ids, from, to });
   const out: TruckData[] = [];
-  for (const id of ids) out.push({ deviceId: id, track: await ctx.store.track({ deviceId: id, from, to }), lifts: events.filter((e) => e.deviceId === id && e.type === 'bin_lift') });
+  for (const id of ids) out.push({ deviceId: id, track: (await ctx.store.track({ deviceId: id, from, to })).filter(goodFix), lifts: events.filter((e) => e.deviceId === id && e.type === 'bin_lift') });
   return out;
 }
 
@@ -221,7 +226,7 @@ async function loadTrucks(ctx: PlannerCtx, ids: string[], from: number, to: numb
 export async function passAfter(ctx: PlannerCtx, p: Position, after: number, until: number, radiusM: number): Promise<PassEvidence | null> {
   let best: PassEvidence | null = null;
   for (const d of trucksOf(ctx)) {
-    const track = await ctx.store.track({ deviceId: d.id, from: after + 1, to: until });
+    const track = (await ctx.store.track({ deviceId: d.id, from: after + 1, to: until })).filter(goodFix);
     for (let i = 0; i < track.length; i++) {
       const a = track[i]!;
       const b = track[i + 1];
