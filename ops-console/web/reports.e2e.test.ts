@@ -126,7 +126,12 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('citizen reports end to end
     await op.getByLabel(/Contraseña/).fill('op-pass');
     await op.getByRole('button', { name: 'Iniciar sesión' }).click();
     await op.locator('[data-view="reports"]').click({ timeout: 30_000 });
-    await op.locator(`[data-report="${reportId}"]`).click({ timeout: 20_000 });
+    // on the map too, coloured by its evidence (drove by: amber); clicking it opens the report
+    const marker = op.locator(`[data-report-marker="${reportId}"]`);
+    await marker.waitFor({ timeout: 20_000 });
+    expect(await marker.evaluate((el) => [...el.querySelectorAll('[fill]')].map((n) => n.getAttribute('fill')))).toContain('#fbbf24');
+    await marker.click();
+    await op.locator(`li.active [data-report="${reportId}"]`).waitFor({ timeout: 10_000 });
     const detail = op.locator('[data-testid="report-detail"]');
     await expect.poll(() => op.locator('[data-testid="detail-evidence"]').textContent(), { timeout: 15_000 }).toContain('El camión truck-01 pasó a');
     expect(await op.locator('[data-testid="detail-evidence"]').textContent()).toContain('aún no hay registro de un camión que haya pasado');

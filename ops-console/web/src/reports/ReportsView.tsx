@@ -11,11 +11,32 @@ import { api, ApiError } from '../api/client';
 import { useConsole } from '../context';
 import { byWords, evidenceLines, fmtNumber, fmtWhen } from './words';
 
+/** Marker colour by what the evidence shows (collection reports) — other services blue. */
+export const EVIDENCE_COLOURS: Record<string, string> = { collected: '#22c55e', stopped: '#84cc16', drove_by: '#fbbf24', not_served: '#ef4444', unknown: '#94a3b8', other: '#38bdf8' };
+
 export function ReportsView() {
-  const { t, session } = useConsole();
+  const { t, session, map } = useConsole();
   const [state, setState] = useState<ReportState | ''>('');
   const [selected, setSelected] = useState<string | null>(null);
   const q = useQuery({ queryKey: ['reports', state], queryFn: () => api<{ reports: ServiceReport[] }>(`/api/reports${state ? `?state=${state}` : ''}`), refetchInterval: 10_000 });
+
+  // every listed report on the one city map, coloured by its evidence; a click selects it
+  useEffect(() => {
+    if (!map || !q.data) return;
+    const markers = q.data.reports.map((r) => {
+      const m = new Marker({ color: EVIDENCE_COLOURS[r.evidence?.collection?.kind ?? 'other'], scale: 0.7, opacity: r.status === 'closed' ? '0.45' : '1' }).setLngLat([r.lon, r.lat]).addTo(map.map);
+      const el = m.getElement();
+      el.dataset.reportMarker = r.id;
+      el.title = `#${r.id} · ${t(`svc_${r.serviceCode}`)} · ${t(`st_${r.state}`)}`;
+      el.style.cursor = 'pointer';
+      el.addEventListener('click', (e) => {
+        e.stopPropagation();
+        setSelected(r.id);
+      });
+      return m;
+    });
+    return () => markers.forEach((m) => m.remove());
+  }, [map, q.data, t]);
   const ind = useQuery({ queryKey: ['report-indicators'], queryFn: () => api<Indicators>('/api/reports/indicators'), refetchInterval: 60_000 });
   const canAct = session.role === 'operator' || session.role === 'admin';
   return (
