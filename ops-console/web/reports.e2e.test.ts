@@ -148,6 +148,7 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('citizen reports end to end
     await warning.waitFor({ timeout: 10_000 });
     expect(await warning.textContent()).toContain('No hay registro de que un camión haya pasado por este punto después del reporte');
     expect(await op.locator('[data-testid="detail-state"]').textContent()).toBe('En proceso');
+    expect(await op.locator('[data-testid="report-legend"]').textContent()).toContain('Pasó sin detenerse');
     await op.screenshot({ path: path.join(ARTIFACTS, 'reports-operator-warning.png') });
     // goes ahead: closed, flagged
     await warning.locator('[data-action="close-anyway"]').click();

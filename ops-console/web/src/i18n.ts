@@ -179,6 +179,12 @@ const es = {
   ev_noise_nodata: 'Estación {device} a {distance} m: sin lecturas a esa hora.',
   ev_air: 'Estación {device} a {distance} m: Índice AIRE Y SALUD «{category}».',
   ev_air_nodata: 'Estación {device} a {distance} m: sin índice a esa hora.',
+  ek_collected: 'Recolectado',
+  ek_stopped: 'Se detuvo',
+  ek_drove_by: 'Pasó sin detenerse',
+  ek_not_served: 'No atendido',
+  ek_unknown: 'Sin certeza',
+  ek_other: 'Otro servicio',
 } as const;
 
 export type MsgKey = keyof typeof es;
@@ -355,6 +361,12 @@ const en: Partial<Record<MsgKey, string>> = {
   ev_noise_nodata: 'Station {device}, {distance} m away: no readings at that hour.',
   ev_air: 'Station {device}, {distance} m away: AIRE Y SALUD index “{category}”.',
   ev_air_nodata: 'Station {device}, {distance} m away: no index at that hour.',
+  ek_collected: 'Collected',
+  ek_stopped: 'Stopped',
+  ek_drove_by: 'Drove by',
+  ek_not_served: 'Not served',
+  ek_unknown: 'Unknown',
+  ek_other: 'Other service',
 };
 
 export const DICTIONARY: Record<Lang, Partial<Record<MsgKey, string>>> = { es, en };

@@ -53,6 +53,13 @@ export function ReportsView() {
           ))}
         </select>
       </label>
+      <div className="legend-inline" data-testid="report-legend">
+        {Object.entries(EVIDENCE_COLOURS).map(([k, c]) => (
+          <span key={k}>
+            <i className="bar" style={{ background: c }} /> {t(`ek_${k}`)}
+          </span>
+        ))}
+      </div>
       {q.error && <p className="error">{t('error', { message: (q.error as Error).message })}</p>}
       {q.data && !q.data.reports.length && <p className="muted">{t('rpNone')}</p>}
       <ul className="report-list">
