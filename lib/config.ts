@@ -34,6 +34,14 @@ export const ConfigSchema = Type.Object({
   JWT_SECRET: Type.String({ default: '', description: 'console session signing key; empty = generated and kept in DATA_DIR' }),
   NODE_RED_CREDENTIAL_SECRET: Type.String({ default: '', description: 'Node-RED credentialSecret; empty = generated and kept in DATA_DIR' }),
   MAP_STYLE_URL: Type.String({ default: '', description: 'MapLibre style URL; empty = bundled offline basemap of the demo city' }),
+  OPEN311_RADIUS_M: Type.Number({ minimum: 1, maximum: 500, default: 30, description: 'citizen reports: a bin lift, stop or pass within this many metres of the report is evidence' }),
+  OPEN311_PHOTO_MAX_KB: Type.Integer({ minimum: 1, maximum: 20480, default: 5120, description: 'citizen reports: largest photo accepted (JPEG or PNG), KiB' }),
+  OPEN311_CONTACT_RETENTION_DAYS: Type.Integer({ minimum: 1, default: 180, description: "citizen reports: a reporter's e-mail/phone/name is deleted this many days after the report" }),
+  OPEN311_SLA_HOURS: Type.String({
+    default: 'missed_collection=24,overflowing_container=48,illegal_dumping=72,burning_waste=24,noise=24,bad_air=48,other=120',
+    pattern: '^[a-z_]+=[0-9]+(,[a-z_]+=[0-9]+)*$',
+    description: 'citizen reports: hours to close each service on time (service_code=hours, comma-separated; services left out use `other`)',
+  }),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
 });
 export type Config = Static<typeof ConfigSchema>;

@@ -24,6 +24,8 @@ import auth from './plugins/app/auth';
 import liveHub, { type LiveHubOptions } from './plugins/app/live-hub';
 import mqttLink, { type MqttOptions } from './plugins/app/mqtt-link';
 import plateRetention from './plugins/app/plate-retention';
+import reportsRepo from './plugins/app/reports-repo';
+import reportRetention from './plugins/app/report-retention';
 import healthRoutes from './routes/health';
 import configRoutes from './routes/config';
 import authRoutes from './routes/auth';
@@ -36,6 +38,8 @@ import historyRoutes from './routes/history';
 import exportRoutes from './routes/exports';
 import openDataRoutes from './routes/open-data';
 import liveRoutes from './routes/live';
+import open311Routes from './routes/open311';
+import reportRoutes from './routes/reports';
 import type { UserStore } from './lib/users';
 
 export interface AppPluginOptions {
@@ -72,6 +76,8 @@ export async function consoleApp(fastify: FastifyInstance, opts: AppPluginOption
   await fastify.register(liveHub, opts.live ?? {});
   await fastify.register(mqttLink, { mqtt: opts.mqtt, registry: opts.ctx.registry });
   await fastify.register(plateRetention, { retentionDays: opts.ctx.cfg.PLATE_RETENTION_DAYS });
+  await fastify.register(reportsRepo);
+  await fastify.register(reportRetention, { retentionDays: opts.ctx.cfg.OPEN311_CONTACT_RETENTION_DAYS });
 
   fastify.setErrorHandler((err: { statusCode?: number; code?: string; message: string; validation?: unknown; error?: string }, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
@@ -102,6 +108,8 @@ export async function consoleApp(fastify: FastifyInstance, opts: AppPluginOption
   await fastify.register(exportRoutes);
   await fastify.register(openDataRoutes);
   await fastify.register(liveRoutes);
+  await fastify.register(open311Routes);
+  await fastify.register(reportRoutes);
 }
 
 function httpText(status: number): string {

@@ -24,6 +24,8 @@ import { CoverageView } from './views/CoverageView';
 import { ReplayView } from './views/ReplayView';
 import { PlannersView } from './views/PlannersView';
 import { Legend } from './views/Legend';
+import { PublicReports, isPublicReportsPath } from './reports/PublicReports';
+import { ReportsView } from './reports/ReportsView';
 
 // MapLibre's worker is emitted beside the main module (build/offline-assets.ts)
 setWorkerUrl(new URL('./assets/maplibre-gl-worker.mjs', document.baseURI).href);
@@ -43,6 +45,7 @@ function useLang(): [Lang, (l: Lang) => void] {
 export function App() {
   const session = useSyncExternalStore(onSession, getSession);
   const [lang, setLang] = useLang();
+  if (isPublicReportsPath()) return <PublicReports lang={lang} setLang={setLang} />;
   if (!session) return <Login lang={lang} setLang={setLang} />;
   return <Console key={session.token} session={session} lang={lang} setLang={setLang} />;
 }
@@ -101,7 +104,7 @@ function Console({ session, lang, setLang }: { session: Session; lang: Lang; set
   }, [devicesQ.data, model]);
 
   useEffect(() => {
-    map?.setMode(view === 'planners' || view === 'alerts' ? 'live' : view);
+    map?.setMode(view === 'planners' || view === 'alerts' || view === 'reports' ? 'live' : view);
   }, [map, view]);
 
   const timeZone = configQ.data?.timezone ?? 'America/Mexico_City';
@@ -139,7 +142,7 @@ function Console({ session, lang, setLang }: { session: Session; lang: Lang; set
           <nav className="tabs" role="tablist">
             {views.map((v) => (
               <button key={v} role="tab" aria-selected={view === v} className={view === v ? 'tab active' : 'tab'} data-view={v} onClick={() => setView(v)}>
-                {t(v === 'live' ? 'tabLive' : v === 'alerts' ? 'tabAlerts' : v === 'coverage' ? 'tabCoverage' : v === 'replay' ? 'tabReplay' : 'tabPlanners')}
+                {t(v === 'reports' ? 'tabReports' : v === 'live' ? 'tabLive' : v === 'alerts' ? 'tabAlerts' : v === 'coverage' ? 'tabCoverage' : v === 'replay' ? 'tabReplay' : 'tabPlanners')}
               </button>
             ))}
           </nav>
@@ -174,6 +177,7 @@ function Console({ session, lang, setLang }: { session: Session; lang: Lang; set
             {view === 'alerts' && canSeeAlerts(session.role) && <AlarmTable />}
             {view === 'coverage' && <CoverageView />}
             {view === 'replay' && <ReplayView />}
+            {view === 'reports' && <ReportsView />}
           </aside>
           {view === 'planners' && <PlannersView />}
         </main>

@@ -4,14 +4,14 @@
  */
 import type { Role } from '../../shared/live';
 
-export type View = 'live' | 'alerts' | 'coverage' | 'replay' | 'planners';
+export type View = 'live' | 'alerts' | 'coverage' | 'replay' | 'planners' | 'reports';
 
 const VIEWS: Record<string, View[]> = {
   public: [],
-  operator: ['live', 'alerts', 'coverage', 'replay'],
-  planner: ['live', 'alerts', 'coverage', 'replay', 'planners'],
+  operator: ['live', 'alerts', 'coverage', 'replay', 'reports'],
+  planner: ['live', 'alerts', 'coverage', 'replay', 'planners', 'reports'],
   investigator: ['live', 'replay'],
-  admin: ['live', 'alerts', 'coverage', 'replay', 'planners'],
+  admin: ['live', 'alerts', 'coverage', 'replay', 'planners', 'reports'],
 };
 
 export const viewsFor = (role: Role): View[] => VIEWS[role] ?? [];
