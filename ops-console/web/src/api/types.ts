@@ -6,7 +6,7 @@ export interface DeviceSummary {
   kind: 'truck' | 'air' | 'noise' | 'camera';
   model: string;
   district: string;
-  status: 'active' | 'retired';
+  status: 'planned' | 'installed' | 'active' | 'retired';
   online: boolean | null;
   lastSeen: number | null;
   firmware: string | null;
