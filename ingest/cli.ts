@@ -17,6 +17,7 @@ import { RegistryView } from '../firmware-config/registry';
 import { loadConfig, mqttUrlOf, registryFileOf } from '../lib/config';
 import { createLogger } from '../lib/log';
 import { openStore } from '../store/open';
+import { markInstalled } from '../firmware-config/admin';
 import { startIngest } from './index';
 import { createRuleEngine } from './rules/index';
 
@@ -41,6 +42,14 @@ async function main(): Promise<void> {
   const ingest = await startIngest({
     registry,
     store,
+    // lifecycle: a planned device's first real reading makes it "installed" (presence alerts from then on)
+    onFirstContact: (id) => {
+      try {
+        if (markInstalled(file, id)) log.info({ deviceId: id }, 'first reading of a planned device: now installed');
+      } catch (err) {
+        log.warn({ deviceId: id, err: (err as Error).message }, 'could not mark the device installed');
+      }
+    },
     mqttUrl: mqttUrlOf(cfg),
     username: process.env.INGEST_USERNAME || 'ingest',
     password,
