@@ -149,4 +149,22 @@ describe('registry workflow (devices + sim CLIs, real broker)', () => {
     expect(far.code).toBe(1);
     expect(far.stderr).toContain(`${file}: device noise-01: field location: 19.4326, -99.1332 is outside`);
   }, 60_000);
+
+  it('sim --help lists every fault with examples; sim device implies its own id in a fault spec', async () => {
+    const { FAULT_TYPES } = await import('../device-sim/faults');
+    for (const cmd of ['device', 'fleet']) {
+      const h = await sim([cmd, '--help'], env);
+      expect(h.code).toBe(0);
+      for (const f of FAULT_TYPES) expect(h.stdout, `${cmd} --help lists ${f}`).toMatch(new RegExp(`^  ${f}\\b`, 'm'));
+      expect(h.stdout).toMatch(/Examples:\n  --fault /);
+    }
+    expect((await sim(['device', '--help'], env)).stdout).toMatch(/--fault skew:600 /);
+    // `--fault skew:600` without repeating the id: the device runs with its clock 10 min ahead
+    const r = await sim(['device', 'noise-03', '--mqtt-url', url, '--duration', '2', '--fault', 'skew:600'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!).acked).toBeGreaterThan(0);
+    const other = await sim(['device', 'noise-03', '--mqtt-url', url, '--duration', '1', '--fault', 'truck-03:skew:600'], env);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(/this command runs only noise-03; leave the target out/);
+  }, 90_000);
 });
