@@ -44,7 +44,7 @@ const lines = [
   `  MQTT            mqtt://${host}:${stack.ports.mqtt}`,
   stack.ports.mqttWs ? `  MQTT/WebSocket  ws://${host}:${stack.ports.mqttWs}/mqtt` : '',
   stack.ports.metrics ? `  ingest metrics  http://${host}:${stack.ports.metrics}/metrics` : '',
-  stack.ports.nodeRed ? `  Node-RED        http://${host}:${stack.ports.nodeRed}/` : '',
+  stack.ports.nodeRed ? `  Node-RED        http://${host}:${stack.ports.nodeRed}/   (editor login: admin, password = "admin" in ${cfg.DATA_DIR}/services.json)` : '',
   `  simulated fleet ${cfg.SIM === 'on' ? `on (speed ×${cfg.SIM_SPEED})` : 'off'}`,
   `  console logins  see ${cfg.DATA_DIR}/initial-passwords.txt (first start)`,
   'Press Ctrl-C to stop.',
