@@ -14,8 +14,9 @@
 import closeWithGrace from 'close-with-grace';
 import { cityFileFor, loadCity, type City } from '../firmware-config/city';
 import { RegistryView } from '../firmware-config/registry';
-import { loadConfig, mqttUrlOf, registryFileOf } from '../lib/config';
+import { ConfigError, loadConfig, type Config, mqttUrlOf, registryFileOf } from '../lib/config';
 import { createLogger } from '../lib/log';
+import { startErrorLine } from '../lib/preflight';
 import { openStore } from '../store/open';
 import { markInstalled } from '../firmware-config/admin';
 import { startIngest } from './index';
@@ -73,7 +74,16 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: Error & { code?: string }) => {
+  // an operator's mistake (bad variable, port in use, unwritable DATA_DIR) is one line naming the variable
+  let cfg: Config | undefined;
+  try {
+    cfg = loadConfig();
+  } catch {
+    cfg = undefined;
+  }
+  const line = startErrorLine(err, cfg);
   // eslint-disable-next-line no-console
-  console.error(`ingest failed to start: ${err.code ? `[${err.code}] ` : ''}${err.message}`);
-  process.exit(1);
+  console.error(`ingest failed to start: ${line ?? `${err.code ? `[${err.code}] ` : ''}${err.message}`}`);
+  if (cfg?.LOG_LEVEL === 'debug' || cfg?.LOG_LEVEL === 'trace') console.error(err.stack);
+  process.exit(err instanceof ConfigError ? 2 : 1);
 });

@@ -85,4 +85,26 @@ describe('npm start: operator mistakes get one clear line', () => {
     expect(dbg.code).toBe(1);
     expect(dbg.stderr).toMatch(STACK);
   }, 90_000);
+
+  it('the broker run alone (broker/cli.ts) names MQTT_PORT when its port is taken', async () => {
+    const { provisionDemo } = await import('../firmware-config/provision');
+    const dir = path.join(base, 'broker-alone');
+    provisionDemo(dir, { cost: 1024 });
+    const taken = net.createServer();
+    const port = await freePort();
+    await new Promise<void>((r) => taken.listen(port, '127.0.0.1', () => r()));
+    try {
+      const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', 'broker/cli.ts'], { cwd: root, env: { ...process.env, DATA_DIR: dir, HOST: '127.0.0.1', MQTT_PORT: String(port), MQTT_WS_PORT: '0', LOG_LEVEL: 'silent' }, stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        child.stderr.on('data', (d) => (stderr += d));
+        child.on('exit', (code) => resolve({ code, stderr }));
+      });
+      expect(r.code).toBe(1);
+      expect(lines(r.stderr)).toEqual([expect.stringContaining(`MQTT_PORT=${port}: port ${port} on 127.0.0.1 is already in use`)]);
+      expect(r.stderr).toMatch(/set MQTT_PORT to a free port/);
+    } finally {
+      await new Promise((res) => taken.close(res));
+    }
+  }, 90_000);
 });
