@@ -62,6 +62,7 @@ describe('configuration errors name the variable, the bad value and what is allo
   });
 
   it('accepts the defaults and good values', () => {
+    expect(loadConfig({ MAP_STYLE_URL: '/styles/city.json' }).MAP_STYLE_URL).toBe('/styles/city.json');
     const cfg = loadConfig({ MQTT_URL: 'mqtts://broker.example:8883', MAP_STYLE_URL: 'https://tiles.example/style.json', INFLUX_URL: 'http://127.0.0.1:8086', HOST: '127.0.0.1', MQTT_PORT: ' 1999 ' });
     expect(cfg.MQTT_PORT).toBe(1999);
     expect(loadConfig({}).LOG_LEVEL).toBe('info');

@@ -80,8 +80,8 @@ export const VARIABLES = {
   NODE_RED_CREDENTIAL_SECRET: { schema: Type.String({ default: '', description: 'Node-RED credentialSecret; empty = generated and kept in DATA_DIR' }) },
   MAP_STYLE_URL: {
     schema: Type.String({ default: '', description: 'MapLibre style URL; empty = bundled offline basemap of the demo city' }),
-    check: urlCheck(HTTP_SCHEMES),
-    form: urlForm(HTTP_SCHEMES, 'https://tiles.example/styles/city/style.json'),
+    check: (v: string) => (v.startsWith('/') && !v.startsWith('//') ? null : urlCheck(HTTP_SCHEMES)(v)),
+    form: `${urlForm(HTTP_SCHEMES, 'https://tiles.example/styles/city/style.json')}, or a path on the console's server starting with /`,
   },
   LOG_LEVEL: { schema: Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)), { default: 'info', description: 'pino log level; debug also prints stack traces of start-up errors' }) },
 } satisfies Record<string, Variable>;
