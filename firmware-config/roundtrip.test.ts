@@ -32,6 +32,8 @@ function tryConnect(cfg: DeviceConfig, url: string, password = cfg.secret): Prom
       c.end(true);
       resolve(`refused: ${err.message}`);
     });
+    // a registry reload may revoke the connection before the PUBACK: never wait for it forever
+    c.once('close', () => resolve('closed before the acknowledgement'));
   });
 }
 
