@@ -107,11 +107,12 @@ export class ConfigError extends Error {
 export function allowedForm(name: keyof typeof VARIABLES): string {
   const v = VARIABLES[name] as Variable;
   if (v.form) return v.form;
-  const s = v.schema as TSchema & { anyOf?: { const: string }[]; minimum?: number; maximum?: number; type?: string; minLength?: number };
+  const s = v.schema as TSchema & { anyOf?: { const: string }[]; minimum?: number; maximum?: number; type?: string; minLength?: number; pattern?: string; default?: unknown };
   if (s.anyOf) return `one of ${s.anyOf.map((x) => x.const).join(', ')}`;
   const range = s.minimum !== undefined && s.maximum !== undefined ? ` from ${s.minimum} to ${s.maximum}` : s.minimum !== undefined ? ` ≥ ${s.minimum}` : '';
   if (s.type === 'integer') return `a whole number${range}`;
   if (s.type === 'number') return `a number${range}`;
+  if (s.type === 'string' && s.pattern) return `a text of the form ${s.pattern}${s.default ? `, e.g. ${JSON.stringify(s.default)}` : ''}`;
   if (s.type === 'string') return s.minLength ? 'a non-empty text' : 'a text';
   return 'a valid value';
 }
@@ -142,6 +143,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         : s.type === 'integer' && !Number.isInteger(value) ? 'is not a whole number'
         : typeof value === 'number' && s.minimum !== undefined && value < s.minimum ? `is below ${s.minimum}`
         : typeof value === 'number' && s.maximum !== undefined && value > s.maximum ? `is above ${s.maximum}`
+        : typeof value === 'string' && (def.schema as { pattern?: string }).pattern ? 'does not have the expected form'
         : 'is not allowed';
     } else if (def.check) {
       why = def.check(value as never);
