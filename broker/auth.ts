@@ -17,6 +17,7 @@ import type { RegistryView } from '../firmware-config/registry';
 import { canPublish, type Identity } from './acl';
 import type { BrokerMetrics } from './metrics';
 import { VerifyCache } from './verify-cache';
+import { sendNotice } from './notice';
 
 export const CONNACK = { IDENTIFIER_REJECTED: 2, BAD_USERNAME_OR_PASSWORD: 4, NOT_AUTHORIZED: 5 } as const;
 
@@ -133,6 +134,11 @@ export function createAuthenticator(opts: { registry: RegistryView; metrics: Bro
           else sessions.set(client.id, found.id);
           identities.set(client, found);
           owners.set(client.id, { client, identity: found });
+          // the same identity again: Aedes closes the old connection next; tell it why first
+          if (owner && owner.client !== client && !owner.client.closed) {
+            log.info({ clientId: client.id, remote: remoteOf(client), previous: remoteOf(owner.client) }, 'session taken over by a new connection of the same identity');
+            return sendNotice(owner.client, owner.identity, { reason: 'session_taken_over', detail: `another connection logged in as ${found.id}${remoteOf(client) ? ` from ${remoteOf(client)}` : ''} and took the session over` }, () => cb(null, true));
+          }
           cb(null, true);
         },
         (err: Error) => cb(refuse(client, username, 'bad_password', CONNACK.BAD_USERNAME_OR_PASSWORD, `verification failed: ${err.message}`), null),

@@ -11,6 +11,7 @@ import type { Logger } from '../lib/log';
 import type { RegistryView } from '../firmware-config/registry';
 import { canPublish, canSubscribe, type Identity } from './acl';
 import { remoteOf, type Authenticator } from './auth';
+import { sendNotice } from './notice';
 import type { BrokerMetrics } from './metrics';
 
 export class AclError extends Error {
@@ -43,7 +44,10 @@ export function createAuthorizer(opts: { auth: Authenticator; registry: Registry
       if (decision.ok) return cb(null);
       metrics.publishRefused(decision.reason);
       log.warn({ clientId: client?.id, username: who?.id, topic: packet.topic, retain: packet.retain, will: isWill, reason: decision.reason, remote: remoteOf(client) }, `publish refused: ${decision.detail}`);
-      cb(new AclError(decision.reason, decision.detail));
+      const err = new AclError(decision.reason, decision.detail);
+      // the connection is closed next: tell the device why first (its own notice topic)
+      if (client && !isWill) sendNotice(client, who, { reason: 'publish_refused', detail: decision.detail, topic: packet.topic }, () => cb(err));
+      else cb(err);
     },
 
     authorizeSubscribe(client: Client, sub: Subscription, cb: (err: Error | null, sub?: Subscription | null) => void): void {

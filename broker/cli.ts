@@ -5,8 +5,9 @@
  * edits (new devices, retirements, rotated credentials) apply without a restart.
  */
 import closeWithGrace from 'close-with-grace';
-import { loadConfig, registryFileOf } from '../lib/config';
+import { ConfigError, loadConfig, type Config, registryFileOf } from '../lib/config';
 import { createLogger } from '../lib/log';
+import { startErrorLine } from '../lib/preflight';
 import { RegistryView } from '../firmware-config/registry';
 import { startBroker } from './index';
 
@@ -33,7 +34,16 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: Error & { code?: string }) => {
+  // an operator's mistake (bad variable, port in use, unwritable DATA_DIR) is one line naming the variable
+  let cfg: Config | undefined;
+  try {
+    cfg = loadConfig();
+  } catch {
+    cfg = undefined;
+  }
+  const line = startErrorLine(err, cfg);
   // eslint-disable-next-line no-console
-  console.error(`broker failed to start: ${err.code ? `[${err.code}] ` : ''}${err.message}`);
-  process.exit(1);
+  console.error(`broker failed to start: ${line ?? `${err.code ? `[${err.code}] ` : ''}${err.message}`}`);
+  if (cfg?.LOG_LEVEL === 'debug' || cfg?.LOG_LEVEL === 'trace') console.error(err.stack);
+  process.exit(err instanceof ConfigError ? 2 : 1);
 });

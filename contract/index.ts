@@ -4,3 +4,4 @@ export * from './payloads';
 export * from './records';
 export * from './validate';
 export * from './alert-codes';
+export * from './commissioning';

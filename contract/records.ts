@@ -35,6 +35,7 @@ export const REJECT_REASONS = [
   'too_old', // event time older than the accepted maximum age
   'store_rejected', // the store refused the point (e.g. InfluxDB 400 on line protocol), with its message
   'duplicate', // same device + stream + event time already accepted (counted, not dead-lettered)
+  'commissioning', // not refused: an installer's test reading, validated and kept apart from telemetry (see commissioning.ts)
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 

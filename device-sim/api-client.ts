@@ -83,9 +83,10 @@ export class ConsoleApiClient {
   }
 
   /** dead letters of a device (or of every device: a topic outside the scheme carries no device id) */
-  async deadLetters(deviceId: string | null, from?: number): Promise<DeadLetter[]> {
+  async deadLetters(deviceId: string | null, from?: number, reason?: DeadLetter['reason']): Promise<DeadLetter[]> {
     const q = new URLSearchParams({ limit: '200' });
     if (deviceId) q.set('deviceId', deviceId);
+    if (reason) q.set('reason', reason);
     if (from !== undefined) q.set('from', String(from));
     const r = await this.json<{ deadLetters: DeadLetter[] }>(`/api/dead-letters?${q}`);
     return r.deadLetters;

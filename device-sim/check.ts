@@ -4,16 +4,25 @@
  *
  *   1 config     the rendered config is complete and its topics are the device's own
  *   2 connect    MQTT login with the device's credentials (bad credentials / retired / unreachable)
- *   3 clock      device clock vs the server (HTTP Date header): "clock off by N s"
+ *   3 clock      device clock (+ `clockOffsetMs`) vs the server (HTTP Date header): "clock off by N s"
  *   4 gps        fix quality (trucks): hdop and satellites
  *   5 ranges     the test reading is valid for the contract and inside plausible ranges
- *   6 publish    the broker takes the test reading on the device's topic ("wrong topic" otherwise)
- *   7 accepted   the console API shows the reading as the device's latest (else the ingest's
- *                dead-letter reason: "rejected payload: schema: ...")
- *   8 location   the device is where the registry says (fixed stations), or on the street network (trucks)
+ *   6 publish    the broker takes the test reading; when it closes the connection instead, the
+ *                broker's own notice (contract/commissioning.ts) says why: "topic refused" or
+ *                "session taken over by another connection"
+ *   7 accepted   ingest validated the reading like a real one (else its reason: "rejected
+ *                payload: schema: ...")
+ *   8 location   the device is where the registry says (fixed stations), or its GPS fix (or `at`)
+ *                is on the street network (trucks)
+ *
+ * The test reading is commissioning data: published on the device's `…/commissioning` topic,
+ * validated by ingest and kept apart from telemetry — never in plate search, charts, coverage or
+ * rules. The check connects without a last will and publishes no presence, so it leaves no alert
+ * behind. (`topic` overrides this for tooling: the reading then goes to that topic as real data.)
  */
+import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
-import { decodeMessage, DEFAULT_TIME_POLICY, type Stream } from '../contract';
+import { commissioningTopic, decodeMessage, DEFAULT_TIME_POLICY, noticeTopic, type BrokerNotice, type Stream } from '../contract';
 import type { City, Position } from '../firmware-config/city';
 import type { DeviceConfig } from '../firmware-config/device-config';
 import { distanceM, pointLineDistanceM } from '../firmware-config/geo';
@@ -56,6 +65,12 @@ export interface CheckOptions {
   timeoutMs?: number;
   /** largest accepted distance from the registered place (default 50 m) */
   maxLocationErrorM?: number;
+  /** trucks: largest accepted distance of the GPS fix from the street network (default 30 m) */
+  maxStreetDistanceM?: number;
+  /** identifies this run's commissioning reading (default random) */
+  checkId?: string;
+  /** called right before the publish step (tests: another connection takes the session over) */
+  beforePublish?: () => Promise<void>;
 }
 
 const MAIN_STREAM: Record<DeviceConfig['kind'], Stream> = { truck: 'gps', air: 'air', noise: 'noise', camera: 'plate' };
@@ -76,8 +91,8 @@ function testReading(o: CheckOptions, now: number): Record<string, unknown> {
   }
   if (cfg.kind === 'truck') {
     if (!o.city) throw Object.assign(new Error('truck check needs the city data'), { code: 'E_CHECK_CITY' });
-    const m = modelFor(cfg, { city: o.city, start: now - 10_000 }) as TruckModel;
-    const p = m.position();
+    // where the installer stands (--at), else where the truck's model puts it on its route
+    const p: Position = o.at ? [o.at.lon, o.at.lat] : (modelFor(cfg, { city: o.city, start: now - 10_000 }) as TruckModel).position();
     return { ts: now, lat: Math.round(p[1] * 1e6) / 1e6, lon: Math.round(p[0] * 1e6) / 1e6, speedKmh: 0, heading: 0, hdop: 0.9, sats: 11 };
   }
   const m = modelFor(cfg, { city: o.city ?? ({ routes: [], depots: [], streets: { features: [] } } as unknown as City), start: now - cfg.intervals.dataS * 1000 });
@@ -85,7 +100,14 @@ function testReading(o: CheckOptions, now: number): Record<string, unknown> {
   return { ...(e?.payload as unknown as Record<string, unknown>), ts: now };
 }
 
-function connect(cfg: DeviceConfig, url: string): Promise<{ client: MqttClient } | { error: string }> {
+interface Conn {
+  client: MqttClient;
+  /** the broker's notices to this connection (why it closes it) */
+  notices: BrokerNotice[];
+}
+
+/** Connect as the device, without a last will (a check must leave no presence behind), and listen for the broker's notices. */
+function connect(cfg: DeviceConfig, url: string): Promise<Conn | { error: string }> {
   return new Promise((resolve) => {
     const c = mqtt.connect(url, {
       clientId: cfg.clientId,
@@ -94,25 +116,47 @@ function connect(cfg: DeviceConfig, url: string): Promise<{ client: MqttClient }
       reconnectPeriod: 0,
       connectTimeout: 8000,
       clean: true,
-      will: { topic: cfg.will.topic, payload: Buffer.from(cfg.will.payload), qos: 1, retain: true },
     });
-    const done = (r: { client: MqttClient } | { error: string }) => {
+    const notices: BrokerNotice[] = [];
+    const nt = noticeTopic(cfg.kind, cfg.deviceId);
+    c.on('message', (topic, payload) => {
+      if (topic !== nt) return;
+      try {
+        notices.push(JSON.parse(payload.toString('utf8')) as BrokerNotice);
+      } catch {
+        // not a notice
+      }
+    });
+    const done = (r: Conn | { error: string }) => {
       c.removeAllListeners('connect');
       c.removeAllListeners('error');
       c.removeAllListeners('close');
       c.on('error', () => {});
       resolve(r);
     };
-    c.once('connect', () => done({ client: c }));
+    c.once('connect', () => {
+      c.subscribe(nt, { qos: 0 }, () => done({ client: c, notices }));
+    });
     c.once('error', (err) => (c.end(true), done({ error: connackReason(err) })));
     c.once('close', () => (c.end(true), done({ error: `broker ${url} closed the connection before accepting it (unreachable?)` })));
   });
 }
 
+/** Why the broker closed the connection, from its notice (waits a moment for one), never a guess. */
+async function closeReason(conn: Conn, topic: string): Promise<string> {
+  const deadline = Date.now() + 1000;
+  while (!conn.notices.length && Date.now() < deadline) await sleep(50);
+  const n = conn.notices.at(-1);
+  if (!n) return `the broker closed the connection while publishing on ${topic} and gave no reason`;
+  if (n.reason === 'session_taken_over') return `session taken over by another connection: ${n.detail} (is the device itself, or another check, connected with client id ${conn.client.options.clientId}? stop it during the check)`;
+  return `topic refused by the broker: ${n.topic ?? topic}: ${n.detail}`;
+}
+
 function publishAcked(c: MqttClient, topic: string, text: string, timeoutMs = 5000): Promise<string | null> {
   return new Promise((resolve) => {
+    if (!c.connected) return resolve('closed');
     const t = setTimeout(() => resolve('no acknowledgement from the broker'), timeoutMs);
-    const onClose = () => (clearTimeout(t), resolve('the broker closed the connection (topic not allowed for this device)'));
+    const onClose = () => (clearTimeout(t), resolve('closed'));
     c.once('close', onClose);
     c.publish(topic, text, { qos: 1 }, (err) => {
       clearTimeout(t);
@@ -128,7 +172,11 @@ export async function runCheck(o: CheckOptions): Promise<CheckResult> {
   const add = (name: CheckName, ok: boolean | null, detail: string) => items.push({ name, ok, detail });
   const deviceNow = () => Date.now() + (o.clockOffsetMs ?? 0);
   const stream = MAIN_STREAM[cfg.kind];
-  const topic = o.topic ?? (cfg.topics.publish as Partial<Record<Stream, string>>)[stream] ?? `${cfg.topics.prefix}${stream}`;
+  const streamTopic = (cfg.topics.publish as Partial<Record<Stream, string>>)[stream] ?? `${cfg.topics.prefix}${stream}`;
+  const topic = o.topic ?? streamTopic;
+  /** commissioning data unless a topic override asks for a real publish */
+  const asCommissioning = o.topic === undefined;
+  const checkId = o.checkId ?? randomBytes(6).toString('hex');
   const url = o.mqttUrl ?? cfg.broker.url;
   const apiUrl = o.apiUrl ?? cfg.apiUrl;
   const finish = (): CheckResult => ({ ok: items.every((i) => i.ok !== false), deviceId: cfg.deviceId, items });
@@ -160,9 +208,10 @@ export async function runCheck(o: CheckOptions): Promise<CheckResult> {
   }
   add('connect', true, `connected to ${url} as ${cfg.username}`);
   const client = conn.client;
+  let reading: Record<string, unknown> = {};
   try {
     const now = deviceNow();
-    const reading = testReading(o, now);
+    reading = testReading(o, now);
     const text = JSON.stringify(reading);
 
     // 4 gps
@@ -182,68 +231,50 @@ export async function runCheck(o: CheckOptions): Promise<CheckResult> {
     }
 
     // 6 publish
+    await o.beforePublish?.();
     const sentAt = Date.now();
-    const perr = await publishAcked(client, topic, text);
+    const pubTopic = asCommissioning ? commissioningTopic(cfg.kind, cfg.deviceId) : topic;
+    const body = asCommissioning ? JSON.stringify({ checkId, stream, reading }) : text;
+    const perr = await publishAcked(client, pubTopic, body);
     if (perr) {
-      add('publish', false, `wrong topic: ${topic}: ${perr}`);
+      add('publish', false, perr === 'closed' ? await closeReason(conn, topic) : `${topic}: ${perr}`);
       return finish();
     }
-    add('publish', true, `published on ${topic}`);
-    await new Promise<void>((res) => client.publish(cfg.topics.presence, JSON.stringify({ state: 'online', ts: Date.now() }), { qos: 1, retain: true }, () => res()));
-    // a status record with the same event time: confirms arrival even where the API hides the stream (plates)
-    const statusTopic = `${cfg.topics.prefix}status`;
-    await publishAcked(client, statusTopic, JSON.stringify({ ts: reading.ts, fw: 'commissioning', uptimeS: Math.floor(process.uptime()), clockSkewMs: o.clockOffsetMs ?? 0 }));
+    add('publish', true, asCommissioning ? `published on ${pubTopic} (commissioning data for ${topic})` : `published on ${topic}`);
 
-    // 7 accepted + 8 location (through the console API)
+    // 7 accepted (through the console API)
+    let dev: Awaited<ReturnType<ConsoleApiClient['device']>> | null = null;
     if (!api) {
       add('accepted', null, 'skipped: no console API URL (--api)');
     } else {
       try {
         if (o.apiUser && o.apiPassword) await api.login(o.apiUser, o.apiPassword);
-        const deadline = Date.now() + (o.timeoutMs ?? 15_000);
-        let seen = false;
-        let reason: string | null = null;
-        let dev = await api.device(cfg.deviceId);
-        for (;;) {
-          const latest = dev.latest[d.ok ? d.stream : stream];
-          const hidden = stream === 'plate' && !('plate' in dev.latest) && dev.latest.status?.ts === reading.ts;
-          const mine = (l: { receivedAt: number; topic: string }) => l.receivedAt >= sentAt - 1000 && l.topic === topic;
-          const dl = (await api.deadLetters(cfg.deviceId, sentAt - 5000)).find(mine) ?? (await api.deadLetters(null, sentAt - 5000)).find(mine);
-          if (!dl && ((latest && latest.ts === reading.ts) || hidden)) {
-            seen = true;
-            break;
-          }
-          if (dl) {
-            reason = `rejected payload: ${dl.reason}: ${dl.detail}`;
-            break;
-          }
-          if (Date.now() > deadline) break;
-          await sleep(300);
-          dev = await api.device(cfg.deviceId);
-        }
-        if (seen) add('accepted', true, `stored and shown: latest ${stream} at ${new Date(Number(reading.ts)).toISOString()}${stream === 'plate' && !('plate' in dev.latest) ? ' (plate data hidden for this role; confirmed by the status record)' : ''}`);
-        else add('accepted', false, reason ?? `not seen by the platform within ${Math.round((o.timeoutMs ?? 15_000) / 1000)} s (is ingest running?)`);
-
-        // location
-        const at = o.at ?? cfg.location;
-        if (cfg.kind === 'truck') {
-          const p: Position = [Number(reading.lon), Number(reading.lat)];
-          if (o.city) {
-            let best = Infinity;
-            for (const f of o.city.streets.features) best = Math.min(best, pointLineDistanceM(p, f.geometry.coordinates as Position[]));
-            add('location', best <= 30, best <= 30 ? `on the street network (${best.toFixed(0)} m)` : `wrong location: GPS fix ${best.toFixed(0)} m from the nearest street`);
-          } else add('location', null, 'skipped: no city data');
-        } else if (!dev.location) add('location', false, 'wrong location: the registry has no place for this device');
-        else if (!at) add('location', null, 'skipped: no installed position given (--at lat,lon)');
-        else {
-          const m = distanceM([at.lon, at.lat], [dev.location.lon, dev.location.lat]);
-          const max = o.maxLocationErrorM ?? 50;
-          add('location', m <= max, m <= max ? `at the registered place (${m.toFixed(0)} m)` : `wrong location: installed ${m.toFixed(0)} m from the registered place (${dev.location.lat}, ${dev.location.lon})`);
-        }
+        dev = await api.device(cfg.deviceId);
+        const r = asCommissioning ? await commissioningOutcome(api, cfg.deviceId, checkId, sentAt, o.timeoutMs) : await realOutcome(api, cfg.deviceId, stream, topic, reading, sentAt, o.timeoutMs);
+        add('accepted', r.ok, r.detail);
       } catch (err) {
         const e = err as ApiClientError;
         add('accepted', false, e.code === 'E_API_AUTH' ? `console API refused the login (give --api-user/--api-password): ${e.message}` : e.message);
       }
+    }
+
+    // 8 location
+    const at = o.at ?? cfg.location;
+    if (cfg.kind === 'truck') {
+      const p: Position = [Number(reading.lon), Number(reading.lat)];
+      if (o.city && Number.isFinite(p[0]) && Number.isFinite(p[1])) {
+        let best = Infinity;
+        for (const f of o.city.streets.features) best = Math.min(best, pointLineDistanceM(p, f.geometry.coordinates as Position[]));
+        const max = o.maxStreetDistanceM ?? 30;
+        add('location', best <= max, best <= max ? `on the street network (${best.toFixed(0)} m)` : `wrong location: GPS fix ${formatM(best)} from the nearest street (at most ${max} m)`);
+      } else add('location', null, 'skipped: no city data');
+    } else if (!api || !dev) add('location', null, 'skipped: no console API (the registered place comes from it)');
+    else if (!dev.location) add('location', false, 'wrong location: the registry has no place for this device');
+    else if (!at) add('location', null, 'skipped: no installed position given (--at lat,lon)');
+    else {
+      const m = distanceM([at.lon, at.lat], [dev.location.lon, dev.location.lat]);
+      const max = o.maxLocationErrorM ?? 50;
+      add('location', m <= max, m <= max ? `at the registered place (${m.toFixed(0)} m)` : `wrong location: installed ${formatM(m)} from the registered place (${dev.location.lat}, ${dev.location.lon})`);
     }
   } finally {
     await new Promise<void>((res) => {
@@ -252,6 +283,39 @@ export async function runCheck(o: CheckOptions): Promise<CheckResult> {
     });
   }
   return finish();
+}
+
+const formatM = (m: number) => (m >= 10_000 ? `${(m / 1000).toFixed(1)} km` : `${m.toFixed(0)} m`);
+
+/** The commissioning reading's outcome, as ingest stored it (apart from telemetry). */
+async function commissioningOutcome(api: ConsoleApiClient, deviceId: string, checkId: string, sentAt: number, timeoutMs = 15_000): Promise<{ ok: boolean; detail: string }> {
+  const deadline = Date.now() + timeoutMs;
+  const prefix = `check ${checkId}: `;
+  for (;;) {
+    const l = (await api.deadLetters(deviceId, sentAt - 5000, 'commissioning')).find((x) => x.detail.startsWith(prefix));
+    if (l) {
+      const d = l.detail.slice(prefix.length);
+      const m = /^rejected (\w+) reading: (.*)$/s.exec(d);
+      return m ? { ok: false, detail: `rejected payload: ${m[2]}` } : { ok: true, detail: `${d}; seen by ingest at ${new Date(l.receivedAt).toISOString()}` };
+    }
+    if (Date.now() > deadline) return { ok: false, detail: `not seen by the platform within ${Math.round(timeoutMs / 1000)} s (is ingest running?)` };
+    await sleep(300);
+  }
+}
+
+/** A reading published as real data (topic override): the device's latest, or the dead letter with its reason. */
+async function realOutcome(api: ConsoleApiClient, deviceId: string, stream: Stream, topic: string, reading: Record<string, unknown>, sentAt: number, timeoutMs = 15_000): Promise<{ ok: boolean; detail: string }> {
+  const deadline = Date.now() + timeoutMs;
+  const mine = (l: { receivedAt: number; topic: string }) => l.receivedAt >= sentAt - 1000 && l.topic === topic;
+  for (;;) {
+    const dl = (await api.deadLetters(deviceId, sentAt - 5000)).find(mine) ?? (await api.deadLetters(null, sentAt - 5000)).find(mine);
+    if (dl) return { ok: false, detail: `rejected payload: ${dl.reason}: ${dl.detail}` };
+    const dev = await api.device(deviceId);
+    const latest = dev.latest[stream];
+    if (latest && latest.ts === reading.ts) return { ok: true, detail: `stored and shown: latest ${stream} at ${new Date(Number(reading.ts)).toISOString()}` };
+    if (Date.now() > deadline) return { ok: false, detail: `not seen by the platform within ${Math.round(timeoutMs / 1000)} s (is ingest running?)` };
+    await sleep(300);
+  }
 }
 
 /** The checklist as text: one line per item. */

@@ -4,10 +4,12 @@
  *   fleet                       every provisioned device (DATA_DIR/devices) on real MQTT
  *   device <id> [--config f]    be one provisioned device
  *   load --devices N --rate R --duration S   benchmark load from one process
- *   check <id> [--config f]     the installer's commissioning check (pass/fail checklist)
+ *   check <id> [--config f]     the installer's commissioning check (pass/fail checklist);
+ *                               --at lat,lon (where it stands), --clock-offset s (a skewed clock)
  *
- * Faults: `--fault <target>:<fault>[:param][@afterS][+forS]` (repeatable), or type a spec on
- * stdin while running (`clear <target>:<fault>` ends one). See faults.ts.
+ * Faults: `--fault <target>:<fault>[:param][@afterS][+forS]` (repeatable; for `device` the target
+ * may be left out: `skew:600`), or type a spec on stdin while running (`clear <target>:<fault>`
+ * ends one). Listed with examples in `--help` (FAULT_HELP, from faults.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,7 +20,7 @@ import { createLogger } from '../lib/log';
 import { loadCity } from '../firmware-config/city';
 import { loadDeviceConfig, type DeviceConfig } from '../firmware-config/device-config';
 import { formatCheck, runCheck } from './check';
-import { FAULT_TYPES, parseFaultSpec, type FaultSpec, type FaultType } from './faults';
+import { FAULT_HELP, FAULT_TYPES, parseFaultSpec, type FaultSpec, type FaultType } from './faults';
 import { startFleet, type Fleet } from './fleet';
 import { provisionLoadDevices, runLoad } from './load';
 import { formatFleetStats, startStatusLine } from './status-line';
@@ -35,6 +37,17 @@ const collect = (v: string, prev: FaultSpec[]) => {
     throw new InvalidArgumentError((err as Error).message);
   }
 };
+/** `sim device <id>`: the target is implied (`skew:600` = `<id>:skew:600`); any other target must be the id or "all" */
+const collectForDevice = (v: string, prev: string[]) => [...prev, v];
+function deviceFaults(id: string, specs: string[]): FaultSpec[] {
+  return specs.map((v) => {
+    try {
+      return parseFaultSpec(v, id);
+    } catch (err) {
+      fail(`--fault: ${(err as Error).message}`);
+    }
+  });
+}
 
 function fail(msg: string, code = 1): never {
   process.stderr.write(`error: ${msg}\n`);
@@ -92,8 +105,9 @@ program
   .option('--speed <x>', 'simulated time runs x times faster (replays a past window until it catches up)', num('speed'))
   .option('--backfill-hours <h>', 'past window to replay at speed > 1 (default min(24, speed) h)', num('backfill'))
   .option('--only <list>', 'only these kinds or device ids, comma-separated (e.g. truck,cam-01)')
-  .option('--fault <spec>', 'fault spec, repeatable: <target>:<fault>[:param][@afterS][+forS]', collect, [] as FaultSpec[])
+  .option('--fault <spec>', 'fault spec, repeatable: <target>:<fault>[:param][@afterS][+forS] (see below)', collect, [] as FaultSpec[])
   .option('--duration <s>', 'stop after s seconds', num('duration'))
+  .addHelpText('after', FAULT_HELP('fleet'))
   .action(async (o) => {
     const cfg = loadConfig();
     const log = createLogger('device-sim', cfg.LOG_LEVEL);
@@ -135,9 +149,11 @@ program
   .option('--config <file>', 'rendered config (default DATA_DIR/devices/<id>.json)')
   .option('--mqtt-url <url>', "override the config's broker URL")
   .option('--speed <x>', 'simulated time factor', num('speed'), 1)
-  .option('--fault <spec>', 'fault spec (target may be the id or "all")', collect, [] as FaultSpec[])
+  .option('--fault <spec>', 'fault spec, repeatable: <fault>[:param][@afterS][+forS] (the device is implied; see below)', collectForDevice, [] as string[])
   .option('--duration <s>', 'stop after s seconds', num('duration'))
+  .addHelpText('after', FAULT_HELP('device'))
   .action(async (id: string, o) => {
+    o.fault = deviceFaults(id, o.fault);
     const c = readConfig(id, o.config);
     const log = createLogger('device-sim', loadConfig().LOG_LEVEL);
     try {
@@ -201,7 +217,12 @@ program
   .option('--api <url>', 'console API (default the config apiUrl, else http://127.0.0.1:HTTP_PORT)')
   .option('--api-user <u>', 'console user (default CHECK_API_USER or operador)')
   .option('--api-password <p>', 'console password (default CHECK_API_PASSWORD, else DATA_DIR/initial-passwords.txt)')
-  .option('--at <lat,lon>', 'where the device is installed (default: the config location)')
+  .option('--at <lat,lon>', 'where the device is installed (default: the config location); for a truck, where its GPS fix is')
+  .option('--clock-offset <s>', "the device clock's offset from true time, in seconds (e.g. 600 = 10 min ahead)", (v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new InvalidArgumentError('must be a number of seconds (negative = behind)');
+    return n;
+  })
   .option('--timeout <s>', 'seconds to wait for the reading to show up', num('timeout'), 15)
   .option('--json', 'print the result as JSON')
   .action(async (id: string, o) => {
@@ -210,7 +231,7 @@ program
     let at: { lat: number; lon: number } | undefined;
     if (o.at) {
       const [lat, lon] = String(o.at).split(',').map(Number);
-      if (!Number.isFinite(lat) || !Number.isFinite(lon)) fail('--at must be lat,lon');
+      if (!Number.isFinite(lat) || !Number.isFinite(lon) || Math.abs(lat!) > 90 || Math.abs(lon!) > 180) fail(`--at: "${o.at}" is not lat,lon (e.g. --at 18.1412,-94.4589)`);
       at = { lat: lat!, lon: lon! };
     }
     const user = o.apiUser ?? process.env.CHECK_API_USER ?? 'operador';
@@ -223,6 +244,7 @@ program
       apiUser: user,
       apiPassword: o.apiPassword ?? process.env.CHECK_API_PASSWORD ?? initialPassword(cfg.DATA_DIR, user),
       at,
+      clockOffsetMs: o.clockOffset !== undefined ? o.clockOffset * 1000 : undefined,
       timeoutMs: o.timeout * 1000,
     });
     process.stdout.write((o.json ? JSON.stringify(r) : formatCheck(r)) + '\n');

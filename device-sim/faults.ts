@@ -35,15 +35,54 @@ export class FaultSpecError extends Error {
   code = 'E_FAULT_SPEC';
 }
 
-export function parseFaultSpec(spec: string): FaultSpec {
-  const m = /^([a-z0-9-]+|\*):([a-z-]+)(?::(-?[\d.]+))?(?:@([\d.]+))?(?:\+([\d.]+))?$/.exec(spec.trim());
-  if (!m) throw new FaultSpecError(`bad fault spec "${spec}": expected <target>:<fault>[:<param>][@<afterS>][+<forS>]`);
+/**
+ * Parse `<target>:<fault>[:param][@afterS][+forS]`. With `impliedTarget` (one device, `sim device`)
+ * the target may be left out (`skew:600`); a target that is given must be that device or `all`.
+ */
+export function parseFaultSpec(spec: string, impliedTarget?: string): FaultSpec {
+  let text = spec.trim();
+  const first = text.split(':')[0]!;
+  if (impliedTarget && (FAULT_TYPES as readonly string[]).includes(first)) text = `${impliedTarget}:${text}`;
+  const m = /^([a-z0-9-]+|\*):([a-z-]+)(?::(-?[\d.]+))?(?:@([\d.]+))?(?:\+([\d.]+))?$/.exec(text);
+  if (!m) throw new FaultSpecError(`bad fault spec "${spec}": expected ${impliedTarget ? '[<target>:]' : '<target>:'}<fault>[:<param>][@<afterS>][+<forS>], e.g. ${impliedTarget ? 'skew:600' : 'truck-03:offline-will:120'} (faults: ${FAULT_TYPES.join(', ')})`);
   const [, target, type, param, after, forS] = m;
   if (!(FAULT_TYPES as readonly string[]).includes(type!)) throw new FaultSpecError(`unknown fault "${type}" (one of ${FAULT_TYPES.join(', ')})`);
+  if (impliedTarget && target !== impliedTarget && target !== 'all' && target !== '*') throw new FaultSpecError(`fault spec "${spec}": this command runs only ${impliedTarget}; leave the target out (e.g. ${type})`);
   const fault: Fault = { type: type as FaultType };
   if (param !== undefined) fault.param = Number(param);
   if (forS !== undefined) fault.forS = Number(forS);
   return { target: target === '*' ? 'all' : target!, fault, afterS: after ? Number(after) : 0 };
+}
+
+/** What each fault does and its parameter (for --help). */
+export const FAULT_DESCRIPTIONS: Record<FaultType, string> = {
+  'offline-will': 'offline-will[:S]   connection drops for S s (default 60); the broker publishes the last will; readings in the outage are lost',
+  offline: 'offline[:S]        clean disconnect for S s without last will (presence stays "online": silence is the only sign)',
+  burst: 'burst[:S]          connection drops for S s; readings are buffered and sent in one burst after reconnecting',
+  drift: 'drift              GPS drifts away a few metres per fix (bad fix quality)',
+  jumps: 'jumps              GPS jumps kilometres now and then',
+  malformed: 'malformed[:RATE]   a share of messages (default 0.3) are broken: bad JSON, unknown field, out of range, wrong type',
+  skew: 'skew[:S]           device clock off by S seconds (default +600: ahead, so readings are rejected)',
+  duplicates: 'duplicates         every message is sent twice',
+  stuck: 'stuck              the sensor repeats its last values',
+};
+
+/** The fault section of `--help`: every fault with its parameter, the spec's form and examples. */
+export function FAULT_HELP(mode: 'fleet' | 'device'): string {
+  const form = mode === 'device' ? '<fault>[:<param>][@<afterS>][+<forS>]   (the device is implied; "all" also works)' : '<target>:<fault>[:<param>][@<afterS>][+<forS>]   target = device id, kind (truck|air|noise|camera) or all';
+  const examples =
+    mode === 'device'
+      ? ['--fault skew:600              clock 10 min ahead from the start', '--fault offline-will:120@30    drop the connection after 30 s for 120 s', '--fault malformed:0.5+60       half the messages broken, for 60 s']
+      : ['--fault truck-03:offline-will:120   truck-03 drops for 120 s (last will published)', '--fault air:stuck@60+300            every air station stuck from 60 s, for 300 s', '--fault all:skew:-90                every clock 90 s behind', '--fault cam-02:duplicates           cam-02 sends everything twice'];
+  return [
+    '',
+    'Fault specs (--fault, repeatable; or type one on stdin while running, "clear <target>:<fault>" ends it):',
+    `  ${form}`,
+    '  @afterS: start after that many seconds; +forS: last that long (default: offline/burst = S, others until cleared)',
+    ...FAULT_TYPES.map((t) => `  ${FAULT_DESCRIPTIONS[t]}`),
+    'Examples:',
+    ...examples.map((e) => `  ${e}`),
+  ].join('\n');
 }
 
 /** Does a fault target match a device? */

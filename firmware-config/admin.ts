@@ -1,15 +1,23 @@
 /**
- * Registry administration (used by the `devices` CLI): add a device, render its config with a
- * freshly issued secret (shown once), rotate credentials, retire a device. Every change is
- * written atomically; the broker's RegistryView picks it up without a restart.
+ * Registry administration (used by the `devices` CLI). One workflow keeps the registry, the
+ * rendered configs and the simulator's copies (DATA_DIR/devices/<id>.json) in step:
+ *
+ *   add      validates the device against the city, registers it as `planned`, writes its config
+ *   render   re-prints a config with the device's current secret (read from its rendered config
+ *            and verified against the registry's hash); only `newSecret` issues a new one
+ *   rotate   issues a new secret and rewrites the device's config, so the simulator reconnects
+ *   activate / markInstalled / retire   the lifecycle (planned → installed → active → retired)
+ *
+ * Every change is written atomically; the broker's RegistryView picks it up without a restart.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { generateSecret, hashPasswordSync } from './credentials';
-import { renderDeviceConfig, writeDeviceConfig, type DeviceConfig, type RenderOptions } from './device-config';
+import { generateSecret, hashPasswordSync, verifyPasswordSync } from './credentials';
+import { loadDeviceConfig, renderDeviceConfig, writeDeviceConfig, type DeviceConfig, type RenderOptions } from './device-config';
 import { loadRegistryFile, registryProblems, RegistryError, saveRegistryFile } from './registry';
-import type { Registry, RegistryDevice } from './schema';
-import { cityFileFor } from './city';
+import type { DeviceState, Registry, RegistryDevice } from './schema';
+import { cityFileFor, loadCity, type City } from './city';
+import { deviceCityProblems } from './registry-city';
 
 export class AdminError extends Error {
   constructor(
@@ -25,6 +33,8 @@ export interface IssueOptions {
   brokerUrl?: string;
   apiUrl?: string;
   ntpServer?: string;
+  /** where the simulator's rendered configs live (DATA_DIR/devices): kept in step on every change */
+  devicesDir?: string;
 }
 
 function findDevice(reg: Registry, id: string, file: string): RegistryDevice {
@@ -33,14 +43,24 @@ function findDevice(reg: Registry, id: string, file: string): RegistryDevice {
   return d;
 }
 
-/** Add a device; returns its first secret (shown once). */
-export function addDevice(registryFile: string, spec: Omit<RegistryDevice, 'passwordHash' | 'status'> & { status?: 'active' }, opts: IssueOptions = {}): { device: RegistryDevice; secret: string } {
+/** The city a registry belongs to (its `cityFile`, else the demo city). */
+export function cityOfRegistry(registryFile: string, reg: Registry = loadRegistryFile(registryFile)): City {
+  return loadCity(cityFileFor(registryFile, reg.cityFile));
+}
+
+/** Add a device (status `planned` unless given), validated against the registry and the city; returns its first secret (shown once). */
+export function addDevice(
+  registryFile: string,
+  spec: Omit<RegistryDevice, 'passwordHash' | 'status'> & { status?: DeviceState },
+  opts: IssueOptions & { city?: City } = {},
+): { device: RegistryDevice; secret: string } {
   const reg = loadRegistryFile(registryFile);
   if (reg.devices.some((d) => d.id === spec.id)) throw new AdminError('E_DUPLICATE_DEVICE', `${registryFile}: device ${spec.id}: field id: already exists`);
   const secret = generateSecret();
-  const device: RegistryDevice = { status: 'active', ...spec, passwordHash: hashPasswordSync(secret, opts.cost), credentialsIssuedAt: Date.now() };
+  const device: RegistryDevice = { status: 'planned', ...spec, passwordHash: hashPasswordSync(secret, opts.cost), credentialsIssuedAt: Date.now() };
   const next = { ...reg, devices: [...reg.devices, device] };
   const problems = registryProblems(next, registryFile);
+  if (!problems.length) problems.push(...deviceCityProblems(device, opts.city ?? cityOfRegistry(registryFile, reg), registryFile));
   if (problems.length) throw new RegistryError(`${registryFile}: ${problems.length} problem(s):\n  ${problems.join('\n  ')}`, problems);
   saveRegistryFile(registryFile, next);
   return { device, secret };
@@ -58,6 +78,30 @@ export function rotateCredentials(registryFile: string, id: string, opts: IssueO
   return { device: d, secret };
 }
 
+/** Move a device along its lifecycle. */
+function setStatus(registryFile: string, id: string, to: DeviceState, from: readonly DeviceState[]): { device: RegistryDevice; changed: boolean } {
+  const reg = loadRegistryFile(registryFile);
+  const d = findDevice(reg, id, registryFile);
+  if (d.status === to) return { device: d, changed: false };
+  if (!from.includes(d.status)) throw new AdminError('E_LIFECYCLE', `${registryFile}: device ${id}: field status: is ${d.status}; only a ${from.join(' or ')} device can become ${to}`);
+  d.status = to;
+  saveRegistryFile(registryFile, reg);
+  return { device: d, changed: true };
+}
+
+/** planned → installed: the platform has seen the device's first real reading. */
+export function markInstalled(registryFile: string, id: string): boolean {
+  const reg = loadRegistryFile(registryFile);
+  const d = reg.devices.find((x) => x.id === id);
+  if (!d || d.status !== 'planned') return false;
+  return setStatus(registryFile, id, 'installed', ['planned']).changed;
+}
+
+/** planned | installed → active: commissioned by the installer. */
+export function activateDevice(registryFile: string, id: string): RegistryDevice {
+  return setStatus(registryFile, id, 'active', ['planned', 'installed']).device;
+}
+
 /** Retire a device: it can no longer connect; its data stays. Its rendered config (if given) is removed. */
 export function retireDevice(registryFile: string, id: string, devicesDir?: string): RegistryDevice {
   const reg = loadRegistryFile(registryFile);
@@ -70,18 +114,79 @@ export function retireDevice(registryFile: string, id: string, devicesDir?: stri
   return d;
 }
 
-/** Render a device's config with a freshly issued secret; writes `<outDir>/<id>.json` (0600). */
-export function renderDevice(registryFile: string, id: string, outDir: string, opts: IssueOptions = {}): { file: string; config: DeviceConfig } {
-  const reg = loadRegistryFile(registryFile);
-  const { device, secret } = rotateCredentials(registryFile, id, opts);
+/** The device's current secret from a rendered config, when it still matches the registry's hash. */
+function currentConfig(d: RegistryDevice, dirs: (string | undefined)[]): DeviceConfig | undefined {
+  for (const dir of dirs) {
+    if (!dir) continue;
+    const f = path.join(dir, `${d.id}.json`);
+    if (!fs.existsSync(f)) continue;
+    try {
+      const c = loadDeviceConfig(f);
+      if (c.deviceId === d.id && verifyPasswordSync(c.secret, d.passwordHash)) return c;
+    } catch {
+      // unreadable or stale config: look further
+    }
+  }
+  return undefined;
+}
+
+export interface RenderResult {
+  file: string;
+  config: DeviceConfig;
+  /** true when a new secret was issued (the previous one stopped working) */
+  newSecret: boolean;
+  /** every config file written (outDir and the simulator's copy) */
+  files: string[];
+}
+
+/**
+ * Write a device's config to `<outDir>/<id>.json` (0600). Without `newSecret` it re-prints the
+ * current secret (the device stays connected); it fails with E_NO_SECRET when no rendered config
+ * holds a secret that matches the registry. With `newSecret` (or from `rotate`) a new secret is
+ * issued and the simulator's copy in `devicesDir` is rewritten too.
+ */
+export function renderDevice(registryFile: string, id: string, outDir: string, opts: IssueOptions & { newSecret?: boolean } = {}): RenderResult {
+  let reg = loadRegistryFile(registryFile);
+  let device = findDevice(reg, id, registryFile);
+  if (device.status === 'retired') throw new AdminError('E_RETIRED', `${registryFile}: device ${id}: retired; add it again to reuse the id`);
+  const existing = currentConfig(device, [outDir, opts.devicesDir]);
+  let secret: string;
+  const newSecret = !!opts.newSecret || !existing;
+  if (newSecret) {
+    if (!opts.newSecret) {
+      throw new AdminError('E_NO_SECRET', `${registryFile}: device ${id}: no rendered config under ${[outDir, opts.devicesDir].filter(Boolean).join(' or ')} holds its current secret (secrets are kept only as hashes); give --new-secret to issue one (the device must then load the new config)`);
+    }
+    ({ device, secret } = rotateCredentials(registryFile, id, opts));
+    reg = loadRegistryFile(registryFile);
+  } else secret = existing!.secret;
   const ro: RenderOptions = {
-    brokerUrl: opts.brokerUrl ?? 'mqtt://127.0.0.1:1883',
+    brokerUrl: opts.brokerUrl ?? existing?.broker.url ?? 'mqtt://127.0.0.1:1883',
     secret,
     timezone: reg.timezone,
     cityFile: cityFileFor(registryFile, reg.cityFile),
-    ...(opts.apiUrl ? { apiUrl: opts.apiUrl } : {}),
+    ...((opts.apiUrl ?? existing?.apiUrl) ? { apiUrl: opts.apiUrl ?? existing?.apiUrl } : {}),
     ...(opts.ntpServer ? { ntpServer: opts.ntpServer } : {}),
   };
   const config = renderDeviceConfig(device, ro);
-  return { file: writeDeviceConfig(outDir, config), config };
+  const file = writeDeviceConfig(outDir, config);
+  const files = [file];
+  // the simulator's copy follows a new secret (and keeps its own broker URL)
+  if (newSecret && opts.devicesDir && path.resolve(opts.devicesDir) !== path.resolve(outDir)) {
+    const sim = fs.existsSync(path.join(opts.devicesDir, `${id}.json`)) ? safeLoad(path.join(opts.devicesDir, `${id}.json`)) : undefined;
+    files.push(writeDeviceConfig(opts.devicesDir, { ...config, broker: sim?.broker ?? config.broker, ...(sim?.apiUrl ? { apiUrl: sim.apiUrl } : {}) }));
+  }
+  return { file, config, newSecret, files };
+}
+
+/** New credentials and a rewritten config in `devicesDir` (and `outDir`, when given). */
+export function rotateDevice(registryFile: string, id: string, devicesDir: string, opts: IssueOptions & { outDir?: string } = {}): RenderResult {
+  return renderDevice(registryFile, id, opts.outDir ?? devicesDir, { ...opts, devicesDir, newSecret: true });
+}
+
+function safeLoad(file: string): DeviceConfig | undefined {
+  try {
+    return loadDeviceConfig(file);
+  } catch {
+    return undefined;
+  }
 }

@@ -27,7 +27,7 @@ describe('devices CLI', () => {
     expect(ok.stdout).toMatch(/valid — 61 devices \(40 truck, 6 air, 7 noise, 8 camera\)/);
 
     const out = path.join(dir, 'out');
-    const r = await cli(['render', 'cam-04', '--out', out], env);
+    const r = await cli(['render', 'cam-04', '--out', out, '--new-secret'], env);
     expect(r.code).toBe(0);
     const secret = /secret \(shown once.*\): (\S+)/.exec(r.stdout)![1]!;
     expect(loadDeviceConfig(path.join(out, 'cam-04.json')).secret).toBe(secret);

@@ -1,11 +1,14 @@
 /**
  * Device registry CLI (`npm run devices -- <command>`):
  *
- *   validate [--registry f]                 check the registry; every problem names file, device, field (exit 1)
- *   list                                    devices with kind, district, status
- *   add --id --kind --model --district ...  add a device; prints its secret ONCE and writes its config
- *   render <id...> | --all --out dir        issue a fresh secret and write the device config (secret shown once)
- *   rotate <id>                             new credentials (the old secret stops working at once)
+ *   validate [--registry f]                 check the registry and its devices against the city; every
+ *                                           problem names file, device, field (exit 1)
+ *   list                                    devices with kind, lifecycle status, district
+ *   add --id --kind --model --district ...  add a device (status planned), validated against the city;
+ *                                           prints its secret ONCE and writes its config (DATA_DIR/devices)
+ *   render <id...> | --all [--out dir]      re-print configs with the current secret; --new-secret issues one
+ *   rotate <id>                             new credentials; rewrites DATA_DIR/devices/<id>.json
+ *   activate <id>                           planned/installed → active (commissioned)
  *   retire <id>                             the device can no longer connect
  *   provision-demo [--data-dir d]           the demo city under DATA_DIR (idempotent)
  *   import-osm <export.geojson> --out f     a city file from an OpenStreetMap GeoJSON export
@@ -16,14 +19,15 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig, mqttUrlOf, registryFileOf } from '../lib/config';
 import { DEVICE_KINDS, PLATE_DIRECTIONS, type DeviceKind } from '../contract';
-import { addDevice, AdminError, renderDevice, retireDevice, rotateCredentials } from './admin';
-import { DEMO_CITY_FILE, saveCity } from './city';
+import { activateDevice, addDevice, AdminError, cityOfRegistry, renderDevice, retireDevice, rotateDevice } from './admin';
+import { cityFileFor, DEMO_CITY_FILE, saveCity } from './city';
 import { generateDemoCity } from './demo-city/generate';
 import { renderDeviceConfig, writeDeviceConfig } from './device-config';
+import { CITY_LIMITS, registryCityProblems } from './registry-city';
 import { importOsmFile } from './import-osm';
 import { provisionDemo } from './provision';
 import { loadRegistryFile, parseRegistry, RegistryError } from './registry';
-import { NOISE_ZONES, type RegistryDevice } from './schema';
+import { NOISE_ZONES, type DeviceState, type RegistryDevice } from './schema';
 
 const num = (v: string) => {
   const n = Number(v);
@@ -58,12 +62,14 @@ program.option('--registry <file>', 'registry file (default REGISTRY_FILE or DAT
 
 program
   .command('validate')
-  .description('validate the registry file')
+  .description(`validate the registry file and its devices against the city (district, bounds + ${CITY_LIMITS.boundsMarginM} m, stations within ${CITY_LIMITS.stationMaxFromStreetM} m of a street, depots within ${CITY_LIMITS.depotMaxFromStreetM} m, cameras within ${CITY_LIMITS.cameraMaxFromEntranceM} m of their entrance, routes)`)
   .action(
     guard(() => {
       const file = registryOf(program.opts());
       if (!fs.existsSync(file)) fail(`error: ${file}: no such file`);
       const reg = parseRegistry(fs.readFileSync(file, 'utf8'), file);
+      const cityProblems = registryCityProblems(reg, cityOfRegistry(file, reg), file);
+      if (cityProblems.length) fail(cityProblems.map((p) => `error: ${p}`).join('\n'));
       const kinds = DEVICE_KINDS.map((k) => `${reg.devices.filter((d) => d.kind === k).length} ${k}`).join(', ');
       process.stdout.write(`${file}: valid — ${reg.devices.length} devices (${kinds}), ${reg.services.length} service accounts\n`);
     }),
@@ -78,14 +84,14 @@ program
       const reg = loadRegistryFile(registryOf(program.opts()));
       for (const d of reg.devices.filter((x) => !o.kind || x.kind === o.kind)) {
         const where = d.location ? `${d.location.lat.toFixed(5)},${d.location.lon.toFixed(5)}` : d.truck ? `${d.truck.depotId}/${d.truck.routeId}` : '';
-        process.stdout.write(`${d.id.padEnd(14)} ${d.kind.padEnd(7)} ${d.status.padEnd(8)} ${d.district.padEnd(22)} ${where}\n`);
+        process.stdout.write(`${d.id.padEnd(14)} ${d.kind.padEnd(7)} ${d.status.padEnd(9)} ${d.district.padEnd(22)} ${where}\n`);
       }
     }),
   );
 
 program
   .command('add')
-  .description('add a device; prints its secret once and writes its config')
+  .description('add a device (status planned: no presence alerts until its first reading); validated against the city; prints its secret once and writes its config')
   .requiredOption('--id <id>')
   .requiredOption('--kind <kind>', DEVICE_KINDS.join('|'))
   .requiredOption('--model <model>')
@@ -101,11 +107,15 @@ program
   .option('--plate <plate>', 'truck: plate')
   .option('--data-s <s>', 'reporting interval (s)', num)
   .option('--status-s <s>', 'status interval (s)', num)
-  .option('--out <dir>', 'where to write the config (default DATA_DIR/devices)')
+  .option('--status <s>', 'initial lifecycle status: planned|active', 'planned')
+  .option('--out <dir>', 'also write the config here (it is always written to DATA_DIR/devices)')
   .option('--broker <url>', 'broker URL for the config')
+  .option('--api <url>', 'console API URL for the commissioning check')
   .action(
     guard((o) => {
       const kind = o.kind as DeviceKind;
+      if (!(DEVICE_KINDS as readonly string[]).includes(kind)) fail(`error: --kind: "${o.kind}" is not one of ${DEVICE_KINDS.join(', ')}`);
+      if (o.status !== 'planned' && o.status !== 'active') fail(`error: --status: "${o.status}" is not one of planned, active`);
       const spec: Omit<RegistryDevice, 'passwordHash' | 'status'> = {
         id: o.id,
         kind,
@@ -118,18 +128,29 @@ program
         ...(o.depot || o.route ? { truck: { depotId: o.depot, routeId: o.route, ...(o.plate ? { plate: o.plate } : {}) } } : {}),
       };
       const file = registryOf(program.opts());
-      const { device, secret } = addDevice(file, spec);
-      const out = o.out ?? path.join(cfg().DATA_DIR, 'devices');
+      const { device, secret } = addDevice(file, { ...spec, status: o.status as DeviceState });
       const reg = loadRegistryFile(file);
-      const conf = renderDeviceConfig(device, { brokerUrl: o.broker ?? mqttUrlOf(cfg()), secret, timezone: reg.timezone });
-      showSecret(device.id, secret, writeDeviceConfig(out, conf));
+      const c = cfg();
+      const conf = renderDeviceConfig(device, {
+        brokerUrl: o.broker ?? mqttUrlOf(c),
+        secret,
+        timezone: reg.timezone,
+        cityFile: cityFileFor(file, reg.cityFile),
+        apiUrl: o.api ?? `http://127.0.0.1:${c.HTTP_PORT}`,
+      });
+      const simDir = path.join(c.DATA_DIR, 'devices');
+      const written = writeDeviceConfig(simDir, conf);
+      const extra = o.out && path.resolve(o.out) !== path.resolve(simDir) ? writeDeviceConfig(o.out, conf) : null;
+      showSecret(device.id, secret, extra ? `${written} and ${extra}` : written);
+      process.stdout.write(`device ${device.id}: status ${device.status}${device.status === 'planned' ? ' (becomes installed on its first reading; `devices activate` once commissioned)' : ''}\n`);
     }),
   );
 
 program
   .command('render [ids...]')
-  .description('issue a fresh secret and write the device config (the previous secret stops working)')
-  .option('--all', 'every active device')
+  .description('write device configs with their current secret (the device stays connected); --new-secret issues a new one')
+  .option('--all', 'every device that is not retired')
+  .option('--new-secret', 'issue a new secret (the previous one stops working; DATA_DIR/devices follows)')
   .option('--out <dir>', 'output directory (default DATA_DIR/devices)')
   .option('--broker <url>', 'broker URL for the configs')
   .option('--api <url>', 'console API URL for the commissioning check')
@@ -138,29 +159,39 @@ program
     guard((ids: string[], o) => {
       const file = registryOf(program.opts());
       const reg = loadRegistryFile(file);
-      const list = o.all ? reg.devices.filter((d) => d.status === 'active').map((d) => d.id) : ids;
+      const list = o.all ? reg.devices.filter((d) => d.status !== 'retired').map((d) => d.id) : ids;
       if (!list.length) fail('error: give device ids or --all');
-      const out = o.out ?? path.join(cfg().DATA_DIR, 'devices');
+      const simDir = path.join(cfg().DATA_DIR, 'devices');
+      const out = o.out ?? simDir;
       for (const id of list) {
-        const r = renderDevice(file, id, out, { brokerUrl: o.broker ?? mqttUrlOf(cfg()), apiUrl: o.api });
-        if (o.quietSecrets) process.stdout.write(`device ${id}: config written to ${r.file}\n`);
-        else showSecret(id, r.config.secret, r.file);
+        const r = renderDevice(file, id, out, { brokerUrl: o.broker, apiUrl: o.api, devicesDir: simDir, newSecret: !!o.newSecret });
+        if (!r.newSecret) process.stdout.write(`device ${id}: config written to ${r.file} (current secret, nothing revoked)\n`);
+        else if (o.quietSecrets) process.stdout.write(`device ${id}: new secret issued; config written to ${r.files.join(' and ')}\n`);
+        else showSecret(id, r.config.secret, r.files.join(' and '));
       }
     }),
   );
 
 program
   .command('rotate <id>')
-  .description('new credentials for a device (prints the secret once; the old one stops working)')
+  .description('new credentials for a device (prints the secret once; the old one stops working); rewrites DATA_DIR/devices/<id>.json so the simulator reconnects')
   .option('--out <dir>', 'also write the config here')
   .option('--broker <url>')
   .action(
     guard((id: string, o) => {
       const file = registryOf(program.opts());
-      if (o.out) {
-        const r = renderDevice(file, id, o.out, { brokerUrl: o.broker ?? mqttUrlOf(cfg()) });
-        showSecret(id, r.config.secret, r.file);
-      } else showSecret(id, rotateCredentials(file, id).secret);
+      const r = rotateDevice(file, id, path.join(cfg().DATA_DIR, 'devices'), { outDir: o.out, brokerUrl: o.broker });
+      showSecret(id, r.config.secret, r.files.join(' and '));
+    }),
+  );
+
+program
+  .command('activate <id>')
+  .description('mark a planned or installed device as active (commissioned: its check passed)')
+  .action(
+    guard((id: string) => {
+      const d = activateDevice(registryOf(program.opts()), id);
+      process.stdout.write(`device ${d.id}: ${d.status}\n`);
     }),
   );
 

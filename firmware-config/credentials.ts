@@ -33,6 +33,18 @@ export async function hashPassword(password: string, cost = N): Promise<string> 
   return `scrypt$${cost}$${R}$${P}$${salt.toString('base64')}$${key.toString('base64')}`;
 }
 
+/** Synchronous `verifyPassword` (CLI tools). */
+export function verifyPasswordSync(password: string, stored: string): boolean {
+  const parts = stored.split('$');
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
+  const [n, r, p] = parts.slice(1, 4).map(Number);
+  if (!n || !r || !p) return false;
+  const expected = Buffer.from(parts[5]!, 'base64');
+  if (expected.length !== KEYLEN) return false;
+  const key = scryptSync(password, Buffer.from(parts[4]!, 'base64'), KEYLEN, { N: n, r, p, maxmem: 256 * n * r + 1024 * 1024 });
+  return timingSafeEqual(key, expected);
+}
+
 /** True when `password` matches `stored`. Malformed hashes never match. */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const parts = stored.split('$');

@@ -64,7 +64,7 @@ export function parseRegistry(text: string, file = '<registry>'): Registry {
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw new RegistryError(`${file}: not valid JSON: ${(err as Error).message}`, [(err as Error).message]);
+    throw new RegistryError(`${file}: not valid JSON: ${(err as Error).message}`, [`${file}: not valid JSON (truncated or hand-edited?): ${(err as Error).message}`]);
   }
   data = Value.Default(Registry, data);
   const problems = registryProblems(data, file);

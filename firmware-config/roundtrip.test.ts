@@ -32,6 +32,8 @@ function tryConnect(cfg: DeviceConfig, url: string, password = cfg.secret): Prom
       c.end(true);
       resolve(`refused: ${err.message}`);
     });
+    // a registry reload may revoke the connection before the PUBACK: never wait for it forever
+    c.once('close', () => resolve('closed before the acknowledgement'));
   });
 }
 
@@ -55,7 +57,7 @@ describe('rendered device configs through a real broker', () => {
     expect(await tryConnect(cfg, url)).toBe('ok');
 
     const out = tempDir();
-    const { config: fresh } = renderDevice(file, 'air-01', out, { cost: 1024, brokerUrl: url });
+    const { config: fresh } = renderDevice(file, 'air-01', out, { cost: 1024, brokerUrl: url, newSecret: true });
     expect(fresh.secret).not.toBe(cfg.secret);
     expect(fresh.broker.url).toBe(url);
     // the broker reloads the registry file: the old secret stops working, the new one works
@@ -72,8 +74,8 @@ describe('rendered device configs through a real broker', () => {
       { cost: 1024 },
     );
     const out = tempDir();
-    // render issues a fresh secret: the add-time one is superseded
-    const { config } = renderDevice(file, 'noise-77', out, { cost: 1024, brokerUrl: url });
+    // render --new-secret issues a fresh secret: the add-time one is superseded
+    const { config } = renderDevice(file, 'noise-77', out, { cost: 1024, brokerUrl: url, newSecret: true });
     expect(secret).not.toBe(config.secret);
     await waitFor(async () => (await tryConnect(config, url)) === 'ok', 10_000, 200, 'new device connects');
     const rot = rotateCredentials(file, 'noise-77', { cost: 1024 });

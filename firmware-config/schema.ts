@@ -9,6 +9,17 @@ import { DEVICE_KINDS, DeviceId, Latitude, Longitude, PLATE_DIRECTIONS } from '.
 export const NOISE_ZONES = ['residential', 'industrial_commercial', 'school', 'entertainment'] as const;
 export type NoiseZone = (typeof NOISE_ZONES)[number];
 
+/**
+ * Device lifecycle: `planned` (registered, not installed yet: no presence alerts), `installed`
+ * (first real reading seen — set by ingest), `active` (commissioned by the installer:
+ * `devices activate`), `retired` (can no longer connect; its data stays).
+ */
+export const DEVICE_STATES = ['planned', 'installed', 'active', 'retired'] as const;
+export type DeviceState = (typeof DEVICE_STATES)[number];
+
+/** Presence (offline) alerts apply from "installed" on: a planned device is expected to be silent. */
+export const presenceMonitored = (d: { status: DeviceState }): boolean => d.status === 'installed' || d.status === 'active';
+
 export const SERVICE_ROLES = ['ingest', 'console', 'nodered', 'admin'] as const;
 export type ServiceRole = (typeof SERVICE_ROLES)[number];
 
@@ -42,7 +53,7 @@ export const RegistryDevice = Type.Object(
     kind: Type.Union(DEVICE_KINDS.map((k) => Type.Literal(k))),
     model: Type.String({ minLength: 1, maxLength: 80 }),
     district: Type.String({ minLength: 1, maxLength: 80 }),
-    status: Type.Union([Type.Literal('active'), Type.Literal('retired')], { default: 'active' }),
+    status: Type.Union(DEVICE_STATES.map((st) => Type.Literal(st)), { default: 'active', description: 'lifecycle: planned → installed (first contact) → active (commissioned) → retired' }),
     passwordHash: Type.String({ pattern: '^scrypt\\$', description: 'scrypt$N$r$p$salt$hash (base64)' }),
     /** fixed place of stations and cameras */
     location: Type.Optional(Location),

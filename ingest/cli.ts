@@ -14,9 +14,11 @@
 import closeWithGrace from 'close-with-grace';
 import { cityFileFor, loadCity, type City } from '../firmware-config/city';
 import { RegistryView } from '../firmware-config/registry';
-import { loadConfig, mqttUrlOf, registryFileOf } from '../lib/config';
+import { ConfigError, loadConfig, type Config, mqttUrlOf, registryFileOf } from '../lib/config';
 import { createLogger } from '../lib/log';
+import { startErrorLine } from '../lib/preflight';
 import { openStore } from '../store/open';
+import { markInstalled } from '../firmware-config/admin';
 import { startIngest } from './index';
 import { createRuleEngine } from './rules/index';
 
@@ -41,6 +43,14 @@ async function main(): Promise<void> {
   const ingest = await startIngest({
     registry,
     store,
+    // lifecycle: a planned device's first real reading makes it "installed" (presence alerts from then on)
+    onFirstContact: (id) => {
+      try {
+        if (markInstalled(file, id)) log.info({ deviceId: id }, 'first reading of a planned device: now installed');
+      } catch (err) {
+        log.warn({ deviceId: id, err: (err as Error).message }, 'could not mark the device installed');
+      }
+    },
     mqttUrl: mqttUrlOf(cfg),
     username: process.env.INGEST_USERNAME || 'ingest',
     password,
@@ -64,7 +74,16 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: Error & { code?: string }) => {
+  // an operator's mistake (bad variable, port in use, unwritable DATA_DIR) is one line naming the variable
+  let cfg: Config | undefined;
+  try {
+    cfg = loadConfig();
+  } catch {
+    cfg = undefined;
+  }
+  const line = startErrorLine(err, cfg);
   // eslint-disable-next-line no-console
-  console.error(`ingest failed to start: ${err.code ? `[${err.code}] ` : ''}${err.message}`);
-  process.exit(1);
+  console.error(`ingest failed to start: ${line ?? `${err.code ? `[${err.code}] ` : ''}${err.message}`}`);
+  if (cfg?.LOG_LEVEL === 'debug' || cfg?.LOG_LEVEL === 'trace') console.error(err.stack);
+  process.exit(err instanceof ConfigError ? 2 : 1);
 });

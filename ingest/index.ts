@@ -16,6 +16,7 @@ import {
   SUB_ALL_DEVICE_DATA,
   SVC_PREFIX,
   deviceTopic,
+  isCommissioningTopic,
   svcTopics,
   type AlertEvent,
   type AnyTelemetryRecord,
@@ -26,6 +27,7 @@ import { createLogger, type Logger } from '../lib/log';
 import type { TelemetryStore } from '../store/types';
 import { BatchWriter } from './batch-writer';
 import { classifyMessage, deadLetter, type Classified, type DeviceLookup } from './classify';
+import { commissioningLetter } from './commissioning';
 import { startConsumer } from './consumer';
 import { RecentKeys } from './dedupe';
 import { LiveStateBook, plateLiveState } from './live-state';
@@ -71,6 +73,8 @@ export interface StartIngestOptions {
   recentKeysPerDevice?: number;
   /** how long stop() waits for the last writes before leaving them to redelivery (default 10 s) */
   stopTimeoutMs?: number;
+  /** a `planned` device's first real reading was stored (lifecycle: planned → installed); called once per device */
+  onFirstContact?: (deviceId: string) => void;
   log?: Logger;
 }
 
@@ -174,8 +178,13 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
     },
   });
 
+  const firstContact = new Set<string>();
   function afterWrite(rec: AnyTelemetryRecord): void {
     if (dead) return;
+    if (opts.onFirstContact && !firstContact.has(rec.deviceId) && registry.device(rec.deviceId)?.status === 'planned') {
+      firstContact.add(rec.deviceId);
+      safely('onFirstContact', () => opts.onFirstContact!(rec.deviceId));
+    }
     if (live.applyRecord(rec) && publishState) maybePublishStates();
     if (publishState && rec.stream === 'plate') {
       publishRaw(svcTopics.plate(rec.deviceId), plateLiveState(rec), { qos: 0, retain: false });
@@ -233,6 +242,12 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
     }
     metrics.received();
     const receivedAt = Date.now();
+    if (isCommissioningTopic(topic)) {
+      // an installer's test reading: validated, kept apart (never a record), counted
+      metrics.rejected('commissioning');
+      writer.addDeadLetter(commissioningLetter(topic, payload, receivedAt, registry, policy), ack);
+      return;
+    }
     let c: Classified;
     try {
       c = classifyMessage(topic, payload, receivedAt, registry, policy);

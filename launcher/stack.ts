@@ -20,6 +20,16 @@ import { provisionDemo, readServiceSecrets } from '../firmware-config/provision'
 import { cityFileFor, loadCity, type City } from '../firmware-config/city';
 import { startFleet } from '../device-sim/fleet';
 import { loadOrCreateSecret } from './secrets';
+import { markInstalled } from '../firmware-config/admin';
+
+/** lifecycle: a planned device's first real reading makes it "installed" (presence alerts from then on) */
+function markInstalledLogged(registryFile: string, id: string, log: Logger): void {
+  try {
+    if (markInstalled(registryFile, id)) log.info({ deviceId: id }, 'first reading of a planned device: now installed');
+  } catch (err) {
+    log.warn({ deviceId: id, err: (err as Error).message }, 'could not mark the device installed');
+  }
+}
 
 export interface StackOptions {
   /** run Node-RED (default: true) */
@@ -96,6 +106,7 @@ export async function startStack(cfg: Config, log: Logger, opts: StackOptions = 
       flushMs: cfg.FLUSH_MS,
       timePolicy: { maxFutureSkewMs: cfg.MAX_CLOCK_SKEW_S * 1000, maxAgeMs: cfg.MAX_AGE_DAYS * 86_400_000, lateAfterMs: cfg.LATE_AFTER_S * 1000 },
       rules: ({ publish }) => createRuleEngine({ registry, city, publish, log: log.child({ component: 'rules' }) }),
+      onFirstContact: (id) => markInstalledLogged(registryFile, id, log),
       log: log.child({ component: 'ingest' }),
     });
     started.push({ name: 'ingest', stop: () => ingest.stop() });

@@ -4,26 +4,37 @@
  * with the data under DATA_DIR.
  */
 import closeWithGrace from 'close-with-grace';
-import { loadConfig, ConfigError } from '../lib/config';
+import { loadConfig, ConfigError, type Config } from '../lib/config';
 import { createLogger } from '../lib/log';
+import { checkDataDir, checkPorts, startErrorLine } from '../lib/preflight';
 import { startStack } from './stack';
 
-let cfg;
+/** An operator's mistake is one line (exit 2 for configuration); a bug keeps its stack. LOG_LEVEL=debug shows both. */
+function exitOnStartError(err: unknown, cfg?: Config): never {
+  const line = startErrorLine(err, cfg);
+  const debug = (cfg?.LOG_LEVEL ?? process.env.LOG_LEVEL) === 'debug' || (cfg?.LOG_LEVEL ?? process.env.LOG_LEVEL) === 'trace';
+  if (line) {
+    process.stderr.write(`${line}\n`);
+    if (debug) process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+  } else process.stderr.write(`could not start: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(err instanceof ConfigError ? 2 : 1);
+}
+
+let cfg: Config;
 try {
   cfg = loadConfig();
+  // before anything is written to DATA_DIR or any server starts
+  await checkPorts(cfg);
+  checkDataDir(cfg.DATA_DIR);
 } catch (err) {
-  if (err instanceof ConfigError) {
-    console.error(err.message);
-    process.exit(2);
-  }
-  throw err;
+  exitOnStartError(err, cfg!);
 }
 const log = createLogger('city-ops', cfg.LOG_LEVEL);
 
 const started = Date.now();
 const stack = await startStack(cfg, log).catch((err) => {
-  log.fatal({ err }, `could not start: ${(err as Error).message}`);
-  process.exit(1);
+  if (cfg.LOG_LEVEL === 'debug' || cfg.LOG_LEVEL === 'trace') log.debug({ err }, 'start-up failed');
+  exitOnStartError(err, cfg);
 });
 
 const host = cfg.HOST === '0.0.0.0' ? 'localhost' : cfg.HOST;
@@ -33,7 +44,7 @@ const lines = [
   `  MQTT            mqtt://${host}:${stack.ports.mqtt}`,
   stack.ports.mqttWs ? `  MQTT/WebSocket  ws://${host}:${stack.ports.mqttWs}/mqtt` : '',
   stack.ports.metrics ? `  ingest metrics  http://${host}:${stack.ports.metrics}/metrics` : '',
-  stack.ports.nodeRed ? `  Node-RED        http://${host}:${stack.ports.nodeRed}/` : '',
+  stack.ports.nodeRed ? `  Node-RED        http://${host}:${stack.ports.nodeRed}/   (editor login: admin, password = "admin" in ${cfg.DATA_DIR}/services.json)` : '',
   `  simulated fleet ${cfg.SIM === 'on' ? `on (speed ×${cfg.SIM_SPEED})` : 'off'}`,
   `  console logins  see ${cfg.DATA_DIR}/initial-passwords.txt (first start)`,
   'Press Ctrl-C to stop.',

@@ -1,69 +1,175 @@
 /**
  * Configuration from the environment, validated once at start-up. Every default lives here.
  * Documented in README.md ("Configuration").
+ *
+ * One table, VARIABLES: each entry is the variable's TypeBox schema (type, default, description)
+ * and, where the schema alone cannot say it, a `check` (URLs, host names). A bad value stops the
+ * start with one line per variable: its name, the bad value and the allowed values or form.
+ * Nothing is written anywhere before this passes.
  */
 import path from 'node:path';
-import { Type, type Static } from '@sinclair/typebox';
+import { isIP } from 'node:net';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+
+interface Variable {
+  schema: TSchema;
+  /** extra check on the converted value: a problem ("must be …"), or null when fine */
+  check?: (value: never) => string | null;
+  /** the allowed form, when the schema's own description of it is not enough */
+  form?: string;
+}
 
 const Port = (def: number, description: string) => Type.Integer({ minimum: 0, maximum: 65535, default: def, description });
 
-export const ConfigSchema = Type.Object({
-  DATA_DIR: Type.String({ default: './data', description: 'all state: embedded database, registry, broker sessions, spill files' }),
-  HOST: Type.String({ default: '0.0.0.0', description: 'interface the servers listen on' }),
-  MQTT_PORT: Port(1883, 'MQTT over TCP'),
-  MQTT_WS_PORT: Port(8883, 'MQTT over WebSocket (path /mqtt)'),
-  HTTP_PORT: Port(3000, 'ops-console API and web console; GET /health'),
-  METRICS_PORT: Port(9464, 'ingest Prometheus metrics (/metrics)'),
-  NODE_RED_PORT: Port(1880, 'Node-RED editor and flows'),
-  MQTT_URL: Type.String({ default: '', description: 'broker URL for ingest/sim/console when the broker runs elsewhere; empty = mqtt://127.0.0.1:MQTT_PORT' }),
-  REGISTRY_FILE: Type.String({ default: '', description: 'device registry; empty = DATA_DIR/registry.json (demo city provisioned on first start)' }),
-  MAX_CLOCK_SKEW_S: Type.Integer({ minimum: 0, default: 120, description: 'readings further ahead of the server clock are rejected' }),
-  MAX_AGE_DAYS: Type.Integer({ minimum: 1, default: 30, description: 'readings older than this are rejected' }),
-  LATE_AFTER_S: Type.Integer({ minimum: 1, default: 60, description: 'readings arriving later than this are flagged late' }),
-  BATCH_SIZE: Type.Integer({ minimum: 1, default: 5000, description: 'ingest write batch size (points)' }),
-  FLUSH_MS: Type.Integer({ minimum: 10, default: 250, description: 'ingest flushes a partial batch after this long' }),
-  INFLUX_URL: Type.String({ default: '', description: 'set to use InfluxDB instead of the embedded store' }),
-  INFLUX_TOKEN: Type.String({ default: '', description: 'InfluxDB 2.x/3.x token, or "user:password" for 1.x' }),
-  INFLUX_ORG: Type.String({ default: '', description: 'InfluxDB 2.x organisation' }),
-  INFLUX_BUCKET: Type.String({ default: 'city', description: 'InfluxDB 2.x bucket, or 1.x database' }),
-  INFLUX_API: Type.Union([Type.Literal('auto'), Type.Literal('v1'), Type.Literal('v2')], { default: 'auto', description: 'write API: v2 (/api/v2/write), v1 (/write), auto = probe /ping version' }),
-  SIM: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on', description: 'npm start runs the simulated fleet' }),
-  SIM_SPEED: Type.Number({ minimum: 0.1, default: 1, description: 'simulated time runs this many times faster' }),
-  PLATE_RETENTION_DAYS: Type.Integer({ minimum: 1, default: 90, description: 'plate reads older than this are purged' }),
-  JWT_SECRET: Type.String({ default: '', description: 'console session signing key; empty = generated and kept in DATA_DIR' }),
-  NODE_RED_CREDENTIAL_SECRET: Type.String({ default: '', description: 'Node-RED credentialSecret; empty = generated and kept in DATA_DIR' }),
-  MAP_STYLE_URL: Type.String({ default: '', description: 'MapLibre style URL; empty = bundled offline basemap of the demo city' }),
-  OPEN311_RADIUS_M: Type.Number({ minimum: 1, maximum: 500, default: 30, description: 'citizen reports: a bin lift, stop or pass within this many metres of the report is evidence' }),
-  OPEN311_PHOTO_MAX_KB: Type.Integer({ minimum: 1, maximum: 20480, default: 5120, description: 'citizen reports: largest photo accepted (JPEG or PNG), KiB' }),
-  OPEN311_CONTACT_RETENTION_DAYS: Type.Integer({ minimum: 1, default: 180, description: "citizen reports: a reporter's e-mail/phone/name is deleted this many days after the report" }),
-  OPEN311_SLA_HOURS: Type.String({
-    default: 'missed_collection=24,overflowing_container=48,illegal_dumping=72,burning_waste=24,noise=24,bad_air=48,other=120',
-    pattern: '^[a-z_]+=[0-9]+(,[a-z_]+=[0-9]+)*$',
-    description: 'citizen reports: hours to close each service on time (service_code=hours, comma-separated; services left out use `other`)',
-  }),
-  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
-});
+/** empty, or a URL whose scheme is one of `schemes` and that names a host */
+export const urlCheck = (schemes: readonly string[]) => (v: string): string | null => {
+  if (v === '') return null;
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    return `is not a URL`;
+  }
+  if (!schemes.includes(u.protocol.replace(/:$/, ''))) return `has scheme "${u.protocol.replace(/:$/, '')}"`;
+  if (!u.hostname) return 'names no host';
+  return null;
+};
+const urlForm = (schemes: readonly string[], example: string) => `empty or a ${schemes.map((s) => `${s}://`).join(' / ')} URL with a host, e.g. ${example}`;
+
+const MQTT_SCHEMES = ['mqtt', 'mqtts', 'tcp', 'ws', 'wss'] as const;
+const HTTP_SCHEMES = ['http', 'https'] as const;
+
+const hostCheck = (v: string): string | null =>
+  isIP(v) || /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/.test(v) ? null : 'is not an IP address or host name';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const VARIABLES = {
+  DATA_DIR: { schema: Type.String({ default: './data', minLength: 1, description: 'all state: embedded database, registry, broker sessions, spill files' }) },
+  HOST: { schema: Type.String({ default: '0.0.0.0', description: 'interface the servers listen on' }), check: hostCheck, form: 'an IP address (0.0.0.0 = every interface, 127.0.0.1 = this machine only) or a host name' },
+  MQTT_PORT: { schema: Port(1883, 'MQTT over TCP') },
+  MQTT_WS_PORT: { schema: Port(8883, 'MQTT over WebSocket (path /mqtt)') },
+  HTTP_PORT: { schema: Port(3000, 'ops-console API and web console; GET /health') },
+  METRICS_PORT: { schema: Port(9464, 'ingest Prometheus metrics (/metrics)') },
+  NODE_RED_PORT: { schema: Port(1880, 'Node-RED editor and flows') },
+  MQTT_URL: {
+    schema: Type.String({ default: '', description: 'broker URL for ingest/sim/console when the broker runs elsewhere; empty = mqtt://127.0.0.1:MQTT_PORT' }),
+    check: urlCheck(MQTT_SCHEMES),
+    form: urlForm(MQTT_SCHEMES, 'mqtt://broker.example:1883'),
+  },
+  REGISTRY_FILE: { schema: Type.String({ default: '', description: 'device registry; empty = DATA_DIR/registry.json (demo city provisioned on first start)' }) },
+  MAX_CLOCK_SKEW_S: { schema: Type.Integer({ minimum: 0, default: 120, description: 'readings further ahead of the server clock are rejected' }) },
+  MAX_AGE_DAYS: { schema: Type.Integer({ minimum: 1, default: 30, description: 'readings older than this are rejected' }) },
+  LATE_AFTER_S: { schema: Type.Integer({ minimum: 1, default: 60, description: 'readings arriving later than this are flagged late' }) },
+  BATCH_SIZE: { schema: Type.Integer({ minimum: 1, default: 5000, description: 'ingest write batch size (points)' }) },
+  FLUSH_MS: { schema: Type.Integer({ minimum: 10, default: 250, description: 'ingest flushes a partial batch after this long' }) },
+  INFLUX_URL: {
+    schema: Type.String({ default: '', description: 'set to use InfluxDB instead of the embedded store' }),
+    check: urlCheck(HTTP_SCHEMES),
+    form: urlForm(HTTP_SCHEMES, 'http://influx:8086'),
+  },
+  INFLUX_TOKEN: { schema: Type.String({ default: '', description: 'InfluxDB 2.x/3.x token, or "user:password" for 1.x' }) },
+  INFLUX_ORG: { schema: Type.String({ default: '', description: 'InfluxDB 2.x organisation' }) },
+  INFLUX_BUCKET: { schema: Type.String({ default: 'city', minLength: 1, description: 'InfluxDB 2.x bucket, or 1.x database' }) },
+  INFLUX_API: { schema: Type.Union([Type.Literal('auto'), Type.Literal('v1'), Type.Literal('v2')], { default: 'auto', description: 'write API: v2 (/api/v2/write), v1 (/write), auto = probe /ping version' }) },
+  SIM: { schema: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on', description: 'npm start runs the simulated fleet' }) },
+  SIM_SPEED: { schema: Type.Number({ minimum: 0.1, default: 1, description: 'simulated time runs this many times faster' }) },
+  PLATE_RETENTION_DAYS: { schema: Type.Integer({ minimum: 1, default: 90, description: 'plate reads older than this are purged' }) },
+  JWT_SECRET: { schema: Type.String({ default: '', description: 'console session signing key; empty = generated and kept in DATA_DIR' }), check: (v: string) => (v && v.length < 16 ? `is ${v.length} characters long` : null), form: 'empty or at least 16 characters' },
+  NODE_RED_CREDENTIAL_SECRET: { schema: Type.String({ default: '', description: 'Node-RED credentialSecret; empty = generated and kept in DATA_DIR' }) },
+  MAP_STYLE_URL: {
+    schema: Type.String({ default: '', description: 'MapLibre style URL; empty = bundled offline basemap of the demo city' }),
+    check: (v: string) => (v.startsWith('/') && !v.startsWith('//') ? null : urlCheck(HTTP_SCHEMES)(v)),
+    form: `${urlForm(HTTP_SCHEMES, 'https://tiles.example/styles/city/style.json')}, or a path on the console's server starting with /`,
+  },
+  OPEN311_RADIUS_M: { schema: Type.Number({ minimum: 1, maximum: 500, default: 30, description: 'citizen reports: a bin lift, stop or pass within this many metres of the report is evidence' }) },
+  OPEN311_PHOTO_MAX_KB: { schema: Type.Integer({ minimum: 1, maximum: 20480, default: 5120, description: 'citizen reports: largest photo accepted (JPEG or PNG), KiB' }) },
+  OPEN311_CONTACT_RETENTION_DAYS: { schema: Type.Integer({ minimum: 1, default: 180, description: "citizen reports: a reporter's e-mail/phone/name is deleted this many days after the report" }) },
+  OPEN311_SLA_HOURS: {
+    schema: Type.String({
+      default: 'missed_collection=24,overflowing_container=48,illegal_dumping=72,burning_waste=24,noise=24,bad_air=48,other=120',
+      pattern: '^[a-z_]+=[0-9]+(,[a-z_]+=[0-9]+)*$',
+      description: 'citizen reports: hours to close each service on time (service_code=hours, comma-separated; services left out use `other`)',
+    }),
+  },
+  LOG_LEVEL: { schema: Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)), { default: 'info', description: 'pino log level; debug also prints stack traces of start-up errors' }) },
+} satisfies Record<string, Variable>;
+
+type Schemas = { [K in keyof typeof VARIABLES]: (typeof VARIABLES)[K]['schema'] };
+const schemas = Object.fromEntries(Object.entries(VARIABLES).map(([k, v]) => [k, v.schema])) as Schemas;
+
+export const ConfigSchema = Type.Object(schemas);
 export type Config = Static<typeof ConfigSchema>;
 
 export class ConfigError extends Error {
   code = 'E_CONFIG';
+  constructor(
+    message: string,
+    /** one entry per bad variable */
+    readonly problems: { variable: string; value: unknown; message: string }[] = [],
+  ) {
+    super(message);
+  }
+}
+
+/** The allowed values or form of a variable, in words. */
+export function allowedForm(name: keyof typeof VARIABLES): string {
+  const v = VARIABLES[name] as Variable;
+  if (v.form) return v.form;
+  const s = v.schema as TSchema & { anyOf?: { const: string }[]; minimum?: number; maximum?: number; type?: string; minLength?: number; pattern?: string; default?: unknown };
+  if (s.anyOf) return `one of ${s.anyOf.map((x) => x.const).join(', ')}`;
+  const range = s.minimum !== undefined && s.maximum !== undefined ? ` from ${s.minimum} to ${s.maximum}` : s.minimum !== undefined ? ` ≥ ${s.minimum}` : '';
+  if (s.type === 'integer') return `a whole number${range}`;
+  if (s.type === 'number') return `a number${range}`;
+  if (s.type === 'string' && s.pattern) return `a text of the form ${s.pattern}${s.default ? `, e.g. ${JSON.stringify(s.default)}` : ''}`;
+  if (s.type === 'string') return s.minLength ? 'a non-empty text' : 'a text';
+  return 'a valid value';
 }
 
 /** Read, convert and validate configuration from an environment object. Throws ConfigError naming each bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env, overrides: Partial<Config> = {}): Config {
   const raw: Record<string, unknown> = {};
-  for (const key of Object.keys(ConfigSchema.properties)) {
+  const given: Record<string, string> = {};
+  for (const key of Object.keys(VARIABLES)) {
     const v = env[key];
-    if (v !== undefined && v !== '') raw[key] = v;
+    if (v === undefined || v === '') continue;
+    given[key] = v;
+    const type = (VARIABLES[key as keyof typeof VARIABLES].schema as { type?: string }).type;
+    // numbers converted here, not by Value.Convert (which would turn "94.64" into 94 for an integer)
+    raw[key] = type === 'integer' || type === 'number' ? (/^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v) : v;
   }
-  const converted = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, raw));
-  const merged = { ...(converted as object), ...overrides };
-  const errors = [...Value.Errors(ConfigSchema, merged)];
-  if (errors.length) {
-    const lines = errors.map((e) => `${e.path.slice(1)}=${JSON.stringify(e.value)}: ${e.message}`);
-    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  const problems: ConfigError['problems'] = [];
+  const merged: Record<string, unknown> = { ...(Value.Default(ConfigSchema, { ...raw }) as object), ...overrides };
+  for (const [name, def] of Object.entries(VARIABLES) as [keyof typeof VARIABLES, Variable][]) {
+    const value = merged[name];
+    const shown = name in overrides ? value : (given[name] ?? value);
+    let why: string | null = null;
+    if (!Value.Check(ConfigSchema.properties[name], value)) {
+      const s = def.schema as { type?: string; minimum?: number; maximum?: number; anyOf?: unknown[] };
+      why =
+        s.anyOf ? 'is not an allowed value'
+        : (s.type === 'integer' || s.type === 'number') && typeof value !== 'number' ? 'is not a number'
+        : s.type === 'integer' && !Number.isInteger(value) ? 'is not a whole number'
+        : typeof value === 'number' && s.minimum !== undefined && value < s.minimum ? `is below ${s.minimum}`
+        : typeof value === 'number' && s.maximum !== undefined && value > s.maximum ? `is above ${s.maximum}`
+        : typeof value === 'string' && (def.schema as { pattern?: string }).pattern ? 'does not have the expected form'
+        : 'is not allowed';
+    } else if (def.check) {
+      why = def.check(value as never);
+    }
+    if (why) problems.push({ variable: name, value: shown, message: `${name}=${JSON.stringify(shown)} ${why}; expected ${allowedForm(name)}` });
   }
+  // ports must differ (0 = pick a free one, may repeat)
+  const ports = (['MQTT_PORT', 'MQTT_WS_PORT', 'HTTP_PORT', 'METRICS_PORT', 'NODE_RED_PORT'] as const).filter((p) => typeof merged[p] === 'number' && merged[p] !== 0);
+  for (let i = 0; i < ports.length; i++) {
+    for (let j = i + 1; j < ports.length; j++) {
+      if (merged[ports[i]!] === merged[ports[j]!]) {
+        problems.push({ variable: ports[j]!, value: merged[ports[j]!], message: `${ports[j]}=${merged[ports[j]!]} is the same port as ${ports[i]}; every server needs its own port` });
+      }
+    }
+  }
+  if (problems.length) throw new ConfigError(`invalid configuration:\n  ${problems.map((p) => p.message).join('\n  ')}`, problems);
   const cfg = merged as Config;
   cfg.DATA_DIR = path.resolve(cfg.DATA_DIR);
   return cfg;

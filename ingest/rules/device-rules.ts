@@ -3,7 +3,7 @@
  * reporting interval), clock skew, stuck sensor (identical readings too long), battery low.
  */
 import type { AirReading, DeviceStatus, NoiseReading } from '../../contract';
-import type { RegistryDevice } from '../../firmware-config/schema';
+import { presenceMonitored, type RegistryDevice } from '../../firmware-config/schema';
 import { thresholdsFor } from './config';
 import { fmt1, type Rule, type RuleContext } from './context';
 
@@ -151,6 +151,7 @@ export function deviceRules(ctx: RuleContext): Rule {
       }
     },
     onPresence(dev, online, at) {
+      if (!presenceMonitored(dev)) return; // planned (not installed yet) or retired: silence is expected
       const s = state(dev.id);
       if (online) {
         s.presenceOffline = false;
@@ -163,7 +164,7 @@ export function deviceRules(ctx: RuleContext): Rule {
     },
     tick(now) {
       for (const dev of ctx.registry.registry.devices) {
-        if (dev.status === 'retired') continue;
+        if (!presenceMonitored(dev)) continue; // planned (not installed yet) or retired
         const s = state(dev.id);
         if (s.presenceOffline) continue;
         const limitMs = ctx.cfg.device.offlineFactor * expectedIntervalS(dev) * 1000;

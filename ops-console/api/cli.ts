@@ -13,7 +13,15 @@ import { cityFileFor, loadCity } from '../../firmware-config/city';
 import { openStore } from '../../store/open';
 import { startApi } from './index';
 
-const cfg = loadConfig();
+const cfg = (() => {
+  try {
+    return loadConfig();
+  } catch (err) {
+    // an operator's mistake: the message names each variable; no stack trace
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exit(2);
+  }
+})();
 const log = createLogger('console-api', cfg.LOG_LEVEL);
 
 async function consolePassword(): Promise<string | null> {

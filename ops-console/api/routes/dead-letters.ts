@@ -16,7 +16,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       config: { roles: ['operator'] },
       schema: {
         tags: ['dead letters'],
-        summary: 'refused messages, newest first',
+        summary: 'refused messages, newest first (commissioning test readings only with reason=commissioning)',
         querystring: Type.Object({
           deviceId: Type.Optional(Type.String({ maxLength: 40 })),
           reason: Type.Optional(Reason),
@@ -27,9 +27,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => {
-      const letters = await app.ctx.store.deadLetters(req.query);
+      // commissioning test readings are kept apart: listed only when asked for (reason=commissioning)
+      const letters = (await app.ctx.store.deadLetters(req.query)).filter((l) => req.query.reason === 'commissioning' || l.reason !== 'commissioning');
       const plates = canSeePlates(req.user.role);
-      return { deadLetters: plates ? letters : letters.map((l) => (l.topic.endsWith('/plate') ? { ...l, payload: '(redacted: plate data)' } : l)) };
+      const hasPlate = (l: { topic: string; reason: string }) => l.topic.endsWith('/plate') || (l.reason === 'commissioning' && l.topic.includes('/camera/'));
+      return { deadLetters: plates ? letters : letters.map((l) => (hasPlate(l) ? { ...l, payload: '(redacted: plate data)' } : l)) };
     },
   );
 

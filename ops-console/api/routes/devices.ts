@@ -1,7 +1,7 @@
 /** GET /api/devices (registry + live state + latest status) and GET /api/devices/:id (with latest per stream). */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DEVICE_KINDS, type AnyTelemetryRecord, type LiveState } from '../../../contract';
-import type { RegistryDevice } from '../../../firmware-config/schema';
+import { DEVICE_STATES, type RegistryDevice } from '../../../firmware-config/schema';
 import { notFound } from '../lib/errors';
 import { DeviceIdParam, errors, OneOf } from '../lib/schemas';
 import { canSeePlates } from '../plugins/app/auth';
@@ -13,7 +13,7 @@ const DeviceSummary = Type.Object({
   kind: Kind,
   model: Type.String(),
   district: Type.String(),
-  status: Type.Union([Type.Literal('active'), Type.Literal('retired')]),
+  status: OneOf(DEVICE_STATES),
   online: Type.Union([Type.Boolean(), Type.Null()], { description: 'null = no presence seen yet' }),
   lastSeen: Type.Union([Type.Integer(), Type.Null()], { description: 'latest arrival (ms)' }),
   firmware: Type.Union([Type.String(), Type.Null()]),
@@ -76,7 +76,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         querystring: Type.Object({
           kind: Type.Optional(Kind),
           district: Type.Optional(Type.String({ maxLength: 80 })),
-          status: Type.Optional(Type.Union([Type.Literal('online'), Type.Literal('offline'), Type.Literal('retired'), Type.Literal('active')])),
+          status: Type.Optional(OneOf(['online', 'offline', ...DEVICE_STATES] as const)),
         }),
         response: { 200: Type.Object({ devices: Type.Array(DeviceSummary) }), ...errors(400, 401, 403) },
       },
@@ -90,8 +90,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         .map((d) => summary(d, app.live.states.get(d.id), byId.get(d.id)))
         .filter((d) => {
           if (!status) return true;
-          if (status === 'retired' || status === 'active') return d.status === status;
-          return d.status === 'active' && (status === 'online' ? d.online === true : d.online !== true);
+          if (status !== 'online' && status !== 'offline') return d.status === status;
+          return d.status !== 'retired' && d.status !== 'planned' && (status === 'online' ? d.online === true : d.online !== true);
         });
       return { devices };
     },

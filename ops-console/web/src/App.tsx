@@ -3,7 +3,7 @@ import { useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { setWorkerUrl, type StyleSpecification } from 'maplibre-gl';
 import { api, getSession, onSession, setSession, type Session } from './api/client';
-import type { ConsoleConfig, DeviceSummary } from './api/types';
+import { inService, type ConsoleConfig, type DeviceSummary } from './api/types';
 import type { Basemap } from './basemap/types';
 import { chooseMapStyle } from './basemap/style';
 import { PLACEHOLDER_BASEMAP } from './basemap/placeholder';
@@ -87,7 +87,7 @@ function Console({ session, lang, setLang }: { session: Session; lang: Lang; set
     if (!list) return;
     model.setMeta(
       list
-        .filter((d) => d.status === 'active')
+        .filter((d) => inService(d.status))
         .map(
           (d): DeviceMeta => ({
             id: d.id,

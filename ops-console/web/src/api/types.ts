@@ -1,12 +1,15 @@
 /** Shapes of the console API's answers the web uses (the API's route schemas are the source). */
 import type { Alert } from '../../../shared/live';
 
+/** installed (first reading seen) or active (commissioned): on the map and in the planners' views; planned and retired are not */
+export const inService = (status: DeviceSummary['status']): boolean => status === 'installed' || status === 'active';
+
 export interface DeviceSummary {
   id: string;
   kind: 'truck' | 'air' | 'noise' | 'camera';
   model: string;
   district: string;
-  status: 'active' | 'retired';
+  status: 'planned' | 'installed' | 'active' | 'retired';
   online: boolean | null;
   lastSeen: number | null;
   firmware: string | null;

@@ -3,6 +3,7 @@
  * (NOM-081, indicative), plate counts in/out per entrance per hour, coverage per day; filtered by
  * district and date range; each chart exports its rows as CSV, stations and missed streets as GeoJSON.
  */
+import { inService } from '../api/types';
 import { useMemo, useState, type ReactNode } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import type { AlignedData } from 'uplot';
@@ -52,7 +53,7 @@ export function PlannersView() {
   const [toDate, setToDate] = useState(today);
   const from = dayStart(fromDate, timeZone);
   const to = dayStart(toDate, timeZone) + 86_400_000;
-  const inDistrict = (kind: string) => devices.filter((d) => d.kind === kind && d.status === 'active' && (!district || d.district === district)).map((d) => d.id);
+  const inDistrict = (kind: string) => devices.filter((d) => d.kind === kind && inService(d.status) && (!district || d.district === district)).map((d) => d.id);
   const ids = (kind: string) => {
     const list = inDistrict(kind);
     return list.length ? `&${kind === 'camera' ? 'cameraIds' : 'deviceIds'}=${list.join(',')}` : null;

@@ -4,6 +4,7 @@
  * and re-simplified on zoom; stops (detected) and pickups (bin lifts) are marked. The animation
  * loop writes the vehicles' source directly (≤ 10 updates/s), not React state.
  */
+import { inService } from '../api/types';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { FeatureCollection, Feature } from 'geojson';
 import { api } from '../api/client';
@@ -23,7 +24,7 @@ interface Loaded {
 
 export function ReplayView() {
   const { t, lang, timeZone, devices, map, basemap } = useConsole();
-  const trucks = useMemo(() => devices.filter((d) => d.kind === 'truck' && d.status === 'active'), [devices]);
+  const trucks = useMemo(() => devices.filter((d) => d.kind === 'truck' && inService(d.status)), [devices]);
   const [picked, setPicked] = useState<string[]>([]);
   const [route, setRoute] = useState('');
   const [from, setFrom] = useState(() => toLocalInput(Date.now() - 3_600_000, timeZone));

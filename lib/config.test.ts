@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, VARIABLES } from './config';
+
+/** one bad value per variable that can be wrong, and what the message must say it expected */
+const BAD: [keyof typeof VARIABLES, string, RegExp][] = [
+  ['HOST', 'not a host!', /expected an IP address .* or a host name/],
+  ['MQTT_PORT', 'abc', /is not a number; expected a whole number from 0 to 65535/],
+  ['MQTT_WS_PORT', '70000', /is above 65535; expected a whole number from 0 to 65535/],
+  ['HTTP_PORT', '-1', /is below 0; expected a whole number from 0 to 65535/],
+  ['METRICS_PORT', '94.64', /is not a whole number; expected a whole number from 0 to 65535/],
+  ['NODE_RED_PORT', 'eighteen', /expected a whole number from 0 to 65535/],
+  ['MQTT_URL', 'localhost:1883', /has scheme "localhost"; expected empty or a mqtt:\/\/ \/ mqtts:\/\/ \/ tcp:\/\/ \/ ws:\/\/ \/ wss:\/\/ URL/],
+  ['MQTT_URL', 'http://broker:1883', /has scheme "http"; expected empty or a mqtt:\/\//],
+  ['MQTT_URL', 'not a url', /is not a URL; expected/],
+  ['MAX_CLOCK_SKEW_S', '-5', /is below 0; expected a whole number ≥ 0/],
+  ['MAX_AGE_DAYS', '0', /is below 1; expected a whole number ≥ 1/],
+  ['LATE_AFTER_S', 'soon', /is not a number/],
+  ['BATCH_SIZE', '0', /expected a whole number ≥ 1/],
+  ['FLUSH_MS', '5', /is below 10; expected a whole number ≥ 10/],
+  ['INFLUX_URL', 'influx:8086', /expected empty or a http:\/\/ \/ https:\/\/ URL with a host/],
+  ['INFLUX_API', 'v3', /is not an allowed value; expected one of auto, v1, v2/],
+  ['SIM', 'yes', /is not an allowed value; expected one of on, off/],
+  ['SIM_SPEED', '0', /is below 0.1; expected a number ≥ 0.1/],
+  ['PLATE_RETENTION_DAYS', '0', /expected a whole number ≥ 1/],
+  ['JWT_SECRET', 'short', /is 5 characters long; expected empty or at least 16 characters/],
+  ['MAP_STYLE_URL', 'tiles/style.json', /is not a URL; expected empty or a http:\/\/ \/ https:\/\/ URL/],
+  ['MAP_STYLE_URL', 'ftp://tiles.example/style.json', /has scheme "ftp"/],
+  ['OPEN311_RADIUS_M', '0', /is below 1; expected a number from 1 to 500/],
+  ['OPEN311_PHOTO_MAX_KB', '99999', /is above 20480; expected a whole number from 1 to 20480/],
+  ['OPEN311_CONTACT_RETENTION_DAYS', 'never', /is not a number; expected a whole number ≥ 1/],
+  ['OPEN311_SLA_HOURS', 'noise:24', /does not have the expected form; expected a text of the form/],
+  ['LOG_LEVEL', 'verbose', /is not an allowed value; expected one of fatal, error, warn, info, debug, trace, silent/],
+];
+
+describe('configuration errors name the variable, the bad value and what is allowed', () => {
+  it.each(BAD)('%s=%s', (name, value, expected) => {
+    let err: unknown;
+    try {
+      loadConfig({ [name]: value });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const msg = (err as ConfigError).message;
+    expect(msg).toContain(`${name}=${JSON.stringify(value)}`);
+    expect(msg).toMatch(expected);
+    expect((err as ConfigError).problems.map((p) => p.variable)).toEqual([name]);
+    expect(msg).not.toMatch(/Expected union value|at Object\.|\n\s+at /);
+  });
+
+  it('every variable that has a constraint is in the table above', () => {
+    const free = ['DATA_DIR', 'REGISTRY_FILE', 'INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_BUCKET', 'NODE_RED_CREDENTIAL_SECRET'];
+    const covered = new Set(BAD.map((b) => b[0]));
+    for (const name of Object.keys(VARIABLES)) if (!free.includes(name)) expect(covered.has(name as keyof typeof VARIABLES), name).toBe(true);
+  });
+
+  it('reports every bad variable at once, and two servers on one port', () => {
+    let err: ConfigError | undefined;
+    try {
+      loadConfig({ SIM: 'maybe', HTTP_PORT: '1883' });
+    } catch (e) {
+      err = e as ConfigError;
+    }
+    expect(err?.problems.map((p) => p.variable).sort()).toEqual(['HTTP_PORT', 'SIM']);
+    expect(err?.message).toMatch(/HTTP_PORT=1883 is the same port as MQTT_PORT/);
+  });
+
+  it('accepts the defaults and good values', () => {
+    expect(loadConfig({ MAP_STYLE_URL: '/styles/city.json' }).MAP_STYLE_URL).toBe('/styles/city.json');
+    const cfg = loadConfig({ MQTT_URL: 'mqtts://broker.example:8883', MAP_STYLE_URL: 'https://tiles.example/style.json', INFLUX_URL: 'http://127.0.0.1:8086', HOST: '127.0.0.1', MQTT_PORT: ' 1999 ' });
+    expect(cfg.MQTT_PORT).toBe(1999);
+    expect(loadConfig({}).LOG_LEVEL).toBe('info');
+  });
+});
