@@ -155,12 +155,9 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('web console end to end (re
     return page;
   }
 
+  // trucks are drawn by the fleet layer from typed arrays (map/fleet-buffer.ts): read where one is drawn
   const truckCoords = (page: Page, id: string) =>
-    page.evaluate(async (id) => {
-      const { controller } = (window as unknown as { __cityops: { controller: { map: { getSource(id: string): { getData(): Promise<{ features: { properties: { id: string }; geometry: { coordinates: number[] } }[] }> } } } } }).__cityops;
-      const data = await controller.map.getSource('live-trucks').getData();
-      return data.features.find((f) => f.properties.id === id)?.geometry.coordinates ?? null;
-    }, id);
+    page.evaluate((id) => (window as unknown as { __cityops: { controller: { fleet: { position(id: string): number[] | null } } } }).__cityops.controller.fleet.position(id), id);
 
   let operator: Page;
 
@@ -170,7 +167,11 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('web console end to end (re
     const first = await truckCoords(operator, 'truck-01');
     await expect.poll(async () => JSON.stringify(await truckCoords(operator, 'truck-01')), { timeout: 15_000, interval: 500 }).not.toBe(JSON.stringify(first));
     // rendered, not just in the source
-    const rendered = () => operator.evaluate(() => (window as unknown as { __cityops: { controller: { map: { queryRenderedFeatures(o: unknown): unknown[] } } } }).__cityops.controller.map.queryRenderedFeatures({ layers: ['trucks', 'air', 'noise'] }).length);
+    const rendered = () =>
+      operator.evaluate(() => {
+        const c = (window as unknown as { __cityops: { controller: { fleetLayer: { stats: { frames: number } }; fleet: { size: number }; map: { queryRenderedFeatures(o: unknown): unknown[] } } } }).__cityops.controller;
+        return c.fleetLayer.stats.frames > 0 ? c.fleet.size + c.map.queryRenderedFeatures({ layers: ['air', 'noise'] }).length : 0;
+      });
     await expect.poll(rendered, { timeout: 15_000 }).toBeGreaterThanOrEqual(3);
     await operator.waitForTimeout(2500); // trails
     const shot = path.join(ARTIFACTS, 'e2e-live-map.png');
