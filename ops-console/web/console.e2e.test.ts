@@ -183,6 +183,43 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('web console end to end (re
     expect(p.foreign).toEqual([]);
   });
 
+  it('picking on the fleet layer: hovering a truck shows the pointer, clicking it opens its device panel', async () => {
+    type C = { controller: { fleet: { position(id: string): [number, number] | null }; hovered: string | null; selected: string | null; fleetLayer: { stats: { frames: number } }; map: { project(p: [number, number]): { x: number; y: number }; getCanvas(): HTMLCanvasElement; getContainer(): HTMLElement; jumpTo(o: unknown): void } } };
+    await operator.evaluate(() => {
+      const { controller } = (window as unknown as { __cityops: C }).__cityops;
+      controller.map.jumpTo({ center: controller.fleet.position('truck-01')!, zoom: 15 });
+    });
+    // where truck-01 is drawn now, in page pixels
+    const at = () =>
+      operator.evaluate(() => {
+        const { controller } = (window as unknown as { __cityops: C }).__cityops;
+        const p = controller.map.project(controller.fleet.position('truck-01')!);
+        const r = controller.map.getContainer().getBoundingClientRect();
+        return { x: r.left + p.x, y: r.top + p.y };
+      });
+    await expect.poll(async () => {
+      const p = await at();
+      await operator.mouse.move(p.x, p.y);
+      return operator.evaluate(() => {
+        const { controller } = (window as unknown as { __cityops: C }).__cityops;
+        return [controller.hovered, controller.map.getCanvas().style.cursor];
+      });
+    }, { timeout: 10_000 }).toEqual(['truck-01', 'pointer']);
+    await operator.screenshot({ path: path.join(ARTIFACTS, 'e2e-fleet-hover.png') });
+    const p = await at();
+    await operator.mouse.click(p.x, p.y);
+    const panel = operator.locator('.device-panel[data-device-id="truck-01"]');
+    await panel.waitFor({ timeout: 10_000 });
+    expect(await operator.evaluate(() => (window as unknown as { __cityops: C }).__cityops.controller.selected)).toBe('truck-01');
+    // the panel shows the registry data and the live state of the picked truck
+    await expect.poll(() => panel.textContent(), { timeout: 10_000 }).toMatch(/gps\.lon/);
+    await operator.screenshot({ path: path.join(ARTIFACTS, 'e2e-fleet-picked.png') });
+    // clicking empty map does not select another truck; closing the panel clears the selection
+    await panel.locator('.btn-close').click();
+    await panel.waitFor({ state: 'detached', timeout: 10_000 });
+    expect(await operator.evaluate(() => (window as unknown as { __cityops: C }).__cityops.controller.selected)).toBeNull();
+  });
+
   it('a new critical alert flashes a banner; the operator acknowledges it from the panel', async () => {
     const id = `e2e-air-${Date.now()}`;
     const ev: AlertEvent = { alertId: id, event: 'open', at: Date.now(), rule: 'air_quality', severity: 'critical', deviceId: 'air-01', kind: 'air', district: 'Centro', title: 'Calidad del aire muy mala (PM2.5)' };
