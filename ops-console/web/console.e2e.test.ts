@@ -169,8 +169,8 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('web console end to end (re
     // rendered, not just in the source
     const rendered = () =>
       operator.evaluate(() => {
-        const c = (window as unknown as { __cityops: { controller: { fleetLayer: { stats: { frames: number } }; fleet: { size: number }; map: { queryRenderedFeatures(o: unknown): unknown[] } } } }).__cityops.controller;
-        return c.fleetLayer.stats.frames > 0 ? c.fleet.size + c.map.queryRenderedFeatures({ layers: ['air', 'noise'] }).length : 0;
+        const c = (window as unknown as { __cityops: { controller: { fleetLayer: { stats: { draws: number } }; fleet: { size: number }; map: { queryRenderedFeatures(o: unknown): unknown[] } } } }).__cityops.controller;
+        return c.fleetLayer.stats.draws > 0 ? c.fleet.size + c.map.queryRenderedFeatures({ layers: ['air', 'noise'] }).length : 0;
       });
     await expect.poll(rendered, { timeout: 15_000 }).toBeGreaterThanOrEqual(3);
     await operator.waitForTimeout(2500); // trails
@@ -184,7 +184,7 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('web console end to end (re
   });
 
   it('picking on the fleet layer: hovering a truck shows the pointer, clicking it opens its device panel', async () => {
-    type C = { controller: { fleet: { position(id: string): [number, number] | null }; hovered: string | null; selected: string | null; fleetLayer: { stats: { frames: number } }; map: { project(p: [number, number]): { x: number; y: number }; getCanvas(): HTMLCanvasElement; getContainer(): HTMLElement; jumpTo(o: unknown): void } } };
+    type C = { controller: { fleet: { position(id: string): [number, number] | null }; hovered: string | null; selected: string | null; fleetLayer: { stats: { draws: number } }; map: { project(p: [number, number]): { x: number; y: number }; getCanvas(): HTMLCanvasElement; getContainer(): HTMLElement; jumpTo(o: unknown): void } } };
     await operator.evaluate(() => {
       const { controller } = (window as unknown as { __cityops: C }).__cityops;
       controller.map.jumpTo({ center: controller.fleet.position('truck-01')!, zoom: 15 });

@@ -190,11 +190,16 @@ export class LiveHub {
         else other.push(st);
       }
       const plates = this.pendingPlates;
-      json = this.serialize(at, devices, plates, alerts);
       let columnar = false;
-      for (const c of this.clients) if (c.columnar) columnar = true;
+      let plain = false;
+      for (const c of this.clients) {
+        if (c.columnar) columnar = true;
+        else plain = true;
+      }
+      // serialize only for the audiences connected (a big fleet's JSON delta costs tens of ms)
+      if (plain) json = this.serialize(at, devices, plates, alerts);
       if (columnar) {
-        col = fixes.length ? this.serialize(at, other, plates, alerts) : json;
+        col = fixes.length || !plain ? this.serialize(at, other, plates, alerts) : json;
         if (fixes.length) {
           const names: [number, string][] = [];
           const entries: PositionEntry[] = fixes.map((st) => ({ index: this.positionIndexOf(st.deviceId, names), fix: st.latest.gps!.data as GpsFix, late: st.latest.gps!.late, lastSeen: st.lastSeen }));

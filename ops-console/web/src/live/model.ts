@@ -191,10 +191,11 @@ export class LiveModel {
         d.lat = lat;
         d.speedKmh = f.speed100[k]! / 100;
         d.heading = f.heading100[k]! / 100;
+        // `delete` only when a field goes away: deleting turns the object into a slow dictionary
         if (f.hdop10[k] !== 0xffff) d.hdop = f.hdop10[k]! / 10;
-        else delete d.hdop;
+        else if (d.hdop !== undefined) delete d.hdop;
         if (f.sats[k] !== 0xff) d.sats = f.sats[k]!;
-        else delete d.sats;
+        else if (d.sats !== undefined) delete d.sats;
       }
       trucks.add(id!);
       let tr = this.trails.get(id!);

@@ -18,7 +18,7 @@ import type { LayerKey, LiveModel } from '../live/model';
 import { createThrottle, type Throttle } from '../live/throttle';
 import type { GpsFix, TruckEvent } from '../../../../contract';
 import type { LiveState } from '../../../shared/live';
-import { truckState } from '../colors';
+import { truckState, type TruckStateInput } from '../colors';
 import { cameraSquare, truckArrow } from './icons';
 import { FleetBuffer, mercX, mercY } from './fleet-buffer';
 import { FleetLayer, type FleetStyle } from './fleet-layer';
@@ -102,6 +102,8 @@ export class MapController {
   private hoverId: string | null = null;
   private inView = 0;
   private truckLabels = new Map<string, Marker>();
+  /** reused for every truck's state (no allocation per truck per update) */
+  private readonly stateInput: TruckStateInput = {};
 
   constructor(private readonly opts: MapControllerOptions) {
     const b = opts.basemap.bbox;
@@ -296,8 +298,8 @@ export class MapController {
 
     this.unsub.push(
       this.opts.model.onChange(() => {
-        // trucks are applied on the next frame (beforeFrame); the other layers on the throttle
-        map.triggerRepaint();
+        // trucks are applied on the fleet's next frame (beforeFrame, its own canvas); the other layers on the throttle
+        this.fleetLayer.requestDraw();
         this.throttle.schedule();
       }),
     );
@@ -376,7 +378,7 @@ export class MapController {
           this.fleet.remove(id);
           continue;
         }
-        this.fleet.set(id, gps.lon, gps.lat, gps.ts, gps.heading, truckState(truckInput(s), now));
+        this.fleet.set(id, gps.lon, gps.lat, gps.ts, gps.heading, truckState(truckInput(s, this.stateInput), now));
       }
       const ms = performance.now() - t0;
       this.fleetStats.applies++;
@@ -398,9 +400,9 @@ export class MapController {
     const now = Date.now();
     for (const id of this.fleet.ids) {
       const s = this.opts.model.devices.get(id);
-      if (s) this.fleet.setState(id, truckState(truckInput(s), now));
+      if (s) this.fleet.setState(id, truckState(truckInput(s, this.stateInput), now));
     }
-    this.map.triggerRepaint();
+    this.fleetLayer.requestDraw();
   }
 
   /** How trucks are drawn at a zoom: arrows zoomed in, density when the view holds more than it can show. */
@@ -469,7 +471,7 @@ export class MapController {
     if (id === this.hoverId) return;
     this.hoverId = id;
     this.map.getCanvas().style.cursor = id ? 'pointer' : '';
-    this.map.triggerRepaint();
+    this.fleetLayer.requestDraw();
   }
   get hovered(): string | null {
     return this.hoverId;
@@ -526,7 +528,7 @@ export class MapController {
 
   select(id: string | null): void {
     this.selectedId = id;
-    this.map.triggerRepaint();
+    this.fleetLayer.requestDraw();
   }
   get selected(): string | null {
     return this.selectedId;
@@ -551,8 +553,11 @@ export class MapController {
   }
 }
 
-function truckInput(s: LiveState) {
-  const gps = s.latest.gps?.data as GpsFix | undefined;
-  const ev = s.latest.event?.data as TruckEvent | undefined;
-  return { online: s.online, gps: gps && { ts: gps.ts, speedKmh: gps.speedKmh }, event: ev && { ts: ev.ts, type: ev.type }, lastSeen: s.lastSeen };
+/** The inputs of `truckState` for a device, written into `out`. */
+function truckInput(s: LiveState, out: TruckStateInput): TruckStateInput {
+  out.online = s.online;
+  out.gps = s.latest.gps?.data as GpsFix | undefined;
+  out.event = s.latest.event?.data as TruckEvent | undefined;
+  out.lastSeen = s.lastSeen;
+  return out;
 }
