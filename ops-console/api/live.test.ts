@@ -212,6 +212,11 @@ describe('live stream over a real broker', () => {
     // an event on one truck: not GPS-only, so JSON
     await ingest.publishAsync(svcTopics.state('truck', 'truck-100'), JSON.stringify(state('truck-100', 'truck', 'event', { type: 'bin_lift' }, t0 + 3500)), { qos: 1 });
     await waitFor(() => json.some((m) => m.devices.some((d) => d.deviceId === 'truck-100' && d.latest.event)), 10_000, 20, 'event as JSON');
+    // ingest publishes the whole merged state: a newer fix with the same (older) event is GPS-only again
+    const merged = (ts: number): LiveState => ({ ...gps('truck-100', ts, -94.43), latest: { ...gps('truck-100', ts, -94.43).latest, event: { ts: t0 + 3500, late: false, data: { ts: t0 + 3500, type: 'bin_lift' } } } });
+    const framesBefore = frames.length;
+    await ingest.publishAsync(svcTopics.state('truck', 'truck-100'), JSON.stringify(merged(t0 + 5000)), { qos: 1 });
+    await waitFor(() => frames.slice(framesBefore).some((f) => f.n === 1 && Math.abs(fixAt(f, 0).lon - -94.43) < 1e-6), 10_000, 20, 'merged state with an unchanged event → a position frame');
     // names: every index in a frame was named in a frame (the snapshot named none of these yet)
     const names = new Map(frames.flatMap((f) => f.names));
     expect([...lastFix().keys()].every((i) => names.get(i)?.startsWith('truck-1'))).toBe(true);

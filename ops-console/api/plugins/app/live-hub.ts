@@ -77,11 +77,19 @@ export class LiveHub {
   /** Merge a device's state (per stream, the newer record by event time wins). */
   updateState(s: LiveState): void {
     const prev = this.states.get(s.deviceId);
+    // GPS-only: a truck whose streams other than gps are unchanged (ingest publishes the whole
+    // merged state; a device whose only news is a fix is what position frames carry)
     let gpsOnly = false;
-    if (prev && s.kind === 'truck' && prev.kind === 'truck' && s.district === prev.district && (s.online === undefined || s.online === prev.online)) {
-      let keys = 0;
-      for (const _k in s.latest) keys++;
-      gpsOnly = keys === 1 && 'gps' in s.latest && (!this.dirty.has(s.deviceId) || this.gpsOnly.has(s.deviceId));
+    if (prev && s.kind === 'truck' && prev.kind === 'truck' && s.district === prev.district && (s.online === undefined || s.online === prev.online) && 'gps' in s.latest && (!this.dirty.has(s.deviceId) || this.gpsOnly.has(s.deviceId))) {
+      gpsOnly = true;
+      for (const k in s.latest) {
+        if (k === 'gps') continue;
+        const old = prev.latest[k];
+        if (!old || old.ts < s.latest[k]!.ts) {
+          gpsOnly = false;
+          break;
+        }
+      }
     }
     if (gpsOnly) this.gpsOnly.add(s.deviceId);
     else this.gpsOnly.delete(s.deviceId);
