@@ -225,3 +225,18 @@ describe('LiveModel.applyPositions (columnar frames)', () => {
     expect((m.devices.get('truck-01')!.latest.gps!.data as { lon: number }).lon).toBe(-94.451);
   });
 });
+
+describe('LiveModel.applySnapshotPart', () => {
+  it('a snapshot applied in parts replaces devices and alerts like one applied whole', () => {
+    const m = new LiveModel();
+    m.apply({ type: 'snapshot', at: T0, devices: [truck('old', T0, -94.4, 18.1)], alerts: [alert('a0', T0)] });
+    m.applySnapshotPart({ type: 'snapshot', at: T0 + 1, devices: [truck('t1', T0, -94.4, 18.1)], alerts: [alert('a1', T0)], positionIds: ['t1', 't2'] }, { first: true, last: false });
+    expect(m.devices.has('old')).toBe(false);
+    m.applySnapshotPart({ type: 'snapshot', at: T0 + 1, devices: [truck('t2', T0, -94.4, 18.1)], alerts: [] }, { first: false, last: true });
+    expect([...m.devices.keys()]).toEqual(['t1', 't2']);
+    expect([...m.alerts.keys()]).toEqual(['a1']);
+    expect(m.trails.has('old')).toBe(false);
+    expect([...m.takeDirty('truck')].sort()).toEqual(['old', 't1', 't2']);
+    expect(m.messages).toBe(2);
+  });
+});

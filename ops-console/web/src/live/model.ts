@@ -6,7 +6,7 @@
  * Merging is per device: a newer reading of a stream replaces the older one (by event time), so
  * any number of messages between two map updates cost one feature update per device.
  */
-import type { LiveMessage, LiveState, Alert, LivePlate } from '../../../shared/live';
+import type { LiveMessage, LiveSnapshot, LiveState, Alert, LivePlate } from '../../../shared/live';
 import type { GpsFix, PlateRead } from '../../../../contract';
 import { fixAt, type PositionsFrame } from '../../../shared/live-positions';
 
@@ -136,15 +136,9 @@ export class LiveModel {
     this.messages++;
     this.lastMessageAt = msg.at;
     if (msg.type === 'snapshot') {
-      for (const id of this.devices.keys()) this.dirty[this.devices.get(id)!.kind as LayerKey]?.add(id);
-      this.devices.clear();
-      this.alerts.clear();
-      for (const s of msg.devices) this.upsert(s);
-      for (const a of msg.alerts) this.alerts.set(a.id, a);
-      if (msg.positionIds) this.positionIds = msg.positionIds;
-      for (const id of [...this.trails.keys()]) if (!this.devices.has(id)) this.trails.delete(id);
-      this.trailsDirty = true;
-      this.bumpAlerts();
+      this.messages--;
+      this.applySnapshotPart(msg, { first: true, last: true });
+      return;
     } else {
       for (const s of msg.devices) this.upsert(s);
       for (const p of msg.plates) this.addPlate(p);
@@ -152,6 +146,31 @@ export class LiveModel {
         for (const a of msg.alerts) this.alerts.set(a.id, a);
         this.bumpAlerts();
       }
+    }
+    this.devicesVersion++;
+    this.notify(this.changeListeners);
+  }
+
+  /**
+   * Apply a snapshot in parts (the stream worker splits a big fleet's snapshot so that no single
+   * main-thread task applies 50,000 states): the first part replaces devices and alerts, every
+   * part adds its devices, the last drops trails of devices that are gone.
+   */
+  applySnapshotPart(msg: LiveSnapshot, part: { first: boolean; last: boolean }): void {
+    this.lastMessageAt = msg.at;
+    if (part.first) {
+      for (const id of this.devices.keys()) this.dirty[this.devices.get(id)!.kind as LayerKey]?.add(id);
+      this.devices.clear();
+      this.alerts.clear();
+      for (const a of msg.alerts) this.alerts.set(a.id, a);
+      if (msg.positionIds) this.positionIds = msg.positionIds;
+    }
+    for (const s of msg.devices) this.upsert(s);
+    if (part.last) {
+      this.messages++;
+      for (const id of [...this.trails.keys()]) if (!this.devices.has(id)) this.trails.delete(id);
+      this.trailsDirty = true;
+      this.bumpAlerts();
     }
     this.devicesVersion++;
     this.notify(this.changeListeners);

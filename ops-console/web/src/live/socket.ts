@@ -58,7 +58,8 @@ export function connectLive(model: LiveModel, token: string, opts: ConnectOption
     }
     const t0 = performance.now();
     if (e.type === 'message') {
-      model.apply(e.msg);
+      if (e.part && e.msg.type === 'snapshot') model.applySnapshotPart(e.msg, e.part);
+      else model.apply(e.msg);
       stats.messages++;
     } else {
       model.applyPositions(e.frame);

@@ -12,7 +12,7 @@ export type SocketStatus = 'connecting' | 'open' | 'closed';
 /** What the stream hands to the model (also the worker → main thread message). */
 export type StreamEvent =
   | { type: 'status'; status: SocketStatus }
-  | { type: 'message'; msg: LiveMessage; decodeMs: number; bytes: number }
+  | { type: 'message'; msg: LiveMessage; decodeMs: number; bytes: number; part?: { first: boolean; last: boolean } }
   | { type: 'positions'; frame: PositionsFrame; decodeMs: number; bytes: number }
   | { type: 'error'; message: string };
 
@@ -21,6 +21,9 @@ export interface StreamOptions {
   /** ask for binary position frames (`?format=columnar`) */
   columnar: boolean;
 }
+
+/** devices per snapshot part */
+export const SNAPSHOT_PART = 2000;
 
 /** Parse one WebSocket message into a stream event (never throws: bad input is an 'error' event). */
 export function decodeMessage(data: unknown): StreamEvent {
@@ -63,7 +66,19 @@ export function openStream(opts: StreamOptions, emit: (e: StreamEvent) => void):
       retry = 500;
       emit({ type: 'status', status: 'open' });
     };
-    ws.onmessage = (ev) => emit(decodeMessage(ev.data));
+    ws.onmessage = (ev) => {
+      const e = decodeMessage(ev.data);
+      // a big snapshot goes out in parts, each applied in its own main-thread task
+      if (e.type === 'message' && e.msg.type === 'snapshot' && e.msg.devices.length > SNAPSHOT_PART) {
+        const { devices, ...head } = e.msg;
+        for (let i = 0; i < devices.length; i += SNAPSHOT_PART) {
+          const first = i === 0;
+          const last = i + SNAPSHOT_PART >= devices.length;
+          const msg = { ...head, devices: devices.slice(i, i + SNAPSHOT_PART), alerts: first ? head.alerts : [], ...(first ? {} : { positionIds: undefined }) };
+          emit({ type: 'message', msg, decodeMs: first ? e.decodeMs : 0, bytes: first ? e.bytes : 0, part: { first, last } });
+        }
+      } else emit(e);
+    };
     ws.onclose = () => {
       ws = null;
       if (closed) return;
