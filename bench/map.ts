@@ -39,6 +39,7 @@ const HELP = `npm run bench:map -- [options]
   --interp LIST     on,off: interpolation for fleet and deckgl (default on,off)
   --out NAME        results file bench/results/NAME.json (default map)
   --profile         diagnostic: CPU-profile each cell's page (main thread) and print the top functions
+  --shots DIR       screenshot each cell halfway through its window into DIR
   --help            this text
 
 Reports per cell: median and p95 frame, time in frames over 50 ms per second, repaints per
@@ -208,7 +209,14 @@ async function main(): Promise<void> {
                 }
                 let res: PageResult;
                 try {
-                  res = (await page.evaluate(([m, d, s, u, i]) => window.runBench(m as Mode, d as number, s as number, u as string, i as boolean), [mode, n, seconds, wsUrl, !!interp] as const)) as PageResult;
+                  const run = page.evaluate(([m, d, s, u, i]) => window.runBench(m as Mode, d as number, s as number, u as string, i as boolean), [mode, n, seconds, wsUrl, !!interp] as const);
+                  if (a.shots && r === 1) {
+                    await page.waitForFunction(() => document.title === 'measuring', null, { timeout: 180_000 });
+                    await new Promise((res) => setTimeout(res, (seconds * 1000) / 2));
+                    fs.mkdirSync(a.shots, { recursive: true });
+                    await page.screenshot({ path: path.join(a.shots, `${k.replace(/[^a-z0-9+-]+/gi, '_')}.png`) });
+                  }
+                  res = (await run) as PageResult;
                 } catch (e) {
                   console.error(`  [${k} r${r}] failed: ${(e as Error).message.split('\n')[0]}`);
                   await page.close();

@@ -66,6 +66,7 @@ function position(basemap: Basemap, i: number, t: number): [number, number] {
 }
 
 function measure(seconds: number, res: Result, map: MlMap): Promise<void> {
+  document.title = 'measuring'; // bench/map.ts --shots waits for it
   const obs = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) res.longTasks.push(e.duration);
   });

@@ -48,8 +48,12 @@ const LAYERS_BY_MODE: Record<MapMode, string[]> = {
 export const TRUCK_ARROW_MINZOOM = 14;
 /** Below this zoom, a fleet with more trucks in view than the screen can show is drawn as density. */
 export const DENSITY_MAXZOOM = 13;
-/** trucks in view per CSS pixel² above which dots would overlap into a blob (one per 12×12 px) */
-export const DENSITY_PER_PX2 = 1 / 144;
+/**
+ * trucks in view per CSS pixel² above which dots stop being readable one by one (one per 20×20 px:
+ * 1,200 at 800×600, 4,000 at 1600×1000). Also a cost limit: in software WebGL every 10,000 dots
+ * drawn cost tens of ms a frame, the density grid a few.
+ */
+export const DENSITY_PER_PX2 = 1 / 400;
 /** a big fleet draws trails only for trucks in view, at most this many */
 export const TRAIL_CAP = 300;
 /** truck id labels from this zoom, when at most LABEL_CAP trucks are in view */
