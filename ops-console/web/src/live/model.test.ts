@@ -240,18 +240,3 @@ describe('LiveModel.applySnapshotPart', () => {
     expect(m.messages).toBe(2);
   });
 });
-
-describe('position frame parts', () => {
-  it('splitFrame cuts a frame into parts that apply like the whole frame', async () => {
-    const { splitFrame, frameBuffers } = await import('./stream');
-    const entries = Array.from({ length: 7 }, (_, i) => ({ index: i, fix: { ts: T0 + i, lat: 18.1, lon: -94.4 - i * 1e-3, speedKmh: 1, heading: 2 }, late: false, lastSeen: T0 }));
-    const f = decodePositions(encodePositions(T0, entries, [[0, 'a']]));
-    const parts = splitFrame(f, 3);
-    expect(parts.map((p) => p.n)).toEqual([3, 3, 1]);
-    expect(parts.map((p) => p.names.length)).toEqual([1, 0, 0]);
-    expect([...parts[2]!.index]).toEqual([6]);
-    expect(parts[1]!.lonE7[0]).toBe(f.lonE7[3]);
-    expect(frameBuffers(parts[0]!)).toHaveLength(10);
-    expect(splitFrame(f, 10)).toEqual([f]);
-  });
-});

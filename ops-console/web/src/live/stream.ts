@@ -24,28 +24,6 @@ export interface StreamOptions {
 
 /** devices per snapshot part */
 export const SNAPSHOT_PART = 2000;
-/** fixes per position-frame part: each part is applied in its own main-thread task (a few ms) */
-export const POSITIONS_PART = 2500;
-
-const COLUMNS = ['index', 'lonE7', 'latE7', 'tsOffset', 'seenOffset', 'speed100', 'heading100', 'hdop10', 'sats', 'flags'] as const;
-
-/** A frame cut into parts of at most `size` fixes (columns copied; names go with the first part). */
-export function splitFrame(f: PositionsFrame, size: number): PositionsFrame[] {
-  if (f.n <= size) return [f];
-  const parts: PositionsFrame[] = [];
-  for (let i = 0; i < f.n; i += size) {
-    const j = Math.min(f.n, i + size);
-    const p = { at: f.at, n: j - i, names: i === 0 ? f.names : [] } as unknown as Record<string, unknown>;
-    for (const c of COLUMNS) p[c] = f[c].slice(i, j);
-    parts.push(p as unknown as PositionsFrame);
-  }
-  return parts;
-}
-
-/** The buffers of a frame's columns (to transfer it to another thread). */
-export function frameBuffers(f: PositionsFrame): ArrayBuffer[] {
-  return [...new Set(COLUMNS.map((c) => f[c].buffer as ArrayBuffer))];
-}
 
 /** Parse one WebSocket message into a stream event (never throws: bad input is an 'error' event). */
 export function decodeMessage(data: unknown): StreamEvent {
@@ -99,9 +77,6 @@ export function openStream(opts: StreamOptions, emit: (e: StreamEvent) => void):
           const msg = { ...head, devices: devices.slice(i, i + SNAPSHOT_PART), alerts: first ? head.alerts : [], ...(first ? {} : { positionIds: undefined }) };
           emit({ type: 'message', msg, decodeMs: first ? e.decodeMs : 0, bytes: first ? e.bytes : 0, part: { first, last } });
         }
-      } else if (e.type === 'positions' && e.frame.n > POSITIONS_PART) {
-        const parts = splitFrame(e.frame, POSITIONS_PART);
-        for (const [k, frame] of parts.entries()) emit({ type: 'positions', frame, decodeMs: k === 0 ? e.decodeMs : 0, bytes: k === 0 ? e.bytes : 0 });
       } else emit(e);
     };
     ws.onclose = () => {
