@@ -166,6 +166,8 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('web console end to end (re
     await expect.poll(() => truckCoords(operator, 'truck-01'), { timeout: 20_000 }).not.toBeNull();
     const first = await truckCoords(operator, 'truck-01');
     await expect.poll(async () => JSON.stringify(await truckCoords(operator, 'truck-01')), { timeout: 15_000, interval: 500 }).not.toBe(JSON.stringify(first));
+    // the fixes came as binary position frames, decoded in the stream worker
+    expect(await operator.evaluate(() => (window as unknown as { __cityops: { model: { positionFrames: number } } }).__cityops.model.positionFrames)).toBeGreaterThan(0);
     // rendered, not just in the source
     const rendered = () =>
       operator.evaluate(() => {

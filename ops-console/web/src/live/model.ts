@@ -109,6 +109,8 @@ export class LiveModel {
   private readonly changeListeners = new Set<Listener>();
   messages = 0;
   lastMessageAt = 0;
+  /** columnar position frames applied */
+  positionFrames = 0;
   /** position-frame fixes for an index the model has no device for (counted, skipped) */
   unknownPositions = 0;
   /** the stream's position-frame numbering (index → device id) */
@@ -183,6 +185,7 @@ export class LiveModel {
    */
   applyPositions(f: PositionsFrame): void {
     this.messages++;
+    this.positionFrames++;
     this.lastMessageAt = f.at;
     for (const [i, id] of f.names) this.positionIds[i] = id;
     const trucks = this.dirty.truck;

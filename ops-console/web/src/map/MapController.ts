@@ -389,7 +389,8 @@ export class MapController {
       this.fleetStats.applied += dirty.size;
       this.fleetStats.applyMs += ms;
       this.fleetStats.lastApplyMs = ms;
-      if (!this.inView) this.countInView();
+      // trucks added or removed (e.g. a snapshot applied in parts): recount what is in view
+      if (this.fleet.layoutVersion !== this.countedLayout) this.countInView();
     }
     this.fleetLayer.selectedSlot = this.selectedId ? (this.fleet.slot(this.selectedId) ?? -1) : -1;
     this.fleetLayer.hoverSlot = this.hoverId ? (this.fleet.slot(this.hoverId) ?? -1) : -1;
@@ -401,6 +402,7 @@ export class MapController {
 
   /** trucks age into 'offline' without any message */
   private ageTrucks(): void {
+    this.countInView(); // trucks drive into and out of the view
     const now = Date.now();
     for (const id of this.fleet.ids) {
       const s = this.opts.model.devices.get(id);
@@ -427,7 +429,9 @@ export class MapController {
     const b = this.map.getBounds();
     return [mercX(b.getWest()), mercY(b.getNorth()), mercX(b.getEast()), mercY(b.getSouth())];
   }
+  private countedLayout = -1;
   private countInView(): void {
+    this.countedLayout = this.fleet.layoutVersion;
     const [x0, y0, x1, y1] = this.viewBox();
     this.inView = this.fleet.countWithin(x0, y0, x1, y1);
   }
