@@ -60,15 +60,14 @@ export function summaryMarkdown(): string {
     out.push('', `API CPU, ${f.options.clients} clients / 1 client: ${sp(s.apiCpuManyOverOne, 2, '×')}; API peak RSS growth with a stalled client: ${sp(s.apiPeakRssGrowthWithStalledMB)} MB.`, '');
   }
   const m = load('map');
-  if (m) {
-    const s = m.summary as J;
-    out.push(`**4. The map** (${m.options.devices} moving trucks at 1 Hz, headless Chromium, software WebGL, ${m.options.viewport}, ${m.options.seconds} s; ${m.date.slice(0, 10)})`, '');
-    head('mode', 'median frame (ms)', 'p95 frame (ms)', 'long tasks', 'long-task time (ms)');
-    row('naive: one source, setData of all every second', sp(s.naive.medianMs, 1), sp(s.naive.p95Ms, 1), sp(s.naive.longTasks), sp(s.naive.longTaskMs));
-    row('console: LiveModel + MapController', sp(s.console.medianMs, 1), sp(s.console.p95Ms, 1), sp(s.console.longTasks), sp(s.console.longTaskMs));
-    if (s.diagnosticNoTrails) row('diagnostic: console with the trails layer hidden', sp(s.diagnosticNoTrails.medianMs, 1), sp(s.diagnosticNoTrails.p95Ms, 1), '', sp(s.diagnosticNoTrails.longTaskMs));
-    if (s.diagnosticNoTrucks) row('diagnostic: console with the truck symbols hidden', sp(s.diagnosticNoTrucks.medianMs, 1), sp(s.diagnosticNoTrucks.p95Ms, 1), '', sp(s.diagnosticNoTrucks.longTaskMs));
-    out.push('', `Console p95 / naive p95: ${sp(s.consoleOverNaiveP95, 2, '×')}. Target p95 ≤ 50 ms: ${s.targetP95Met ? 'met' : '**missed**'}.`, '');
+  if (m && m.options.fleets) {
+    const o = m.options as J;
+    out.push(`**4. The map** (fleets of ${(o.fleets as number[]).map((x) => n(x)).join(' and ')} trucks at 1 Hz, ${(o.sizes as string[]).join(' and ')}, headless Chromium, software WebGL, ${o.seconds} s per cell, ${o.rounds} rounds; ${m.date.slice(0, 10)})`, '');
+    head('cell', 'median frame (ms)', 'p95 frame (ms)', 'time in frames > 50 ms (ms/s)', 'map repaints/s', 'fleet canvas draws/s', 'longest task (ms)', 'tasks > 100 ms', 'main thread per update: decode / apply / upload (ms)', 'stream KB/s per client', 'naive p95 ÷ p95');
+    for (const [k, c] of Object.entries(m.summary as Record<string, J>)) {
+      row(k, sp(c.medianMs, 1), sp(c.p95Ms, 1), sp(c.over50MsPerS), sp(c.repaintsPerS, 1), sp(c.fleetDrawsPerS, 1), sp(c.longestTaskMs), sp(c.longTasksOver100), `${sp(c.decodeMs, 1)} / ${sp(c.applyMs, 1)} / ${sp(c.uploadMs, 1)}`, sp(c.streamKBps), c.naiveOverP95 ? sp(c.naiveOverP95, 1, '×') : '');
+    }
+    out.push('');
   }
   const q = load('queries');
   if (q) {

@@ -1,64 +1,78 @@
 /**
  * Map bench page (runs in headless Chromium, driven by bench/map.ts).
  *
- * mode 'console': the console's real data path after the socket — the same text a WebSocket
- *   delta would carry is JSON.parse'd and applied to the real LiveModel, and the real
- *   MapController (ops-console/web/src/map) renders it (its throttled per-device merge, truck
- *   symbols with heading, trails). Deltas arrive every 250 ms, like the API's live hub (tickMs),
- *   each carrying a quarter of the devices, so every device moves once a second.
  * mode 'naive': the baseline of baselines.md — one GeoJSON circle source holding every device,
- *   all of them moved and replaced with setData once a second.
+ *   all of them moved (positions computed in the page) and replaced with setData once a second.
+ * mode 'console': today's console before #16 — a main-thread WebSocket receiving the API hub's
+ *   JSON deltas (bench/map.ts runs the real LiveHub), JSON.parse + LiveModel.apply per message (as
+ *   the old socket.ts did), and the frozen pre-#16 MapController (legacy-controller.ts: GeoJSON
+ *   truck source, throttled setData).
+ * mode 'fleet': the console now — connectLive (WebSocket in a Web Worker, columnar position
+ *   frames decoded there) → LiveModel.applyPositions → MapController's fleet layer (typed
+ *   arrays, one GL buffer updated in place, animated between fixes when `interp`).
+ * mode 'deckgl': the same stream and model; the fleet drawn by @deck.gl/maplibre 9.4 (interleaved
+ *   MapLibreOverlay, ScatterplotLayer with binary attributes from the same FleetBuffer); with
+ *   `interp` positions are interpolated on the CPU each frame and re-uploaded.
  *
- * Both measure requestAnimationFrame intervals and 'longtask' entries for `seconds`.
+ * Each measures requestAnimationFrame intervals, 'longtask' entries and MapLibre 'render' events
+ * (repaints) for `seconds`, and the main-thread time per update.
  */
-import { Map as MlMap, setWorkerUrl } from 'maplibre-gl';
+import { Map as MlMap, setWorkerUrl, type GeoJSONSource } from 'maplibre-gl';
 import type { FeatureCollection, Point } from 'geojson';
+import { MapLibreOverlay } from '@deck.gl/maplibre';
+import { ScatterplotLayer } from '@deck.gl/layers';
 import { MapController } from '../../ops-console/web/src/map/MapController';
+import { LegacyMapController } from './legacy-controller';
 import { LiveModel } from '../../ops-console/web/src/live/model';
+import { connectLive } from '../../ops-console/web/src/live/socket';
 import { buildOfflineStyle } from '../../ops-console/web/src/basemap/style';
 import type { Basemap } from '../../ops-console/web/src/basemap/types';
-import type { LiveDelta, LiveSnapshot } from '../../ops-console/shared/live';
-import type { LiveState } from '../../contract';
+import type { LiveMessage } from '../../ops-console/shared/live';
+import { FleetBuffer, FLEET_STRIDE, A, latOf, lonOf } from '../../ops-console/web/src/map/fleet-buffer';
+import { TRUCK_COLORS, TRUCK_STATES, truckState } from '../../ops-console/web/src/colors';
+import type { GpsFix } from '../../contract';
 
 setWorkerUrl(new URL('./assets/maplibre-gl-worker.mjs', document.baseURI).href);
+
+export type Mode = 'naive' | 'console' | 'fleet' | 'deckgl';
 
 /** What the page reports to bench/map.ts. */
 export interface Result {
   frames: number[];
   longTasks: number[];
-  messages: number;
-  setDataCalls: number;
+  /** MapLibre 'render' events in the window (basemap repaints) */
+  repaints: number;
+  /** fleet: redraws of the fleet's own canvas; deckgl: deck redraws (both without a basemap repaint) */
+  fleetDraws: number;
+  /** updates applied in the window (messages / frames / setData calls) */
+  updates: number;
+  /** main-thread ms per update: decode (JSON.parse on the main thread; 0 when in the worker), apply (model + layer data), upload (GL buffer) */
+  decodeMs: number[];
+  workerDecodeMs: number[];
   applyMs: number[];
-  /** console: MapController's last flush (features rebuilt + setData calls), sampled per delta */
-  flushMs: number[];
+  uploadMs: number[];
+  /** trucks the page had when measuring started */
+  trucks: number;
+  error?: string;
 }
 
-/** Deterministic positions: device i moves on a small loop inside the city's bbox. */
-function position(basemap: Basemap, i: number, t: number): [number, number, number] {
+/** Deterministic positions for the naive baseline (same formula as bench/map.ts's feed). */
+function position(basemap: Basemap, i: number, t: number): [number, number] {
   const [w, s, e, n] = basemap.bbox;
-  const cx = w + ((i * 7919) % 1000) / 1000 * (e - w);
-  const cy = s + ((i * 104729) % 1000) / 1000 * (n - s);
+  const cx = w + (((i * 7919) % 1000) / 1000) * (e - w);
+  const cy = s + (((i * 104729) % 1000) / 1000) * (n - s);
   const a = t / 60_000 + i;
-  return [cx + 0.002 * Math.cos(a), cy + 0.002 * Math.sin(a), Math.round(((a * 180) / Math.PI + 90) % 360)];
+  return [cx + 0.002 * Math.cos(a), cy + 0.002 * Math.sin(a)];
 }
 
-function truckState(basemap: Basemap, i: number, now: number): LiveState {
-  const [lon, lat, heading] = position(basemap, i, now);
-  return {
-    deviceId: `truck-${String(i).padStart(5, '0')}`,
-    kind: 'truck',
-    district: 'Centro',
-    latest: { gps: { ts: now, late: false, data: { ts: now, lat, lon, speedKmh: 25, heading } } },
-    online: true,
-    lastSeen: now,
-  };
-}
-
-function measure(seconds: number, res: Result): Promise<void> {
+function measure(seconds: number, res: Result, map: MlMap): Promise<void> {
+  document.title = 'measuring'; // bench/map.ts --shots waits for it
   const obs = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) res.longTasks.push(e.duration);
   });
   obs.observe({ type: 'longtask', buffered: false });
+  const onRender = () => res.repaints++;
+  map.on('render', onRender);
   return new Promise((resolve) => {
     const t0 = performance.now();
     let last = t0;
@@ -68,6 +82,7 @@ function measure(seconds: number, res: Result): Promise<void> {
       if (t - t0 < seconds * 1000) requestAnimationFrame(frame);
       else {
         obs.disconnect();
+        map.off('render', onRender);
         resolve();
       }
     };
@@ -78,37 +93,14 @@ function measure(seconds: number, res: Result): Promise<void> {
   });
 }
 
-async function runConsole(basemap: Basemap, devices: number, seconds: number, hide: string[] = []): Promise<Result> {
-  const model = new LiveModel();
-  const c = new MapController({ container: document.getElementById('map')!, style: buildOfflineStyle(basemap), basemap, model });
-  await c.ready;
-  // diagnostic variants only: the same controller with some of its layers hidden
-  for (const id of hide) c.map.setLayoutProperty(id, 'visibility', 'none');
-  const now0 = Date.now();
-  const snapshot: LiveSnapshot = { type: 'snapshot', at: now0, devices: Array.from({ length: devices }, (_, i) => truckState(basemap, i, now0)), alerts: [] };
-  model.apply(JSON.parse(JSON.stringify(snapshot)));
-  await new Promise((r) => setTimeout(r, 2000));
-  const res: Result = { frames: [], longTasks: [], messages: 0, setDataCalls: 0, applyMs: [], flushMs: [] };
-  const calls0 = c.setDataCalls;
-  let part = 0;
-  const timer = setInterval(() => {
-    const now = Date.now();
-    const q = part++ % 4;
-    const states: LiveState[] = [];
-    for (let i = q; i < devices; i += 4) states.push(truckState(basemap, i, now));
-    const text = JSON.stringify({ type: 'delta', at: now, devices: states, plates: [], alerts: [] } satisfies LiveDelta);
-    // what socket.ts does with each message: parse, apply to the model
-    const t0 = performance.now();
-    model.apply(JSON.parse(text));
-    res.applyMs.push(performance.now() - t0);
-    res.flushMs.push(c.lastFlushMs);
-    res.messages++;
-  }, 250);
-  await measure(seconds, res);
-  clearInterval(timer);
-  res.setDataCalls = c.setDataCalls - calls0;
-  c.destroy();
-  return res;
+const newResult = (): Result => ({ frames: [], longTasks: [], repaints: 0, fleetDraws: 0, updates: 0, decodeMs: [], workerDecodeMs: [], applyMs: [], uploadMs: [], trucks: 0 });
+
+async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const end = performance.now() + ms;
+  while (!cond()) {
+    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 async function runNaive(basemap: Basemap, devices: number, seconds: number): Promise<Result> {
@@ -116,40 +108,176 @@ async function runNaive(basemap: Basemap, devices: number, seconds: number): Pro
   await new Promise<void>((r) => map.once('load', () => r()));
   const fc = (now: number): FeatureCollection<Point> => ({
     type: 'FeatureCollection',
-    features: Array.from({ length: devices }, (_, i) => {
-      const [lon, lat] = position(basemap, i, now);
-      return { type: 'Feature', geometry: { type: 'Point', coordinates: [lon, lat] }, properties: { id: i } };
-    }),
+    features: Array.from({ length: devices }, (_, i) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: position(basemap, i, now) }, properties: { id: i } })),
   });
   map.addSource('all', { type: 'geojson', data: fc(Date.now()) });
   map.addLayer({ id: 'all', type: 'circle', source: 'all', paint: { 'circle-radius': 3, 'circle-color': '#60a5fa' } });
   await new Promise((r) => setTimeout(r, 2000));
-  const res: Result = { frames: [], longTasks: [], messages: 0, setDataCalls: 0, applyMs: [], flushMs: [] };
+  const res = newResult();
+  res.trucks = devices;
   const timer = setInterval(() => {
     const t0 = performance.now();
-    (map.getSource('all') as import('maplibre-gl').GeoJSONSource).setData(fc(Date.now()));
+    map.getSource<GeoJSONSource>('all')!.setData(fc(Date.now()));
     res.applyMs.push(performance.now() - t0);
-    res.setDataCalls++;
-    res.messages++;
+    res.updates++;
   }, 1000);
-  await measure(seconds, res);
+  await measure(seconds, res, map);
   clearInterval(timer);
   map.remove();
   return res;
 }
 
-/** console-no-trails / console-no-trucks: diagnostics (which layer costs the frame time), not the console as shipped */
-export type Mode = 'console' | 'naive' | 'console-no-trails' | 'console-no-trucks';
+async function runConsole(basemap: Basemap, devices: number, seconds: number, wsUrl: string): Promise<Result> {
+  const model = new LiveModel();
+  const c = new LegacyMapController({ container: document.getElementById('map')!, style: buildOfflineStyle(basemap), basemap, model });
+  await c.ready;
+  const res = newResult();
+  let measuring = false;
+  // the old socket.ts: JSON.parse and apply on the main thread
+  const ws = new WebSocket(wsUrl);
+  ws.onmessage = (ev) => {
+    const t0 = performance.now();
+    const msg = JSON.parse(ev.data as string) as LiveMessage;
+    const t1 = performance.now();
+    model.apply(msg);
+    const t2 = performance.now();
+    if (!measuring) return;
+    res.decodeMs.push(t1 - t0);
+    res.applyMs.push(t2 - t1);
+    res.updates++;
+  };
+  await until(() => model.devices.size >= devices, 120_000, 'snapshot');
+  await new Promise((r) => setTimeout(r, 2000));
+  res.trucks = model.devices.size;
+  measuring = true;
+  await measure(seconds, res, c.map);
+  ws.close();
+  c.destroy();
+  return res;
+}
+
+async function runFleet(basemap: Basemap, devices: number, seconds: number, wsUrl: string, interp: boolean): Promise<Result> {
+  const model = new LiveModel();
+  const c = new MapController({ container: document.getElementById('map')!, style: buildOfflineStyle(basemap), basemap, model, interpolate: interp });
+  await c.ready;
+  const sock = connectLive(model, 'bench', { path: wsUrl, keepTimings: true, onError: (m) => console.error(m) });
+  await until(() => c.fleet.size >= devices, 120_000, 'fleet loaded');
+  await new Promise((r) => setTimeout(r, 2000));
+  const res = newResult();
+  res.trucks = c.fleet.size;
+  const s0 = { frames: sock.stats.frames, apply: sock.stats.applyMs.length, decode: sock.stats.decodeMs.length };
+  const f0 = { applies: c.fleetStats.applies, applyMs: c.fleetStats.applyMs, uploads: c.fleetLayer.stats.uploads, uploadMs: c.fleetLayer.stats.uploadMs, draws: c.fleetLayer.stats.draws };
+  await measure(seconds, res, c.map);
+  res.fleetDraws = c.fleetLayer.stats.draws - f0.draws;
+  res.updates = sock.stats.frames - s0.frames;
+  res.applyMs = sock.stats.applyMs.slice(s0.apply);
+  res.workerDecodeMs = sock.stats.decodeMs.slice(s0.decode);
+  // the layer applies and uploads per frame, not per message: spread its totals over the updates
+  const applies = c.fleetStats.applies - f0.applies;
+  const bufferApplyMs = c.fleetStats.applyMs - f0.applyMs;
+  const uploads = c.fleetLayer.stats.uploads - f0.uploads;
+  const uploadMs = c.fleetLayer.stats.uploadMs - f0.uploadMs;
+  const per = Math.max(1, res.updates);
+  res.applyMs = res.applyMs.map((x) => x + bufferApplyMs / per);
+  res.uploadMs = res.applyMs.map(() => uploadMs / per);
+  (res as Result & { layer: unknown }).layer = { applies, bufferApplyMs, uploads, uploadMs };
+  sock.close();
+  c.destroy();
+  return res;
+}
+
+async function runDeck(basemap: Basemap, devices: number, seconds: number, wsUrl: string, interp: boolean): Promise<Result> {
+  const map = new MlMap({ container: document.getElementById('map')!, style: buildOfflineStyle(basemap), bounds: [[basemap.bbox[0], basemap.bbox[1]], [basemap.bbox[2], basemap.bbox[3]]], attributionControl: false, fadeDuration: 0 });
+  await new Promise<void>((r) => map.once('load', () => r()));
+  const model = new LiveModel();
+  const b = basemap.bbox;
+  const fleet = new FleetBuffer({ origin: [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2], interpolate: interp });
+  const colors = TRUCK_STATES.map((s) => {
+    const n = parseInt(TRUCK_COLORS[s].slice(1), 16);
+    return [(n >> 16) & 255, (n >> 8) & 255, n & 255, 255];
+  });
+  let pos = new Float32Array(0);
+  let col = new Uint8Array(0);
+  // overlaid (its own canvas, like the fleet layer): interleaved would repaint the basemap every frame
+  const overlay = new MapLibreOverlay({ interleaved: false, layers: [], onAfterRender: () => measuring && res.fleetDraws++ });
+  map.addControl(overlay);
+  const res = newResult();
+  let measuring = false;
+  let version = 0;
+  const rebuild = () => {
+    const n = fleet.size;
+    if (pos.length < n * 2) {
+      pos = new Float32Array(fleet.attrs.length / FLEET_STRIDE * 2);
+      col = new Uint8Array(fleet.attrs.length / FLEET_STRIDE * 4);
+    }
+    const t = fleet.clock();
+    const p: [number, number] = [0, 0];
+    for (let i = 0; i < n; i++) {
+      fleet.drawnAt(i, t, p);
+      pos[i * 2] = lonOf(p[0] + fleet.originX);
+      pos[i * 2 + 1] = latOf(p[1] + fleet.originY);
+      const c = colors[fleet.attrs[i * FLEET_STRIDE + A.state]!]!;
+      col.set(c, i * 4);
+    }
+    version++;
+    overlay.setProps({
+      layers: [
+        new ScatterplotLayer({
+          id: 'fleet',
+          data: { length: n, attributes: { getPosition: { value: pos, size: 2 }, getFillColor: { value: col, size: 4, normalized: true } } },
+          radiusUnits: 'pixels',
+          getRadius: 3,
+          updateTriggers: { getPosition: version, getFillColor: version },
+        }),
+      ],
+    });
+  };
+  // the model's changed trucks → the buffer, once per frame; interpolated positions every frame when moving
+  let raf = 0;
+  const frame = () => {
+    raf = requestAnimationFrame(frame);
+    const dirty = model.takeDirty('truck');
+    const t0 = performance.now();
+    if (dirty.size) {
+      const now = Date.now();
+      for (const id of dirty) {
+        const s = model.devices.get(id);
+        const g = s?.latest.gps?.data as GpsFix | undefined;
+        if (s && g) fleet.set(id, g.lon, g.lat, g.ts, g.heading, truckState({ online: s.online, gps: g, lastSeen: s.lastSeen }, now));
+      }
+    }
+    if (dirty.size || fleet.animating()) {
+      rebuild();
+      if (measuring) res.uploadMs.push(performance.now() - t0);
+    }
+  };
+  raf = requestAnimationFrame(frame);
+  const sock = connectLive(model, 'bench', { path: wsUrl, keepTimings: true, onError: (m) => console.error(m) });
+  await until(() => fleet.size >= devices, 120_000, 'fleet loaded');
+  await new Promise((r) => setTimeout(r, 2000));
+  res.trucks = fleet.size;
+  const s0 = { frames: sock.stats.frames, apply: sock.stats.applyMs.length, decode: sock.stats.decodeMs.length };
+  measuring = true;
+  await measure(seconds, res, map);
+  res.updates = sock.stats.frames - s0.frames;
+  res.applyMs = sock.stats.applyMs.slice(s0.apply);
+  res.workerDecodeMs = sock.stats.decodeMs.slice(s0.decode);
+  cancelAnimationFrame(raf);
+  sock.close();
+  map.remove();
+  return res;
+}
 
 declare global {
   interface Window {
-    runBench(mode: Mode, devices: number, seconds: number): Promise<Result>;
-    benchError?: string;
+    runBench(mode: Mode, devices: number, seconds: number, wsUrl: string, interp: boolean): Promise<Result>;
   }
 }
 
-window.runBench = async (mode, devices, seconds) => {
+window.runBench = async (mode, devices, seconds, wsUrl, interp) => {
   const basemap = (await (await fetch(new URL('./basemap.json', document.baseURI))).json()) as Basemap;
   if (mode === 'naive') return runNaive(basemap, devices, seconds);
-  return runConsole(basemap, devices, seconds, mode === 'console-no-trails' ? ['trails'] : mode === 'console-no-trucks' ? ['trucks'] : []);
+  if (mode === 'console') return runConsole(basemap, devices, seconds, wsUrl);
+  if (mode === 'deckgl') return runDeck(basemap, devices, seconds, wsUrl, interp);
+  return runFleet(basemap, devices, seconds, wsUrl, interp);
 };

@@ -11,7 +11,8 @@ import WebSocket from 'ws';
 import { svcTopics, deviceTopic, type AlertEvent, type Hotlist, type LiveState } from '../../contract';
 import { waitFor } from '../../testing/net';
 import { TEST_PASSWORD } from '../../testing/registry-fixture';
-import type { LiveMessage } from '../shared/live';
+import type { LiveMessage, LiveSnapshot } from '../shared/live';
+import { decodePositions, fixAt, type PositionsFrame } from '../shared/live-positions';
 import { USERS, startConsoleStack, type ConsoleStack } from './test-support';
 
 let stack: ConsoleStack;
@@ -171,6 +172,68 @@ describe('live stream over a real broker', () => {
       return /console_mqtt_rejected_total\{type="state"\} [1-9]/.test(m) && /console_mqtt_rejected_total\{type="alerts"\} [1-9]/.test(m);
     }, 5000, 50, 'rejections counted');
     expect((await fetch(`http://127.0.0.1:${api.port}/health`)).status).toBe(200);
+  });
+
+  it('columnar clients get GPS-only truck changes as binary position frames, the rest as JSON; JSON clients get all as JSON', async () => {
+    const token = await login('op');
+    const ws = new WebSocket(`ws://127.0.0.1:${api.port}/api/live?token=${encodeURIComponent(token)}&format=columnar`);
+    sockets.push(ws);
+    const json: LiveMessage[] = [];
+    const frames: PositionsFrame[] = [];
+    let bytes = { json: 0, bin: 0 };
+    ws.on('message', (d, isBinary) => {
+      const buf = d as Buffer;
+      if (isBinary) {
+        frames.push(decodePositions(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)));
+        bytes.bin += buf.byteLength;
+      } else {
+        json.push(JSON.parse(String(d)) as LiveMessage);
+        bytes.json += buf.byteLength;
+      }
+    });
+    await new Promise<void>((res, rej) => (ws.once('open', () => res()), ws.once('error', rej)));
+    const plain = await liveClient('op');
+    await waitFor(() => json.length > 0, 5000, 20, 'columnar snapshot');
+    expect(json[0]!.type).toBe('snapshot');
+    const t0 = Date.now();
+    const gps = (id: string, ts: number, lon: number) => state(id, 'truck', 'gps', { lat: 18.14, lon, speedKmh: 30, heading: 90, hdop: 0.9 }, ts);
+    // the first sight of a truck is a full state (JSON), later fixes are GPS-only
+    for (let i = 0; i < 20; i++) await ingest.publishAsync(svcTopics.state('truck', `truck-${100 + i}`), JSON.stringify(gps(`truck-${100 + i}`, t0, -94.44)), { qos: 1 });
+    await waitFor(() => json.some((m) => m.devices.some((d) => d.deviceId === 'truck-119')), 10_000, 20, 'trucks first seen, as JSON');
+    bytes = { json: 0, bin: 0 };
+    for (let k = 1; k <= 3; k++)
+      for (let i = 0; i < 20; i++) await ingest.publishAsync(svcTopics.state('truck', `truck-${100 + i}`), JSON.stringify(gps(`truck-${100 + i}`, t0 + k * 1000, -94.44 + k * 1e-4 + i * 1e-6)), { qos: 1 });
+    const lastFix = () => {
+      const seen = new Map<number, number>();
+      for (const f of frames) for (let i = 0; i < f.n; i++) seen.set(f.index[i]!, fixAt(f, i).lon);
+      return seen;
+    };
+    await waitFor(() => [...lastFix().values()].filter((lon) => Math.abs(lon - (-94.44 + 3e-4)) < 1e-4).length === 20, 10_000, 20, 'last fixes in frames');
+    // an event on one truck: not GPS-only, so JSON
+    await ingest.publishAsync(svcTopics.state('truck', 'truck-100'), JSON.stringify(state('truck-100', 'truck', 'event', { type: 'bin_lift' }, t0 + 3500)), { qos: 1 });
+    await waitFor(() => json.some((m) => m.devices.some((d) => d.deviceId === 'truck-100' && d.latest.event)), 10_000, 20, 'event as JSON');
+    // ingest publishes the whole merged state: a newer fix with the same (older) event is GPS-only again
+    const merged = (ts: number): LiveState => ({ ...gps('truck-100', ts, -94.43), latest: { ...gps('truck-100', ts, -94.43).latest, event: { ts: t0 + 3500, late: false, data: { ts: t0 + 3500, type: 'bin_lift' } } } });
+    const framesBefore = frames.length;
+    await ingest.publishAsync(svcTopics.state('truck', 'truck-100'), JSON.stringify(merged(t0 + 5000)), { qos: 1 });
+    await waitFor(() => frames.slice(framesBefore).some((f) => f.n === 1 && Math.abs(fixAt(f, 0).lon - -94.43) < 1e-6), 10_000, 20, 'merged state with an unchanged event → a position frame');
+    // names: every index in a frame was named in a frame (the snapshot named none of these yet)
+    const names = new Map(frames.flatMap((f) => f.names));
+    expect([...lastFix().keys()].every((i) => names.get(i)?.startsWith('truck-1'))).toBe(true);
+    const f = frames.find((x) => x.n > 0)!;
+    expect(fixAt(f, 0).hdop).toBe(0.9);
+    // GPS-only fixes never also went out as JSON to the columnar client
+    const jsonFixes = json.slice(1).flatMap((m) => m.devices).filter((d) => d.latest.gps && !d.latest.event && (d.latest.gps.ts ?? 0) > t0);
+    expect(jsonFixes).toEqual([]);
+    // the JSON client got everything as JSON
+    await waitFor(() => plain.msgs.some((m) => m.devices.some((d) => d.deviceId === 'truck-119' && d.latest.gps!.ts === t0 + 3000)), 10_000, 20, 'plain client fixes');
+    expect(bytes.bin).toBeGreaterThan(0);
+    // a new columnar client's snapshot names every numbered device
+    const ws2 = new WebSocket(`ws://127.0.0.1:${api.port}/api/live?token=${encodeURIComponent(token)}&format=columnar`);
+    sockets.push(ws2);
+    const snap = await new Promise<LiveSnapshot>((res) => ws2.once('message', (d) => res(JSON.parse(String(d)) as LiveSnapshot)));
+    expect(snap.positionIds).toEqual(expect.arrayContaining(['truck-100', 'truck-119']));
+    expect(new Set(snap.positionIds!.map((id, i) => names.get(i) === id)).has(false)).toBe(false);
   });
 
   it('refuses the upgrade without a valid token (401)', async () => {

@@ -45,6 +45,8 @@ export const LiveSnapshot = Type.Object({
   at: Type.Integer(),
   devices: Type.Array(LiveState),
   alerts: Type.Array(Alert),
+  /** columnar clients only: position frame index → device id (shared/live-positions.ts) */
+  positionIds: Type.Optional(Type.Array(Type.String())),
 });
 export const LiveDelta = Type.Object({
   type: Type.Literal('delta'),

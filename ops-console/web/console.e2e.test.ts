@@ -155,12 +155,9 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('web console end to end (re
     return page;
   }
 
+  // trucks are drawn by the fleet layer from typed arrays (map/fleet-buffer.ts): read where one is drawn
   const truckCoords = (page: Page, id: string) =>
-    page.evaluate(async (id) => {
-      const { controller } = (window as unknown as { __cityops: { controller: { map: { getSource(id: string): { getData(): Promise<{ features: { properties: { id: string }; geometry: { coordinates: number[] } }[] }> } } } } }).__cityops;
-      const data = await controller.map.getSource('live-trucks').getData();
-      return data.features.find((f) => f.properties.id === id)?.geometry.coordinates ?? null;
-    }, id);
+    page.evaluate((id) => (window as unknown as { __cityops: { controller: { fleet: { position(id: string): number[] | null } } } }).__cityops.controller.fleet.position(id), id);
 
   let operator: Page;
 
@@ -169,8 +166,14 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('web console end to end (re
     await expect.poll(() => truckCoords(operator, 'truck-01'), { timeout: 20_000 }).not.toBeNull();
     const first = await truckCoords(operator, 'truck-01');
     await expect.poll(async () => JSON.stringify(await truckCoords(operator, 'truck-01')), { timeout: 15_000, interval: 500 }).not.toBe(JSON.stringify(first));
+    // the fixes came as binary position frames, decoded in the stream worker
+    expect(await operator.evaluate(() => (window as unknown as { __cityops: { model: { positionFrames: number } } }).__cityops.model.positionFrames)).toBeGreaterThan(0);
     // rendered, not just in the source
-    const rendered = () => operator.evaluate(() => (window as unknown as { __cityops: { controller: { map: { queryRenderedFeatures(o: unknown): unknown[] } } } }).__cityops.controller.map.queryRenderedFeatures({ layers: ['trucks', 'air', 'noise'] }).length);
+    const rendered = () =>
+      operator.evaluate(() => {
+        const c = (window as unknown as { __cityops: { controller: { fleetLayer: { stats: { draws: number } }; fleet: { size: number }; map: { queryRenderedFeatures(o: unknown): unknown[] } } } }).__cityops.controller;
+        return c.fleetLayer.stats.draws > 0 ? c.fleet.size + c.map.queryRenderedFeatures({ layers: ['air', 'noise'] }).length : 0;
+      });
     await expect.poll(rendered, { timeout: 15_000 }).toBeGreaterThanOrEqual(3);
     await operator.waitForTimeout(2500); // trails
     const shot = path.join(ARTIFACTS, 'e2e-live-map.png');
@@ -180,6 +183,43 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('web console end to end (re
     const p = operator as unknown as { errors: string[]; foreign: string[] };
     expect(p.errors).toEqual([]);
     expect(p.foreign).toEqual([]);
+  });
+
+  it('picking on the fleet layer: hovering a truck shows the pointer, clicking it opens its device panel', async () => {
+    type C = { controller: { fleet: { position(id: string): [number, number] | null }; hovered: string | null; selected: string | null; fleetLayer: { stats: { draws: number } }; map: { project(p: [number, number]): { x: number; y: number }; getCanvas(): HTMLCanvasElement; getContainer(): HTMLElement; jumpTo(o: unknown): void } } };
+    await operator.evaluate(() => {
+      const { controller } = (window as unknown as { __cityops: C }).__cityops;
+      controller.map.jumpTo({ center: controller.fleet.position('truck-01')!, zoom: 15 });
+    });
+    // where truck-01 is drawn now, in page pixels
+    const at = () =>
+      operator.evaluate(() => {
+        const { controller } = (window as unknown as { __cityops: C }).__cityops;
+        const p = controller.map.project(controller.fleet.position('truck-01')!);
+        const r = controller.map.getContainer().getBoundingClientRect();
+        return { x: r.left + p.x, y: r.top + p.y };
+      });
+    await expect.poll(async () => {
+      const p = await at();
+      await operator.mouse.move(p.x, p.y);
+      return operator.evaluate(() => {
+        const { controller } = (window as unknown as { __cityops: C }).__cityops;
+        return [controller.hovered, controller.map.getCanvas().style.cursor];
+      });
+    }, { timeout: 10_000 }).toEqual(['truck-01', 'pointer']);
+    await operator.screenshot({ path: path.join(ARTIFACTS, 'e2e-fleet-hover.png') });
+    const p = await at();
+    await operator.mouse.click(p.x, p.y);
+    const panel = operator.locator('.device-panel[data-device-id="truck-01"]');
+    await panel.waitFor({ timeout: 10_000 });
+    expect(await operator.evaluate(() => (window as unknown as { __cityops: C }).__cityops.controller.selected)).toBe('truck-01');
+    // the panel shows the registry data and the live state of the picked truck
+    await expect.poll(() => panel.textContent(), { timeout: 10_000 }).toMatch(/gps\.lon/);
+    await operator.screenshot({ path: path.join(ARTIFACTS, 'e2e-fleet-picked.png') });
+    // clicking empty map does not select another truck; closing the panel clears the selection
+    await panel.locator('.btn-close').click();
+    await panel.waitFor({ state: 'detached', timeout: 10_000 });
+    expect(await operator.evaluate(() => (window as unknown as { __cityops: C }).__cityops.controller.selected)).toBeNull();
   });
 
   it('a new critical alert flashes a banner; the operator acknowledges it from the panel', async () => {

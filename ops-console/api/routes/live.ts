@@ -11,12 +11,15 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['live'],
         summary: 'WebSocket: a snapshot on connect, then coalesced deltas (≤ 4/s); plates only for plate roles',
-        querystring: Type.Object({ token: Type.Optional(Type.String({ maxLength: 4096 })) }),
+        querystring: Type.Object({
+          token: Type.Optional(Type.String({ maxLength: 4096 })),
+          format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('columnar')], { description: 'columnar: GPS-only changes as binary position frames (shared/live-positions.ts)' })),
+        }),
         response: errors(401, 403),
       },
     },
     (socket, req) => {
-      app.live.addClient(socket, req.user.role);
+      app.live.addClient(socket, req.user.role, { columnar: req.query.format === 'columnar' });
     },
   );
 };

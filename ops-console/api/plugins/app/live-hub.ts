@@ -6,6 +6,10 @@
  * Each delta is serialized once per audience (with / without plates). A client whose socket
  * buffer (`bufferedAmount`) is over `maxBufferedBytes` gets no deltas; once it has drained to a
  * quarter of that it is sent a fresh snapshot, so the server never queues without bound.
+ *
+ * Columnar clients (`?format=columnar`): a truck whose only change since the last tick is a GPS fix
+ * goes into one binary position frame per tick (shared/live-positions.ts, 28 bytes a fix, shared by
+ * every columnar client) instead of the JSON delta; everything else stays JSON.
  */
 import fp from 'fastify-plugin';
 import type { WebSocket } from 'ws';
@@ -14,6 +18,8 @@ import type { Alert, LiveDelta, LivePlate, LiveSnapshot, Role } from '../../../s
 import type { ApiMetrics } from './metrics';
 import { canSeePlates } from './auth';
 import { hasPlate, type AlertRedactor } from '../../lib/alert-redact';
+import { encodePositions, type PositionEntry } from '../../../shared/live-positions';
+import type { GpsFix } from '../../../../contract';
 
 export interface LiveHubOptions {
   tickMs?: number;
@@ -25,6 +31,8 @@ interface Client {
   socket: WebSocket;
   plates: boolean;
   stale: boolean;
+  /** receives GPS-only changes as binary position frames */
+  columnar: boolean;
 }
 
 const OPEN = 1;
@@ -47,6 +55,11 @@ function issueOf(s: LiveState, prev: LiveState): Record<string, unknown> {
 export class LiveHub {
   readonly states = new Map<string, LiveState>();
   private dirty = new Set<string>();
+  /** dirty devices whose only change since the last tick is a GPS fix */
+  private gpsOnly = new Set<string>();
+  /** position frame numbering: index → device id (stable for the hub's lifetime) */
+  private readonly positionIds: string[] = [];
+  private readonly positionIndex = new Map<string, number>();
   private pendingAlerts = new Map<string, Alert>();
   private pendingPlates: LivePlate[] = [];
   private clients = new Set<Client>();
@@ -72,6 +85,22 @@ export class LiveHub {
   /** Merge a device's state (per stream, the newer record by event time wins). */
   updateState(s: LiveState): void {
     const prev = this.states.get(s.deviceId);
+    // GPS-only: a truck whose streams other than gps are unchanged (ingest publishes the whole
+    // merged state; a device whose only news is a fix is what position frames carry)
+    let gpsOnly = false;
+    if (prev && s.kind === 'truck' && prev.kind === 'truck' && s.district === prev.district && (s.online === undefined || s.online === prev.online) && 'gps' in s.latest && (!this.dirty.has(s.deviceId) || this.gpsOnly.has(s.deviceId))) {
+      gpsOnly = true;
+      for (const k in s.latest) {
+        if (k === 'gps') continue;
+        const old = prev.latest[k];
+        if (!old || old.ts < s.latest[k]!.ts) {
+          gpsOnly = false;
+          break;
+        }
+      }
+    }
+    if (gpsOnly) this.gpsOnly.add(s.deviceId);
+    else this.gpsOnly.delete(s.deviceId);
     if (!prev) {
       this.states.set(s.deviceId, s);
     } else {
@@ -95,6 +124,7 @@ export class LiveHub {
     const prev = this.states.get(deviceId);
     if (prev && prev.online === online) return;
     this.states.set(deviceId, prev ? { ...prev, online } : { deviceId, kind, district, latest: {}, online, lastSeen: at });
+    this.gpsOnly.delete(deviceId);
     this.dirty.add(deviceId);
   }
 
@@ -114,13 +144,26 @@ export class LiveHub {
     return this.clients.size;
   }
 
-  snapshot(plates: boolean): LiveSnapshot {
+  snapshot(plates: boolean, columnar = false): LiveSnapshot {
     const devices = [...this.states.values()];
-    return { type: 'snapshot', at: Date.now(), devices: plates ? devices : devices.map(redact), alerts: this.privacy.alertsFor(this.activeAlerts(), plates) };
+    const snap: LiveSnapshot = { type: 'snapshot', at: Date.now(), devices: plates ? devices : devices.map(redact), alerts: this.privacy.alertsFor(this.activeAlerts(), plates) };
+    if (columnar) snap.positionIds = this.positionIds;
+    return snap;
   }
 
-  addClient(socket: WebSocket, role: Role): void {
-    const c: Client = { socket, plates: canSeePlates(role), stale: false };
+  private positionIndexOf(id: string, names: [number, string][]): number {
+    let i = this.positionIndex.get(id);
+    if (i === undefined) {
+      i = this.positionIds.length;
+      this.positionIds.push(id);
+      this.positionIndex.set(id, i);
+      names.push([i, id]);
+    }
+    return i;
+  }
+
+  addClient(socket: WebSocket, role: Role, opts: { columnar?: boolean } = {}): void {
+    const c: Client = { socket, plates: canSeePlates(role), stale: false, columnar: !!opts.columnar };
     this.clients.add(c);
     this.metrics.liveClients.set(this.clients.size);
     socket.on('close', () => {
@@ -141,25 +184,48 @@ export class LiveHub {
 
   private sendSnapshot(c: Client, reason: string): void {
     if (c.socket.readyState !== OPEN) return;
-    c.socket.send(JSON.stringify(this.snapshot(c.plates)));
+    c.socket.send(JSON.stringify(this.snapshot(c.plates, c.columnar)));
     this.metrics.liveSnapshots.inc({ reason });
   }
 
   /** Build and send one delta (called by the timer; public for tests). */
   tick(): void {
     const hasDelta = this.dirty.size > 0 || this.pendingAlerts.size > 0 || this.pendingPlates.length > 0;
-    let full: string | null = null;
-    let redacted: string | null = null;
+    let json: { full: string | null; redacted: string | null } = { full: null, redacted: null };
+    let col: { full: string | null; redacted: string | null } = { full: null, redacted: null };
+    let frame: Uint8Array | null = null;
     if (hasDelta) {
-      const devices = [...this.dirty].map((id) => this.states.get(id)).filter((s): s is LiveState => !!s);
-      const base = { type: 'delta' as const, at: Date.now(), alerts: [...this.pendingAlerts.values()] };
+      const at = Date.now();
+      const alerts = [...this.pendingAlerts.values()];
+      const devices: LiveState[] = [];
+      const other: LiveState[] = [];
+      const fixes: LiveState[] = [];
+      for (const id of this.dirty) {
+        const st = this.states.get(id);
+        if (!st) continue;
+        devices.push(st);
+        if (this.gpsOnly.has(id) && st.latest.gps) fixes.push(st);
+        else other.push(st);
+      }
       const plates = this.pendingPlates;
-      const dFull: LiveDelta = { ...base, devices, plates };
-      const dRed: LiveDelta = { ...base, devices: devices.map(redact), plates: [], alerts: this.privacy.alertsFor(base.alerts, false) };
-      full = JSON.stringify(dFull);
-      const samePayload = plates.length === 0 && !devices.some((d) => 'plate' in d.latest) && !base.alerts.some(hasPlate);
-      redacted = !devices.length && !base.alerts.length ? null : samePayload ? full : JSON.stringify(dRed);
+      let columnar = false;
+      let plain = false;
+      for (const c of this.clients) {
+        if (c.columnar) columnar = true;
+        else plain = true;
+      }
+      // serialize only for the audiences connected (a big fleet's JSON delta costs tens of ms)
+      if (plain) json = this.serialize(at, devices, plates, alerts);
+      if (columnar) {
+        col = fixes.length || !plain ? this.serialize(at, other, plates, alerts) : json;
+        if (fixes.length) {
+          const names: [number, string][] = [];
+          const entries: PositionEntry[] = fixes.map((st) => ({ index: this.positionIndexOf(st.deviceId, names), fix: st.latest.gps!.data as GpsFix, late: st.latest.gps!.late, lastSeen: st.lastSeen }));
+          frame = encodePositions(at, entries, names);
+        }
+      }
       this.dirty.clear();
+      this.gpsOnly.clear();
       this.pendingAlerts.clear();
       this.pendingPlates = [];
     }
@@ -173,16 +239,29 @@ export class LiveHub {
         } else if (hasDelta) this.metrics.liveSkipped.inc();
         continue;
       }
-      const msg = c.plates ? full : redacted;
-      if (!msg) continue;
+      const set = c.columnar ? col : json;
+      const msg = c.plates ? set.full : set.redacted;
+      const bin = c.columnar ? frame : null;
+      if (!msg && !bin) continue;
       if (buffered > this.maxBufferedBytes) {
         c.stale = true;
         this.metrics.liveSkipped.inc();
         continue;
       }
-      c.socket.send(msg);
+      if (bin) c.socket.send(bin, { binary: true });
+      if (msg) c.socket.send(msg);
       this.metrics.liveDeltas.inc();
     }
+  }
+
+  /** One delta, serialized once per audience (with / without plates); null when it would be empty. */
+  private serialize(at: number, devices: LiveState[], plates: LivePlate[], alerts: Alert[]): { full: string | null; redacted: string | null } {
+    const empty = !devices.length && !alerts.length;
+    const dFull: LiveDelta = { type: 'delta', at, alerts, devices, plates };
+    const full = empty && !plates.length ? null : JSON.stringify(dFull);
+    const samePayload = plates.length === 0 && !devices.some((d) => 'plate' in d.latest) && !alerts.some(hasPlate);
+    const redacted = empty ? null : samePayload ? full : JSON.stringify({ type: 'delta', at, devices: devices.map(redact), plates: [], alerts: this.privacy.alertsFor(alerts, false) } satisfies LiveDelta);
+    return { full, redacted };
   }
 
   close(): void {

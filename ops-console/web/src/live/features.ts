@@ -7,7 +7,7 @@
 import type { FeatureCollection, Feature, Point, LineString } from 'geojson';
 import type { AirReading, GpsFix, NoiseReading, TruckEvent } from '../../../../contract';
 import { airCategory, noiseLevel, truckState } from '../colors';
-import type { LayerKey, LiveModel } from './model';
+import type { LayerKey, LiveModel, Trail } from './model';
 
 export interface TruckProps { id: string; state: string; heading: number; speed: number }
 export interface AirProps { id: string; cat: string }
@@ -123,11 +123,12 @@ export class LiveFeatures {
     return this[kind] as unknown as LayerFeatures<AnyProps>;
   }
 
-  /** Trails as LineStrings (only trucks with at least two points). */
-  trails(): FeatureCollection<LineString, { id: string }> {
+  /** Trails as LineStrings (only trucks with at least two points); only of `ids` when given. */
+  trails(ids?: Iterable<string>): FeatureCollection<LineString, { id: string }> {
     const features: Feature<LineString, { id: string }>[] = [];
-    for (const [id, tr] of this.model.trails) {
-      if (tr.length < 2) continue;
+    const list: Iterable<[string, Trail | undefined]> = ids ? [...ids].map((id) => [id, this.model.trails.get(id)] as [string, Trail | undefined]) : this.model.trails;
+    for (const [id, tr] of list) {
+      if (!tr || tr.length < 2) continue;
       features.push({ type: 'Feature', geometry: { type: 'LineString', coordinates: tr.coordinates() }, properties: { id } });
     }
     return { type: 'FeatureCollection', features };

@@ -3,6 +3,7 @@ import type { LiveState, Alert } from '../../../shared/live';
 import { LiveModel, Trail, mergeState } from './model';
 import { createThrottle, type Clock } from './throttle';
 import { LiveFeatures } from './features';
+import { decodePositions, encodePositions } from '../../../shared/live-positions';
 
 const T0 = 1_800_000_000_000;
 const truck = (id: string, ts: number, lon: number, lat: number, extra: Partial<LiveState> = {}): LiveState => ({
@@ -206,5 +207,47 @@ describe('LiveFeatures', () => {
     expect(fc.features).toHaveLength(10_000);
     expect(fc.features[9999]!.geometry.coordinates).toEqual([-94.44, 18.12]);
     expect(ms).toBeLessThan(400); // guards against O(n²); the browser is faster than vitest's transform
+  });
+});
+
+describe('LiveModel.applyPositions (columnar frames)', () => {
+  const frame = (at: number, fixes: [number, number, number][], names: [number, string][] = []) =>
+    decodePositions(encodePositions(at, fixes.map(([index, ts, lon]) => ({ index, fix: { ts, lat: 18.14, lon, speedKmh: 12.5, heading: 45 }, late: false, lastSeen: ts + 50 })), names));
+
+  it('writes fixes into the merged states in place, marks them dirty, extends trails; skips older fixes and unknown devices', () => {
+    const m = new LiveModel();
+    m.apply({ type: 'snapshot', at: T0, devices: [truck('truck-01', T0, -94.45, 18.13), truck('truck-02', T0, -94.44, 18.13)], alerts: [], positionIds: ['truck-01'] });
+    m.takeDirty('truck');
+    const before = m.devices.get('truck-01')!.latest.gps;
+    // truck-02 is named by the frame itself; index 7 is nobody
+    m.applyPositions(frame(T0 + 1000, [[0, T0 + 1000, -94.451], [1, T0 + 1000, -94.441], [7, T0 + 1000, -94.4]], [[1, 'truck-02']]));
+    const g1 = m.devices.get('truck-01')!.latest.gps!;
+    expect(g1).toBe(before); // same object, updated in place
+    expect(g1.ts).toBe(T0 + 1000);
+    expect(g1.data).toMatchObject({ ts: T0 + 1000, lon: -94.451, lat: 18.14, speedKmh: 12.5, heading: 45 });
+    expect((g1.data as { hdop?: number }).hdop).toBeUndefined();
+    expect(m.devices.get('truck-01')!.lastSeen).toBe(T0 + 1050);
+    expect((m.devices.get('truck-02')!.latest.gps!.data as { lon: number }).lon).toBe(-94.441);
+    expect(m.unknownPositions).toBe(1);
+    expect([...m.takeDirty('truck')].sort()).toEqual(['truck-01', 'truck-02']);
+    expect(m.trails.get('truck-01')!.pts.slice(-3)).toEqual([-94.451, 18.14, T0 + 1000]); // the trail's head follows
+    // an older fix does not move it back
+    m.applyPositions(frame(T0 + 2000, [[0, T0 + 500, -94.9]]));
+    expect((m.devices.get('truck-01')!.latest.gps!.data as { lon: number }).lon).toBe(-94.451);
+  });
+});
+
+describe('LiveModel.applySnapshotPart', () => {
+  it('a snapshot applied in parts replaces devices and alerts like one applied whole', () => {
+    const m = new LiveModel();
+    m.apply({ type: 'snapshot', at: T0, devices: [truck('old', T0, -94.4, 18.1)], alerts: [alert('a0', T0)] });
+    m.applySnapshotPart({ type: 'snapshot', at: T0 + 1, devices: [truck('t1', T0, -94.4, 18.1)], alerts: [alert('a1', T0)], positionIds: ['t1', 't2'] }, { first: true, last: false });
+    expect(m.devices.has('old')).toBe(false);
+    m.applySnapshotPart({ type: 'snapshot', at: T0 + 1, devices: [truck('t2', T0, -94.4, 18.1)], alerts: [] }, { first: false, last: true });
+    expect([...m.devices.keys()]).toEqual(['t1', 't2']);
+    expect([...m.alerts.keys()]).toEqual(['a1']);
+    expect(m.trails.has('old')).toBe(false);
+    expect([...m.takeDirty('truck')].sort()).toEqual(['old', 't1', 't2']);
+    expect(m.messages).toBe(2);
   });
 });

@@ -6,8 +6,9 @@
  * Merging is per device: a newer reading of a stream replaces the older one (by event time), so
  * any number of messages between two map updates cost one feature update per device.
  */
-import type { LiveMessage, LiveState, Alert, LivePlate } from '../../../shared/live';
+import type { LiveMessage, LiveSnapshot, LiveState, Alert, LivePlate } from '../../../shared/live';
 import type { GpsFix, PlateRead } from '../../../../contract';
+import { fixAt, type PositionsFrame } from '../../../shared/live-positions';
 
 export type LayerKey = 'truck' | 'air' | 'noise' | 'camera';
 
@@ -111,6 +112,12 @@ export class LiveModel {
   private readonly changeListeners = new Set<Listener>();
   messages = 0;
   lastMessageAt = 0;
+  /** columnar position frames applied */
+  positionFrames = 0;
+  /** position-frame fixes for an index the model has no device for (counted, skipped) */
+  unknownPositions = 0;
+  /** the stream's position-frame numbering (index → device id) */
+  private positionIds: string[] = [];
   private readonly trailMs: number;
   private readonly trailSpacingMs: number;
   private readonly platesPerCamera: number;
@@ -134,14 +141,9 @@ export class LiveModel {
     this.messages++;
     this.lastMessageAt = msg.at;
     if (msg.type === 'snapshot') {
-      for (const id of this.devices.keys()) this.dirty[this.devices.get(id)!.kind as LayerKey]?.add(id);
-      this.devices.clear();
-      this.alerts.clear();
-      for (const s of msg.devices) this.upsert(s);
-      for (const a of msg.alerts) this.alerts.set(a.id, a);
-      for (const id of [...this.trails.keys()]) if (!this.devices.has(id)) this.trails.delete(id);
-      this.trailsDirty = true;
-      this.bumpAlerts();
+      this.messages--;
+      this.applySnapshotPart(msg, { first: true, last: true });
+      return;
     } else {
       for (const s of msg.devices) this.upsert(s);
       for (const p of msg.plates) this.addPlate(p);
@@ -149,6 +151,81 @@ export class LiveModel {
         for (const a of msg.alerts) this.alerts.set(a.id, a);
         this.bumpAlerts();
       }
+    }
+    this.devicesVersion++;
+    this.notify(this.changeListeners);
+  }
+
+  /**
+   * Apply a snapshot in parts (the stream worker splits a big fleet's snapshot so that no single
+   * main-thread task applies 50,000 states): the first part replaces devices and alerts, every
+   * part adds its devices, the last drops trails of devices that are gone.
+   */
+  applySnapshotPart(msg: LiveSnapshot, part: { first: boolean; last: boolean }): void {
+    this.lastMessageAt = msg.at;
+    if (part.first) {
+      for (const id of this.devices.keys()) this.dirty[this.devices.get(id)!.kind as LayerKey]?.add(id);
+      this.devices.clear();
+      this.alerts.clear();
+      for (const a of msg.alerts) this.alerts.set(a.id, a);
+      if (msg.positionIds) this.positionIds = msg.positionIds;
+    }
+    for (const s of msg.devices) this.upsert(s);
+    if (part.last) {
+      this.messages++;
+      for (const id of [...this.trails.keys()]) if (!this.devices.has(id)) this.trails.delete(id);
+      this.trailsDirty = true;
+      this.bumpAlerts();
+    }
+    this.devicesVersion++;
+    this.notify(this.changeListeners);
+  }
+
+  /**
+   * Apply a columnar position frame (shared/live-positions.ts): each fix is written into the
+   * device's merged state in place (no object per fix once a device has a fix), marked dirty for
+   * the map and pushed to its trail.
+   */
+  applyPositions(f: PositionsFrame): void {
+    this.messages++;
+    this.positionFrames++;
+    this.lastMessageAt = f.at;
+    for (const [i, id] of f.names) this.positionIds[i] = id;
+    const trucks = this.dirty.truck;
+    for (let k = 0; k < f.n; k++) {
+      const id = this.positionIds[f.index[k]!];
+      const s = id === undefined ? undefined : this.devices.get(id);
+      if (!s) {
+        this.unknownPositions++;
+        continue;
+      }
+      const ts = f.at + f.tsOffset[k]!;
+      const seen = f.at + f.seenOffset[k]!;
+      if (seen > s.lastSeen) s.lastSeen = seen;
+      const g = s.latest.gps;
+      if (g && g.ts > ts) continue;
+      const lon = f.lonE7[k]! / 1e7;
+      const lat = f.latE7[k]! / 1e7;
+      if (!g) s.latest.gps = { ts, late: (f.flags[k]! & 1) === 1, data: fixAt(f, k) };
+      else {
+        g.ts = ts;
+        g.late = (f.flags[k]! & 1) === 1;
+        const d = g.data as GpsFix;
+        d.ts = ts;
+        d.lon = lon;
+        d.lat = lat;
+        d.speedKmh = f.speed100[k]! / 100;
+        d.heading = f.heading100[k]! / 100;
+        // `delete` only when a field goes away: deleting turns the object into a slow dictionary
+        if (f.hdop10[k] !== 0xffff) d.hdop = f.hdop10[k]! / 10;
+        else if (d.hdop !== undefined) delete d.hdop;
+        if (f.sats[k] !== 0xff) d.sats = f.sats[k]!;
+        else if (d.sats !== undefined) delete d.sats;
+      }
+      trucks.add(id!);
+      let tr = this.trails.get(id!);
+      if (!tr) this.trails.set(id!, (tr = new Trail(this.trailMs, this.trailSpacingMs)));
+      if (tr.push(lon, lat, ts)) this.trailsDirty = true;
     }
     this.devicesVersion++;
     this.notify(this.changeListeners);

@@ -1,78 +1,100 @@
 /**
  * The live stream client: WebSocket GET /api/live?token=… (browsers cannot set headers on a
- * WebSocket). Messages go straight into the LiveModel — never into React state. Reconnects with
- * backoff; the server sends a fresh snapshot on every connect.
+ * WebSocket). By default the socket lives in a Web Worker (stream.worker.ts) and asks for
+ * columnar position frames, so neither JSON.parse nor frame decoding runs on the main thread;
+ * decoded messages go straight into the LiveModel — never into React state.
  */
-import type { LiveMessage } from '../../../shared/live';
 import type { LiveModel } from './model';
+import { openStream, type SocketStatus, type StreamEvent } from './stream';
 
-export type SocketStatus = 'connecting' | 'open' | 'closed';
+export type { SocketStatus };
 
 export interface LiveSocket {
   readonly status: SocketStatus;
   onStatus(l: (s: SocketStatus) => void): () => void;
   close(): void;
+  /** main-thread cost of applying what arrived, and the bytes received (bench, diagnostics) */
+  readonly stats: LiveSocketStats;
 }
 
-export function connectLive(model: LiveModel, token: string, opts: { path?: string; onError?: (msg: string) => void } = {}): LiveSocket {
+export interface LiveSocketStats {
+  messages: number;
+  frames: number;
+  bytes: number;
+  /** time spent decoding (in the worker when it runs there) */
+  decodeMs: number[];
+  /** main-thread time applying each message/frame to the model */
+  applyMs: number[];
+}
+
+export interface ConnectOptions {
+  path?: string;
+  onError?: (msg: string) => void;
+  /** binary position frames for GPS fixes (default true) */
+  columnar?: boolean;
+  /** decode in a Web Worker (default: when Worker exists) */
+  worker?: boolean;
+  /** keep per-message timings in stats (bench) */
+  keepTimings?: boolean;
+}
+
+export function connectLive(model: LiveModel, token: string, opts: ConnectOptions = {}): LiveSocket {
   let status: SocketStatus = 'connecting';
-  let ws: WebSocket | null = null;
-  let closed = false;
-  let retry = 500;
-  let timer: ReturnType<typeof setTimeout> | null = null;
   const listeners = new Set<(s: SocketStatus) => void>();
-  const setStatus = (s: SocketStatus) => {
-    status = s;
-    for (const l of listeners) l(s);
+  const stats: LiveSocketStats = { messages: 0, frames: 0, bytes: 0, decodeMs: [], applyMs: [] };
+  const url = new URL(opts.path ?? '/api/live', location.href);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  url.searchParams.set('token', token);
+  const streamOpts = { url: url.href, columnar: opts.columnar ?? true };
+  const onEvent = (e: StreamEvent) => {
+    if (e.type === 'status') {
+      status = e.status;
+      for (const l of listeners) l(e.status);
+      return;
+    }
+    if (e.type === 'error') {
+      opts.onError?.(e.message);
+      return;
+    }
+    const t0 = performance.now();
+    if (e.type === 'message') {
+      if (e.part && e.msg.type === 'snapshot') model.applySnapshotPart(e.msg, e.part);
+      else model.apply(e.msg);
+      stats.messages++;
+    } else {
+      model.applyPositions(e.frame);
+      stats.frames++;
+    }
+    stats.bytes += e.bytes;
+    if (opts.keepTimings) {
+      stats.applyMs.push(performance.now() - t0);
+      stats.decodeMs.push(e.decodeMs);
+    }
   };
-  const open = () => {
-    const url = new URL(opts.path ?? '/api/live', location.href);
-    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    url.searchParams.set('token', token);
-    setStatus('connecting');
-    ws = new WebSocket(url.href);
-    ws.onopen = () => {
-      retry = 500;
-      setStatus('open');
+  let close: () => void;
+  if ((opts.worker ?? true) && typeof Worker !== 'undefined') {
+    const w = new Worker(new URL('./stream.worker.ts', import.meta.url), { type: 'module' });
+    w.onmessage = (ev: MessageEvent<StreamEvent>) => onEvent(ev.data);
+    w.onerror = (ev) => opts.onError?.(`live worker: ${ev.message}`);
+    w.postMessage({ open: streamOpts });
+    close = () => {
+      w.postMessage({ close: true });
+      setTimeout(() => w.terminate(), 100);
     };
-    ws.onmessage = (ev) => {
-      let msg: LiveMessage;
-      try {
-        msg = JSON.parse(typeof ev.data === 'string' ? ev.data : '') as LiveMessage;
-      } catch {
-        opts.onError?.('live: message is not JSON');
-        return;
-      }
-      if (msg && (msg.type === 'snapshot' || msg.type === 'delta') && Array.isArray(msg.devices)) {
-        if (msg.type === 'delta') {
-          msg.plates ??= [];
-          msg.alerts ??= [];
-        } else msg.alerts ??= [];
-        model.apply(msg);
-      }
-    };
-    ws.onclose = () => {
-      ws = null;
-      if (closed) return;
-      setStatus('closed');
-      timer = setTimeout(open, retry);
-      retry = Math.min(retry * 2, 10_000);
-    };
-  };
-  open();
+  } else close = openStream(streamOpts, onEvent);
   return {
     get status() {
       return status;
     },
+    stats,
     onStatus(l) {
       listeners.add(l);
       return () => listeners.delete(l);
     },
     close() {
-      closed = true;
-      if (timer) clearTimeout(timer);
-      ws?.close();
-      setStatus('closed');
+      close();
+      status = 'closed';
+      for (const l of listeners) l('closed');
     },
   };
 }

@@ -1,8 +1,11 @@
 /**
  * The console's ONE map (MapLibre GL), driven imperatively — React never re-renders per message.
- * Each layer adds its GeoJSON source once; afterwards only `setData` (throttled, merged per device
- * by LiveModel/LiveFeatures) or `setFeatureState` (coverage) touch it. Live, coverage and replay
- * are layer groups on the same map, switched by visibility.
+ * The moving fleet is a custom WebGL layer (fleet-layer.ts) drawn from typed arrays updated in
+ * place (fleet-buffer.ts): no GeoJSON round trip per update, animated between fixes, picked on the
+ * CPU. Stations, cameras, alerts, trails and replay are GeoJSON sources added once; afterwards only
+ * `setData` (throttled, merged per device by LiveModel/LiveFeatures) or `setFeatureState`
+ * (coverage) touch them. Live, coverage and replay are layer groups on the same map, switched by
+ * visibility.
  */
 import { Map as MlMap, Marker, NavigationControl, Popup, ScaleControl, type ExpressionSpecification, type GeoJSONSource, type StyleSpecification, type MapLayerMouseEvent } from 'maplibre-gl';
 import type { FeatureCollection } from 'geojson';
@@ -13,7 +16,12 @@ import { BASEMAP_SOURCES, districtLabelPoints } from '../basemap/style';
 import { LiveFeatures } from '../live/features';
 import type { LayerKey, LiveModel } from '../live/model';
 import { createThrottle, type Throttle } from '../live/throttle';
+import type { GpsFix, TruckEvent } from '../../../../contract';
+import type { LiveState } from '../../../shared/live';
+import { truckState, type TruckStateInput } from '../colors';
 import { cameraSquare, truckArrow } from './icons';
+import { FleetBuffer, mercX, mercY } from './fleet-buffer';
+import { FleetLayer, type FleetStyle } from './fleet-layer';
 import { trailCasingPaint, trailPaint } from './trail-style';
 
 export type MapMode = 'live' | 'coverage' | 'replay';
@@ -31,17 +39,26 @@ export const SRC = {
 } as const;
 
 const LAYERS_BY_MODE: Record<MapMode, string[]> = {
-  live: ['trails-casing', 'trails', 'air', 'noise-ring', 'noise', 'cameras', 'alerts-halo', 'trucks', 'truck-arrows', 'selected'],
-  coverage: ['coverage', 'trucks', 'truck-arrows', 'selected'],
+  live: ['trails-casing', 'trails', 'air', 'noise-ring', 'noise', 'cameras', 'alerts-halo', 'trucks'],
+  coverage: ['coverage', 'trucks'],
   replay: ['replay-tracks', 'replay-marks', 'replay-vehicles'],
 };
 
-/**
- * Trucks are small state-coloured dots below this zoom and heading arrows from it on. Thousands of
- * rotated icon quads cost every frame (symbol placement with fadeDuration 0, and fill in software
- * WebGL) — at city zoom a fleet of 10,000 made each frame ~170 ms; dots cost what the naive baseline does.
- */
+/** Trucks are state-coloured dots below this zoom and heading arrows from it on. */
 export const TRUCK_ARROW_MINZOOM = 14;
+/** Below this zoom, a fleet with more trucks in view than the screen can show is drawn as density. */
+export const DENSITY_MAXZOOM = 13;
+/**
+ * trucks in view per CSS pixel² above which dots stop being readable one by one (one per 20×20 px:
+ * 1,200 at 800×600, 4,000 at 1600×1000). Also a cost limit: in software WebGL every 10,000 dots
+ * drawn cost tens of ms a frame, the density grid a few.
+ */
+export const DENSITY_PER_PX2 = 1 / 400;
+/** a big fleet draws trails only for trucks in view, at most this many */
+export const TRAIL_CAP = 300;
+/** truck id labels from this zoom, when at most LABEL_CAP trucks are in view */
+export const LABEL_MINZOOM = 16;
+export const LABEL_CAP = 40;
 /**
  * From this many trucks on: trucks flush at most once a second, and trails are drawn (and sent to
  * their source) only from TRUCK_ARROW_MINZOOM. MapLibre renders a line-gradient texture row per
@@ -60,6 +77,10 @@ export interface MapControllerOptions {
   /** minimum ms between two setData calls of a layer (merged per device in between) */
   flushMs?: number;
   trailFlushMs?: number;
+  /** animate trucks between fixes (default true) */
+  interpolate?: boolean;
+  /** longest move between two fixes, ms (default 2000; see fleet-buffer.ts) */
+  maxAnimMs?: number;
   onSelect?: (sel: { id: string; kind: LayerKey } | null) => void;
   onAlertClick?: (alertId: string, lngLat: [number, number]) => void;
 }
@@ -77,6 +98,16 @@ export class MapController {
   private agingTimer: ReturnType<typeof setInterval> | null = null;
   setDataCalls = 0;
   lastFlushMs = 0;
+  readonly fleet: FleetBuffer;
+  readonly fleetLayer: FleetLayer;
+  /** main-thread time applying truck changes to the fleet buffer (ms, summed) and how often */
+  readonly fleetStats = { applies: 0, applyMs: 0, lastApplyMs: 0, applied: 0 };
+  private selectedId: string | null = null;
+  private hoverId: string | null = null;
+  private inView = 0;
+  private truckLabels = new Map<string, Marker>();
+  /** reused for every truck's state (no allocation per truck per update) */
+  private readonly stateInput: TruckStateInput = {};
 
   constructor(private readonly opts: MapControllerOptions) {
     const b = opts.basemap.bbox;
@@ -94,7 +125,9 @@ export class MapController {
     this.map.addControl(new NavigationControl({ showCompass: true }), 'bottom-right');
     this.map.addControl(new ScaleControl({ unit: 'metric' }), 'bottom-left');
     this.features = new LiveFeatures(opts.model, opts.timeZone);
-    this.throttle = createThrottle(() => this.flush(), () => opts.flushMs ?? (this.features.truck.size >= BIG_FLEET ? 1000 : 500));
+    this.fleet = new FleetBuffer({ origin: [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2], interpolate: opts.interpolate ?? true, maxAnimMs: opts.maxAnimMs });
+    this.fleetLayer = new FleetLayer({ id: 'trucks', buffer: this.fleet, beforeFrame: () => this.beforeFrame(), style: (z) => this.fleetStyle(z) });
+    this.throttle = createThrottle(() => this.flush(), () => opts.flushMs ?? (this.fleet.size >= BIG_FLEET ? 1000 : 500));
     this.ready = new Promise((resolve) => {
       this.map.once('load', () => {
         this.install();
@@ -122,7 +155,6 @@ export class MapController {
     geo(SRC.noise, { promoteId: 'id' });
     geo(SRC.camera, { promoteId: 'id' });
     geo(SRC.alerts, { promoteId: 'id' });
-    geo(SRC.truck, { promoteId: 'id' });
     geo(SRC.replayTracks, { lineMetrics: true });
     geo(SRC.replayMarks);
     geo(SRC.replayVehicles, { promoteId: 'id' });
@@ -189,39 +221,7 @@ export class MapController {
         'circle-stroke-opacity': ['case', ['==', ['get', 'state'], 'open'], 1, 0.5],
       },
     });
-    map.addLayer({
-      id: 'trucks',
-      type: 'circle',
-      source: SRC.truck,
-      maxzoom: TRUCK_ARROW_MINZOOM,
-      paint: {
-        'circle-color': match('state', TRUCK_COLORS),
-        'circle-radius': ['interpolate', ['linear'], ['zoom'], 10, 2.5, 13, 4, TRUCK_ARROW_MINZOOM, 5],
-        'circle-stroke-color': '#05080f',
-        'circle-stroke-width': 1,
-      },
-    });
-    map.addLayer({
-      id: 'truck-arrows',
-      type: 'symbol',
-      source: SRC.truck,
-      minzoom: TRUCK_ARROW_MINZOOM,
-      layout: {
-        'icon-image': ['concat', 'truck-', ['get', 'state']],
-        'icon-rotate': ['get', 'heading'],
-        'icon-rotation-alignment': 'map',
-        'icon-allow-overlap': true,
-        'icon-ignore-placement': true,
-        'icon-size': ['interpolate', ['linear'], ['zoom'], 10, 0.9, 14, 1.4, 17, 1.8],
-      },
-    });
-    map.addLayer({
-      id: 'selected',
-      type: 'circle',
-      source: SRC.truck,
-      filter: ['==', ['get', 'id'], ''],
-      paint: { 'circle-color': 'rgba(0,0,0,0)', 'circle-radius': 20, 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 3 },
-    });
+    map.addLayer(this.fleetLayer);
     map.addLayer({
       id: 'replay-tracks',
       type: 'line',
@@ -264,12 +264,31 @@ export class MapController {
       this.labels.push(new Marker({ element: el }).setLngLat(d.lngLat).addTo(map));
     }
 
-    for (const layer of ['trucks', 'truck-arrows', 'air', 'noise-ring', 'noise', 'cameras']) {
+    // trucks: picked on the CPU from the fleet buffer (nearest drawn truck within a few pixels)
+    map.on('click', (e) => {
+      const id = this.pickTruck(e.point.x, e.point.y);
+      if (!id) return;
+      this.select(id);
+      this.opts.onSelect?.({ id, kind: 'truck' });
+    });
+    let hoverQueued = false;
+    let hoverAt: [number, number] = [0, 0];
+    map.on('mousemove', (e) => {
+      hoverAt = [e.point.x, e.point.y];
+      if (hoverQueued) return;
+      hoverQueued = true;
+      requestAnimationFrame(() => {
+        hoverQueued = false;
+        this.hover(this.pickTruck(hoverAt[0], hoverAt[1]));
+      });
+    });
+    map.on('mouseout', () => this.hover(null));
+    for (const layer of ['air', 'noise-ring', 'noise', 'cameras']) {
       map.on('click', layer, (e: MapLayerMouseEvent) => {
         const f = e.features?.[0];
         const id = f?.properties?.id as string | undefined;
         if (!id) return;
-        const kind: LayerKey = layer === 'trucks' || layer === 'truck-arrows' ? 'truck' : layer === 'air' ? 'air' : layer === 'cameras' ? 'camera' : 'noise';
+        const kind: LayerKey = layer === 'air' ? 'air' : layer === 'cameras' ? 'camera' : 'noise';
         this.select(id);
         this.opts.onSelect?.({ id, kind });
       });
@@ -281,13 +300,24 @@ export class MapController {
       if (f?.properties?.id) this.opts.onAlertClick?.(String(f.properties.id), [e.lngLat.lng, e.lngLat.lat]);
     });
 
-    this.unsub.push(this.opts.model.onChange(() => this.throttle.schedule()));
+    this.unsub.push(
+      this.opts.model.onChange(() => {
+        // trucks are applied on the fleet's next frame (beforeFrame, its own canvas); the other layers on the throttle
+        this.fleetLayer.requestDraw();
+        this.throttle.schedule();
+      }),
+    );
     this.unsub.push(this.opts.model.onAlerts(() => this.throttle.schedule()));
     // trucks age into 'offline' without messages; alerts follow devices
-    this.agingTimer = setInterval(() => this.throttle.schedule(), 5_000);
-    // a big fleet's trails are only sent when zoomed in
-    map.on('zoomend', () => {
-      if (this.opts.model.trailsPending) this.throttle.schedule();
+    this.agingTimer = setInterval(() => {
+      this.ageTrucks();
+      this.throttle.schedule();
+    }, 5_000);
+    // a big fleet's trails are only sent when zoomed in, for the trucks in view
+    map.on('moveend', () => {
+      this.countInView();
+      this.updateLabels();
+      if (this.opts.model.trailsPending || this.fleet.size >= BIG_FLEET) this.throttle.schedule();
     });
     this.throttle.flushNow();
     this.flush();
@@ -296,14 +326,14 @@ export class MapController {
 
   /** Apply merged changes: one setData per changed layer. */
   flush(): void {
-    if (!this.map.getSource(SRC.truck)) return;
+    if (!this.map.getSource(SRC.air)) return;
     const t0 = performance.now();
     const now = Date.now();
-    for (const kind of ['truck', 'air', 'noise', 'camera'] as const) {
+    for (const kind of ['air', 'noise', 'camera'] as const) {
       if (this.features.update(kind, now)) this.setData(SRC[kind], this.features[kind].collection());
     }
     const trailEvery = this.opts.trailFlushMs ?? 2000;
-    const big = this.features.truck.size >= BIG_FLEET;
+    const big = this.fleet.size >= BIG_FLEET;
     if (big !== this.bigFleet) {
       this.bigFleet = big;
       for (const id of ['trails-casing', 'trails']) if (this.map.getLayer(id)) this.map.setLayerZoomRange(id, big ? TRUCK_ARROW_MINZOOM : 0, 24);
@@ -312,7 +342,7 @@ export class MapController {
       if (now - this.lastTrails >= trailEvery) {
         this.opts.model.takeTrailsDirty();
         this.lastTrails = now;
-        this.setData(SRC.trails, this.features.trails());
+        this.setData(SRC.trails, this.features.trails(big ? this.trucksInView(TRAIL_CAP) : undefined));
       } else if (!this.trailTimer) {
         this.trailTimer = setTimeout(() => {
           this.trailTimer = null;
@@ -338,9 +368,126 @@ export class MapController {
     return { type: 'FeatureCollection', features };
   }
 
+  /** Apply the model's changed trucks to the fleet buffer (before each frame is drawn). */
+  private beforeFrame(): void {
+    const model = this.opts.model;
+    const dirty = model.takeDirty('truck');
+    if (dirty.size) {
+      const t0 = performance.now();
+      const now = Date.now();
+      for (const id of dirty) {
+        const s = model.devices.get(id);
+        const gps = s?.latest.gps?.data as GpsFix | undefined;
+        if (!s || !gps) {
+          this.fleet.remove(id);
+          continue;
+        }
+        this.fleet.set(id, gps.lon, gps.lat, gps.ts, gps.heading, truckState(truckInput(s, this.stateInput), now));
+      }
+      const ms = performance.now() - t0;
+      this.fleetStats.applies++;
+      this.fleetStats.applied += dirty.size;
+      this.fleetStats.applyMs += ms;
+      this.fleetStats.lastApplyMs = ms;
+      // trucks added or removed (e.g. a snapshot applied in parts): recount what is in view
+      if (this.fleet.layoutVersion !== this.countedLayout) this.countInView();
+    }
+    this.fleetLayer.selectedSlot = this.selectedId ? (this.fleet.slot(this.selectedId) ?? -1) : -1;
+    this.fleetLayer.hoverSlot = this.hoverId ? (this.fleet.slot(this.hoverId) ?? -1) : -1;
+    for (const [id, m] of this.truckLabels) {
+      const p = this.fleet.position(id);
+      if (p) m.setLngLat(p);
+    }
+  }
+
+  /** trucks age into 'offline' without any message */
+  private ageTrucks(): void {
+    this.countInView(); // trucks drive into and out of the view
+    const now = Date.now();
+    for (const id of this.fleet.ids) {
+      const s = this.opts.model.devices.get(id);
+      if (s) this.fleet.setState(id, truckState(truckInput(s, this.stateInput), now));
+    }
+    this.fleetLayer.requestDraw();
+  }
+
+  /** How trucks are drawn at a zoom: arrows zoomed in, density when the view holds more than it can show. */
+  private fleetStyle(zoom: number): { style: FleetStyle; sizePx: number } {
+    if (zoom >= TRUCK_ARROW_MINZOOM) return { style: 'arrows', sizePx: zoom >= 17 ? 30 : 22 + (zoom - TRUCK_ARROW_MINZOOM) * 2.7 };
+    const c = this.map.getCanvas();
+    const area = (c.clientWidth || 800) * (c.clientHeight || 600);
+    if (zoom < DENSITY_MAXZOOM && this.inView > area * DENSITY_PER_PX2) return { style: 'density', sizePx: 3 };
+    return { style: 'dots', sizePx: zoom <= 10 ? 6 : Math.min(11, 6 + (zoom - 10) * 1.5) };
+  }
+
+  /** The current style of the fleet (tests, diagnostics). */
+  get fleetStyleNow(): FleetStyle {
+    return this.fleetStyle(this.map.getZoom()).style;
+  }
+
+  private viewBox(): [number, number, number, number] {
+    const b = this.map.getBounds();
+    return [mercX(b.getWest()), mercY(b.getNorth()), mercX(b.getEast()), mercY(b.getSouth())];
+  }
+  private countedLayout = -1;
+  private countInView(): void {
+    this.countedLayout = this.fleet.layoutVersion;
+    const [x0, y0, x1, y1] = this.viewBox();
+    this.inView = this.fleet.countWithin(x0, y0, x1, y1);
+  }
+  trucksInView(limit: number): string[] {
+    const [x0, y0, x1, y1] = this.viewBox();
+    return this.fleet.within(x0, y0, x1, y1, limit);
+  }
+
+  /** truck id labels (HTML, no glyphs needed) when zoomed in on few trucks; none otherwise */
+  private updateLabels(): void {
+    const want = new Set<string>();
+    if (this.map.getZoom() >= LABEL_MINZOOM && this.mode !== 'replay') {
+      const ids = this.trucksInView(LABEL_CAP + 1);
+      if (ids.length <= LABEL_CAP) for (const id of ids) want.add(id);
+    }
+    for (const [id, m] of this.truckLabels) {
+      if (want.has(id)) continue;
+      m.remove();
+      this.truckLabels.delete(id);
+    }
+    for (const id of want) {
+      if (this.truckLabels.has(id)) continue;
+      const el = document.createElement('div');
+      el.className = 'truck-label';
+      el.textContent = id;
+      el.style.cssText = 'font: 600 11px system-ui, sans-serif; color: #e5e7eb; text-shadow: 0 0 3px #000, 0 0 2px #000; pointer-events: none; white-space: nowrap';
+      this.truckLabels.set(id, new Marker({ element: el, anchor: 'top', offset: [0, 14] }).setLngLat(this.fleet.position(id)!).addTo(this.map));
+    }
+  }
+  get labelCount(): number {
+    return this.truckLabels.size;
+  }
+
+  /** The truck drawn nearest to a screen point, within 10 px (or its marker's radius). */
+  pickTruck(px: number, py: number): string | null {
+    if (!this.fleetLayer.visible || this.mode === 'replay') return null;
+    const ll = this.map.unproject([px, py]);
+    const ll2 = this.map.unproject([px + 1, py]);
+    const perPx = Math.abs(mercX(ll2.lng) - mercX(ll.lng));
+    const radiusPx = Math.max(10, this.fleetStyle(this.map.getZoom()).sizePx / 2 + 3);
+    return this.fleet.pick(mercX(ll.lng), mercY(ll.lat), radiusPx * perPx);
+  }
+
+  private hover(id: string | null): void {
+    if (id === this.hoverId) return;
+    this.hoverId = id;
+    this.map.getCanvas().style.cursor = id ? 'pointer' : '';
+    this.fleetLayer.requestDraw();
+  }
+  get hovered(): string | null {
+    return this.hoverId;
+  }
+
   devicePosition(id: string): [number, number] | null {
-    const t = this.features.truck.get(id);
-    if (t) return t.geometry.coordinates as [number, number];
+    const t = this.fleet.position(id);
+    if (t) return t;
     const loc = this.opts.model.meta.get(id)?.location;
     return loc ? [loc.lon, loc.lat] : null;
   }
@@ -379,11 +526,20 @@ export class MapController {
     if (!this.map.getLayer('trucks')) return;
     const all = new Set(Object.values(LAYERS_BY_MODE).flat());
     const on = new Set(LAYERS_BY_MODE[mode]);
-    for (const id of all) this.map.setLayoutProperty(id, 'visibility', on.has(id) ? 'visible' : 'none');
+    for (const id of all) {
+      if (id === 'trucks') this.fleetLayer.visible = on.has(id);
+      else this.map.setLayoutProperty(id, 'visibility', on.has(id) ? 'visible' : 'none');
+    }
+    this.updateLabels();
+    this.map.triggerRepaint();
   }
 
   select(id: string | null): void {
-    if (this.map.getLayer('selected')) this.map.setFilter('selected', ['==', ['get', 'id'], id ?? '']);
+    this.selectedId = id;
+    this.fleetLayer.requestDraw();
+  }
+  get selected(): string | null {
+    return this.selectedId;
   }
 
   flyTo(lngLat: [number, number], zoom?: number): void {
@@ -400,6 +556,16 @@ export class MapController {
     if (this.trailTimer) clearTimeout(this.trailTimer);
     for (const u of this.unsub) u();
     for (const l of this.labels) l.remove();
+    for (const l of this.truckLabels.values()) l.remove();
     this.map.remove();
   }
+}
+
+/** The inputs of `truckState` for a device, written into `out`. */
+function truckInput(s: LiveState, out: TruckStateInput): TruckStateInput {
+  out.online = s.online;
+  out.gps = s.latest.gps?.data as GpsFix | undefined;
+  out.event = s.latest.event?.data as TruckEvent | undefined;
+  out.lastSeen = s.lastSeen;
+  return out;
 }

@@ -1,0 +1,96 @@
+/**
+ * The live stream's connection and decoding, independent of where it runs: in the stream worker
+ * (stream.worker.ts, the default — the WebSocket, JSON.parse and position-frame decoding all stay
+ * off the main thread) or on the main thread where Workers are unavailable. Reconnects with
+ * backoff; the server sends a fresh snapshot on every connect.
+ */
+import type { LiveMessage } from '../../../shared/live';
+import { decodePositions, type PositionsFrame } from '../../../shared/live-positions';
+
+export type SocketStatus = 'connecting' | 'open' | 'closed';
+
+/** What the stream hands to the model (also the worker → main thread message). */
+export type StreamEvent =
+  | { type: 'status'; status: SocketStatus }
+  | { type: 'message'; msg: LiveMessage; decodeMs: number; bytes: number; part?: { first: boolean; last: boolean } }
+  | { type: 'positions'; frame: PositionsFrame; decodeMs: number; bytes: number }
+  | { type: 'error'; message: string };
+
+export interface StreamOptions {
+  url: string;
+  /** ask for binary position frames (`?format=columnar`) */
+  columnar: boolean;
+}
+
+/** devices per snapshot part */
+export const SNAPSHOT_PART = 2000;
+
+/** Parse one WebSocket message into a stream event (never throws: bad input is an 'error' event). */
+export function decodeMessage(data: unknown): StreamEvent {
+  const t0 = performance.now();
+  if (data instanceof ArrayBuffer) {
+    try {
+      const frame = decodePositions(data);
+      return { type: 'positions', frame, decodeMs: performance.now() - t0, bytes: data.byteLength };
+    } catch (e) {
+      return { type: 'error', message: `live: ${(e as Error).message}` };
+    }
+  }
+  let msg: LiveMessage;
+  try {
+    msg = JSON.parse(typeof data === 'string' ? data : '') as LiveMessage;
+  } catch {
+    return { type: 'error', message: 'live: message is not JSON' };
+  }
+  if (!msg || (msg.type !== 'snapshot' && msg.type !== 'delta') || !Array.isArray(msg.devices)) return { type: 'error', message: 'live: not a snapshot or delta' };
+  if (msg.type === 'delta') {
+    msg.plates ??= [];
+    msg.alerts ??= [];
+  } else msg.alerts ??= [];
+  return { type: 'message', msg, decodeMs: performance.now() - t0, bytes: typeof data === 'string' ? data.length : 0 };
+}
+
+/** Open the stream; `emit` receives every event. Returns close(). */
+export function openStream(opts: StreamOptions, emit: (e: StreamEvent) => void): () => void {
+  let ws: WebSocket | null = null;
+  let closed = false;
+  let retry = 500;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const open = () => {
+    const url = new URL(opts.url);
+    if (opts.columnar) url.searchParams.set('format', 'columnar');
+    emit({ type: 'status', status: 'connecting' });
+    ws = new WebSocket(url.href);
+    ws.binaryType = 'arraybuffer';
+    ws.onopen = () => {
+      retry = 500;
+      emit({ type: 'status', status: 'open' });
+    };
+    ws.onmessage = (ev) => {
+      const e = decodeMessage(ev.data);
+      // a big snapshot goes out in parts, each applied in its own main-thread task
+      if (e.type === 'message' && e.msg.type === 'snapshot' && e.msg.devices.length > SNAPSHOT_PART) {
+        const { devices, ...head } = e.msg;
+        for (let i = 0; i < devices.length; i += SNAPSHOT_PART) {
+          const first = i === 0;
+          const last = i + SNAPSHOT_PART >= devices.length;
+          const msg = { ...head, devices: devices.slice(i, i + SNAPSHOT_PART), alerts: first ? head.alerts : [], ...(first ? {} : { positionIds: undefined }) };
+          emit({ type: 'message', msg, decodeMs: first ? e.decodeMs : 0, bytes: first ? e.bytes : 0, part: { first, last } });
+        }
+      } else emit(e);
+    };
+    ws.onclose = () => {
+      ws = null;
+      if (closed) return;
+      emit({ type: 'status', status: 'closed' });
+      timer = setTimeout(open, retry);
+      retry = Math.min(retry * 2, 10_000);
+    };
+  };
+  open();
+  return () => {
+    closed = true;
+    if (timer) clearTimeout(timer);
+    ws?.close();
+  };
+}
