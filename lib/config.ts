@@ -16,6 +16,7 @@ export const ConfigSchema = Type.Object({
   HTTP_PORT: Port(3000, 'ops-console API and web console; GET /health'),
   METRICS_PORT: Port(9464, 'ingest Prometheus metrics (/metrics)'),
   NODE_RED_PORT: Port(1880, 'Node-RED editor and flows'),
+  BROKER_PERSISTENCE: Type.Union([Type.Literal('level'), Type.Literal('memory')], { default: 'level', description: 'broker sessions: level = durable on disk under DATA_DIR/broker-sessions (a PUBACK means stored), memory = lost on a crash' }),
   MQTT_URL: Type.String({ default: '', description: 'broker URL for ingest/sim/console when the broker runs elsewhere; empty = mqtt://127.0.0.1:MQTT_PORT' }),
   REGISTRY_FILE: Type.String({ default: '', description: 'device registry; empty = DATA_DIR/registry.json (demo city provisioned on first start)' }),
   MAX_CLOCK_SKEW_S: Type.Integer({ minimum: 0, default: 120, description: 'readings further ahead of the server clock are rejected' }),
