@@ -14,7 +14,7 @@ import { createLogger, type Logger } from '../lib/log';
 import type { RegistryView } from '../firmware-config/registry';
 import { AuthError, createAuthenticator } from './auth';
 import { AclError, createAuthorizer } from './authorize';
-import { FrameError } from './frame-guard';
+import { FrameError, FrameGuard } from './frame-guard';
 import { createBrokerMetrics, type BrokerCounters } from './metrics';
 import { openPersistence, type BrokerPersistenceOptions } from './persistence';
 import { createPublishQueue, selfTestPublishQueue } from './publish-queue';
@@ -67,6 +67,29 @@ const NOT_PROTOCOL = /^(keep alive timeout|drain timeout|connection closed)/;
 
 let selfTest: Promise<void> | null = null;
 
+/**
+ * Aedes writes a QoS 1 PUBACK before `broker.publish()` stores the message (puback-gate.ts): wrap
+ * this instance's publish so that, once it completes without error, the connection's gate lets
+ * that PUBACK go.
+ */
+function releasePubackAfterPublish(aedes: Aedes): void {
+  type Done = (err?: Error | null) => void;
+  const inner = aedes.publish.bind(aedes) as (packet: unknown, client: unknown, done?: Done) => void;
+  (aedes as unknown as { publish: typeof inner }).publish = (packet, client, done) => {
+    if (typeof client === 'function') return inner(packet, null, client as Done);
+    const p = packet as { qos?: number; messageId?: number };
+    const conn = (client as { conn?: unknown } | null)?.conn;
+    if (p.qos === 1 && typeof p.messageId === 'number' && conn instanceof FrameGuard) {
+      const id = p.messageId;
+      return inner(packet, client, (err) => {
+        if (!err) conn.pubackReady(id);
+        done?.(err);
+      });
+    }
+    return inner(packet, client, done);
+  };
+}
+
 export async function startBroker(opts: StartBrokerOptions): Promise<BrokerHandle> {
   const log = (opts.log ?? createLogger('broker')).child({ component: 'broker' });
   const host = opts.host ?? '127.0.0.1';
@@ -96,6 +119,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerHandl
     authorizeSubscribe: authz.authorizeSubscribe,
   });
   aedesRef = aedes;
+  releasePubackAfterPublish(aedes);
   log.info({ persistence: persistence.kind, ...(opts.persistence?.kind === 'level' ? { dir: opts.persistence.dir } : {}) }, 'broker session persistence');
 
   aedes.on('clientReady', (client) => {

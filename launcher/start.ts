@@ -7,6 +7,7 @@ import closeWithGrace from 'close-with-grace';
 import { loadConfig, ConfigError } from '../lib/config';
 import { createLogger } from '../lib/log';
 import { startStack } from './stack';
+import { startSupervised } from './supervisor';
 
 let cfg;
 try {
@@ -21,7 +22,8 @@ try {
 const log = createLogger('city-ops', cfg.LOG_LEVEL);
 
 const started = Date.now();
-const stack = await startStack(cfg, log).catch((err) => {
+// START_LAYOUT=processes (default): broker and core in their own supervised processes (supervisor.ts)
+const stack = await (cfg.START_LAYOUT === 'single' ? startStack(cfg, log) : startSupervised(cfg, log)).catch((err) => {
   log.fatal({ err }, `could not start: ${(err as Error).message}`);
   process.exit(1);
 });
@@ -32,7 +34,8 @@ const lines = [
   `  console + API   http://${host}:${stack.ports.http}/          (health: /health, OpenAPI: /docs)`,
   `  MQTT            mqtt://${host}:${stack.ports.mqtt}`,
   stack.ports.mqttWs ? `  MQTT/WebSocket  ws://${host}:${stack.ports.mqttWs}/mqtt` : '',
-  stack.ports.metrics ? `  ingest metrics  http://${host}:${stack.ports.metrics}/metrics` : '',
+  stack.ports.metrics ? `  metrics         http://${host}:${stack.ports.metrics}/metrics  (ingest + broker)` : '',
+  stack.pids ? `  processes       broker pid ${stack.pids().broker}, core (store, ingest, API) pid ${stack.pids().core}, supervisor pid ${process.pid}` : '',
   stack.ports.nodeRed ? `  Node-RED        http://${host}:${stack.ports.nodeRed}/` : '',
   `  simulated fleet ${cfg.SIM === 'on' ? `on (speed ×${cfg.SIM_SPEED})` : 'off'}`,
   `  console logins  see ${cfg.DATA_DIR}/initial-passwords.txt (first start)`,

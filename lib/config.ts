@@ -29,6 +29,7 @@ export const ConfigSchema = Type.Object({
   INFLUX_ORG: Type.String({ default: '', description: 'InfluxDB 2.x organisation' }),
   INFLUX_BUCKET: Type.String({ default: 'city', description: 'InfluxDB 2.x bucket, or 1.x database' }),
   INFLUX_API: Type.Union([Type.Literal('auto'), Type.Literal('v1'), Type.Literal('v2')], { default: 'auto', description: 'write API: v2 (/api/v2/write), v1 (/write), auto = probe /ping version' }),
+  START_LAYOUT: Type.Union([Type.Literal('processes'), Type.Literal('single')], { default: 'processes', description: 'npm start: processes = broker and core (store, ingest, API) in their own supervised processes; single = everything in one process' }),
   SIM: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on', description: 'npm start runs the simulated fleet' }),
   SIM_SPEED: Type.Number({ minimum: 0.1, default: 1, description: 'simulated time runs this many times faster' }),
   PLATE_RETENTION_DAYS: Type.Integer({ minimum: 1, default: 90, description: 'plate reads older than this are purged' }),
