@@ -127,6 +127,7 @@ export async function publishBurst(t: Truck, n: number, onLastAck?: () => void, 
   await new Promise<void>((resolve, reject) => {
     c.once('connect', () => resolve());
     c.once('error', reject);
+    c.once('close', () => reject(new Error('connection closed before CONNACK')));
   });
   c.on('error', () => {});
   const acked: number[] = [];
@@ -147,4 +148,38 @@ export async function publishBurst(t: Truck, n: number, onLastAck?: () => void, 
   });
   c.end(true);
   return { acked, failed, firstTs };
+}
+
+/** Log in to the console API as the demo operator (password from DATA_DIR/initial-passwords.txt). */
+export async function operatorToken(dataDir: string, httpPort: number): Promise<string> {
+  const text = fs.readFileSync(path.join(dataDir, 'initial-passwords.txt'), 'utf8');
+  const m = /^\s*(\S+) \(operator\): (\S+)/m.exec(text);
+  if (!m) throw new Error('no operator in initial-passwords.txt');
+  const res = await fetch(`http://127.0.0.1:${httpPort}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: m[1], password: m[2] }),
+  });
+  if (!res.ok) throw new Error(`login: HTTP ${res.status}`);
+  return ((await res.json()) as { token: string }).token;
+}
+
+/** Event times of the truck's stored GPS fixes in [from, to), through the console API (GET /api/history/track). */
+export async function storedTs(httpPort: number, token: string, deviceId: string, from: number, to: number): Promise<number[]> {
+  const res = await fetch(`http://127.0.0.1:${httpPort}/api/history/track?deviceId=${deviceId}&from=${from}&to=${to}`, { headers: { authorization: `Bearer ${token}` } });
+  if (!res.ok) throw new Error(`track: HTTP ${res.status}`);
+  return ((await res.json()) as { points: { ts: number }[] }).points.map((p) => p.ts);
+}
+
+/** Connect-and-publish, retrying the connection while the broker is (re)starting. */
+export async function publishBurstWhenUp(t: Truck, n: number, onLastAck?: () => void, firstTs?: number, timeoutMs = 30_000): Promise<Burst> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await publishBurst(t, n, onLastAck, firstTs);
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 }
