@@ -14,6 +14,7 @@ import { createLogger, type Logger } from '../lib/log';
 import type { RegistryView } from '../firmware-config/registry';
 import { AuthError, createAuthenticator } from './auth';
 import { AclError, createAuthorizer } from './authorize';
+import { deliverOutOfOrderPublishes } from './delivery-dedupe';
 import { FrameError, FrameGuard } from './frame-guard';
 import { createBrokerMetrics, type BrokerCounters } from './metrics';
 import { openPersistence, type BrokerPersistenceOptions } from './persistence';
@@ -113,7 +114,11 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerHandl
     mq: mq as never,
     persistence: persistence.aedes as never,
     connectTimeout: opts.connectTimeoutMs ?? 10_000,
-    preConnect: auth.preConnect,
+    // out-of-order deliveries must not be dropped as duplicates (delivery-dedupe.ts)
+    preConnect: (client, packet, cb) => {
+      deliverOutOfOrderPublishes(client);
+      auth.preConnect(client, packet, cb);
+    },
     authenticate: auth.authenticate,
     authorizePublish: authz.authorizePublish,
     authorizeSubscribe: authz.authorizeSubscribe,
