@@ -85,7 +85,8 @@ process.on('message', (m: ToChild) => {
   const run = m.type === 'start-broker' && role === 'broker' ? startBrokerRole(m) : m.type === 'start-core' && role === 'core' ? startCoreRole(m) : null;
   run?.catch((err: Error & { code?: string }) => {
     log.fatal({ err, code: err.code }, `${role} process could not start: ${err.message}`);
-    send({ type: 'failed', message: `${err.code ? `[${err.code}] ` : ''}${err.message}` });
-    process.exit(1);
+    const m: FromChild = { type: 'failed', message: `${err.code ? `[${err.code}] ` : ''}${err.message}` };
+    if (process.send) process.send(m, () => process.exit(1));
+    else process.exit(1);
   });
 });

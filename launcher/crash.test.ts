@@ -51,6 +51,7 @@ async function crashSequence(extra: Record<string, string>, countStored: (dataDi
   // 2. kill -9 the core process (ingest, store, API): the broker keeps the messages for ingest's session
   const core = childPid(first, 'core');
   bursts.push({ what: 'core killed', b: await publishBurstWhenUp(truck, N, () => process.kill(core, 'SIGKILL'), base + N) });
+  await waitFor(() => { try { return childPid(first, 'core') !== core; } catch { return false; } }, 20_000, 100, 'a new core process');
 
   // 3. kill -9 the whole process group (npm start and its children) right after a burst
   bursts.push({ what: 'npm start killed', b: await publishBurstWhenUp(truck, N, () => killGroup(first), base + 2 * N) });
