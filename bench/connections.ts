@@ -2,7 +2,9 @@
  * Benchmark 2 — connections: 10,000 devices connected at once to the broker, 10 % of them
  * publishing (QoS 1) once a second; broker RSS, connect rate, connect latency.
  *
- *   npx tsx bench/connections.ts [--rounds 3] [--devices 10000] [--seconds 30] [--concurrency 200]
+ *   npx tsx bench/connections.ts [--rounds 3] [--devices 10000] [--seconds 30] [--concurrency 200] [--persistence level|memory] [--out connections]
+ *
+ * --persistence: the broker's session store (level = durable, as npm start runs it; the default)
  *
  * The broker runs in a child process; the devices are MQTT.js clients in this process. Each
  * device authenticates against the registry (scrypt cost 1024, the test cost; production's 16384
@@ -25,6 +27,7 @@ async function main(): Promise<void> {
   const n = Number(a.devices ?? 10_000);
   const seconds = Number(a.seconds ?? 30);
   const concurrency = Number(a.concurrency ?? 200);
+  const persistence = a.persistence === 'memory' ? 'memory' : 'level';
   const nofile = Number(execSync('sh -c "ulimit -n"').toString().trim());
   if (nofile < n + 500) throw new Error(`ulimit -n is ${nofile}: need at least ${n + 500} open files per process; run with a higher limit (ulimit -n 65536)`);
   process.once('SIGINT', () => (killAllChildren(), process.exit(130)));
@@ -39,7 +42,7 @@ async function main(): Promise<void> {
   const rows: { idleRssMB: number; connectedRssMB: number; peakRssMB: number; perConnKB: number; connectRate: number; connectP50Ms: number; connectP99Ms: number; brokerCpuPctPublishing: number; published: number; acked: number; failedConnects: number }[] = [];
   try {
     for (let r = 1; r <= rounds; r++) {
-      const broker = await startServerChild('broker', { registry });
+      const broker = await startServerChild('broker', { registry, persistence });
       await sleep(1000);
       const idle = procSample(broker.pid)!;
       const peaks = rssPeaks({ broker: broker.pid }, 250);
@@ -128,8 +131,8 @@ async function main(): Promise<void> {
     [`broker CPU, ${n / 10} publishing at 1 Hz (%)`, fmtSpread(s('brokerCpuPctPublishing'))],
   ]);
   console.log(`target peak RSS < 1 GB: ${s('peakRssMB').max < 1024 ? 'met' : 'MISSED'}`);
-  const file = writeResult('connections', {
-    options: { rounds, devices: n, seconds, concurrency, scryptCost: 1024, ulimitN: nofile },
+  const file = writeResult(a.out || 'connections', {
+    options: { rounds, devices: n, seconds, concurrency, persistence, scryptCost: 1024, ulimitN: nofile },
     summary: Object.fromEntries((Object.keys(rows[0] ?? {}) as (keyof (typeof rows)[number])[]).map((k) => [k, s(k)])),
     targetMet: s('peakRssMB').max < 1024,
     rounds: rows,

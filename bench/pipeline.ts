@@ -8,6 +8,13 @@
  *                  (node-red-contrib-influxdb), same broker, same InfluxDB
  *
  *   npx tsx bench/pipeline.ts [--rounds 3] [--window 10] [--devices 500] [--only duckdb,influx,...] [--out pipeline]
+ *                             [--persistence level|memory] [--max-in-flight N]
+ *
+ * --persistence: the broker's session store, as npm start runs it (level = durable, LevelDB in a
+ * temp dir; the default) or in memory (the price of durability). With `level` the broker-alone
+ * subscriber keeps a persistent session (clean: false, like ingest), so every message goes
+ * through the same durable session queue. --max-in-flight: ingest's window of un-acknowledged
+ * messages (default: ingest's own, 2 × batch size).
  *
  * Processes: the broker runs in its own child process, ingest (with its store) in another, and
  * this process is the load generator. Offered load steps up geometrically (×1.5) until a step
@@ -59,6 +66,8 @@ function keepStderr(proc: ChildProcess): void {
   });
 }
 const MARKER = 'marker-00001';
+/** the broker's session directories (level persistence), removed at the end */
+const brokerDirs: string[] = [];
 
 interface MarkerWatch {
   /** stop polling; each marker fix's ts with when it first became visible */
@@ -90,14 +99,15 @@ function watchMarker(read: () => Promise<number[]>): MarkerWatch {
 }
 
 // ═════════════════════════════════ child processes ═══════════════════════════════════════
-type Cmd = { cmd: 'count'; from: number } | { cmd: 'counters' } | { cmd: 'watch'; from: number } | { cmd: 'unwatch' } | { cmd: 'stop' };
+type Cmd = { cmd: 'count'; from: number } | { cmd: 'counters' } | { cmd: 'reconnect' } | { cmd: 'watch'; from: number } | { cmd: 'unwatch' } | { cmd: 'stop' };
 type Req = Cmd & { id: number };
 
 async function childMain(role: string, args: Record<string, string>): Promise<void> {
   const log = createLogger(`bench-${role}`, 'error');
   if (role === 'broker') {
     const { startBroker } = await import('../broker/index');
-    const b = await startBroker({ registry: new RegistryView(args.registry!), port: 0, log });
+    const persistence = args.persistence === 'memory' ? { kind: 'memory' as const } : { kind: 'level' as const, dir: path.join(args.dir!, 'broker-sessions') };
+    const b = await startBroker({ registry: new RegistryView(args.registry!), port: 0, log, persistence });
     process.send!({ ready: true, port: b.port });
     process.on('message', async (m: Req) => {
       if (m.cmd === 'stop') {
@@ -113,8 +123,10 @@ async function childMain(role: string, args: Record<string, string>): Promise<vo
   let stop: () => Promise<void>;
   const writeStats = { ms: 0, calls: 0, points: 0 };
   let getCounters: () => object = () => ({});
+  let reconnect: (() => Promise<void>) | null = null;
   if (role === 'subscriber') {
-    const c = mqtt.connect(args.mqttUrl!, { username: 'admin', password: TEST_PASSWORD('admin'), clientId: 'bench-sub', clean: true, reconnectPeriod: 0 });
+    // with durable persistence the subscriber keeps a persistent session, as ingest does (same session queue)
+    const c = mqtt.connect(args.mqttUrl!, { username: 'admin', password: TEST_PASSWORD('admin'), clientId: 'bench-sub', clean: args.persistence === 'memory', reconnectPeriod: 0 });
     await new Promise<void>((res, rej) => (c.once('connect', () => res()), c.once('error', rej)));
     await c.subscribeAsync(SUB_ALL_DEVICE_DATA, { qos: 1 });
     const seenTs: number[] = [];
@@ -159,7 +171,21 @@ async function childMain(role: string, args: Record<string, string>): Promise<vo
         writeStats.points += records.length;
       }
     };
-    const ingest = await startIngest({ registry: new RegistryView(args.registry!), store, mqttUrl: args.mqttUrl!, username: 'ingest', password: TEST_PASSWORD('ingest'), log });
+    const ingestOpts = {
+      registry: new RegistryView(args.registry!),
+      store,
+      mqttUrl: args.mqttUrl!,
+      username: 'ingest',
+      password: TEST_PASSWORD('ingest'),
+      ...(args.maxInFlight ? { maxInFlight: Number(args.maxInFlight) } : {}),
+      log,
+    };
+    let ingest = await startIngest(ingestOpts);
+    // loss or lateness? a fresh connection on the same session makes the broker resend what it still holds for ingest
+    reconnect = async () => {
+      await ingest.stop();
+      ingest = await startIngest(ingestOpts);
+    };
     const far = () => Date.now() + 600_000;
     getCounters = () => ({ ...writeStats, inFlight: ingest.counters().inFlight, received: ingest.counters().received });
     count = (from) => store.count({ stream: 'gps', from, to: far() });
@@ -174,6 +200,10 @@ async function childMain(role: string, args: Record<string, string>): Promise<vo
     try {
       if (m.cmd === 'count') process.send!({ id: m.id, value: await count(m.from) });
       else if (m.cmd === 'counters') process.send!({ id: m.id, value: getCounters() });
+      else if (m.cmd === 'reconnect') {
+        await reconnect?.();
+        process.send!({ id: m.id, value: !!reconnect });
+      }
       else if (m.cmd === 'watch') {
         watch = watchMarker(() => markerTs(m.from));
         process.send!({ id: m.id, ok: true });
@@ -338,12 +368,15 @@ interface Sink {
   counters?(): Promise<WriteCounters>;
   watch(from: number): Promise<void>;
   unwatch(): Promise<[number, number][]>;
+  /** ingest only: reconnect on the same session (the broker resends what it still holds); false if not supported */
+  reconnect?(): Promise<boolean>;
 }
 const childSink = (c: Child): Sink => ({
   count: (from) => c.call<number>({ cmd: 'count', from }),
   counters: () => c.call<WriteCounters>({ cmd: 'counters' }),
   watch: async (from) => void (await c.call({ cmd: 'watch', from })),
   unwatch: () => c.call<[number, number][]>({ cmd: 'unwatch' }),
+  reconnect: () => c.call<boolean>({ cmd: 'reconnect' }),
 });
 
 async function influxQuery(url: string, db: string, q: string): Promise<{ results: { series?: { values: unknown[][] }[]; error?: string }[] }> {
@@ -428,6 +461,9 @@ async function startNodeRed(mqttPort: number, influxUrl: string, db: string): Pr
 // ── one step ───────────────────────────────────────────────────────────────────────────────
 interface StepResult {
   offered: number;
+  /** acknowledged but not stored at the drain deadline; of those, found after ingest reconnected (late, not lost) */
+  missingAfterDrain: number;
+  recoveredByReconnect: number;
   publishedRate: number;
   acked: number;
   stored: number;
@@ -469,6 +505,22 @@ async function step(gen: Generator, sink: Sink, pids: Record<string, number>, ra
     stored = await sink.count(from);
   }
   drainMs = stored >= acked ? performance.now() - tEnd : NaN;
+  // acknowledged but not stored after the drain deadline: lost, or held back somewhere? Reconnect
+  // ingest on its session (the broker resends its queue) and count again: what appears was late
+  // (undelivered in the broker's session), what does not is lost.
+  let missingAfterDrain = 0;
+  let recoveredByReconnect = 0;
+  if (stored < acked && sink.reconnect) {
+    missingAfterDrain = acked - stored;
+    if (await sink.reconnect().catch(() => false)) {
+      const deadline = Date.now() + 15_000;
+      while (stored < acked && Date.now() < deadline) {
+        await sleep(250);
+        stored = await sink.count(from);
+      }
+      recoveredByReconnect = stored - (acked - missingAfterDrain);
+    }
+  }
   await sleep(300);
   const seen = await sink.unwatch();
   const lat = seen.map(([ts, at]) => at - ts);
@@ -486,6 +538,8 @@ async function step(gen: Generator, sink: Sink, pids: Record<string, number>, ra
   let why = '';
   if (publishedRate < 0.97 * rate) why = `generator reached only ${Math.round(publishedRate)} msg/s (the in-flight cap of unacknowledged publishes was hit, or the generator was short of CPU)`;
   else if (!settled) why = 'publishes not acknowledged within 20 s';
+  else if (missingAfterDrain > 0)
+    why = `${missingAfterDrain} acknowledged messages not in the sink ${Math.round(Math.max(drainLimitMs * 4, 15_000) / 1000)} s after the window; after ingest reconnected on its session ${recoveredByReconnect} appeared (late: held undelivered in the broker's session) and ${loss} did not (lost)`;
   else if (loss > 0) why = `${loss} acknowledged messages not in the sink ${Math.round(Math.max(drainLimitMs * 4, 15_000) / 1000)} s after the window (lost, or that late)`;
   else if (!(drainMs <= drainLimitMs)) why = `behind by ${behindAtEnd} at window end, caught up after ${Math.round(drainMs)} ms`;
   return {
@@ -494,6 +548,8 @@ async function step(gen: Generator, sink: Sink, pids: Record<string, number>, ra
     acked,
     stored,
     loss,
+    missingAfterDrain,
+    recoveredByReconnect,
     behindAtEnd,
     drainMs: round(drainMs),
     latencyP50Ms: round(percentile(lat, 50)),
@@ -549,11 +605,13 @@ async function runConfig(cfg: Config, o: Opts, registry: string, influx: Influxd
   const influxPid = findPid(influx.dir);
   if (cfg === 'node-red') await influxQuery(influx.url, db, `CREATE DATABASE ${db}`);
   const setup = async (): Promise<Env> => {
-    const broker = await startChild('broker', { registry });
+    const brokerDir = tempDir(`bench-pipe-broker-`);
+    brokerDirs.push(brokerDir);
+    const broker = await startChild('broker', { registry, persistence: o.persistence, dir: brokerDir });
     const mqttUrl = `mqtt://127.0.0.1:${broker.port}`;
     const env: Env = { broker, sinkChild: null, nodeRed: null, sink: null as unknown as Sink, pids: { broker: broker.proc.pid!, generator: process.pid }, gen: null as unknown as Generator };
     if (cfg === 'broker-alone') {
-      env.sinkChild = await startChild('subscriber', { mqttUrl });
+      env.sinkChild = await startChild('subscriber', { mqttUrl, persistence: o.persistence });
       env.pids.subscriber = env.sinkChild.proc.pid!;
       env.sink = childSink(env.sinkChild);
     } else if (cfg === 'node-red') {
@@ -562,7 +620,7 @@ async function runConfig(cfg: Config, o: Opts, registry: string, influx: Influxd
       if (influxPid) env.pids.influxd = influxPid;
       env.sink = influxSink(influx.url, db);
     } else {
-      env.sinkChild = await startChild('ingest', { registry, mqttUrl, store: cfg, dir, influxUrl: influx.url, db });
+      env.sinkChild = await startChild('ingest', { registry, mqttUrl, store: cfg, dir, influxUrl: influx.url, db, ...(o.maxInFlight ? { maxInFlight: String(o.maxInFlight) } : {}) });
       env.pids.ingest = env.sinkChild.proc.pid!;
       if (cfg === 'influx' && influxPid) env.pids.influxd = influxPid;
       env.sink = childSink(env.sinkChild);
@@ -693,6 +751,8 @@ interface Opts {
   maxRate: number;
   minRate: number;
   only: Config[];
+  persistence: 'level' | 'memory';
+  maxInFlight: number | null;
 }
 
 async function main(): Promise<void> {
@@ -705,9 +765,11 @@ async function main(): Promise<void> {
     maxRate: Number(a.maxRate ?? 80_000),
     minRate: 30,
     only: (a.only ? a.only.split(',') : ['broker-alone', 'duckdb', 'influx', 'node-red']) as Config[],
+    persistence: a.persistence === 'memory' ? 'memory' : 'level',
+    maxInFlight: a['max-in-flight'] ? Number(a['max-in-flight']) : null,
   };
   const startRates: Record<Config, number> = { 'broker-alone': 250, duckdb: 250, influx: 250, 'node-red': 125 };
-  console.log(`pipeline bench: ${o.rounds} rounds, ${o.windowMs / 1000} s windows, ${o.devices} publishers + 1 marker, QoS 1; machine ${JSON.stringify(machine())}`);
+  console.log(`pipeline bench: ${o.rounds} rounds, ${o.windowMs / 1000} s windows, ${o.devices} publishers + 1 marker, QoS 1, broker persistence ${o.persistence}${o.maxInFlight ? `, ingest in-flight window ${o.maxInFlight}` : ''}; machine ${JSON.stringify(machine())}`);
   const loadavgAtStart = machine().loadavg;
   const regDir = tempDir('bench-pipe-reg-');
   const registry = path.join(regDir, 'registry.json');
@@ -735,6 +797,7 @@ async function main(): Promise<void> {
   } finally {
     await influx.stop();
     fs.rmSync(regDir, { recursive: true, force: true });
+    for (const d of brokerDirs) fs.rmSync(d, { recursive: true, force: true });
   }
 
   // ── summary ──────────────────────────────────────────────────────────────────────────────

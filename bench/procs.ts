@@ -64,9 +64,13 @@ async function child(role: string, a: Record<string, string>): Promise<void> {
   let port: number;
   if (role === 'broker') {
     const { startBroker } = await import('../broker/index');
-    const b = await startBroker({ registry: new RegistryView(a.registry!), port: 0, log });
+    const sessions = a.persistence === 'level' ? tempDir('bench-broker-sessions-') : null;
+    const b = await startBroker({ registry: new RegistryView(a.registry!), port: 0, log, persistence: sessions ? { kind: 'level', dir: sessions } : { kind: 'memory' } });
     port = b.port;
-    stop = () => b.stop();
+    stop = async () => {
+      await b.stop();
+      if (sessions) fs.rmSync(sessions, { recursive: true, force: true });
+    };
   } else {
     const { startApi } = await import('../ops-console/api/index');
     const { openDuckDbStore } = await import('../store/duckdb/index');

@@ -1,7 +1,7 @@
 /**
  * Run the broker alone (a real deployment): `tsx broker/cli.ts`.
  * Configuration from the environment (lib/config.ts): HOST, MQTT_PORT, MQTT_WS_PORT (path /mqtt),
- * REGISTRY_FILE / DATA_DIR, LOG_LEVEL. The registry file is watched:
+ * REGISTRY_FILE / DATA_DIR, BROKER_PERSISTENCE (sessions in DATA_DIR/broker-sessions), LOG_LEVEL. The registry file is watched:
  * edits (new devices, retirements, rotated credentials) apply without a restart.
  */
 import closeWithGrace from 'close-with-grace';
@@ -10,6 +10,7 @@ import { createLogger } from '../lib/log';
 import { startErrorLine } from '../lib/preflight';
 import { RegistryView } from '../firmware-config/registry';
 import { startBroker } from './index';
+import { persistenceOf } from './persistence';
 
 async function main(): Promise<void> {
   const cfg = loadConfig();
@@ -23,7 +24,7 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  const broker = await startBroker({ registry, host: cfg.HOST, port: cfg.MQTT_PORT, wsPort: cfg.MQTT_WS_PORT, log });
+  const broker = await startBroker({ registry, host: cfg.HOST, port: cfg.MQTT_PORT, wsPort: cfg.MQTT_WS_PORT, persistence: persistenceOf(cfg), log });
   log.info({ port: broker.port, wsPort: broker.wsPort, registry: file }, 'broker ready');
   closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {
     if (err) log.error({ err }, 'stopping after an error');

@@ -12,6 +12,7 @@
  * reports as a connection/client error.
  */
 import { Duplex } from 'node:stream';
+import { PubackGate } from './puback-gate';
 
 export type FrameViolation = 'oversized' | 'bad_length' | 'bad_packet_type' | 'first_packet_not_connect';
 
@@ -127,11 +128,15 @@ export interface FrameGuardOptions {
   remoteAddress?: string;
 }
 
-/** Wraps `inner` (a connected Duplex): reads are scanned, writes pass straight through. */
+/**
+ * Wraps `inner` (a connected Duplex): reads are scanned; writes pass through the PubackGate
+ * (a PUBACK waits until its message is stored: puback-gate.ts), everything else in order.
+ */
 export class FrameGuard extends Duplex {
   readonly remoteAddress: string | undefined;
   private readonly inScan: FrameScanner;
   private readonly outScan: FrameScanner;
+  private readonly gate = new PubackGate((buf) => this.forward(buf));
 
   constructor(
     private readonly inner: Duplex,
@@ -169,9 +174,19 @@ export class FrameGuard extends Duplex {
     return this.inner.write(chunk);
   }
 
+  /** broker.publish() of this client's QoS 1 message `messageId` completed: its PUBACK may go */
+  pubackReady(messageId: number): void {
+    if (!this.inner.destroyed) this.gate.released(messageId);
+  }
+
+  /** PUBACKs held until their message is stored */
+  pubacksHeld(): number {
+    return this.gate.held();
+  }
+
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     if (this.inner.destroyed) return cb(new Error('connection closed'));
-    if (this.forward(chunk)) cb();
+    if (this.gate.write(chunk)) cb();
     else this.inner.once('drain', () => cb());
   }
 
@@ -179,7 +194,7 @@ export class FrameGuard extends Duplex {
     if (this.inner.destroyed) return cb(new Error('connection closed'));
     // mqtt-packet corks per packet: one write of the whole batch costs less than one per piece
     const buf = chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map((c) => c.chunk));
-    if (this.forward(buf)) cb();
+    if (this.gate.write(buf)) cb();
     else this.inner.once('drain', () => cb());
   }
 
@@ -188,6 +203,7 @@ export class FrameGuard extends Duplex {
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.gate.clear();
     if (!this.inner.destroyed) this.inner.destroy();
     cb(err);
   }

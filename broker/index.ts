@@ -1,5 +1,6 @@
 /**
- * The MQTT broker: Aedes 1.x with in-memory persistence, registry authentication (auth.ts),
+ * The MQTT broker: Aedes 1.x with durable (LevelDB) or in-memory session persistence
+ * (persistence.ts), its publish queue created and guarded by us (publish-queue.ts), registry authentication (auth.ts),
  * topic ACLs (acl.ts, authorize.ts), TCP and WebSocket listeners with a max packet size
  * (server.ts, frame-guard.ts) and prom-client counters (metrics.ts).
  *
@@ -13,13 +14,16 @@ import { createLogger, type Logger } from '../lib/log';
 import type { RegistryView } from '../firmware-config/registry';
 import { AuthError, createAuthenticator } from './auth';
 import { AclError, createAuthorizer } from './authorize';
-import { FrameError } from './frame-guard';
+import { deliverOutOfOrderPublishes } from './delivery-dedupe';
+import { FrameError, FrameGuard } from './frame-guard';
 import { createBrokerMetrics, type BrokerCounters } from './metrics';
-import { boundPublishRecursion } from './publish-queue';
+import { openPersistence, type BrokerPersistenceOptions } from './persistence';
+import { createPublishQueue, selfTestPublishQueue } from './publish-queue';
 import { listenTcp, listenWebSocket, type Listener } from './server';
 import { VerifyCache } from './verify-cache';
 
 export type { BrokerCounters } from './metrics';
+export type { BrokerPersistenceOptions } from './persistence';
 export { WS_PATH } from './server';
 
 export const DEFAULT_MAX_PACKET_SIZE = 64 * 1024;
@@ -43,6 +47,11 @@ export interface StartBrokerOptions {
   connectTimeoutMs?: number;
   /** how long a successful password verification is cached (default 60 s) */
   authCacheMs?: number;
+  /**
+   * session persistence: `{ kind: 'level', dir }` = durable (a PUBACK means the message is on
+   * disk in every persistent subscriber's queue); default `{ kind: 'memory' }` (tests)
+   */
+  persistence?: BrokerPersistenceOptions;
 }
 
 export interface BrokerHandle {
@@ -57,6 +66,31 @@ export interface BrokerHandle {
 /** Errors that are not the client's malformed input (network, timeouts we don't count as protocol errors). */
 const NOT_PROTOCOL = /^(keep alive timeout|drain timeout|connection closed)/;
 
+let selfTest: Promise<void> | null = null;
+
+/**
+ * Aedes writes a QoS 1 PUBACK before `broker.publish()` stores the message (puback-gate.ts): wrap
+ * this instance's publish so that, once it completes without error, the connection's gate lets
+ * that PUBACK go.
+ */
+function releasePubackAfterPublish(aedes: Aedes): void {
+  type Done = (err?: Error | null) => void;
+  const inner = aedes.publish.bind(aedes) as (packet: unknown, client: unknown, done?: Done) => void;
+  (aedes as unknown as { publish: typeof inner }).publish = (packet, client, done) => {
+    if (typeof client === 'function') return inner(packet, null, client as Done);
+    const p = packet as { qos?: number; messageId?: number };
+    const conn = (client as { conn?: unknown } | null)?.conn;
+    if (p.qos === 1 && typeof p.messageId === 'number' && conn instanceof FrameGuard) {
+      const id = p.messageId;
+      return inner(packet, client, (err) => {
+        if (!err) conn.pubackReady(id);
+        done?.(err);
+      });
+    }
+    return inner(packet, client, done);
+  };
+}
+
 export async function startBroker(opts: StartBrokerOptions): Promise<BrokerHandle> {
   const log = (opts.log ?? createLogger('broker')).child({ component: 'broker' });
   const host = opts.host ?? '127.0.0.1';
@@ -69,16 +103,29 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerHandl
   const auth = createAuthenticator({ registry, metrics, log, cache });
   const authz = createAuthorizer({ auth, registry, metrics, log });
 
+  // the mqemitter guard relies on mqemitter internals: check them once per process
+  selfTest ??= selfTestPublishQueue();
+  await selfTest;
+  const persistence = await openPersistence(opts.persistence ?? { kind: 'memory' });
+  // our publish queue, guarded: a backlog whose subscriber is gone must not drain as one recursion
+  const mq = createPublishQueue();
+
   const aedes = await Aedes.createBroker({
+    mq: mq as never,
+    persistence: persistence.aedes as never,
     connectTimeout: opts.connectTimeoutMs ?? 10_000,
-    preConnect: auth.preConnect,
+    // out-of-order deliveries must not be dropped as duplicates (delivery-dedupe.ts)
+    preConnect: (client, packet, cb) => {
+      deliverOutOfOrderPublishes(client);
+      auth.preConnect(client, packet, cb);
+    },
     authenticate: auth.authenticate,
     authorizePublish: authz.authorizePublish,
     authorizeSubscribe: authz.authorizeSubscribe,
   });
   aedesRef = aedes;
-  // a backlog of publishes whose subscriber is gone must not drain as one recursion (publish-queue.ts)
-  boundPublishRecursion((aedes as unknown as { mq: object }).mq);
+  releasePubackAfterPublish(aedes);
+  log.info({ persistence: persistence.kind, ...(opts.persistence?.kind === 'level' ? { dir: opts.persistence.dir } : {}) }, 'broker session persistence');
 
   aedes.on('clientReady', (client) => {
     metrics.connect();
@@ -127,6 +174,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerHandl
     await Promise.all(listeners.map((l) => l.close()));
     offChange();
     await new Promise<void>((r) => aedes.close(() => r()));
+    await persistence.close();
     throw err;
   }
 
@@ -142,6 +190,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerHandl
         offChange();
         await new Promise<void>((r) => aedes.close(() => r()));
         await Promise.all(listeners.map((l) => l.close()));
+        await persistence.close();
         log.info('broker stopped');
       })();
       return stopping;

@@ -1,4 +1,9 @@
 /**
+ * The one adapter around mqemitter's private `_parallel` dispatch (mqemitter pinned exactly,
+ * 7.1.0, in package.json). `createPublishQueue()` creates the emitter that Aedes uses — we hand
+ * it over through Aedes' documented `mq` option — and guards it; `selfTestPublishQueue()` checks
+ * at broker start-up that the installed mqemitter still behaves as the guard assumes.
+ *
  * Keeps Aedes's publish queue (mqemitter 7.x, `aedes.mq`) from recursing itself to death.
  *
  * mqemitter runs at most `concurrency` (Aedes: 100) publishes at once and queues the rest. When a
@@ -19,7 +24,21 @@
  * deferred dispatch completes), ordering is kept (nothing else runs from the queue meanwhile),
  * and the common path (no nesting) stays synchronous.
  */
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+
 export const DEFAULT_MAX_SYNC_DEPTH = 32;
+/** Aedes' default publish concurrency (aedes.js defaultOptions.concurrency) */
+export const PUBLISH_CONCURRENCY = 100;
+
+interface MqLike {
+  on(topic: string, fn: (msg: unknown, done: () => void) => void, cb?: () => void): unknown;
+  emit(msg: { topic: string }, cb?: (err?: Error) => void): unknown;
+  close(cb: () => void): unknown;
+  length: number;
+}
+type MqFactory = (opts: { concurrency: number; matchEmptyLevels: boolean }) => MqLike;
 
 type Dispatch = (that: unknown, toCall: unknown, arg: unknown, done: unknown) => void;
 
@@ -49,4 +68,69 @@ export function boundPublishRecursion(mq: object, maxDepth = DEFAULT_MAX_SYNC_DE
     else run(that, toCall, arg, done);
   };
   target.__boundRecursion = true;
+}
+
+/** The mqemitter instance Aedes gets as `mq`: created here, guarded (matchEmptyLevels as Aedes sets it, MQTT-4.7.1-3). */
+export function createPublishQueue(concurrency = PUBLISH_CONCURRENCY, maxDepth = DEFAULT_MAX_SYNC_DEPTH): MqLike {
+  const mqemitter = require('mqemitter') as MqFactory;
+  const mq = mqemitter({ concurrency, matchEmptyLevels: true });
+  boundPublishRecursion(mq, maxDepth);
+  return mq;
+}
+
+/**
+ * The behaviour the guard relies on, checked on a throw-away emitter (a few ms): every emit goes
+ * through `_parallel`; a queued backlog is drained synchronously from `released()` (so without
+ * the guard it nests one level per message); with the guard, nesting stops at maxDepth and the
+ * whole backlog still completes, in order. Throws PublishQueueError when any of that fails.
+ */
+export async function selfTestPublishQueue(): Promise<void> {
+  const mqemitter = require('mqemitter') as MqFactory;
+  const mq = mqemitter({ concurrency: 1, matchEmptyLevels: true });
+  const target = mq as unknown as { _parallel: Dispatch };
+  const original = target._parallel;
+  let dispatches = 0;
+  let depth = 0;
+  let maxSeen = 0;
+  target._parallel = (...a) => {
+    dispatches++;
+    depth++;
+    maxSeen = Math.max(maxSeen, depth);
+    try {
+      original.call(mq, ...a);
+    } finally {
+      depth--;
+    }
+  };
+  const MAX = 4;
+  const N = 200;
+  boundPublishRecursion(mq, MAX);
+  let release: (() => void) | null = null;
+  mq.on('self/hold', (_m, done) => {
+    release = done;
+  });
+  const order: number[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new PublishQueueError('mqemitter self-test: the backlog did not drain within 2 s')), 2000);
+    mq.emit({ topic: 'self/hold' }, () => order.push(-1));
+    for (let i = 0; i < N; i++) {
+      mq.emit({ topic: 'self/none' }, () => {
+        order.push(i);
+        if (i === N - 1) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    }
+    if (mq.length !== N) reject(new PublishQueueError(`mqemitter self-test: expected ${N} queued publishes behind concurrency 1, found ${mq.length}`));
+    if (!release) reject(new PublishQueueError('mqemitter self-test: the subscriber was not called synchronously'));
+    else (release as () => void)();
+  });
+  await new Promise<void>((r) => mq.close(r));
+  const problems: string[] = [];
+  if (dispatches !== N + 1) problems.push(`${dispatches} dispatches through _parallel for ${N + 1} emits`);
+  if (maxSeen < MAX) problems.push(`the backlog drained without nesting (depth ${maxSeen}): the hazard this guard targets changed`);
+  if (maxSeen > MAX + 1) problems.push(`nesting reached ${maxSeen} past the guard's ${MAX}`);
+  if (order.length !== N + 1 || order.some((v, i) => v !== i - 1)) problems.push('callbacks out of order or missing');
+  if (problems.length) throw new PublishQueueError(`mqemitter does not behave as broker/publish-queue.ts assumes: ${problems.join('; ')}`);
 }

@@ -67,6 +67,8 @@ export function parseDeviceTopic(topic: string): ParsedDeviceTopic {
 
 /** Subscriptions for platform services. */
 export const SUB_ALL_DEVICE_DATA = `${TOPIC_ROOT}/${CONTRACT_VERSION}/+/+/+`;
+/** Device data per kind (`city/v1/<kind>/+/+`): what ingest subscribes to — unlike SUB_ALL_DEVICE_DATA, no svc/ topics. */
+export const SUB_DEVICE_DATA_BY_KIND: readonly string[] = DEVICE_KINDS.map((k) => `${TOPIC_ROOT}/${CONTRACT_VERSION}/${k}/+/+`);
 
 /** Service topics (published by ingest / console; devices may never publish or subscribe here). */
 export const SVC_PREFIX = `${TOPIC_ROOT}/${CONTRACT_VERSION}/svc/`;

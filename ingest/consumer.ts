@@ -4,7 +4,7 @@
  * holding it is durably written. With that, a worker that dies loses nothing: the broker keeps
  * every un-acknowledged QoS 1 message in the session and redelivers it to the next worker.
  *
- * How the acknowledgement is deferred (MQTT.js 5.x internals, checked against 5.16):
+ * How the acknowledgement is deferred (MQTT.js internals behind ingest/deferred-puback.ts, pinned 5.16.0):
  * MQTT.js calls `handleMessage(packet, cb)` and sends the PUBACK inside `cb()`; it also parses
  * the NEXT packet only after `cb` — so holding `cb` until a batch is written would serialize
  * ingest to one message per store write. Instead, while fewer than `maxInFlight` messages are
@@ -16,6 +16,7 @@
  * the message on the new connection and de-duplication absorbs it.
  */
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import { assertDeferrable, DEFERRED, sendPuback } from './deferred-puback';
 import type { Logger } from '../lib/log';
 
 export type AckFn = () => void;
@@ -26,6 +27,8 @@ export interface ConsumerOptions {
   password: string;
   clientId: string;
   subscriptions: Record<string, { qos: 0 | 1 }>;
+  /** filters a stored session may still hold from an older version: unsubscribed on the first connection */
+  legacySubscriptions?: string[];
   /** every delivered message; call `ack` once it is durably handled (exactly once) */
   onMessage(topic: string, payload: Buffer, packet: IPublishPacket, ack: AckFn): void;
   /** true when no more messages should be taken in until some are acknowledged */
@@ -47,18 +50,6 @@ export interface Consumer {
   kill(): void;
 }
 
-class DeferredAck extends Error {
-  constructor() {
-    super('PUBACK deferred until the message is durably written');
-  }
-}
-const DEFERRED = new DeferredAck();
-
-/** MQTT.js's internal packet sender (private in its typings; used for the deferred PUBACK). */
-type SendPacket = (packet: { cmd: 'puback'; messageId: number }, cb?: (err?: Error) => void) => void;
-const sendPuback = (client: MqttClient, messageId: number) =>
-  ((client as unknown as { _sendPacket: SendPacket })._sendPacket).call(client, { cmd: 'puback', messageId });
-
 export function startConsumer(o: ConsumerOptions): Consumer {
   const log = o.log;
   const opts: IClientOptions = {
@@ -73,9 +64,7 @@ export function startConsumer(o: ConsumerOptions): Consumer {
     manualConnect: true,
   };
   const client = mqtt.connect(o.url, opts);
-  if (typeof (client as unknown as { _sendPacket?: unknown })._sendPacket !== 'function') {
-    throw Object.assign(new Error('this MQTT.js version has no _sendPacket: deferred PUBACKs need review (consumer.ts)'), { code: 'E_INGEST_MQTTJS' });
-  }
+  assertDeferrable(client);
   let killed = false;
 
   client.handleMessage = (packet, cb) => {
@@ -131,8 +120,15 @@ export function startConsumer(o: ConsumerOptions): Consumer {
   });
   client.on('connect', (connack) => {
     log.info({ sessionPresent: connack.sessionPresent, clientId: o.clientId }, first ? 'ingest connected to the broker' : 'ingest reconnected');
+    const dropLegacy = first && connack.sessionPresent && !!o.legacySubscriptions?.length;
     if (first || !connack.sessionPresent) {
       client.subscribe(o.subscriptions, (err, granted) => {
+        // only once the new filters are in place (no gap in which a message matches neither)
+        if (!err && dropLegacy) {
+          client.unsubscribe(o.legacySubscriptions!, (e) => {
+            if (e) log.warn({ err: e.message, code: 'E_INGEST_SUBSCRIBE' }, 'could not drop a legacy subscription');
+          });
+        }
         if (err) log.error({ err, code: 'E_INGEST_SUBSCRIBE' }, 'subscribe failed');
         const refused = (granted ?? []).filter((g) => g.qos === 128);
         if (refused.length) log.error({ refused: refused.map((g) => g.topic), code: 'E_INGEST_SUBSCRIBE' }, 'subscription refused by the broker');

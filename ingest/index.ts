@@ -14,6 +14,7 @@ import {
   DEFAULT_TIME_POLICY,
   Hotlist,
   SUB_ALL_DEVICE_DATA,
+  SUB_DEVICE_DATA_BY_KIND,
   SVC_PREFIX,
   deviceTopic,
   isCommissioningTopic,
@@ -235,9 +236,10 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
   function onMessage(topic: string, payload: Buffer, ack: () => void): void {
     if (stopping) return; // left un-acknowledged: the broker redelivers it to the next session
     if (topic.startsWith(SVC_PREFIX)) {
-      // our own svc/plate and the console's svc/alerts match city/v1/+/+/+ too; only the hotlist matters here
+      // only svc/hotlist is subscribed (device data per kind no longer matches svc/ topics);
+      // acknowledged behind the device messages that arrived before it (MQTT-4.6.0-2: PUBACKs in PUBLISH order)
       if (topic === svcTopics.hotlist) onHotlist(payload);
-      ack();
+      writer.addAckOnly(ack);
       return;
     }
     metrics.received();
@@ -299,7 +301,10 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
     username: opts.username,
     password: opts.password,
     clientId,
-    subscriptions: { [SUB_ALL_DEVICE_DATA]: { qos: 1 }, [svcTopics.hotlist]: { qos: 1 } },
+    // per device kind, so that ingest does not receive its own svc/plate nor every alert event
+    subscriptions: { ...Object.fromEntries(SUB_DEVICE_DATA_BY_KIND.map((t) => [t, { qos: 1 as const }])), [svcTopics.hotlist]: { qos: 1 } },
+    // a session stored by an older ingest subscribed city/v1/+/+/+: drop that subscription
+    legacySubscriptions: [SUB_ALL_DEVICE_DATA],
     onMessage: (topic, payload, _packet, ack) => onMessage(topic, payload, ack),
     // hold when this message fills the window: at most maxInFlight un-acknowledged messages
     saturated: () => writer.inFlight() + 1 >= maxInFlight,

@@ -1,6 +1,8 @@
 /**
- * The whole operations center in one process, on its embedded defaults: store, broker, ingest
- * (with the city's rules), console API + web, Node-RED, and the simulated fleet.
+ * The operations center's components wired in one process: store, broker, ingest (with the
+ * city's rules), console API + web, Node-RED, and the simulated fleet. `npm start` runs this
+ * without the broker in the "core" child process (supervisor.ts: the broker has its own process);
+ * START_LAYOUT=single (and tests) run all of it here, broker included.
  *
  * Each component keeps its own `start(opts) → stop()` and can run alone (see each folder's
  * cli.ts) for a real deployment; this file only wires them together in the right order and
@@ -9,10 +11,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { mqttUrlOf, registryFileOf, type Config } from '../lib/config';
 import { RegistryView } from '../firmware-config/registry';
 import { openStore } from '../store/open';
 import { startBroker } from '../broker/index';
+import { persistenceOf } from '../broker/persistence';
 import { startIngest } from '../ingest/index';
 import { createRuleEngine } from '../ingest/rules/index';
 import { demoHotlistFor, startApi } from '../ops-console/api/index';
@@ -32,6 +36,13 @@ function markInstalledLogged(registryFile: string, id: string, log: Logger): voi
 }
 
 export interface StackOptions {
+  /**
+   * the broker runs in another process (the supervised layout, launcher/supervisor.ts): connect to
+   * it instead of starting one here
+   */
+  externalBroker?: { url: string; port: number; wsPort: number | null };
+  /** ingest's metrics port (default cfg.METRICS_PORT; the supervisor passes 0 and serves the merged /metrics itself) */
+  metricsPort?: number;
   /** run Node-RED (default: true) */
   nodeRed?: boolean;
   /** run the simulated fleet (default: cfg.SIM === 'on') */
@@ -41,6 +52,8 @@ export interface StackOptions {
 export interface Stack {
   ports: { mqtt: number; mqttWs: number | null; http: number; metrics: number | null; nodeRed: number | null };
   registryFile: string;
+  /** child process ids (supervised layout only) */
+  pids?: () => { broker: number | null; core: number | null };
   stop(): Promise<void>;
 }
 
@@ -49,6 +62,18 @@ type Stoppable = { name: string; stop: () => Promise<void> | void };
 function nodeRedLogin(registry: RegistryView) {
   const svc = registry.service('nodered');
   return svc ? [{ username: 'nodered', role: 'planner' as const, passwordHash: svc.passwordHash }] : [];
+}
+
+/** Create DATA_DIR and, on a first start, provision the demo city. Returns the registry file. */
+export function prepareDataDir(cfg: Config, log: Logger): string {
+  fs.mkdirSync(cfg.DATA_DIR, { recursive: true });
+  const registryFile = registryFileOf(cfg);
+  if (!fs.existsSync(registryFile)) {
+    if (cfg.REGISTRY_FILE) throw Object.assign(new Error(`REGISTRY_FILE ${registryFile} does not exist`), { code: 'E_REGISTRY_MISSING' });
+    log.info({ dataDir: cfg.DATA_DIR }, 'first start: provisioning the demo city (registry, device credentials)');
+    provisionDemo(cfg.DATA_DIR, { brokerUrl: mqttUrlOf(cfg), apiUrl: `http://127.0.0.1:${cfg.HTTP_PORT}` });
+  }
+  return registryFile;
 }
 
 export async function startStack(cfg: Config, log: Logger, opts: StackOptions = {}): Promise<Stack> {
@@ -66,14 +91,8 @@ export async function startStack(cfg: Config, log: Logger, opts: StackOptions = 
   };
 
   try {
-    fs.mkdirSync(cfg.DATA_DIR, { recursive: true });
-    const registryFile = registryFileOf(cfg);
+    const registryFile = prepareDataDir(cfg, log);
     const devicesDir = path.join(cfg.DATA_DIR, 'devices');
-    if (!fs.existsSync(registryFile)) {
-      if (cfg.REGISTRY_FILE) throw Object.assign(new Error(`REGISTRY_FILE ${registryFile} does not exist`), { code: 'E_REGISTRY_MISSING' });
-      log.info({ dataDir: cfg.DATA_DIR }, 'first start: provisioning the demo city (registry, device credentials)');
-      provisionDemo(cfg.DATA_DIR, { brokerUrl: mqttUrlOf(cfg), apiUrl: `http://127.0.0.1:${cfg.HTTP_PORT}` });
-    }
     const secrets = readServiceSecrets(path.join(cfg.DATA_DIR, 'services.json'));
     const services = { ingest: secrets.ingest.password, console: secrets.console.password, nodered: secrets.nodered.password, admin: secrets.admin.password };
     const registry = new RegistryView(registryFile, (err) => log.error({ err: err.message }, 'registry reload failed; keeping the previous registry')).watch();
@@ -82,9 +101,19 @@ export async function startStack(cfg: Config, log: Logger, opts: StackOptions = 
     const store = await openStore(cfg, log.child({ component: 'store' }));
     started.push({ name: 'store', stop: () => store.close() });
 
-    const broker = await startBroker({ registry, host: cfg.HOST, port: cfg.MQTT_PORT, wsPort: cfg.MQTT_WS_PORT, log: log.child({ component: 'broker' }) });
-    started.push({ name: 'broker', stop: () => broker.stop() });
-    const mqttUrl = cfg.MQTT_URL || mqttUrlOf({ ...cfg, MQTT_PORT: broker.port });
+    let brokerPorts: { port: number; wsPort: number | null };
+    let brokerMetrics: Registry[] = [];
+    let mqttUrl: string;
+    if (opts.externalBroker) {
+      brokerPorts = opts.externalBroker;
+      mqttUrl = opts.externalBroker.url;
+    } else {
+      const broker = await startBroker({ registry, host: cfg.HOST, port: cfg.MQTT_PORT, wsPort: cfg.MQTT_WS_PORT, persistence: persistenceOf(cfg), log: log.child({ component: 'broker' }) });
+      started.push({ name: 'broker', stop: () => broker.stop() });
+      brokerPorts = broker;
+      brokerMetrics = [broker.metricsRegistry]; // one /metrics for the process: ingest + broker
+      mqttUrl = cfg.MQTT_URL || mqttUrlOf({ ...cfg, MQTT_PORT: broker.port });
+    }
 
     let city: City | undefined;
     try {
@@ -99,9 +128,9 @@ export async function startStack(cfg: Config, log: Logger, opts: StackOptions = 
       mqttUrl,
       username: 'ingest',
       password: services.ingest,
-      metricsPort: cfg.METRICS_PORT,
-      metricsHost: cfg.HOST,
-      extraMetrics: [broker.metricsRegistry], // one /metrics for the process: ingest + broker
+      metricsPort: opts.metricsPort ?? cfg.METRICS_PORT,
+      metricsHost: opts.metricsPort === undefined ? cfg.HOST : '127.0.0.1',
+      extraMetrics: brokerMetrics,
       batchSize: cfg.BATCH_SIZE,
       flushMs: cfg.FLUSH_MS,
       timePolicy: { maxFutureSkewMs: cfg.MAX_CLOCK_SKEW_S * 1000, maxAgeMs: cfg.MAX_AGE_DAYS * 86_400_000, lateAfterMs: cfg.LATE_AFTER_S * 1000 },
@@ -151,7 +180,7 @@ export async function startStack(cfg: Config, log: Logger, opts: StackOptions = 
     }
 
     return {
-      ports: { mqtt: broker.port, mqttWs: broker.wsPort, http: api.port, metrics: ingest.metricsPort, nodeRed: nodeRedPort },
+      ports: { mqtt: brokerPorts.port, mqttWs: brokerPorts.wsPort, http: api.port, metrics: ingest.metricsPort, nodeRed: nodeRedPort },
       registryFile,
       stop: stopAll,
     };

@@ -8,6 +8,7 @@ import { loadConfig, ConfigError, type Config } from '../lib/config';
 import { createLogger } from '../lib/log';
 import { checkDataDir, checkPorts, startErrorLine } from '../lib/preflight';
 import { startStack } from './stack';
+import { startSupervised } from './supervisor';
 
 /** An operator's mistake is one line (exit 2 for configuration); a bug keeps its stack. LOG_LEVEL=debug shows both. */
 function exitOnStartError(err: unknown, cfg?: Config): never {
@@ -32,7 +33,8 @@ try {
 const log = createLogger('city-ops', cfg.LOG_LEVEL);
 
 const started = Date.now();
-const stack = await startStack(cfg, log).catch((err) => {
+// START_LAYOUT=processes (default): broker and core in their own supervised processes (supervisor.ts)
+const stack = await (cfg.START_LAYOUT === 'single' ? startStack(cfg, log) : startSupervised(cfg, log)).catch((err) => {
   if (cfg.LOG_LEVEL === 'debug' || cfg.LOG_LEVEL === 'trace') log.debug({ err }, 'start-up failed');
   exitOnStartError(err, cfg);
 });
@@ -43,7 +45,8 @@ const lines = [
   `  console + API   http://${host}:${stack.ports.http}/          (health: /health, OpenAPI: /docs)`,
   `  MQTT            mqtt://${host}:${stack.ports.mqtt}`,
   stack.ports.mqttWs ? `  MQTT/WebSocket  ws://${host}:${stack.ports.mqttWs}/mqtt` : '',
-  stack.ports.metrics ? `  ingest metrics  http://${host}:${stack.ports.metrics}/metrics` : '',
+  stack.ports.metrics ? `  metrics         http://${host}:${stack.ports.metrics}/metrics  (ingest + broker)` : '',
+  stack.pids ? `  processes       broker pid ${stack.pids().broker}, core (store, ingest, API) pid ${stack.pids().core}, supervisor pid ${process.pid}` : '',
   stack.ports.nodeRed ? `  Node-RED        http://${host}:${stack.ports.nodeRed}/   (editor login: admin, password = "admin" in ${cfg.DATA_DIR}/services.json)` : '',
   `  simulated fleet ${cfg.SIM === 'on' ? `on (speed ×${cfg.SIM_SPEED})` : 'off'}`,
   `  console logins  see ${cfg.DATA_DIR}/initial-passwords.txt (first start)`,

@@ -29,6 +29,8 @@ const BAD: [keyof typeof VARIABLES, string, RegExp][] = [
   ['OPEN311_PHOTO_MAX_KB', '99999', /is above 20480; expected a whole number from 1 to 20480/],
   ['OPEN311_CONTACT_RETENTION_DAYS', 'never', /is not a number; expected a whole number ≥ 1/],
   ['OPEN311_SLA_HOURS', 'noise:24', /does not have the expected form; expected a text of the form/],
+  ['BROKER_PERSISTENCE', 'redis', /is not an allowed value; expected one of level, memory/],
+  ['START_LAYOUT', 'cluster', /is not an allowed value; expected one of processes, single/],
   ['LOG_LEVEL', 'verbose', /is not an allowed value; expected one of fatal, error, warn, info, debug, trace, silent/],
 ];
 

@@ -53,6 +53,7 @@ export const VARIABLES = {
   HTTP_PORT: { schema: Port(3000, 'ops-console API and web console; GET /health') },
   METRICS_PORT: { schema: Port(9464, 'ingest Prometheus metrics (/metrics)') },
   NODE_RED_PORT: { schema: Port(1880, 'Node-RED editor and flows') },
+  BROKER_PERSISTENCE: { schema: Type.Union([Type.Literal('level'), Type.Literal('memory')], { default: 'level', description: 'broker sessions: level = durable on disk under DATA_DIR/broker-sessions (a PUBACK means stored), memory = lost on a crash' }) },
   MQTT_URL: {
     schema: Type.String({ default: '', description: 'broker URL for ingest/sim/console when the broker runs elsewhere; empty = mqtt://127.0.0.1:MQTT_PORT' }),
     check: urlCheck(MQTT_SCHEMES),
@@ -73,6 +74,7 @@ export const VARIABLES = {
   INFLUX_ORG: { schema: Type.String({ default: '', description: 'InfluxDB 2.x organisation' }) },
   INFLUX_BUCKET: { schema: Type.String({ default: 'city', minLength: 1, description: 'InfluxDB 2.x bucket, or 1.x database' }) },
   INFLUX_API: { schema: Type.Union([Type.Literal('auto'), Type.Literal('v1'), Type.Literal('v2')], { default: 'auto', description: 'write API: v2 (/api/v2/write), v1 (/write), auto = probe /ping version' }) },
+  START_LAYOUT: { schema: Type.Union([Type.Literal('processes'), Type.Literal('single')], { default: 'processes', description: 'npm start: processes = broker and core (store, ingest, API) in their own supervised processes; single = everything in one process' }) },
   SIM: { schema: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on', description: 'npm start runs the simulated fleet' }) },
   SIM_SPEED: { schema: Type.Number({ minimum: 0.1, default: 1, description: 'simulated time runs this many times faster' }) },
   PLATE_RETENTION_DAYS: { schema: Type.Integer({ minimum: 1, default: 90, description: 'plate reads older than this are purged' }) },

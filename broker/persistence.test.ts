@@ -1,0 +1,145 @@
+/**
+ * The broker's session persistence: the indexed in-memory queue behaves like upstream's and costs
+ * O(1) per message; LevelDB's queue (the embedded default) is keyed too; a persistent session and
+ * its queued messages survive a broker restart on the same directory.
+ */
+import { createRequire } from 'node:module';
+import { afterEach, describe, expect, it } from 'vitest';
+import { deviceTopic, SUB_ALL_DEVICE_DATA } from '../contract';
+import { tempDir, waitFor } from '../testing/net';
+import { IndexedMemoryPersistence } from './indexed-memory-persistence';
+import { openPersistence } from './persistence';
+import { collect, startTestBroker, type TestBroker } from './test-support';
+
+const require = createRequire(import.meta.url);
+const UpstreamMemory = require('aedes-persistence/asyncPersistence.js') as new () => AsyncP;
+const { CallBackPersistence } = require('aedes-persistence/callBackPersistence.js') as {
+  CallBackPersistence: new (f: () => object) => { asyncPersistence: AsyncP; setup(b: object): Promise<void> };
+};
+
+interface AsyncP {
+  setup(b: object): Promise<void>;
+  outgoingEnqueueCombi(subs: { clientId: string }[], p: object): Promise<void>;
+  outgoingUpdate(c: { id: string }, p: object): Promise<void>;
+  outgoingClearMessageId(c: { id: string }, p: { messageId: number }): Promise<{ messageId?: number } | undefined>;
+  outgoingStream(c: { id: string }): AsyncIterable<{ payload: unknown; messageId?: number }>;
+}
+
+const brokerStub = { id: 'broker-A' };
+const client = { id: 'ingest-1' };
+const packet = (counter: number) => ({ cmd: 'publish', topic: 'city/v1/truck/t1/gps', payload: Buffer.from(`m${counter}`), qos: 1, retain: false, dup: false, brokerId: 'broker-A', brokerCounter: counter });
+
+async function drain(s: AsyncIterable<{ payload: unknown; messageId?: number }>) {
+  const out: { payload: string; messageId?: number }[] = [];
+  for await (const p of s) out.push({ payload: String(p.payload), messageId: p.messageId });
+  return out;
+}
+
+/** Per-message cost (µs) of deliver (update) + PUBACK (clear) for `window` messages at the front of a queue of `queued`. */
+async function costPerMessage(p: AsyncP, queued: number, window: number, clientId: string): Promise<number> {
+  const c = { id: clientId };
+  for (let i = 1; i <= queued; i++) await p.outgoingEnqueueCombi([{ clientId }], packet(i));
+  const t0 = process.hrtime.bigint();
+  // ingest's pattern: messages delivered from the back of the window while older ones are still in flight
+  for (let i = queued - window + 1; i <= queued; i++) await p.outgoingUpdate(c, { ...packet(i), messageId: (i % 65000) + 1 });
+  for (let i = queued - window + 1; i <= queued; i++) await p.outgoingClearMessageId(c, { messageId: (i % 65000) + 1 });
+  return Number(process.hrtime.bigint() - t0) / 1000 / window;
+}
+
+describe('indexed in-memory outgoing queue', () => {
+  it('enqueue, update, stream and clear behave as upstream’s', async () => {
+    for (const make of [() => new UpstreamMemory(), () => new IndexedMemoryPersistence() as unknown as AsyncP]) {
+      const p = make();
+      await p.setup(brokerStub);
+      for (let i = 1; i <= 5; i++) await p.outgoingEnqueueCombi([{ clientId: client.id }, { clientId: 'other' }], packet(i));
+      await p.outgoingUpdate(client, { ...packet(2), messageId: 42 });
+      await p.outgoingUpdate(client, { ...packet(4), messageId: 7 });
+      await expect(p.outgoingUpdate(client, { ...packet(99), messageId: 8 })).rejects.toThrow('no such packet');
+      expect(await drain(p.outgoingStream(client))).toEqual([
+        { payload: 'm1', messageId: undefined },
+        { payload: 'm2', messageId: 42 },
+        { payload: 'm3', messageId: undefined },
+        { payload: 'm4', messageId: 7 },
+        { payload: 'm5', messageId: undefined },
+      ]);
+      expect((await p.outgoingClearMessageId(client, { messageId: 42 }))?.messageId).toBe(42);
+      expect(await p.outgoingClearMessageId(client, { messageId: 42 })).toBeUndefined();
+      expect((await drain(p.outgoingStream(client))).map((m) => m.payload)).toEqual(['m1', 'm3', 'm4', 'm5']);
+      // the other subscriber's queue is untouched
+      expect((await drain(p.outgoingStream({ id: 'other' }))).length).toBe(5);
+    }
+  });
+
+  it('costs the same per message with 2,000 or 100,000 queued (upstream scans: grows with the queue)', async () => {
+    const ours = new IndexedMemoryPersistence() as unknown as AsyncP;
+    await ours.setup(brokerStub);
+    const small = await costPerMessage(ours, 2_000, 1_000, 'small');
+    const large = await costPerMessage(ours, 100_000, 1_000, 'large');
+    const up = new UpstreamMemory();
+    await up.setup(brokerStub);
+    const upSmall = await costPerMessage(up, 2_000, 1_000, 'small');
+    const upLarge = await costPerMessage(up, 20_000, 1_000, 'large');
+    console.log(`outgoing queue, µs per message (update + clear): indexed ${small.toFixed(2)} @2k, ${large.toFixed(2)} @100k; upstream ${upSmall.toFixed(2)} @2k, ${upLarge.toFixed(2)} @20k`);
+    expect(large).toBeLessThan(Math.max(small, 1) * 4); // flat (×50 the queue), with room for a loaded machine
+    expect(upLarge).toBeGreaterThan(upSmall * 3); // what the subclass fixes (×10 the queue)
+    expect(large).toBeLessThan(upLarge);
+  }, 60_000);
+
+  it('works through the callback wrapper Aedes uses', async () => {
+    const p = new CallBackPersistence(() => new IndexedMemoryPersistence());
+    await p.setup(brokerStub);
+    expect(p.asyncPersistence).toBeInstanceOf(IndexedMemoryPersistence);
+  });
+});
+
+describe('LevelDB persistence (embedded default)', () => {
+  it('its outgoing queue is keyed: per-message cost does not grow with the queue', async () => {
+    const persistence = await openPersistence({ kind: 'level', dir: tempDir('broker-level-') });
+    try {
+      const p = (persistence.aedes as { asyncPersistence: AsyncP }).asyncPersistence;
+      await p.setup(brokerStub);
+      const small = await costPerMessage(p, 1_000, 500, 'small');
+      const large = await costPerMessage(p, 20_000, 500, 'large');
+      console.log(`LevelDB outgoing queue, µs per message (update + clear): ${small.toFixed(1)} @1k, ${large.toFixed(1)} @20k`);
+      expect(large).toBeLessThan(small * 4);
+    } finally {
+      await persistence.close();
+    }
+  }, 120_000);
+
+  const started: TestBroker[] = [];
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((t) => t.close()));
+  });
+
+  it('a persistent session and the messages queued for it survive a broker restart on the same directory', async () => {
+    const dir = tempDir('broker-sessions-');
+    const first = await startTestBroker({ persistence: { kind: 'level', dir } });
+    started.push(first);
+    const sub = await first.connect('ingest', { clientId: 'ingest-durable', clean: false });
+    await sub.subscribeAsync(SUB_ALL_DEVICE_DATA, { qos: 1 });
+    await sub.endAsync();
+    const dev = await first.connect('truck-01');
+    for (let i = 0; i < 20; i++) await dev.publishAsync(deviceTopic('truck', 'truck-01', 'gps'), `fix-${i}`, { qos: 1 });
+    await dev.endAsync();
+    await first.close();
+    started.pop();
+
+    const second = await startTestBroker({ persistence: { kind: 'level', dir } });
+    started.push(second);
+    const back = await second.connect('ingest', { clientId: 'ingest-durable', clean: false });
+    const got = collect(back);
+    await waitFor(() => got.length === 20, 10_000, 20, 'queued messages after the restart');
+    expect(got.map((m) => m.payload)).toEqual(Array.from({ length: 20 }, (_, i) => `fix-${i}`));
+  });
+
+  it('a second broker on the same directory stops with a clear error', async () => {
+    const dir = tempDir('broker-sessions-');
+    const a = await openPersistence({ kind: 'level', dir });
+    try {
+      await expect(openPersistence({ kind: 'level', dir })).rejects.toMatchObject({ code: 'E_BROKER_PERSISTENCE', message: expect.stringContaining(dir) });
+    } finally {
+      await a.close();
+    }
+  });
+});

@@ -1,0 +1,17 @@
+/** Messages between the supervisor (launcher/supervisor.ts) and its child processes (launcher/child.ts). */
+export type ChildRole = 'broker' | 'core';
+
+/** supervisor → child */
+export type ToChild =
+  /** broker: listen on these ports (the first start's real ones on a restart) */
+  | { type: 'start-broker'; mqttPort: number; wsPort: number }
+  /** core: the broker to use */
+  | { type: 'start-core'; broker: { url: string; port: number; wsPort: number | null } }
+  /** stop cleanly and exit 0 */
+  | { type: 'stop' };
+
+/** child → supervisor */
+export type FromChild =
+  | { type: 'ready'; role: 'broker'; mqttPort: number; wsPort: number | null; metricsPort: number }
+  | { type: 'ready'; role: 'core'; http: number; metricsPort: number | null; nodeRed: number | null }
+  | { type: 'failed'; message: string };
