@@ -8,7 +8,7 @@ import closeWithGrace from 'close-with-grace';
 import { loadConfig, registryFileOf } from '../lib/config';
 import { createLogger } from '../lib/log';
 import { RegistryView } from '../firmware-config/registry';
-import { startBroker } from './index';
+import { brokerLimitsOf, startBroker } from './index';
 
 async function main(): Promise<void> {
   const cfg = loadConfig();
@@ -22,7 +22,7 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  const broker = await startBroker({ registry, host: cfg.HOST, port: cfg.MQTT_PORT, wsPort: cfg.MQTT_WS_PORT, log });
+  const broker = await startBroker({ registry, host: cfg.HOST, port: cfg.MQTT_PORT, wsPort: cfg.MQTT_WS_PORT, log, ...brokerLimitsOf(cfg) });
   log.info({ port: broker.port, wsPort: broker.wsPort, registry: file }, 'broker ready');
   closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {
     if (err) log.error({ err }, 'stopping after an error');

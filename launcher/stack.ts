@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { mqttUrlOf, registryFileOf, type Config } from '../lib/config';
 import { RegistryView } from '../firmware-config/registry';
 import { openStore } from '../store/open';
-import { startBroker } from '../broker/index';
+import { brokerLimitsOf, startBroker } from '../broker/index';
 import { startIngest } from '../ingest/index';
 import { createRuleEngine } from '../ingest/rules/index';
 import { demoHotlistFor, startApi } from '../ops-console/api/index';
@@ -72,7 +72,7 @@ export async function startStack(cfg: Config, log: Logger, opts: StackOptions = 
     const store = await openStore(cfg, log.child({ component: 'store' }));
     started.push({ name: 'store', stop: () => store.close() });
 
-    const broker = await startBroker({ registry, host: cfg.HOST, port: cfg.MQTT_PORT, wsPort: cfg.MQTT_WS_PORT, log: log.child({ component: 'broker' }) });
+    const broker = await startBroker({ registry, host: cfg.HOST, port: cfg.MQTT_PORT, wsPort: cfg.MQTT_WS_PORT, log: log.child({ component: 'broker' }), ...brokerLimitsOf(cfg) });
     started.push({ name: 'broker', stop: () => broker.stop() });
     const mqttUrl = cfg.MQTT_URL || mqttUrlOf({ ...cfg, MQTT_PORT: broker.port });
 
