@@ -31,10 +31,17 @@ async function login(username: string): Promise<string> {
   return ((await r.json()) as { token: string }).token;
 }
 
+/** a one-time ticket URL for the live stream (POST /api/auth/ticket) */
+async function ticketUrl(token: string, path = '/api/live'): Promise<string> {
+  const r = await fetch(`http://127.0.0.1:${api.port}/api/auth/ticket`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ path }) });
+  expect(r.status).toBe(200);
+  return ((await r.json()) as { url: string }).url;
+}
+
 /** A WebSocket client collecting messages. */
 async function liveClient(username: string) {
   const token = await login(username);
-  const ws = new WebSocket(`ws://127.0.0.1:${api.port}/api/live?token=${encodeURIComponent(token)}`);
+  const ws = new WebSocket(`ws://127.0.0.1:${api.port}${await ticketUrl(token)}`);
   sockets.push(ws);
   const msgs: LiveMessage[] = [];
   ws.on('message', (d) => msgs.push(JSON.parse(String(d)) as LiveMessage));
@@ -165,7 +172,7 @@ describe('live stream over a real broker', () => {
 
   it('bad service messages are counted, not fatal', async () => {
     await ingest.publishAsync(svcTopics.state('air', 'air-01'), 'not json', { qos: 1 });
-    await ingest.publishAsync(svcTopics.alert('x'), JSON.stringify({ alertId: 'x' }), { qos: 1 });
+    await ingest.publishAsync(svcTopics.alert('x'), JSON.stringify({ alertId: 'x', event: 'open' }), { qos: 1 });
     await waitFor(async () => {
       const m = await (await fetch(`http://127.0.0.1:${api.port}/metrics`)).text();
       return /console_mqtt_rejected_total\{type="state"\} [1-9]/.test(m) && /console_mqtt_rejected_total\{type="alerts"\} [1-9]/.test(m);
@@ -173,8 +180,16 @@ describe('live stream over a real broker', () => {
     expect((await fetch(`http://127.0.0.1:${api.port}/health`)).status).toBe(200);
   });
 
-  it('refuses the upgrade without a valid token (401)', async () => {
-    for (const url of [`ws://127.0.0.1:${api.port}/api/live`, `ws://127.0.0.1:${api.port}/api/live?token=forged`]) {
+  it('refuses the upgrade without a valid ticket (401): none, forged, a session token in the URL, a used one', async () => {
+    const token = await login('op');
+    const used = await ticketUrl(token);
+    const first = new WebSocket(`ws://127.0.0.1:${api.port}${used}`);
+    sockets.push(first);
+    await new Promise<void>((res, rej) => {
+      first.once('open', () => res());
+      first.once('error', rej);
+    });
+    for (const url of [`ws://127.0.0.1:${api.port}/api/live`, `ws://127.0.0.1:${api.port}/api/live?ticket=forged`, `ws://127.0.0.1:${api.port}/api/live?token=${token}`, `ws://127.0.0.1:${api.port}${used}`]) {
       const ws = new WebSocket(url);
       ws.on('error', () => undefined);
       const status = await new Promise<number>((res) => ws.on('unexpected-response', (_req, r) => res(r.statusCode ?? 0)));

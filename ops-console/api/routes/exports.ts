@@ -94,8 +94,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/api/exports/:id/download',
     {
-      config: { roles: ROLES, tokenInQuery: true },
-      schema: { tags: ['exports'], summary: 'the exported file (token may be passed as ?token= for browser links)', params: IdParam, querystring: Type.Object({ token: Type.Optional(Type.String()) }), ...{ response: errors(400, 401, 403, 404, 409) } },
+      config: { roles: ROLES, ticketInQuery: true },
+      schema: { tags: ['exports'], summary: 'the exported file (Bearer header, or a one-time ?ticket= from POST /api/auth/ticket for browser links)', params: IdParam, querystring: Type.Object({ ticket: Type.Optional(Type.String({ maxLength: 64 })) }), ...{ response: errors(400, 401, 403, 404, 409) } },
     },
     async (req, reply) => {
       const j = await own(req.params.id, req.user);

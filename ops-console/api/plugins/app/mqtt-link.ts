@@ -24,6 +24,8 @@ export interface MqttLink {
   readonly configured: boolean;
   /** arrival time of the latest svc/state or svc/plate message (ingest is alive and publishing), ms */
   readonly lastServiceMessageAt: number | null;
+  /** arrival time of the latest message of any kind from the broker, ms */
+  readonly lastMessageAt: number | null;
   publishAlert(ev: AlertEvent): Promise<void>;
   publishHotlist(h: Hotlist): Promise<void>;
 }
@@ -51,6 +53,7 @@ export default fp(
     const m = fastify.metrics;
     let client: MqttClient | null = null;
     let lastServiceMessageAt: number | null = null;
+    let lastMessageAt: number | null = null;
     // shutting down: messages still in flight from the broker are dropped, never stored
     let closing = false;
     const pendingApplies = new Set<Promise<unknown>>();
@@ -62,6 +65,7 @@ export default fp(
 
     const onMessage = (topic: string, payload: Buffer) => {
       if (closing) return;
+      lastMessageAt = Date.now();
       let type = 'other';
       try {
         if (topic.startsWith(SVC_PREFIX)) {
@@ -143,6 +147,9 @@ export default fp(
       configured: !!opts.mqtt,
       get lastServiceMessageAt() {
         return lastServiceMessageAt;
+      },
+      get lastMessageAt() {
+        return lastMessageAt;
       },
       publishAlert: (ev: AlertEvent) => publish(svcTopics.alert(ev.alertId), ev, false),
       publishHotlist: (h: Hotlist) => publish(svcTopics.hotlist, h, true),

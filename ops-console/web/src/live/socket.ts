@@ -1,7 +1,8 @@
 /**
- * The live stream client: WebSocket GET /api/live?token=… (browsers cannot set headers on a
- * WebSocket). Messages go straight into the LiveModel — never into React state. Reconnects with
- * backoff; the server sends a fresh snapshot on every connect.
+ * The live stream client: WebSocket GET /api/live?ticket=… (browsers cannot set headers on a
+ * WebSocket, and the session token must never be in a URL: before each connect the client asks
+ * POST /api/auth/ticket for a one-time ticket). Messages go straight into the LiveModel — never
+ * into React state. Reconnects with backoff; the server sends a fresh snapshot on every connect.
  */
 import type { LiveMessage } from '../../../shared/live';
 import type { LiveModel } from './model';
@@ -25,11 +26,32 @@ export function connectLive(model: LiveModel, token: string, opts: { path?: stri
     status = s;
     for (const l of listeners) l(s);
   };
-  const open = () => {
-    const url = new URL(opts.path ?? '/api/live', location.href);
-    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    url.searchParams.set('token', token);
+  const retryLater = () => {
+    if (closed) return;
+    setStatus('closed');
+    timer = setTimeout(open, retry);
+    retry = Math.min(retry * 2, 10_000);
+  };
+  const open = async () => {
+    const path = opts.path ?? '/api/live';
     setStatus('connecting');
+    let ticket: string;
+    try {
+      const res = await fetch(new URL('/api/auth/ticket', location.href).href, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ path }),
+      });
+      if (!res.ok) throw new Error(`ticket: HTTP ${res.status}`);
+      ticket = ((await res.json()) as { ticket: string }).ticket;
+    } catch (err) {
+      opts.onError?.(`live: ${(err as Error).message}`);
+      return retryLater();
+    }
+    if (closed) return;
+    const url = new URL(path, location.href);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    url.searchParams.set('ticket', ticket);
     ws = new WebSocket(url.href);
     ws.onopen = () => {
       retry = 500;
@@ -53,13 +75,10 @@ export function connectLive(model: LiveModel, token: string, opts: { path?: stri
     };
     ws.onclose = () => {
       ws = null;
-      if (closed) return;
-      setStatus('closed');
-      timer = setTimeout(open, retry);
-      retry = Math.min(retry * 2, 10_000);
+      retryLater();
     };
   };
-  open();
+  void open();
   return {
     get status() {
       return status;
