@@ -7,11 +7,13 @@
 import closeWithGrace from 'close-with-grace';
 import { loadConfig, registryFileOf } from '../lib/config';
 import { createLogger } from '../lib/log';
+import { secureDataDir } from '../lib/data-dir';
 import { RegistryView } from '../firmware-config/registry';
 import { brokerLimitsOf, startBroker } from './index';
 
 async function main(): Promise<void> {
   const cfg = loadConfig();
+  secureDataDir(cfg.DATA_DIR);
   const log = createLogger('broker', cfg.LOG_LEVEL);
   const file = registryFileOf(cfg);
   let registry: RegistryView;

@@ -16,12 +16,14 @@ import { cityFileFor, loadCity, type City } from '../firmware-config/city';
 import { RegistryView } from '../firmware-config/registry';
 import { loadConfig, mqttUrlOf, registryFileOf } from '../lib/config';
 import { createLogger } from '../lib/log';
+import { secureDataDir } from '../lib/data-dir';
 import { openStore } from '../store/open';
 import { startIngest } from './index';
 import { createRuleEngine } from './rules/index';
 
 async function main(): Promise<void> {
   const cfg = loadConfig();
+  secureDataDir(cfg.DATA_DIR);
   const log = createLogger('ingest', cfg.LOG_LEVEL);
   const password = process.env.INGEST_PASSWORD;
   if (!password) throw Object.assign(new Error('INGEST_PASSWORD is not set (password of the ingest service account)'), { code: 'E_CONFIG' });

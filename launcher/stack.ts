@@ -20,6 +20,7 @@ import { provisionDemo, readServiceSecrets } from '../firmware-config/provision'
 import { cityFileFor, loadCity, type City } from '../firmware-config/city';
 import { startFleet } from '../device-sim/fleet';
 import { loadOrCreateSecret } from './secrets';
+import { secureDataDir } from '../lib/data-dir';
 
 export interface StackOptions {
   /** run Node-RED (default: true) */
@@ -56,7 +57,7 @@ export async function startStack(cfg: Config, log: Logger, opts: StackOptions = 
   };
 
   try {
-    fs.mkdirSync(cfg.DATA_DIR, { recursive: true });
+    secureDataDir(cfg.DATA_DIR); // 0700; files this process creates are 0600
     const registryFile = registryFileOf(cfg);
     const devicesDir = path.join(cfg.DATA_DIR, 'devices');
     if (!fs.existsSync(registryFile)) {
@@ -127,7 +128,8 @@ export async function startStack(cfg: Config, log: Logger, opts: StackOptions = 
         apiUrl: `http://127.0.0.1:${api.port}`,
         apiUsername: 'nodered',
         apiPassword: services.nodered,
-        adminPassword: services.admin,
+        // the editor has its own login, never the MQTT admin secret; off unless NODE_RED_EDITOR=on
+        adminPassword: cfg.NODE_RED_EDITOR === 'on' ? cfg.NODE_RED_ADMIN_PASSWORD || loadOrCreateSecret(cfg.DATA_DIR, 'node-red-editor-password') : null,
         log: log.child({ component: 'node-red' }),
       });
       nodeRedPort = nr.port ?? cfg.NODE_RED_PORT;

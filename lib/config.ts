@@ -36,6 +36,8 @@ export const ConfigSchema = Type.Object({
   SIM_SPEED: Type.Number({ minimum: 0.1, default: 1, description: 'simulated time runs this many times faster' }),
   PLATE_RETENTION_DAYS: Type.Integer({ minimum: 1, default: 90, description: 'plate reads older than this are purged' }),
   JWT_SECRET: Type.String({ default: '', description: 'console session signing key; empty = generated and kept in DATA_DIR' }),
+  NODE_RED_EDITOR: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'off', description: 'Node-RED editor and admin API (flows run either way); on = behind its own login' }),
+  NODE_RED_ADMIN_PASSWORD: Type.String({ default: '', description: 'Node-RED editor login (user admin) when NODE_RED_EDITOR=on; empty = generated and kept in DATA_DIR/secrets' }),
   NODE_RED_CREDENTIAL_SECRET: Type.String({ default: '', description: 'Node-RED credentialSecret; empty = generated and kept in DATA_DIR' }),
   MAP_STYLE_URL: Type.String({ default: '', description: 'MapLibre style URL; empty = bundled offline basemap of the demo city' }),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
