@@ -5,7 +5,11 @@
  */
 const SECRET_PARAMS = /([?&](?:token|ticket|access_token|password)=)[^&#]*/gi;
 
-export const redactUrl = (url: string): string => url.replace(SECRET_PARAMS, '$1[redacted]');
+/** the URL with secrets redacted, cut to 512 characters (a URL is remote input: no log amplification) */
+export const redactUrl = (url: string): string => {
+  const r = url.replace(SECRET_PARAMS, '$1[redacted]');
+  return r.length > 512 ? `${r.slice(0, 512)}…(${r.length} chars)` : r;
+};
 
 /** pino serializer for Fastify's `req` (what fastify's default logs, URL redacted) */
 export function reqSerializer(req: { method?: string; url?: string; host?: string; ip?: string; socket?: { remotePort?: number } }) {

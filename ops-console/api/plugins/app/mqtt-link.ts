@@ -12,6 +12,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { AlertEvent, Hotlist, LiveState, PlateRead, Presence, parseDeviceTopic, svcTopics, SVC_PREFIX, TOPIC_ROOT, CONTRACT_VERSION } from '../../../../contract';
 import type { RegistryView } from '../../../../firmware-config/registry';
+import { clip, createLogLimiter } from '../../../../lib/log-limiter';
 
 export interface MqttOptions {
   url: string;
@@ -58,9 +59,10 @@ export default fp(
     let closing = false;
     const pendingApplies = new Set<Promise<unknown>>();
 
+    const refusals = createLogLimiter({ burst: 5, windowMs: 10_000 });
     const reject = (type: string, topic: string, detail: string) => {
       m.mqttRejected.inc({ type });
-      log.warn({ topic, code: 'E_SVC_MESSAGE', detail }, 'refused a service message');
+      refusals.log(type, (suppressed) => log.warn({ topic: clip(topic), code: 'E_SVC_MESSAGE', detail: clip(detail, 200), ...(suppressed ? { suppressedSinceLast: suppressed } : {}) }, 'refused a service message'));
     };
 
     const onMessage = (topic: string, payload: Buffer) => {
