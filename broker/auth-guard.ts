@@ -64,6 +64,7 @@ export class AuthGuard {
   private readonly queues = new Map<string, { start: () => void; cancel: () => void }[]>();
   private queued = 0;
   private running = 0;
+  private readonly runningBySource = new Map<string, number>();
   /** round-robin order of sources with queued work */
   private readonly ring: string[] = [];
   private readonly recent: { at: number; source: string; user: string }[] = [];
@@ -212,12 +213,16 @@ export class AuthGuard {
       const cancel = () => reject(new ThrottledError());
       const start = () => {
         this.running++;
+        this.runningBySource.set(source, (this.runningBySource.get(source) ?? 0) + 1);
         work().then(resolve, reject).finally(() => {
           this.running--;
+          const n = (this.runningBySource.get(source) ?? 1) - 1;
+          if (n <= 0) this.runningBySource.delete(source);
+          else this.runningBySource.set(source, n);
           this.pump();
         });
       };
-      if (this.running < this.o.concurrency && this.queued === 0) return start();
+      if (this.running < this.o.concurrency && this.queued === 0 && this.mayRun(source)) return start();
       if (!q) {
         this.queues.set(source, (q = []));
         this.ring.push(source);
@@ -227,9 +232,26 @@ export class AuthGuard {
     });
   }
 
+  /**
+   * A source that failed recently (a back-off record with failures or a level) runs one
+   * verification at a time, so when its back-off expires a flood cannot take every slot at once.
+   */
+  private mayRun(source: string): boolean {
+    const b = this.backoffs.get(`s|${source}`);
+    const suspect = !!b && (b.level > 0 || b.fails.length > 0);
+    return !suspect || (this.runningBySource.get(source) ?? 0) === 0;
+  }
+
   private pump(): void {
-    while (this.running < this.o.concurrency && this.ring.length) {
+    // `idle` counts sources skipped in a row: when every source in the ring must wait, stop
+    for (let idle = 0; this.running < this.o.concurrency && this.ring.length > idle; ) {
       const source = this.ring.shift()!;
+      if (!this.mayRun(source)) {
+        this.ring.push(source); // its turn comes back when its running verification ends
+        idle++;
+        continue;
+      }
+      idle = 0;
       const q = this.queues.get(source)!;
       const next = q.shift()!;
       this.queued--;
