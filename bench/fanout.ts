@@ -36,12 +36,14 @@ interface ClientStats {
 async function clientsChild(): Promise<void> {
   let base = '';
   let token = '';
+  let ticketUrl: () => Promise<string> = async () => '';
   const socks: { ws: WebSocket; st: ClientStats; full: boolean }[] = [];
   let stalled: { ws: WebSocket; messages: number; types: string[] } | null = null;
   const deviceLags: number[] = [];
-  const open = (full: boolean) =>
-    new Promise<void>((resolve, reject) => {
-      const ws = new WebSocket(`${base.replace('http', 'ws')}/api/live?token=${token}`);
+  const open = async (full: boolean) => {
+    const url = await ticketUrl();
+    return new Promise<void>((resolve, reject) => {
+      const ws = new WebSocket(url);
       const st: ClientStats = { messages: 0, bytes: 0, lags: [] };
       ws.on('message', (data: Buffer) => {
         const now = Date.now();
@@ -61,17 +63,22 @@ async function clientsChild(): Promise<void> {
       ws.once('open', () => (socks.push({ ws, st, full }), resolve()));
       ws.once('error', reject);
     });
+  };
   process.on('message', async (m: { cmd: string; base?: string; n?: number }) => {
     if (m.cmd === 'login') {
       base = m.base!;
       const r = await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: API_USER.username, password: API_USER.password }) });
       token = ((await r.json()) as { token: string }).token;
+      ticketUrl = async () => {
+        const tr = await fetch(`${base}/api/auth/ticket`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ path: '/api/live' }) });
+        return `${base.replace('http', 'ws')}${((await tr.json()) as { url: string }).url}`;
+      };
       process.send!({ ok: true });
     } else if (m.cmd === 'connect') {
       while (socks.length < m.n!) await open(socks.length === 0);
       process.send!({ ok: true });
     } else if (m.cmd === 'stall') {
-      const ws = new WebSocket(`${base.replace('http', 'ws')}/api/live?token=${token}`);
+      const ws = new WebSocket(await ticketUrl());
       await new Promise((r) => ws.once('open', r));
       const s = { ws, messages: 0, types: [] as string[] };
       ws.on('message', (data: Buffer) => {

@@ -199,7 +199,7 @@ async function main(): Promise<void> {
                 page.on('console', (m) => m.type() === 'error' && console.error(`  [${k}] console: ${m.text()}`));
                 await page.goto(`http://127.0.0.1:${port}/index.html`);
                 await page.waitForFunction(() => typeof window.runBench === 'function');
-                const wsUrl = `http://127.0.0.1:${port}/live?token=bench`;
+                const wsUrl = `http://127.0.0.1:${port}/live`;
                 const t0 = Date.now();
                 const cdp = 'profile' in a ? await page.context().newCDPSession(page) : null;
                 if (cdp) {

@@ -163,7 +163,7 @@ describe('broker authorization (real broker)', () => {
     expect(await grants(nodered, ['city/v1/+/+/gps', 'city/v1/svc/#'], 0)).toEqual({ 'city/v1/+/+/gps': 128, 'city/v1/svc/#': 0 });
 
     const console_ = await t.connect('console', { clientId: 'console-1' });
-    await console_.publishAsync(svcTopics.alert('a-1'), '{"state":"open"}', { qos: 1 });
+    await console_.publishAsync(svcTopics.alert('a-1'), '{"alertId":"a-1","event":"acknowledge","by":"operador"}', { qos: 1 });
     const gone = closed(console_);
     console_.publish(svcTopics.state('air', 'air-01'), '{}');
     await gone;

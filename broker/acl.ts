@@ -25,6 +25,10 @@ export type AclReason =
   | 'retain_not_presence'
   | 'will_not_presence'
   | 'role_not_allowed'
+  | 'bad_topic'
+  | 'alert_forged'
+  | 'alert_event_not_owned'
+  | 'alert_by_mismatch'
   | 'unknown_client';
 
 const ROOT = `${TOPIC_ROOT}/${CONTRACT_VERSION}`;
@@ -74,6 +78,8 @@ function topicsOf(who: Identity & { type: 'device' }): { prefix: string; presenc
 }
 
 export function canPublish(who: Identity, topic: string, opts: { retain?: boolean; will?: boolean } = {}): Decision {
+  // [MQTT-4.7.3-2] topic names must not contain U+0000 (mqtt-packet lets it through)
+  if (topic.includes('\u0000')) return no('bad_topic', 'topic contains U+0000');
   if (isSys(topic)) return no('sys_topic', `publishing to "${topic}" is reserved to the broker`);
   if (who.type === 'device') {
     const { prefix, presence } = topicsOf(who);
@@ -96,6 +102,7 @@ export function canPublish(who: Identity, topic: string, opts: { retain?: boolea
 }
 
 export function canSubscribe(who: Identity, filter: string): Decision {
+  if (filter.includes('\u0000')) return no('bad_topic', 'topic filter contains U+0000');
   if (who.type === 'device') {
     const { prefix } = topicsOf(who);
     if (filter.startsWith(prefix) && filter.length > prefix.length) return OK;
@@ -106,4 +113,46 @@ export function canSubscribe(who: Identity, filter: string): Decision {
   const rules = ROLE_RULES[who.role];
   if (rules.subscribe.some((p) => filterCovers(p, filter))) return OK;
   return no('role_not_allowed', `service ${who.id} (role ${who.role}) may not subscribe to "${filter}"`);
+}
+
+/**
+ * Alert events (`city/v1/svc/alerts/<id>`) each service account may publish, and whose name it
+ * may put in `by`: ingest's rules open, update and auto-resolve (by "rules"); the console
+ * publishes its users' transitions (by = the console user, never a service account); Node-RED
+ * only escalates, as itself. Admin is not restricted. A refused event closes the publisher.
+ */
+export const ALERT_EVENT_RULES: Partial<Record<ServiceRole, { events: readonly string[]; by: 'self' | 'user' }>> = {
+  ingest: { events: ['open', 'update', 'auto_resolve'], by: 'self' },
+  console: { events: ['acknowledge', 'assign', 'comment', 'resolve'], by: 'user' },
+  nodered: { events: ['escalate'], by: 'self' },
+};
+/** names a service may write in `by` for itself */
+const SELF_NAMES: Partial<Record<ServiceRole, readonly string[]>> = { ingest: ['rules'] };
+export const ALERT_TOPIC_PREFIX = `${SVC_PREFIX}alerts/`;
+
+/** Check an alert event published by a service against what its role owns. */
+export function canPublishAlert(who: Identity, topic: string, payload: Buffer | string, serviceIds: (id: string) => boolean): Decision {
+  if (who.type !== 'service') return OK; // devices never reach svc topics (canPublish)
+  const rule = ALERT_EVENT_RULES[who.role];
+  if (!rule) return OK;
+  let ev: { alertId?: unknown; event?: unknown; by?: unknown };
+  try {
+    ev = JSON.parse(typeof payload === 'string' ? payload : payload.toString('utf8')) as typeof ev;
+  } catch {
+    return no('alert_forged', `alert event from ${who.id} is not JSON`);
+  }
+  if (!ev || typeof ev !== 'object') return no('alert_forged', `alert event from ${who.id} is not an object`);
+  if (ev.alertId !== topic.slice(ALERT_TOPIC_PREFIX.length)) return no('alert_forged', `alert event from ${who.id}: alertId does not match the topic`);
+  if (typeof ev.event !== 'string' || !rule.events.includes(ev.event)) {
+    return no('alert_event_not_owned', `service ${who.id} (role ${who.role}) may publish only ${rule.events.join(', ')} alert events, not ${JSON.stringify(String(ev.event).slice(0, 40))}`);
+  }
+  const by = ev.by;
+  if (rule.by === 'self') {
+    if (by !== undefined && by !== who.id && !(SELF_NAMES[who.role] ?? []).includes(String(by))) {
+      return no('alert_by_mismatch', `service ${who.id} may not publish an alert event by ${JSON.stringify(String(by).slice(0, 40))}`);
+    }
+  } else if (typeof by !== 'string' || !by || serviceIds(by)) {
+    return no('alert_by_mismatch', `alert events from ${who.id} must name the console user who acted, not ${JSON.stringify(String(by).slice(0, 40))}`);
+  }
+  return OK;
 }

@@ -15,11 +15,14 @@ import type { Client, ConnectPacket, AuthenticateError } from 'aedes';
 import type { Logger } from '../lib/log';
 import type { RegistryView } from '../firmware-config/registry';
 import { canPublish, type Identity } from './acl';
+import { generateSecret, hashPasswordSync, verifyPassword } from '../firmware-config/credentials';
 import type { BrokerMetrics } from './metrics';
 import { VerifyCache } from './verify-cache';
 import { sendNotice } from './notice';
+import { AuthGuard, ThrottledError, type ThrottleReason } from './auth-guard';
+import { clip, createLogLimiter } from '../lib/log-limiter';
 
-export const CONNACK = { IDENTIFIER_REJECTED: 2, BAD_USERNAME_OR_PASSWORD: 4, NOT_AUTHORIZED: 5 } as const;
+export const CONNACK = { IDENTIFIER_REJECTED: 2, SERVER_UNAVAILABLE: 3, BAD_USERNAME_OR_PASSWORD: 4, NOT_AUTHORIZED: 5 } as const;
 
 export type AuthFailureReason =
   | 'missing_credentials'
@@ -29,7 +32,10 @@ export type AuthFailureReason =
   | 'client_id_mismatch'
   | 'client_id_reserved'
   | 'client_id_taken'
-  | 'bad_will';
+  | 'client_id_empty'
+  | 'bad_will'
+  | 'bad_topic'
+  | ThrottleReason;
 
 export class AuthError extends Error implements AuthenticateError {
   constructor(
@@ -58,17 +64,31 @@ export interface Authenticator {
   /** close connected clients the current registry no longer accepts; returns how many */
   revokeStale(clients: Iterable<Client>): number;
   readonly cache: VerifyCache;
+  readonly guard: AuthGuard;
 }
 
-export function createAuthenticator(opts: { registry: RegistryView; metrics: BrokerMetrics; log: Logger; cache?: VerifyCache }): Authenticator {
+export function createAuthenticator(opts: { registry: RegistryView; metrics: BrokerMetrics; log: Logger; cache?: VerifyCache; guard?: AuthGuard }): Authenticator {
   const { registry, metrics, log } = opts;
   const cache = opts.cache ?? new VerifyCache();
+  const guard = opts.guard ?? new AuthGuard();
+  // refusals are driven by remote input: at most 5 lines per reason per 10 s, then a summary
+  const limiter = createLogLimiter({ burst: 5, windowMs: 10_000 });
   const identities = new WeakMap<Client, Identity>();
-  const connects = new WeakMap<Client, { will?: Will; clean: boolean }>();
+  const connects = new WeakMap<Client, { will?: Will; clean: boolean; emptyId: boolean }>();
   /** client id → identity that owns the persistent (clean = false) session stored under it */
   const sessions = new Map<string, string>();
   /** client id → the client (and identity) that holds it */
   const owners = new Map<string, { client: Client; identity: Identity }>();
+
+  // a hash with the cost of the registry's first device, for unknown user names
+  let dummy: { cost: string; hash: string } | null = null;
+  const dummyHash = (): string | null => {
+    const sample = registry.registry.devices[0]?.passwordHash ?? registry.registry.services[0]?.passwordHash;
+    const cost = sample?.split('$')[1];
+    if (!cost || !/^\d+$/.test(cost)) return null;
+    if (dummy?.cost !== cost) dummy = { cost, hash: hashPasswordSync(generateSecret(), Number(cost)) };
+    return dummy.hash;
+  };
 
   const lookup = (id: string): Identity | { refused: AuthFailureReason } => {
     const d = registry.activeDevice(id);
@@ -79,28 +99,58 @@ export function createAuthenticator(opts: { registry: RegistryView; metrics: Bro
     return { refused: 'unknown_user' };
   };
 
-  const refuse = (client: Client, username: string | undefined, reason: AuthFailureReason, code: number, detail: string): AuthError => {
+  const refuse = (client: Client, username: string | undefined, reason: AuthFailureReason, code: number, detail: string, verified = false): AuthError => {
     metrics.authFailure(reason);
-    log.warn({ clientId: client.id, username, reason, returnCode: code, remote: remoteOf(client) }, `connection refused: ${detail}`);
+    const source = remoteOf(client) ?? 'unknown';
+    if (verified) guard.failed(source, client.id, username ?? '');
+    else guard.refused(source, username ?? '');
+    limiter.log(reason, (suppressed) =>
+      log.warn({ clientId: clip(client.id), username: clip(username), reason, returnCode: code, remote: source, ...(suppressed ? { suppressedSinceLast: suppressed } : {}) }, `connection refused: ${clip(detail, 200)}`),
+    );
     return new AuthError(reason, code, detail);
   };
 
   return {
     cache,
+    guard,
     preConnect(client, packet, cb) {
-      connects.set(client, { will: packet.will ? { topic: packet.will.topic, retain: packet.will.retain } : undefined, clean: packet.clean !== false });
+      connects.set(client, { will: packet.will ? { topic: packet.will.topic, retain: packet.will.retain } : undefined, clean: packet.clean !== false, emptyId: !packet.clientId });
       cb(null, true);
     },
 
     authenticate(client, username, password, cb) {
+      const { will, clean, emptyId } = connects.get(client) ?? { clean: true, emptyId: false };
+      // [MQTT-3.1.3-8] a zero-byte client id with CleanSession = 0 is answered with return code 2
+      if (emptyId && !clean) {
+        return cb(refuse(client, username, 'client_id_empty', CONNACK.IDENTIFIER_REJECTED, 'a zero-length client id needs CleanSession = 1'), null);
+      }
+      const source = remoteOf(client) ?? 'unknown';
+      const throttled = guard.check(source, client.id);
+      if (throttled) {
+        const err = refuse(client, username, throttled.reason, CONNACK.SERVER_UNAVAILABLE, `too many failed connects from ${source}; try again later`);
+        return void setTimeout(() => cb(err, null), throttled.holdMs).unref();
+      }
       if (!username || !password) {
         return cb(refuse(client, username, 'missing_credentials', CONNACK.BAD_USERNAME_OR_PASSWORD, 'user name and password are required'), null);
       }
       const found = lookup(username);
       if ('refused' in found) {
-        return found.refused === 'retired'
-          ? cb(refuse(client, username, 'retired', CONNACK.NOT_AUTHORIZED, `device ${username} is retired`), null)
-          : cb(refuse(client, username, 'unknown_user', CONNACK.BAD_USERNAME_OR_PASSWORD, `unknown user ${username}`), null);
+        if (found.refused === 'retired') return cb(refuse(client, username, 'retired', CONNACK.NOT_AUTHORIZED, `device ${clip(username)} is retired`), null);
+        // an unknown id costs what a wrong password costs (one scrypt run at the registry's cost), so ids cannot be probed by timing
+        const dummy = dummyHash();
+        const run = dummy ? guard.schedule(source, () => verifyPassword(password.toString('utf8'), dummy).catch(() => false)) : Promise.resolve(false);
+        if (!run) {
+          const err = refuse(client, username, 'auth_queue_full', CONNACK.SERVER_UNAVAILABLE, `authentication queue full for ${source}; try again later`);
+          return void setTimeout(() => cb(err, null), guard.queueFullHoldMs).unref();
+        }
+        void run.then(
+          () => cb(refuse(client, username, 'unknown_user', CONNACK.BAD_USERNAME_OR_PASSWORD, `unknown user ${clip(username)}`, true), null),
+          () => {
+            const e = refuse(client, username, 'backoff_source', CONNACK.SERVER_UNAVAILABLE, `too many failed connects from ${source}; try again later`);
+            setTimeout(() => cb(e, null), guard.queueFullHoldMs).unref();
+          },
+        );
+        return;
       }
       if (found.type === 'device' && client.id !== found.id) {
         return cb(refuse(client, username, 'client_id_mismatch', CONNACK.IDENTIFIER_REJECTED, `device ${found.id} must connect with client id "${found.id}", not "${client.id}"`), null);
@@ -108,14 +158,19 @@ export function createAuthenticator(opts: { registry: RegistryView; metrics: Bro
       if (found.type === 'service' && registry.device(client.id)) {
         return cb(refuse(client, username, 'client_id_reserved', CONNACK.IDENTIFIER_REJECTED, `client id "${client.id}" belongs to a device`), null);
       }
-      const { will, clean } = connects.get(client) ?? { clean: true };
       if (will) {
+        if (will.topic.includes('\u0000')) return cb(refuse(client, username, 'bad_topic', CONNACK.NOT_AUTHORIZED, 'last will topic contains U+0000'), null);
         const d = canPublish(found, will.topic, { will: true, retain: will.retain });
         if (!d.ok) return cb(refuse(client, username, 'bad_will', CONNACK.NOT_AUTHORIZED, d.detail), null);
       }
-      cache.verify(found.id, password.toString('utf8'), found.passwordHash).then(
+      const verifying = cache.verify(found.id, password.toString('utf8'), found.passwordHash, (run) => guard.schedule(source, run));
+      if (!verifying) {
+        const err = refuse(client, username, 'auth_queue_full', CONNACK.SERVER_UNAVAILABLE, `authentication queue full for ${source}; try again later`);
+        return void setTimeout(() => cb(err, null), guard.queueFullHoldMs).unref();
+      }
+      verifying.then(
         (ok) => {
-          if (!ok) return cb(refuse(client, username, 'bad_password', CONNACK.BAD_USERNAME_OR_PASSWORD, `wrong password for ${found.id}`), null);
+          if (!ok) return cb(refuse(client, username, 'bad_password', CONNACK.BAD_USERNAME_OR_PASSWORD, `wrong password for ${found.id}`, true), null);
           // the registry may have changed while scrypt ran: accept only against the current hash
           const now = lookup(found.id);
           if ('refused' in now || now.passwordHash !== found.passwordHash) {
@@ -141,7 +196,13 @@ export function createAuthenticator(opts: { registry: RegistryView; metrics: Bro
           }
           cb(null, true);
         },
-        (err: Error) => cb(refuse(client, username, 'bad_password', CONNACK.BAD_USERNAME_OR_PASSWORD, `verification failed: ${err.message}`), null),
+        (err: Error) => {
+          if (err instanceof ThrottledError) {
+            const e = refuse(client, username, 'backoff_source', CONNACK.SERVER_UNAVAILABLE, `too many failed connects from ${source}; try again later`);
+            return void setTimeout(() => cb(e, null), guard.queueFullHoldMs).unref();
+          }
+          cb(refuse(client, username, 'bad_password', CONNACK.BAD_USERNAME_OR_PASSWORD, `verification failed: ${err.message}`), null);
+        },
       );
     },
 
@@ -164,7 +225,7 @@ export function createAuthenticator(opts: { registry: RegistryView; metrics: Bro
         if (still) continue;
         n++;
         metrics.revoked();
-        log.warn({ clientId: client.id, username: had.id, reason: 'refused' in now ? now.refused : 'credentials_changed' }, 'registry change revoked a connected client; closing it');
+        log.warn({ clientId: clip(client.id), username: had.id, reason: 'refused' in now ? now.refused : 'credentials_changed' }, 'registry change revoked a connected client; closing it');
         identities.delete(client);
         client.close();
       }

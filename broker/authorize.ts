@@ -9,7 +9,8 @@
 import type { Client, PublishPacket, Subscription } from 'aedes';
 import type { Logger } from '../lib/log';
 import type { RegistryView } from '../firmware-config/registry';
-import { canPublish, canSubscribe, type Identity } from './acl';
+import { ALERT_TOPIC_PREFIX, canPublish, canPublishAlert, canSubscribe, type Identity } from './acl';
+import { clip, createLogLimiter } from '../lib/log-limiter';
 import { remoteOf, type Authenticator } from './auth';
 import { sendNotice } from './notice';
 import type { BrokerMetrics } from './metrics';
@@ -27,6 +28,8 @@ export class AclError extends Error {
 
 export function createAuthorizer(opts: { auth: Authenticator; registry: RegistryView; metrics: BrokerMetrics; log: Logger }) {
   const { auth, registry, metrics, log } = opts;
+  // refusals are driven by remote input: at most 5 lines per reason per 10 s, then a summary
+  const limiter = createLogLimiter({ burst: 5, windowMs: 10_000 });
 
   /** the identity behind a will published by Aedes for a client that is gone (client = null) */
   const orphanIdentity = (clientId: string | undefined): Identity | undefined => {
@@ -38,15 +41,20 @@ export function createAuthorizer(opts: { auth: Authenticator; registry: Registry
     authorizePublish(client: Client | null, packet: PublishPacket, cb: (err?: Error | null) => void): void {
       const isWill = !client || (client as unknown as { will?: unknown }).will === packet;
       const who = auth.identityOf(client) ?? (client ? undefined : orphanIdentity((packet as { clientId?: string }).clientId));
-      const decision = who
+      let decision = who
         ? canPublish(who, packet.topic, { retain: packet.retain, will: isWill })
-        : { ok: false as const, reason: 'unknown_client', detail: `publish to "${packet.topic}" from an unauthenticated client` };
+        : { ok: false as const, reason: 'unknown_client', detail: `publish to "${clip(packet.topic)}" from an unauthenticated client` };
+      if (decision.ok && who?.type === 'service' && packet.topic.startsWith(ALERT_TOPIC_PREFIX)) {
+        decision = canPublishAlert(who, packet.topic, packet.payload as Buffer, (id) => !!registry.service(id));
+      }
       if (decision.ok) return cb(null);
       metrics.publishRefused(decision.reason);
-      log.warn({ clientId: client?.id, username: who?.id, topic: packet.topic, retain: packet.retain, will: isWill, reason: decision.reason, remote: remoteOf(client) }, `publish refused: ${decision.detail}`);
+      limiter.log(`pub:${decision.reason}`, (suppressed) =>
+        log.warn({ clientId: clip(client?.id), username: who?.id, topic: clip(packet.topic), retain: packet.retain, will: isWill, reason: decision.reason, remote: remoteOf(client), ...(suppressed ? { suppressedSinceLast: suppressed } : {}) }, `publish refused: ${clip(decision.detail, 200)}`),
+      );
       const err = new AclError(decision.reason, decision.detail);
       // the connection is closed next: tell the device why first (its own notice topic)
-      if (client && !isWill) sendNotice(client, who, { reason: 'publish_refused', detail: decision.detail, topic: packet.topic }, () => cb(err));
+      if (client && !isWill) sendNotice(client, who, { reason: 'publish_refused', detail: clip(decision.detail, 200) ?? '', topic: clip(packet.topic) ?? '' }, () => cb(err));
       else cb(err);
     },
 
@@ -55,7 +63,9 @@ export function createAuthorizer(opts: { auth: Authenticator; registry: Registry
       const decision = who ? canSubscribe(who, sub.topic) : { ok: false as const, reason: 'unknown_client', detail: 'unauthenticated client' };
       if (decision.ok) return cb(null, sub);
       metrics.subscribeRefused(decision.reason);
-      log.warn({ clientId: client.id, username: who?.id, filter: sub.topic, reason: decision.reason, remote: remoteOf(client) }, `subscription refused: ${decision.detail}`);
+      limiter.log(`sub:${decision.reason}`, (suppressed) =>
+        log.warn({ clientId: clip(client.id), username: who?.id, filter: clip(sub.topic), reason: decision.reason, remote: remoteOf(client), ...(suppressed ? { suppressedSinceLast: suppressed } : {}) }, `subscription refused: ${clip(decision.detail, 200)}`),
+      );
       cb(null, null); // granted 128
     },
   };

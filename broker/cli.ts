@@ -8,12 +8,14 @@ import closeWithGrace from 'close-with-grace';
 import { ConfigError, loadConfig, type Config, registryFileOf } from '../lib/config';
 import { createLogger } from '../lib/log';
 import { startErrorLine } from '../lib/preflight';
+import { secureDataDir } from '../lib/data-dir';
 import { RegistryView } from '../firmware-config/registry';
-import { startBroker } from './index';
+import { brokerLimitsOf, startBroker } from './index';
 import { persistenceOf } from './persistence';
 
 async function main(): Promise<void> {
   const cfg = loadConfig();
+  secureDataDir(cfg.DATA_DIR);
   const log = createLogger('broker', cfg.LOG_LEVEL);
   const file = registryFileOf(cfg);
   let registry: RegistryView;
@@ -24,7 +26,7 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  const broker = await startBroker({ registry, host: cfg.HOST, port: cfg.MQTT_PORT, wsPort: cfg.MQTT_WS_PORT, persistence: persistenceOf(cfg), log });
+  const broker = await startBroker({ registry, host: cfg.HOST, port: cfg.MQTT_PORT, wsPort: cfg.MQTT_WS_PORT, persistence: persistenceOf(cfg), log, ...brokerLimitsOf(cfg) });
   log.info({ port: broker.port, wsPort: broker.wsPort, registry: file }, 'broker ready');
   closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {
     if (err) log.error({ err }, 'stopping after an error');

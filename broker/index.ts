@@ -11,6 +11,7 @@
 import { Aedes, type Client } from 'aedes';
 import type { Registry as PromRegistry } from 'prom-client';
 import { createLogger, type Logger } from '../lib/log';
+import type { Config } from '../lib/config';
 import type { RegistryView } from '../firmware-config/registry';
 import { AuthError, createAuthenticator } from './auth';
 import { AclError, createAuthorizer } from './authorize';
@@ -21,6 +22,9 @@ import { openPersistence, type BrokerPersistenceOptions } from './persistence';
 import { createPublishQueue, selfTestPublishQueue } from './publish-queue';
 import { listenTcp, listenWebSocket, type Listener } from './server';
 import { VerifyCache } from './verify-cache';
+import { AuthGuard, type AuthGuardOptions, type FloodReport } from './auth-guard';
+import { clip, createLogLimiter } from '../lib/log-limiter';
+import { svcTopics, type AlertEvent } from '../contract';
 
 export type { BrokerCounters } from './metrics';
 export type { BrokerPersistenceOptions } from './persistence';
@@ -43,8 +47,10 @@ export interface StartBrokerOptions {
   metricsRegistry?: PromRegistry;
   /** start RegistryView.watch() so registry file changes apply without restart (default true) */
   watchRegistry?: boolean;
-  /** how long a connection may stay silent before its CONNECT (default 10 s) */
+  /** how long a connection may take to send its CONNECT (default 5 s; lib/config.ts MQTT_CONNECT_TIMEOUT_S) */
   connectTimeoutMs?: number;
+  /** CONNECT-flood defences (auth-guard.ts): pending caps, back-off, the fair verification queue */
+  limits?: AuthGuardOptions;
   /** how long a successful password verification is cached (default 60 s) */
   authCacheMs?: number;
   /**
@@ -52,6 +58,14 @@ export interface StartBrokerOptions {
    * disk in every persistent subscriber's queue); default `{ kind: 'memory' }` (tests)
    */
   persistence?: BrokerPersistenceOptions;
+}
+
+/** The broker's connection limits from the configuration (lib/config.ts), for the CLI and the launcher. */
+export function brokerLimitsOf(cfg: Pick<Config, 'MQTT_CONNECT_TIMEOUT_S' | 'MQTT_MAX_PENDING_PER_IP' | 'MQTT_MAX_PENDING' | 'MQTT_AUTH_CONCURRENCY'>): Pick<StartBrokerOptions, 'connectTimeoutMs' | 'limits'> {
+  return {
+    connectTimeoutMs: cfg.MQTT_CONNECT_TIMEOUT_S * 1000,
+    limits: { maxPendingPerSource: cfg.MQTT_MAX_PENDING_PER_IP, maxPending: cfg.MQTT_MAX_PENDING, concurrency: cfg.MQTT_AUTH_CONCURRENCY },
+  };
 }
 
 export interface BrokerHandle {
@@ -99,8 +113,9 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerHandl
 
   let aedesRef: Aedes | null = null;
   const cache = new VerifyCache({ okTtlMs: opts.authCacheMs ?? 60_000 });
-  const metrics = createBrokerMetrics(() => aedesRef?.connectedClients ?? 0, () => cache, opts.metricsRegistry);
-  const auth = createAuthenticator({ registry, metrics, log, cache });
+  const guard = new AuthGuard(opts.limits);
+  const metrics = createBrokerMetrics(() => aedesRef?.connectedClients ?? 0, () => cache, opts.metricsRegistry, guard);
+  const auth = createAuthenticator({ registry, metrics, log, cache, guard });
   const authz = createAuthorizer({ auth, registry, metrics, log });
 
   // the mqemitter guard relies on mqemitter internals: check them once per process
@@ -113,7 +128,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerHandl
   const aedes = await Aedes.createBroker({
     mq: mq as never,
     persistence: persistence.aedes as never,
-    connectTimeout: opts.connectTimeoutMs ?? 10_000,
+    connectTimeout: opts.connectTimeoutMs ?? 5_000,
     // out-of-order deliveries must not be dropped as duplicates (delivery-dedupe.ts)
     preConnect: (client, packet, cb) => {
       deliverOutOfOrderPublishes(client);
@@ -128,6 +143,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerHandl
   log.info({ persistence: persistence.kind, ...(opts.persistence?.kind === 'level' ? { dir: opts.persistence.dir } : {}) }, 'broker session persistence');
 
   aedes.on('clientReady', (client) => {
+    guard.settled(client.conn);
     metrics.connect();
     log.debug({ clientId: client.id, username: auth.identityOf(client)?.id }, 'client connected');
   });
@@ -138,7 +154,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerHandl
   const onConnError = (client: Client, err: Error) => {
     if (client?.id) auth.released(client);
     if (err instanceof AuthError || err instanceof AclError) return; // counted and logged where decided
-    const ctx = { clientId: client?.id, remote: (client?.conn as { remoteAddress?: string } | undefined)?.remoteAddress, code: (err as { code?: unknown }).code };
+    const ctx = { clientId: clip(client?.id), remote: (client?.conn as { remoteAddress?: string } | undefined)?.remoteAddress, code: (err as { code?: unknown }).code };
     let reason: string | null;
     const code = String((err as { code?: unknown }).code ?? '');
     if (err instanceof FrameError) reason = err.reason;
@@ -149,11 +165,13 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerHandl
     else reason = 'invalid_packet';
     if (reason) {
       metrics.protocolError(reason);
-      log.warn({ ...ctx, reason }, `connection closed: ${err.message}`);
+      const r = reason;
+      connLogs.log(r, (suppressed) => log.warn({ ...ctx, reason: r, ...(suppressed ? { suppressedSinceLast: suppressed } : {}) }, `connection closed: ${clip(err.message, 200)}`));
     } else {
-      log.debug({ ...ctx }, `connection closed: ${err.message}`);
+      log.debug({ ...ctx }, `connection closed: ${clip(err.message, 200)}`);
     }
   };
+  const connLogs = createLogLimiter({ burst: 5, windowMs: 10_000 });
   aedes.on('clientError', onConnError);
   aedes.on('connectionError', onConnError);
   (aedes as unknown as NodeJS.EventEmitter).on('error', (err: Error) => log.error({ err }, 'broker error'));
@@ -165,14 +183,46 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerHandl
   });
   if (opts.watchRegistry !== false) registry.watch();
 
+  // an auth flood opens an alert (code auth_flood) on the device most tried, and closes it when it stops
+  let floodAlert: AlertEvent | null = null;
+  guard.onFlood = (r: FloodReport) => {
+    metrics.authFlood(r.state === 'start');
+    const fields = { failures: r.failures, sources: r.sources, users: r.topUsers.map((u) => clip(u, 40)) };
+    if (r.state === 'start') log.error({ code: 'E_AUTH_FLOOD', ...fields }, 'authentication flood: connects are being refused in bulk');
+    else log.warn({ code: 'E_AUTH_FLOOD_END', ...fields, seconds: Math.round((Date.now() - r.startedAt) / 1000) }, 'authentication flood ended');
+    const device = r.topUsers.map((u) => registry.device(u)).find((d) => d !== undefined) ?? (floodAlert ? registry.device(floodAlert.deviceId) : undefined);
+    if (!device) return; // an AlertEvent names a device; a flood of unknown names is in the log and the metric
+    const ev: AlertEvent = {
+      alertId: floodAlert?.alertId ?? `auth_flood-${r.startedAt}`,
+      event: r.state === 'start' ? 'open' : 'auto_resolve',
+      at: Date.now(),
+      rule: 'auth_flood',
+      severity: 'warning',
+      deviceId: device.id,
+      kind: device.kind,
+      district: device.district,
+      title: `authentication flood: ${r.failures} refused connects from ${r.sources} source(s)`,
+      code: 'auth_flood',
+      params: { failures: r.failures, sources: r.sources, user: clip(r.topUsers[0] ?? '', 40) ?? '' },
+      by: 'broker',
+    };
+    floodAlert = r.state === 'start' ? ev : null;
+    aedes.publish({ cmd: 'publish', topic: svcTopics.alert(ev.alertId), payload: Buffer.from(JSON.stringify(ev)), qos: 1, retain: false, dup: false }, (err) => {
+      if (err) log.error({ err, code: 'E_AUTH_FLOOD_ALERT' }, 'could not publish the auth-flood alert');
+    });
+  };
+  const floodTimer = setInterval(() => guard.tick(), 1000);
+  floodTimer.unref();
+
   const listeners: Listener[] = [];
-  const common = { aedes, host, maxPacketSize, metrics, log };
+  const common = { aedes, host, maxPacketSize, metrics, log, guard };
   try {
     listeners.push(await listenTcp({ ...common, port: opts.port }));
     if (opts.wsPort !== undefined) listeners.push(await listenWebSocket({ ...common, port: opts.wsPort }));
   } catch (err) {
     await Promise.all(listeners.map((l) => l.close()));
     offChange();
+    clearInterval(floodTimer);
     await new Promise<void>((r) => aedes.close(() => r()));
     await persistence.close();
     throw err;
@@ -188,6 +238,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerHandl
     stop() {
       stopping ??= (async () => {
         offChange();
+        clearInterval(floodTimer);
         await new Promise<void>((r) => aedes.close(() => r()));
         await Promise.all(listeners.map((l) => l.close()));
         await persistence.close();

@@ -5,6 +5,7 @@
  */
 import { Counter, Gauge, Registry } from 'prom-client';
 import { PACKET_TYPES } from './frame-guard';
+import type { AuthGuard } from './auth-guard';
 
 export interface BrokerCounters {
   clientsConnected: number;
@@ -23,6 +24,12 @@ export interface BrokerCounters {
   /** scrypt verifications actually run, and connects answered from the verify cache */
   authVerifications: number;
   authCacheHits: number;
+  /** connections accepted but not yet authenticated; verifications waiting in the auth queue */
+  pendingConnections: number;
+  authQueue: number;
+  /** auth floods detected since start, and whether one is going on */
+  authFloods: number;
+  authFlooding: boolean;
 }
 
 export interface BrokerMetrics {
@@ -35,6 +42,7 @@ export interface BrokerMetrics {
   subscribeRefused(reason: string): void;
   revoked(): void;
   protocolError(reason: string): void;
+  authFlood(started: boolean): void;
   snapshot(): BrokerCounters;
 }
 
@@ -47,10 +55,11 @@ export function createBrokerMetrics(
   connectedClients: () => number,
   authStats: () => { verifications: number; hits: number },
   registry: Registry = new Registry(),
+  guard?: AuthGuard,
 ): BrokerMetrics {
   const packetsIn = new Float64Array(16);
   const packetsOut = new Float64Array(16);
-  const c = { connects: 0, revoked: 0 };
+  const c = { connects: 0, revoked: 0, floods: 0, flooding: false };
   const authFailures: Record<string, number> = {};
   const publishRefused: Record<string, number> = {};
   const subscribeRefused: Record<string, number> = {};
@@ -67,6 +76,11 @@ export function createBrokerMetrics(
 
   new Gauge({ name: 'mqtt_broker_auth_verifications', help: 'password verifications run (scrypt), since start', registers: reg, collect() { this.set(authStats().verifications); } });
   new Gauge({ name: 'mqtt_broker_auth_cache_hits', help: 'connects answered from the verification cache, since start', registers: reg, collect() { this.set(authStats().hits); } });
+
+  new Gauge({ name: 'mqtt_broker_pending_connections', help: 'connections accepted but not yet authenticated', registers: reg, collect() { this.set(guard?.pendingCount ?? 0); } });
+  new Gauge({ name: 'mqtt_broker_auth_queue', help: 'password verifications waiting for a slot', registers: reg, collect() { this.set(guard?.queueLength ?? 0); } });
+  const floods = new Counter({ name: 'mqtt_broker_auth_floods_total', help: 'authentication floods detected (refused connects over the threshold)', registers: reg });
+  new Gauge({ name: 'mqtt_broker_auth_flooding', help: '1 while an authentication flood is going on', registers: reg, collect() { this.set(c.flooding ? 1 : 0); } });
 
   // packets are counted in typed arrays by the frame guards; the counters catch up on scrape
   const reported = { in: new Float64Array(16), out: new Float64Array(16) };
@@ -110,6 +124,13 @@ export function createBrokerMetrics(
       bump(protocolErrors, reason);
       protoErr.inc({ reason });
     },
+    authFlood(started) {
+      c.flooding = started;
+      if (started) {
+        c.floods++;
+        floods.inc();
+      }
+    },
     snapshot() {
       return {
         clientsConnected: connectedClients(),
@@ -123,6 +144,10 @@ export function createBrokerMetrics(
         protocolErrors: { ...protocolErrors },
         authVerifications: authStats().verifications,
         authCacheHits: authStats().hits,
+        pendingConnections: guard?.pendingCount ?? 0,
+        authQueue: guard?.queueLength ?? 0,
+        authFloods: c.floods,
+        authFlooding: c.flooding,
       };
     },
   };

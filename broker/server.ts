@@ -11,6 +11,7 @@ import type { Aedes } from 'aedes';
 import type { Logger } from '../lib/log';
 import { FrameGuard } from './frame-guard';
 import type { BrokerMetrics } from './metrics';
+import type { AuthGuard } from './auth-guard';
 
 export const WS_PATH = '/mqtt';
 
@@ -26,6 +27,7 @@ interface Common {
   maxPacketSize: number;
   metrics: BrokerMetrics;
   log: Logger;
+  guard: AuthGuard;
 }
 
 function listen(server: net.Server | http.Server, port: number, host: string): Promise<number> {
@@ -43,8 +45,19 @@ function closeServer(server: net.Server | http.Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-function guard(c: Common, inner: Duplex, remoteAddress: string | undefined): FrameGuard {
-  return new FrameGuard(inner, { maxPacketSize: c.maxPacketSize, packetsIn: c.metrics.packetsIn, packetsOut: c.metrics.packetsOut, remoteAddress });
+/**
+ * Hand a new connection to Aedes through a FrameGuard, unless its source already holds too many
+ * unauthenticated connections (auth-guard.ts): then it is closed before anything is parsed.
+ */
+function admit(c: Common, inner: Duplex, remoteAddress: string | undefined, req?: http.IncomingMessage): void {
+  const conn = new FrameGuard(inner, { maxPacketSize: c.maxPacketSize, packetsIn: c.metrics.packetsIn, packetsOut: c.metrics.packetsOut, remoteAddress });
+  if (!c.guard.opened(conn, remoteAddress ?? 'unknown')) {
+    c.metrics.authFailure('too_many_pending');
+    conn.destroy();
+    return;
+  }
+  conn.once('close', () => c.guard.settled(conn));
+  c.aedes.handle(conn, req);
 }
 
 export async function listenTcp(c: Common): Promise<Listener> {
@@ -54,7 +67,7 @@ export async function listenTcp(c: Common): Promise<Listener> {
     socket.once('close', () => sockets.delete(socket));
     socket.setNoDelay(true);
     socket.on('error', () => {}); // reported through the guard / Aedes
-    c.aedes.handle(guard(c, socket, socket.remoteAddress));
+    admit(c, socket, socket.remoteAddress);
   });
   server.on('error', (err) => c.log.error({ err }, 'MQTT TCP listener error'));
   const port = await listen(server, c.port, c.host);
@@ -85,7 +98,7 @@ export async function listenWebSocket(c: Common): Promise<Listener> {
   wss.on('connection', (ws, req) => {
     const stream = createWebSocketStream(ws);
     stream.on('error', () => {}); // reported through the guard / Aedes
-    c.aedes.handle(guard(c, stream, req.socket.remoteAddress), req);
+    admit(c, stream, req.socket.remoteAddress, req);
   });
   wss.on('error', (err) => c.log.error({ err }, 'MQTT WebSocket listener error'));
   const port = await listen(server, c.port, c.host);

@@ -41,26 +41,33 @@ export class VerifyCache {
     return createHash('sha256').update(id).update('\0').update(password).update('\0').update(stored).digest('base64');
   }
 
-  async verify(id: string, password: string, stored: string): Promise<boolean> {
+  /**
+   * The verification's result. A scrypt run goes through `schedule` (the broker's fair work
+   * queue, auth-guard.ts); when `schedule` answers null (queue full) so does verify.
+   */
+  verify(id: string, password: string, stored: string, schedule: (run: () => Promise<boolean>) => Promise<boolean> | null = (run) => run()): Promise<boolean> | null {
     const key = this.key(id, password, stored);
     const hit = this.entries.get(key);
     if (hit) {
       if (hit.until > this.now()) {
         this.hits++;
-        return hit.ok;
+        return Promise.resolve(hit.ok);
       }
       this.entries.delete(key);
     }
     const running = this.inflight.get(key);
     if (running) return running;
-    const p = (async () => {
+    const scheduled = schedule(async () => {
       this.verifications++;
-      let ok = false;
       try {
-        ok = await verifyPassword(password, stored);
+        return await verifyPassword(password, stored);
       } catch {
-        ok = false; // malformed hash parameters never match
+        return false; // malformed hash parameters never match
       }
+    });
+    if (!scheduled) return null;
+    const p = (async () => {
+      const ok = await scheduled;
       if (this.entries.size >= this.max) {
         // Map keeps insertion order: drop the oldest
         const oldest = this.entries.keys().next().value;

@@ -27,6 +27,8 @@ export const ALERT_CODES = {
   'clock_skew.rejected': ['skewS', 'count'],
   /** the broker refused the device's credentials (wrong password, revoked, retired) */
   credentials_refused: ['reason', 'count'],
+  /** the broker is refusing connects in bulk (wrong passwords, unknown names); the device named is the one tried most */
+  auth_flood: ['failures', 'sources', 'user'],
   /** the device's payloads are being dead-lettered (reason = dead-letter reason) */
   payload_rejected: ['reason', 'count'],
   stuck_sensor: ['minutes', 'stream'],

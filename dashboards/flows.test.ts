@@ -117,14 +117,20 @@ describe('escalation flow', () => {
     });
     await new Promise<void>((r, j) => watcher.subscribe(svcTopics.alertAll, { qos: 1 }, (err) => (err ? j(err) : r())));
 
+    // each event from the account that owns it (the broker refuses others: broker/acl.ts ALERT_EVENT_RULES)
     const ingest = await connect('ingest');
-    const pub = (e: AlertEvent) => new Promise<void>((r, j) => ingest.publish(svcTopics.alert(e.alertId), JSON.stringify(e), { qos: 1 }, (err) => (err ? j(err) : r())));
+    const consoleSvc = await connect('console');
+    const admin = await connect('admin');
+    const pub = (e: AlertEvent) => {
+      const from = e.event === 'open' || e.event === 'update' || e.event === 'auto_resolve' ? ingest : consoleSvc;
+      return new Promise<void>((r, j) => from.publish(svcTopics.alert(e.alertId), JSON.stringify(e), { qos: 1 }, (err) => (err ? j(err) : r())));
+    };
     const t0 = Date.now();
     await pub(alert('hotlist.cam-01.A.1', 'open', 'critical')); // never acknowledged → escalates
     await pub(alert('hotlist.cam-01.B.1', 'open', 'critical')); // acknowledged in time → does not
     await pub(alert('noise.noise-01.C.1', 'open', 'warning')); // not critical → does not
     await pub(alert('hotlist.cam-01.D.1', 'open', 'critical')); // assigned only → still escalates
-    await ingest.publish('city/v1/svc/alerts/bad', 'not json at all'); // bad input: ignored
+    await admin.publishAsync('city/v1/svc/alerts/bad', 'not json at all'); // bad input: ignored
 
     await new Promise((r) => setTimeout(r, AFTER * 0.6));
     expect(seen.filter((s) => s.e.event === 'escalate')).toHaveLength(0); // not before the timeout

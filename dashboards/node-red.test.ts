@@ -77,6 +77,28 @@ describe('startNodeRed', () => {
     expect(fs.readFileSync(target, 'utf8')).toBe(renderFlows());
   });
 
+  it('with the editor off (NODE_RED_EDITOR=off, the default) serves no editor nor admin API; the flows still run', { timeout: 90_000 }, async () => {
+    const before = connected.filter((id) => id.startsWith('nodered-')).length;
+    const off = await startNodeRed({
+      port: 0,
+      userDir: path.join(tempDir('nr-off-'), 'node-red'),
+      credentialSecret: 'test-credential-secret',
+      mqtt: { url: `mqtt://127.0.0.1:${broker.port}`, username: 'nodered', password: TEST_PASSWORD('nodered') },
+      apiUrl: 'http://127.0.0.1:9',
+      adminPassword: null,
+      log,
+    });
+    try {
+      // no editor, no admin API: nothing answers (Node-RED opens no HTTP server at all), not even with the MQTT admin secret
+      const answer = (p: string, init?: RequestInit) => fetch(`${off.url}${p}`, init).then((r) => r.status, () => 'no server');
+      for (const p of ['/', '/flows', '/auth/login']) expect(await answer(p)).not.toBe(200);
+      expect(await answer('/auth/token', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_id: 'node-red-admin', grant_type: 'password', scope: '*', username: 'admin', password: TEST_PASSWORD('admin') }) })).not.toBe(200);
+      await waitFor(() => connected.filter((id) => id.startsWith('nodered-')).length > before, 30_000, 100, 'flows connected without the editor');
+    } finally {
+      await off.stop();
+    }
+  });
+
   it('refuses to start without a credential secret or admin password', async () => {
     const base = { port: 0, userDir: tempDir('nr-x-'), mqtt: { url: 'mqtt://127.0.0.1:1', username: 'nodered', password: 'x' }, apiUrl: 'http://127.0.0.1:9', log };
     await expect(startNodeRed({ ...base, credentialSecret: '', adminPassword: 'x' })).rejects.toMatchObject({ code: 'E_NODE_RED_SECRET' });

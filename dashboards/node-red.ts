@@ -41,8 +41,12 @@ export interface NodeRedOptions {
   apiToken?: string;
   apiUsername?: string;
   apiPassword?: string;
-  /** password of the editor's admin user */
-  adminPassword: string;
+  /**
+   * password of the editor's admin user — its own secret, never a service account's (the editor
+   * runs code in a process holding the `nodered` credentials); null = the editor and admin API are
+   * off (flows still run), the default in production (NODE_RED_EDITOR=off)
+   */
+  adminPassword: string | null;
   adminUser?: string;
   /** escalation webhook (POST of the escalate AlertEvent) */
   webhookUrl?: string;
@@ -116,7 +120,7 @@ function freePort(host: string): Promise<number> {
 export async function startNodeRed(opts: NodeRedOptions): Promise<NodeRedHandle> {
   const log = (opts.log ?? createLogger('node-red')).child({ component: 'node-red' });
   if (!opts.credentialSecret) throw new NodeRedError('E_NODE_RED_SECRET', 'Node-RED needs a credentialSecret (NODE_RED_CREDENTIAL_SECRET)');
-  if (!opts.adminPassword) throw new NodeRedError('E_NODE_RED_ADMIN', 'Node-RED needs an admin password (the editor is behind a login)');
+  if (opts.adminPassword !== null && !opts.adminPassword) throw new NodeRedError('E_NODE_RED_ADMIN', 'Node-RED needs an admin password for its editor (or null: editor off)');
   const host = opts.host ?? '127.0.0.1';
   const port = opts.port || (await freePort(host));
   const userDir = path.resolve(opts.userDir);
@@ -132,7 +136,7 @@ export async function startNodeRed(opts: NodeRedOptions): Promise<NodeRedHandle>
     NODE_RED_FLOW_FILE: flowFile,
     NODE_RED_CREDENTIAL_SECRET: opts.credentialSecret,
     NODE_RED_ADMIN_USER: opts.adminUser ?? 'admin',
-    NODE_RED_ADMIN_HASH: bcrypt.hashSync(opts.adminPassword, 10),
+    NODE_RED_ADMIN_HASH: opts.adminPassword === null ? '' : bcrypt.hashSync(opts.adminPassword, 10),
     NODE_RED_LOG_LEVEL: 'info',
     CITY_MQTT_URL: opts.mqtt.url,
     CITY_MQTT_USERNAME: opts.mqtt.username,
@@ -164,6 +168,7 @@ export async function startNodeRed(opts: NodeRedOptions): Promise<NodeRedHandle>
       resolve();
     }),
   );
+  let flowsStarted = false;
   const pipeLines = (stream: NodeJS.ReadableStream | null, level: 'info' | 'warn') => {
     let buf = '';
     stream?.setEncoding('utf8');
@@ -173,6 +178,7 @@ export async function startNodeRed(opts: NodeRedOptions): Promise<NodeRedHandle>
       while ((i = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, i).trimEnd();
         buf = buf.slice(i + 1);
+        if (/Started flows/.test(line)) flowsStarted = true;
         if (line) log[/\[(error|warn)\]/.test(line) ? 'warn' : level]({ nodeRed: line }, 'node-red');
       }
     });
@@ -189,16 +195,20 @@ export async function startNodeRed(opts: NodeRedOptions): Promise<NodeRedHandle>
     log.info({ pid: child.pid }, 'node-red stopped');
   };
 
-  // ready when the admin API answers
+  // ready when the admin API answers (editor off: when the runtime says its flows started; no HTTP then)
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
   const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
   for (;;) {
     if (exited) throw new NodeRedError('E_NODE_RED_START', `Node-RED exited during start (${JSON.stringify(exited)})`);
-    try {
-      const res = await fetch(`${url}/auth/login`);
-      if (res.ok) break;
-    } catch {
-      /* not listening yet */
+    if (opts.adminPassword === null) {
+      if (flowsStarted) break;
+    } else {
+      try {
+        const res = await fetch(`${url}/auth/login`);
+        if (res.ok) break;
+      } catch {
+        /* not listening yet */
+      }
     }
     if (Date.now() > deadline) {
       await stop();

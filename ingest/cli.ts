@@ -17,6 +17,7 @@ import { RegistryView } from '../firmware-config/registry';
 import { ConfigError, loadConfig, type Config, mqttUrlOf, registryFileOf } from '../lib/config';
 import { createLogger } from '../lib/log';
 import { startErrorLine } from '../lib/preflight';
+import { secureDataDir } from '../lib/data-dir';
 import { openStore } from '../store/open';
 import { markInstalled } from '../firmware-config/admin';
 import { startIngest } from './index';
@@ -24,6 +25,7 @@ import { createRuleEngine } from './rules/index';
 
 async function main(): Promise<void> {
   const cfg = loadConfig();
+  secureDataDir(cfg.DATA_DIR);
   const log = createLogger('ingest', cfg.LOG_LEVEL);
   const password = process.env.INGEST_PASSWORD;
   if (!password) throw Object.assign(new Error('INGEST_PASSWORD is not set (password of the ingest service account)'), { code: 'E_CONFIG' });

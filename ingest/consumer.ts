@@ -18,6 +18,7 @@
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { assertDeferrable, DEFERRED, sendPuback } from './deferred-puback';
 import type { Logger } from '../lib/log';
+import { clip, createLogLimiter } from '../lib/log-limiter';
 
 export type AckFn = () => void;
 
@@ -52,6 +53,7 @@ export interface Consumer {
 
 export function startConsumer(o: ConsumerOptions): Consumer {
   const log = o.log;
+  const handlerErrors = createLogLimiter({ burst: 5, windowMs: 10_000 });
   const opts: IClientOptions = {
     clientId: o.clientId,
     username: o.username,
@@ -102,7 +104,7 @@ export function startConsumer(o: ConsumerOptions): Consumer {
     } catch (err) {
       // onMessage must not throw; if it does, the message is left un-acknowledged (redelivered
       // on the next connection) rather than lost.
-      log.error({ err, topic, code: 'E_INGEST_HANDLER' }, 'message handler failed; message left un-acknowledged');
+      handlerErrors.log('handler', (suppressed) => log.error({ err: clip((err as Error)?.message, 300), topic: clip(topic), code: 'E_INGEST_HANDLER', ...(suppressed ? { suppressedSinceLast: suppressed } : {}) }, 'message handler failed; message left un-acknowledged'));
       if (hold) cb(DEFERRED);
     }
     if (hold) o.onSaturated?.();

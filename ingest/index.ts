@@ -32,7 +32,7 @@ import { commissioningLetter } from './commissioning';
 import { startConsumer } from './consumer';
 import { RecentKeys } from './dedupe';
 import { LiveStateBook, plateLiveState } from './live-state';
-import { createLogLimiter } from './log-limiter';
+import { clip, createLogLimiter } from './log-limiter';
 import { Registry } from 'prom-client';
 import { createIngestMetrics, serveMetrics, type IngestCounters } from './metrics';
 import type { RuleEngine } from './rule-engine';
@@ -254,7 +254,7 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
     try {
       c = classifyMessage(topic, payload, receivedAt, registry, policy);
     } catch (err) {
-      log.error({ err, topic, code: 'E_INGEST_CLASSIFY' }, 'validation failed unexpectedly; dead-lettering the message');
+      limiter.log('classify', (suppressed) => log.error({ err: clip((err as Error).message, 300), topic: clip(topic), code: 'E_INGEST_CLASSIFY', ...(suppressed ? { suppressedSinceLast: suppressed } : {}) }, 'validation failed unexpectedly; dead-lettering the message'));
       c = { type: 'reject', reason: 'schema', letter: deadLetter(topic, payload, receivedAt, null, 'schema', `could not be validated: ${(err as Error).message}`) };
     }
     switch (c.type) {

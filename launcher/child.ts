@@ -8,7 +8,8 @@
 import { ConfigError, loadConfig } from '../lib/config';
 import { createLogger } from '../lib/log';
 import { RegistryView } from '../firmware-config/registry';
-import { startBroker } from '../broker/index';
+import { brokerLimitsOf, startBroker } from '../broker/index';
+import { secureDataDir } from '../lib/data-dir';
 import { persistenceOf } from '../broker/persistence';
 import { serveMetrics } from '../ingest/metrics';
 import { registryFileOf } from '../lib/config';
@@ -55,6 +56,7 @@ process.on('SIGTERM', () => void stop('SIGTERM'));
 process.on('disconnect', () => void stop('supervisor gone'));
 
 async function startBrokerRole(m: Extract<ToChild, { type: 'start-broker' }>): Promise<void> {
+  secureDataDir(cfg!.DATA_DIR); // 0700; files this process creates (broker sessions) are 0600
   const registry = new RegistryView(registryFileOf(cfg!), (err) => log.error({ err: err.message }, 'registry reload failed; keeping the previous registry'));
   const broker = await startBroker({
     registry,
@@ -63,6 +65,7 @@ async function startBrokerRole(m: Extract<ToChild, { type: 'start-broker' }>): P
     wsPort: m.wsPort,
     persistence: persistenceOf(cfg!),
     log: log.child({ component: 'broker' }),
+    ...brokerLimitsOf(cfg!),
   });
   // internal, loopback only: the supervisor merges it into the one /metrics
   const metrics = await serveMetrics(broker.metricsRegistry, 0, '127.0.0.1', log);

@@ -15,7 +15,7 @@ import type { Registry } from 'prom-client';
 import { mqttUrlOf, registryFileOf, type Config } from '../lib/config';
 import { RegistryView } from '../firmware-config/registry';
 import { openStore } from '../store/open';
-import { startBroker } from '../broker/index';
+import { brokerLimitsOf, startBroker } from '../broker/index';
 import { persistenceOf } from '../broker/persistence';
 import { startIngest } from '../ingest/index';
 import { createRuleEngine } from '../ingest/rules/index';
@@ -25,6 +25,7 @@ import { cityFileFor, loadCity, type City } from '../firmware-config/city';
 import { startFleet } from '../device-sim/fleet';
 import { loadOrCreateSecret } from './secrets';
 import { markInstalled } from '../firmware-config/admin';
+import { secureDataDir } from '../lib/data-dir';
 
 /** lifecycle: a planned device's first real reading makes it "installed" (presence alerts from then on) */
 function markInstalledLogged(registryFile: string, id: string, log: Logger): void {
@@ -67,6 +68,7 @@ function nodeRedLogin(registry: RegistryView) {
 /** Create DATA_DIR and, on a first start, provision the demo city. Returns the registry file. */
 export function prepareDataDir(cfg: Config, log: Logger): string {
   fs.mkdirSync(cfg.DATA_DIR, { recursive: true });
+  secureDataDir(cfg.DATA_DIR); // 0700; files this process creates are 0600
   const registryFile = registryFileOf(cfg);
   if (!fs.existsSync(registryFile)) {
     if (cfg.REGISTRY_FILE) throw Object.assign(new Error(`REGISTRY_FILE ${registryFile} does not exist`), { code: 'E_REGISTRY_MISSING' });
@@ -108,7 +110,7 @@ export async function startStack(cfg: Config, log: Logger, opts: StackOptions = 
       brokerPorts = opts.externalBroker;
       mqttUrl = opts.externalBroker.url;
     } else {
-      const broker = await startBroker({ registry, host: cfg.HOST, port: cfg.MQTT_PORT, wsPort: cfg.MQTT_WS_PORT, persistence: persistenceOf(cfg), log: log.child({ component: 'broker' }) });
+      const broker = await startBroker({ registry, host: cfg.HOST, port: cfg.MQTT_PORT, wsPort: cfg.MQTT_WS_PORT, persistence: persistenceOf(cfg), log: log.child({ component: 'broker' }), ...brokerLimitsOf(cfg) });
       started.push({ name: 'broker', stop: () => broker.stop() });
       brokerPorts = broker;
       brokerMetrics = [broker.metricsRegistry]; // one /metrics for the process: ingest + broker
@@ -167,7 +169,8 @@ export async function startStack(cfg: Config, log: Logger, opts: StackOptions = 
         apiUrl: `http://127.0.0.1:${api.port}`,
         apiUsername: 'nodered',
         apiPassword: services.nodered,
-        adminPassword: services.admin,
+        // the editor has its own login, never the MQTT admin secret; off unless NODE_RED_EDITOR=on
+        adminPassword: cfg.NODE_RED_EDITOR === 'on' ? cfg.NODE_RED_ADMIN_PASSWORD || loadOrCreateSecret(cfg.DATA_DIR, 'node-red-editor-password') : null,
         log: log.child({ component: 'node-red' }),
       });
       nodeRedPort = nr.port ?? cfg.NODE_RED_PORT;

@@ -47,7 +47,7 @@ const lines = [
   stack.ports.mqttWs ? `  MQTT/WebSocket  ws://${host}:${stack.ports.mqttWs}/mqtt` : '',
   stack.ports.metrics ? `  metrics         http://${host}:${stack.ports.metrics}/metrics  (ingest + broker)` : '',
   stack.pids ? `  processes       broker pid ${stack.pids().broker}, core (store, ingest, API) pid ${stack.pids().core}, supervisor pid ${process.pid}` : '',
-  stack.ports.nodeRed ? `  Node-RED        http://${host}:${stack.ports.nodeRed}/   (editor login: admin, password = "admin" in ${cfg.DATA_DIR}/services.json)` : '',
+  stack.ports.nodeRed ? `  Node-RED        http://${host}:${stack.ports.nodeRed}/   ${cfg.NODE_RED_EDITOR === 'on' ? `(editor login: admin, password = NODE_RED_ADMIN_PASSWORD or ${cfg.DATA_DIR}/secrets/node-red-editor-password)` : '(flows only; NODE_RED_EDITOR=on for the editor)'}` : '',
   `  simulated fleet ${cfg.SIM === 'on' ? `on (speed ×${cfg.SIM_SPEED})` : 'off'}`,
   `  console logins  see ${cfg.DATA_DIR}/initial-passwords.txt (first start)`,
   'Press Ctrl-C to stop.',

@@ -31,6 +31,11 @@ const BAD: [keyof typeof VARIABLES, string, RegExp][] = [
   ['OPEN311_SLA_HOURS', 'noise:24', /does not have the expected form; expected a text of the form/],
   ['BROKER_PERSISTENCE', 'redis', /is not an allowed value; expected one of level, memory/],
   ['START_LAYOUT', 'cluster', /is not an allowed value; expected one of processes, single/],
+  ['MQTT_CONNECT_TIMEOUT_S', '0', /is below 1; expected a whole number from 1 to 60/],
+  ['MQTT_MAX_PENDING_PER_IP', '0', /is below 1; expected a whole number ≥ 1/],
+  ['MQTT_MAX_PENDING', 'lots', /is not a number; expected a whole number ≥ 1/],
+  ['MQTT_AUTH_CONCURRENCY', '100', /is above 64; expected a whole number from 1 to 64/],
+  ['NODE_RED_EDITOR', 'yes', /is not an allowed value; expected one of on, off/],
   ['LOG_LEVEL', 'verbose', /is not an allowed value; expected one of fatal, error, warn, info, debug, trace, silent/],
 ];
 

@@ -53,6 +53,10 @@ export const VARIABLES = {
   HTTP_PORT: { schema: Port(3000, 'ops-console API and web console; GET /health') },
   METRICS_PORT: { schema: Port(9464, 'ingest Prometheus metrics (/metrics)') },
   NODE_RED_PORT: { schema: Port(1880, 'Node-RED editor and flows') },
+  MQTT_CONNECT_TIMEOUT_S: { schema: Type.Integer({ minimum: 1, maximum: 60, default: 5, description: 'a connection must send its CONNECT within this long' }) },
+  MQTT_MAX_PENDING_PER_IP: { schema: Type.Integer({ minimum: 1, default: 256, description: 'unauthenticated MQTT connections per source address; more are closed at accept' }) },
+  MQTT_MAX_PENDING: { schema: Type.Integer({ minimum: 1, default: 2000, description: 'unauthenticated MQTT connections in total' }) },
+  MQTT_AUTH_CONCURRENCY: { schema: Type.Integer({ minimum: 1, maximum: 64, default: 2, description: 'password verifications (scrypt) running at once; the queue is fair between source addresses' }) },
   BROKER_PERSISTENCE: { schema: Type.Union([Type.Literal('level'), Type.Literal('memory')], { default: 'level', description: 'broker sessions: level = durable on disk under DATA_DIR/broker-sessions (a PUBACK means stored), memory = lost on a crash' }) },
   MQTT_URL: {
     schema: Type.String({ default: '', description: 'broker URL for ingest/sim/console when the broker runs elsewhere; empty = mqtt://127.0.0.1:MQTT_PORT' }),
@@ -80,6 +84,8 @@ export const VARIABLES = {
   PLATE_RETENTION_DAYS: { schema: Type.Integer({ minimum: 1, default: 90, description: 'plate reads older than this are purged' }) },
   JWT_SECRET: { schema: Type.String({ default: '', description: 'console session signing key; empty = generated and kept in DATA_DIR' }), check: (v: string) => (v && v.length < 16 ? `is ${v.length} characters long` : null), form: 'empty or at least 16 characters' },
   NODE_RED_CREDENTIAL_SECRET: { schema: Type.String({ default: '', description: 'Node-RED credentialSecret; empty = generated and kept in DATA_DIR' }) },
+  NODE_RED_EDITOR: { schema: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'off', description: 'Node-RED editor and admin API (flows run either way); on = behind its own login' }) },
+  NODE_RED_ADMIN_PASSWORD: { schema: Type.String({ default: '', description: 'Node-RED editor login (user admin) when NODE_RED_EDITOR=on; empty = generated and kept in DATA_DIR/secrets' }) },
   MAP_STYLE_URL: {
     schema: Type.String({ default: '', description: 'MapLibre style URL; empty = bundled offline basemap of the demo city' }),
     check: (v: string) => (v.startsWith('/') && !v.startsWith('//') ? null : urlCheck(HTTP_SCHEMES)(v)),

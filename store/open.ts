@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/log';
 import type { TelemetryStore } from './types';
+import { trackWrites } from './write-health';
 
 export const telemetryFileOf = (cfg: Config): string => path.join(cfg.DATA_DIR, 'telemetry.duckdb');
 
@@ -37,5 +38,5 @@ export async function openStore(cfg: Config, log: Logger): Promise<TelemetryStor
     throw err;
   }
   log.info({ backend: store.backend }, 'telemetry store open');
-  return store;
+  return trackWrites(store); // health() degrades while writes fail
 }

@@ -106,6 +106,10 @@ export interface StoreHealth {
   /** points waiting in memory / spilled to disk (InfluxDB writer), when relevant */
   buffered?: number;
   spilled?: number;
+  /** write outcomes seen by this process (store/write-health.ts), ms; null = none yet */
+  lastWriteAt?: number | null;
+  writeFailingSince?: number | null;
+  lastWriteError?: string | null;
 }
 
 export interface TelemetryStore {

@@ -160,7 +160,7 @@ async function runFleet(basemap: Basemap, devices: number, seconds: number, wsUr
   const model = new LiveModel();
   const c = new MapController({ container: document.getElementById('map')!, style: buildOfflineStyle(basemap), basemap, model, interpolate: interp });
   await c.ready;
-  const sock = connectLive(model, 'bench', { path: wsUrl, keepTimings: true, onError: (m) => console.error(m) });
+  const sock = connectLive(model, 'bench', { path: wsUrl, keepTimings: true, ticket: false, onError: (m) => console.error(m) });
   await until(() => c.fleet.size >= devices, 120_000, 'fleet loaded');
   await new Promise((r) => setTimeout(r, 2000));
   const res = newResult();
@@ -252,7 +252,7 @@ async function runDeck(basemap: Basemap, devices: number, seconds: number, wsUrl
     }
   };
   raf = requestAnimationFrame(frame);
-  const sock = connectLive(model, 'bench', { path: wsUrl, keepTimings: true, onError: (m) => console.error(m) });
+  const sock = connectLive(model, 'bench', { path: wsUrl, keepTimings: true, ticket: false, onError: (m) => console.error(m) });
   await until(() => fleet.size >= devices, 120_000, 'fleet loaded');
   await new Promise((r) => setTimeout(r, 2000));
   res.trucks = fleet.size;

@@ -8,7 +8,8 @@ const d = msg.data || {};
 const errors = msg.errors || [];
 const rows = [];
 const csvCell = (v) => {
-  const s = v === null || v === undefined ? '' : String(v);
+  let s = v === null || v === undefined ? '' : String(v);
+  if (typeof v !== 'number' && /^[=+\-@\t\r]/.test(s)) s = "'" + s; // never a spreadsheet formula
   return /[",\n\r]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
 };
 const add = (section, subject, metric, value, unit, detail) => rows.push([section, subject, metric, value, unit || '', detail || '']);

@@ -391,7 +391,12 @@ describe('exports', () => {
     await t.app.exportJobs.wait(job.id);
     const done = (await get(`/api/exports/${job.id}`, plan)).json();
     expect(done).toMatchObject({ state: 'done', progress: 1, rows: 21, downloadUrl: `/api/exports/${job.id}/download` });
-    const file = await get(`${done.downloadUrl}?token=${plan}`);
+    // a browser link carries a one-time ticket, never the session token
+    expect((await get(`${done.downloadUrl}?token=${plan}`)).statusCode).toBe(401);
+    const tk = await t.app.inject({ method: 'POST', url: '/api/auth/ticket', headers: H(plan), payload: { path: done.downloadUrl } });
+    expect(tk.statusCode).toBe(200);
+    const file = await get(tk.json().url);
+    expect((await get(tk.json().url)).statusCode).toBe(401); // used once
     expect(file.statusCode).toBe(200);
     expect(file.headers['content-type']).toMatch(/gpx/);
     expect(file.body.match(/<trkpt /g)).toHaveLength(21);

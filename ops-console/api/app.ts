@@ -21,6 +21,7 @@ import hotlistSeed from './plugins/app/hotlist-seed';
 import type { HotlistEntry } from '../../contract';
 import exportsRepo from './plugins/app/exports';
 import auth from './plugins/app/auth';
+import tickets from './plugins/app/tickets';
 import liveHub, { type LiveHubOptions } from './plugins/app/live-hub';
 import mqttLink, { type MqttOptions } from './plugins/app/mqtt-link';
 import plateRetention from './plugins/app/plate-retention';
@@ -72,6 +73,7 @@ export async function consoleApp(fastify: FastifyInstance, opts: AppPluginOption
   await fastify.register(hotlistRepo);
   await fastify.register(exportsRepo);
   await fastify.register(hotlistSeed, { entries: opts.seedHotlist });
+  await fastify.register(tickets);
   await fastify.register(auth, { users: opts.users });
   await fastify.register(liveHub, opts.live ?? {});
   await fastify.register(mqttLink, { mqtt: opts.mqtt, registry: opts.ctx.registry });

@@ -8,6 +8,7 @@ import path from 'node:path';
 import closeWithGrace from 'close-with-grace';
 import { loadConfig, mqttUrlOf, registryFileOf } from '../../lib/config';
 import { createLogger } from '../../lib/log';
+import { secureDataDir } from '../../lib/data-dir';
 import { RegistryView } from '../../firmware-config/registry';
 import { cityFileFor, loadCity } from '../../firmware-config/city';
 import { openStore } from '../../store/open';
@@ -22,6 +23,7 @@ const cfg = (() => {
     process.exit(2);
   }
 })();
+secureDataDir(cfg.DATA_DIR);
 const log = createLogger('console-api', cfg.LOG_LEVEL);
 
 async function consolePassword(): Promise<string | null> {

@@ -35,7 +35,8 @@ describe('device → broker → ingest → API → WebSocket', () => {
   it('a GPS fix published by a truck reaches a live client and the history routes', async () => {
     const login = await fetch(`http://127.0.0.1:${api.port}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'op', password: 'op-pass' }) });
     const { token } = (await login.json()) as { token: string };
-    const ws = new WebSocket(`ws://127.0.0.1:${api.port}/api/live?token=${token}`);
+    const tr = await fetch(`http://127.0.0.1:${api.port}/api/auth/ticket`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ path: '/api/live' }) });
+    const ws = new WebSocket(`ws://127.0.0.1:${api.port}${((await tr.json()) as { url: string }).url}`);
     const msgs: LiveMessage[] = [];
     ws.on('message', (d) => msgs.push(JSON.parse(String(d)) as LiveMessage));
     await waitFor(() => msgs.length > 0, 5000, 20, 'snapshot');

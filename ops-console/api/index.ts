@@ -22,6 +22,7 @@ import type { HotlistEntry } from '../../contract';
 import { loadOrCreateSecret } from '../../launcher/secrets';
 import type { Role } from '../shared/live';
 import { consoleApp } from './app';
+import { reqSerializer } from './lib/log-redact';
 import { loadOrCreateUsers, usersFromList, withServiceUsers, type UserRecord } from './lib/users';
 import type { MqttOptions } from './plugins/app/mqtt-link';
 import type { LiveHubOptions } from './plugins/app/live-hub';
@@ -57,7 +58,8 @@ export interface BuildAppOptions {
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
   const { cfg } = opts;
   const app = Fastify({
-    loggerInstance: opts.log,
+    // tokens and tickets never reach the log through a URL
+    loggerInstance: opts.log?.child({}, { serializers: { req: reqSerializer } }),
     ...(opts.log ? {} : { logger: false }),
     // the device contract annotates numbers with their unit (`x-unit`)
     ajv: { customOptions: { keywords: ['x-unit'], removeAdditional: false, coerceTypes: 'array', useDefaults: true } },

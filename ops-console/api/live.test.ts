@@ -32,10 +32,17 @@ async function login(username: string): Promise<string> {
   return ((await r.json()) as { token: string }).token;
 }
 
+/** a one-time ticket URL for the live stream (POST /api/auth/ticket) */
+async function ticketUrl(token: string, path = '/api/live'): Promise<string> {
+  const r = await fetch(`http://127.0.0.1:${api.port}/api/auth/ticket`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ path }) });
+  expect(r.status).toBe(200);
+  return ((await r.json()) as { url: string }).url;
+}
+
 /** A WebSocket client collecting messages. */
 async function liveClient(username: string) {
   const token = await login(username);
-  const ws = new WebSocket(`ws://127.0.0.1:${api.port}/api/live?token=${encodeURIComponent(token)}`);
+  const ws = new WebSocket(`ws://127.0.0.1:${api.port}${await ticketUrl(token)}`);
   sockets.push(ws);
   const msgs: LiveMessage[] = [];
   ws.on('message', (d) => msgs.push(JSON.parse(String(d)) as LiveMessage));
@@ -166,7 +173,7 @@ describe('live stream over a real broker', () => {
 
   it('bad service messages are counted, not fatal', async () => {
     await ingest.publishAsync(svcTopics.state('air', 'air-01'), 'not json', { qos: 1 });
-    await ingest.publishAsync(svcTopics.alert('x'), JSON.stringify({ alertId: 'x' }), { qos: 1 });
+    await ingest.publishAsync(svcTopics.alert('x'), JSON.stringify({ alertId: 'x', event: 'open' }), { qos: 1 });
     await waitFor(async () => {
       const m = await (await fetch(`http://127.0.0.1:${api.port}/metrics`)).text();
       return /console_mqtt_rejected_total\{type="state"\} [1-9]/.test(m) && /console_mqtt_rejected_total\{type="alerts"\} [1-9]/.test(m);
@@ -176,7 +183,7 @@ describe('live stream over a real broker', () => {
 
   it('columnar clients get GPS-only truck changes as binary position frames, the rest as JSON; JSON clients get all as JSON', async () => {
     const token = await login('op');
-    const ws = new WebSocket(`ws://127.0.0.1:${api.port}/api/live?token=${encodeURIComponent(token)}&format=columnar`);
+    const ws = new WebSocket(`ws://127.0.0.1:${api.port}${await ticketUrl(token)}&format=columnar`);
     sockets.push(ws);
     const json: LiveMessage[] = [];
     const frames: PositionsFrame[] = [];
@@ -229,15 +236,23 @@ describe('live stream over a real broker', () => {
     await waitFor(() => plain.msgs.some((m) => m.devices.some((d) => d.deviceId === 'truck-119' && d.latest.gps!.ts === t0 + 3000)), 10_000, 20, 'plain client fixes');
     expect(bytes.bin).toBeGreaterThan(0);
     // a new columnar client's snapshot names every numbered device
-    const ws2 = new WebSocket(`ws://127.0.0.1:${api.port}/api/live?token=${encodeURIComponent(token)}&format=columnar`);
+    const ws2 = new WebSocket(`ws://127.0.0.1:${api.port}${await ticketUrl(token)}&format=columnar`);
     sockets.push(ws2);
     const snap = await new Promise<LiveSnapshot>((res) => ws2.once('message', (d) => res(JSON.parse(String(d)) as LiveSnapshot)));
     expect(snap.positionIds).toEqual(expect.arrayContaining(['truck-100', 'truck-119']));
     expect(new Set(snap.positionIds!.map((id, i) => names.get(i) === id)).has(false)).toBe(false);
   });
 
-  it('refuses the upgrade without a valid token (401)', async () => {
-    for (const url of [`ws://127.0.0.1:${api.port}/api/live`, `ws://127.0.0.1:${api.port}/api/live?token=forged`]) {
+  it('refuses the upgrade without a valid ticket (401): none, forged, a session token in the URL, a used one', async () => {
+    const token = await login('op');
+    const used = await ticketUrl(token);
+    const first = new WebSocket(`ws://127.0.0.1:${api.port}${used}`);
+    sockets.push(first);
+    await new Promise<void>((res, rej) => {
+      first.once('open', () => res());
+      first.once('error', rej);
+    });
+    for (const url of [`ws://127.0.0.1:${api.port}/api/live`, `ws://127.0.0.1:${api.port}/api/live?ticket=forged`, `ws://127.0.0.1:${api.port}/api/live?token=${token}`, `ws://127.0.0.1:${api.port}${used}`]) {
       const ws = new WebSocket(url);
       ws.on('error', () => undefined);
       const status = await new Promise<number>((res) => ws.on('unexpected-response', (_req, r) => res(r.statusCode ?? 0)));

@@ -199,6 +199,15 @@ export const ALERT_TEXT: Record<AlertCode, CodeText> = {
     en: 'The broker refuses its credentials ({reason}): {count}',
     params: { reason: oneOf(AUTH_REASONS), count: count({ es: 'intento', en: 'attempt' }, { es: 'intentos', en: 'attempts' }) },
   },
+  auth_flood: {
+    es: 'Ataque de conexiones: {failures} desde {sources}; el nombre más usado es {user}',
+    en: 'Connection flood: {failures} from {sources}; the name tried most is {user}',
+    params: {
+      failures: count({ es: 'intento fallido', en: 'failed attempt' }, { es: 'intentos fallidos', en: 'failed attempts' }),
+      sources: count({ es: 'dirección', en: 'address' }, { es: 'direcciones', en: 'addresses' }),
+      user: text,
+    },
+  },
   payload_rejected: {
     es: 'Mensajes rechazados ({reason}): {count}',
     en: 'Messages rejected ({reason}): {count}',
@@ -263,6 +272,7 @@ export const RULE_TEXT: Record<string, Both> = {
   offline: { es: 'Dispositivo fuera de línea', en: 'Device offline' },
   clock_skew: { es: 'Reloj del dispositivo desfasado', en: 'Device clock skewed' },
   credentials_refused: { es: 'Credenciales rechazadas', en: 'Credentials refused' },
+  auth_flood: { es: 'Ataque de conexiones', en: 'Connection flood' },
   payload_rejected: { es: 'Mensajes rechazados', en: 'Messages rejected' },
   stuck_sensor: { es: 'Sensor atascado', en: 'Sensor stuck' },
   battery_low: { es: 'Batería baja', en: 'Battery low' },

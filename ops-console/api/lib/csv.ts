@@ -1,7 +1,16 @@
-/** Small CSV helpers (RFC 4180 quoting) for exports, open data and hotlist import. */
+/**
+ * Small CSV helpers (RFC 4180 quoting) for exports, open data and hotlist import.
+ *
+ * Text cells that a spreadsheet would run as a formula (starting with = + - @, tab or CR) are
+ * neutralised with a leading apostrophe (OWASP "CSV injection"); numbers are written as numbers,
+ * so a negative longitude stays -94.43.
+ */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
 export function csvCell(v: unknown): string {
   if (v === null || v === undefined) return '';
-  const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
+  let s = typeof v === 'object' ? JSON.stringify(v) : String(v);
+  if (typeof v !== 'number' && typeof v !== 'bigint' && FORMULA_START.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 export const csvLine = (cells: unknown[]): string => cells.map(csvCell).join(',') + '\n';

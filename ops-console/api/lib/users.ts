@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { generateSecret, hashPassword, verifyPassword } from '../../../firmware-config/credentials';
+import { generateSecret, hashPassword, hashPasswordSync, verifyPassword } from '../../../firmware-config/credentials';
 import { ROLES, type Role } from '../../shared/live';
 
 export const UserRecord = Type.Object({
@@ -36,15 +36,22 @@ export interface UserStore {
   list(): { username: string; role: Role }[];
 }
 
-// a valid hash for unknown users, so a wrong username costs as much as a wrong password
-const DUMMY_HASH = 'scrypt$1024$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
+/**
+ * A hash for unknown users with the scrypt cost of the real ones (the highest among them), so a
+ * wrong user name costs as much as a wrong password and response times do not reveal names.
+ */
+function dummyHashFor(users: UserRecord[]): string {
+  const cost = Math.max(1024, ...users.map((u) => Number(u.passwordHash.split('$')[1]) || 0));
+  return hashPasswordSync(generateSecret(), cost);
+}
 
 function storeOf(users: UserRecord[]): UserStore {
   const byName = new Map(users.map((u) => [u.username, u]));
+  const dummy = dummyHashFor(users);
   return {
     async verify(username, password) {
       const u = byName.get(username);
-      const ok = await verifyPassword(password, u?.passwordHash ?? DUMMY_HASH);
+      const ok = await verifyPassword(password, u?.passwordHash ?? dummy);
       return u && ok ? { username: u.username, role: u.role as Role } : null;
     },
     list: () => users.map((u) => ({ username: u.username, role: u.role as Role })),

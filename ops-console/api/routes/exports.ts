@@ -1,11 +1,14 @@
-/** Export jobs: POST /api/exports → 202 { job }, GET /api/exports(/:id), GET /api/exports/:id/download. */
+/**
+ * Export jobs: POST /api/exports → 202 { job }, GET /api/exports(/:id), POST /api/exports/:id/cancel,
+ * GET /api/exports/:id/download. Range limit per kind (EXPORT_MAX_DAYS), per-user queue limit.
+ */
 import fs from 'node:fs';
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AIR_FIELDS, NOISE_FIELDS } from '../../../contract';
 import { badRequest, conflict, notFound } from '../lib/errors';
 import { errors, RangeQuery, OneOf } from '../lib/schemas';
 import { devicesOf } from '../lib/planner';
-import { EXPORT_FORMATS, EXPORT_KINDS, type ExportJob } from '../plugins/app/exports';
+import { EXPORT_FORMATS, EXPORT_KINDS, EXPORT_MAX_DAYS, type ExportJob } from '../plugins/app/exports';
 
 const ROLES = ['planner', 'operator'] as const;
 const JobSchema = Type.Object({
@@ -15,7 +18,7 @@ const JobSchema = Type.Object({
   kind: Type.String(),
   format: Type.String(),
   params: Type.Record(Type.String(), Type.Unknown()),
-  state: Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('done'), Type.Literal('failed')]),
+  state: Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('done'), Type.Literal('failed'), Type.Literal('cancelled')]),
   progress: Type.Number({ minimum: 0, maximum: 1 }),
   rows: Type.Integer(),
   error: Type.Union([Type.String(), Type.Null()]),
@@ -43,7 +46,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       config: { roles: ROLES },
       schema: {
         tags: ['exports'],
-        summary: 'start a background export (no point caps); poll the job, then download',
+        summary: `start a background export (no point caps; at most ${Object.entries(EXPORT_MAX_DAYS).map(([k, d]) => `${d} days of ${k}`).join(', ')}; 3 queued or running per user); poll the job, then download`,
         body: Type.Object(
           {
             kind: OneOf(EXPORT_KINDS),
@@ -56,12 +59,14 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 202: JobSchema, ...errors(400, 401, 403, 404) },
+        response: { 202: JobSchema, ...errors(400, 401, 403, 404, 429) },
       },
     },
     async (req, reply) => {
       const { kind, format, ...params } = req.body;
       if (params.to <= params.from) throw badRequest('E_RANGE', '`to` must be after `from`');
+      const maxDays = EXPORT_MAX_DAYS[kind];
+      if (params.to - params.from > maxDays * 86_400_000) throw badRequest('E_RANGE_TOO_LONG', `a ${kind} export covers at most ${maxDays} days; split the range`);
       if (!FORMATS_OF[kind]!.includes(format)) throw badRequest('E_FORMAT', `${kind} exports as ${FORMATS_OF[kind]!.join(', ')}`);
       if (kind === 'series') {
         if (!params.stream || !params.field) throw badRequest('E_FIELD', 'series exports need stream and field');
@@ -91,11 +96,22 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     async (req) => view(await own(req.params.id, req.user)),
   );
 
+  app.post(
+    '/api/exports/:id/cancel',
+    { config: { roles: ROLES }, schema: { tags: ['exports'], summary: 'cancel a queued or running export (its partial file is removed)', params: IdParam, response: { 200: JobSchema, ...errors(400, 401, 403, 404, 409) } } },
+    async (req) => {
+      const j = await own(req.params.id, req.user);
+      if (!(await app.exportJobs.cancel(j.id))) throw conflict('E_EXPORT_FINISHED', `export is already ${j.state}`);
+      await app.audit.write({ actor: req.user.sub, role: req.user.role, action: 'export_cancel', query: { id: j.id }, resultCount: null, detail: j.id });
+      return view((await app.exportJobs.get(j.id))!);
+    },
+  );
+
   app.get(
     '/api/exports/:id/download',
     {
-      config: { roles: ROLES, tokenInQuery: true },
-      schema: { tags: ['exports'], summary: 'the exported file (token may be passed as ?token= for browser links)', params: IdParam, querystring: Type.Object({ token: Type.Optional(Type.String()) }), ...{ response: errors(400, 401, 403, 404, 409) } },
+      config: { roles: ROLES, ticketInQuery: true },
+      schema: { tags: ['exports'], summary: 'the exported file (Bearer header, or a one-time ?ticket= from POST /api/auth/ticket for browser links)', params: IdParam, querystring: Type.Object({ ticket: Type.Optional(Type.String({ maxLength: 64 })) }), ...{ response: errors(400, 401, 403, 404, 409) } },
     },
     async (req, reply) => {
       const j = await own(req.params.id, req.user);

@@ -4,10 +4,14 @@
  * hour and direction, route coverage per truck per day, data completeness per station per day.
  * Long ranges: series over hour-or-wider windows are answered from the store's hourly rollup;
  * for months of raw data use an export job.
+ *
+ * Bounded per user (issue 14): at most QUERY_LIMITS.perUser history requests in flight per user
+ * and QUERY_LIMITS.total in all (429 E_TOO_MANY_QUERIES), ranges per route (checkRange), and at
+ * most MAX_BUCKETS buckets per series answer over all its stations.
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AIR_FIELDS, NOISE_FIELDS, PLATE_DIRECTIONS } from '../../../contract';
-import { badRequest } from '../lib/errors';
+import { ApiError, badRequest } from '../lib/errors';
 import { DeviceIdList, errors, RangeQuery, splitIds, OneOf } from '../lib/schemas';
 import { trackGeoJson } from '../lib/formats';
 import { airIndex, completeness, devicesOf, noiseExceedances, routeCoverage } from '../lib/planner';
@@ -23,8 +27,29 @@ export function checkRange(q: { from: number; to: number }, maxDays = MAX_DAYS):
 
 const TrackPoint = Type.Object({ ts: Type.Integer(), lat: Type.Number(), lon: Type.Number(), speedKmh: Type.Number(), heading: Type.Number(), hdop: Type.Optional(Type.Number()), sats: Type.Optional(Type.Integer()) });
 
+export const QUERY_LIMITS = { perUser: 4, total: 16 };
+
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const pctx = () => app.ctx;
+
+  // history requests in flight, per user and in all (these hooks apply to this plugin's routes only)
+  const inflight = new Map<string, number>();
+  let total = 0;
+  app.addHook('preHandler', async (req, reply) => {
+    const who = req.user?.sub ?? req.ip;
+    const mine = inflight.get(who) ?? 0;
+    if (mine >= QUERY_LIMITS.perUser || total >= QUERY_LIMITS.total) {
+      throw new ApiError(429, 'E_TOO_MANY_QUERIES', mine >= QUERY_LIMITS.perUser ? `at most ${QUERY_LIMITS.perUser} history requests at a time per user; wait for one to finish` : 'the server is answering too many history requests; retry shortly');
+    }
+    inflight.set(who, mine + 1);
+    total++;
+    reply.raw.once('close', () => {
+      total--;
+      const n = (inflight.get(who) ?? 1) - 1;
+      if (n <= 0) inflight.delete(who);
+      else inflight.set(who, n);
+    });
+  });
 
   app.get(
     '/api/history/track',
@@ -86,9 +111,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       checkRange(q);
       const fields: readonly string[] = q.stream === 'air' ? AIR_FIELDS : NOISE_FIELDS;
       if (!fields.includes(q.field)) throw badRequest('E_FIELD', `${q.field} is not a field of ${q.stream} readings (${fields.join(', ')})`);
-      if ((q.to - q.from) / q.windowMs > MAX_BUCKETS) throw badRequest('E_TOO_MANY_BUCKETS', `more than ${MAX_BUCKETS} buckets per device; widen windowMs or use an export job`);
       const ids = splitIds(q.deviceIds);
-      if (ids) devicesOf(pctx(), [q.stream], ids);
+      const stations = devicesOf(pctx(), [q.stream], ids);
+      if (((q.to - q.from) / q.windowMs) * Math.max(1, stations.length) > MAX_BUCKETS) throw badRequest('E_TOO_MANY_BUCKETS', `more than ${MAX_BUCKETS} buckets over ${stations.length} station(s); widen windowMs, pick fewer stations or use an export job`);
       return { buckets: await app.ctx.store.series({ stream: q.stream, field: q.field as never, deviceIds: ids, from: q.from, to: q.to, windowMs: q.windowMs }) };
     },
   );

@@ -1,21 +1,23 @@
 /**
  * Authentication and authorization. Every route declares `config.roles` (checked at start-up:
  * a route without it refuses to register). 'public' routes need no token; the others need a JWT
- * (Authorization: Bearer, or `?token=` on routes with `config.tokenInQuery`, e.g. the WebSocket,
- * because browsers cannot set headers there) whose role is listed. Admin may use every route.
+ * (Authorization: Bearer) whose role is listed, or — on routes with `config.ticketInQuery`, the
+ * WebSocket and download links, because browsers cannot set headers there — a one-time
+ * `?ticket=` from POST /api/auth/ticket (plugins/app/tickets.ts). A session token is never
+ * accepted in a URL. Admin may use every route.
  */
 import fp from 'fastify-plugin';
 import type { FastifyRequest } from 'fastify';
 import type { Role } from '../../../shared/live';
-import { forbidden, unauthorized } from '../../lib/errors';
+import { ApiError, forbidden, unauthorized } from '../../lib/errors';
 import type { UserStore } from '../../lib/users';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** who may call this route; 'public' = no login */
     roles?: readonly Role[];
-    /** accept the token as `?token=` (WebSocket, download links) */
-    tokenInQuery?: boolean;
+    /** accept a one-time `?ticket=` (WebSocket, download links); never the session token */
+    ticketInQuery?: boolean;
   }
   interface FastifyInstance {
     users: UserStore;
@@ -33,7 +35,7 @@ export const PLATE_ROLES: readonly Role[] = ['admin', 'investigator'];
 export const canSeePlates = (role: Role | undefined): boolean => !!role && PLATE_ROLES.includes(role);
 
 /** Paths the API serves itself: these must declare roles. Docs and the static console are exempt. */
-const needsRoles = (url: string) => url.startsWith('/api') || url === '/health' || url === '/metrics';
+const needsRoles = (url: string) => url.startsWith('/api') || url.startsWith('/health') || url === '/metrics';
 
 export default fp(
   async (fastify, opts: { users: UserStore }) => {
@@ -48,16 +50,19 @@ export default fp(
     fastify.addHook('onRequest', async (req: FastifyRequest) => {
       const roles = req.routeOptions.config?.roles;
       if (!roles || roles.includes('public')) return;
-      let token: string | undefined;
       const h = req.headers.authorization;
-      if (h?.startsWith('Bearer ')) token = h.slice(7);
-      else if (req.routeOptions.config.tokenInQuery) token = (req.query as { token?: string } | undefined)?.token;
-      if (!token) throw unauthorized();
-      try {
-        req.user = fastify.jwt.verify<{ sub: string; role: Role }>(token);
-      } catch {
-        throw unauthorized('invalid or expired token');
-      }
+      const ticket = req.routeOptions.config.ticketInQuery ? (req.query as { ticket?: string } | undefined)?.ticket : undefined;
+      if (h?.startsWith('Bearer ')) {
+        try {
+          req.user = fastify.jwt.verify<{ sub: string; role: Role }>(h.slice(7));
+        } catch {
+          throw unauthorized('invalid or expired token');
+        }
+      } else if (ticket) {
+        const u = fastify.tickets.redeem(ticket, req.url.split('?')[0]!);
+        if (!u) throw new ApiError(401, 'E_BAD_TICKET', 'invalid, used or expired ticket; ask POST /api/auth/ticket for a new one');
+        req.user = u;
+      } else throw unauthorized();
       if (req.user.role !== 'admin' && !roles.includes(req.user.role)) throw forbidden(`role ${req.user.role} may not use ${req.routeOptions.url}`);
     });
   },

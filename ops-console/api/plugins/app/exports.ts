@@ -2,6 +2,13 @@
  * Export jobs: long ranges (months) written in the background, one local day at a time, to a
  * file under the export directory, with progress in the ops DB and a download link when done.
  * No point caps: memory holds one day of one device at a time.
+ *
+ * Bounded so that low-privilege roles cannot exhaust the server (issue 14): a range limit per
+ * kind (EXPORT_MAX_DAYS), at most EXPORT_LIMITS.perUser jobs queued or running per user (429
+ * E_EXPORT_QUEUE_FULL beyond), EXPORT_LIMITS.running jobs running at once (one per user), a time
+ * budget per job (EXPORT_LIMITS.budgetMs; then failed), and cancel (queued or running; the
+ * partial file is removed). The store does the heavy reading on its own threads; the event
+ * loop only formats one day at a time and yields between days.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -28,6 +35,16 @@ export interface ExportParams {
   windowMs?: number;
 }
 
+/** longest range per export kind (days) */
+export const EXPORT_MAX_DAYS: Record<ExportKind, number> = { track: 31, series: 366, 'plate-counts': 366, events: 93 };
+export const EXPORT_LIMITS = { perUser: 3, running: 2, budgetMs: 10 * 60_000 };
+
+export class ExportLimitError extends Error {
+  readonly statusCode = 429;
+  readonly code = 'E_EXPORT_QUEUE_FULL';
+}
+class Cancelled extends Error {}
+
 export interface ExportJob {
   id: string;
   createdBy: string;
@@ -35,7 +52,7 @@ export interface ExportJob {
   kind: ExportKind;
   format: ExportFormat;
   params: ExportParams;
-  state: 'queued' | 'running' | 'done' | 'failed';
+  state: 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
   progress: number;
   rows: number;
   error: string | null;
@@ -47,6 +64,8 @@ export interface ExportsRepo {
   create(by: string, kind: ExportKind, format: ExportFormat, params: ExportParams): Promise<ExportJob>;
   get(id: string): Promise<ExportJob | undefined>;
   list(by?: string): Promise<ExportJob[]>;
+  /** cancel a queued or running job; false when it had already finished */
+  cancel(id: string): Promise<boolean>;
   /** resolves when the job has finished (tests) */
   wait(id: string): Promise<void>;
 }
@@ -146,6 +165,19 @@ export default fp(
   async (fastify, opts: { dir?: string }) => {
     const db = fastify.opsDb;
     const running = new Map<string, Promise<void>>();
+    /** jobs waiting for a slot, oldest first; a job's owner and whether cancel was asked */
+    const waiting: ExportJob[] = [];
+    const active = new Map<string, { by: string; cancel: boolean }>();
+    const done = new Map<string, () => void>();
+    const queuedOrRunning = (by: string) => waiting.filter((j) => j.createdBy === by).length + [...active.values()].filter((a) => a.by === by).length;
+    const pump = () => {
+      while (active.size < EXPORT_LIMITS.running) {
+        const i = waiting.findIndex((j) => ![...active.values()].some((a) => a.by === j.createdBy));
+        if (i < 0) return;
+        const [job] = waiting.splice(i, 1);
+        run(job!);
+      }
+    };
     let closing = false;
     const dir = () => opts.dir ?? fastify.ctx.exportDir;
 
@@ -155,34 +187,57 @@ export default fp(
     const update = (id: string, sets: Record<string, string | number | null>) =>
       db.run(`UPDATE export_jobs SET ${Object.keys(sets).map((k, i) => `${k} = $${i + 2}`).join(', ')} WHERE id = $1`, [id, ...Object.values(sets)]);
 
-    const start = (job: ExportJob) => {
+    const run = (job: ExportJob) => {
+      const me = { by: job.createdBy, cancel: false };
+      active.set(job.id, me);
       const p = (async () => {
-        fs.mkdirSync(dir(), { recursive: true });
+        fs.mkdirSync(dir(), { recursive: true, mode: 0o700 });
         const file = path.join(dir(), `${job.id}.${EXT[job.format]}`);
         await update(job.id, { state: 'running', file });
         let last = 0;
+        const deadline = Date.now() + EXPORT_LIMITS.budgetMs;
         try {
           const rows = await runExport(fastify, job, file, async (f, rows) => {
             if (closing) throw new Error('server shutting down');
+            if (me.cancel) throw new Cancelled('cancelled');
+            if (Date.now() > deadline) throw new Error(`time budget of ${EXPORT_LIMITS.budgetMs / 60_000} min exceeded; export a shorter range`);
             if (Date.now() - last > 500) {
               last = Date.now();
               await update(job.id, { progress: f, rows });
             }
+            await new Promise((r) => setImmediate(r)); // one day at a time: let MQTT and HTTP in between
           });
           await update(job.id, { state: 'done', progress: 1, rows, finished_at: Date.now() });
           fastify.metrics.exportJobs.inc({ state: 'done' });
         } catch (err) {
-          fastify.log.error({ err, code: 'E_EXPORT', job: job.id }, 'export job failed');
-          await update(job.id, { state: 'failed', error: (err as Error).message.slice(0, 200), finished_at: Date.now() }).catch(() => undefined);
-          fastify.metrics.exportJobs.inc({ state: 'failed' });
+          if (err instanceof Cancelled) {
+            fs.rmSync(file, { force: true });
+            await update(job.id, { state: 'cancelled', file: null, finished_at: Date.now() }).catch(() => undefined);
+            fastify.metrics.exportJobs.inc({ state: 'cancelled' });
+          } else {
+            fastify.log.error({ err, code: 'E_EXPORT', job: job.id }, 'export job failed');
+            await update(job.id, { state: 'failed', error: (err as Error).message.slice(0, 200), finished_at: Date.now() }).catch(() => undefined);
+            fastify.metrics.exportJobs.inc({ state: 'failed' });
+          }
         }
       })();
       running.set(job.id, p);
-      void p.finally(() => running.delete(job.id));
+      void p.finally(() => {
+        running.delete(job.id);
+        active.delete(job.id);
+        done.get(job.id)?.();
+        done.delete(job.id);
+        pump();
+      });
+    };
+    const start = (job: ExportJob) => {
+      waiting.push(job);
+      pump();
     };
 
     const repo: ExportsRepo = {
       async create(by, kind, format, params) {
+        if (queuedOrRunning(by) >= EXPORT_LIMITS.perUser) throw new ExportLimitError(`you already have ${EXPORT_LIMITS.perUser} exports queued or running; wait for one or cancel it`);
         const job: ExportJob = { id: randomUUID(), createdBy: by, createdAt: Date.now(), kind, format, params, state: 'queued', progress: 0, rows: 0, error: null, finishedAt: null, file: null };
         await db.run('INSERT INTO export_jobs VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)', [
           job.id, by, job.createdAt, kind, format, JSON.stringify(params), 'queued', 0, 0, null, null, null,
@@ -199,12 +254,30 @@ export default fp(
         return rows.map(fromRow);
       },
       async wait(id) {
+        if (waiting.some((j) => j.id === id)) await new Promise<void>((r) => done.set(id, r));
         await running.get(id);
+      },
+      async cancel(id) {
+        const i = waiting.findIndex((j) => j.id === id);
+        if (i >= 0) {
+          waiting.splice(i, 1);
+          await update(id, { state: 'cancelled', finished_at: Date.now() });
+          fastify.metrics.exportJobs.inc({ state: 'cancelled' });
+          done.get(id)?.();
+          done.delete(id);
+          return true;
+        }
+        const a = active.get(id);
+        if (!a) return false;
+        a.cancel = true;
+        await running.get(id);
+        return true;
       },
     };
     fastify.decorate('exportJobs', repo);
     fastify.addHook('preClose', async () => {
       closing = true;
+      for (const j of waiting.splice(0)) await update(j.id, { state: 'failed', error: 'server shutting down', finished_at: Date.now() }).catch(() => undefined);
       await Promise.allSettled([...running.values()]);
     });
   },

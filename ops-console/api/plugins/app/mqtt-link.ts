@@ -12,6 +12,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { AlertEvent, Hotlist, LiveState, PlateRead, Presence, parseDeviceTopic, svcTopics, SVC_PREFIX, TOPIC_ROOT, CONTRACT_VERSION } from '../../../../contract';
 import type { RegistryView } from '../../../../firmware-config/registry';
+import { clip, createLogLimiter } from '../../../../lib/log-limiter';
 
 export interface MqttOptions {
   url: string;
@@ -24,6 +25,8 @@ export interface MqttLink {
   readonly configured: boolean;
   /** arrival time of the latest svc/state or svc/plate message (ingest is alive and publishing), ms */
   readonly lastServiceMessageAt: number | null;
+  /** arrival time of the latest message of any kind from the broker, ms */
+  readonly lastMessageAt: number | null;
   publishAlert(ev: AlertEvent): Promise<void>;
   publishHotlist(h: Hotlist): Promise<void>;
 }
@@ -51,17 +54,20 @@ export default fp(
     const m = fastify.metrics;
     let client: MqttClient | null = null;
     let lastServiceMessageAt: number | null = null;
+    let lastMessageAt: number | null = null;
     // shutting down: messages still in flight from the broker are dropped, never stored
     let closing = false;
     const pendingApplies = new Set<Promise<unknown>>();
 
+    const refusals = createLogLimiter({ burst: 5, windowMs: 10_000 });
     const reject = (type: string, topic: string, detail: string) => {
       m.mqttRejected.inc({ type });
-      log.warn({ topic, code: 'E_SVC_MESSAGE', detail }, 'refused a service message');
+      refusals.log(type, (suppressed) => log.warn({ topic: clip(topic), code: 'E_SVC_MESSAGE', detail: clip(detail, 200), ...(suppressed ? { suppressedSinceLast: suppressed } : {}) }, 'refused a service message'));
     };
 
     const onMessage = (topic: string, payload: Buffer) => {
       if (closing) return;
+      lastMessageAt = Date.now();
       let type = 'other';
       try {
         if (topic.startsWith(SVC_PREFIX)) {
@@ -143,6 +149,9 @@ export default fp(
       configured: !!opts.mqtt,
       get lastServiceMessageAt() {
         return lastServiceMessageAt;
+      },
+      get lastMessageAt() {
+        return lastMessageAt;
       },
       publishAlert: (ev: AlertEvent) => publish(svcTopics.alert(ev.alertId), ev, false),
       publishHotlist: (h: Hotlist) => publish(svcTopics.hotlist, h, true),

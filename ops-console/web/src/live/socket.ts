@@ -1,11 +1,12 @@
 /**
- * The live stream client: WebSocket GET /api/live?token=… (browsers cannot set headers on a
- * WebSocket). By default the socket lives in a Web Worker (stream.worker.ts) and asks for
+ * The live stream client: WebSocket GET /api/live?ticket=… (browsers cannot set headers on a
+ * WebSocket, and the session token must never be in a URL: before each connect the stream asks
+ * POST /api/auth/ticket for a one-time ticket, stream.ts). By default the socket lives in a Web Worker (stream.worker.ts) and asks for
  * columnar position frames, so neither JSON.parse nor frame decoding runs on the main thread;
  * decoded messages go straight into the LiveModel — never into React state.
  */
 import type { LiveModel } from './model';
-import { openStream, type SocketStatus, type StreamEvent } from './stream';
+import { openStream, type SocketStatus, type StreamEvent, type StreamOptions } from './stream';
 
 export type { SocketStatus };
 
@@ -36,6 +37,8 @@ export interface ConnectOptions {
   worker?: boolean;
   /** keep per-message timings in stats (bench) */
   keepTimings?: boolean;
+  /** fetch a one-time ticket before each connect (default true; the map bench's bare hub has no auth) */
+  ticket?: boolean;
 }
 
 export function connectLive(model: LiveModel, token: string, opts: ConnectOptions = {}): LiveSocket {
@@ -44,8 +47,11 @@ export function connectLive(model: LiveModel, token: string, opts: ConnectOption
   const stats: LiveSocketStats = { messages: 0, frames: 0, bytes: 0, decodeMs: [], applyMs: [] };
   const url = new URL(opts.path ?? '/api/live', location.href);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-  url.searchParams.set('token', token);
-  const streamOpts = { url: url.href, columnar: opts.columnar ?? true };
+  const streamOpts: StreamOptions = {
+    url: url.href,
+    columnar: opts.columnar ?? true,
+    ...(opts.ticket === false ? {} : { ticket: { url: new URL('/api/auth/ticket', location.href).href, token, path: url.pathname } }),
+  };
   const onEvent = (e: StreamEvent) => {
     if (e.type === 'status') {
       status = e.status;

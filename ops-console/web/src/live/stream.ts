@@ -20,6 +20,18 @@ export interface StreamOptions {
   url: string;
   /** ask for binary position frames (`?format=columnar`) */
   columnar: boolean;
+  /** before each connect, POST `url` {path} with the session token for a one-time `?ticket=` */
+  ticket?: { url: string; token: string; path: string };
+}
+
+async function fetchTicket(t: NonNullable<StreamOptions['ticket']>): Promise<string> {
+  const res = await fetch(t.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${t.token}` },
+    body: JSON.stringify({ path: t.path }),
+  });
+  if (!res.ok) throw new Error(`ticket: HTTP ${res.status}`);
+  return ((await res.json()) as { ticket: string }).ticket;
 }
 
 /** devices per snapshot part */
@@ -56,10 +68,25 @@ export function openStream(opts: StreamOptions, emit: (e: StreamEvent) => void):
   let closed = false;
   let retry = 500;
   let timer: ReturnType<typeof setTimeout> | null = null;
-  const open = () => {
+  const retryLater = () => {
+    if (closed) return;
+    emit({ type: 'status', status: 'closed' });
+    timer = setTimeout(() => void open(), retry);
+    retry = Math.min(retry * 2, 10_000);
+  };
+  const open = async () => {
     const url = new URL(opts.url);
     if (opts.columnar) url.searchParams.set('format', 'columnar');
     emit({ type: 'status', status: 'connecting' });
+    if (opts.ticket) {
+      try {
+        url.searchParams.set('ticket', await fetchTicket(opts.ticket));
+      } catch (err) {
+        emit({ type: 'error', message: `live: ${(err as Error).message}` });
+        return retryLater();
+      }
+      if (closed) return;
+    }
     ws = new WebSocket(url.href);
     ws.binaryType = 'arraybuffer';
     ws.onopen = () => {
@@ -81,13 +108,10 @@ export function openStream(opts: StreamOptions, emit: (e: StreamEvent) => void):
     };
     ws.onclose = () => {
       ws = null;
-      if (closed) return;
-      emit({ type: 'status', status: 'closed' });
-      timer = setTimeout(open, retry);
-      retry = Math.min(retry * 2, 10_000);
+      retryLater();
     };
   };
-  open();
+  void open();
   return () => {
     closed = true;
     if (timer) clearTimeout(timer);

@@ -5,7 +5,8 @@ export function toCsv(rows: Record<string, unknown>[], columns?: string[]): stri
     if (v === null || v === undefined) return '';
     if (typeof v === 'number' || typeof v === 'boolean') return String(v);
     const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
-    return /[",\r\n]/.test(s) || /^[=+\-@]/.test(s) ? `"${(/^[=+\-@]/.test(s) ? "'" : '') + s.replace(/"/g, '""')}"` : s;
+    // a text cell a spreadsheet would run as a formula (= + - @, tab, CR) gets a leading apostrophe
+    return /[",\r\n]/.test(s) || /^[=+\-@\t\r]/.test(s) ? `"${(/^[=+\-@\t\r]/.test(s) ? "'" : '') + s.replace(/"/g, '""')}"` : s;
   };
   return [cols.join(','), ...rows.map((r) => cols.map((c) => cell(r[c])).join(','))].join('\r\n') + '\r\n';
 }

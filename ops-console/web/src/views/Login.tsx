@@ -14,7 +14,13 @@ export function Login({ lang, setLang }: { lang: Lang; setLang(l: Lang): void })
     try {
       await login(username, password);
     } catch (err) {
-      setError(err instanceof ApiError && err.status === 401 ? t(lang, 'loginFailed') : t(lang, 'error', { message: (err as Error).message }));
+      setError(
+        err instanceof ApiError && err.status === 401
+          ? t(lang, 'loginFailed')
+          : err instanceof ApiError && err.status === 429
+            ? t(lang, 'loginRateLimited')
+            : t(lang, 'error', { message: (err as Error).message }),
+      );
       setBusy(false);
     }
   };

@@ -1,0 +1,279 @@
+/**
+ * Defences of the CONNECT path against floods (a wrong password costs one scrypt run on the
+ * libuv pool; unfinished CONNECTs cost memory until their timeout):
+ *
+ * - pending connections (accepted, not yet authenticated) are capped per source address and
+ *   globally; a connection over a cap is closed at accept, before anything is parsed;
+ * - failed authentications back off per source address and per (client id, source): after
+ *   `failuresBeforeBackoff` failures in `failureWindowMs`, further CONNECTs from there are refused
+ *   with CONNACK 3 (server unavailable) without running scrypt, for a back-off that doubles up
+ *   to `maxBackoffMs`; the refusal is held (tarpit, up to `maxHoldMs`) so a flooding client
+ *   cannot spin; a device connecting from elsewhere with the right password is unaffected;
+ * - scrypt runs go through a work queue with bounded concurrency that is fair between source
+ *   addresses (round-robin), with a bounded length per source and in total, so one source can
+ *   never starve the others;
+ * - an auth flood (more than `floodThreshold` refusals in `floodWindowMs`) is reported once when
+ *   it starts and once when it ends (`onFlood`), for the alert and the metric.
+ */
+
+export interface AuthGuardOptions {
+  /** unauthenticated connections per source address (default 256) */
+  maxPendingPerSource?: number;
+  /** unauthenticated connections in total (default 2000) */
+  maxPending?: number;
+  /** scrypt verifications running at once (default 2 of libuv's 4 threads) */
+  concurrency?: number;
+  /** verifications waiting per source address / in total (defaults 256 / 1024) */
+  maxQueuedPerSource?: number;
+  maxQueued?: number;
+  failuresBeforeBackoff?: number;
+  failureWindowMs?: number;
+  firstBackoffMs?: number;
+  maxBackoffMs?: number;
+  floodThreshold?: number;
+  floodWindowMs?: number;
+  /** longest a refused CONNECT is held before its CONNACK (default 5 s) */
+  maxHoldMs?: number;
+  now?: () => number;
+}
+
+export type ThrottleReason = 'too_many_pending' | 'backoff_source' | 'backoff_client' | 'auth_queue_full';
+
+export interface FloodReport {
+  state: 'start' | 'end';
+  /** refusals in the window that tripped (start) or the whole flood (end) */
+  failures: number;
+  sources: number;
+  /** the user names tried most (truncated), most first */
+  topUsers: string[];
+  startedAt: number;
+}
+
+interface Backoff {
+  fails: number[];
+  until: number;
+  level: number;
+}
+
+export class AuthGuard {
+  private readonly o: Required<Omit<AuthGuardOptions, 'now'>>;
+  private readonly now: () => number;
+  private readonly pending = new Map<object, string>();
+  private readonly pendingBySource = new Map<string, number>();
+  private readonly backoffs = new Map<string, Backoff>();
+  private readonly queues = new Map<string, { start: () => void; cancel: () => void }[]>();
+  private queued = 0;
+  private running = 0;
+  private readonly runningBySource = new Map<string, number>();
+  /** round-robin order of sources with queued work */
+  private readonly ring: string[] = [];
+  private readonly recent: { at: number; source: string; user: string }[] = [];
+  private flood: { startedAt: number; failures: number; sources: Set<string>; users: Map<string, number> } | null = null;
+  onFlood: ((r: FloodReport) => void) | null = null;
+
+  constructor(opts: AuthGuardOptions = {}) {
+    this.o = {
+      maxPendingPerSource: opts.maxPendingPerSource ?? 256,
+      maxPending: opts.maxPending ?? 2000,
+      concurrency: opts.concurrency ?? 2,
+      maxQueuedPerSource: opts.maxQueuedPerSource ?? 256,
+      maxQueued: opts.maxQueued ?? 1024,
+      failuresBeforeBackoff: opts.failuresBeforeBackoff ?? 5,
+      failureWindowMs: opts.failureWindowMs ?? 60_000,
+      firstBackoffMs: opts.firstBackoffMs ?? 1000,
+      maxBackoffMs: opts.maxBackoffMs ?? 60_000,
+      floodThreshold: opts.floodThreshold ?? 100,
+      floodWindowMs: opts.floodWindowMs ?? 10_000,
+      maxHoldMs: opts.maxHoldMs ?? 5000,
+    };
+    this.now = opts.now ?? Date.now;
+  }
+
+  // ── pending connections ───────────────────────────────────────────────────────────────────
+  /** a connection was accepted; false = over a cap, close it */
+  opened(conn: object, source: string): boolean {
+    const n = this.pendingBySource.get(source) ?? 0;
+    if (n >= this.o.maxPendingPerSource || this.pending.size >= this.o.maxPending) return false;
+    this.pending.set(conn, source);
+    this.pendingBySource.set(source, n + 1);
+    return true;
+  }
+
+  /** the connection authenticated or closed: it no longer counts as pending */
+  settled(conn: object): void {
+    const source = this.pending.get(conn);
+    if (source === undefined) return;
+    this.pending.delete(conn);
+    const n = (this.pendingBySource.get(source) ?? 1) - 1;
+    if (n <= 0) this.pendingBySource.delete(source);
+    else this.pendingBySource.set(source, n);
+  }
+
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+  get queueLength(): number {
+    return this.queued;
+  }
+
+  // ── back-off ──────────────────────────────────────────────────────────────────────────────
+  /**
+   * null = go on and verify; else why this CONNECT is refused without verification, and how long
+   * to hold the refusal (a tarpit: a refused attacker that reconnects at once would otherwise cost
+   * the event loop thousands of cheap refusals a second; held, its sockets sit idle, counted in the
+   * pending cap).
+   */
+  check(source: string, clientId: string): { reason: ThrottleReason; holdMs: number } | null {
+    const t = this.now();
+    const s = this.backoffs.get(`s|${source}`)?.until ?? 0;
+    if (s > t) return { reason: 'backoff_source', holdMs: jitter(Math.min(s - t, this.o.maxHoldMs)) };
+    const c = this.backoffs.get(`c|${clientId}|${source}`)?.until ?? 0;
+    if (c > t) return { reason: 'backoff_client', holdMs: jitter(Math.min(c - t, this.o.maxHoldMs)) };
+    return null;
+  }
+
+  /** how long to hold a refusal for a full queue */
+  get queueFullHoldMs(): number {
+    return jitter(Math.min(this.o.firstBackoffMs, this.o.maxHoldMs));
+  }
+
+  /** a CONNECT was refused (wrong password, unknown user, throttled…) */
+  failed(source: string, clientId: string, user: string): void {
+    const t = this.now();
+    this.bump(`s|${source}`, t);
+    this.bump(`c|${clientId}|${source}`, t);
+    this.noteFailure(t, source, user);
+  }
+
+  /** only counts towards flood detection (refusals decided without a verification) */
+  refused(source: string, user: string): void {
+    this.noteFailure(this.now(), source, user);
+  }
+
+  private bump(key: string, t: number): void {
+    let b = this.backoffs.get(key);
+    if (!b) {
+      if (this.backoffs.size > 50_000) this.sweep(t);
+      this.backoffs.set(key, (b = { fails: [], until: 0, level: 0 }));
+    }
+    b.fails = b.fails.filter((x) => t - x < this.o.failureWindowMs);
+    b.fails.push(t);
+    if (b.fails.length >= this.o.failuresBeforeBackoff) {
+      b.until = t + Math.min(this.o.maxBackoffMs, this.o.firstBackoffMs * 2 ** b.level);
+      b.level = Math.min(b.level + 1, 20);
+      b.fails = [];
+    }
+  }
+
+  private sweep(t: number): void {
+    for (const [k, b] of this.backoffs) {
+      if (b.until < t && b.fails.every((x) => t - x >= this.o.failureWindowMs)) this.backoffs.delete(k);
+    }
+  }
+
+  // ── flood detection ───────────────────────────────────────────────────────────────────────
+  private noteFailure(t: number, source: string, user: string): void {
+    const u = user.length > 64 ? `${user.slice(0, 64)}…` : user;
+    this.recent.push({ at: t, source, user: u });
+    while (this.recent.length && t - this.recent[0]!.at > this.o.floodWindowMs) this.recent.shift();
+    if (this.recent.length > this.o.floodThreshold * 4) this.recent.splice(0, this.recent.length - this.o.floodThreshold * 4);
+    if (this.flood) {
+      this.flood.failures++;
+      this.flood.sources.add(source);
+      this.flood.users.set(u, (this.flood.users.get(u) ?? 0) + 1);
+    } else if (this.recent.length > this.o.floodThreshold) {
+      const users = new Map<string, number>();
+      for (const r of this.recent) users.set(r.user, (users.get(r.user) ?? 0) + 1);
+      this.flood = { startedAt: t, failures: this.recent.length, sources: new Set(this.recent.map((r) => r.source)), users };
+      this.onFlood?.({ state: 'start', failures: this.flood.failures, sources: this.flood.sources.size, topUsers: top(users), startedAt: t });
+    }
+  }
+
+  /** call now and then (the broker does every second): ends a flood once the window is quiet */
+  tick(): void {
+    const t = this.now();
+    while (this.recent.length && t - this.recent[0]!.at > this.o.floodWindowMs) this.recent.shift();
+    if (this.flood && this.recent.length <= this.o.floodThreshold / 10) {
+      const f = this.flood;
+      this.flood = null;
+      this.onFlood?.({ state: 'end', failures: f.failures, sources: f.sources.size, topUsers: top(f.users), startedAt: f.startedAt });
+    }
+  }
+
+  get flooding(): boolean {
+    return this.flood !== null;
+  }
+
+  // ── the verification work queue ───────────────────────────────────────────────────────────
+  /** run `work` (a scrypt verification) when a slot is free, fairly between sources; null = queue full */
+  schedule<T>(source: string, work: () => Promise<T>): Promise<T> | null {
+    let q = this.queues.get(source);
+    if ((q?.length ?? 0) >= this.o.maxQueuedPerSource || this.queued >= this.o.maxQueued) return null;
+    return new Promise<T>((resolve, reject) => {
+      const cancel = () => reject(new ThrottledError());
+      const start = () => {
+        this.running++;
+        this.runningBySource.set(source, (this.runningBySource.get(source) ?? 0) + 1);
+        work().then(resolve, reject).finally(() => {
+          this.running--;
+          const n = (this.runningBySource.get(source) ?? 1) - 1;
+          if (n <= 0) this.runningBySource.delete(source);
+          else this.runningBySource.set(source, n);
+          this.pump();
+        });
+      };
+      if (this.running < this.o.concurrency && this.queued === 0 && this.mayRun(source)) return start();
+      if (!q) {
+        this.queues.set(source, (q = []));
+        this.ring.push(source);
+      }
+      q.push({ start, cancel });
+      this.queued++;
+    });
+  }
+
+  /**
+   * A source that failed recently (a back-off record with failures or a level) runs one
+   * verification at a time, so when its back-off expires a flood cannot take every slot at once.
+   */
+  private mayRun(source: string): boolean {
+    const b = this.backoffs.get(`s|${source}`);
+    const suspect = !!b && (b.level > 0 || b.fails.length > 0);
+    return !suspect || (this.runningBySource.get(source) ?? 0) === 0;
+  }
+
+  private pump(): void {
+    // `idle` counts sources skipped in a row: when every source in the ring must wait, stop
+    for (let idle = 0; this.running < this.o.concurrency && this.ring.length > idle; ) {
+      const source = this.ring.shift()!;
+      if (!this.mayRun(source)) {
+        this.ring.push(source); // its turn comes back when its running verification ends
+        idle++;
+        continue;
+      }
+      idle = 0;
+      const q = this.queues.get(source)!;
+      const next = q.shift()!;
+      this.queued--;
+      if (q.length) this.ring.push(source);
+      else this.queues.delete(source);
+      // a source that went into back-off while it waited gets no verification
+      if ((this.backoffs.get(`s|${source}`)?.until ?? 0) > this.now()) next.cancel();
+      else next.start();
+    }
+  }
+}
+
+/** a queued verification dropped because its source went into back-off */
+export class ThrottledError extends Error {
+  constructor() {
+    super('source in back-off');
+  }
+}
+
+/** held refusals must not all come back at the same instant */
+const jitter = (ms: number) => Math.round(ms * (0.5 + Math.random()));
+
+function top(users: Map<string, number>): string[] {
+  return [...users.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([u]) => u);
+}
