@@ -56,7 +56,7 @@ describe('configuration errors name the variable, the bad value and what is allo
   });
 
   it('every variable that has a constraint is in the table above', () => {
-    const free = ['DATA_DIR', 'REGISTRY_FILE', 'INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_BUCKET', 'NODE_RED_CREDENTIAL_SECRET'];
+    const free = ['DATA_DIR', 'REGISTRY_FILE', 'INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_BUCKET', 'NODE_RED_CREDENTIAL_SECRET', 'NODE_RED_ADMIN_PASSWORD'];
     const covered = new Set(BAD.map((b) => b[0]));
     for (const name of Object.keys(VARIABLES)) if (!free.includes(name)) expect(covered.has(name as keyof typeof VARIABLES), name).toBe(true);
   });

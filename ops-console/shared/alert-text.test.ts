@@ -26,6 +26,7 @@ describe('alert text', () => {
       silentS: 16, expectedS: 5, mode: 'moving', skewS: 600, count: 3, reason: 'bad_password',
       stream: 'air', pct: 9.5, plate: 'ABC-1234', region: 'VER', direction: 'entering', road: 'Carretera 180', maxSpeedKmh: 92, limitKmh: 60,
       routeId: 'route-03', distanceM: 420, seconds: 4, impliedKmh: 378, coveragePct: 40, expectedPct: 75,
+      failures: 1706, sources: 3, user: 'truck-01',
     };
     for (const code of ALERT_CODE_LIST) {
       const params = Object.fromEntries(ALERT_CODES[code].map((k) => [k, sample[k]!]));

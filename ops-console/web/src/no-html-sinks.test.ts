@@ -29,7 +29,7 @@ describe('the web console renders remote text as text', () => {
 
   it('the map popup puts the alert title in with textContent', () => {
     const src = fs.readFileSync(path.join(SRC, 'map', 'MapView.tsx'), 'utf8');
-    expect(src).toMatch(/title\.textContent = a\.title/);
+    expect(src).toMatch(/title\.textContent = phrase\(cur\.lang, a\)/); // the phrased alert (alert-text.ts), as text
     expect(fs.readFileSync(path.join(SRC, 'map', 'MapController.ts'), 'utf8')).toMatch(/setDOMContent\(content\)/);
   });
 });
