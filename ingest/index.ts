@@ -79,10 +79,19 @@ export interface StartIngestOptions {
   log?: Logger;
 }
 
+export interface IngestStopReport {
+  /** messages held but not written when ingest stopped (left un-acknowledged, for broker redelivery) */
+  unwritten: number;
+}
+
 export interface IngestHandle {
   metricsPort: number | null;
-  /** Clean stop: stop taking messages, write and acknowledge what is held, disconnect. */
-  stop(): Promise<void>;
+  /**
+   * Clean stop: stop taking messages, write and acknowledge what is held, disconnect. Resolves
+   * with what could not be written (the store failed or was too slow): those messages were never
+   * acknowledged to the broker, so its session keeps them for the next start.
+   */
+  stop(): Promise<IngestStopReport>;
   counters(): IngestCounters;
   /** Publish an alert event (QoS 1) on svc/alerts/<id>. */
   publishAlert(alert: AlertEvent): void;
@@ -341,7 +350,7 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
     clearInterval(tickTimer);
   };
 
-  let stopped: Promise<void> | null = null;
+  let stopped: Promise<IngestStopReport> | null = null;
   return {
     metricsPort: server?.port ?? null,
     counters: () => metrics.snapshot(),
@@ -358,8 +367,10 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
           new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs))),
         ]);
         clearTimeout(timer);
+        let unwritten = 0;
         if (!drained) {
-          log.error({ code: 'E_INGEST_STOP_TIMEOUT', inFlight: writer.inFlight() }, 'store did not take the last batch in time; leaving those messages to broker redelivery');
+          unwritten = writer.inFlight();
+          log.error({ code: 'E_INGEST_STOP_TIMEOUT', unwritten }, `store did not take the last ${unwritten} messages in time; they stay un-acknowledged in the broker's session for redelivery`);
           await writer.abort();
         }
         maybePublishStatesNow();
@@ -367,21 +378,24 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
         dead = true;
         if (ownsRules) rules?.stop();
         await server?.close();
-        log.info({ counters: metrics.snapshot() }, 'ingest stopped');
+        log.info({ counters: metrics.snapshot(), unwritten }, 'ingest stopped');
+        return { unwritten };
       })();
       return stopped;
     },
-    kill() {
+    async kill() {
       stopped ??= (async () => {
         dead = true;
         stopping = true;
         shutdownTimers();
+        const unwritten = writer.inFlight();
         consumer.kill();
         await writer.abort();
         if (ownsRules) rules?.stop();
         await server?.close();
+        return { unwritten };
       })();
-      return stopped;
+      await stopped;
     },
   };
 

@@ -14,7 +14,7 @@ import { persistenceOf } from '../broker/persistence';
 import { serveMetrics } from '../ingest/metrics';
 import { registryFileOf } from '../lib/config';
 import type { ChildRole, FromChild, ToChild } from './ipc';
-import { startStack } from './stack';
+import { emptyStopReport, startStack, type StopReport } from './stack';
 
 const role = process.argv[2] as ChildRole;
 if (role !== 'broker' && role !== 'core') {
@@ -36,18 +36,22 @@ try {
 const log = createLogger('city-ops', cfg.LOG_LEVEL).child({ process: role });
 const send = (m: FromChild) => process.send?.(m);
 
-let stopFn: (() => Promise<void>) | null = null;
+let stopFn: (() => Promise<StopReport | void>) | null = null;
 let stopping = false;
 async function stop(why: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   log.info({ why }, `${role} process stopping`);
+  let report: StopReport = emptyStopReport(cfg!);
   try {
-    await stopFn?.();
+    report = (await stopFn?.()) ?? report;
   } catch (err) {
+    report = { ...report, failed: [...report.failed, role] };
     log.error({ err }, `${role} process: error while stopping`);
   }
-  process.exit(0);
+  // tell the supervisor what the stop achieved, then exit once the message is out
+  if (process.connected) process.send!({ type: 'stopped', report } satisfies FromChild, () => process.exit(0));
+  else process.exit(0);
 }
 
 // the terminal's Ctrl-C reaches the whole process group: the supervisor orders the stop

@@ -1,3 +1,5 @@
+import type { StopReport } from './stack';
+
 /** Messages between the supervisor (launcher/supervisor.ts) and its child processes (launcher/child.ts). */
 export type ChildRole = 'broker' | 'core';
 
@@ -14,4 +16,6 @@ export type ToChild =
 export type FromChild =
   | { type: 'ready'; role: 'broker'; mqttPort: number; wsPort: number | null; metricsPort: number }
   | { type: 'ready'; role: 'core'; http: number; metricsPort: number | null; nodeRed: number | null }
-  | { type: 'failed'; message: string };
+  | { type: 'failed'; message: string }
+  /** sent just before a clean exit: what the stop achieved (stack.ts StopReport) */
+  | { type: 'stopped'; report: StopReport };

@@ -15,6 +15,7 @@ import type { Registry } from 'prom-client';
 import { mqttUrlOf, registryFileOf, type Config } from '../lib/config';
 import { RegistryView } from '../firmware-config/registry';
 import { openStore } from '../store/open';
+import type { TelemetryStore } from '../store/types';
 import { brokerLimitsOf, startBroker } from '../broker/index';
 import { persistenceOf } from '../broker/persistence';
 import { startIngest } from '../ingest/index';
@@ -48,6 +49,10 @@ export interface StackOptions {
   nodeRed?: boolean;
   /** run the simulated fleet (default: cfg.SIM === 'on') */
   sim?: boolean;
+  /** tests: wrap the real store (fault injection: a disk that fills up) */
+  wrapStore?: (store: TelemetryStore) => TelemetryStore;
+  /** ingest's clean-stop wait for the last writes (default 10 s) */
+  ingestStopTimeoutMs?: number;
 }
 
 export interface Stack {
@@ -55,10 +60,39 @@ export interface Stack {
   registryFile: string;
   /** child process ids (supervised layout only) */
   pids?: () => { broker: number | null; core: number | null };
-  stop(): Promise<void>;
+  /** stop in order; says honestly what could not be written and what failed to stop */
+  stop(): Promise<StopReport>;
 }
 
-type Stoppable = { name: string; stop: () => Promise<void> | void };
+/** What a stop achieved: the launcher's last line and exit code come from it. */
+export interface StopReport {
+  /** messages ingest held but could not write (left un-acknowledged in the broker's session) */
+  unwritten: number;
+  /** the broker's sessions are on disk (BROKER_PERSISTENCE=level): unwritten messages wait for the next start */
+  durableBroker: boolean;
+  /** components (or processes) that failed to stop cleanly */
+  failed: string[];
+}
+
+export const emptyStopReport = (cfg: Pick<Config, 'BROKER_PERSISTENCE'>): StopReport => ({ unwritten: 0, durableBroker: cfg.BROKER_PERSISTENCE === 'level', failed: [] });
+
+/** Merge the reports of several processes. */
+export function mergeStopReports(a: StopReport, b: StopReport): StopReport {
+  return { unwritten: a.unwritten + b.unwritten, durableBroker: a.durableBroker && b.durableBroker, failed: [...a.failed, ...b.failed] };
+}
+
+/** The launcher's last line for a stop, and its exit code (0 only when everything accepted is stored). */
+export function stopSummary(r: StopReport): { line: string; exitCode: number } {
+  const failed = r.failed.length ? ` ${r.failed.join(', ')} did not stop cleanly (see the log).` : '';
+  if (r.unwritten > 0 && r.durableBroker)
+    return { line: `City Ops Center stopped, but ${r.unwritten} accepted messages could not be written to the store; they wait in the broker's durable session (DATA_DIR/broker-sessions) and are written on the next start.${failed}`, exitCode: 3 };
+  if (r.unwritten > 0)
+    return { line: `City Ops Center stopped, but ${r.unwritten} accepted messages could not be written to the store and the broker keeps its sessions in memory (BROKER_PERSISTENCE=memory): they are lost.${failed}`, exitCode: 4 };
+  if (r.failed.length) return { line: `City Ops Center stopped with errors:${failed}`, exitCode: 1 };
+  return { line: 'City Ops Center stopped; all accepted data is stored.', exitCode: 0 };
+}
+
+type Stoppable = { name: string; stop: () => Promise<unknown> | void };
 
 function nodeRedLogin(registry: RegistryView) {
   const svc = registry.service('nodered');
@@ -80,16 +114,20 @@ export function prepareDataDir(cfg: Config, log: Logger): string {
 
 export async function startStack(cfg: Config, log: Logger, opts: StackOptions = {}): Promise<Stack> {
   const started: Stoppable[] = [];
-  const stopAll = async () => {
+  const stopAll = async (): Promise<StopReport> => {
+    const report = emptyStopReport(cfg);
     // reverse order: the fleet stops publishing first, ingest drains and writes, the store closes last
     for (const c of started.reverse()) {
       try {
-        await c.stop();
+        const r = await c.stop();
+        if (c.name === 'ingest') report.unwritten += (r as { unwritten?: number } | undefined)?.unwritten ?? 0;
         log.debug({ component: c.name }, 'stopped');
       } catch (err) {
+        report.failed.push(c.name);
         log.error({ err, component: c.name }, 'error while stopping');
       }
     }
+    return report;
   };
 
   try {
@@ -100,7 +138,8 @@ export async function startStack(cfg: Config, log: Logger, opts: StackOptions = 
     const registry = new RegistryView(registryFile, (err) => log.error({ err: err.message }, 'registry reload failed; keeping the previous registry')).watch();
     started.push({ name: 'registry', stop: () => registry.close() });
 
-    const store = await openStore(cfg, log.child({ component: 'store' }));
+    const opened = await openStore(cfg, log.child({ component: 'store' }));
+    const store = opts.wrapStore ? opts.wrapStore(opened) : opened;
     started.push({ name: 'store', stop: () => store.close() });
 
     let brokerPorts: { port: number; wsPort: number | null };
@@ -138,6 +177,7 @@ export async function startStack(cfg: Config, log: Logger, opts: StackOptions = 
       timePolicy: { maxFutureSkewMs: cfg.MAX_CLOCK_SKEW_S * 1000, maxAgeMs: cfg.MAX_AGE_DAYS * 86_400_000, lateAfterMs: cfg.LATE_AFTER_S * 1000 },
       rules: ({ publish }) => createRuleEngine({ registry, city, publish, log: log.child({ component: 'rules' }) }),
       onFirstContact: (id) => markInstalledLogged(registryFile, id, log),
+      ...(opts.ingestStopTimeoutMs !== undefined ? { stopTimeoutMs: opts.ingestStopTimeoutMs } : {}),
       log: log.child({ component: 'ingest' }),
     });
     started.push({ name: 'ingest', stop: () => ingest.stop() });

@@ -80,6 +80,8 @@ describe('npm start (one-command start)', () => {
 
     first.child.kill('SIGINT');
     expect(await first.exited).toBe(0);
+    // the supervisor's last line comes from the children's stop reports (nothing left unwritten)
+    expect(first.out()).toContain('City Ops Center stopped; all accepted data is stored.');
     expect(first.out()).toMatch(/stopped/);
     const afterFirst = await storedPoints(dataDir);
     expect(afterFirst).toBeGreaterThanOrEqual(20);

@@ -7,7 +7,7 @@ import closeWithGrace from 'close-with-grace';
 import { loadConfig, ConfigError, type Config } from '../lib/config';
 import { createLogger } from '../lib/log';
 import { checkDataDir, checkPorts, startErrorLine } from '../lib/preflight';
-import { startStack } from './stack';
+import { startStack, stopSummary } from './stack';
 import { startSupervised } from './supervisor';
 
 /** An operator's mistake is one line (exit 2 for configuration); a bug keeps its stack. LOG_LEVEL=debug shows both. */
@@ -57,6 +57,8 @@ process.stdout.write(lines.join('\n') + '\n');
 closeWithGrace({ delay: 20_000, logger: { error: (m: unknown) => log.error(String(m)) } }, async ({ signal, err }) => {
   if (err) log.error({ err }, 'stopping after an error');
   else log.info({ signal }, 'stopping');
-  await stack.stop();
-  process.stdout.write('City Ops Center stopped; all accepted data is stored.\n');
+  const { line, exitCode } = stopSummary(await stack.stop());
+  process.stdout.write(`${line}\n`);
+  // close-with-grace exits 0 after this handler: a stop that did not store everything must not
+  if (exitCode !== 0) process.exit(exitCode);
 });

@@ -23,7 +23,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { mqttUrlOf, type Config } from '../lib/config';
 import type { ChildRole, FromChild, ToChild } from './ipc';
-import { prepareDataDir, type Stack } from './stack';
+import { emptyStopReport, mergeStopReports, prepareDataDir, type Stack, type StopReport } from './stack';
 
 const CHILD = path.join(import.meta.dirname, 'child.ts');
 const STOP_TIMEOUT_MS = 25_000;
@@ -73,17 +73,24 @@ function startChild(s: Supervised, msg: ToChild, timeoutMs = 120_000): Promise<E
   });
 }
 
-function stopChild(s: Supervised, log: Logger): Promise<void> {
+/** Stop one child; its report (a child that had to be killed, or exited without one, counts as failed). */
+function stopChild(s: Supervised, log: Logger, cfg: Config): Promise<StopReport> {
   const proc = s.proc;
-  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
+  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve(emptyStopReport(cfg));
   return new Promise((resolve) => {
+    let report: StopReport | null = null;
+    const onMsg = (m: FromChild) => {
+      if (m.type === 'stopped') report = m.report;
+    };
+    proc.on('message', onMsg);
     const timer = setTimeout(() => {
       log.error({ process: s.role }, `${s.role} process did not stop in ${STOP_TIMEOUT_MS} ms; killing it`);
       proc.kill('SIGKILL');
     }, STOP_TIMEOUT_MS);
     proc.once('exit', () => {
       clearTimeout(timer);
-      resolve();
+      proc.off('message', onMsg);
+      resolve(report ?? { ...emptyStopReport(cfg), failed: [`${s.role} process`] });
     });
     if (proc.connected) proc.send({ type: 'stop' } satisfies ToChild);
     else proc.kill('SIGTERM');
@@ -158,11 +165,12 @@ export async function startSupervised(cfg: Config, log: Logger): Promise<Stack> 
     });
   };
 
-  const stopAll = async () => {
+  const stopAll = async (): Promise<StopReport> => {
     stopping = true;
-    await stopChild(core, log);
-    await stopChild(broker, log);
+    const fromCore = await stopChild(core, log, cfg);
+    const fromBroker = await stopChild(broker, log, cfg);
     await metrics?.close();
+    return mergeStopReports(fromCore, fromBroker);
   };
 
   let metrics: { port: number; close(): Promise<void> } | undefined;
