@@ -43,7 +43,7 @@ const checkPresence = TypeCompiler.Compile(Presence);
 const checkPlate = TypeCompiler.Compile(PlateRead);
 
 /** how long shutdown waits for alert events already received to be stored */
-const DRAIN_MS = 5000;
+const DRAIN_MS = 8000; // within the 10 s Fastify gives a close hook; a loaded machine stores a backlog slowly
 
 export const PRESENCE_ALL = `${TOPIC_ROOT}/${CONTRACT_VERSION}/+/+/presence`;
 export const CONSOLE_SUBSCRIPTIONS = [svcTopics.stateAll, svcTopics.plateAll, svcTopics.alertAll, PRESENCE_ALL];
