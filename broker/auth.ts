@@ -59,7 +59,14 @@ export interface Authenticator {
   readonly cache: VerifyCache;
 }
 
-export function createAuthenticator(opts: { registry: RegistryView; metrics: BrokerMetrics; log: Logger; cache?: VerifyCache }): Authenticator {
+export function createAuthenticator(opts: {
+  registry: RegistryView;
+  metrics: BrokerMetrics;
+  log: Logger;
+  cache?: VerifyCache;
+  /** a connection of a registry device was refused (or revoked): the broker reports it to the rules */
+  onDeviceRefused?: (deviceId: string, reason: AuthFailureReason | 'revoked') => void;
+}): Authenticator {
   const { registry, metrics, log } = opts;
   const cache = opts.cache ?? new VerifyCache();
   const identities = new WeakMap<Client, Identity>();
@@ -81,6 +88,7 @@ export function createAuthenticator(opts: { registry: RegistryView; metrics: Bro
   const refuse = (client: Client, username: string | undefined, reason: AuthFailureReason, code: number, detail: string): AuthError => {
     metrics.authFailure(reason);
     log.warn({ clientId: client.id, username, reason, returnCode: code, remote: remoteOf(client) }, `connection refused: ${detail}`);
+    if (username && registry.device(username)) opts.onDeviceRefused?.(username, reason);
     return new AuthError(reason, code, detail);
   };
 
@@ -161,6 +169,7 @@ export function createAuthenticator(opts: { registry: RegistryView; metrics: Bro
         log.warn({ clientId: client.id, username: had.id, reason: 'refused' in now ? now.refused : 'credentials_changed' }, 'registry change revoked a connected client; closing it');
         identities.delete(client);
         client.close();
+        if (had.type === 'device') opts.onDeviceRefused?.(had.id, 'revoked');
       }
       return n;
     },

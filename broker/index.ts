@@ -11,6 +11,7 @@ import { Aedes, type Client } from 'aedes';
 import type { Registry as PromRegistry } from 'prom-client';
 import { createLogger, type Logger } from '../lib/log';
 import type { RegistryView } from '../firmware-config/registry';
+import { svcTopics, type AuthRefusal } from '../contract';
 import { AuthError, createAuthenticator } from './auth';
 import { AclError, createAuthorizer } from './authorize';
 import { FrameError } from './frame-guard';
@@ -66,7 +67,14 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerHandl
   let aedesRef: Aedes | null = null;
   const cache = new VerifyCache({ okTtlMs: opts.authCacheMs ?? 60_000 });
   const metrics = createBrokerMetrics(() => aedesRef?.connectedClients ?? 0, () => cache, opts.metricsRegistry);
-  const auth = createAuthenticator({ registry, metrics, log, cache });
+  // refusals of registry devices go to the rules as svc/auth/<id> (QoS 1; ingest raises credentials_refused)
+  const onDeviceRefused = (deviceId: string, reason: string) => {
+    const body: AuthRefusal = { deviceId, reason, at: Date.now() };
+    aedesRef?.publish({ cmd: 'publish', topic: svcTopics.auth(deviceId), payload: Buffer.from(JSON.stringify(body)), qos: 1, retain: false, dup: false } as never, (err) => {
+      if (err) log.warn({ err: err.message, deviceId }, 'could not report a refused connection');
+    });
+  };
+  const auth = createAuthenticator({ registry, metrics, log, cache, onDeviceRefused });
   const authz = createAuthorizer({ auth, registry, metrics, log });
 
   const aedes = await Aedes.createBroker({

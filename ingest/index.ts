@@ -11,6 +11,7 @@
  */
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import {
+  AuthRefusal,
   DEFAULT_TIME_POLICY,
   Hotlist,
   SUB_ALL_DEVICE_DATA,
@@ -91,6 +92,31 @@ export interface IngestHandle {
 }
 
 const checkHotlist = TypeCompiler.Compile(Hotlist);
+const checkAuthRefusal = TypeCompiler.Compile(AuthRefusal);
+
+/** dead-letter reason → the LiveState issue (and alert) code it explains */
+const ISSUE_OF_REASON: Partial<Record<string, string>> = {
+  future_timestamp: 'clock_skew.rejected',
+  invalid_json: 'payload_rejected',
+  oversized: 'payload_rejected',
+  schema: 'payload_rejected',
+  kind_mismatch: 'payload_rejected',
+  too_old: 'payload_rejected',
+  store_rejected: 'payload_rejected',
+};
+/** a rejection issue clears once the device's readings are accepted this long after the last rejection */
+const ISSUE_QUIET_MS = 60_000;
+
+/** Event time of a rejected payload, when it has a numeric `ts` (to report the clock's skew). */
+function eventTsOf(raw: string): number | undefined {
+  if (raw.length > 4096) return undefined;
+  try {
+    const ts = (JSON.parse(raw) as { ts?: unknown }).ts;
+    return typeof ts === 'number' && Number.isFinite(ts) ? ts : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export async function startIngest(opts: StartIngestOptions): Promise<IngestHandle> {
   const log = (opts.log ?? createLogger('ingest')).child({ component: 'ingest' });
@@ -176,7 +202,8 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
 
   function afterWrite(rec: AnyTelemetryRecord): void {
     if (dead) return;
-    if (live.applyRecord(rec) && publishState) maybePublishStates();
+    const issueCleared = !rec.late && live.clearIssue(rec.deviceId, rec.receivedAt, ISSUE_QUIET_MS);
+    if ((live.applyRecord(rec) || issueCleared) && publishState) maybePublishStates();
     if (publishState && rec.stream === 'plate') {
       publishRaw(svcTopics.plate(rec.deviceId), plateLiveState(rec), { qos: 0, retain: false });
       metrics.published('plate');
@@ -222,12 +249,45 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
     if (rules?.onHotlist) safely('onHotlist', () => rules!.onHotlist!(h as Hotlist));
   }
 
+  /** The broker refused a registry device (svc/auth/<id>): an alert, and its live state says why. */
+  function onAuthRefusal(payload: Buffer): void {
+    let a: unknown;
+    try {
+      a = JSON.parse(payload.toString('utf8'));
+    } catch {
+      a = undefined;
+    }
+    if (!checkAuthRefusal.Check(a)) {
+      limiter.log('auth-refusal', () => log.warn({ code: 'E_INGEST_AUTH_REPORT' }, 'ignored an invalid report on svc/auth'));
+      return;
+    }
+    const r = a as AuthRefusal;
+    const dev = registry.device(r.deviceId);
+    if (!dev) return;
+    metrics.authRefused();
+    if (dev.status !== 'retired' && live.applyIssue(r.deviceId, dev.kind, dev.district, 'credentials_refused', r.reason, r.at, true)) maybePublishStates();
+    if (rules?.onAuthRefused) safely('onAuthRefused', () => rules!.onAuthRefused!(r.deviceId, r.reason, r.at));
+  }
+
+  function onRejected(c: Extract<Classified, { type: 'reject' }>): void {
+    const id = c.letter.deviceId;
+    const dev = id ? registry.device(id) : undefined;
+    if (!id || !dev || dev.status === 'retired') return;
+    const code = ISSUE_OF_REASON[c.reason];
+    if (code && live.applyIssue(id, dev.kind, dev.district, code, c.reason, c.letter.receivedAt, false)) maybePublishStates();
+    if (rules?.onReject) {
+      const ts = c.reason === 'future_timestamp' ? eventTsOf(c.letter.payload) : undefined;
+      safely('onReject', () => rules!.onReject!(id, c.reason, c.letter.receivedAt, ts));
+    }
+  }
+
   // ── per message ───────────────────────────────────────────────────────────────────────────
   function onMessage(topic: string, payload: Buffer, ack: () => void): void {
     if (stopping) return; // left un-acknowledged: the broker redelivers it to the next session
     if (topic.startsWith(SVC_PREFIX)) {
       // our own svc/plate and the console's svc/alerts match city/v1/+/+/+ too; only the hotlist matters here
       if (topic === svcTopics.hotlist) onHotlist(payload);
+      else if (topic.startsWith(svcTopics.authPrefix)) onAuthRefusal(payload);
       ack();
       return;
     }
@@ -244,13 +304,15 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
       case 'reject':
         metrics.rejected(c.reason);
         logReject(c);
+        onRejected(c);
         writer.addDeadLetter(c.letter, ack);
         return;
       case 'presence':
         metrics.presence();
         live.applyPresence(c.deviceId, c.kind, c.district, c.online, c.receivedAt);
         maybePublishStates();
-        if (rules) safely('onPresence', () => rules!.onPresence(c.deviceId, c.online, c.at));
+        if (c.online) live.clearIssue(c.deviceId, c.receivedAt, 0, ['credentials_refused']);
+        if (rules) safely('onPresence', () => rules!.onPresence(c.deviceId, c.online, c.at, c.reason));
         writer.addAckOnly(ack);
         return;
       case 'record': {

@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { mqttUrlOf, registryFileOf, type Config } from '../lib/config';
+import { mqttUrlOf, registryFileOf, rulesStateFileOf, type Config } from '../lib/config';
 import { RegistryView } from '../firmware-config/registry';
 import { openStore } from '../store/open';
 import { startBroker } from '../broker/index';
@@ -95,7 +95,8 @@ export async function startStack(cfg: Config, log: Logger, opts: StackOptions = 
       batchSize: cfg.BATCH_SIZE,
       flushMs: cfg.FLUSH_MS,
       timePolicy: { maxFutureSkewMs: cfg.MAX_CLOCK_SKEW_S * 1000, maxAgeMs: cfg.MAX_AGE_DAYS * 86_400_000, lateAfterMs: cfg.LATE_AFTER_S * 1000 },
-      rules: ({ publish }) => createRuleEngine({ registry, city, publish, log: log.child({ component: 'rules' }) }),
+      // the open alerts survive restarts: the next engine takes them over (ingest/rules/takeover.ts)
+      rules: ({ publish }) => createRuleEngine({ registry, city, publish, log: log.child({ component: 'rules' }), stateFile: rulesStateFileOf(cfg) }),
       log: log.child({ component: 'ingest' }),
     });
     started.push({ name: 'ingest', stop: () => ingest.stop() });

@@ -63,3 +63,5 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 export const mqttUrlOf = (cfg: Config): string => cfg.MQTT_URL || `mqtt://127.0.0.1:${cfg.MQTT_PORT}`;
 export const registryFileOf = (cfg: Config): string => cfg.REGISTRY_FILE || path.join(cfg.DATA_DIR, 'registry.json');
+/** the rule engine's open alerts and truck ignitions, taken over by the next start (ingest/rules/takeover.ts) */
+export const rulesStateFileOf = (cfg: Pick<Config, 'DATA_DIR'>): string => path.join(cfg.DATA_DIR, 'rules-state.json');

@@ -101,6 +101,9 @@ export class TruckModel implements DeviceModel {
       this.step(o.start, false);
       this.pending = []; // events before the simulation's start are not replayed
     }
+    // the device reports the ignition it has when it boots: a truck that starts parked says so
+    // (otherwise the platform cannot tell a parked truck from one whose GPS died)
+    this.emit({ stream: 'event', payload: { ts: o.start, type: this.mode === 'parked' ? 'ignition_off' : 'ignition_on', ...this.ll() } });
     this.lastGps = o.start - o.gpsS * 1000;
   }
 

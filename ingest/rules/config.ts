@@ -99,6 +99,16 @@ export interface RuleConfig {
     batteryLowPct: number;
     batteryCriticalPct: number;
     batteryHysteresisPct: number;
+    /** dead letters (per device and reason) counted over this window … */
+    rejectWindowMs: number;
+    /** … raise clock_skew.rejected / payload_rejected from this many */
+    rejectMinCount: number;
+    /** resolved after this long without a rejected message */
+    rejectClearMs: number;
+    /** broker refusals within rejectWindowMs that raise credentials_refused */
+    authRefusedMinCount: number;
+    /** an alert taken over at restart that no rule confirms or clears resolves after this long (at least 3 × the device's status interval) */
+    takeoverConfirmMs: number;
   };
 }
 
@@ -151,6 +161,11 @@ export const DEFAULT_RULE_CONFIG: RuleConfig = {
     batteryLowPct: 20,
     batteryCriticalPct: 10,
     batteryHysteresisPct: 5,
+    rejectWindowMs: 10 * 60_000,
+    rejectMinCount: 3,
+    rejectClearMs: 5 * 60_000,
+    authRefusedMinCount: 2,
+    takeoverConfirmMs: 15 * 60_000,
   },
 };
 
