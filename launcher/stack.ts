@@ -129,6 +129,10 @@ export async function startStack(cfg: Config, log: Logger, opts: StackOptions = 
         apiUsername: 'nodered',
         apiPassword: services.nodered,
         adminPassword: services.admin,
+        ...(cfg.ESCALATION_WEBHOOK_URL ? { webhookUrl: cfg.ESCALATION_WEBHOOK_URL } : {}),
+        escalateAfterMin: cfg.ESCALATION_DELAY_MIN,
+        reportAt: cfg.DAILY_REPORT_AT,
+        timezone: registry.registry.timezone,
         log: log.child({ component: 'node-red' }),
       });
       nodeRedPort = nr.port ?? cfg.NODE_RED_PORT;

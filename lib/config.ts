@@ -34,6 +34,9 @@ export const ConfigSchema = Type.Object({
   JWT_SECRET: Type.String({ default: '', description: 'console session signing key; empty = generated and kept in DATA_DIR' }),
   NODE_RED_CREDENTIAL_SECRET: Type.String({ default: '', description: 'Node-RED credentialSecret; empty = generated and kept in DATA_DIR' }),
   MAP_STYLE_URL: Type.String({ default: '', description: 'MapLibre style URL; empty = bundled offline basemap of the demo city' }),
+  ESCALATION_WEBHOOK_URL: Type.String({ default: '', pattern: '^(https?://\\S+)?$', description: 'Node-RED POSTs every escalated alert (AlertEvent JSON) here; empty = escalate on MQTT only' }),
+  ESCALATION_DELAY_MIN: Type.Number({ exclusiveMinimum: 0, maximum: 1440, default: 10, description: 'a critical alert not acknowledged within this many minutes escalates' }),
+  DAILY_REPORT_AT: Type.String({ default: '22:30', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$', description: 'local time (HH:MM, 24 h) Node-RED writes the daily operations report' }),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
 });
 export type Config = Static<typeof ConfigSchema>;
