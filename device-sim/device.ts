@@ -40,6 +40,8 @@ export interface SimDeviceOptions {
   fw?: string;
   /** buffer cap while offline (readings) */
   maxBuffer?: number;
+  /** simulated ms per real ms of fault timers (an outage of S s lasts S/timeScale real seconds); default 1 */
+  timeScale?: number;
 }
 
 interface Out {
@@ -87,11 +89,11 @@ export class SimDevice {
   }
 
   /** Connect; resolves on the first CONNACK, rejects with the refusal reason (the client keeps retrying unless stopped). */
-  connect(): Promise<void> {
+  connect(secret = this.cfg.secret): Promise<void> {
     const c = mqtt.connect(this.url, {
       clientId: this.cfg.clientId,
       username: this.cfg.username,
-      password: this.cfg.secret,
+      password: secret,
       keepalive: this.cfg.broker.keepaliveS,
       clean: true,
       reconnectPeriod: this.o.reconnectMs ?? 3000,
@@ -123,10 +125,17 @@ export class SimDevice {
   fault(f: Fault): void {
     const durS = f.forS ?? (f.type === 'offline' || f.type === 'offline-will' || f.type === 'burst' ? f.param ?? 60 : Infinity);
     const until = Date.now() + durS * 1000;
+    const m = this.model.faults;
     this.faults.set(f.type, { fault: f, until });
     if (f.type === 'stuck') this.model.faults.stuck = true;
     if (f.type === 'drift') this.model.faults.gpsDrift = true;
     if (f.type === 'jumps') this.model.faults.gpsJumps = true;
+    if (f.type === 'pollution') m.pollution = f.param ?? 4;
+    if (f.type === 'loud') m.loudDb = f.param ?? 15;
+    if (f.type === 'idle') m.idleMin = f.param ?? 30;
+    if (f.type === 'skip') m.skipM = f.param ?? 100;
+    if (f.type === 'hotlist') m.hotlistRead = true;
+    if (f.type === 'badauth') this.badAuth();
     if (f.type === 'offline' || f.type === 'offline-will' || f.type === 'burst') this.goOffline(f.type, durS);
     this.o.log?.info({ deviceId: this.cfg.deviceId, fault: f }, 'fault on');
   }
@@ -136,6 +145,28 @@ export class SimDevice {
     if (type === 'stuck') this.model.faults.stuck = false;
     if (type === 'drift') this.model.faults.gpsDrift = false;
     if (type === 'jumps') this.model.faults.gpsJumps = false;
+    const m = this.model.faults;
+    if (type === 'pollution') delete m.pollution;
+    if (type === 'loud') delete m.loudDb;
+    if (type === 'idle') delete m.idleMin;
+    if (type === 'skip') delete m.skipM;
+    if (type === 'hotlist') delete m.hotlistRead;
+    if (type === 'badauth' && !this.stopped) {
+      // the right credentials again (re-provisioned): reconnect with them
+      const c = this.client;
+      this.client = null;
+      c?.end(true);
+      this.connect().catch(() => {});
+    }
+  }
+
+  /** Credentials that stop working: disconnect cleanly, then keep reconnecting with a wrong password. */
+  private badAuth(): void {
+    const c = this.client;
+    this.client = null;
+    this.stats.online = false;
+    c?.end(false);
+    this.connect(`${this.cfg.secret}-wrong`).catch(() => {});
   }
 
   activeFaults(): FaultType[] {
@@ -161,7 +192,7 @@ export class SimDevice {
       this.outageTimer = null;
       this.faults.delete(type);
       if (!this.stopped) this.connect().catch(() => {});
-    }, durS * 1000);
+    }, (durS * 1000) / (this.o.timeScale ?? 1));
   }
 
   private active(type: FaultType): Fault | undefined {
@@ -192,6 +223,7 @@ export class SimDevice {
           signalDbm: Math.round(-65 - this.rng() * 30),
           clockSkewMs: skew ? Math.round((skew.param ?? 600) * 1000) : Math.round((this.rng() - 0.5) * 400),
           ...this.model.statusExtras(ts),
+          ...(this.active('battery') ? { batteryPct: this.active('battery')!.param ?? 8 } : {}),
         } as never,
       });
     }

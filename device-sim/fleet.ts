@@ -41,6 +41,10 @@ export interface FleetOptions {
   hotlistRate?: number;
   /** parallel connection attempts at start (default 8) */
   connectConcurrency?: number;
+  /** simulated ms per real ms for fault timers (a scenario running the platform on a faster clock) */
+  timeScale?: number;
+  /** trucks: the crews' own irregularities (hurried trips, long breaks); default true */
+  naturalTruckEvents?: boolean;
   /** reject when a device cannot connect at start (default false: it keeps retrying) */
   strict?: boolean;
 }
@@ -81,8 +85,8 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
   const devices: SimDevice[] = [];
   for (const cfg of configs) {
     try {
-      const model = modelFor(cfg, { city, start, hotlist: opts.hotlist ?? DEMO_HOTLIST.map((h) => h.plate), hotlistRate: opts.hotlistRate });
-      devices.push(new SimDevice(cfg, model, { mqttUrl: opts.mqttUrl, log }));
+      const model = modelFor(cfg, { city, start, hotlist: opts.hotlist ?? DEMO_HOTLIST.map((h) => h.plate), hotlistRate: opts.hotlistRate, naturalTruckEvents: opts.naturalTruckEvents });
+      devices.push(new SimDevice(cfg, model, { mqttUrl: opts.mqttUrl, log, timeScale: opts.timeScale }));
     } catch (err) {
       log.error({ deviceId: cfg.deviceId, err: (err as Error).message, code: (err as { code?: string }).code }, 'device skipped');
     }

@@ -22,6 +22,8 @@ export interface TruckOptions {
   timezone?: string;
   /** sim time the model starts at */
   start: number;
+  /** the crew's own irregularities: hurried trips (speeding) and long breaks (idling); default true */
+  natural?: boolean;
 }
 
 const SPEED_KMH: Record<StreetClass, number> = { primary: 42, secondary: 33, residential: 24 };
@@ -134,6 +136,10 @@ export class TruckModel implements DeviceModel {
     this.nextStopM = this.collectStartM + 40 + this.rng() * 80;
     this.hurry = this.rng() < 0.12 ? 1.3 + this.rng() * 0.15 : 1;
     this.breakAtM = this.rng() < 0.15 ? this.collectStartM + this.rng() * (this.collectEndM - this.collectStartM) : Infinity;
+    if (this.o.natural === false) {
+      this.hurry = 1;
+      this.breakAtM = Infinity;
+    }
   }
 
   private emit(e: Emit): void {
@@ -213,7 +219,13 @@ export class TruckModel implements DeviceModel {
           // ease toward the target speed with some noise (traffic)
           this.speed = clamp(this.speed + (target - this.speed) * 0.3 + gauss(this.rng) * 1.2, 3, 60);
           this.d += this.speed / 3.6;
-          if (this.collecting() && this.d >= this.breakAtM) {
+          if (this.faults.idleMin && this.collecting()) {
+            // injected: the crew stops with the engine running
+            this.mode = 'stopped';
+            this.speed = 0;
+            this.until = t + this.faults.idleMin * 60_000;
+            this.faults.idleMin = undefined;
+          } else if (this.collecting() && this.d >= this.breakAtM) {
             this.breakAtM = Infinity;
             this.mode = 'stopped';
             this.speed = 0;
@@ -267,6 +279,11 @@ export class TruckModel implements DeviceModel {
         sats = 4 + Math.floor(this.rng() * 2);
       } else this.drift = [0, 0];
       p = offsetM(p, this.drift[0], this.drift[1]);
+      if (this.faults.skipM) {
+        // a street beside the route: perpendicular to the heading
+        const a = ((this.heading() + 90) * Math.PI) / 180;
+        p = offsetM(p, Math.sin(a) * this.faults.skipM, Math.cos(a) * this.faults.skipM);
+      }
       if (this.faults.gpsJumps && this.rng() < 0.15) {
         const a = this.rng() * Math.PI * 2;
         const km = 1 + this.rng() * 4;

@@ -80,6 +80,8 @@ export interface RuleConfig {
     behindMinElapsed: number;
     /** a street is missed once the truck has driven this many planned streets beyond it */
     missedLookahead: number;
+    /** a gap without live fixes longer than this (truck offline, engine restarted) leaves the streets passed meanwhile unjudged */
+    coverageGapS: number;
     /** with no ignition event seen, fixes arriving mean the engine is on */
     assumeIgnitionWithFixes: boolean;
   };
@@ -149,6 +151,7 @@ export const DEFAULT_RULE_CONFIG: RuleConfig = {
     behindTolerance: 0.2,
     behindMinElapsed: 0.25,
     missedLookahead: 3,
+    coverageGapS: 60,
     assumeIgnitionWithFixes: true,
   },
   hotlist: { resolveAfterMinutes: 120 },

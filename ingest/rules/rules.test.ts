@@ -261,7 +261,9 @@ describe('trucks', () => {
     expect(behind).toMatchObject({ event: 'open', severity: 'warning', code: 'route_behind' });
     expect(behind.detail).toMatchObject({ routeId: 'route-t', covered: 1, planned: 5 });
     expect(behind.params).toMatchObject({ routeId: 'route-t', coveragePct: 20 });
-    // skip s3 and s4 on the parallel street, then s5 and s6
+    // back on s2 (a live fix after a long gap), then skip s3 and s4 on the parallel street, then s5 and s6
+    t -= 10_000;
+    drive(1, 2);
     drive(2, 4, LAT + 0.0036);
     drive(4, 6);
     expect(s.of('missed_streets')[0]).toMatchObject({ event: 'open', severity: 'warning', code: 'missed_streets' });
@@ -272,6 +274,16 @@ describe('trucks', () => {
     expect(s.of('missed_streets').at(-1)).toMatchObject({ event: 'auto_resolve', alertId: missed.alertId });
     expect(s.of('route_behind').at(-1)).toMatchObject({ event: 'auto_resolve', alertId: behind.alertId });
     expect(engine.openAlerts().filter((a) => a.spec.device.id === 'truck-09')).toEqual([]);
+  });
+
+  it('missed streets: streets passed while the truck was not heard (offline) are not judged', () => {
+    const s = setup({ truck: { missedLookahead: 1 } }, true);
+    t = shiftStart + 10 * MIN;
+    ignition(t, true);
+    drive(1, 2);
+    t += 10 * MIN; // offline ten minutes: s3 and s4 collected unseen
+    drive(4, 7);
+    expect(s.of('missed_streets')).toEqual([]);
   });
 
   it('route rules: a truck first seen mid-shift is judged from there; late data and fixes before the shift raise nothing', () => {

@@ -42,6 +42,11 @@ interface ShiftState {
   fromIdx: number;
   /** first live fix seen in this shift (ms) */
   seenAt: number;
+  /** collection streets passed while no live fix came (offline, restart): not judged */
+  unobserved: Set<number>;
+  /** event time of the last live fix of this shift */
+  lastFixTs: number;
+  afterGap: boolean;
 }
 
 interface TruckState {
@@ -103,7 +108,7 @@ export function truckRules(ctx: RuleContext, city?: City): TruckRules {
 
   function missedOf(g: RouteGeom, sh: ShiftState): number[] {
     const out: number[] = [];
-    for (let i = Math.max(0, sh.fromIdx); i < sh.maxIdx - ctx.cfg.truck.missedLookahead; i++) if (!sh.visited.has(i)) out.push(i);
+    for (let i = Math.max(0, sh.fromIdx); i < sh.maxIdx - ctx.cfg.truck.missedLookahead; i++) if (!sh.visited.has(i) && !sh.unobserved.has(i)) out.push(i);
     return out;
   }
 
@@ -123,7 +128,7 @@ export function truckRules(ctx: RuleContext, city?: City): TruckRules {
     if (!w) return null;
     if (!s.shift || s.shift.start !== w.start) {
       if (s.shift) endShift(dev, s, g, at);
-      s.shift = { start: w.start, end: w.end, visited: new Set(), maxIdx: -1, fromIdx: -1, seenAt: at };
+      s.shift = { start: w.start, end: w.end, visited: new Set(), maxIdx: -1, fromIdx: -1, seenAt: at, unobserved: new Set(), lastFixTs: at, afterGap: false };
     }
     return s.shift;
   }
@@ -134,13 +139,13 @@ export function truckRules(ctx: RuleContext, city?: City): TruckRules {
     const T = ctx.cfg.truck;
     if (sh.fromIdx < 0) return; // not seen driving its collection streets yet this shift
     // judged from when the truck was first seen live: the streets before were not observed
-    const judged = g.collect.length - sh.fromIdx;
+    const judged = g.collect.length - sh.fromIdx - sh.unobserved.size;
     if (judged <= 0) return;
     const since = Math.max(sh.start, sh.seenAt);
     const elapsed = (at - since) / (sh.end - since);
     const expected = Math.min(1, elapsed / T.planCompleteShare);
     let covered = 0;
-    for (const i of sh.visited) if (i >= sh.fromIdx) covered++;
+    for (const i of sh.visited) if (i >= sh.fromIdx && !sh.unobserved.has(i)) covered++;
     const coverage = covered / judged;
     const detail = { routeId: g.route.id, coverage: Math.round(coverage * 1000) / 1000, expected: Math.round(expected * 1000) / 1000, elapsed: Math.round(elapsed * 1000) / 1000, covered, planned: judged, shiftStart: sh.start, shiftEnd: sh.end, judgedFrom: since };
     if (elapsed >= T.behindMinElapsed && coverage < expected - T.behindTolerance) {
@@ -268,8 +273,15 @@ export function truckRules(ctx: RuleContext, city?: City): TruckRules {
     s.lastLiveFix = receivedAt;
     const sh = ensureShift(dev, s, g, fix.ts);
     if (!sh) return;
+    if (fix.ts - sh.lastFixTs > T.coverageGapS * 1000) sh.afterGap = true;
+    sh.lastFixTs = Math.max(sh.lastFixTs, fix.ts);
     for (const i of drivenCollectIdx(g, pos, T.coverageMeters)) {
       if (sh.fromIdx < 0) sh.fromIdx = i; // first collection street seen live this shift
+      if (sh.afterGap) {
+        // the streets between the last one seen and this one were passed unseen: not judged
+        for (let j = sh.maxIdx + 1; j < i; j++) if (!sh.visited.has(j)) sh.unobserved.add(j);
+        sh.afterGap = false;
+      }
       sh.visited.add(i);
       sh.maxIdx = Math.max(sh.maxIdx, i);
     }
