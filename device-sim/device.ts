@@ -42,6 +42,8 @@ export interface SimDeviceOptions {
   maxBuffer?: number;
   /** simulated ms per real ms of fault timers (an outage of S s lasts S/timeScale real seconds); default 1 */
   timeScale?: number;
+  /** the device's wall clock (presence times, fault windows); default Date.now */
+  clock?: () => number;
 }
 
 interface Out {
@@ -73,6 +75,7 @@ export class SimDevice {
   private readonly bootAt: number;
   private readonly rng;
   private stopped = false;
+  private readonly now: () => number;
 
   constructor(
     readonly cfg: DeviceConfig,
@@ -81,7 +84,8 @@ export class SimDevice {
   ) {
     this.stats = { id: cfg.deviceId, kind: cfg.kind, online: false, ...zeroCounts(), byStream: {} };
     this.rng = seededRng(hashString(cfg.deviceId + '|faults'));
-    this.bootAt = Date.now() - Math.floor(this.rng() * 86_400_000 * 10);
+    this.now = o.clock ?? Date.now;
+    this.bootAt = this.now() - Math.floor(this.rng() * 86_400_000 * 10);
   }
 
   get url(): string {
@@ -97,13 +101,15 @@ export class SimDevice {
       keepalive: this.cfg.broker.keepaliveS,
       clean: true,
       reconnectPeriod: this.o.reconnectMs ?? 3000,
+      // firmware keeps trying after a refusal (wrong or rotated credentials), as real devices do
+      reconnectOnConnackError: true,
       connectTimeout: 10_000,
       will: { topic: this.cfg.will.topic, payload: Buffer.from(this.cfg.will.payload), qos: 1, retain: true },
     });
     this.client = c;
     c.on('connect', () => {
       this.stats.online = true;
-      c.publish(this.cfg.topics.presence, JSON.stringify({ state: 'online', ts: Date.now() }), { qos: 1, retain: true }, () => {});
+      c.publish(this.cfg.topics.presence, JSON.stringify({ state: 'online', ts: this.now() }), { qos: 1, retain: true }, () => {});
       this.flush();
     });
     c.on('close', () => (this.stats.online = false));
@@ -124,7 +130,7 @@ export class SimDevice {
   /** Apply a fault now (real time). */
   fault(f: Fault): void {
     const durS = f.forS ?? (f.type === 'offline' || f.type === 'offline-will' || f.type === 'burst' ? f.param ?? 60 : Infinity);
-    const until = Date.now() + durS * 1000;
+    const until = this.now() + durS * 1000;
     const m = this.model.faults;
     this.faults.set(f.type, { fault: f, until });
     if (f.type === 'stuck') this.model.faults.stuck = true;
@@ -177,7 +183,7 @@ export class SimDevice {
     const c = this.client;
     this.client = null;
     this.stats.online = false;
-    this.outageUntil = Date.now() + durS * 1000;
+    this.outageUntil = this.now() + durS * 1000;
     if (c) {
       if (type === 'offline') c.end(false); // DISCONNECT: the broker discards the will
       else {
@@ -198,7 +204,7 @@ export class SimDevice {
   private active(type: FaultType): Fault | undefined {
     const f = this.faults.get(type);
     if (!f) return undefined;
-    if (Date.now() > f.until) {
+    if (this.now() > f.until) {
       this.clearFault(type);
       return undefined;
     }
@@ -219,7 +225,7 @@ export class SimDevice {
         payload: {
           ts,
           fw: this.o.fw ?? '2.4.1',
-          uptimeS: Math.max(0, Math.floor((Date.now() - this.bootAt) / 1000)),
+          uptimeS: Math.max(0, Math.floor((this.now() - this.bootAt) / 1000)),
           signalDbm: Math.round(-65 - this.rng() * 30),
           clockSkewMs: skew ? Math.round((skew.param ?? 600) * 1000) : Math.round((this.rng() - 0.5) * 400),
           ...this.model.statusExtras(ts),
@@ -285,7 +291,7 @@ export class SimDevice {
     if (c.connected) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, 2000);
-        c.publish(this.cfg.topics.presence, JSON.stringify({ state: 'offline', ts: Date.now(), reason: 'shutdown' }), { qos: 1, retain: true }, () => (clearTimeout(t), resolve()));
+        c.publish(this.cfg.topics.presence, JSON.stringify({ state: 'offline', ts: this.now(), reason: 'shutdown' }), { qos: 1, retain: true }, () => (clearTimeout(t), resolve()));
       });
     }
     await new Promise<void>((resolve) => c.end(false, {}, () => resolve()));

@@ -72,6 +72,8 @@ export interface StartIngestOptions {
   recentKeysPerDevice?: number;
   /** how long stop() waits for the last writes before leaving them to redelivery (default 10 s) */
   stopTimeoutMs?: number;
+  /** the platform clock (arrival times, rule ticks); default Date.now — a scenario runs it faster */
+  clock?: () => number;
   log?: Logger;
 }
 
@@ -126,6 +128,7 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
   const maxInFlight = opts.maxInFlight ?? Math.max(100, 2 * batchSize);
   const publishState = opts.publishState ?? true;
   const { registry, store } = opts;
+  const now = opts.clock ?? Date.now;
   if (!(batchSize >= 1) || !(flushMs >= 1) || !(maxInFlight >= 1)) {
     throw Object.assign(new RangeError('batchSize, flushMs and maxInFlight must be ≥ 1'), { code: 'E_INGEST_OPTIONS' });
   }
@@ -213,7 +216,7 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
 
   function maybePublishStates(): void {
     if (!publishState || dead) return;
-    for (const s of live.due(Date.now())) {
+    for (const s of live.due(now())) {
       publishRaw(svcTopics.state(s.kind, s.deviceId), s, { qos: 0, retain: true });
       metrics.published('state');
     }
@@ -265,8 +268,9 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
     const dev = registry.device(r.deviceId);
     if (!dev) return;
     metrics.authRefused();
-    if (dev.status !== 'retired' && live.applyIssue(r.deviceId, dev.kind, dev.district, 'credentials_refused', r.reason, r.at, true)) maybePublishStates();
-    if (rules?.onAuthRefused) safely('onAuthRefused', () => rules!.onAuthRefused!(r.deviceId, r.reason, r.at));
+    const at = now(); // the platform clock (the broker's report carries its own `at`)
+    if (dev.status !== 'retired' && live.applyIssue(r.deviceId, dev.kind, dev.district, 'credentials_refused', r.reason, at, true)) maybePublishStates();
+    if (rules?.onAuthRefused) safely('onAuthRefused', () => rules!.onAuthRefused!(r.deviceId, r.reason, at));
   }
 
   function onRejected(c: Extract<Classified, { type: 'reject' }>): void {
@@ -292,7 +296,7 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
       return;
     }
     metrics.received();
-    const receivedAt = Date.now();
+    const receivedAt = now();
     let c: Classified;
     try {
       c = classifyMessage(topic, payload, receivedAt, registry, policy);
@@ -372,7 +376,7 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
 
   const stateTimer = setInterval(maybePublishStates, 250);
   const tickTimer = setInterval(() => {
-    if (rules) safely('tick', () => rules!.tick(Date.now()));
+    if (rules) safely('tick', () => rules!.tick(now()));
   }, 1000);
   stateTimer.unref();
   tickTimer.unref();

@@ -15,6 +15,7 @@ import { openStore } from '../store/open';
 import { startBroker } from '../broker/index';
 import { startIngest } from '../ingest/index';
 import { createRuleEngine } from '../ingest/rules/index';
+import type { RuleConfigInput } from '../ingest/rules/config';
 import { demoHotlistFor, startApi } from '../ops-console/api/index';
 import { provisionDemo, readServiceSecrets } from '../firmware-config/provision';
 import { cityFileFor, loadCity, type City } from '../firmware-config/city';
@@ -26,6 +27,10 @@ export interface StackOptions {
   nodeRed?: boolean;
   /** run the simulated fleet (default: cfg.SIM === 'on') */
   sim?: boolean;
+  /** the platform clock for ingest and the rules (default Date.now; the alert-quality scenario runs it faster) */
+  clock?: () => number;
+  /** rule configuration over the defaults (the scenario scales its latency allowances) */
+  rules?: RuleConfigInput;
 }
 
 export interface Stack {
@@ -96,7 +101,9 @@ export async function startStack(cfg: Config, log: Logger, opts: StackOptions = 
       flushMs: cfg.FLUSH_MS,
       timePolicy: { maxFutureSkewMs: cfg.MAX_CLOCK_SKEW_S * 1000, maxAgeMs: cfg.MAX_AGE_DAYS * 86_400_000, lateAfterMs: cfg.LATE_AFTER_S * 1000 },
       // the open alerts survive restarts: the next engine takes them over (ingest/rules/takeover.ts)
-      rules: ({ publish }) => createRuleEngine({ registry, city, publish, log: log.child({ component: 'rules' }), stateFile: rulesStateFileOf(cfg) }),
+      rules: ({ publish }) =>
+        createRuleEngine({ registry, city, publish, log: log.child({ component: 'rules' }), stateFile: rulesStateFileOf(cfg), ...(opts.clock ? { now: opts.clock } : {}), ...(opts.rules ? { config: opts.rules } : {}) }),
+      ...(opts.clock ? { clock: opts.clock } : {}),
       log: log.child({ component: 'ingest' }),
     });
     started.push({ name: 'ingest', stop: () => ingest.stop() });

@@ -90,8 +90,10 @@ export interface RuleConfig {
     resolveAfterMinutes: number;
   };
   device: {
-    /** offline after this many reporting intervals without a message */
+    /** offline after this many reporting intervals without a message … */
     offlineFactor: number;
+    /** … plus this allowance for transport latency (a platform on a faster clock scales it) */
+    offlineSlackMs: number;
     /** devices not heard from since start get this long (at least) */
     startupGraceMs: number;
     maxClockSkewS: number;
@@ -157,6 +159,7 @@ export const DEFAULT_RULE_CONFIG: RuleConfig = {
   hotlist: { resolveAfterMinutes: 120 },
   device: {
     offlineFactor: 3,
+    offlineSlackMs: 0,
     startupGraceMs: 60_000,
     maxClockSkewS: 30,
     skewSamples: 5,

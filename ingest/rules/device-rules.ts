@@ -82,6 +82,8 @@ export function deviceRules(ctx: RuleContext, modeOf: (dev: RegistryDevice, at: 
     return s;
   };
   const open = (rule: string, id: string) => ctx.book.get(`${rule}|${id}`);
+  /** the latest arrival from any device: silence is the device's only if others were heard after its deadline */
+  let lastAnyArrival = -Infinity;
 
   function offline(dev: RegistryDevice, at: number, code: 'offline.silent' | 'offline.last_will' | 'offline.disconnected', params: Record<string, string | number | null>, title: string, detail: Record<string, unknown>) {
     if (open(CREDENTIALS_RULE, dev.id)) return; // the refusal is the fault; "offline" would misreport it
@@ -104,6 +106,7 @@ export function deviceRules(ctx: RuleContext, modeOf: (dev: RegistryDevice, at: 
   /** the device is heard from (accepted message, or a message that reached ingest and was rejected) */
   function heard(dev: RegistryDevice, s: DevState, at: number) {
     s.lastArrival = Math.max(s.lastArrival ?? 0, at);
+    lastAnyArrival = Math.max(lastAnyArrival, at);
     s.presenceOffline = false;
     s.disconnectedAt = null;
     if (open(OFFLINE_RULE, dev.id)) ctx.book.clear(OFFLINE_RULE, dev.id, at, undefined, { backAt: at });
@@ -309,7 +312,7 @@ export function deviceRules(ctx: RuleContext, modeOf: (dev: RegistryDevice, at: 
         if (s.presenceOffline) continue;
         const mode = modeOf(dev, now);
         const expectedS = expectedIntervalS(dev, mode);
-        const limitMs = D.offlineFactor * expectedS * 1000;
+        const limitMs = D.offlineFactor * expectedS * 1000 + D.offlineSlackMs;
         if (s.disconnectedAt !== null) {
           if (now - s.disconnectedAt > limitMs) {
             offline(dev, now, 'offline.disconnected', {}, 'disconnected and not back', { reason: 'disconnected', disconnectedAt: s.disconnectedAt, lastSeen: s.lastArrival });
@@ -318,7 +321,9 @@ export function deviceRules(ctx: RuleContext, modeOf: (dev: RegistryDevice, at: 
         }
         const ref = s.lastArrival ?? startedAt + Math.max(0, D.startupGraceMs - limitMs);
         const silentMs = now - ref;
-        if (silentMs > limitMs) {
+        // when nobody has been heard since this device's deadline, the silence is on our side
+        // (broker or ingest stalled, messages still queued): not the device's fault
+        if (silentMs > limitMs && lastAnyArrival > ref + limitMs) {
           const silentS = Math.round(silentMs / 1000);
           offline(
             dev,

@@ -103,13 +103,14 @@ export function createRuleEngine(opts: RuleEngineOptions): CityRuleEngine {
   // ── restart takeover ────────────────────────────────────────────────────────────────────────
   const startedAt = now();
   let takenOver = 0;
+  let ticks = 0;
   let takeoverResolved = 0;
   function save() {
     if (!opts.stateFile) return;
     if (saveTimer) clearTimeout(saveTimer);
     saveTimer = null;
     try {
-      saveTakeover(opts.stateFile, { version: 1, savedAt: now(), open: book.list(), ignition: trucks.ignitions() });
+      saveTakeover(opts.stateFile, { version: 1, savedAt: now(), open: book.list(), ignition: trucks.ignitions(), shifts: trucks.shifts() });
     } catch (err) {
       errors.state = (errors.state ?? 0) + 1;
       log?.error({ err, code: 'E_RULES_STATE', file: opts.stateFile }, 'could not write the rule-engine state file');
@@ -124,6 +125,7 @@ export function createRuleEngine(opts: RuleEngineOptions): CityRuleEngine {
     const prev = loadTakeover(opts.stateFile, (err) => log?.warn({ err, code: 'E_RULES_STATE' }, 'rule-engine state file ignored'));
     if (prev) {
       trucks.restoreIgnitions(prev.ignition);
+      trucks.restoreShifts(prev.shifts ?? {}, now());
       for (const a of prev.open) if (opts.registry.activeDevice(a.spec.device.id) && book.adopt(a)) takenOver++;
       log?.info({ takenOver, savedAt: prev.savedAt }, 'rule engine took over the alerts left open');
     }
@@ -200,6 +202,8 @@ export function createRuleEngine(opts: RuleEngineOptions): CityRuleEngine {
       }
       // alerts taken over that no rule confirmed or cleared in time: their condition is gone
       takeoverResolved += book.sweepAdopted(t, (a) => t - startedAt > confirmWindow(a));
+      // route coverage changes without alerts: keep the state file fresh (a crash loses ≤ 30 ticks)
+      if (++ticks % 30 === 0) scheduleSave();
     },
     stop() {
       if (stopped) return;

@@ -339,9 +339,18 @@ describe('trucks', () => {
     t = shiftStart + HOUR_MS;
     ignition(t, true);
     fix(t + 1000, X(3), 20);
+    const other = (at: number) => engine.onRecord(record(reg, 'air-01', 'status', { ts: at, fw: '1', uptimeS: 5 }, { receivedAt: at }));
+    other(t + 1000 + 25_000);
     engine.tick(t + 1000 + 25_000);
     expect(s3.of('offline', 'truck-09')).toEqual([]);
+    other(t + 1000 + 35_000);
     engine.tick(t + 1000 + 35_000);
+    // nobody heard at all for a while: a platform-side silence, no device is blamed
+    const s4 = setup({}, true);
+    ignition(t, true);
+    fix(t + 1000, X(3), 20);
+    engine.tick(t + 1000 + 5 * MIN);
+    expect(s4.of('offline')).toEqual([]);
     expect(s3.of('offline', 'truck-09')[0]).toMatchObject({ event: 'open', code: 'offline.silent', params: { expectedS: 10, mode: 'moving' } });
   });
 
@@ -415,6 +424,8 @@ describe('devices', () => {
     engine.tick(t0 + 170_000);
     expect(s.of('offline', 'air-01')).toHaveLength(0);
     clock = t0 + 190_000;
+    // others are heard meanwhile: the silence is air-01's, not the platform's
+    engine.onRecord(record(reg, 'noise-01', 'noise', { ts: clock, windowS: 60, laeq: 50, lamax: 60, lamin: 40 }, { receivedAt: clock }));
     engine.tick(clock);
     expect(s.of('offline', 'air-01')[0]).toMatchObject({ event: 'open' });
     engine.onRecord(record(reg, 'air-01', 'air', { ts: clock, windowS: 60, o3: 0.02 }, { receivedAt: clock }));

@@ -91,6 +91,20 @@ export interface TruckRules extends Rule {
   /** ignition per truck (kept across restarts by the takeover state) */
   ignitions(): Record<string, boolean>;
   restoreIgnitions(m: Record<string, boolean>): void;
+  /** the running shift's coverage per truck (kept across restarts: a restart is no reason to forget streets) */
+  shifts(): Record<string, SavedShift>;
+  restoreShifts(m: Record<string, SavedShift>, at: number): void;
+}
+
+export interface SavedShift {
+  start: number;
+  end: number;
+  visited: number[];
+  maxIdx: number;
+  fromIdx: number;
+  seenAt: number;
+  unobserved: number[];
+  lastFixTs: number;
 }
 
 export function truckRules(ctx: RuleContext, city?: City): TruckRules {
@@ -349,6 +363,23 @@ export function truckRules(ctx: RuleContext, city?: City): TruckRules {
     },
     restoreIgnitions(m) {
       for (const [id, on] of Object.entries(m)) if (typeof on === 'boolean' && st(id).ignition === null) st(id).ignition = on;
+    },
+    shifts() {
+      const out: Record<string, SavedShift> = {};
+      for (const [id, s] of trucks) {
+        const sh = s.shift;
+        if (sh) out[id] = { start: sh.start, end: sh.end, visited: [...sh.visited], maxIdx: sh.maxIdx, fromIdx: sh.fromIdx, seenAt: sh.seenAt, unobserved: [...sh.unobserved], lastFixTs: sh.lastFixTs };
+      }
+      return out;
+    },
+    restoreShifts(m, at) {
+      for (const [id, x] of Object.entries(m)) {
+        if (!x || typeof x.start !== 'number' || typeof x.end !== 'number' || at >= x.end || !Array.isArray(x.visited)) continue;
+        const s = st(id);
+        if (s.shift) continue;
+        // the fixes missed while the engine was down leave a gap: the streets passed meanwhile are not judged
+        s.shift = { start: x.start, end: x.end, visited: new Set(x.visited), maxIdx: x.maxIdx, fromIdx: x.fromIdx, seenAt: x.seenAt, unobserved: new Set(x.unobserved ?? []), lastFixTs: x.lastFixTs, afterGap: false };
+      }
     },
     forget(id) {
       trucks.delete(id);
