@@ -92,7 +92,7 @@ export interface ScenarioReport {
   falseAlertsPerDeviceHour: number;
   rules: RuleRow[];
   faults: { id: string; target: string; type: string; expect: string; detected: boolean; timeToAlertMin: number | null }[];
-  falsePositiveSamples: { rule: string; deviceId: string; code?: string; title: string; atMin: number }[];
+  falsePositiveSamples: { rule: string; deviceId: string; code?: string; title: string; atMin: number; detail?: unknown }[];
   realSeconds: number;
 }
 
@@ -116,19 +116,24 @@ const CLEAR_GRACE: Record<string, number | null> = {
 };
 
 /** A schedule that touches every fault the issue lists, on devices of the demo city. */
-export function defaultFaults(reg: Registry, city: City, opts: { durationMin: number; t0: number }): InjectedFault[] {
+export function defaultFaults(reg: Registry, city: City, opts: { durationMin: number; t0: number; restartAtMin: number }): InjectedFault[] {
   const active = reg.devices.filter((d) => d.status === 'active');
-  // trucks collecting at minute 5 with collection left for the faults (asked of the city model itself)
-  const at = opts.t0 + 5 * MIN;
-  const trucks = active
-    .filter((d) => d.kind === 'truck' && d.truck)
-    .filter((d) => {
-      const m = new TruckModel({ deviceId: d.id, city, routeId: d.truck!.routeId, gpsS: d.intervals.dataS, start: at, timezone: reg.timezone, natural: false });
-      const { mode, distanceM } = m.state;
-      return mode !== 'parked' && mode !== 'unloading' && distanceM >= m.collectStartM && m.collectEndM - distanceM > 3000;
-    })
-    .map((d) => d.id)
-    .sort();
+  // trucks collecting at a minute with collection left for the faults (asked of the city model itself)
+  const collectingAt = (min: number) =>
+    active
+      .filter((d) => d.kind === 'truck' && d.truck)
+      .filter((d) => {
+        const m = new TruckModel({ deviceId: d.id, city, routeId: d.truck!.routeId, gpsS: d.intervals.dataS, start: opts.t0 + min * MIN, timezone: reg.timezone, natural: false });
+        const { mode, distanceM } = m.state;
+        return mode !== 'parked' && mode !== 'unloading' && distanceM >= m.collectStartM && m.collectEndM - distanceM > 3000;
+      })
+      .map((d) => d.id)
+      .sort();
+  // the first minute (of 0, 10, 20, …) with four trucks collecting; truck faults end before the
+  // restart (the simulator restarts with the stack, so a truck's own state does not carry over)
+  let T = 3;
+  let trucks = collectingAt(T);
+  while (trucks.length < 4 && T + 30 < Math.min(opts.durationMin, opts.restartAtMin)) trucks = collectingAt((T += 10));
   const airs = active.filter((d) => d.kind === 'air').map((d) => d.id).sort();
   const noises = active.filter((d) => d.kind === 'noise' && d.noiseZone === 'residential').map((d) => d.id).sort();
   const cams = active.filter((d) => d.kind === 'camera').map((d) => d.id).sort();
@@ -137,10 +142,10 @@ export function defaultFaults(reg: Registry, city: City, opts: { durationMin: nu
   const add = (x: InjectedFault | null) => x && f.push(x);
   const pick = <T>(a: T[], i: number): T | undefined => a[i % Math.max(1, a.length)];
   if (trucks.length >= 4) {
-    add({ id: 'offline-will', target: trucks[0]!, type: 'offline-will', param: 3 * 60, atMin: 3, forMin: 3, expect: 'offline' });
-    add({ id: 'gps-jump', target: trucks[1]!, type: 'jumps', atMin: 4, forMin: 2, expect: 'gps_jump', also: ['truck_off_route'] });
-    add({ id: 'idle', target: trucks[2]!, type: 'idle', param: 26, atMin: 5, forMin: 27, expect: 'truck_idle', also: ['route_behind'] });
-    add({ id: 'skip', target: trucks[3]!, type: 'skip', param: 110, atMin: 5, forMin: 8, expect: 'missed_streets', also: ['route_behind'] });
+    add({ id: 'offline-will', target: trucks[0]!, type: 'offline-will', param: 3 * 60, atMin: T, forMin: 3, expect: 'offline' });
+    add({ id: 'gps-jump', target: trucks[1]!, type: 'jumps', atMin: T + 1, forMin: 2, expect: 'gps_jump', also: ['truck_off_route'] });
+    add({ id: 'idle', target: trucks[2]!, type: 'idle', param: 22, atMin: T, forMin: 23, expect: 'truck_idle', also: ['route_behind'] });
+    add({ id: 'skip', target: trucks[3]!, type: 'skip', param: 110, atMin: T + 2, forMin: 6, expect: 'missed_streets', also: ['route_behind'] });
   }
   add({ id: 'offline-clean', target: pick(airs, 0)!, type: 'offline', param: 9 * 60, atMin: 3, forMin: 9, expect: 'offline' });
   add({ id: 'clock-skew', target: pick(airs, 1)!, type: 'skew', param: 600, atMin: 4, forMin: 6, expect: 'clock_skew' });
@@ -151,7 +156,8 @@ export function defaultFaults(reg: Registry, city: City, opts: { durationMin: nu
   add({ id: 'noise', target: pick(noises, 0)!, type: 'loud', param: 18, atMin: 3, forMin: 20, expect: 'noise' });
   // a pollution episode needs closed hours: only in long runs
   if (D >= 200) add({ id: 'pollution', target: pick(airs, 2)!, type: 'pollution', param: 5, atMin: 20, forMin: 150, expect: 'air_quality' });
-  return f.filter((x) => !!x.target && x.atMin + x.forMin < D);
+  const modelState = new Set<FaultType>(['idle', 'skip', 'jumps', 'offline-will']);
+  return f.filter((x) => !!x.target && x.atMin + x.forMin < D && !(modelState.has(x.type) && x.atMin < opts.restartAtMin && x.atMin + x.forMin >= opts.restartAtMin));
 }
 
 interface Seen {
@@ -179,13 +185,11 @@ export async function runAlertScenario(opts: ScenarioOptions): Promise<ScenarioR
   const clock = () => t0 + (Date.now() - r0) * opts.speed;
   const minuteOf = (t: number) => (t - t0) / MIN;
 
-  const faults = (opts.faults ?? ((r, c) => defaultFaults(r, c, { durationMin: opts.durationMin, t0 })))(reg, city);
-  // a stuck sensor is judged after the registry's stuckMinutes: the scenario's station says 10
-  for (const f of faults) if (f.type === 'stuck') {
-    const d = reg.devices.find((x) => x.id === f.target);
-    if (d) d.thresholds = { ...d.thresholds, stuckMinutes: 10 };
-  }
+  // a stuck sensor is judged after the registry's stuckMinutes: the scenario's noise stations say 10
+  for (const d of reg.devices) if (d.kind === 'noise') d.thresholds = { ...d.thresholds, stuckMinutes: 10 };
   fs.writeFileSync(registryFile, JSON.stringify(reg, null, 2));
+  // fault minutes, the restart and the length count from when the fleet runs (`base`)
+  let faults: InjectedFault[] = [];
   const hotPlate = DEMO_HOTLIST[0].plate;
 
   const cfg = loadConfig({ DATA_DIR: opts.dataDir, HOST: '127.0.0.1', MQTT_PORT: '0', MQTT_WS_PORT: '0', HTTP_PORT: '0', METRICS_PORT: '0', SIM: 'off', FLUSH_MS: '50', LOG_LEVEL: 'warn' });
@@ -238,12 +242,17 @@ export async function runAlertScenario(opts: ScenarioOptions): Promise<ScenarioR
   const cleared = new Set<string>();
   let restarted = false;
   let restartMin = opts.restartAtMin;
+  let endAt = opts.durationMin;
   try {
     await up();
-    say(`stack up; ${faults.length} faults scheduled; speed ${opts.speed}×`);
+    const base = minuteOf(clock());
+    faults = (opts.faults ?? ((r, c) => defaultFaults(r, c, { durationMin: opts.durationMin, t0: t0 + base * MIN, restartAtMin: opts.restartAtMin })))(reg, city).map((f) => ({ ...f, atMin: f.atMin + base }));
+    restartMin = opts.restartAtMin + base;
+    endAt = opts.durationMin + base;
+    say(`stack up at ${base.toFixed(1)} min; ${faults.length} faults scheduled; speed ${opts.speed}×`);
     for (;;) {
       const m = minuteOf(clock());
-      if (m >= opts.durationMin) break;
+      if (m >= endAt) break;
       for (const f of faults) {
         if (!applied.has(f.id) && m >= f.atMin) {
           applied.add(f.id);
@@ -255,7 +264,7 @@ export async function runAlertScenario(opts: ScenarioOptions): Promise<ScenarioR
           if (f.type !== 'offline' && f.type !== 'offline-will') fleet!.clearFault(f.target, f.type);
         }
       }
-      if (!restarted && m >= opts.restartAtMin) {
+      if (!restarted && m >= restartMin) {
         restarted = true;
         restartMin = m;
         say(`${m.toFixed(1)} min: restarting the stack (Ctrl-C, npm start)`);
@@ -375,7 +384,7 @@ export async function runAlertScenario(opts: ScenarioOptions): Promise<ScenarioR
       .map((s, i, all) => ({ s, rank: all.slice(0, i).filter((o) => o.x.open.e.rule === s.x.open.e.rule).length }))
       .sort((a, b) => a.rank - b.rank)
       .map(({ s }) => s)
-      .slice(0, 20).map((s) => ({ rule: s.x.open.e.rule, deviceId: s.x.open.e.deviceId, ...(s.x.open.e.code ? { code: s.x.open.e.code } : {}), title: s.x.open.e.title, atMin: Math.round(s.x.open.atMin * 10) / 10 })),
+      .slice(0, 20).map((s) => ({ rule: s.x.open.e.rule, deviceId: s.x.open.e.deviceId, ...(s.x.open.e.code ? { code: s.x.open.e.code } : {}), title: s.x.open.e.title, atMin: Math.round(s.x.open.atMin * 10) / 10, detail: s.x.open.e.detail })),
     realSeconds: Math.round((Date.now() - realStart) / 1000),
   };
 }

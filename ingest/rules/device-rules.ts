@@ -82,8 +82,12 @@ export function deviceRules(ctx: RuleContext, modeOf: (dev: RegistryDevice, at: 
     return s;
   };
   const open = (rule: string, id: string) => ctx.book.get(`${rule}|${id}`);
-  /** the latest arrival from any device: silence is the device's only if others were heard after its deadline */
-  let lastAnyArrival = -Infinity;
+  /**
+   * The newest event time of live data from any device: a device's silence is its own only if
+   * others have sent data taken after its deadline (when the platform itself stalls — broker,
+   * ingest, a starved process — nobody has, and no device is blamed).
+   */
+  let newestLive = -Infinity;
 
   function offline(dev: RegistryDevice, at: number, code: 'offline.silent' | 'offline.last_will' | 'offline.disconnected', params: Record<string, string | number | null>, title: string, detail: Record<string, unknown>) {
     if (open(CREDENTIALS_RULE, dev.id)) return; // the refusal is the fault; "offline" would misreport it
@@ -106,7 +110,6 @@ export function deviceRules(ctx: RuleContext, modeOf: (dev: RegistryDevice, at: 
   /** the device is heard from (accepted message, or a message that reached ingest and was rejected) */
   function heard(dev: RegistryDevice, s: DevState, at: number) {
     s.lastArrival = Math.max(s.lastArrival ?? 0, at);
-    lastAnyArrival = Math.max(lastAnyArrival, at);
     s.presenceOffline = false;
     s.disconnectedAt = null;
     if (open(OFFLINE_RULE, dev.id)) ctx.book.clear(OFFLINE_RULE, dev.id, at, undefined, { backAt: at });
@@ -123,6 +126,7 @@ export function deviceRules(ctx: RuleContext, modeOf: (dev: RegistryDevice, at: 
     onRecord(rec, dev, stale) {
       const s = state(dev.id);
       heard(dev, s, rec.receivedAt);
+      if (!stale) newestLive = Math.max(newestLive, Math.min(rec.ts, rec.receivedAt));
       if (rec.stream === 'event') {
         const t = (rec.payload as { type: string }).type;
         if (t === 'ignition_off') s.ignitionOff = true;
@@ -323,7 +327,7 @@ export function deviceRules(ctx: RuleContext, modeOf: (dev: RegistryDevice, at: 
         const silentMs = now - ref;
         // when nobody has been heard since this device's deadline, the silence is on our side
         // (broker or ingest stalled, messages still queued): not the device's fault
-        if (silentMs > limitMs && lastAnyArrival > ref + limitMs) {
+        if (silentMs > limitMs && newestLive > ref + limitMs) {
           const silentS = Math.round(silentMs / 1000);
           offline(
             dev,

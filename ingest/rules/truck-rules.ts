@@ -290,6 +290,12 @@ export function truckRules(ctx: RuleContext, city?: City): TruckRules {
     if (fix.ts - sh.lastFixTs > T.coverageGapS * 1000) sh.afterGap = true;
     sh.lastFixTs = Math.max(sh.lastFixTs, fix.ts);
     for (const i of drivenCollectIdx(g, pos, T.coverageMeters)) {
+      // a collection street the route also drives in transit counts as covered, but does not
+      // tell where in its collection the truck is (the way out of the depot runs along it)
+      if (g.shared.has(i)) {
+        sh.visited.add(i);
+        continue;
+      }
       if (sh.fromIdx < 0) sh.fromIdx = i; // first collection street seen live this shift
       if (sh.afterGap) {
         // the streets between the last one seen and this one were passed unseen: not judged
