@@ -88,7 +88,9 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
   for (const cfg of configs) {
     try {
       const model = modelFor(cfg, { city, start, hotlist: opts.hotlist ?? DEMO_HOTLIST.map((h) => h.plate), hotlistRate: opts.hotlistRate, naturalTruckEvents: opts.naturalTruckEvents });
-      devices.push(new SimDevice(cfg, model, { mqttUrl: opts.mqttUrl, log, timeScale: opts.timeScale, ...(opts.clock ? { clock: opts.clock } : {}) }));
+      // a device retries every 3 s of its own time (on a faster clock, more often in real time)
+      const reconnectMs = Math.max(100, Math.round(3000 / (opts.timeScale ?? 1)));
+      devices.push(new SimDevice(cfg, model, { mqttUrl: opts.mqttUrl, log, reconnectMs, timeScale: opts.timeScale, ...(opts.clock ? { clock: opts.clock } : {}) }));
     } catch (err) {
       log.error({ deviceId: cfg.deviceId, err: (err as Error).message, code: (err as { code?: string }).code }, 'device skipped');
     }

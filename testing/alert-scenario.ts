@@ -149,7 +149,7 @@ export function defaultFaults(reg: Registry, city: City, opts: { durationMin: nu
   }
   add({ id: 'offline-clean', target: pick(airs, 0)!, type: 'offline', param: 9 * 60, atMin: 3, forMin: 9, expect: 'offline' });
   add({ id: 'clock-skew', target: pick(airs, 1)!, type: 'skew', param: 600, atMin: 4, forMin: 6, expect: 'clock_skew' });
-  add({ id: 'credentials', target: pick(cams, 0)!, type: 'badauth', atMin: 5, forMin: 5, expect: 'credentials_refused' });
+  add({ id: 'credentials', target: pick(cams, 0)!, type: 'badauth', atMin: 5, forMin: 8, expect: 'credentials_refused' });
   add({ id: 'battery', target: pick(airs, 3)!, type: 'battery', param: 8, atMin: 4, forMin: 8, expect: 'battery_low' });
   add({ id: 'hotlist', target: pick(cams, 2)!, type: 'hotlist', atMin: 6, forMin: 1, expect: 'hotlist' });
   add({ id: 'stuck', target: pick(noises, 1)!, type: 'stuck', atMin: 4, forMin: 14, expect: 'stuck_sensor', also: ['noise'] });
@@ -192,7 +192,10 @@ export async function runAlertScenario(opts: ScenarioOptions): Promise<ScenarioR
   let faults: InjectedFault[] = [];
   const hotPlate = DEMO_HOTLIST[0].plate;
 
-  const cfg = loadConfig({ DATA_DIR: opts.dataDir, HOST: '127.0.0.1', MQTT_PORT: '0', MQTT_WS_PORT: '0', HTTP_PORT: '0', METRICS_PORT: '0', SIM: 'off', FLUSH_MS: '50', LOG_LEVEL: 'warn' });
+  // late = arrived more than LATE_AFTER_S after its event time: real transport latency (≈ 2 s) is
+  // 2 × speed s on this clock, so the allowance scales too (otherwise live data looks replayed)
+  const lateAfterS = Math.max(60, Math.round(3 * opts.speed));
+  const cfg = loadConfig({ DATA_DIR: opts.dataDir, HOST: '127.0.0.1', MQTT_PORT: '0', MQTT_WS_PORT: '0', HTTP_PORT: '0', METRICS_PORT: '0', SIM: 'off', FLUSH_MS: '50', LATE_AFTER_S: String(lateAfterS), LOG_LEVEL: 'warn' });
   const secrets = readServiceSecrets(path.join(opts.dataDir, 'services.json'));
   // real transport latency seen on a faster clock: scaled allowances
   const rules = { device: { offlineSlackMs: Math.round(1500 * opts.speed), startupGraceMs: Math.max(60_000, 20_000 * opts.speed) } };
@@ -207,6 +210,7 @@ export async function runAlertScenario(opts: ScenarioOptions): Promise<ScenarioR
     watcher = mqtt.connect(url, { username: 'admin', password: secrets.admin.password, clientId: `scenario-${Date.now()}`, reconnectPeriod: 500 });
     await new Promise<void>((resolve, reject) => watcher!.once('connect', () => resolve()).once('error', reject));
     watcher.on('message', (_t, buf) => {
+      if (measuring === false) return; // the final shutdown is not part of the measured run
       try {
         const e = JSON.parse(buf.toString()) as AlertEvent;
         seen.push({ e, atMin: minuteOf(e.at) });
@@ -238,6 +242,7 @@ export async function runAlertScenario(opts: ScenarioOptions): Promise<ScenarioR
     watcher = null;
   };
 
+  let measuring: boolean | null = null;
   const applied = new Set<string>();
   const cleared = new Set<string>();
   let restarted = false;
@@ -278,6 +283,7 @@ export async function runAlertScenario(opts: ScenarioOptions): Promise<ScenarioR
     }
     // let the last events arrive
     await new Promise((r) => setTimeout(r, 1500));
+    measuring = false;
   } finally {
     await down();
   }

@@ -21,7 +21,13 @@ const DeviceSummary = Type.Object({
   noiseZone: Type.Optional(Type.String()),
   routeId: Type.Optional(Type.String()),
   camera: Type.Optional(Type.Object({ road: Type.String(), direction: Type.String(), lanes: Type.Integer() })),
-  intervals: Type.Object({ dataS: Type.Integer(), statusS: Type.Integer() }),
+  intervals: Type.Object({ dataS: Type.Integer(), statusS: Type.Integer(), parkedS: Type.Optional(Type.Integer()), offShiftS: Type.Optional(Type.Integer()) }),
+  issue: Type.Optional(
+    Type.Object(
+      { code: Type.String({ description: 'ALERT_CODES key: credentials_refused, clock_skew.rejected, payload_rejected' }), reason: Type.String(), since: Type.Integer(), lastAt: Type.Integer() },
+      { description: 'why the device is not reporting normally, when ingest knows (LiveState.issue)' },
+    ),
+  ),
 });
 const LatestEntry = Type.Object({ ts: Type.Integer(), late: Type.Boolean(), receivedAt: Type.Optional(Type.Integer()), data: Type.Unknown() });
 const DeviceDetail = Type.Object({
@@ -48,6 +54,7 @@ function summary(d: RegistryDevice, live: LiveState | undefined, status: AnyTele
     ...(d.truck ? { routeId: d.truck.routeId } : {}),
     ...(d.camera ? { camera: d.camera } : {}),
     intervals: d.intervals,
+    ...(live?.issue ? { issue: live.issue } : {}),
   };
 }
 

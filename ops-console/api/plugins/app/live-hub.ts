@@ -76,6 +76,8 @@ export class LiveHub {
         latest,
         online: s.online ?? prev.online,
         lastSeen: Math.max(prev.lastSeen, s.lastSeen),
+        // ingest says why a device is not reporting (null = cleared); absent = unchanged
+        ...('issue' in s ? { issue: s.issue } : 'issue' in prev ? { issue: prev.issue } : {}),
       });
     }
     this.dirty.add(s.deviceId);
