@@ -88,6 +88,15 @@ describe('faults reported as what they are', () => {
     expect(s.events.filter((e) => e.deviceId === 'air-99')).toEqual([]);
   });
 
+  it('readings flushed late after a reconnect are not a clock behind', () => {
+    const s = setup();
+    for (let i = 0; i < 8; i++) {
+      const recv = t0 + 10 * MIN + i * 100;
+      engine.onRecord(record(reg, 'air-01', 'air', { ts: t0 + i * MIN, windowS: 60, o3: 0.02 + i / 1000 }, { receivedAt: recv, late: true }));
+    }
+    expect(s.of('clock_skew', 'air-01')).toEqual([]);
+  });
+
   it('a clean disconnect is no alert at once; staying away beyond the expected interval is', () => {
     const s = setup();
     engine.onRecord(record(reg, 'air-01', 'air', { ts: t0, windowS: 60, o3: 0.02 }, { receivedAt: t0 }));

@@ -135,14 +135,16 @@ export function deviceRules(ctx: RuleContext, modeOf: (dev: RegistryDevice, at: 
       const th = thresholdsFor(ctx.cfg, dev);
 
       // clock skew: the device's own measurement, else the offset closest to zero among the last
-      // few records (buffered replays have large offsets but live messages don't)
+      // few records that arrived in time (a late record — buffered while offline, flushed after a
+      // reconnect or a restart — says nothing about the clock; a clock that far behind is the
+      // device's own status to report)
       const maxSkewMs = th.maxClockSkewS * 1000;
       let skew: number | null = null;
       let how = 'event time vs arrival';
       if (rec.stream === 'status' && (rec.payload as DeviceStatus).clockSkewMs !== undefined) {
         skew = (rec.payload as DeviceStatus).clockSkewMs!;
         how = 'reported by the device';
-      } else {
+      } else if (!rec.late) {
         s.offsets.push(rec.ts - rec.receivedAt);
         if (s.offsets.length > D.skewSamples) s.offsets.shift();
         if (s.offsets.length >= D.skewSamples) skew = s.offsets.reduce((a, b) => (Math.abs(b) < Math.abs(a) ? b : a));
