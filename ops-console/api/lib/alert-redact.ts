@@ -51,6 +51,8 @@ export function createAlertRedactor(key: string): AlertRedactor {
       id: a.id.replace(re, token(plate)),
       title: a.title.replace(re, PLATE_HIDDEN),
       detail: { ...(scrub(a.detail, re) as Record<string, unknown>), plate: PLATE_HIDDEN },
+      // the rules' params carry the plate too (hotlist: params.plate)
+      ...(a.params ? { params: { ...(scrub(a.params, re) as NonNullable<Alert['params']>), ...('plate' in a.params ? { plate: PLATE_HIDDEN } : {}) } } : {}),
       history: a.history.map((h) => (h.note ? { ...h, note: h.note.replace(re, PLATE_HIDDEN) } : h)),
     };
   };
