@@ -145,13 +145,16 @@ export function defaultFaults(reg: Registry, city: City, opts: { durationMin: nu
     add({ id: 'offline-will', target: trucks[0]!, type: 'offline-will', param: 3 * 60, atMin: T, forMin: 3, expect: 'offline' });
     add({ id: 'gps-jump', target: trucks[1]!, type: 'jumps', atMin: T + 1, forMin: 2, expect: 'gps_jump', also: ['truck_off_route'] });
     add({ id: 'idle', target: trucks[2]!, type: 'idle', param: 22, atMin: T, forMin: 23, expect: 'truck_idle', also: ['route_behind'] });
-    add({ id: 'skip', target: trucks[3]!, type: 'skip', param: 110, atMin: T + 2, forMin: 6, expect: 'missed_streets', also: ['route_behind'] });
+    // a detour beside the route; long runs take a longer one (a short detour can run along the
+    // truck's own next streets, which is no skip)
+    add({ id: 'skip', target: trucks[3]!, type: 'skip', param: 110, atMin: T + 2, forMin: opts.durationMin >= 120 ? 14 : 6, expect: 'missed_streets', also: ['route_behind'] });
   }
   add({ id: 'offline-clean', target: pick(airs, 0)!, type: 'offline', param: 9 * 60, atMin: 3, forMin: 9, expect: 'offline' });
   add({ id: 'clock-skew', target: pick(airs, 1)!, type: 'skew', param: 600, atMin: 4, forMin: 6, expect: 'clock_skew' });
   add({ id: 'credentials', target: pick(cams, 0)!, type: 'badauth', atMin: 5, forMin: 8, expect: 'credentials_refused' });
   add({ id: 'battery', target: pick(airs, 3)!, type: 'battery', param: 8, atMin: 4, forMin: 8, expect: 'battery_low' });
-  add({ id: 'hotlist', target: pick(cams, 2)!, type: 'hotlist', atMin: 6, forMin: 1, expect: 'hotlist' });
+  // the listed car passes with the next vehicle (at night that can take minutes): the fault waits for it
+  add({ id: 'hotlist', target: pick(cams, 2)!, type: 'hotlist', atMin: 6, forMin: 10, expect: 'hotlist' });
   add({ id: 'stuck', target: pick(noises, 1)!, type: 'stuck', atMin: 4, forMin: 14, expect: 'stuck_sensor', also: ['noise'] });
   add({ id: 'noise', target: pick(noises, 0)!, type: 'loud', param: 18, atMin: 3, forMin: 20, expect: 'noise' });
   // a pollution episode needs closed hours: only in long runs
