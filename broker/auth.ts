@@ -67,7 +67,15 @@ export interface Authenticator {
   readonly guard: AuthGuard;
 }
 
-export function createAuthenticator(opts: { registry: RegistryView; metrics: BrokerMetrics; log: Logger; cache?: VerifyCache; guard?: AuthGuard }): Authenticator {
+export function createAuthenticator(opts: {
+  registry: RegistryView;
+  metrics: BrokerMetrics;
+  log: Logger;
+  cache?: VerifyCache;
+  guard?: AuthGuard;
+  /** a connection of a registry device was refused (or revoked): the broker reports it to the rules */
+  onDeviceRefused?: (deviceId: string, reason: AuthFailureReason | 'revoked') => void;
+}): Authenticator {
   const { registry, metrics, log } = opts;
   const cache = opts.cache ?? new VerifyCache();
   const guard = opts.guard ?? new AuthGuard();
@@ -107,6 +115,7 @@ export function createAuthenticator(opts: { registry: RegistryView; metrics: Bro
     limiter.log(reason, (suppressed) =>
       log.warn({ clientId: clip(client.id), username: clip(username), reason, returnCode: code, remote: source, ...(suppressed ? { suppressedSinceLast: suppressed } : {}) }, `connection refused: ${clip(detail, 200)}`),
     );
+    if (username && registry.device(username)) opts.onDeviceRefused?.(username, reason);
     return new AuthError(reason, code, detail);
   };
 
@@ -228,6 +237,7 @@ export function createAuthenticator(opts: { registry: RegistryView; metrics: Bro
         log.warn({ clientId: clip(client.id), username: had.id, reason: 'refused' in now ? now.refused : 'credentials_changed' }, 'registry change revoked a connected client; closing it');
         identities.delete(client);
         client.close();
+        if (had.type === 'device') opts.onDeviceRefused?.(had.id, 'revoked');
       }
       return n;
     },

@@ -24,7 +24,7 @@ import { listenTcp, listenWebSocket, type Listener } from './server';
 import { VerifyCache } from './verify-cache';
 import { AuthGuard, type AuthGuardOptions, type FloodReport } from './auth-guard';
 import { clip, createLogLimiter } from '../lib/log-limiter';
-import { svcTopics, type AlertEvent } from '../contract';
+import { svcTopics, type AlertEvent, type AuthRefusal } from '../contract';
 
 export type { BrokerCounters } from './metrics';
 export type { BrokerPersistenceOptions } from './persistence';
@@ -115,7 +115,14 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerHandl
   const cache = new VerifyCache({ okTtlMs: opts.authCacheMs ?? 60_000 });
   const guard = new AuthGuard(opts.limits);
   const metrics = createBrokerMetrics(() => aedesRef?.connectedClients ?? 0, () => cache, opts.metricsRegistry, guard);
-  const auth = createAuthenticator({ registry, metrics, log, cache, guard });
+  // refusals of registry devices go to the rules as svc/auth/<id> (QoS 1; ingest raises credentials_refused)
+  const onDeviceRefused = (deviceId: string, reason: string) => {
+    const body: AuthRefusal = { deviceId, reason, at: Date.now() };
+    aedesRef?.publish({ cmd: 'publish', topic: svcTopics.auth(deviceId), payload: Buffer.from(JSON.stringify(body)), qos: 1, retain: false, dup: false } as never, (err) => {
+      if (err) log.warn({ err: err.message, deviceId }, 'could not report a refused connection');
+    });
+  };
+  const auth = createAuthenticator({ registry, metrics, log, cache, guard, onDeviceRefused });
   const authz = createAuthorizer({ auth, registry, metrics, log });
 
   // the mqemitter guard relies on mqemitter internals: check them once per process

@@ -53,6 +53,18 @@ export const DeadLetter = Type.Object(
 );
 export type DeadLetter = Static<typeof DeadLetter>;
 
+/** The broker's report of a refused connection of a registry device, on svc/auth/<deviceId> (QoS 1). */
+export const AuthRefusal = Type.Object(
+  {
+    deviceId: Type.String(),
+    /** broker/auth.ts AuthFailureReason (bad_password, retired, client_id_mismatch, bad_will, …) or `revoked` */
+    reason: Type.String(),
+    at: Type.Integer({ description: 'ms since epoch' }),
+  },
+  { $id: 'AuthRefusal' },
+);
+export type AuthRefusal = Static<typeof AuthRefusal>;
+
 /** Live state pushed on svc/state/... (coalesced per device) and svc/plate/... (every read). */
 export const LiveState = Type.Object(
   {
@@ -63,6 +75,23 @@ export const LiveState = Type.Object(
     latest: Type.Record(Type.String(), Type.Object({ ts: Type.Integer(), late: Type.Boolean(), data: Type.Unknown() })),
     online: Type.Optional(Type.Boolean()),
     lastSeen: Type.Integer({ description: 'latest arrival time, ms' }),
+    /**
+     * Why the device is not reporting normally, when ingest knows (absent = nothing known):
+     * `credentials_refused` (the broker refuses its credentials: wrong, rotated, revoked, retired),
+     * `clock_skew` (its readings are dead-lettered as future_timestamp), `payload_rejected`
+     * (its payloads are being dead-lettered). `code` is an ALERT_CODES key of the matching alert.
+     */
+    issue: Type.Optional(
+      Type.Union([
+        Type.Object({
+          code: Type.String(),
+          reason: Type.String({ description: 'broker refusal reason or dead-letter reason' }),
+          since: Type.Integer({ description: 'ms since epoch' }),
+          lastAt: Type.Integer({ description: 'latest occurrence, ms since epoch' }),
+        }),
+        Type.Null(),
+      ], { description: 'null = the issue cleared' }),
+    ),
   },
   { $id: 'LiveState' },
 );

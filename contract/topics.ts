@@ -84,6 +84,10 @@ export const svcTopics = {
   alertAll: `${SVC_PREFIX}alerts/+`,
   /** The active plate hotlist, retained, published by the console API. Payload: Hotlist. */
   hotlist: `${SVC_PREFIX}hotlist`,
+  /** The broker refused a registry device's connection (or revoked it). Payload: AuthRefusal. Ingest's rules raise credentials_refused. */
+  auth: (deviceId: string) => `${SVC_PREFIX}auth/${deviceId}`,
+  authPrefix: `${SVC_PREFIX}auth/`,
+  authAll: `${SVC_PREFIX}auth/+`,
   /** Registry changed (retained counter) so components can reload. */
   registry: `${SVC_PREFIX}registry`,
 } as const;

@@ -16,17 +16,17 @@ type N = Record<string, unknown> & { id: string; type: string };
 const BROKER = 'cfg-broker';
 
 const tab = (id: string, label: string, info: string): N => ({ id, type: 'tab', label, disabled: false, info, env: [] });
-const inject = (id: string, z: string, name: string, wires: string[], o: { once?: number; repeat?: number; props?: { p: string; v?: string; vt?: string }[] } = {}): N => ({
+const inject = (id: string, z: string, name: string, wires: string[], o: { once?: number; repeat?: number; topic?: string; props?: { p: string; v?: string; vt?: string }[] } = {}): N => ({
   id,
   type: 'inject',
   z,
   name,
-  props: o.props ?? [{ p: 'payload' }],
+  props: o.props ?? (o.topic ? [{ p: 'payload' }, { p: 'topic', vt: 'str' }] : [{ p: 'payload' }]),
   repeat: o.repeat ? String(o.repeat) : '',
   crontab: '',
   once: o.once !== undefined,
   onceDelay: o.once ?? 0.1,
-  topic: '',
+  topic: o.topic ?? '',
   payload: '',
   payloadType: 'date',
   x: 0,
@@ -107,8 +107,9 @@ export function buildFlows(): N[] {
     http('login-http', 'tab-connect', 'POST /api/auth/login', 'obj', ['login-result']),
     func('login-result', 'tab-connect', 'keep token', 'api-login-result', []),
 
-    tab('tab-escalation', 'Escalation', 'A critical alert not acknowledged within ESCALATE_AFTER_MIN minutes is re-published as an `escalate` AlertEvent on its svc/alerts/<id> topic and POSTed to WEBHOOK_URL (if set).'),
+    tab('tab-escalation', 'Escalation', 'A critical alert not acknowledged within ESCALATE_AFTER_MIN minutes is re-published as an `escalate` AlertEvent on its svc/alerts/<id> topic and POSTed to WEBHOOK_URL (if set). Pending escalations are kept in the persistent `file` context store and re-armed at start, so a restart of Node-RED does not lose them.'),
     mqttIn('esc-in', 'tab-escalation', 'alert events', 'city/v1/svc/alerts/+', ['esc-fn']),
+    inject('esc-rearm', 'tab-escalation', 'on start: re-arm pending escalations', ['esc-fn'], { once: 0.5, topic: 'rearm' }),
     func('esc-fn', 'tab-escalation', 'escalate unacknowledged critical alerts', 'escalation', [['esc-out'], ['esc-http']]),
     mqttOut('esc-out', 'tab-escalation', 'publish escalate'),
     http('esc-http', 'tab-escalation', 'POST webhook', 'obj', ['esc-result']),

@@ -26,7 +26,8 @@ module.exports = {
   functionExternalModules: false,
   functionTimeout: 10,
   exportGlobalContextKeys: false,
-  contextStorage: { default: { module: 'memory' } },
+  // `file`: pending escalations survive restarts (userDir/context/, flushed every second)
+  contextStorage: { default: { module: 'memory' }, file: { module: 'localfilesystem', config: { flushInterval: 1 } } },
   logging: { console: { level: env.NODE_RED_LOG_LEVEL || 'info', metrics: false, audit: false } },
   editorTheme: {
     page: { title: 'City operations — Node-RED' },

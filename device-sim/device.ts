@@ -40,6 +40,10 @@ export interface SimDeviceOptions {
   fw?: string;
   /** buffer cap while offline (readings) */
   maxBuffer?: number;
+  /** simulated ms per real ms of fault timers (an outage of S s lasts S/timeScale real seconds); default 1 */
+  timeScale?: number;
+  /** the device's wall clock (presence times, fault windows); default Date.now */
+  clock?: () => number;
 }
 
 interface Out {
@@ -71,6 +75,7 @@ export class SimDevice {
   private readonly bootAt: number;
   private readonly rng;
   private stopped = false;
+  private readonly now: () => number;
 
   constructor(
     readonly cfg: DeviceConfig,
@@ -79,7 +84,8 @@ export class SimDevice {
   ) {
     this.stats = { id: cfg.deviceId, kind: cfg.kind, online: false, ...zeroCounts(), byStream: {} };
     this.rng = seededRng(hashString(cfg.deviceId + '|faults'));
-    this.bootAt = Date.now() - Math.floor(this.rng() * 86_400_000 * 10);
+    this.now = o.clock ?? Date.now;
+    this.bootAt = this.now() - Math.floor(this.rng() * 86_400_000 * 10);
   }
 
   get url(): string {
@@ -87,21 +93,23 @@ export class SimDevice {
   }
 
   /** Connect; resolves on the first CONNACK, rejects with the refusal reason (the client keeps retrying unless stopped). */
-  connect(): Promise<void> {
+  connect(secret = this.cfg.secret): Promise<void> {
     const c = mqtt.connect(this.url, {
       clientId: this.cfg.clientId,
       username: this.cfg.username,
-      password: this.cfg.secret,
+      password: secret,
       keepalive: this.cfg.broker.keepaliveS,
       clean: true,
       reconnectPeriod: this.o.reconnectMs ?? 3000,
+      // firmware keeps trying after a refusal (wrong or rotated credentials), as real devices do
+      reconnectOnConnackError: true,
       connectTimeout: 10_000,
       will: { topic: this.cfg.will.topic, payload: Buffer.from(this.cfg.will.payload), qos: 1, retain: true },
     });
     this.client = c;
     c.on('connect', () => {
       this.stats.online = true;
-      c.publish(this.cfg.topics.presence, JSON.stringify({ state: 'online', ts: Date.now() }), { qos: 1, retain: true }, () => {});
+      c.publish(this.cfg.topics.presence, JSON.stringify({ state: 'online', ts: this.now() }), { qos: 1, retain: true }, () => {});
       this.flush();
     });
     c.on('close', () => (this.stats.online = false));
@@ -122,11 +130,18 @@ export class SimDevice {
   /** Apply a fault now (real time). */
   fault(f: Fault): void {
     const durS = f.forS ?? (f.type === 'offline' || f.type === 'offline-will' || f.type === 'burst' ? f.param ?? 60 : Infinity);
-    const until = Date.now() + durS * 1000;
+    const until = this.now() + durS * 1000;
+    const m = this.model.faults;
     this.faults.set(f.type, { fault: f, until });
     if (f.type === 'stuck') this.model.faults.stuck = true;
     if (f.type === 'drift') this.model.faults.gpsDrift = true;
     if (f.type === 'jumps') this.model.faults.gpsJumps = true;
+    if (f.type === 'pollution') m.pollution = f.param ?? 4;
+    if (f.type === 'loud') m.loudDb = f.param ?? 15;
+    if (f.type === 'idle') m.idleMin = f.param ?? 30;
+    if (f.type === 'skip') m.skipM = f.param ?? 100;
+    if (f.type === 'hotlist') m.hotlistRead = true;
+    if (f.type === 'badauth') this.badAuth();
     if (f.type === 'offline' || f.type === 'offline-will' || f.type === 'burst') this.goOffline(f.type, durS);
     this.o.log?.info({ deviceId: this.cfg.deviceId, fault: f }, 'fault on');
   }
@@ -136,6 +151,28 @@ export class SimDevice {
     if (type === 'stuck') this.model.faults.stuck = false;
     if (type === 'drift') this.model.faults.gpsDrift = false;
     if (type === 'jumps') this.model.faults.gpsJumps = false;
+    const m = this.model.faults;
+    if (type === 'pollution') delete m.pollution;
+    if (type === 'loud') delete m.loudDb;
+    if (type === 'idle') delete m.idleMin;
+    if (type === 'skip') delete m.skipM;
+    if (type === 'hotlist') delete m.hotlistRead;
+    if (type === 'badauth' && !this.stopped) {
+      // the right credentials again (re-provisioned): reconnect with them
+      const c = this.client;
+      this.client = null;
+      c?.end(true);
+      this.connect().catch(() => {});
+    }
+  }
+
+  /** Credentials that stop working: disconnect cleanly, then keep reconnecting with a wrong password. */
+  private badAuth(): void {
+    const c = this.client;
+    this.client = null;
+    this.stats.online = false;
+    c?.end(false);
+    this.connect(`${this.cfg.secret}-wrong`).catch(() => {});
   }
 
   activeFaults(): FaultType[] {
@@ -146,7 +183,7 @@ export class SimDevice {
     const c = this.client;
     this.client = null;
     this.stats.online = false;
-    this.outageUntil = Date.now() + durS * 1000;
+    this.outageUntil = this.now() + durS * 1000;
     if (c) {
       if (type === 'offline') c.end(false); // DISCONNECT: the broker discards the will
       else {
@@ -161,13 +198,13 @@ export class SimDevice {
       this.outageTimer = null;
       this.faults.delete(type);
       if (!this.stopped) this.connect().catch(() => {});
-    }, durS * 1000);
+    }, (durS * 1000) / (this.o.timeScale ?? 1));
   }
 
   private active(type: FaultType): Fault | undefined {
     const f = this.faults.get(type);
     if (!f) return undefined;
-    if (Date.now() > f.until) {
+    if (this.now() > f.until) {
       this.clearFault(type);
       return undefined;
     }
@@ -188,10 +225,11 @@ export class SimDevice {
         payload: {
           ts,
           fw: this.o.fw ?? '2.4.1',
-          uptimeS: Math.max(0, Math.floor((Date.now() - this.bootAt) / 1000)),
+          uptimeS: Math.max(0, Math.floor((this.now() - this.bootAt) / 1000)),
           signalDbm: Math.round(-65 - this.rng() * 30),
           clockSkewMs: skew ? Math.round((skew.param ?? 600) * 1000) : Math.round((this.rng() - 0.5) * 400),
           ...this.model.statusExtras(ts),
+          ...(this.active('battery') ? { batteryPct: this.active('battery')!.param ?? 8 } : {}),
         } as never,
       });
     }
@@ -253,7 +291,7 @@ export class SimDevice {
     if (c.connected) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, 2000);
-        c.publish(this.cfg.topics.presence, JSON.stringify({ state: 'offline', ts: Date.now(), reason: 'shutdown' }), { qos: 1, retain: true }, () => (clearTimeout(t), resolve()));
+        c.publish(this.cfg.topics.presence, JSON.stringify({ state: 'offline', ts: this.now(), reason: 'shutdown' }), { qos: 1, retain: true }, () => (clearTimeout(t), resolve()));
       });
     }
     await new Promise<void>((resolve) => c.end(false, {}, () => resolve()));

@@ -10,11 +10,19 @@
  *   skew[:S]           device clock off by S seconds (default +600: ahead, so readings are rejected)
  *   duplicates         every message is sent twice
  *   stuck              the sensor repeats its last values
+ *   battery[:PCT]      the battery reads PCT % (default 8) in status
+ *   badauth            the device's credentials stop working (rotated/revoked on one side): it
+ *                      disconnects and keeps reconnecting with a wrong password until cleared
+ *   pollution[:X]      air station: a pollution episode (pollutants × X, default 4)
+ *   loud[:DB]          noise station: the level rises by DB dB(A) (default 15)
+ *   idle[:MIN]         truck: stands still with the engine on for MIN minutes (default 30)
+ *   skip[:M]           truck: drives a street M metres beside its route (default 100) — skips its streets
+ *   hotlist            camera: the next read is a plate on the hotlist
  *
  * CLI spec: `<target>:<fault>[:<param>][@<afterS>][+<forS>]`, target = device id, kind
  * (truck|air|noise|camera) or all. E.g. `truck-03:offline-will:120`, `air:stuck@60+300`.
  */
-export const FAULT_TYPES = ['offline-will', 'offline', 'burst', 'drift', 'jumps', 'malformed', 'skew', 'duplicates', 'stuck'] as const;
+export const FAULT_TYPES = ['offline-will', 'offline', 'burst', 'drift', 'jumps', 'malformed', 'skew', 'duplicates', 'stuck', 'battery', 'badauth', 'pollution', 'loud', 'idle', 'skip', 'hotlist'] as const;
 export type FaultType = (typeof FAULT_TYPES)[number];
 
 export interface Fault {
@@ -65,6 +73,13 @@ export const FAULT_DESCRIPTIONS: Record<FaultType, string> = {
   skew: 'skew[:S]           device clock off by S seconds (default +600: ahead, so readings are rejected)',
   duplicates: 'duplicates         every message is sent twice',
   stuck: 'stuck              the sensor repeats its last values',
+  battery: 'battery[:PCT]      the status reports PCT % battery (default 8)',
+  badauth: 'badauth            credentials stop working: clean disconnect, then reconnects with a wrong password until cleared',
+  pollution: 'pollution[:X]      air station: pollutants multiplied by X (default 4: a pollution episode)',
+  loud: 'loud[:DB]          noise station: + DB dB(A) on its readings (default 15)',
+  idle: 'idle[:MIN]         truck stands MIN minutes with the engine on (default 30)',
+  skip: 'skip[:M]           truck drives M metres beside its route (default 100): its streets are skipped',
+  hotlist: 'hotlist            camera: the next plate read is a hotlisted plate',
 };
 
 /** The fault section of `--help`: every fault with its parameter, the spec's form and examples. */

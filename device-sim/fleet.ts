@@ -41,6 +41,12 @@ export interface FleetOptions {
   hotlistRate?: number;
   /** parallel connection attempts at start (default 8) */
   connectConcurrency?: number;
+  /** simulated ms per real ms for fault timers (a scenario running the platform on a faster clock) */
+  timeScale?: number;
+  /** the wall clock the fleet runs against (default Date.now; a scenario gives the platform's faster clock) */
+  clock?: () => number;
+  /** trucks: the crews' own irregularities (hurried trips, long breaks); default true */
+  naturalTruckEvents?: boolean;
   /** reject when a device cannot connect at start (default false: it keeps retrying) */
   strict?: boolean;
 }
@@ -76,41 +82,22 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
   if (!configs.length) throw Object.assign(new Error('no device configs (devicesDir empty?)'), { code: 'E_SIM_NO_DEVICES' });
   const cityFile = configs.find((c) => c.cityFile && fs.existsSync(c.cityFile))?.cityFile;
   const city = opts.city ?? loadCity(cityFile);
-  const clock = new SimClock({ speed: opts.speed ?? 1, backfillMs: opts.backfillMs, startAt: opts.startAt });
+  const clock = new SimClock({ speed: opts.speed ?? 1, backfillMs: opts.backfillMs, startAt: opts.startAt, ...(opts.clock ? { realNow: opts.clock } : {}) });
   const start = clock.now();
   const devices: SimDevice[] = [];
   for (const cfg of configs) {
     try {
-      const model = modelFor(cfg, { city, start, hotlist: opts.hotlist ?? DEMO_HOTLIST.map((h) => h.plate), hotlistRate: opts.hotlistRate });
-      devices.push(new SimDevice(cfg, model, { mqttUrl: opts.mqttUrl, log }));
+      const model = modelFor(cfg, { city, start, hotlist: opts.hotlist ?? DEMO_HOTLIST.map((h) => h.plate), hotlistRate: opts.hotlistRate, naturalTruckEvents: opts.naturalTruckEvents });
+      // a device retries every 3 s of its own time (on a faster clock, more often in real time)
+      const reconnectMs = Math.max(100, Math.round(3000 / (opts.timeScale ?? 1)));
+      devices.push(new SimDevice(cfg, model, { mqttUrl: opts.mqttUrl, log, reconnectMs, timeScale: opts.timeScale, ...(opts.clock ? { clock: opts.clock } : {}) }));
     } catch (err) {
       log.error({ deviceId: cfg.deviceId, err: (err as Error).message, code: (err as { code?: string }).code }, 'device skipped');
     }
   }
 
-  // connect, a few at a time (the broker verifies scrypt hashes)
-  const failed: { id: string; reason: string }[] = [];
-  const queue = [...devices];
-  await Promise.all(
-    Array.from({ length: Math.min(opts.connectConcurrency ?? 8, queue.length) }, async () => {
-      for (let d = queue.shift(); d; d = queue.shift()) {
-        try {
-          await withTimeout(d.connect(), 15_000, 'connect timed out');
-        } catch (err) {
-          failed.push({ id: d.cfg.deviceId, reason: (err as Error).message });
-        }
-      }
-    }),
-  );
-  if (failed.length) {
-    log.warn({ failed: failed.slice(0, 10), count: failed.length }, 'devices failed to connect (they keep retrying)');
-    if (opts.strict) {
-      await Promise.all(devices.map((d) => d.stop()));
-      throw Object.assign(new Error(`${failed.length} device(s) failed to connect: ${failed[0]!.id}: ${failed[0]!.reason}`), { code: 'E_SIM_CONNECT', failed });
-    }
-  }
-  log.info({ devices: devices.length, speed: clock.speed, backfillH: clock.backfillMs / 3_600_000 }, 'fleet running');
-
+  // the devices run from the start: readings taken while a device is still connecting are
+  // buffered and sent once it is (as firmware does), so no device starts with a silence
   // rate window
   const samples: { t: number; n: number }[] = [];
   const total = () => devices.reduce((s, d) => s + d.stats.published, 0);
@@ -129,6 +116,30 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
   };
   tick();
   const timer = setInterval(tick, opts.tickMs ?? 250);
+
+  // connect, a few at a time (the broker verifies scrypt hashes)
+  const failed: { id: string; reason: string }[] = [];
+  const queue = [...devices];
+  await Promise.all(
+    Array.from({ length: Math.min(opts.connectConcurrency ?? 8, queue.length) }, async () => {
+      for (let d = queue.shift(); d; d = queue.shift()) {
+        try {
+          await withTimeout(d.connect(), 15_000, 'connect timed out');
+        } catch (err) {
+          failed.push({ id: d.cfg.deviceId, reason: (err as Error).message });
+        }
+      }
+    }),
+  );
+  if (failed.length) {
+    log.warn({ failed: failed.slice(0, 10), count: failed.length }, 'devices failed to connect (they keep retrying)');
+    if (opts.strict) {
+      clearInterval(timer);
+      await Promise.all(devices.map((d) => d.stop()));
+      throw Object.assign(new Error(`${failed.length} device(s) failed to connect: ${failed[0]!.id}: ${failed[0]!.reason}`), { code: 'E_SIM_CONNECT', failed });
+    }
+  }
+  log.info({ devices: devices.length, speed: clock.speed, backfillH: clock.backfillMs / 3_600_000 }, 'fleet running');
 
   const timers: NodeJS.Timeout[] = [];
   const applyFault = (target: string, f: Fault): string[] => {

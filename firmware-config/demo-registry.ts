@@ -58,7 +58,7 @@ export function demoDevices(city: City, seed = 7): DeviceSpec[] {
       district: r.district,
       status: 'active',
       truck: { depotId: r.depotId, routeId: r.id, plate: veracruzPlate(rng) },
-      intervals: { dataS: 5, statusS: 60 },
+      intervals: { dataS: 5, statusS: 60, parkedS: 300 },
       thresholds: { speedLimitKmh: 50, idleMinutes: 20, offRouteMeters: 150, maxClockSkewS: 120 },
     });
   });

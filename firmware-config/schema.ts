@@ -29,6 +29,10 @@ export const Intervals = Type.Object(
   {
     dataS: Type.Integer({ minimum: 1, maximum: 86400, 'x-unit': 's', description: 'reporting interval of the main stream' }),
     statusS: Type.Integer({ minimum: 10, maximum: 86400, 'x-unit': 's', description: 'status (health) interval' }),
+    /** trucks: GPS heartbeat while parked / ignition off (absent = statusS) */
+    parkedS: Type.Optional(Type.Integer({ minimum: 1, maximum: 86400, 'x-unit': 's', description: 'main-stream interval while parked (ignition off)' })),
+    /** trucks: longest expected gap outside the route's shift (absent = as parked) */
+    offShiftS: Type.Optional(Type.Integer({ minimum: 1, maximum: 86400, 'x-unit': 's', description: 'expected reporting interval outside the shift' })),
   },
   { additionalProperties: false },
 );

@@ -26,7 +26,7 @@ export interface DeviceLookup {
 
 export type Classified =
   | { type: 'record'; record: AnyTelemetryRecord }
-  | { type: 'presence'; deviceId: string; kind: DeviceKind; district: string; online: boolean; at: number; receivedAt: number }
+  | { type: 'presence'; deviceId: string; kind: DeviceKind; district: string; online: boolean; at: number; receivedAt: number; reason?: string }
   | { type: 'reject'; reason: Exclude<RejectReason, 'duplicate'>; letter: DeadLetter };
 
 export function deadLetter(
@@ -79,6 +79,7 @@ export function classifyMessage(
       online: p.state === 'online',
       at: p.ts ?? receivedAt,
       receivedAt,
+      ...(p.reason !== undefined ? { reason: p.reason } : {}),
     };
   }
   if (!isTelemetryStream(d.stream)) {

@@ -14,7 +14,7 @@
 import closeWithGrace from 'close-with-grace';
 import { cityFileFor, loadCity, type City } from '../firmware-config/city';
 import { RegistryView } from '../firmware-config/registry';
-import { ConfigError, loadConfig, type Config, mqttUrlOf, registryFileOf } from '../lib/config';
+import { ConfigError, loadConfig, type Config, mqttUrlOf, registryFileOf, rulesStateFileOf } from '../lib/config';
 import { createLogger } from '../lib/log';
 import { startErrorLine } from '../lib/preflight';
 import { secureDataDir } from '../lib/data-dir';
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     timePolicy: { maxFutureSkewMs: cfg.MAX_CLOCK_SKEW_S * 1000, maxAgeMs: cfg.MAX_AGE_DAYS * 86_400_000, lateAfterMs: cfg.LATE_AFTER_S * 1000 },
     batchSize: cfg.BATCH_SIZE,
     flushMs: cfg.FLUSH_MS,
-    rules: process.env.INGEST_RULES === 'off' ? undefined : ({ publish }) => createRuleEngine({ registry, city, publish, log }),
+    rules: process.env.INGEST_RULES === 'off' ? undefined : ({ publish }) => createRuleEngine({ registry, city, publish, log, stateFile: rulesStateFileOf(cfg) }),
     log,
   });
   log.info({ mqtt: mqttUrlOf(cfg), metricsPort: ingest.metricsPort, store: store.backend }, 'ingest ready');

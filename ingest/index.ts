@@ -11,6 +11,7 @@
  */
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import {
+  AuthRefusal,
   DEFAULT_TIME_POLICY,
   Hotlist,
   SUB_ALL_DEVICE_DATA,
@@ -76,6 +77,8 @@ export interface StartIngestOptions {
   stopTimeoutMs?: number;
   /** a `planned` device's first real reading was stored (lifecycle: planned → installed); called once per device */
   onFirstContact?: (deviceId: string) => void;
+  /** the platform clock (arrival times, rule ticks); default Date.now — a scenario runs it faster */
+  clock?: () => number;
   log?: Logger;
 }
 
@@ -105,6 +108,31 @@ export interface IngestHandle {
 }
 
 const checkHotlist = TypeCompiler.Compile(Hotlist);
+const checkAuthRefusal = TypeCompiler.Compile(AuthRefusal);
+
+/** dead-letter reason → the LiveState issue (and alert) code it explains */
+const ISSUE_OF_REASON: Partial<Record<string, string>> = {
+  future_timestamp: 'clock_skew.rejected',
+  invalid_json: 'payload_rejected',
+  oversized: 'payload_rejected',
+  schema: 'payload_rejected',
+  kind_mismatch: 'payload_rejected',
+  too_old: 'payload_rejected',
+  store_rejected: 'payload_rejected',
+};
+/** a rejection issue clears once the device's readings are accepted this long after the last rejection */
+const ISSUE_QUIET_MS = 60_000;
+
+/** Event time of a rejected payload, when it has a numeric `ts` (to report the clock's skew). */
+function eventTsOf(raw: string): number | undefined {
+  if (raw.length > 4096) return undefined;
+  try {
+    const ts = (JSON.parse(raw) as { ts?: unknown }).ts;
+    return typeof ts === 'number' && Number.isFinite(ts) ? ts : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export async function startIngest(opts: StartIngestOptions): Promise<IngestHandle> {
   const log = (opts.log ?? createLogger('ingest')).child({ component: 'ingest' });
@@ -114,6 +142,7 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
   const maxInFlight = opts.maxInFlight ?? Math.max(100, 2 * batchSize);
   const publishState = opts.publishState ?? true;
   const { registry, store } = opts;
+  const now = opts.clock ?? Date.now;
   if (!(batchSize >= 1) || !(flushMs >= 1) || !(maxInFlight >= 1)) {
     throw Object.assign(new RangeError('batchSize, flushMs and maxInFlight must be ≥ 1'), { code: 'E_INGEST_OPTIONS' });
   }
@@ -195,7 +224,8 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
       firstContact.add(rec.deviceId);
       safely('onFirstContact', () => opts.onFirstContact!(rec.deviceId));
     }
-    if (live.applyRecord(rec) && publishState) maybePublishStates();
+    const issueCleared = !rec.late && live.clearIssue(rec.deviceId, rec.receivedAt, ISSUE_QUIET_MS);
+    if ((live.applyRecord(rec) || issueCleared) && publishState) maybePublishStates();
     if (publishState && rec.stream === 'plate') {
       publishRaw(svcTopics.plate(rec.deviceId), plateLiveState(rec), { qos: 0, retain: false });
       metrics.published('plate');
@@ -205,7 +235,7 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
 
   function maybePublishStates(): void {
     if (!publishState || dead) return;
-    for (const s of live.due(Date.now())) {
+    for (const s of live.due(now())) {
       publishRaw(svcTopics.state(s.kind, s.deviceId), s, { qos: 0, retain: true });
       metrics.published('state');
     }
@@ -241,18 +271,53 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
     if (rules?.onHotlist) safely('onHotlist', () => rules!.onHotlist!(h as Hotlist));
   }
 
+  /** The broker refused a registry device (svc/auth/<id>): an alert, and its live state says why. */
+  function onAuthRefusal(payload: Buffer): void {
+    let a: unknown;
+    try {
+      a = JSON.parse(payload.toString('utf8'));
+    } catch {
+      a = undefined;
+    }
+    if (!checkAuthRefusal.Check(a)) {
+      limiter.log('auth-refusal', () => log.warn({ code: 'E_INGEST_AUTH_REPORT' }, 'ignored an invalid report on svc/auth'));
+      return;
+    }
+    const r = a as AuthRefusal;
+    const dev = registry.device(r.deviceId);
+    if (!dev) return;
+    metrics.authRefused();
+    const at = now(); // the platform clock (the broker's report carries its own `at`)
+    if (dev.status !== 'retired' && live.applyIssue(r.deviceId, dev.kind, dev.district, 'credentials_refused', r.reason, at, true)) maybePublishStates();
+    if (rules?.onAuthRefused) safely('onAuthRefused', () => rules!.onAuthRefused!(r.deviceId, r.reason, at));
+  }
+
+  function onRejected(c: Extract<Classified, { type: 'reject' }>): void {
+    const id = c.letter.deviceId;
+    const dev = id ? registry.device(id) : undefined;
+    if (!id || !dev || dev.status === 'retired') return;
+    const code = ISSUE_OF_REASON[c.reason];
+    if (code && live.applyIssue(id, dev.kind, dev.district, code, c.reason, c.letter.receivedAt, false)) maybePublishStates();
+    if (rules?.onReject) {
+      const ts = c.reason === 'future_timestamp' ? eventTsOf(c.letter.payload) : undefined;
+      safely('onReject', () => rules!.onReject!(id, c.reason, c.letter.receivedAt, ts));
+    }
+  }
+
   // ── per message ───────────────────────────────────────────────────────────────────────────
   function onMessage(topic: string, payload: Buffer, ack: () => void): void {
     if (stopping) return; // left un-acknowledged: the broker redelivers it to the next session
     if (topic.startsWith(SVC_PREFIX)) {
-      // only svc/hotlist is subscribed (device data per kind no longer matches svc/ topics);
+      // only svc/hotlist and svc/auth/+ are subscribed (device data per kind no longer matches svc/ topics);
       // acknowledged behind the device messages that arrived before it (MQTT-4.6.0-2: PUBACKs in PUBLISH order)
       if (topic === svcTopics.hotlist) onHotlist(payload);
+      if (topic === svcTopics.hotlist) onHotlist(payload);
+      else if (topic.startsWith(svcTopics.authPrefix)) onAuthRefusal(payload);
       writer.addAckOnly(ack);
       return;
     }
     metrics.received();
-    const receivedAt = Date.now();
+    const receivedAt = now();
     if (isCommissioningTopic(topic)) {
       // an installer's test reading: validated, kept apart (never a record), counted
       metrics.rejected('commissioning');
@@ -270,13 +335,15 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
       case 'reject':
         metrics.rejected(c.reason);
         logReject(c);
+        onRejected(c);
         writer.addDeadLetter(c.letter, ack);
         return;
       case 'presence':
         metrics.presence();
         live.applyPresence(c.deviceId, c.kind, c.district, c.online, c.receivedAt);
         maybePublishStates();
-        if (rules) safely('onPresence', () => rules!.onPresence(c.deviceId, c.online, c.at));
+        if (c.online) live.clearIssue(c.deviceId, c.receivedAt, 0, ['credentials_refused']);
+        if (rules) safely('onPresence', () => rules!.onPresence(c.deviceId, c.online, c.at, c.reason));
         writer.addAckOnly(ack);
         return;
       case 'record': {
@@ -311,7 +378,8 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
     password: opts.password,
     clientId,
     // per device kind, so that ingest does not receive its own svc/plate nor every alert event
-    subscriptions: { ...Object.fromEntries(SUB_DEVICE_DATA_BY_KIND.map((t) => [t, { qos: 1 as const }])), [svcTopics.hotlist]: { qos: 1 } },
+    // device data per kind, the hotlist, and the broker's reports of refused device connections
+    subscriptions: { ...Object.fromEntries(SUB_DEVICE_DATA_BY_KIND.map((t) => [t, { qos: 1 as const }])), [svcTopics.hotlist]: { qos: 1 }, [svcTopics.authAll]: { qos: 1 } },
     // a session stored by an older ingest subscribed city/v1/+/+/+: drop that subscription
     legacySubscriptions: [SUB_ALL_DEVICE_DATA],
     onMessage: (topic, payload, _packet, ack) => onMessage(topic, payload, ack),
@@ -339,7 +407,7 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
 
   const stateTimer = setInterval(maybePublishStates, 250);
   const tickTimer = setInterval(() => {
-    if (rules) safely('tick', () => rules!.tick(Date.now()));
+    if (rules) safely('tick', () => rules!.tick(now()));
   }, 1000);
   stateTimer.unref();
   tickTimer.unref();

@@ -52,6 +52,36 @@ export class LiveStateBook {
     return changed;
   }
 
+  /**
+   * Record why a device is not reporting normally (LiveState.issue); `offline` also marks it
+   * offline (the broker refuses it). Returns true when the state changed.
+   */
+  applyIssue(deviceId: string, kind: DeviceKind, district: string, code: string, reason: string, at: number, offline: boolean): boolean {
+    const s = this.entry(deviceId, kind, district);
+    const cur = s.issue;
+    let changed = false;
+    if (!cur || cur.code !== code || cur.reason !== reason) {
+      s.issue = { code, reason, since: at, lastAt: at };
+      changed = true;
+    } else cur.lastAt = Math.max(cur.lastAt, at);
+    if (offline && s.online !== false) {
+      s.online = false;
+      changed = true;
+    }
+    if (changed) this.dirty.add(deviceId);
+    return changed;
+  }
+
+  /** Clear the issue once the device is heard normally again, `quietMs` after its last occurrence. */
+  clearIssue(deviceId: string, at: number, quietMs: number, codes?: readonly string[]): boolean {
+    const s = this.states.get(deviceId);
+    const cur = s?.issue;
+    if (!s || !cur || (codes && !codes.includes(cur.code)) || at - cur.lastAt < quietMs) return false;
+    s.issue = null;
+    this.dirty.add(deviceId);
+    return true;
+  }
+
   get(deviceId: string): LiveState | undefined {
     return this.states.get(deviceId);
   }

@@ -24,6 +24,8 @@ export interface IngestCounters {
   late: number;
   /** presence messages */
   presence: number;
+  /** broker reports of refused device connections (svc/auth) */
+  authRefused: number;
   /** batches written */
   batches: number;
   /** failed store write attempts (retried) */
@@ -45,6 +47,7 @@ export function createIngestMetrics(opts: { inFlight: () => number; storeHealth?
     deadLettered: 0,
     late: 0,
     presence: 0,
+    authRefused: 0,
     batches: 0,
     writeErrors: 0,
     statesPublished: 0,
@@ -58,6 +61,7 @@ export function createIngestMetrics(opts: { inFlight: () => number; storeHealth?
   const deadLettered = new Counter({ name: 'ingest_dead_letters_written_total', help: 'dead letters stored', registers: [registry] });
   const late = new Counter({ name: 'ingest_late_readings_total', help: 'accepted readings that arrived late (stored at their event time)', registers: [registry] });
   const presence = new Counter({ name: 'ingest_presence_messages_total', help: 'presence (online/offline) messages', registers: [registry] });
+  const authRefused = new Counter({ name: 'ingest_auth_refusals_total', help: 'broker reports of refused device connections (svc/auth)', registers: [registry] });
   const writeErrors = new Counter({ name: 'ingest_write_errors_total', help: 'failed store write attempts (retried with back-off)', registers: [registry] });
   const published = new Counter({ name: 'ingest_published_total', help: 'messages published on service topics', labelNames: ['topic'], registers: [registry] });
   const writeLatency = new Histogram({
@@ -147,6 +151,10 @@ export function createIngestMetrics(opts: { inFlight: () => number; storeHealth?
     presence() {
       c.presence++;
       presence.inc();
+    },
+    authRefused() {
+      c.authRefused++;
+      authRefused.inc();
     },
     batch(points: number, latencyMs: number) {
       c.batches++;

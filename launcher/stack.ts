@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { mqttUrlOf, registryFileOf, type Config } from '../lib/config';
+import { mqttUrlOf, registryFileOf, rulesStateFileOf, type Config } from '../lib/config';
 import { RegistryView } from '../firmware-config/registry';
 import { openStore } from '../store/open';
 import type { TelemetryStore } from '../store/types';
@@ -20,6 +20,7 @@ import { brokerLimitsOf, startBroker } from '../broker/index';
 import { persistenceOf } from '../broker/persistence';
 import { startIngest } from '../ingest/index';
 import { createRuleEngine } from '../ingest/rules/index';
+import type { RuleConfigInput } from '../ingest/rules/config';
 import { demoHotlistFor, startApi } from '../ops-console/api/index';
 import { provisionDemo, readServiceSecrets } from '../firmware-config/provision';
 import { cityFileFor, loadCity, type City } from '../firmware-config/city';
@@ -53,6 +54,10 @@ export interface StackOptions {
   wrapStore?: (store: TelemetryStore) => TelemetryStore;
   /** ingest's clean-stop wait for the last writes (default 10 s) */
   ingestStopTimeoutMs?: number;
+  /** the platform clock for ingest and the rules (default Date.now; the alert-quality scenario runs it faster) */
+  clock?: () => number;
+  /** rule configuration over the defaults (the scenario scales its latency allowances) */
+  rules?: RuleConfigInput;
 }
 
 export interface Stack {
@@ -175,7 +180,10 @@ export async function startStack(cfg: Config, log: Logger, opts: StackOptions = 
       batchSize: cfg.BATCH_SIZE,
       flushMs: cfg.FLUSH_MS,
       timePolicy: { maxFutureSkewMs: cfg.MAX_CLOCK_SKEW_S * 1000, maxAgeMs: cfg.MAX_AGE_DAYS * 86_400_000, lateAfterMs: cfg.LATE_AFTER_S * 1000 },
-      rules: ({ publish }) => createRuleEngine({ registry, city, publish, log: log.child({ component: 'rules' }) }),
+      // the open alerts survive restarts: the next engine takes them over (ingest/rules/takeover.ts)
+      rules: ({ publish }) =>
+        createRuleEngine({ registry, city, publish, log: log.child({ component: 'rules' }), stateFile: rulesStateFileOf(cfg), ...(opts.clock ? { now: opts.clock } : {}), ...(opts.rules ? { config: opts.rules } : {}) }),
+      ...(opts.clock ? { clock: opts.clock } : {}),
       onFirstContact: (id) => markInstalledLogged(registryFile, id, log),
       ...(opts.ingestStopTimeoutMs !== undefined ? { stopTimeoutMs: opts.ingestStopTimeoutMs } : {}),
       log: log.child({ component: 'ingest' }),
@@ -211,6 +219,10 @@ export async function startStack(cfg: Config, log: Logger, opts: StackOptions = 
         apiPassword: services.nodered,
         // the editor has its own login, never the MQTT admin secret; off unless NODE_RED_EDITOR=on
         adminPassword: cfg.NODE_RED_EDITOR === 'on' ? cfg.NODE_RED_ADMIN_PASSWORD || loadOrCreateSecret(cfg.DATA_DIR, 'node-red-editor-password') : null,
+        ...(cfg.ESCALATION_WEBHOOK_URL ? { webhookUrl: cfg.ESCALATION_WEBHOOK_URL } : {}),
+        escalateAfterMin: cfg.ESCALATION_DELAY_MIN,
+        reportAt: cfg.DAILY_REPORT_AT,
+        timezone: registry.registry.timezone,
         log: log.child({ component: 'node-red' }),
       });
       nodeRedPort = nr.port ?? cfg.NODE_RED_PORT;

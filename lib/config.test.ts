@@ -36,6 +36,9 @@ const BAD: [keyof typeof VARIABLES, string, RegExp][] = [
   ['MQTT_MAX_PENDING', 'lots', /is not a number; expected a whole number ≥ 1/],
   ['MQTT_AUTH_CONCURRENCY', '100', /is above 64; expected a whole number from 1 to 64/],
   ['NODE_RED_EDITOR', 'yes', /is not an allowed value; expected one of on, off/],
+  ['ESCALATION_WEBHOOK_URL', 'ftp://x', /has scheme "ftp"; expected empty or a http:\/\/ \/ https:\/\/ URL/],
+  ['ESCALATION_DELAY_MIN', '0', /is below 0.1; expected a number from 0.1 to 1440/],
+  ['DAILY_REPORT_AT', '25:00', /does not have the expected form; expected a local time HH:MM on the 24-hour clock/],
   ['LOG_LEVEL', 'verbose', /is not an allowed value; expected one of fatal, error, warn, info, debug, trace, silent/],
 ];
 
@@ -77,5 +80,12 @@ describe('configuration errors name the variable, the bad value and what is allo
     const cfg = loadConfig({ MQTT_URL: 'mqtts://broker.example:8883', MAP_STYLE_URL: 'https://tiles.example/style.json', INFLUX_URL: 'http://127.0.0.1:8086', HOST: '127.0.0.1', MQTT_PORT: ' 1999 ' });
     expect(cfg.MQTT_PORT).toBe(1999);
     expect(loadConfig({}).LOG_LEVEL).toBe('info');
+  });
+});
+
+describe('escalation and report configuration', () => {
+  it('defaults and valid values', () => {
+    expect(loadConfig({})).toMatchObject({ ESCALATION_WEBHOOK_URL: '', ESCALATION_DELAY_MIN: 10, DAILY_REPORT_AT: '22:30' });
+    expect(loadConfig({ ESCALATION_WEBHOOK_URL: 'https://hooks.example.mx/alertas', ESCALATION_DELAY_MIN: '2.5', DAILY_REPORT_AT: '06:05' })).toMatchObject({ ESCALATION_WEBHOOK_URL: 'https://hooks.example.mx/alertas', ESCALATION_DELAY_MIN: 2.5, DAILY_REPORT_AT: '06:05' });
   });
 });

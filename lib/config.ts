@@ -86,6 +86,16 @@ export const VARIABLES = {
   NODE_RED_CREDENTIAL_SECRET: { schema: Type.String({ default: '', description: 'Node-RED credentialSecret; empty = generated and kept in DATA_DIR' }) },
   NODE_RED_EDITOR: { schema: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'off', description: 'Node-RED editor and admin API (flows run either way); on = behind its own login' }) },
   NODE_RED_ADMIN_PASSWORD: { schema: Type.String({ default: '', description: 'Node-RED editor login (user admin) when NODE_RED_EDITOR=on; empty = generated and kept in DATA_DIR/secrets' }) },
+  ESCALATION_WEBHOOK_URL: {
+    schema: Type.String({ default: '', description: 'Node-RED POSTs every escalated alert (AlertEvent JSON) here; empty = escalate on MQTT only' }),
+    check: urlCheck(HTTP_SCHEMES),
+    form: urlForm(HTTP_SCHEMES, 'https://guardia.example/escalar'),
+  },
+  ESCALATION_DELAY_MIN: { schema: Type.Number({ minimum: 0.1, maximum: 1440, default: 10, description: 'a critical alert not acknowledged within this many minutes escalates' }) },
+  DAILY_REPORT_AT: {
+    schema: Type.String({ default: '22:30', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$', description: 'local time (HH:MM, 24 h) Node-RED writes the daily operations report' }),
+    form: 'a local time HH:MM on the 24-hour clock, e.g. 22:30',
+  },
   MAP_STYLE_URL: {
     schema: Type.String({ default: '', description: 'MapLibre style URL; empty = bundled offline basemap of the demo city' }),
     check: (v: string) => (v.startsWith('/') && !v.startsWith('//') ? null : urlCheck(HTTP_SCHEMES)(v)),
@@ -185,3 +195,5 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 export const mqttUrlOf = (cfg: Config): string => cfg.MQTT_URL || `mqtt://127.0.0.1:${cfg.MQTT_PORT}`;
 export const registryFileOf = (cfg: Config): string => cfg.REGISTRY_FILE || path.join(cfg.DATA_DIR, 'registry.json');
+/** the rule engine's open alerts and truck ignitions, taken over by the next start (ingest/rules/takeover.ts) */
+export const rulesStateFileOf = (cfg: Pick<Config, 'DATA_DIR'>): string => path.join(cfg.DATA_DIR, 'rules-state.json');

@@ -79,13 +79,14 @@ export class AirModel extends IntervalSensor<Extract<Emit, { stream: 'air' }>> {
     const so2 = (0.002 + 0.012 * this.industrial * (0.6 + this.rng() * 0.8)) + this.episodeLevel(t, 'so2');
     const tempC = 24 + 7.5 * Math.max(0, Math.sin((Math.PI * (h - 8)) / 14)) + gauss(this.rng) * 0.3;
     const rhPct = clamp(92 - 28 * sun + gauss(this.rng) * 2, 35, 100);
+    const x = this.faults.pollution ?? 1; // an injected pollution episode
     return {
       ts: t,
       windowS: this.o.dataS,
-      pm25: round(clamp(pm25, 0, 1000), 1),
-      pm10: round(clamp(pm10, 0, 2000), 1),
-      o3: round(clamp(o3, 0, 1), 4),
-      no2: round(clamp(no2, 0, 2), 4),
+      pm25: round(clamp(pm25 * x, 0, 1000), 1),
+      pm10: round(clamp(pm10 * x, 0, 2000), 1),
+      o3: round(clamp(o3 * x, 0, 1), 4),
+      no2: round(clamp(no2 * x, 0, 2), 4),
       so2: round(clamp(so2, 0, 2), 4),
       co: round(clamp(co, 0, 100), 2),
       tempC: round(tempC, 1),

@@ -52,7 +52,10 @@ export class CameraModel implements DeviceModel {
     const r = this.rng;
     let p: Plate;
     const hot = this.o.hotlist ?? [];
-    if (hot.length && r() < (this.o.hotlistRate ?? 1 / 800)) {
+    if (hot.length && this.faults.hotlistRead) {
+      this.faults.hotlistRead = false;
+      p = { plate: hot[0]!, region: regionOfPlate(hot[0]!) };
+    } else if (hot.length && r() < (this.o.hotlistRate ?? 1 / 800)) {
       const plate = hot[Math.floor(r() * hot.length)]!;
       p = { plate, region: regionOfPlate(plate) };
     } else if (r() < 0.7) p = pool![Math.floor(r() * pool!.length)]!;

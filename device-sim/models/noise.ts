@@ -73,7 +73,7 @@ export class NoiseModel extends IntervalSensor<Extract<Emit, { stream: 'noise' }
     let laeq = b.night + (b.day - b.night) * dayness + 4 * traffic + gauss(this.rng) * 1.3;
     const ev = this.eventDb(t);
     if (ev > 0) laeq = 10 * Math.log10(10 ** (laeq / 10) + 10 ** ((b.day + ev) / 10));
-    laeq = clamp(laeq, 30, 120);
+    laeq = clamp(laeq + (this.faults.loudDb ?? 0), 30, 120);
     const lamax = clamp(laeq + 7 + this.rng() * 14, laeq, 140);
     const lamin = clamp(laeq - 4 - this.rng() * 9, 20, laeq);
     return { ts: t, windowS: this.o.dataS, laeq: round(laeq, 1), lamax: round(lamax, 1), lamin: round(lamin, 1) };

@@ -43,7 +43,9 @@ describe('garbage truck model', () => {
     const emits = m.advance(start + (route.shiftHours + 2) * 3_600_000);
     const types = (t: string) => emits.filter((e) => e.stream === 'event' && e.payload.type === t);
     expect(types('ignition_on')).toHaveLength(1);
-    expect(types('ignition_off')).toHaveLength(1);
+    // parked at start: it says so when it boots, and again when it parks after the shift
+    expect(types('ignition_off')).toHaveLength(2);
+    expect(types('ignition_off')[0]!.payload.ts).toBe(start);
     expect(types('unload').length).toBeGreaterThanOrEqual(2);
     expect(types('bin_lift').length).toBeGreaterThan(50);
     // bin lifts happen in the collection part only
@@ -66,11 +68,25 @@ describe('garbage truck model', () => {
     const route = city.routes.find((r) => r.id === 'route-01')!;
     const start = day + (route.shiftStart - 4) * 3_600_000;
     const m = new TruckModel({ deviceId: 'truck-01', city, routeId: 'route-01', gpsS: 5, start });
-    const emits = m.advance(start + 2 * 3_600_000);
+    const all = m.advance(start + 2 * 3_600_000);
     const depot = city.depots.find((d) => d.id === route.depotId)!;
+    // the ignition state first (off), then only heartbeat fixes
+    expect(all[0]).toMatchObject({ stream: 'event', payload: { type: 'ignition_off', ts: start } });
+    const emits = all.slice(1);
     expect(emits.every((e) => e.stream === 'gps' && e.payload.speedKmh === 0)).toBe(true);
     expect(emits.length).toBe(24);
     for (const e of emits) if (e.stream === 'gps') expect(pointLineDistanceM([e.payload.lon, e.payload.lat], [[depot.lon, depot.lat], [depot.lon, depot.lat]])).toBeLessThan(10);
+  });
+
+  it('a truck that starts mid-shift reports its engine on at once; one parked at its 300 s heartbeat', () => {
+    const route = city.routes.find((r) => r.id === 'route-01')!;
+    const start = day + (route.shiftStart + 2) * 3_600_000;
+    const m = new TruckModel({ deviceId: 'truck-01', city, routeId: 'route-01', gpsS: 5, start });
+    const emits = m.advance(start + 60_000);
+    expect(emits[0]).toMatchObject({ stream: 'event', payload: { type: 'ignition_on', ts: start } });
+    expect(emits.filter((e) => e.stream === 'event' && e.payload.type === 'ignition_off')).toHaveLength(0);
+    const parked = new TruckModel({ deviceId: 'truck-01', city, routeId: 'route-01', gpsS: 5, parkedGpsS: 600, start: day + (route.shiftStart - 4) * 3_600_000 });
+    expect(parked.advance(day + (route.shiftStart - 3) * 3_600_000).filter((e) => e.stream === 'gps')).toHaveLength(6);
   });
 
   it('drift and jumps move fixes off the street', () => {

@@ -22,6 +22,8 @@ export interface TruckOptions {
   timezone?: string;
   /** sim time the model starts at */
   start: number;
+  /** the crew's own irregularities: hurried trips (speeding) and long breaks (idling); default true */
+  natural?: boolean;
 }
 
 const SPEED_KMH: Record<StreetClass, number> = { primary: 42, secondary: 33, residential: 24 };
@@ -101,6 +103,9 @@ export class TruckModel implements DeviceModel {
       this.step(o.start, false);
       this.pending = []; // events before the simulation's start are not replayed
     }
+    // the device reports the ignition it has when it boots: a truck that starts parked says so
+    // (otherwise the platform cannot tell a parked truck from one whose GPS died)
+    this.emit({ stream: 'event', payload: { ts: o.start, type: this.mode === 'parked' ? 'ignition_off' : 'ignition_on', ...this.ll() } });
     this.lastGps = o.start - o.gpsS * 1000;
   }
 
@@ -131,6 +136,10 @@ export class TruckModel implements DeviceModel {
     this.nextStopM = this.collectStartM + 40 + this.rng() * 80;
     this.hurry = this.rng() < 0.12 ? 1.3 + this.rng() * 0.15 : 1;
     this.breakAtM = this.rng() < 0.15 ? this.collectStartM + this.rng() * (this.collectEndM - this.collectStartM) : Infinity;
+    if (this.o.natural === false) {
+      this.hurry = 1;
+      this.breakAtM = Infinity;
+    }
   }
 
   private emit(e: Emit): void {
@@ -210,7 +219,13 @@ export class TruckModel implements DeviceModel {
           // ease toward the target speed with some noise (traffic)
           this.speed = clamp(this.speed + (target - this.speed) * 0.3 + gauss(this.rng) * 1.2, 3, 60);
           this.d += this.speed / 3.6;
-          if (this.collecting() && this.d >= this.breakAtM) {
+          if (this.faults.idleMin && this.collecting()) {
+            // injected: the crew stops with the engine running
+            this.mode = 'stopped';
+            this.speed = 0;
+            this.until = t + this.faults.idleMin * 60_000;
+            this.faults.idleMin = undefined;
+          } else if (this.collecting() && this.d >= this.breakAtM) {
             this.breakAtM = Infinity;
             this.mode = 'stopped';
             this.speed = 0;
@@ -264,6 +279,11 @@ export class TruckModel implements DeviceModel {
         sats = 4 + Math.floor(this.rng() * 2);
       } else this.drift = [0, 0];
       p = offsetM(p, this.drift[0], this.drift[1]);
+      if (this.faults.skipM) {
+        // a street beside the route: perpendicular to the heading
+        const a = ((this.heading() + 90) * Math.PI) / 180;
+        p = offsetM(p, Math.sin(a) * this.faults.skipM, Math.cos(a) * this.faults.skipM);
+      }
       if (this.faults.gpsJumps && this.rng() < 0.15) {
         const a = this.rng() * Math.PI * 2;
         const km = 1 + this.rng() * 4;

@@ -15,6 +15,16 @@ export interface ModelFaults {
   gpsDrift?: boolean;
   /** GPS jumps kilometres now and then */
   gpsJumps?: boolean;
+  /** air: pollutants multiplied by this (a pollution episode) */
+  pollution?: number;
+  /** noise: level raised by this many dB(A) */
+  loudDb?: number;
+  /** truck: stand still with the engine on for this many minutes (taken once) */
+  idleMin?: number;
+  /** truck: fixes this many metres beside the route (a parallel street: its own streets skipped) */
+  skipM?: number;
+  /** camera: the next read is a hotlist plate (taken once) */
+  hotlistRead?: boolean;
 }
 
 export interface DeviceModel {

@@ -48,6 +48,8 @@ export function airRule(ctx: RuleContext): Rule & { indexOf(deviceId: string): S
           device: st.dev,
           severity: cat.rank >= 3 ? 'critical' : 'warning',
           level: cat.id,
+          code: 'air_quality',
+          params: { category: cat.id, risk: cat.risk, pollutant: p, value: cat.value, unit: cat.unit, table: cfg.air.version },
           title: `Air quality ${cat.label} (risk ${cat.risk}) at ${st.dev.id}: ${table.label} ${cat.value} ${cat.unit}`,
           detail: {
             category: cat.id,

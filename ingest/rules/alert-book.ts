@@ -3,14 +3,23 @@
  * - `raise` opens an alert (stable id for the episode) or, when already open, de-duplicates:
  *   it emits `update` only when the severity or the rule's level (e.g. the air category) changes;
  * - `clear` emits `auto_resolve` and forgets the episode; a later raise starts a new id.
+ * - `adopt` takes over an alert a previous engine left open (restart takeover, see takeover.ts):
+ *   it is open again under the same id without emitting anything; the rules then confirm it
+ *   (a raise de-duplicates into it) or clear it; `sweepAdopted` resolves the ones no rule confirmed.
  */
 import type { AlertEvent, AlertSeverity } from '../../contract';
+import type { AlertCode, AlertParams } from '../../contract/alert-codes';
 import type { RegistryDevice } from '../../firmware-config/schema';
 
 export interface AlertSpec {
   rule: string;
   device: Pick<RegistryDevice, 'id' | 'kind' | 'district'>;
   severity: AlertSeverity;
+  /** catalogue code (contract/alert-codes.ts): what the console phrases */
+  code: AlertCode;
+  /** the code's params: raw numbers, units implied by the name */
+  params: AlertParams;
+  /** English fallback (logs, webhooks) */
   title: string;
   detail?: Record<string, unknown>;
   /** a change of level (besides severity) also emits an `update` */
@@ -23,6 +32,8 @@ export interface OpenAlert {
   spec: AlertSpec;
   openedAt: number;
   updatedAt: number;
+  /** taken over from a previous engine and not yet confirmed by its rule */
+  adopted?: boolean;
 }
 
 const safe = (s: string) => s.replace(/[^A-Za-z0-9_-]/g, '_');
@@ -66,8 +77,9 @@ export class AlertBook {
       this.open.set(key, { alertId, key, spec, openedAt: at, updatedAt: at });
       return this.emit('open', alertId, spec, at);
     }
-    const changed = cur.spec.severity !== spec.severity || (spec.level !== undefined && cur.spec.level !== spec.level);
+    const changed = cur.spec.severity !== spec.severity || (spec.level !== undefined && cur.spec.level !== spec.level) || cur.spec.code !== spec.code;
     cur.spec = spec;
+    delete cur.adopted;
     if (!changed) return null;
     cur.updatedAt = at;
     return this.emit('update', cur.alertId, spec, at);
@@ -82,6 +94,31 @@ export class AlertBook {
     return this.emit('auto_resolve', cur.alertId, spec, Math.max(at, cur.openedAt));
   }
 
+  /** Take over an alert left open by a previous engine: open again, same id, nothing emitted. */
+  adopt(a: OpenAlert): boolean {
+    if (this.open.has(a.key)) return false;
+    this.open.set(a.key, { ...a, adopted: true });
+    return true;
+  }
+
+  /** Confirm an adopted alert (its condition still holds, seen by the rule) without a new event. */
+  confirm(key: string): void {
+    const cur = this.open.get(key);
+    if (cur) delete cur.adopted;
+  }
+
+  /** Resolve adopted alerts no rule confirmed, accepted by `expired`; returns how many. */
+  sweepAdopted(at: number, expired: (a: OpenAlert) => boolean): number {
+    let n = 0;
+    for (const a of [...this.open.values()]) {
+      if (!a.adopted || !expired(a)) continue;
+      const [rule, deviceId, subject] = a.key.split('|') as [string, string, string | undefined];
+      this.clear(rule, deviceId, at, subject, { reason: 'not confirmed after the rule engine restarted', takenOver: true });
+      n++;
+    }
+    return n;
+  }
+
   private emit(event: 'open' | 'update' | 'auto_resolve', alertId: string, spec: AlertSpec, at: number): AlertEvent {
     const e: AlertEvent = {
       alertId,
@@ -93,6 +130,8 @@ export class AlertBook {
       kind: spec.device.kind,
       district: spec.device.district,
       title: spec.title,
+      code: spec.code,
+      params: spec.params,
       ...(spec.detail ? { detail: spec.detail } : {}),
       by: 'rules',
     };

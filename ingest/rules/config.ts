@@ -80,6 +80,8 @@ export interface RuleConfig {
     behindMinElapsed: number;
     /** a street is missed once the truck has driven this many planned streets beyond it */
     missedLookahead: number;
+    /** a gap without live fixes longer than this (truck offline, engine restarted) leaves the streets passed meanwhile unjudged */
+    coverageGapS: number;
     /** with no ignition event seen, fixes arriving mean the engine is on */
     assumeIgnitionWithFixes: boolean;
   };
@@ -88,8 +90,10 @@ export interface RuleConfig {
     resolveAfterMinutes: number;
   };
   device: {
-    /** offline after this many reporting intervals without a message */
+    /** offline after this many reporting intervals without a message … */
     offlineFactor: number;
+    /** … plus this allowance for transport latency (a platform on a faster clock scales it) */
+    offlineSlackMs: number;
     /** devices not heard from since start get this long (at least) */
     startupGraceMs: number;
     maxClockSkewS: number;
@@ -99,6 +103,16 @@ export interface RuleConfig {
     batteryLowPct: number;
     batteryCriticalPct: number;
     batteryHysteresisPct: number;
+    /** dead letters (per device and reason) counted over this window … */
+    rejectWindowMs: number;
+    /** … raise clock_skew.rejected / payload_rejected from this many */
+    rejectMinCount: number;
+    /** resolved after this long without a rejected message */
+    rejectClearMs: number;
+    /** broker refusals within rejectWindowMs that raise credentials_refused */
+    authRefusedMinCount: number;
+    /** an alert taken over at restart that no rule confirms or clears resolves after this long (at least 3 × the device's status interval) */
+    takeoverConfirmMs: number;
   };
 }
 
@@ -139,11 +153,13 @@ export const DEFAULT_RULE_CONFIG: RuleConfig = {
     behindTolerance: 0.2,
     behindMinElapsed: 0.25,
     missedLookahead: 3,
+    coverageGapS: 60,
     assumeIgnitionWithFixes: true,
   },
   hotlist: { resolveAfterMinutes: 120 },
   device: {
     offlineFactor: 3,
+    offlineSlackMs: 0,
     startupGraceMs: 60_000,
     maxClockSkewS: 30,
     skewSamples: 5,
@@ -151,6 +167,11 @@ export const DEFAULT_RULE_CONFIG: RuleConfig = {
     batteryLowPct: 20,
     batteryCriticalPct: 10,
     batteryHysteresisPct: 5,
+    rejectWindowMs: 10 * 60_000,
+    rejectMinCount: 3,
+    rejectClearMs: 5 * 60_000,
+    authRefusedMinCount: 2,
+    takeoverConfirmMs: 15 * 60_000,
   },
 };
 

@@ -1,6 +1,6 @@
 /** What every rule module gets from the engine, and the shape of a rule module. */
 import type { Logger } from 'pino';
-import type { AnyTelemetryRecord, Hotlist } from '../../contract';
+import type { AnyTelemetryRecord, Hotlist, RejectReason } from '../../contract';
 import type { RegistryView } from '../../firmware-config/registry';
 import type { RegistryDevice } from '../../firmware-config/schema';
 import type { AlertBook } from './alert-book';
@@ -21,7 +21,12 @@ export interface Rule {
   name: string;
   /** `stale`: late or too old to open a "now" alert (it may still update state or resolve one) */
   onRecord?(rec: AnyTelemetryRecord, dev: RegistryDevice, stale: boolean): void;
-  onPresence?(dev: RegistryDevice, online: boolean, at: number): void;
+  /** `reason`: the presence payload's reason ('last will' for the MQTT will) */
+  onPresence?(dev: RegistryDevice, online: boolean, at: number, reason?: string): void;
+  /** a message of the device was dead-lettered (`eventTs`: its event time when it had one) */
+  onReject?(dev: RegistryDevice, reason: RejectReason, at: number, eventTs?: number): void;
+  /** the broker refused the device's connection (reason from broker/auth.ts, or 'revoked') */
+  onAuthRefused?(dev: RegistryDevice, reason: string, at: number): void;
   onHotlist?(h: Hotlist): void;
   tick?(now: number): void;
   /** forget a device (retired / removed from the registry) */

@@ -80,6 +80,8 @@ export function hotlistRule(ctx: RuleContext): Rule & { version(): number } {
           rule: HOTLIST_RULE,
           device: dev,
           severity: 'critical',
+          code: 'hotlist',
+          params: { plate: r.plate, region: r.region, direction: r.direction, road: dev.camera?.road ?? null, reason: entry.reason },
           title: `Hotlisted plate ${r.plate} (${r.region}) ${r.direction} at ${dev.camera?.road ?? dev.id}: ${entry.reason}`,
           detail: {
             plate: r.plate,

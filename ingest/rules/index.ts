@@ -14,7 +14,7 @@
  * stuck_sensor / battery_low (device-rules.ts).
  */
 import type { Logger } from 'pino';
-import type { AlertEvent, AnyTelemetryRecord, Hotlist } from '../../contract';
+import type { AlertEvent, AnyTelemetryRecord, Hotlist, RejectReason } from '../../contract';
 import type { City } from '../../firmware-config/city';
 import type { RegistryView } from '../../firmware-config/registry';
 import type { RuleEngine } from '../rule-engine';
@@ -23,9 +23,11 @@ import { airRule } from './air-rule';
 import { resolveRuleConfig, type RuleConfig, type RuleConfigInput } from './config';
 import type { Rule, RuleContext } from './context';
 import { deviceRules } from './device-rules';
-import { hotlistRule } from './hotlist-rule';
-import { noiseRule } from './noise-rule';
+import { AIR_RULE } from './air-rule';
+import { HOTLIST_RULE, hotlistRule } from './hotlist-rule';
+import { NOISE_RULE, noiseRule } from './noise-rule';
 import { truckRules } from './truck-rules';
+import { loadTakeover, saveTakeover } from './takeover';
 
 export type { RuleEngine } from '../rule-engine';
 export { DEFAULT_RULE_CONFIG, resolveRuleConfig, thresholdsFor, type RuleConfig } from './config';
@@ -38,6 +40,11 @@ export interface RuleEngineOptions {
   config?: Partial<RuleConfig> | RuleConfigInput;
   /** wall clock, ms (tests inject one) */
   now?: () => number;
+  /**
+   * Restart takeover (takeover.ts): the open alerts and truck ignition states are kept here and
+   * taken over by the next engine started on the same file. Absent = no takeover.
+   */
+  stateFile?: string;
 }
 
 export interface RuleEngineStats {
@@ -48,10 +55,15 @@ export interface RuleEngineStats {
   errors: Record<string, number>;
   /** version of the hotlist in use (-1 = none received) */
   hotlistVersion: number;
+  /** alerts taken over from the previous engine at start, and how many of those it resolved */
+  takenOver: number;
+  takeoverResolved: number;
 }
 
 export interface CityRuleEngine extends RuleEngine {
   onHotlist(h: Hotlist): void;
+  onReject(deviceId: string, reason: RejectReason, at: number, eventTs?: number): void;
+  onAuthRefused(deviceId: string, reason: string, at: number): void;
   /** alerts open right now */
   openAlerts(): OpenAlert[];
   stats(): RuleEngineStats;
@@ -65,10 +77,17 @@ export function createRuleEngine(opts: RuleEngineOptions): CityRuleEngine {
   const errors: Record<string, number> = {};
   let records = 0;
   let stopped = false;
-  const book = new AlertBook(opts.publish, (err) => {
-    errors.publish = (errors.publish ?? 0) + 1;
-    log?.error({ err, code: 'E_ALERT_PUBLISH' }, 'publishing an alert failed');
-  });
+  let saveTimer: NodeJS.Timeout | null = null;
+  const book = new AlertBook(
+    (e) => {
+      opts.publish(e);
+      scheduleSave();
+    },
+    (err) => {
+      errors.publish = (errors.publish ?? 0) + 1;
+      log?.error({ err, code: 'E_ALERT_PUBLISH' }, 'publishing an alert failed');
+    },
+  );
   const ctx: RuleContext = {
     cfg,
     book,
@@ -78,7 +97,56 @@ export function createRuleEngine(opts: RuleEngineOptions): CityRuleEngine {
     ...(log ? { log } : {}),
   };
   const hotlist = hotlistRule(ctx);
-  const rules: Rule[] = [airRule(ctx), noiseRule(ctx), truckRules(ctx, opts.city), hotlist, deviceRules(ctx)];
+  const trucks = truckRules(ctx, opts.city);
+  const rules: Rule[] = [airRule(ctx), noiseRule(ctx), trucks, hotlist, deviceRules(ctx, (dev, at) => (dev.kind === 'truck' ? trucks.mode(dev, at) : 'fixed'))];
+
+  // ── restart takeover ────────────────────────────────────────────────────────────────────────
+  const startedAt = now();
+  let takenOver = 0;
+  let ticks = 0;
+  let takeoverResolved = 0;
+  function save() {
+    if (!opts.stateFile) return;
+    if (saveTimer) clearTimeout(saveTimer);
+    saveTimer = null;
+    try {
+      saveTakeover(opts.stateFile, { version: 1, savedAt: now(), open: book.list(), ignition: trucks.ignitions(), shifts: trucks.shifts() });
+    } catch (err) {
+      errors.state = (errors.state ?? 0) + 1;
+      log?.error({ err, code: 'E_RULES_STATE', file: opts.stateFile }, 'could not write the rule-engine state file');
+    }
+  }
+  function scheduleSave() {
+    if (!opts.stateFile || saveTimer || stopped) return;
+    saveTimer = setTimeout(save, 200);
+    saveTimer.unref?.();
+  }
+  if (opts.stateFile) {
+    const prev = loadTakeover(opts.stateFile, (err) => log?.warn({ err, code: 'E_RULES_STATE' }, 'rule-engine state file ignored'));
+    if (prev) {
+      trucks.restoreIgnitions(prev.ignition);
+      trucks.restoreShifts(prev.shifts ?? {}, now());
+      for (const a of prev.open) if (opts.registry.activeDevice(a.spec.device.id) && book.adopt(a)) takenOver++;
+      log?.info({ takenOver, savedAt: prev.savedAt }, 'rule engine took over the alerts left open');
+    }
+  }
+  /** how long an alert taken over may wait for its rule to confirm or clear it */
+  const confirmWindow = (a: OpenAlert): number => {
+    const dev = opts.registry.device(a.spec.device.id);
+    const base = Math.max(cfg.device.takeoverConfirmMs, 3 * (dev?.intervals.statusS ?? 0) * 1000);
+    switch (a.spec.rule) {
+      case AIR_RULE:
+        return Math.max(base, 2 * 3_600_000 + cfg.air.closeGraceMs);
+      case NOISE_RULE:
+        return Math.max(base, (cfg.noise.sustainMinutes + cfg.noise.clearMinutes) * 60_000 * 2);
+      case HOTLIST_RULE:
+        return Math.max(base, cfg.hotlist.resolveAfterMinutes * 60_000);
+      case 'stuck_sensor':
+        return Math.max(base, (dev?.thresholds?.stuckMinutes ?? cfg.device.stuckMinutes) * 60_000 + base);
+      default:
+        return base;
+    }
+  };
 
   const guard = (rule: Rule, what: string, fn: () => void) => {
     try {
@@ -99,11 +167,23 @@ export function createRuleEngine(opts: RuleEngineOptions): CityRuleEngine {
       const stale = rec.late || now() - rec.ts > cfg.staleAfterMs;
       for (const r of rules) if (r.onRecord) guard(r, `record ${rec.deviceId}/${rec.stream}`, () => r.onRecord!(rec, dev, stale));
     },
-    onPresence(deviceId: string, online: boolean, at: number) {
+    onPresence(deviceId: string, online: boolean, at: number, reason?: string) {
       if (stopped) return;
       const dev = opts.registry.activeDevice(deviceId);
       if (!dev) return;
-      for (const r of rules) if (r.onPresence) guard(r, `presence ${deviceId}`, () => r.onPresence!(dev, online, at));
+      for (const r of rules) if (r.onPresence) guard(r, `presence ${deviceId}`, () => r.onPresence!(dev, online, at, reason));
+    },
+    onReject(deviceId: string, reason: RejectReason, at: number, eventTs?: number) {
+      if (stopped) return;
+      const dev = opts.registry.activeDevice(deviceId);
+      if (!dev) return;
+      for (const r of rules) if (r.onReject) guard(r, `reject ${deviceId}`, () => r.onReject!(dev, reason, at, eventTs));
+    },
+    onAuthRefused(deviceId: string, reason: string, at: number) {
+      if (stopped) return;
+      const dev = opts.registry.activeDevice(deviceId);
+      if (!dev) return; // retired: refused on purpose
+      for (const r of rules) if (r.onAuthRefused) guard(r, `auth ${deviceId}`, () => r.onAuthRefused!(dev, reason, at));
     },
     onHotlist(h: Hotlist) {
       if (stopped) return;
@@ -120,11 +200,17 @@ export function createRuleEngine(opts: RuleEngineOptions): CityRuleEngine {
           for (const r of rules) r.forget?.(a.spec.device.id);
         }
       }
+      // alerts taken over that no rule confirmed or cleared in time: their condition is gone
+      takeoverResolved += book.sweepAdopted(t, (a) => t - startedAt > confirmWindow(a));
+      // route coverage changes without alerts: keep the state file fresh (a crash loses ≤ 30 ticks)
+      if (++ticks % 30 === 0) scheduleSave();
     },
     stop() {
+      if (stopped) return;
+      save();
       stopped = true;
     },
     openAlerts: () => book.list(),
-    stats: () => ({ records, alertsEmitted: book.emitted, open: book.size, errors: { ...errors }, hotlistVersion: hotlist.version() }),
+    stats: () => ({ records, alertsEmitted: book.emitted, open: book.size, errors: { ...errors }, hotlistVersion: hotlist.version(), takenOver, takeoverResolved }),
   };
 }

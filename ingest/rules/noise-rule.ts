@@ -55,6 +55,8 @@ export function noiseRule(ctx: RuleContext): Rule {
             device: dev,
             severity: critical ? 'critical' : 'warning',
             level: lim.period,
+            code: 'noise',
+            params: { laeq: r.laeq, limitDb: lim.limitDb, period: lim.period, zone: dev.noiseZone ?? null, minutes: Math.round(aboveFor / 60_000) },
             title: `Noise ${fmt1(r.laeq)} dB(A) above the ${lim.limitDb} dB(A) ${lim.period} limit (${dev.noiseZone}) for ${Math.round(aboveFor / 60_000)} min at ${dev.id} — indicative`,
             detail: {
               laeq: r.laeq,

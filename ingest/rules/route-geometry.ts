@@ -22,6 +22,8 @@ export interface RouteGeom {
   all: SegmentGeom[];
   /** collection streets, unique, in planned order (first occurrence) */
   collect: SegmentGeom[];
+  /** indices (into collect) of collection streets the route also drives in transit: driving them says nothing about the collection order */
+  shared: Set<number>;
 }
 
 function bboxOf(coords: Position[]): [number, number, number, number] {
@@ -51,11 +53,14 @@ export function buildRouteIndex(city: City): Map<string, RouteGeom> {
   for (const route of city.routes) {
     const uniq = (ids: string[]) => [...new Set(ids)].map((id) => segs.get(id)).filter((s): s is SegmentGeom => !!s);
     const d = city.depots.find((x) => x.id === route.depotId);
+    const collect = uniq(route.segments.slice(route.collectFrom, route.collectTo + 1));
+    const transit = new Set([...route.segments.slice(0, route.collectFrom), ...route.segments.slice(route.collectTo + 1)]);
     out.set(route.id, {
       route,
       ...(d ? { depot: { id: d.id, name: d.name, pos: [d.lon, d.lat] as Position } } : {}),
       all: uniq(route.segments),
-      collect: uniq(route.segments.slice(route.collectFrom, route.collectTo + 1)),
+      collect,
+      shared: new Set(collect.map((s, i) => (transit.has(s.segmentId) ? i : -1)).filter((i) => i >= 0)),
     });
   }
   return out;

@@ -234,32 +234,124 @@ describe('trucks', () => {
     expect(s.of('truck_off_route')[1]).toMatchObject({ event: 'auto_resolve' });
   });
 
+  const shiftStart = localUtc(2, 6);
+  let t = 0;
+  const drive = (fromI: number, toI: number, lat = LAT, late = false) => {
+    for (let lon = X(fromI) + 0.0004; lon < X(toI) - 0.0003; lon += 0.0004) {
+      t += 10_000;
+      clock = late ? t + 2 * HOUR_MS : t;
+      engine.onRecord(record(reg, 'truck-09', 'gps', { ts: t, lat, lon, speedKmh: 20, heading: 90, sats: 9, hdop: 0.9 }, { receivedAt: clock, late }));
+    }
+  };
+
   it('behind schedule and missed streets while the shift runs; resolved once collected', () => {
     const s = setup({ truck: { missedLookahead: 1 } }, true);
-    const shiftStart = localUtc(2, 6);
+    // before the shift and with no data: nothing to judge
+    clock = shiftStart - HOUR_MS;
+    engine.tick(clock);
     clock = shiftStart + 3 * HOUR_MS;
     engine.tick(clock);
+    expect(s.events.filter((e) => e.rule === 'route_behind' || e.rule === 'missed_streets')).toEqual([]);
+    // seen live from the shift start: collects s2, then stands until 09:00 with the engine on
+    t = shiftStart + 5 * MIN;
+    ignition(t, true);
+    drive(1, 2);
+    fix((t = shiftStart + 3 * HOUR_MS), X(2) - 0.0004, 0);
     const behind = s.of('route_behind')[0]!;
-    expect(behind).toMatchObject({ event: 'open', severity: 'critical' });
-    expect(behind.detail).toMatchObject({ routeId: 'route-t', covered: 0, planned: 5 });
-    // drive s2 (x1→x2), skip s3 and s4 on the parallel street, then s5 and s6
-    let t = clock;
-    const drive = (fromI: number, toI: number, lat = LAT) => {
-      for (let lon = X(fromI) + 0.0004; lon < X(toI) - 0.0003; lon += 0.0004) fix((t += 10_000), lon, 20, lat);
-    };
+    expect(behind).toMatchObject({ event: 'open', severity: 'warning', code: 'route_behind' });
+    expect(behind.detail).toMatchObject({ routeId: 'route-t', covered: 1, planned: 5 });
+    expect(behind.params).toMatchObject({ routeId: 'route-t', coveragePct: 20 });
+    // back on s2 (a live fix after a long gap), then skip s3 and s4 on the parallel street, then s5 and s6
+    t -= 10_000;
+    drive(1, 2);
+    drive(2, 4, LAT + 0.0036);
+    drive(4, 6);
+    expect(s.of('missed_streets')[0]).toMatchObject({ event: 'open', severity: 'warning', code: 'missed_streets' });
+    const missed = s.of('missed_streets').at(-1)!; // the list grows as the truck drives on: update events
+    expect((missed.detail as { segments: { segmentId: string }[] }).segments.map((x) => x.segmentId)).toEqual(['s3', 's4']);
+    expect(missed.params).toEqual({ routeId: 'route-t', count: 2 });
+    drive(2, 4); // goes back for them
+    expect(s.of('missed_streets').at(-1)).toMatchObject({ event: 'auto_resolve', alertId: missed.alertId });
+    expect(s.of('route_behind').at(-1)).toMatchObject({ event: 'auto_resolve', alertId: behind.alertId });
+    expect(engine.openAlerts().filter((a) => a.spec.device.id === 'truck-09')).toEqual([]);
+  });
+
+  it('missed streets: streets passed while the truck was not heard (offline) are not judged', () => {
+    const s = setup({ truck: { missedLookahead: 1 } }, true);
+    t = shiftStart + 10 * MIN;
+    ignition(t, true);
+    drive(1, 2);
+    t += 10 * MIN; // offline ten minutes: s3 and s4 collected unseen
+    drive(4, 7);
+    expect(s.of('missed_streets')).toEqual([]);
+  });
+
+  it('route rules: a truck first seen mid-shift is judged from there; late data and fixes before the shift raise nothing', () => {
+    const s = setup({ truck: { missedLookahead: 1 } }, true);
+    const routeAlerts = () => s.events.filter((e) => e.rule === 'route_behind' || e.rule === 'missed_streets');
+    // before the shift starts: skipping streets is no miss
+    t = shiftStart - 2 * HOUR_MS;
     ignition(t, true);
     drive(1, 2);
     drive(2, 4, LAT + 0.0036);
     drive(4, 6);
-    expect(s.of('missed_streets')[0]).toMatchObject({ event: 'open', severity: 'warning' });
-    const missed = s.of('missed_streets').at(-1)!; // the list grows as the truck drives on: update events
-    expect((missed.detail as { segments: { segmentId: string }[] }).segments.map((x) => x.segmentId)).toEqual(['s3', 's4']);
-    drive(2, 4); // goes back for them
-    expect(s.of('missed_streets').at(-1)).toMatchObject({ event: 'auto_resolve', alertId: missed.alertId });
-    expect(s.of('route_behind').at(-1)).toMatchObject({ event: 'auto_resolve', alertId: behind.alertId });
-    // resolved as soon as coverage was back within half the tolerance of the plan (2 of 5 at 3 h of 7)
-    expect((s.of('route_behind').at(-1)!.detail as { covered: number }).covered).toBe(2);
-    expect(engine.openAlerts().filter((a) => a.spec.device.id === 'truck-09')).toEqual([]);
+    expect(routeAlerts()).toEqual([]);
+    // backfilled (late) fixes of the shift: stored, never alerting
+    t = shiftStart + 10 * MIN;
+    drive(1, 2, LAT, true);
+    drive(2, 4, LAT + 0.0036, true);
+    drive(4, 6, LAT, true);
+    expect(routeAlerts()).toEqual([]);
+    // a truck that joins the shift at s5 (fast-forwarded simulator, restarted engine): s2–s4 not judged
+    const s2 = setup({ truck: { missedLookahead: 1 } }, true);
+    t = shiftStart + 4 * HOUR_MS;
+    ignition(t, true);
+    drive(4, 7);
+    clock = t + 60_000;
+    engine.tick(clock);
+    expect(s2.events.filter((e) => e.rule === 'route_behind' || e.rule === 'missed_streets')).toEqual([]);
+  });
+
+  it('a parked truck (ignition off, heartbeat fixes) is neither offline nor GPS-lost', () => {
+    const s = setup({}, true);
+    t = shiftStart + 9 * HOUR_MS; // after its shift
+    ignition(t, false);
+    for (let i = 0; i <= 60; i++) {
+      clock = t + i * MIN;
+      engine.onRecord(record(reg, 'truck-09', 'status', { ts: clock, fw: '1.0', uptimeS: 100 }, { receivedAt: clock }));
+      if (i % 5 === 0) engine.onRecord(record(reg, 'truck-09', 'gps', { ts: clock, lat: LAT, lon: X(0), speedKmh: 0, heading: 0, sats: 9, hdop: 0.9 }, { receivedAt: clock }));
+      engine.tick(clock + 30_000);
+    }
+    expect(s.of('offline', 'truck-09')).toEqual([]);
+    expect(s.of('gps_lost', 'truck-09')).toEqual([]);
+    // unknown ignition and only heartbeat fixes at speed 0: not an engine either
+    const s2 = setup({}, true);
+    for (let i = 0; i <= 30; i++) {
+      clock = t + i * MIN;
+      engine.onRecord(record(reg, 'truck-09', 'status', { ts: clock, fw: '1.0', uptimeS: 100 }, { receivedAt: clock }));
+      if (i % 5 === 0) engine.onRecord(record(reg, 'truck-09', 'gps', { ts: clock, lat: LAT, lon: X(0), speedKmh: 0, heading: 0, sats: 9, hdop: 0.9 }, { receivedAt: clock }));
+      engine.tick(clock + 30_000);
+    }
+    expect(s2.of('gps_lost', 'truck-09')).toEqual([]);
+    expect(s2.of('offline', 'truck-09')).toEqual([]);
+    // a moving truck that goes quiet is offline after 3 × its moving interval (status counts)
+    const s3 = setup({}, true);
+    t = shiftStart + HOUR_MS;
+    ignition(t, true);
+    fix(t + 1000, X(3), 20);
+    const other = (at: number) => engine.onRecord(record(reg, 'air-01', 'status', { ts: at, fw: '1', uptimeS: 5 }, { receivedAt: at }));
+    other(t + 1000 + 25_000);
+    engine.tick(t + 1000 + 25_000);
+    expect(s3.of('offline', 'truck-09')).toEqual([]);
+    other(t + 1000 + 35_000);
+    engine.tick(t + 1000 + 35_000);
+    // nobody heard at all for a while: a platform-side silence, no device is blamed
+    const s4 = setup({}, true);
+    ignition(t, true);
+    fix(t + 1000, X(3), 20);
+    engine.tick(t + 1000 + 5 * MIN);
+    expect(s4.of('offline')).toEqual([]);
+    expect(s3.of('offline', 'truck-09')[0]).toMatchObject({ event: 'open', code: 'offline.silent', params: { expectedS: 10, mode: 'moving' } });
   });
 
   it('without a city the route rules are off and the others still work', () => {
@@ -319,8 +411,8 @@ describe('devices', () => {
   const t0 = localUtc(2, 12);
   it('offline by last will, back online resolves', () => {
     const s = setup();
-    engine.onPresence('air-01', false, t0);
-    expect(s.of('offline', 'air-01')[0]).toMatchObject({ event: 'open', severity: 'warning' });
+    engine.onPresence('air-01', false, t0, 'last will');
+    expect(s.of('offline', 'air-01')[0]).toMatchObject({ event: 'open', severity: 'warning', code: 'offline.last_will' });
     engine.onPresence('air-01', true, t0 + MIN);
     expect(s.of('offline', 'air-01')[1]).toMatchObject({ event: 'auto_resolve' });
   });
@@ -332,6 +424,8 @@ describe('devices', () => {
     engine.tick(t0 + 170_000);
     expect(s.of('offline', 'air-01')).toHaveLength(0);
     clock = t0 + 190_000;
+    // others are heard meanwhile: the silence is air-01's, not the platform's
+    engine.onRecord(record(reg, 'noise-01', 'noise', { ts: clock, windowS: 60, laeq: 50, lamax: 60, lamin: 40 }, { receivedAt: clock }));
     engine.tick(clock);
     expect(s.of('offline', 'air-01')[0]).toMatchObject({ event: 'open' });
     engine.onRecord(record(reg, 'air-01', 'air', { ts: clock, windowS: 60, o3: 0.02 }, { receivedAt: clock }));
@@ -394,9 +488,9 @@ describe('robustness', () => {
 
   it('alert ids are stable per episode and safe in MQTT topics', () => {
     const s = setup();
-    engine.onPresence('truck-01', false, 1_750_000_000_000);
+    engine.onPresence('truck-01', false, 1_750_000_000_000, 'last will');
     engine.onPresence('truck-01', true, 1_750_000_060_000);
-    engine.onPresence('truck-01', false, 1_750_000_120_000);
+    engine.onPresence('truck-01', false, 1_750_000_120_000, 'last will');
     const ids = s.of('offline', 'truck-01').map((e) => e.alertId);
     expect(ids[0]).toBe(ids[1]);
     expect(ids[2]).not.toBe(ids[0]);

@@ -7,7 +7,7 @@ import { tempDir } from '../../testing/net';
 import { writeTestRegistry } from '../../testing/registry-fixture';
 
 export const EXTRA_DEVICES: Omit<RegistryDevice, 'passwordHash'>[] = [
-  { id: 'truck-09', kind: 'truck', model: 'sim-gps', district: 'Centro', status: 'active', truck: { depotId: 'depot-t', routeId: 'route-t' }, intervals: { dataS: 10, statusS: 60 }, thresholds: { speedLimitKmh: 50 } },
+  { id: 'truck-09', kind: 'truck', model: 'sim-gps', district: 'Centro', status: 'active', truck: { depotId: 'depot-t', routeId: 'route-t' }, intervals: { dataS: 10, statusS: 60, parkedS: 300 }, thresholds: { speedLimitKmh: 50 } },
   { id: 'noise-02', kind: 'noise', model: 'sim-sl', district: 'Puerto', status: 'active', location: { lat: 18.14, lon: -94.42 }, noiseZone: 'industrial_commercial', intervals: { dataS: 60, statusS: 300 }, thresholds: { noiseSustainMinutes: 5 } },
 ];
 

@@ -175,3 +175,14 @@ describe('service logins', () => {
     expect(users.list().map((u) => u.username)).toEqual(['operador', 'nodered']);
   });
 });
+
+describe('alert redaction covers the rules\' params', () => {
+  it('a hotlist hit loses its plate in params as well as in title and detail', async () => {
+    const { createAlertRedactor, PLATE_HIDDEN } = await import('./lib/alert-redact');
+    const e: AlertEvent = { alertId: 'hotlist.cam-01.YKR482C.x', event: 'open', at: 1, rule: 'hotlist', severity: 'critical', deviceId: 'cam-01', kind: 'camera', district: 'Entrada Sur', title: 'Hotlisted plate YKR-482-C', code: 'hotlist', params: { plate: 'YKR-482-C', region: 'VER', direction: 'entering', road: 'Costera', reason: 'robo YKR-482-C' }, detail: { plate: 'YKR-482-C' } };
+    const a = { ...foldAlert(undefined, e)!, params: e.params! };
+    const r = createAlertRedactor('k').redact(a);
+    expect(r.params).toMatchObject({ plate: PLATE_HIDDEN, region: 'VER', reason: `robo ${PLATE_HIDDEN}` });
+    expect(JSON.stringify(r)).not.toMatch(/YKR.?482.?C/i);
+  });
+});

@@ -282,4 +282,16 @@ describe('live stream over a real broker', () => {
     const reasons = await api.app.metrics.liveSnapshots.get();
     expect(reasons.values.find((v) => v.labels.reason === 'caught_up')?.value).toBeGreaterThan(0);
   });
+  it("a device's issue from ingest (credentials refused) reaches GET /api/devices/:id with online false; cleared, it goes", async () => {
+    const token = await login('op');
+    const get = async () => (await (await fetch(`http://127.0.0.1:${api.port}/api/devices/cam-01`, { headers: { authorization: `Bearer ${token}` } })).json()) as { online: boolean | null; issue?: { code: string; reason: string } };
+    const at = Date.now();
+    const s: LiveState = { deviceId: 'cam-01', kind: 'camera', district: 'Entrada Sur', latest: {}, lastSeen: at, online: false, issue: { code: 'credentials_refused', reason: 'bad_password', since: at, lastAt: at } };
+    await ingest.publishAsync(svcTopics.state('camera', 'cam-01'), JSON.stringify(s), { qos: 1, retain: true });
+    const d = (await waitFor(async () => ((await get()).issue ? get() : null), 5000, 50, 'issue on the device'))!;
+    expect(d).toMatchObject({ online: false, issue: { code: 'credentials_refused', reason: 'bad_password' } });
+    await ingest.publishAsync(svcTopics.state('camera', 'cam-01'), JSON.stringify({ ...s, online: true, issue: null, lastSeen: at + 1 }), { qos: 1, retain: true });
+    await waitFor(async () => ((await get()).issue === undefined ? true : null), 5000, 50, 'issue cleared');
+    expect((await get()).online).toBe(true);
+  });
 });

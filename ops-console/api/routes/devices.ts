@@ -21,11 +21,11 @@ const DeviceSummary = Type.Object({
   noiseZone: Type.Optional(Type.String()),
   routeId: Type.Optional(Type.String()),
   camera: Type.Optional(Type.Object({ road: Type.String(), direction: Type.String(), lanes: Type.Integer() })),
-  intervals: Type.Object({ dataS: Type.Integer(), statusS: Type.Integer() }),
+  intervals: Type.Object({ dataS: Type.Integer(), statusS: Type.Integer(), parkedS: Type.Optional(Type.Integer()), offShiftS: Type.Optional(Type.Integer()) }),
   issue: Type.Optional(
     Type.Object(
-      { code: Type.String(), reason: Type.String(), since: Type.Integer(), lastAt: Type.Optional(Type.Integer()) },
-      { description: "why the device is not reporting normally, from ingest's live state (an alert code and the broker refusal or dead-letter reason); absent = nothing known" },
+      { code: Type.String({ description: 'ALERT_CODES key: credentials_refused, clock_skew.rejected, payload_rejected' }), reason: Type.String(), since: Type.Integer(), lastAt: Type.Integer() },
+      { description: 'why the device is not reporting normally, when ingest knows (LiveState.issue)' },
     ),
   ),
 });
@@ -54,15 +54,8 @@ function summary(d: RegistryDevice, live: LiveState | undefined, status: AnyTele
     ...(d.truck ? { routeId: d.truck.routeId } : {}),
     ...(d.camera ? { camera: d.camera } : {}),
     intervals: d.intervals,
-    ...issueOf(live),
+    ...(live?.issue ? { issue: live.issue } : {}),
   };
-}
-
-/** ingest's `issue` on the live state (null = cleared) */
-function issueOf(live: LiveState | undefined): { issue?: { code: string; reason: string; since: number; lastAt?: number } } {
-  const i = (live as { issue?: { code?: unknown; reason?: unknown; since?: unknown; lastAt?: unknown } | null } | undefined)?.issue;
-  if (!i || typeof i.code !== 'string' || typeof i.reason !== 'string' || typeof i.since !== 'number') return {};
-  return { issue: { code: i.code, reason: i.reason, since: i.since, ...(typeof i.lastAt === 'number' ? { lastAt: i.lastAt } : {}) } };
 }
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {

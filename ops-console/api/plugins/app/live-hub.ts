@@ -44,14 +44,6 @@ function redact(s: LiveState): LiveState {
   return { ...s, latest };
 }
 
-/** ingest's `issue` on a LiveState (absent = unchanged, null = cleared) carried over a merge */
-function issueOf(s: LiveState, prev: LiveState): Record<string, unknown> {
-  const next = s as { issue?: unknown };
-  if ('issue' in next && next.issue !== undefined) return { issue: next.issue };
-  const old = (prev as { issue?: unknown }).issue;
-  return old === undefined ? {} : { issue: old };
-}
-
 export class LiveHub {
   readonly states = new Map<string, LiveState>();
   private dirty = new Set<string>();
@@ -113,8 +105,8 @@ export class LiveHub {
         latest,
         online: s.online ?? prev.online,
         lastSeen: Math.max(prev.lastSeen, s.lastSeen),
-        // why the device is not reporting normally, when ingest says (null = cleared)
-        ...issueOf(s, prev),
+        // ingest says why a device is not reporting (null = cleared); absent = unchanged
+        ...('issue' in s ? { issue: s.issue } : 'issue' in prev ? { issue: prev.issue } : {}),
       });
     }
     this.dirty.add(s.deviceId);

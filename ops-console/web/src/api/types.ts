@@ -17,9 +17,9 @@ export interface DeviceSummary {
   noiseZone?: string;
   routeId?: string;
   camera?: { road: string; direction: string; lanes: number };
-  intervals: { dataS: number; statusS: number };
-  /** why the device is not reporting normally (ingest), e.g. credentials_refused / bad_password */
-  issue?: { code: string; reason: string; since: number; lastAt?: number };
+  intervals: { dataS: number; statusS: number; parkedS?: number; offShiftS?: number };
+  /** why the device is not reporting normally (credentials_refused, clock_skew.rejected, payload_rejected) */
+  issue?: { code: string; reason: string; since: number; lastAt: number };
 }
 export interface DeviceDetail extends DeviceSummary {
   latest: Record<string, { ts: number; late: boolean; receivedAt?: number; data: unknown }>;
