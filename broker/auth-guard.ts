@@ -37,7 +37,8 @@ export interface AuthGuardOptions {
   now?: () => number;
 }
 
-export type ThrottleReason = 'too_many_pending' | 'backoff_source' | 'backoff_client' | 'auth_queue_full';
+export const THROTTLE_REASON_LIST = ['too_many_pending', 'backoff_source', 'backoff_client', 'auth_queue_full'] as const;
+export type ThrottleReason = (typeof THROTTLE_REASON_LIST)[number];
 
 export interface FloodReport {
   state: 'start' | 'end';

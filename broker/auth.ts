@@ -19,7 +19,7 @@ import { generateSecret, hashPasswordSync, verifyPassword } from '../firmware-co
 import type { BrokerMetrics } from './metrics';
 import { VerifyCache } from './verify-cache';
 import { sendNotice } from './notice';
-import { AuthGuard, ThrottledError, type ThrottleReason } from './auth-guard';
+import { AuthGuard, THROTTLE_REASON_LIST, ThrottledError, type ThrottleReason } from './auth-guard';
 import { clip, createLogLimiter } from '../lib/log-limiter';
 
 export const CONNACK = { IDENTIFIER_REJECTED: 2, SERVER_UNAVAILABLE: 3, BAD_USERNAME_OR_PASSWORD: 4, NOT_AUTHORIZED: 5 } as const;
@@ -36,6 +36,9 @@ export type AuthFailureReason =
   | 'bad_will'
   | 'bad_topic'
   | ThrottleReason;
+
+/** refusals by the CONNECT-flood guard (auth-guard.ts): about the source, not the device's credentials */
+const THROTTLE_REASONS: ReadonlySet<string> = new Set<ThrottleReason>(THROTTLE_REASON_LIST);
 
 export class AuthError extends Error implements AuthenticateError {
   constructor(
@@ -115,7 +118,9 @@ export function createAuthenticator(opts: {
     limiter.log(reason, (suppressed) =>
       log.warn({ clientId: clip(client.id), username: clip(username), reason, returnCode: code, remote: source, ...(suppressed ? { suppressedSinceLast: suppressed } : {}) }, `connection refused: ${clip(detail, 200)}`),
     );
-    if (username && registry.device(username)) opts.onDeviceRefused?.(username, reason);
+    // the rules hear about the device's own credentials being refused, not about the flood guard
+    // holding a source back (a device behind the same address as a failing one is not at fault)
+    if (username && !THROTTLE_REASONS.has(reason) && registry.device(username)) opts.onDeviceRefused?.(username, reason);
     return new AuthError(reason, code, detail);
   };
 

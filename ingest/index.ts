@@ -311,7 +311,6 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
       // only svc/hotlist and svc/auth/+ are subscribed (device data per kind no longer matches svc/ topics);
       // acknowledged behind the device messages that arrived before it (MQTT-4.6.0-2: PUBACKs in PUBLISH order)
       if (topic === svcTopics.hotlist) onHotlist(payload);
-      if (topic === svcTopics.hotlist) onHotlist(payload);
       else if (topic.startsWith(svcTopics.authPrefix)) onAuthRefusal(payload);
       writer.addAckOnly(ack);
       return;
