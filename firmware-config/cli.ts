@@ -15,15 +15,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig, mqttUrlOf, registryFileOf } from '../lib/config';
-import { DEVICE_KINDS, PLATE_DIRECTIONS, type DeviceKind } from '../contract';
-import { addDevice, AdminError, renderDevice, retireDevice, rotateCredentials } from './admin';
+import { DEVICE_KINDS, PLATE_DIRECTIONS } from '../contract';
+import { addDeviceWithConfig, AdminError, deviceSpec, renderDevice, retireDevice, rotateCredentials } from './admin';
 import { DEMO_CITY_FILE, saveCity } from './city';
 import { generateDemoCity } from './demo-city/generate';
-import { renderDeviceConfig, writeDeviceConfig } from './device-config';
 import { importOsmFile } from './import-osm';
 import { provisionDemo } from './provision';
 import { loadRegistryFile, parseRegistry, RegistryError } from './registry';
-import { NOISE_ZONES, type RegistryDevice } from './schema';
+import { NOISE_ZONES } from './schema';
 
 const num = (v: string) => {
   const n = Number(v);
@@ -105,24 +104,11 @@ program
   .option('--broker <url>', 'broker URL for the config')
   .action(
     guard((o) => {
-      const kind = o.kind as DeviceKind;
-      const spec: Omit<RegistryDevice, 'passwordHash' | 'status'> = {
-        id: o.id,
-        kind,
-        model: o.model,
-        district: o.district,
-        intervals: { dataS: o.dataS ?? (kind === 'truck' ? 5 : kind === 'camera' ? 1 : 60), statusS: o.statusS ?? (kind === 'truck' ? 60 : 300) },
-        ...(o.lat !== undefined || o.lon !== undefined ? { location: { lat: o.lat, lon: o.lon } } : {}),
-        ...(o.zone ? { noiseZone: o.zone } : {}),
-        ...(o.road || o.direction || o.lanes ? { camera: { road: o.road, direction: o.direction, lanes: o.lanes } } : {}),
-        ...(o.depot || o.route ? { truck: { depotId: o.depot, routeId: o.route, ...(o.plate ? { plate: o.plate } : {}) } } : {}),
-      };
+      const spec = deviceSpec(o);
       const file = registryOf(program.opts());
-      const { device, secret } = addDevice(file, spec);
       const out = o.out ?? path.join(cfg().DATA_DIR, 'devices');
-      const reg = loadRegistryFile(file);
-      const conf = renderDeviceConfig(device, { brokerUrl: o.broker ?? mqttUrlOf(cfg()), secret, timezone: reg.timezone });
-      showSecret(device.id, secret, writeDeviceConfig(out, conf));
+      const r = addDeviceWithConfig(file, spec, out, { brokerUrl: o.broker ?? mqttUrlOf(cfg()) });
+      showSecret(r.device.id, r.secret, r.file);
     }),
   );
 

@@ -36,6 +36,8 @@ import historyRoutes from './routes/history';
 import exportRoutes from './routes/exports';
 import openDataRoutes from './routes/open-data';
 import liveRoutes from './routes/live';
+import userRoutes from './routes/users';
+import adminDeviceRoutes from './routes/admin-devices';
 import type { UserStore } from './lib/users';
 
 export interface AppPluginOptions {
@@ -102,6 +104,8 @@ export async function consoleApp(fastify: FastifyInstance, opts: AppPluginOption
   await fastify.register(exportRoutes);
   await fastify.register(openDataRoutes);
   await fastify.register(liveRoutes);
+  await fastify.register(userRoutes);
+  await fastify.register(adminDeviceRoutes);
 }
 
 function httpText(status: number): string {

@@ -58,6 +58,8 @@ export default fp(
       } catch {
         throw unauthorized('invalid or expired token');
       }
+      // a disabled (or deleted) user's tokens stop working at once
+      if (fastify.users.isActive && !fastify.users.isActive(req.user.sub)) throw unauthorized('user disabled');
       if (req.user.role !== 'admin' && !roles.includes(req.user.role)) throw forbidden(`role ${req.user.role} may not use ${req.routeOptions.url}`);
     });
   },
