@@ -7,6 +7,7 @@
  */
 import path from 'node:path';
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Static } from 'typebox';
 import { DEVICE_KINDS, PLATE_DIRECTIONS, REJECT_REASONS } from '../../../contract';
 import { addDeviceWithConfig, AdminError, deviceOptionsOf, deviceSpec, renderDevice, retireDevice, updateDevice } from '../../../firmware-config/admin';
 import { DeviceConfig } from '../../../firmware-config/device-config';
@@ -44,6 +45,11 @@ const DeviceRow = Type.Object({
   lastError: Type.Union([Type.Object({ at: Type.Integer(), reason: OneOf(REJECT_REASONS), detail: Type.String() }), Type.Null()], { description: 'the newest dead letter of this device' }),
 });
 const Rendered = Type.Object({ device: DeviceRow, config: inline(DeviceConfig), file: Type.String({ description: 'where the config was written' }) });
+
+/** the console imports these response types */
+export type AdminDeviceRow = Static<typeof DeviceRow>;
+export type RenderedDevice = Static<typeof Rendered>;
+export type DeviceAddBody = Static<typeof AddBody>;
 
 function toApiError(err: unknown): never {
   if (err instanceof RegistryError) throw new ApiError(400, 'E_REGISTRY', err.problems.map((p) => p.replace(/^[^:]*: /, '')).join('; '));

@@ -5,6 +5,7 @@
  * GET /api/audit: the audit log, admins only.
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Static } from 'typebox';
 import { PLATE_DIRECTIONS } from '../../../contract';
 import { badRequest } from '../lib/errors';
 import { DeviceIdList, errors, OptRangeQuery, RangeQuery, splitIds, OneOf } from '../lib/schemas';
@@ -29,6 +30,10 @@ const AuditRow = Type.Object({
   resultCount: Type.Union([Type.Integer(), Type.Null()]),
   detail: Type.Union([Type.String(), Type.Null()]),
 });
+
+/** the console imports these response types */
+export type PlateRead = Static<typeof PlateRow>;
+export type AuditRowT = Static<typeof AuditRow>;
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(

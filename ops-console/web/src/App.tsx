@@ -13,7 +13,7 @@ import { LiveModel, type DeviceMeta } from './live/model';
 import { connectLive, type SocketStatus } from './live/socket';
 import { MapController } from './map/MapController';
 import { MapView } from './map/MapView';
-import { canSeeAlerts, viewsFor, type View } from './roles';
+import { canSeeAlerts, mapModeOf, VIEW_LABEL, viewsFor, type View } from './roles';
 import { Login } from './views/Login';
 import { AlertsPanel } from './views/AlertsPanel';
 import { CriticalBanner } from './views/CriticalBanner';
@@ -22,6 +22,9 @@ import { CoverageView } from './views/CoverageView';
 import { ReplayView } from './views/ReplayView';
 import { PlannersView } from './views/PlannersView';
 import { Legend } from './views/Legend';
+import { AdminView } from './views/admin/AdminView';
+import { InvestigatorView } from './views/investigator/InvestigatorView';
+import { PasswordButton } from './views/account/PasswordDialog';
 
 // MapLibre's worker is emitted beside the main module (build/offline-assets.ts)
 setWorkerUrl(new URL('./assets/maplibre-gl-worker.mjs', document.baseURI).href);
@@ -99,7 +102,7 @@ function Console({ session, lang, setLang }: { session: Session; lang: Lang; set
   }, [devicesQ.data, model]);
 
   useEffect(() => {
-    map?.setMode(view === 'planners' ? 'live' : view);
+    map?.setMode(mapModeOf(view));
   }, [map, view]);
 
   const timeZone = configQ.data?.timezone ?? 'America/Mexico_City';
@@ -137,7 +140,7 @@ function Console({ session, lang, setLang }: { session: Session; lang: Lang; set
           <nav className="tabs" role="tablist">
             {views.map((v) => (
               <button key={v} role="tab" aria-selected={view === v} className={view === v ? 'tab active' : 'tab'} data-view={v} onClick={() => setView(v)}>
-                {t(v === 'live' ? 'tabLive' : v === 'coverage' ? 'tabCoverage' : v === 'replay' ? 'tabReplay' : 'tabPlanners')}
+                {t(VIEW_LABEL[v])}
               </button>
             ))}
           </nav>
@@ -151,6 +154,7 @@ function Console({ session, lang, setLang }: { session: Session; lang: Lang; set
             <span className="user">
               {session.username} · {t(session.role)}
             </span>
+            <PasswordButton />
             <button className="logout" onClick={() => setSession(null)}>
               {t('logout')}
             </button>
@@ -171,8 +175,10 @@ function Console({ session, lang, setLang }: { session: Session; lang: Lang; set
             )}
             {view === 'coverage' && <CoverageView />}
             {view === 'replay' && <ReplayView />}
+            {view === 'investigate' && <InvestigatorView />}
           </aside>
           {view === 'planners' && <PlannersView />}
+          {view === 'admin' && <AdminView />}
         </main>
       </div>
     </Ctx.Provider>

@@ -3,6 +3,8 @@
  * `t(lang, key, vars)` fills `{name}` placeholders; a missing English entry falls back to Spanish,
  * a missing key shows the key itself (so gaps are visible, never blank).
  */
+import { rolesEn, rolesEs } from './i18n-roles';
+
 export const LANGS = ['es', 'en'] as const;
 export type Lang = (typeof LANGS)[number];
 
@@ -100,6 +102,7 @@ const es = {
   count: 'Cantidad',
   hour: 'Hora',
   station: 'Estación',
+  ...rolesEs,
 } as const;
 
 export type MsgKey = keyof typeof es;
@@ -198,6 +201,7 @@ const en: Partial<Record<MsgKey, string>> = {
   count: 'Count',
   hour: 'Hour',
   station: 'Station',
+  ...rolesEn,
 };
 
 export const DICTIONARY: Record<Lang, Partial<Record<MsgKey, string>>> = { es, en };

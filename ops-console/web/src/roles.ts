@@ -4,17 +4,21 @@
  */
 import type { Role } from '../../shared/live';
 
-export type View = 'live' | 'coverage' | 'replay' | 'planners';
+export type View = 'live' | 'coverage' | 'replay' | 'planners' | 'investigate' | 'admin';
 
 const VIEWS: Record<string, View[]> = {
   public: [],
   operator: ['live', 'coverage', 'replay'],
   planner: ['live', 'coverage', 'replay', 'planners'],
-  investigator: ['live', 'replay'],
-  admin: ['live', 'coverage', 'replay', 'planners'],
+  investigator: ['live', 'investigate', 'replay'],
+  admin: ['live', 'coverage', 'replay', 'planners', 'investigate', 'admin'],
 };
 
 export const viewsFor = (role: Role): View[] => VIEWS[role] ?? [];
+/** The tab's label (i18n key) of each view. */
+export const VIEW_LABEL: Record<View, string> = { live: 'tabLive', coverage: 'tabCoverage', replay: 'tabReplay', planners: 'tabPlanners', investigate: 'tabInvestigate', admin: 'tabAdmin' };
+/** The map's mode while a view is shown (views without their own mode show the live map). */
+export const mapModeOf = (v: View): 'live' | 'coverage' | 'replay' => (v === 'coverage' || v === 'replay' ? v : 'live');
 /** Operators (and admins) act on alerts; planners watch. */
 export const canActOnAlerts = (role: Role): boolean => role === 'operator' || role === 'admin';
 /** Who sees alerts at all (GET /api/alerts). */
