@@ -65,7 +65,7 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('admin and investigator scr
     base = `http://127.0.0.1:${api.port}/`;
 
     // the entrance camera reads plates over the last hours (its own MQTT credentials)
-    const cam = await new Promise<mqtt.MqttClient>((resolve, reject) => {
+    cam = await new Promise<mqtt.MqttClient>((resolve, reject) => {
       const c = mqtt.connect(mqttUrl, { username: 'cam-01', password: TEST_PASSWORD('cam-01'), clientId: 'cam-01', reconnectPeriod: 0 });
       c.once('connect', () => resolve(c));
       c.once('error', reject);
@@ -113,6 +113,8 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('admin and investigator scr
   const tokenOf = (page: Page) => page.evaluate(() => JSON.parse(sessionStorage.getItem('cityops.session')!).token as string);
 
   let admin: Page & { errors: string[] };
+  let inv: Page & { errors: string[] };
+  let cam: mqtt.MqttClient;
 
   it('an admin creates an investigator in the console', async () => {
     admin = await loginAs('admin', 'admin-pass-1');
@@ -131,7 +133,7 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('admin and investigator scr
   }, 60_000);
 
   it('the investigator logs in without a restart and runs an audited partial-plate search', async () => {
-    const inv = await loginAs('ana.ruiz', 'clave-de-ana-2026');
+    inv = await loginAs('ana.ruiz', 'clave-de-ana-2026');
     expect(await inv.locator('[data-view="admin"]').count()).toBe(0);
     await inv.locator('[data-view="investigate"]').click();
     const s = inv.locator('[data-testid="plate-search"]');
@@ -196,6 +198,87 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('admin and investigator scr
         return (await m.getSource('live-air').getData()).features.some((x) => x.properties.id === 'air-07');
       });
     await expect.poll(onMap, { timeout: 20_000 }).toBe(true);
+    expect(admin.errors).toEqual([]);
+  }, 90_000);
+
+  it('the investigator keeps the hotlist: add with direction, hours and expiry, edit, CSV import, remove', async () => {
+    const api = async () => (await (await fetch(`${base}api/hotlist`, { headers: { authorization: `Bearer ${await tokenOf(inv)}` } })).json()) as { entries: { plate: string; reason: string; direction?: string; activeHours?: { from: number; to: number }; expiresAt?: number }[] };
+    await inv.locator('[data-section="hotlist"]').click();
+    const h = inv.locator('[data-testid="hotlist"]');
+    await h.locator('[data-testid="hotlist-add"]').click();
+    const f = h.locator('[data-testid="hotlist-form"]');
+    await f.locator('input[name="hl-plate"]').fill('xyz1234');
+    await f.locator('input[name="hl-reason"]').fill('Robo de vehículo');
+    await f.locator('select[name="hl-direction"]').selectOption('entering');
+    await f.locator('input[name="hl-from"]').fill('22');
+    await f.locator('input[name="hl-to"]').fill('6');
+    await f.locator('input[name="hl-expires"]').fill('2030-01-31T18:00');
+    await f.locator('[data-testid="hotlist-save"]').click();
+    await h.locator('tr[data-plate="XYZ1234"]').waitFor({ timeout: 10_000 });
+    let e = (await api()).entries.find((x) => x.plate === 'XYZ1234');
+    expect(e).toMatchObject({ reason: 'Robo de vehículo', direction: 'entering', activeHours: { from: 22, to: 6 }, expiresAt: Date.parse('2030-02-01T00:00:00Z') });
+    expect(await h.locator('tr[data-plate="XYZ1234"]').textContent()).toContain('31/01/2030');
+    await h.locator('tr[data-plate="XYZ1234"] [data-action="edit"]').click();
+    await f.locator('input[name="hl-reason"]').fill('Robo con violencia');
+    await f.locator('[data-testid="hotlist-save"]').click();
+    await expect.poll(async () => (await api()).entries.find((x) => x.plate === 'XYZ1234')?.reason, { timeout: 10_000 }).toBe('Robo con violencia');
+    await h.locator('input[name="hl-csv"]').setInputFiles({ name: 'lista.csv', mimeType: 'text/csv', buffer: Buffer.from('plate,reason,direction,active_from,active_to,expires_at\nCSV0001,Orden judicial,leaving,,,\nCSV0002,Reporte de robo,,8,20,2031-05-01T00:00:00Z\n') });
+    await expect.poll(() => h.locator('[data-testid="hotlist-msg"]').textContent(), { timeout: 10_000 }).toBe('2 placas importadas');
+    await h.locator('tr[data-plate="CSV0002"]').waitFor();
+    // a bad file is refused with its line number, nothing imported
+    await h.locator('input[name="hl-csv"]').setInputFiles({ name: 'mala.csv', mimeType: 'text/csv', buffer: Buffer.from('plate,reason\nOK12345,x\nmala placa!,y\n') });
+    await expect.poll(() => h.locator('[data-testid="hotlist-msg"]').textContent(), { timeout: 10_000 }).toMatch(/CSV.*línea 3/);
+    expect((await api()).entries.some((x) => x.plate === 'OK12345')).toBe(false);
+    await h.locator('tr[data-plate="CSV0001"] [data-action="remove"]').click();
+    await h.locator('tr[data-plate="CSV0001"]').waitFor({ state: 'detached', timeout: 10_000 });
+    e = (await api()).entries.find((x) => x.plate === 'CSV0002');
+    expect(e).toMatchObject({ activeHours: { from: 8, to: 20 } });
+    expect((await api()).entries.map((x) => x.plate)).not.toContain('CSV0001');
+    await inv.screenshot({ path: path.join(ARTIFACTS, 'e2e-hotlist.png') });
+  }, 90_000);
+
+  it('the investigator changes their own password in the console', async () => {
+    await inv.locator('[data-testid="change-password"]').click();
+    const d = inv.getByRole('dialog');
+    await d.locator('input[name="current"]').fill('clave-de-ana-2026');
+    await d.locator('input[name="new-password"]').fill('otra-clave-de-ana');
+    await d.getByRole('button', { name: 'Guardar' }).click();
+    await expect.poll(() => d.getByRole('status').textContent(), { timeout: 10_000 }).toBe('Contraseña cambiada');
+    const login = (password: string) => fetch(`${base}api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'ana.ruiz', password }) });
+    expect((await login('clave-de-ana-2026')).status).toBe(401);
+    expect((await login('otra-clave-de-ana')).status).toBe(200);
+  }, 60_000);
+
+  it('the admin rotates and retires the station, reads a rejected message, disables the investigator', async () => {
+    await admin.locator('[data-view="admin"]').click();
+    await admin.locator('[data-section="devices"]').click();
+    const row = admin.locator('tr[data-device-id="air-07"]');
+    await row.waitFor();
+    const before = registry.device('air-07')!.passwordHash;
+    await row.locator('[data-action="rotate"]').click(); // confirm() accepted
+    await admin.locator('[data-testid="rendered-config"]').waitFor({ timeout: 15_000 });
+    await expect.poll(() => registry.device('air-07')!.passwordHash, { timeout: 10_000 }).not.toBe(before);
+    await row.locator('[data-action="retire"]').click();
+    await expect.poll(() => row.locator('td').nth(3).textContent(), { timeout: 10_000 }).toBe('Retirado');
+    expect(registry.activeDevice('air-07')).toBeUndefined();
+
+    // a malformed reading from the camera is dead-lettered; the admin sees its raw payload
+    await cam.publishAsync(deviceTopic('camera', 'cam-01', 'plate'), '{"ts": "ayer", "plate": 7}', { qos: 1 });
+    await waitFor(async () => (await store.deadLetters({ deviceId: 'cam-01', limit: 1 })).length === 1, 15_000, 100, 'dead letter stored');
+    await admin.locator('[data-section="deadLetters"]').click();
+    const dl = admin.locator('[data-testid="admin-dead-letters"]');
+    await dl.locator('input[name="dl-device"]').fill('cam-01');
+    await dl.locator('tr[data-dead-letter]').first().waitFor({ timeout: 15_000 });
+    expect(await dl.locator('tr[data-dead-letter]').first().textContent()).toContain('No cumple el esquema');
+    await dl.locator('tr[data-dead-letter]').first().click();
+    expect(await dl.locator('[data-testid="raw-payload"]').textContent()).toBe('{"ts": "ayer", "plate": 7}');
+    await admin.screenshot({ path: path.join(ARTIFACTS, 'e2e-admin-dead-letters.png') });
+
+    await admin.locator('[data-section="users"]').click();
+    await admin.locator('tr[data-username="ana.ruiz"] [data-action="disable"]').click();
+    await expect.poll(() => admin.locator('tr[data-username="ana.ruiz"] td').nth(2).textContent(), { timeout: 10_000 }).toBe('Deshabilitado');
+    const r = await fetch(`${base}api/auth/me`, { headers: { authorization: `Bearer ${await tokenOf(inv)}` } });
+    expect(r.status).toBe(401); // her open session ends at once
     expect(admin.errors).toEqual([]);
   }, 90_000);
 });
