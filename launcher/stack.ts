@@ -19,6 +19,7 @@ import { demoHotlistFor, startApi } from '../ops-console/api/index';
 import { provisionDemo, readServiceSecrets } from '../firmware-config/provision';
 import { cityFileFor, loadCity, type City } from '../firmware-config/city';
 import { startFleet } from '../device-sim/fleet';
+import { backfillFleet, type BackfillProgress, type BackfillReport } from '../device-sim/backfill';
 import { loadOrCreateSecret } from './secrets';
 
 export interface StackOptions {
@@ -26,13 +27,20 @@ export interface StackOptions {
   nodeRed?: boolean;
   /** run the simulated fleet (default: cfg.SIM === 'on') */
   sim?: boolean;
+  /** progress of the first start's history backfill (SIM_BACKFILL_DAYS) */
+  onBackfillProgress?(p: BackfillProgress): void;
 }
 
 export interface Stack {
   ports: { mqtt: number; mqttWs: number | null; http: number; metrics: number | null; nodeRed: number | null };
   registryFile: string;
+  /** the first start's history backfill, running beside the live fleet; null when none */
+  backfill: Promise<BackfillReport> | null;
   stop(): Promise<void>;
 }
+
+/** Written under DATA_DIR when the history backfill starts: it runs once per installation. */
+export const BACKFILL_MARKER = 'history-backfill.json';
 
 type Stoppable = { name: string; stop: () => Promise<void> | void };
 
@@ -134,14 +142,36 @@ export async function startStack(cfg: Config, log: Logger, opts: StackOptions = 
       started.push({ name: 'node-red', stop: () => nr.stop() });
     }
 
+    let backfill: Promise<BackfillReport> | null = null;
     if (opts.sim ?? cfg.SIM === 'on') {
       const fleet = await startFleet({ devicesDir, city, mqttUrl, speed: cfg.SIM_SPEED, log: log.child({ component: 'sim' }) });
       started.push({ name: 'sim', stop: () => fleet.stop() });
+      // first start: the last SIM_BACKFILL_DAYS of history, through the real path, beside the live fleet
+      const marker = path.join(cfg.DATA_DIR, BACKFILL_MARKER);
+      if (cfg.SIM_BACKFILL_DAYS > 0 && city && !fs.existsSync(marker)) {
+        const to = fleet.clock.now();
+        const from = to - cfg.SIM_BACKFILL_DAYS * 86_400_000;
+        fs.writeFileSync(marker, JSON.stringify({ from, to, days: cfg.SIM_BACKFILL_DAYS, startedAt: Date.now() }) + '\n');
+        const abort = new AbortController();
+        const blog = log.child({ component: 'backfill' });
+        blog.info({ days: cfg.SIM_BACKFILL_DAYS }, 'first start: replaying the fleet’s history through broker and ingest');
+        backfill = backfillFleet({ configs: fleet.configs(), publish: fleet.publishHistory, city, from, to, signal: abort.signal, log: blog, onProgress: opts.onBackfillProgress });
+        backfill.then(
+          (r) => {
+            fs.writeFileSync(marker, JSON.stringify({ from, to, days: cfg.SIM_BACKFILL_DAYS, finishedAt: Date.now(), published: r.published, acked: r.acked, aborted: r.aborted }) + '\n');
+            blog.info({ published: r.published, acked: r.acked, ms: r.ms, aborted: r.aborted }, 'history backfill finished');
+          },
+          (err) => blog.error({ err }, 'history backfill failed'),
+        );
+        // stops before the fleet, ingest and the store (reverse order)
+        started.push({ name: 'backfill', stop: async () => void (abort.abort(), await backfill!.catch(() => undefined)) });
+      }
     }
 
     return {
       ports: { mqtt: broker.port, mqttWs: broker.wsPort, http: api.port, metrics: ingest.metricsPort, nodeRed: nodeRedPort },
       registryFile,
+      backfill,
       stop: stopAll,
     };
   } catch (err) {

@@ -30,6 +30,7 @@ export const ConfigSchema = Type.Object({
   INFLUX_API: Type.Union([Type.Literal('auto'), Type.Literal('v1'), Type.Literal('v2')], { default: 'auto', description: 'write API: v2 (/api/v2/write), v1 (/write), auto = probe /ping version' }),
   SIM: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on', description: 'npm start runs the simulated fleet' }),
   SIM_SPEED: Type.Number({ minimum: 0.1, default: 1, description: 'simulated time runs this many times faster' }),
+  SIM_BACKFILL_DAYS: Type.Integer({ minimum: 0, maximum: 30, default: 7, description: 'first start with SIM=on: days of the demo fleet’s history replayed through broker and ingest (0 = none)' }),
   PLATE_RETENTION_DAYS: Type.Integer({ minimum: 1, default: 90, description: 'plate reads older than this are purged' }),
   JWT_SECRET: Type.String({ default: '', description: 'console session signing key; empty = generated and kept in DATA_DIR' }),
   NODE_RED_CREDENTIAL_SECRET: Type.String({ default: '', description: 'Node-RED credentialSecret; empty = generated and kept in DATA_DIR' }),

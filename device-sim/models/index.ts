@@ -12,6 +12,8 @@ export interface ModelContext {
   start: number;
   hotlist?: readonly string[];
   hotlistRate?: number;
+  /** GPS interval of a parked truck (s), default the truck model's (300) */
+  parkedGpsS?: number;
 }
 
 /** The behaviour model for a provisioned device. */
@@ -20,7 +22,7 @@ export function modelFor(cfg: DeviceConfig, ctx: ModelContext): DeviceModel {
   switch (cfg.kind) {
     case 'truck':
       if (!cfg.truck) throw Object.assign(new Error(`${cfg.deviceId}: truck config without route`), { code: 'E_SIM_CONFIG' });
-      return new TruckModel({ deviceId: cfg.deviceId, city: ctx.city, routeId: cfg.truck.routeId, gpsS: cfg.intervals.dataS, start: ctx.start, timezone: tz });
+      return new TruckModel({ deviceId: cfg.deviceId, city: ctx.city, routeId: cfg.truck.routeId, gpsS: cfg.intervals.dataS, parkedGpsS: ctx.parkedGpsS, start: ctx.start, timezone: tz });
     case 'air':
       return new AirModel({ deviceId: cfg.deviceId, district: cfg.district, dataS: cfg.intervals.dataS, start: ctx.start, timezone: tz });
     case 'noise':

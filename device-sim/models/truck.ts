@@ -101,7 +101,8 @@ export class TruckModel implements DeviceModel {
       this.step(o.start, false);
       this.pending = []; // events before the simulation's start are not replayed
     }
-    this.lastGps = o.start - o.gpsS * 1000;
+    // the first fix goes out at once, parked or not: every truck is on the map from the first second
+    this.lastGps = o.start - Math.max(o.gpsS, o.parkedGpsS ?? 300) * 1000;
   }
 
   /** shift start (ms) covering t, or null when off shift */
