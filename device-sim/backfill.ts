@@ -6,10 +6,11 @@
  * them as history: they open no live alert.
  *
  * To keep a first start short the history is thinned (and says so): trucks report GPS every
- * `gpsS` (default 60 s) while driving and hourly while parked, stations every `stationS`
- * (default 600 s, the reading's averaging window says so), cameras publish one read in
- * `plateEvery` (default 10: history's plate counts are a tenth of the live ones). Bin lifts,
- * unloads and every other event are kept.
+ * `gpsS` (default 60 s) while driving and hourly while parked, cameras publish one read in
+ * `plateEvery` (default 20: history's plate counts are a twentieth of the live ones). Stations
+ * keep their own interval (`stationS` default 60 s): the Índice AIRE Y SALUD counts an hour only
+ * when ≥ 75 % of its readings (by the registry interval) are there. Bin lifts, unloads and every
+ * other event are kept.
  *
  *   const r = await backfillFleet({ configs: fleet.configs(), publish: fleet.publishHistory, city, from: now - 7 * 86_400_000, to: now, onProgress });
  */
@@ -25,7 +26,7 @@ export interface BackfillThinning {
   stationS: number;
   plateEvery: number;
 }
-export const DEFAULT_THINNING: BackfillThinning = { gpsS: 60, parkedGpsS: 3600, stationS: 600, plateEvery: 10 };
+export const DEFAULT_THINNING: BackfillThinning = { gpsS: 60, parkedGpsS: 3600, stationS: 60, plateEvery: 20 };
 
 export interface BackfillOptions {
   configs: DeviceConfig[];
