@@ -144,12 +144,14 @@ export async function startStack(cfg: Config, log: Logger, opts: StackOptions = 
 
     let backfill: Promise<BackfillReport> | null = null;
     if (opts.sim ?? cfg.SIM === 'on') {
+      // the live fleet's simulation starts now (its clock is made inside startFleet): history ends here
+      const liveFrom = Date.now();
       const fleet = await startFleet({ devicesDir, city, mqttUrl, speed: cfg.SIM_SPEED, log: log.child({ component: 'sim' }) });
       started.push({ name: 'sim', stop: () => fleet.stop() });
       // first start: the last SIM_BACKFILL_DAYS of history, through the real path, beside the live fleet
       const marker = path.join(cfg.DATA_DIR, BACKFILL_MARKER);
       if (cfg.SIM_BACKFILL_DAYS > 0 && city && !fs.existsSync(marker)) {
-        const to = fleet.clock.now();
+        const to = liveFrom;
         const from = to - cfg.SIM_BACKFILL_DAYS * 86_400_000;
         fs.writeFileSync(marker, JSON.stringify({ from, to, days: cfg.SIM_BACKFILL_DAYS, startedAt: Date.now() }) + '\n');
         const abort = new AbortController();
