@@ -127,6 +127,15 @@ export class SimDevice {
     });
   }
 
+  /**
+   * Publish a reading of the device's history on its own connection (QoS 1); resolves on the
+   * PUBACK. Used by the first start's backfill (backfill.ts), beside the live readings.
+   */
+  publishHistory(topic: string, text: string): Promise<void> {
+    if (!this.client) return Promise.reject(Object.assign(new Error(`${this.cfg.deviceId}: not connected`), { code: 'E_SIM_CONNECT' }));
+    return this.client.publishAsync(topic, text, { qos: 1 }).then(() => undefined);
+  }
+
   /** Apply a fault now (real time). */
   fault(f: Fault): void {
     const durS = f.forS ?? (f.type === 'offline' || f.type === 'offline-will' || f.type === 'burst' ? f.param ?? 60 : Infinity);

@@ -73,6 +73,10 @@ export interface Fleet {
   fault(target: string, f: Fault): string[];
   clearFault(target: string, type: FaultType): string[];
   clock: SimClock;
+  /** the configs of the devices running */
+  configs(): DeviceConfig[];
+  /** publish a history reading on a device's own connection (QoS 1; resolves on the PUBACK) — backfill.ts */
+  publishHistory(deviceId: string, topic: string, text: string): Promise<void>;
 }
 
 export async function startFleet(opts: FleetOptions): Promise<Fleet> {
@@ -158,8 +162,11 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
   }
 
   let stopped = false;
+  const byId = new Map(devices.map((d) => [d.cfg.deviceId, d]));
   return {
     clock,
+    configs: () => devices.map((d) => d.cfg),
+    publishHistory: (id, topic, text) => byId.get(id)?.publishHistory(topic, text) ?? Promise.reject(new Error(`no simulated device ${id}`)),
     fault: applyFault,
     clearFault(target, type) {
       const hit = devices.filter((d) => targets(target, d.cfg.deviceId, d.cfg.kind));

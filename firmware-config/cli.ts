@@ -19,7 +19,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig, mqttUrlOf, registryFileOf } from '../lib/config';
 import { DEVICE_KINDS, PLATE_DIRECTIONS, type DeviceKind } from '../contract';
-import { activateDevice, addDevice, AdminError, cityOfRegistry, renderDevice, retireDevice, rotateDevice } from './admin';
+import { activateDevice, addDevice, AdminError, cityOfRegistry, deviceSpec, renderDevice, retireDevice, rotateDevice } from './admin';
 import { cityFileFor, DEMO_CITY_FILE, saveCity } from './city';
 import { generateDemoCity } from './demo-city/generate';
 import { renderDeviceConfig, writeDeviceConfig } from './device-config';
@@ -116,17 +116,7 @@ program
       const kind = o.kind as DeviceKind;
       if (!(DEVICE_KINDS as readonly string[]).includes(kind)) fail(`error: --kind: "${o.kind}" is not one of ${DEVICE_KINDS.join(', ')}`);
       if (o.status !== 'planned' && o.status !== 'active') fail(`error: --status: "${o.status}" is not one of planned, active`);
-      const spec: Omit<RegistryDevice, 'passwordHash' | 'status'> = {
-        id: o.id,
-        kind,
-        model: o.model,
-        district: o.district,
-        intervals: { dataS: o.dataS ?? (kind === 'truck' ? 5 : kind === 'camera' ? 1 : 60), statusS: o.statusS ?? (kind === 'truck' ? 60 : 300) },
-        ...(o.lat !== undefined || o.lon !== undefined ? { location: { lat: o.lat, lon: o.lon } } : {}),
-        ...(o.zone ? { noiseZone: o.zone } : {}),
-        ...(o.road || o.direction || o.lanes ? { camera: { road: o.road, direction: o.direction, lanes: o.lanes } } : {}),
-        ...(o.depot || o.route ? { truck: { depotId: o.depot, routeId: o.route, ...(o.plate ? { plate: o.plate } : {}) } } : {}),
-      };
+      const spec = deviceSpec(o);
       const file = registryOf(program.opts());
       const { device, secret } = addDevice(file, { ...spec, status: o.status as DeviceState });
       const reg = loadRegistryFile(file);

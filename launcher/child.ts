@@ -82,9 +82,10 @@ async function startBrokerRole(m: Extract<ToChild, { type: 'start-broker' }>): P
 }
 
 async function startCoreRole(m: Extract<ToChild, { type: 'start-core' }>): Promise<void> {
-  const stack = await startStack(cfg!, log, { externalBroker: m.broker, metricsPort: 0 });
+  const stack = await startStack(cfg!, log, { externalBroker: m.broker, metricsPort: 0, onBackfillProgress: (progress) => send({ type: 'backfill-progress', progress }) });
   stopFn = () => stack.stop();
-  send({ type: 'ready', role: 'core', http: stack.ports.http, metricsPort: stack.ports.metrics, nodeRed: stack.ports.nodeRed });
+  send({ type: 'ready', role: 'core', http: stack.ports.http, metricsPort: stack.ports.metrics, nodeRed: stack.ports.nodeRed, backfill: !!stack.backfill });
+  stack.backfill?.then((report) => send({ type: 'backfill-done', report }), () => undefined);
 }
 
 process.on('message', (m: ToChild) => {

@@ -1,4 +1,5 @@
 import type { StopReport } from './stack';
+import type { BackfillProgress, BackfillReport } from '../device-sim/backfill';
 
 /** Messages between the supervisor (launcher/supervisor.ts) and its child processes (launcher/child.ts). */
 export type ChildRole = 'broker' | 'core';
@@ -15,7 +16,10 @@ export type ToChild =
 /** child → supervisor */
 export type FromChild =
   | { type: 'ready'; role: 'broker'; mqttPort: number; wsPort: number | null; metricsPort: number }
-  | { type: 'ready'; role: 'core'; http: number; metricsPort: number | null; nodeRed: number | null }
+  | { type: 'ready'; role: 'core'; http: number; metricsPort: number | null; nodeRed: number | null; backfill: boolean }
+  /** the core's first-start history backfill (SIM_BACKFILL_DAYS) */
+  | { type: 'backfill-progress'; progress: BackfillProgress }
+  | { type: 'backfill-done'; report: BackfillReport }
   | { type: 'failed'; message: string }
   /** sent just before a clean exit: what the stop achieved (stack.ts StopReport) */
   | { type: 'stopped'; report: StopReport };

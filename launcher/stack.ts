@@ -25,6 +25,7 @@ import { demoHotlistFor, startApi } from '../ops-console/api/index';
 import { provisionDemo, readServiceSecrets } from '../firmware-config/provision';
 import { cityFileFor, loadCity, type City } from '../firmware-config/city';
 import { startFleet } from '../device-sim/fleet';
+import { backfillFleet, type BackfillProgress, type BackfillReport } from '../device-sim/backfill';
 import { loadOrCreateSecret } from './secrets';
 import { markInstalled } from '../firmware-config/admin';
 import { secureDataDir } from '../lib/data-dir';
@@ -58,6 +59,8 @@ export interface StackOptions {
   clock?: () => number;
   /** rule configuration over the defaults (the scenario scales its latency allowances) */
   rules?: RuleConfigInput;
+  /** progress of the first start's history backfill (SIM_BACKFILL_DAYS) */
+  onBackfillProgress?(p: BackfillProgress): void;
 }
 
 export interface Stack {
@@ -65,9 +68,14 @@ export interface Stack {
   registryFile: string;
   /** child process ids (supervised layout only) */
   pids?: () => { broker: number | null; core: number | null };
+  /** the first start's history backfill, running beside the live fleet; null when none */
+  backfill: Promise<BackfillReport> | null;
   /** stop in order; says honestly what could not be written and what failed to stop */
   stop(): Promise<StopReport>;
 }
+
+/** Written under DATA_DIR when the history backfill starts: it runs once per installation. */
+export const BACKFILL_MARKER = 'history-backfill.json';
 
 /** What a stop achieved: the launcher's last line and exit code come from it. */
 export interface StopReport {
@@ -229,14 +237,38 @@ export async function startStack(cfg: Config, log: Logger, opts: StackOptions = 
       started.push({ name: 'node-red', stop: () => nr.stop() });
     }
 
+    let backfill: Promise<BackfillReport> | null = null;
     if (opts.sim ?? cfg.SIM === 'on') {
+      // the live fleet's simulation starts now (its clock is made inside startFleet): history ends here
+      const liveFrom = Date.now();
       const fleet = await startFleet({ devicesDir, city, mqttUrl, speed: cfg.SIM_SPEED, log: log.child({ component: 'sim' }) });
       started.push({ name: 'sim', stop: () => fleet.stop() });
+      // first start: the last SIM_BACKFILL_DAYS of history, through the real path, beside the live fleet
+      const marker = path.join(cfg.DATA_DIR, BACKFILL_MARKER);
+      if (cfg.SIM_BACKFILL_DAYS > 0 && city && !fs.existsSync(marker)) {
+        const to = liveFrom;
+        const from = to - cfg.SIM_BACKFILL_DAYS * 86_400_000;
+        fs.writeFileSync(marker, JSON.stringify({ from, to, days: cfg.SIM_BACKFILL_DAYS, startedAt: Date.now() }) + '\n');
+        const abort = new AbortController();
+        const blog = log.child({ component: 'backfill' });
+        blog.info({ days: cfg.SIM_BACKFILL_DAYS }, 'first start: replaying the fleet’s history through broker and ingest');
+        backfill = backfillFleet({ configs: fleet.configs(), publish: fleet.publishHistory, city, from, to, signal: abort.signal, log: blog, onProgress: opts.onBackfillProgress });
+        backfill.then(
+          (r) => {
+            fs.writeFileSync(marker, JSON.stringify({ from, to, days: cfg.SIM_BACKFILL_DAYS, finishedAt: Date.now(), published: r.published, acked: r.acked, aborted: r.aborted }) + '\n');
+            blog.info({ published: r.published, acked: r.acked, ms: r.ms, aborted: r.aborted }, 'history backfill finished');
+          },
+          (err) => blog.error({ err }, 'history backfill failed'),
+        );
+        // stops before the fleet, ingest and the store (reverse order)
+        started.push({ name: 'backfill', stop: async () => void (abort.abort(), await backfill!.catch(() => undefined)) });
+      }
     }
 
     return {
       ports: { mqtt: brokerPorts.port, mqttWs: brokerPorts.wsPort, http: api.port, metrics: ingest.metricsPort, nodeRed: nodeRedPort },
       registryFile,
+      backfill,
       stop: stopAll,
     };
   } catch (err) {

@@ -9,6 +9,7 @@ import { createLogger } from '../lib/log';
 import { checkDataDir, checkPorts, startErrorLine } from '../lib/preflight';
 import { startStack, stopSummary } from './stack';
 import { startSupervised } from './supervisor';
+import type { BackfillProgress } from '../device-sim/backfill';
 
 /** An operator's mistake is one line (exit 2 for configuration); a bug keeps its stack. LOG_LEVEL=debug shows both. */
 function exitOnStartError(err: unknown, cfg?: Config): never {
@@ -33,8 +34,20 @@ try {
 const log = createLogger('city-ops', cfg.LOG_LEVEL);
 
 const started = Date.now();
+// the first start's history backfill: one progress line, rewritten in place on a terminal
+let lastProgress = 0;
+const progressLine = (text: string, final = false) => {
+  if (process.stdout.isTTY) process.stdout.write(`\r${text}\x1b[K${final ? '\n' : ''}`);
+  else process.stdout.write(`${text}\n`);
+};
+const onBackfillProgress = (p: BackfillProgress) => {
+  if (Date.now() - lastProgress < (process.stdout.isTTY ? 500 : 10_000)) return;
+  lastProgress = Date.now();
+  const pct = p.totalMs ? Math.floor((p.doneMs / p.totalMs) * 100) : 100;
+  progressLine(`  history         ${pct} % of the last ${cfg.SIM_BACKFILL_DAYS} days replayed (${p.acked.toLocaleString('en-US')} readings stored)`);
+};
 // START_LAYOUT=processes (default): broker and core in their own supervised processes (supervisor.ts)
-const stack = await (cfg.START_LAYOUT === 'single' ? startStack(cfg, log) : startSupervised(cfg, log)).catch((err) => {
+const stack = await (cfg.START_LAYOUT === 'single' ? startStack(cfg, log, { onBackfillProgress }) : startSupervised(cfg, log, { onBackfillProgress })).catch((err) => {
   if (cfg.LOG_LEVEL === 'debug' || cfg.LOG_LEVEL === 'trace') log.debug({ err }, 'start-up failed');
   exitOnStartError(err, cfg);
 });
@@ -49,10 +62,15 @@ const lines = [
   stack.pids ? `  processes       broker pid ${stack.pids().broker}, core (store, ingest, API) pid ${stack.pids().core}, supervisor pid ${process.pid}` : '',
   stack.ports.nodeRed ? `  Node-RED        http://${host}:${stack.ports.nodeRed}/   ${cfg.NODE_RED_EDITOR === 'on' ? `(editor login: admin, password = NODE_RED_ADMIN_PASSWORD or ${cfg.DATA_DIR}/secrets/node-red-editor-password)` : '(flows only; NODE_RED_EDITOR=on for the editor)'}` : '',
   `  simulated fleet ${cfg.SIM === 'on' ? `on (speed ×${cfg.SIM_SPEED})` : 'off'}`,
+  stack.backfill ? `  history         first start: replaying the last ${cfg.SIM_BACKFILL_DAYS} days through broker and ingest (SIM_BACKFILL_DAYS)` : '',
   `  console logins  see ${cfg.DATA_DIR}/initial-passwords.txt (first start)`,
   'Press Ctrl-C to stop.',
 ].filter(Boolean);
 process.stdout.write(lines.join('\n') + '\n');
+stack.backfill?.then(
+  (r) => progressLine(`  history         ${r.aborted ? 'stopped' : 'done'}: ${r.acked.toLocaleString('en-US')} readings of the last ${cfg.SIM_BACKFILL_DAYS} days in ${Math.round(r.ms / 1000)} s (first start ${Math.round((Date.now() - started) / 1000)} s)`, true),
+  () => undefined,
+);
 
 closeWithGrace({ delay: 20_000, logger: { error: (m: unknown) => log.error(String(m)) } }, async ({ signal, err }) => {
   if (err) log.error({ err }, 'stopping after an error');

@@ -23,7 +23,8 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { mqttUrlOf, type Config } from '../lib/config';
 import type { ChildRole, FromChild, ToChild } from './ipc';
-import { emptyStopReport, mergeStopReports, prepareDataDir, type Stack, type StopReport } from './stack';
+import { emptyStopReport, mergeStopReports, prepareDataDir, type Stack, type StackOptions, type StopReport } from './stack';
+import type { BackfillReport } from '../device-sim/backfill';
 
 const CHILD = path.join(import.meta.dirname, 'child.ts');
 const STOP_TIMEOUT_MS = 25_000;
@@ -125,7 +126,7 @@ async function serveMergedMetrics(cfg: Config, ports: () => number[], log: Logge
   };
 }
 
-export async function startSupervised(cfg: Config, log: Logger): Promise<Stack> {
+export async function startSupervised(cfg: Config, log: Logger, opts: Pick<StackOptions, 'onBackfillProgress'> = {}): Promise<Stack> {
   const registryFile = prepareDataDir(cfg, log);
   const broker: Supervised = { role: 'broker', proc: null, ready: null, restarts: 0, startedAt: 0 };
   const core: Supervised = { role: 'core', proc: null, ready: null, restarts: 0, startedAt: 0 };
@@ -179,6 +180,23 @@ export async function startSupervised(cfg: Config, log: Logger): Promise<Stack> 
     watch(broker, brokerMsg);
     const c = (await startChild(core, coreMsg())) as Extract<FromChild, { role: 'core' }>;
     watch(core, coreMsg);
+    // the first start's history backfill runs in the core: its progress and end come over IPC
+    let backfill: Promise<BackfillReport> | null = null;
+    if (c.backfill) {
+      const proc = core.proc!;
+      backfill = new Promise<BackfillReport>((resolve, reject) => {
+        const onMsg = (m: FromChild) => {
+          if (m.type === 'backfill-progress') opts.onBackfillProgress?.(m.progress);
+          else if (m.type === 'backfill-done') {
+            proc.off('message', onMsg);
+            resolve(m.report);
+          }
+        };
+        proc.on('message', onMsg);
+        proc.once('exit', () => reject(new Error('the core process ended before the history backfill')));
+      });
+      backfill.catch(() => undefined);
+    }
     const portsNow = () =>
       [(broker.ready as Extract<FromChild, { role: 'broker' }> | null)?.metricsPort, (core.ready as Extract<FromChild, { role: 'core' }> | null)?.metricsPort].filter(
         (p): p is number => typeof p === 'number',
@@ -189,6 +207,7 @@ export async function startSupervised(cfg: Config, log: Logger): Promise<Stack> 
       ports: { mqtt: b.mqttPort, mqttWs: b.wsPort, http: c.http, metrics: metrics.port, nodeRed: c.nodeRed },
       registryFile,
       pids: () => ({ broker: broker.proc?.pid ?? null, core: core.proc?.pid ?? null }),
+      backfill,
       stop: stopAll,
     };
   } catch (err) {

@@ -81,6 +81,7 @@ export const VARIABLES = {
   START_LAYOUT: { schema: Type.Union([Type.Literal('processes'), Type.Literal('single')], { default: 'processes', description: 'npm start: processes = broker and core (store, ingest, API) in their own supervised processes; single = everything in one process' }) },
   SIM: { schema: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on', description: 'npm start runs the simulated fleet' }) },
   SIM_SPEED: { schema: Type.Number({ minimum: 0.1, default: 1, description: 'simulated time runs this many times faster' }) },
+  SIM_BACKFILL_DAYS: { schema: Type.Integer({ minimum: 0, maximum: 30, default: 7, description: 'first start with SIM=on: days of the demo fleet’s history replayed through broker and ingest (0 = none)' }) },
   PLATE_RETENTION_DAYS: { schema: Type.Integer({ minimum: 1, default: 90, description: 'plate reads older than this are purged' }) },
   JWT_SECRET: { schema: Type.String({ default: '', description: 'console session signing key; empty = generated and kept in DATA_DIR' }), check: (v: string) => (v && v.length < 16 ? `is ${v.length} characters long` : null), form: 'empty or at least 16 characters' },
   NODE_RED_CREDENTIAL_SECRET: { schema: Type.String({ default: '', description: 'Node-RED credentialSecret; empty = generated and kept in DATA_DIR' }) },

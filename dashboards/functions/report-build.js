@@ -18,7 +18,8 @@ const tzFmt = new Intl.DateTimeFormat('en-CA', { timeZone: r.tz, hourCycle: 'h23
 const hhmm = (t) => tzFmt.format(new Date(t));
 
 // coverage per route and missed streets
-const cov = (d.coverage && Array.isArray(d.coverage.rows) ? d.coverage.rows : []).slice().sort((a, b) => String(a.routeId).localeCompare(String(b.routeId)) || String(a.deviceId).localeCompare(String(b.deviceId)));
+// only route-days that can be judged (status done / in_progress; rows without a status are older API answers)
+const cov = (d.coverage && Array.isArray(d.coverage.rows) ? d.coverage.rows : []).filter((c) => !c.status || c.status === 'done' || c.status === 'in_progress').slice().sort((a, b) => String(a.routeId).localeCompare(String(b.routeId)) || String(a.deviceId).localeCompare(String(b.deviceId)));
 let missedTotal = 0;
 for (const c of cov) {
   const share = c.share > 1 ? c.share : c.share * 100;

@@ -14,6 +14,8 @@ export interface ModelContext {
   hotlistRate?: number;
   /** trucks: the crews' own irregularities (hurried trips, long breaks); default true */
   naturalTruckEvents?: boolean;
+  /** GPS interval of a parked truck (s) when the registry declares none, default the truck model's (300) */
+  parkedGpsS?: number;
 }
 
 /** The behaviour model for a provisioned device. */
@@ -22,7 +24,7 @@ export function modelFor(cfg: DeviceConfig, ctx: ModelContext): DeviceModel {
   switch (cfg.kind) {
     case 'truck':
       if (!cfg.truck) throw Object.assign(new Error(`${cfg.deviceId}: truck config without route`), { code: 'E_SIM_CONFIG' });
-      return new TruckModel({ deviceId: cfg.deviceId, city: ctx.city, routeId: cfg.truck.routeId, gpsS: cfg.intervals.dataS, ...(cfg.intervals.parkedS ? { parkedGpsS: cfg.intervals.parkedS } : {}), start: ctx.start, timezone: tz, natural: ctx.naturalTruckEvents ?? true });
+      return new TruckModel({ deviceId: cfg.deviceId, city: ctx.city, routeId: cfg.truck.routeId, gpsS: cfg.intervals.dataS, ...(cfg.intervals.parkedS ? { parkedGpsS: cfg.intervals.parkedS } : ctx.parkedGpsS ? { parkedGpsS: ctx.parkedGpsS } : {}), start: ctx.start, timezone: tz, natural: ctx.naturalTruckEvents ?? true });
     case 'air':
       return new AirModel({ deviceId: cfg.deviceId, district: cfg.district, dataS: cfg.intervals.dataS, start: ctx.start, timezone: tz });
     case 'noise':

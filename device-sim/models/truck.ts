@@ -106,7 +106,8 @@ export class TruckModel implements DeviceModel {
     // the device reports the ignition it has when it boots: a truck that starts parked says so
     // (otherwise the platform cannot tell a parked truck from one whose GPS died)
     this.emit({ stream: 'event', payload: { ts: o.start, type: this.mode === 'parked' ? 'ignition_off' : 'ignition_on', ...this.ll() } });
-    this.lastGps = o.start - o.gpsS * 1000;
+    // the first fix goes out at once, parked or not: every truck is on the map from the first second
+    this.lastGps = o.start - Math.max(o.gpsS, o.parkedGpsS ?? 300) * 1000;
   }
 
   /** shift start (ms) covering t, or null when off shift */

@@ -237,11 +237,11 @@ describe('hotlist', () => {
 describe('plate search and audit log', () => {
   it('exact and partial searches, each written to the audit log', async () => {
     const before = (await get('/api/audit?action=plate_search', boss)).json().entries.length;
-    const exact = await get(`/api/plates/search?plate=ABC123&from=${fx.t0}&to=${fx.t1}`, inv);
+    const exact = await get(`/api/plates/search?plate=ABC123&from=${fx.t0}&to=${fx.t1}&reason=caso-42`, inv);
     expect(exact.statusCode).toBe(200);
     expect(exact.json().count).toBe(3);
     expect(exact.json().reads[0]).toMatchObject({ cameraId: 'cam-01', plate: 'ABC123', direction: 'entering' });
-    const partial = await get(`/api/plates/search?plate=xyz&partial=true&from=${fx.t0}&to=${fx.t1}`, boss);
+    const partial = await get(`/api/plates/search?plate=xyz&partial=true&from=${fx.t0}&to=${fx.t1}&reason=caso-42`, boss);
     expect(partial.json().count).toBe(1);
     const log = (await get('/api/audit?action=plate_search', boss)).json().entries;
     expect(log.length).toBe(before + 2);
@@ -251,23 +251,23 @@ describe('plate search and audit log', () => {
   });
   it('operators and planners may not search (403, nothing audited); bad queries are 400', async () => {
     const before = (await get('/api/audit?action=plate_search', boss)).json().entries.length;
-    expect((await get(`/api/plates/search?plate=ABC123&from=${fx.t0}&to=${fx.t1}`, op)).statusCode).toBe(403);
-    expect((await get(`/api/plates/search?plate=ABC123&from=${fx.t0}&to=${fx.t1}`, plan)).statusCode).toBe(403);
-    const missing = await get('/api/plates/search?plate=ABC123', inv);
+    expect((await get(`/api/plates/search?plate=ABC123&from=${fx.t0}&to=${fx.t1}&reason=caso-42`, op)).statusCode).toBe(403);
+    expect((await get(`/api/plates/search?plate=ABC123&from=${fx.t0}&to=${fx.t1}&reason=caso-42`, plan)).statusCode).toBe(403);
+    const missing = await get('/api/plates/search?plate=ABC123&reason=caso-42', inv);
     expect(missing.statusCode).toBe(400);
     expect(missing.json().message).toMatch(/from/);
-    expect((await get(`/api/plates/search?plate=ABC123&from=${fx.t1}&to=${fx.t0}`, inv)).json().code).toBe('E_RANGE');
+    expect((await get(`/api/plates/search?plate=ABC123&from=${fx.t1}&to=${fx.t0}&reason=caso-42`, inv)).json().code).toBe('E_RANGE');
     expect((await get('/api/audit?action=plate_search', boss)).json().entries.length).toBe(before);
     expect((await get('/api/audit', inv)).statusCode).toBe(403);
   });
   it('the retention purge removes old plate reads and is audited', async () => {
     const old = Date.now() - 100 * 86_400_000;
     await t.store.writeBatch([{ deviceId: 'cam-01', kind: 'camera', stream: 'plate', ts: old, receivedAt: old, late: false, district: 'Entrada Sur', payload: { ts: old, plate: 'OLD111', region: 'VER', confidence: 0.9, direction: 'leaving', lane: 2 } }]);
-    const q = `/api/plates/search?plate=OLD111&from=${old - 1000}&to=${old + 1000}`;
+    const q = `/api/plates/search?plate=OLD111&from=${old - 1000}&to=${old + 1000}&reason=caso-42`;
     expect((await get(q, inv)).json().count).toBe(1);
     await t.app.purgePlates();
     expect((await get(q, inv)).json().count).toBe(0);
-    expect((await get(`/api/plates/search?plate=ABC123&from=${fx.t0}&to=${fx.t1}`, inv)).json().count).toBe(3);
+    expect((await get(`/api/plates/search?plate=ABC123&from=${fx.t0}&to=${fx.t1}&reason=caso-42`, inv)).json().count).toBe(3);
     const purge = (await get('/api/audit?action=plate_purge', boss)).json().entries[0];
     expect(purge).toMatchObject({ actor: 'system', resultCount: 1 });
   });
@@ -451,8 +451,8 @@ describe('error matrix: every route refuses wrong roles, bad parameters and unkn
       ['GET', '/api/exports/00000000-0000-4000-8000-000000000000/download', plan, 404, 'E_UNKNOWN_EXPORT'],
       ['GET', '/api/exports/00000000-0000-4000-8000-000000000000/download', undefined, 401, 'E_UNAUTHORIZED'],
       ['POST', '/api/exports', inv, 403, 'E_FORBIDDEN'],
-      ['GET', '/api/plates/search?plate=A&from=0&to=1', inv, 400, 'E_VALIDATION'],
-      ['GET', `/api/plates/search?plate=ABC123&${r}&cameraIds=ghost-01`, inv, 200],
+      ['GET', '/api/plates/search?plate=A&from=0&to=1&reason=caso-42', inv, 400, 'E_VALIDATION'],
+      ['GET', `/api/plates/search?plate=ABC123&${r}&cameraIds=ghost-01&reason=caso-42`, inv, 200],
       ['GET', '/api/open/air?deviceIds=noise-01', undefined, 400, 'E_DEVICE_KIND'],
     ];
     for (const [method, url, tok, status, code] of cases) {

@@ -41,6 +41,8 @@ import openDataRoutes from './routes/open-data';
 import liveRoutes from './routes/live';
 import open311Routes from './routes/open311';
 import reportRoutes from './routes/reports';
+import userRoutes from './routes/users';
+import adminDeviceRoutes from './routes/admin-devices';
 import type { UserStore } from './lib/users';
 
 export interface AppPluginOptions {
@@ -112,6 +114,8 @@ export async function consoleApp(fastify: FastifyInstance, opts: AppPluginOption
   await fastify.register(liveRoutes);
   await fastify.register(open311Routes);
   await fastify.register(reportRoutes);
+  await fastify.register(userRoutes);
+  await fastify.register(adminDeviceRoutes);
 }
 
 function httpText(status: number): string {

@@ -161,18 +161,30 @@ function localDaysDate(t: number, tz: string): { date: string } {
 }
 
 // ── route coverage ──────────────────────────────────────────────────────────────────────────
+/**
+ * A route-day's state: `done` (the shift is over), `in_progress` (share = served against what was
+ * due by now), `not_started` (the shift has not begun) and `no_data` (no track that day: the city
+ * was not served, or nothing was received). Only `done` and `in_progress` rows have a meaningful
+ * share; the others list no missed streets and must read "no data", never "0 % — all missed".
+ */
+export const COVERAGE_STATUSES = ['done', 'in_progress', 'not_started', 'no_data'] as const;
+export type CoverageStatus = (typeof COVERAGE_STATUSES)[number];
+
 export interface CoverageRow {
   deviceId: string;
   routeId: string;
   date: string;
+  status: CoverageStatus;
   planned: number;
+  /** planned segments due by now (planned × elapsed share of the shift; = planned once done) */
+  due: number;
   served: number;
   share: number;
   fixes: number;
   missed: { segmentId: string; name?: string }[];
 }
 
-export async function routeCoverage(ctx: PlannerCtx, q: RangeIds & { routeId?: string; radiusM?: number }): Promise<CoverageRow[]> {
+export async function routeCoverage(ctx: PlannerCtx, q: RangeIds & { routeId?: string; radiusM?: number }, now = Date.now()): Promise<CoverageRow[]> {
   if (!ctx.city) throw new ApiCityMissing();
   const segs = segmentIndex(ctx.city);
   const routes = new Map(ctx.city.routes.map((r) => [r.id, r]));
@@ -187,9 +199,23 @@ export async function routeCoverage(ctx: PlannerCtx, q: RangeIds & { routeId?: s
       return { segmentId: id, name: f?.properties.name, coordinates: (f?.geometry.coordinates ?? []) as [number, number][] };
     });
     for (const day of localDays(q.from, q.to, ctx.tz)) {
+      const shiftStart = day.dayStart + route.shiftStart * 3_600_000;
+      const shiftEnd = shiftStart + route.shiftHours * 3_600_000;
+      const base = { deviceId: t.id, routeId: route.id, date: day.date, planned: planned.length };
+      if (now < shiftStart) {
+        rows.push({ ...base, status: 'not_started', due: 0, served: 0, share: 0, fixes: 0, missed: [] });
+        continue;
+      }
       const track = await ctx.store.track({ deviceId: t.id, from: day.from, to: day.to });
+      if (!track.length) {
+        rows.push({ ...base, status: 'no_data', due: 0, served: 0, share: 0, fixes: 0, missed: [] });
+        continue;
+      }
       const c = coverage(splitRuns(track), planned, q.radiusM ?? SERVED_RADIUS_M);
-      rows.push({ deviceId: t.id, routeId: route.id, date: day.date, planned: c.planned, served: c.served, share: Math.round(c.share * 1000) / 1000, fixes: track.length, missed: c.missed });
+      const inProgress = now < shiftEnd;
+      const due = inProgress ? Math.max(1, Math.ceil((c.planned * (now - shiftStart)) / (shiftEnd - shiftStart))) : c.planned;
+      const share = inProgress ? Math.min(1, c.served / due) : c.share;
+      rows.push({ ...base, status: inProgress ? 'in_progress' : 'done', due, served: c.served, share: Math.round(share * 1000) / 1000, fixes: track.length, missed: inProgress ? [] : c.missed });
     }
   }
   return rows;

@@ -14,7 +14,7 @@ import { AIR_FIELDS, NOISE_FIELDS, PLATE_DIRECTIONS } from '../../../contract';
 import { ApiError, badRequest } from '../lib/errors';
 import { DeviceIdList, errors, RangeQuery, splitIds, OneOf } from '../lib/schemas';
 import { trackGeoJson } from '../lib/formats';
-import { airIndex, completeness, devicesOf, noiseExceedances, routeCoverage } from '../lib/planner';
+import { airIndex, completeness, COVERAGE_STATUSES, devicesOf, noiseExceedances, routeCoverage } from '../lib/planner';
 
 const ROLES = ['planner', 'operator'] as const;
 const MAX_BUCKETS = 200_000;
@@ -190,7 +190,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['history'],
         summary: 'route coverage per truck per day: share of planned collection segments served (track within 25 m) and the missed ones',
         querystring: Type.Object({ deviceIds: Type.Optional(DeviceIdList), routeId: Type.Optional(Type.String({ maxLength: 80 })), ...RangeQuery, radiusM: Type.Number({ minimum: 5, maximum: 200, default: 25, 'x-unit': 'm' }) }),
-        response: { 200: Type.Object({ rows: Type.Array(Type.Object({ deviceId: Type.String(), routeId: Type.String(), date: Type.String(), planned: Type.Integer(), served: Type.Integer(), share: Type.Number(), fixes: Type.Integer(), missed: Type.Array(Type.Object({ segmentId: Type.String(), name: Type.Optional(Type.String()) })) })) }), ...errors(400, 401, 403, 404, 409) },
+        response: { 200: Type.Object({ rows: Type.Array(Type.Object({ deviceId: Type.String(), routeId: Type.String(), date: Type.String(), status: OneOf(COVERAGE_STATUSES, { description: 'done | in_progress (share against what was due by now) | not_started | no_data (share meaningless: read “no data”)' }), planned: Type.Integer(), due: Type.Integer(), served: Type.Integer(), share: Type.Number(), fixes: Type.Integer(), missed: Type.Array(Type.Object({ segmentId: Type.String(), name: Type.Optional(Type.String()) })) })) }), ...errors(400, 401, 403, 404, 409) },
       },
     },
     async (req) => {

@@ -1,5 +1,5 @@
 /**
- * The plate hotlist (admin): list, add/replace an entry, delete, CSV import/export. Every change
+ * The plate hotlist (admin, investigator; CSV export admin only): list, add/replace an entry, delete, CSV import/export. Every change
  * is audited and the new hotlist is published retained on svc/hotlist (contract Hotlist).
  * CSV columns: plate,reason,direction,active_from,active_to,expires_at (ISO 8601 or ms).
  */
@@ -63,7 +63,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.put(
     '/api/hotlist/entries/:plate',
     {
-      config: { roles: ['admin'] },
+      config: { roles: ['admin', 'investigator'] },
       schema: { tags: ['hotlist'], summary: 'add or replace one entry', params: PlateParam, body: EntryBody, response: { 200: HotlistSchema, ...errors(400, 401, 403) } },
     },
     async (req) => {
@@ -86,7 +86,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.delete(
     '/api/hotlist/entries/:plate',
-    { config: { roles: ['admin'] }, schema: { tags: ['hotlist'], summary: 'remove one entry', params: PlateParam, response: { 200: HotlistSchema, ...errors(400, 401, 403, 404) } } },
+    { config: { roles: ['admin', 'investigator'] }, schema: { tags: ['hotlist'], summary: 'remove one entry', params: PlateParam, response: { 200: HotlistSchema, ...errors(400, 401, 403, 404) } } },
     async (req) => {
       const h = await app.hotlist.remove(req.params.plate);
       if (!h) throw notFound('E_UNKNOWN_PLATE', `${req.params.plate} is not on the hotlist`);
@@ -112,7 +112,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/api/hotlist/import',
     {
-      config: { roles: ['admin'] },
+      config: { roles: ['admin', 'investigator'] },
       schema: {
         tags: ['hotlist'],
         summary: 'import entries from CSV (text/csv body); mode=replace drops entries not in the file',

@@ -1,9 +1,11 @@
 /**
- * Plate search (admin, investigator): exact or partial plate over a time range. Every search is
- * written to the audit log (who, when, query, result count) before the results are returned.
+ * Plate search (admin, investigator): exact or partial plate over a time range, with a required
+ * reason. Every search is written to the audit log (who, when, query, reason, result count) before
+ * the results are returned.
  * GET /api/audit: the audit log, admins only.
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Static } from 'typebox';
 import { PLATE_DIRECTIONS } from '../../../contract';
 import { badRequest } from '../lib/errors';
 import { DeviceIdList, errors, OptRangeQuery, RangeQuery, splitIds, OneOf } from '../lib/schemas';
@@ -29,6 +31,10 @@ const AuditRow = Type.Object({
   detail: Type.Union([Type.String(), Type.Null()]),
 });
 
+/** the console imports these response types */
+export type PlateRead = Static<typeof PlateRow>;
+export type AuditRowT = Static<typeof AuditRow>;
+
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/api/plates/search',
@@ -40,6 +46,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         querystring: Type.Object({
           plate: Type.String({ minLength: 2, maxLength: 10, pattern: '^[A-Za-z0-9-]+$' }),
           partial: Type.Boolean({ default: false }),
+          reason: Type.String({ minLength: 3, maxLength: 200, description: 'why you search (case number, request); recorded in the audit log' }),
           ...RangeQuery,
           cameraIds: Type.Optional(DeviceIdList),
           limit: Type.Integer({ minimum: 1, maximum: 10000, default: 1000 }),
@@ -53,7 +60,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       const query = { plate: q.plate.toUpperCase(), partial: q.partial, from: q.from, to: q.to, cameraIds: splitIds(q.cameraIds), limit: q.limit };
       const reads = await app.ctx.store.plateSearch(query);
       app.metrics.plateSearches.inc();
-      await app.audit.write({ actor: req.user.sub, role: req.user.role, action: 'plate_search', query: { ...query }, resultCount: reads.length, detail: req.ip });
+      await app.audit.write({ actor: req.user.sub, role: req.user.role, action: 'plate_search', query: { ...query, reason: q.reason }, resultCount: reads.length, detail: req.ip });
       return { reads, count: reads.length };
     },
   );

@@ -13,7 +13,7 @@ import { LiveModel, type DeviceMeta } from './live/model';
 import { connectLive, type SocketStatus } from './live/socket';
 import { MapController } from './map/MapController';
 import { MapView } from './map/MapView';
-import { canSeeAlerts, viewsFor, type View } from './roles';
+import { canSeeAlerts, mapModeOf, VIEW_LABEL, viewsFor, type View } from './roles';
 import { Login } from './views/Login';
 import { AlertsPanel } from './views/AlertsPanel';
 import { AlarmTable } from './views/AlarmTable';
@@ -26,6 +26,9 @@ import { PlannersView } from './views/PlannersView';
 import { Legend } from './views/Legend';
 import { PublicReports, isPublicReportsPath } from './reports/PublicReports';
 import { ReportsView } from './reports/ReportsView';
+import { AdminView } from './views/admin/AdminView';
+import { InvestigatorView } from './views/investigator/InvestigatorView';
+import { PasswordButton } from './views/account/PasswordDialog';
 
 // MapLibre's worker is emitted beside the main module (build/offline-assets.ts)
 setWorkerUrl(new URL('./assets/maplibre-gl-worker.mjs', document.baseURI).href);
@@ -104,7 +107,7 @@ function Console({ session, lang, setLang }: { session: Session; lang: Lang; set
   }, [devicesQ.data, model]);
 
   useEffect(() => {
-    map?.setMode(view === 'planners' || view === 'alerts' || view === 'reports' ? 'live' : view);
+    map?.setMode(mapModeOf(view));
   }, [map, view]);
 
   const timeZone = configQ.data?.timezone ?? 'America/Mexico_City';
@@ -142,7 +145,7 @@ function Console({ session, lang, setLang }: { session: Session; lang: Lang; set
           <nav className="tabs" role="tablist">
             {views.map((v) => (
               <button key={v} role="tab" aria-selected={view === v} className={view === v ? 'tab active' : 'tab'} data-view={v} onClick={() => setView(v)}>
-                {t(v === 'reports' ? 'tabReports' : v === 'live' ? 'tabLive' : v === 'alerts' ? 'tabAlerts' : v === 'coverage' ? 'tabCoverage' : v === 'replay' ? 'tabReplay' : 'tabPlanners')}
+                {t(VIEW_LABEL[v])}
               </button>
             ))}
           </nav>
@@ -156,6 +159,7 @@ function Console({ session, lang, setLang }: { session: Session; lang: Lang; set
             <span className="user">
               {session.username} · {t(session.role)}
             </span>
+            <PasswordButton />
             <button className="logout" onClick={() => setSession(null)}>
               {t('logout')}
             </button>
@@ -178,8 +182,10 @@ function Console({ session, lang, setLang }: { session: Session; lang: Lang; set
             {view === 'coverage' && <CoverageView />}
             {view === 'replay' && <ReplayView />}
             {view === 'reports' && <ReportsView />}
+            {view === 'investigate' && <InvestigatorView />}
           </aside>
           {view === 'planners' && <PlannersView />}
+          {view === 'admin' && <AdminView />}
         </main>
         <AlertDialogHost />
       </div>

@@ -4,6 +4,7 @@
  * a missing key shows the key itself (so gaps are visible, never blank).
  */
 import { alertsEn, alertsEs } from './i18n-alerts';
+import { rolesEn, rolesEs } from './i18n-roles';
 
 export const LANGS = ['es', 'en'] as const;
 export type Lang = (typeof LANGS)[number];
@@ -189,6 +190,7 @@ const es = {
   ek_not_served: 'No atendido',
   ek_unknown: 'Sin certeza',
   ek_other: 'Otro servicio',
+  ...rolesEs,
 } as const;
 
 export type MsgKey = keyof typeof es;
@@ -373,6 +375,7 @@ const en: Partial<Record<MsgKey, string>> = {
   ek_not_served: 'Not served',
   ek_unknown: 'Unknown',
   ek_other: 'Other service',
+  ...rolesEn,
 };
 
 export const DICTIONARY: Record<Lang, Partial<Record<MsgKey, string>>> = { es, en };

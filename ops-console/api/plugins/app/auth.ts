@@ -63,6 +63,8 @@ export default fp(
         if (!u) throw new ApiError(401, 'E_BAD_TICKET', 'invalid, used or expired ticket; ask POST /api/auth/ticket for a new one');
         req.user = u;
       } else throw unauthorized();
+      // a disabled (or deleted) user's tokens stop working at once
+      if (fastify.users.isActive && !fastify.users.isActive(req.user.sub)) throw unauthorized('user disabled');
       if (req.user.role !== 'admin' && !roles.includes(req.user.role)) throw forbidden(`role ${req.user.role} may not use ${req.routeOptions.url}`);
     });
   },

@@ -25,7 +25,9 @@ export function CoverageView() {
     queryFn: () => api<{ rows: CoverageRow[] }>(`/api/history/coverage?from=${from}&to=${from + 86_400_000}`),
     refetchInterval: 60_000,
   });
-  const rows = useMemo(() => [...(q.data?.rows ?? [])].sort((a, b) => a.share - b.share), [q.data]);
+  // route-days that can be judged first (lowest share first), then "not started" / "no data"
+  const judged = (r: CoverageRow) => r.status === 'done' || r.status === 'in_progress';
+  const rows = useMemo(() => [...(q.data?.rows ?? [])].sort((a, b) => Number(judged(b)) - Number(judged(a)) || a.share - b.share), [q.data]);
   const routes = useMemo(() => new Map(basemap.routes.map((r) => [r.id, r])), [basemap]);
 
   useEffect(() => {
@@ -71,13 +73,21 @@ export function CoverageView() {
               <span className="cov-route">
                 {r.routeId} · {r.deviceId}
               </span>
-              <span className="cov-bar" aria-label={`${Math.round(r.share * 100)}%`}>
-                <span className="cov-fill" style={{ width: `${Math.round(r.share * 100)}%`, background: r.share >= 0.9 ? '#22c55e' : r.share >= 0.6 ? '#fbbf24' : '#ef4444' }} />
-              </span>
-              <span className="cov-share">{Math.round(r.share * 100)}%</span>
-              <span className="cov-counts muted">
-                {t('served')} {r.served}/{r.planned} · {t('missed')} {r.missed.length}
-              </span>
+              {judged(r) ? (
+                <>
+                  <span className="cov-bar" aria-label={`${Math.round(r.share * 100)}%`}>
+                    <span className="cov-fill" style={{ width: `${Math.round(r.share * 100)}%`, background: r.share >= 0.9 ? '#22c55e' : r.share >= 0.6 ? '#fbbf24' : '#ef4444' }} />
+                  </span>
+                  <span className="cov-share">{Math.round(r.share * 100)}%</span>
+                  <span className="cov-counts muted" data-status={r.status}>
+                    {r.status === 'in_progress' ? t('covInProgress', { served: r.served, due: r.due, planned: r.planned }) : `${t('served')} ${r.served}/${r.planned} · ${t('missed')} ${r.missed.length}`}
+                  </span>
+                </>
+              ) : (
+                <span className="cov-counts muted" data-status={r.status}>
+                  {r.status === 'not_started' ? t('covNotStarted') : t('noData')}
+                </span>
+              )}
             </button>
           </li>
         ))}

@@ -6,6 +6,7 @@ import { api } from '../api/client';
 import type { DeviceDetail } from '../api/types';
 import { AIR_COLORS, airCategory, noiseLevel, NOISE_COLORS, TRUCK_COLORS, truckState } from '../colors';
 import { useConsole } from '../context';
+import { fieldShown, fmtField } from '../device-fields';
 import { fmtTime } from '../i18n';
 import { UChart } from '../charts/UChart';
 import { issueText } from '../../../shared/alert-text';
@@ -32,11 +33,6 @@ function useRecent(d: DeviceDetail | undefined): { data: AlignedData; label: str
   });
   if (!q.data || !kind || kind === 'camera') return null;
   return { data: q.data, label: kind === 'truck' ? 'km/h' : kind === 'air' ? 'PM2.5 µg/m³' : 'LAeq dB(A)', color: kind === 'truck' ? TRUCK_COLORS.driving : kind === 'air' ? '#00E400' : NOISE_COLORS.ok };
-}
-
-function fmtValue(v: unknown): string {
-  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toFixed(3).replace(/\.?0+$/, '');
-  return String(v);
 }
 
 export function DevicePanel({ id, onClose }: { id: string; onClose(): void }) {
@@ -118,13 +114,11 @@ export function DevicePanel({ id, onClose }: { id: string; onClose(): void }) {
                 .filter(([s]) => s !== 'presence')
                 .flatMap(([stream, rec]) =>
                   Object.entries((rec.data ?? {}) as Record<string, unknown>)
-                    .filter(([k]) => k !== 'ts')
+                    .filter(([k]) => fieldShown(k))
                     .map(([k, v]) => (
-                      <tr key={`${stream}.${k}`}>
-                        <th>
-                          {stream}.{k}
-                        </th>
-                        <td>{fmtValue(v)}</td>
+                      <tr key={`${stream}.${k}`} data-field={`${stream}.${k}`}>
+                        <th>{t(`field_${stream}_${k}`)}</th>
+                        <td>{k === 'direction' || k === 'type' || k === 'state' ? t(String(v)) : fmtField(lang, stream, k, v)}</td>
                         <td className="muted">{fmtTime(lang, rec.ts, timeZone)}</td>
                       </tr>
                     )),

@@ -77,7 +77,9 @@ export function PlannersView() {
   const plateChart = useMemo(() => pivot(plates.data?.rows ?? [], (r) => r.hour, (r) => `${r.cameraId} ${r.direction === 'entering' ? '→' : '←'}`, (r) => r.count), [plates.data]);
   const covChart = useMemo(() => {
     const byDay = new Map<string, { s: number; n: number }>();
+    // only route-days that can be judged: a day without data is a gap in the chart, never 0 %
     for (const r of cov.data?.rows ?? []) {
+      if (r.status !== 'done' && r.status !== 'in_progress') continue;
       const e = byDay.get(r.date) ?? { s: 0, n: 0 };
       e.s += r.share;
       e.n++;
@@ -185,7 +187,7 @@ export function PlannersView() {
           title={t('coveragePerDay')}
           actions={
             <>
-              <button className="btn" onClick={() => exportCsv('coverage', (cov.data?.rows ?? []).map((r) => ({ date: r.date, route: r.routeId, truck: r.deviceId, planned: r.planned, served: r.served, share: r.share, missed: r.missed.map((m) => m.segmentId).join(' ') })))} data-testid="export-coverage-csv">
+              <button className="btn" onClick={() => exportCsv('coverage', (cov.data?.rows ?? []).map((r) => ({ date: r.date, route: r.routeId, truck: r.deviceId, status: r.status, planned: r.planned, due: r.status === 'done' || r.status === 'in_progress' ? r.due : '', served: r.status === 'done' || r.status === 'in_progress' ? r.served : '', share: r.status === 'done' || r.status === 'in_progress' ? r.share : '', missed: r.missed.map((m) => m.segmentId).join(' ') })))} data-testid="export-coverage-csv">
                 {t('exportCsv')}
               </button>
               <button className="btn" onClick={missedGeoJson} data-testid="export-missed-geojson">

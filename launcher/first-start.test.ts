@@ -1,0 +1,112 @@
+/**
+ * The first start a newcomer gets: `npm start` on a fresh DATA_DIR replays the last 7 days of
+ * the demo city through the real path (each simulated device's own MQTT connection → broker →
+ * ingest → store) with a progress line, while every truck is on the map from the first seconds;
+ * afterwards the planners' charts have data for each of the last 7 days. Prints how long the first
+ * start took and which alerts were opened before the live fleet started (not asserted yet, see below).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort, tempDir, waitFor } from '../testing/net';
+import { localDays } from '../ops-console/api/lib/local-days';
+import { BACKFILL_MARKER } from './stack';
+
+const root = path.resolve(import.meta.dirname, '..');
+const TZ = 'America/Mexico_City';
+
+describe('first start: a living city', () => {
+  const dataDir = tempDir('cityops-first-');
+  const children: ChildProcess[] = [];
+  afterAll(() => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('fills 7 days of history through broker and ingest; trucks on the map at once; charts for every day', async () => {
+    const env = {
+      ...process.env,
+      DATA_DIR: dataDir,
+      HOST: '127.0.0.1',
+      MQTT_PORT: String(await freePort()),
+      MQTT_WS_PORT: String(await freePort()),
+      HTTP_PORT: String(await freePort()),
+      METRICS_PORT: String(await freePort()),
+      NODE_RED_PORT: String(await freePort()),
+      LOG_LEVEL: 'warn',
+      SIM: 'on',
+      SIM_BACKFILL_DAYS: '7',
+      CONSOLE_PASSWORD_ADMIN: 'first-start-admin',
+    };
+    const t0 = Date.now();
+    const child = spawn(process.execPath, ['--import', 'tsx', 'launcher/start.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const base = `http://127.0.0.1:${env.HTTP_PORT}`;
+
+    await waitFor(() => out.includes('is running'), 120_000, 100, `start-up (output so far: ${out.slice(-2000)})`);
+    const running = Date.now();
+    const token = ((await (await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'first-start-admin' }) })).json()) as { token: string }).token;
+    const get = async <T>(p: string): Promise<T> => {
+      const r = await fetch(`${base}${p}`, { headers: { authorization: `Bearer ${token}` } });
+      if (!r.ok) throw new Error(`${p}: ${r.status} ${await r.text()}`);
+      return (await r.json()) as T;
+    };
+
+    // every registered truck reports a live fix at once (parked at its depot or on its shift)
+    const trucks = (await get<{ devices: { id: string }[] }>('/api/devices?kind=truck&status=active')).devices.map((d) => d.id);
+    expect(trucks.length).toBeGreaterThanOrEqual(40);
+    await waitFor(
+      async () => {
+        const fixes = await Promise.all(trucks.map(async (id) => (await get<{ latest: { gps?: { ts: number } } }>(`/api/devices/${id}`)).latest.gps?.ts ?? 0));
+        return fixes.every((ts) => ts >= t0 - 5000);
+      },
+      60_000,
+      1000,
+      'a live GPS fix of every truck',
+    );
+    const allOnMapAfterS = Math.round((Date.now() - running) / 1000);
+
+    // the replay runs beside the live fleet with a progress line, then says it is done
+    await waitFor(() => /history\s+\d+ %/.test(out) || /history\s+done/.test(out), 120_000, 200, 'a progress line');
+    await waitFor(() => /history\s+done/.test(out), 1_500_000, 1000, `the history backfill (output so far: ${out.slice(-1500)})`);
+    const firstStartS = Math.round((Date.now() - t0) / 1000);
+    const marker = JSON.parse(fs.readFileSync(path.join(dataDir, BACKFILL_MARKER), 'utf8')) as { from: number; to: number; published: number; acked: number; aborted: boolean };
+    expect(marker.aborted).toBe(false);
+    expect(marker.acked).toBe(marker.published);
+    console.log(`first start: ${firstStartS} s to "history done" (${marker.acked} readings); all ${trucks.length} trucks with a live fix ${allOnMapAfterS} s after "is running"`);
+
+    // the planners' charts over their default range (today and the 6 days before) have data on every day
+    const days = localDays(Date.now() - 6 * 86_400_000, Date.now(), TZ);
+    expect(days).toHaveLength(7);
+    const from = days[0]!.dayStart;
+    const to = days[6]!.dayStart + 86_400_000;
+    const range = `from=${from}&to=${to}`;
+    const dates = days.map((d) => d.date);
+    const air = await get<{ rows: { deviceId: string; hour: number; category: string | null }[] }>(`/api/history/air-index?${range}`);
+    const plates = await get<{ rows: { hour: number; count: number }[] }>(`/api/history/plate-counts?${range}`);
+    const noise = await get<{ rows: { date: string; leqDb: number | null }[] }>(`/api/history/noise-exceedances?${range}`);
+    const coverage = await get<{ rows: { date: string; fixes: number; served: number }[] }>(`/api/history/coverage?${range}`);
+    const dateOf = (ts: number) => localDays(ts, ts + 1, TZ)[0]!.date;
+    for (const date of dates) {
+      expect(air.rows.some((r) => r.category !== null && dateOf(r.hour) === date), `air index on ${date}`).toBe(true);
+      expect(plates.rows.some((r) => r.count > 0 && dateOf(r.hour) === date), `plate counts on ${date}`).toBe(true);
+      expect(noise.rows.some((r) => r.leqDb !== null && r.date === date), `noise on ${date}`).toBe(true);
+      expect(coverage.rows.some((r) => r.fixes > 0 && r.served > 0 && r.date === date), `coverage on ${date}`).toBe(true);
+    }
+
+    // Alerts opened before the live fleet started. NOT asserted yet (known, for the rules): the
+    // route_behind rule opens "0 % covered" at start-up for shifts in progress before any data, and
+    // the hotlist rule does not skip late reads (the history therefore replays no hotlisted plate).
+    const alerts = await get<{ alerts: { id: string; rule: string; openedAt: number }[] }>('/api/alerts?state=all&limit=1000');
+    const early = alerts.alerts.filter((a) => a.openedAt < marker.to);
+    console.log(`alerts opened before the live fleet started: ${early.length} (${[...new Set(early.map((a) => a.rule))].join(', ') || 'none'})`);
+
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+  }, 1_800_000);
+});

@@ -1,0 +1,179 @@
+/**
+ * Device administration (admin) with the registry CLI's own code (firmware-config/admin.ts, the
+ * same validation as `npm run devices`): list with state and last error, add, edit, rotate
+ * credentials, retire. Add and rotate answer with the rendered device config, secret included,
+ * once (it is also written to DATA_DIR/devices/<id>.json, 0600, as the CLI does); the registry
+ * keeps only the hash. The registry view reloads at once, so the broker and the map see the change.
+ */
+import path from 'node:path';
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Static } from 'typebox';
+import { DEVICE_KINDS, PLATE_DIRECTIONS, REJECT_REASONS } from '../../../contract';
+import { addDeviceWithConfig, AdminError, deviceOptionsOf, deviceSpec, retireDevice, rotateDevice, updateDevice } from '../../../firmware-config/admin';
+import { DeviceConfig } from '../../../firmware-config/device-config';
+import { RegistryError } from '../../../firmware-config/registry';
+import { DEVICE_STATES, NOISE_ZONES } from '../../../firmware-config/schema';
+import { mqttUrlOf } from '../../../lib/config';
+import { ApiError } from '../lib/errors';
+import { DeviceIdParam, errors, inline, OneOf } from '../lib/schemas';
+
+const Fields = {
+  model: Type.String({ minLength: 1, maxLength: 80 }),
+  district: Type.String({ minLength: 1, maxLength: 80 }),
+  lat: Type.Optional(Type.Number({ 'x-unit': '°', description: 'fixed location (stations, cameras)' })),
+  lon: Type.Optional(Type.Number({ 'x-unit': '°' })),
+  zone: Type.Optional(OneOf(NOISE_ZONES, { description: 'noise zone (NOM-081)' })),
+  road: Type.Optional(Type.String({ maxLength: 120, description: 'camera: road name' })),
+  direction: Type.Optional(OneOf([...PLATE_DIRECTIONS, 'both'] as const, { description: 'camera: which way it reads' })),
+  lanes: Type.Optional(Type.Integer({ description: 'camera: lanes' })),
+  depot: Type.Optional(Type.String({ maxLength: 40, description: 'truck: depot id' })),
+  route: Type.Optional(Type.String({ maxLength: 40, description: 'truck: route id' })),
+  plate: Type.Optional(Type.String({ maxLength: 12, description: 'truck: plate' })),
+  dataS: Type.Optional(Type.Integer({ 'x-unit': 's', description: 'reporting interval' })),
+  statusS: Type.Optional(Type.Integer({ 'x-unit': 's', description: 'status interval' })),
+};
+const AddBody = Type.Object({ id: Type.String({ minLength: 1, maxLength: 40 }), kind: OneOf(DEVICE_KINDS), ...Fields }, { additionalProperties: false, description: 'as `npm run devices -- add` takes it' });
+const EditBody = Type.Object(Fields, { additionalProperties: false });
+const DeviceRow = Type.Object({
+  ...AddBody.properties,
+  zone: Type.Optional(Type.String()),
+  direction: Type.Optional(Type.String()),
+  status: OneOf(DEVICE_STATES),
+  online: Type.Union([Type.Boolean(), Type.Null()]),
+  lastSeen: Type.Union([Type.Integer(), Type.Null()]),
+  credentialsIssuedAt: Type.Union([Type.Integer(), Type.Null()]),
+  lastError: Type.Union([Type.Object({ at: Type.Integer(), reason: OneOf(REJECT_REASONS), detail: Type.String() }), Type.Null()], { description: 'the newest dead letter of this device' }),
+});
+const Rendered = Type.Object({ device: DeviceRow, config: inline(DeviceConfig), file: Type.String({ description: 'where the config was written' }) });
+
+/** the console imports these response types */
+export type AdminDeviceRow = Static<typeof DeviceRow>;
+export type RenderedDevice = Static<typeof Rendered>;
+export type DeviceAddBody = Static<typeof AddBody>;
+
+function toApiError(err: unknown): never {
+  if (err instanceof RegistryError) throw new ApiError(400, 'E_REGISTRY', err.problems.map((p) => p.replace(/^[^:]*: /, '')).join('; '));
+  if (err instanceof AdminError) {
+    const status = err.code === 'E_UNKNOWN_DEVICE' ? 404 : err.code === 'E_DUPLICATE_DEVICE' || err.code === 'E_RETIRED' ? 409 : 400;
+    throw new ApiError(status, err.code, err.message.replace(/^[^:]*: /, ''));
+  }
+  throw err;
+}
+
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  const reg = app.ctx.registry;
+  const devicesDir = () => path.join(app.ctx.cfg.DATA_DIR, 'devices');
+  const brokerUrl = () => mqttUrlOf(app.ctx.cfg);
+  const row = (id: string, lastErrors: Map<string, { at: number; reason: (typeof REJECT_REASONS)[number]; detail: string }>) => {
+    const d = reg.device(id)!;
+    const live = app.live.states.get(id);
+    return {
+      ...deviceOptionsOf(d),
+      kind: d.kind,
+      status: d.status,
+      online: live?.online ?? null,
+      lastSeen: live?.lastSeen ?? null,
+      credentialsIssuedAt: d.credentialsIssuedAt ?? null,
+      lastError: lastErrors.get(id) ?? null,
+    };
+  };
+  const lastErrorsOf = async (ids?: string[]) => {
+    const m = new Map<string, { at: number; reason: (typeof REJECT_REASONS)[number]; detail: string }>();
+    const letters = ids?.length === 1 ? await app.ctx.store.deadLetters({ deviceId: ids[0], limit: 1 }) : await app.ctx.store.deadLetters({ limit: 2000 });
+    for (const l of letters) if (l.deviceId && !m.has(l.deviceId)) m.set(l.deviceId, { at: l.receivedAt, reason: l.reason, detail: l.detail });
+    return m;
+  };
+  const audit = (req: { user: { sub: string; role: string }; ip: string }, action: string, query: Record<string, unknown>) =>
+    app.audit.write({ actor: req.user.sub, role: req.user.role, action, query, resultCount: 1, detail: req.ip });
+  const changed = () => {
+    if (!reg.reload()) throw new ApiError(500, 'E_REGISTRY_RELOAD', 'registry written but not reloaded');
+  };
+
+  app.get(
+    '/api/admin/devices',
+    {
+      config: { roles: ['admin'] },
+      schema: { tags: ['admin'], summary: 'every registry device with its settings, state, credentials date and last error', response: { 200: Type.Object({ devices: Type.Array(DeviceRow) }), ...errors(401, 403) } },
+    },
+    async () => {
+      const errs = await lastErrorsOf();
+      return { devices: reg.registry.devices.map((d) => row(d.id, errs)) };
+    },
+  );
+
+  app.post(
+    '/api/admin/devices',
+    {
+      config: { roles: ['admin'] },
+      schema: { tags: ['admin'], summary: 'add a device (validated like `npm run devices -- add`); the rendered config with its secret is shown once', body: AddBody, response: { 201: Rendered, ...errors(400, 401, 403, 409) } },
+    },
+    async (req, reply) => {
+      let r: ReturnType<typeof addDeviceWithConfig>;
+      try {
+        r = addDeviceWithConfig(reg.file, deviceSpec(req.body), devicesDir(), { brokerUrl: brokerUrl() });
+      } catch (err) {
+        toApiError(err);
+      }
+      changed();
+      await audit(req, 'device_add', { deviceId: r.device.id, kind: r.device.kind });
+      return reply.code(201).send({ device: row(r.device.id, new Map()), config: r.config, file: r.file });
+    },
+  );
+
+  app.put(
+    '/api/admin/devices/:id',
+    {
+      config: { roles: ['admin'] },
+      schema: { tags: ['admin'], summary: 'edit a device’s settings (id, kind and credentials stay)', params: DeviceIdParam, body: EditBody, response: { 200: DeviceRow, ...errors(400, 401, 403, 404, 409) } },
+    },
+    async (req) => {
+      try {
+        updateDevice(reg.file, req.params.id, req.body);
+      } catch (err) {
+        toApiError(err);
+      }
+      changed();
+      await audit(req, 'device_edit', { deviceId: req.params.id, ...req.body });
+      return row(req.params.id, await lastErrorsOf([req.params.id]));
+    },
+  );
+
+  app.post(
+    '/api/admin/devices/:id/rotate',
+    {
+      config: { roles: ['admin'] },
+      schema: { tags: ['admin'], summary: 'new credentials; the rendered config with the new secret is shown once (the old secret stops working)', params: DeviceIdParam, response: { 200: Rendered, ...errors(400, 401, 403, 404, 409) } },
+    },
+    async (req) => {
+      let r: ReturnType<typeof rotateDevice>;
+      try {
+        // a new secret; the simulator's copy (DATA_DIR/devices/<id>.json) follows, as `devices rotate` does
+        r = rotateDevice(reg.file, req.params.id, devicesDir(), { brokerUrl: brokerUrl() });
+      } catch (err) {
+        toApiError(err);
+      }
+      changed();
+      await audit(req, 'device_rotate', { deviceId: req.params.id });
+      return { device: row(req.params.id, await lastErrorsOf([req.params.id])), config: r.config, file: r.file };
+    },
+  );
+
+  app.post(
+    '/api/admin/devices/:id/retire',
+    {
+      config: { roles: ['admin'] },
+      schema: { tags: ['admin'], summary: 'retire a device (it can no longer connect; its data stays)', params: DeviceIdParam, response: { 200: DeviceRow, ...errors(400, 401, 403, 404) } },
+    },
+    async (req) => {
+      try {
+        retireDevice(reg.file, req.params.id, devicesDir());
+      } catch (err) {
+        toApiError(err);
+      }
+      changed();
+      await audit(req, 'device_retire', { deviceId: req.params.id });
+      return row(req.params.id, await lastErrorsOf([req.params.id]));
+    },
+  );
+};
+export default routes;
