@@ -80,7 +80,7 @@ export interface RuleConfig {
     behindMinElapsed: number;
     /** a street is missed once the truck has driven this many planned streets beyond it */
     missedLookahead: number;
-    /** a gap without live fixes longer than this (truck offline, engine restarted) leaves the streets passed meanwhile unjudged */
+    /** a gap without live fixes longer than this, or than 3 of the truck's fix intervals (truck offline, engine restarted), leaves the streets passed meanwhile unjudged */
     coverageGapS: number;
     /** with no ignition event seen, fixes arriving mean the engine is on */
     assumeIgnitionWithFixes: boolean;

@@ -287,7 +287,10 @@ export function truckRules(ctx: RuleContext, city?: City): TruckRules {
     s.lastLiveFix = receivedAt;
     const sh = ensureShift(dev, s, g, fix.ts);
     if (!sh) return;
-    if (fix.ts - sh.lastFixTs > T.coverageGapS * 1000) sh.afterGap = true;
+    // not heard: no fix for coverageGapS, or three of the truck's own fix intervals missed in a row
+    // (a truck that went quiet and comes back further along its route passed those streets unseen)
+    const gapMs = Math.min(T.coverageGapS * 1000, 3 * dev.intervals.dataS * 1000);
+    if (fix.ts - sh.lastFixTs > gapMs) sh.afterGap = true;
     sh.lastFixTs = Math.max(sh.lastFixTs, fix.ts);
     for (const i of drivenCollectIdx(g, pos, T.coverageMeters)) {
       // a collection street the route also drives in transit counts as covered, but does not
