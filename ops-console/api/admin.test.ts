@@ -102,7 +102,8 @@ describe('users (admin)', () => {
 });
 
 describe('devices (admin)', () => {
-  const cam = { id: 'cam-07', kind: 'camera', model: 'lpr-x', district: 'Entrada Norte', lat: 18.16, lon: -94.41, road: 'Av. Universidad', direction: 'both', lanes: 2 };
+  // on one of the city's entrances (validated against the city like `devices add`)
+  const cam = { id: 'cam-07', kind: 'camera', model: 'lpr-x', district: 'Centro', lat: 18.1232, lon: -94.4323, road: 'Puente Coatzacoalcos I', direction: 'both', lanes: 2 };
 
   it('lists devices with state and last error', async () => {
     await t.store.writeDeadLetters([{ id: 'dl-1', receivedAt: Date.now(), topic: 'city/v1/air/air-01/air', deviceId: 'air-01', reason: 'schema', detail: 'pm25: must be >= 0', payload: '{"pm25":-1}' }]);
@@ -117,13 +118,13 @@ describe('devices (admin)', () => {
     const r = await req('POST', '/api/admin/devices', boss, cam);
     expect(r.statusCode).toBe(201);
     const body = r.json();
-    expect(body.config).toMatchObject({ deviceId: 'cam-07', kind: 'camera', username: 'cam-07', camera: { road: 'Av. Universidad', direction: 'both', lanes: 2 } });
+    expect(body.config).toMatchObject({ deviceId: 'cam-07', kind: 'camera', username: 'cam-07', camera: { road: 'Puente Coatzacoalcos I', direction: 'both', lanes: 2 } });
     expect(body.config.secret.length).toBeGreaterThan(8);
     expect(fs.existsSync(body.file)).toBe(true);
     const saved = loadRegistryFile(t.registry.file).devices.find((d) => d.id === 'cam-07')!;
     expect(JSON.stringify(saved)).not.toContain(body.config.secret);
     expect(await verifyPassword(body.config.secret, saved.passwordHash)).toBe(true);
-    expect(t.registry.device('cam-07')?.district).toBe('Entrada Norte');
+    expect(t.registry.device('cam-07')?.district).toBe('Centro');
     const list = (await req('GET', '/api/devices?kind=camera', inv)).json().devices.map((d: { id: string }) => d.id);
     expect(list).toContain('cam-07');
     expect((await req('GET', '/api/admin/devices', boss)).json().devices.find((d: { id: string }) => d.id === 'cam-07').config).toBeUndefined();
@@ -143,9 +144,9 @@ describe('devices (admin)', () => {
   });
 
   it('edits, rotates (new secret once, old one dead) and retires a device; each audited', async () => {
-    const edit = await req('PUT', '/api/admin/devices/cam-07', boss, { ...cam, id: undefined, kind: undefined, lanes: 3, district: 'Entrada Norte 2' });
+    const edit = await req('PUT', '/api/admin/devices/cam-07', boss, { ...cam, id: undefined, kind: undefined, lanes: 3, district: 'Santa Isabel' }); // another district of the city
     expect(edit.statusCode).toBe(200);
-    expect(edit.json()).toMatchObject({ id: 'cam-07', lanes: 3, district: 'Entrada Norte 2' });
+    expect(edit.json()).toMatchObject({ id: 'cam-07', lanes: 3, district: 'Santa Isabel' });
     expect(t.registry.device('cam-07')?.camera?.lanes).toBe(3);
     expect((await req('PUT', '/api/admin/devices/cam-07', boss, { model: 'x', district: 'y', lanes: 40, road: 'r', direction: 'both', lat: 18, lon: -94 })).json().message).toMatch(/lanes/);
     const before = t.registry.device('cam-07')!.passwordHash;

@@ -214,7 +214,7 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('web console end to end (re
     await panel.waitFor({ timeout: 10_000 });
     expect(await operator.evaluate(() => (window as unknown as { __cityops: C }).__cityops.controller.selected)).toBe('truck-01');
     // the panel shows the registry data and the live state of the picked truck
-    await expect.poll(() => panel.textContent(), { timeout: 10_000 }).toMatch(/gps\.lon/);
+    await expect.poll(() => panel.textContent(), { timeout: 10_000 }).toMatch(/Velocidad.*km\/h/); // the live fix, labelled in Spanish with its unit
     await operator.screenshot({ path: path.join(ARTIFACTS, 'e2e-fleet-picked.png') });
     // clicking empty map does not select another truck; closing the panel clears the selection
     await panel.locator('.btn-close').click();

@@ -177,7 +177,7 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('admin and investigator scr
     await f.locator('input[name="dev-district"]').fill('Centro');
     // a latitude out of range first: the registry's validation refuses it, naming the field
     await f.locator('input[name="dev-lat"]').fill('95');
-    await f.locator('input[name="dev-lon"]').fill('-94.42');
+    await f.locator('input[name="dev-lon"]').fill('-94.45');
     await f.locator('[data-testid="device-save"]').click();
     await expect.poll(() => admin.locator('[data-testid="devices-msg"]').textContent(), { timeout: 10_000 }).toMatch(/El registro rechazó el dispositivo.*location\.lat/);
     await f.locator('input[name="dev-lat"]').fill('18.1400');
@@ -188,7 +188,7 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('admin and investigator scr
     expect(shown).toMatchObject({ deviceId: 'air-07', username: 'air-07' });
     expect(shown.secret.length).toBeGreaterThan(8);
     await admin.locator('tr[data-device-id="air-07"]').waitFor({ timeout: 10_000 });
-    expect(registry.activeDevice('air-07')?.location).toEqual({ lat: 18.14, lon: -94.42 });
+    expect(registry.activeDevice('air-07')?.location).toEqual({ lat: 18.14, lon: -94.45 });
     await admin.screenshot({ path: path.join(ARTIFACTS, 'e2e-admin-device-added.png') });
     // on the live map: the station's point is in the air layer's source
     await admin.locator('[data-view="live"]').click();
