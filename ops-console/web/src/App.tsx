@@ -3,7 +3,7 @@ import { useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { setWorkerUrl, type StyleSpecification } from 'maplibre-gl';
 import { api, getSession, onSession, setSession, type Session } from './api/client';
-import { inService, type ConsoleConfig, type DeviceSummary } from './api/types';
+import type { ConsoleConfig, DeviceSummary } from './api/types';
 import type { Basemap } from './basemap/types';
 import { chooseMapStyle } from './basemap/style';
 import { PLACEHOLDER_BASEMAP } from './basemap/placeholder';
@@ -90,7 +90,8 @@ function Console({ session, lang, setLang }: { session: Session; lang: Lang; set
     if (!list) return;
     model.setMeta(
       list
-        .filter((d) => inService(d.status))
+        // planned devices too (where the installer will put them); retired ones leave the map
+        .filter((d) => d.status !== 'retired')
         .map(
           (d): DeviceMeta => ({
             id: d.id,

@@ -197,7 +197,7 @@ export function DevicesAdmin() {
               <td>{d.lastError ? <span title={d.lastError.detail}>{t(`reject_${d.lastError.reason}`)} · {fmtTime(lang, d.lastError.at, timeZone, true)}</span> : '—'}</td>
               <td>{d.credentialsIssuedAt ? fmtTime(lang, d.credentialsIssuedAt, timeZone, true) : '—'}</td>
               <td className="actions">
-                {d.status === 'active' && (
+                {d.status !== 'retired' && (
                   <>
                     <button className="btn" data-action="edit" onClick={() => { setForm(formOf(d)); setEditing(d.id); setRendered(null); }}>{t('edit')}</button>
                     <button className="btn" data-action="rotate" onClick={() => rotate(d.id)}>{t('rotate')}</button>
