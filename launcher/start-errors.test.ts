@@ -8,24 +8,11 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, tempDir } from '../testing/net';
+import { launcherEnv } from '../testing/crash';
 
 const root = path.resolve(import.meta.dirname, '..');
 
-async function envFor(dataDir: string, extra: Record<string, string> = {}) {
-  return {
-    ...process.env,
-    DATA_DIR: dataDir,
-    HOST: '127.0.0.1',
-    MQTT_PORT: String(await freePort()),
-    MQTT_WS_PORT: String(await freePort()),
-    HTTP_PORT: String(await freePort()),
-    METRICS_PORT: String(await freePort()),
-    NODE_RED_PORT: String(await freePort()),
-    LOG_LEVEL: 'info',
-    SIM: 'off',
-    ...extra,
-  };
-}
+const envFor = (dataDir: string, extra: Record<string, string> = {}) => launcherEnv(dataDir, { LOG_LEVEL: 'info', ...extra });
 
 function start(env: NodeJS.ProcessEnv): Promise<{ code: number | null; stderr: string; stdout: string }> {
   return new Promise((resolve) => {

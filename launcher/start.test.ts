@@ -3,39 +3,18 @@
  * whole operations center with a simulated fleet; Ctrl-C stops it cleanly; started again, it
  * carries on with the data it has.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort, tempDir, waitFor } from '../testing/net';
+import { tempDir, waitFor } from '../testing/net';
+import { launch, launcherEnv } from '../testing/crash';
 import { openDuckDbStore } from '../store/duckdb/index';
 
 const root = path.resolve(import.meta.dirname, '..');
 
-async function envFor(dataDir: string) {
-  return {
-    ...process.env,
-    DATA_DIR: dataDir,
-    HOST: '127.0.0.1',
-    MQTT_PORT: String(await freePort()),
-    MQTT_WS_PORT: String(await freePort()),
-    HTTP_PORT: String(await freePort()),
-    METRICS_PORT: String(await freePort()),
-    NODE_RED_PORT: String(await freePort()),
-    LOG_LEVEL: 'warn',
-    LOG_FORMAT: 'json',
-    SIM: 'on',
-  };
-}
-
-function start(env: NodeJS.ProcessEnv): { child: ChildProcess; out: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'launcher/start.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, out: () => out, exited };
-}
+const envFor = (dataDir: string) => launcherEnv(dataDir, { SIM: 'on' });
+const start = (env: NodeJS.ProcessEnv) => launch(env, root);
 
 async function metric(port: string, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -73,10 +52,10 @@ describe('npm start (one-command start)', () => {
     expect(registryBefore).not.toMatch(/"password"\s*:/); // hashes only
 
     // the simulated fleet's readings flow through broker and ingest into the store
-    await waitFor(async () => (await metric(env.METRICS_PORT, 'ingest_records_written_total')) >= 20, 60_000, 250, 'readings written');
+    await waitFor(async () => (await metric(env.METRICS_PORT!, 'ingest_records_written_total')) >= 20, 60_000, 250, 'readings written');
 
     // one /metrics for the process: the broker's counters beside ingest's
-    expect(await metric(env.METRICS_PORT, 'mqtt_broker_clients_connected')).toBeGreaterThan(0);
+    expect(await metric(env.METRICS_PORT!, 'mqtt_broker_clients_connected')).toBeGreaterThan(0);
 
     first.child.kill('SIGINT');
     expect(await first.exited).toBe(0);
@@ -92,7 +71,7 @@ describe('npm start (one-command start)', () => {
     children.push(second.child);
     await waitFor(() => second.out().includes('is running'), 90_000, 100, 'second start-up');
     expect(fs.readFileSync(path.join(dataDir, 'registry.json'), 'utf8')).toBe(registryBefore);
-    await waitFor(async () => (await metric(env2.METRICS_PORT, 'ingest_records_written_total')) >= 5, 60_000, 250, 'readings written after restart');
+    await waitFor(async () => (await metric(env2.METRICS_PORT!, 'ingest_records_written_total')) >= 5, 60_000, 250, 'readings written after restart');
     second.child.kill('SIGINT');
     expect(await second.exited).toBe(0);
     expect(await storedPoints(dataDir)).toBeGreaterThan(afterFirst);
