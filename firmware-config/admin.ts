@@ -192,7 +192,20 @@ export function markInstalled(registryFile: string, id: string): boolean {
   const reg = loadRegistryFile(registryFile);
   const d = reg.devices.find((x) => x.id === id);
   if (!d || d.status !== 'planned') return false;
-  return setStatus(registryFile, id, 'installed', ['planned']).changed;
+  d.status = 'installed';
+  saveRegistryFile(registryFile, reg);
+  return true;
+}
+
+/** ingest's `onFirstContact` for a registry file: markInstalled, logged; a failure is a warning, never a crash. */
+export function installOnFirstContact(registryFile: string, log: { info(o: object, m: string): void; warn(o: object, m: string): void }): (id: string) => void {
+  return (id) => {
+    try {
+      if (markInstalled(registryFile, id)) log.info({ deviceId: id }, 'first reading of a planned device: now installed');
+    } catch (err) {
+      log.warn({ deviceId: id, err: (err as Error).message }, 'could not mark the device installed');
+    }
+  };
 }
 
 /** planned | installed → active: commissioned by the installer. */

@@ -19,7 +19,7 @@ import { createLogger } from '../lib/log';
 import { startErrorLine } from '../lib/preflight';
 import { secureDataDir } from '../lib/data-dir';
 import { openStore } from '../store/open';
-import { markInstalled } from '../firmware-config/admin';
+import { installOnFirstContact } from '../firmware-config/admin';
 import { startIngest } from './index';
 import { createRuleEngine } from './rules/index';
 
@@ -46,13 +46,7 @@ async function main(): Promise<void> {
     registry,
     store,
     // lifecycle: a planned device's first real reading makes it "installed" (presence alerts from then on)
-    onFirstContact: (id) => {
-      try {
-        if (markInstalled(file, id)) log.info({ deviceId: id }, 'first reading of a planned device: now installed');
-      } catch (err) {
-        log.warn({ deviceId: id, err: (err as Error).message }, 'could not mark the device installed');
-      }
-    },
+    onFirstContact: installOnFirstContact(file, log),
     mqttUrl: mqttUrlOf(cfg),
     username: process.env.INGEST_USERNAME || 'ingest',
     password,

@@ -27,17 +27,9 @@ import { cityFileFor, loadCity, type City } from '../firmware-config/city';
 import { startFleet } from '../device-sim/fleet';
 import { backfillFleet, type BackfillProgress, type BackfillReport } from '../device-sim/backfill';
 import { loadOrCreateSecret } from './secrets';
-import { markInstalled } from '../firmware-config/admin';
+import { installOnFirstContact } from '../firmware-config/admin';
 import { secureDataDir } from '../lib/data-dir';
 
-/** lifecycle: a planned device's first real reading makes it "installed" (presence alerts from then on) */
-function markInstalledLogged(registryFile: string, id: string, log: Logger): void {
-  try {
-    if (markInstalled(registryFile, id)) log.info({ deviceId: id }, 'first reading of a planned device: now installed');
-  } catch (err) {
-    log.warn({ deviceId: id, err: (err as Error).message }, 'could not mark the device installed');
-  }
-}
 
 export interface StackOptions {
   /**
@@ -132,8 +124,9 @@ export async function startStack(cfg: Config, log: Logger, opts: StackOptions = 
     // reverse order: the fleet stops publishing first, ingest drains and writes, the store closes last
     for (const c of started.reverse()) {
       try {
-        const r = await c.stop();
-        if (c.name === 'ingest') report.unwritten += (r as { unwritten?: number } | undefined)?.unwritten ?? 0;
+        // a component that held accepted messages (ingest) says how many it could not write
+        const r = (await c.stop()) as { unwritten?: number } | undefined;
+        report.unwritten += r?.unwritten ?? 0;
         log.debug({ component: c.name }, 'stopped');
       } catch (err) {
         report.failed.push(c.name);
@@ -192,7 +185,8 @@ export async function startStack(cfg: Config, log: Logger, opts: StackOptions = 
       rules: ({ publish }) =>
         createRuleEngine({ registry, city, publish, log: log.child({ component: 'rules' }), stateFile: rulesStateFileOf(cfg), ...(opts.clock ? { now: opts.clock } : {}), ...(opts.rules ? { config: opts.rules } : {}) }),
       ...(opts.clock ? { clock: opts.clock } : {}),
-      onFirstContact: (id) => markInstalledLogged(registryFile, id, log),
+      // lifecycle: a planned device's first real reading makes it "installed" (presence alerts from then on)
+      onFirstContact: installOnFirstContact(registryFile, log),
       ...(opts.ingestStopTimeoutMs !== undefined ? { stopTimeoutMs: opts.ingestStopTimeoutMs } : {}),
       log: log.child({ component: 'ingest' }),
     });
