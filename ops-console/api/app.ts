@@ -37,6 +37,7 @@ import plateRoutes from './routes/plates';
 import deadLetterRoutes from './routes/dead-letters';
 import historyRoutes from './routes/history';
 import exportRoutes from './routes/exports';
+import fleetRoutes from './routes/fleet';
 import openDataRoutes from './routes/open-data';
 import liveRoutes from './routes/live';
 import open311Routes from './routes/open311';
@@ -110,6 +111,7 @@ export async function consoleApp(fastify: FastifyInstance, opts: AppPluginOption
   await fastify.register(deadLetterRoutes);
   await fastify.register(historyRoutes);
   await fastify.register(exportRoutes);
+  await fastify.register(fleetRoutes);
   await fastify.register(openDataRoutes);
   await fastify.register(liveRoutes);
   await fastify.register(open311Routes);

@@ -16,7 +16,7 @@ import { TICKET_TTL_MS } from '../plugins/app/tickets';
 
 const WINDOW_MS = 60_000;
 /** the URLs a ticket may open */
-export const TICKET_PATH = '^/api/live$|^/api/exports/[0-9a-f-]{36}/download$';
+export const TICKET_PATH = '^/api/live$|^/api/exports/[0-9a-f-]{36}/download$|^/api/fleet/report/export$|^/api/fleet/gpx$';
 
 export function createFailureLimiter(max: number, now: () => number = Date.now) {
   const fails = new Map<string, number[]>();
@@ -87,7 +87,7 @@ const routes: FastifyPluginAsyncTypebox<{ loginRateLimit?: number }> = async (ap
       schema: {
         tags: ['auth'],
         summary: `a one-time ticket (valid ${TICKET_TTL_MS / 1000} s, for one path) to put in a WebSocket or download URL as ?ticket= instead of the session token`,
-        body: Type.Object({ path: Type.String({ pattern: TICKET_PATH, maxLength: 80, description: '/api/live or /api/exports/<id>/download' }) }, { additionalProperties: false }),
+        body: Type.Object({ path: Type.String({ pattern: TICKET_PATH, maxLength: 80, description: '/api/live, /api/exports/<id>/download, /api/fleet/report/export or /api/fleet/gpx' }) }, { additionalProperties: false }),
         response: { 200: Type.Object({ ticket: Type.String(), expiresAt: Type.Integer(), url: Type.String() }), ...errors(400, 401) },
       },
     },
