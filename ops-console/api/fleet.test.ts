@@ -230,3 +230,27 @@ describe('GET /api/fleet/gpx', () => {
     expect((await get('/api/fleet/gpx?deviceId=air-01&date=2026-11-30', plan)).json().code).toBe('E_DEVICE_KIND');
   });
 });
+
+describe('documented and robust', () => {
+  it('the OpenAPI document lists the fleet routes with their units', async () => {
+    const doc = (await get('/docs/json')).json();
+    for (const p of ['/api/fleet/report', '/api/fleet/report/export', '/api/fleet/gpx']) expect(doc.paths[p]).toBeDefined();
+    expect(JSON.stringify(doc.paths['/api/fleet/report'])).toContain('"x-unit":"km"');
+  });
+  it('a failing store gives 500 E_INTERNAL without its error text, for the report and its exports; the API keeps serving', async () => {
+    const broken = await makeTestApi();
+    try {
+      const tok = await broken.token('plan');
+      await broken.store.close();
+      for (const url of [`/api/fleet/report?${range}`, `/api/fleet/report/export?${range}&format=xlsx`, '/api/fleet/gpx?deviceId=truck-01&date=2026-11-30']) {
+        const r = await broken.app.inject({ url, headers: H(tok) });
+        expect([url, r.statusCode, r.json().code]).toEqual([url, 500, 'E_INTERNAL']);
+        expect(r.body).not.toMatch(/duckdb|closed|connection/i);
+      }
+      expect((await broken.app.inject({ url: '/api/auth/me', headers: H(tok) })).statusCode).toBe(200);
+    } finally {
+      await broken.app.close();
+      broken.registry.close();
+    }
+  });
+});

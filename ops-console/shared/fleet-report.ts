@@ -167,9 +167,9 @@ export const DAY_COLUMNS: Column<TruckDay>[] = [
   col('district', 'Colonia', 'District', 'text', (r) => r.district),
   col('trips', 'Viajes', 'Trips', 'int', (r) => r.trips),
   col('distanceKm', 'Distancia (km)', 'Distance (km)', 'km', (r) => r.distanceKm),
-  col('drivingS', 'En movimiento', 'Driving', 'duration', (r) => r.drivingS),
+  col('drivingS', 'En movimiento (h:mm)', 'Driving (h:mm)', 'duration', (r) => r.drivingS),
   col('stops', 'Paradas', 'Stops', 'int', (r) => r.stops),
-  col('stoppedS', 'Detenido', 'Stopped', 'duration', (r) => r.stoppedS),
+  col('stoppedS', 'Detenido (h:mm)', 'Stopped (h:mm)', 'duration', (r) => r.stoppedS),
   col('engineHours', 'Horas de motor (h)', 'Engine hours (h)', 'h', (r) => r.engineHours),
   col('maxSpeedKmh', 'Vel. máx. (km/h)', 'Max speed (km/h)', 'kmh', (r) => r.maxSpeedKmh),
   col('binsLifted', 'Contenedores levantados', 'Bins lifted', 'int', (r) => r.binsLifted),
@@ -184,14 +184,14 @@ export const TRIP_COLUMNS: Column<FleetTrip>[] = [
   col('end', 'Fin', 'End', 'datetime', (r) => r.end),
   col('endPlace', 'Lugar de fin', 'End place', 'text', (r) => placeText(r.endPlace)),
   col('distanceKm', 'Distancia (km)', 'Distance (km)', 'km', (r) => r.distanceKm),
-  col('durationS', 'Duración', 'Duration', 'duration', (r) => r.durationS),
+  col('durationS', 'Duración (h:mm)', 'Duration (h:mm)', 'duration', (r) => r.durationS),
   col('maxSpeedKmh', 'Vel. máx. (km/h)', 'Max speed (km/h)', 'kmh', (r) => r.maxSpeedKmh),
   col('avgSpeedKmh', 'Vel. media (km/h)', 'Avg speed (km/h)', 'kmh', (r) => r.avgSpeedKmh),
 ];
 export const STOP_COLUMNS: Column<FleetStop>[] = [
   col('deviceId', 'Camión', 'Truck', 'text', (r) => r.deviceId),
   col('start', 'Inicio', 'Start', 'datetime', (r) => r.start),
-  col('durationS', 'Duración', 'Duration', 'duration', (r) => r.durationS),
+  col('durationS', 'Duración (h:mm)', 'Duration (h:mm)', 'duration', (r) => r.durationS),
   col('street', 'Calle', 'Street', 'text', (r) => r.place.depot ?? r.place.street),
   col('placeDistrict', 'Colonia', 'District', 'text', (r) => r.place.district),
   col('engineOn', 'Motor encendido', 'Engine on', 'yesno', (r) => (r.engineOn ? 1 : 0)),
@@ -205,6 +205,8 @@ const totalsColumns = <R extends { truckDays: number; trips: number; distanceKm:
   col('binsLifted', 'Contenedores levantados', 'Bins lifted', 'int', (r) => r.binsLifted),
   col('depotHours', 'Tiempo en base (h)', 'Time at depot (h)', 'h', (r) => r.depotHours),
 ];
+/** The totals of a report (its summary line). */
+export const TOTAL_COLUMNS: Column<FleetTotals>[] = totalsColumns<FleetTotals>();
 export const ROUTE_COLUMNS: Column<RouteSummary>[] = [col('routeId', 'Ruta', 'Route', 'text', (r) => r.routeId), col('district', 'Colonia', 'District', 'text', (r) => r.district), ...totalsColumns<RouteSummary>()];
 export const DISTRICT_COLUMNS: Column<DistrictSummary>[] = [col('district', 'Colonia', 'District', 'text', (r) => r.district), col('routes', 'Rutas', 'Routes', 'int', (r) => r.routes), ...totalsColumns<DistrictSummary>()];
 

@@ -13,6 +13,7 @@ import { localParts } from '../../../ingest/rules/local-time';
 import {
   FLEET_DOC_TEXT,
   FLEET_TABLES,
+  TOTAL_COLUMNS,
   fillText,
   fmtCell,
   fmtDate,
@@ -58,7 +59,7 @@ export async function fleetXlsx(r: FleetReport, lang: FleetLang): Promise<Buffer
   sum.addRow([tx.rules, fillText(tx.rulesText, r.rules)]);
   sum.addRow([]);
   sum.addRow([tx.totals]).font = { bold: true };
-  const totals = tableOf('routes').columns.filter((c) => c.key !== 'routeId' && c.key !== 'district');
+  const totals = TOTAL_COLUMNS;
   for (const c of totals) {
     const row = sum.addRow([c[lang], c.value(r.totals)]);
     row.getCell(2).numFmt = XLSX_FMT[c.kind] ?? 'General';
@@ -113,7 +114,7 @@ export function fleetPdf(r: FleetReport, lang: FleetLang, maxRows = 400): Promis
   doc.text(pdfText(`${tx.period}: ${fmtDateTime(r.from, r.timezone, false)} – ${fmtDateTime(r.to - 1, r.timezone, false)} · ${tx.generated}: ${fmtDateTime(r.generatedAt, r.timezone)}`));
   doc.text(pdfText(`${tx.trucks}: ${[...new Set(r.days.map((d) => d.deviceId + (d.plate ? ` (${d.plate})` : '')))].join(', ') || tx.none}`));
   doc.text(pdfText(`${tx.rules}: ${fillText(tx.rulesText, r.rules)}`));
-  const totals = tableOf('routes').columns.filter((c) => c.key !== 'routeId' && c.key !== 'district');
+  const totals = TOTAL_COLUMNS;
   doc.font('Helvetica-Bold').text(pdfText(`${tx.totals}: ${totals.map((c) => `${c[lang]} ${fmtCell(c.kind, c.value(r.totals), r.timezone, lang)}`).join(' · ')}`));
   doc.moveDown(0.5);
 

@@ -23,6 +23,7 @@ import { DevicePanel } from './views/DevicePanel';
 import { CoverageView } from './views/CoverageView';
 import { ReplayView } from './views/ReplayView';
 import { PlannersView } from './views/PlannersView';
+import { FleetReportsView } from './fleet/FleetReportsView';
 import { Legend } from './views/Legend';
 import { PublicReports, isPublicReportsPath } from './reports/PublicReports';
 import { ReportsView } from './reports/ReportsView';
@@ -186,6 +187,7 @@ function Console({ session, lang, setLang }: { session: Session; lang: Lang; set
             {view === 'investigate' && <InvestigatorView />}
           </aside>
           {view === 'planners' && <PlannersView />}
+          {view === 'fleet' && <FleetReportsView />}
           {view === 'admin' && <AdminView />}
         </main>
         <AlertDialogHost />

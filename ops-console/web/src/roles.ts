@@ -4,19 +4,19 @@
  */
 import type { Role } from '../../shared/live';
 
-export type View = 'live' | 'alerts' | 'coverage' | 'replay' | 'planners' | 'reports' | 'investigate' | 'admin';
+export type View = 'live' | 'alerts' | 'coverage' | 'replay' | 'planners' | 'fleet' | 'reports' | 'investigate' | 'admin';
 
 const VIEWS: Record<string, View[]> = {
   public: [],
   operator: ['live', 'alerts', 'coverage', 'replay', 'reports'],
-  planner: ['live', 'alerts', 'coverage', 'replay', 'planners', 'reports'],
+  planner: ['live', 'alerts', 'coverage', 'replay', 'planners', 'fleet', 'reports'],
   investigator: ['live', 'investigate', 'replay'],
-  admin: ['live', 'alerts', 'coverage', 'replay', 'planners', 'reports', 'investigate', 'admin'],
+  admin: ['live', 'alerts', 'coverage', 'replay', 'planners', 'fleet', 'reports', 'investigate', 'admin'],
 };
 
 export const viewsFor = (role: Role): View[] => VIEWS[role] ?? [];
 /** The tab's label (i18n key) of each view. */
-export const VIEW_LABEL: Record<View, string> = { live: 'tabLive', alerts: 'tabAlerts', coverage: 'tabCoverage', replay: 'tabReplay', planners: 'tabPlanners', reports: 'tabReports', investigate: 'tabInvestigate', admin: 'tabAdmin' };
+export const VIEW_LABEL: Record<View, string> = { live: 'tabLive', alerts: 'tabAlerts', coverage: 'tabCoverage', replay: 'tabReplay', planners: 'tabPlanners', fleet: 'tabFleet', reports: 'tabReports', investigate: 'tabInvestigate', admin: 'tabAdmin' };
 /** The map's mode while a view is shown (views without their own mode show the live map). */
 export const mapModeOf = (v: View): 'live' | 'coverage' | 'replay' => (v === 'coverage' || v === 'replay' ? v : 'live');
 /** Operators (and admins) act on alerts; planners watch. */

@@ -12,9 +12,17 @@ export interface UChartProps {
   testId?: string;
   /** fixed x range (same units as x) so one bucket does not stretch the axis over years */
   xRange?: [number, number];
+  /** x tick and legend text (e.g. dd/mm for days); default: uPlot's own */
+  xFormat?: (x: number) => string;
+  /** allowed x tick steps (e.g. whole days: [1, 2, 7]) */
+  xIncrs?: number[];
+  /** legend label of x (default uPlot's "Time") */
+  xLabel?: string;
+  /** y axis from 0 (bars of totals) */
+  yFromZero?: boolean;
 }
 
-export function UChart({ data, series, height = 180, yLabel, time = true, testId, xRange }: UChartProps) {
+export function UChart({ data, series, height = 180, yLabel, time = true, testId, xRange, xFormat, xIncrs, xLabel, yFromZero }: UChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const key = series.map((s) => s.label + s.color).join('|');
@@ -24,14 +32,14 @@ export function UChart({ data, series, height = 180, yLabel, time = true, testId
     const opts: Options = {
       width: el.clientWidth || 400,
       height,
-      scales: { x: xRange ? { time, range: () => xRange } : { time } },
+      scales: { x: xRange ? { time, range: () => xRange } : { time }, ...(yFromZero ? { y: { range: (_u: uPlot, _min: number, max: number): [number, number] => [0, max > 0 ? max * 1.1 : 1] } } : {}) },
       axes: [
-        { stroke: '#cbd5e1', grid: { stroke: '#1e293b' }, ticks: { stroke: '#334155' }, font: '14px system-ui' },
+        { stroke: '#cbd5e1', grid: { stroke: '#1e293b' }, ticks: { stroke: '#334155' }, font: '14px system-ui', ...(xFormat ? { values: (_u: uPlot, splits: number[]) => splits.map(xFormat) } : {}), ...(xIncrs ? { incrs: xIncrs } : {}) },
         { stroke: '#cbd5e1', grid: { stroke: '#1e293b' }, ticks: { stroke: '#334155' }, font: '14px system-ui', label: yLabel, labelFont: '14px system-ui' },
       ],
       legend: { show: true },
       series: [
-        {},
+        { ...(xLabel ? { label: xLabel } : {}), ...(xFormat ? { value: (_u: uPlot, v: number | null) => (v === null ? '' : xFormat(v)) } : {}) },
         ...series.map((s) => ({
           label: s.label,
           stroke: s.color,
@@ -52,7 +60,7 @@ export function UChart({ data, series, height = 180, yLabel, time = true, testId
     };
     // recreate only when the series change
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [key, height, time, xRange?.[0], xRange?.[1]]);
+  }, [key, height, time, xRange?.[0], xRange?.[1], xLabel, yFromZero]);
 
   useEffect(() => {
     plot.current?.setData(data);
