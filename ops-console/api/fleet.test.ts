@@ -10,6 +10,7 @@ import { makeTestApi, type TestApi } from './test-support';
 import { eventRecord, gpsRecords, legsTrack, type Leg } from './lib/fleet-fixtures.test-data';
 import { parseCsv } from './lib/csv';
 import { DAY_COLUMNS, fmtNum, type FleetReport } from '../shared/fleet-report';
+import { FLEET_QUERY_LIMITS } from './routes/fleet';
 import type { Position } from '../../firmware-config/city';
 
 const DEPOT: Position = [-94.44, 18.14];
@@ -232,6 +233,22 @@ describe('GET /api/fleet/gpx', () => {
 });
 
 describe('documented and robust', () => {
+  it('at most FLEET_QUERY_LIMITS.perUser reports in flight per user (429 E_TOO_MANY_QUERIES), the slots free again after', async () => {
+    const before = FLEET_QUERY_LIMITS.perUser;
+    FLEET_QUERY_LIMITS.perUser = 1;
+    try {
+      const rs = await Promise.all(Array.from({ length: 6 }, () => get(`/api/fleet/report/export?${range}&format=xlsx`, plan)));
+      const codes = rs.map((r) => r.statusCode);
+      expect(codes).toContain(200);
+      expect(codes).toContain(429);
+      expect(rs.find((r) => r.statusCode === 429)!.json().code).toBe('E_TOO_MANY_QUERIES');
+      expect((await get(`/api/fleet/report?${range}`, plan)).statusCode).toBe(200);
+      // another user is not held up by this one
+      expect((await get(`/api/fleet/report?${range}`, boss)).statusCode).toBe(200);
+    } finally {
+      FLEET_QUERY_LIMITS.perUser = before;
+    }
+  });
   it('the OpenAPI document lists the fleet routes with their units', async () => {
     const doc = (await get('/docs/json')).json();
     for (const p of ['/api/fleet/report', '/api/fleet/report/export', '/api/fleet/gpx']) expect(doc.paths[p]).toBeDefined();

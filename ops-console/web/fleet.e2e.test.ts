@@ -162,6 +162,15 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('fleet reports end to end (
     const text = fs.readFileSync(csv.file, 'utf8');
     expect(text.split(/\r?\n/)[0]).toBe('\uFEFFCamión,Inicio,Duración (h:mm),Calle,Colonia,Motor encendido');
     expect(text).toContain('Calle s2');
+    // a period too long is refused with a Spanish message naming what to do, and the view recovers
+    const fromBox = page.locator('[data-testid="fleet-from"]');
+    const fromBefore = await fromBox.inputValue();
+    await fromBox.fill('01/01/2026');
+    await expect.poll(() => page.locator('[data-testid="fleet-error"]').textContent(), { timeout: 15_000 }).toBe('El periodo es demasiado largo: elija menos días o un camión');
+    await fromBox.fill('31/02/2026');
+    await expect.poll(() => page.getByText('Escriba la fecha como dd/mm/aaaa').count(), { timeout: 5000 }).toBe(1);
+    await fromBox.fill(fromBefore);
+    await expect.poll(() => page.locator('[data-testid="fleet-days-table"] tbody tr').count(), { timeout: 15_000 }).toBe(2);
     await page.getByRole('button', { name: 'Idioma' }).click();
     await expect.poll(() => page.locator('[data-view="fleet"]').textContent(), { timeout: 5000 }).toBe('Fleet reports');
     expect(await page.locator('[data-testid="fleet-days-table"] thead').textContent()).toContain('Distance (km)');

@@ -4,11 +4,13 @@
  *   GET /api/fleet/report/export   the same as CSV (one table), XLSX (every table) or PDF
  *   GET /api/fleet/gpx             one truck's day as GPX (trips as track segments, stops as waypoints)
  * At most FLEET_REPORT_LIMITS.maxDays days and maxTruckDays truck-days per request (400
- * E_RANGE_TOO_LONG). Downloads take the Bearer header or a one-time ?ticket=.
+ * E_RANGE_TOO_LONG), and FLEET_QUERY_LIMITS requests in flight per user and in all (429
+ * E_TOO_MANY_QUERIES; a big report reads the store for seconds). Downloads take the Bearer header
+ * or a one-time ?ticket=.
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DeviceIdList, errors, inline, OneOf, RangeQuery, splitIds } from '../lib/schemas';
-import { badRequest } from '../lib/errors';
+import { ApiError, badRequest } from '../lib/errors';
 import { localDays } from '../lib/local-days';
 import { devicesOf } from '../lib/planner';
 import { fleetReport, type FleetQuery } from '../lib/fleet-report';
@@ -38,7 +40,27 @@ const toQuery = (q: ReportQ): FleetQuery => {
   return { from: q.from, to: q.to, deviceIds: splitIds(q.deviceIds), routeId: q.routeId, district: q.district, rules };
 };
 
+export const FLEET_QUERY_LIMITS = { perUser: 2, total: 6 };
+
 const routes: FastifyPluginAsyncTypebox = async (app) => {
+  // fleet requests in flight, per user and in all (these hooks apply to this plugin's routes only)
+  const inflight = new Map<string, number>();
+  let total = 0;
+  app.addHook('preHandler', async (req, reply) => {
+    const who = req.user?.sub ?? req.ip;
+    const mine = inflight.get(who) ?? 0;
+    if (mine >= FLEET_QUERY_LIMITS.perUser || total >= FLEET_QUERY_LIMITS.total) {
+      throw new ApiError(429, 'E_TOO_MANY_QUERIES', mine >= FLEET_QUERY_LIMITS.perUser ? `at most ${FLEET_QUERY_LIMITS.perUser} fleet reports at a time per user; wait for one to finish` : 'the server is computing too many fleet reports; retry shortly');
+    }
+    inflight.set(who, mine + 1);
+    total++;
+    reply.raw.once('close', () => {
+      total--;
+      const n = (inflight.get(who) ?? 1) - 1;
+      if (n <= 0) inflight.delete(who);
+      else inflight.set(who, n);
+    });
+  });
   const checkRoute = (routeId?: string) => {
     if (routeId && app.ctx.city && !app.ctx.city.routes.some((r) => r.id === routeId)) throw badRequest('E_UNKNOWN_ROUTE', `no route ${routeId}`);
   };
@@ -52,7 +74,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['fleet'],
         summary: `fleet report: per truck and local day (trips, stops, distance, engine hours, bins lifted, time at depot), the trips and stops with their places, summaries per route and district; at most ${FLEET_REPORT_LIMITS.maxDays} days and ${FLEET_REPORT_LIMITS.maxTruckDays} truck-days`,
         querystring: Type.Object(ReportQuery),
-        response: { 200: inline(FleetReport), ...errors(400, 401, 403, 404) },
+        response: { 200: inline(FleetReport), ...errors(400, 401, 403, 404, 429) },
       },
     },
     async (req) => {
@@ -69,7 +91,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['fleet'],
         summary: 'the fleet report as a file: CSV (one table, `table`), XLSX (a sheet per table) or PDF; Spanish labels unless lang=en',
         querystring: Type.Object({ ...ReportQuery, format: OneOf(['csv', 'xlsx', 'pdf'] as const), table: OneOf(FLEET_TABLE_KEYS, { default: 'days', description: 'CSV only' }), lang: Lang, ticket: Ticket }),
-        response: { 200: FileBody, ...errors(400, 401, 403, 404) },
+        response: { 200: FileBody, ...errors(400, 401, 403, 404, 429) },
       },
     },
     async (req, reply) => {
@@ -98,7 +120,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['fleet'],
         summary: "one truck's local day as GPX 1.1: a track segment per trip, a waypoint per stop",
         querystring: Type.Object({ deviceId: Type.String({ minLength: 1, maxLength: 40 }), date: DateParam, lang: Lang, ticket: Ticket }),
-        response: { 200: FileBody, ...errors(400, 401, 403, 404) },
+        response: { 200: FileBody, ...errors(400, 401, 403, 404, 429) },
       },
     },
     async (req, reply) => {
