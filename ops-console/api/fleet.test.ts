@@ -12,6 +12,8 @@ import { parseCsv } from './lib/csv';
 import { DAY_COLUMNS, fmtNum, type FleetReport } from '../shared/fleet-report';
 import { FLEET_QUERY_LIMITS } from './routes/fleet';
 import type { Position } from '../../firmware-config/city';
+import { parseStringPromise } from 'xml2js';
+import { fleetPdf } from './lib/fleet-export';
 
 const DEPOT: Position = [-94.44, 18.14];
 const D30 = Date.UTC(2026, 10, 30, 6); // 30/11/2026 00:00 local (UTC−6)
@@ -202,6 +204,14 @@ describe('GET /api/fleet/report/export', () => {
     expect(text).toContain('Resumen por colonia');
   });
 
+  it('a PDF table longer than its limit says how many rows were left out (see XLSX or CSV)', async () => {
+    const rep = (await get(`/api/fleet/report?${range}`, plan)).json() as FleetReport;
+    const parser = new PDFParse({ data: new Uint8Array(await fleetPdf(rep, 'es', 1)) });
+    const { text } = await parser.getText();
+    await parser.destroy();
+    expect(text).toContain(`… y ${rep.trips.length - 1} filas más (ver XLSX o CSV)`);
+  });
+
   it('downloads take a one-time ticket instead of the header; a bad format is 400', async () => {
     const tk = await t.app.inject({ method: 'POST', url: '/api/auth/ticket', headers: H(plan), payload: { path: '/api/fleet/report/export' } });
     expect(tk.statusCode).toBe(200);
@@ -223,6 +233,11 @@ describe('GET /api/fleet/gpx', () => {
     expect(r.body).toContain('<name>truck-01 30/11/2026</name>');
     expect(r.body).toContain('Calle s2');
     expect(r.body).toContain('Parada 06:11');
+    // well-formed GPX 1.1 read by an independent XML parser
+    const gpx = await parseStringPromise(r.body);
+    expect(gpx.gpx.$).toMatchObject({ version: '1.1', xmlns: 'http://www.topografix.com/GPX/1/1' });
+    expect(gpx.gpx.trk[0].trkseg.map((s: { trkpt: unknown[] }) => s.trkpt.length)).toEqual([8, 8]); // 06:09 → 06:11:00 and 06:15:50 → 06:17:00, a fix each 10 s (the parked one at 06:09)
+    expect(gpx.gpx.wpt[1].desc[0]).toBe('Calle s2, Centro');
   });
   it('bad input: unknown truck 404, not a date 400, a camera 400', async () => {
     expect((await get('/api/fleet/gpx?deviceId=truck-99&date=2026-11-30', plan)).statusCode).toBe(404);
