@@ -16,14 +16,16 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
  * How trips and stops are cut from the GPS fixes (defaults; a request may narrow them within the
  * bounds of `FLEET_RULE_BOUNDS`).
  *  - a fix is *stationary* when its speed is below `stopSpeedKmh`;
- *  - a run of stationary fixes lasting at least `minStopS` (from its first fix to the next moving
- *    fix) is a **stop**; shorter pauses (a bin lift takes 20–50 s) stay inside the trip;
+ *  - a run of stationary fixes within `stopRadiusM` of its first one, lasting at least `minStopS`
+ *    (first to last fix of the run) is a **stop**; shorter pauses (a bin lift takes 20–50 s) and
+ *    crawling from bin to bin (sampled fixes at 0 km/h, but metres apart) stay inside the trip;
  *  - a **trip** is the movement between two stops (or a track gap); movement shorter than
  *    `minTripM` is GPS drift, not a trip;
  *  - no fix for more than `maxGapS` breaks the track: no distance is counted across the gap, and
- *    the trip before it ends at its last fix;
+ *    the trip before it ends at its last fix — unless both fixes are stationary within
+ *    `stopRadiusM` of each other (a parked truck's sparse heartbeat: the stop goes on);
  *  - a fix within `depotRadiusM` of a depot counts as time at the depot (each fix stands for the
- *    time until the next one, at most `maxGapS`);
+ *    time until the next one: all of it when that one is at the depot too, else at most `maxGapS`);
  *  - a place is named by the nearest street within `placeRadiusM` (its district from the city
  *    model), else by the district polygon it falls in.
  * Engine hours: ignition_on → ignition_off events, the state before the range taken from the last
@@ -33,6 +35,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 export const FLEET_RULES = {
   stopSpeedKmh: 5,
   minStopS: 120,
+  stopRadiusM: 50,
   minTripM: 100,
   maxGapS: 900,
   depotRadiusM: 150,
@@ -43,6 +46,7 @@ export type FleetRules = { -readonly [K in keyof typeof FLEET_RULES]: number };
 export const FLEET_RULE_BOUNDS: Record<keyof FleetRules, [number, number]> = {
   stopSpeedKmh: [0.5, 30],
   minStopS: [30, 3600],
+  stopRadiusM: [5, 500],
   minTripM: [0, 5000],
   maxGapS: [60, 7200],
   depotRadiusM: [20, 2000],

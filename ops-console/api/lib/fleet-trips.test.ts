@@ -43,8 +43,10 @@ describe('trips and stops from GPS fixes (stop = speed < 5 km/h for ≥ 120 s)',
     const r = cutTrack(track, { ...rules, minStopS: 20 });
     expect(r.stops.map((s) => s.start)).toContain(at('06:15'));
     expect(r.trips).toHaveLength(3);
-    // a gap only as long as the parked heartbeat breaks the parked stop into single fixes: no stop then
-    expect(cutTrack(track, { ...rules, maxGapS: 30 }).stops.map((s) => s.start)).toEqual([at('06:20:30')]);
+    // a parked heartbeat sparser than maxGapS does not break a stop (same place, stationary at both ends)
+    expect(cutTrack(track, { ...rules, maxGapS: 30 }).stops.map((s) => [s.start, s.end])).toEqual(cutTrack(track, rules).stops.map((s) => [s.start, s.end]));
+    // …but a gap after movement does: no trip spans the 20 minutes without fixes
+    expect(cutTrack(track, { ...rules, maxGapS: 30 }).trips.every((t) => t.end <= at('06:30:20') || t.start >= at('06:50'))).toBe(true);
   });
 
   it('drift shorter than minTripM is not a trip; gaps split the track', () => {
@@ -52,8 +54,20 @@ describe('trips and stops from GPS fixes (stop = speed < 5 km/h for ≥ 120 s)',
     const r = cutTrack(drift, rules);
     expect(r.trips).toEqual([]);
     expect(r.stops).toHaveLength(2);
-    expect(splitAtGaps(track, rules.maxGapS).map((p) => p.length)).toEqual([10 + 30 + 3 + 30 + 30 + 30, 10]);
+    expect(splitAtGaps(track, rules).map((p) => p.length)).toEqual([10 + 30 + 3 + 30 + 30 + 30, 10]);
     expect(cutTrack([], rules)).toEqual({ trips: [], stops: [] });
+  });
+});
+
+describe('crawling from bin to bin is movement, not a stop', () => {
+  it('sampled fixes at 0 km/h but 60 m apart (a fix each 30 s, as the thinned history has) make a trip', () => {
+    const crawl = Array.from({ length: 21 }, (_, i) => ({ ts: DAY_T0 + i * 30_000, lat: START[1], lon: START[0] + (i * 60) / (111_320 * Math.cos((START[1] * Math.PI) / 180)), speedKmh: 0, heading: 90 }));
+    const r = cutTrack(crawl, rules);
+    expect(r.stops).toEqual([]);
+    expect(r.trips).toHaveLength(1);
+    expect(r.trips[0]!.distanceM).toBeCloseTo(1200, -1);
+    // with a radius wider than the crawl it is one long stop
+    expect(cutTrack(crawl, { ...rules, stopRadiusM: 2000 }).stops).toHaveLength(1);
   });
 });
 
@@ -86,6 +100,10 @@ describe('time at the depot and places', () => {
     // parked 06:00–06:10 (600 s) + the first two moving fixes at 0 m and 100 m (10 s each) + parked 06:50–07:00 (600 s)
     expect(s).toBe(600 + 20 + 600);
     expect(timeNearS(track, [], 150, 900, at('06:00'), at('08:00'))).toBe(0);
+    // a parked heartbeat once an hour at the depot counts in full between its fixes
+    const hourly = [0, 1, 2].map((h) => ({ ts: at('06:00') + h * 3_600_000, lat: START[1], lon: START[0], speedKmh: 0, heading: 0 }));
+    expect(timeNearS(hourly, [{ lat: START[1], lon: START[0] }], 150, 900, at('06:00'), at('08:00'))).toBe(7200);
+    expect(cutTrack(hourly, rules).stops.map((s) => [s.start, s.end])).toEqual([[at('06:00'), at('08:00')]]);
   });
   it('names the nearest street and its district, the depot when at one, nothing far from every street', () => {
     const idx = new PlaceIndex(testCity(), 150, 150);

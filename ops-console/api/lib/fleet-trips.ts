@@ -28,12 +28,18 @@ export interface RawTrip {
 
 const dist = (a: TrackPoint, b: TrackPoint) => distanceM([a.lon, a.lat], [b.lon, b.lat]);
 
-/** Pieces of the track between gaps longer than `maxGapS`. */
-export function splitAtGaps(fixes: TrackPoint[], maxGapS: number): TrackPoint[][] {
+const still = (f: TrackPoint, rules: FleetRules) => f.speedKmh < rules.stopSpeedKmh;
+
+/**
+ * Pieces of the track between gaps longer than `maxGapS` — except a gap between two stationary
+ * fixes within `stopRadiusM` of each other: that is a parked truck's sparse heartbeat, not a gap.
+ */
+export function splitAtGaps(fixes: TrackPoint[], rules: FleetRules): TrackPoint[][] {
   const out: TrackPoint[][] = [];
   let cur: TrackPoint[] = [];
   for (const f of fixes) {
-    if (cur.length && f.ts - cur[cur.length - 1]!.ts > maxGapS * 1000) {
+    const prev = cur[cur.length - 1];
+    if (prev && f.ts - prev.ts > rules.maxGapS * 1000 && !(still(prev, rules) && still(f, rules) && dist(prev, f) <= rules.stopRadiusM)) {
       out.push(cur);
       cur = [];
     }
@@ -47,16 +53,18 @@ export function splitAtGaps(fixes: TrackPoint[], maxGapS: number): TrackPoint[][
 export function cutTrack(fixes: TrackPoint[], rules: FleetRules): { trips: RawTrip[]; stops: RawStop[] } {
   const trips: RawTrip[] = [];
   const stops: RawStop[] = [];
-  for (const piece of splitAtGaps(fixes, rules.maxGapS)) {
-    // stationary runs long enough to be stops: [first, last] fix indexes
+  for (const piece of splitAtGaps(fixes, rules)) {
+    // stationary runs long enough to be stops: [first, last] fix indexes; a run also ends when the
+    // truck is found farther than stopRadiusM from where it began (crawling from bin to bin is
+    // movement, even if each sampled fix says 0 km/h)
     const runs: [number, number][] = [];
     for (let i = 0; i < piece.length; ) {
-      if (piece[i]!.speedKmh >= rules.stopSpeedKmh) {
+      if (!still(piece[i]!, rules)) {
         i++;
         continue;
       }
       let k = i;
-      while (k + 1 < piece.length && piece[k + 1]!.speedKmh < rules.stopSpeedKmh) k++;
+      while (k + 1 < piece.length && still(piece[k + 1]!, rules) && dist(piece[i]!, piece[k + 1]!) <= rules.stopRadiusM) k++;
       if (piece[k]!.ts - piece[i]!.ts >= rules.minStopS * 1000) runs.push([i, k]);
       i = k + 1;
     }
@@ -119,19 +127,23 @@ export function overlapS(intervals: [number, number][], from: number, to: number
 }
 
 /**
- * Seconds within [from, to) spent near one of `places` (within `radiusM`): each fix stands for the
- * time until the next fix, at most `maxGapS`; the last fix for at most `maxGapS`, never past `now`.
+ * Seconds within [from, to) spent near one of `places` (within `radiusM`): each fix there stands
+ * for the time until the next fix — all of it when the next fix is there too (parked), else at
+ * most `maxGapS`; the last fix for at most `maxGapS`, never past `now`.
  */
 export function timeNearS(fixes: TrackPoint[], places: { lat: number; lon: number }[], radiusM: number, maxGapS: number, from: number, to: number, now = Infinity): number {
   if (!places.length) return 0;
   let ms = 0;
   for (let i = 0; i < fixes.length; i++) {
     const f = fixes[i]!;
-    const next = fixes[i + 1]?.ts ?? now;
-    const end = Math.min(next, f.ts + maxGapS * 1000, to, now);
+    const near = (x: TrackPoint) => places.some((p) => distanceM([x.lon, x.lat], [p.lon, p.lat]) <= radiusM);
+    if (!near(f)) continue;
+    const n = fixes[i + 1];
+    // parked at the depot between two fixes there: all of it (a parked heartbeat may be sparse)
+    const until = n && near(n) ? n.ts : Math.min(n?.ts ?? now, f.ts + maxGapS * 1000);
+    const end = Math.min(until, to, now);
     const start = Math.max(f.ts, from);
-    if (end <= start) continue;
-    if (places.some((p) => distanceM([f.lon, f.lat], [p.lon, p.lat]) <= radiusM)) ms += end - start;
+    if (end > start) ms += end - start;
   }
   return ms / 1000;
 }
