@@ -234,7 +234,7 @@ describe('GET /api/fleet/gpx', () => {
     expect(r.body).toContain('Calle s2');
     expect(r.body).toContain('Parada 06:11');
     // well-formed GPX 1.1 read by an independent XML parser
-    const gpx = await parseStringPromise(r.body);
+    const gpx = (await parseStringPromise(r.body)) as { gpx: { $: Record<string, string>; trk: { trkseg: { trkpt: unknown[] }[] }[]; wpt: { desc: string[] }[] } };
     expect(gpx.gpx.$).toMatchObject({ version: '1.1', xmlns: 'http://www.topografix.com/GPX/1/1' });
     expect(gpx.gpx.trk[0].trkseg.map((s: { trkpt: unknown[] }) => s.trkpt.length)).toEqual([8, 8]); // 06:09 → 06:11:00 and 06:15:50 → 06:17:00, a fix each 10 s (the parked one at 06:09)
     expect(gpx.gpx.wpt[1].desc[0]).toBe('Calle s2, Centro');
