@@ -2,7 +2,8 @@
  * Escalation of alerts Node-RED never heard of: Node-RED (the real child process with the shipped
  * flows) is stopped; meanwhile critical alerts open, one is acknowledged, two are resolved (one of
  * them was already pending in Node-RED's store) — through the real broker and the real console
- * API, which keeps them in its DuckDB. Node-RED starts again, logs in to the API as a planner and
+ * API, which keeps them in its DuckDB. Node-RED starts again, logs in to the API as the `nodered`
+ * service (a planner that sees alerts as the bus shows them: the real ids, plates in them) and
  * reconciles with it: the alert opened while it was down escalates when its delay from the
  * opening is up, the one whose deadline passed while it was down escalates at once, each once,
  * on MQTT (folded by the API: escalated) and to the webhook (a real local HTTP server); the
@@ -13,6 +14,7 @@ import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { svcTopics, type AlertEvent } from '../contract';
+import { hashPasswordSync } from '../firmware-config/credentials';
 import { createLogger } from '../lib/log';
 import { startConsoleStack, USERS, type ConsoleStack } from '../ops-console/api/test-support';
 import type { Alert } from '../ops-console/shared/live';
@@ -23,6 +25,9 @@ import { startNodeRed, type NodeRedHandle } from './node-red';
 const log = createLogger('nr-reconcile-test', process.env.TEST_LOG_LEVEL ?? 'silent');
 const DELAY_MIN = 0.5; // 30 s: longer than a Node-RED start on a loaded machine
 const DELAY_MS = DELAY_MIN * 60_000;
+// the hotlist rule puts the plate in the id (a planner gets it redacted; the escalation needs the real one)
+const A_ID = `hotlist.cam-01.XYZ123.${Date.now()}`;
+const B_ID = `hotlist.cam-01.XYZ123.${Date.now() - 1}`;
 let stack: ConsoleStack;
 let api: string;
 let webhook: http.Server;
@@ -48,7 +53,6 @@ const nodeRedSubscribed = () =>
     };
     stack.broker.aedes.on('subscribe', on);
   });
-const planner = USERS.find((u) => u.role === 'planner')!;
 const operator = USERS.find((u) => u.role === 'operator')!;
 const start = () =>
   startNodeRed({
@@ -57,8 +61,8 @@ const start = () =>
     credentialSecret: 'test-credential-secret',
     mqtt: { url: `mqtt://127.0.0.1:${stack.broker.port}`, username: 'nodered', password: TEST_PASSWORD('nodered') },
     apiUrl: api,
-    apiUsername: planner.username,
-    apiPassword: planner.password,
+    apiUsername: 'nodered',
+    apiPassword: TEST_PASSWORD('nodered'),
     adminPassword: null,
     webhookUrl,
     escalateAfterMin: DELAY_MIN,
@@ -75,7 +79,11 @@ const getAlert = async (t: string, id: string): Promise<Alert | null> => {
 };
 
 beforeAll(async () => {
-  stack = await startConsoleStack('nr-reconcile-', { jwtSecret: 'reconcile-test-secret-reconcile-test-secret' });
+  // Node-RED's console login as npm start makes it (launcher/stack.ts: the registry's nodered account, a planner)
+  stack = await startConsoleStack('nr-reconcile-', {
+    jwtSecret: 'reconcile-test-secret-reconcile-test-secret',
+    serviceUsers: [{ username: 'nodered', role: 'planner', passwordHash: hashPasswordSync(TEST_PASSWORD('nodered')) }],
+  });
   api = `http://127.0.0.1:${stack.api.port}`;
   userDir = path.join(stack.dir, 'node-red');
   webhook = http.createServer((req, res) => {
@@ -134,8 +142,8 @@ describe('escalation reconciled with the console API after Node-RED was down', (
 
     // while Node-RED is down
     const aOpened = Date.now();
-    await open('hotlist.cam-01.A.while-down', aOpened); // → escalates at aOpened + delay
-    await open('hotlist.cam-01.B.overdue', aOpened - 2 * DELAY_MS); // deadline passed → at once
+    await open(A_ID, aOpened); // → escalates at aOpened + delay
+    await open(B_ID, aOpened - 2 * DELAY_MS); // deadline passed → at once
     await open('hotlist.cam-01.C.acked', aOpened);
     await act('hotlist.cam-01.C.acked', 'ack');
     await open('hotlist.cam-01.R.resolved', aOpened - 2 * DELAY_MS);
@@ -150,9 +158,9 @@ describe('escalation reconciled with the console API after Node-RED was down', (
     const startedAt = Date.now();
 
     const escOf = (id: string) => seen.filter((s) => s.e.event === 'escalate' && s.e.alertId === id);
-    const b = (await waitFor(() => escOf('hotlist.cam-01.B.overdue')[0], 20_000, 50, 'overdue escalation after the start'))!;
+    const b = (await waitFor(() => escOf(B_ID)[0], 20_000, 50, 'overdue escalation after the start'))!;
     expect(b.at - startedAt).toBeLessThan(10_000); // at once (the first reconciliation)
-    const a = (await waitFor(() => escOf('hotlist.cam-01.A.while-down')[0], DELAY_MS + 20_000, 50, 'escalation of the alert opened while down'))!;
+    const a = (await waitFor(() => escOf(A_ID)[0], DELAY_MS + 20_000, 50, 'escalation of the alert opened while down'))!;
     // on time: its delay from the opening, not from Node-RED's start
     expect(a.at).toBeGreaterThanOrEqual(aOpened + DELAY_MS - 100);
     expect(a.at).toBeLessThan(Math.max(aOpened + DELAY_MS, startedAt) + 5000);
@@ -163,13 +171,13 @@ describe('escalation reconciled with the console API after Node-RED was down', (
     await waitFor(() => posted.length >= 2 || null, 10_000, 50, 'webhook calls');
     await new Promise((r) => setTimeout(r, 1500));
     // exactly once each, and only those two
-    expect(seen.filter((s) => s.e.event === 'escalate').map((s) => s.e.alertId).sort()).toEqual(['hotlist.cam-01.A.while-down', 'hotlist.cam-01.B.overdue']);
-    expect(posted.map((p) => p.body.alertId).sort()).toEqual(['hotlist.cam-01.A.while-down', 'hotlist.cam-01.B.overdue']);
+    expect(seen.filter((s) => s.e.event === 'escalate').map((s) => s.e.alertId).sort()).toEqual([A_ID, B_ID].sort());
+    expect(posted.map((p) => p.body.alertId).sort()).toEqual([A_ID, B_ID].sort());
     expect(posted.every((p) => p.body.event === 'escalate')).toBe(true);
 
     // the API folded the escalations into the alerts; the others are as the operator left them
-    expect(await getAlert(op, 'hotlist.cam-01.A.while-down')).toMatchObject({ state: 'open', escalated: true });
-    expect(await getAlert(op, 'hotlist.cam-01.B.overdue')).toMatchObject({ state: 'open', escalated: true });
+    expect(await getAlert(op, A_ID)).toMatchObject({ state: 'open', escalated: true });
+    expect(await getAlert(op, B_ID)).toMatchObject({ state: 'open', escalated: true });
     for (const [id, state] of [['hotlist.cam-01.P.pending', 'resolved'], ['hotlist.cam-01.R.resolved', 'resolved'], ['hotlist.cam-01.C.acked', 'acknowledged'], ['hotlist.cam-01.W.warning', 'open']] as const) {
       const x = await getAlert(op, id);
       expect(x?.state).toBe(state);
