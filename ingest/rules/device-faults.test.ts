@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RegistryView } from '../../firmware-config/registry';
+import type { RuleConfigInput } from './config';
 import { createRuleEngine, type CityRuleEngine } from './index';
 import { record, sink, testRegistry } from './test-support';
 
@@ -16,11 +17,11 @@ afterEach(() => {
   engine?.stop();
   reg?.close();
 });
-function setup() {
+function setup(config: RuleConfigInput = {}) {
   reg = testRegistry();
   const s = sink();
   clock = t0;
-  engine = createRuleEngine({ registry: reg, publish: s.publish, now: () => clock });
+  engine = createRuleEngine({ registry: reg, publish: s.publish, now: () => clock, config });
   return s;
 }
 
@@ -108,6 +109,30 @@ describe('faults reported as what they are', () => {
     engine.onPresence('air-01', false, clock + 1000, 'shutdown');
     clock += 4 * MIN;
     engine.tick(clock);
+    // nobody else heard since: every device went at once (the platform is cut off) — not air-01's fault
+    expect(s.of('offline', 'air-01')).toEqual([]);
+    // others are heard meanwhile: air-01's absence is its own
+    engine.onRecord(record(reg, 'noise-01', 'noise', { ts: clock, windowS: 60, laeq: 50, lamax: 60, lamin: 40 }, { receivedAt: clock }));
+    engine.tick(clock);
     expect(s.of('offline', 'air-01')[0]).toMatchObject({ event: 'open', code: 'offline.disconnected' });
+  });
+
+  it('transport allowance (offlineSlackMs) on arrival-time judgements: a reading arriving late by less is no clock behind', () => {
+    const s = setup({ device: { offlineSlackMs: 60_000 } });
+    const ids = ['air-01', 'noise-01'];
+    // 80 s late on arrival (limit 30 s): within the limit once the 60 s allowance is taken off
+    for (let i = 0; i < 6; i++) {
+      const recv = t0 + i * MIN;
+      clock = recv;
+      for (const id of ids) engine.onRecord(record(reg, id, 'status', { ts: recv - (id === 'air-01' ? 80_000 : 0), fw: '1', uptimeS: 5 + i }, { receivedAt: recv }));
+    }
+    expect(s.of('clock_skew')).toEqual([]);
+    // beyond it: 100 s late → 40 s behind
+    for (let i = 6; i < 12; i++) {
+      const recv = t0 + i * MIN;
+      clock = recv;
+      for (const id of ids) engine.onRecord(record(reg, id, 'status', { ts: recv - (id === 'air-01' ? 100_000 : 0), fw: '1', uptimeS: 5 + i }, { receivedAt: recv }));
+    }
+    expect(s.of('clock_skew', 'air-01')[0]).toMatchObject({ event: 'open', params: { skewS: -40 } });
   });
 });

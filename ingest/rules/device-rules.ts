@@ -172,12 +172,13 @@ export function deviceRules(ctx: RuleContext, modeOf: (dev: RegistryDevice, at: 
       } else if (!rec.late) {
         const offset = rec.ts - rec.receivedAt;
         if (!stale) latestOffset.set(dev.id, { offset, at: rec.receivedAt });
-        // behind: only what lags beyond the platform's lag when it arrived (transport cannot make a reading early)
-        const lag = offset < -maxSkewMs / 2 ? platformLag(dev.id, rec.receivedAt) : 0;
+        // behind: only what lags beyond the platform's lag when it arrived and the transport
+        // allowance (offlineSlackMs); transport cannot make a reading early
+        const lag = offset < -maxSkewMs / 2 ? Math.min(platformLag(dev.id, rec.receivedAt), 0) - D.offlineSlackMs : 0;
         s.offsets.push(lag < 0 ? Math.min(0, offset - lag) : offset);
         if (s.offsets.length > D.skewSamples) s.offsets.shift();
         if (s.offsets.length >= D.skewSamples) skew = s.offsets.reduce((a, b) => (Math.abs(b) < Math.abs(a) ? b : a));
-        if (lag < 0) how = `event time vs arrival, beyond the platform's lag of ${fmt1(-lag / 1000)} s`;
+        if (lag < 0) how = `event time vs arrival, beyond ${fmt1(-lag / 1000)} s of platform lag and transport allowance`;
       }
       const skewOpen = open(SKEW_RULE, dev.id);
       if (skew !== null) {
@@ -351,7 +352,9 @@ export function deviceRules(ctx: RuleContext, modeOf: (dev: RegistryDevice, at: 
         const expectedS = expectedIntervalS(dev, mode);
         const limitMs = D.offlineFactor * expectedS * 1000 + D.offlineSlackMs;
         if (s.disconnectedAt !== null) {
-          if (now - s.disconnectedAt > limitMs) {
+          // as for silence: when nobody has been heard since this device's deadline, every device
+          // left at once (the simulator or a gateway stopped, the platform is cut off): not its fault
+          if (now - s.disconnectedAt > limitMs && newestLive > s.disconnectedAt + limitMs) {
             offline(dev, now, 'offline.disconnected', {}, 'disconnected and not back', { reason: 'disconnected', disconnectedAt: s.disconnectedAt, lastSeen: s.lastArrival });
           }
           continue;

@@ -347,8 +347,10 @@ export function truckRules(ctx: RuleContext, city?: City): TruckRules {
         if (dev.kind !== 'truck' || dev.status === 'retired') continue;
         const s = st(dev.id);
         // GPS lost: the device talks (events, status) but no valid fix arrives
-        const talking = s.lastArrival !== null && now - s.lastArrival < T.gpsLostS * 1000;
-        if (engineOn(s) && talking && s.lastValidFixArrival !== null && now - s.lastValidFixArrival > T.gpsLostS * 1000) {
+        // (arrival times: the transport allowance `device.offlineSlackMs` applies)
+        const lostMs = T.gpsLostS * 1000 + ctx.cfg.device.offlineSlackMs;
+        const talking = s.lastArrival !== null && now - s.lastArrival < lostMs;
+        if (engineOn(s) && talking && s.lastValidFixArrival !== null && now - s.lastValidFixArrival > lostMs) {
           book.raise({ rule: TRUCK_RULES.gpsLost, device: dev, severity: 'warning', code: 'gps_lost', params: { seconds: Math.round((now - s.lastValidFixArrival) / 1000) }, title: `${dev.id} GPS lost: no fix for ${Math.round((now - s.lastValidFixArrival) / 1000)} s while the engine is on`, detail: { reason: 'no fix received', lastFixAt: s.lastValidFixArrival } }, now);
         }
         const g = routeOf(dev);
