@@ -312,18 +312,18 @@ export async function runAlertScenario(opts: ScenarioOptions): Promise<ScenarioR
 
   const inWindow = (f: InjectedFault, rule: string, atMin: number) => atMin >= f.atMin - 1 && atMin <= f.atMin + f.forMin + (OPEN_GRACE[rule] ?? 3);
   /** the city model's own episodes (noise events, air episodes) cover this alert */
-  const natural = (a: Seen): boolean => {
-    const dev = devById.get(a.e.deviceId);
+  const natural = (a: Seen): boolean => naturalAt(a.e.deviceId, a.e.rule, a.e.at);
+  const naturalAt = (deviceId: string, rule: string, t: number): boolean => {
+    const dev = devById.get(deviceId);
     if (!dev) return false;
-    const t = a.e.at;
     const day = localDay(t, tz);
     const hourOf = (d: number) => (t - localMidnight(t, tz)) / 3_600_000 + (day - d) * 24;
     for (const d of [day - 1, day]) {
-      if (a.e.rule === 'noise' && dev.kind === 'noise') {
+      if (rule === 'noise' && dev.kind === 'noise') {
         const ev = noiseEventFor(dev.id, dev.noiseZone ?? 'residential', d, (localWeekday(t, tz) + 7 - (day - d)) % 7);
         if (ev && hourOf(d) >= ev.startH && hourOf(d) <= ev.startH + ev.hours + 0.5) return true;
       }
-      if (a.e.rule === 'air_quality' && dev.kind === 'air') {
+      if (rule === 'air_quality' && dev.kind === 'air') {
         const ep = episodeFor(dev.id, d);
         if (ep && hourOf(d) >= ep.startH && hourOf(d) <= ep.startH + ep.hours + 2.5) return true;
       }
@@ -349,7 +349,9 @@ export async function runAlertScenario(opts: ScenarioOptions): Promise<ScenarioR
     const rule = s.x.open.e.rule;
     const g = CLEAR_GRACE[rule];
     if (g === null) return false;
-    if (s.fault) return s.fault.atMin + s.fault.forMin + (g ?? 10) < endMin;
+    // a fault's alert kept open at the end by the city model's own episode on the device (which
+    // came while it was still open) is that episode's, not stale
+    if (s.fault) return s.fault.atMin + s.fault.forMin + (g ?? 10) < endMin && !naturalAt(s.x.open.e.deviceId, rule, t0 + endMin * MIN);
     if (s.natural) return false;
     return s.x.open.atMin + (g ?? 10) < endMin; // a false alarm still open
   };

@@ -117,6 +117,29 @@ describe('faults reported as what they are', () => {
     expect(s.of('offline', 'air-01')[0]).toMatchObject({ event: 'open', code: 'offline.disconnected' });
   });
 
+  it('a goodbye heard as the engine starts (retained presence from before a restart) gets its interval from the start', () => {
+    const s = setup();
+    // the engine starts at t0; air-01 said goodbye 5 min before (its retained presence arrives now)
+    engine.onPresence('air-01', false, t0 - 5 * MIN, 'shutdown');
+    let talking = ['noise-01', 'noise-02'];
+    const others = (at: number) => talking.forEach((id) => engine.onRecord(record(reg, id, 'noise', { ts: at, windowS: 60, laeq: 50, lamax: 60, lamin: 40 }, { receivedAt: at })));
+    clock = t0 + 100_000;
+    others(clock);
+    engine.tick(clock);
+    expect(s.of('offline', 'air-01')).toEqual([]); // 100 s since the start < 3 × 60 s
+    clock = t0 + 200_000;
+    others(clock);
+    engine.tick(clock);
+    expect(s.of('offline', 'air-01')[0]).toMatchObject({ event: 'open', code: 'offline.disconnected' });
+    // a goodbye after the start gets no grace: its interval counts from the goodbye
+    talking = ['noise-01'];
+    engine.onPresence('noise-02', false, clock, 'shutdown');
+    clock += 190_000;
+    others(clock);
+    engine.tick(clock);
+    expect(s.of('offline', 'noise-02')[0]).toMatchObject({ event: 'open', code: 'offline.disconnected' });
+  });
+
   it('transport allowance (offlineSlackMs) on arrival-time judgements: a reading arriving late by less is no clock behind', () => {
     const s = setup({ device: { offlineSlackMs: 60_000 } });
     const ids = ['air-01', 'noise-01'];

@@ -352,9 +352,12 @@ export function deviceRules(ctx: RuleContext, modeOf: (dev: RegistryDevice, at: 
         const expectedS = expectedIntervalS(dev, mode);
         const limitMs = D.offlineFactor * expectedS * 1000 + D.offlineSlackMs;
         if (s.disconnectedAt !== null) {
-          // as for silence: when nobody has been heard since this device's deadline, every device
-          // left at once (the simulator or a gateway stopped, the platform is cut off): not its fault
-          if (now - s.disconnectedAt > limitMs && newestLive > s.disconnectedAt + limitMs) {
+          // as for silence: a goodbye from before this engine started (the retained presence of a
+          // device that left before the restart) gets the start-up grace to come back;
+          // and when nobody has been heard since the device's deadline, every device left at once
+          // (the simulator or a gateway stopped, the platform is cut off): not its fault
+          const since = s.disconnectedAt < startedAt ? Math.max(s.disconnectedAt, startedAt + Math.max(0, D.startupGraceMs - limitMs)) : s.disconnectedAt;
+          if (now - since > limitMs && newestLive > since + limitMs) {
             offline(dev, now, 'offline.disconnected', {}, 'disconnected and not back', { reason: 'disconnected', disconnectedAt: s.disconnectedAt, lastSeen: s.lastArrival });
           }
           continue;
