@@ -224,6 +224,22 @@ describe('trucks', () => {
     expect(s.of('gps_lost')[2]).toMatchObject({ event: 'open' });
   });
 
+  it('GPS lost is not a stalled platform: nothing processed since the fix was due blames no truck', () => {
+    const s = setup({}, true);
+    ignition(T0, true);
+    fix(T0 + 1000, X(3), 10);
+    // a status right after the fix, then the platform stalls (nothing arrives) for 250 s
+    engine.onRecord(record(reg, 'truck-09', 'status', { ts: T0 + 10_000, fw: '1.0', uptimeS: 100 }));
+    clock = T0 + 126_000; // the status still counts as talking (< 120 s ago), the fix does not
+    engine.tick(clock);
+    expect(s.of('gps_lost')).toEqual([]);
+    // messages flow again (another device's): now the missing fixes are the truck's own
+    engine.onRecord(record(reg, 'noise-01', 'noise', { ts: clock, windowS: 60, laeq: 50, lamax: 60, lamin: 40 }, { receivedAt: clock }));
+    engine.onRecord(record(reg, 'truck-09', 'status', { ts: clock, fw: '1.0', uptimeS: 220 }, { receivedAt: clock }));
+    engine.tick(clock + 1000);
+    expect(s.of('gps_lost')[0]).toMatchObject({ event: 'open', deviceId: 'truck-09' });
+  });
+
   it('off route beyond the distance, sustained; back on route resolves', () => {
     const s = setup({}, true);
     ignition(T0, true);
