@@ -356,9 +356,9 @@ export function truckRules(ctx: RuleContext, city?: City): TruckRules {
         const talking = s.lastArrival !== null && now - s.lastArrival < lostMs;
         // and something (from any device) arrived after the fix was due: when nothing has, the
         // platform stalled (a starved process, messages still queued) — not the truck's GPS
-        const platformHeard = s.lastValidFixArrival !== null && newestArrival > s.lastValidFixArrival + lostMs;
-        if (engineOn(s) && talking && platformHeard && now - s.lastValidFixArrival! > lostMs) {
-          book.raise({ rule: TRUCK_RULES.gpsLost, device: dev, severity: 'warning', code: 'gps_lost', params: { seconds: Math.round((now - s.lastValidFixArrival) / 1000) }, title: `${dev.id} GPS lost: no fix for ${Math.round((now - s.lastValidFixArrival) / 1000)} s while the engine is on`, detail: { reason: 'no fix received', lastFixAt: s.lastValidFixArrival } }, now);
+        const lastFix = s.lastValidFixArrival;
+        if (lastFix !== null && engineOn(s) && talking && newestArrival > lastFix + lostMs && now - lastFix > lostMs) {
+          book.raise({ rule: TRUCK_RULES.gpsLost, device: dev, severity: 'warning', code: 'gps_lost', params: { seconds: Math.round((now - lastFix) / 1000) }, title: `${dev.id} GPS lost: no fix for ${Math.round((now - lastFix) / 1000)} s while the engine is on`, detail: { reason: 'no fix received', lastFixAt: lastFix } }, now);
         }
         const g = routeOf(dev);
         if (!g || !s.shift) continue;
