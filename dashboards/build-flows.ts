@@ -2,7 +2,7 @@
  * The shipped Node-RED flows, built from readable sources: node wiring here, function bodies in
  * dashboards/functions/*.js. `npx tsx dashboards/build-flows.ts` writes dashboards/flows.json
  * pretty-printed (as Node-RED writes it with flowFilePretty); a test checks it is up to date.
- * Only core nodes: inject, function, mqtt in/out, http request, file.
+ * Only core nodes: inject, function, mqtt in/out, http request, file, link in/out.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -62,6 +62,10 @@ const file = (id: string, z: string, name: string): N => ({
   id, type: 'file', z, name, filename: 'filename', filenameType: 'msg', appendNewline: false, createDir: true, overwriteFile: 'true', encoding: 'utf8', x: 0, y: 0, wires: [[]],
 });
 
+/** a link between tabs (core link nodes): out → in */
+const linkOut = (id: string, z: string, name: string, to: string): N => ({ id, type: 'link out', z, name, mode: 'link', links: [to], x: 0, y: 0 });
+const linkIn = (id: string, z: string, name: string, from: string, wires: string[]): N => ({ id, type: 'link in', z, name, links: [from], x: 0, y: 0, wires: [wires] });
+
 /** Lay nodes out left to right in the editor, one row per tab in order of appearance. */
 function layout(nodes: N[]): N[] {
   const col = new Map<string, number>();
@@ -105,11 +109,15 @@ export function buildFlows(): N[] {
     inject('login-start', 'tab-connect', 'on start, every 6 h', ['login-fn'], { once: 0.5, repeat: 21600 }),
     func('login-fn', 'tab-connect', 'API login', 'api-login', [['login-http']]),
     http('login-http', 'tab-connect', 'POST /api/auth/login', 'obj', ['login-result']),
-    func('login-result', 'tab-connect', 'keep token', 'api-login-result', []),
+    func('login-result', 'tab-connect', 'keep token', 'api-login-result', [['login-link-out']]),
+    linkOut('login-link-out', 'tab-connect', 'logged in: reconcile escalations', 'esc-login-in'),
 
-    tab('tab-escalation', 'Escalation', 'A critical alert not acknowledged within ESCALATE_AFTER_MIN minutes is re-published as an `escalate` AlertEvent on its svc/alerts/<id> topic and POSTed to WEBHOOK_URL (if set). Pending escalations are kept in the persistent `file` context store and re-armed at start, so a restart of Node-RED does not lose them.'),
+    tab('tab-escalation', 'Escalation', 'A critical alert not acknowledged within ESCALATE_AFTER_MIN minutes of its opening is re-published as an `escalate` AlertEvent on its svc/alerts/<id> topic and POSTed to WEBHOOK_URL (if set). Pending escalations are kept in the persistent `file` context store and reconciled with the console API (its open critical alerts) at start, after each login and every 30 s, so an alert opened, acknowledged or resolved while Node-RED was down or disconnected is escalated on time, or not at all.'),
     mqttIn('esc-in', 'tab-escalation', 'alert events', 'city/v1/svc/alerts/+', ['esc-fn']),
-    inject('esc-rearm', 'tab-escalation', 'on start: re-arm pending escalations', ['esc-fn'], { once: 0.5, topic: 'rearm' }),
+    inject('esc-reconcile-tick', 'tab-escalation', 'on start, every 30 s', ['esc-reconcile-fn'], { once: 1, repeat: 30 }),
+    linkIn('esc-login-in', 'tab-escalation', 'after the API login', 'login-link-out', ['esc-reconcile-fn']),
+    func('esc-reconcile-fn', 'tab-escalation', 'ask the console API for open critical alerts', 'escalation-reconcile', [['esc-reconcile-http'], ['esc-fn']]),
+    http('esc-reconcile-http', 'tab-escalation', 'GET /api/alerts?state=open&severity=critical', 'obj', ['esc-fn']),
     func('esc-fn', 'tab-escalation', 'escalate unacknowledged critical alerts', 'escalation', [['esc-out'], ['esc-http']]),
     mqttOut('esc-out', 'tab-escalation', 'publish escalate'),
     http('esc-http', 'tab-escalation', 'POST webhook', 'obj', ['esc-result']),

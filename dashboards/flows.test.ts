@@ -21,7 +21,7 @@ const require = createRequire(import.meta.url);
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const helper: any = require('node-red-node-test-helper');
 const core = (p: string) => require(`@node-red/nodes/core/${p}`);
-const NODES = [core('network/10-mqtt.js'), core('function/10-function.js'), core('common/20-inject.js'), core('network/21-httprequest.js'), core('storage/10-file.js')];
+const NODES = [core('network/10-mqtt.js'), core('function/10-function.js'), core('common/20-inject.js'), core('network/21-httprequest.js'), core('storage/10-file.js'), core('common/60-link.js')];
 helper.init(require.resolve('node-red'), { logging: { console: { level: process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'off' } } });
 
 const log = createLogger('flows-test', process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -40,7 +40,7 @@ describe('flows.json', () => {
   it('is the pretty-printed build of dashboards/build-flows.ts and uses only core nodes', () => {
     expect(fs.readFileSync(FLOWS_FILE, 'utf8')).toBe(renderFlows());
     const types = new Set(buildFlows().map((n) => n.type));
-    for (const t of types) expect(['tab', 'mqtt-broker', 'inject', 'function', 'mqtt in', 'mqtt out', 'http request', 'file']).toContain(t);
+    for (const t of types) expect(['tab', 'mqtt-broker', 'inject', 'function', 'mqtt in', 'mqtt out', 'http request', 'file', 'link in', 'link out']).toContain(t);
     // no secret in the shipped flows
     expect(fs.readFileSync(FLOWS_FILE, 'utf8')).not.toMatch(/"password"\s*:\s*"[^"]/);
   });

@@ -93,6 +93,8 @@ export interface ScenarioReport {
   rules: RuleRow[];
   faults: { id: string; target: string; type: string; expect: string; detected: boolean; timeToAlertMin: number | null }[];
   falsePositiveSamples: { rule: string; deviceId: string; code?: string; title: string; atMin: number; detail?: unknown }[];
+  /** alerts still open after their condition cleared (+ the rule's grace): their events (type and minute) */
+  staleSamples: { rule: string; deviceId: string; title: string; atMin: number; events: string[]; fault: string | null }[];
   realSeconds: number;
 }
 
@@ -293,15 +295,16 @@ export async function runAlertScenario(opts: ScenarioOptions): Promise<ScenarioR
   const endMin = minuteOf(clock());
 
   // ── scoring ─────────────────────────────────────────────────────────────────────────────────
-  const byId = new Map<string, { open: Seen; last: Seen; resolvedAtMin: number | null }>();
+  const byId = new Map<string, { open: Seen; last: Seen; resolvedAtMin: number | null; events: string[] }>();
   for (const s of seen) {
     const cur = byId.get(s.e.alertId);
     if (!cur) {
       if (s.e.event !== 'open') continue;
-      byId.set(s.e.alertId, { open: s, last: s, resolvedAtMin: null });
+      byId.set(s.e.alertId, { open: s, last: s, resolvedAtMin: null, events: [`open ${Math.round(s.atMin * 10) / 10}`] });
       continue;
     }
     cur.last = s;
+    cur.events.push(`${s.e.event} ${Math.round(s.atMin * 10) / 10}`);
     if (s.e.event === 'auto_resolve' || s.e.event === 'resolve') cur.resolvedAtMin = s.atMin;
   }
   const alerts = [...byId.values()];
@@ -309,18 +312,18 @@ export async function runAlertScenario(opts: ScenarioOptions): Promise<ScenarioR
 
   const inWindow = (f: InjectedFault, rule: string, atMin: number) => atMin >= f.atMin - 1 && atMin <= f.atMin + f.forMin + (OPEN_GRACE[rule] ?? 3);
   /** the city model's own episodes (noise events, air episodes) cover this alert */
-  const natural = (a: Seen): boolean => {
-    const dev = devById.get(a.e.deviceId);
+  const natural = (a: Seen): boolean => naturalAt(a.e.deviceId, a.e.rule, a.e.at);
+  const naturalAt = (deviceId: string, rule: string, t: number): boolean => {
+    const dev = devById.get(deviceId);
     if (!dev) return false;
-    const t = a.e.at;
     const day = localDay(t, tz);
     const hourOf = (d: number) => (t - localMidnight(t, tz)) / 3_600_000 + (day - d) * 24;
     for (const d of [day - 1, day]) {
-      if (a.e.rule === 'noise' && dev.kind === 'noise') {
+      if (rule === 'noise' && dev.kind === 'noise') {
         const ev = noiseEventFor(dev.id, dev.noiseZone ?? 'residential', d, (localWeekday(t, tz) + 7 - (day - d)) % 7);
         if (ev && hourOf(d) >= ev.startH && hourOf(d) <= ev.startH + ev.hours + 0.5) return true;
       }
-      if (a.e.rule === 'air_quality' && dev.kind === 'air') {
+      if (rule === 'air_quality' && dev.kind === 'air') {
         const ep = episodeFor(dev.id, d);
         if (ep && hourOf(d) >= ep.startH && hourOf(d) <= ep.startH + ep.hours + 2.5) return true;
       }
@@ -346,7 +349,9 @@ export async function runAlertScenario(opts: ScenarioOptions): Promise<ScenarioR
     const rule = s.x.open.e.rule;
     const g = CLEAR_GRACE[rule];
     if (g === null) return false;
-    if (s.fault) return s.fault.atMin + s.fault.forMin + (g ?? 10) < endMin;
+    // a fault's alert kept open at the end by the city model's own episode on the device (which
+    // came while it was still open) is that episode's, not stale
+    if (s.fault) return s.fault.atMin + s.fault.forMin + (g ?? 10) < endMin && !naturalAt(s.x.open.e.deviceId, rule, t0 + endMin * MIN);
     if (s.natural) return false;
     return s.x.open.atMin + (g ?? 10) < endMin; // a false alarm still open
   };
@@ -394,6 +399,7 @@ export async function runAlertScenario(opts: ScenarioOptions): Promise<ScenarioR
       .sort((a, b) => a.rank - b.rank)
       .map(({ s }) => s)
       .slice(0, 20).map((s) => ({ rule: s.x.open.e.rule, deviceId: s.x.open.e.deviceId, ...(s.x.open.e.code ? { code: s.x.open.e.code } : {}), title: s.x.open.e.title, atMin: Math.round(s.x.open.atMin * 10) / 10, detail: s.x.open.e.detail })),
+    staleSamples: scored.filter(isStale).slice(0, 20).map((s) => ({ rule: s.x.open.e.rule, deviceId: s.x.open.e.deviceId, title: s.x.open.e.title, atMin: Math.round(s.x.open.atMin * 10) / 10, events: s.x.events, fault: s.fault?.id ?? null })),
     realSeconds: Math.round((Date.now() - realStart) / 1000),
   };
 }
@@ -411,6 +417,7 @@ export function formatReport(r: ScenarioReport): string {
     `recall ${pct(r.recall)} (target 100 %), precision ${pct(r.precision)} (target ≥ 95 %), stale open ${r.staleOpen} (after the restart ${r.staleOpenAfterRestart}; target 0), false alerts per device-hour ${r.falseAlertsPerDeviceHour.toFixed(3)} (target ≤ 0.1)`,
   ];
   if (r.falsePositiveSamples.length) lines.push('', 'false positives:', ...r.falsePositiveSamples.map((s) => `  ${s.atMin} min ${s.rule} ${s.deviceId}: ${s.title}`));
+  if (r.staleSamples?.length) lines.push('', 'stale open:', ...r.staleSamples.map((s) => `  ${s.atMin} min ${s.rule} ${s.deviceId}${s.fault ? ` (fault ${s.fault})` : ''}: ${s.events.join(', ')}`));
   const missed = r.faults.filter((f) => !f.detected);
   if (missed.length) lines.push('', 'missed faults:', ...missed.map((f) => `  ${f.id} (${f.type} on ${f.target}, expected ${f.expect})`));
   return lines.join('\n');

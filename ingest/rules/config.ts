@@ -92,7 +92,11 @@ export interface RuleConfig {
   device: {
     /** offline after this many reporting intervals without a message … */
     offlineFactor: number;
-    /** … plus this allowance for transport latency (a platform on a faster clock scales it) */
+    /**
+     * … plus this allowance for transport latency (a platform on a faster clock scales it); every
+     * judgement on arrival times takes it too: GPS lost (no fix arriving), a clock behind (event
+     * time vs arrival)
+     */
     offlineSlackMs: number;
     /** devices not heard from since start get this long (at least) */
     startupGraceMs: number;

@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RegistryView } from '../../firmware-config/registry';
+import type { RuleConfigInput } from './config';
 import { createRuleEngine, type CityRuleEngine } from './index';
 import { record, sink, testRegistry } from './test-support';
 
@@ -16,11 +17,11 @@ afterEach(() => {
   engine?.stop();
   reg?.close();
 });
-function setup() {
+function setup(config: RuleConfigInput = {}) {
   reg = testRegistry();
   const s = sink();
   clock = t0;
-  engine = createRuleEngine({ registry: reg, publish: s.publish, now: () => clock });
+  engine = createRuleEngine({ registry: reg, publish: s.publish, now: () => clock, config });
   return s;
 }
 
@@ -108,6 +109,53 @@ describe('faults reported as what they are', () => {
     engine.onPresence('air-01', false, clock + 1000, 'shutdown');
     clock += 4 * MIN;
     engine.tick(clock);
+    // nobody else heard since: every device went at once (the platform is cut off) — not air-01's fault
+    expect(s.of('offline', 'air-01')).toEqual([]);
+    // others are heard meanwhile: air-01's absence is its own
+    engine.onRecord(record(reg, 'noise-01', 'noise', { ts: clock, windowS: 60, laeq: 50, lamax: 60, lamin: 40 }, { receivedAt: clock }));
+    engine.tick(clock);
     expect(s.of('offline', 'air-01')[0]).toMatchObject({ event: 'open', code: 'offline.disconnected' });
+  });
+
+  it('a goodbye heard as the engine starts (retained presence from before a restart) gets its interval from the start', () => {
+    const s = setup();
+    // the engine starts at t0; air-01 said goodbye 5 min before (its retained presence arrives now)
+    engine.onPresence('air-01', false, t0 - 5 * MIN, 'shutdown');
+    let talking = ['noise-01', 'noise-02'];
+    const others = (at: number) => talking.forEach((id) => engine.onRecord(record(reg, id, 'noise', { ts: at, windowS: 60, laeq: 50, lamax: 60, lamin: 40 }, { receivedAt: at })));
+    clock = t0 + 100_000;
+    others(clock);
+    engine.tick(clock);
+    expect(s.of('offline', 'air-01')).toEqual([]); // 100 s since the start < 3 × 60 s
+    clock = t0 + 200_000;
+    others(clock);
+    engine.tick(clock);
+    expect(s.of('offline', 'air-01')[0]).toMatchObject({ event: 'open', code: 'offline.disconnected' });
+    // a goodbye after the start gets no grace: its interval counts from the goodbye
+    talking = ['noise-01'];
+    engine.onPresence('noise-02', false, clock, 'shutdown');
+    clock += 190_000;
+    others(clock);
+    engine.tick(clock);
+    expect(s.of('offline', 'noise-02')[0]).toMatchObject({ event: 'open', code: 'offline.disconnected' });
+  });
+
+  it('transport allowance (offlineSlackMs) on arrival-time judgements: a reading arriving late by less is no clock behind', () => {
+    const s = setup({ device: { offlineSlackMs: 60_000 } });
+    const ids = ['air-01', 'noise-01'];
+    // 80 s late on arrival (limit 30 s): within the limit once the 60 s allowance is taken off
+    for (let i = 0; i < 6; i++) {
+      const recv = t0 + i * MIN;
+      clock = recv;
+      for (const id of ids) engine.onRecord(record(reg, id, 'status', { ts: recv - (id === 'air-01' ? 80_000 : 0), fw: '1', uptimeS: 5 + i }, { receivedAt: recv }));
+    }
+    expect(s.of('clock_skew')).toEqual([]);
+    // beyond it: 100 s late → 40 s behind
+    for (let i = 6; i < 12; i++) {
+      const recv = t0 + i * MIN;
+      clock = recv;
+      for (const id of ids) engine.onRecord(record(reg, id, 'status', { ts: recv - (id === 'air-01' ? 100_000 : 0), fw: '1', uptimeS: 5 + i }, { receivedAt: recv }));
+    }
+    expect(s.of('clock_skew', 'air-01')[0]).toMatchObject({ event: 'open', params: { skewS: -40 } });
   });
 });

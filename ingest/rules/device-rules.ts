@@ -55,6 +55,10 @@ export function expectedIntervalS(dev: RegistryDevice, mode: ReportMode = 'movin
 }
 
 const MIN = 60_000;
+/** the platform's lag (see platformLag): devices heard within this long, at least this many */
+const LAG_WINDOW_MS = 2 * MIN;
+const LAG_MIN_DEVICES = 3;
+const LAG_EVERY_MS = 1000;
 
 export function deviceRules(ctx: RuleContext, modeOf: (dev: RegistryDevice, at: number) => ReportMode = () => 'fixed'): Rule {
   const startedAt = ctx.now();
@@ -88,6 +92,27 @@ export function deviceRules(ctx: RuleContext, modeOf: (dev: RegistryDevice, at: 
    * ingest, a starved process — nobody has, and no device is blamed).
    */
   let newestLive = -Infinity;
+  /**
+   * How late the platform itself delivers data just now: the median offset (event time − arrival)
+   * of the latest in-time record of every other device heard within LAG_WINDOW_MS. A device's
+   * clock is behind only by what its records lag beyond that: when ingest, the broker or a starved
+   * process falls behind, every device's readings arrive late together and no clock is blamed.
+   * Recomputed at most once per LAG_EVERY_MS of arrival time (cheap with thousands of devices).
+   */
+  const latestOffset = new Map<string, { offset: number; at: number }>();
+  let lagCache = { at: -Infinity, offsets: [] as number[], ids: new Set<string>() };
+  const platformLag = (deviceId: string, at: number): number => {
+    if (at - lagCache.at >= LAG_EVERY_MS || at < lagCache.at) {
+      const offsets: number[] = [];
+      const ids = new Set<string>();
+      for (const [id, o] of latestOffset) if (at - o.at <= LAG_WINDOW_MS) (offsets.push(o.offset), ids.add(id));
+      lagCache = { at, offsets: offsets.sort((a, b) => a - b), ids };
+    }
+    const { offsets, ids } = lagCache;
+    // the device's own record moves the median by one place at most; it must not be the only evidence
+    if (offsets.length - (ids.has(deviceId) ? 1 : 0) < LAG_MIN_DEVICES) return 0;
+    return Math.min(0, offsets[Math.floor(offsets.length / 2)]!);
+  };
 
   function offline(dev: RegistryDevice, at: number, code: 'offline.silent' | 'offline.last_will' | 'offline.disconnected', params: Record<string, string | number | null>, title: string, detail: Record<string, unknown>) {
     if (open(CREDENTIALS_RULE, dev.id)) return; // the refusal is the fault; "offline" would misreport it
@@ -145,9 +170,15 @@ export function deviceRules(ctx: RuleContext, modeOf: (dev: RegistryDevice, at: 
         skew = (rec.payload as DeviceStatus).clockSkewMs!;
         how = 'reported by the device';
       } else if (!rec.late) {
-        s.offsets.push(rec.ts - rec.receivedAt);
+        const offset = rec.ts - rec.receivedAt;
+        if (!stale) latestOffset.set(dev.id, { offset, at: rec.receivedAt });
+        // behind: only what lags beyond the platform's lag when it arrived and the transport
+        // allowance (offlineSlackMs); transport cannot make a reading early
+        const lag = offset < -maxSkewMs / 2 ? Math.min(platformLag(dev.id, rec.receivedAt), 0) - D.offlineSlackMs : 0;
+        s.offsets.push(lag < 0 ? Math.min(0, offset - lag) : offset);
         if (s.offsets.length > D.skewSamples) s.offsets.shift();
         if (s.offsets.length >= D.skewSamples) skew = s.offsets.reduce((a, b) => (Math.abs(b) < Math.abs(a) ? b : a));
+        if (lag < 0) how = `event time vs arrival, beyond ${fmt1(-lag / 1000)} s of platform lag and transport allowance`;
       }
       const skewOpen = open(SKEW_RULE, dev.id);
       if (skew !== null) {
@@ -321,7 +352,12 @@ export function deviceRules(ctx: RuleContext, modeOf: (dev: RegistryDevice, at: 
         const expectedS = expectedIntervalS(dev, mode);
         const limitMs = D.offlineFactor * expectedS * 1000 + D.offlineSlackMs;
         if (s.disconnectedAt !== null) {
-          if (now - s.disconnectedAt > limitMs) {
+          // as for silence: a goodbye from before this engine started (the retained presence of a
+          // device that left before the restart) gets the start-up grace to come back;
+          // and when nobody has been heard since the device's deadline, every device left at once
+          // (the simulator or a gateway stopped, the platform is cut off): not its fault
+          const since = s.disconnectedAt < startedAt ? Math.max(s.disconnectedAt, startedAt + Math.max(0, D.startupGraceMs - limitMs)) : s.disconnectedAt;
+          if (now - since > limitMs && newestLive > since + limitMs) {
             offline(dev, now, 'offline.disconnected', {}, 'disconnected and not back', { reason: 'disconnected', disconnectedAt: s.disconnectedAt, lastSeen: s.lastArrival });
           }
           continue;

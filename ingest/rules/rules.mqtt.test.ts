@@ -95,7 +95,9 @@ describe('alert rules through the broker and ingest', () => {
     await pub(dev, topic, { ts: h0 + 5 * HOUR_MS, windowS: 3600, o3: o3[4] });
     const resolved = (await waitFor(() => events('air_quality', 'air-01').find((a) => a.e.event === 'auto_resolve'), 10_000, 50, 'air_quality auto_resolve'))!;
     expect(resolved.e.alertId).toBe(open.e.alertId);
-    // the readings were stored like any others
+    // the readings were stored like any others (the broker's PUBACK means in ingest's durable
+    // session; the store write follows the rules' verdict by a flush: wait for it, with a deadline)
+    await waitFor(async () => (await store.count({ deviceId: 'air-01', stream: 'air' })) >= 5 || null, 10_000, 50, 'five air readings stored');
     expect(await store.count({ deviceId: 'air-01', stream: 'air' })).toBe(5);
   });
 

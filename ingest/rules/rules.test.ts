@@ -224,6 +224,22 @@ describe('trucks', () => {
     expect(s.of('gps_lost')[2]).toMatchObject({ event: 'open' });
   });
 
+  it('GPS lost is not a stalled platform: nothing processed since the fix was due blames no truck', () => {
+    const s = setup({}, true);
+    ignition(T0, true);
+    fix(T0 + 1000, X(3), 10);
+    // a status right after the fix, then the platform stalls (nothing arrives) for 250 s
+    engine.onRecord(record(reg, 'truck-09', 'status', { ts: T0 + 10_000, fw: '1.0', uptimeS: 100 }));
+    clock = T0 + 126_000; // the status still counts as talking (< 120 s ago), the fix does not
+    engine.tick(clock);
+    expect(s.of('gps_lost')).toEqual([]);
+    // messages flow again (another device's): now the missing fixes are the truck's own
+    engine.onRecord(record(reg, 'noise-01', 'noise', { ts: clock, windowS: 60, laeq: 50, lamax: 60, lamin: 40 }, { receivedAt: clock }));
+    engine.onRecord(record(reg, 'truck-09', 'status', { ts: clock, fw: '1.0', uptimeS: 220 }, { receivedAt: clock }));
+    engine.tick(clock + 1000);
+    expect(s.of('gps_lost')[0]).toMatchObject({ event: 'open', deviceId: 'truck-09' });
+  });
+
   it('off route beyond the distance, sustained; back on route resolves', () => {
     const s = setup({}, true);
     ignition(T0, true);
@@ -446,6 +462,27 @@ describe('devices', () => {
       engine.onRecord(record(reg, 'air-01', 'air', { ts: recv + 90_000, windowS: 60, o3: 0.02 + i / 1000 }, { receivedAt: recv }));
     }
     expect(s.of('clock_skew', 'air-01')[0]!.detail).toMatchObject({ skewMs: 90_000 });
+  });
+
+  it('a lag the whole platform shares is not a clock behind; one device lagging beyond it is', () => {
+    const s = setup();
+    const ids = ['air-01', 'noise-01', 'noise-02', 'truck-01', 'cam-01'];
+    const status = (id: string, recv: number, behindMs: number, i: number) => {
+      clock = recv;
+      engine.onRecord(record(reg, id, 'status', { ts: recv - behindMs, fw: '1', uptimeS: 5 + i }, { receivedAt: recv }));
+    };
+    // ingest falls 45 s behind (beyond the 30 s limit, not yet late): every reading arrives 45 s after its event time
+    for (let i = 0; i < 6; i++) ids.forEach((id, k) => status(id, t0 + i * MIN + k * 100, 45_000, i));
+    expect(s.of('clock_skew')).toEqual([]);
+    // caught up; air-01's own clock is 45 s behind
+    for (let i = 6; i < 12; i++) ids.forEach((id, k) => status(id, t0 + i * MIN + k * 100, id === 'air-01' ? 45_000 : 200, i));
+    expect(s.of('clock_skew').map((e) => [e.deviceId, e.event])).toEqual([['air-01', 'open']]);
+    // beyond the others' 0.2 s of transport
+    expect((s.of('clock_skew', 'air-01')[0]!.detail as { skewMs: number }).skewMs).toBe(-44_800);
+    // a lag shared by all again does not hide it: air-01 still lags 45 s beyond the others
+    for (let i = 12; i < 18; i++) ids.forEach((id, k) => status(id, t0 + i * MIN + k * 100, id === 'air-01' ? 90_000 : 45_000, i));
+    expect(s.of('clock_skew', 'air-01').filter((e) => e.event === 'auto_resolve')).toEqual([]);
+    expect(s.of('clock_skew').filter((e) => e.deviceId !== 'air-01')).toEqual([]);
   });
 
   it('stuck sensor: identical readings for the configured time; a change resolves', () => {

@@ -311,6 +311,9 @@ export function truckRules(ctx: RuleContext, city?: City): TruckRules {
     evalSchedule(dev, s, g, fix.ts, false);
   }
 
+  /** the newest arrival of any live record (every device): GPS lost needs the platform to be hearing */
+  let newestArrival = -Infinity;
+
   return {
     name: 'trucks',
     coverage(id) {
@@ -321,6 +324,7 @@ export function truckRules(ctx: RuleContext, city?: City): TruckRules {
       return { covered: s.shift.visited.size, planned: g.collect.length, missed: missedOf(g, s.shift).map((i) => g.collect[i]!.segmentId) };
     },
     onRecord(rec, dev, stale) {
+      if (!stale) newestArrival = Math.max(newestArrival, rec.receivedAt);
       if (dev.kind !== 'truck') return;
       const s = st(dev.id);
       s.lastArrival = Math.max(s.lastArrival ?? 0, rec.receivedAt);
@@ -347,9 +351,14 @@ export function truckRules(ctx: RuleContext, city?: City): TruckRules {
         if (dev.kind !== 'truck' || dev.status === 'retired') continue;
         const s = st(dev.id);
         // GPS lost: the device talks (events, status) but no valid fix arrives
-        const talking = s.lastArrival !== null && now - s.lastArrival < T.gpsLostS * 1000;
-        if (engineOn(s) && talking && s.lastValidFixArrival !== null && now - s.lastValidFixArrival > T.gpsLostS * 1000) {
-          book.raise({ rule: TRUCK_RULES.gpsLost, device: dev, severity: 'warning', code: 'gps_lost', params: { seconds: Math.round((now - s.lastValidFixArrival) / 1000) }, title: `${dev.id} GPS lost: no fix for ${Math.round((now - s.lastValidFixArrival) / 1000)} s while the engine is on`, detail: { reason: 'no fix received', lastFixAt: s.lastValidFixArrival } }, now);
+        // (arrival times: the transport allowance `device.offlineSlackMs` applies)
+        const lostMs = T.gpsLostS * 1000 + ctx.cfg.device.offlineSlackMs;
+        const talking = s.lastArrival !== null && now - s.lastArrival < lostMs;
+        // and something (from any device) arrived after the fix was due: when nothing has, the
+        // platform stalled (a starved process, messages still queued) — not the truck's GPS
+        const lastFix = s.lastValidFixArrival;
+        if (lastFix !== null && engineOn(s) && talking && newestArrival > lastFix + lostMs && now - lastFix > lostMs) {
+          book.raise({ rule: TRUCK_RULES.gpsLost, device: dev, severity: 'warning', code: 'gps_lost', params: { seconds: Math.round((now - lastFix) / 1000) }, title: `${dev.id} GPS lost: no fix for ${Math.round((now - lastFix) / 1000)} s while the engine is on`, detail: { reason: 'no fix received', lastFixAt: lastFix } }, now);
         }
         const g = routeOf(dev);
         if (!g || !s.shift) continue;

@@ -10,11 +10,13 @@ import { createRuleEngine } from '../../ingest/rules/index';
 import { record, sink, testRegistry } from '../../ingest/rules/test-support';
 import type { Alert, LiveDelta } from '../shared/live';
 import { PLATE_HIDDEN, createAlertRedactor } from './lib/alert-redact';
+import { hashPasswordSync } from '../../firmware-config/credentials';
 import { makeTestApi, type TestApi } from './test-support';
 
 let t: TestApi;
 let hit: AlertEvent;
 const PLATE = 'ABC-1234';
+const NODERED_PASSWORD = 'nodered-service-secret';
 
 beforeAll(async () => {
   const reg = testRegistry();
@@ -27,7 +29,8 @@ beforeAll(async () => {
   reg.close();
   hit = s.of('hotlist')[0]!;
   expect(hit.title).toContain(PLATE);
-  t = await makeTestApi();
+  // Node-RED's console login: the registry's `nodered` service account, as a planner (launcher/stack.ts)
+  t = await makeTestApi({ serviceUsers: [{ username: 'nodered', role: 'planner', passwordHash: hashPasswordSync(NODERED_PASSWORD) }] });
   await t.app.alerts.apply(hit);
   await t.app.alerts.apply({ alertId: 'noise.noise-01.x', event: 'open', at: ts, rule: 'noise', severity: 'warning', deviceId: 'noise-01', kind: 'noise', district: 'Centro', title: 'Ruido sobre el límite', detail: { laeq: 70 } });
 });
@@ -61,6 +64,26 @@ describe('plates in alerts', () => {
     const h = (boss.json() as { alerts: Alert[] }).alerts.find((a) => a.rule === 'hotlist')!;
     expect(h.title).toContain(PLATE);
     expect(h.detail!.plate).toBe(PLATE);
+  });
+
+  it('a service login (Node-RED) lists alerts as the bus shows them — the real ids its escalations are published under — audit-logged when they change', async () => {
+    const login = await t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: 'nodered', password: NODERED_PASSWORD } });
+    expect(login.statusCode).toBe(200);
+    const token = (login.json() as { token: string }).token;
+    const list = async () => {
+      const r = await t.app.inject({ method: 'GET', url: '/api/alerts?state=open&severity=critical', headers: { authorization: `Bearer ${token}` } });
+      expect(r.statusCode).toBe(200);
+      return (r.json() as { alerts: Alert[] }).alerts;
+    };
+    const audited = async () => ((await get('boss', '/api/audit?action=alert_plates_service')).json() as { entries: { actor: string; resultCount: number }[] }).entries;
+    const [h] = await list();
+    expect(h).toMatchObject({ id: hit.alertId, rule: 'hotlist' });
+    expect(h!.params?.plate ?? h!.detail?.plate).toBe(PLATE);
+    expect(await audited()).toMatchObject([{ actor: 'nodered', resultCount: 1 }]);
+    await list(); // the same plates again: no second entry
+    expect(await audited()).toHaveLength(1);
+    // a human planner still gets them hidden
+    expect((await get('plan', '/api/alerts?state=open&severity=critical')).body).not.toMatch(/ABC-?1234/i);
   });
 
   it('an operator acts on the alert by its redacted id, gets it back redacted; it stays whole in the store', async () => {

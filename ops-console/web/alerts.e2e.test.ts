@@ -302,4 +302,49 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('alert workflow in the brow
     expect((op as unknown as { errors: string[] }).errors).toEqual([]);
     expect((planner as unknown as { errors: string[] }).errors).toEqual([]);
   });
+
+  it('acknowledge from the map popup; resolve with a note from the alerts panel', async () => {
+    const LOW = ev('battery_low.air-01.popup', { rule: 'battery_low', deviceId: 'air-01', kind: 'air', at: Date.now() - 60_000, code: 'battery_low', params: { pct: 12 } });
+    const STUCK = ev('stuck_sensor.noise-01.panel', { rule: 'stuck_sensor', at: Date.now() - 30_000, code: 'stuck_sensor', params: { minutes: 45, stream: 'noise' } });
+    await publish(ingest, LOW);
+    await publish(ingest, STUCK);
+    await op.locator('[data-view="live"]').click();
+    const item = op.locator(`.alerts-panel .alert-item[data-alert-id="${STUCK.alertId}"]`);
+    await item.waitFor({ timeout: 15_000 });
+
+    // the map popup of air-01's alert: acknowledge
+    const pt = await op.evaluate(() => {
+      const { controller } = (window as unknown as { __cityops: { controller: { devicePosition(id: string): [number, number] | null; map: { jumpTo(o: unknown): void; project(p: [number, number]): { x: number; y: number }; getCanvas(): HTMLCanvasElement } } } }).__cityops;
+      const pos = controller.devicePosition('air-01')!;
+      controller.map.jumpTo({ center: pos, zoom: 15 });
+      const p = controller.map.project(pos);
+      const r = controller.map.getCanvas().getBoundingClientRect();
+      return { x: r.left + p.x, y: r.top + p.y };
+    });
+    const popup = op.locator('.alert-popup');
+    await expect.poll(async () => {
+      if (!(await popup.count())) await op.mouse.click(pt.x, pt.y);
+      return popup.count();
+    }, { timeout: 15_000, interval: 700 }).toBe(1);
+    expect(await popup.locator('.popup-title').textContent()).toBe(alertText('es', LOW));
+    await popup.locator('[data-action="ack"]').click();
+    await popup.waitFor({ state: 'detached', timeout: 10_000 });
+    const acked = await alertOf(LOW.alertId);
+    expect(acked.state).toBe('acknowledged');
+    expect(acked.history.at(-1)).toMatchObject({ event: 'acknowledge', by: 'op' });
+
+    // the panel: resolve, the note required by the dialog
+    await item.locator('[data-action="resolve"]').click();
+    const dialog = op.locator('[data-testid="dialog-resolve"]');
+    await dialog.waitFor();
+    expect(await dialog.locator('[data-testid="dialog-confirm"]').isDisabled()).toBe(true);
+    await dialog.locator('[data-testid="dialog-note"]').fill('Micrófono reemplazado');
+    await dialog.locator('[data-testid="dialog-confirm"]').click();
+    await dialog.waitFor({ state: 'detached', timeout: 10_000 });
+    await item.waitFor({ state: 'detached', timeout: 10_000 });
+    const resolved = await alertOf(STUCK.alertId);
+    expect(resolved.state).toBe('resolved');
+    expect(resolved.history.at(-1)).toMatchObject({ event: 'resolve', by: 'op', note: 'Micrófono reemplazado' });
+    expect((op as unknown as { errors: string[] }).errors).toEqual([]);
+  });
 });

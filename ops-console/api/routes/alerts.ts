@@ -42,6 +42,18 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       .map((u) => ({ username: u.username, role: u.role }));
   };
 
+  const isService = (sub: string) => app.ctx.registry.registry.services.some((sv) => sv.id === sub);
+  /** plate-bearing alert ids last given to each service login: a change is audit-logged */
+  const servicePlates = new Map<string, string>();
+  async function auditServicePlates(user: { sub: string; role: Role }, list: Alert[]): Promise<void> {
+    const ids = list.filter((a) => plateOf(a) !== null).map((a) => a.id).sort();
+    const key = ids.join('\n');
+    if ((servicePlates.get(user.sub) ?? '') === key) return;
+    servicePlates.set(user.sub, key);
+    if (!ids.length) return;
+    await app.audit.write({ actor: user.sub, role: user.role, action: 'alert_plates_service', query: { alerts: ids.length }, resultCount: ids.length, detail: null });
+  }
+
   /** One console action on one alert: checked, folded, stored, published. */
   async function act(user: { sub: string; role: Role }, id: string, name: TransitionName, b: ActBody, log: { error(o: unknown, m: string): void }): Promise<Alert> {
     const a = await app.alertPrivacy.find(id);
@@ -103,7 +115,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       const { state = 'active', ...q } = req.query;
       const s = state as string;
       const states: Alert['state'][] | undefined = s === 'all' ? undefined : s === 'active' ? ['open', 'acknowledged'] : [s as Alert['state']];
-      return { alerts: app.alertPrivacy.alertsFor(await app.alerts.list({ ...q, state: states }), canSeePlates(req.user.role)) };
+      const list = await app.alerts.list({ ...q, state: states });
+      // a service login (Node-RED's `nodered`) sees the alerts as the bus shows it them (its MQTT
+      // account already receives every alert event whole): the real ids its escalations are
+      // published under. Audit-logged when the plates it is given change.
+      const service = !canSeePlates(req.user.role) && isService(req.user.sub);
+      if (service) await auditServicePlates(req.user, list);
+      return { alerts: app.alertPrivacy.alertsFor(list, canSeePlates(req.user.role) || service) };
     },
   );
 
