@@ -182,8 +182,8 @@ export async function startStack(cfg: Config, log: Logger, opts: StackOptions = 
       flushMs: cfg.FLUSH_MS,
       timePolicy: { maxFutureSkewMs: cfg.MAX_CLOCK_SKEW_S * 1000, maxAgeMs: cfg.MAX_AGE_DAYS * 86_400_000, lateAfterMs: cfg.LATE_AFTER_S * 1000 },
       // the open alerts survive restarts: the next engine takes them over (ingest/rules/takeover.ts)
-      rules: ({ publish }) =>
-        createRuleEngine({ registry, city, publish, log: log.child({ component: 'rules' }), stateFile: rulesStateFileOf(cfg), ...(opts.clock ? { now: opts.clock } : {}), ...(opts.rules ? { config: opts.rules } : {}) }),
+      rules: ({ publish, publishGeofence }) =>
+        createRuleEngine({ registry, city, publish, publishGeofence, log: log.child({ component: 'rules' }), stateFile: rulesStateFileOf(cfg), ...(opts.clock ? { now: opts.clock } : {}), ...(opts.rules ? { config: opts.rules } : {}) }),
       ...(opts.clock ? { clock: opts.clock } : {}),
       // lifecycle: a planned device's first real reading makes it "installed" (presence alerts from then on)
       onFirstContact: installOnFirstContact(registryFile, log),
