@@ -141,6 +141,7 @@ export function geofenceGeometryProblem(g: GeofenceGeometry, bbox: readonly [num
     return null;
   }
   const ring = g.coordinates as LonLatT[];
+  if (ring.length < 2) return { code: 'E_GEOFENCE_VERTICES', message: `a polygon has ${L.minVertices}–${L.maxVertices} distinct vertices, not ${ring.length}` };
   const first = ring[0]!;
   const last = ring[ring.length - 1]!;
   if (ring.length < 2 || first[0] !== last[0] || first[1] !== last[1]) return { code: 'E_GEOFENCE_NOT_CLOSED', message: 'the polygon is not closed: its last position must repeat the first' };

@@ -21,7 +21,7 @@ import { persistenceOf } from '../broker/persistence';
 import { startIngest } from '../ingest/index';
 import { createRuleEngine } from '../ingest/rules/index';
 import type { RuleConfigInput } from '../ingest/rules/config';
-import { demoHotlistFor, startApi } from '../ops-console/api/index';
+import { demoGeofencesFor, demoHotlistFor, startApi } from '../ops-console/api/index';
 import { provisionDemo, readServiceSecrets } from '../firmware-config/provision';
 import { cityFileFor, loadCity, type City } from '../firmware-config/city';
 import { startFleet } from '../device-sim/fleet';
@@ -202,6 +202,8 @@ export async function startStack(cfg: Config, log: Logger, opts: StackOptions = 
       serviceUsers: nodeRedLogin(registry),
       // the demo city starts with the demo hotlist (plates its simulated cameras read); first start only
       seedHotlist: demoHotlistFor(registry),
+      // the city's depots (and the demo landfill) as geofences; first start only
+      seedGeofences: demoGeofencesFor(registry, city),
       host: cfg.HOST,
       port: cfg.HTTP_PORT,
       log: log.child({ component: 'api' }),
