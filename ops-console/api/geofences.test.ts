@@ -198,7 +198,7 @@ describe('geofences over the broker: drawn → a truck entering it raises the ev
       await truck.publishAsync(deviceTopic('truck', 'truck-01', 'gps'), JSON.stringify({ ts: t0 + i++ * 500, lat, lon, speedKmh: 25, heading: 90, sats: 9, hdop: 0.9 }), { qos: 1 });
     };
     const visits = async () => ((await app.inject({ url: '/api/geofences/visits?deviceId=truck-01', headers: auth })).json() as { visits: GeofenceVisit[] }).visits;
-    await drive(-300);
+    await drive(-250);
     // until ingest has the set, the fixes inside open nothing; the truck stays inside meanwhile
     await waitFor(async () => {
       await drive(0);
@@ -210,7 +210,7 @@ describe('geofences over the broker: drawn → a truck entering it raises the ev
     await waitFor(async () => (await alerts()).some((a) => a.state === 'open'), 10_000, 100, 'restricted-zone alert open');
     expect((await alerts())[0]).toMatchObject({ code: 'geofence_restricted', params: { geofenceId: g.id, name: 'Zona restringida Malecón' } });
 
-    await drive(300);
+    await drive(250);
     await waitFor(async () => (await visits())[0]?.exitedAt !== null, 10_000, 100, 'the exit stored');
     expect((await visits())[0]!.durationS).toBeGreaterThan(0);
     await waitFor(async () => (await alerts()).every((a) => a.state === 'auto_resolved'), 10_000, 100, 'the alert resolved on exit');
