@@ -211,4 +211,61 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('geofences end to end (real
     await waitFor(async () => (await get<{ alerts: { state: string }[] }>('api/alerts?rule=geofence_restricted&state=all')).alerts.every((a) => a.state === 'auto_resolved'), 15_000, 200, 'the alert resolved');
     expect(page.errors).toEqual([]);
   }, 120_000);
+
+  it('the admin draws a circle (centre and radius), edits its name, kind and maximum stay, then deletes it', async () => {
+    await page.locator('[data-view="admin"]').click();
+    await page.locator('[data-section="geofences"]').click();
+    await expect.poll(() => page.locator('[data-testid="geofence-new"]').isEnabled(), { timeout: 20_000 }).toBe(true);
+    await page.evaluate((c) => (window as unknown as { __geofenceMap: { jumpTo(o: unknown): void } }).__geofenceMap.jumpTo({ center: c, zoom: 15 }), C);
+    await page.waitForTimeout(300);
+    await page.locator('[data-testid="geofence-new"]').click();
+    const form = page.locator('[data-testid="geofence-form"]');
+    await form.locator('[data-testid="draw-circle"]').click();
+    const centre = at(600, 300);
+    await clickAt(centre);
+    await clickAt(offsetM(centre, 180, 0) as [number, number]); // a second click sets the radius
+    await expect.poll(() => form.locator('input[name="gf-radius"]').inputValue()).toMatch(/^1[78]\d$/);
+    await form.locator('input[name="gf-radius"]').fill('150');
+    await form.locator('input[name="gf-name"]').fill('Escuela Primaria Miguel Hidalgo');
+    await form.locator('select[name="gf-kind"]').selectOption('school');
+    await form.locator('[data-testid="geofence-save"]').click();
+    const row = page.locator('[data-testid="geofence-list"] tbody tr').filter({ hasText: 'Escuela Primaria Miguel Hidalgo' });
+    await row.waitFor({ timeout: 10_000 });
+    expect(await row.textContent()).toMatch(/Escuela.*Círculo · 150 m/);
+    let g = (await get<GeofenceSet>('api/geofences')).geofences.find((x) => x.name === 'Escuela Primaria Miguel Hidalgo')!;
+    expect(g).toMatchObject({ kind: 'school', geometry: { type: 'circle', radiusM: 150 } });
+    const c = (g.geometry as { center: [number, number] }).center;
+    expect(Math.abs(c[0] - centre[0])).toBeLessThan(0.0001);
+    expect(Math.abs(c[1] - centre[1])).toBeLessThan(0.0001);
+
+    // edit: a market with a 45-minute maximum stay, same shape
+    await row.locator('[data-action="edit"]').click();
+    await form.locator('input[name="gf-name"]').fill('Mercado Coatzacoalcos');
+    await form.locator('select[name="gf-kind"]').selectOption('market');
+    await form.locator('input[name="gf-dwell"]').fill('45');
+    await form.locator('[data-testid="geofence-save"]').click();
+    const edited = page.locator(`[data-testid="geofence-list"] tr[data-geofence-id="${g.id}"]`);
+    await expect.poll(() => edited.textContent(), { timeout: 10_000 }).toMatch(/Mercado Coatzacoalcos.*Mercado.*Círculo · 150 m.*45 min/);
+    g = (await get<GeofenceSet>('api/geofences')).geofences.find((x) => x.id === g.id)!;
+    expect(g).toMatchObject({ name: 'Mercado Coatzacoalcos', kind: 'market', dwellLimitMin: 45, geometry: { type: 'circle', radiusM: 150 } });
+
+    // a shape outside the city is refused with a message in Spanish
+    await page.locator('[data-testid="geofence-new"]').click();
+    await form.locator('[data-testid="draw-circle"]').click();
+    await page.evaluate((c) => (window as unknown as { __geofenceMap: { jumpTo(o: unknown): void } }).__geofenceMap.jumpTo({ center: c, zoom: 15 }), [city.bbox[2] + 0.03, city.center[1]]);
+    await page.waitForTimeout(300);
+    await clickAt([city.bbox[2] + 0.03, city.center[1]]);
+    await form.locator('input[name="gf-name"]').fill('Fuera');
+    await form.locator('[data-testid="geofence-save"]').click();
+    await expect.poll(() => page.locator('[data-testid="geofences-msg"]').textContent(), { timeout: 10_000 }).toContain('fuera de la ciudad');
+    await form.getByRole('button', { name: 'Cancelar' }).click();
+
+    // delete (the confirmation is accepted)
+    await edited.locator('[data-action="delete"]').click();
+    await expect.poll(() => edited.count(), { timeout: 10_000 }).toBe(0);
+    expect((await get<GeofenceSet>('api/geofences')).geofences.map((x) => x.id)).not.toContain(g.id);
+    const audit = await get<{ entries: { action: string; query: { id?: string } }[] }>(`api/audit?action=geofence_delete`);
+    expect(audit.entries.map((e) => e.query.id)).toEqual([g.id]);
+    expect(page.errors).toEqual([]);
+  }, 90_000);
 });
