@@ -143,6 +143,26 @@ describe('rule engine: geofence events and alerts', () => {
     expect(s.events).toEqual([]);
   });
 
+  it('backfilled history replayed after the live fixes began: its visits are still found (a state machine of their own), the live visit is untouched', async () => {
+    const { s, events } = setup();
+    engine.onGeofences({ version: 1, geofences: [circle('base', 80)] });
+    clock = T0 + 7 * 86_400_000;
+    engine.onRecord(fix(clock - 500, at(0), { speedKmh: 0 })); // live: parked at the depot
+    expect(events.map((e) => `${e.event}:${e.late}`)).toEqual(['enter:false']);
+    // the first start's backfill: yesterday the truck left the depot and came back
+    const y = clock - 86_400_000;
+    for (const [m, east] of [[0, 0], [10, 600], [200, 900], [300, 0], [310, 5]] as const) engine.onRecord(fix(y + m * MIN, at(east)));
+    expect(events.slice(1).map((e) => `${e.event}:${e.late}:${e.at - y}`)).toEqual([`enter:true:0`, `exit:true:${10 * MIN}`, `enter:true:${300 * MIN}`]);
+    expect(events.slice(1).every((e) => e.visitId !== events[0]!.visitId)).toBe(true);
+    // the live visit goes on: a live fix still inside emits nothing, the next live one outside exits it
+    engine.onRecord(fix(clock + 1000, at(3), { speedKmh: 0 }));
+    expect(events).toHaveLength(4);
+    clock += 60_000;
+    engine.onRecord(fix(clock - 500, at(400)));
+    expect(events[4]).toMatchObject({ event: 'exit', late: false, visitId: events[0]!.visitId });
+    expect(s.events.filter((e) => e.rule.startsWith('geofence'))).toEqual([]);
+  });
+
   it('dwell over the limit raises geofence_dwell live, resolved when the truck leaves', () => {
     const { s, events } = setup();
     engine.onGeofences({ version: 1, geofences: [circle('mercado', 80, { kind: 'market', name: 'Mercado Morelos', dwellLimitMin: 15 })] });

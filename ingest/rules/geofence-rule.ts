@@ -11,8 +11,11 @@
  * Every event is published (GeofenceEvent on svc/geofence/<deviceId>; the API stores the visits),
  * late and backfilled ones too, marked `late`: they are history for the reports. Alerts are live
  * only: entering a `restricted` geofence raises geofence_restricted (critical), dwelling over the
- * limit geofence_dwell (warning); both resolve when the truck leaves. Fixes out of order are
- * ignored (the state machine runs forward), invalid fixes (few satellites, high HDOP) too.
+ * limit geofence_dwell (warning); both resolve when the truck leaves. Live and late fixes run in
+ * two state machines of their own (`tracker`, `history`): the first start's backfill replays a
+ * truck's last days after its live fixes began, and each stream is in order by itself. Within
+ * each, fixes out of order are ignored (it runs forward); invalid fixes (few satellites, high
+ * HDOP) too.
  */
 import type { GeofenceEvent, GeofenceSet, Geofence, GpsFix, LonLatT } from '../../contract';
 import { GEOFENCE_LIMITS, geofenceRing, signedDistanceM } from '../../contract';
@@ -116,6 +119,11 @@ export class GeofenceTracker {
     return out;
   }
 
+  /** event time of the truck's last fix (−Infinity before any) */
+  lastFix(deviceId: string): number {
+    return this.trucks.get(deviceId)?.lastTs ?? -Infinity;
+  }
+
   /** the visits in progress of a truck */
   inside(deviceId: string): Visit[] {
     return [...(this.trucks.get(deviceId)?.inside.values() ?? [])];
@@ -143,12 +151,16 @@ export class GeofenceTracker {
 }
 
 export interface GeofenceRule extends Rule {
+  /** live fixes (alerts, takeover) */
   tracker: GeofenceTracker;
+  /** late and backfilled fixes (history: visits only) */
+  history: GeofenceTracker;
   onGeofences(s: GeofenceSet): void;
 }
 
 export function geofenceRule(ctx: RuleContext, publishEvent: (e: GeofenceEvent) => void): GeofenceRule {
   const tracker = new GeofenceTracker();
+  const history = new GeofenceTracker();
   const { book } = ctx;
   const devOf = (id: string) => ctx.registry.device(id);
 
@@ -196,6 +208,7 @@ export function geofenceRule(ctx: RuleContext, publishEvent: (e: GeofenceEvent) 
   return {
     name: 'geofences',
     tracker,
+    history,
     onGeofences(s) {
       if (!s || !Array.isArray(s.geofences)) return;
       if (s.version < tracker.version) return; // an older retained set arriving late
@@ -204,6 +217,10 @@ export function geofenceRule(ctx: RuleContext, publishEvent: (e: GeofenceEvent) 
         const dev = devOf(ev.deviceId);
         if (dev) emit(dev, ev, false);
       }
+      for (const ev of history.setGeofences(s.geofences, ctx.now())) {
+        const dev = devOf(ev.deviceId);
+        if (dev) emit(dev, { ...ev, at: Math.max(ev.visit.enteredAt, history.lastFix(ev.deviceId)) }, true);
+      }
     },
     onRecord(rec, dev, stale) {
       if (dev.kind !== 'truck' || rec.stream !== 'gps') return;
@@ -211,10 +228,11 @@ export function geofenceRule(ctx: RuleContext, publishEvent: (e: GeofenceEvent) 
       const T = ctx.cfg.truck;
       if ((fix.sats !== undefined && fix.sats < T.minSats) || (fix.hdop !== undefined && fix.hdop > T.maxHdop)) return;
       const pos: LonLatT = [fix.lon, fix.lat];
-      for (const ev of tracker.onFix(dev.id, pos, fix.ts)) emit(dev, ev, stale, pos);
+      for (const ev of (stale ? history : tracker).onFix(dev.id, pos, fix.ts)) emit(dev, ev, stale, pos);
     },
     forget(id) {
       tracker.forget(id);
+      history.forget(id);
     },
   };
 }
