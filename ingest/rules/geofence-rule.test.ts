@@ -9,7 +9,7 @@ import { GEOFENCE_LIMITS, geofenceGeometryProblem, signedDistanceM } from '../..
 import { offsetM } from '../../firmware-config/geo';
 import type { RegistryView } from '../../firmware-config/registry';
 import { tempDir } from '../../testing/net';
-import { GeofenceTracker } from './geofence-rule';
+import { GeofenceTracker, HISTORY_IDLE_MS } from './geofence-rule';
 import { createRuleEngine, type CityRuleEngine } from './index';
 import { LAT, X, record, sink, testRegistry } from './test-support';
 
@@ -151,7 +151,7 @@ describe('rule engine: geofence events and alerts', () => {
     expect(events.map((e) => `${e.event}:${e.late}`)).toEqual(['enter:false']);
     // the first start's backfill: yesterday the truck left the depot and came back
     const y = clock - 86_400_000;
-    for (const [m, east] of [[0, 0], [10, 600], [200, 900], [300, 0], [310, 5]] as const) engine.onRecord(fix(y + m * MIN, at(east)));
+    for (const [m, east] of [[0, 0], [10, 600], [200, 900], [300, 0], [310, 5]] as const) engine.onRecord({ ...fix(y + m * MIN, at(east)), receivedAt: clock + 100 });
     expect(events.slice(1).map((e) => `${e.event}:${e.late}:${e.at - y}`)).toEqual([`enter:true:0`, `exit:true:${10 * MIN}`, `enter:true:${300 * MIN}`]);
     expect(events.slice(1).every((e) => e.visitId !== events[0]!.visitId)).toBe(true);
     // the live visit goes on: a live fix still inside emits nothing, the next live one outside exits it
@@ -161,6 +161,12 @@ describe('rule engine: geofence events and alerts', () => {
     engine.onRecord(fix(clock - 500, at(400)));
     expect(events[4]).toMatchObject({ event: 'exit', late: false, visitId: events[0]!.visitId });
     expect(s.events.filter((e) => e.rule.startsWith('geofence'))).toEqual([]);
+    // the replay is over: its visit still open ends at its last fix once no late fix came for HISTORY_IDLE_MS
+    engine.tick(clock + 60_000);
+    expect(events).toHaveLength(5);
+    engine.tick(clock + HISTORY_IDLE_MS + 1000);
+    expect(events[5]).toMatchObject({ event: 'exit', late: true, reason: 'history_end', visitId: events[3]!.visitId, at: y + 310 * MIN });
+    expect(events).toHaveLength(6);
   });
 
   it('dwell over the limit raises geofence_dwell live, resolved when the truck leaves', () => {

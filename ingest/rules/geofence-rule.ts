@@ -23,6 +23,12 @@ import type { RegistryDevice } from '../../firmware-config/schema';
 import type { Rule, RuleContext } from './context';
 
 export const GEOFENCE_RULES = { restricted: 'geofence_restricted', dwell: 'geofence_dwell' } as const;
+/**
+ * A history visit still open when no late fix of the truck has arrived for this long (wall
+ * clock) ends at its last fix, reason `history_end`: the replay is over, and the live state
+ * machine follows the truck from its first live fix on.
+ */
+export const HISTORY_IDLE_MS = 5 * 60_000;
 
 export interface Visit {
   visitId: string;
@@ -119,6 +125,19 @@ export class GeofenceTracker {
     return out;
   }
 
+  /** End every visit in progress of a truck (at its last fix), e.g. when its history ends. */
+  endVisits(deviceId: string, reason: string): TrackerEvent[] {
+    const t = this.trucks.get(deviceId);
+    if (!t) return [];
+    const out: TrackerEvent[] = [];
+    for (const [gid, v] of t.inside) {
+      const f = this.fences.get(gid);
+      if (f) out.push({ type: 'exit', deviceId, geofence: f.g, visit: v, at: Math.max(v.enteredAt, t.lastTs), reason });
+    }
+    t.inside.clear();
+    return out;
+  }
+
   /** event time of the truck's last fix (−Infinity before any) */
   lastFix(deviceId: string): number {
     return this.trucks.get(deviceId)?.lastTs ?? -Infinity;
@@ -161,6 +180,8 @@ export interface GeofenceRule extends Rule {
 export function geofenceRule(ctx: RuleContext, publishEvent: (e: GeofenceEvent) => void): GeofenceRule {
   const tracker = new GeofenceTracker();
   const history = new GeofenceTracker();
+  /** arrival (wall clock) of each truck's latest late fix */
+  const lateArrival = new Map<string, number>();
   const { book } = ctx;
   const devOf = (id: string) => ctx.registry.device(id);
 
@@ -228,11 +249,22 @@ export function geofenceRule(ctx: RuleContext, publishEvent: (e: GeofenceEvent) 
       const T = ctx.cfg.truck;
       if ((fix.sats !== undefined && fix.sats < T.minSats) || (fix.hdop !== undefined && fix.hdop > T.maxHdop)) return;
       const pos: LonLatT = [fix.lon, fix.lat];
+      if (stale) lateArrival.set(dev.id, rec.receivedAt);
       for (const ev of (stale ? history : tracker).onFix(dev.id, pos, fix.ts)) emit(dev, ev, stale, pos);
+    },
+    tick(now) {
+      for (const [id, at] of lateArrival) {
+        if (now - at < HISTORY_IDLE_MS) continue;
+        lateArrival.delete(id);
+        const dev = devOf(id);
+        const evs = history.endVisits(id, 'history_end');
+        if (dev) for (const ev of evs) emit(dev, ev, true);
+      }
     },
     forget(id) {
       tracker.forget(id);
       history.forget(id);
+      lateArrival.delete(id);
     },
   };
 }
