@@ -4,7 +4,8 @@
  * restricted zone on the Geocercas map by clicking its vertices, names it and saves it; a truck
  * publishing its own GPS over MQTT (its registry credentials) drives into it; the enter event is
  * listed as a visit and the restricted-zone alert is raised — through the API and in the
- * console (visits table, alarm table, the zone on the live map). Screenshots in test-artifacts/.
+ * console (visits table, alarm table, the zone on the live map). Screenshots in test-artifacts/
+ * (and docs/screenshot-geofences.png for the README).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -26,6 +27,7 @@ import { TEST_PASSWORD, writeTestRegistry } from '../../testing/registry-fixture
 import type { GeofenceVisit } from '../shared/geofences';
 
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts');
+const DOCS = path.resolve(import.meta.dirname, '../../docs');
 const hasWeb = fs.existsSync(path.join(WEB_DIST, 'index.html'));
 const CHROMIUM = '/usr/bin/chromium';
 type Stop = () => Promise<unknown> | unknown;
@@ -184,6 +186,8 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('geofences end to end (real
     expect(await vrow.textContent()).toMatch(/truck-01Zona restringida MalecónZona restringida\d\d\/\d\d\/\d{4}, \d\d:\d\d:\d\ddentro/);
     await vrow.scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(ARTIFACTS, 'e2e-geofence-visit.png'), fullPage: true });
+    fs.mkdirSync(DOCS, { recursive: true });
+    fs.copyFileSync(path.join(ARTIFACTS, 'e2e-geofence-visit.png'), path.join(DOCS, 'screenshot-geofences.png'));
 
     // the alarm table phrases the alert in Spanish
     await page.locator('[data-view="alerts"]').click();
