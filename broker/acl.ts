@@ -36,7 +36,7 @@ const ROOT = `${TOPIC_ROOT}/${CONTRACT_VERSION}`;
 /** Topic filters each service role may subscribe to / topics (as patterns) it may publish to. */
 export const ROLE_RULES: Record<ServiceRole, { subscribe: string[]; publish: string[] }> = {
   ingest: { subscribe: [SUB_ALL_DEVICE_DATA, `${SVC_PREFIX}#`], publish: [`${SVC_PREFIX}#`] },
-  console: { subscribe: [`${ROOT}/#`], publish: [`${SVC_PREFIX}alerts/+`, `${SVC_PREFIX}hotlist`] },
+  console: { subscribe: [`${ROOT}/#`], publish: [`${SVC_PREFIX}alerts/+`, `${SVC_PREFIX}hotlist`, `${SVC_PREFIX}geofences`] },
   nodered: { subscribe: [`${SVC_PREFIX}#`, `${ROOT}/+/+/presence`], publish: [`${SVC_PREFIX}alerts/+`] },
   admin: { subscribe: ['#', '$SYS/#'], publish: ['#'] },
 };

@@ -42,6 +42,10 @@ export const ALERT_CODES = {
   gps_jump: ['distanceM', 'seconds', 'impliedKmh'],
   route_behind: ['routeId', 'coveragePct', 'expectedPct'],
   missed_streets: ['routeId', 'count'],
+  /** a truck entered a restricted geofence (contract/geofences.ts) */
+  geofence_restricted: ['geofenceId', 'name'],
+  /** a truck stayed in a geofence beyond its dwell limit */
+  geofence_dwell: ['geofenceId', 'name', 'kind', 'minutes', 'limitMin'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type AlertCode = keyof typeof ALERT_CODES;

@@ -5,3 +5,4 @@ export * from './records';
 export * from './validate';
 export * from './alert-codes';
 export * from './commissioning';
+export * from './geofences';

@@ -88,6 +88,11 @@ export const svcTopics = {
   auth: (deviceId: string) => `${SVC_PREFIX}auth/${deviceId}`,
   authPrefix: `${SVC_PREFIX}auth/`,
   authAll: `${SVC_PREFIX}auth/+`,
+  /** The active geofences, retained, published by the console API. Payload: GeofenceSet (geofences.ts). */
+  geofences: `${SVC_PREFIX}geofences`,
+  /** A truck entered / left / dwelt in a geofence, published by ingest's rules (QoS 1). Payload: GeofenceEvent. */
+  geofenceEvent: (deviceId: string) => `${SVC_PREFIX}geofence/${deviceId}`,
+  geofenceEventAll: `${SVC_PREFIX}geofence/+`,
   /** Registry changed (retained counter) so components can reload. */
   registry: `${SVC_PREFIX}registry`,
 } as const;

@@ -56,7 +56,7 @@ async function main(): Promise<void> {
     timePolicy: { maxFutureSkewMs: cfg.MAX_CLOCK_SKEW_S * 1000, maxAgeMs: cfg.MAX_AGE_DAYS * 86_400_000, lateAfterMs: cfg.LATE_AFTER_S * 1000 },
     batchSize: cfg.BATCH_SIZE,
     flushMs: cfg.FLUSH_MS,
-    rules: process.env.INGEST_RULES === 'off' ? undefined : ({ publish }) => createRuleEngine({ registry, city, publish, log, stateFile: rulesStateFileOf(cfg) }),
+    rules: process.env.INGEST_RULES === 'off' ? undefined : ({ publish, publishGeofence }) => createRuleEngine({ registry, city, publish, publishGeofence, log, stateFile: rulesStateFileOf(cfg) }),
     log,
   });
   log.info({ mqtt: mqttUrlOf(cfg), metricsPort: ingest.metricsPort, store: store.backend }, 'ingest ready');

@@ -13,6 +13,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import {
   AuthRefusal,
   DEFAULT_TIME_POLICY,
+  GeofenceSet,
   Hotlist,
   SUB_ALL_DEVICE_DATA,
   SUB_DEVICE_DATA_BY_KIND,
@@ -21,6 +22,7 @@ import {
   isCommissioningTopic,
   svcTopics,
   type AlertEvent,
+  type GeofenceEvent,
   type AnyTelemetryRecord,
   type LiveState,
   type TimePolicy,
@@ -42,7 +44,7 @@ export type { IngestCounters } from './metrics';
 export type { RuleEngine } from './rule-engine';
 
 /** Build the rule engine once ingest can publish for it (rules publish AlertEvents through ingest's connection). */
-export type RuleEngineFactory = (ctx: { publish(alert: AlertEvent): void }) => RuleEngine;
+export type RuleEngineFactory = (ctx: { publish(alert: AlertEvent): void; publishGeofence(e: GeofenceEvent): void }) => RuleEngine;
 
 export interface StartIngestOptions {
   /** the device registry (a RegistryView; reloads apply at once) */
@@ -108,6 +110,7 @@ export interface IngestHandle {
 }
 
 const checkHotlist = TypeCompiler.Compile(Hotlist);
+const checkGeofences = TypeCompiler.Compile(GeofenceSet);
 const checkAuthRefusal = TypeCompiler.Compile(AuthRefusal);
 
 /** dead-letter reason → the LiveState issue (and alert) code it explains */
@@ -164,10 +167,15 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
     metrics.published('alert');
   };
 
+  const publishGeofence = (e: GeofenceEvent) => {
+    publishRaw(svcTopics.geofenceEvent(e.deviceId), e, { qos: 1, retain: false });
+    metrics.published('geofence');
+  };
+
   let rules: RuleEngine | undefined;
   let ownsRules = false;
   if (typeof opts.rules === 'function') {
-    rules = opts.rules({ publish: publishAlert });
+    rules = opts.rules({ publish: publishAlert, publishGeofence });
     ownsRules = true;
   } else rules = opts.rules;
 
@@ -271,6 +279,20 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
     if (rules?.onHotlist) safely('onHotlist', () => rules!.onHotlist!(h as Hotlist));
   }
 
+  function onGeofences(payload: Buffer): void {
+    let s: unknown;
+    try {
+      s = JSON.parse(payload.toString('utf8'));
+    } catch {
+      s = undefined;
+    }
+    if (!checkGeofences.Check(s)) {
+      limiter.log('geofences', () => log.warn({ code: 'E_INGEST_GEOFENCES' }, 'ignored an invalid geofence set on svc/geofences'));
+      return;
+    }
+    if (rules?.onGeofences) safely('onGeofences', () => rules!.onGeofences!(s as GeofenceSet));
+  }
+
   /** The broker refused a registry device (svc/auth/<id>): an alert, and its live state says why. */
   function onAuthRefusal(payload: Buffer): void {
     let a: unknown;
@@ -308,9 +330,10 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
   function onMessage(topic: string, payload: Buffer, ack: () => void): void {
     if (stopping) return; // left un-acknowledged: the broker redelivers it to the next session
     if (topic.startsWith(SVC_PREFIX)) {
-      // only svc/hotlist and svc/auth/+ are subscribed (device data per kind no longer matches svc/ topics);
+      // only svc/hotlist, svc/geofences and svc/auth/+ are subscribed (device data per kind no longer matches svc/ topics);
       // acknowledged behind the device messages that arrived before it (MQTT-4.6.0-2: PUBACKs in PUBLISH order)
       if (topic === svcTopics.hotlist) onHotlist(payload);
+      else if (topic === svcTopics.geofences) onGeofences(payload);
       else if (topic.startsWith(svcTopics.authPrefix)) onAuthRefusal(payload);
       writer.addAckOnly(ack);
       return;
@@ -378,7 +401,7 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
     clientId,
     // per device kind, so that ingest does not receive its own svc/plate nor every alert event
     // device data per kind, the hotlist, and the broker's reports of refused device connections
-    subscriptions: { ...Object.fromEntries(SUB_DEVICE_DATA_BY_KIND.map((t) => [t, { qos: 1 as const }])), [svcTopics.hotlist]: { qos: 1 }, [svcTopics.authAll]: { qos: 1 } },
+    subscriptions: { ...Object.fromEntries(SUB_DEVICE_DATA_BY_KIND.map((t) => [t, { qos: 1 as const }])), [svcTopics.hotlist]: { qos: 1 }, [svcTopics.geofences]: { qos: 1 }, [svcTopics.authAll]: { qos: 1 } },
     // a session stored by an older ingest subscribed city/v1/+/+/+: drop that subscription
     legacySubscriptions: [SUB_ALL_DEVICE_DATA],
     onMessage: (topic, payload, _packet, ack) => onMessage(topic, payload, ack),

@@ -165,7 +165,7 @@ export function createIngestMetrics(opts: { inFlight: () => number; storeHealth?
       c.writeErrors++;
       writeErrors.inc();
     },
-    published(kind: 'state' | 'plate' | 'alert') {
+    published(kind: 'state' | 'plate' | 'alert' | 'geofence') {
       if (kind === 'state') c.statesPublished++;
       if (kind === 'plate') c.platesPublished++;
       published.labels(kind).inc();

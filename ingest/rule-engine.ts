@@ -2,7 +2,7 @@
  * The seam between ingest and the alert rules (ingest/rules/): ingest feeds every accepted
  * record, presence change and hotlist update; the engine publishes AlertEvents itself.
  */
-import type { AnyTelemetryRecord, Hotlist, RejectReason } from '../contract';
+import type { AnyTelemetryRecord, GeofenceSet, Hotlist, RejectReason } from '../contract';
 
 export interface RuleEngine {
   onRecord(rec: AnyTelemetryRecord): void;
@@ -13,6 +13,8 @@ export interface RuleEngine {
   /** the broker refused (or revoked) a registry device's connection */
   onAuthRefused?(deviceId: string, reason: string, at: number): void;
   onHotlist?(h: Hotlist): void;
+  /** the active geofences (retained on svc/geofences) */
+  onGeofences?(s: GeofenceSet): void;
   tick(now: number): void;
   stop(): void;
 }

@@ -87,6 +87,14 @@ describe('first start: a living city', () => {
       expect(coverage.rows.some((r) => r.fixes > 0 && r.served > 0 && r.date === date), `coverage on ${date}`).toBe(true);
     }
 
+    // the city's depots and the landfill are geofences from the first start; the history's depot visits are listed, as history
+    const gf = await get<{ geofences: { id: string; kind: string }[] }>('/api/geofences');
+    expect(gf.geofences.map((g) => g.kind).sort()).toEqual(['depot', 'depot', 'landfill']);
+    const visits = (await get<{ visits: { kind: string; late: boolean; enteredAt: number; exitedAt: number | null }[] }>(`/api/geofences/visits?${range}&limit=10000`)).visits;
+    const historyVisits = visits.filter((v) => v.late && v.kind === 'depot' && v.exitedAt !== null);
+    console.log(`geofence visits after the first start: ${visits.length} (${historyVisits.length} finished depot visits from the history)`);
+    expect(historyVisits.length).toBeGreaterThan(0);
+
     // no alert opened by the history: backfilled readings are late, the rules raise nothing on them
     const alerts = await get<{ alerts: { id: string; rule: string; openedAt: number }[] }>('/api/alerts?state=all&limit=1000');
     const early = alerts.alerts.filter((a) => a.openedAt < marker.to);

@@ -21,7 +21,7 @@ import { persistenceOf } from '../broker/persistence';
 import { startIngest } from '../ingest/index';
 import { createRuleEngine } from '../ingest/rules/index';
 import type { RuleConfigInput } from '../ingest/rules/config';
-import { demoHotlistFor, startApi } from '../ops-console/api/index';
+import { demoGeofencesFor, demoHotlistFor, startApi } from '../ops-console/api/index';
 import { provisionDemo, readServiceSecrets } from '../firmware-config/provision';
 import { cityFileFor, loadCity, type City } from '../firmware-config/city';
 import { startFleet } from '../device-sim/fleet';
@@ -182,8 +182,8 @@ export async function startStack(cfg: Config, log: Logger, opts: StackOptions = 
       flushMs: cfg.FLUSH_MS,
       timePolicy: { maxFutureSkewMs: cfg.MAX_CLOCK_SKEW_S * 1000, maxAgeMs: cfg.MAX_AGE_DAYS * 86_400_000, lateAfterMs: cfg.LATE_AFTER_S * 1000 },
       // the open alerts survive restarts: the next engine takes them over (ingest/rules/takeover.ts)
-      rules: ({ publish }) =>
-        createRuleEngine({ registry, city, publish, log: log.child({ component: 'rules' }), stateFile: rulesStateFileOf(cfg), ...(opts.clock ? { now: opts.clock } : {}), ...(opts.rules ? { config: opts.rules } : {}) }),
+      rules: ({ publish, publishGeofence }) =>
+        createRuleEngine({ registry, city, publish, publishGeofence, log: log.child({ component: 'rules' }), stateFile: rulesStateFileOf(cfg), ...(opts.clock ? { now: opts.clock } : {}), ...(opts.rules ? { config: opts.rules } : {}) }),
       ...(opts.clock ? { clock: opts.clock } : {}),
       // lifecycle: a planned device's first real reading makes it "installed" (presence alerts from then on)
       onFirstContact: installOnFirstContact(registryFile, log),
@@ -202,6 +202,8 @@ export async function startStack(cfg: Config, log: Logger, opts: StackOptions = 
       serviceUsers: nodeRedLogin(registry),
       // the demo city starts with the demo hotlist (plates its simulated cameras read); first start only
       seedHotlist: demoHotlistFor(registry),
+      // the city's depots (and the demo landfill) as geofences; first start only
+      seedGeofences: demoGeofencesFor(registry, city),
       host: cfg.HOST,
       port: cfg.HTTP_PORT,
       log: log.child({ component: 'api' }),

@@ -14,7 +14,7 @@
  * stuck_sensor / battery_low (device-rules.ts).
  */
 import type { Logger } from 'pino';
-import type { AlertEvent, AnyTelemetryRecord, Hotlist, RejectReason } from '../../contract';
+import type { AlertEvent, AnyTelemetryRecord, GeofenceEvent, GeofenceSet, Hotlist, RejectReason } from '../../contract';
 import type { City } from '../../firmware-config/city';
 import type { RegistryView } from '../../firmware-config/registry';
 import type { RuleEngine } from '../rule-engine';
@@ -27,6 +27,7 @@ import { AIR_RULE } from './air-rule';
 import { HOTLIST_RULE, hotlistRule } from './hotlist-rule';
 import { NOISE_RULE, noiseRule } from './noise-rule';
 import { truckRules } from './truck-rules';
+import { GEOFENCE_RULES, geofenceRule } from './geofence-rule';
 import { loadTakeover, saveTakeover } from './takeover';
 
 export type { RuleEngine } from '../rule-engine';
@@ -36,6 +37,8 @@ export interface RuleEngineOptions {
   registry: RegistryView;
   city?: City;
   publish: (e: AlertEvent) => void;
+  /** geofence enter / exit / dwell events (svc/geofence/<deviceId>); absent = not published */
+  publishGeofence?: (e: GeofenceEvent) => void;
   log?: Logger;
   config?: Partial<RuleConfig> | RuleConfigInput;
   /** wall clock, ms (tests inject one) */
@@ -55,6 +58,10 @@ export interface RuleEngineStats {
   errors: Record<string, number>;
   /** version of the hotlist in use (-1 = none received) */
   hotlistVersion: number;
+  /** version of the geofence set in use (-1 = none received) and how many are active */
+  geofencesVersion: number;
+  geofences: number;
+  geofenceEvents: number;
   /** alerts taken over from the previous engine at start, and how many of those it resolved */
   takenOver: number;
   takeoverResolved: number;
@@ -62,6 +69,7 @@ export interface RuleEngineStats {
 
 export interface CityRuleEngine extends RuleEngine {
   onHotlist(h: Hotlist): void;
+  onGeofences(s: GeofenceSet): void;
   onReject(deviceId: string, reason: RejectReason, at: number, eventTs?: number): void;
   onAuthRefused(deviceId: string, reason: string, at: number): void;
   /** alerts open right now */
@@ -98,7 +106,18 @@ export function createRuleEngine(opts: RuleEngineOptions): CityRuleEngine {
   };
   const hotlist = hotlistRule(ctx);
   const trucks = truckRules(ctx, opts.city);
-  const rules: Rule[] = [airRule(ctx), noiseRule(ctx), trucks, hotlist, deviceRules(ctx, (dev, at) => (dev.kind === 'truck' ? trucks.mode(dev, at) : 'fixed'))];
+  let geofenceEvents = 0;
+  const geofences = geofenceRule(ctx, (e) => {
+    geofenceEvents++;
+    try {
+      opts.publishGeofence?.(e);
+    } catch (err) {
+      errors.publish = (errors.publish ?? 0) + 1;
+      log?.error({ err, code: 'E_GEOFENCE_PUBLISH' }, 'publishing a geofence event failed');
+    }
+    if (e.event !== 'dwell') scheduleSave();
+  });
+  const rules: Rule[] = [airRule(ctx), noiseRule(ctx), trucks, geofences, hotlist, deviceRules(ctx, (dev, at) => (dev.kind === 'truck' ? trucks.mode(dev, at) : 'fixed'))];
 
   // ── restart takeover ────────────────────────────────────────────────────────────────────────
   const startedAt = now();
@@ -110,7 +129,7 @@ export function createRuleEngine(opts: RuleEngineOptions): CityRuleEngine {
     if (saveTimer) clearTimeout(saveTimer);
     saveTimer = null;
     try {
-      saveTakeover(opts.stateFile, { version: 1, savedAt: now(), open: book.list(), ignition: trucks.ignitions(), shifts: trucks.shifts() });
+      saveTakeover(opts.stateFile, { version: 1, savedAt: now(), open: book.list(), ignition: trucks.ignitions(), shifts: trucks.shifts(), geofences: geofences.tracker.save() });
     } catch (err) {
       errors.state = (errors.state ?? 0) + 1;
       log?.error({ err, code: 'E_RULES_STATE', file: opts.stateFile }, 'could not write the rule-engine state file');
@@ -126,7 +145,13 @@ export function createRuleEngine(opts: RuleEngineOptions): CityRuleEngine {
     if (prev) {
       trucks.restoreIgnitions(prev.ignition);
       trucks.restoreShifts(prev.shifts ?? {}, now());
+      geofences.tracker.restore(prev.geofences ?? {});
       for (const a of prev.open) if (opts.registry.activeDevice(a.spec.device.id) && book.adopt(a)) takenOver++;
+      // a geofence alert whose visit is still in progress stays open (the exit resolves it)
+      for (const a of book.list()) {
+        const [rule, deviceId, subject] = a.key.split('|');
+        if ((rule === GEOFENCE_RULES.restricted || rule === GEOFENCE_RULES.dwell) && geofences.tracker.inside(deviceId!).some((v) => v.geofenceId === subject)) book.confirm(a.key);
+      }
       log?.info({ takenOver, savedAt: prev.savedAt }, 'rule engine took over the alerts left open');
     }
   }
@@ -189,6 +214,10 @@ export function createRuleEngine(opts: RuleEngineOptions): CityRuleEngine {
       if (stopped) return;
       for (const r of rules) if (r.onHotlist) guard(r, 'hotlist', () => r.onHotlist!(h));
     },
+    onGeofences(s: GeofenceSet) {
+      if (stopped) return;
+      guard(geofences, 'geofences', () => geofences.onGeofences(s));
+    },
     tick(t: number) {
       if (stopped) return;
       for (const r of rules) if (r.tick) guard(r, 'tick', () => r.tick!(t));
@@ -211,6 +240,6 @@ export function createRuleEngine(opts: RuleEngineOptions): CityRuleEngine {
       stopped = true;
     },
     openAlerts: () => book.list(),
-    stats: () => ({ records, alertsEmitted: book.emitted, open: book.size, errors: { ...errors }, hotlistVersion: hotlist.version(), takenOver, takeoverResolved }),
+    stats: () => ({ records, alertsEmitted: book.emitted, open: book.size, errors: { ...errors }, hotlistVersion: hotlist.version(), geofencesVersion: geofences.tracker.version, geofences: geofences.tracker.size, geofenceEvents, takenOver, takeoverResolved }),
   };
 }

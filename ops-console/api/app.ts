@@ -18,7 +18,9 @@ import alertPrivacy from './plugins/app/alert-privacy';
 import auditRepo from './plugins/app/audit-repo';
 import hotlistRepo from './plugins/app/hotlist-repo';
 import hotlistSeed from './plugins/app/hotlist-seed';
-import type { HotlistEntry } from '../../contract';
+import geofencesRepo from './plugins/app/geofences-repo';
+import geofenceSeed from './plugins/app/geofence-seed';
+import type { Geofence, HotlistEntry } from '../../contract';
 import exportsRepo from './plugins/app/exports';
 import auth from './plugins/app/auth';
 import tickets from './plugins/app/tickets';
@@ -44,6 +46,7 @@ import open311Routes from './routes/open311';
 import reportRoutes from './routes/reports';
 import userRoutes from './routes/users';
 import adminDeviceRoutes from './routes/admin-devices';
+import geofenceRoutes from './routes/geofences';
 import type { UserStore } from './lib/users';
 
 export interface AppPluginOptions {
@@ -56,6 +59,7 @@ export interface AppPluginOptions {
   live?: LiveHubOptions;
   loginRateLimit?: number;
   seedHotlist?: readonly HotlistEntry[];
+  seedGeofences?: readonly Geofence[];
 }
 
 export async function consoleApp(fastify: FastifyInstance, opts: AppPluginOptions): Promise<void> {
@@ -76,6 +80,8 @@ export async function consoleApp(fastify: FastifyInstance, opts: AppPluginOption
   await fastify.register(hotlistRepo);
   await fastify.register(exportsRepo);
   await fastify.register(hotlistSeed, { entries: opts.seedHotlist });
+  await fastify.register(geofencesRepo);
+  await fastify.register(geofenceSeed, { geofences: opts.seedGeofences });
   await fastify.register(tickets);
   await fastify.register(auth, { users: opts.users });
   await fastify.register(liveHub, opts.live ?? {});
@@ -118,6 +124,7 @@ export async function consoleApp(fastify: FastifyInstance, opts: AppPluginOption
   await fastify.register(reportRoutes);
   await fastify.register(userRoutes);
   await fastify.register(adminDeviceRoutes);
+  await fastify.register(geofenceRoutes);
 }
 
 function httpText(status: number): string {

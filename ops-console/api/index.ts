@@ -18,7 +18,8 @@ import type { TelemetryStore } from '../../store/types';
 import type { RegistryView } from '../../firmware-config/registry';
 import { DEMO_CITY_FILE, loadCity, type City } from '../../firmware-config/city';
 import { DEMO_HOTLIST } from '../../firmware-config/demo-registry';
-import type { HotlistEntry } from '../../contract';
+import { demoGeofences } from '../../firmware-config/demo-geofences';
+import type { Geofence, HotlistEntry } from '../../contract';
 import { loadOrCreateSecret } from '../../launcher/secrets';
 import type { Role } from '../shared/live';
 import { consoleApp } from './app';
@@ -53,6 +54,8 @@ export interface BuildAppOptions {
   loginRateLimit?: number;
   /** hotlist entries inserted on first start only (ops DB hotlist never set), audited as `system` */
   seedHotlist?: readonly HotlistEntry[];
+  /** geofences inserted on first start only (ops DB geofences never set), audited as `system` */
+  seedGeofences?: readonly Geofence[];
 }
 
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
@@ -86,6 +89,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     live: opts.live,
     loginRateLimit: opts.loginRateLimit,
     seedHotlist: opts.seedHotlist,
+    seedGeofences: opts.seedGeofences,
   });
   await app.ready();
   return app as unknown as FastifyInstance;
@@ -104,6 +108,18 @@ export function demoHotlistFor(registry: RegistryView, demoCityFile: string = DE
     return undefined;
   }
   return registry.registry.city === demoName ? DEMO_HOTLIST.map((e) => ({ ...e })) : undefined;
+}
+
+/** The city's depots as geofences (and, for the demo city, its landfill): the first start's seed. */
+export function demoGeofencesFor(registry: RegistryView, city: City | null | undefined, demoCityFile: string = DEMO_CITY_FILE): Geofence[] {
+  if (!city) return [];
+  let demoName: string | null = null;
+  try {
+    demoName = loadCity(demoCityFile).name;
+  } catch {
+    /* no demo city: depots only */
+  }
+  return demoGeofences(city, registry.registry.city === demoName);
 }
 
 export interface StartApiOptions extends BuildAppOptions {

@@ -27,6 +27,7 @@ describe('alert text', () => {
       stream: 'air', pct: 9.5, plate: 'ABC-1234', region: 'VER', direction: 'entering', road: 'Carretera 180', maxSpeedKmh: 92, limitKmh: 60,
       routeId: 'route-03', distanceM: 420, seconds: 4, impliedKmh: 378, coveragePct: 40, expectedPct: 75,
       failures: 1706, sources: 3, user: 'truck-01',
+      geofenceId: 'mercado-morelos', name: 'Mercado Morelos', kind: 'market', limitMin: 90,
     };
     for (const code of ALERT_CODE_LIST) {
       const params = Object.fromEntries(ALERT_CODES[code].map((k) => [k, sample[k]!]));
@@ -71,5 +72,10 @@ describe('alert text', () => {
     expect(issueText('en', { code: 'clock_skew.rejected', reason: 'future_timestamp' })).toBe('Readings rejected by the clock: timestamp in the future');
     expect(issueText('es', { code: 'payload_rejected', reason: 'schema' })).toBe('Mensajes rechazados: no cumple el esquema');
     expect(issueText('es', { code: 'payload_rejected', reason: 'brand_new' })).toBe('Mensajes rechazados: brand_new');
+  });
+
+  it('phrases geofence alerts with the zone kind in words and the durations', () => {
+    expect(alertText('es', { rule: 'geofence_dwell', code: 'geofence_dwell', params: { geofenceId: 'mercado', name: 'Mercado Morelos', kind: 'market', minutes: 95, limitMin: 90 } })).toBe('Lleva 1 h 35 min en el mercado «Mercado Morelos» (mercado); el límite es 1 h 30 min');
+    expect(alertText('en', { rule: 'geofence_restricted', code: 'geofence_restricted', params: { geofenceId: 'zr-1', name: 'Centro histórico' } })).toBe('Entered the restricted zone “Centro histórico” (zr-1)');
   });
 });

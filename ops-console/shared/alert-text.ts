@@ -94,6 +94,15 @@ const POLLUTANTS: Record<string, Both> = {
   so2: { es: 'SO₂', en: 'SO₂' },
   co: { es: 'CO', en: 'CO' },
 };
+/** geofence kinds (contract/geofences.ts GEOFENCE_KINDS), as a noun phrase */
+export const GEOFENCE_KIND_TEXT: Record<string, Both> = {
+  depot: { es: 'la base', en: 'the depot' },
+  landfill: { es: 'el relleno sanitario', en: 'the landfill' },
+  school: { es: 'la escuela', en: 'the school' },
+  market: { es: 'el mercado', en: 'the market' },
+  restricted: { es: 'la zona restringida', en: 'the restricted zone' },
+  other: { es: 'la geocerca', en: 'the geofence' },
+};
 const NOISE_PERIODS: Record<string, Both> = { day: { es: 'diurno', en: 'daytime' }, night: { es: 'nocturno', en: 'night-time' } };
 const NOISE_ZONES: Record<string, Both> = {
   residential: { es: 'zona residencial', en: 'residential zone' },
@@ -263,6 +272,16 @@ export const ALERT_TEXT: Record<AlertCode, CodeText> = {
     en: 'Passed {count} of route {routeId} without collecting',
     params: { routeId: text, count: count({ es: 'calle planeada', en: 'planned street' }, { es: 'calles planeadas', en: 'planned streets' }) },
   },
+  geofence_restricted: {
+    es: 'Entró a la zona restringida «{name}» ({geofenceId})',
+    en: 'Entered the restricted zone “{name}” ({geofenceId})',
+    params: { geofenceId: text, name: text },
+  },
+  geofence_dwell: {
+    es: 'Lleva {minutes} en {kind} «{name}» ({geofenceId}); el límite es {limitMin}',
+    en: 'Inside {kind} “{name}” ({geofenceId}) for {minutes}; the limit is {limitMin}',
+    params: { geofenceId: text, name: text, kind: oneOf(GEOFENCE_KIND_TEXT), minutes, limitMin: minutes },
+  },
 };
 
 /** Neutral phrases per rule id, for alerts without a (known) code. */
@@ -284,6 +303,8 @@ export const RULE_TEXT: Record<string, Both> = {
   gps_jump: { es: 'Salto de GPS', en: 'GPS jump' },
   route_behind: { es: 'Ruta con retraso', en: 'Route behind schedule' },
   missed_streets: { es: 'Calles planeadas sin recolectar', en: 'Planned streets not collected' },
+  geofence_restricted: { es: 'Camión en zona restringida', en: 'Truck in a restricted zone' },
+  geofence_dwell: { es: 'Permanencia en geocerca sobre el límite', en: 'Geofence dwell over the limit' },
 };
 
 /** The rule's name for filters and group headers. */

@@ -6,6 +6,7 @@
 import { alertsEn, alertsEs } from './i18n-alerts';
 import { rolesEn, rolesEs } from './i18n-roles';
 import { fleetEn, fleetEs } from './i18n-fleet';
+import { geofencesEn, geofencesEs } from './i18n-geofences';
 
 export const LANGS = ['es', 'en'] as const;
 export type Lang = (typeof LANGS)[number];
@@ -193,6 +194,7 @@ const es = {
   ek_other: 'Otro servicio',
   ...rolesEs,
   ...fleetEs,
+  ...geofencesEs,
 } as const;
 
 export type MsgKey = keyof typeof es;
@@ -379,6 +381,7 @@ const en: Partial<Record<MsgKey, string>> = {
   ek_other: 'Other service',
   ...rolesEn,
   ...fleetEn,
+  ...geofencesEn,
 };
 
 export const DICTIONARY: Record<Lang, Partial<Record<MsgKey, string>>> = { es, en };

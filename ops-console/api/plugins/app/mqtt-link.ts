@@ -1,8 +1,9 @@
 /**
  * The API's link to the broker, as the `console` service account. Subscribes the service topics
  * (state, plate reads, alert events) and device presence; folds them into the live hub and the
- * alerts repository. Publishes console alert transitions (AlertEvent on svc/alerts/<id>) and the
- * active hotlist (retained on svc/hotlist) on connect and on every change.
+ * alerts repository, and geofence events (svc/geofence/+) into the visits. Publishes console alert
+ * transitions (AlertEvent on svc/alerts/<id>), the active hotlist (retained on svc/hotlist) and the
+ * geofences (retained on svc/geofences) on connect and on every change.
  *
  * Bad service messages (not JSON, wrong shape) are counted and logged, never thrown.
  * Without `mqtt` options (tests) nothing is connected and publishing is a no-op.
@@ -10,7 +11,7 @@
 import fp from 'fastify-plugin';
 import mqtt, { type MqttClient } from 'mqtt';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { AlertEvent, Hotlist, LiveState, PlateRead, Presence, parseDeviceTopic, svcTopics, SVC_PREFIX, TOPIC_ROOT, CONTRACT_VERSION } from '../../../../contract';
+import { AlertEvent, GeofenceEvent, Hotlist, LiveState, PlateRead, Presence, parseDeviceTopic, svcTopics, SVC_PREFIX, TOPIC_ROOT, CONTRACT_VERSION } from '../../../../contract';
 import type { RegistryView } from '../../../../firmware-config/registry';
 import { clip, createLogLimiter } from '../../../../lib/log-limiter';
 
@@ -41,12 +42,13 @@ const checkState = TypeCompiler.Compile(LiveState);
 const checkAlert = TypeCompiler.Compile(AlertEvent);
 const checkPresence = TypeCompiler.Compile(Presence);
 const checkPlate = TypeCompiler.Compile(PlateRead);
+const checkGeofenceEvent = TypeCompiler.Compile(GeofenceEvent);
 
 /** how long shutdown waits for alert events already received to be stored */
 const DRAIN_MS = 8000; // within the 10 s Fastify gives a close hook; a loaded machine stores a backlog slowly
 
 export const PRESENCE_ALL = `${TOPIC_ROOT}/${CONTRACT_VERSION}/+/+/presence`;
-export const CONSOLE_SUBSCRIPTIONS = [svcTopics.stateAll, svcTopics.plateAll, svcTopics.alertAll, PRESENCE_ALL];
+export const CONSOLE_SUBSCRIPTIONS = [svcTopics.stateAll, svcTopics.plateAll, svcTopics.alertAll, svcTopics.geofenceEventAll, PRESENCE_ALL];
 
 export default fp(
   async (fastify, opts: { mqtt: MqttOptions | null; registry: RegistryView; clientId?: string }) => {
@@ -73,7 +75,7 @@ export default fp(
         if (topic.startsWith(SVC_PREFIX)) {
           type = topic.slice(SVC_PREFIX.length).split('/')[0] ?? 'other';
         } else if (topic.endsWith('/presence')) type = 'presence';
-        if (type === 'hotlist' || type === 'registry' || type === 'other') return;
+        if (type === 'hotlist' || type === 'geofences' || type === 'registry' || type === 'other') return;
         let data: unknown;
         try {
           data = JSON.parse(payload.toString('utf8'));
@@ -94,6 +96,12 @@ export default fp(
         } else if (type === 'alerts') {
           if (!checkAlert.Check(data)) return reject(type, topic, [...checkAlert.Errors(data)][0]?.message ?? 'schema');
           const p = fastify.alerts.apply(data).catch((err: unknown) => log.error({ err, code: 'E_ALERT_STORE' }, 'could not store an alert event'));
+          pendingApplies.add(p);
+          void p.finally(() => pendingApplies.delete(p));
+        } else if (type === 'geofence') {
+          if (!checkGeofenceEvent.Check(data)) return reject(type, topic, [...checkGeofenceEvent.Errors(data)][0]?.message ?? 'schema');
+          if (topic !== svcTopics.geofenceEvent(data.deviceId)) return reject(type, topic, 'deviceId does not match the topic');
+          const p = fastify.geofences.applyEvent(data).catch((err: unknown) => log.error({ err, code: 'E_GEOFENCE_STORE' }, 'could not store a geofence event'));
           pendingApplies.add(p);
           void p.finally(() => pendingApplies.delete(p));
         } else if (type === 'presence') {
@@ -132,6 +140,10 @@ export default fp(
           .current()
           .then((h) => publish(svcTopics.hotlist, h, true))
           .catch((err: unknown) => log.error({ err, code: 'E_HOTLIST_PUBLISH' }, 'could not publish the hotlist'));
+        fastify.geofences
+          .current()
+          .then((s) => publish(svcTopics.geofences, s, true))
+          .catch((err: unknown) => log.error({ err, code: 'E_GEOFENCES_PUBLISH' }, 'could not publish the geofences'));
       });
       client.on('close', () => m.mqttConnected.set(0));
       client.on('error', (err) => log.warn({ err: err.message, code: 'E_MQTT' }, 'broker connection error'));
@@ -140,6 +152,10 @@ export default fp(
 
     fastify.hotlist.onChange((h) => {
       publish(svcTopics.hotlist, h, true).catch((err: unknown) => log.error({ err, code: 'E_HOTLIST_PUBLISH' }, 'could not publish the hotlist'));
+    });
+
+    fastify.geofences.onChange((s) => {
+      publish(svcTopics.geofences, s, true).catch((err: unknown) => log.error({ err, code: 'E_GEOFENCES_PUBLISH' }, 'could not publish the geofences'));
     });
 
     fastify.decorate('mqttLink', {
@@ -175,5 +191,5 @@ export default fp(
       if (!drained) log.warn({ code: 'E_SHUTDOWN_DRAIN', pending: pendingApplies.size }, 'alert events still being stored at shutdown');
     });
   },
-  { name: 'mqtt-link', dependencies: ['live-hub', 'alerts-repo', 'hotlist-repo', 'metrics'] },
+  { name: 'mqtt-link', dependencies: ['live-hub', 'alerts-repo', 'hotlist-repo', 'geofences-repo', 'metrics'] },
 );

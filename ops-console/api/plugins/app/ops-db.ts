@@ -1,8 +1,8 @@
 /**
  * The console's own database (DuckDB file `${DATA_DIR}/ops.duckdb`, ':memory:' in tests):
  * alerts (with their catalogue code and params) and their history (columns added to older files
- * on open), the plate hotlist, the audit log, users (mirror of users.json) and
- * export jobs. Decorates `fastify.opsDb` with a small serialized query helper; the repositories
+ * on open), the plate hotlist, the audit log, users (mirror of users.json),
+ * export jobs, geofences and the trucks' visits to them. Decorates `fastify.opsDb` with a small serialized query helper; the repositories
  * (alerts, hotlist, audit, exports) sit on top of it.
  */
 import fs from 'node:fs';
@@ -31,6 +31,12 @@ CREATE TABLE IF NOT EXISTS audit_log (
   id BIGINT PRIMARY KEY DEFAULT nextval('audit_seq'), at_ms BIGINT, actor VARCHAR, role VARCHAR, action VARCHAR,
   query VARCHAR, result_count INTEGER, detail VARCHAR);
 CREATE TABLE IF NOT EXISTS users (username VARCHAR PRIMARY KEY, role VARCHAR, last_login BIGINT);
+CREATE TABLE IF NOT EXISTS geofences (
+  id VARCHAR PRIMARY KEY, name VARCHAR, kind VARCHAR, geometry VARCHAR, dwell_limit_min INTEGER, active BOOLEAN,
+  created_by VARCHAR, created_at BIGINT, updated_by VARCHAR, updated_at BIGINT);
+CREATE TABLE IF NOT EXISTS geofence_visits (
+  visit_id VARCHAR PRIMARY KEY, geofence_id VARCHAR, name VARCHAR, kind VARCHAR, device_id VARCHAR, district VARCHAR,
+  entered_at BIGINT, exited_at BIGINT, dwell_at BIGINT, exit_reason VARCHAR, late BOOLEAN, lat DOUBLE, lon DOUBLE, updated_at BIGINT);
 CREATE TABLE IF NOT EXISTS export_jobs (
   id VARCHAR PRIMARY KEY, created_by VARCHAR, created_at BIGINT, kind VARCHAR, format VARCHAR, params VARCHAR,
   state VARCHAR, progress DOUBLE, rows BIGINT, file VARCHAR, error VARCHAR, finished_at BIGINT);

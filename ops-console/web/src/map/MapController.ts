@@ -23,6 +23,7 @@ import { cameraSquare, truckArrow } from './icons';
 import { FleetBuffer, mercX, mercY } from './fleet-buffer';
 import { FleetLayer, type FleetStyle } from './fleet-layer';
 import { trailCasingPaint, trailPaint } from './trail-style';
+import { GeofenceLayer } from './geofence-layer';
 
 export type MapMode = 'live' | 'coverage' | 'replay';
 
@@ -99,6 +100,8 @@ export class MapController {
   setDataCalls = 0;
   lastFlushMs = 0;
   readonly fleet: FleetBuffer;
+  /** geofences (geofence-layer.ts), under the live layers */
+  readonly geofences = new GeofenceLayer();
   readonly fleetLayer: FleetLayer;
   /** main-thread time applying truck changes to the fleet buffer (ms, summed) and how often */
   readonly fleetStats = { applies: 0, applyMs: 0, lastApplyMs: 0, applied: 0 };
@@ -173,6 +176,7 @@ export class MapController {
         'line-width': ['interpolate', ['linear'], ['zoom'], 11, 2.5, 16, 10],
       },
     });
+    this.geofences.attach(map, { autoLoad: true });
     map.addLayer({ id: 'trails-casing', type: 'line', source: SRC.trails, layout: { 'line-cap': 'round', 'line-join': 'round' }, paint: trailCasingPaint() });
     map.addLayer({ id: 'trails', type: 'line', source: SRC.trails, layout: { 'line-cap': 'round', 'line-join': 'round' }, paint: trailPaint() });
     map.addLayer({
@@ -553,6 +557,7 @@ export class MapController {
   destroy(): void {
     this.throttle.cancel();
     if (this.agingTimer) clearInterval(this.agingTimer);
+    this.geofences.destroy();
     if (this.trailTimer) clearTimeout(this.trailTimer);
     for (const u of this.unsub) u();
     for (const l of this.labels) l.remove();

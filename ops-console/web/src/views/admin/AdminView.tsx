@@ -1,14 +1,15 @@
-/** Administration (admins only): users, devices, audit log, rejected messages (dead letters). */
+/** Administration (admins only): users, devices, geofences, audit log, rejected messages (dead letters). */
 import { useState } from 'react';
 import { useConsole } from '../../context';
 import { UsersAdmin } from './UsersAdmin';
 import { DevicesAdmin } from './DevicesAdmin';
 import { AuditLog } from './AuditLog';
 import { DeadLetters } from './DeadLetters';
+import { GeofencesAdmin } from './GeofencesAdmin';
 
-const SECTIONS = ['users', 'devices', 'audit', 'deadLetters'] as const;
+const SECTIONS = ['users', 'devices', 'geofences', 'audit', 'deadLetters'] as const;
 type Section = (typeof SECTIONS)[number];
-const LABEL: Record<Section, string> = { users: 'adminUsers', devices: 'adminDevices', audit: 'adminAudit', deadLetters: 'adminDeadLetters' };
+const LABEL: Record<Section, string> = { users: 'adminUsers', devices: 'adminDevices', geofences: 'adminGeofences', audit: 'adminAudit', deadLetters: 'adminDeadLetters' };
 
 export function AdminView() {
   const { t } = useConsole();
@@ -24,6 +25,7 @@ export function AdminView() {
       </nav>
       {section === 'users' && <UsersAdmin />}
       {section === 'devices' && <DevicesAdmin />}
+      {section === 'geofences' && <GeofencesAdmin />}
       {section === 'audit' && <AuditLog />}
       {section === 'deadLetters' && <DeadLetters />}
     </div>
