@@ -56,7 +56,13 @@ async function stop(why: string): Promise<void> {
 
 // the terminal's Ctrl-C reaches the whole process group: the supervisor orders the stop
 process.on('SIGINT', () => {});
-process.on('SIGTERM', () => void stop('SIGTERM'));
+// so does `kill -- -PGID` or systemd's SIGTERM to the control group: a broker that stopped on its
+// own would leave the core unable to acknowledge what it still writes. With the supervisor there,
+// it orders the stop (core first, then broker); without it, stop now.
+process.on('SIGTERM', () => {
+  if (process.connected) send({ type: 'signal', signal: 'SIGTERM' });
+  else void stop('SIGTERM');
+});
 process.on('disconnect', () => void stop('supervisor gone'));
 
 async function startBrokerRole(m: Extract<ToChild, { type: 'start-broker' }>): Promise<void> {

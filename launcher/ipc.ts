@@ -22,4 +22,6 @@ export type FromChild =
   | { type: 'backfill-done'; report: BackfillReport }
   | { type: 'failed'; message: string }
   /** sent just before a clean exit: what the stop achieved (stack.ts StopReport) */
-  | { type: 'stopped'; report: StopReport };
+  | { type: 'stopped'; report: StopReport }
+  /** the child got SIGTERM while its supervisor is there: the supervisor decides the order of the stop */
+  | { type: 'signal'; signal: 'SIGTERM' };

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir, waitFor } from '../testing/net';
-import { launch, launcherEnv } from '../testing/crash';
+import { childrenOf, launch, launcherEnv } from '../testing/crash';
 import { openDuckDbStore } from '../store/duckdb/index';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -57,7 +57,8 @@ describe('npm start (one-command start)', () => {
     // one /metrics for the process: the broker's counters beside ingest's
     expect(await metric(env.METRICS_PORT!, 'mqtt_broker_clients_connected')).toBeGreaterThan(0);
 
-    first.child.kill('SIGINT');
+    // Ctrl-C in a terminal: SIGINT to the whole process group
+    process.kill(-first.child.pid!, 'SIGINT');
     expect(await first.exited).toBe(0);
     // the supervisor's last line comes from the children's stop reports (nothing left unwritten)
     expect(first.out()).toContain('City Ops Center stopped; all accepted data is stored.');
@@ -72,8 +73,25 @@ describe('npm start (one-command start)', () => {
     await waitFor(() => second.out().includes('is running'), 90_000, 100, 'second start-up');
     expect(fs.readFileSync(path.join(dataDir, 'registry.json'), 'utf8')).toBe(registryBefore);
     await waitFor(async () => (await metric(env2.METRICS_PORT!, 'ingest_records_written_total')) >= 5, 60_000, 250, 'readings written after restart');
-    second.child.kill('SIGINT');
+    // `kill -- -PGID` / systemd: SIGTERM to the whole group at once. The broker must not stop before
+    // the core has written and acknowledged what it holds, and no child may outlive the supervisor.
+    const kids = childrenOf(second.child.pid!).filter((c) => c.cmd.includes('child.ts'));
+    expect(kids.length).toBe(2);
+    const t0 = Date.now();
+    process.kill(-second.child.pid!, 'SIGTERM');
     expect(await second.exited).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    expect(second.out()).toContain('City Ops Center stopped; all accepted data is stored.');
+    expect(second.out()).not.toMatch(/did not stop in/);
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await waitFor(() => kids.every((k) => !alive(k.pid)), 10_000, 100, 'children gone after the supervisor');
     expect(await storedPoints(dataDir)).toBeGreaterThan(afterFirst);
   }, 240_000);
 });

@@ -8,7 +8,7 @@ import { loadConfig, ConfigError, type Config } from '../lib/config';
 import { createLogger } from '../lib/log';
 import { checkDataDir, checkPorts, startErrorLine } from '../lib/preflight';
 import { startStack, stopSummary } from './stack';
-import { startSupervised } from './supervisor';
+import { startSupervised, SUPERVISOR_STOP_MS } from './supervisor';
 import type { BackfillProgress } from '../device-sim/backfill';
 
 /** An operator's mistake is one line (exit 2 for configuration); a bug keeps its stack. LOG_LEVEL=debug shows both. */
@@ -72,7 +72,7 @@ stack.backfill?.then(
   () => undefined,
 );
 
-closeWithGrace({ delay: 20_000, logger: { error: (m: unknown) => log.error(String(m)) } }, async ({ signal, err }) => {
+closeWithGrace({ delay: SUPERVISOR_STOP_MS, logger: { error: (m: unknown) => log.error(String(m)) } }, async ({ signal, err }) => {
   if (err) log.error({ err }, 'stopping after an error');
   else log.info({ signal }, 'stopping');
   const { line, exitCode } = stopSummary(await stack.stop());

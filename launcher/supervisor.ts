@@ -27,7 +27,10 @@ import { emptyStopReport, mergeStopReports, prepareDataDir, type Stack, type Sta
 import type { BackfillReport } from '../device-sim/backfill';
 
 const CHILD = path.join(import.meta.dirname, 'child.ts');
-const STOP_TIMEOUT_MS = 25_000;
+/** A child that has not stopped after this long is killed. */
+export const STOP_TIMEOUT_MS = 25_000;
+/** The supervisor's own deadline for a stop: both children, one after the other, with room. */
+export const SUPERVISOR_STOP_MS = 2 * STOP_TIMEOUT_MS + 10_000;
 
 interface Supervised {
   role: ChildRole;
@@ -35,7 +38,11 @@ interface Supervised {
   ready: Extract<FromChild, { type: 'ready' }> | null;
   restarts: number;
   startedAt: number;
+  onSpawn?: (proc: ChildProcess) => void;
 }
+
+/** How long after a child's SIGTERM the supervisor waits for its own (a signal to the process group). */
+const GROUP_SIGNAL_WAIT_MS = 300;
 
 function spawnChild(role: ChildRole): ChildProcess {
   return fork(CHILD, [role], {
@@ -45,9 +52,26 @@ function spawnChild(role: ChildRole): ChildProcess {
   });
 }
 
+/**
+ * A child reports the SIGTERM it got. Sent to the whole process group, the supervisor got it too
+ * and is already stopping everything in order; sent to that child alone, the child is stopped
+ * cleanly and, like any child that ends, restarted.
+ */
+function onChildSignal(s: Supervised, proc: ChildProcess, isStopping: () => boolean, log: Logger, cfg: Config): void {
+  proc.on('message', (m: FromChild) => {
+    if (m.type !== 'signal') return;
+    setTimeout(() => {
+      if (isStopping() || s.proc !== proc) return;
+      log.warn({ process: s.role, pid: proc.pid }, `${s.role} process got SIGTERM on its own: stopping it cleanly (it is restarted)`);
+      void stopChild(s, log, cfg);
+    }, GROUP_SIGNAL_WAIT_MS);
+  });
+}
+
 /** Start one child and wait for its `ready` (rejects on `failed` or an early exit). */
 function startChild(s: Supervised, msg: ToChild, timeoutMs = 120_000): Promise<Extract<FromChild, { type: 'ready' }>> {
   const proc = spawnChild(s.role);
+  s.onSpawn?.(proc);
   s.proc = proc;
   s.ready = null;
   s.startedAt = Date.now();
@@ -131,6 +155,7 @@ export async function startSupervised(cfg: Config, log: Logger, opts: Pick<Stack
   const broker: Supervised = { role: 'broker', proc: null, ready: null, restarts: 0, startedAt: 0 };
   const core: Supervised = { role: 'core', proc: null, ready: null, restarts: 0, startedAt: 0 };
   let stopping = false;
+  for (const s of [broker, core]) s.onSpawn = (proc) => onChildSignal(s, proc, () => stopping, log, cfg);
 
   const brokerMsg = (): ToChild => {
     const r = broker.ready as Extract<FromChild, { role: 'broker' }> | null;
