@@ -16,6 +16,7 @@ import { DEVICE_STATES, NOISE_ZONES } from '../../../firmware-config/schema';
 import { mqttUrlOf } from '../../../lib/config';
 import { ApiError } from '../lib/errors';
 import { DeviceIdParam, errors, inline, OneOf } from '../lib/schemas';
+import type { AuditAction } from '../../shared/audit-actions';
 
 const Fields = {
   model: Type.String({ minLength: 1, maxLength: 80 }),
@@ -83,7 +84,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     for (const l of letters) if (l.deviceId && !m.has(l.deviceId)) m.set(l.deviceId, { at: l.receivedAt, reason: l.reason, detail: l.detail });
     return m;
   };
-  const audit = (req: { user: { sub: string; role: string }; ip: string }, action: string, query: Record<string, unknown>) =>
+  const audit = (req: { user: { sub: string; role: string }; ip: string }, action: AuditAction, query: Record<string, unknown>) =>
     app.audit.write({ actor: req.user.sub, role: req.user.role, action, query, resultCount: 1, detail: req.ip });
   const changed = () => {
     if (!reg.reload()) throw new ApiError(500, 'E_REGISTRY_RELOAD', 'registry written but not reloaded');

@@ -12,6 +12,7 @@ import { GeofenceVisitList } from '../../shared/geofences';
 import { localToUtc } from '../../../ingest/rules/local-time';
 import { badRequest, notFound } from '../lib/errors';
 import { errors, inline, OneOf, OptRangeQuery } from '../lib/schemas';
+import type { AuditAction } from '../../shared/audit-actions';
 
 const GeofenceSchema = inline(Geofence);
 const SetSchema = Type.Object({ version: Type.Integer(), geofences: Type.Array(GeofenceSchema) });
@@ -36,7 +37,7 @@ const IdParam = Type.Object({ id: Type.String({ pattern: GEOFENCE_ID_PATTERN }) 
 const slug = (s: string) => s.toLowerCase().normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 30).replace(/-+$/, '');
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
-  const audit = (actor: string, role: string, action: string, query: Record<string, unknown>) => app.audit.write({ actor, role, action, query, resultCount: 1, detail: null });
+  const audit = (actor: string, role: string, action: AuditAction, query: Record<string, unknown>) => app.audit.write({ actor, role, action, query, resultCount: 1, detail: null });
 
   /** the body as a stored geofence, or a 400 naming what is wrong */
   const geofenceOf = (id: string, b: { name: string; kind: GeofenceT['kind']; geometry: { type: string; coordinates?: number[][]; center?: number[]; radiusM?: number }; dwellLimitMin?: number | null; active?: boolean }): GeofenceT => {

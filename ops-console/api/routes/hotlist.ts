@@ -9,6 +9,7 @@ import { HotlistEntry, type HotlistEntry as Entry } from '../../../contract';
 import { badRequest, notFound } from '../lib/errors';
 import { parseCsv, toCsv } from '../lib/csv';
 import { errors, inline } from '../lib/schemas';
+import type { AuditAction } from '../../shared/audit-actions';
 
 const EntrySchema = inline(HotlistEntry);
 const HotlistSchema = Type.Object({ version: Type.Integer(), entries: Type.Array(EntrySchema) });
@@ -51,7 +52,7 @@ export function entriesFromCsv(text: string): Entry[] {
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: 10 * 1024 * 1024 }, (_req, body, done) => done(null, body));
-  const audit = (actor: string, role: string, action: string, query: Record<string, unknown>, count: number) =>
+  const audit = (actor: string, role: string, action: AuditAction, query: Record<string, unknown>, count: number) =>
     app.audit.write({ actor, role, action, query, resultCount: count, detail: null });
 
   app.get(

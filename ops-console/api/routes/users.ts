@@ -9,6 +9,7 @@ import { ApiError, badRequest, conflict } from '../lib/errors';
 import { errors, OneOf, Ok } from '../lib/schemas';
 import { MIN_PASSWORD_LENGTH, USER_ROLES, USERNAME_PATTERN, UsersError, type UserStore } from '../lib/users';
 import { ROLES } from '../../shared/live';
+import type { AuditAction } from '../../shared/audit-actions';
 
 const UserRow = Type.Object({
   username: Type.String(),
@@ -38,7 +39,7 @@ function managed(users: UserStore): Required<Pick<UserStore, 'create' | 'setPass
 }
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
-  const audit = (req: { user: { sub: string; role: string }; ip: string }, action: string, query: Record<string, unknown>) =>
+  const audit = (req: { user: { sub: string; role: string }; ip: string }, action: AuditAction, query: Record<string, unknown>) =>
     app.audit.write({ actor: req.user.sub, role: req.user.role, action, query, resultCount: 1, detail: req.ip });
 
   app.get(

@@ -7,6 +7,7 @@ import { alertsEn, alertsEs } from './i18n-alerts';
 import { rolesEn, rolesEs } from './i18n-roles';
 import { fleetEn, fleetEs } from './i18n-fleet';
 import { geofencesEn, geofencesEs } from './i18n-geofences';
+import { auditEn, auditEs } from './i18n-audit';
 
 export const LANGS = ['es', 'en'] as const;
 export type Lang = (typeof LANGS)[number];
@@ -195,6 +196,7 @@ const es = {
   ...rolesEs,
   ...fleetEs,
   ...geofencesEs,
+  ...auditEs,
 } as const;
 
 export type MsgKey = keyof typeof es;
@@ -382,6 +384,7 @@ const en: Partial<Record<MsgKey, string>> = {
   ...rolesEn,
   ...fleetEn,
   ...geofencesEn,
+  ...auditEn,
 };
 
 export const DICTIONARY: Record<Lang, Partial<Record<MsgKey, string>>> = { es, en };

@@ -1,6 +1,7 @@
 /** Audit log repository: who did what, when, with which query and how many results. */
 import fp from 'fastify-plugin';
 import { Where, type OpsDb } from './ops-db';
+import type { AuditAction } from '../../../shared/audit-actions';
 
 export interface AuditEntry {
   id: number;
@@ -22,7 +23,8 @@ export interface AuditFilter {
 }
 
 export interface AuditRepo {
-  write(e: Omit<AuditEntry, 'id' | 'at'> & { at?: number }): Promise<void>;
+  /** only the actions the admin's screen knows (ops-console/shared/audit-actions.ts) */
+  write(e: Omit<AuditEntry, 'id' | 'at' | 'action'> & { action: AuditAction; at?: number }): Promise<void>;
   list(f: AuditFilter): Promise<AuditEntry[]>;
 }
 

@@ -7,12 +7,10 @@ import { localDateTime, toLocalInput } from '../../dates';
 import { fmtTime } from '../../i18n';
 import { errorText } from '../account/PasswordDialog';
 import type { AuditRowT } from '../../../../api/routes/plates';
+import { AUDIT_ACTIONS, type AuditAction } from '../../../../shared/audit-actions';
 
-const ACTIONS = [
-  'plate_search', 'hotlist_upsert', 'hotlist_delete', 'hotlist_import', 'hotlist_export', 'hotlist_seed', 'plate_purge',
-  'user_create', 'user_password_reset', 'user_disable', 'user_enable', 'password_change',
-  'device_add', 'device_edit', 'device_rotate', 'device_retire',
-];
+const known = (a: string): a is AuditAction => (AUDIT_ACTIONS as readonly string[]).includes(a);
+
 
 export function AuditLog() {
   const { t, lang, timeZone } = useConsole();
@@ -40,7 +38,7 @@ export function AuditLog() {
           {t('filterAction')}
           <select name="audit-action" value={action} onChange={(e) => setAction(e.target.value)}>
             <option value="">{t('any')}</option>
-            {ACTIONS.map((a) => <option key={a} value={a}>{a}</option>)}
+            {AUDIT_ACTIONS.map((a) => <option key={a} value={a}>{t(`audit_${a}`)}</option>)}
           </select>
         </label>
         <label className="field">
@@ -71,7 +69,7 @@ export function AuditLog() {
               <td>{fmtTime(lang, e.at, timeZone, true)}</td>
               <td>{e.actor}</td>
               <td>{t(e.role)}</td>
-              <td><code>{e.action}</code></td>
+              <td title={e.action}>{known(e.action) ? t(`audit_${e.action}`) : e.action}</td>
               <td className="mono small">{Object.entries(e.query).map(([k, v]) => `${k}=${typeof v === 'number' && v > 1e12 ? fmtTime(lang, v, timeZone, true) : JSON.stringify(v)}`).join(' · ')}</td>
               <td>{e.resultCount ?? '—'}</td>
             </tr>
