@@ -5,6 +5,7 @@
  */
 import { alertsEn, alertsEs } from './i18n-alerts';
 import { rolesEn, rolesEs } from './i18n-roles';
+import { mapEn, mapEs } from './i18n-map';
 
 export const LANGS = ['es', 'en'] as const;
 export type Lang = (typeof LANGS)[number];
@@ -191,6 +192,7 @@ const es = {
   ek_unknown: 'Sin certeza',
   ek_other: 'Otro servicio',
   ...rolesEs,
+  ...mapEs,
 } as const;
 
 export type MsgKey = keyof typeof es;
@@ -376,6 +378,7 @@ const en: Partial<Record<MsgKey, string>> = {
   ek_unknown: 'Unknown',
   ek_other: 'Other service',
   ...rolesEn,
+  ...mapEn,
 };
 
 export const DICTIONARY: Record<Lang, Partial<Record<MsgKey, string>>> = { es, en };

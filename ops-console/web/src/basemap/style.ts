@@ -1,10 +1,12 @@
 /**
  * Offline MapLibre style built at runtime from the city's basemap: background, water, districts
- * and streets as fill/line layers only. No `glyphs` and no `sprite`, so nothing is fetched;
- * labels (district names) are HTML markers. A configured MAP_STYLE_URL replaces this style.
+ * and streets as fill/line layers, street names as symbol labels along the lines from street zoom
+ * on. Glyphs are the bundled SDF PBFs on the console's own origin (glyphs.ts); no sprite, no tile
+ * server, no CDN. District names are HTML markers. A configured MAP_STYLE_URL replaces this style.
  */
 import type { StyleSpecification } from 'maplibre-gl';
 import type { Basemap } from './types';
+import { glyphsUrl, LABEL_FONT } from './glyphs';
 
 export const BASEMAP_COLORS = {
   background: '#0b1220',
@@ -14,15 +16,44 @@ export const BASEMAP_COLORS = {
   primary: '#8a9bb8',
   secondary: '#5f6f8c',
   residential: '#39465e',
+  label: '#cbd5e1',
+  labelHalo: '#0b1220',
 } as const;
+
+/** Street names from this zoom on (primary streets one zoom earlier). */
+export const STREET_LABEL_MINZOOM = 15;
+export const STREET_LABEL_LAYERS = ['streets-label-primary', 'streets-label'] as const;
 
 export const BASEMAP_SOURCES = { water: 'city-water', districts: 'city-districts', streets: 'city-streets' } as const;
 
-export function buildOfflineStyle(basemap: Basemap): StyleSpecification {
+/**
+ * `base`: the page's base URL (document.baseURI); the glyphs are fetched from that origin. Without
+ * it the style has no glyphs and no street names (nothing to fetch at all; the map benchmark).
+ */
+export function buildOfflineStyle(basemap: Basemap, base?: string): StyleSpecification {
   const c = BASEMAP_COLORS;
+  const label = (id: string, filter: unknown, minzoom: number, size: [number, number]) => ({
+    id,
+    type: 'symbol' as const,
+    source: BASEMAP_SOURCES.streets,
+    minzoom,
+    filter: filter as never,
+    layout: {
+      'symbol-placement': 'line' as const,
+      'text-field': ['get', 'name'] as never,
+      'text-font': LABEL_FONT,
+      'text-size': ['interpolate', ['linear'], ['zoom'], minzoom, size[0], 18, size[1]] as never,
+      'text-max-angle': 35,
+      'symbol-spacing': 320,
+      'text-padding': 4,
+      'text-letter-spacing': 0.02,
+    },
+    paint: { 'text-color': c.label, 'text-halo-color': c.labelHalo, 'text-halo-width': 1.6, 'text-halo-blur': 0.3 },
+  });
   return {
     version: 8,
     name: `${basemap.name} (offline)`,
+    ...(base ? { glyphs: glyphsUrl(base) } : {}),
     center: basemap.center,
     zoom: 13,
     sources: {
@@ -59,6 +90,12 @@ export function buildOfflineStyle(basemap: Basemap): StyleSpecification {
         layout: { 'line-cap': 'round', 'line-join': 'round' },
         paint: { 'line-color': c.primary, 'line-width': ['interpolate', ['linear'], ['zoom'], 11, 1.5, 16, 9] },
       },
+      ...(base
+        ? [
+            label('streets-label-primary', ['==', ['get', 'class'], 'primary'], STREET_LABEL_MINZOOM - 1, [11, 15]),
+            label('streets-label', ['!=', ['get', 'class'], 'primary'], STREET_LABEL_MINZOOM, [10.5, 14]),
+          ]
+        : []),
     ],
   };
 }
@@ -87,8 +124,9 @@ export function chooseMapStyle(
   config: { mapStyleUrl?: string } | undefined,
   configSettled: boolean,
   basemap: Basemap | undefined,
+  base: string,
 ): StyleSpecification | string | null {
   if (!basemap || !configSettled) return null;
   const url = config?.mapStyleUrl?.trim();
-  return url ? url : buildOfflineStyle(basemap);
+  return url ? url : buildOfflineStyle(basemap, base);
 }
