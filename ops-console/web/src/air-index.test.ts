@@ -9,10 +9,11 @@ const row = (hour: number, category: string | null, responsible: string[] = []):
 });
 
 describe("the device panel's Índice AIRE Y SALUD (the rules' tables)", () => {
-  it("the latest hour that has an index, with the API's responsible pollutant", () => {
+  it("the latest complete hour that has an index, with the API's responsible pollutant", () => {
     const h = 3_600_000;
-    expect(latestIndex([row(2 * h, 'mala', ['pm25']), row(3 * h, null), row(h, 'buena', ['o3'])])).toEqual({ category: 'mala', responsible: ['pm25'], pollutants: { pm25: { category: 'mala', value: 38, unit: 'µg/m³' } }, hour: 2 * h });
-    expect(latestIndex([row(h, null)])).toBeNull();
+    // the hour still running (4h–5h at 4.5 h) is left out even with a category
+    expect(latestIndex([row(2 * h, 'mala', ['pm25']), row(3 * h, null), row(h, 'buena', ['o3']), row(4 * h, 'buena', ['co'])], 4.5 * h)).toEqual({ category: 'mala', responsible: ['pm25'], pollutants: { pm25: { category: 'mala', value: 38, unit: 'µg/m³' } }, hour: 2 * h });
+    expect(latestIndex([row(h, null)], 9 * h)).toBeNull();
     expect(latestIndex(undefined)).toBeNull();
   });
   it('indicative from one reading: every pollutant rated by categoryFor, the worst responsible', () => {

@@ -7,7 +7,7 @@
  */
 import type { AirReading } from '../../../contract';
 import type { AirIndexRow } from '../../api/lib/planner';
-import { categoryFor, MEASURED_POLLUTANTS, POLLUTANTS, tableFor, type Pollutant } from '../../../ingest/rules/aire-salud';
+import { categoryFor, HOUR_MS, MEASURED_POLLUTANTS, POLLUTANTS, tableFor, type Pollutant } from '../../../ingest/rules/aire-salud';
 import { t, type Lang } from './i18n';
 
 export interface AirIndexView {
@@ -18,10 +18,13 @@ export interface AirIndexView {
   hour: number | null;
 }
 
-/** The latest hour that has an index (rows of one station, any order); null when none. */
-export function latestIndex(rows: AirIndexRow[] | undefined): AirIndexView | null {
+/**
+ * The latest complete hour that has an index (rows of one station, any order); null when none.
+ * The hour still running is left out: its 1-hour indicators (O₃, NO₂, SO₂) are not valid yet.
+ */
+export function latestIndex(rows: AirIndexRow[] | undefined, now = Date.now()): AirIndexView | null {
   let best: AirIndexRow | null = null;
-  for (const r of rows ?? []) if (r.category && (!best || r.hour > best.hour)) best = r;
+  for (const r of rows ?? []) if (r.category && r.hour + HOUR_MS <= now && (!best || r.hour > best.hour)) best = r;
   return best ? { category: best.category!, responsible: best.responsible, pollutants: best.pollutants, hour: best.hour } : null;
 }
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { PbfReader } from 'pbf';
 import { loadCity } from '../../../../firmware-config/city';
 import { basemapFromCity } from './types';
-import { BASEMAP_SOURCES, chooseMapStyle, STREET_LABEL_LAYERS } from './style';
+import { BASEMAP_SOURCES, buildOfflineStyle, chooseMapStyle, DISTRICT_LABEL_LAYER, STREET_LABEL_LAYERS } from './style';
 import { glyphRangesFor, glyphsUrl, LABEL_FONT } from './glyphs';
 
 const BASE = 'http://127.0.0.1:3000/';
@@ -64,6 +64,15 @@ describe('map style choice (GET /api/config mapStyleUrl)', () => {
       expect(l!.layout['text-field']).toEqual(['get', 'name']);
       expect(l!.layout['text-font']).toEqual(LABEL_FONT);
     }
+  });
+  it('district names are a collision-aware symbol layer; without a base URL (the map benchmark) nothing is fetched and nothing is a label', () => {
+    const spec = buildOfflineStyle(basemap, BASE);
+    const d = spec.layers.find((l) => l.id === DISTRICT_LABEL_LAYER) as { type: string; source: string } | undefined;
+    expect(d?.type).toBe('symbol');
+    expect((spec.sources[d!.source] as { data: { features: unknown[] } }).data.features).toHaveLength(basemap.districts.features.length);
+    const bare = buildOfflineStyle(basemap);
+    expect(bare.glyphs).toBeUndefined();
+    expect(bare.layers.filter((l) => l.type === 'symbol')).toEqual([]);
   });
   it('glyphs URL keeps the page path (a console served under a prefix)', () => {
     expect(glyphsUrl('https://ciudad.example.mx/ops/index.html')).toBe('https://ciudad.example.mx/ops/fonts/{fontstack}/{range}.pbf');

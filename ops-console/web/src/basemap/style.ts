@@ -24,7 +24,9 @@ export const BASEMAP_COLORS = {
 export const STREET_LABEL_MINZOOM = 15;
 export const STREET_LABEL_LAYERS = ['streets-label-primary', 'streets-label'] as const;
 
-export const BASEMAP_SOURCES = { water: 'city-water', districts: 'city-districts', streets: 'city-streets' } as const;
+export const BASEMAP_SOURCES = { water: 'city-water', districts: 'city-districts', streets: 'city-streets', districtLabels: 'city-district-labels' } as const;
+/** district names: a symbol layer (collision-aware) when the style has the bundled glyphs; HTML markers otherwise */
+export const DISTRICT_LABEL_LAYER = 'district-labels';
 
 /**
  * `base`: the page's base URL (document.baseURI); the glyphs are fetched from that origin. Without
@@ -60,6 +62,14 @@ export function buildOfflineStyle(basemap: Basemap, base?: string): StyleSpecifi
       [BASEMAP_SOURCES.water]: { type: 'geojson', data: basemap.water as GeoJSON.FeatureCollection },
       [BASEMAP_SOURCES.districts]: { type: 'geojson', data: basemap.districts as GeoJSON.FeatureCollection },
       [BASEMAP_SOURCES.streets]: { type: 'geojson', data: basemap.streets as GeoJSON.FeatureCollection, promoteId: 'segmentId' },
+      ...(base
+        ? {
+            [BASEMAP_SOURCES.districtLabels]: {
+              type: 'geojson' as const,
+              data: { type: 'FeatureCollection', features: districtLabelPoints(basemap).map((d) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: d.lngLat }, properties: { name: d.name } })) } as GeoJSON.FeatureCollection,
+            },
+          }
+        : {}),
     },
     layers: [
       { id: 'background', type: 'background', paint: { 'background-color': c.background } },
@@ -92,8 +102,23 @@ export function buildOfflineStyle(basemap: Basemap, base?: string): StyleSpecifi
       },
       ...(base
         ? [
-            label('streets-label-primary', ['==', ['get', 'class'], 'primary'], STREET_LABEL_MINZOOM - 1, [11, 15]),
-            label('streets-label', ['!=', ['get', 'class'], 'primary'], STREET_LABEL_MINZOOM, [10.5, 14]),
+            label('streets-label-primary', ['==', ['get', 'class'], 'primary'], STREET_LABEL_MINZOOM - 1, [12, 17]),
+            label('streets-label', ['!=', ['get', 'class'], 'primary'], STREET_LABEL_MINZOOM, [11.5, 16]),
+            {
+              id: DISTRICT_LABEL_LAYER,
+              type: 'symbol' as const,
+              source: BASEMAP_SOURCES.districtLabels,
+              maxzoom: 16,
+              layout: {
+                'text-field': ['upcase', ['get', 'name']] as never,
+                'text-font': LABEL_FONT,
+                'text-size': ['interpolate', ['linear'], ['zoom'], 11, 12, 15, 17] as never,
+                'text-letter-spacing': 0.08,
+                'text-max-width': 8,
+                'text-padding': 6,
+              },
+              paint: { 'text-color': c.label, 'text-opacity': 0.8, 'text-halo-color': '#000000', 'text-halo-width': 2, 'text-halo-blur': 1 },
+            },
           ]
         : []),
     ],

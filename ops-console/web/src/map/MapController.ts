@@ -12,7 +12,7 @@ import type { FeatureCollection } from 'geojson';
 import type { Alert } from '../../../shared/live';
 import { TRUCK_COLORS, TRUCK_STATES } from '../colors';
 import type { Basemap } from '../basemap/types';
-import { BASEMAP_SOURCES, districtLabelPoints } from '../basemap/style';
+import { BASEMAP_SOURCES, DISTRICT_LABEL_LAYER, districtLabelPoints } from '../basemap/style';
 import { LiveFeatures } from '../live/features';
 import type { LayerKey, LiveModel } from '../live/model';
 import { createThrottle, type Throttle } from '../live/throttle';
@@ -211,8 +211,8 @@ export class MapController {
       },
     });
 
-    // district names as HTML labels: no glyphs needed
-    for (const d of districtLabelPoints(this.opts.basemap)) {
+    // district names: the offline style's own symbol layer; HTML labels under a style without it (no glyphs needed)
+    if (!map.getLayer(DISTRICT_LABEL_LAYER)) for (const d of districtLabelPoints(this.opts.basemap)) {
       const el = document.createElement('div');
       el.className = 'district-label';
       el.textContent = d.name;
@@ -321,9 +321,11 @@ export class MapController {
     const model = this.opts.model;
     for (const a of model.alerts.values()) {
       if (a.state !== 'open' && a.state !== 'acknowledged') continue;
-      const pos = this.devicePosition(a.deviceId);
+      // a camera's alert is drawn around its icon (spread beside the other cameras of its entrance)
+      const cam = this.features.camera.get(a.deviceId);
+      const pos = cam ? cam.geometry.coordinates : this.devicePosition(a.deviceId);
       if (!pos) continue;
-      features.push({ type: 'Feature', geometry: { type: 'Point', coordinates: pos }, properties: { id: a.id, severity: a.severity, state: a.state, deviceId: a.deviceId } });
+      features.push({ type: 'Feature', geometry: { type: 'Point', coordinates: pos }, properties: { id: a.id, severity: a.severity, state: a.state, deviceId: a.deviceId, offset: cam?.properties.offset ?? [0, 0] } });
     }
     return { type: 'FeatureCollection', features };
   }

@@ -2,7 +2,8 @@
  * Open and acknowledged alerts on the live map: a black-and-white dashed ring around the device
  * with a warning triangle in the severity's colour (icons.ts alertBadge) — a shape and a pattern
  * no station legend uses, so an alert is never read as a noise level (solid colour rings) or an
- * air category (solid dots). Acknowledged alerts are drawn faded.
+ * air category (solid dots). Acknowledged alerts are drawn faded; a camera's alert sits on its
+ * icon, beside the other cameras of its entrance.
  */
 import type { Map as MlMap } from 'maplibre-gl';
 import { SEVERITY_COLORS } from '../colors';
@@ -20,7 +21,8 @@ export function addAlertLayer(map: MlMap): void {
     source: ALERT_SOURCE,
     layout: {
       'icon-image': ['concat', 'alert-', ['get', 'severity']],
-      'icon-size': ['interpolate', ['linear'], ['zoom'], 11, 0.85, 16, 1.25],
+      // size 1 at every zoom: the offset of a camera's alert is the camera icon's own (CSS px)
+      'icon-offset': ['get', 'offset'],
       'icon-allow-overlap': true,
       'icon-ignore-placement': true,
     },

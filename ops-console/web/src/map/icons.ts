@@ -121,7 +121,7 @@ export const ALERT_RING_BLACK = '#05080f';
  * air legends: those are solid colour rings and dots) with a warning triangle "!" in the
  * severity's colour on its upper right. One image, drawn centred on the device.
  */
-export function alertBadge(color: string, size = 96): RgbaImage {
+export function alertBadge(color: string, size = 112): RgbaImage {
   const s = size;
   const c = s / 2;
   const R = s * 0.3;

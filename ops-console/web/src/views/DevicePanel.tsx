@@ -72,10 +72,10 @@ function AirIndexBlock({ idx }: { idx: AirIndexView | null }) {
     <div className="aqi" data-testid="aqi" data-category={idx.category} data-responsible={idx.responsible.join(',')}>
       <h3>{t('aqiTitle')}</h3>
       <div className="badge aqi-badge" style={{ background: AIR_COLORS[cat], color: textOn(AIR_COLORS[cat]) }}>
-        {t(idx.category)} · <span data-testid="aqi-value">{fmtIndicator(lang, main, v)}</span>
+        {t(idx.category)} · <span data-testid="aqi-value">{pollutantLabel(lang, main)} {fmtIndicator(lang, main, v)}</span>
       </div>
       <p data-testid="aqi-responsible">
-        {t('aqiResponsible')}: <b>{idx.responsible.map((p) => pollutantLabel(lang, p)).join(', ')}</b> ({indicatorLabel(lang, main)})
+        {t('aqiResponsible')}: <b>{idx.responsible.map((p) => pollutantLabel(lang, p)).join(', ')}</b>
       </p>
       <p className="muted">{idx.hour === null ? t('aqiIndicative') : t('aqiHour', { from: hhmm(lang, idx.hour, timeZone), to: hhmm(lang, idx.hour + HOUR, timeZone) })}</p>
       <table className="readings aqi-pollutants">
@@ -88,11 +88,12 @@ function AirIndexBlock({ idx }: { idx: AirIndexView | null }) {
         </thead>
         <tbody>
           {Object.entries(idx.pollutants).map(([p, c]) => (
-            <tr key={p} data-pollutant={p}>
-              <th>{pollutantLabel(lang, p)}</th>
-              <td>
-                {fmtIndicator(lang, p, c)} <span className="muted">{indicatorLabel(lang, p)}</span>
-              </td>
+            <tr key={p} data-pollutant={p} className={idx.responsible.includes(p) ? 'responsible' : undefined}>
+              <th>
+                {pollutantLabel(lang, p)}
+                <small className="muted">{indicatorLabel(lang, p)}</small>
+              </th>
+              <td>{fmtIndicator(lang, p, c)}</td>
               <td>
                 <i className="dot" style={{ background: AIR_COLORS[c.category as keyof typeof AIR_COLORS] }} /> {t(c.category)}
               </td>
