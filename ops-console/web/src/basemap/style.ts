@@ -114,7 +114,7 @@ export function buildOfflineStyle(basemap: Basemap, base?: string): StyleSpecifi
                 'text-font': LABEL_FONT,
                 'text-size': ['interpolate', ['linear'], ['zoom'], 11, 12, 15, 17] as never,
                 'text-letter-spacing': 0.08,
-                'text-max-width': 8,
+                'text-max-width': 12,
                 'text-padding': 6,
               },
               paint: { 'text-color': c.label, 'text-opacity': 0.8, 'text-halo-color': '#000000', 'text-halo-width': 2, 'text-halo-blur': 1 },
