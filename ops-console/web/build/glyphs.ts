@@ -63,7 +63,8 @@ const drawable = (cp: number) => !(cp < 32 || (cp >= 127 && cp < 160));
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const cityFile = args[args.indexOf('--city') + 1] && args.includes('--city') ? args[args.indexOf('--city') + 1]! : DEMO_CITY_FILE;
+  const at = args.indexOf('--city');
+  const cityFile = at >= 0 && args[at + 1] ? args[at + 1]! : DEMO_CITY_FILE;
   const city = JSON.parse(fs.readFileSync(cityFile, 'utf8')) as { streets: { features: { properties: { name: string } }[] }; districts: { features: { properties: { name: string } }[] }; entrances: { road: string }[] };
   const names = [...city.streets.features.map((f) => f.properties.name), ...city.districts.features.map((f) => f.properties.name), ...city.entrances.map((e) => e.road)];
   const ranges = glyphRangesFor(names.join(''));

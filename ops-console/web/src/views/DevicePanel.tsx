@@ -12,13 +12,12 @@ import type { DeviceDetail } from '../api/types';
 import { AIR_COLORS, noiseLevel, NOISE_COLORS, textOn, TRUCK_COLORS, truckState } from '../colors';
 import { useConsole } from '../context';
 import { fieldShown, fmtField } from '../device-fields';
-import { fmtTime } from '../i18n';
+import { fmtTime, type Lang } from '../i18n';
 import { UChart } from '../charts/UChart';
 import { issueText } from '../../../shared/alert-text';
 import type { AirIndexRow } from '../../../api/lib/planner';
 import type { AirReading } from '../../../../contract';
 import { fmtIndicator, indicativeIndex, indicatorLabel, latestIndex, pollutantLabel, type AirIndexView } from '../air-index';
-import type { Lang } from '../i18n';
 
 const HOUR = 3_600_000;
 
