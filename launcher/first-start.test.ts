@@ -118,8 +118,8 @@ describe('first start: a living city', () => {
       streetView: { center: city.center, zoom: 15.4 },
       bounds: [[city.bbox[0], city.bbox[1]], [city.bbox[2], city.bbox[3]]],
     });
-    console.log(`screenshots: ${Math.round((Date.now() - t0) / 1000)} s; street names ${facts.streetLabels.length}, entrances ${facts.cameraLabels.length}, scale "${facts.scale}", air-01 ${facts.aqi.category} (${facts.aqi.responsible}), alarms ${facts.alarmRows}`);
-    expect(facts.files.map((f) => path.relative(SCREENSHOTS_DIR, f)).sort()).toEqual(['alarm-table.png', 'device-panel-air.png', 'live-map-streets.png', 'live-map.png', 'planners.png']);
+    console.log(`screenshots: ${Math.round((Date.now() - t0) / 1000)} s; street names ${facts.streetLabels.length}, entrances ${facts.cameraLabels.length}, scale "${facts.scale}", air-01 ${facts.aqi.category} (${facts.aqi.responsible}), ${facts.camera.id} ${facts.camera.rate}, last ${facts.camera.lastRead}, alarms ${facts.alarmRows}`);
+    expect(facts.files.map((f) => path.relative(SCREENSHOTS_DIR, f)).sort()).toEqual(['alarm-table.png', 'device-panel-air.png', 'device-panel-camera.png', 'live-map-streets.png', 'live-map.png', 'planners.png']);
     for (const f of facts.files) expect(fs.statSync(f).size, f).toBeGreaterThan(20_000);
     // street names drawn by MapLibre from the bundled glyphs, served by the console (no network)
     const streetNames = new Set(city.streets.features.map((f) => f.properties.name));
@@ -146,10 +146,18 @@ describe('first start: a living city', () => {
     expect(facts.aqi.text).toMatch(/Contaminante responsable: (O₃|NO₂|SO₂|CO|PM10|PM2\.5)/);
     expect(facts.aqi.text).toMatch(/PM2\.5[\d.,]+ µg\/m³/); // a reading with its label and unit
     expect(facts.aqi.text).not.toMatch(/pm25|field_/); // never a raw field name
+    // a camera's panel for an operator: its entrance, its read rate and last read time, no plate
+    const camDev = city.entrances.find((e) => facts.camera.entrance.startsWith(e.road));
+    expect(camDev, facts.camera.entrance).toBeDefined();
+    expect(facts.camera.entrance).toMatch(/· (Entrando|Saliendo)$/);
+    expect(facts.camera.rate).toMatch(/^\d[\d,]* lecturas\/h$/);
+    expect(Number(facts.camera.rate.replace(/\D/g, ''))).toBeGreaterThan(0); // the live cameras read plates every few seconds
+    expect(facts.camera.lastRead).toMatch(/^\d{2}\/\d{2}\/\d{4},? \d{2}:\d{2}:\d{2}$/); // dd/mm/aaaa, 24 h
+    expect(facts.camera.platesShown).toBe(0);
     expect(facts.plannersCharts).toBeGreaterThanOrEqual(3);
     expect(Number.isInteger(facts.alarmRows)).toBe(true);
     expect(facts.pageErrors).toEqual([]);
-  }, 300_000);
+  }, 480_000);
 
   it('stops cleanly', async () => {
     expect(stopped, 'the first start ran').not.toBeNull();

@@ -27,6 +27,8 @@ export interface ScreensFacts {
   glyphRequests: { url: string; status: number }[];
   /** the air station's panel */
   aqi: { station: string; category: string | null; responsible: string | null; text: string; hourly: boolean };
+  /** a camera's panel, as an operator sees it */
+  camera: { id: string; entrance: string; rate: string; lastRead: string; platesShown: number };
   plannersCharts: number;
   alarmRows: number;
   pageErrors: string[];
@@ -107,6 +109,7 @@ export async function shootConsole(opts: {
     cameras: [],
     glyphRequests: [],
     aqi: { station: opts.airStation, category: null, responsible: null, text: '', hourly: false },
+    camera: { id: '', entrance: '', rate: '', lastRead: '', platesShown: -1 },
     plannersCharts: 0,
     alarmRows: 0,
     pageErrors: [],
@@ -187,8 +190,37 @@ export async function shootConsole(opts: {
     await settled(op);
     await shot(op, 'device-panel-air.png');
 
-    // 4. the alarm table beside the whole city (alerts marked on the map)
+    // 4. a camera's panel: clicked where its icon is drawn (beside the other camera of its entrance)
     await op.locator(`.device-panel[data-device-id="${opts.airStation}"] .btn-close`).click();
+    const cam = facts.cameras[0]!;
+    const camAt = await op.evaluate(async (id) => {
+      const m = (window as unknown as W).__cityops.controller.map;
+      const f = (await m.getSource('live-cameras')!.getData()).features.find((x) => x.properties.id === id)!;
+      m.jumpTo({ center: f.geometry.coordinates, zoom: 15 });
+      return { coords: f.geometry.coordinates, offset: f.properties.offset };
+    }, cam.id);
+    await settled(op);
+    const camPx = await op.evaluate((c) => {
+      const m = (window as unknown as W).__cityops.controller.map;
+      const p = m.project(c.coords);
+      const r = m.getContainer().getBoundingClientRect();
+      return { x: r.left + p.x + c.offset[0], y: r.top + p.y + c.offset[1] };
+    }, camAt);
+    await op.mouse.click(camPx.x, camPx.y);
+    const camPanel = op.locator(`.device-panel[data-device-id="${cam.id}"]`);
+    await camPanel.locator('[data-testid="camera-reads"]').waitFor({ timeout: 20_000 });
+    await op.waitForFunction((sel) => !document.querySelector(sel)?.textContent?.includes('—'), `.device-panel[data-device-id="${cam.id}"] [data-testid="camera-rate"]`, { timeout: 20_000 }).catch(() => undefined);
+    facts.camera = {
+      id: cam.id,
+      entrance: (await camPanel.locator('[data-testid="camera-entrance"]').textContent()) ?? '',
+      rate: (await camPanel.locator('[data-testid="camera-rate"]').textContent()) ?? '',
+      lastRead: (await camPanel.locator('[data-testid="camera-last-read"]').textContent()) ?? '',
+      platesShown: await camPanel.locator('ul.plates li').count(),
+    };
+    await shot(op, 'device-panel-camera.png');
+    await camPanel.locator('.btn-close').click();
+
+    // 5. the alarm table beside the whole city (alerts marked on the map)
     await op.locator('[data-view="alerts"]').click();
     await op.locator('[data-testid="alarm-table"]').waitFor({ timeout: 20_000 });
     await op.evaluate((b) => (window as unknown as W).__cityops.controller.map.fitBounds(b, { padding: 20, duration: 0 }), opts.bounds);
@@ -196,7 +228,7 @@ export async function shootConsole(opts: {
     facts.alarmRows = Number((await op.locator('[data-testid="alarm-count"]').textContent()) ?? 'NaN');
     await shot(op, 'alarm-table.png');
 
-    // 5. the planners' charts over the last 7 days
+    // 6. the planners' charts over the last 7 days
     const pl = await newPage(browser, base, facts);
     await login(pl, base, ...opts.planner);
     await pl.locator('[data-view="planners"]').click();

@@ -252,6 +252,9 @@ export class MapController {
     }
     map.on('click', 'alerts-halo', (e: MapLayerMouseEvent) => {
       const f = e.features?.[0];
+      // a click on the camera beside an alerted one (same entrance) is that camera's, not the alert's
+      const cam = map.queryRenderedFeatures(e.point, { layers: ['cameras'] })[0];
+      if (cam && cam.properties?.id !== f?.properties?.deviceId) return;
       if (f?.properties?.id) this.opts.onAlertClick?.(String(f.properties.id), [e.lngLat.lng, e.lngLat.lat]);
     });
 
