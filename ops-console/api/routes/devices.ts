@@ -1,5 +1,6 @@
 /** GET /api/devices (registry + live state + latest status) and GET /api/devices/:id (with latest per stream). */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Static } from 'typebox';
 import { DEVICE_KINDS, type AnyTelemetryRecord, type LiveState } from '../../../contract';
 import { DEVICE_STATES, type RegistryDevice } from '../../../firmware-config/schema';
 import { notFound } from '../lib/errors';
@@ -30,11 +31,21 @@ const DeviceSummary = Type.Object({
   ),
 });
 const LatestEntry = Type.Object({ ts: Type.Integer(), late: Type.Boolean(), receivedAt: Type.Optional(Type.Integer()), data: Type.Unknown() });
+/** a camera's read rate and last read, for every role that sees the device (counts and a time: no plate) */
+const CameraReads = Type.Object(
+  {
+    lastHour: Type.Integer({ minimum: 0, description: 'plate reads in the 60 minutes before the request (reads/h)' }),
+    lastReadAt: Type.Union([Type.Integer(), Type.Null()], { description: 'event time of the latest plate read (ms); null = none stored' }),
+  },
+  { description: 'cameras only' },
+);
 const DeviceDetail = Type.Object({
   ...DeviceSummary.properties,
   latest: Type.Record(Type.String(), LatestEntry),
   thresholds: Type.Optional(Type.Record(Type.String(), Type.Number())),
+  reads: Type.Optional(CameraReads),
 });
+export type CameraReadsT = Static<typeof CameraReads>;
 
 function summary(d: RegistryDevice, live: LiveState | undefined, status: AnyTelemetryRecord | undefined) {
   const fwLive = (live?.latest.status?.data as { fw?: string } | undefined)?.fw;
@@ -96,7 +107,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       config: { roles: ['operator', 'planner', 'investigator'] },
       schema: {
         tags: ['devices'],
-        summary: 'one device: registry data, location, online, last seen, latest record per stream',
+        summary: "one device: registry data, location, online, last seen, latest record per stream; a camera's reads in the last hour and its last read's time (plates only for plate roles)",
         params: DeviceIdParam,
         response: { 200: DeviceDetail, ...errors(400, 401, 403, 404) },
       },
@@ -109,11 +120,18 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       const latest: Record<string, { ts: number; late: boolean; receivedAt?: number; data: unknown }> = {};
       for (const r of recs) latest[r.stream] = { ts: r.ts, late: r.late, receivedAt: r.receivedAt, data: r.payload };
       for (const [s, v] of Object.entries(live?.latest ?? {})) if (!latest[s] || latest[s]!.ts < v.ts) latest[s] = v;
+      let reads: CameraReadsT | undefined;
+      if (d.kind === 'camera') {
+        const now = Date.now();
+        const lastHour = await app.ctx.store.count({ stream: 'plate', deviceId: d.id, from: now - 3_600_000, to: now + 1 });
+        reads = { lastHour, lastReadAt: latest.plate?.ts ?? null };
+      }
       if (!canSeePlates(req.user.role)) delete latest.plate;
       return {
         ...summary(d, live, recs.find((r) => r.stream === 'status')),
         latest,
         ...(d.thresholds ? { thresholds: d.thresholds as Record<string, number> } : {}),
+        ...(reads ? { reads } : {}),
       };
     },
   );

@@ -113,7 +113,7 @@ function Console({ session, lang, setLang }: { session: Session; lang: Lang; set
   }, [map, view]);
 
   const timeZone = configQ.data?.timezone ?? 'America/Mexico_City';
-  const style: StyleSpecification | string | null = chooseMapStyle(configQ.data, configQ.isFetched, basemapQ.data);
+  const style: StyleSpecification | string | null = chooseMapStyle(configQ.data, configQ.isFetched, basemapQ.data, document.baseURI);
 
   const ctx: ConsoleCtx | null = basemapQ.data
     ? {

@@ -18,3 +18,19 @@ describe('device panel fields', () => {
     expect(fieldShown('pm25')).toBe(true);
   });
 });
+
+describe('every field the panel shows has a human label in both languages (never a raw field name)', () => {
+  it('labels for every shown field of every stream in the contract, and for the enumerated values', async () => {
+    const { STREAM_SCHEMAS, TRUCK_EVENT_TYPES, PLATE_DIRECTIONS } = await import('../../../contract/payloads');
+    const missing: string[] = [];
+    for (const [stream, schema] of Object.entries(STREAM_SCHEMAS as Record<string, { properties?: Record<string, unknown> }>)) {
+      if (stream === 'presence') continue; // not shown (online / offline is the panel's own line)
+      for (const field of Object.keys(schema.properties ?? {})) {
+        if (!fieldShown(field)) continue;
+        for (const lang of ['es', 'en'] as const) if (t(lang, `field_${stream}_${field}`) === `field_${stream}_${field}`) missing.push(`${lang}:${stream}.${field}`);
+      }
+    }
+    for (const v of [...TRUCK_EVENT_TYPES, ...PLATE_DIRECTIONS]) for (const lang of ['es', 'en'] as const) if (t(lang, v) === v) missing.push(`${lang}:${v}`);
+    expect(missing).toEqual([]);
+  });
+});

@@ -8,6 +8,7 @@ import { rolesEn, rolesEs } from './i18n-roles';
 import { fleetEn, fleetEs } from './i18n-fleet';
 import { geofencesEn, geofencesEs } from './i18n-geofences';
 import { auditEn, auditEs } from './i18n-audit';
+import { mapEn, mapEs } from './i18n-map';
 
 export const LANGS = ['es', 'en'] as const;
 export type Lang = (typeof LANGS)[number];
@@ -197,6 +198,7 @@ const es = {
   ...fleetEs,
   ...geofencesEs,
   ...auditEs,
+  ...mapEs,
 } as const;
 
 export type MsgKey = keyof typeof es;
@@ -385,6 +387,7 @@ const en: Partial<Record<MsgKey, string>> = {
   ...fleetEn,
   ...geofencesEn,
   ...auditEn,
+  ...mapEn,
 };
 
 export const DICTIONARY: Record<Lang, Partial<Record<MsgKey, string>>> = { es, en };

@@ -1,13 +1,14 @@
 /**
  * Serves the built web console (ops-console/web/dist, built by Vite) when it exists, with an SPA
- * fallback: unknown GET paths outside /api, /docs, /health and /metrics return index.html.
+ * fallback: unknown GET paths outside /api, /docs, /health, /metrics and /fonts return index.html.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import fp from 'fastify-plugin';
 import fastifyStatic from '@fastify/static';
 
-export const isApiPath = (url: string) => /^\/(api|docs|health|metrics)(\/|\?|$)/.test(url);
+/** the API's paths; and the bundled glyphs, so that a missing range is a 404, never index.html read as a PBF */
+export const isApiPath = (url: string) => /^\/(api|docs|health|metrics|fonts)(\/|\?|$)/.test(url);
 
 export default fp(
   async (fastify, opts: { root: string }) => {

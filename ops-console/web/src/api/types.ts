@@ -1,5 +1,6 @@
 /** Shapes of the console API's answers the web uses (the API's route schemas are the source). */
 import type { Alert } from '../../../shared/live';
+import type { CameraReadsT } from '../../../api/routes/devices';
 
 /** installed (first reading seen) or active (commissioned): on the map and in the planners' views; planned and retired are not */
 export const inService = (status: DeviceSummary['status']): boolean => status === 'installed' || status === 'active';
@@ -24,6 +25,8 @@ export interface DeviceSummary {
 export interface DeviceDetail extends DeviceSummary {
   latest: Record<string, { ts: number; late: boolean; receivedAt?: number; data: unknown }>;
   thresholds?: Record<string, number>;
+  /** cameras: reads in the last hour and the last read's time (the API's own type) */
+  reads?: CameraReadsT;
 }
 export interface ConsoleConfig {
   mapStyleUrl?: string;

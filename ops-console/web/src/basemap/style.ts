@@ -1,10 +1,12 @@
 /**
  * Offline MapLibre style built at runtime from the city's basemap: background, water, districts
- * and streets as fill/line layers only. No `glyphs` and no `sprite`, so nothing is fetched;
- * labels (district names) are HTML markers. A configured MAP_STYLE_URL replaces this style.
+ * and streets as fill/line layers, street names as symbol labels along the lines from street zoom
+ * on. Glyphs are the bundled SDF PBFs on the console's own origin (glyphs.ts); no sprite, no tile
+ * server, no CDN. District names are HTML markers. A configured MAP_STYLE_URL replaces this style.
  */
 import type { StyleSpecification } from 'maplibre-gl';
 import type { Basemap } from './types';
+import { glyphsUrl, LABEL_FONT } from './glyphs';
 
 export const BASEMAP_COLORS = {
   background: '#0b1220',
@@ -14,21 +16,60 @@ export const BASEMAP_COLORS = {
   primary: '#8a9bb8',
   secondary: '#5f6f8c',
   residential: '#39465e',
+  label: '#cbd5e1',
+  labelHalo: '#0b1220',
 } as const;
 
-export const BASEMAP_SOURCES = { water: 'city-water', districts: 'city-districts', streets: 'city-streets' } as const;
+/** Street names from this zoom on (primary streets one zoom earlier). */
+export const STREET_LABEL_MINZOOM = 15;
+export const STREET_LABEL_LAYERS = ['streets-label-primary', 'streets-label'] as const;
 
-export function buildOfflineStyle(basemap: Basemap): StyleSpecification {
+export const BASEMAP_SOURCES = { water: 'city-water', districts: 'city-districts', streets: 'city-streets', districtLabels: 'city-district-labels' } as const;
+/** district names: a symbol layer (collision-aware) when the style has the bundled glyphs; HTML markers otherwise */
+export const DISTRICT_LABEL_LAYER = 'district-labels';
+
+/**
+ * `base`: the page's base URL (document.baseURI); the glyphs are fetched from that origin. Without
+ * it the style has no glyphs and no street names (nothing to fetch at all; the map benchmark).
+ */
+export function buildOfflineStyle(basemap: Basemap, base?: string): StyleSpecification {
   const c = BASEMAP_COLORS;
+  const label = (id: string, filter: unknown, minzoom: number, size: [number, number]) => ({
+    id,
+    type: 'symbol' as const,
+    source: BASEMAP_SOURCES.streets,
+    minzoom,
+    filter: filter as never,
+    layout: {
+      'symbol-placement': 'line' as const,
+      'text-field': ['get', 'name'] as never,
+      'text-font': LABEL_FONT,
+      'text-size': ['interpolate', ['linear'], ['zoom'], minzoom, size[0], 18, size[1]] as never,
+      'text-max-angle': 35,
+      'symbol-spacing': 320,
+      'text-padding': 4,
+      'text-letter-spacing': 0.02,
+    },
+    paint: { 'text-color': c.label, 'text-halo-color': c.labelHalo, 'text-halo-width': 1.6, 'text-halo-blur': 0.3 },
+  });
   return {
     version: 8,
     name: `${basemap.name} (offline)`,
+    ...(base ? { glyphs: glyphsUrl(base) } : {}),
     center: basemap.center,
     zoom: 13,
     sources: {
       [BASEMAP_SOURCES.water]: { type: 'geojson', data: basemap.water as GeoJSON.FeatureCollection },
       [BASEMAP_SOURCES.districts]: { type: 'geojson', data: basemap.districts as GeoJSON.FeatureCollection },
       [BASEMAP_SOURCES.streets]: { type: 'geojson', data: basemap.streets as GeoJSON.FeatureCollection, promoteId: 'segmentId' },
+      ...(base
+        ? {
+            [BASEMAP_SOURCES.districtLabels]: {
+              type: 'geojson' as const,
+              data: { type: 'FeatureCollection', features: districtLabelPoints(basemap).map((d) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: d.lngLat }, properties: { name: d.name } })) } as GeoJSON.FeatureCollection,
+            },
+          }
+        : {}),
     },
     layers: [
       { id: 'background', type: 'background', paint: { 'background-color': c.background } },
@@ -59,6 +100,27 @@ export function buildOfflineStyle(basemap: Basemap): StyleSpecification {
         layout: { 'line-cap': 'round', 'line-join': 'round' },
         paint: { 'line-color': c.primary, 'line-width': ['interpolate', ['linear'], ['zoom'], 11, 1.5, 16, 9] },
       },
+      ...(base
+        ? [
+            label('streets-label-primary', ['==', ['get', 'class'], 'primary'], STREET_LABEL_MINZOOM - 1, [12, 17]),
+            label('streets-label', ['!=', ['get', 'class'], 'primary'], STREET_LABEL_MINZOOM, [11.5, 16]),
+            {
+              id: DISTRICT_LABEL_LAYER,
+              type: 'symbol' as const,
+              source: BASEMAP_SOURCES.districtLabels,
+              maxzoom: 16,
+              layout: {
+                'text-field': ['upcase', ['get', 'name']] as never,
+                'text-font': LABEL_FONT,
+                'text-size': ['interpolate', ['linear'], ['zoom'], 11, 12, 15, 17] as never,
+                'text-letter-spacing': 0.08,
+                'text-max-width': 12,
+                'text-padding': 6,
+              },
+              paint: { 'text-color': c.label, 'text-opacity': 0.8, 'text-halo-color': '#000000', 'text-halo-width': 2, 'text-halo-blur': 1 },
+            },
+          ]
+        : []),
     ],
   };
 }
@@ -87,8 +149,9 @@ export function chooseMapStyle(
   config: { mapStyleUrl?: string } | undefined,
   configSettled: boolean,
   basemap: Basemap | undefined,
+  base: string,
 ): StyleSpecification | string | null {
   if (!basemap || !configSettled) return null;
   const url = config?.mapStyleUrl?.trim();
-  return url ? url : buildOfflineStyle(basemap);
+  return url ? url : buildOfflineStyle(basemap, base);
 }

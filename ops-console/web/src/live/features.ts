@@ -7,12 +7,14 @@
 import type { FeatureCollection, Feature, Point, LineString } from 'geojson';
 import type { AirReading, GpsFix, NoiseReading, TruckEvent } from '../../../../contract';
 import { airCategory, noiseLevel, truckState } from '../colors';
+import { layoutCameras, type CameraLayout } from '../map/cameras-layer';
 import type { LayerKey, LiveModel, Trail } from './model';
 
 export interface TruckProps { id: string; state: string; heading: number; speed: number }
 export interface AirProps { id: string; cat: string }
 export interface NoiseProps { id: string; level: string; laeq: number; limit: number }
-export interface CameraProps { id: string; reads: number; plate: string }
+/** offset: the icon's place beside the other cameras of its entrance (map/cameras-layer.ts), CSS px */
+export interface CameraProps { id: string; reads: number; plate: string; offset: [number, number] }
 
 type AnyProps = TruckProps | AirProps | NoiseProps | CameraProps;
 
@@ -44,6 +46,9 @@ export class LiveFeatures {
   readonly air = new LayerFeatures<AirProps>();
   readonly noise = new LayerFeatures<NoiseProps>();
   readonly camera = new LayerFeatures<CameraProps>();
+  /** cameras spread per entrance; re-laid whenever cameras change (the registry's metadata marks them all) */
+  private cameraLayout: CameraLayout | null = null;
+  private cameraKey = '';
   constructor(
     private readonly model: LiveModel,
     private readonly timeZone = 'America/Mexico_City',
@@ -53,6 +58,7 @@ export class LiveFeatures {
   update(kind: LayerKey, now: number): boolean {
     const dirty = this.model.takeDirty(kind);
     if (kind === 'truck') return this.updateTrucks(dirty, now);
+    if (kind === 'camera' && dirty.size) this.relayCameras();
     for (const id of dirty) this.build(kind, id);
     return dirty.size > 0;
   }
@@ -115,8 +121,26 @@ export class LiveFeatures {
       this.noise.set(id, point(loc.lon, loc.lat, { id, level: s?.online === false ? 'none' : level, laeq: r?.laeq ?? 0, limit: limit ?? 0 }));
     } else {
       const reads = this.model.plates.get(id) ?? [];
-      this.camera.set(id, point(loc.lon, loc.lat, { id, reads: reads.length, plate: reads[0]?.plate ?? '' }));
+      const layout = this.cameraLayout ?? this.relayCameras();
+      const [lon, lat] = layout.anchors.get(id) ?? [loc.lon, loc.lat];
+      this.camera.set(id, point(lon, lat, { id, reads: reads.length, plate: reads[0]?.plate ?? '', offset: layout.offsets.get(id) ?? [0, 0] }));
     }
+  }
+
+  /** one label point per entrance (its road's name) */
+  cameraLabels(): CameraLayout['labels'] {
+    return this.relayCameras().labels;
+  }
+
+  /** the cameras' layout, computed again only when the registry's cameras changed */
+  private relayCameras(): CameraLayout {
+    let key = '';
+    for (const m of this.model.meta.values()) if (m.kind === 'camera' && m.location) key += `${m.id}|${m.location.lon}|${m.location.lat}|${m.camera?.road ?? ''}|${m.camera?.direction ?? ''};`;
+    if (!this.cameraLayout || key !== this.cameraKey) {
+      this.cameraKey = key;
+      this.cameraLayout = layoutCameras(this.model.meta.values());
+    }
+    return this.cameraLayout;
   }
 
   private layer(kind: LayerKey): LayerFeatures<AnyProps> {

@@ -7,19 +7,22 @@
  * (coverage) touch them. Live, coverage and replay are layer groups on the same map, switched by
  * visibility.
  */
-import { Map as MlMap, Marker, NavigationControl, Popup, ScaleControl, type ExpressionSpecification, type GeoJSONSource, type StyleSpecification, type MapLayerMouseEvent } from 'maplibre-gl';
+import { Map as MlMap, Marker, NavigationControl, Popup, ScaleControl, type GeoJSONSource, type StyleSpecification, type MapLayerMouseEvent } from 'maplibre-gl';
 import type { FeatureCollection } from 'geojson';
 import type { Alert } from '../../../shared/live';
-import { AIR_COLORS, NOISE_COLORS, NO_DATA_COLOR, SEVERITY_COLORS, TRUCK_COLORS, TRUCK_STATES } from '../colors';
+import { TRUCK_COLORS, TRUCK_STATES } from '../colors';
 import type { Basemap } from '../basemap/types';
-import { BASEMAP_SOURCES, districtLabelPoints } from '../basemap/style';
+import { BASEMAP_SOURCES, DISTRICT_LABEL_LAYER, districtLabelPoints } from '../basemap/style';
 import { LiveFeatures } from '../live/features';
 import type { LayerKey, LiveModel } from '../live/model';
 import { createThrottle, type Throttle } from '../live/throttle';
 import type { GpsFix, TruckEvent } from '../../../../contract';
 import type { LiveState } from '../../../shared/live';
 import { truckState, type TruckStateInput } from '../colors';
-import { cameraSquare, truckArrow } from './icons';
+import { truckArrow } from './icons';
+import { addStationLayers, STATION_LAYERS } from './stations-layer';
+import { addCameraLayers, CAMERA_LABEL_SOURCE, CAMERA_LAYERS } from './cameras-layer';
+import { addAlertLayer, ALERT_LAYER } from './alerts-layer';
 import { FleetBuffer, mercX, mercY } from './fleet-buffer';
 import { FleetLayer, type FleetStyle } from './fleet-layer';
 import { trailCasingPaint, trailPaint } from './trail-style';
@@ -40,7 +43,7 @@ export const SRC = {
 } as const;
 
 const LAYERS_BY_MODE: Record<MapMode, string[]> = {
-  live: ['trails-casing', 'trails', 'air', 'noise-ring', 'noise', 'cameras', 'alerts-halo', 'trucks'],
+  live: ['trails-casing', 'trails', ...STATION_LAYERS, ...CAMERA_LAYERS, ALERT_LAYER, 'trucks'],
   coverage: ['coverage', 'trucks'],
   replay: ['replay-tracks', 'replay-marks', 'replay-vehicles'],
 };
@@ -145,8 +148,6 @@ export class MapController {
       const img = truckArrow(TRUCK_COLORS[st]);
       map.addImage(`truck-${st}`, img, { pixelRatio: 2 });
     }
-    map.addImage('camera', cameraSquare('#e879f9'), { pixelRatio: 2 });
-    map.addImage('camera-read', cameraSquare('#f0abfc'), { pixelRatio: 2 });
 
     // The city's streets are needed for coverage even under an external style.
     if (!map.getSource(BASEMAP_SOURCES.streets)) {
@@ -162,9 +163,6 @@ export class MapController {
     geo(SRC.replayMarks);
     geo(SRC.replayVehicles, { promoteId: 'id' });
 
-    const match = (prop: string, colors: Record<string, string>, fallback = NO_DATA_COLOR) =>
-      ['match', ['get', prop], ...Object.entries(colors).flat(), fallback] as unknown as ExpressionSpecification;
-
     map.addLayer({
       id: 'coverage',
       type: 'line',
@@ -179,52 +177,9 @@ export class MapController {
     this.geofences.attach(map, { autoLoad: true });
     map.addLayer({ id: 'trails-casing', type: 'line', source: SRC.trails, layout: { 'line-cap': 'round', 'line-join': 'round' }, paint: trailCasingPaint() });
     map.addLayer({ id: 'trails', type: 'line', source: SRC.trails, layout: { 'line-cap': 'round', 'line-join': 'round' }, paint: trailPaint() });
-    map.addLayer({
-      id: 'air',
-      type: 'circle',
-      source: SRC.air,
-      paint: {
-        'circle-color': match('cat', AIR_COLORS),
-        'circle-radius': ['interpolate', ['linear'], ['zoom'], 11, 7, 16, 14],
-        'circle-stroke-color': '#0b1220',
-        'circle-stroke-width': 2.5,
-      },
-    });
-    map.addLayer({
-      id: 'noise-ring',
-      type: 'circle',
-      source: SRC.noise,
-      paint: {
-        'circle-color': '#0b1220',
-        'circle-radius': ['interpolate', ['linear'], ['zoom'], 11, 7, 16, 14],
-        'circle-stroke-color': match('level', NOISE_COLORS),
-        'circle-stroke-width': 4,
-      },
-    });
-    map.addLayer({
-      id: 'noise',
-      type: 'circle',
-      source: SRC.noise,
-      paint: { 'circle-color': match('level', NOISE_COLORS), 'circle-radius': ['interpolate', ['linear'], ['zoom'], 11, 2.5, 16, 5] },
-    });
-    map.addLayer({
-      id: 'cameras',
-      type: 'symbol',
-      source: SRC.camera,
-      layout: { 'icon-image': ['case', ['>', ['get', 'reads'], 0], 'camera-read', 'camera'], 'icon-allow-overlap': true, 'icon-ignore-placement': true },
-    });
-    map.addLayer({
-      id: 'alerts-halo',
-      type: 'circle',
-      source: SRC.alerts,
-      paint: {
-        'circle-color': 'rgba(0,0,0,0)',
-        'circle-radius': ['interpolate', ['linear'], ['zoom'], 11, 14, 16, 26],
-        'circle-stroke-color': match('severity', SEVERITY_COLORS),
-        'circle-stroke-width': ['case', ['==', ['get', 'state'], 'open'], 4, 2],
-        'circle-stroke-opacity': ['case', ['==', ['get', 'state'], 'open'], 1, 0.5],
-      },
-    });
+    addStationLayers(map);
+    addCameraLayers(map);
+    addAlertLayer(map);
     map.addLayer(this.fleetLayer);
     map.addLayer({
       id: 'replay-tracks',
@@ -260,8 +215,8 @@ export class MapController {
       },
     });
 
-    // district names as HTML labels: no glyphs needed
-    for (const d of districtLabelPoints(this.opts.basemap)) {
+    // district names: the offline style's own symbol layer; HTML labels under a style without it (no glyphs needed)
+    if (!map.getLayer(DISTRICT_LABEL_LAYER)) for (const d of districtLabelPoints(this.opts.basemap)) {
       const el = document.createElement('div');
       el.className = 'district-label';
       el.textContent = d.name;
@@ -301,6 +256,9 @@ export class MapController {
     }
     map.on('click', 'alerts-halo', (e: MapLayerMouseEvent) => {
       const f = e.features?.[0];
+      // a click on the camera beside an alerted one (same entrance) is that camera's, not the alert's
+      const cam = map.queryRenderedFeatures(e.point, { layers: ['cameras'] })[0];
+      if (cam && cam.properties?.id !== f?.properties?.deviceId) return;
       if (f?.properties?.id) this.opts.onAlertClick?.(String(f.properties.id), [e.lngLat.lng, e.lngLat.lat]);
     });
 
@@ -334,7 +292,11 @@ export class MapController {
     const t0 = performance.now();
     const now = Date.now();
     for (const kind of ['air', 'noise', 'camera'] as const) {
-      if (this.features.update(kind, now)) this.setData(SRC[kind], this.features[kind].collection());
+      if (this.features.update(kind, now)) {
+        this.setData(SRC[kind], this.features[kind].collection());
+        const labels = kind === 'camera' ? this.features.cameraLabels() : null;
+        if (labels && labels !== this.cameraLabels) this.setData(CAMERA_LABEL_SOURCE, (this.cameraLabels = labels));
+      }
     }
     const trailEvery = this.opts.trailFlushMs ?? 2000;
     const big = this.fleet.size >= BIG_FLEET;
@@ -358,6 +320,7 @@ export class MapController {
     this.lastFlushMs = performance.now() - t0;
   }
   private trailTimer: ReturnType<typeof setTimeout> | null = null;
+  private cameraLabels: FeatureCollection | null = null;
 
   private alertsKey = '';
   private alertFeatures(): FeatureCollection {
@@ -365,9 +328,11 @@ export class MapController {
     const model = this.opts.model;
     for (const a of model.alerts.values()) {
       if (a.state !== 'open' && a.state !== 'acknowledged') continue;
-      const pos = this.devicePosition(a.deviceId);
+      // a camera's alert is drawn around its icon (spread beside the other cameras of its entrance)
+      const cam = this.features.camera.get(a.deviceId);
+      const pos = cam ? cam.geometry.coordinates : this.devicePosition(a.deviceId);
       if (!pos) continue;
-      features.push({ type: 'Feature', geometry: { type: 'Point', coordinates: pos }, properties: { id: a.id, severity: a.severity, state: a.state, deviceId: a.deviceId } });
+      features.push({ type: 'Feature', geometry: { type: 'Point', coordinates: pos }, properties: { id: a.id, severity: a.severity, state: a.state, deviceId: a.deviceId, offset: cam?.properties.offset ?? [0, 0] } });
     }
     return { type: 'FeatureCollection', features };
   }

@@ -79,7 +79,7 @@ function NewReport({ lang, onCreated }: { lang: Lang; onCreated(id: string): voi
   const basemapQ = useQuery({ queryKey: ['basemap'], queryFn: loadBasemap, staleTime: Infinity });
   const configQ = useQuery({ queryKey: ['config'], queryFn: async () => ((await fetch(apiUrl('/api/config'))).json() as Promise<ConsoleConfig>).catch(() => ({}) as ConsoleConfig), staleTime: Infinity });
   // one style object per basemap/config: a new object each render would rebuild the map (and lose the marker)
-  const style: StyleSpecification | string | null = useMemo(() => chooseMapStyle(configQ.data, configQ.isFetched, basemapQ.data), [configQ.data, configQ.isFetched, basemapQ.data]);
+  const style: StyleSpecification | string | null = useMemo(() => chooseMapStyle(configQ.data, configQ.isFetched, basemapQ.data, document.baseURI), [configQ.data, configQ.isFetched, basemapQ.data]);
 
   useEffect(() => {
     if (!style || !mapRef.current || !basemapQ.data) return;
