@@ -9,6 +9,7 @@
  *
  *   npx tsx bench/pipeline.ts [--rounds 3] [--window 10] [--devices 500] [--only duckdb,influx,...] [--out pipeline]
  *                             [--persistence level|memory] [--max-in-flight N]
+ *   BENCH_CPU_PROF=/tmp/prof npx tsx bench/pipeline.ts ...   (a CPU profile of each server process)
  *
  * --persistence: the broker's session store, as npm start runs it (level = durable, LevelDB in a
  * temp dir; the default) or in memory (the price of durability). With `level` the broker-alone
@@ -249,7 +250,9 @@ interface Child {
 
 function startChild(role: string, args: Record<string, string>): Promise<Child> {
   const argv = ['--role', role, ...Object.entries(args).flatMap(([k, v]) => [`--${k}`, v])];
-  const proc = fork(self, argv, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+  // BENCH_CPU_PROF=<dir>: a V8 CPU profile of each server process (broker, ingest, subscriber), written when it exits
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.join(process.env.BENCH_CPU_PROF, role)}`] : [];
+  const proc = fork(self, argv, { execArgv: ['--import', 'tsx', ...prof], stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
   keepStderr(proc);
   liveChildren.add(proc);
   proc.once('exit', () => liveChildren.delete(proc));
