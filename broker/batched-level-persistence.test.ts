@@ -9,6 +9,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { deviceTopic, SUB_ALL_DEVICE_DATA } from '../contract';
 import { tempDir, waitFor } from '../testing/net';
 import { BatchedLevelPersistence, type LevelDb } from './batched-level-persistence';
+import mqtt from 'mqtt';
+import { TEST_PASSWORD } from '../testing/registry-fixture';
 import { collect, startTestBroker, type TestBroker } from './test-support';
 
 const require = createRequire(import.meta.url);
@@ -184,9 +186,11 @@ describe('through a real broker', () => {
     await waitFor(() => first.length === 200, 10_000, 20, '200 delivered (and acknowledged by MQTT.js)');
     await sub.endAsync();
     for (let i = 200; i < 230; i++) await dev.publishAsync(deviceTopic('truck', 'truck-01', 'gps'), `fix-${i}`, { qos: 1 });
-    const back = await t.connect('ingest', { clientId: 'ingest-batched', clean: false });
+    // listen before the CONNACK: the queued messages can arrive in the same read as the CONNACK
+    const back = mqtt.connect(t.url, { username: 'ingest', password: TEST_PASSWORD('ingest'), clientId: 'ingest-batched', clean: false, reconnectPeriod: 0 });
+    t.clients.push(back);
     const got = collect(back);
-    await waitFor(() => got.length >= 30, 10_000, 20, 'the 30 queued while away');
+    await waitFor(() => got.length >= 30, 30_000, 20, 'the 30 queued while away').catch((e) => { throw new Error(`${e.message}: got ${got.length} (${got.slice(0, 3).map((m) => m.payload).join(', ')})`); });
     await new Promise((r) => setTimeout(r, 300));
     expect(got.map((m) => m.payload)).toEqual(Array.from({ length: 30 }, (_, i) => `fix-${200 + i}`));
   });

@@ -169,9 +169,9 @@ export class BatchedLevelPersistence extends AsyncLevelPersistence {
     if (!subs || subs.length === 0) return;
     const p = new Packet(packet);
     const value = msgpack.encode(p); // the same bytes for every subscriber
-    let last: Promise<void> | void = undefined;
-    for (const s of subs) last = this.#add({ type: 'put', key: outgoingKey(s.clientId, p.brokerId, p.brokerCounter), value }, true);
-    await last; // one batch holds them all (or a later one, which resolves after the earlier)
+    // all in the same pending group, so one waiter covers them (and no un-awaited promise can reject unhandled)
+    for (let i = 0; i < subs.length - 1; i++) this.#add({ type: 'put', key: outgoingKey(subs[i]!.clientId, p.brokerId, p.brokerCounter), value }, false);
+    await this.#add({ type: 'put', key: outgoingKey(subs.at(-1)!.clientId, p.brokerId, p.brokerCounter), value }, true);
   }
 
   async outgoingUpdate(client: ClientRef, packet: OutPacket): Promise<void> {
