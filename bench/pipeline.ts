@@ -9,6 +9,7 @@
  *
  *   npx tsx bench/pipeline.ts [--rounds 3] [--window 10] [--devices 500] [--only duckdb,influx,...] [--out pipeline]
  *                             [--persistence level|memory] [--max-in-flight N]
+ *   BENCH_CPU_PROF=/tmp/prof npx tsx bench/pipeline.ts ...   (a CPU profile of each server process)
  *
  * --persistence: the broker's session store, as npm start runs it (level = durable, LevelDB in a
  * temp dir; the default) or in memory (the price of durability). With `level` the broker-alone
@@ -99,7 +100,7 @@ function watchMarker(read: () => Promise<number[]>): MarkerWatch {
 }
 
 // ═════════════════════════════════ child processes ═══════════════════════════════════════
-type Cmd = { cmd: 'count'; from: number } | { cmd: 'counters' } | { cmd: 'reconnect' } | { cmd: 'watch'; from: number } | { cmd: 'unwatch' } | { cmd: 'stop' };
+type Cmd = { cmd: 'count'; from: number } | { cmd: 'keys'; from: number; devices: string[] } | { cmd: 'counters' } | { cmd: 'reconnect' } | { cmd: 'watch'; from: number } | { cmd: 'unwatch' } | { cmd: 'stop' };
 type Req = Cmd & { id: number };
 
 async function childMain(role: string, args: Record<string, string>): Promise<void> {
@@ -119,6 +120,8 @@ async function childMain(role: string, args: Record<string, string>): Promise<vo
   }
   // sink roles: 'ingest' (with a store) or 'subscriber' (plain QoS 1 subscriber, broker-alone)
   let count: (from: number) => Promise<number>;
+  /** stored message ids (`deviceId|ts`) at or after `from`, with how many rows each has */
+  let keys: (from: number, devices: string[]) => Promise<[string, number][]>;
   let markerTs: (from: number) => Promise<number[]>;
   let stop: () => Promise<void>;
   const writeStats = { ms: 0, calls: 0, points: 0 };
@@ -132,14 +135,23 @@ async function childMain(role: string, args: Record<string, string>): Promise<vo
     const seenTs: number[] = [];
     const buckets = new Map<number, number>(); // messages per 100 ms of device time
     const markerTopic = deviceTopic('truck', MARKER, 'gps');
+    // per message id (device, ts) for the reconciliation, with how often each arrived
+    const seenKeys = new Map<string, number>();
     // a plain subscriber: no JSON parsing, only the device timestamp read from the payload's
     // fixed prefix {"ts":<13 digits> (so counts can be taken per step, like the store's)
     c.on('message', (topic, payload) => {
       const ts = Number(payload.toString('latin1', 6, 19));
       const b = Math.floor(ts / 100);
       buckets.set(b, (buckets.get(b) ?? 0) + 1);
+      const k = `${topic.split('/')[3]}|${ts}`;
+      seenKeys.set(k, (seenKeys.get(k) ?? 0) + 1);
       if (topic === markerTopic) seenTs.push(ts);
     });
+    keys = async (from) => {
+      const out: [string, number][] = [];
+      for (const [k, n] of seenKeys) if (Number(k.slice(k.indexOf('|') + 1)) >= from) out.push([k, n]);
+      return out;
+    };
     count = async (from) => {
       let n = 0;
       const fb = Math.floor(from / 100);
@@ -189,6 +201,11 @@ async function childMain(role: string, args: Record<string, string>): Promise<vo
     const far = () => Date.now() + 600_000;
     getCounters = () => ({ ...writeStats, inFlight: ingest.counters().inFlight, received: ingest.counters().received });
     count = (from) => store.count({ stream: 'gps', from, to: far() });
+    keys = async (from, devices) => {
+      const n = new Map<string, number>();
+      for (const d of devices) for (const p of await store.track({ deviceId: d, from, to: far() })) n.set(`${d}|${p.ts}`, (n.get(`${d}|${p.ts}`) ?? 0) + 1);
+      return [...n];
+    };
     markerTs = async (from) => (await store.track({ deviceId: MARKER, from, to: far() })).map((p) => p.ts);
     stop = async () => {
       await ingest.stop();
@@ -199,6 +216,7 @@ async function childMain(role: string, args: Record<string, string>): Promise<vo
   process.on('message', async (m: Req) => {
     try {
       if (m.cmd === 'count') process.send!({ id: m.id, value: await count(m.from) });
+      else if (m.cmd === 'keys') process.send!({ id: m.id, value: await keys(m.from, m.devices) });
       else if (m.cmd === 'counters') process.send!({ id: m.id, value: getCounters() });
       else if (m.cmd === 'reconnect') {
         await reconnect?.();
@@ -232,7 +250,9 @@ interface Child {
 
 function startChild(role: string, args: Record<string, string>): Promise<Child> {
   const argv = ['--role', role, ...Object.entries(args).flatMap(([k, v]) => [`--${k}`, v])];
-  const proc = fork(self, argv, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+  // BENCH_CPU_PROF=<dir>: a V8 CPU profile of each server process (broker, ingest, subscriber), written when it exits
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.join(process.env.BENCH_CPU_PROF, role)}`] : [];
+  const proc = fork(self, argv, { execArgv: ['--import', 'tsx', ...prof], stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
   keepStderr(proc);
   liveChildren.add(proc);
   proc.once('exit', () => liveChildren.delete(proc));
@@ -285,6 +305,8 @@ class Generator {
   acked = 0;
   failed = 0;
   next = 0;
+  /** every publish by message id (`deviceId|ts`): true once acknowledged, false if its publish failed */
+  outcome = new Map<string, boolean>();
 
   constructor(readonly ids: string[]) {}
 
@@ -307,7 +329,8 @@ class Generator {
   private publishOne(i: number, ts: number): void {
     const payload = `{"ts":${ts},"lat":${(18.13 + (i % 100) * 0.0003).toFixed(5)},"lon":${(-94.45 + (ts % 1000) * 0.00001).toFixed(5)},"speedKmh":${(ts % 60) + 0.5},"heading":${ts % 360},"hdop":0.9,"sats":9}`;
     this.published++;
-    this.clients[i]!.publish(this.topics[i]!, payload, { qos: 1 }, (err) => (err ? this.failed++ : this.acked++));
+    const key = `${this.ids[i]}|${ts}`;
+    this.clients[i]!.publish(this.topics[i]!, payload, { qos: 1 }, (err) => (this.outcome.set(key, !err), err ? this.failed++ : this.acked++));
   }
 
   /** Offer `rate` msg/s for `windowMs`; returns what was published and the marker timestamps. */
@@ -319,7 +342,7 @@ class Generator {
       const ts = Date.now();
       markers.push(ts);
       this.published++;
-      this.marker.publish(deviceTopic('truck', MARKER, 'gps'), JSON.stringify({ ts, lat: 18.13, lon: -94.45, speedKmh: 1, heading: 0 }), { qos: 1 }, (err) => (err ? this.failed++ : this.acked++));
+      this.marker.publish(deviceTopic('truck', MARKER, 'gps'), JSON.stringify({ ts, lat: 18.13, lon: -94.45, speedKmh: 1, heading: 0 }), { qos: 1 }, (err) => (this.outcome.set(`${MARKER}|${ts}`, !err), err ? this.failed++ : this.acked++));
     }, 100);
     const t0 = performance.now();
     let sent = 0;
@@ -364,6 +387,8 @@ interface WriteCounters {
 }
 interface Sink {
   count(from: number): Promise<number>;
+  /** stored message ids at or after `from` with their row counts (the reconciliation per message id) */
+  keys(from: number, devices: string[]): Promise<[string, number][]>;
   /** ingest only: time spent in store.writeBatch so far */
   counters?(): Promise<WriteCounters>;
   watch(from: number): Promise<void>;
@@ -373,6 +398,7 @@ interface Sink {
 }
 const childSink = (c: Child): Sink => ({
   count: (from) => c.call<number>({ cmd: 'count', from }),
+  keys: (from, devices) => c.call<[string, number][]>({ cmd: 'keys', from, devices }),
   counters: () => c.call<WriteCounters>({ cmd: 'counters' }),
   watch: async (from) => void (await c.call({ cmd: 'watch', from })),
   unwatch: () => c.call<[number, number][]>({ cmd: 'unwatch' }),
@@ -390,6 +416,13 @@ function influxSink(url: string, db: string): Sink {
     async count(from) {
       const r = await influxQuery(url, db, `SELECT count(lat) FROM gps WHERE time >= ${from}ms`);
       return Number(r.results[0]?.series?.[0]?.values[0]?.[1] ?? 0);
+    },
+    async keys(from) {
+      // the flow writes deviceId as a tag: one series per device, a point per (device, time)
+      const r = (await influxQuery(url, db, `SELECT lat FROM gps WHERE time >= ${from}ms GROUP BY "deviceId"`)) as unknown as { results: { series?: { tags: { deviceId: string }; values: [number, unknown][] }[] }[] };
+      const n = new Map<string, number>();
+      for (const s of r.results[0]?.series ?? []) for (const [t] of s.values) n.set(`${s.tags.deviceId}|${t}`, (n.get(`${s.tags.deviceId}|${t}`) ?? 0) + 1);
+      return [...n];
     },
     async watch(from) {
       watch = watchMarker(async () => {
@@ -458,6 +491,50 @@ async function startNodeRed(mqttPort: number, influxUrl: string, db: string): Pr
   };
 }
 
+// ── reconciliation per message id ─────────────────────────────────────────────────────────
+interface Reconciliation {
+  /** acknowledged to the device (PUBACK received) */
+  acked: number;
+  /** acknowledged and not in the sink: lost */
+  ackedMissing: number;
+  missingSample: string[];
+  /** the publish reported an error (no PUBACK) yet the message is stored: at-least-once, not loss */
+  failedButStored: number;
+  /** in the sink with no publish of this step behind it */
+  storedUnknown: number;
+  /** message ids stored (or, for the plain subscriber, delivered) more than once */
+  duplicateIds: number;
+  /**
+   * exact: every acknowledged id stored once, totals agree; counting artefact: every acknowledged id
+   * is stored but the totals (acks counted vs store count) disagree; loss: an acknowledged id is missing
+   */
+  verdict: 'exact' | 'counting artefact' | 'loss';
+}
+
+async function reconcileById(gen: Generator, sink: Sink, from: number, countAcked: number, countStored: number): Promise<Reconciliation> {
+  const stored = new Map(await sink.keys(from, [...gen.ids, MARKER]));
+  let acked = 0;
+  let failedButStored = 0;
+  const missing: string[] = [];
+  for (const [k, ok] of gen.outcome) {
+    if (ok) {
+      acked++;
+      if (!stored.has(k)) missing.push(k);
+    } else if (stored.has(k)) failedButStored++;
+  }
+  let storedUnknown = 0;
+  let duplicateIds = 0;
+  for (const [k, n] of stored) {
+    if (!gen.outcome.has(k)) storedUnknown++;
+    if (n > 1) duplicateIds++;
+  }
+  let rows = 0;
+  for (const n of stored.values()) rows += n;
+  // totals: acks counted since the step began (late acks of an earlier step included) vs the store's count
+  const verdict = missing.length > 0 ? 'loss' : countAcked !== acked || countStored !== rows || countStored !== countAcked ? 'counting artefact' : 'exact';
+  return { acked, ackedMissing: missing.length, missingSample: missing.slice(0, 5), failedButStored, storedUnknown, duplicateIds, verdict };
+}
+
 // ── one step ───────────────────────────────────────────────────────────────────────────────
 interface StepResult {
   offered: number;
@@ -473,6 +550,8 @@ interface StepResult {
   latencyP50Ms: number;
   latencyP99Ms: number;
   markersMissing: number;
+  /** the same step counted per message id (deviceId|ts), not by totals */
+  reconcile: Reconciliation;
   /** ingest: share of the window spent inside store.writeBatch (one write at a time), and mean batch */
   storeWriteBusyPct?: number;
   meanBatch?: number;
@@ -486,6 +565,7 @@ interface StepResult {
 async function step(gen: Generator, sink: Sink, pids: Record<string, number>, rate: number, windowMs: number, drainLimitMs: number): Promise<StepResult> {
   const from = Date.now();
   const a0 = gen.acked;
+  gen.outcome.clear(); // every earlier publish has settled (or timed out): this step's message ids only
   const before: Record<string, ProcSample | null> = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, procSample(p)]));
   await sink.watch(from);
   const w0 = await sink.counters?.();
@@ -521,6 +601,7 @@ async function step(gen: Generator, sink: Sink, pids: Record<string, number>, ra
       recoveredByReconnect = stored - (acked - missingAfterDrain);
     }
   }
+  const reconcile = await reconcileById(gen, sink, from, acked, stored);
   await sleep(300);
   const seen = await sink.unwatch();
   const lat = seen.map(([ts, at]) => at - ts);
@@ -538,9 +619,10 @@ async function step(gen: Generator, sink: Sink, pids: Record<string, number>, ra
   let why = '';
   if (publishedRate < 0.97 * rate) why = `generator reached only ${Math.round(publishedRate)} msg/s (the in-flight cap of unacknowledged publishes was hit, or the generator was short of CPU)`;
   else if (!settled) why = 'publishes not acknowledged within 20 s';
+  else if (reconcile.ackedMissing > 0)
+    why = `${reconcile.ackedMissing} acknowledged message ids not in the sink (per-id reconciliation: lost${missingAfterDrain > 0 ? `; ${recoveredByReconnect} more appeared only after ingest reconnected on its session` : ''}; e.g. ${reconcile.missingSample.join(', ')})`;
   else if (missingAfterDrain > 0)
-    why = `${missingAfterDrain} acknowledged messages not in the sink ${Math.round(Math.max(drainLimitMs * 4, 15_000) / 1000)} s after the window; after ingest reconnected on its session ${recoveredByReconnect} appeared (late: held undelivered in the broker's session) and ${loss} did not (lost)`;
-  else if (loss > 0) why = `${loss} acknowledged messages not in the sink ${Math.round(Math.max(drainLimitMs * 4, 15_000) / 1000)} s after the window (lost, or that late)`;
+    why = `${missingAfterDrain} acknowledged messages not in the sink ${Math.round(Math.max(drainLimitMs * 4, 15_000) / 1000)} s after the window; all appeared after ingest reconnected on its session (late: held undelivered in the broker's session, not lost)`;
   else if (!(drainMs <= drainLimitMs)) why = `behind by ${behindAtEnd} at window end, caught up after ${Math.round(drainMs)} ms`;
   return {
     offered: rate,
@@ -555,6 +637,7 @@ async function step(gen: Generator, sink: Sink, pids: Record<string, number>, ra
     latencyP50Ms: round(percentile(lat, 50)),
     latencyP99Ms: round(percentile(lat, 99)),
     markersMissing,
+    reconcile,
     ...(w0 && w1
       ? { storeWriteBusyPct: round((100 * (w1.ms - w0.ms)) / publishMs), meanBatch: round((w1.points - w0.points) / Math.max(1, w1.calls - w0.calls)) }
       : {}),
@@ -667,7 +750,7 @@ async function runConfig(cfg: Config, o: Opts, registry: string, influx: Influxd
         continue;
       }
       console.log(
-        `  [${cfg} r${roundNo}] offered ${rate} msg/s → ${s.pass ? 'ok  ' : 'FAIL'} published ${Math.round(s.publishedRate)}/s, acked ${s.acked}, stored ${s.stored}, loss ${s.loss}, drain ${s.drainMs} ms, p50/p99 ${s.latencyP50Ms}/${s.latencyP99Ms} ms, cpu ${JSON.stringify(s.cpuPct)}${s.storeWriteBusyPct !== undefined ? `, store write busy ${s.storeWriteBusyPct} % (mean batch ${s.meanBatch})` : ''} ${s.why}`,
+        `  [${cfg} r${roundNo}] offered ${rate} msg/s → ${s.pass ? 'ok  ' : 'FAIL'} published ${Math.round(s.publishedRate)}/s, acked ${s.acked}, stored ${s.stored}, loss ${s.loss} (per id: ${s.reconcile.verdict}, ${s.reconcile.ackedMissing} missing, ${s.reconcile.duplicateIds} dup), drain ${s.drainMs} ms, p50/p99 ${s.latencyP50Ms}/${s.latencyP99Ms} ms, cpu ${JSON.stringify(s.cpuPct)}${s.storeWriteBusyPct !== undefined ? `, store write busy ${s.storeWriteBusyPct} % (mean batch ${s.meanBatch})` : ''} ${s.why}`,
       );
       if (!s.pass) break;
       best = s;
@@ -689,14 +772,14 @@ async function runConfig(cfg: Config, o: Opts, registry: string, influx: Influxd
       await fresh();
       const s = await run(mid);
       steps.push(s);
-      console.log(`  [${cfg} r${roundNo}] bisect ${mid} msg/s → ${s.pass ? 'ok' : 'FAIL'} loss ${s.loss}, drain ${s.drainMs} ms ${s.why}`);
+      console.log(`  [${cfg} r${roundNo}] bisect ${mid} msg/s → ${s.pass ? 'ok' : 'FAIL'} loss ${s.loss} (per id: ${s.reconcile.verdict}, ${s.reconcile.ackedMissing} missing), drain ${s.drainMs} ms ${s.why}`);
       if (s.pass) best = s;
     }
     let at80: StepResult | null = null;
     if (best) {
       await fresh();
       at80 = await run(Math.round(0.8 * best.offered));
-      console.log(`  [${cfg} r${roundNo}] 80 % = ${at80.offered} msg/s → latency p50 ${at80.latencyP50Ms} ms, p99 ${at80.latencyP99Ms} ms, loss ${at80.loss} ${at80.why}`);
+      console.log(`  [${cfg} r${roundNo}] 80 % = ${at80.offered} msg/s → latency p50 ${at80.latencyP50Ms} ms, p99 ${at80.latencyP99Ms} ms, loss ${at80.loss} (per id: ${at80.reconcile.verdict}, ${at80.reconcile.ackedMissing} missing) ${at80.why}`);
     }
     return { sustained: best?.offered ?? 0, sustainedStep: best, at80, steps, crashes };
   } finally {

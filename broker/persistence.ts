@@ -9,8 +9,9 @@
  *   device means the message is in LevelDB's write-ahead log, in ingest's session queue; it
  *   survives a crash of the broker process (kill -9; the OS holds the written log). Not fsync'd
  *   per message: a power cut can lose the last writes (LevelDB `sync: false`, its default).
- *   Its outgoing queue is keyed (`outgoing:<client>:<broker>:<counter>` and
- *   `outgoing-id:<client>:<messageId>`): update and clear are point reads/writes, no scan.
+ *   Its outgoing queue is keyed (`outgoing:<client>:<broker>:<counter>`), and our subclass
+ *   (batched-level-persistence.ts) writes it in group commits: one awaited put per message
+ *   (shared `db.batch` per event-loop turn), the PUBACK's delete batched, deliveries in memory.
  * - `memory`: Aedes' in-memory persistence with an indexed outgoing queue
  *   (indexed-memory-persistence.ts); nothing survives the process. Tests and the benchmark's
  *   "price of durability".
@@ -20,6 +21,7 @@ import path from 'node:path';
 import type { Config } from '../lib/config';
 import { createRequire } from 'node:module';
 import { indexedMemoryPersistence } from './indexed-memory-persistence';
+import { batchedLevelPersistence, type LevelDb } from './batched-level-persistence';
 
 const require = createRequire(import.meta.url);
 
@@ -58,11 +60,13 @@ export async function openPersistence(o: BrokerPersistenceOptions): Promise<Brok
       `cannot open the broker's session store ${o.dir}: ${(err as Error).message}${cause ? ` (${cause.message})` : ''} — is another broker running on this DATA_DIR?`,
     );
   }
-  const levelPersistence = require('aedes-persistence-level') as (db: object) => object;
+  const { aedes, async: batched } = batchedLevelPersistence(db as unknown as LevelDb);
   return {
-    aedes: levelPersistence(db),
+    aedes,
     kind: 'level',
     async close() {
+      // the PUBACKs' deletes still pending (a missed one would only mean a redelivery)
+      await batched.flush();
       if (db.status === 'open') await db.close();
     },
   };
