@@ -36,7 +36,7 @@ export function GeofencesAdmin() {
   const qc = useQueryClient();
   const q = useQuery({ queryKey: ['geofences'], queryFn: () => api<GeofenceSet>('/api/geofences') });
   const configQ = useQuery({ queryKey: ['config'], queryFn: () => api<ConsoleConfig>('/api/config').catch(() => ({}) as ConsoleConfig), staleTime: Infinity });
-  const style = chooseMapStyle(configQ.data, configQ.isFetched, basemap);
+  const style = chooseMapStyle(configQ.data, configQ.isFetched, basemap, document.baseURI);
   const mapEl = useRef<HTMLDivElement>(null);
   const layer = useRef<GeofenceLayer | null>(null);
   const draw = useRef<GeofenceDraw | null>(null);
