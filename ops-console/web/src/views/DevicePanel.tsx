@@ -1,4 +1,5 @@
 /** Details of the selected device: registry data, latest readings, a small chart of recent history. */
+import { errorText } from './account/PasswordDialog';
 import { useEffect, useMemo, useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import type { AlignedData } from 'uplot';
@@ -76,7 +77,7 @@ export function DevicePanel({ id, onClose }: { id: string; onClose(): void }) {
         </button>
       </header>
       {q.isLoading && <p className="muted">{t('loading')}</p>}
-      {q.error && <p className="error">{t('error', { message: (q.error as Error).message })}</p>}
+      {q.error && <p className="error">{errorText(t, q.error)}</p>}
       {d && (
         <>
           <div className="device-meta">
