@@ -8,7 +8,9 @@
  * Bounded per user (issue 14): at most QUERY_LIMITS.perUser history requests in flight per user
  * and QUERY_LIMITS.total in all (429 E_TOO_MANY_QUERIES), ranges per route (checkRange), and at
  * most MAX_BUCKETS buckets per series answer over all its stations, and a time budget per request
- * (lib/query-budget.ts, QUERY_BUDGET_MS: cancelled in the store, 503 E_QUERY_BUDGET).
+ * (lib/query-budget.ts, QUERY_BUDGET_MS: cancelled in the store, 503 E_QUERY_BUDGET). Big answers
+ * are read from the store a chunk at a time and sent in chunks (lib/json-stream.ts), yielding to
+ * the event loop in between, so they never stall /health or ingest in the same process.
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AIR_FIELDS, NOISE_FIELDS, PLATE_DIRECTIONS } from '../../../contract';
@@ -16,6 +18,7 @@ import { ApiError, badRequest } from '../lib/errors';
 import { DeviceIdList, errors, RangeQuery, splitIds, OneOf } from '../lib/schemas';
 import { trackGeoJson } from '../lib/formats';
 import { withQueryBudget } from '../lib/query-budget';
+import { sendJsonArray } from '../lib/json-stream';
 import { airIndex, completeness, COVERAGE_STATUSES, devicesOf, noiseExceedances, routeCoverage } from '../lib/planner';
 
 const ROLES = ['planner', 'operator'] as const;
@@ -68,7 +71,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       checkRange(req.query, 31);
       const [d] = devicesOf(pctx(), ['truck'], [req.query.deviceId]);
       const points = await withQueryBudget(app, 'track', (store) => store.track({ deviceId: d!.id, from: req.query.from, to: req.query.to }), { reply });
-      return req.query.format === 'geojson' ? trackGeoJson(d!.id, points) : { deviceId: d!.id, points };
+      return req.query.format === 'geojson' ? trackGeoJson(d!.id, points) : sendJsonArray(reply, 'points', points, { deviceId: d!.id });
     },
   );
 
@@ -87,7 +90,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       checkRange(req.query, 31);
       const ids = splitIds(req.query.deviceIds);
       if (ids) devicesOf(pctx(), ['truck'], ids);
-      return { events: await withQueryBudget(app, 'events', (store) => store.truckEvents({ deviceIds: ids, from: req.query.from, to: req.query.to }), { reply }) };
+      return sendJsonArray(reply, 'events', await withQueryBudget(app, 'events', (store) => store.truckEvents({ deviceIds: ids, from: req.query.from, to: req.query.to }), { reply }));
     },
   );
 
@@ -116,7 +119,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       const ids = splitIds(q.deviceIds);
       const stations = devicesOf(pctx(), [q.stream], ids);
       if (((q.to - q.from) / q.windowMs) * Math.max(1, stations.length) > MAX_BUCKETS) throw badRequest('E_TOO_MANY_BUCKETS', `more than ${MAX_BUCKETS} buckets over ${stations.length} station(s); widen windowMs, pick fewer stations or use an export job`);
-      return { buckets: await withQueryBudget(app, 'series', (store) => store.series({ stream: q.stream, field: q.field as never, deviceIds: ids, from: q.from, to: q.to, windowMs: q.windowMs }), { reply }) };
+      const buckets = await withQueryBudget(app, 'series', (store) => store.series({ stream: q.stream, field: q.field as never, deviceIds: ids, from: q.from, to: q.to, windowMs: q.windowMs }), { reply });
+      return sendJsonArray(reply, 'buckets', buckets);
     },
   );
 
@@ -180,7 +184,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       checkRange(req.query);
       const ids = splitIds(req.query.cameraIds);
       if (ids) devicesOf(pctx(), ['camera'], ids);
-      return { rows: await withQueryBudget(app, 'plate-counts', (store) => store.plateCounts({ cameraIds: ids, from: req.query.from, to: req.query.to }), { reply }) };
+      return sendJsonArray(reply, 'rows', await withQueryBudget(app, 'plate-counts', (store) => store.plateCounts({ cameraIds: ids, from: req.query.from, to: req.query.to }), { reply }));
     },
   );
 
