@@ -13,7 +13,11 @@
  *   addresses (round-robin), with a bounded length per source and in total, so one source can
  *   never starve the others;
  * - an auth flood (more than `floodThreshold` refusals in `floodWindowMs`) is reported once when
- *   it starts and once when it ends (`onFlood`), for the alert and the metric.
+ *   it starts and once when it ends (`onFlood`), for the log and the metric; during a flood each
+ *   REGISTERED device (`isDevice`) refused at least `floodDeviceMin` times is reported once
+ *   (`state: 'device'`, for its alert), at most `maxFloodDevices` per flood. User names that are
+ *   not devices are only counted (`unknownFailures`): an attacker inventing names creates no alert,
+ *   no alert subject and no memory per name.
  */
 
 export interface AuthGuardOptions {
@@ -34,20 +38,52 @@ export interface AuthGuardOptions {
   floodWindowMs?: number;
   /** longest a refused CONNECT is held before its CONNACK (default 5 s) */
   maxHoldMs?: number;
+  /** refusals of one registered device during a flood that make it "under attack" (default 10) */
+  floodDeviceMin?: number;
+  /** devices reported under attack per flood, at most (default 20) */
+  maxFloodDevices?: number;
+  /** is this user name a registered device? (default: none is) */
+  isDevice?: (user: string) => boolean;
   now?: () => number;
 }
 
 export const THROTTLE_REASON_LIST = ['too_many_pending', 'backoff_source', 'backoff_client', 'auth_queue_full'] as const;
 export type ThrottleReason = (typeof THROTTLE_REASON_LIST)[number];
 
-export interface FloodReport {
-  state: 'start' | 'end';
-  /** refusals in the window that tripped (start) or the whole flood (end) */
+export interface FloodDevice {
+  id: string;
+  /** refusals of this device's name during the flood */
   failures: number;
+  /** source addresses that tried it (counted up to MAX_SOURCES) */
   sources: number;
-  /** the user names tried most (truncated), most first */
-  topUsers: string[];
+}
+
+export interface FloodReport {
+  /** start / end of the flood; `device`: one registered device found under attack during it */
+  state: 'start' | 'end' | 'device';
+  /** refusals in the window that tripped (start) or the whole flood (end, device) */
+  failures: number;
+  /** source addresses (counted up to MAX_SOURCES) */
+  sources: number;
+  /** refusals for names that are not registered devices */
+  unknownFailures: number;
+  /** registered devices tried, most first (at most 5; for `device`: that one) */
+  devices: FloodDevice[];
+  /** at `end`: the devices reported under attack during the flood */
+  reported?: string[];
   startedAt: number;
+}
+
+/** distinct sources remembered per flood and per device (beyond: no longer counted) */
+export const MAX_SOURCES = 10_000;
+
+interface FloodState {
+  startedAt: number;
+  failures: number;
+  unknownFailures: number;
+  sources: Set<string>;
+  devices: Map<string, { failures: number; sources: Set<string> }>;
+  reported: string[];
 }
 
 interface Backoff {
@@ -57,7 +93,7 @@ interface Backoff {
 }
 
 export class AuthGuard {
-  private readonly o: Required<Omit<AuthGuardOptions, 'now'>>;
+  private readonly o: Required<Omit<AuthGuardOptions, 'now' | 'isDevice'>>;
   private readonly now: () => number;
   private readonly pending = new Map<object, string>();
   private readonly pendingBySource = new Map<string, number>();
@@ -68,8 +104,10 @@ export class AuthGuard {
   private readonly runningBySource = new Map<string, number>();
   /** round-robin order of sources with queued work */
   private readonly ring: string[] = [];
-  private readonly recent: { at: number; source: string; user: string }[] = [];
-  private flood: { startedAt: number; failures: number; sources: Set<string>; users: Map<string, number> } | null = null;
+  /** refusals in the flood window; `device` only for registered devices' names */
+  private readonly recent: { at: number; source: string; device: string | null }[] = [];
+  private flood: FloodState | null = null;
+  private readonly isDevice: (user: string) => boolean;
   onFlood: ((r: FloodReport) => void) | null = null;
 
   constructor(opts: AuthGuardOptions = {}) {
@@ -86,8 +124,11 @@ export class AuthGuard {
       floodThreshold: opts.floodThreshold ?? 100,
       floodWindowMs: opts.floodWindowMs ?? 10_000,
       maxHoldMs: opts.maxHoldMs ?? 5000,
+      floodDeviceMin: opts.floodDeviceMin ?? 10,
+      maxFloodDevices: opts.maxFloodDevices ?? 20,
     };
     this.now = opts.now ?? Date.now;
+    this.isDevice = opts.isDevice ?? (() => false);
   }
 
   // ── pending connections ───────────────────────────────────────────────────────────────────
@@ -174,20 +215,51 @@ export class AuthGuard {
 
   // ── flood detection ───────────────────────────────────────────────────────────────────────
   private noteFailure(t: number, source: string, user: string): void {
-    const u = user.length > 64 ? `${user.slice(0, 64)}…` : user;
-    this.recent.push({ at: t, source, user: u });
+    const device = user.length <= 64 && this.isDevice(user) ? user : null;
+    this.recent.push({ at: t, source, device });
     while (this.recent.length && t - this.recent[0]!.at > this.o.floodWindowMs) this.recent.shift();
     if (this.recent.length > this.o.floodThreshold * 4) this.recent.splice(0, this.recent.length - this.o.floodThreshold * 4);
-    if (this.flood) {
-      this.flood.failures++;
-      this.flood.sources.add(source);
-      this.flood.users.set(u, (this.flood.users.get(u) ?? 0) + 1);
+    const f = this.flood;
+    if (f) {
+      this.count(f, source, device);
+      if (device) this.maybeReportDevice(f, device);
     } else if (this.recent.length > this.o.floodThreshold) {
-      const users = new Map<string, number>();
-      for (const r of this.recent) users.set(r.user, (users.get(r.user) ?? 0) + 1);
-      this.flood = { startedAt: t, failures: this.recent.length, sources: new Set(this.recent.map((r) => r.source)), users };
-      this.onFlood?.({ state: 'start', failures: this.flood.failures, sources: this.flood.sources.size, topUsers: top(users), startedAt: t });
+      const nf: FloodState = { startedAt: t, failures: 0, unknownFailures: 0, sources: new Set(), devices: new Map(), reported: [] };
+      for (const r of this.recent) this.count(nf, r.source, r.device);
+      this.flood = nf;
+      this.onFlood?.({ state: 'start', failures: nf.failures, sources: nf.sources.size, unknownFailures: nf.unknownFailures, devices: this.topDevices(nf), startedAt: t });
+      for (const id of [...nf.devices.keys()]) this.maybeReportDevice(nf, id);
     }
+  }
+
+  private count(f: FloodState, source: string, device: string | null): void {
+    f.failures++;
+    if (f.sources.size < MAX_SOURCES) f.sources.add(source);
+    if (!device) {
+      f.unknownFailures++;
+      return;
+    }
+    let d = f.devices.get(device);
+    if (!d) f.devices.set(device, (d = { failures: 0, sources: new Set() }));
+    d.failures++;
+    if (d.sources.size < MAX_SOURCES) d.sources.add(source);
+  }
+
+  private deviceOf(f: FloodState, id: string): FloodDevice {
+    const d = f.devices.get(id)!;
+    return { id, failures: d.failures, sources: d.sources.size };
+  }
+
+  private topDevices(f: FloodState): FloodDevice[] {
+    return [...f.devices.keys()].map((id) => this.deviceOf(f, id)).sort((a, b) => b.failures - a.failures || (a.id < b.id ? -1 : 1)).slice(0, 5);
+  }
+
+  /** a registered device over `floodDeviceMin` refusals in this flood is reported once, within the cap */
+  private maybeReportDevice(f: FloodState, id: string): void {
+    const d = f.devices.get(id)!;
+    if (d.failures < this.o.floodDeviceMin || f.reported.length >= this.o.maxFloodDevices || f.reported.includes(id)) return;
+    f.reported.push(id);
+    this.onFlood?.({ state: 'device', failures: d.failures, sources: d.sources.size, unknownFailures: f.unknownFailures, devices: [this.deviceOf(f, id)], startedAt: f.startedAt });
   }
 
   /** call now and then (the broker does every second): ends a flood once the window is quiet */
@@ -197,7 +269,7 @@ export class AuthGuard {
     if (this.flood && this.recent.length <= this.o.floodThreshold / 10) {
       const f = this.flood;
       this.flood = null;
-      this.onFlood?.({ state: 'end', failures: f.failures, sources: f.sources.size, topUsers: top(f.users), startedAt: f.startedAt });
+      this.onFlood?.({ state: 'end', failures: f.failures, sources: f.sources.size, unknownFailures: f.unknownFailures, devices: this.topDevices(f), reported: [...f.reported], startedAt: f.startedAt });
     }
   }
 
@@ -275,6 +347,3 @@ export class ThrottledError extends Error {
 /** held refusals must not all come back at the same instant */
 const jitter = (ms: number) => Math.round(ms * (0.5 + Math.random()));
 
-function top(users: Map<string, number>): string[] {
-  return [...users.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([u]) => u);
-}

@@ -133,6 +133,50 @@ describe('CONNECT flood (issue 14, item 2)', () => {
     registry.close();
   });
 
+  it('a flood of invented user names raises no alert; each registered device under attack gets one, bounded, resolved when the flood ends', { timeout: 60_000 }, async () => {
+    const lines = countingLog();
+    t = await startTestBroker({ log: lines.log, limits: { floodThreshold: 50, floodWindowMs: 2000, floodDeviceMin: 10, maxFloodDevices: 3, maxHoldMs: 20, firstBackoffMs: 20, maxBackoffMs: 20 } });
+    const admin = await t.connect('admin', { clientId: 'admin-watch' });
+    const alerts = collect(admin);
+    await admin.subscribeAsync(svcTopics.alertAll, { qos: 1 });
+    // 600 refused CONNECTs from 8 addresses: 500 with fresh invented names, 25 each with the
+    // names of four registered devices (wrong passwords)
+    const attacked = ['truck-01', 'truck-02', 'air-01', 'noise-01'];
+    const names = Array.from({ length: 600 }, (_, i) => (i % 6 === 5 ? attacked[Math.floor(i / 6) % 4]! : `inventado-${i}-${Math.random().toString(36).slice(2)}`));
+    let next = 0;
+    const codes: number[] = [];
+    await Promise.all(
+      Array.from({ length: 40 }, async (_, w) => {
+        while (next < names.length) {
+          const u = names[next++]!;
+          codes.push(await rawConnect(t!.broker.port, connectPacket(`c-${next}`, u, 'wrong'), `127.0.0.${2 + (w % 8)}`));
+        }
+      }),
+    );
+    expect(codes.every((c) => c !== 0)).toBe(true);
+    expect(t.broker.metrics().authFloods).toBe(1);
+    await waitFor(() => alerts.filter((a) => JSON.parse(a.payload).event === 'open').length >= 3, 10_000, 20, 'per-device flood alerts');
+    // the flood ends by itself once the attack stops; every flood alert resolves
+    await waitFor(() => alerts.filter((a) => JSON.parse(a.payload).event === 'auto_resolve').length >= 3, 20_000, 100, 'flood ended');
+    await new Promise((r) => setTimeout(r, 300)); // nothing else is coming
+    const evs = alerts.map((a) => JSON.parse(a.payload) as { event: string; code: string; deviceId: string; alertId: string; params: { user: string } });
+    const opened = evs.filter((e) => e.event === 'open');
+    expect(opened.every((e) => e.code === 'auth_flood')).toBe(true);
+    expect(opened).toHaveLength(3); // four devices attacked, at most maxFloodDevices alerts
+    for (const e of evs) {
+      expect(attacked).toContain(e.deviceId);
+      expect(e.params.user).toBe(e.deviceId);
+      expect(e.alertId).not.toMatch(/inventado/);
+    }
+    expect(new Set(opened.map((e) => e.deviceId)).size).toBe(3);
+    expect(evs.filter((e) => e.event === 'auto_resolve').map((e) => e.alertId).sort()).toEqual(opened.map((e) => e.alertId).sort());
+    // one flood start and one end in the log, not a line per name
+    expect(lines.lines.filter((l) => l.includes('"E_AUTH_FLOOD"'))).toHaveLength(1);
+    expect(lines.lines.filter((l) => l.includes('"E_AUTH_FLOOD_END"'))).toHaveLength(1);
+    expect(lines.lines.length).toBeLessThan(100); // refusal lines are rate-limited per reason
+    expect(lines.lines.filter((l) => l.includes('inventado')).length).toBeLessThan(60);
+  });
+
   it('unfinished CONNECTs are bounded per source and time out; other sources still connect', { timeout: 30_000 }, async () => {
     t = await startTestBroker({ connectTimeoutMs: 1000, limits: { maxPendingPerSource: 50 } });
     const socks: net.Socket[] = [];

@@ -22,7 +22,7 @@ import { openPersistence, type BrokerPersistenceOptions } from './persistence';
 import { createPublishQueue, selfTestPublishQueue } from './publish-queue';
 import { listenTcp, listenWebSocket, type Listener } from './server';
 import { VerifyCache } from './verify-cache';
-import { AuthGuard, type AuthGuardOptions, type FloodReport } from './auth-guard';
+import { AuthGuard, type AuthGuardOptions, type FloodDevice, type FloodReport } from './auth-guard';
 import { clip, createLogLimiter } from '../lib/log-limiter';
 import { svcTopics, type AlertEvent, type AuthRefusal } from '../contract';
 
@@ -113,7 +113,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerHandl
 
   let aedesRef: Aedes | null = null;
   const cache = new VerifyCache({ okTtlMs: opts.authCacheMs ?? 60_000 });
-  const guard = new AuthGuard(opts.limits);
+  const guard = new AuthGuard({ isDevice: (user) => registry.device(user) !== undefined, ...opts.limits });
   const metrics = createBrokerMetrics(() => aedesRef?.connectedClients ?? 0, () => cache, opts.metricsRegistry, guard);
   // refusals of registry devices go to the rules as svc/auth/<id> (QoS 1; ingest raises credentials_refused)
   const onDeviceRefused = (deviceId: string, reason: string) => {
@@ -190,33 +190,53 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerHandl
   });
   if (opts.watchRegistry !== false) registry.watch();
 
-  // an auth flood opens an alert (code auth_flood) on the device most tried, and closes it when it stops
-  let floodAlert: AlertEvent | null = null;
-  guard.onFlood = (r: FloodReport) => {
-    metrics.authFlood(r.state === 'start');
-    const fields = { failures: r.failures, sources: r.sources, users: r.topUsers.map((u) => clip(u, 40)) };
-    if (r.state === 'start') log.error({ code: 'E_AUTH_FLOOD', ...fields }, 'authentication flood: connects are being refused in bulk');
-    else log.warn({ code: 'E_AUTH_FLOOD_END', ...fields, seconds: Math.round((Date.now() - r.startedAt) / 1000) }, 'authentication flood ended');
-    const device = r.topUsers.map((u) => registry.device(u)).find((d) => d !== undefined) ?? (floodAlert ? registry.device(floodAlert.deviceId) : undefined);
-    if (!device) return; // an AlertEvent names a device; a flood of unknown names is in the log and the metric
-    const ev: AlertEvent = {
-      alertId: floodAlert?.alertId ?? `auth_flood-${r.startedAt}`,
-      event: r.state === 'start' ? 'open' : 'auto_resolve',
+  // An auth flood: one log line and the metric when it starts and ends (however many names it
+  // tries); an alert (code auth_flood) per REGISTERED device under attack, at most
+  // maxFloodDevices per flood, each resolved when the flood ends. Invented names raise nothing.
+  const floodAlerts = new Map<string, AlertEvent>();
+  const publishAlert = (ev: AlertEvent) =>
+    aedes.publish({ cmd: 'publish', topic: svcTopics.alert(ev.alertId), payload: Buffer.from(JSON.stringify(ev)), qos: 1, retain: false, dup: false }, (err) => {
+      if (err) log.error({ err, code: 'E_AUTH_FLOOD_ALERT' }, 'could not publish the auth-flood alert');
+    });
+  const floodAlert = (r: FloodReport, d: FloodDevice, event: AlertEvent['event']): AlertEvent | null => {
+    const device = registry.device(d.id);
+    if (!device) return null;
+    return {
+      alertId: `auth_flood-${r.startedAt}-${device.id}`,
+      event,
       at: Date.now(),
       rule: 'auth_flood',
       severity: 'warning',
       deviceId: device.id,
       kind: device.kind,
       district: device.district,
-      title: `authentication flood: ${r.failures} refused connects from ${r.sources} source(s)`,
+      title: `authentication flood on ${device.id}: ${d.failures} refused connects from ${d.sources} source(s)`,
       code: 'auth_flood',
-      params: { failures: r.failures, sources: r.sources, user: clip(r.topUsers[0] ?? '', 40) ?? '' },
+      params: { failures: d.failures, sources: d.sources, user: device.id },
       by: 'broker',
     };
-    floodAlert = r.state === 'start' ? ev : null;
-    aedes.publish({ cmd: 'publish', topic: svcTopics.alert(ev.alertId), payload: Buffer.from(JSON.stringify(ev)), qos: 1, retain: false, dup: false }, (err) => {
-      if (err) log.error({ err, code: 'E_AUTH_FLOOD_ALERT' }, 'could not publish the auth-flood alert');
-    });
+  };
+  guard.onFlood = (r: FloodReport) => {
+    const fields = { failures: r.failures, sources: r.sources, unknownNames: r.unknownFailures, devices: r.devices.map((d) => d.id) };
+    if (r.state === 'start') {
+      metrics.authFlood(true);
+      log.error({ code: 'E_AUTH_FLOOD', ...fields }, 'authentication flood: connects are being refused in bulk');
+    } else if (r.state === 'end') {
+      metrics.authFlood(false);
+      log.warn({ code: 'E_AUTH_FLOOD_END', ...fields, alerted: r.reported?.length ?? 0, seconds: Math.round((Date.now() - r.startedAt) / 1000) }, 'authentication flood ended');
+      for (const [id, open] of floodAlerts) {
+        const last = r.devices.find((d) => d.id === id);
+        publishAlert({ ...open, event: 'auto_resolve', at: Date.now(), ...(last ? { params: { failures: last.failures, sources: last.sources, user: id } } : {}) });
+      }
+      floodAlerts.clear();
+    } else {
+      const d = r.devices[0];
+      const ev = d && floodAlert(r, d, 'open');
+      if (!ev) return;
+      floodAlerts.set(d.id, ev);
+      log.warn({ code: 'E_AUTH_FLOOD_DEVICE', deviceId: d.id, failures: d.failures, sources: d.sources }, 'authentication flood against a registered device');
+      publishAlert(ev);
+    }
   };
   const floodTimer = setInterval(() => guard.tick(), 1000);
   floodTimer.unref();

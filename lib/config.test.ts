@@ -22,6 +22,8 @@ const BAD: [keyof typeof VARIABLES, string, RegExp][] = [
   ['SIM', 'yes', /is not an allowed value; expected one of on, off/],
   ['SIM_SPEED', '0', /is below 0.1; expected a number ≥ 0.1/],
   ['PLATE_RETENTION_DAYS', '0', /expected a whole number ≥ 1/],
+  ['QUERY_BUDGET_MS', '50', /is below 100; expected a whole number from 100 to 600000/],
+  ['QUERY_BUDGET_MS', '1.5s', /is not a number; expected a whole number from 100 to 600000/],
   ['JWT_SECRET', 'short', /is 5 characters long; expected empty or at least 16 characters/],
   ['MAP_STYLE_URL', 'tiles/style.json', /is not a URL; expected empty or a http:\/\/ \/ https:\/\/ URL/],
   ['MAP_STYLE_URL', 'ftp://tiles.example/style.json', /has scheme "ftp"/],

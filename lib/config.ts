@@ -82,6 +82,7 @@ export const VARIABLES = {
   SIM: { schema: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on', description: 'npm start runs the simulated fleet' }) },
   SIM_SPEED: { schema: Type.Number({ minimum: 0.1, default: 1, description: 'simulated time runs this many times faster' }) },
   SIM_BACKFILL_DAYS: { schema: Type.Integer({ minimum: 0, maximum: 30, default: 7, description: 'first start with SIM=on: days of the demo fleet’s history replayed through broker and ingest (0 = none)' }) },
+  QUERY_BUDGET_MS: { schema: Type.Integer({ minimum: 100, maximum: 600_000, default: 15_000, description: 'time budget of one history, plate-search, coverage or open-data query (ms, queueing included); over it the store cancels the query and the API answers 503 E_QUERY_BUDGET' }) },
   PLATE_RETENTION_DAYS: { schema: Type.Integer({ minimum: 1, default: 90, description: 'plate reads older than this are purged' }) },
   JWT_SECRET: { schema: Type.String({ default: '', description: 'console session signing key; empty = generated and kept in DATA_DIR' }), check: (v: string) => (v && v.length < 16 ? `is ${v.length} characters long` : null), form: 'empty or at least 16 characters' },
   NODE_RED_CREDENTIAL_SECRET: { schema: Type.String({ default: '', description: 'Node-RED credentialSecret; empty = generated and kept in DATA_DIR' }) },

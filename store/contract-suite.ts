@@ -214,6 +214,19 @@ export function storeContractSuite(name: string, open: () => Promise<OpenedStore
         expect(await store.writeBatch([])).toEqual({ written: 0, duplicates: 0 });
         await store.writeDeadLetters([]);
       });
+
+      it('a read whose signal is aborted rejects with E_STORE_CANCELLED, and the next read works', async () => {
+        const ac = new AbortController();
+        ac.abort();
+        await expect(store.count({}, { signal: ac.signal })).rejects.toMatchObject({ code: 'E_STORE_CANCELLED' });
+        await expect(store.series({ stream: 'air', field: 'pm25', from: 0, to: HOUR, windowMs: HOUR }, { signal: ac.signal })).rejects.toMatchObject({ code: 'E_STORE_CANCELLED' });
+        // aborted while under way (or queued): still E_STORE_CANCELLED, never another error
+        const late = new AbortController();
+        const p = store.plateSearch({ plate: 'X', partial: true, from: 0, to: Date.now(), limit: 10 }, { signal: late.signal });
+        late.abort();
+        await expect(p).rejects.toMatchObject({ code: 'E_STORE_CANCELLED' });
+        expect(await store.count({ from: 0, to: HOUR })).toBe(0);
+      });
     });
 
     // Section 1: one mixed batch of every stream, read back through every query.

@@ -112,6 +112,16 @@ export interface StoreHealth {
   lastWriteError?: string | null;
 }
 
+/**
+ * Options of a read. `signal`: aborting it cancels the query in the store (DuckDB: the read
+ * connection's interrupt(); InfluxDB: the HTTP request is aborted, which stops the query on the
+ * server); the call then rejects with code E_STORE_CANCELLED. Queued reads that are aborted
+ * before they start never run. The API's time budgets use it (ops-console/api/lib/query-budget.ts).
+ */
+export interface ReadOptions {
+  signal?: AbortSignal;
+}
+
 export interface TelemetryStore {
   readonly backend: 'duckdb' | 'influx';
   /** Create tables / retention policies if missing. Idempotent. */
@@ -124,25 +134,25 @@ export interface TelemetryStore {
   writeDeadLetters(letters: DeadLetter[]): Promise<void>;
 
   /** GPS fixes of one device, ts ascending. Optional fields not written are absent (not null). */
-  track(q: { deviceId: string } & TimeRange): Promise<TrackPoint[]>;
+  track(q: { deviceId: string } & TimeRange, opts?: ReadOptions): Promise<TrackPoint[]>;
   /** Sorted by ts, then deviceId. */
-  truckEvents(q: { deviceIds?: string[] } & TimeRange): Promise<TruckEventRow[]>;
+  truckEvents(q: { deviceIds?: string[] } & TimeRange, opts?: ReadOptions): Promise<TruckEventRow[]>;
   /** Non-empty buckets only, sorted by deviceId, then t. */
-  series(q: SeriesQuery): Promise<SeriesBucket[]>;
+  series(q: SeriesQuery, opts?: ReadOptions): Promise<SeriesBucket[]>;
   /** Plate reads per camera, UTC hour and direction; sorted by cameraId, hour, direction. */
-  plateCounts(q: { cameraIds?: string[] } & TimeRange): Promise<PlateCountRow[]>;
+  plateCounts(q: { cameraIds?: string[] } & TimeRange, opts?: ReadOptions): Promise<PlateCountRow[]>;
   /** Newest first (ts descending, then cameraId), at most `limit`. */
-  plateSearch(q: PlateSearchQuery): Promise<PlateReadRow[]>;
+  plateSearch(q: PlateSearchQuery, opts?: ReadOptions): Promise<PlateReadRow[]>;
   /** Delete plate reads with event time before `before`; returns how many were removed. */
   purgePlates(before: number): Promise<number>;
   /** Latest record per (device, stream) by event time (not arrival), sorted by deviceId, then stream. */
-  latest(q: { deviceIds?: string[]; streams?: TelemetryStream[] }): Promise<AnyTelemetryRecord[]>;
+  latest(q: { deviceIds?: string[]; streams?: TelemetryStream[] }, opts?: ReadOptions): Promise<AnyTelemetryRecord[]>;
   /** Filtered on receivedAt; newest first (receivedAt descending, then id), at most `limit`. */
-  deadLetters(q: DeadLetterQuery): Promise<DeadLetter[]>;
+  deadLetters(q: DeadLetterQuery, opts?: ReadOptions): Promise<DeadLetter[]>;
   /** Counted dead letters per reason over receivedAt (for the console and for zero-loss checks); reasons with none are absent. */
-  deadLetterCounts(q: Partial<TimeRange>): Promise<Partial<Record<RejectReason, number>>>;
+  deadLetterCounts(q: Partial<TimeRange>, opts?: ReadOptions): Promise<Partial<Record<RejectReason, number>>>;
   /** Number of stored points matching; used by zero-loss checks. */
-  count(q: CountQuery): Promise<number>;
+  count(q: CountQuery, opts?: ReadOptions): Promise<number>;
   health(): Promise<StoreHealth>;
   close(): Promise<void>;
 }

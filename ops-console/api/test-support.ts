@@ -107,7 +107,8 @@ export async function startConsoleStack(dirPrefix: string, extra: Partial<BuildA
   const dir = tempDir(dirPrefix);
   const registry = new RegistryView(writeTestRegistry(dir));
   const broker = await startBroker({ registry, port: 0, watchRegistry: false });
-  const store = await openDuckDbStore({ file: ':memory:' });
+  // a store of the caller's (a file prepared by the test), or an in-memory one
+  const store = extra.store ?? (await openDuckDbStore({ file: ':memory:' }));
   await store.init();
   const api = await startApi({
     cfg: loadConfig({}, { DATA_DIR: dir }),

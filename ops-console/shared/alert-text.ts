@@ -209,8 +209,8 @@ export const ALERT_TEXT: Record<AlertCode, CodeText> = {
     params: { reason: oneOf(AUTH_REASONS), count: count({ es: 'intento', en: 'attempt' }, { es: 'intentos', en: 'attempts' }) },
   },
   auth_flood: {
-    es: 'Ataque de conexiones: {failures} desde {sources}; el nombre más usado es {user}',
-    en: 'Connection flood: {failures} from {sources}; the name tried most is {user}',
+    es: 'Ataque de conexiones con el nombre {user}: {failures} desde {sources}',
+    en: 'Connection flood with the name {user}: {failures} from {sources}',
     params: {
       failures: count({ es: 'intento fallido', en: 'failed attempt' }, { es: 'intentos fallidos', en: 'failed attempts' }),
       sources: count({ es: 'dirección', en: 'address' }, { es: 'direcciones', en: 'addresses' }),

@@ -1,9 +1,10 @@
 /**
  * Embedded telemetry store on DuckDB (one file, or ':memory:').
  *
- * One DuckDB instance, two connections: writes are serialized on the write connection (its TEMP
+ * One DuckDB instance, three connections: writes are serialized on the write connection (its TEMP
  * staging tables live there); queries run one at a time on the read connection, so a long query
- * never holds up ingest and sees only committed batches. close() checkpoints and releases the
+ * never holds up ingest and sees only committed batches; health() has its own, so /health answers
+ * while a heavy query runs. A read given an AbortSignal is interrupted when it aborts. close() checkpoints and releases the
  * file, so the next start opens it again and carries on with its data.
  */
 import { DuckDBInstance, version as duckdbVersion, type DuckDBConnection } from '@duckdb/node-api';
@@ -40,15 +41,19 @@ export async function openDuckDbStore(opts: DuckDbStoreOptions): Promise<Telemet
   }
   let writeConn: DuckDBConnection;
   let readConn: DuckDBConnection;
+  /** health() only: answers while a heavy read holds the read connection */
+  let healthConn: DuckDBConnection;
   try {
     writeConn = await instance.connect();
     readConn = await instance.connect();
+    healthConn = await instance.connect();
   } catch (err) {
     instance.closeSync();
     throw new StoreError('E_STORE_OPEN', `cannot connect to DuckDB database ${opts.file}: ${(err as Error).message}`, undefined, { cause: err });
   }
   const writes = new SerialQueue();
   const reads = new SerialQueue();
+  const healthChecks = new SerialQueue();
   let closed = false;
   /** points handed to writeBatch and not yet committed */
   let pendingPoints = 0;
@@ -73,10 +78,38 @@ export async function openDuckDbStore(opts: DuckDbStoreOptions): Promise<Telemet
     await init();
     return writes.run(() => (open(), job(writeConn)));
   };
-  const query = async <T>(job: (c: DuckDBConnection) => Promise<T>): Promise<T> => {
+  const cancelled = (what: string) => new StoreError('E_STORE_CANCELLED', `query cancelled ${what}`);
+  /**
+   * One read on the read connection, after those queued before it. An aborted `signal` drops it
+   * from the queue (it never runs) or, while it runs, interrupts the connection: DuckDB stops the
+   * query between vectors and the call rejects with E_STORE_CANCELLED; the next read runs normally.
+   */
+  const query = async <T>(job: (c: DuckDBConnection) => Promise<T>, signal?: AbortSignal): Promise<T> => {
     open();
+    if (signal?.aborted) throw cancelled('before it started');
     await init();
-    return reads.run(() => (open(), job(readConn)));
+    const run = reads.run(async () => {
+      open();
+      if (signal?.aborted) throw cancelled('while it waited for the read connection');
+      if (!signal) return job(readConn);
+      const onAbort = () => readConn.interrupt();
+      signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        return await job(readConn);
+      } catch (err) {
+        if (signal.aborted) throw new StoreError('E_STORE_CANCELLED', 'query cancelled while it ran', undefined, { cause: err });
+        throw err;
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+      }
+    });
+    if (!signal) return run;
+    // a read still queued answers at once when aborted; its turn then skips it
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => reject(cancelled('by its caller'));
+      signal.addEventListener('abort', onAbort, { once: true });
+      run.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
   };
 
   const store: TelemetryStore = {
@@ -95,11 +128,11 @@ export async function openDuckDbStore(opts: DuckDbStoreOptions): Promise<Telemet
       }
     },
     writeDeadLetters: (letters) => write((c) => writeDeadLetters(c, letters)),
-    track: (q) => query((c) => read.track(c, q)),
-    truckEvents: (q) => query((c) => read.truckEvents(c, q)),
-    series: (q) => query((c) => read.series(c, q)),
-    plateCounts: (q) => query((c) => read.plateCounts(c, q)),
-    plateSearch: (q) => query((c) => read.plateSearch(c, q)),
+    track: (q, o) => query((c) => read.track(c, q), o?.signal),
+    truckEvents: (q, o) => query((c) => read.truckEvents(c, q), o?.signal),
+    series: (q, o) => query((c) => read.series(c, q), o?.signal),
+    plateCounts: (q, o) => query((c) => read.plateCounts(c, q), o?.signal),
+    plateSearch: (q, o) => query((c) => read.plateSearch(c, q), o?.signal),
     purgePlates: (before) =>
       write(async (c) => {
         if (typeof before !== 'number' || Number.isNaN(before)) throw new StoreError('E_STORE_QUERY', 'before must be a number (ms since epoch)');
@@ -117,14 +150,16 @@ export async function openDuckDbStore(opts: DuckDbStoreOptions): Promise<Telemet
           throw new StoreError('E_STORE_WRITE', `plate purge failed: ${(err as Error).message}`, undefined, { cause: err });
         }
       }),
-    latest: (q) => query((c) => read.latest(c, q)),
-    deadLetters: (q) => query((c) => read.deadLetters(c, q)),
-    deadLetterCounts: (q) => query((c) => read.deadLetterCounts(c, q)),
-    count: (q) => query((c) => read.count(c, q)),
+    latest: (q, o) => query((c) => read.latest(c, q), o?.signal),
+    deadLetters: (q, o) => query((c) => read.deadLetters(c, q), o?.signal),
+    deadLetterCounts: (q, o) => query((c) => read.deadLetterCounts(c, q), o?.signal),
+    count: (q, o) => query((c) => read.count(c, q), o?.signal),
     async health() {
       if (closed) return { ok: false, backend: 'duckdb', detail: 'closed' };
       try {
-        const n = await query(async (c) => (await c.runAndReadAll('SELECT count(*) FROM latest')).getRows()[0]![0]);
+        open();
+        await init();
+        const n = await healthChecks.run(async () => (await healthConn.runAndReadAll('SELECT count(*) FROM latest')).getRows()[0]![0]);
         return { ok: true, backend: 'duckdb', detail: `DuckDB ${duckdbVersion()} ${opts.file}: ${Number(n)} device streams`, buffered: pendingPoints };
       } catch (err) {
         return { ok: false, backend: 'duckdb', detail: `DuckDB query failed: ${(err as Error).message}` };
@@ -135,11 +170,13 @@ export async function openDuckDbStore(opts: DuckDbStoreOptions): Promise<Telemet
       closed = true;
       await writes.drain();
       await reads.drain();
+      await healthChecks.drain();
       try {
         if (initDone && opts.file !== ':memory:') await writeConn.run('CHECKPOINT');
       } catch (err) {
         log?.warn({ err }, 'DuckDB checkpoint on close failed (the WAL is replayed on next open)');
       }
+      healthConn.closeSync();
       readConn.closeSync();
       writeConn.closeSync();
       instance.closeSync();

@@ -10,7 +10,7 @@
 import type { AnyTelemetryRecord, DeadLetter, TelemetryStream } from '../../contract';
 import { createLogger, type Logger } from '../../lib/log';
 import type { StoreHealth, TelemetryStore, WriteResult } from '../types';
-import { createQlClient, type QlClient } from './influxql';
+import { createQlClient, withSignal, type QlClient } from './influxql';
 import * as Q from './queries';
 import { ensureRetention, type SetupStep } from './retention';
 import { deadLetterToLine, recordKey, recordToLine } from './schema';
@@ -147,16 +147,16 @@ export async function openInfluxStore(opts: InfluxStoreOptions): Promise<InfluxS
       await writer.submit(letters.map(deadLetterToLine));
     },
 
-    track: (q) => Q.track(ql, q),
-    truckEvents: (q) => Q.truckEvents(ql, q),
-    series: (q) => Q.series(ql, q),
-    plateCounts: (q) => Q.plateCounts(ql, q),
-    plateSearch: (q) => Q.plateSearch(ql, q),
+    track: (q, o) => Q.track(withSignal(ql, o?.signal), q),
+    truckEvents: (q, o) => Q.truckEvents(withSignal(ql, o?.signal), q),
+    series: (q, o) => Q.series(withSignal(ql, o?.signal), q),
+    plateCounts: (q, o) => Q.plateCounts(withSignal(ql, o?.signal), q),
+    plateSearch: (q, o) => Q.plateSearch(withSignal(ql, o?.signal), q),
     purgePlates: (before) => Q.purgePlates(ql, before),
-    latest: (q) => Q.latest(ql, q),
-    deadLetters: (q) => Q.deadLetters(ql, q),
-    deadLetterCounts: (q) => Q.deadLetterCounts(ql, q),
-    count: (q) => Q.count(ql, q),
+    latest: (q, o) => Q.latest(withSignal(ql, o?.signal), q),
+    deadLetters: (q, o) => Q.deadLetters(withSignal(ql, o?.signal), q),
+    deadLetterCounts: (q, o) => Q.deadLetterCounts(withSignal(ql, o?.signal), q),
+    count: (q, o) => Q.count(withSignal(ql, o?.signal), q),
 
     async health(): Promise<StoreHealth> {
       const st = writer.stats();

@@ -5,13 +5,27 @@
 import { authHeaders, type InfluxApi } from './transport';
 
 export class InfluxQueryError extends Error {
-  code = 'E_INFLUX_QUERY';
   constructor(
     message: string,
     readonly status?: number,
+    /** E_STORE_CANCELLED when the caller's signal aborted it */
+    readonly code: 'E_INFLUX_QUERY' | 'E_STORE_CANCELLED' = 'E_INFLUX_QUERY',
   ) {
     super(message);
   }
+}
+
+/** The same client with every request also bound to `signal` (a caller's time budget). */
+export function withSignal(ql: QlClient, signal: AbortSignal | undefined): QlClient {
+  if (!signal) return ql;
+  const query: QlClient['query'] = (q, o = {}) => ql.query(q, { ...o, signal });
+  return {
+    query,
+    async rows(q) {
+      const [r] = await query(q);
+      return (r?.series ?? []).flatMap(rowsOf);
+    },
+  };
 }
 
 export interface QlSeries {
@@ -65,7 +79,7 @@ export function rowsOf(series: QlSeries): Record<string, unknown>[] {
 
 export interface QlClient {
   /** Run one or more `;`-separated statements; throws on the first statement error. */
-  query(q: string, opts?: { db?: string }): Promise<QlResult[]>;
+  query(q: string, opts?: { db?: string; signal?: AbortSignal }): Promise<QlResult[]>;
   /** Rows of every series of a single-statement query. */
   rows(q: string): Promise<Record<string, unknown>[]>;
 }
@@ -73,17 +87,23 @@ export interface QlClient {
 export function createQlClient(opts: { url: string; token: string; api: InfluxApi; db: string; timeoutMs?: number }): QlClient {
   const base = opts.url.replace(/\/$/, '');
   const headers = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', ...authHeaders(opts.api, opts.token) };
-  const query = async (q: string, o: { db?: string } = {}): Promise<QlResult[]> => {
+  const query = async (q: string, o: { db?: string; signal?: AbortSignal } = {}): Promise<QlResult[]> => {
     const body = new URLSearchParams({ q, epoch: 'ms' });
     const db = o.db ?? opts.db;
     if (db) body.set('db', db);
     let res: Response;
+    let text: string;
+    const timeout = AbortSignal.timeout(opts.timeoutMs ?? 30_000);
+    const signal = o.signal ? AbortSignal.any([timeout, o.signal]) : timeout;
     try {
-      res = await fetch(`${base}/query`, { method: 'POST', headers, body, signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000) });
+      if (o.signal?.aborted) throw new Error('aborted');
+      res = await fetch(`${base}/query`, { method: 'POST', headers, body, signal });
+      text = await res.text();
     } catch (err) {
+      // closing the request makes influxd stop the query (its HTTP handler watches the connection)
+      if (o.signal?.aborted) throw new InfluxQueryError('query cancelled by its caller', undefined, 'E_STORE_CANCELLED');
       throw new InfluxQueryError(`InfluxDB unreachable: ${(err as Error).message}`);
     }
-    const text = await res.text();
     let json: { results?: QlResult[]; error?: string } = {};
     try {
       json = JSON.parse(text);

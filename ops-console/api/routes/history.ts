@@ -7,13 +7,18 @@
  *
  * Bounded per user (issue 14): at most QUERY_LIMITS.perUser history requests in flight per user
  * and QUERY_LIMITS.total in all (429 E_TOO_MANY_QUERIES), ranges per route (checkRange), and at
- * most MAX_BUCKETS buckets per series answer over all its stations.
+ * most MAX_BUCKETS buckets per series answer over all its stations, and a time budget per request
+ * (lib/query-budget.ts, QUERY_BUDGET_MS: cancelled in the store, 503 E_QUERY_BUDGET). Big answers
+ * are read from the store a chunk at a time and sent in chunks (lib/json-stream.ts), yielding to
+ * the event loop in between, so they never stall /health or ingest in the same process.
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AIR_FIELDS, NOISE_FIELDS, PLATE_DIRECTIONS } from '../../../contract';
 import { ApiError, badRequest } from '../lib/errors';
 import { DeviceIdList, errors, RangeQuery, splitIds, OneOf } from '../lib/schemas';
 import { trackGeoJson } from '../lib/formats';
+import { withQueryBudget } from '../lib/query-budget';
+import { sendJsonArray } from '../lib/json-stream';
 import { airIndex, completeness, COVERAGE_STATUSES, devicesOf, noiseExceedances, routeCoverage } from '../lib/planner';
 
 const ROLES = ['planner', 'operator'] as const;
@@ -59,14 +64,14 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['history'],
         summary: "a truck's track for replay (JSON points or a GeoJSON LineString)",
         querystring: Type.Object({ deviceId: Type.String({ minLength: 1, maxLength: 40 }), ...RangeQuery, format: Type.Union([Type.Literal('json'), Type.Literal('geojson')], { default: 'json' }) }),
-        response: { 200: Type.Union([Type.Object({ deviceId: Type.String(), points: Type.Array(TrackPoint) }), Type.Object({ type: Type.Literal('Feature'), geometry: Type.Unknown(), properties: Type.Unknown() })]), ...errors(400, 401, 403, 404) },
+        response: { 200: Type.Union([Type.Object({ deviceId: Type.String(), points: Type.Array(TrackPoint) }), Type.Object({ type: Type.Literal('Feature'), geometry: Type.Unknown(), properties: Type.Unknown() })]), ...errors(400, 401, 403, 404, 429, 503) },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       checkRange(req.query, 31);
       const [d] = devicesOf(pctx(), ['truck'], [req.query.deviceId]);
-      const points = await app.ctx.store.track({ deviceId: d!.id, from: req.query.from, to: req.query.to });
-      return req.query.format === 'geojson' ? trackGeoJson(d!.id, points) : { deviceId: d!.id, points };
+      const points = await withQueryBudget(app, 'track', (store) => store.track({ deviceId: d!.id, from: req.query.from, to: req.query.to }), { reply });
+      return req.query.format === 'geojson' ? trackGeoJson(d!.id, points) : sendJsonArray(reply, 'points', points, { deviceId: d!.id });
     },
   );
 
@@ -78,14 +83,14 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['history'],
         summary: 'truck events (bin lifts, ignition, unload)',
         querystring: Type.Object({ deviceIds: Type.Optional(DeviceIdList), ...RangeQuery }),
-        response: { 200: Type.Object({ events: Type.Array(Type.Object({ deviceId: Type.String(), ts: Type.Integer(), type: Type.String(), lat: Type.Optional(Type.Number()), lon: Type.Optional(Type.Number()), binId: Type.Optional(Type.String()), weightKg: Type.Optional(Type.Number()) })) }), ...errors(400, 401, 403, 404) },
+        response: { 200: Type.Object({ events: Type.Array(Type.Object({ deviceId: Type.String(), ts: Type.Integer(), type: Type.String(), lat: Type.Optional(Type.Number()), lon: Type.Optional(Type.Number()), binId: Type.Optional(Type.String()), weightKg: Type.Optional(Type.Number()) })) }), ...errors(400, 401, 403, 404, 429, 503) },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       checkRange(req.query, 31);
       const ids = splitIds(req.query.deviceIds);
       if (ids) devicesOf(pctx(), ['truck'], ids);
-      return { events: await app.ctx.store.truckEvents({ deviceIds: ids, from: req.query.from, to: req.query.to }) };
+      return sendJsonArray(reply, 'events', await withQueryBudget(app, 'events', (store) => store.truckEvents({ deviceIds: ids, from: req.query.from, to: req.query.to }), { reply }));
     },
   );
 
@@ -103,10 +108,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
           ...RangeQuery,
           windowMs: Type.Integer({ minimum: 1000, maximum: 31 * 86_400_000, default: 3_600_000, 'x-unit': 'ms' }),
         }),
-        response: { 200: Type.Object({ buckets: Type.Array(Type.Object({ deviceId: Type.String(), t: Type.Integer(), mean: Type.Number(), min: Type.Number(), max: Type.Number(), count: Type.Integer() })) }), ...errors(400, 401, 403, 404) },
+        response: { 200: Type.Object({ buckets: Type.Array(Type.Object({ deviceId: Type.String(), t: Type.Integer(), mean: Type.Number(), min: Type.Number(), max: Type.Number(), count: Type.Integer() })) }), ...errors(400, 401, 403, 404, 429, 503) },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const q = req.query;
       checkRange(q);
       const fields: readonly string[] = q.stream === 'air' ? AIR_FIELDS : NOISE_FIELDS;
@@ -114,7 +119,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       const ids = splitIds(q.deviceIds);
       const stations = devicesOf(pctx(), [q.stream], ids);
       if (((q.to - q.from) / q.windowMs) * Math.max(1, stations.length) > MAX_BUCKETS) throw badRequest('E_TOO_MANY_BUCKETS', `more than ${MAX_BUCKETS} buckets over ${stations.length} station(s); widen windowMs, pick fewer stations or use an export job`);
-      return { buckets: await app.ctx.store.series({ stream: q.stream, field: q.field as never, deviceIds: ids, from: q.from, to: q.to, windowMs: q.windowMs }) };
+      const buckets = await withQueryBudget(app, 'series', (store) => store.series({ stream: q.stream, field: q.field as never, deviceIds: ids, from: q.from, to: q.to, windowMs: q.windowMs }), { reply });
+      return sendJsonArray(reply, 'buckets', buckets);
     },
   );
 
@@ -130,13 +136,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
           200: Type.Object({
             rows: Type.Array(Type.Object({ deviceId: Type.String(), hour: Type.Integer(), category: Type.Union([Type.String(), Type.Null()]), label: Type.Union([Type.String(), Type.Null()]), colour: Type.Union([Type.String(), Type.Null()]), responsible: Type.Array(Type.String()), pollutants: Type.Record(Type.String(), Type.Object({ category: Type.String(), value: Type.Number(), unit: Type.String() })) })),
           }),
-          ...errors(400, 401, 403, 404),
+          ...errors(400, 401, 403, 404, 429, 503),
         },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       checkRange(req.query, 93);
-      return { rows: await airIndex(pctx(), { ...req.query, deviceIds: splitIds(req.query.deviceIds) }) };
+      return { rows: await withQueryBudget(app, 'air-index', (store) => airIndex({ ...pctx(), store }, { ...req.query, deviceIds: splitIds(req.query.deviceIds) }), { reply }) };
     },
   );
 
@@ -153,13 +159,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
             note: Type.String(),
             rows: Type.Array(Type.Object({ deviceId: Type.String(), zone: Type.String(), date: Type.String(), period: Type.String(), limitDb: Type.Union([Type.Number(), Type.Null()]), leqDb: Type.Union([Type.Number(), Type.Null()]), maxHourDb: Type.Union([Type.Number(), Type.Null()]), hours: Type.Integer(), hoursOver: Type.Integer(), exceeded: Type.Boolean() })),
           }),
-          ...errors(400, 401, 403, 404),
+          ...errors(400, 401, 403, 404, 429, 503),
         },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       checkRange(req.query);
-      return noiseExceedances(pctx(), { ...req.query, deviceIds: splitIds(req.query.deviceIds) });
+      return withQueryBudget(app, 'noise-exceedances', (store) => noiseExceedances({ ...pctx(), store }, { ...req.query, deviceIds: splitIds(req.query.deviceIds) }), { reply });
     },
   );
 
@@ -171,14 +177,14 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['history'],
         summary: 'plate reads counted per camera per hour in each direction (no plates)',
         querystring: Type.Object({ cameraIds: Type.Optional(DeviceIdList), ...RangeQuery }),
-        response: { 200: Type.Object({ rows: Type.Array(Type.Object({ cameraId: Type.String(), hour: Type.Integer(), direction: OneOf(PLATE_DIRECTIONS), count: Type.Integer() })) }), ...errors(400, 401, 403, 404) },
+        response: { 200: Type.Object({ rows: Type.Array(Type.Object({ cameraId: Type.String(), hour: Type.Integer(), direction: OneOf(PLATE_DIRECTIONS), count: Type.Integer() })) }), ...errors(400, 401, 403, 404, 429, 503) },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       checkRange(req.query);
       const ids = splitIds(req.query.cameraIds);
       if (ids) devicesOf(pctx(), ['camera'], ids);
-      return { rows: await app.ctx.store.plateCounts({ cameraIds: ids, from: req.query.from, to: req.query.to }) };
+      return sendJsonArray(reply, 'rows', await withQueryBudget(app, 'plate-counts', (store) => store.plateCounts({ cameraIds: ids, from: req.query.from, to: req.query.to }), { reply }));
     },
   );
 
@@ -190,12 +196,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['history'],
         summary: 'route coverage per truck per day: share of planned collection segments served (track within 25 m) and the missed ones',
         querystring: Type.Object({ deviceIds: Type.Optional(DeviceIdList), routeId: Type.Optional(Type.String({ maxLength: 80 })), ...RangeQuery, radiusM: Type.Number({ minimum: 5, maximum: 200, default: 25, 'x-unit': 'm' }) }),
-        response: { 200: Type.Object({ rows: Type.Array(Type.Object({ deviceId: Type.String(), routeId: Type.String(), date: Type.String(), status: OneOf(COVERAGE_STATUSES, { description: 'done | in_progress (share against what was due by now) | not_started | no_data (share meaningless: read “no data”)' }), planned: Type.Integer(), due: Type.Integer(), served: Type.Integer(), share: Type.Number(), fixes: Type.Integer(), missed: Type.Array(Type.Object({ segmentId: Type.String(), name: Type.Optional(Type.String()) })) })) }), ...errors(400, 401, 403, 404, 409) },
+        response: { 200: Type.Object({ rows: Type.Array(Type.Object({ deviceId: Type.String(), routeId: Type.String(), date: Type.String(), status: OneOf(COVERAGE_STATUSES, { description: 'done | in_progress (share against what was due by now) | not_started | no_data (share meaningless: read “no data”)' }), planned: Type.Integer(), due: Type.Integer(), served: Type.Integer(), share: Type.Number(), fixes: Type.Integer(), missed: Type.Array(Type.Object({ segmentId: Type.String(), name: Type.Optional(Type.String()) })) })) }), ...errors(400, 401, 403, 404, 409, 429, 503) },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       checkRange(req.query, 93);
-      return { rows: await routeCoverage(pctx(), { ...req.query, deviceIds: splitIds(req.query.deviceIds) }) };
+      return { rows: await withQueryBudget(app, 'coverage', (store) => routeCoverage({ ...pctx(), store }, { ...req.query, deviceIds: splitIds(req.query.deviceIds) }), { reply }) };
     },
   );
 
@@ -207,12 +213,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['history'],
         summary: 'readings received vs expected (from the station interval) per station per day',
         querystring: Type.Object({ deviceIds: Type.Optional(DeviceIdList), ...RangeQuery }),
-        response: { 200: Type.Object({ rows: Type.Array(Type.Object({ deviceId: Type.String(), kind: Type.String(), stream: Type.String(), date: Type.String(), received: Type.Integer(), expected: Type.Integer(), ratio: Type.Number() })) }), ...errors(400, 401, 403, 404) },
+        response: { 200: Type.Object({ rows: Type.Array(Type.Object({ deviceId: Type.String(), kind: Type.String(), stream: Type.String(), date: Type.String(), received: Type.Integer(), expected: Type.Integer(), ratio: Type.Number() })) }), ...errors(400, 401, 403, 404, 429, 503) },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       checkRange(req.query, 93);
-      return { rows: await completeness(pctx(), { ...req.query, deviceIds: splitIds(req.query.deviceIds) }) };
+      return { rows: await withQueryBudget(app, 'completeness', (store) => completeness({ ...pctx(), store }, { ...req.query, deviceIds: splitIds(req.query.deviceIds) }), { reply }) };
     },
   );
 };

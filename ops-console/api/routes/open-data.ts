@@ -9,6 +9,7 @@ import { badRequest } from '../lib/errors';
 import { toCsv } from '../lib/csv';
 import { DeviceIdList, errors, OptRangeQuery, splitIds } from '../lib/schemas';
 import { devicesOf } from '../lib/planner';
+import { withQueryBudget } from '../lib/query-budget';
 
 const HOUR = 3_600_000;
 const MAX_RANGE = 31 * 86_400_000;
@@ -31,7 +32,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
           summary: `hourly ${stream === 'air' ? 'air-quality' : 'noise'} aggregates per station (public; JSON or CSV)`,
           security: [],
           querystring: Query,
-          response: { 200: Type.Union([Type.Object({ stream: Type.String(), units: Type.Record(Type.String(), Type.String()), rows: Type.Array(Row) }), Type.String()]), ...errors(400, 404, 429) },
+          response: { 200: Type.Union([Type.Object({ stream: Type.String(), units: Type.Record(Type.String(), Type.String()), rows: Type.Array(Row) }), Type.String()]), ...errors(400, 404, 429, 503) },
         },
       },
       async (req, reply) => {
@@ -41,8 +42,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         if (to - from > MAX_RANGE) throw badRequest('E_RANGE_TOO_LONG', 'at most 31 days per request');
         const stations = devicesOf(app.ctx, [stream], splitIds(req.query.deviceIds));
         const rows = new Map<string, Record<string, string | number | null>>();
-        for (const field of fields) {
-          const buckets = await app.ctx.store.series({ stream, field: field as never, deviceIds: stations.map((s) => s.id), from, to, windowMs: HOUR });
+        const perField = await withQueryBudget(app, `open-${stream}`, async (store) => {
+          const out: SeriesBucket[][] = [];
+          for (const field of fields) out.push(await store.series({ stream, field: field as never, deviceIds: stations.map((s) => s.id), from, to, windowMs: HOUR }));
+          return out;
+        }, { reply });
+        for (const [i, field] of fields.entries()) {
+          const buckets = perField[i]!;
           for (const b of buckets) {
             const key = `${b.deviceId}|${b.t}`;
             let r = rows.get(key);

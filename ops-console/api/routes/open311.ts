@@ -20,6 +20,7 @@ import type { Position } from '../../../firmware-config/city';
 import { pointInPolygonGeometry } from '../../../firmware-config/geo';
 import { SERVICE_CODES, SERVICES, COLLECTION_SERVICES, type ServiceCode, type ServiceReport } from '../../shared/open311';
 import { computeEvidence, geocodeAddress, localDay, nearestSegment } from '../lib/evidence';
+import { withQueryBudget } from '../lib/query-budget';
 import { requestItem, serviceDefinition, serviceListItem, toXml, type Lang } from '../lib/open311-format';
 import { parseSlaHours } from '../lib/report-indicators';
 
@@ -240,7 +241,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       const segmentId = addressSegment ?? hit?.feature.properties.segmentId ?? null;
       const district = city?.districts.features.find((d) => pointInPolygonGeometry(point, d.geometry as never))?.properties.name ?? hit?.feature.properties.district ?? null;
       // the report is kept even when the telemetry store cannot answer now (evidence follows on the next view)
-      const evidence = await computeEvidence({ ...app.ctx, radiusM: cfg.OPEN311_RADIUS_M, now }, service, point, now).catch((err: unknown) => {
+      const evidence = await withQueryBudget(app, 'report-evidence', (store) => computeEvidence({ ...app.ctx, store, radiusM: cfg.OPEN311_RADIUS_M, now }, service, point, now)).catch((err: unknown) => {
         req.log.error({ err, code: 'E_EVIDENCE' }, 'report evidence could not be computed');
         app.metrics.errors.inc({ code: 'E_EVIDENCE' });
         return null;

@@ -8,6 +8,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import type { Static } from 'typebox';
 import { PLATE_DIRECTIONS } from '../../../contract';
 import { badRequest } from '../lib/errors';
+import { withQueryBudget } from '../lib/query-budget';
 import { DeviceIdList, errors, OptRangeQuery, RangeQuery, splitIds, OneOf } from '../lib/schemas';
 
 const PlateRow = Type.Object({
@@ -51,14 +52,14 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
           cameraIds: Type.Optional(DeviceIdList),
           limit: Type.Integer({ minimum: 1, maximum: 10000, default: 1000 }),
         }),
-        response: { 200: Type.Object({ reads: Type.Array(PlateRow), count: Type.Integer() }), ...errors(400, 401, 403) },
+        response: { 200: Type.Object({ reads: Type.Array(PlateRow), count: Type.Integer() }), ...errors(400, 401, 403, 503) },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const q = req.query;
       if (q.to <= q.from) throw badRequest('E_RANGE', '`to` must be after `from`');
       const query = { plate: q.plate.toUpperCase(), partial: q.partial, from: q.from, to: q.to, cameraIds: splitIds(q.cameraIds), limit: q.limit };
-      const reads = await app.ctx.store.plateSearch(query);
+      const reads = await withQueryBudget(app, 'plate-search', (store) => store.plateSearch(query), { reply });
       app.metrics.plateSearches.inc();
       await app.audit.write({ actor: req.user.sub, role: req.user.role, action: 'plate_search', query: { ...query, reason: q.reason }, resultCount: reads.length, detail: req.ip });
       return { reads, count: reads.length };

@@ -12,6 +12,7 @@ import { COLLECTION_SERVICES, REPORT_STATES, SERVICE_CODES, type PublicReport, t
 import { ApiError, notFound } from '../lib/errors';
 import { errors, OneOf, OptRangeQuery } from '../lib/schemas';
 import { computeEvidence } from '../lib/evidence';
+import { withQueryBudget } from '../lib/query-budget';
 import { indicators, parseSlaHours } from '../lib/report-indicators';
 import { toCsv } from '../lib/csv';
 
@@ -61,7 +62,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     if (r.status === 'closed') return r;
     if (!force && r.evidence && Date.now() - r.evidence.computedAt < REFRESH_MS) return r;
     try {
-      const ev = await computeEvidence(evDeps(), r.serviceCode, [r.lon, r.lat], r.requestedAt);
+      const ev = await withQueryBudget(app, 'report-evidence', (store) => computeEvidence({ ...evDeps(), store }, r.serviceCode, [r.lon, r.lat], r.requestedAt));
       await app.reports.setEvidence(r.id, ev);
       return { ...r, evidence: ev };
     } catch (err) {

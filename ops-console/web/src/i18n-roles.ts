@@ -179,6 +179,11 @@ export const rolesEs = {
   err_E_CSV: 'El archivo CSV tiene un error',
   err_E_FORBIDDEN: 'Su rol no permite esta acción',
   err_E_RATE_LIMITED: 'Demasiados intentos; espere un minuto',
+  err_E_QUERY_BUDGET: 'La consulta tardó más de lo permitido y se canceló; acorte el periodo, elija menos dispositivos o use una exportación',
+  err_E_TOO_MANY_QUERIES: 'Hay demasiadas consultas en curso; espere a que termine alguna',
+  err_E_RANGE_TOO_LONG: 'El periodo es demasiado largo para esta consulta; acórtelo o use una exportación',
+  err_E_TOO_MANY_BUCKETS: 'Demasiados intervalos; amplíe la ventana, elija menos estaciones o use una exportación',
+  err_E_EXPORT_QUEUE_FULL: 'Ya tiene el máximo de exportaciones en curso; espere o cancele una',
 } as const;
 
 export const rolesEn: Record<keyof typeof rolesEs, string> = {
@@ -357,4 +362,9 @@ export const rolesEn: Record<keyof typeof rolesEs, string> = {
   err_E_CSV: 'The CSV file has an error',
   err_E_FORBIDDEN: 'Your role may not do this',
   err_E_RATE_LIMITED: 'Too many attempts; wait a minute',
+  err_E_QUERY_BUDGET: 'The query took longer than allowed and was cancelled; shorten the period, pick fewer devices or use an export',
+  err_E_TOO_MANY_QUERIES: 'Too many queries under way; wait for one to finish',
+  err_E_RANGE_TOO_LONG: 'The period is too long for this query; shorten it or use an export',
+  err_E_TOO_MANY_BUCKETS: 'Too many intervals; widen the window, pick fewer stations or use an export',
+  err_E_EXPORT_QUEUE_FULL: 'You already have the most exports under way; wait or cancel one',
 };

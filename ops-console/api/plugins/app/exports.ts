@@ -7,7 +7,8 @@
  * kind (EXPORT_MAX_DAYS), at most EXPORT_LIMITS.perUser jobs queued or running per user (429
  * E_EXPORT_QUEUE_FULL beyond), EXPORT_LIMITS.running jobs running at once (one per user), a time
  * budget per job (EXPORT_LIMITS.budgetMs; then failed), and cancel (queued or running; the
- * partial file is removed). The store does the heavy reading on its own threads; the event
+ * partial file is removed). Both abort the store query under way (lib/query-budget.ts
+ * storeWithSignal: DuckDB interrupts it), so a cancelled job frees the store at once. The store does the heavy reading on its own threads; the event
  * loop only formats one day at a time and yields between days.
  */
 import fs from 'node:fs';
@@ -20,6 +21,8 @@ import { csvLine } from '../../lib/csv';
 import { localDays } from '../../lib/local-days';
 import { gpxFooter, gpxHeader, gpxPoint } from '../../lib/formats';
 import type { Row } from './ops-db';
+import type { TelemetryStore } from '../../../../store/types';
+import { storeWithSignal } from '../../lib/query-budget';
 
 export const EXPORT_KINDS = ['track', 'series', 'plate-counts', 'events'] as const;
 export type ExportKind = (typeof EXPORT_KINDS)[number];
@@ -94,8 +97,8 @@ const fromRow = (r: Row): ExportJob => ({
 const EXT: Record<ExportFormat, string> = { csv: 'csv', geojson: 'geojson', gpx: 'gpx', json: 'ndjson' };
 
 /** Write one job's file; `progress(done, total, rows)` after each chunk. */
-async function runExport(app: FastifyInstance, job: ExportJob, file: string, progress: (f: number, rows: number) => Promise<void>): Promise<number> {
-  const { store, tz } = app.ctx;
+async function runExport(app: FastifyInstance, job: ExportJob, file: string, progress: (f: number, rows: number) => Promise<void>, store: TelemetryStore): Promise<number> {
+  const { tz } = app.ctx;
   const p = job.params;
   const out = fs.createWriteStream(file);
   const write = async (s: string) => {
@@ -167,7 +170,7 @@ export default fp(
     const running = new Map<string, Promise<void>>();
     /** jobs waiting for a slot, oldest first; a job's owner and whether cancel was asked */
     const waiting: ExportJob[] = [];
-    const active = new Map<string, { by: string; cancel: boolean }>();
+    const active = new Map<string, { by: string; cancel: boolean; abort: AbortController }>();
     const done = new Map<string, () => void>();
     const queuedOrRunning = (by: string) => waiting.filter((j) => j.createdBy === by).length + [...active.values()].filter((a) => a.by === by).length;
     const pump = () => {
@@ -188,24 +191,32 @@ export default fp(
       db.run(`UPDATE export_jobs SET ${Object.keys(sets).map((k, i) => `${k} = $${i + 2}`).join(', ')} WHERE id = $1`, [id, ...Object.values(sets)]);
 
     const run = (job: ExportJob) => {
-      const me = { by: job.createdBy, cancel: false };
+      const me = { by: job.createdBy, cancel: false, abort: new AbortController() };
       active.set(job.id, me);
       const p = (async () => {
         fs.mkdirSync(dir(), { recursive: true, mode: 0o700 });
         const file = path.join(dir(), `${job.id}.${EXT[job.format]}`);
         await update(job.id, { state: 'running', file });
         let last = 0;
-        const deadline = Date.now() + EXPORT_LIMITS.budgetMs;
+        // the budget and a cancel abort the store query under way (DuckDB interrupt), not only the next day
+        let overBudget = false;
+        const budget = setTimeout(() => {
+          overBudget = true;
+          me.abort.abort();
+        }, EXPORT_LIMITS.budgetMs);
+        const overBudgetError = () => new Error(`time budget of ${EXPORT_LIMITS.budgetMs / 60_000} min exceeded; export a shorter range`);
         try {
           const rows = await runExport(fastify, job, file, async (f, rows) => {
             if (closing) throw new Error('server shutting down');
             if (me.cancel) throw new Cancelled('cancelled');
-            if (Date.now() > deadline) throw new Error(`time budget of ${EXPORT_LIMITS.budgetMs / 60_000} min exceeded; export a shorter range`);
+            if (overBudget) throw overBudgetError();
             if (Date.now() - last > 500) {
               last = Date.now();
               await update(job.id, { progress: f, rows });
             }
             await new Promise((r) => setImmediate(r)); // one day at a time: let MQTT and HTTP in between
+          }, storeWithSignal(fastify.ctx.store, me.abort.signal)).catch((err: unknown) => {
+            throw me.cancel ? new Cancelled('cancelled') : overBudget ? overBudgetError() : err;
           });
           await update(job.id, { state: 'done', progress: 1, rows, finished_at: Date.now() });
           fastify.metrics.exportJobs.inc({ state: 'done' });
@@ -219,6 +230,8 @@ export default fp(
             await update(job.id, { state: 'failed', error: (err as Error).message.slice(0, 200), finished_at: Date.now() }).catch(() => undefined);
             fastify.metrics.exportJobs.inc({ state: 'failed' });
           }
+        } finally {
+          clearTimeout(budget);
         }
       })();
       running.set(job.id, p);
@@ -270,6 +283,7 @@ export default fp(
         const a = active.get(id);
         if (!a) return false;
         a.cancel = true;
+        a.abort.abort();
         await running.get(id);
         return true;
       },

@@ -21,6 +21,7 @@ export function createApiMetrics() {
     livePlatesDropped: new Counter({ name: 'console_live_plates_dropped_total', help: 'plate reads dropped from the live stream because a tick overflowed', registers: [registry] }),
     plateSearches: new Counter({ name: 'console_plate_searches_total', help: 'plate searches (each audited)', registers: [registry] }),
     platesPurged: new Counter({ name: 'console_plates_purged_total', help: 'plate reads purged by retention', registers: [registry] }),
+    queryBudgetExceeded: new Counter({ name: 'console_query_budget_exceeded_total', help: 'queries cancelled at their time budget (QUERY_BUDGET_MS), by query', labelNames: ['query'] as const, registers: [registry] }),
     exportJobs: new Counter({ name: 'console_export_jobs_total', help: 'export jobs by final state', labelNames: ['state'] as const, registers: [registry] }),
   };
   return m;

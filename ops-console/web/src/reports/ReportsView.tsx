@@ -3,6 +3,7 @@
  * state changes (closing as fixed with no truck pass after the report is warned first; going
  * ahead flags it "closed without evidence"), the reporter's contact (audited), indicators.
  */
+import { errorText } from '../views/account/PasswordDialog';
 import { useEffect, useMemo, useState } from 'react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Marker } from 'maplibre-gl';
@@ -60,7 +61,7 @@ export function ReportsView() {
           </span>
         ))}
       </div>
-      {q.error && <p className="error">{t('error', { message: (q.error as Error).message })}</p>}
+      {q.error && <p className="error">{errorText(t, q.error)}</p>}
       {q.data && !q.data.reports.length && <p className="muted">{t('rpNone')}</p>}
       <ul className="report-list">
         {q.data?.reports.map((r) => (

@@ -9,6 +9,7 @@ import bbox from '@turf/bbox';
 import type { FeatureCollection } from 'geojson';
 import { api } from '../api/client';
 import { useConsole } from '../context';
+import { errorText } from './account/PasswordDialog';
 import { dayStart, localDate } from '../dates';
 
 // the API's response shape (type only: nothing of the server is bundled)
@@ -61,7 +62,7 @@ export function CoverageView() {
         <input type="date" value={date} onChange={(e) => setDate(e.target.value)} />
       </label>
       {q.isLoading && <p className="muted">{t('loading')}</p>}
-      {q.error && <p className="error">{t('error', { message: (q.error as Error).message })}</p>}
+      {q.error && <p className="error">{errorText(t, q.error)}</p>}
       <div className="legend-inline">
         <span><i className="bar served" /> {t('served')}</span>
         <span><i className="bar missed" /> {t('missed')}</span>

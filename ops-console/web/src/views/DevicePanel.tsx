@@ -4,6 +4,7 @@
  * pollutant (air-index.ts), for a camera its entrance, read rate and last read (counts and a time
  * for every role; the plates themselves only for the roles that may see them).
  */
+import { errorText } from './account/PasswordDialog';
 import { useEffect, useMemo, useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import type { AlignedData } from 'uplot';
@@ -171,7 +172,7 @@ export function DevicePanel({ id, onClose }: { id: string; onClose(): void }) {
         </button>
       </header>
       {q.isLoading && <p className="muted">{t('loading')}</p>}
-      {q.error && <p className="error">{t('error', { message: (q.error as Error).message })}</p>}
+      {q.error && <p className="error">{errorText(t, q.error)}</p>}
       {d && (
         <>
           <div className="device-meta">

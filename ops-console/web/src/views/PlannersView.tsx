@@ -11,6 +11,7 @@ import type { Feature, FeatureCollection } from 'geojson';
 import { api, saveBlob } from '../api/client';
 import { AIR_CATEGORIES, AIR_COLORS } from '../colors';
 import { useConsole } from '../context';
+import { errorText } from './account/PasswordDialog';
 import { dayStart, localDate } from '../dates';
 import { UChart } from '../charts/UChart';
 import { csvBlob, geoJsonBlob, toCsv } from '../planners/csv';
@@ -113,7 +114,7 @@ export function PlannersView() {
   };
 
   const status = (q: { isLoading: boolean; error: unknown; data?: { rows: unknown[] } }) =>
-    q.isLoading ? <p className="muted">{t('loading')}</p> : q.error ? <p className="error">{t('error', { message: (q.error as Error).message })}</p> : !q.data?.rows.length ? <p className="muted">{t('noData')}</p> : null;
+    q.isLoading ? <p className="muted">{t('loading')}</p> : q.error ? <p className="error">{errorText(t, q.error)}</p> : !q.data?.rows.length ? <p className="muted">{t('noData')}</p> : null;
 
   return (
     <div className="planners" data-testid="planners">

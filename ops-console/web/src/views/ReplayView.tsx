@@ -9,6 +9,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import type { FeatureCollection, Feature } from 'geojson';
 import { api } from '../api/client';
 import { useConsole } from '../context';
+import { errorText } from './account/PasswordDialog';
 import { fmtTime } from '../i18n';
 import { localDateTime, toLocalInput } from '../dates';
 import { detectStops, positionAt, sharedRange, simplifiedLine, type Fix } from '../replay/timeline';
@@ -67,7 +68,7 @@ export function ReplayView() {
       setCursor(range.from);
       setLoaded({ tracks, events: ev.events, range });
     } catch (e) {
-      setErr((e as Error).message);
+      setErr(errorText(t, e));
     } finally {
       setBusy(false);
     }
