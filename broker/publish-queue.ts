@@ -25,6 +25,7 @@
  * and the common path (no nesting) stays synchronous.
  */
 import { createRequire } from 'node:module';
+import { Redis } from 'ioredis';
 
 const require = createRequire(import.meta.url);
 
@@ -70,10 +71,22 @@ export function boundPublishRecursion(mq: object, maxDepth = DEFAULT_MAX_SYNC_DE
   target.__boundRecursion = true;
 }
 
-/** The mqemitter instance Aedes gets as `mq`: created here, guarded (matchEmptyLevels as Aedes sets it, MQTT-4.7.1-3). */
-export function createPublishQueue(concurrency = PUBLISH_CONCURRENCY, maxDepth = DEFAULT_MAX_SYNC_DEPTH): MqLike {
-  const mqemitter = require('mqemitter') as MqFactory;
-  const mq = mqemitter({ concurrency, matchEmptyLevels: true });
+/**
+ * The mqemitter instance Aedes gets as `mq`: created here, guarded (matchEmptyLevels as Aedes sets it, MQTT-4.7.1-3).
+ * With `redisUrl` it is `mqemitter-redis` (pinned 7.2.1, a subclass of the same mqemitter 7.1.0, so
+ * the same guard applies): every broker of a cluster publishes through Redis pub/sub and receives
+ * what the others publish, so a device on node A reaches a subscriber on node B.
+ */
+export function createPublishQueue(concurrency = PUBLISH_CONCURRENCY, maxDepth = DEFAULT_MAX_SYNC_DEPTH, redisUrl?: string): MqLike & { state?: NodeJS.EventEmitter } {
+  let mq: MqLike;
+  if (redisUrl) {
+    const mqemitterRedis = require('mqemitter-redis') as (opts: object) => MqLike;
+    const conn = (name: string, pipelined: boolean) => new Redis(redisUrl, { connectionName: name, maxRetriesPerRequest: null, enableAutoPipelining: pipelined });
+    mq = mqemitterRedis({ concurrency, matchEmptyLevels: true, subConn: conn('aedes-mq-sub', false), pubConn: conn('aedes-mq-pub', true) });
+  } else {
+    const mqemitter = require('mqemitter') as MqFactory;
+    mq = mqemitter({ concurrency, matchEmptyLevels: true });
+  }
   boundPublishRecursion(mq, maxDepth);
   return mq;
 }
