@@ -6,8 +6,11 @@
  * FLUSH_MS, MAX_CLOCK_SKEW_S, MAX_AGE_DAYS, LATE_AFTER_S, LOG_LEVEL. Plus, for this process only:
  *   INGEST_PASSWORD   password of the `ingest` service account (required)
  *   INGEST_USERNAME   service account (default ingest)
- *   INGEST_CLIENT_ID  MQTT client id = the broker's persistent session (default ingest-1);
+ *   INGEST_CLIENT_ID  MQTT client id = the broker's persistent session (default ingest-<INGEST_WORKER+1>);
  *                     keep it stable across restarts, distinct per worker
+ * Several workers in parallel (lib/config.ts INGEST_WORKERS, INGEST_WORKER; ingest/partition.ts):
+ * worker n of N takes only the devices whose id hashes to n; a replacement for a dead worker
+ * runs with the same INGEST_WORKER (and so the same client id) and resumes its session.
  *   INGEST_RULES      on | off: evaluate the alert rules in this worker (default on)
  * Ctrl-C / SIGTERM: stop taking messages, write and acknowledge what is held, disconnect.
  */
@@ -50,7 +53,8 @@ async function main(): Promise<void> {
     mqttUrl: mqttUrlOf(cfg),
     username: process.env.INGEST_USERNAME || 'ingest',
     password,
-    clientId: process.env.INGEST_CLIENT_ID || 'ingest-1',
+    clientId: process.env.INGEST_CLIENT_ID || `ingest-${cfg.INGEST_WORKER + 1}`,
+    partition: { index: cfg.INGEST_WORKER, count: cfg.INGEST_WORKERS },
     metricsPort: cfg.METRICS_PORT,
     metricsHost: cfg.HOST,
     timePolicy: { maxFutureSkewMs: cfg.MAX_CLOCK_SKEW_S * 1000, maxAgeMs: cfg.MAX_AGE_DAYS * 86_400_000, lateAfterMs: cfg.LATE_AFTER_S * 1000 },
