@@ -26,6 +26,7 @@ import path from 'node:path';
 import type { Config } from '../lib/config';
 import { createRequire } from 'node:module';
 import { indexedMemoryPersistence } from './indexed-memory-persistence';
+import { redactUrl } from '../lib/redis';
 import { indexedRedisPersistence, type IndexedRedisPersistence } from './redis-persistence';
 
 const require = createRequire(import.meta.url);
@@ -47,17 +48,6 @@ export function persistenceOf(cfg: Pick<Config, 'BROKER_PERSISTENCE' | 'DATA_DIR
   if (cfg.BROKER_PERSISTENCE === 'memory') return { kind: 'memory' };
   if (cfg.BROKER_PERSISTENCE === 'redis') return { kind: 'redis', url: cfg.REDIS_URL };
   return { kind: 'level', dir: path.join(cfg.DATA_DIR, 'broker-sessions') };
-}
-
-/** a Redis URL without its password, for logs and errors */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '<unparsable URL>';
-  }
 }
 
 export class PersistenceError extends Error {

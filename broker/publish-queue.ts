@@ -25,7 +25,7 @@
  * and the common path (no nesting) stays synchronous.
  */
 import { createRequire } from 'node:module';
-import { Redis } from 'ioredis';
+import { connectRedis } from '../lib/redis';
 
 const require = createRequire(import.meta.url);
 
@@ -81,7 +81,7 @@ export function createPublishQueue(concurrency = PUBLISH_CONCURRENCY, maxDepth =
   let mq: MqLike;
   if (redisUrl) {
     const mqemitterRedis = require('mqemitter-redis') as (opts: object) => MqLike;
-    const conn = (name: string, pipelined: boolean) => new Redis(redisUrl, { connectionName: name, maxRetriesPerRequest: null, enableAutoPipelining: pipelined });
+    const conn = (name: string, pipelined: boolean) => connectRedis(redisUrl, name, { pipelined });
     mq = mqemitterRedis({ concurrency, matchEmptyLevels: true, subConn: conn('aedes-mq-sub', false), pubConn: conn('aedes-mq-pub', true) });
   } else {
     const mqemitter = require('mqemitter') as MqFactory;

@@ -33,7 +33,8 @@
  * the queue length, durability across a broker kill).
  */
 import { createRequire } from 'node:module';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { connectRedis } from '../lib/redis';
 
 const require = createRequire(import.meta.url);
 const AsyncRedisPersistence = require('aedes-persistence-redis/asyncPersistence.js') as new (opts: object) => object;
@@ -195,11 +196,6 @@ export class IndexedRedisPersistence extends (AsyncRedisPersistence as new (opts
   async outgoingSize(clientId: string): Promise<number> {
     return this.db.llen(outgoingKey(clientId));
   }
-}
-
-/** A Redis connection for the broker (auto-pipelined: commands issued in one tick share a write). */
-export function connectRedis(url: string, name: string): Redis {
-  return new Redis(url, { enableAutoPipelining: true, connectionName: name, maxRetriesPerRequest: null, lazyConnect: false });
 }
 
 export interface OpenedRedisPersistence {

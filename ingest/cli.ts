@@ -11,6 +11,7 @@
  * Several workers in parallel (lib/config.ts INGEST_WORKERS, INGEST_WORKER; ingest/partition.ts):
  * worker n of N takes only the devices whose id hashes to n; a replacement for a dead worker
  * runs with the same INGEST_WORKER (and so the same client id) and resumes its session.
+ * With REDIS_URL set, the registry follows the cluster's (firmware-config/registry-sync.ts).
  *   INGEST_RULES      on | off: evaluate the alert rules in this worker (default on)
  * Ctrl-C / SIGTERM: stop taking messages, write and acknowledge what is held, disconnect.
  */
@@ -23,6 +24,8 @@ import { startErrorLine } from '../lib/preflight';
 import { secureDataDir } from '../lib/data-dir';
 import { openStore } from '../store/open';
 import { installOnFirstContact } from '../firmware-config/admin';
+import { startRegistrySync } from '../firmware-config/registry-sync';
+import { connectRedis } from '../lib/redis';
 import { startIngest } from './index';
 import { createRuleEngine } from './rules/index';
 
@@ -36,6 +39,8 @@ async function main(): Promise<void> {
   const registry = new RegistryView(file, (err) =>
     log.error({ err: err.message, code: (err as { code?: string }).code }, 'registry reload failed; keeping the previous registry'),
   ).watch();
+  // in a cluster (REDIS_URL set) the registry follows the cluster's (firmware-config/registry-sync.ts): devices added on any node reach this worker
+  const sync = cfg.REDIS_URL ? await startRegistrySync({ registry, connect: (name) => connectRedis(cfg.REDIS_URL, name), log }) : null;
   let city: City | undefined;
   if (registry.registry.cityFile) {
     try {
@@ -68,6 +73,7 @@ async function main(): Promise<void> {
     if (err) log.error({ err }, 'stopping after an error');
     else log.info({ signal }, 'stopping');
     await ingest.stop();
+    await sync?.stop();
     await store.close();
     registry.close();
   });

@@ -25,7 +25,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../lib/log';
-import { parseRegistry, type RegistryView } from '../firmware-config/registry';
+import { parseRegistry, type RegistryView } from './registry';
 
 export const REGISTRY_KEY = 'cityops:registry';
 export const REGISTRY_CHANNEL = 'cityops:registry';
