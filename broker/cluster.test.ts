@@ -84,7 +84,12 @@ describe.runIf(run)('broker cluster on Redis: 2 brokers + 2 ingest workers + Inf
     };
     const common = { HOST: '127.0.0.1', LOG_LEVEL: 'info', REDIS_URL: redis.url };
     const ports = { a: await freePort(), b: await freePort() };
-    const brokerEnv = (id: 'a' | 'b', dir: string) => ({ ...common, DATA_DIR: dir, BROKER_PERSISTENCE: 'redis', BROKER_ID: `broker-${id}`, MQTT_PORT: String(ports[id]), MQTT_WS_PORT: String(0) });
+    const httpPorts = { a: await freePort(), b: await freePort() };
+    const brokerEnv = (id: 'a' | 'b', dir: string) => ({ ...common, DATA_DIR: dir, BROKER_PERSISTENCE: 'redis', BROKER_ID: `broker-${id}`, MQTT_PORT: String(ports[id]), MQTT_WS_PORT: String(0), METRICS_PORT: String(httpPorts[id]) });
+    const readiness = async (port: number) => {
+      const res = await fetch(`http://127.0.0.1:${port}/health/ready`);
+      return { status: res.status, body: await res.json() };
+    };
     const dirA = dirOf('broker-a');
     const dirB = dirOf('broker-b');
     let brokerA = spawnTs('broker A', 'broker/cli.ts', brokerEnv('a', dirA));
@@ -93,11 +98,12 @@ describe.runIf(run)('broker cluster on Redis: 2 brokers + 2 ingest workers + Inf
     await Promise.all([until(brokerA, 'broker ready'), until(brokerB, 'broker ready')]);
 
     const workerDirs = [dirOf('worker-0'), dirOf('worker-1')];
+    const workerHttp = [await freePort(), await freePort()];
     const workerEnv = async (i: number, broker: 'a' | 'b') => ({
       ...common,
       DATA_DIR: workerDirs[i]!,
       MQTT_URL: `mqtt://127.0.0.1:${ports[broker]}`,
-      METRICS_PORT: String(await freePort()),
+      METRICS_PORT: String(workerHttp[i]),
       INFLUX_URL: influx!.url,
       INFLUX_API: 'v1',
       INFLUX_BUCKET: 'city',
@@ -111,6 +117,8 @@ describe.runIf(run)('broker cluster on Redis: 2 brokers + 2 ingest workers + Inf
     const worker1 = spawnTs('worker 1', 'ingest/cli.ts', await workerEnv(1, 'b'));
     procs.push(worker0, worker1);
     await Promise.all([until(worker0, 'ingest ready'), until(worker1, 'ingest ready')]);
+    // what a load balancer / systemd health check asks: every node ready
+    for (const port of [httpPorts.a, httpPorts.b, ...workerHttp]) expect(await readiness(port)).toEqual({ status: 200, body: { ok: true } });
     // both workers own trucks, and trucks of each worker sit on each broker
     expect(new Set(TRUCKS.map((t) => workerOf(t, 2)))).toEqual(new Set([0, 1]));
 
@@ -168,6 +176,7 @@ describe.runIf(run)('broker cluster on Redis: 2 brokers + 2 ingest workers + Inf
     procs.push(worker0);
     await until(worker0, 'ingest ready');
     expect(worker0.out()).toMatch(/"sessionPresent":true/);
+    expect(await readiness(workerHttp[0]!)).toEqual({ status: 200, body: { ok: true } });
     await waitFor(() => total() >= ackedAtKill + 400, 30_000, 50, 'the stream goes on after the kills');
     publishing = false;
     await Promise.all(loops);

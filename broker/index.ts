@@ -139,7 +139,11 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerHandl
   const redisUrl = opts.persistence?.kind === 'redis' ? opts.persistence.url : undefined;
   // our publish queue, guarded: a backlog whose subscriber is gone must not drain as one recursion
   // (cluster: through Redis pub/sub, so every node sees every publish)
-  const mq = createPublishQueue(undefined, undefined, redisUrl);
+  const redisErrors = createLogLimiter({ burst: 5, windowMs: 10_000 });
+  const onRedisError = (err: Error) =>
+    redisErrors.log('redis', (suppressed) => log.error({ code: 'E_BROKER_REDIS', err: err.message, ...(suppressed ? { suppressedSinceLast: suppressed } : {}) }, 'Redis connection error (retrying; PUBACKs wait until it is back)'));
+  persistence.redis?.db.on('error', onRedisError);
+  const mq = createPublishQueue(undefined, undefined, redisUrl, onRedisError);
 
   const aedes = await Aedes.createBroker({
     ...(opts.id ? { id: opts.id } : {}),
@@ -160,7 +164,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerHandl
   log.info({ persistence: persistence.kind, brokerId: aedes.id, ...(opts.persistence?.kind === 'level' ? { dir: opts.persistence.dir } : {}), ...(redisUrl ? { redis: redactUrl(redisUrl) } : {}) }, 'broker session persistence');
   // a cluster node learns registry changes made on any node through Redis (registry-sync.ts)
   let sync: RegistrySync | null = null;
-  if (redisUrl) sync = await startRegistrySync({ registry, connect: (name) => connectRedis(redisUrl, name), log });
+  if (redisUrl) sync = await startRegistrySync({ registry, connect: (name, o) => connectRedis(redisUrl, name, o), log });
 
   aedes.on('clientReady', (client) => {
     guard.settled(client.conn);

@@ -77,12 +77,14 @@ export function boundPublishRecursion(mq: object, maxDepth = DEFAULT_MAX_SYNC_DE
  * the same guard applies): every broker of a cluster publishes through Redis pub/sub and receives
  * what the others publish, so a device on node A reaches a subscriber on node B.
  */
-export function createPublishQueue(concurrency = PUBLISH_CONCURRENCY, maxDepth = DEFAULT_MAX_SYNC_DEPTH, redisUrl?: string): MqLike & { state?: NodeJS.EventEmitter } {
+export function createPublishQueue(concurrency = PUBLISH_CONCURRENCY, maxDepth = DEFAULT_MAX_SYNC_DEPTH, redisUrl?: string, onRedisError?: (err: Error) => void): MqLike {
   let mq: MqLike;
   if (redisUrl) {
     const mqemitterRedis = require('mqemitter-redis') as (opts: object) => MqLike;
-    const conn = (name: string, pipelined: boolean) => connectRedis(redisUrl, name, { pipelined });
-    mq = mqemitterRedis({ concurrency, matchEmptyLevels: true, subConn: conn('aedes-mq-sub', false), pubConn: conn('aedes-mq-pub', true) });
+    mq = mqemitterRedis({ concurrency, matchEmptyLevels: true, subConn: connectRedis(redisUrl, 'aedes-mq-sub', { subscriber: true }), pubConn: connectRedis(redisUrl, 'aedes-mq-pub') });
+    // mqemitter-redis reports connection errors on `state`; unheard, an EventEmitter 'error' kills the process
+    const state = (mq as unknown as { state: NodeJS.EventEmitter }).state;
+    state.on('error', (err: Error) => onRedisError?.(err));
   } else {
     const mqemitter = require('mqemitter') as MqFactory;
     mq = mqemitter({ concurrency, matchEmptyLevels: true });

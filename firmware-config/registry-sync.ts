@@ -38,10 +38,13 @@ export interface RegistrySync {
   stop(): Promise<void>;
 }
 
-export async function startRegistrySync(o: { registry: RegistryView; connect: (name: string) => Redis; log: Logger }): Promise<RegistrySync> {
+export async function startRegistrySync(o: { registry: RegistryView; connect: (name: string, opts?: { subscriber?: boolean }) => Redis; log: Logger }): Promise<RegistrySync> {
   const { registry, log } = o;
   const db = o.connect('registry-sync');
-  const sub = o.connect('registry-sync-sub');
+  const sub = o.connect('registry-sync-sub', { subscriber: true });
+  const onError = (err: Error) => log.warn({ code: 'E_REGISTRY_SYNC', err: err.message }, 'registry sync: Redis connection error (retrying)');
+  db.on('error', onError);
+  sub.on('error', onError);
   let lastSha = '';
   let version = 0;
   let stopped = false;

@@ -40,7 +40,7 @@ async function main(): Promise<void> {
     log.error({ err: err.message, code: (err as { code?: string }).code }, 'registry reload failed; keeping the previous registry'),
   ).watch();
   // in a cluster (REDIS_URL set) the registry follows the cluster's (firmware-config/registry-sync.ts): devices added on any node reach this worker
-  const sync = cfg.REDIS_URL ? await startRegistrySync({ registry, connect: (name) => connectRedis(cfg.REDIS_URL, name), log }) : null;
+  const sync = cfg.REDIS_URL ? await startRegistrySync({ registry, connect: (name, o) => connectRedis(cfg.REDIS_URL, name, o), log }) : null;
   let city: City | undefined;
   if (registry.registry.cityFile) {
     try {

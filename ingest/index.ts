@@ -37,7 +37,7 @@ import { clip, createLogLimiter } from './log-limiter';
 import { Registry } from 'prom-client';
 import { createIngestMetrics, serveMetrics, type IngestCounters } from './metrics';
 import type { RuleEngine } from './rule-engine';
-import { dataFilters, owns, workerSubscriptions, type Partition } from './partition';
+import { dataFilters, notOwnedFilters, owns, workerSubscriptions, type Partition } from './partition';
 import type { RegistryDevice } from '../firmware-config/schema';
 
 export type { IngestCounters } from './metrics';
@@ -375,7 +375,15 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
   }
 
   // ── metrics server ────────────────────────────────────────────────────────────────────────
-  const server = opts.metricsPort === undefined ? null : await serveMetrics(opts.extraMetrics?.length ? Registry.merge([metrics.registry, ...opts.extraMetrics]) : metrics.registry, opts.metricsPort, opts.metricsHost ?? '127.0.0.1', log);
+  // ready = connected to the broker and the store healthy (GET /health/ready; a replacement worker is ready once its session is resumed)
+  let mqttConnected = () => false;
+  const ready = async () => {
+    if (stopping) return { ready: false as const, reason: 'stopping' };
+    if (!mqttConnected()) return { ready: false as const, reason: 'broker_disconnected' };
+    const h = await store.health();
+    return h.ok ? { ready: true as const } : { ready: false as const, reason: 'store_unhealthy' };
+  };
+  const server = opts.metricsPort === undefined ? null : await serveMetrics(opts.extraMetrics?.length ? Registry.merge([metrics.registry, ...opts.extraMetrics]) : metrics.registry, opts.metricsPort, opts.metricsHost ?? '127.0.0.1', log, ready);
 
   // ── MQTT ──────────────────────────────────────────────────────────────────────────────────
   const partition = opts.partition && opts.partition.count > 1 ? opts.partition : undefined;
@@ -395,13 +403,15 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
     // (a partitioned worker: one filter per device it owns, ingest/partition.ts)
     subscriptions: workerSubscriptions(partition, devicesOf()),
     // a session stored by an older ingest subscribed city/v1/+/+/+ (or, for a partitioned worker, every kind): drop that subscription
-    legacySubscriptions: partition ? [SUB_ALL_DEVICE_DATA, ...SUB_DEVICE_DATA_BY_KIND] : [SUB_ALL_DEVICE_DATA],
+    // and a worker whose share changed (INGEST_WORKERS changed) drops the devices it no longer owns
+    legacySubscriptions: partition ? [SUB_ALL_DEVICE_DATA, ...SUB_DEVICE_DATA_BY_KIND, ...notOwnedFilters(partition, devicesOf())] : [SUB_ALL_DEVICE_DATA],
     onMessage: (topic, payload, _packet, ack) => onMessage(topic, payload, ack),
     // hold when this message fills the window: at most maxInFlight un-acknowledged messages
     saturated: () => writer.inFlight() + 1 >= maxInFlight,
     onSaturated: () => writer.flush(),
     log,
   });
+  mqttConnected = () => consumer.connected();
   publishRaw = (topic, body, o) => {
     if (dead) return;
     consumer.client.publish(topic, JSON.stringify(body), o, (err) => {

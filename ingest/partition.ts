@@ -13,7 +13,9 @@
  *
  * Every worker also takes `svc/hotlist` (each needs the plate hotlist) and `svc/auth/+` (the
  * broker's refusals; a worker acts only on the devices it owns and acknowledges the rest).
- * A device added to the registry later is subscribed by its owner on the registry change.
+ * A device added to the registry later is subscribed by its owner on the registry change. When
+ * INGEST_WORKERS changes, each worker's first connection unsubscribes the device filters it no
+ * longer owns (its kept session still holds them); deploy/README.md has the procedure.
  * With N = 1 the worker keeps the per-kind filters (`city/v1/<kind>/+/+`), as a single ingest does.
  */
 import { SUB_DEVICE_DATA_BY_KIND, TOPIC_ROOT, CONTRACT_VERSION, svcTopics, type DeviceKind } from '../contract';
@@ -49,6 +51,11 @@ export const deviceFilter = (kind: DeviceKind, deviceId: string): string => `${T
 export function dataFilters(p: Partition | undefined, devices: readonly { id: string; kind: DeviceKind; status?: string }[]): string[] {
   if (!p || p.count <= 1) return [...SUB_DEVICE_DATA_BY_KIND];
   return devices.filter((d) => d.status !== 'retired' && owns(p, d.id)).map((d) => deviceFilter(d.kind, d.id));
+}
+
+/** The device filters of every other worker: unsubscribed on a worker's first connection, so a session kept from another INGEST_WORKERS drops what it no longer owns. */
+export function notOwnedFilters(p: Partition, devices: readonly { id: string; kind: DeviceKind }[]): string[] {
+  return devices.filter((d) => !owns(p, d.id)).map((d) => deviceFilter(d.kind, d.id));
 }
 
 /** Every filter a worker subscribes: its device data, the hotlist, the broker's refusals. */
