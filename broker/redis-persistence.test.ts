@@ -146,5 +146,26 @@ describe.runIf(run)('Redis session persistence', () => {
       await waitFor(async () => (await b.broker.persistence.redis!.outgoingSize('ingest-1')) === 0, 10_000, 20, 'queue drained');
       expect(b.broker.persistence.redis!.roundTrips).toBeGreaterThan(0);
     }, 60_000);
+
+    it('one Redis pattern per node for city/ traffic, however many filters its clients hold; messages still cross nodes', async () => {
+      const url = `${redis.url}/10`;
+      const a = await startTestBroker({ persistence: { kind: 'redis', url }, id: 'node-a' });
+      started.push(a);
+      const b = await startTestBroker({ persistence: { kind: 'redis', url }, id: 'node-b' });
+      started.push(b);
+      const admin = redis.client();
+      const numpat = async () => Number(await admin.pubsub('NUMPAT'));
+      const before = await numpat();
+      // 200 per-device filters on node B (what a partitioned ingest worker holds)
+      const sub = await b.connect('ingest', { clientId: 'ingest-2' });
+      await sub.subscribeAsync(Array.from({ length: 200 }, (_, i) => `city/v1/truck/truck-${i}/+`).concat('city/v1/truck/truck-01/+'), { qos: 1 });
+      expect(await numpat()).toBeLessThanOrEqual(before + 1);
+      const got = collect(sub);
+      const dev = await a.connect('truck-01');
+      await dev.publishAsync(deviceTopic('truck', 'truck-01', 'gps'), 'across', { qos: 1 });
+      await waitFor(() => got.length === 1, 10_000, 20, 'message from node A on node B');
+      expect(got.map((m) => m.payload)).toEqual(['across']);
+      admin.disconnect();
+    }, 60_000);
   });
 });
