@@ -61,8 +61,8 @@ describe('two ingest workers on one broker', () => {
       const c = await s.connect(id);
       for (let i = 0; i < 20; i++) await publish(c, deviceTopic('truck', id, 'gps'), JSON.stringify(gpsFix(t0 + i * 1000)));
     }
-    for (const id of trucks) await waitFor(async () => (await s.store.count({ deviceId: id, stream: 'gps' })) === 20, 15_000, 50, `${id} stored`);
-    await waitFor(() => w0.counters().received === 20 && w1.counters().received === 20, 5_000, 20, 'each worker received its own 20');
+    for (const id of trucks) await waitFor(async () => (await s.store.count({ deviceId: id, stream: 'gps' })) === 20, 30_000, 50, `${id} stored`);
+    await waitFor(() => w0.counters().received === 20 && w1.counters().received === 20, 30_000, 20, 'each worker received its own 20');
     expect(w0.counters().written + w1.counters().written).toBe(40);
 
     // a new truck in the registry: its owner subscribes its topic on the reload
@@ -73,10 +73,10 @@ describe('two ingest workers on one broker', () => {
       devices: [...reg.devices, { id, kind: 'truck', model: 'sim-gps', district: 'Centro', status: 'active', truck: { depotId: 'depot-1', routeId: 'route-01' }, intervals: { dataS: 5, statusS: 60 }, passwordHash: hashPasswordSync(TEST_PASSWORD(id), 1024) }],
     });
     s.registry.reload();
-    await waitFor(() => (s.broker.aedes as unknown as { clients: Record<string, { subscriptions: Record<string, unknown> }> }).clients['ingest-2']?.subscriptions[`city/v1/truck/${id}/+`], 5_000, 20, 'owner subscribed the new device');
+    await waitFor(() => (s.broker.aedes as unknown as { clients: Record<string, { subscriptions: Record<string, unknown> }> }).clients['ingest-2']?.subscriptions[`city/v1/truck/${id}/+`], 30_000, 20, 'owner subscribed the new device');
     const c = await s.connect(id);
     await publish(c, deviceTopic('truck', id, 'gps'), JSON.stringify(gpsFix(t0)));
-    await waitFor(async () => (await s.store.count({ deviceId: id, stream: 'gps' })) === 1, 10_000, 50, 'new device stored');
+    await waitFor(async () => (await s.store.count({ deviceId: id, stream: 'gps' })) === 1, 30_000, 50, 'new device stored');
     expect(w0.counters().received).toBe(20);
     expect(w1.counters().received).toBe(21);
   }, 60_000);
