@@ -94,6 +94,10 @@ export async function startRedis(opts: { password?: string; port?: number; start
   const spawnIt = async () => {
     const c = spawn(REDIS_BIN, [conf], { stdio: ['ignore', 'ignore', 'pipe'] });
     child = c;
+    // a harness that exits without stop() (a crash, process.exit) must not leave redis-server behind
+    const reap = () => c.kill('SIGKILL');
+    process.once('exit', reap);
+    c.once('exit', () => process.off('exit', reap));
     exited = new Promise((r) => c.once('exit', () => r()));
     c.once('exit', () => {
       if (child === c) child = undefined;
