@@ -1,7 +1,8 @@
 /**
  * Run the broker alone (a real deployment): `tsx broker/cli.ts`.
  * Configuration from the environment (lib/config.ts): HOST, MQTT_PORT, MQTT_WS_PORT (path /mqtt),
- * REGISTRY_FILE / DATA_DIR, BROKER_PERSISTENCE (sessions in DATA_DIR/broker-sessions), LOG_LEVEL. The registry file is watched:
+ * REGISTRY_FILE / DATA_DIR, BROKER_PERSISTENCE (sessions in DATA_DIR/broker-sessions, or Redis at
+ * REDIS_URL for a cluster node, BROKER_ID), METRICS_PORT (GET /metrics, /health, /health/ready), LOG_LEVEL. The registry file is watched:
  * edits (new devices, retirements, rotated credentials) apply without a restart.
  */
 import closeWithGrace from 'close-with-grace';
@@ -12,6 +13,7 @@ import { secureDataDir } from '../lib/data-dir';
 import { RegistryView } from '../firmware-config/registry';
 import { brokerLimitsOf, startBroker } from './index';
 import { persistenceOf } from './persistence';
+import { serveMetrics } from '../ingest/metrics';
 
 async function main(): Promise<void> {
   const cfg = loadConfig();
@@ -26,11 +28,17 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  const broker = await startBroker({ registry, host: cfg.HOST, port: cfg.MQTT_PORT, wsPort: cfg.MQTT_WS_PORT, persistence: persistenceOf(cfg), log, ...brokerLimitsOf(cfg) });
-  log.info({ port: broker.port, wsPort: broker.wsPort, registry: file }, 'broker ready');
+  const broker = await startBroker({ registry, host: cfg.HOST, port: cfg.MQTT_PORT, wsPort: cfg.MQTT_WS_PORT, persistence: persistenceOf(cfg), id: cfg.BROKER_ID || undefined, log, ...brokerLimitsOf(cfg) });
+  // GET /metrics, /health, /health/ready on METRICS_PORT (ready: listening, and with Redis its connection is up)
+  const redis = broker.persistence.redis?.db;
+  const http = await serveMetrics(broker.metricsRegistry, cfg.METRICS_PORT, cfg.HOST, log, async () =>
+    redis && redis.status !== 'ready' ? { ready: false, reason: 'redis_unreachable' } : { ready: true },
+  );
+  log.info({ port: broker.port, wsPort: broker.wsPort, metricsPort: http.port, registry: file }, 'broker ready');
   closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {
     if (err) log.error({ err }, 'stopping after an error');
     else log.info({ signal }, 'stopping');
+    await http.close();
     await broker.stop();
     registry.close();
   });

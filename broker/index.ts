@@ -18,7 +18,9 @@ import { AclError, createAuthorizer } from './authorize';
 import { deliverOutOfOrderPublishes } from './delivery-dedupe';
 import { FrameError, FrameGuard } from './frame-guard';
 import { createBrokerMetrics, type BrokerCounters } from './metrics';
-import { openPersistence, type BrokerPersistenceOptions } from './persistence';
+import { openPersistence, type BrokerPersistence, type BrokerPersistenceOptions } from './persistence';
+import { connectRedis, redactUrl } from '../lib/redis';
+import { startRegistrySync, type RegistrySync } from '../firmware-config/registry-sync';
 import { createPublishQueue, selfTestPublishQueue } from './publish-queue';
 import { listenTcp, listenWebSocket, type Listener } from './server';
 import { VerifyCache } from './verify-cache';
@@ -55,9 +57,13 @@ export interface StartBrokerOptions {
   authCacheMs?: number;
   /**
    * session persistence: `{ kind: 'level', dir }` = durable (a PUBACK means the message is on
-   * disk in every persistent subscriber's queue); default `{ kind: 'memory' }` (tests)
+   * disk in every persistent subscriber's queue); `{ kind: 'redis', url }` = a cluster node:
+   * sessions in Redis, messages between nodes through Redis pub/sub (mqemitter-redis), the
+   * registry shared through Redis (registry-sync.ts); default `{ kind: 'memory' }` (tests)
    */
   persistence?: BrokerPersistenceOptions;
+  /** Aedes broker id (cluster: one per node, unique); default a random one per start */
+  id?: string;
 }
 
 /** The broker's connection limits from the configuration (lib/config.ts), for the CLI and the launcher. */
@@ -72,6 +78,7 @@ export interface BrokerHandle {
   port: number;
   wsPort: number | null;
   aedes: Aedes;
+  persistence: BrokerPersistence;
   metricsRegistry: PromRegistry;
   metrics(): BrokerCounters;
   stop(): Promise<void>;
@@ -129,10 +136,17 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerHandl
   selfTest ??= selfTestPublishQueue();
   await selfTest;
   const persistence = await openPersistence(opts.persistence ?? { kind: 'memory' });
+  const redisUrl = opts.persistence?.kind === 'redis' ? opts.persistence.url : undefined;
   // our publish queue, guarded: a backlog whose subscriber is gone must not drain as one recursion
-  const mq = createPublishQueue();
+  // (cluster: through Redis pub/sub, so every node sees every publish)
+  const redisErrors = createLogLimiter({ burst: 5, windowMs: 10_000 });
+  const onRedisError = (err: Error) =>
+    redisErrors.log('redis', (suppressed) => log.error({ code: 'E_BROKER_REDIS', err: err.message, ...(suppressed ? { suppressedSinceLast: suppressed } : {}) }, 'Redis connection error (retrying; PUBACKs wait until it is back)'));
+  persistence.redis?.db.on('error', onRedisError);
+  const mq = createPublishQueue(undefined, undefined, redisUrl, onRedisError);
 
   const aedes = await Aedes.createBroker({
+    ...(opts.id ? { id: opts.id } : {}),
     mq: mq as never,
     persistence: persistence.aedes as never,
     connectTimeout: opts.connectTimeoutMs ?? 5_000,
@@ -147,7 +161,10 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerHandl
   });
   aedesRef = aedes;
   releasePubackAfterPublish(aedes);
-  log.info({ persistence: persistence.kind, ...(opts.persistence?.kind === 'level' ? { dir: opts.persistence.dir } : {}) }, 'broker session persistence');
+  log.info({ persistence: persistence.kind, brokerId: aedes.id, ...(opts.persistence?.kind === 'level' ? { dir: opts.persistence.dir } : {}), ...(redisUrl ? { redis: redactUrl(redisUrl) } : {}) }, 'broker session persistence');
+  // a cluster node learns registry changes made on any node through Redis (registry-sync.ts)
+  let sync: RegistrySync | null = null;
+  if (redisUrl) sync = await startRegistrySync({ registry, connect: (name, o) => connectRedis(redisUrl, name, o), log });
 
   aedes.on('clientReady', (client) => {
     guard.settled(client.conn);
@@ -250,6 +267,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerHandl
     await Promise.all(listeners.map((l) => l.close()));
     offChange();
     clearInterval(floodTimer);
+    await sync?.stop();
     await new Promise<void>((r) => aedes.close(() => r()));
     await persistence.close();
     throw err;
@@ -260,12 +278,14 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerHandl
     port: listeners[0]!.port,
     wsPort: opts.wsPort !== undefined ? listeners[1]!.port : null,
     aedes,
+    persistence,
     metricsRegistry: metrics.registry,
     metrics: () => metrics.snapshot(),
     stop() {
       stopping ??= (async () => {
         offChange();
         clearInterval(floodTimer);
+        await sync?.stop();
         await new Promise<void>((r) => aedes.close(() => r()));
         await Promise.all(listeners.map((l) => l.close()));
         await persistence.close();

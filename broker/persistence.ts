@@ -12,6 +12,12 @@
  *   Its outgoing queue is keyed (`outgoing:<client>:<broker>:<counter>`), and our subclass
  *   (batched-level-persistence.ts) writes it in group commits: one awaited put per message
  *   (shared `db.batch` per event-loop turn), the PUBACK's delete batched, deliveries in memory.
+ * - `redis` (a cluster of brokers): `aedes-persistence-redis` 11.2.2 with an O(1) outgoing queue
+ *   (redis-persistence.ts) on REDIS_URL. Every broker of the cluster reads and writes the same
+ *   sessions, subscriptions, retained messages and QoS 1 queues; a PUBACK to a device means the
+ *   message is in Redis, in ingest's session queue (durable as Redis is configured: the runbook
+ *   asks for `appendonly yes`, `appendfsync everysec` or `always`). Messages between the brokers
+ *   go through Redis too (`mqemitter-redis`, publish-queue.ts).
  * - `memory`: Aedes' in-memory persistence with an indexed outgoing queue
  *   (indexed-memory-persistence.ts); nothing survives the process. Tests and the benchmark's
  *   "price of durability".
@@ -22,10 +28,12 @@ import type { Config } from '../lib/config';
 import { createRequire } from 'node:module';
 import { indexedMemoryPersistence } from './indexed-memory-persistence';
 import { batchedLevelPersistence, type LevelDb } from './batched-level-persistence';
+import { redactUrl } from '../lib/redis';
+import { indexedRedisPersistence, type IndexedRedisPersistence } from './redis-persistence';
 
 const require = createRequire(import.meta.url);
 
-export type BrokerPersistenceOptions = { kind: 'memory' } | { kind: 'level'; dir: string };
+export type BrokerPersistenceOptions = { kind: 'memory' } | { kind: 'level'; dir: string } | { kind: 'redis'; url: string };
 
 export interface BrokerPersistence {
   /** what Aedes takes as `persistence` */
@@ -33,11 +41,15 @@ export interface BrokerPersistence {
   kind: BrokerPersistenceOptions['kind'];
   /** close the database (after aedes.close()) */
   close(): Promise<void>;
+  /** the Redis persistence itself (round-trip counter, queue sizes), when kind = redis */
+  redis?: IndexedRedisPersistence;
 }
 
-/** The broker's persistence as configured (BROKER_PERSISTENCE; LevelDB under DATA_DIR/broker-sessions). */
-export function persistenceOf(cfg: Pick<Config, 'BROKER_PERSISTENCE' | 'DATA_DIR'>): BrokerPersistenceOptions {
-  return cfg.BROKER_PERSISTENCE === 'memory' ? { kind: 'memory' } : { kind: 'level', dir: path.join(cfg.DATA_DIR, 'broker-sessions') };
+/** The broker's persistence as configured (BROKER_PERSISTENCE; LevelDB under DATA_DIR/broker-sessions; Redis at REDIS_URL). */
+export function persistenceOf(cfg: Pick<Config, 'BROKER_PERSISTENCE' | 'DATA_DIR' | 'REDIS_URL'>): BrokerPersistenceOptions {
+  if (cfg.BROKER_PERSISTENCE === 'memory') return { kind: 'memory' };
+  if (cfg.BROKER_PERSISTENCE === 'redis') return { kind: 'redis', url: cfg.REDIS_URL };
+  return { kind: 'level', dir: path.join(cfg.DATA_DIR, 'broker-sessions') };
 }
 
 export class PersistenceError extends Error {
@@ -48,6 +60,29 @@ export async function openPersistence(o: BrokerPersistenceOptions): Promise<Brok
   if (o.kind === 'memory') {
     const p = indexedMemoryPersistence();
     return { aedes: p, kind: 'memory', close: async () => {} };
+  }
+  if (o.kind === 'redis') {
+    const { aedes, inner } = indexedRedisPersistence({ url: o.url });
+    try {
+      // fail the start with a clear message rather than queue every command behind a dead server
+      await Promise.race([
+        inner.db.ping(),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 10 s')), 10_000).unref()),
+      ]);
+    } catch (err) {
+      inner.db.disconnect();
+      throw new PersistenceError(`cannot reach Redis at ${redactUrl(o.url)} (REDIS_URL): ${(err as Error).message}`);
+    }
+    return {
+      aedes,
+      kind: 'redis',
+      redis: inner,
+      async close() {
+        // after aedes.close(): every write it started has been answered (QUIT is queued behind them)
+        if (inner.db.status === 'ready') await inner.db.quit().catch(() => inner.db.disconnect());
+        else if (inner.db.status !== 'end') inner.db.disconnect();
+      },
+    };
   }
   fs.mkdirSync(o.dir, { recursive: true });
   const { Level } = require('level') as { Level: new (dir: string) => { open(): Promise<void>; close(): Promise<void>; status: string } };

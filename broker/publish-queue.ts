@@ -25,6 +25,7 @@
  * and the common path (no nesting) stays synchronous.
  */
 import { createRequire } from 'node:module';
+import { connectRedis } from '../lib/redis';
 
 const require = createRequire(import.meta.url);
 
@@ -70,10 +71,52 @@ export function boundPublishRecursion(mq: object, maxDepth = DEFAULT_MAX_SYNC_DE
   target.__boundRecursion = true;
 }
 
-/** The mqemitter instance Aedes gets as `mq`: created here, guarded (matchEmptyLevels as Aedes sets it, MQTT-4.7.1-3). */
-export function createPublishQueue(concurrency = PUBLISH_CONCURRENCY, maxDepth = DEFAULT_MAX_SYNC_DEPTH): MqLike {
-  const mqemitter = require('mqemitter') as MqFactory;
-  const mq = mqemitter({ concurrency, matchEmptyLevels: true });
+/**
+ * mqemitter-redis maps every MQTT filter a node's clients subscribe to onto a Redis channel or
+ * pattern (`city/v1/truck/t1/+` → PSUBSCRIBE `city/v1/truck/t1/*`). Redis checks every PUBLISH
+ * against every pattern of every connection: measured on this machine, 0.3 µs of server time per
+ * PUBLISH with no patterns, 29 µs with 1,000, 616 µs with 10,000 (ingest workers subscribe one
+ * filter per device: 10,000 devices would cap the whole cluster near 1,600 messages/s). So each
+ * node subscribes its `city/…` traffic as ONE Redis pattern, `city/*`, and lets its local
+ * mqemitter match the exact filters (which it does anyway): PUBLISH costs O(nodes), every node
+ * receives every `city/` message once. `$SYS/…` (Aedes' own cluster traffic) keeps upstream's
+ * mapping. The one adapter over mqemitter-redis internals (`_subTopic`, `_containsWildcard`,
+ * pinned 7.2.1); refuses to start when they are missing.
+ */
+export const REDIS_CITY_PATTERN = 'city/*';
+function coarseRedisChannels(mq: object): void {
+  const m = mq as { _subTopic?: (t: string) => string; _containsWildcard?: (t: string) => boolean };
+  const sub = m._subTopic;
+  const wild = m._containsWildcard;
+  if (typeof sub !== 'function' || typeof wild !== 'function') throw new PublishQueueError('this mqemitter-redis has no _subTopic/_containsWildcard: broker/publish-queue.ts needs review for the installed version');
+  const ours = (t: string) => t.startsWith('city/') || t === 'city' || t === '#' || t.startsWith('+');
+  m._subTopic = function (t: string) {
+    return ours(t) ? REDIS_CITY_PATTERN : sub.call(this, t);
+  };
+  m._containsWildcard = function (t: string) {
+    return ours(t) ? true : wild.call(this, t);
+  };
+}
+
+/**
+ * The mqemitter instance Aedes gets as `mq`: created here, guarded (matchEmptyLevels as Aedes sets it, MQTT-4.7.1-3).
+ * With `redisUrl` it is `mqemitter-redis` (pinned 7.2.1, a subclass of the same mqemitter 7.1.0, so
+ * the same guard applies): every broker of a cluster publishes through Redis pub/sub and receives
+ * what the others publish, so a device on node A reaches a subscriber on node B.
+ */
+export function createPublishQueue(concurrency = PUBLISH_CONCURRENCY, maxDepth = DEFAULT_MAX_SYNC_DEPTH, redisUrl?: string, onRedisError?: (err: Error) => void): MqLike {
+  let mq: MqLike;
+  if (redisUrl) {
+    const mqemitterRedis = require('mqemitter-redis') as (opts: object) => MqLike;
+    mq = mqemitterRedis({ concurrency, matchEmptyLevels: true, subConn: connectRedis(redisUrl, 'aedes-mq-sub', { subscriber: true }), pubConn: connectRedis(redisUrl, 'aedes-mq-pub') });
+    coarseRedisChannels(mq);
+    // mqemitter-redis reports connection errors on `state`; unheard, an EventEmitter 'error' kills the process
+    const state = (mq as unknown as { state: NodeJS.EventEmitter }).state;
+    state.on('error', (err: Error) => onRedisError?.(err));
+  } else {
+    const mqemitter = require('mqemitter') as MqFactory;
+    mq = mqemitter({ concurrency, matchEmptyLevels: true });
+  }
   boundPublishRecursion(mq, maxDepth);
   return mq;
 }

@@ -6,8 +6,12 @@
  * FLUSH_MS, MAX_CLOCK_SKEW_S, MAX_AGE_DAYS, LATE_AFTER_S, LOG_LEVEL. Plus, for this process only:
  *   INGEST_PASSWORD   password of the `ingest` service account (required)
  *   INGEST_USERNAME   service account (default ingest)
- *   INGEST_CLIENT_ID  MQTT client id = the broker's persistent session (default ingest-1);
+ *   INGEST_CLIENT_ID  MQTT client id = the broker's persistent session (default ingest-<INGEST_WORKER+1>);
  *                     keep it stable across restarts, distinct per worker
+ * Several workers in parallel (lib/config.ts INGEST_WORKERS, INGEST_WORKER; ingest/partition.ts):
+ * worker n of N takes only the devices whose id hashes to n; a replacement for a dead worker
+ * runs with the same INGEST_WORKER (and so the same client id) and resumes its session.
+ * With REDIS_URL set, the registry follows the cluster's (firmware-config/registry-sync.ts).
  *   INGEST_RULES      on | off: evaluate the alert rules in this worker (default on)
  * Ctrl-C / SIGTERM: stop taking messages, write and acknowledge what is held, disconnect.
  */
@@ -20,6 +24,8 @@ import { startErrorLine } from '../lib/preflight';
 import { secureDataDir } from '../lib/data-dir';
 import { openStore } from '../store/open';
 import { installOnFirstContact } from '../firmware-config/admin';
+import { startRegistrySync } from '../firmware-config/registry-sync';
+import { connectRedis } from '../lib/redis';
 import { startIngest } from './index';
 import { createRuleEngine } from './rules/index';
 
@@ -33,6 +39,8 @@ async function main(): Promise<void> {
   const registry = new RegistryView(file, (err) =>
     log.error({ err: err.message, code: (err as { code?: string }).code }, 'registry reload failed; keeping the previous registry'),
   ).watch();
+  // in a cluster (REDIS_URL set) the registry follows the cluster's (firmware-config/registry-sync.ts): devices added on any node reach this worker
+  const sync = cfg.REDIS_URL ? await startRegistrySync({ registry, connect: (name, o) => connectRedis(cfg.REDIS_URL, name, o), log }) : null;
   let city: City | undefined;
   if (registry.registry.cityFile) {
     try {
@@ -50,7 +58,8 @@ async function main(): Promise<void> {
     mqttUrl: mqttUrlOf(cfg),
     username: process.env.INGEST_USERNAME || 'ingest',
     password,
-    clientId: process.env.INGEST_CLIENT_ID || 'ingest-1',
+    clientId: process.env.INGEST_CLIENT_ID || `ingest-${cfg.INGEST_WORKER + 1}`,
+    partition: { index: cfg.INGEST_WORKER, count: cfg.INGEST_WORKERS },
     metricsPort: cfg.METRICS_PORT,
     metricsHost: cfg.HOST,
     timePolicy: { maxFutureSkewMs: cfg.MAX_CLOCK_SKEW_S * 1000, maxAgeMs: cfg.MAX_AGE_DAYS * 86_400_000, lateAfterMs: cfg.LATE_AFTER_S * 1000 },
@@ -64,6 +73,7 @@ async function main(): Promise<void> {
     if (err) log.error({ err }, 'stopping after an error');
     else log.info({ signal }, 'stopping');
     await ingest.stop();
+    await sync?.stop();
     await store.close();
     registry.close();
   });

@@ -45,6 +45,8 @@ export interface Consumer {
   /** resolves on the first CONNACK (rejects when the first connection is refused) */
   ready: Promise<void>;
   connected(): boolean;
+  /** subscribe more filters (QoS 1) now and on every new session; returns the ones that were new */
+  addSubscriptions(filters: string[]): string[];
   /** clean disconnect (after the caller has flushed and acknowledged what it could) */
   end(): Promise<void>;
   /** crash simulation: drop the connection at once; nothing more is acknowledged or sent */
@@ -111,6 +113,14 @@ export function startConsumer(o: ConsumerOptions): Consumer {
   };
 
   let first = true;
+  /** filters added while disconnected, for a session the broker kept (a new session takes them all) */
+  let unsent: string[] = [];
+  const subscribeMore = (filters: string[]) =>
+    client.subscribe(Object.fromEntries(filters.map((f) => [f, { qos: 1 as const }])), (err, granted) => {
+      if (err) log.error({ err, code: 'E_INGEST_SUBSCRIBE' }, 'subscribe failed');
+      const refused = (granted ?? []).filter((g) => g.qos === 128);
+      if (refused.length) log.error({ refused: refused.map((g) => g.topic), code: 'E_INGEST_SUBSCRIBE' }, 'subscription refused by the broker');
+    });
   const ready = new Promise<void>((resolve, reject) => {
     client.once('connect', () => resolve());
     // A refused CONNECT (bad credentials) fails start-up; network errors are retried.
@@ -123,6 +133,9 @@ export function startConsumer(o: ConsumerOptions): Consumer {
   client.on('connect', (connack) => {
     log.info({ sessionPresent: connack.sessionPresent, clientId: o.clientId }, first ? 'ingest connected to the broker' : 'ingest reconnected');
     const dropLegacy = first && connack.sessionPresent && !!o.legacySubscriptions?.length;
+    const more = unsent;
+    unsent = [];
+    if (!first && connack.sessionPresent && more.length) subscribeMore(more);
     if (first || !connack.sessionPresent) {
       client.subscribe(o.subscriptions, (err, granted) => {
         // only once the new filters are in place (no gap in which a message matches neither)
@@ -146,6 +159,14 @@ export function startConsumer(o: ConsumerOptions): Consumer {
     client,
     ready,
     connected: () => client.connected,
+    addSubscriptions(filters) {
+      const added = filters.filter((f) => !(f in o.subscriptions));
+      if (!added.length) return added;
+      for (const f of added) o.subscriptions[f] = { qos: 1 };
+      if (client.connected) subscribeMore(added);
+      else unsent.push(...added);
+      return added;
+    },
     end: () =>
       new Promise<void>((resolve) => {
         if (killed) return resolve();

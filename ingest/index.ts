@@ -39,6 +39,8 @@ import { clip, createLogLimiter } from './log-limiter';
 import { Registry } from 'prom-client';
 import { createIngestMetrics, serveMetrics, type IngestCounters } from './metrics';
 import type { RuleEngine } from './rule-engine';
+import { dataFilters, notOwnedFilters, owns, workerSubscriptions, type Partition } from './partition';
+import type { RegistryDevice } from '../firmware-config/schema';
 
 export type { IngestCounters } from './metrics';
 export type { RuleEngine } from './rule-engine';
@@ -48,7 +50,13 @@ export type RuleEngineFactory = (ctx: { publish(alert: AlertEvent): void; publis
 
 export interface StartIngestOptions {
   /** the device registry (a RegistryView; reloads apply at once) */
-  registry: DeviceLookup;
+  registry: DeviceLookup & { registry?: { devices: RegistryDevice[] }; onChange?(fn: () => void): () => void };
+  /**
+   * this worker's share of the devices when several ingest workers run in parallel
+   * (ingest/partition.ts; INGEST_WORKER / INGEST_WORKERS); default: every device. Needs a
+   * RegistryView as `registry` (the device list, and its changes for devices added later).
+   */
+  partition?: Partition;
   store: TelemetryStore;
   mqttUrl: string;
   /** the `ingest` service account */
@@ -313,7 +321,7 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
     }
     const r = a as AuthRefusal;
     const dev = registry.device(r.deviceId);
-    if (!dev) return;
+    if (!dev || !owns(opts.partition, r.deviceId)) return; // another worker's device: its owner raises it
     metrics.authRefused();
     const at = now(); // the platform clock (the broker's report carries its own `at`)
     if (dev.status !== 'retired' && live.applyIssue(r.deviceId, dev.kind, dev.district, 'credentials_refused', r.reason, at, true)) maybePublishStates();
@@ -396,10 +404,24 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
   }
 
   // ── metrics server ────────────────────────────────────────────────────────────────────────
-  const server = opts.metricsPort === undefined ? null : await serveMetrics(opts.extraMetrics?.length ? Registry.merge([metrics.registry, ...opts.extraMetrics]) : metrics.registry, opts.metricsPort, opts.metricsHost ?? '127.0.0.1', log);
+  // ready = connected to the broker and the store healthy (GET /health/ready; a replacement worker is ready once its session is resumed)
+  let mqttConnected = () => false;
+  const ready = async () => {
+    if (stopping) return { ready: false as const, reason: 'stopping' };
+    if (!mqttConnected()) return { ready: false as const, reason: 'broker_disconnected' };
+    const h = await store.health();
+    return h.ok ? { ready: true as const } : { ready: false as const, reason: 'store_unhealthy' };
+  };
+  const server = opts.metricsPort === undefined ? null : await serveMetrics(opts.extraMetrics?.length ? Registry.merge([metrics.registry, ...opts.extraMetrics]) : metrics.registry, opts.metricsPort, opts.metricsHost ?? '127.0.0.1', log, ready);
 
   // ── MQTT ──────────────────────────────────────────────────────────────────────────────────
-  const clientId = opts.clientId ?? 'ingest-1';
+  const partition = opts.partition && opts.partition.count > 1 ? opts.partition : undefined;
+  const clientId = opts.clientId ?? (partition ? `ingest-${partition.index + 1}` : 'ingest-1');
+  const devicesOf = () => {
+    if (!partition) return [];
+    if (!registry.registry || !registry.onChange) throw Object.assign(new Error('a partitioned ingest worker needs the RegistryView (device list and changes)'), { code: 'E_INGEST_PARTITION' });
+    return registry.registry.devices;
+  };
   const consumer = startConsumer({
     url: opts.mqttUrl,
     username: opts.username,
@@ -407,15 +429,18 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
     clientId,
     // per device kind, so that ingest does not receive its own svc/plate nor every alert event
     // device data per kind, the hotlist, and the broker's reports of refused device connections
-    subscriptions: { ...Object.fromEntries(SUB_DEVICE_DATA_BY_KIND.map((t) => [t, { qos: 1 as const }])), [svcTopics.hotlist]: { qos: 1 }, [svcTopics.geofences]: { qos: 1 }, [svcTopics.authAll]: { qos: 1 } },
-    // a session stored by an older ingest subscribed city/v1/+/+/+: drop that subscription
-    legacySubscriptions: [SUB_ALL_DEVICE_DATA],
+    // (a partitioned worker: one filter per device it owns, ingest/partition.ts)
+    subscriptions: workerSubscriptions(partition, devicesOf()),
+    // a session stored by an older ingest subscribed city/v1/+/+/+ (or, for a partitioned worker, every kind): drop that subscription
+    // and a worker whose share changed (INGEST_WORKERS changed) drops the devices it no longer owns
+    legacySubscriptions: partition ? [SUB_ALL_DEVICE_DATA, ...SUB_DEVICE_DATA_BY_KIND, ...notOwnedFilters(partition, devicesOf())] : [SUB_ALL_DEVICE_DATA],
     onMessage: (topic, payload, _packet, ack) => onMessage(topic, payload, ack),
     // hold when this message fills the window: at most maxInFlight un-acknowledged messages
     saturated: () => writer.inFlight() + 1 >= maxInFlight,
     onSaturated: () => writer.flush(),
     log,
   });
+  mqttConnected = () => consumer.connected();
   publishRaw = (topic, body, o) => {
     if (dead) return;
     consumer.client.publish(topic, JSON.stringify(body), o, (err) => {
@@ -433,6 +458,15 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
     });
   }
 
+  // a partitioned worker subscribes the devices it comes to own as the registry grows
+  const offRegistry = partition
+    ? registry.onChange!(() => {
+        const added = consumer.addSubscriptions(dataFilters(partition, devicesOf()));
+        if (added.length) log.info({ added: added.length }, 'subscribed the new devices this worker owns');
+      })
+    : () => {};
+  if (partition) log.info({ worker: partition.index, workers: partition.count, devices: dataFilters(partition, devicesOf()).length }, 'ingest worker owns its share of the devices');
+
   const stateTimer = setInterval(maybePublishStates, 250);
   const tickTimer = setInterval(() => {
     if (rules) safely('tick', () => rules!.tick(now()));
@@ -442,6 +476,7 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
   log.info({ clientId, metricsPort: server?.port ?? null, batchSize, flushMs, maxInFlight }, 'ingest started');
 
   const shutdownTimers = () => {
+    offRegistry();
     clearInterval(stateTimer);
     clearInterval(tickTimer);
   };

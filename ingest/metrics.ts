@@ -177,8 +177,16 @@ export function createIngestMetrics(opts: { inFlight: () => number; storeHealth?
 }
 export type IngestMetrics = ReturnType<typeof createIngestMetrics>;
 
-/** Serve GET /metrics (Prometheus text) and GET /health on 127.0.0.1-or-host:port (0 = free port). */
-export async function serveMetrics(registry: Registry, port: number, host: string, log: Logger): Promise<{ port: number; close(): Promise<void> }> {
+/** What GET /health/ready answers: ready, or not with a reason code (never an internal error text). */
+export type ReadyCheck = () => Promise<{ ready: true } | { ready: false; reason: string }>;
+
+/**
+ * Serve GET /metrics (Prometheus text), GET /health (liveness: the process answers) and, with
+ * `ready`, GET /health/ready (200 `{"ok":true}` / 503 `{"ok":false,"reason":…}`: a load balancer
+ * or systemd watchdog takes the process out of service while it cannot do its work) on
+ * 127.0.0.1-or-host:port (0 = free port).
+ */
+export async function serveMetrics(registry: Registry, port: number, host: string, log: Logger, ready?: ReadyCheck): Promise<{ port: number; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -197,6 +205,16 @@ export async function serveMetrics(registry: Registry, port: number, host: strin
     }
     if (url === '/health') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}\n');
+      return;
+    }
+    if (url === '/health/ready' && ready) {
+      ready().then(
+        (r) => res.writeHead(r.ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(r.ready ? { ok: true } : { ok: false, reason: r.reason }) + '\n'),
+        (err: unknown) => {
+          log.warn({ err, code: 'E_READY_CHECK' }, 'readiness check failed');
+          res.writeHead(503, { 'content-type': 'application/json' }).end('{"ok":false,"reason":"check_failed"}\n');
+        },
+      );
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');

@@ -31,7 +31,12 @@ const BAD: [keyof typeof VARIABLES, string, RegExp][] = [
   ['OPEN311_PHOTO_MAX_KB', '99999', /is above 20480; expected a whole number from 1 to 20480/],
   ['OPEN311_CONTACT_RETENTION_DAYS', 'never', /is not a number; expected a whole number ≥ 1/],
   ['OPEN311_SLA_HOURS', 'noise:24', /does not have the expected form; expected a text of the form/],
-  ['BROKER_PERSISTENCE', 'redis', /is not an allowed value; expected one of level, memory/],
+  ['BROKER_PERSISTENCE', 'mongodb', /is not an allowed value; expected one of level, memory, redis/],
+  ['REDIS_URL', 'redis.example:6379', /has scheme "redis.example"; expected empty or a redis:\/\/ \/ rediss:\/\/ URL with a host/],
+  ['REDIS_URL', 'http://redis.example:6379', /has scheme "http"; expected empty or a redis:\/\//],
+  ['BROKER_ID', 'node:1', /does not have the expected form; expected empty or up to 64 letters, digits, - or _ \(no colon/],
+  ['INGEST_WORKERS', '0', /is below 1; expected a whole number from 1 to 256/],
+  ['INGEST_WORKER', '-1', /is below 0; expected a whole number from 0 to 255/],
   ['START_LAYOUT', 'cluster', /is not an allowed value; expected one of processes, single/],
   ['MQTT_CONNECT_TIMEOUT_S', '0', /is below 1; expected a whole number from 1 to 60/],
   ['MQTT_MAX_PENDING_PER_IP', '0', /is below 1; expected a whole number ≥ 1/],
@@ -83,6 +88,15 @@ describe('configuration errors name the variable, the bad value and what is allo
     const cfg = loadConfig({ MQTT_URL: 'mqtts://broker.example:8883', MAP_STYLE_URL: 'https://tiles.example/style.json', INFLUX_URL: 'http://127.0.0.1:8086', HOST: '127.0.0.1', MQTT_PORT: ' 1999 ' });
     expect(cfg.MQTT_PORT).toBe(1999);
     expect(loadConfig({}).LOG_LEVEL).toBe('info');
+  });
+});
+
+describe('cluster configuration', () => {
+  it('BROKER_PERSISTENCE=redis needs REDIS_URL; a worker number is below the worker count', () => {
+    expect(() => loadConfig({ BROKER_PERSISTENCE: 'redis' })).toThrow(/REDIS_URL is empty but BROKER_PERSISTENCE=redis needs it; expected empty or a redis:\/\//);
+    expect(() => loadConfig({ INGEST_WORKERS: '2', INGEST_WORKER: '2' })).toThrow(/INGEST_WORKER=2 is not below INGEST_WORKERS=2; expected a worker number from 0 to 1/);
+    expect(loadConfig({ BROKER_PERSISTENCE: 'redis', REDIS_URL: 'redis://:secret@127.0.0.1:6379/0', BROKER_ID: 'broker-a', INGEST_WORKERS: '4', INGEST_WORKER: '3' })).toMatchObject({ BROKER_PERSISTENCE: 'redis', BROKER_ID: 'broker-a', INGEST_WORKERS: 4, INGEST_WORKER: 3 });
+    expect(loadConfig({})).toMatchObject({ BROKER_PERSISTENCE: 'level', REDIS_URL: '', INGEST_WORKERS: 1, INGEST_WORKER: 0 });
   });
 });
 

@@ -39,6 +39,7 @@ const urlForm = (schemes: readonly string[], example: string) => `empty or a ${s
 
 const MQTT_SCHEMES = ['mqtt', 'mqtts', 'tcp', 'ws', 'wss'] as const;
 const HTTP_SCHEMES = ['http', 'https'] as const;
+const REDIS_SCHEMES = ['redis', 'rediss'] as const;
 
 const hostCheck = (v: string): string | null =>
   isIP(v) || /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/.test(v) ? null : 'is not an IP address or host name';
@@ -57,7 +58,18 @@ export const VARIABLES = {
   MQTT_MAX_PENDING_PER_IP: { schema: Type.Integer({ minimum: 1, default: 256, description: 'unauthenticated MQTT connections per source address; more are closed at accept' }) },
   MQTT_MAX_PENDING: { schema: Type.Integer({ minimum: 1, default: 2000, description: 'unauthenticated MQTT connections in total' }) },
   MQTT_AUTH_CONCURRENCY: { schema: Type.Integer({ minimum: 1, maximum: 64, default: 2, description: 'password verifications (scrypt) running at once; the queue is fair between source addresses' }) },
-  BROKER_PERSISTENCE: { schema: Type.Union([Type.Literal('level'), Type.Literal('memory')], { default: 'level', description: 'broker sessions: level = durable on disk under DATA_DIR/broker-sessions (a PUBACK means stored), memory = lost on a crash' }) },
+  BROKER_PERSISTENCE: { schema: Type.Union([Type.Literal('level'), Type.Literal('memory'), Type.Literal('redis')], { default: 'level', description: 'broker sessions: level = durable on disk under DATA_DIR/broker-sessions (a PUBACK means stored), redis = in Redis at REDIS_URL, shared by a cluster of brokers (a PUBACK means stored in Redis), memory = lost on a crash' }) },
+  REDIS_URL: {
+    schema: Type.String({ default: '', description: 'Redis for a broker cluster (BROKER_PERSISTENCE=redis): sessions, QoS 1 queues, retained messages, messages between brokers, the shared registry; required with redis' }),
+    check: urlCheck(REDIS_SCHEMES),
+    form: urlForm(REDIS_SCHEMES, 'redis://:password@redis.example:6379/0'),
+  },
+  BROKER_ID: {
+    schema: Type.String({ default: '', pattern: '^[A-Za-z0-9_-]{0,64}$', description: 'this broker’s id in a cluster (logs, Redis keys); empty = a random one per start' }),
+    form: 'empty or up to 64 letters, digits, - or _ (no colon: it separates Redis key parts), e.g. broker-a',
+  },
+  INGEST_WORKERS: { schema: Type.Integer({ minimum: 1, maximum: 256, default: 1, description: 'ingest workers sharing the devices (each owns the devices whose id hashes to it); 1 = one worker takes every device' }) },
+  INGEST_WORKER: { schema: Type.Integer({ minimum: 0, maximum: 255, default: 0, description: 'this ingest worker’s number, 0 … INGEST_WORKERS−1 (its MQTT session is ingest-<n+1> unless INGEST_CLIENT_ID is set)' }) },
   MQTT_URL: {
     schema: Type.String({ default: '', description: 'broker URL for ingest/sim/console when the broker runs elsewhere; empty = mqtt://127.0.0.1:MQTT_PORT' }),
     check: urlCheck(MQTT_SCHEMES),
@@ -188,6 +200,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         problems.push({ variable: ports[j]!, value: merged[ports[j]!], message: `${ports[j]}=${merged[ports[j]!]} is the same port as ${ports[i]}; every server needs its own port` });
       }
     }
+  }
+  if (merged.BROKER_PERSISTENCE === 'redis' && !merged.REDIS_URL) {
+    problems.push({ variable: 'REDIS_URL', value: '', message: `REDIS_URL is empty but BROKER_PERSISTENCE=redis needs it; expected ${allowedForm('REDIS_URL')}` });
+  }
+  if (typeof merged.INGEST_WORKER === 'number' && typeof merged.INGEST_WORKERS === 'number' && merged.INGEST_WORKER >= merged.INGEST_WORKERS && !problems.some((p) => p.variable.startsWith('INGEST_WORKER'))) {
+    problems.push({ variable: 'INGEST_WORKER', value: merged.INGEST_WORKER, message: `INGEST_WORKER=${merged.INGEST_WORKER} is not below INGEST_WORKERS=${merged.INGEST_WORKERS}; expected a worker number from 0 to ${(merged.INGEST_WORKERS as number) - 1}` });
   }
   if (problems.length) throw new ConfigError(`invalid configuration:\n  ${problems.map((p) => p.message).join('\n  ')}`, problems);
   const cfg = merged as Config;
