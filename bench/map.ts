@@ -15,6 +15,7 @@
  * client per second are counted on the server side. Rounds alternate modes; fresh page per cell.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import http from 'node:http';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -126,6 +127,8 @@ interface Row {
   uploadMs: number;
   streamKBps: number;
   trucks: number;
+  /** the machine's 1-minute load average when the cell ended */
+  load1: number;
   /** long tasks over 100 ms whose biggest share is live-path work (spans.ts) */
   liveTasksOver100: number;
   /** the most live-path work inside any one long task (ms) */
@@ -265,6 +268,7 @@ async function main(): Promise<void> {
   const modes = (a.modes || 'naive,console,fleet,deckgl').split(',') as Mode[];
   const interps = (a.interp || 'on,off').split(',').map((x) => x === 'on');
   const outName = a.out || 'map';
+  const loadAverageAtStart = os.loadavg().map((x) => round(x, 1));
   const bbox = basemapFromCity(loadCity()).bbox as [number, number, number, number];
 
   const out = tempDir('bench-map-');
@@ -288,6 +292,66 @@ async function main(): Promise<void> {
   });
   const key = (mode: Mode, n: number, size: [number, number], interp: boolean | null) => `${mode}${interp === null ? '' : interp ? '+interp' : '-interp'} ${n} ${size[0]}x${size[1]}`;
   const results = new Map<string, { mode: Mode; devices: number; size: string; interp: boolean | null; rows: Row[] }>();
+  /** The table and the JSON of what was measured so far (written after every round too). */
+  const report = (done: number): void => {
+    type NumField = { [F in keyof Row]-?: Row[F] extends number ? F : never }[keyof Row];
+    const S = (k: string, f: NumField): Spread => spread(results.get(k)?.rows.map((x) => x[f]) ?? []);
+    /** per-category records summed over the rounds */
+    const sumRec = (k: string, f: 'over100By' | 'over100Ms' | 'msPerS' | 'profileOver100Ms', per = 1): Record<string, number> => {
+      const out: Record<string, number> = {};
+      for (const row of results.get(k)?.rows ?? []) for (const [c, v] of Object.entries(row[f] ?? {})) out[c] = (out[c] ?? 0) + v;
+      return Object.fromEntries(Object.entries(out).sort((x, y) => y[1] - x[1]).map(([c, v]) => [c, round(v / per, 1)]));
+    };
+    const table: (string | number)[][] = [['cell', 'median ms', 'p95 ms', '>50 ms per s', 'map repaints/s', 'fleet canvas draws/s', 'longest task ms', 'tasks >100 ms', 'of them live path', 'most live-path ms in one task', 'decode main / worker ms', 'apply ms', 'upload ms', 'stream KB/s', 'naive p95 ÷ p95']];
+    const summary: Record<string, unknown> = {};
+    for (const [k, v] of results) {
+      const naiveKey = key('naive', v.devices, v.size.split('x').map(Number) as [number, number], null);
+      const ratio = results.has(naiveKey) ? spread(v.rows.map((row, i) => (results.get(naiveKey)!.rows[i]?.p95Ms ?? NaN) / row.p95Ms)) : null;
+      const numeric = (Object.keys(v.rows[0]!) as (keyof Row)[]).filter((f) => typeof v.rows[0]![f] === 'number') as NumField[];
+      summary[k] = {
+        mode: v.mode,
+        devices: v.devices,
+        size: v.size,
+        interp: v.interp,
+        ...Object.fromEntries(numeric.map((f) => [f, S(k, f)])),
+        naiveOverP95: ratio,
+        // summed over the rounds; msPerS averaged
+        over100By: sumRec(k, 'over100By'),
+        over100Ms: sumRec(k, 'over100Ms'),
+        msPerS: sumRec(k, 'msPerS', v.rows.length),
+        profileOver100Ms: sumRec(k, 'profileOver100Ms'),
+      };
+      table.push([
+        k,
+        fmtSpread(S(k, 'medianMs'), 1),
+        fmtSpread(S(k, 'p95Ms'), 1),
+        fmtSpread(S(k, 'over50MsPerS')),
+        fmtSpread(S(k, 'repaintsPerS'), 1),
+        fmtSpread(S(k, 'fleetDrawsPerS'), 1),
+        fmtSpread(S(k, 'longestTaskMs')),
+        fmtSpread(S(k, 'longTasksOver100')),
+        fmtSpread(S(k, 'liveTasksOver100')),
+        fmtSpread(S(k, 'maxLiveInTaskMs')),
+        `${fmtSpread(S(k, 'decodeMs'), 1)} / ${fmtSpread(S(k, 'workerDecodeMs'), 1)}`,
+        fmtSpread(S(k, 'applyMs'), 1),
+        fmtSpread(S(k, 'uploadMs'), 1),
+        fmtSpread(S(k, 'streamKBps')),
+        ratio ? fmtSpread(ratio, 2, '×') : '',
+      ]);
+    }
+    printTable(table);
+    const target = [...results.entries()].find(([, v]) => v.mode === 'fleet' && v.interp && v.devices === 50_000);
+    if (target) {
+      const p95 = S(target[0], 'p95Ms').median;
+      console.log(`target p95 ≤ 50 ms at 50,000 with interpolation (${target[0]}): ${p95} ms → ${p95 <= 50 ? 'met' : 'MISSED'}`);
+    }
+    const file = writeResult(outName, {
+      options: { rounds, roundsDone: done, loadAverageAtEnd: os.loadavg().map((x) => round(x, 1)), loadAverageAtStart, seconds, fleets, sizes: sizes.map((s) => s.join('x')), modes, interps, chromium: '/usr/bin/chromium --headless --disable-gpu (software WebGL)', feed: 'real LiveHub over loopback WebSocket, a quarter of the trucks every 250 ms' },
+      summary,
+      rounds: Object.fromEntries([...results].map(([k, v]) => [k, v.rows])),
+    });
+    console.log(`written ${file}`);
+  };
   try {
     for (let r = 1; r <= rounds; r++) {
       for (const n of fleets) {
@@ -350,6 +414,7 @@ async function main(): Promise<void> {
                   // the window is the last `seconds` of the page's run
                   streamKBps: mode === 'naive' ? 0 : round(feed.bytesPerSecond(t1 - win * 1000, t1) / 1024),
                   trucks: res.trucks,
+                  load1: round(os.loadavg()[0]!, 1),
                   ...attribution(res, win),
                   ...(profileOver100Ms ? { profileOver100Ms } : {}),
                 };
@@ -369,6 +434,7 @@ async function main(): Promise<void> {
           await feed.stop();
         }
       }
+      report(r);
     }
   } finally {
     await browser.close();
@@ -376,64 +442,8 @@ async function main(): Promise<void> {
     fs.rmSync(out, { recursive: true, force: true });
   }
 
-  type NumField = { [F in keyof Row]-?: Row[F] extends number ? F : never }[keyof Row];
-  const S = (k: string, f: NumField): Spread => spread(results.get(k)?.rows.map((x) => x[f]) ?? []);
-  /** per-category records summed over the rounds */
-  const sumRec = (k: string, f: 'over100By' | 'over100Ms' | 'msPerS' | 'profileOver100Ms', per = 1): Record<string, number> => {
-    const out: Record<string, number> = {};
-    for (const row of results.get(k)?.rows ?? []) for (const [c, v] of Object.entries(row[f] ?? {})) out[c] = (out[c] ?? 0) + v;
-    return Object.fromEntries(Object.entries(out).sort((x, y) => y[1] - x[1]).map(([c, v]) => [c, round(v / per, 1)]));
-  };
-  const table: (string | number)[][] = [['cell', 'median ms', 'p95 ms', '>50 ms per s', 'map repaints/s', 'fleet canvas draws/s', 'longest task ms', 'tasks >100 ms', 'of them live path', 'most live-path ms in one task', 'decode main / worker ms', 'apply ms', 'upload ms', 'stream KB/s', 'naive p95 ÷ p95']];
-  const summary: Record<string, unknown> = {};
-  for (const [k, v] of results) {
-    const naiveKey = key('naive', v.devices, v.size.split('x').map(Number) as [number, number], null);
-    const ratio = results.has(naiveKey) ? spread(v.rows.map((row, i) => (results.get(naiveKey)!.rows[i]?.p95Ms ?? NaN) / row.p95Ms)) : null;
-    const numeric = (Object.keys(v.rows[0]!) as (keyof Row)[]).filter((f) => typeof v.rows[0]![f] === 'number') as NumField[];
-    summary[k] = {
-      mode: v.mode,
-      devices: v.devices,
-      size: v.size,
-      interp: v.interp,
-      ...Object.fromEntries(numeric.map((f) => [f, S(k, f)])),
-      naiveOverP95: ratio,
-      // summed over the rounds; msPerS averaged
-      over100By: sumRec(k, 'over100By'),
-      over100Ms: sumRec(k, 'over100Ms'),
-      msPerS: sumRec(k, 'msPerS', v.rows.length),
-      profileOver100Ms: sumRec(k, 'profileOver100Ms'),
-    };
-    table.push([
-      k,
-      fmtSpread(S(k, 'medianMs'), 1),
-      fmtSpread(S(k, 'p95Ms'), 1),
-      fmtSpread(S(k, 'over50MsPerS')),
-      fmtSpread(S(k, 'repaintsPerS'), 1),
-      fmtSpread(S(k, 'fleetDrawsPerS'), 1),
-      fmtSpread(S(k, 'longestTaskMs')),
-      fmtSpread(S(k, 'longTasksOver100')),
-      fmtSpread(S(k, 'liveTasksOver100')),
-      fmtSpread(S(k, 'maxLiveInTaskMs')),
-      `${fmtSpread(S(k, 'decodeMs'), 1)} / ${fmtSpread(S(k, 'workerDecodeMs'), 1)}`,
-      fmtSpread(S(k, 'applyMs'), 1),
-      fmtSpread(S(k, 'uploadMs'), 1),
-      fmtSpread(S(k, 'streamKBps')),
-      ratio ? fmtSpread(ratio, 2, '×') : '',
-    ]);
-  }
-  printTable(table);
-  const target = [...results.entries()].find(([, v]) => v.mode === 'fleet' && v.interp && v.devices === 50_000);
-  if (target) {
-    const p95 = S(target[0], 'p95Ms').median;
-    console.log(`target p95 ≤ 50 ms at 50,000 with interpolation (${target[0]}): ${p95} ms → ${p95 <= 50 ? 'met' : 'MISSED'}`);
-  }
-  const file = writeResult(outName, {
-    options: { rounds, seconds, fleets, sizes: sizes.map((s) => s.join('x')), modes, interps, chromium: '/usr/bin/chromium --headless --disable-gpu (software WebGL)', feed: 'real LiveHub over loopback WebSocket, a quarter of the trucks every 250 ms' },
-    summary,
-    rounds: Object.fromEntries([...results].map(([k, v]) => [k, v.rows])),
-  });
-  console.log(`written ${file}`);
 }
+
 
 main().then(
   () => process.exit(0),
