@@ -39,13 +39,17 @@ const HELP = `npm run bench:map -- [options]
   --modes LIST      naive,console,fleet,deckgl (default all)
   --interp LIST     on,off: interpolation for fleet and deckgl (default on,off)
   --out NAME        results file bench/results/NAME.json (default map)
-  --profile         diagnostic: CPU-profile each cell's page (main thread) and print the top functions
+  --profile         CPU-profile each cell's page (main thread): print the top functions and split the
+                    long tasks over 100 ms by category (gc, program = native work, live-path stages)
   --shots DIR       screenshot each cell halfway through its window into DIR
   --help            this text
 
 Reports per cell: median and p95 frame, time in frames over 50 ms per second, repaints per
-second, long tasks (count, longest, over 100 ms), main-thread ms per update (decode, apply,
-upload; the worker's decode apart) and the live stream's bytes per client per second.`;
+second, long tasks (count, longest, over 100 ms, and how many of those are the live path's),
+main-thread ms per update (decode, apply, upload; the worker's decode apart), main-thread ms per
+second per stage and the live stream's bytes per client per second. Every long task is split by
+what ran in it (bench/map/spans.ts: the live path's stages and MapLibre's own repaint are timed
+in the page; the rest is 'other'). The JSON is written after every round.`;
 
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.json': 'application/json', '.css': 'text/css' };
 
