@@ -37,7 +37,7 @@ async function fetchTicket(t: NonNullable<StreamOptions['ticket']>): Promise<str
 /** devices per snapshot part */
 export const SNAPSHOT_PART = 2000;
 /** fixes per position-frame part: a big fleet's frame (12,500 fixes at 50,000 trucks) is applied in several main-thread tasks */
-export const POSITIONS_PART = 2500;
+export const POSITIONS_PART = 1000;
 
 /**
  * Split a decoded position frame into parts of at most `part` fixes, each with its own column

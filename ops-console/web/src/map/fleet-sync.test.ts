@@ -27,7 +27,7 @@ function setup(n: number, budgetMs: number) {
 
 describe('FleetSync', () => {
   it('writes a big change over several frames within its budget, each truck once with its newest fix', () => {
-    const { model, fleet, sync } = setup(2000, 3); // 256 trucks between clock reads; 3 reads = the budget
+    const { model, fleet, sync } = setup(2000, 3); // 64 trucks between clock reads; 3 reads = the budget
     let frames = 0;
     while (sync.step()) frames++;
     frames++;

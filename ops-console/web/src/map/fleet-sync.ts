@@ -15,7 +15,7 @@ import type { FleetBuffer } from './fleet-buffer';
 /** default main-thread budget per frame for writing changed trucks (ms) */
 export const FLEET_SYNC_BUDGET_MS = 6;
 /** trucks written between two clock reads */
-const CHECK_EVERY = 256;
+const CHECK_EVERY = 64;
 
 export interface FleetSyncStats {
   /** steps that wrote something, ms spent in them, trucks written */
