@@ -15,6 +15,7 @@
  * client per second are counted on the server side. Rounds alternate modes; fresh page per cell.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import http from 'node:http';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -38,13 +39,17 @@ const HELP = `npm run bench:map -- [options]
   --modes LIST      naive,console,fleet,deckgl (default all)
   --interp LIST     on,off: interpolation for fleet and deckgl (default on,off)
   --out NAME        results file bench/results/NAME.json (default map)
-  --profile         diagnostic: CPU-profile each cell's page (main thread) and print the top functions
+  --profile         CPU-profile each cell's page (main thread): print the top functions and split the
+                    long tasks over 100 ms by category (gc, program = native work, live-path stages)
   --shots DIR       screenshot each cell halfway through its window into DIR
   --help            this text
 
 Reports per cell: median and p95 frame, time in frames over 50 ms per second, repaints per
-second, long tasks (count, longest, over 100 ms), main-thread ms per update (decode, apply,
-upload; the worker's decode apart) and the live stream's bytes per client per second.`;
+second, long tasks (count, longest, over 100 ms, and how many of those are the live path's),
+main-thread ms per update (decode, apply, upload; the worker's decode apart), main-thread ms per
+second per stage and the live stream's bytes per client per second. Every long task is split by
+what ran in it (bench/map/spans.ts: the live path's stages and MapLibre's own repaint are timed
+in the page; the rest is 'other'). The JSON is written after every round.`;
 
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.json': 'application/json', '.css': 'text/css' };
 
@@ -126,6 +131,20 @@ interface Row {
   uploadMs: number;
   streamKBps: number;
   trucks: number;
+  /** the machine's 1-minute load average when the cell ended */
+  load1: number;
+  /** long tasks over 100 ms whose biggest share is live-path work (spans.ts) */
+  liveTasksOver100: number;
+  /** the most live-path work inside any one long task (ms) */
+  maxLiveInTaskMs: number;
+  /** long tasks over 100 ms by their biggest share: category → count */
+  over100By: Record<string, number>;
+  /** ms inside long tasks over 100 ms, per category (summed over the window) */
+  over100Ms: Record<string, number>;
+  /** main-thread self ms per second per category over the window */
+  msPerS: Record<string, number>;
+  /** --profile: ms of CPU-profile samples inside long tasks over 100 ms, per category (gc, program, idle, span categories, other:<fn>) */
+  profileOver100Ms?: Record<string, number>;
 }
 
 interface CpuProfile {
@@ -133,6 +152,97 @@ interface CpuProfile {
   samples: number[];
   timeDeltas: number[];
 }
+const LIVE = new Set(['apply', 'fleetApply', 'upload', 'fleetDraw', 'controller']);
+/** The long tasks' attribution (page spans) summed per cell. */
+function attribution(res: PageResult, win: number) {
+  const over100By: Record<string, number> = {};
+  const over100Ms: Record<string, number> = {};
+  let liveTasksOver100 = 0;
+  let maxLive = 0;
+  for (const t of res.longTaskDetail) {
+    if (t.live > maxLive) maxLive = t.live;
+    if (t.duration <= 100) continue;
+    const [top] = Object.entries(t.by).sort((x, y) => (y[1] ?? 0) - (x[1] ?? 0));
+    over100By[top![0]] = (over100By[top![0]] ?? 0) + 1;
+    if (LIVE.has(top![0])) liveTasksOver100++;
+    for (const [c, ms] of Object.entries(t.by)) over100Ms[c] = round((over100Ms[c] ?? 0) + (ms ?? 0));
+  }
+  const msPerS = Object.fromEntries(Object.entries(res.spanTotals).map(([c, ms]) => [c, round((ms ?? 0) / win, 1)]));
+  return { liveTasksOver100, maxLiveInTaskMs: round(maxLive), over100By, over100Ms, msPerS };
+}
+
+/** The live path's functions (names survive the bench build) → the page spans' categories. */
+const FN_CAT: Record<string, string> = {
+  applyPositions: 'apply',
+  applySnapshotPart: 'apply',
+  upsert: 'apply',
+  step: 'fleetApply',
+  beforeFrame: 'fleetApply',
+  upload: 'upload',
+  draw: 'fleetDraw',
+  drawDensity: 'fleetDraw',
+  useMain: 'fleetDraw',
+  ageTrucks: 'controller',
+  countInView: 'controller',
+  flush: 'controller',
+  updateLabels: 'controller',
+  rebuild: 'upload',
+  _render: 'maplibre',
+};
+
+/**
+ * Split the CPU profile's samples inside each long task over 100 ms by category: the innermost
+ * live-path function on the sample's stack (FN_CAT), else V8's (garbage collector) / (program:
+ * native work outside JavaScript — in software WebGL mostly the compositor reading canvases back)
+ * / (idle), else `other:<function>`. Profile time is aligned with the
+ * page's performance.now() by the first sample inside `__benchSync`.
+ */
+function profileAttribution(p: CpuProfile & { startTime: number }, res: PageResult): Record<string, number> | null {
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of p.nodes as (CpuProfile['nodes'][number] & { children?: number[] })[]) for (const c of n.children ?? []) parent.set(c, n.id);
+  const catOf = new Map<number, string>();
+  const classify = (id: number): string => {
+    const hit = catOf.get(id);
+    if (hit) return hit;
+    const leaf = byId.get(id)!.callFrame.functionName;
+    let cat: string;
+    if (leaf === '(garbage collector)') cat = 'gc';
+    else if (leaf === '(program)') cat = 'program';
+    else if (leaf === '(idle)') cat = 'idle';
+    else {
+      cat = '';
+      for (let cur: number | undefined = id; cur !== undefined && !cat; cur = parent.get(cur)) cat = FN_CAT[byId.get(cur)!.callFrame.functionName] ?? '';
+      cat ||= `other:${leaf || '(anonymous)'}`;
+    }
+    catOf.set(id, cat);
+    return cat;
+  };
+  const times: number[] = [];
+  let t = p.startTime;
+  for (const d of p.timeDeltas) times.push((t += d) / 1000);
+  let offset = NaN;
+  for (let i = 0; i < p.samples.length; i++) {
+    let isSync = false;
+    for (let cur: number | undefined = p.samples[i]; cur !== undefined && !isSync; cur = parent.get(cur)) isSync = byId.get(cur)!.callFrame.functionName === '__benchSync';
+    if (isSync) {
+      offset = times[i]! - res.syncAt;
+      break;
+    }
+  }
+  if (!Number.isFinite(offset)) return null;
+  const out: Record<string, number> = {};
+  const tasks = res.longTaskDetail.filter((x) => x.duration > 100);
+  for (let i = 0; i < p.samples.length; i++) {
+    const at = times[i]! - offset;
+    const dt = (p.timeDeltas[i + 1] ?? 1000) / 1000;
+    if (!tasks.some((x) => at >= x.start && at < x.start + x.duration)) continue;
+    const c = classify(p.samples[i]!);
+    out[c] = (out[c] ?? 0) + dt;
+  }
+  return Object.fromEntries(Object.entries(out).sort((x, y) => y[1] - x[1]).slice(0, 12).map(([k, v]) => [k, round(v)]));
+}
+
 /** Top self-time functions of a CDP CPU profile (diagnostic only). */
 function printProfile(k: string, p: CpuProfile): void {
   const self = new Map<number, number>();
@@ -162,6 +272,7 @@ async function main(): Promise<void> {
   const modes = (a.modes || 'naive,console,fleet,deckgl').split(',') as Mode[];
   const interps = (a.interp || 'on,off').split(',').map((x) => x === 'on');
   const outName = a.out || 'map';
+  const loadAverageAtStart = os.loadavg().map((x) => round(x, 1));
   const bbox = basemapFromCity(loadCity()).bbox as [number, number, number, number];
 
   const out = tempDir('bench-map-');
@@ -185,6 +296,66 @@ async function main(): Promise<void> {
   });
   const key = (mode: Mode, n: number, size: [number, number], interp: boolean | null) => `${mode}${interp === null ? '' : interp ? '+interp' : '-interp'} ${n} ${size[0]}x${size[1]}`;
   const results = new Map<string, { mode: Mode; devices: number; size: string; interp: boolean | null; rows: Row[] }>();
+  /** The table and the JSON of what was measured so far (written after every round too). */
+  const report = (done: number): void => {
+    type NumField = { [F in keyof Row]-?: Row[F] extends number ? F : never }[keyof Row];
+    const S = (k: string, f: NumField): Spread => spread(results.get(k)?.rows.map((x) => x[f]) ?? []);
+    /** per-category records summed over the rounds */
+    const sumRec = (k: string, f: 'over100By' | 'over100Ms' | 'msPerS' | 'profileOver100Ms', per = 1): Record<string, number> => {
+      const out: Record<string, number> = {};
+      for (const row of results.get(k)?.rows ?? []) for (const [c, v] of Object.entries(row[f] ?? {})) out[c] = (out[c] ?? 0) + v;
+      return Object.fromEntries(Object.entries(out).sort((x, y) => y[1] - x[1]).map(([c, v]) => [c, round(v / per, 1)]));
+    };
+    const table: (string | number)[][] = [['cell', 'median ms', 'p95 ms', '>50 ms per s', 'map repaints/s', 'fleet canvas draws/s', 'longest task ms', 'tasks >100 ms', 'of them live path', 'most live-path ms in one task', 'decode main / worker ms', 'apply ms', 'upload ms', 'stream KB/s', 'naive p95 ÷ p95']];
+    const summary: Record<string, unknown> = {};
+    for (const [k, v] of results) {
+      const naiveKey = key('naive', v.devices, v.size.split('x').map(Number) as [number, number], null);
+      const ratio = results.has(naiveKey) ? spread(v.rows.map((row, i) => (results.get(naiveKey)!.rows[i]?.p95Ms ?? NaN) / row.p95Ms)) : null;
+      const numeric = (Object.keys(v.rows[0]!) as (keyof Row)[]).filter((f) => typeof v.rows[0]![f] === 'number') as NumField[];
+      summary[k] = {
+        mode: v.mode,
+        devices: v.devices,
+        size: v.size,
+        interp: v.interp,
+        ...Object.fromEntries(numeric.map((f) => [f, S(k, f)])),
+        naiveOverP95: ratio,
+        // summed over the rounds; msPerS averaged
+        over100By: sumRec(k, 'over100By'),
+        over100Ms: sumRec(k, 'over100Ms'),
+        msPerS: sumRec(k, 'msPerS', v.rows.length),
+        profileOver100Ms: sumRec(k, 'profileOver100Ms'),
+      };
+      table.push([
+        k,
+        fmtSpread(S(k, 'medianMs'), 1),
+        fmtSpread(S(k, 'p95Ms'), 1),
+        fmtSpread(S(k, 'over50MsPerS')),
+        fmtSpread(S(k, 'repaintsPerS'), 1),
+        fmtSpread(S(k, 'fleetDrawsPerS'), 1),
+        fmtSpread(S(k, 'longestTaskMs')),
+        fmtSpread(S(k, 'longTasksOver100')),
+        fmtSpread(S(k, 'liveTasksOver100')),
+        fmtSpread(S(k, 'maxLiveInTaskMs')),
+        `${fmtSpread(S(k, 'decodeMs'), 1)} / ${fmtSpread(S(k, 'workerDecodeMs'), 1)}`,
+        fmtSpread(S(k, 'applyMs'), 1),
+        fmtSpread(S(k, 'uploadMs'), 1),
+        fmtSpread(S(k, 'streamKBps')),
+        ratio ? fmtSpread(ratio, 2, '×') : '',
+      ]);
+    }
+    printTable(table);
+    const target = [...results.entries()].find(([, v]) => v.mode === 'fleet' && v.interp && v.devices === 50_000);
+    if (target) {
+      const p95 = S(target[0], 'p95Ms').median;
+      console.log(`target p95 ≤ 50 ms at 50,000 with interpolation (${target[0]}): ${p95} ms → ${p95 <= 50 ? 'met' : 'MISSED'}`);
+    }
+    const file = writeResult(outName, {
+      options: { rounds, roundsDone: done, loadAverageAtEnd: os.loadavg().map((x) => round(x, 1)), loadAverageAtStart, seconds, fleets, sizes: sizes.map((s) => s.join('x')), modes, interps, chromium: '/usr/bin/chromium --headless --disable-gpu (software WebGL)', feed: 'real LiveHub over loopback WebSocket, a quarter of the trucks every 250 ms' },
+      summary,
+      rounds: Object.fromEntries([...results].map(([k, v]) => [k, v.rows])),
+    });
+    console.log(`written ${file}`);
+  };
   try {
     for (let r = 1; r <= rounds; r++) {
       for (const n of fleets) {
@@ -223,9 +394,11 @@ async function main(): Promise<void> {
                   continue;
                 }
                 const t1 = Date.now();
-                if (cdp) printProfile(k, ((await cdp.send('Profiler.stop')) as { profile: CpuProfile }).profile);
+                const profile = cdp ? ((await cdp.send('Profiler.stop')) as { profile: CpuProfile & { startTime: number } }).profile : null;
+                if (profile) printProfile(k, profile);
                 await page.close();
                 const win = res.frames.reduce((x, y) => x + y, 0) / 1000 || seconds;
+                const profileOver100Ms = profile ? profileAttribution(profile, res) : null;
                 const med = (xs: number[]) => (xs.length ? percentile(xs, 50) : 0);
                 const row: Row = {
                   medianMs: round(percentile(res.frames, 50), 1),
@@ -245,10 +418,16 @@ async function main(): Promise<void> {
                   // the window is the last `seconds` of the page's run
                   streamKBps: mode === 'naive' ? 0 : round(feed.bytesPerSecond(t1 - win * 1000, t1) / 1024),
                   trucks: res.trucks,
+                  load1: round(os.loadavg()[0]!, 1),
+                  ...attribution(res, win),
+                  ...(profileOver100Ms ? { profileOver100Ms } : {}),
                 };
                 void t0;
                 if (!results.has(k)) results.set(k, { mode, devices: n, size: `${size[0]}x${size[1]}`, interp, rows: [] });
                 results.get(k)!.rows.push(row);
+                const kv = (o: Record<string, number>) => Object.entries(o).map(([c, v]) => `${c} ${v}`).join(', ') || '-';
+                console.log(`      long tasks >100 ms by biggest share: ${kv(row.over100By)}; ms inside them: ${kv(row.over100Ms)}; most live-path work in one task ${row.maxLiveInTaskMs} ms; main thread ms/s: ${kv(row.msPerS)}`);
+                if (row.profileOver100Ms) console.log(`      profile inside long tasks >100 ms (ms): ${kv(row.profileOver100Ms)}`);
                 console.log(
                   `  [${k} r${r}] median ${row.medianMs} p95 ${row.p95Ms} ms · >50ms ${row.over50MsPerS} ms/s · ${row.repaintsPerS} map repaints/s + ${row.fleetDrawsPerS} fleet draws/s · long tasks ${row.longTasks} (max ${row.longestTaskMs}, >100: ${row.longTasksOver100}) · ${row.updatesPerS} upd/s decode ${row.decodeMs}/${row.workerDecodeMs}w apply ${row.applyMs} (p95 ${row.applyP95Ms}) upload ${row.uploadMs} ms · ${row.streamKBps} KB/s`,
                 );
@@ -259,6 +438,7 @@ async function main(): Promise<void> {
           await feed.stop();
         }
       }
+      report(r);
     }
   } finally {
     await browser.close();
@@ -266,42 +446,8 @@ async function main(): Promise<void> {
     fs.rmSync(out, { recursive: true, force: true });
   }
 
-  const S = (k: string, f: keyof Row): Spread => spread(results.get(k)?.rows.map((x) => x[f]) ?? []);
-  const table: (string | number)[][] = [['cell', 'median ms', 'p95 ms', '>50 ms per s', 'map repaints/s', 'fleet canvas draws/s', 'longest task ms', 'tasks >100 ms', 'decode main / worker ms', 'apply ms', 'upload ms', 'stream KB/s', 'naive p95 ÷ p95']];
-  const summary: Record<string, unknown> = {};
-  for (const [k, v] of results) {
-    const naiveKey = key('naive', v.devices, v.size.split('x').map(Number) as [number, number], null);
-    const ratio = results.has(naiveKey) ? spread(v.rows.map((row, i) => (results.get(naiveKey)!.rows[i]?.p95Ms ?? NaN) / row.p95Ms)) : null;
-    summary[k] = { mode: v.mode, devices: v.devices, size: v.size, interp: v.interp, ...Object.fromEntries((Object.keys(v.rows[0]!) as (keyof Row)[]).map((f) => [f, S(k, f)])), naiveOverP95: ratio };
-    table.push([
-      k,
-      fmtSpread(S(k, 'medianMs'), 1),
-      fmtSpread(S(k, 'p95Ms'), 1),
-      fmtSpread(S(k, 'over50MsPerS')),
-      fmtSpread(S(k, 'repaintsPerS'), 1),
-      fmtSpread(S(k, 'fleetDrawsPerS'), 1),
-      fmtSpread(S(k, 'longestTaskMs')),
-      fmtSpread(S(k, 'longTasksOver100')),
-      `${fmtSpread(S(k, 'decodeMs'), 1)} / ${fmtSpread(S(k, 'workerDecodeMs'), 1)}`,
-      fmtSpread(S(k, 'applyMs'), 1),
-      fmtSpread(S(k, 'uploadMs'), 1),
-      fmtSpread(S(k, 'streamKBps')),
-      ratio ? fmtSpread(ratio, 2, '×') : '',
-    ]);
-  }
-  printTable(table);
-  const target = [...results.entries()].find(([, v]) => v.mode === 'fleet' && v.interp && v.devices === 50_000);
-  if (target) {
-    const p95 = S(target[0], 'p95Ms').median;
-    console.log(`target p95 ≤ 50 ms at 50,000 with interpolation (${target[0]}): ${p95} ms → ${p95 <= 50 ? 'met' : 'MISSED'}`);
-  }
-  const file = writeResult(outName, {
-    options: { rounds, seconds, fleets, sizes: sizes.map((s) => s.join('x')), modes, interps, chromium: '/usr/bin/chromium --headless --disable-gpu (software WebGL)', feed: 'real LiveHub over loopback WebSocket, a quarter of the trucks every 250 ms' },
-    summary,
-    rounds: Object.fromEntries([...results].map(([k, v]) => [k, v.rows])),
-  });
-  console.log(`written ${file}`);
 }
+
 
 main().then(
   () => process.exit(0),

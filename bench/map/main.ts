@@ -31,6 +31,7 @@ import type { LiveMessage } from '../../ops-console/shared/live';
 import { FleetBuffer, FLEET_STRIDE, A, latOf, lonOf } from '../../ops-console/web/src/map/fleet-buffer';
 import { TRUCK_COLORS, TRUCK_STATES, truckState } from '../../ops-console/web/src/colors';
 import type { GpsFix } from '../../contract';
+import { Spans, __benchSync, type Cat, type LongTask } from './spans';
 
 setWorkerUrl(new URL('./assets/maplibre-gl-worker.mjs', document.baseURI).href);
 
@@ -53,6 +54,14 @@ export interface Result {
   uploadMs: number[];
   /** trucks the page had when measuring started */
   trucks: number;
+  /** every long task of the window split by what ran in it (spans.ts) */
+  longTaskDetail: LongTask[];
+  /** main-thread self ms per category over the window */
+  spanTotals: Partial<Record<Cat, number>>;
+  /** performance.now() of the profile-alignment busy loop (spans.ts __benchSync), and of the window */
+  syncAt: number;
+  windowStart: number;
+  windowEnd: number;
   error?: string;
 }
 
@@ -65,16 +74,28 @@ function position(basemap: Basemap, i: number, t: number): [number, number] {
   return [cx + 0.002 * Math.cos(a), cy + 0.002 * Math.sin(a)];
 }
 
-function measure(seconds: number, res: Result, map: MlMap): Promise<void> {
+/** Wrap MapLibre's own repaint (map._render) as the 'maplibre' category. */
+function wrapMap(spans: Spans, map: MlMap): void {
+  spans.wrap(map, '_render', 'maplibre');
+}
+
+function measure(seconds: number, res: Result, map: MlMap, spans: Spans): Promise<void> {
   document.title = 'measuring'; // bench/map.ts --shots waits for it
+  res.syncAt = __benchSync();
+  const entries: { startTime: number; duration: number }[] = [];
   const obs = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) res.longTasks.push(e.duration);
+    for (const e of list.getEntries()) {
+      res.longTasks.push(e.duration);
+      entries.push({ startTime: e.startTime, duration: e.duration });
+    }
   });
   obs.observe({ type: 'longtask', buffered: false });
   const onRender = () => res.repaints++;
   map.on('render', onRender);
+  spans.on = true;
   return new Promise((resolve) => {
     const t0 = performance.now();
+    res.windowStart = t0;
     let last = t0;
     const frame = (t: number) => {
       res.frames.push(t - last);
@@ -83,6 +104,10 @@ function measure(seconds: number, res: Result, map: MlMap): Promise<void> {
       else {
         obs.disconnect();
         map.off('render', onRender);
+        spans.on = false;
+        res.windowEnd = performance.now();
+        res.longTaskDetail = spans.attribute(entries);
+        res.spanTotals = spans.totals(t0, res.windowEnd);
         resolve();
       }
     };
@@ -93,7 +118,12 @@ function measure(seconds: number, res: Result, map: MlMap): Promise<void> {
   });
 }
 
-const newResult = (): Result => ({ frames: [], longTasks: [], repaints: 0, fleetDraws: 0, updates: 0, decodeMs: [], workerDecodeMs: [], applyMs: [], uploadMs: [], trucks: 0 });
+const newResult = (): Result => ({ frames: [], longTasks: [], repaints: 0, fleetDraws: 0, updates: 0, decodeMs: [], workerDecodeMs: [], applyMs: [], uploadMs: [], trucks: 0, longTaskDetail: [], spanTotals: {}, syncAt: 0, windowStart: 0, windowEnd: 0 });
+
+/** The model's entry points, as the stream calls them. */
+function wrapModel(spans: Spans, model: LiveModel): void {
+  for (const m of ['apply', 'applyPositions', 'applySnapshotPart']) spans.wrap(model, m, 'apply');
+}
 
 async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
   const end = performance.now() + ms;
@@ -112,6 +142,9 @@ async function runNaive(basemap: Basemap, devices: number, seconds: number): Pro
   });
   map.addSource('all', { type: 'geojson', data: fc(Date.now()) });
   map.addLayer({ id: 'all', type: 'circle', source: 'all', paint: { 'circle-radius': 3, 'circle-color': '#60a5fa' } });
+  const spans = new Spans();
+  wrapMap(spans, map);
+  spans.wrap(map.getSource<GeoJSONSource>('all')!, 'setData', 'apply');
   await new Promise((r) => setTimeout(r, 2000));
   const res = newResult();
   res.trucks = devices;
@@ -121,7 +154,7 @@ async function runNaive(basemap: Basemap, devices: number, seconds: number): Pro
     res.applyMs.push(performance.now() - t0);
     res.updates++;
   }, 1000);
-  await measure(seconds, res, map);
+  await measure(seconds, res, map, spans);
   clearInterval(timer);
   map.remove();
   return res;
@@ -131,6 +164,10 @@ async function runConsole(basemap: Basemap, devices: number, seconds: number, ws
   const model = new LiveModel();
   const c = new LegacyMapController({ container: document.getElementById('map')!, style: buildOfflineStyle(basemap), basemap, model });
   await c.ready;
+  const spans = new Spans();
+  wrapMap(spans, c.map);
+  wrapModel(spans, model);
+  spans.wrap(c, 'flush', 'controller');
   const res = newResult();
   let measuring = false;
   // the old socket.ts: JSON.parse and apply on the main thread
@@ -150,7 +187,7 @@ async function runConsole(basemap: Basemap, devices: number, seconds: number, ws
   await new Promise((r) => setTimeout(r, 2000));
   res.trucks = model.devices.size;
   measuring = true;
-  await measure(seconds, res, c.map);
+  await measure(seconds, res, c.map, spans);
   ws.close();
   c.destroy();
   return res;
@@ -160,6 +197,13 @@ async function runFleet(basemap: Basemap, devices: number, seconds: number, wsUr
   const model = new LiveModel();
   const c = new MapController({ container: document.getElementById('map')!, style: buildOfflineStyle(basemap), basemap, model, interpolate: interp });
   await c.ready;
+  const spans = new Spans();
+  wrapMap(spans, c.map);
+  wrapModel(spans, model);
+  spans.wrap(c, 'beforeFrame', 'fleetApply');
+  for (const m of ['flush', 'ageTrucks', 'countInView', 'updateLabels']) spans.wrap(c, m, 'controller');
+  for (const m of ['draw', 'drawDensity']) spans.wrap(c.fleetLayer, m, 'fleetDraw');
+  spans.wrap(c.fleetLayer, 'upload', 'upload');
   const sock = connectLive(model, 'bench', { path: wsUrl, keepTimings: true, ticket: false, onError: (m) => console.error(m) });
   await until(() => c.fleet.size >= devices, 120_000, 'fleet loaded');
   await new Promise((r) => setTimeout(r, 2000));
@@ -167,7 +211,7 @@ async function runFleet(basemap: Basemap, devices: number, seconds: number, wsUr
   res.trucks = c.fleet.size;
   const s0 = { frames: sock.stats.frames, apply: sock.stats.applyMs.length, decode: sock.stats.decodeMs.length };
   const f0 = { applies: c.fleetStats.applies, applyMs: c.fleetStats.applyMs, uploads: c.fleetLayer.stats.uploads, uploadMs: c.fleetLayer.stats.uploadMs, draws: c.fleetLayer.stats.draws };
-  await measure(seconds, res, c.map);
+  await measure(seconds, res, c.map, spans);
   res.fleetDraws = c.fleetLayer.stats.draws - f0.draws;
   res.updates = sock.stats.frames - s0.frames;
   res.applyMs = sock.stats.applyMs.slice(s0.apply);
@@ -204,6 +248,9 @@ async function runDeck(basemap: Basemap, devices: number, seconds: number, wsUrl
   const res = newResult();
   let measuring = false;
   let version = 0;
+  const spans = new Spans();
+  wrapMap(spans, map);
+  wrapModel(spans, model);
   const rebuild = () => {
     const n = fleet.size;
     if (pos.length < n * 2) {
@@ -232,6 +279,8 @@ async function runDeck(basemap: Basemap, devices: number, seconds: number, wsUrl
       ],
     });
   };
+  const work = { rebuild };
+  spans.wrap(work, 'rebuild', 'upload');
   // the model's changed trucks → the buffer, once per frame; interpolated positions every frame when moving
   let raf = 0;
   const frame = () => {
@@ -247,7 +296,7 @@ async function runDeck(basemap: Basemap, devices: number, seconds: number, wsUrl
       }
     }
     if (dirty.size || fleet.animating()) {
-      rebuild();
+      work.rebuild();
       if (measuring) res.uploadMs.push(performance.now() - t0);
     }
   };
@@ -258,7 +307,7 @@ async function runDeck(basemap: Basemap, devices: number, seconds: number, wsUrl
   res.trucks = fleet.size;
   const s0 = { frames: sock.stats.frames, apply: sock.stats.applyMs.length, decode: sock.stats.decodeMs.length };
   measuring = true;
-  await measure(seconds, res, map);
+  await measure(seconds, res, map, spans);
   res.updates = sock.stats.frames - s0.frames;
   res.applyMs = sock.stats.applyMs.slice(s0.apply);
   res.workerDecodeMs = sock.stats.decodeMs.slice(s0.decode);

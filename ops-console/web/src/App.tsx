@@ -30,6 +30,7 @@ import { ReportsView } from './reports/ReportsView';
 import { AdminView } from './views/admin/AdminView';
 import { InvestigatorView } from './views/investigator/InvestigatorView';
 import { PasswordButton } from './views/account/PasswordDialog';
+import { countRender } from './render-count';
 
 // MapLibre's worker is emitted beside the main module (build/offline-assets.ts)
 setWorkerUrl(new URL('./assets/maplibre-gl-worker.mjs', document.baseURI).href);
@@ -65,6 +66,7 @@ async function loadBasemap(): Promise<Basemap> {
 }
 
 function Console({ session, lang, setLang }: { session: Session; lang: Lang; setLang: (l: Lang) => void }) {
+  countRender('Console');
   const t = useMemo(() => makeT(lang), [lang]);
   const views = viewsFor(session.role);
   const [view, setView] = useState<View>(views[0] ?? 'live');

@@ -90,6 +90,16 @@ describe('Trail', () => {
     for (let t = 12_000; t <= 120_000; t += 6000) tr.push(t / 1000, 0, t);
     expect(tr.pts[2]).toBeGreaterThanOrEqual(120_000 - 60_000);
   });
+
+  it('a device reporting faster than the spacing (1 Hz, 5 s spacing) still grows a trail, a point per spacing', () => {
+    const tr = new Trail(60_000, 5_000);
+    for (let t = 0; t <= 20_000; t += 1000) tr.push(t / 1000, 0, t);
+    // a point pushed every 5 s, each kept current until the next is pushed
+    expect(tr.coordinates()).toEqual([[4, 0], [9, 0], [14, 0], [19, 0], [20, 0]]);
+    tr.push(21, 0, 21_000); // the head follows
+    expect(tr.coordinates().at(-1)).toEqual([21, 0]);
+    expect(tr.length).toBe(5);
+  });
 });
 
 describe('createThrottle', () => {

@@ -54,13 +54,16 @@ export class Trail {
     private readonly windowMs: number,
     private readonly minSpacingMs: number,
   ) {}
+  /** time of the last point pushed (not of the head kept current since): spacing counts from it */
+  private anchorTs = -Infinity;
   /** Returns true when the trail changed. */
   push(lon: number, lat: number, ts: number): boolean {
     const n = this.pts.length;
     if (n >= 3) {
       const lastTs = this.pts[n - 1]!;
       if (ts <= lastTs) return false;
-      if (ts - lastTs < this.minSpacingMs) {
+      // measured from the last pushed point: a device reporting more often than the spacing still grows a trail
+      if (ts - this.anchorTs < this.minSpacingMs) {
         // keep the head current without growing the trail
         this.pts[n - 3] = lon;
         this.pts[n - 2] = lat;
@@ -70,6 +73,7 @@ export class Trail {
       }
     }
     this.pts.push(lon, lat, ts);
+    this.anchorTs = ts;
     this.trim(ts);
     return true;
   }

@@ -52,6 +52,8 @@ export function connectLive(model: LiveModel, token: string, opts: ConnectOption
     columnar: opts.columnar ?? true,
     ...(opts.ticket === false ? {} : { ticket: { url: new URL('/api/auth/ticket', location.href).href, token, path: url.pathname } }),
   };
+  let partMs = 0;
+  let partDecodeMs = 0;
   const onEvent = (e: StreamEvent) => {
     if (e.type === 'status') {
       status = e.status;
@@ -66,16 +68,19 @@ export function connectLive(model: LiveModel, token: string, opts: ConnectOption
     if (e.type === 'message') {
       if (e.part && e.msg.type === 'snapshot') model.applySnapshotPart(e.msg, e.part);
       else model.apply(e.msg);
-      stats.messages++;
-    } else {
-      model.applyPositions(e.frame);
-      stats.frames++;
-    }
+    } else model.applyPositions(e.frame);
     stats.bytes += e.bytes;
+    // a frame or snapshot in parts counts once, its parts' times summed
+    partMs += performance.now() - t0;
+    partDecodeMs += e.decodeMs;
+    if (e.part && !e.part.last) return;
+    if (e.type === 'message') stats.messages++;
+    else stats.frames++;
     if (opts.keepTimings) {
-      stats.applyMs.push(performance.now() - t0);
-      stats.decodeMs.push(e.decodeMs);
+      stats.applyMs.push(partMs);
+      stats.decodeMs.push(partDecodeMs);
     }
+    partMs = partDecodeMs = 0;
   };
   let close: () => void;
   if ((opts.worker ?? true) && typeof Worker !== 'undefined') {

@@ -13,7 +13,7 @@ export type SocketStatus = 'connecting' | 'open' | 'closed';
 export type StreamEvent =
   | { type: 'status'; status: SocketStatus }
   | { type: 'message'; msg: LiveMessage; decodeMs: number; bytes: number; part?: { first: boolean; last: boolean } }
-  | { type: 'positions'; frame: PositionsFrame; decodeMs: number; bytes: number }
+  | { type: 'positions'; frame: PositionsFrame; decodeMs: number; bytes: number; part?: { first: boolean; last: boolean } }
   | { type: 'error'; message: string };
 
 export interface StreamOptions {
@@ -36,6 +36,43 @@ async function fetchTicket(t: NonNullable<StreamOptions['ticket']>): Promise<str
 
 /** devices per snapshot part */
 export const SNAPSHOT_PART = 2000;
+/** fixes per position-frame part: a big fleet's frame (12,500 fixes at 50,000 trucks) is applied in several main-thread tasks */
+export const POSITIONS_PART = 1000;
+
+/**
+ * Split a decoded position frame into parts of at most `part` fixes, each with its own column
+ * buffers (so each can be transferred from the worker on its own); the names go with the first.
+ */
+export function splitPositions(f: PositionsFrame, part = POSITIONS_PART): PositionsFrame[] {
+  if (f.n <= part) return [f];
+  const out: PositionsFrame[] = [];
+  for (let a = 0; a < f.n; a += part) {
+    const b = Math.min(f.n, a + part);
+    out.push({
+      at: f.at,
+      n: b - a,
+      index: f.index.slice(a, b),
+      lonE7: f.lonE7.slice(a, b),
+      latE7: f.latE7.slice(a, b),
+      tsOffset: f.tsOffset.slice(a, b),
+      seenOffset: f.seenOffset.slice(a, b),
+      speed100: f.speed100.slice(a, b),
+      heading100: f.heading100.slice(a, b),
+      hdop10: f.hdop10.slice(a, b),
+      sats: f.sats.slice(a, b),
+      flags: f.flags.slice(a, b),
+      names: a === 0 ? f.names : [],
+    });
+  }
+  return out;
+}
+
+/** The distinct buffers under a frame's columns (what the worker transfers instead of copying). */
+export function frameBuffers(f: PositionsFrame): ArrayBuffer[] {
+  const set = new Set<ArrayBuffer>();
+  for (const c of [f.index, f.lonE7, f.latE7, f.tsOffset, f.seenOffset, f.speed100, f.heading100, f.hdop10, f.sats, f.flags]) set.add(c.buffer as ArrayBuffer);
+  return [...set];
+}
 
 /** Parse one WebSocket message into a stream event (never throws: bad input is an 'error' event). */
 export function decodeMessage(data: unknown): StreamEvent {
@@ -104,6 +141,9 @@ export function openStream(opts: StreamOptions, emit: (e: StreamEvent) => void):
           const msg = { ...head, devices: devices.slice(i, i + SNAPSHOT_PART), alerts: first ? head.alerts : [], ...(first ? {} : { positionIds: undefined }) };
           emit({ type: 'message', msg, decodeMs: first ? e.decodeMs : 0, bytes: first ? e.bytes : 0, part: { first, last } });
         }
+      } else if (e.type === 'positions' && e.frame.n > POSITIONS_PART) {
+        const parts = splitPositions(e.frame);
+        parts.forEach((frame, i) => emit({ type: 'positions', frame, decodeMs: i === 0 ? e.decodeMs : 0, bytes: i === 0 ? e.bytes : 0, part: { first: i === 0, last: i === parts.length - 1 } }));
       } else emit(e);
     };
     ws.onclose = () => {

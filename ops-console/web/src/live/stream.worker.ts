@@ -1,13 +1,13 @@
 /**
  * The live stream's Web Worker: owns the WebSocket, parses JSON and decodes binary position
  * frames, and posts decoded events to the main thread (position columns are transferred, not
- * copied). Protocol: main → worker `{ open: StreamOptions }` | `{ close: true }`; worker → main StreamEvent.
+ * copied; a big frame goes in parts, each applied in its own main-thread task). Protocol: main → worker `{ open: StreamOptions }` | `{ close: true }`; worker → main StreamEvent.
  */
-import { openStream, type StreamEvent, type StreamOptions } from './stream';
+import { frameBuffers, openStream, type StreamEvent, type StreamOptions } from './stream';
 
 let close: (() => void) | null = null;
 const post = (e: StreamEvent) => {
-  if (e.type === 'positions') (self as unknown as Worker).postMessage(e, [e.frame.index.buffer]);
+  if (e.type === 'positions') (self as unknown as Worker).postMessage(e, frameBuffers(e.frame));
   else (self as unknown as Worker).postMessage(e);
 };
 

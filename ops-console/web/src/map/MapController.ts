@@ -16,9 +16,6 @@ import { BASEMAP_SOURCES, DISTRICT_LABEL_LAYER, districtLabelPoints } from '../b
 import { LiveFeatures } from '../live/features';
 import type { LayerKey, LiveModel } from '../live/model';
 import { createThrottle, type Throttle } from '../live/throttle';
-import type { GpsFix, TruckEvent } from '../../../../contract';
-import type { LiveState } from '../../../shared/live';
-import { truckState, type TruckStateInput } from '../colors';
 import { truckArrow } from './icons';
 import { addStationLayers, STATION_LAYERS } from './stations-layer';
 import { addCameraLayers, CAMERA_LABEL_SOURCE, CAMERA_LAYERS } from './cameras-layer';
@@ -27,6 +24,7 @@ import { FleetBuffer, mercX, mercY } from './fleet-buffer';
 import { FleetLayer, type FleetStyle } from './fleet-layer';
 import { trailCasingPaint, trailPaint } from './trail-style';
 import { GeofenceLayer } from './geofence-layer';
+import { FleetSync, type FleetSyncStats } from './fleet-sync';
 
 export type MapMode = 'live' | 'coverage' | 'replay';
 
@@ -106,14 +104,15 @@ export class MapController {
   /** geofences (geofence-layer.ts), under the live layers */
   readonly geofences = new GeofenceLayer();
   readonly fleetLayer: FleetLayer;
+  readonly fleetSync: FleetSync;
   /** main-thread time applying truck changes to the fleet buffer (ms, summed) and how often */
-  readonly fleetStats = { applies: 0, applyMs: 0, lastApplyMs: 0, applied: 0 };
+  get fleetStats(): FleetSyncStats {
+    return this.fleetSync.stats;
+  }
   private selectedId: string | null = null;
   private hoverId: string | null = null;
   private inView = 0;
   private truckLabels = new Map<string, Marker>();
-  /** reused for every truck's state (no allocation per truck per update) */
-  private readonly stateInput: TruckStateInput = {};
 
   constructor(private readonly opts: MapControllerOptions) {
     const b = opts.basemap.bbox;
@@ -132,6 +131,7 @@ export class MapController {
     this.map.addControl(new ScaleControl({ unit: 'metric' }), 'bottom-left');
     this.features = new LiveFeatures(opts.model, opts.timeZone);
     this.fleet = new FleetBuffer({ origin: [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2], interpolate: opts.interpolate ?? true, maxAnimMs: opts.maxAnimMs });
+    this.fleetSync = new FleetSync(opts.model, this.fleet);
     this.fleetLayer = new FleetLayer({ id: 'trucks', buffer: this.fleet, beforeFrame: () => this.beforeFrame(), style: (z) => this.fleetStyle(z) });
     this.throttle = createThrottle(() => this.flush(), () => opts.flushMs ?? (this.fleet.size >= BIG_FLEET ? 1000 : 500));
     this.ready = new Promise((resolve) => {
@@ -337,46 +337,25 @@ export class MapController {
     return { type: 'FeatureCollection', features };
   }
 
-  /** Apply the model's changed trucks to the fleet buffer (before each frame is drawn). */
-  private beforeFrame(): void {
-    const model = this.opts.model;
-    const dirty = model.takeDirty('truck');
-    if (dirty.size) {
-      const t0 = performance.now();
-      const now = Date.now();
-      for (const id of dirty) {
-        const s = model.devices.get(id);
-        const gps = s?.latest.gps?.data as GpsFix | undefined;
-        if (!s || !gps) {
-          this.fleet.remove(id);
-          continue;
-        }
-        this.fleet.set(id, gps.lon, gps.lat, gps.ts, gps.heading, truckState(truckInput(s, this.stateInput), now));
-      }
-      const ms = performance.now() - t0;
-      this.fleetStats.applies++;
-      this.fleetStats.applied += dirty.size;
-      this.fleetStats.applyMs += ms;
-      this.fleetStats.lastApplyMs = ms;
-      // trucks added or removed (e.g. a snapshot applied in parts): recount what is in view
-      if (this.fleet.layoutVersion !== this.countedLayout) this.countInView();
-    }
+  /** Apply the model's changed trucks to the fleet buffer (before each frame is drawn, a time budget per frame: fleet-sync.ts). True: trucks left for the next frame. */
+  private beforeFrame(): boolean {
+    const layout = this.fleet.layoutVersion;
+    const more = this.fleetSync.step();
+    // trucks added or removed (e.g. a snapshot applied in parts): recount what is in view
+    if (this.fleet.layoutVersion !== layout && this.fleet.layoutVersion !== this.countedLayout) this.countInView();
     this.fleetLayer.selectedSlot = this.selectedId ? (this.fleet.slot(this.selectedId) ?? -1) : -1;
     this.fleetLayer.hoverSlot = this.hoverId ? (this.fleet.slot(this.hoverId) ?? -1) : -1;
     for (const [id, m] of this.truckLabels) {
       const p = this.fleet.position(id);
       if (p) m.setLngLat(p);
     }
+    return more;
   }
 
-  /** trucks age into 'offline' without any message */
+  /** trucks age into 'offline' without any message (recomputed over the next frames, fleet-sync.ts) */
   private ageTrucks(): void {
     this.countInView(); // trucks drive into and out of the view
-    const now = Date.now();
-    for (const id of this.fleet.ids) {
-      const s = this.opts.model.devices.get(id);
-      if (s) this.fleet.setState(id, truckState(truckInput(s, this.stateInput), now));
-    }
+    this.fleetSync.startAging();
     this.fleetLayer.requestDraw();
   }
 
@@ -529,13 +508,4 @@ export class MapController {
     for (const l of this.truckLabels.values()) l.remove();
     this.map.remove();
   }
-}
-
-/** The inputs of `truckState` for a device, written into `out`. */
-function truckInput(s: LiveState, out: TruckStateInput): TruckStateInput {
-  out.online = s.online;
-  out.gps = s.latest.gps?.data as GpsFix | undefined;
-  out.event = s.latest.event?.data as TruckEvent | undefined;
-  out.lastSeen = s.lastSeen;
-  return out;
 }

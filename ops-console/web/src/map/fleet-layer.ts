@@ -113,6 +113,10 @@ void main() {
 
 /** density cell size, CSS px */
 export const DENSITY_CELL_PX = 8;
+/** fleet canvas resolution while the density grid is shown */
+export const DENSITY_SCALE = 0.5;
+/** the density grid is re-binned at most this often for new fixes (camera moves re-bin at once), ms */
+export const DENSITY_REBIN_MS = 250;
 
 function hexRgb(hex: string): [number, number, number] {
   const n = parseInt(hex.slice(1), 16);
@@ -122,8 +126,8 @@ function hexRgb(hex: string): [number, number, number] {
 export interface FleetLayerOptions {
   id: string;
   buffer: FleetBuffer;
-  /** called before each fleet frame is drawn: apply pending model changes to the buffer */
-  beforeFrame?: () => void;
+  /** called before each fleet frame is drawn: apply pending model changes to the buffer; true = changes left for the next frame */
+  beforeFrame?: () => boolean | void;
   /** point style and size (px, CSS) for the current zoom and fleet */
   style: (zoom: number) => { style: FleetStyle; sizePx: number };
 }
@@ -175,6 +179,24 @@ export class FleetLayer implements CustomLayerInterface {
   private cells = new Float32Array(0);
   /** occupied density cells in the last density frame */
   densityCells = 0;
+  /**
+   * Backing-store scale of the fleet canvas: 1, or DENSITY_SCALE while the density grid is shown
+   * (8 px cells look the same at half resolution). Under software compositing every redraw of a
+   * WebGL canvas is read back into the renderer; a quarter of the pixels is a quarter of that.
+   */
+  scale = 1;
+  /** density grid: the camera and selection it was binned with, when, and whether fixes arrived since */
+  private readonly binnedMatrix = new Float32Array(16);
+  private binnedSlots: [number, number] = [-2, -2];
+  private binnedAt = -Infinity;
+  private densityStale = true;
+  private rebinTimer: ReturnType<typeof setTimeout> | null = null;
+  /** density frames skipped because nothing visible changed (or re-binned within DENSITY_REBIN_MS) */
+  densitySkips = 0;
+
+  private pxRatio(): number {
+    return (window.devicePixelRatio || 1) * this.scale;
+  }
 
   constructor(private readonly opts: FleetLayerOptions) {
     this.id = opts.id;
@@ -261,7 +283,7 @@ export class FleetLayer implements CustomLayerInterface {
   private drawDensity(g: WebGL2RenderingContext, now: number): void {
     const b = this.opts.buffer;
     const c = this.canvas!;
-    const dpr = window.devicePixelRatio || 1;
+    const dpr = this.pxRatio();
     const cellPx = DENSITY_CELL_PX * dpr;
     const cols = Math.ceil(c.width / cellPx);
     const rows = Math.ceil(c.height / cellPx);
@@ -320,6 +342,8 @@ export class FleetLayer implements CustomLayerInterface {
   onRemove(): void {
     cancelAnimationFrame(this.raf);
     this.raf = 0;
+    if (this.rebinTimer) clearTimeout(this.rebinTimer);
+    this.rebinTimer = null;
     const g = this.gl;
     if (g) {
       if (this.vbo) g.deleteBuffer(this.vbo);
@@ -343,8 +367,8 @@ export class FleetLayer implements CustomLayerInterface {
     const c = this.canvas;
     if (!map || !c) return;
     const mc = map.getCanvas();
-    c.width = mc.width;
-    c.height = mc.height;
+    c.width = Math.max(1, Math.round(mc.width * this.scale));
+    c.height = Math.max(1, Math.round(mc.height * this.scale));
     c.style.width = mc.style.width || `${mc.clientWidth}px`;
     c.style.height = mc.style.height || `${mc.clientHeight}px`;
     this.requestDraw();
@@ -403,11 +427,11 @@ export class FleetLayer implements CustomLayerInterface {
     this.draw();
   }
 
-  /** Copy written slots to the GL buffer: the whole buffer after a resize, else the written range. */
-  private upload(): void {
+  /** Copy written slots to the GL buffer: the whole buffer after a resize, else the written range. True when something was copied. */
+  private upload(): boolean {
     const g = this.gl;
     const b = this.opts.buffer;
-    if (!g || !this.vbo) return;
+    if (!g || !this.vbo) return false;
     const t0 = performance.now();
     let bytes = 0;
     g.bindBuffer(g.ARRAY_BUFFER, this.vbo);
@@ -433,13 +457,14 @@ export class FleetLayer implements CustomLayerInterface {
       this.stats.lastUploadMs = ms;
       this.stats.uploadBytes += bytes;
     }
+    return bytes > 0;
   }
 
   private useMain(g: WebGL2RenderingContext, style: FleetStyle, sizePx: number, now: number): void {
     g.useProgram(this.prog);
     g.uniformMatrix4fv(this.u.u_matrix!, false, this.matrix);
     g.uniform1f(this.u.u_now!, now);
-    g.uniform1f(this.u.u_size!, sizePx * (window.devicePixelRatio || 1));
+    g.uniform1f(this.u.u_size!, sizePx * this.pxRatio());
     g.uniform1f(this.u.u_bearing!, this.bearing);
     g.uniform1i(this.u.u_selected!, this.selectedSlot);
     g.uniform1i(this.u.u_hover!, this.hoverSlot);
@@ -450,22 +475,57 @@ export class FleetLayer implements CustomLayerInterface {
     g.blendFunc(g.ONE, g.ONE_MINUS_SRC_ALPHA);
   }
 
+  /** Density: nothing visible changed since the grid was binned (or it was binned < DENSITY_REBIN_MS ago: redraw later). */
+  private keepDensity(now: number): boolean {
+    let same = this.binnedSlots[0] === this.hoverSlot && this.binnedSlots[1] === this.selectedSlot;
+    for (let i = 0; same && i < 16; i++) same = this.binnedMatrix[i] === this.matrix[i];
+    if (!same) return false;
+    if (!this.densityStale) return true;
+    const wait = this.binnedAt + DENSITY_REBIN_MS - now;
+    if (wait <= 0) return false;
+    this.rebinTimer ??= setTimeout(() => {
+      this.rebinTimer = null;
+      this.requestDraw();
+    }, wait);
+    return true;
+  }
+
   private draw(): void {
     const g = this.gl;
     const b = this.opts.buffer;
     if (!g || !this.prog || !this.vao || !this.canvas) return;
     const t0 = performance.now();
-    this.opts.beforeFrame?.();
-    this.upload();
+    const more = this.opts.beforeFrame?.() === true;
+    if (this.upload()) this.densityStale = true;
+    const visible = this.shown && this.haveMatrix && b.size > 0;
+    const { style, sizePx } = visible ? this.opts.style(this.zoom) : { style: this.lastStyle, sizePx: 0 };
+    const scale = style === 'density' ? DENSITY_SCALE : 1;
+    if (scale !== this.scale) {
+      this.scale = scale;
+      this.resize();
+    } else if (visible && style === 'density' && this.lastStyle === 'density' && this.keepDensity(t0)) {
+      // the canvas keeps showing the last grid: no GL work, no readback
+      this.densitySkips++;
+      if (more) this.requestDraw();
+      return;
+    }
     g.viewport(0, 0, this.canvas.width, this.canvas.height);
     g.clearColor(0, 0, 0, 0);
     g.clear(g.COLOR_BUFFER_BIT);
-    if (!this.shown || !this.haveMatrix || b.size === 0) return;
+    if (!visible) {
+      if (more) this.requestDraw();
+      return;
+    }
     this.stats.draws++;
-    const { style, sizePx } = this.opts.style(this.zoom);
     this.lastStyle = style;
     const now = b.clock();
-    if (style === 'density') this.drawDensity(g, now);
+    if (style === 'density') {
+      this.drawDensity(g, now);
+      this.binnedMatrix.set(this.matrix);
+      this.binnedSlots = [this.hoverSlot, this.selectedSlot];
+      this.binnedAt = t0;
+      this.densityStale = false;
+    }
     this.useMain(g, style === 'density' ? 'dots' : style, style === 'density' ? 7 : sizePx, now);
     g.bindVertexArray(this.vao);
     if (style !== 'density') g.drawArrays(g.POINTS, 0, b.size);
@@ -475,8 +535,10 @@ export class FleetLayer implements CustomLayerInterface {
     }
     g.bindVertexArray(null);
     this.stats.drawMs += performance.now() - t0;
-    // keep animating while any vehicle is between two fixes; stop when all have arrived
+    // keep animating while any vehicle is between two fixes; stop when all have arrived. At
+    // density zoom a move is well under a cell: the grid is redrawn on updates and camera moves only.
     this.lastAnimDraw = t0;
-    if (b.animating(now)) this.animate();
+    if (more) this.requestDraw();
+    else if (b.animating(now) && (style !== 'density' || this.hoverSlot >= 0 || this.selectedSlot >= 0)) this.animate();
   }
 }
