@@ -235,7 +235,7 @@ export function DevicePanel({ id, onClose }: { id: string; onClose(): void }) {
               </ul>
             </>
           )}
-          {recent && recent.data[0].length > 1 && <UChart data={recent.data} series={[{ label: recent.label, color: recent.color }]} height={150} testId="device-chart" />}
+          {recent && recent.data[0].length > 1 && <UChart timeZone={timeZone} data={recent.data} series={[{ label: recent.label, color: recent.color }]} height={150} testId="device-chart" />}
         </>
       )}
     </section>

@@ -152,7 +152,7 @@ export function PlannersView() {
             </button>
           }
         >
-          {status(air) ?? <UChart data={airChart.data} series={airChart.groups.map((g, i) => ({ label: g, color: PALETTE[i % PALETTE.length]! }))} yLabel="1 Buena … 5 Ext. mala" xRange={xr} />}
+          {status(air) ?? <UChart timeZone={timeZone} data={airChart.data} series={airChart.groups.map((g, i) => ({ label: g, color: PALETTE[i % PALETTE.length]! }))} yLabel="1 Buena … 5 Ext. mala" xRange={xr} />}
           <div className="legend-inline">
             {AIR_CATEGORIES.map((c, i) => (
               <span key={c}>
@@ -170,7 +170,7 @@ export function PlannersView() {
             </button>
           }
         >
-          {status(noise) ?? <UChart data={noiseChart.data} series={noiseChart.groups.map((g, i) => ({ label: g, color: PALETTE[i % PALETTE.length]!, bars: true }))} yLabel="h > límite" xRange={xr} />}
+          {status(noise) ?? <UChart timeZone={timeZone} data={noiseChart.data} series={noiseChart.groups.map((g, i) => ({ label: g, color: PALETTE[i % PALETTE.length]!, bars: true }))} yLabel="h > límite" xRange={xr} />}
         </Card>
         <Card
           testId="card-plates"
@@ -181,7 +181,7 @@ export function PlannersView() {
             </button>
           }
         >
-          {status(plates) ?? <UChart data={plateChart.data} series={plateChart.groups.map((g, i) => ({ label: g, color: PALETTE[i % PALETTE.length]! }))} yLabel={t('count')} xRange={xr} />}
+          {status(plates) ?? <UChart timeZone={timeZone} data={plateChart.data} series={plateChart.groups.map((g, i) => ({ label: g, color: PALETTE[i % PALETTE.length]! }))} yLabel={t('count')} xRange={xr} />}
         </Card>
         <Card
           testId="card-coverage"
@@ -197,7 +197,7 @@ export function PlannersView() {
             </>
           }
         >
-          {status(cov) ?? <UChart data={covChart.data} series={[{ label: `${t('share')} %`, color: '#22c55e' }]} yLabel="%" xRange={xr} />}
+          {status(cov) ?? <UChart timeZone={timeZone} data={covChart.data} series={[{ label: `${t('share')} %`, color: '#22c55e' }]} yLabel="%" xRange={xr} />}
         </Card>
       </div>
     </div>
