@@ -23,6 +23,10 @@ async function slowPlateStore(file: string) {
   await c.run(
     `CREATE VIEW t_plate AS SELECT 'cam-01' AS device_id, i AS ts, 'ABC' || (i % 1000)::VARCHAR AS plate, 'MX' AS region, 0.9::DOUBLE AS confidence, 'in' AS direction, 1 AS lane, 'Centro' AS district FROM range(0, 20000000000) t(i)`,
   );
+  // and the trucks' events, which a fleet report reads first
+  await c.run(
+    `CREATE VIEW t_event AS SELECT 'truck-01' AS device_id, i AS ts, 'bin_lift' AS event_type, NULL::DOUBLE AS lat, NULL::DOUBLE AS lon, NULL::VARCHAR AS bin_id, NULL::DOUBLE AS weight_kg, 'Centro' AS district FROM range(0, 20000000000) t(i) WHERE hash(i) % 1000 = 0`,
+  );
   c.closeSync();
   inst.closeSync();
   const store = await openDuckDbStore({ file });
@@ -111,6 +115,23 @@ describe('query time budgets (issue 14)', () => {
     expect(next.status).toBe(200);
     const metrics = await (await get('/metrics')).text();
     expect(metrics).toMatch(/console_query_budget_exceeded_total\{query="plate-search"\} 1/);
+  });
+
+  it('a fleet report and a GPX day share the budget: 503 E_QUERY_BUDGET, counted, and the store is free afterwards', { timeout: 60_000 }, async () => {
+    for (const [url, name] of [
+      [`/api/fleet/report?from=0&to=${31 * DAY}&deviceIds=truck-01`, 'fleet_report'],
+      [`/api/fleet/gpx?deviceId=truck-01&date=1970-01-10`, 'fleet_gpx'],
+    ] as const) {
+      const t0 = performance.now();
+      const r = await get(url, 'plan');
+      expect(r.status).toBe(503);
+      expect(((await r.json()) as { code: string }).code).toBe('E_QUERY_BUDGET');
+      expect(performance.now() - t0).toBeLessThan(BUDGET_MS + 3000);
+      const metrics = await (await get('/metrics')).text();
+      expect(metrics).toMatch(new RegExp(`console_query_budget_exceeded_total\\{query="${name}"\\} 1`));
+    }
+    const next = await get(`/api/history/series?stream=air&field=pm25&from=0&to=${DAY}&windowMs=3600000`, 'plan');
+    expect(next.status).toBe(200);
   });
 
   it('cancelling an export stops its store query at once (the export budget and cancel interrupt DuckDB)', { timeout: 60_000 }, async () => {

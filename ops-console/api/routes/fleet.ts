@@ -14,6 +14,8 @@ import { ApiError, badRequest } from '../lib/errors';
 import { localDays } from '../lib/local-days';
 import { devicesOf } from '../lib/planner';
 import { fleetReport, type FleetQuery } from '../lib/fleet-report';
+import { withQueryBudget } from '../lib/query-budget';
+import type { FastifyReply } from 'fastify';
 import { fleetCsv, fleetGpx, fleetPdf, fleetXlsx } from '../lib/fleet-export';
 import { FLEET_REPORT_LIMITS, FLEET_RULE_BOUNDS, FLEET_RULES, FLEET_TABLE_KEYS, FleetReport, type FleetRules } from '../../shared/fleet-report';
 import { localToUtc } from '../../../ingest/rules/local-time';
@@ -64,6 +66,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   const checkRoute = (routeId?: string) => {
     if (routeId && app.ctx.city && !app.ctx.city.routes.some((r) => r.id === routeId)) throw badRequest('E_UNKNOWN_ROUTE', `no route ${routeId}`);
   };
+  // every store read of one report shares one time budget (QUERY_BUDGET_MS; lib/query-budget.ts)
+  const report = (q: FleetQuery, reply: FastifyReply) => withQueryBudget(app, 'fleet_report', (store) => fleetReport({ ...app.ctx, store }, q), { reply });
   const stamp = (from: number, to: number) => `${localDays(from, from + 1, app.ctx.tz)[0]!.date}_${localDays(to - 1, to, app.ctx.tz)[0]!.date}`;
 
   app.get(
@@ -74,12 +78,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['fleet'],
         summary: `fleet report: per truck and local day (trips, stops, distance, engine hours, bins lifted, time at depot), the trips and stops with their places, summaries per route and district; at most ${FLEET_REPORT_LIMITS.maxDays} days and ${FLEET_REPORT_LIMITS.maxTruckDays} truck-days`,
         querystring: Type.Object(ReportQuery),
-        response: { 200: inline(FleetReport), ...errors(400, 401, 403, 404, 429) },
+        response: { 200: inline(FleetReport), ...errors(400, 401, 403, 404, 429, 503) },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       checkRoute(req.query.routeId);
-      return fleetReport(app.ctx, toQuery(req.query));
+      return report(toQuery(req.query), reply);
     },
   );
 
@@ -91,24 +95,24 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['fleet'],
         summary: 'the fleet report as a file: CSV (one table, `table`), XLSX (a sheet per table) or PDF; Spanish labels unless lang=en',
         querystring: Type.Object({ ...ReportQuery, format: OneOf(['csv', 'xlsx', 'pdf'] as const), table: OneOf(FLEET_TABLE_KEYS, { default: 'days', description: 'CSV only' }), lang: Lang, ticket: Ticket }),
-        response: { 200: FileBody, ...errors(400, 401, 403, 404, 429) },
+        response: { 200: FileBody, ...errors(400, 401, 403, 404, 429, 503) },
       },
     },
     async (req, reply) => {
       const q = req.query;
       checkRoute(q.routeId);
-      const report = await fleetReport(app.ctx, toQuery(q));
+      const r = await report(toQuery(q), reply);
       const base = `${q.lang === 'en' ? 'fleet-report' : 'reporte-flota'}_${stamp(q.from, q.to)}`;
       if (q.format === 'csv') {
         reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${base}_${q.table}.csv"`);
-        return '\uFEFF' + fleetCsv(report, q.table, q.lang);
+        return '\uFEFF' + fleetCsv(r, q.table, q.lang);
       }
       if (q.format === 'xlsx') {
         reply.type('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet').header('content-disposition', `attachment; filename="${base}.xlsx"`);
-        return reply.send((await fleetXlsx(report, q.lang)) as never);
+        return reply.send((await fleetXlsx(r, q.lang)) as never);
       }
       reply.type('application/pdf').header('content-disposition', `attachment; filename="${base}.pdf"`);
-      return reply.send((await fleetPdf(report, q.lang)) as never);
+      return reply.send((await fleetPdf(r, q.lang)) as never);
     },
   );
 
@@ -120,7 +124,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['fleet'],
         summary: "one truck's local day as GPX 1.1: a track segment per trip, a waypoint per stop",
         querystring: Type.Object({ deviceId: Type.String({ minLength: 1, maxLength: 40 }), date: DateParam, lang: Lang, ticket: Ticket }),
-        response: { 200: FileBody, ...errors(400, 401, 403, 404, 429) },
+        response: { 200: FileBody, ...errors(400, 401, 403, 404, 429, 503) },
       },
     },
     async (req, reply) => {
@@ -136,10 +140,14 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         throw badRequest('E_DATE', `${date} is not a date`);
       }
       if (!Number.isFinite(from) || new Date(Date.UTC(y, m - 1, dd)).toISOString().slice(0, 10) !== date) throw badRequest('E_DATE', `${date} is not a date`);
-      const report = await fleetReport(app.ctx, { from, to, deviceIds: [d!.id] });
-      const fixes = await app.ctx.store.track({ deviceId: d!.id, from, to });
+      const { r, fixes } = await withQueryBudget(
+        app,
+        'fleet_gpx',
+        async (store) => ({ r: await fleetReport({ ...app.ctx, store }, { from, to, deviceIds: [d!.id] }), fixes: await store.track({ deviceId: d!.id, from, to }) }),
+        { reply },
+      );
       reply.type('application/gpx+xml').header('content-disposition', `attachment; filename="${d!.id}_${date}.gpx"`);
-      return fleetGpx(d!.id, date, fixes, report.trips, report.stops, app.ctx.tz, req.query.lang);
+      return fleetGpx(d!.id, date, fixes, r.trips, r.stops, app.ctx.tz, req.query.lang);
     },
   );
 };
