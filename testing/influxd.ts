@@ -16,30 +16,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../lib/log';
 import { freePort, tempDir, waitFor } from './net';
+import { binaryAvailable, suiteGate } from './suite-gate';
 
 export const INFLUXD_BIN = process.env.INFLUXD_BIN || '/usr/bin/influxd';
 
-export function influxdAvailable(): boolean {
-  try {
-    fs.accessSync(INFLUXD_BIN, fs.constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export const influxdAvailable = (): boolean => binaryAvailable(INFLUXD_BIN);
 
-/**
- * true = run the influxd suites. false = skip them (after a loud warning). Throws in CI when
- * influxd is missing: there the suites must run.
- */
-export function influxdSuiteGate(suite: string): boolean {
-  if (influxdAvailable()) return true;
-  const msg = `${INFLUXD_BIN} is not installed: the InfluxDB suite "${suite}" cannot run (apt-get install influxdb)`;
-  if (process.env.CI === 'true' || process.env.CI === '1') throw new Error(`CI: ${msg}`);
-  const bar = '!'.repeat(Math.min(100, msg.length + 8));
-  console.warn(`\n${bar}\n!!! SKIPPED: ${msg}\n${bar}\n`);
-  return false;
-}
+/** true = run the influxd suites; false = skip them (after a loud warning). Throws in CI when influxd is missing: there the suites must run. */
+export const influxdSuiteGate = (suite: string): boolean => suiteGate(INFLUXD_BIN, suite, 'InfluxDB', 'influxdb');
 
 export interface Influxd {
   url: string;

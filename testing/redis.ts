@@ -16,27 +16,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort, tempDir, waitFor } from './net';
+import { binaryAvailable, suiteGate } from './suite-gate';
 
 export const REDIS_BIN = process.env.REDIS_SERVER_BIN || '/usr/bin/redis-server';
 
-export function redisAvailable(): boolean {
-  try {
-    fs.accessSync(REDIS_BIN, fs.constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export const redisAvailable = (): boolean => binaryAvailable(REDIS_BIN);
 
 /** true = run the Redis suites; false = skip them after a loud warning. Throws in CI when redis-server is missing. */
-export function redisSuiteGate(suite: string): boolean {
-  if (redisAvailable()) return true;
-  const msg = `${REDIS_BIN} is not installed: the Redis suite "${suite}" cannot run (apt-get install redis-server)`;
-  if (process.env.CI === 'true' || process.env.CI === '1') throw new Error(`CI: ${msg}`);
-  const bar = '!'.repeat(Math.min(100, msg.length + 8));
-  console.warn(`\n${bar}\n!!! SKIPPED: ${msg}\n${bar}\n`);
-  return false;
-}
+export const redisSuiteGate = (suite: string): boolean => suiteGate(REDIS_BIN, suite, 'Redis', 'redis-server');
 
 export interface RedisServer {
   url: string;

@@ -19,6 +19,7 @@ import type { FastifyReply } from 'fastify';
 import { fleetCsv, fleetGpx, fleetPdf, fleetXlsx } from '../lib/fleet-export';
 import { FLEET_REPORT_LIMITS, FLEET_RULE_BOUNDS, FLEET_RULES, FLEET_TABLE_KEYS, FleetReport, type FleetRules } from '../../shared/fleet-report';
 import { localToUtc } from '../../../ingest/rules/local-time';
+import { limitInFlight } from '../lib/inflight-limit';
 
 const ROLES = ['planner'] as const; // admins pass every role check
 const RuleParams = Object.fromEntries(
@@ -45,24 +46,8 @@ const toQuery = (q: ReportQ): FleetQuery => {
 export const FLEET_QUERY_LIMITS = { perUser: 2, total: 6 };
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
-  // fleet requests in flight, per user and in all (these hooks apply to this plugin's routes only)
-  const inflight = new Map<string, number>();
-  let total = 0;
-  app.addHook('preHandler', async (req, reply) => {
-    const who = req.user?.sub ?? req.ip;
-    const mine = inflight.get(who) ?? 0;
-    if (mine >= FLEET_QUERY_LIMITS.perUser || total >= FLEET_QUERY_LIMITS.total) {
-      throw new ApiError(429, 'E_TOO_MANY_QUERIES', mine >= FLEET_QUERY_LIMITS.perUser ? `at most ${FLEET_QUERY_LIMITS.perUser} fleet reports at a time per user; wait for one to finish` : 'the server is computing too many fleet reports; retry shortly');
-    }
-    inflight.set(who, mine + 1);
-    total++;
-    reply.raw.once('close', () => {
-      total--;
-      const n = (inflight.get(who) ?? 1) - 1;
-      if (n <= 0) inflight.delete(who);
-      else inflight.set(who, n);
-    });
-  });
+  // requests in flight, per user and in all (this plugin's routes only)
+  limitInFlight(app, { ...FLEET_QUERY_LIMITS, what: 'fleet reports' });
   const checkRoute = (routeId?: string) => {
     if (routeId && app.ctx.city && !app.ctx.city.routes.some((r) => r.id === routeId)) throw badRequest('E_UNKNOWN_ROUTE', `no route ${routeId}`);
   };

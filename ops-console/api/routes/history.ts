@@ -20,6 +20,7 @@ import { trackGeoJson } from '../lib/formats';
 import { withQueryBudget } from '../lib/query-budget';
 import { sendJsonArray } from '../lib/json-stream';
 import { airIndex, completeness, COVERAGE_STATUSES, devicesOf, noiseExceedances, routeCoverage } from '../lib/planner';
+import { limitInFlight } from '../lib/inflight-limit';
 
 const ROLES = ['planner', 'operator'] as const;
 const MAX_BUCKETS = 200_000;
@@ -37,24 +38,8 @@ export const QUERY_LIMITS = { perUser: 4, total: 16 };
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const pctx = () => app.ctx;
 
-  // history requests in flight, per user and in all (these hooks apply to this plugin's routes only)
-  const inflight = new Map<string, number>();
-  let total = 0;
-  app.addHook('preHandler', async (req, reply) => {
-    const who = req.user?.sub ?? req.ip;
-    const mine = inflight.get(who) ?? 0;
-    if (mine >= QUERY_LIMITS.perUser || total >= QUERY_LIMITS.total) {
-      throw new ApiError(429, 'E_TOO_MANY_QUERIES', mine >= QUERY_LIMITS.perUser ? `at most ${QUERY_LIMITS.perUser} history requests at a time per user; wait for one to finish` : 'the server is answering too many history requests; retry shortly');
-    }
-    inflight.set(who, mine + 1);
-    total++;
-    reply.raw.once('close', () => {
-      total--;
-      const n = (inflight.get(who) ?? 1) - 1;
-      if (n <= 0) inflight.delete(who);
-      else inflight.set(who, n);
-    });
-  });
+  // requests in flight, per user and in all (this plugin's routes only)
+  limitInFlight(app, { ...QUERY_LIMITS, what: 'history requests' });
 
   app.get(
     '/api/history/track',
