@@ -77,6 +77,20 @@ describe('GET /api/fleet/report', () => {
     expect(stops.map((s) => [s.durationS, s.place.depot ?? s.place.street, s.engineOn])).toEqual([[540, 'Depot', false], [290, 'Calle s2', true], [290, 'Calle s3', true]]);
   });
 
+  it('geofence visits feed the report: visits begun per day and the time inside, from the enter / exit events', async () => {
+    const t0 = D30 + SIX;
+    const ev = (event: 'enter' | 'exit', at: number) => ({ visitId: `gf-school|truck-01|${t0 + m(9)}`, event, geofenceId: 'gf-school', name: 'Escuela', kind: 'school' as const, deviceId: 'truck-01', district: 'Centro', at, enteredAt: t0 + m(9), late: true });
+    await t.app.geofences.applyEvent(ev('enter', t0 + m(9)));
+    await t.app.geofences.applyEvent(ev('exit', t0 + m(21)));
+    const r = await get(`/api/fleet/report?${range}`, plan);
+    expect(r.statusCode).toBe(200);
+    const days = (r.json() as FleetReport).days;
+    expect(days[0]).toMatchObject({ deviceId: 'truck-01', date: '2026-11-30', geofenceVisits: 1, geofenceHours: 0.2 });
+    expect(days.slice(1).map((d) => d.geofenceVisits)).toEqual([0, 0]);
+    const csv = await get(`/api/fleet/report/export?${range}&format=csv`, plan);
+    expect(csv.body).toContain('Visitas a geocercas');
+  });
+
   it('summaries per route and district add up the truck-days', () => {
     expect(rep.routes.map((r) => [r.routeId, r.trucks, r.truckDays])).toEqual([['route-01', 1, 2], ['route-02', 1, 1]]);
     expect(rep.districts).toHaveLength(1); // route-02 is not in the city: no district

@@ -112,6 +112,8 @@ export const TruckDay = Type.Object({
   liftedKg: Type.Number({ 'x-unit': 'kg' }),
   unloads: Type.Integer(),
   depotHours: Type.Number({ 'x-unit': 'h' }),
+  geofenceVisits: Type.Integer({ description: 'geofence visits (any kind, depots included) begun this day' }),
+  geofenceHours: Type.Number({ 'x-unit': 'h', description: 'time inside geofences this day (visits overlapping it; one still open counts to its last event)' }),
   firstFix: Nullable(Type.Integer()),
   lastFix: Nullable(Type.Integer()),
 });
@@ -180,6 +182,8 @@ export const DAY_COLUMNS: Column<TruckDay>[] = [
   col('liftedKg', 'Carga levantada (kg)', 'Load lifted (kg)', 'kg', (r) => r.liftedKg),
   col('unloads', 'Descargas', 'Unloads', 'int', (r) => r.unloads),
   col('depotHours', 'Tiempo en base (h)', 'Time at depot (h)', 'h', (r) => r.depotHours),
+  col('geofenceVisits', 'Visitas a geocercas', 'Geofence visits', 'int', (r) => r.geofenceVisits),
+  col('geofenceHours', 'Tiempo en geocercas (h)', 'Time in geofences (h)', 'h', (r) => r.geofenceHours),
 ];
 export const TRIP_COLUMNS: Column<FleetTrip>[] = [
   col('deviceId', 'Camión', 'Truck', 'text', (r) => r.deviceId),

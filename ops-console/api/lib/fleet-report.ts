@@ -11,6 +11,7 @@ import type { TrackPoint, TruckEventRow } from '../../../store/types';
 import type { RegistryDevice } from '../../../firmware-config/schema';
 import type { City, Route } from '../../../firmware-config/city';
 import { badRequest } from './errors';
+import type { GeofenceVisit } from '../../shared/geofences';
 import { localDays, type LocalDay } from './local-days';
 import { devicesOf, type PlannerCtx } from './planner';
 import { PlaceIndex } from './fleet-places';
@@ -56,6 +57,8 @@ export interface DayInput {
   dayEvents: TruckEventRow[];
   trips: FleetTrip[];
   stops: FleetStop[];
+  /** the truck's geofence visits overlapping the day (ingest/rules/geofence-rule.ts, stored by the API) */
+  visits: GeofenceVisit[];
   engineOn: [number, number][];
 }
 export type DayDeriver = (d: DayInput) => Partial<TruckDay>;
@@ -88,6 +91,11 @@ export const DAY_DERIVERS: DayDeriver[] = [
   },
   // time at a depot
   (d) => ({ depotHours: r2(timeNearS(d.track, d.city?.depots ?? [], d.rules.depotRadiusM, d.rules.maxGapS, d.day.from, d.day.to, d.now) / 3600) }),
+  // geofence visits (enter / exit events)
+  (d) => ({
+    geofenceVisits: d.visits.filter((v) => v.enteredAt >= d.day.from && v.enteredAt < d.day.to).length,
+    geofenceHours: r2(sum(d.visits, (v) => Math.max(0, Math.min(d.day.to, v.enteredAt + (v.durationS ?? 0) * 1000) - Math.max(d.day.from, v.enteredAt))) / 3_600_000),
+  }),
 ];
 
 export function resolveRules(over?: Partial<FleetRules>): FleetRules {
@@ -122,7 +130,8 @@ export function checkFleetRange(q: { from: number; to: number }, trucks: number)
   if (Math.ceil(days) * trucks > FLEET_REPORT_LIMITS.maxTruckDays) throw badRequest('E_RANGE_TOO_LONG', `a fleet report covers at most ${FLEET_REPORT_LIMITS.maxTruckDays} truck-days (${trucks} trucks × ${Math.ceil(days)} days asked); pick fewer trucks or a shorter range`);
 }
 
-export async function fleetReport(ctx: PlannerCtx, q: FleetQuery, now = Date.now()): Promise<FleetReport> {
+/** `visits`: the trucks' geofence visits overlapping the range (the API's geofence repository). */
+export async function fleetReport(ctx: PlannerCtx, q: FleetQuery, now = Date.now(), visits: readonly GeofenceVisit[] = []): Promise<FleetReport> {
   const rules = resolveRules(q.rules);
   const trucks = fleetTrucks(ctx, q);
   checkFleetRange(q, trucks.length);
@@ -154,7 +163,8 @@ export async function fleetReport(ctx: PlannerCtx, q: FleetQuery, now = Date.now
       if (!fixes.length && !dayEvents.length) continue; // no data that day: no row (never a row of zeros)
       const dayTrips = cut.trips.filter((t) => t.start >= day.from && t.start < day.to).map((t) => tripRow(device.id, day, t, places));
       const dayStops = cut.stops.filter((s) => s.end >= day.from && s.start < day.to && Math.min(s.end, day.to) > Math.max(s.start, day.from)).map((s) => stopRow(device.id, day, s, places, engineOn));
-      const input: DayInput = { device, route, day, rules, city: ctx.city, now, track, fixes, events, dayEvents, trips: dayTrips, stops: dayStops, engineOn };
+      const dayVisits = visits.filter((v) => v.deviceId === device.id && v.enteredAt < day.to && v.enteredAt + (v.durationS ?? 0) * 1000 >= day.from);
+      const input: DayInput = { device, route, day, rules, city: ctx.city, now, track, fixes, events, dayEvents, trips: dayTrips, stops: dayStops, engineOn, visits: dayVisits };
       out.push(Object.assign({}, ...DAY_DERIVERS.map((f) => f(input))) as TruckDay);
       trips.push(...dayTrips);
       stops.push(...dayStops);

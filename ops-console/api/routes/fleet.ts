@@ -52,7 +52,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     if (routeId && app.ctx.city && !app.ctx.city.routes.some((r) => r.id === routeId)) throw badRequest('E_UNKNOWN_ROUTE', `no route ${routeId}`);
   };
   // every store read of one report shares one time budget (QUERY_BUDGET_MS; lib/query-budget.ts)
-  const report = (q: FleetQuery, reply: FastifyReply) => withQueryBudget(app, 'fleet_report', (store) => fleetReport({ ...app.ctx, store }, q), { reply });
+  // with the geofence visits of the range (ops database)
+  const report = async (q: FleetQuery, reply: FastifyReply) => {
+    const visits = await app.geofences.visits({ from: q.from, to: q.to, limit: 10_000 });
+    return withQueryBudget(app, 'fleet_report', (store) => fleetReport({ ...app.ctx, store }, q, Date.now(), visits), { reply });
+  };
   const stamp = (from: number, to: number) => `${localDays(from, from + 1, app.ctx.tz)[0]!.date}_${localDays(to - 1, to, app.ctx.tz)[0]!.date}`;
 
   app.get(
@@ -128,7 +132,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       const { r, fixes } = await withQueryBudget(
         app,
         'fleet_gpx',
-        async (store) => ({ r: await fleetReport({ ...app.ctx, store }, { from, to, deviceIds: [d!.id] }), fixes: await store.track({ deviceId: d!.id, from, to }) }),
+        async (store) => ({ r: await fleetReport({ ...app.ctx, store }, { from, to, deviceIds: [d!.id] }, Date.now(), await app.geofences.visits({ deviceId: d!.id, from, to, limit: 10_000 })), fixes: await store.track({ deviceId: d!.id, from, to }) }),
         { reply },
       );
       reply.type('application/gpx+xml').header('content-disposition', `attachment; filename="${d!.id}_${date}.gpx"`);
