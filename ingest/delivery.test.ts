@@ -21,11 +21,11 @@ interface AedesLike {
 }
 
 describe('ingest delivery', () => {
-  it('subscribes per device kind and svc/hotlist only; svc/plate and svc/alerts are not delivered to it', async () => {
+  it('subscribes per device kind, svc/hotlist, svc/geofences and the broker refusals only; svc/plate and svc/alerts are not delivered to it', async () => {
     stack = await startStack();
     const aedes = stack.broker.aedes as unknown as AedesLike;
     await waitFor(() => aedes.clients['ingest-1'] && Object.keys(aedes.clients['ingest-1'].subscriptions).length >= SUB_DEVICE_DATA_BY_KIND.length + 2, 10_000, 20, 'ingest subscribed');
-    expect(Object.keys(aedes.clients['ingest-1']!.subscriptions).sort()).toEqual([...SUB_DEVICE_DATA_BY_KIND, svcTopics.hotlist, svcTopics.authAll].sort());
+    expect(Object.keys(aedes.clients['ingest-1']!.subscriptions).sort()).toEqual([...SUB_DEVICE_DATA_BY_KIND, svcTopics.hotlist, svcTopics.geofences, svcTopics.authAll].sort());
 
     const deliveredToIngest: string[] = [];
     aedes.on('ack', (packet, client) => {

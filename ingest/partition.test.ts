@@ -37,7 +37,7 @@ describe('device partition', () => {
     const b = dataFilters({ index: 1, count: 2 }, devices);
     expect([...a, ...b].sort()).toEqual(['city/v1/air/air-01/+', 'city/v1/truck/truck-01/+', 'city/v1/truck/truck-02/+']);
     expect(a.filter((f) => b.includes(f))).toEqual([]);
-    expect(Object.keys(workerSubscriptions({ index: 0, count: 2 }, devices))).toEqual([...a, svcTopics.hotlist, svcTopics.authAll]);
+    expect(Object.keys(workerSubscriptions({ index: 0, count: 2 }, devices))).toEqual([...a, svcTopics.hotlist, svcTopics.geofences, svcTopics.authAll]);
   });
 });
 
