@@ -53,7 +53,12 @@ export interface Consumer {
   kill(): void;
 }
 
+/** a graceful end waits this long for the broker's PUBACKs of our own publishes */
+const END_TIMEOUT_MS = 5000;
+
 export function startConsumer(o: ConsumerOptions): Consumer {
+  /** resumes the parser of the message held at a full window, without acknowledging it */
+  let held: (() => void) | null = null;
   const log = o.log;
   const handlerErrors = createLogLimiter({ burst: 5, windowMs: 10_000 });
   const opts: IClientOptions = {
@@ -88,11 +93,13 @@ export function startConsumer(o: ConsumerOptions): Consumer {
     const messageId = packet.messageId;
     const hold = o.saturated();
     let acked = false;
+    if (hold) held = () => cb(DEFERRED);
     const ack: AckFn = () => {
       if (acked) return;
       acked = true;
       const sameConnection = !killed && client.connected && client.stream === stream;
       if (hold) {
+        held = null;
         // cb() sends the PUBACK and resumes the parser; on a dead connection only resume.
         if (sameConnection) cb();
         else cb(DEFERRED);
@@ -107,7 +114,10 @@ export function startConsumer(o: ConsumerOptions): Consumer {
       // onMessage must not throw; if it does, the message is left un-acknowledged (redelivered
       // on the next connection) rather than lost.
       handlerErrors.log('handler', (suppressed) => log.error({ err: clip((err as Error)?.message, 300), topic: clip(topic), code: 'E_INGEST_HANDLER', ...(suppressed ? { suppressedSinceLast: suppressed } : {}) }, 'message handler failed; message left un-acknowledged'));
-      if (hold) cb(DEFERRED);
+      if (hold) {
+        held = null;
+        cb(DEFERRED);
+      }
     }
     if (hold) o.onSaturated?.();
   };
@@ -171,7 +181,22 @@ export function startConsumer(o: ConsumerOptions): Consumer {
       new Promise<void>((resolve) => {
         if (killed) return resolve();
         killed = true;
-        client.end(false, {}, () => resolve());
+        // A message held at a full window (never written: the stop gave up on it) keeps the parser
+        // paused, so the broker's PUBACKs for our own publishes are never read and a graceful end
+        // would wait for them forever. Resume without acknowledging it (it stays in the session for
+        // redelivery), then end gracefully — bounded: past END_TIMEOUT_MS the socket is closed.
+        const h = held;
+        held = null;
+        h?.();
+        const timer = setTimeout(() => {
+          log.warn({ code: 'E_INGEST_END_TIMEOUT' }, 'the broker did not acknowledge our last publishes in time; closing the connection');
+          client.stream?.destroy();
+          resolve();
+        }, END_TIMEOUT_MS);
+        client.end(false, {}, () => {
+          clearTimeout(timer);
+          resolve();
+        });
       }),
     kill() {
       killed = true;

@@ -112,7 +112,9 @@ function stopChild(s: Supervised, log: Logger, cfg: Config): Promise<StopReport>
       log.error({ process: s.role }, `${s.role} process did not stop in ${STOP_TIMEOUT_MS} ms; killing it`);
       proc.kill('SIGKILL');
     }, STOP_TIMEOUT_MS);
-    proc.once('exit', () => {
+    // 'close', not 'exit': the child sends its report and exits at once, and 'exit' may be emitted
+    // before that last IPC message is read; 'close' comes after the channel is drained and closed
+    proc.once('close', () => {
       clearTimeout(timer);
       proc.off('message', onMsg);
       resolve(report ?? { ...emptyStopReport(cfg), failed: [`${s.role} process`] });
