@@ -92,10 +92,20 @@ describe.runIf(run)('broker cluster on Redis: 2 brokers + 2 ingest workers + Inf
     };
     const dirA = dirOf('broker-a');
     const dirB = dirOf('broker-b');
-    let brokerA = spawnTs('broker A', 'broker/cli.ts', brokerEnv('a', dirA));
-    const brokerB = spawnTs('broker B', 'broker/cli.ts', brokerEnv('b', dirB));
-    procs.push(brokerA, brokerB);
-    await Promise.all([until(brokerA, 'broker ready'), until(brokerB, 'broker ready')]);
+    // a port picked free may be taken by a parallel test before the broker binds it: pick again
+    const gone = (p: Proc) => p.child.exitCode !== null || p.child.signalCode !== null;
+    const startBroker = async (id: 'a' | 'b', dir: string): Promise<Proc> => {
+      for (let attempt = 0; ; attempt++) {
+        const p = spawnTs(`broker ${id.toUpperCase()}`, 'broker/cli.ts', brokerEnv(id, dir));
+        procs.push(p);
+        await waitFor(() => gone(p) || p.out().includes('broker ready'), 60_000, 100, `${p.name}: "broker ready"`);
+        if (!gone(p)) return p;
+        if (attempt >= 2 || !/E_PORT_IN_USE/.test(p.out())) throw new Error(`${p.name} exited: ${p.out().slice(-3000)}`);
+        ports[id] = await freePort();
+        httpPorts[id] = await freePort();
+      }
+    };
+    let [brokerA, brokerB] = await Promise.all([startBroker('a', dirA), startBroker('b', dirB)]);
 
     const workerDirs = [dirOf('worker-0'), dirOf('worker-1')];
     const workerHttp = [await freePort(), await freePort()];

@@ -129,7 +129,7 @@ describe('LevelDB persistence (embedded default)', () => {
     started.push(second);
     const back = await second.connect('ingest', { clientId: 'ingest-durable', clean: false });
     const got = collect(back);
-    await waitFor(() => got.length === 20, 10_000, 20, 'queued messages after the restart');
+    await waitFor(() => got.length === 20, 10_000, 20, 'queued messages after the restart').catch((e: Error) => { throw new Error(`${e.message}: got ${got.map((m) => m.payload).join(',')}`); });
     expect(got.map((m) => m.payload)).toEqual(Array.from({ length: 20 }, (_, i) => `fix-${i}`));
   });
 

@@ -9,9 +9,9 @@
  *   device means the message is in LevelDB's write-ahead log, in ingest's session queue; it
  *   survives a crash of the broker process (kill -9; the OS holds the written log). Not fsync'd
  *   per message: a power cut can lose the last writes (LevelDB `sync: false`, its default).
- *   Its outgoing queue is keyed (`outgoing:<client>:<broker>:<counter>`), and our subclass
- *   (batched-level-persistence.ts) writes it in group commits: one awaited put per message
- *   (shared `db.batch` per event-loop turn), the PUBACK's delete batched, deliveries in memory.
+ *   Its outgoing queue is keyed (`outgoing:<client>:<broker>:<counter>` and
+ *   `outgoing-id:<client>:<messageId>`): update and clear are point reads/writes, no scan.
+ *   (batched-level-persistence.ts, group commits, is not wired in: see openPersistence.)
  * - `redis` (a cluster of brokers): `aedes-persistence-redis` 11.2.2 with an O(1) outgoing queue
  *   (redis-persistence.ts) on REDIS_URL. Every broker of the cluster reads and writes the same
  *   sessions, subscriptions, retained messages and QoS 1 queues; a PUBACK to a device means the
@@ -27,7 +27,6 @@ import path from 'node:path';
 import type { Config } from '../lib/config';
 import { createRequire } from 'node:module';
 import { indexedMemoryPersistence } from './indexed-memory-persistence';
-import { batchedLevelPersistence, type LevelDb } from './batched-level-persistence';
 import { redactUrl } from '../lib/redis';
 import { indexedRedisPersistence, type IndexedRedisPersistence } from './redis-persistence';
 
@@ -95,13 +94,14 @@ export async function openPersistence(o: BrokerPersistenceOptions): Promise<Brok
       `cannot open the broker's session store ${o.dir}: ${(err as Error).message}${cause ? ` (${cause.message})` : ''} — is another broker running on this DATA_DIR?`,
     );
   }
-  const { aedes, async: batched } = batchedLevelPersistence(db as unknown as LevelDb);
+  // upstream's queue, not batched-level-persistence.ts: the group-commit subclass lost the first
+  // message queued for an offline session across a clean restart in 2 of 3 runs of
+  // broker/persistence.test.ts (found at the end of session 3); it stays out of the default until fixed
+  const levelPersistence = require('aedes-persistence-level') as (db: object) => object;
   return {
-    aedes,
+    aedes: levelPersistence(db),
     kind: 'level',
     async close() {
-      // the PUBACKs' deletes still pending (a missed one would only mean a redelivery)
-      await batched.flush();
       if (db.status === 'open') await db.close();
     },
   };
