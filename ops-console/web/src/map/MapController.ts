@@ -476,7 +476,8 @@ export class MapController {
     const on = new Set(LAYERS_BY_MODE[mode]);
     for (const id of all) {
       if (id === 'trucks') this.fleetLayer.visible = on.has(id);
-      else this.map.setLayoutProperty(id, 'visibility', on.has(id) ? 'visible' : 'none');
+      // a style without glyphs (the map benchmark's) has no label layers
+      else if (this.map.getLayer(id)) this.map.setLayoutProperty(id, 'visibility', on.has(id) ? 'visible' : 'none');
     }
     this.updateLabels();
     this.map.triggerRepaint();
