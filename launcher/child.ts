@@ -12,7 +12,7 @@ import { brokerLimitsOf, startBroker } from '../broker/index';
 import { secureDataDir } from '../lib/data-dir';
 import { persistenceOf } from '../broker/persistence';
 import { serveMetrics } from '../ingest/metrics';
-import { registryFileOf } from '../lib/config';
+import { registryFileOf, tenantConfig, tenantsOf } from '../lib/config';
 import type { ChildRole, FromChild, ToChild } from './ipc';
 import { emptyStopReport, startStack, type StopReport } from './stack';
 
@@ -29,6 +29,8 @@ if (!process.send) {
 let cfg;
 try {
   cfg = loadConfig();
+  // several municipalities: a city's core (TENANT set by the supervisor) runs on that city's data and ports
+  if (role === 'core' && cfg.TENANT) cfg = tenantConfig(cfg, cfg.TENANT);
 } catch (err) {
   console.error((err as ConfigError).message);
   process.exit(2);
@@ -67,9 +69,13 @@ process.on('disconnect', () => void stop('supervisor gone'));
 
 async function startBrokerRole(m: Extract<ToChild, { type: 'start-broker' }>): Promise<void> {
   secureDataDir(cfg!.DATA_DIR); // 0700; files this process creates (broker sessions) are 0600
-  const registry = new RegistryView(registryFileOf(cfg!), (err) => log.error({ err: err.message }, 'registry reload failed; keeping the previous registry'));
+  const onReloadError = (err: Error) => log.error({ err: err.message }, 'registry reload failed; keeping the previous registry');
+  // several municipalities (TENANTS): every city's registry, clients log in as <city>:<id> (broker/tenant.ts)
+  const tenants = new Map(tenantsOf(cfg!).map((t) => [t, new RegistryView(registryFileOf(tenantConfig(cfg!, t)), onReloadError)] as const));
+  const registry = tenants.values().next().value ?? new RegistryView(registryFileOf(cfg!), onReloadError);
   const broker = await startBroker({
     registry,
+    ...(tenants.size ? { tenants } : {}),
     host: cfg!.HOST,
     port: m.mqttPort,
     wsPort: m.wsPort,
@@ -83,6 +89,7 @@ async function startBrokerRole(m: Extract<ToChild, { type: 'start-broker' }>): P
     await metrics.close();
     await broker.stop();
     registry.close();
+    for (const r of tenants.values()) r.close();
   };
   send({ type: 'ready', role: 'broker', mqttPort: broker.port, wsPort: broker.wsPort, metricsPort: metrics.port });
 }
