@@ -15,6 +15,7 @@ import { serveMetrics } from '../ingest/metrics';
 import { registryFileOf, tenantConfig, tenantsOf } from '../lib/config';
 import type { ChildRole, FromChild, ToChild } from './ipc';
 import { emptyStopReport, startStack, type StopReport } from './stack';
+import { stateAccessOf } from './tenants';
 
 const role = process.argv[2] as ChildRole;
 if (role !== 'broker' && role !== 'core') {
@@ -27,10 +28,14 @@ if (!process.send) {
 }
 
 let cfg;
+let tenancy: ReturnType<typeof stateAccessOf> | undefined;
 try {
   cfg = loadConfig();
   // several municipalities: a city's core (TENANT set by the supervisor) runs on that city's data and ports
-  if (role === 'core' && cfg.TENANT) cfg = tenantConfig(cfg, cfg.TENANT);
+  if (role === 'core' && cfg.TENANT) {
+    tenancy = stateAccessOf(cfg, cfg.TENANT);
+    cfg = tenantConfig(cfg, cfg.TENANT);
+  }
 } catch (err) {
   console.error((err as ConfigError).message);
   process.exit(2);
@@ -95,7 +100,7 @@ async function startBrokerRole(m: Extract<ToChild, { type: 'start-broker' }>): P
 }
 
 async function startCoreRole(m: Extract<ToChild, { type: 'start-core' }>): Promise<void> {
-  const stack = await startStack(cfg!, log, { externalBroker: m.broker, metricsPort: 0, onBackfillProgress: (progress) => send({ type: 'backfill-progress', progress }) });
+  const stack = await startStack(cfg!, log, { externalBroker: m.broker, metricsPort: 0, ...(tenancy ? { tenancy } : {}), onBackfillProgress: (progress) => send({ type: 'backfill-progress', progress }) });
   stopFn = () => stack.stop();
   send({ type: 'ready', role: 'core', http: stack.ports.http, metricsPort: stack.ports.metrics, nodeRed: stack.ports.nodeRed, backfill: !!stack.backfill });
   stack.backfill?.then((report) => send({ type: 'backfill-done', report }), () => undefined);

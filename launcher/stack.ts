@@ -53,6 +53,8 @@ export interface StackOptions {
   rules?: RuleConfigInput;
   /** progress of the first start's history backfill (SIM_BACKFILL_DAYS) */
   onBackfillProgress?(p: BackfillProgress): void;
+  /** a city of an installation with TENANTS: the state level's access (launcher/tenants.ts) */
+  tenancy?: ReturnType<typeof import('./tenants').stateAccessOf>;
 }
 
 export interface Stack {
@@ -199,7 +201,8 @@ export async function startStack(cfg: Config, log: Logger, opts: StackOptions = 
       city,
       mqtt: { url: mqttUrl, username: mqttUsernameOf(cfg, 'console'), password: services.console },
       // Node-RED's flows read the API with the registry's `nodered` credentials, as a planner
-      serviceUsers: nodeRedLogin(registry),
+      serviceUsers: [...nodeRedLogin(registry), ...(opts.tenancy?.stateUsers ?? [])],
+      ...(opts.tenancy ? { state: opts.tenancy.state } : {}),
       // the demo city starts with the demo hotlist (plates its simulated cameras read); first start only
       seedHotlist: demoHotlistFor(registry),
       // the city's depots (and the demo landfill) as geofences; first start only

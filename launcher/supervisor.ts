@@ -22,6 +22,9 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { mqttUrlOf, tenantConfig, tenantsOf, type Config } from '../lib/config';
+import { prepareStateSecrets, STATE_USERNAME } from './tenants';
+import fs from 'node:fs';
+import { secureDataDir } from '../lib/data-dir';
 import type { ChildRole, FromChild, ToChild } from './ipc';
 import { emptyStopReport, mergeStopReports, prepareDataDir, type Stack, type StackOptions, type StopReport } from './stack';
 import type { BackfillReport } from '../device-sim/backfill';
@@ -157,7 +160,15 @@ async function serveMergedMetrics(cfg: Config, ports: () => number[], log: Logge
 export async function startSupervised(cfg: Config, log: Logger, opts: Pick<StackOptions, 'onBackfillProgress'> = {}): Promise<Stack> {
   // several municipalities (TENANTS): each city provisioned under DATA_DIR/tenants/<city> and its own core
   const tenants = tenantsOf(cfg);
+  if (tenants.length) {
+    fs.mkdirSync(cfg.DATA_DIR, { recursive: true });
+    secureDataDir(cfg.DATA_DIR);
+  }
   const tenantFiles = tenants.map((t) => prepareDataDir(tenantConfig(cfg, t), log));
+  if (tenants.length) {
+    prepareStateSecrets(cfg);
+    log.info({ tenants, stateLogin: STATE_USERNAME }, `several municipalities: the state login "${STATE_USERNAME}" (every city's console) has its password in DATA_DIR/secrets/state-password`);
+  }
   const registryFile = tenantFiles[0] ?? prepareDataDir(cfg, log);
   const broker: Supervised = { role: 'broker', proc: null, ready: null, restarts: 0, startedAt: 0 };
   const cores: Supervised[] = (tenants.length ? tenants : [undefined]).map((tenant) => ({ role: 'core', proc: null, ready: null, restarts: 0, startedAt: 0, ...(tenant ? { tenant } : {}) }));
