@@ -33,9 +33,12 @@ export function StateConsole({ session, lang, setLang }: { session: Session; lan
   const cities = q.data?.cities ?? [];
   return (
     <div className="console view-state">
-      <header className="top">
-        <h1>{t('appTitle')}</h1>
-        <div className="right">
+      <header className="topbar">
+        <div className="brand">
+          <span className="brand-title">{t('appTitle')}</span>
+          <span className="brand-city">{t('roleState')}</span>
+        </div>
+        <div className="topbar-right">
           <button className="lang" onClick={() => setLang(lang === 'es' ? 'en' : 'es')} aria-label={t('language')}>
             {lang === 'es' ? 'EN' : 'ES'}
           </button>
@@ -62,7 +65,7 @@ export function StateConsole({ session, lang, setLang }: { session: Session; lan
         </label>
         {q.isError && <div role="alert">{t('error', { message: (q.error as Error).message })}</div>}
         {q.isLoading && <div>{t('loading')}</div>}
-        <table className="state-cities">
+        <table className="state-cities" data-testid="state-cities">
           <thead>
             <tr>
               <th>{t('stateCity')}</th>
