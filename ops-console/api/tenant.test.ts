@@ -14,7 +14,7 @@ import { writeTestRegistry } from '../../testing/registry-fixture';
 import type { Role } from '../shared/live';
 import { fixture } from './fixtures.test-data';
 import { startApi } from './index';
-import { testCity } from './test-support';
+import { makeTestApi, testCity } from './test-support';
 import type { CitySummary } from './routes/state';
 
 const TOKEN = 'state-token-of-the-installation';
@@ -163,5 +163,24 @@ describe('tenants: the state level', () => {
   it('is in the OpenAPI document with its schemas', async () => {
     const doc = (await (await A.get('/docs/json')).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/state/summary', '/api/state/cities', '/api/state/peer-summary']));
+  });
+});
+
+describe("tenants: a device added or rotated in a city's admin console", () => {
+  it('gets a config that logs in as <city>:<id>', async () => {
+    const dir = tempDir('tenants-admin-');
+    const t = await makeTestApi({ loginRateLimit: 1000, cfg: loadConfig({}, { DATA_DIR: dir, TENANTS: 'coatzacoalcos,minatitlan', TENANT: 'minatitlan' }) });
+    try {
+      const H = { authorization: `Bearer ${await t.token('boss')}` };
+      const cam = { id: 'cam-07', kind: 'camera', model: 'lpr-x', district: 'Centro', lat: 18.1232, lon: -94.4323, road: 'Puente Coatzacoalcos I', direction: 'both', lanes: 2 };
+      const add = await t.app.inject({ method: 'POST', url: '/api/admin/devices', headers: H, payload: cam });
+      expect(add.statusCode, add.body).toBe(201);
+      expect(add.json().config).toMatchObject({ deviceId: 'cam-07', clientId: 'cam-07', username: 'minatitlan:cam-07' });
+      const rot = await t.app.inject({ method: 'POST', url: '/api/admin/devices/cam-07/rotate', headers: H });
+      expect(rot.statusCode, rot.body).toBe(200);
+      expect(rot.json().config.username).toBe('minatitlan:cam-07');
+    } finally {
+      await t.close();
+    }
   });
 });
