@@ -11,9 +11,10 @@
 import { deviceTopic, deviceTopicPrefix, SUB_ALL_DEVICE_DATA, SVC_PREFIX, TOPIC_ROOT, CONTRACT_VERSION, type DeviceKind } from '../contract';
 import type { ServiceRole } from '../firmware-config/schema';
 
+/** `tenant`: the city of a client when the broker serves several (broker/tenant.ts); absent for one city */
 export type Identity =
-  | { type: 'device'; id: string; kind: DeviceKind; passwordHash: string }
-  | { type: 'service'; id: string; role: ServiceRole; passwordHash: string };
+  | { type: 'device'; id: string; kind: DeviceKind; passwordHash: string; tenant?: string }
+  | { type: 'service'; id: string; role: ServiceRole; passwordHash: string; tenant?: string };
 
 export type Decision = { ok: true } | { ok: false; reason: AclReason; detail: string };
 

@@ -21,6 +21,7 @@ import { VerifyCache } from './verify-cache';
 import { sendNotice } from './notice';
 import { AuthGuard, THROTTLE_REASON_LIST, ThrottledError, type ThrottleReason } from './auth-guard';
 import { clip, createLogLimiter } from '../lib/log-limiter';
+import { qualifiedName, qualifyClientId, singleDirectory, splitTenant, type Directory } from './tenant';
 
 export const CONNACK = { IDENTIFIER_REJECTED: 2, SERVER_UNAVAILABLE: 3, BAD_USERNAME_OR_PASSWORD: 4, NOT_AUTHORIZED: 5 } as const;
 
@@ -76,10 +77,14 @@ export function createAuthenticator(opts: {
   log: Logger;
   cache?: VerifyCache;
   guard?: AuthGuard;
-  /** a connection of a registry device was refused (or revoked): the broker reports it to the rules */
+  /** a connection of a registry device was refused (or revoked): the broker reports it to the rules (`deviceId` qualified with its tenant when there are tenants) */
   onDeviceRefused?: (deviceId: string, reason: AuthFailureReason | 'revoked') => void;
+  /** several tenants (broker/tenant.ts); default: the one registry, names as they are */
+  directory?: Directory;
 }): Authenticator {
-  const { registry, metrics, log } = opts;
+  const { metrics, log } = opts;
+  const directory = opts.directory ?? singleDirectory(opts.registry);
+  const registry = directory.sample();
   const cache = opts.cache ?? new VerifyCache();
   const guard = opts.guard ?? new AuthGuard();
   // refusals are driven by remote input: at most 5 lines per reason per 10 s, then a summary
@@ -101,14 +106,7 @@ export function createAuthenticator(opts: {
     return dummy.hash;
   };
 
-  const lookup = (id: string): Identity | { refused: AuthFailureReason } => {
-    const d = registry.activeDevice(id);
-    if (d) return { type: 'device', id: d.id, kind: d.kind, passwordHash: d.passwordHash };
-    if (registry.device(id)) return { refused: 'retired' };
-    const s = registry.service(id);
-    if (s) return { type: 'service', id: s.id, role: s.role, passwordHash: s.passwordHash };
-    return { refused: 'unknown_user' };
-  };
+  const lookup = (name: string): Identity | { refused: AuthFailureReason } => directory.lookup(name);
 
   const refuse = (client: Client, username: string | undefined, reason: AuthFailureReason, code: number, detail: string, verified = false): AuthError => {
     metrics.authFailure(reason);
@@ -120,7 +118,7 @@ export function createAuthenticator(opts: {
     );
     // the rules hear about the device's own credentials being refused, not about the flood guard
     // holding a source back (a device behind the same address as a failing one is not at fault)
-    if (username && !THROTTLE_REASONS.has(reason) && registry.device(username)) opts.onDeviceRefused?.(username, reason);
+    if (username && !THROTTLE_REASONS.has(reason) && directory.isDevice(username)) opts.onDeviceRefused?.(username, reason);
     return new AuthError(reason, code, detail);
   };
 
@@ -129,6 +127,8 @@ export function createAuthenticator(opts: {
     guard,
     preConnect(client, packet, cb) {
       connects.set(client, { will: packet.will ? { topic: packet.will.topic, retain: packet.will.retain } : undefined, clean: packet.clean !== false, emptyId: !packet.clientId });
+      // tenants: the client id is the tenant's (`air-01` of minatitlan → `minatitlan:air-01`) before Aedes takes it (broker/tenant.ts)
+      if (directory.tenants.length) qualifyClientId(packet);
       cb(null, true);
     },
 
@@ -166,10 +166,11 @@ export function createAuthenticator(opts: {
         );
         return;
       }
-      if (found.type === 'device' && client.id !== found.id) {
-        return cb(refuse(client, username, 'client_id_mismatch', CONNACK.IDENTIFIER_REJECTED, `device ${found.id} must connect with client id "${found.id}", not "${client.id}"`), null);
+      const name = qualifiedName(found);
+      if (found.type === 'device' && client.id !== name) {
+        return cb(refuse(client, username, 'client_id_mismatch', CONNACK.IDENTIFIER_REJECTED, `device ${found.id} must connect with client id "${found.id}", not "${found.tenant ? (splitTenant(client.id)?.id ?? client.id) : client.id}"`), null);
       }
-      if (found.type === 'service' && registry.device(client.id)) {
+      if (found.type === 'service' && directory.isDevice(client.id)) {
         return cb(refuse(client, username, 'client_id_reserved', CONNACK.IDENTIFIER_REJECTED, `client id "${client.id}" belongs to a device`), null);
       }
       if (will) {
@@ -177,7 +178,7 @@ export function createAuthenticator(opts: {
         const d = canPublish(found, will.topic, { will: true, retain: will.retain });
         if (!d.ok) return cb(refuse(client, username, 'bad_will', CONNACK.NOT_AUTHORIZED, d.detail), null);
       }
-      const verifying = cache.verify(found.id, password.toString('utf8'), found.passwordHash, (run) => guard.schedule(source, run));
+      const verifying = cache.verify(name, password.toString('utf8'), found.passwordHash, (run) => guard.schedule(source, run));
       if (!verifying) {
         const err = refuse(client, username, 'auth_queue_full', CONNACK.SERVER_UNAVAILABLE, `authentication queue full for ${source}; try again later`);
         return void setTimeout(() => cb(err, null), guard.queueFullHoldMs).unref();
@@ -186,21 +187,21 @@ export function createAuthenticator(opts: {
         (ok) => {
           if (!ok) return cb(refuse(client, username, 'bad_password', CONNACK.BAD_USERNAME_OR_PASSWORD, `wrong password for ${found.id}`, true), null);
           // the registry may have changed while scrypt ran: accept only against the current hash
-          const now = lookup(found.id);
+          const now = lookup(name);
           if ('refused' in now || now.passwordHash !== found.passwordHash) {
             return cb(refuse(client, username, 'bad_password', CONNACK.BAD_USERNAME_OR_PASSWORD, `credentials of ${found.id} changed during verification`), null);
           }
           const owner = owners.get(client.id);
-          if (owner && owner.client !== client && !owner.client.closed && owner.identity.id !== found.id) {
-            return cb(refuse(client, username, 'client_id_taken', CONNACK.IDENTIFIER_REJECTED, `client id "${client.id}" is connected as ${owner.identity.id}`), null);
+          if (owner && owner.client !== client && !owner.client.closed && qualifiedName(owner.identity) !== name) {
+            return cb(refuse(client, username, 'client_id_taken', CONNACK.IDENTIFIER_REJECTED, `client id "${client.id}" is connected as ${qualifiedName(owner.identity)}`), null);
           }
           // a stored session (subscriptions, queued messages) belongs to the identity that made it
           const sessionOwner = sessions.get(client.id);
-          if (sessionOwner !== undefined && sessionOwner !== found.id) {
+          if (sessionOwner !== undefined && sessionOwner !== name) {
             return cb(refuse(client, username, 'client_id_taken', CONNACK.IDENTIFIER_REJECTED, `client id "${client.id}" holds a persistent session of ${sessionOwner}`), null);
           }
           if (clean) sessions.delete(client.id);
-          else sessions.set(client.id, found.id);
+          else sessions.set(client.id, name);
           identities.set(client, found);
           owners.set(client.id, { client, identity: found });
           // the same identity again: Aedes closes the old connection next; tell it why first
@@ -234,7 +235,7 @@ export function createAuthenticator(opts: {
       for (const client of clients) {
         const had = identities.get(client);
         if (!had) continue;
-        const now = lookup(had.id);
+        const now = lookup(qualifiedName(had));
         const still = !('refused' in now) && now.passwordHash === had.passwordHash && now.type === had.type && (now.type !== 'device' || (had.type === 'device' && now.kind === had.kind)) && (now.type !== 'service' || (had.type === 'service' && now.role === had.role));
         if (still) continue;
         n++;
@@ -242,7 +243,7 @@ export function createAuthenticator(opts: {
         log.warn({ clientId: clip(client.id), username: had.id, reason: 'refused' in now ? now.refused : 'credentials_changed' }, 'registry change revoked a connected client; closing it');
         identities.delete(client);
         client.close();
-        if (had.type === 'device') opts.onDeviceRefused?.(had.id, 'revoked');
+        if (had.type === 'device') opts.onDeviceRefused?.(qualifiedName(had), 'revoked');
       }
       return n;
     },

@@ -27,6 +27,7 @@ import { VerifyCache } from './verify-cache';
 import { AuthGuard, type AuthGuardOptions, type FloodDevice, type FloodReport } from './auth-guard';
 import { clip, createLogLimiter } from '../lib/log-limiter';
 import { svcTopics, type AlertEvent, type AuthRefusal } from '../contract';
+import { mount, singleDirectory, splitTenant, tenantDirectory } from './tenant';
 
 export type { BrokerCounters } from './metrics';
 export type { BrokerPersistenceOptions } from './persistence';
@@ -64,6 +65,12 @@ export interface StartBrokerOptions {
   persistence?: BrokerPersistenceOptions;
   /** Aedes broker id (cluster: one per node, unique); default a random one per start */
   id?: string;
+  /**
+   * several municipalities (broker/tenant.ts): tenant id → its registry. Clients log in as
+   * `<tenant>:<id>`; their topics are mounted under `t/<tenant>/`. `registry` is then unused
+   * (pass any of them). Absent: one city, as always.
+   */
+  tenants?: ReadonlyMap<string, RegistryView>;
 }
 
 /** The broker's connection limits from the configuration (lib/config.ts), for the CLI and the launcher. */
@@ -116,21 +123,25 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerHandl
   const log = (opts.log ?? createLogger('broker')).child({ component: 'broker' });
   const host = opts.host ?? '127.0.0.1';
   const maxPacketSize = opts.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE;
-  const { registry } = opts;
+  const directory = opts.tenants?.size ? tenantDirectory(opts.tenants) : singleDirectory(opts.registry);
+  const registries = directory.registries();
 
   let aedesRef: Aedes | null = null;
   const cache = new VerifyCache({ okTtlMs: opts.authCacheMs ?? 60_000 });
-  const guard = new AuthGuard({ isDevice: (user) => registry.device(user) !== undefined, ...opts.limits });
+  const guard = new AuthGuard({ isDevice: (user) => directory.isDevice(user), ...opts.limits });
   const metrics = createBrokerMetrics(() => aedesRef?.connectedClients ?? 0, () => cache, opts.metricsRegistry, guard);
   // refusals of registry devices go to the rules as svc/auth/<id> (QoS 1; ingest raises credentials_refused)
-  const onDeviceRefused = (deviceId: string, reason: string) => {
+  // (tenants: the device's own city hears it, under its mount point)
+  const onDeviceRefused = (name: string, reason: string) => {
+    const tenant = directory.tenants.length ? splitTenant(name)?.tenant : undefined;
+    const deviceId = tenant ? splitTenant(name)!.id : name;
     const body: AuthRefusal = { deviceId, reason, at: Date.now() };
-    aedesRef?.publish({ cmd: 'publish', topic: svcTopics.auth(deviceId), payload: Buffer.from(JSON.stringify(body)), qos: 1, retain: false, dup: false } as never, (err) => {
+    aedesRef?.publish({ cmd: 'publish', topic: mount({ tenant }, svcTopics.auth(deviceId)), payload: Buffer.from(JSON.stringify(body)), qos: 1, retain: false, dup: false } as never, (err) => {
       if (err) log.warn({ err: err.message, deviceId }, 'could not report a refused connection');
     });
   };
-  const auth = createAuthenticator({ registry, metrics, log, cache, guard, onDeviceRefused });
-  const authz = createAuthorizer({ auth, registry, metrics, log });
+  const auth = createAuthenticator({ registry: opts.registry, directory, metrics, log, cache, guard, onDeviceRefused });
+  const authz = createAuthorizer({ auth, registry: opts.registry, directory, metrics, log });
 
   // the mqemitter guard relies on mqemitter internals: check them once per process
   selfTest ??= selfTestPublishQueue();
@@ -158,13 +169,15 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerHandl
     authenticate: auth.authenticate,
     authorizePublish: authz.authorizePublish,
     authorizeSubscribe: authz.authorizeSubscribe,
+    // tenants only: deliveries lose their tenant's mount point (broker/tenant.ts)
+    ...(directory.tenants.length ? { authorizeForward: authz.authorizeForward as never } : {}),
   });
   aedesRef = aedes;
   releasePubackAfterPublish(aedes);
   log.info({ persistence: persistence.kind, brokerId: aedes.id, ...(opts.persistence?.kind === 'level' ? { dir: opts.persistence.dir } : {}), ...(redisUrl ? { redis: redactUrl(redisUrl) } : {}) }, 'broker session persistence');
   // a cluster node learns registry changes made on any node through Redis (registry-sync.ts)
   let sync: RegistrySync | null = null;
-  if (redisUrl) sync = await startRegistrySync({ registry, connect: (name, o) => connectRedis(redisUrl, name, o), log });
+  if (redisUrl) sync = await startRegistrySync({ registry: opts.registry, connect: (name, o) => connectRedis(redisUrl, name, o), log });
 
   aedes.on('clientReady', (client) => {
     guard.settled(client.conn);
@@ -201,22 +214,25 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerHandl
   (aedes as unknown as NodeJS.EventEmitter).on('error', (err: Error) => log.error({ err }, 'broker error'));
 
   const clientsOf = () => Object.values((aedes as unknown as { clients: Record<string, Client> }).clients);
-  const offChange = registry.onChange(() => {
-    const n = auth.revokeStale(clientsOf());
-    log.info({ revoked: n }, 'registry reloaded');
-  });
-  if (opts.watchRegistry !== false) registry.watch();
+  const offChanges = registries.map((registry) =>
+    registry.onChange(() => {
+      const n = auth.revokeStale(clientsOf());
+      log.info({ revoked: n }, 'registry reloaded');
+    }),
+  );
+  const offChange = () => offChanges.forEach((off) => off());
+  if (opts.watchRegistry !== false) registries.forEach((r) => r.watch());
 
   // An auth flood: one log line and the metric when it starts and ends (however many names it
   // tries); an alert (code auth_flood) per REGISTERED device under attack, at most
   // maxFloodDevices per flood, each resolved when the flood ends. Invented names raise nothing.
-  const floodAlerts = new Map<string, AlertEvent>();
-  const publishAlert = (ev: AlertEvent) =>
-    aedes.publish({ cmd: 'publish', topic: svcTopics.alert(ev.alertId), payload: Buffer.from(JSON.stringify(ev)), qos: 1, retain: false, dup: false }, (err) => {
+  const floodAlerts = new Map<string, { ev: AlertEvent; tenant?: string }>();
+  const publishAlert = (ev: AlertEvent, tenant?: string) =>
+    aedes.publish({ cmd: 'publish', topic: mount({ tenant }, svcTopics.alert(ev.alertId)), payload: Buffer.from(JSON.stringify(ev)), qos: 1, retain: false, dup: false }, (err) => {
       if (err) log.error({ err, code: 'E_AUTH_FLOOD_ALERT' }, 'could not publish the auth-flood alert');
     });
   const floodAlert = (r: FloodReport, d: FloodDevice, event: AlertEvent['event']): AlertEvent | null => {
-    const device = registry.device(d.id);
+    const device = directory.deviceOf(d.id)?.device;
     if (!device) return null;
     return {
       alertId: `auth_flood-${r.startedAt}-${device.id}`,
@@ -241,18 +257,19 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerHandl
     } else if (r.state === 'end') {
       metrics.authFlood(false);
       log.warn({ code: 'E_AUTH_FLOOD_END', ...fields, alerted: r.reported?.length ?? 0, seconds: Math.round((Date.now() - r.startedAt) / 1000) }, 'authentication flood ended');
-      for (const [id, open] of floodAlerts) {
+      for (const [id, { ev: open, tenant }] of floodAlerts) {
         const last = r.devices.find((d) => d.id === id);
-        publishAlert({ ...open, event: 'auto_resolve', at: Date.now(), ...(last ? { params: { failures: last.failures, sources: last.sources, user: id } } : {}) });
+        publishAlert({ ...open, event: 'auto_resolve', at: Date.now(), ...(last ? { params: { failures: last.failures, sources: last.sources, user: open.deviceId } } : {}) }, tenant);
       }
       floodAlerts.clear();
     } else {
       const d = r.devices[0];
       const ev = d && floodAlert(r, d, 'open');
       if (!ev) return;
-      floodAlerts.set(d.id, ev);
+      const tenant = directory.deviceOf(d.id)?.tenant;
+      floodAlerts.set(d.id, { ev, tenant });
       log.warn({ code: 'E_AUTH_FLOOD_DEVICE', deviceId: d.id, failures: d.failures, sources: d.sources }, 'authentication flood against a registered device');
-      publishAlert(ev);
+      publishAlert(ev, tenant);
     }
   };
   const floodTimer = setInterval(() => guard.tick(), 1000);

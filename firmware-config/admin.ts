@@ -36,6 +36,8 @@ export interface IssueOptions {
   ntpServer?: string;
   /** where the simulator's rendered configs live (DATA_DIR/devices): kept in step on every change */
   devicesDir?: string;
+  /** the city of an installation with several (TENANTS): the config logs in as `<tenant>:<id>` (a re-render keeps the existing config's city) */
+  tenant?: string;
 }
 
 function findDevice(reg: Registry, id: string, file: string): RegistryDevice {
@@ -160,6 +162,7 @@ export function addDeviceWithConfig(
     timezone: reg.timezone,
     ...(opts.apiUrl ? { apiUrl: opts.apiUrl } : {}),
     ...(opts.ntpServer ? { ntpServer: opts.ntpServer } : {}),
+    ...(opts.tenant ? { tenant: opts.tenant } : {}),
   });
   return { device, secret, config, file: writeDeviceConfig(outDir, config) };
 }
@@ -278,6 +281,8 @@ export function renderDevice(registryFile: string, id: string, outDir: string, o
     ...((opts.apiUrl ?? existing?.apiUrl) ? { apiUrl: opts.apiUrl ?? existing?.apiUrl } : {}),
     ...(opts.ntpServer ? { ntpServer: opts.ntpServer } : {}),
   };
+  const tenant = opts.tenant ?? (existing?.username.includes(':') ? existing.username.slice(0, existing.username.indexOf(':')) : undefined);
+  if (tenant) ro.tenant = tenant;
   const config = renderDeviceConfig(device, ro);
   const file = writeDeviceConfig(outDir, config);
   const files = [file];

@@ -127,6 +127,7 @@ program
         timezone: reg.timezone,
         cityFile: cityFileFor(file, reg.cityFile),
         apiUrl: o.api ?? `http://127.0.0.1:${c.HTTP_PORT}`,
+        ...(c.TENANT ? { tenant: c.TENANT } : {}),
       });
       const simDir = path.join(c.DATA_DIR, 'devices');
       const written = writeDeviceConfig(simDir, conf);

@@ -77,6 +77,8 @@ export interface RenderOptions {
   cityFile?: string;
   apiUrl?: string;
   issuedAt?: number;
+  /** the city of an installation with several (TENANTS): the device logs in as `<tenant>:<id>` (broker/tenant.ts) */
+  tenant?: string;
 }
 
 export function renderDeviceConfig(d: RegistryDevice, o: RenderOptions): DeviceConfig {
@@ -90,7 +92,7 @@ export function renderDeviceConfig(d: RegistryDevice, o: RenderOptions): DeviceC
     district: d.district,
     broker: { url: o.brokerUrl, keepaliveS: 30, qos: 1 },
     clientId: d.id,
-    username: d.id,
+    username: o.tenant ? `${o.tenant}:${d.id}` : d.id,
     secret: o.secret,
     topics: { prefix: deviceTopicPrefix(d.kind, d.id), publish, presence },
     will: { topic: presence, payload: JSON.stringify({ state: 'offline', reason: 'last will' }), qos: 1, retain: true },

@@ -23,6 +23,8 @@ export interface ProvisionOptions {
   brokerUrl?: string;
   /** console API URL written into device configs (commissioning check) */
   apiUrl?: string;
+  /** the city of an installation with several (TENANTS): device configs log in as `<tenant>:<id>` */
+  tenant?: string;
   /** the city file to copy into DATA_DIR (default: the bundled demo city) */
   cityFile?: string;
 }
@@ -102,7 +104,7 @@ export function provisionDemo(dataDir: string, opts: ProvisionOptions = {}): Pro
       d.credentialsIssuedAt = Date.now();
       changed = true;
     }
-    writeDeviceConfig(devicesDir, renderDeviceConfig(d, { brokerUrl, secret: s, timezone: reg.timezone, cityFile, apiUrl: opts.apiUrl }));
+    writeDeviceConfig(devicesDir, renderDeviceConfig(d, { brokerUrl, secret: s, timezone: reg.timezone, cityFile, apiUrl: opts.apiUrl, ...(opts.tenant ? { tenant: opts.tenant } : {}) }));
     issued.push(d.id);
   }
 

@@ -12,9 +12,10 @@ import { brokerLimitsOf, startBroker } from '../broker/index';
 import { secureDataDir } from '../lib/data-dir';
 import { persistenceOf } from '../broker/persistence';
 import { serveMetrics } from '../ingest/metrics';
-import { registryFileOf } from '../lib/config';
+import { registryFileOf, tenantConfig, tenantsOf } from '../lib/config';
 import type { ChildRole, FromChild, ToChild } from './ipc';
 import { emptyStopReport, startStack, type StopReport } from './stack';
+import { stateAccessOf } from './tenants';
 
 const role = process.argv[2] as ChildRole;
 if (role !== 'broker' && role !== 'core') {
@@ -27,8 +28,14 @@ if (!process.send) {
 }
 
 let cfg;
+let tenancy: ReturnType<typeof stateAccessOf> | undefined;
 try {
   cfg = loadConfig();
+  // several municipalities: a city's core (TENANT set by the supervisor) runs on that city's data and ports
+  if (role === 'core' && cfg.TENANT) {
+    tenancy = stateAccessOf(cfg, cfg.TENANT);
+    cfg = tenantConfig(cfg, cfg.TENANT);
+  }
 } catch (err) {
   console.error((err as ConfigError).message);
   process.exit(2);
@@ -67,9 +74,13 @@ process.on('disconnect', () => void stop('supervisor gone'));
 
 async function startBrokerRole(m: Extract<ToChild, { type: 'start-broker' }>): Promise<void> {
   secureDataDir(cfg!.DATA_DIR); // 0700; files this process creates (broker sessions) are 0600
-  const registry = new RegistryView(registryFileOf(cfg!), (err) => log.error({ err: err.message }, 'registry reload failed; keeping the previous registry'));
+  const onReloadError = (err: Error) => log.error({ err: err.message }, 'registry reload failed; keeping the previous registry');
+  // several municipalities (TENANTS): every city's registry, clients log in as <city>:<id> (broker/tenant.ts)
+  const tenants = new Map(tenantsOf(cfg!).map((t) => [t, new RegistryView(registryFileOf(tenantConfig(cfg!, t)), onReloadError)] as const));
+  const registry = tenants.values().next().value ?? new RegistryView(registryFileOf(cfg!), onReloadError);
   const broker = await startBroker({
     registry,
+    ...(tenants.size ? { tenants } : {}),
     host: cfg!.HOST,
     port: m.mqttPort,
     wsPort: m.wsPort,
@@ -83,12 +94,13 @@ async function startBrokerRole(m: Extract<ToChild, { type: 'start-broker' }>): P
     await metrics.close();
     await broker.stop();
     registry.close();
+    for (const r of tenants.values()) r.close();
   };
   send({ type: 'ready', role: 'broker', mqttPort: broker.port, wsPort: broker.wsPort, metricsPort: metrics.port });
 }
 
 async function startCoreRole(m: Extract<ToChild, { type: 'start-core' }>): Promise<void> {
-  const stack = await startStack(cfg!, log, { externalBroker: m.broker, metricsPort: 0, onBackfillProgress: (progress) => send({ type: 'backfill-progress', progress }) });
+  const stack = await startStack(cfg!, log, { externalBroker: m.broker, metricsPort: 0, ...(tenancy ? { tenancy } : {}), onBackfillProgress: (progress) => send({ type: 'backfill-progress', progress }) });
   stopFn = () => stack.stop();
   send({ type: 'ready', role: 'core', http: stack.ports.http, metricsPort: stack.ports.metrics, nodeRed: stack.ports.nodeRed, backfill: !!stack.backfill });
   stack.backfill?.then((report) => send({ type: 'backfill-done', report }), () => undefined);

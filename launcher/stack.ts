@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { mqttUrlOf, registryFileOf, rulesStateFileOf, type Config } from '../lib/config';
+import { mqttUrlOf, mqttUsernameOf, registryFileOf, rulesStateFileOf, type Config } from '../lib/config';
 import { RegistryView } from '../firmware-config/registry';
 import { openStore } from '../store/open';
 import type { TelemetryStore } from '../store/types';
@@ -53,6 +53,8 @@ export interface StackOptions {
   rules?: RuleConfigInput;
   /** progress of the first start's history backfill (SIM_BACKFILL_DAYS) */
   onBackfillProgress?(p: BackfillProgress): void;
+  /** a city of an installation with TENANTS: the state level's access (launcher/tenants.ts) */
+  tenancy?: ReturnType<typeof import('./tenants').stateAccessOf>;
 }
 
 export interface Stack {
@@ -112,7 +114,7 @@ export function prepareDataDir(cfg: Config, log: Logger): string {
   if (!fs.existsSync(registryFile)) {
     if (cfg.REGISTRY_FILE) throw Object.assign(new Error(`REGISTRY_FILE ${registryFile} does not exist`), { code: 'E_REGISTRY_MISSING' });
     log.info({ dataDir: cfg.DATA_DIR }, 'first start: provisioning the demo city (registry, device credentials)');
-    provisionDemo(cfg.DATA_DIR, { brokerUrl: mqttUrlOf(cfg), apiUrl: `http://127.0.0.1:${cfg.HTTP_PORT}` });
+    provisionDemo(cfg.DATA_DIR, { brokerUrl: mqttUrlOf(cfg), apiUrl: `http://127.0.0.1:${cfg.HTTP_PORT}`, ...(cfg.TENANT ? { tenant: cfg.TENANT } : {}) });
   }
   return registryFile;
 }
@@ -173,7 +175,7 @@ export async function startStack(cfg: Config, log: Logger, opts: StackOptions = 
       registry,
       store,
       mqttUrl,
-      username: 'ingest',
+      username: mqttUsernameOf(cfg, 'ingest'),
       password: services.ingest,
       metricsPort: opts.metricsPort ?? cfg.METRICS_PORT,
       metricsHost: opts.metricsPort === undefined ? cfg.HOST : '127.0.0.1',
@@ -197,9 +199,10 @@ export async function startStack(cfg: Config, log: Logger, opts: StackOptions = 
       store,
       registry,
       city,
-      mqtt: { url: mqttUrl, username: 'console', password: services.console },
+      mqtt: { url: mqttUrl, username: mqttUsernameOf(cfg, 'console'), password: services.console },
       // Node-RED's flows read the API with the registry's `nodered` credentials, as a planner
-      serviceUsers: nodeRedLogin(registry),
+      serviceUsers: [...nodeRedLogin(registry), ...(opts.tenancy?.stateUsers ?? [])],
+      ...(opts.tenancy ? { state: opts.tenancy.state } : {}),
       // the demo city starts with the demo hotlist (plates its simulated cameras read); first start only
       seedHotlist: demoHotlistFor(registry),
       // the city's depots (and the demo landfill) as geofences; first start only
@@ -217,7 +220,7 @@ export async function startStack(cfg: Config, log: Logger, opts: StackOptions = 
         port: cfg.NODE_RED_PORT,
         userDir: path.join(cfg.DATA_DIR, 'node-red'),
         credentialSecret: cfg.NODE_RED_CREDENTIAL_SECRET || loadOrCreateSecret(cfg.DATA_DIR, 'node-red-credential-secret'),
-        mqtt: { url: mqttUrl, username: 'nodered', password: services.nodered },
+        mqtt: { url: mqttUrl, username: mqttUsernameOf(cfg, 'nodered'), password: services.nodered },
         apiUrl: `http://127.0.0.1:${api.port}`,
         apiUsername: 'nodered',
         apiPassword: services.nodered,

@@ -21,7 +21,10 @@ import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { mqttUrlOf, type Config } from '../lib/config';
+import { mqttUrlOf, tenantConfig, tenantsOf, type Config } from '../lib/config';
+import { prepareStateSecrets, STATE_USERNAME } from './tenants';
+import fs from 'node:fs';
+import { secureDataDir } from '../lib/data-dir';
 import type { ChildRole, FromChild, ToChild } from './ipc';
 import { emptyStopReport, mergeStopReports, prepareDataDir, type Stack, type StackOptions, type StopReport } from './stack';
 import type { BackfillReport } from '../device-sim/backfill';
@@ -39,16 +42,18 @@ interface Supervised {
   restarts: number;
   startedAt: number;
   onSpawn?: (proc: ChildProcess) => void;
+  /** a city's core in an installation with TENANTS (its environment has TENANT=<city>) */
+  tenant?: string;
 }
 
 /** How long after a child's SIGTERM the supervisor waits for its own (a signal to the process group). */
 const GROUP_SIGNAL_WAIT_MS = 300;
 
-function spawnChild(role: ChildRole): ChildProcess {
+function spawnChild(role: ChildRole, tenant?: string): ChildProcess {
   return fork(CHILD, [role], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env: process.env,
+    env: tenant ? { ...process.env, TENANT: tenant } : process.env,
   });
 }
 
@@ -70,7 +75,7 @@ function onChildSignal(s: Supervised, proc: ChildProcess, isStopping: () => bool
 
 /** Start one child and wait for its `ready` (rejects on `failed` or an early exit). */
 function startChild(s: Supervised, msg: ToChild, timeoutMs = 120_000): Promise<Extract<FromChild, { type: 'ready' }>> {
-  const proc = spawnChild(s.role);
+  const proc = spawnChild(s.role, s.tenant);
   s.onSpawn?.(proc);
   s.proc = proc;
   s.ready = null;
@@ -153,11 +158,23 @@ async function serveMergedMetrics(cfg: Config, ports: () => number[], log: Logge
 }
 
 export async function startSupervised(cfg: Config, log: Logger, opts: Pick<StackOptions, 'onBackfillProgress'> = {}): Promise<Stack> {
-  const registryFile = prepareDataDir(cfg, log);
+  // several municipalities (TENANTS): each city provisioned under DATA_DIR/tenants/<city> and its own core
+  const tenants = tenantsOf(cfg);
+  if (tenants.length) {
+    fs.mkdirSync(cfg.DATA_DIR, { recursive: true });
+    secureDataDir(cfg.DATA_DIR);
+  }
+  const tenantFiles = tenants.map((t) => prepareDataDir(tenantConfig(cfg, t), log));
+  if (tenants.length) {
+    prepareStateSecrets(cfg);
+    log.info({ tenants, stateLogin: STATE_USERNAME }, `several municipalities: the state login "${STATE_USERNAME}" (every city's console) has its password in DATA_DIR/secrets/state-password`);
+  }
+  const registryFile = tenantFiles[0] ?? prepareDataDir(cfg, log);
   const broker: Supervised = { role: 'broker', proc: null, ready: null, restarts: 0, startedAt: 0 };
-  const core: Supervised = { role: 'core', proc: null, ready: null, restarts: 0, startedAt: 0 };
+  const cores: Supervised[] = (tenants.length ? tenants : [undefined]).map((tenant) => ({ role: 'core', proc: null, ready: null, restarts: 0, startedAt: 0, ...(tenant ? { tenant } : {}) }));
+  const core = cores[0]!;
   let stopping = false;
-  for (const s of [broker, core]) s.onSpawn = (proc) => onChildSignal(s, proc, () => stopping, log, cfg);
+  for (const s of [broker, ...cores]) s.onSpawn = (proc) => onChildSignal(s, proc, () => stopping, log, cfg);
 
   const brokerMsg = (): ToChild => {
     const r = broker.ready as Extract<FromChild, { role: 'broker' }> | null;
@@ -195,10 +212,11 @@ export async function startSupervised(cfg: Config, log: Logger, opts: Pick<Stack
 
   const stopAll = async (): Promise<StopReport> => {
     stopping = true;
-    const fromCore = await stopChild(core, log, cfg);
+    let fromCores = emptyStopReport(cfg);
+    for (const c of cores) fromCores = mergeStopReports(fromCores, await stopChild(c, log, cfg));
     const fromBroker = await stopChild(broker, log, cfg);
     await metrics?.close();
-    return mergeStopReports(fromCore, fromBroker);
+    return mergeStopReports(fromCores, fromBroker);
   };
 
   let metrics: { port: number; close(): Promise<void> } | undefined;
@@ -207,6 +225,14 @@ export async function startSupervised(cfg: Config, log: Logger, opts: Pick<Stack
     watch(broker, brokerMsg);
     const c = (await startChild(core, coreMsg())) as Extract<FromChild, { role: 'core' }>;
     watch(core, coreMsg);
+    for (const other of cores.slice(1)) {
+      await startChild(other, coreMsg());
+      watch(other, coreMsg);
+    }
+    for (const s of tenants.length ? cores : []) {
+      const r = s.ready as Extract<FromChild, { role: 'core' }>;
+      log.info({ tenant: s.tenant, pid: s.proc?.pid, http: r.http, nodeRed: r.nodeRed }, `city ${s.tenant}: console on port ${r.http}`);
+    }
     // the first start's history backfill runs in the core: its progress and end come over IPC
     let backfill: Promise<BackfillReport> | null = null;
     if (c.backfill) {
@@ -225,6 +251,7 @@ export async function startSupervised(cfg: Config, log: Logger, opts: Pick<Stack
       backfill.catch(() => undefined);
     }
     const portsNow = () =>
+      // (TENANTS: the first city's ingest only — the cities' series share names and carry no city label yet)
       [(broker.ready as Extract<FromChild, { role: 'broker' }> | null)?.metricsPort, (core.ready as Extract<FromChild, { role: 'core' }> | null)?.metricsPort].filter(
         (p): p is number => typeof p === 'number',
       );

@@ -47,6 +47,8 @@ const BAD: [keyof typeof VARIABLES, string, RegExp][] = [
   ['ESCALATION_DELAY_MIN', '0', /is below 0.1; expected a number from 0.1 to 1440/],
   ['DAILY_REPORT_AT', '25:00', /does not have the expected form; expected a local time HH:MM on the 24-hour clock/],
   ['SIM_BACKFILL_DAYS', '31', /is above 30; expected a whole number from 0 to 30/],
+  ['TENANTS', 'Coatza,Mina', /does not have the expected form; expected empty \(one city\) or city ids/],
+  ['TENANT', 'a:b', /does not have the expected form; expected empty or one of the ids in TENANTS/],
   ['LOG_LEVEL', 'verbose', /is not an allowed value; expected one of fatal, error, warn, info, debug, trace, silent/],
 ];
 

@@ -125,6 +125,14 @@ export const VARIABLES = {
       description: 'citizen reports: hours to close each service on time (service_code=hours, comma-separated; services left out use `other`)',
     }),
   },
+  TENANTS: {
+    schema: Type.String({ default: '', pattern: '^([a-z][a-z0-9-]{0,39}(,[a-z][a-z0-9-]{0,39})*)?$', description: 'several municipalities on one installation: their ids, comma-separated (each its registry, topics, users, data and console under DATA_DIR/tenants/<id>); empty = one city' }),
+    form: 'empty (one city) or city ids (lower-case letters, digits, -) separated by commas, e.g. coatzacoalcos,minatitlan',
+  },
+  TENANT: {
+    schema: Type.String({ default: '', pattern: '^([a-z][a-z0-9-]{0,39})?$', description: 'the city this process serves, one of TENANTS (npm start sets it on each city core; set it by hand for a city’s ingest or API run alone)' }),
+    form: 'empty or one of the ids in TENANTS, e.g. coatzacoalcos',
+  },
   LOG_LEVEL: { schema: Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)), { default: 'info', description: 'pino log level; debug also prints stack traces of start-up errors' }) },
 } satisfies Record<string, Variable>;
 
@@ -207,6 +215,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (typeof merged.INGEST_WORKER === 'number' && typeof merged.INGEST_WORKERS === 'number' && merged.INGEST_WORKER >= merged.INGEST_WORKERS && !problems.some((p) => p.variable.startsWith('INGEST_WORKER'))) {
     problems.push({ variable: 'INGEST_WORKER', value: merged.INGEST_WORKER, message: `INGEST_WORKER=${merged.INGEST_WORKER} is not below INGEST_WORKERS=${merged.INGEST_WORKERS}; expected a worker number from 0 to ${(merged.INGEST_WORKERS as number) - 1}` });
   }
+  const tenants = typeof merged.TENANTS === 'string' && merged.TENANTS ? merged.TENANTS.split(',') : [];
+  if (new Set(tenants).size !== tenants.length && !problems.some((p) => p.variable === 'TENANTS')) problems.push({ variable: 'TENANTS', value: merged.TENANTS, message: `TENANTS=${JSON.stringify(merged.TENANTS)} names a city twice; expected each city once` });
+  if (merged.TENANT && !tenants.includes(merged.TENANT as string) && !problems.some((p) => p.variable === 'TENANT')) problems.push({ variable: 'TENANT', value: merged.TENANT, message: `TENANT=${JSON.stringify(merged.TENANT)} is not one of TENANTS=${JSON.stringify(merged.TENANTS)}; expected ${allowedForm('TENANT')}` });
+  if (tenants.length && merged.BROKER_PERSISTENCE === 'redis') problems.push({ variable: 'TENANTS', value: merged.TENANTS, message: `TENANTS with BROKER_PERSISTENCE=redis is not supported yet (the cluster shares one registry); expected TENANTS empty or BROKER_PERSISTENCE=level` });
+  if (tenants.length && merged.START_LAYOUT === 'single') problems.push({ variable: 'START_LAYOUT', value: 'single', message: `START_LAYOUT=single cannot serve TENANTS (each city has its own core process); expected START_LAYOUT=processes` });
+  if (tenants.length && merged.REGISTRY_FILE) problems.push({ variable: 'REGISTRY_FILE', value: merged.REGISTRY_FILE, message: `REGISTRY_FILE must be empty with TENANTS: each city's registry is DATA_DIR/tenants/<city>/registry.json` });
   if (problems.length) throw new ConfigError(`invalid configuration:\n  ${problems.map((p) => p.message).join('\n  ')}`, problems);
   const cfg = merged as Config;
   cfg.DATA_DIR = path.resolve(cfg.DATA_DIR);
@@ -217,3 +231,27 @@ export const mqttUrlOf = (cfg: Config): string => cfg.MQTT_URL || `mqtt://127.0.
 export const registryFileOf = (cfg: Config): string => cfg.REGISTRY_FILE || path.join(cfg.DATA_DIR, 'registry.json');
 /** the rule engine's open alerts and truck ignitions, taken over by the next start (ingest/rules/takeover.ts) */
 export const rulesStateFileOf = (cfg: Pick<Config, 'DATA_DIR'>): string => path.join(cfg.DATA_DIR, 'rules-state.json');
+
+// ── several municipalities (TENANTS; README "Several municipalities", broker/tenant.ts) ─────────
+/** the installation's cities, in TENANTS order; [] = one city (today's layout) */
+export const tenantsOf = (cfg: Pick<Config, 'TENANTS'>): string[] => (cfg.TENANTS ? cfg.TENANTS.split(',') : []);
+/** a city's own data: registry, device configs, telemetry store, ops DB, users */
+export const tenantDataDir = (root: string, tenant: string): string => path.join(root, 'tenants', tenant);
+/** a port of city number `i` (TENANTS order): the base port plus i (0 stays 0 = pick a free one) */
+const nth = (base: number, i: number): number => (base === 0 ? 0 : base + i);
+
+/**
+ * The configuration of one city's core in an installation with TENANTS (`cfg` = the
+ * installation's): its own DATA_DIR (DATA_DIR/tenants/<city>), its console on HTTP_PORT + i and
+ * Node-RED on NODE_RED_PORT + i (i = its place in TENANTS, from 0), TENANT set. Broker ports and
+ * MQTT_URL are the installation's: one broker serves every city.
+ */
+export function tenantConfig(cfg: Config, tenant: string): Config {
+  // (call it once, on the installation's configuration: DATA_DIR is the installation's)
+  const i = tenantsOf(cfg).indexOf(tenant);
+  if (i < 0) throw new ConfigError(`TENANT=${JSON.stringify(tenant)} is not one of TENANTS=${JSON.stringify(cfg.TENANTS)}`, [{ variable: 'TENANT', value: tenant, message: `TENANT=${JSON.stringify(tenant)} is not one of TENANTS` }]);
+  return { ...cfg, TENANT: tenant, DATA_DIR: tenantDataDir(cfg.DATA_DIR, tenant), HTTP_PORT: nth(cfg.HTTP_PORT, i), NODE_RED_PORT: nth(cfg.NODE_RED_PORT, i) };
+}
+
+/** the MQTT user name of a registry id in this process's city (`<city>:<id>` with TENANT set, else the id) */
+export const mqttUsernameOf = (cfg: Pick<Config, 'TENANT'>, id: string): string => (cfg.TENANT ? `${cfg.TENANT}:${id}` : id);

@@ -47,6 +47,7 @@ import reportRoutes from './routes/reports';
 import userRoutes from './routes/users';
 import adminDeviceRoutes from './routes/admin-devices';
 import geofenceRoutes from './routes/geofences';
+import stateRoutes, { type StateOptions } from './routes/state';
 import type { UserStore } from './lib/users';
 import { ApiError } from './lib/errors';
 
@@ -61,6 +62,8 @@ export interface AppPluginOptions {
   loginRateLimit?: number;
   seedHotlist?: readonly HotlistEntry[];
   seedGeofences?: readonly Geofence[];
+  /** the state level's view of the installation's cities (routes/state.ts) */
+  state?: StateOptions;
 }
 
 export async function consoleApp(fastify: FastifyInstance, opts: AppPluginOptions): Promise<void> {
@@ -131,6 +134,7 @@ export async function consoleApp(fastify: FastifyInstance, opts: AppPluginOption
   await fastify.register(userRoutes);
   await fastify.register(adminDeviceRoutes);
   await fastify.register(geofenceRoutes);
+  await fastify.register(stateRoutes, { state: opts.state });
 }
 
 function httpText(status: number): string {

@@ -24,6 +24,7 @@ import { loadOrCreateSecret } from '../../launcher/secrets';
 import type { Role } from '../shared/live';
 import { consoleApp } from './app';
 import { reqSerializer } from './lib/log-redact';
+import type { StateOptions } from './routes/state';
 import { loadOrCreateUsers, usersFromList, withServiceUsers, type UserRecord } from './lib/users';
 import type { MqttOptions } from './plugins/app/mqtt-link';
 import type { LiveHubOptions } from './plugins/app/live-hub';
@@ -56,6 +57,8 @@ export interface BuildAppOptions {
   seedHotlist?: readonly HotlistEntry[];
   /** geofences inserted on first start only (ops DB geofences never set), audited as `system` */
   seedGeofences?: readonly Geofence[];
+  /** several municipalities: the other cities and the installation's state token (routes/state.ts) */
+  state?: StateOptions;
 }
 
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
@@ -90,6 +93,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     loginRateLimit: opts.loginRateLimit,
     seedHotlist: opts.seedHotlist,
     seedGeofences: opts.seedGeofences,
+    state: opts.state,
   });
   await app.ready();
   return app as unknown as FastifyInstance;

@@ -66,6 +66,8 @@ export { AlertEvent, LiveState };
 /**
  * Console roles. Every API route declares which of them may call it. `investigator` may search
  * plate reads and see plates on the live stream (as admin may); operators and planners never see plates.
+ * `state` (estatal) sees only the state level's aggregates across the installation's cities
+ * (ops-console/api/routes/state.ts): no plates, no personal data, no raw device streams.
  */
-export const ROLES = ['public', 'operator', 'planner', 'admin', 'investigator'] as const;
+export const ROLES = ['public', 'operator', 'planner', 'admin', 'investigator', 'state'] as const;
 export type Role = (typeof ROLES)[number];

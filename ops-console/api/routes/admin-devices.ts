@@ -111,7 +111,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     async (req, reply) => {
       let r: ReturnType<typeof addDeviceWithConfig>;
       try {
-        r = addDeviceWithConfig(reg.file, deviceSpec(req.body), devicesDir(), { brokerUrl: brokerUrl() });
+        r = addDeviceWithConfig(reg.file, deviceSpec(req.body), devicesDir(), { brokerUrl: brokerUrl(), ...(app.ctx.cfg.TENANT ? { tenant: app.ctx.cfg.TENANT } : {}) });
       } catch (err) {
         toApiError(err);
       }
@@ -149,7 +149,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       let r: ReturnType<typeof rotateDevice>;
       try {
         // a new secret; the simulator's copy (DATA_DIR/devices/<id>.json) follows, as `devices rotate` does
-        r = rotateDevice(reg.file, req.params.id, devicesDir(), { brokerUrl: brokerUrl() });
+        r = rotateDevice(reg.file, req.params.id, devicesDir(), { brokerUrl: brokerUrl(), ...(app.ctx.cfg.TENANT ? { tenant: app.ctx.cfg.TENANT } : {}) });
       } catch (err) {
         toApiError(err);
       }

@@ -30,6 +30,7 @@ import { ReportsView } from './reports/ReportsView';
 import { AdminView } from './views/admin/AdminView';
 import { InvestigatorView } from './views/investigator/InvestigatorView';
 import { PasswordButton } from './views/account/PasswordDialog';
+import { StateConsole } from './views/state/StateView';
 import { countRender } from './render-count';
 
 // MapLibre's worker is emitted beside the main module (build/offline-assets.ts)
@@ -52,6 +53,8 @@ export function App() {
   const [lang, setLang] = useLang();
   if (isPublicReportsPath()) return <PublicReports lang={lang} setLang={setLang} />;
   if (!session) return <Login lang={lang} setLang={setLang} />;
+  // the state level (estatal): its own screen of aggregates, no map and no live stream
+  if (session.role === 'state') return <StateConsole key={session.token} session={session} lang={lang} setLang={setLang} />;
   return <Console key={session.token} session={session} lang={lang} setLang={setLang} />;
 }
 

@@ -9,6 +9,7 @@ import { fleetEn, fleetEs } from './i18n-fleet';
 import { geofencesEn, geofencesEs } from './i18n-geofences';
 import { auditEn, auditEs } from './i18n-audit';
 import { mapEn, mapEs } from './i18n-map';
+import { stateEn, stateEs } from './i18n-state';
 
 export const LANGS = ['es', 'en'] as const;
 export type Lang = (typeof LANGS)[number];
@@ -199,6 +200,7 @@ const es = {
   ...geofencesEs,
   ...auditEs,
   ...mapEs,
+  ...stateEs,
 } as const;
 
 export type MsgKey = keyof typeof es;
@@ -388,6 +390,7 @@ const en: Partial<Record<MsgKey, string>> = {
   ...geofencesEn,
   ...auditEn,
   ...mapEn,
+  ...stateEn,
 };
 
 export const DICTIONARY: Record<Lang, Partial<Record<MsgKey, string>>> = { es, en };

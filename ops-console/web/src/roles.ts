@@ -11,6 +11,8 @@ const VIEWS: Record<string, View[]> = {
   operator: ['live', 'alerts', 'coverage', 'replay', 'reports'],
   planner: ['live', 'alerts', 'coverage', 'replay', 'planners', 'fleet', 'reports'],
   investigator: ['live', 'investigate', 'replay'],
+  // state (estatal) has its own screen (views/state/StateView.tsx), not the city console's views
+  state: [],
   admin: ['live', 'alerts', 'coverage', 'replay', 'planners', 'fleet', 'reports', 'investigate', 'admin'],
 };
 
