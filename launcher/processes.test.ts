@@ -49,7 +49,7 @@ describe('npm start: Node-RED and the fleet in their own supervised processes', 
     const env = await launcherEnv(dataDir, { SIM: 'on', SIM_BACKFILL_DAYS: '0', LOG_LEVEL: 'info' });
     const l = launch(env, root);
     launched.push(l);
-    await running(l, 120_000);
+    await running(l, 300_000);
     const health = async () => (await fetch(`http://127.0.0.1:${env.HTTP_PORT}/health`, { signal: AbortSignal.timeout(10_000) })).status;
     await waitFor(async () => (await health()) === 200, 30_000, 500, 'GET /health 200');
 
@@ -106,5 +106,5 @@ describe('npm start: Node-RED and the fleet in their own supervised processes', 
     for (const i of order) expect(i, tail.slice(-3000)).toBeGreaterThanOrEqual(0);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
     await waitFor(() => kids.every((k) => !alive(k)), 15_000, 100, 'no child outlives the supervisor');
-  }, 420_000);
+  }, 900_000);
 });

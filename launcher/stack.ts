@@ -255,7 +255,7 @@ export async function startNodeRedPart(cfg: Config, log: Logger, o: { mqttUrl: s
     escalateAfterMin: cfg.ESCALATION_DELAY_MIN,
     reportAt: cfg.DAILY_REPORT_AT,
     timezone: o.timezone,
-    log: log.child({ component: 'node-red' }),
+    log, // startNodeRed adds component: node-red
   });
 }
 

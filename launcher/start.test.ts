@@ -82,8 +82,9 @@ describe('npm start (one-command start)', () => {
     await waitFor(async () => (await metric(env2.METRICS_PORT!, 'ingest_records_written_total')) >= 5, 60_000, 250, 'readings written after restart');
     // `kill -- -PGID` / systemd: SIGTERM to the whole group at once. The broker must not stop before
     // the core has written and acknowledged what it holds, and no child may outlive the supervisor.
-    const kids = childrenOf(second.child.pid!).filter((c) => c.cmd.includes('child.ts'));
-    expect(kids.length).toBe(2);
+    // broker, core, fleet (launcher/child.ts) and Node-RED (red.js, its own process group)
+    const kids = childrenOf(second.child.pid!).filter((c) => c.cmd.includes('child.ts') || c.cmd.includes('node-red/red.js'));
+    expect(kids.length).toBe(4);
     const t0 = Date.now();
     process.kill(-second.child.pid!, 'SIGTERM');
     expect(await second.exited, second.out().slice(-4000)).toBe(0);
