@@ -187,9 +187,14 @@ export class BatchWriter {
 
   /** Settle the written batches at the head, in arrival order: their hooks, then their acknowledgements. */
   private settle(): void {
+    if (this.aborted) {
+      // nothing more is acknowledged; what did land is still reported (counters, rules), as it lands
+      for (const b of this.writing.filter((x) => x.done)) for (const f of b.settled.splice(0)) f();
+      this.writing = this.writing.filter((x) => !x.done);
+      return;
+    }
     while (this.writing.length && this.writing[0]!.done) {
       const b = this.writing.shift()!;
-      if (this.aborted) continue;
       for (const f of b.settled) f();
       for (const ack of b.acks) ack();
     }
@@ -289,6 +294,7 @@ export class BatchWriter {
     this.queue = [];
     this.queuedPoints = 0;
     for (const wake of [...this.wakeBackoff]) wake();
+    this.settle(); // written batches that waited for an earlier one: reported, not acknowledged
     if (this.writing.length) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     const w = this.idleWaiters;
     this.idleWaiters = [];
