@@ -65,6 +65,8 @@ export interface NodeRedHandle {
   port: number;
   pid: number;
   url: string;
+  /** resolves when the Node-RED process has ended (stopped, or died: the supervisor restarts it) */
+  ended: Promise<{ code: number | null; signal: string | null }>;
   stop(): Promise<void>;
 }
 
@@ -156,18 +158,25 @@ export async function startNodeRed(opts: NodeRedOptions): Promise<NodeRedHandle>
   const child: ChildProcess = spawn(process.execPath, [redJs, '--settings', SETTINGS_FILE, '--userDir', userDir, '--port', String(port)], {
     env,
     cwd: userDir,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // its own process group: a Ctrl-C or `kill -- -PGID` meant for npm start reaches the parent,
+    // which stops Node-RED in its turn (after the fleet, before the core and the broker), not all
+    // at once. The IPC channel is only a lifeline: settings.cjs stops Node-RED when it closes (the
+    // parent is gone, even by kill -9), so no Node-RED outlives the process that started it.
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
+  child.channel?.unref();
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
   let exited: { code: number | null; signal: string | null } | null = null;
-  const exitP = new Promise<void>((resolve) =>
+  const ended = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
     child.once('exit', (code, signal) => {
       exited = { code, signal };
       process.off('exit', killOnExit);
-      resolve();
+      resolve(exited);
     }),
   );
+  const exitP = ended;
   let flowsStarted = false;
   const pipeLines = (stream: NodeJS.ReadableStream | null, level: 'info' | 'warn') => {
     let buf = '';
@@ -217,5 +226,5 @@ export async function startNodeRed(opts: NodeRedOptions): Promise<NodeRedHandle>
     await new Promise((r) => setTimeout(r, 200));
   }
   log.info({ url, pid: child.pid, userDir }, 'node-red started');
-  return { port, pid: child.pid!, url, stop };
+  return { port, pid: child.pid!, url, ended, stop };
 }

@@ -8,6 +8,12 @@
  * Without an admin hash the editor and admin API are disabled (flows still run).
  */
 const env = process.env;
+// started by dashboards/node-red.ts with an IPC channel as a lifeline: when the parent is gone
+// (even killed with -9) the channel closes and Node-RED stops cleanly instead of living on
+if (process.channel) {
+  process.channel.unref();
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+}
 const adminHash = env.NODE_RED_ADMIN_HASH || '';
 
 module.exports = {

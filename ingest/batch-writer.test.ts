@@ -55,6 +55,49 @@ describe('BatchWriter', () => {
     expect(w.inFlight()).toBe(0);
   });
 
+  it('writes several batches at once (maxWrites) and still settles them in arrival order: hooks and acks never overtake an earlier batch', async () => {
+    let running = 0;
+    let peak = 0;
+    let call = 0;
+    // the first batch's write is the slowest: later batches finish before it
+    const slow: Pick<TelemetryStore, 'writeBatch' | 'writeDeadLetters'> = {
+      writeBatch: async (recs) => {
+        const delay = [300, 120, 10][call++ % 3]!;
+        running++;
+        peak = Math.max(peak, running);
+        try {
+          await new Promise((r) => setTimeout(r, delay));
+          return await store.writeBatch(recs);
+        } finally {
+          running--;
+        }
+      },
+      writeDeadLetters: (l) => store.writeDeadLetters(l),
+    };
+    const hooked: number[] = [];
+    const w = new BatchWriter({ store: slow, batchSize: 40, flushMs: 10, maxWrites: 3, toDeadLetter, onRecordsWritten: (r) => hooked.push(...r.map((x) => x.ts)) });
+    const acked: number[] = [];
+    const checks: Promise<void>[] = [];
+    const storedAtAck: boolean[] = [];
+    for (let i = 0; i < 200; i++) {
+      const ts = T0 + i * 1000;
+      w.addRecord(gps(i), () => {
+        acked.push(ts);
+        checks.push(store.count({ deviceId: 'truck-01', from: ts, to: ts + 1 }).then((n) => void storedAtAck.push(n === 1)));
+      });
+      if (i === 100) w.addAckOnly(() => acked.push(-1));
+    }
+    await waitFor(() => w.writesInFlight() === 3, 5000, 2, 'three writes at once');
+    await w.drain();
+    await Promise.all(checks);
+    expect(peak).toBe(3);
+    const expected = Array.from({ length: 200 }, (_, i) => T0 + i * 1000);
+    expect(hooked).toEqual(expected);
+    expect(acked).toEqual([...expected.slice(0, 101), -1, ...expected.slice(101)]);
+    expect(storedAtAck.every(Boolean)).toBe(true);
+    expect(w.inFlight()).toBe(0);
+  });
+
   it('acknowledges a message with nothing to write at once when idle, else after what came before it', async () => {
     const w = new BatchWriter({ store, batchSize: 100, flushMs: 20, toDeadLetter });
     const order: string[] = [];

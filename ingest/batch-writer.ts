@@ -1,7 +1,10 @@
 /**
- * Batches accepted records and dead letters and writes them to the store, one batch at a time,
- * in arrival order. Each message's acknowledgement runs only after everything up to and
- * including its batch is durably written — so PUBACKs (see consumer.ts) follow durable writes.
+ * Batches accepted records and dead letters and writes them to the store, up to `maxWrites`
+ * batches at once (the next batch is cut and sent while earlier ones are still being written:
+ * the store's write latency overlaps instead of adding up). Batches are settled in arrival order:
+ * each message's acknowledgement (and the written-hooks) runs only after everything up to and
+ * including its batch is durably written — so PUBACKs (see consumer.ts) follow durable writes and
+ * keep the order the messages arrived in, whichever write finishes first.
  *
  * A failing store is retried with capped exponential back-off; the messages stay un-acknowledged
  * meanwhile (the broker keeps them), nothing is dropped. Bounded: the caller watches `inFlight()`.
@@ -15,6 +18,10 @@ interface Batch {
   records: AnyTelemetryRecord[];
   letters: DeadLetter[];
   acks: Ack[];
+  /** its write is over (stored, or given up on an abort) */
+  done?: boolean;
+  /** the hooks to run when it is settled, in order */
+  settled: Array<() => void>;
 }
 
 /** One message waiting: what it brings to write (if anything) and its acknowledgement. */
@@ -44,6 +51,11 @@ export interface BatchWriterOptions extends BatchWriterHooks {
   batchSize: number;
   /** flush a partial batch after this long */
   flushMs: number;
+  /**
+   * batches written at once (default 1: one at a time, the next batch takes everything that arrived
+   * meanwhile). More overlaps the store's write latency; the settling stays in arrival order.
+   */
+  maxWrites?: number;
   /** first retry delay; doubles up to maxBackoffMs */
   backoffMs?: number;
   maxBackoffMs?: number;
@@ -68,24 +80,36 @@ export class BatchWriter {
   private queue: Entry[] = [];
   private queuedPoints = 0;
   private openedAt = 0;
-  private writing: Batch | null = null;
+  /** batches being written (or written and waiting for an earlier one), in arrival order */
+  private writing: Batch[] = [];
   private timer: NodeJS.Timeout | null = null;
   private flushWanted = false;
   private aborted = false;
-  private wakeBackoff: (() => void) | null = null;
+  private wakeBackoff = new Set<() => void>();
   private idleWaiters: Array<() => void> = [];
+  private readonly maxWrites: number;
 
-  constructor(private readonly o: BatchWriterOptions) {}
+  constructor(private readonly o: BatchWriterOptions) {
+    this.maxWrites = Math.max(1, Math.floor(o.maxWrites ?? 1));
+  }
 
   /** Messages not yet acknowledged (queued or being written). */
   inFlight(): number {
-    return this.queue.length + (this.writing?.acks.length ?? 0);
+    let n = this.queue.length;
+    for (const b of this.writing) n += b.acks.length;
+    return n;
   }
 
   /** Points waiting to be written (queued + being written). */
   pendingPoints(): number {
-    const w = this.writing;
-    return this.queuedPoints + (w ? w.records.length + w.letters.length : 0);
+    let n = this.queuedPoints;
+    for (const b of this.writing) if (!b.done) n += b.records.length + b.letters.length;
+    return n;
+  }
+
+  /** Batches being written now. */
+  writesInFlight(): number {
+    return this.writing.filter((b) => !b.done).length;
   }
 
   addRecord(rec: AnyTelemetryRecord, ack: Ack): void {
@@ -102,7 +126,7 @@ export class BatchWriter {
    */
   addAckOnly(ack: Ack): void {
     if (this.aborted) return;
-    if (!this.writing && this.queue.length === 0) {
+    if (this.writing.length === 0 && this.queue.length === 0) {
       ack();
       return;
     }
@@ -114,10 +138,10 @@ export class BatchWriter {
     this.queue.push(e);
     if (++this.queuedPoints === 1) this.openedAt = Date.now();
     if (this.queuedPoints >= this.o.batchSize) this.flush();
-    else if (!this.timer && !this.writing) this.timer = setTimeout(() => this.flush(), this.o.flushMs);
+    else if (!this.timer && this.writesInFlight() < this.maxWrites) this.timer = setTimeout(() => this.flush(), this.o.flushMs);
   }
 
-  /** Start writing what is queued now (or right after the current write), batch by batch, until the queue is empty. */
+  /** Start writing what is queued now (or as write slots free up), batch by batch, until the queue is empty. */
   flush(): void {
     if (this.timer) {
       clearTimeout(this.timer);
@@ -125,14 +149,16 @@ export class BatchWriter {
     }
     if (this.aborted) return;
     this.flushWanted = true;
-    if (this.writing) return;
+    while (this.writesInFlight() < this.maxWrites && this.queue.length > 0) this.cut();
     if (this.queue.length === 0) {
       this.flushWanted = false;
       this.notifyIdle();
-      return;
     }
-    // take at most batchSize points (and the ack-only entries between them), in arrival order
-    const b: Batch = { records: [], letters: [], acks: [] };
+  }
+
+  /** Take at most batchSize points (and the ack-only entries between them), in arrival order, and write them. */
+  private cut(): void {
+    const b: Batch = { records: [], letters: [], acks: [], settled: [] };
     let taken = 0;
     let points = 0;
     for (const e of this.queue) {
@@ -146,16 +172,32 @@ export class BatchWriter {
     this.queue = this.queue.slice(taken);
     this.queuedPoints -= points;
     if (this.queuedPoints > 0) this.openedAt = Date.now();
-    if (this.queue.length === 0) this.flushWanted = false;
-    this.writing = b;
+    this.writing.push(b);
     void this.write(b).then((ok) => {
-      this.writing = null;
-      if (ok && !this.aborted) for (const ack of b.acks) ack();
-      if (this.aborted || this.queue.length === 0) return this.notifyIdle();
+      // not stored (aborted): settle() drops it without acknowledging anything
+      b.done = true;
+      this.settle();
+      if (this.aborted || !ok || this.queue.length === 0) return this.notifyIdle();
+      if (this.writesInFlight() >= this.maxWrites) return;
       const n = this.queuedPoints;
       if (this.flushWanted || n >= this.o.batchSize || n === 0 || Date.now() - this.openedAt >= this.o.flushMs) this.flush();
-      else this.timer = setTimeout(() => this.flush(), Math.max(0, this.o.flushMs - (Date.now() - this.openedAt)));
+      else if (!this.timer) this.timer = setTimeout(() => this.flush(), Math.max(0, this.o.flushMs - (Date.now() - this.openedAt)));
     });
+  }
+
+  /** Settle the written batches at the head, in arrival order: their hooks, then their acknowledgements. */
+  private settle(): void {
+    if (this.aborted) {
+      // nothing more is acknowledged; what did land is still reported (counters, rules), as it lands
+      for (const b of this.writing.filter((x) => x.done)) for (const f of b.settled.splice(0)) f();
+      this.writing = this.writing.filter((x) => !x.done);
+      return;
+    }
+    while (this.writing.length && this.writing[0]!.done) {
+      const b = this.writing.shift()!;
+      for (const f of b.settled) f();
+      for (const ack of b.acks) ack();
+    }
   }
 
   private async write(b: Batch): Promise<boolean> {
@@ -172,13 +214,16 @@ export class BatchWriter {
           const t0 = performance.now();
           const result = await this.o.store.writeBatch(b.records);
           recordsDone = true;
-          this.o.onRecordsWritten?.(b.records, result, performance.now() - t0);
+          const latencyMs = performance.now() - t0;
+          const records = b.records;
+          b.settled.push(() => this.o.onRecordsWritten?.(records, result, latencyMs));
         }
         what = 'dead_letters';
         if (!lettersDone) {
           await this.o.store.writeDeadLetters(b.letters);
           lettersDone = true;
-          this.o.onLettersWritten?.(b.letters);
+          const letters = b.letters;
+          b.settled.push(() => this.o.onLettersWritten?.(letters));
         }
       } catch (err) {
         const items: (AnyTelemetryRecord | DeadLetter)[] = what === 'records' ? b.records : b.letters;
@@ -208,20 +253,21 @@ export class BatchWriter {
         const delay = Math.min(cap, base * 2 ** Math.min(attempt - 1, 16));
         this.o.onWriteError?.(err, what, attempt, delay, what === 'records' ? b.records.length : b.letters.length);
         await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, delay);
-          this.wakeBackoff = () => {
+          const wake = () => {
             clearTimeout(t);
+            this.wakeBackoff.delete(wake);
             resolve();
           };
+          const t = setTimeout(wake, delay);
+          this.wakeBackoff.add(wake);
         });
-        this.wakeBackoff = null;
       }
     }
     return true;
   }
 
   private notifyIdle(): void {
-    if (this.writing || this.queue.length) return;
+    if (this.writing.length || this.queue.length) return;
     const w = this.idleWaiters;
     this.idleWaiters = [];
     for (const f of w) f();
@@ -229,7 +275,7 @@ export class BatchWriter {
 
   /** Flush everything and wait until every message is written and acknowledged. */
   drain(): Promise<void> {
-    if (!this.writing && this.queue.length === 0) return Promise.resolve();
+    if (this.writing.length === 0 && this.queue.length === 0) return Promise.resolve();
     const p = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     this.flush();
     return p;
@@ -237,7 +283,7 @@ export class BatchWriter {
 
   /**
    * Stop at once (crash simulation, or stop() giving up on a dead store): the open batch is
-   * discarded and nothing more is acknowledged; a write already under way may still land (the
+   * discarded and nothing more is acknowledged; writes already under way may still land (the
    * broker redelivers those messages and the store reports them as duplicates).
    * Resolves when no write is under way any more.
    */
@@ -247,8 +293,9 @@ export class BatchWriter {
     this.timer = null;
     this.queue = [];
     this.queuedPoints = 0;
-    this.wakeBackoff?.();
-    if (this.writing) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    for (const wake of [...this.wakeBackoff]) wake();
+    this.settle(); // written batches that waited for an earlier one: reported, not acknowledged
+    if (this.writing.length) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     const w = this.idleWaiters;
     this.idleWaiters = [];
     for (const f of w) f();

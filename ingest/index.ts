@@ -74,6 +74,11 @@ export interface StartIngestOptions {
   flushMs?: number;
   /** most un-acknowledged messages held; beyond it ingest stops reading from the broker (default 2 × batchSize, at least 100) */
   maxInFlight?: number;
+  /**
+   * store writes under way at once (default 4, from the sweep in README "Durable pipeline core"):
+   * the next batch is written while earlier ones are; PUBACKs stay in arrival order (batch-writer.ts)
+   */
+  maxWrites?: number;
   /** publish svc/state (retained, coalesced) and svc/plate (default true) */
   publishState?: boolean;
   /** the alert rules: an engine (fed by ingest; it publishes via `publishAlert`) or a factory given ingest's publish function */
@@ -119,6 +124,7 @@ export const INGEST_DEFAULTS = {
   metricsHost: '127.0.0.1',
   batchSize: 5000,
   flushMs: 250,
+  maxWrites: 4,
   publishState: true,
   recentKeysPerDevice: 1024,
   stopTimeoutMs: 10_000,
@@ -181,6 +187,7 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
     store,
     batchSize,
     flushMs,
+    maxWrites: o.maxWrites,
     onRecordsWritten(records, result, latencyMs) {
       metrics.written(result.written);
       metrics.duplicate(result.duplicates);
@@ -287,7 +294,7 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
   }, 1000);
   stateTimer.unref();
   tickTimer.unref();
-  log.info({ clientId, metricsPort: server?.port ?? null, batchSize, flushMs, maxInFlight }, 'ingest started');
+  log.info({ clientId, metricsPort: server?.port ?? null, batchSize, flushMs, maxInFlight, maxWrites: o.maxWrites }, 'ingest started');
 
   const shutdownTimers = () => {
     offRegistry();

@@ -1,7 +1,8 @@
 /**
  * A child process of `npm start` (launcher/supervisor.ts): `child.ts broker` runs the MQTT broker
- * with its durable sessions, `child.ts core` the store owner — embedded store, ingest, console API,
- * Node-RED and the simulated fleet (launcher/stack.ts without the broker). Told what to start over
+ * with its durable sessions, `child.ts core` the store owner — embedded store, ingest, console API
+ * (launcher/stack.ts without the broker, Node-RED and the fleet), `child.ts fleet` the simulated
+ * fleet and the first start's history backfill. Told what to start over
  * the IPC channel; Ctrl-C in the terminal is left to the supervisor (it stops the core first, then
  * the broker); when the supervisor is gone (the IPC channel closes) the child stops on its own.
  */
@@ -14,12 +15,12 @@ import { persistenceOf } from '../broker/persistence';
 import { serveMetrics } from '../ingest/metrics';
 import { registryFileOf, tenantConfig, tenantsOf } from '../lib/config';
 import type { ChildRole, FromChild, ToChild } from './ipc';
-import { emptyStopReport, startStack, type StopReport } from './stack';
+import { cityOf, emptyStopReport, startFleetPart, startStack, type StopReport } from './stack';
 import { stateAccessOf } from './tenants';
 
 const role = process.argv[2] as ChildRole;
-if (role !== 'broker' && role !== 'core') {
-  console.error('usage: child.ts broker|core (started by launcher/supervisor.ts)');
+if (role !== 'broker' && role !== 'core' && role !== 'fleet') {
+  console.error('usage: child.ts broker|core|fleet (started by launcher/supervisor.ts)');
   process.exit(2);
 }
 if (!process.send) {
@@ -100,15 +101,35 @@ async function startBrokerRole(m: Extract<ToChild, { type: 'start-broker' }>): P
 }
 
 async function startCoreRole(m: Extract<ToChild, { type: 'start-core' }>): Promise<void> {
-  const stack = await startStack(cfg!, log, { externalBroker: m.broker, metricsPort: 0, ...(tenancy ? { tenancy } : {}), onBackfillProgress: (progress) => send({ type: 'backfill-progress', progress }) });
+  // Node-RED and the fleet have their own processes (the supervisor starts them after the core);
+  // a city's core of an installation with TENANTS keeps its own Node-RED and fleet inside
+  const stack = tenancy
+    ? await startStack(cfg!, log, { externalBroker: m.broker, metricsPort: 0, tenancy, onBackfillProgress: (progress) => send({ type: 'backfill-progress', progress }) })
+    : await startStack(cfg!, log, { externalBroker: m.broker, metricsPort: 0, nodeRed: false, sim: false });
   stopFn = () => stack.stop();
-  send({ type: 'ready', role: 'core', http: stack.ports.http, metricsPort: stack.ports.metrics, nodeRed: stack.ports.nodeRed, backfill: !!stack.backfill });
-  stack.backfill?.then((report) => send({ type: 'backfill-done', report }), () => undefined);
+  send({ type: 'ready', role: 'core', http: stack.ports.http, metricsPort: stack.ports.metrics });
+}
+
+async function startFleetRole(m: Extract<ToChild, { type: 'start-fleet' }>): Promise<void> {
+  const registryFile = registryFileOf(cfg!);
+  const registry = new RegistryView(registryFile, (err) => log.error({ err: err.message }, 'registry read failed'));
+  const { parts, backfill } = await startFleetPart(cfg!, log, { mqttUrl: m.mqttUrl, city: cityOf(registryFile, registry, log), onBackfillProgress: (progress) => send({ type: 'backfill-progress', progress }) });
+  stopFn = async () => {
+    // the backfill first, then the devices
+    for (const p of [...parts].reverse()) await p.stop();
+    registry.close();
+  };
+  send({ type: 'ready', role: 'fleet', backfill: !!backfill });
+  backfill?.then((report) => send({ type: 'backfill-done', report }), () => undefined);
 }
 
 process.on('message', (m: ToChild) => {
   if (m.type === 'stop') return void stop('supervisor');
-  const run = m.type === 'start-broker' && role === 'broker' ? startBrokerRole(m) : m.type === 'start-core' && role === 'core' ? startCoreRole(m) : null;
+  const run =
+    m.type === 'start-broker' && role === 'broker' ? startBrokerRole(m)
+    : m.type === 'start-core' && role === 'core' ? startCoreRole(m)
+    : m.type === 'start-fleet' && role === 'fleet' ? startFleetRole(m)
+    : null;
   run?.catch((err: Error & { code?: string }) => {
     log.fatal({ err, code: err.code }, `${role} process could not start: ${err.message}`);
     const m: FromChild = { type: 'failed', message: `${err.code ? `[${err.code}] ` : ''}${err.message}` };

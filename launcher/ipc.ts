@@ -1,8 +1,11 @@
 import type { StopReport } from './stack';
 import type { BackfillProgress, BackfillReport } from '../device-sim/backfill';
 
-/** Messages between the supervisor (launcher/supervisor.ts) and its child processes (launcher/child.ts). */
-export type ChildRole = 'broker' | 'core';
+/**
+ * Messages between the supervisor (launcher/supervisor.ts) and its child processes (launcher/child.ts).
+ * Node-RED is supervised too, but it is its own program (dashboards/node-red.ts spawns it): no IPC.
+ */
+export type ChildRole = 'broker' | 'core' | 'fleet';
 
 /** supervisor → child */
 export type ToChild =
@@ -10,14 +13,17 @@ export type ToChild =
   | { type: 'start-broker'; mqttPort: number; wsPort: number }
   /** core: the broker to use */
   | { type: 'start-core'; broker: { url: string; port: number; wsPort: number | null } }
+  /** fleet: the simulated devices (and the first start's history backfill) on this broker */
+  | { type: 'start-fleet'; mqttUrl: string }
   /** stop cleanly and exit 0 */
   | { type: 'stop' };
 
 /** child → supervisor */
 export type FromChild =
   | { type: 'ready'; role: 'broker'; mqttPort: number; wsPort: number | null; metricsPort: number }
-  | { type: 'ready'; role: 'core'; http: number; metricsPort: number | null; nodeRed: number | null; backfill: boolean }
-  /** the core's first-start history backfill (SIM_BACKFILL_DAYS) */
+  | { type: 'ready'; role: 'core'; http: number; metricsPort: number | null }
+  | { type: 'ready'; role: 'fleet'; backfill: boolean }
+  /** the fleet's first-start history backfill (SIM_BACKFILL_DAYS) */
   | { type: 'backfill-progress'; progress: BackfillProgress }
   | { type: 'backfill-done'; report: BackfillReport }
   | { type: 'failed'; message: string }

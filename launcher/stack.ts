@@ -1,8 +1,9 @@
 /**
  * The operations center's components wired in one process: store, broker, ingest (with the
  * city's rules), console API + web, Node-RED, and the simulated fleet. `npm start` runs this
- * without the broker in the "core" child process (supervisor.ts: the broker has its own process);
- * START_LAYOUT=single (and tests) run all of it here, broker included.
+ * without the broker, Node-RED and the fleet in the "core" child process (supervisor.ts: the
+ * broker, Node-RED and the fleet each have their own process, started with `startNodeRedPart` and
+ * `startFleetPart` below); START_LAYOUT=single (and tests) run all of it here, broker included.
  *
  * Each component keeps its own `start(opts) → stop()` and can run alone (see each folder's
  * cli.ts) for a real deployment; this file only wires them together in the right order and
@@ -29,6 +30,7 @@ import { backfillFleet, type BackfillProgress, type BackfillReport } from '../de
 import { loadOrCreateSecret } from './secrets';
 import { installOnFirstContact } from '../firmware-config/admin';
 import { secureDataDir } from '../lib/data-dir';
+import type { NodeRedHandle } from '../dashboards/node-red';
 
 
 export interface StackOptions {
@@ -60,8 +62,8 @@ export interface StackOptions {
 export interface Stack {
   ports: { mqtt: number; mqttWs: number | null; http: number; metrics: number | null; nodeRed: number | null };
   registryFile: string;
-  /** child process ids (supervised layout only) */
-  pids?: () => { broker: number | null; core: number | null };
+  /** child process ids (supervised layout only; null: not running, or not part of this start) */
+  pids?: () => { broker: number | null; core: number | null; nodeRed: number | null; fleet: number | null };
   /** the first start's history backfill, running beside the live fleet; null when none */
   backfill: Promise<BackfillReport> | null;
   /** stop in order; says honestly what could not be written and what failed to stop */
@@ -99,7 +101,7 @@ export function stopSummary(r: StopReport): { line: string; exitCode: number } {
   return { line: 'City Ops Center stopped; all accepted data is stored.', exitCode: 0 };
 }
 
-type Stoppable = { name: string; stop: () => Promise<unknown> | void };
+export type Stoppable = { name: string; stop: () => Promise<unknown> | void };
 
 function nodeRedLogin(registry: RegistryView) {
   const svc = registry.service('nodered');
@@ -140,9 +142,8 @@ export async function startStack(cfg: Config, log: Logger, opts: StackOptions = 
 
   try {
     const registryFile = prepareDataDir(cfg, log);
-    const devicesDir = path.join(cfg.DATA_DIR, 'devices');
     const secrets = readServiceSecrets(path.join(cfg.DATA_DIR, 'services.json'));
-    const services = { ingest: secrets.ingest.password, console: secrets.console.password, nodered: secrets.nodered.password, admin: secrets.admin.password };
+    const services = { ingest: secrets.ingest.password, console: secrets.console.password };
     const registry = new RegistryView(registryFile, (err) => log.error({ err: err.message }, 'registry reload failed; keeping the previous registry')).watch();
     started.push({ name: 'registry', stop: () => registry.close() });
 
@@ -164,12 +165,7 @@ export async function startStack(cfg: Config, log: Logger, opts: StackOptions = 
       mqttUrl = cfg.MQTT_URL || mqttUrlOf({ ...cfg, MQTT_PORT: broker.port });
     }
 
-    let city: City | undefined;
-    try {
-      city = loadCity(cityFileFor(registryFile, registry.registry.cityFile));
-    } catch (err) {
-      log.warn({ err: (err as Error).message }, 'no city data (streets, routes): route rules and coverage are off');
-    }
+    const city = cityOf(registryFile, registry, log);
 
     const ingest = await startIngest({
       registry,
@@ -215,53 +211,16 @@ export async function startStack(cfg: Config, log: Logger, opts: StackOptions = 
 
     let nodeRedPort: number | null = null;
     if (opts.nodeRed ?? true) {
-      const { startNodeRed } = await import('../dashboards/node-red');
-      const nr = await startNodeRed({
-        port: cfg.NODE_RED_PORT,
-        userDir: path.join(cfg.DATA_DIR, 'node-red'),
-        credentialSecret: cfg.NODE_RED_CREDENTIAL_SECRET || loadOrCreateSecret(cfg.DATA_DIR, 'node-red-credential-secret'),
-        mqtt: { url: mqttUrl, username: mqttUsernameOf(cfg, 'nodered'), password: services.nodered },
-        apiUrl: `http://127.0.0.1:${api.port}`,
-        apiUsername: 'nodered',
-        apiPassword: services.nodered,
-        // the editor has its own login, never the MQTT admin secret; off unless NODE_RED_EDITOR=on
-        adminPassword: cfg.NODE_RED_EDITOR === 'on' ? cfg.NODE_RED_ADMIN_PASSWORD || loadOrCreateSecret(cfg.DATA_DIR, 'node-red-editor-password') : null,
-        ...(cfg.ESCALATION_WEBHOOK_URL ? { webhookUrl: cfg.ESCALATION_WEBHOOK_URL } : {}),
-        escalateAfterMin: cfg.ESCALATION_DELAY_MIN,
-        reportAt: cfg.DAILY_REPORT_AT,
-        timezone: registry.registry.timezone,
-        log: log.child({ component: 'node-red' }),
-      });
+      const nr = await startNodeRedPart(cfg, log, { mqttUrl, apiPort: api.port, timezone: registry.registry.timezone });
       nodeRedPort = nr.port ?? cfg.NODE_RED_PORT;
       started.push({ name: 'node-red', stop: () => nr.stop() });
     }
 
     let backfill: Promise<BackfillReport> | null = null;
     if (opts.sim ?? cfg.SIM === 'on') {
-      // the live fleet's simulation starts now (its clock is made inside startFleet): history ends here
-      const liveFrom = Date.now();
-      const fleet = await startFleet({ devicesDir, city, mqttUrl, speed: cfg.SIM_SPEED, log: log.child({ component: 'sim' }) });
-      started.push({ name: 'sim', stop: () => fleet.stop() });
-      // first start: the last SIM_BACKFILL_DAYS of history, through the real path, beside the live fleet
-      const marker = path.join(cfg.DATA_DIR, BACKFILL_MARKER);
-      if (cfg.SIM_BACKFILL_DAYS > 0 && city && !fs.existsSync(marker)) {
-        const to = liveFrom;
-        const from = to - cfg.SIM_BACKFILL_DAYS * 86_400_000;
-        fs.writeFileSync(marker, JSON.stringify({ from, to, days: cfg.SIM_BACKFILL_DAYS, startedAt: Date.now() }) + '\n');
-        const abort = new AbortController();
-        const blog = log.child({ component: 'backfill' });
-        blog.info({ days: cfg.SIM_BACKFILL_DAYS }, 'first start: replaying the fleet’s history through broker and ingest');
-        backfill = backfillFleet({ configs: fleet.configs(), publish: fleet.publishHistory, city, from, to, signal: abort.signal, log: blog, onProgress: opts.onBackfillProgress });
-        backfill.then(
-          (r) => {
-            fs.writeFileSync(marker, JSON.stringify({ from, to, days: cfg.SIM_BACKFILL_DAYS, finishedAt: Date.now(), published: r.published, acked: r.acked, aborted: r.aborted }) + '\n');
-            blog.info({ published: r.published, acked: r.acked, ms: r.ms, aborted: r.aborted }, 'history backfill finished');
-          },
-          (err) => blog.error({ err }, 'history backfill failed'),
-        );
-        // stops before the fleet, ingest and the store (reverse order)
-        started.push({ name: 'backfill', stop: async () => void (abort.abort(), await backfill!.catch(() => undefined)) });
-      }
+      const fleet = await startFleetPart(cfg, log, { mqttUrl, city, onBackfillProgress: opts.onBackfillProgress });
+      started.push(...fleet.parts);
+      backfill = fleet.backfill;
     }
 
     return {
@@ -273,5 +232,83 @@ export async function startStack(cfg: Config, log: Logger, opts: StackOptions = 
   } catch (err) {
     await stopAll();
     throw err;
+  }
+}
+
+/**
+ * Node-RED with the stack's settings (its own process: dashboards/node-red.ts spawns it): the
+ * `nodered` MQTT account, the console API at `apiPort` with the same account, the city's time zone.
+ * START_LAYOUT=single runs it from the core; the supervised layout from the supervisor itself, so
+ * that it is restarted when it dies (launcher/supervisor.ts).
+ */
+export async function startNodeRedPart(cfg: Config, log: Logger, o: { mqttUrl: string; apiPort: number; timezone?: string; port?: number }): Promise<NodeRedHandle> {
+  const { startNodeRed } = await import('../dashboards/node-red');
+  const secrets = readServiceSecrets(path.join(cfg.DATA_DIR, 'services.json'));
+  return startNodeRed({
+    port: o.port ?? cfg.NODE_RED_PORT,
+    userDir: path.join(cfg.DATA_DIR, 'node-red'),
+    credentialSecret: cfg.NODE_RED_CREDENTIAL_SECRET || loadOrCreateSecret(cfg.DATA_DIR, 'node-red-credential-secret'),
+    mqtt: { url: o.mqttUrl, username: mqttUsernameOf(cfg, 'nodered'), password: secrets.nodered.password },
+    apiUrl: `http://127.0.0.1:${o.apiPort}`,
+    apiUsername: 'nodered',
+    apiPassword: secrets.nodered.password,
+    // the editor has its own login, never the MQTT admin secret; off unless NODE_RED_EDITOR=on
+    adminPassword: cfg.NODE_RED_EDITOR === 'on' ? cfg.NODE_RED_ADMIN_PASSWORD || loadOrCreateSecret(cfg.DATA_DIR, 'node-red-editor-password') : null,
+    ...(cfg.ESCALATION_WEBHOOK_URL ? { webhookUrl: cfg.ESCALATION_WEBHOOK_URL } : {}),
+    escalateAfterMin: cfg.ESCALATION_DELAY_MIN,
+    reportAt: cfg.DAILY_REPORT_AT,
+    timezone: o.timezone,
+    log, // startNodeRed adds component: node-red
+  });
+}
+
+/**
+ * The simulated fleet and, on the first start, the history backfill beside it. Returns the parts to
+ * stop in reverse order (the backfill before the fleet). START_LAYOUT=single runs it in the core;
+ * the supervised layout in its own `fleet` child (launcher/child.ts).
+ */
+export async function startFleetPart(
+  cfg: Config,
+  log: Logger,
+  o: { mqttUrl: string; city: City | undefined; onBackfillProgress?: (p: BackfillProgress) => void },
+): Promise<{ parts: Stoppable[]; backfill: Promise<BackfillReport> | null }> {
+  const { city } = o;
+  const parts: Stoppable[] = [];
+  // the live fleet's simulation starts now (its clock is made inside startFleet): history ends here
+  const liveFrom = Date.now();
+  const fleet = await startFleet({ devicesDir: path.join(cfg.DATA_DIR, 'devices'), city, mqttUrl: o.mqttUrl, speed: cfg.SIM_SPEED, log: log.child({ component: 'sim' }) });
+  parts.push({ name: 'sim', stop: () => fleet.stop() });
+  let backfill: Promise<BackfillReport> | null = null;
+  // first start: the last SIM_BACKFILL_DAYS of history, through the real path, beside the live fleet
+  const marker = path.join(cfg.DATA_DIR, BACKFILL_MARKER);
+  if (cfg.SIM_BACKFILL_DAYS > 0 && city && !fs.existsSync(marker)) {
+    const to = liveFrom;
+    const from = to - cfg.SIM_BACKFILL_DAYS * 86_400_000;
+    fs.writeFileSync(marker, JSON.stringify({ from, to, days: cfg.SIM_BACKFILL_DAYS, startedAt: Date.now() }) + '\n');
+    const abort = new AbortController();
+    const blog = log.child({ component: 'backfill' });
+    blog.info({ days: cfg.SIM_BACKFILL_DAYS }, 'first start: replaying the fleet’s history through broker and ingest');
+    const running = backfillFleet({ configs: fleet.configs(), publish: fleet.publishHistory, city, from, to, signal: abort.signal, log: blog, onProgress: o.onBackfillProgress });
+    backfill = running;
+    running.then(
+      (r) => {
+        fs.writeFileSync(marker, JSON.stringify({ from, to, days: cfg.SIM_BACKFILL_DAYS, finishedAt: Date.now(), published: r.published, acked: r.acked, aborted: r.aborted }) + '\n');
+        blog.info({ published: r.published, acked: r.acked, ms: r.ms, aborted: r.aborted }, 'history backfill finished');
+      },
+      (err) => blog.error({ err }, 'history backfill failed'),
+    );
+    // stops before the fleet, ingest and the store (reverse order)
+    parts.push({ name: 'backfill', stop: async () => void (abort.abort(), await running.catch(() => undefined)) });
+  }
+  return { parts, backfill };
+}
+
+/** The city data (streets, routes) named by the registry, or undefined (route rules and coverage off). */
+export function cityOf(registryFile: string, registry: RegistryView, log: Logger): City | undefined {
+  try {
+    return loadCity(cityFileFor(registryFile, registry.registry.cityFile));
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'no city data (streets, routes): route rules and coverage are off');
+    return undefined;
   }
 }

@@ -52,6 +52,10 @@ const stack = await (cfg.START_LAYOUT === 'single' ? startStack(cfg, log, { onBa
   exitOnStartError(err, cfg);
 });
 
+function processesLine(p: NonNullable<typeof stack.pids> extends () => infer R ? R : never): string {
+  const named: [string, number | null][] = [['broker', p.broker], ['core (store, ingest, API)', p.core], ['Node-RED', p.nodeRed], ['fleet', p.fleet]];
+  return named.filter(([, pid]) => pid !== null).map(([name, pid]) => `${name} pid ${pid}`).join(', ');
+}
 const host = cfg.HOST === '0.0.0.0' ? 'localhost' : cfg.HOST;
 const lines = [
   `City Ops Center is running (${Date.now() - started} ms). Data: ${cfg.DATA_DIR}`,
@@ -59,7 +63,7 @@ const lines = [
   `  MQTT            mqtt://${host}:${stack.ports.mqtt}`,
   stack.ports.mqttWs ? `  MQTT/WebSocket  ws://${host}:${stack.ports.mqttWs}/mqtt` : '',
   stack.ports.metrics ? `  metrics         http://${host}:${stack.ports.metrics}/metrics  (ingest + broker)` : '',
-  stack.pids ? `  processes       broker pid ${stack.pids().broker}, core (store, ingest, API) pid ${stack.pids().core}, supervisor pid ${process.pid}` : '',
+  stack.pids ? `  processes       ${processesLine(stack.pids())}, supervisor pid ${process.pid}` : '',
   stack.ports.nodeRed ? `  Node-RED        http://${host}:${stack.ports.nodeRed}/   ${cfg.NODE_RED_EDITOR === 'on' ? `(editor login: admin, password = NODE_RED_ADMIN_PASSWORD or ${cfg.DATA_DIR}/secrets/node-red-editor-password)` : '(flows only; NODE_RED_EDITOR=on for the editor)'}` : '',
   `  simulated fleet ${cfg.SIM === 'on' ? `on (speed ×${cfg.SIM_SPEED})` : 'off'}`,
   stack.backfill ? `  history         first start: replaying the last ${cfg.SIM_BACKFILL_DAYS} days through broker and ingest (SIM_BACKFILL_DAYS)` : '',

@@ -90,7 +90,7 @@ export const VARIABLES = {
   INFLUX_ORG: { schema: Type.String({ default: '', description: 'InfluxDB 2.x organisation' }) },
   INFLUX_BUCKET: { schema: Type.String({ default: 'city', minLength: 1, description: 'InfluxDB 2.x bucket, or 1.x database' }) },
   INFLUX_API: { schema: Type.Union([Type.Literal('auto'), Type.Literal('v1'), Type.Literal('v2')], { default: 'auto', description: 'write API: v2 (/api/v2/write), v1 (/write), auto = probe /ping version' }) },
-  START_LAYOUT: { schema: Type.Union([Type.Literal('processes'), Type.Literal('single')], { default: 'processes', description: 'npm start: processes = broker and core (store, ingest, API) in their own supervised processes; single = everything in one process' }) },
+  START_LAYOUT: { schema: Type.Union([Type.Literal('processes'), Type.Literal('single')], { default: 'processes', description: 'npm start: processes = broker, core (store, ingest, API), Node-RED and the fleet in their own supervised processes; single = everything in one process' }) },
   SIM: { schema: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on', description: 'npm start runs the simulated fleet' }) },
   SIM_SPEED: { schema: Type.Number({ minimum: 0.1, default: 1, description: 'simulated time runs this many times faster' }) },
   SIM_BACKFILL_DAYS: { schema: Type.Integer({ minimum: 0, maximum: 30, default: 7, description: 'first start with SIM=on: days of the demo fleet’s history replayed through broker and ingest (0 = none)' }) },

@@ -97,6 +97,7 @@ async function childMain(role: string, args: Record<string, string>): Promise<vo
       username: 'ingest',
       password: TEST_PASSWORD('ingest'),
       ...(args.maxInFlight ? { maxInFlight: Number(args.maxInFlight) } : {}),
+      ...(args.maxWrites ? { maxWrites: Number(args.maxWrites) } : {}),
       log,
     };
     let ingest = await startIngest(ingestOpts);

@@ -8,7 +8,7 @@
  *                  (node-red-contrib-influxdb), same broker, same InfluxDB
  *
  *   npx tsx bench/pipeline/index.ts [--rounds 3] [--window 10] [--devices 500] [--only duckdb,influx,...] [--out pipeline]
- *                             [--persistence level|memory] [--max-in-flight N]
+ *                             [--persistence level|memory] [--max-in-flight N] [--max-writes N]
  *   BENCH_CPU_PROF=/tmp/prof npx tsx bench/pipeline/index.ts ...   (a CPU profile of each server process)
  *
  * --persistence: the broker's session store, as npm start runs it (level = durable, LevelDB in a
@@ -45,10 +45,14 @@ const USAGE = `npm run bench:pipeline -- [options]   (device → broker → inge
   --rounds N             rounds (default 3)
   --window S             seconds per load step (default 10)
   --devices N            publishers (default 500), plus one marker device
-  --only a,b,...         configurations: broker-alone, duckdb, influx, node-red (default all)
+  --only a,b,...         configurations: broker-alone, duckdb, influx, node-red (default these four),
+                         duckdb-memory (the DuckDB pipeline on in-memory broker sessions: the price
+                         of durability), duckdb-serial (one store write at a time: what overlapped
+                         writes gain)
   --maxRate N            highest offered load, msg/s (default 80000)
   --persistence level|memory   the broker's session store (default level, durable)
   --max-in-flight N      ingest's window of un-acknowledged messages (default ingest's own)
+  --max-writes N         ingest's store writes under way at once (default ingest's own)
   --out NAME             result file bench/results/NAME.json (default pipeline)
   --help                 this text
 
@@ -70,9 +74,10 @@ async function main(): Promise<void> {
     only: (a.only ? a.only.split(',') : ['broker-alone', 'duckdb', 'influx', 'node-red']) as Config[],
     persistence: a.persistence === 'memory' ? 'memory' : 'level',
     maxInFlight: a['max-in-flight'] ? Number(a['max-in-flight']) : null,
+    maxWrites: a['max-writes'] ? Number(a['max-writes']) : null,
   };
-  const startRates: Record<Config, number> = { 'broker-alone': 250, duckdb: 250, influx: 250, 'node-red': 125 };
-  console.log(`pipeline bench: ${o.rounds} rounds, ${o.windowMs / 1000} s windows, ${o.devices} publishers + 1 marker, QoS 1, broker persistence ${o.persistence}${o.maxInFlight ? `, ingest in-flight window ${o.maxInFlight}` : ''}; machine ${JSON.stringify(machine())}`);
+  const startRates: Record<Config, number> = { 'broker-alone': 250, duckdb: 250, influx: 250, 'node-red': 125, 'duckdb-memory': 250, 'duckdb-serial': 250 };
+  console.log(`pipeline bench: ${o.rounds} rounds, ${o.windowMs / 1000} s windows, ${o.devices} publishers + 1 marker, QoS 1, broker persistence ${o.persistence}${o.maxInFlight ? `, ingest in-flight window ${o.maxInFlight}` : ''}${o.maxWrites ? `, ingest writes at once ${o.maxWrites}` : ''}; machine ${JSON.stringify(machine())}`);
   const loadavgAtStart = machine().loadavg;
   const regDir = tempDir('bench-pipe-reg-');
   const registry = path.join(regDir, 'registry.json');
@@ -96,6 +101,8 @@ async function main(): Promise<void> {
         const start = prev ? Math.max(startRates[cfg], Math.round(prev / 2.25)) : startRates[cfg];
         (results[cfg] ??= []).push(await runConfig(cfg, o, registry, influx, r, start));
       }
+      // each round's results as they come: a run cut short still leaves its rounds
+      writeResult(`${a.out || 'pipeline'}-partial`, { options: { ...o, loadavgAtStart }, rounds: results, influxCeilingRounds: ceiling, roundsDone: r, loadavgNow: machine().loadavg });
     }
   } finally {
     await influx.stop();
@@ -133,6 +140,16 @@ async function main(): Promise<void> {
       storeWriteBusyPctAtFirstFail: spread((results[cfg] ?? []).map((x) => x.steps.find((st) => !st.pass)?.storeWriteBusyPct ?? NaN)),
     };
     rows.push([cfg, fmtSpread(sus(cfg)), fmtSpread(ratios(cfg, 'broker-alone'), 2, '×'), fmtSpread(ratios(cfg, 'node-red'), 1, '×'), `${fmtSpread(lat(cfg, 'latencyP50Ms'))} / ${fmtSpread(lat(cfg, 'latencyP99Ms'))}`, cpu(cfg)]);
+  }
+  // same-run ratios between pipeline variants: what durability costs, what overlapped writes gain
+  const pairs: [string, Config, Config][] = [
+    ['priceOfDurability (duckdb ÷ duckdb-memory)', 'duckdb', 'duckdb-memory'],
+    ['overlappedWritesGain (duckdb ÷ duckdb-serial)', 'duckdb', 'duckdb-serial'],
+  ];
+  for (const [name, x, base] of pairs) {
+    if (!o.only.includes(x) || !o.only.includes(base)) continue;
+    summary[name.split(' ')[0]!] = ratios(x, base);
+    rows.push([name, '', '', '', '', `rate ratio ${fmtSpread(ratios(x, base), 2, '×')}`]);
   }
   rows.push(['influx-ceiling (points/s)', fmtSpread(spread(ceiling.map((c) => c.pointsPerS))), '', '', '', `influxd ${round(spread(ceiling.map((c) => c.influxCpuPct)).median)} %`]);
   console.log('');

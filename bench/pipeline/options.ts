@@ -10,5 +10,7 @@ export interface Opts {
   only: Config[];
   persistence: 'level' | 'memory';
   maxInFlight: number | null;
+  /** ingest's store writes at once (null: ingest's default) */
+  maxWrites: number | null;
 }
 

@@ -21,7 +21,12 @@ function startChild<Info = Record<string, unknown>>(role: string, args: Record<s
   return forkChild<Info>(CHILDREN_SCRIPT_PATH, role, args, { execArgv: prof, stderr: 'pipe' });
 }
 
-export type Config = 'broker-alone' | 'duckdb' | 'influx' | 'node-red';
+/**
+ * duckdb-memory: the DuckDB pipeline on a broker with in-memory sessions (the price of durability,
+ * in the same run); duckdb-serial: the DuckDB pipeline writing one batch at a time (maxWrites 1,
+ * before the overlapped writes: what they gain, in the same run)
+ */
+export type Config = 'broker-alone' | 'duckdb' | 'influx' | 'node-red' | 'duckdb-memory' | 'duckdb-serial';
 
 export interface RoundResult {
   sustained: number;
@@ -63,7 +68,8 @@ export async function runConfig(cfg: Config, o: Opts, registry: string, influx: 
   const setup = async (): Promise<Env> => {
     const brokerDir = tempDir(`bench-pipe-broker-`);
     brokerDirs.push(brokerDir);
-    const broker = await startChild<{ port: number }>('broker', { registry, persistence: o.persistence, dir: brokerDir });
+    const persistence = cfg === 'duckdb-memory' ? 'memory' : o.persistence;
+    const broker = await startChild<{ port: number }>('broker', { registry, persistence, dir: brokerDir });
     const mqttUrl = `mqtt://127.0.0.1:${broker.info.port}`;
     const env: Env = { broker, sinkChild: null, nodeRed: null, sink: null as unknown as Sink, pids: { broker: broker.proc.pid!, generator: process.pid }, gen: null as unknown as Generator };
     if (cfg === 'broker-alone') {
@@ -76,7 +82,17 @@ export async function runConfig(cfg: Config, o: Opts, registry: string, influx: 
       if (influxPid) env.pids.influxd = influxPid;
       env.sink = influxSink(influx.url, db);
     } else {
-      env.sinkChild = await startChild('ingest', { registry, mqttUrl, store: cfg, dir, influxUrl: influx.url, db, ...(o.maxInFlight ? { maxInFlight: String(o.maxInFlight) } : {}) });
+      const maxWrites = cfg === 'duckdb-serial' ? 1 : o.maxWrites;
+      env.sinkChild = await startChild('ingest', {
+        registry,
+        mqttUrl,
+        store: cfg === 'influx' ? 'influx' : 'duckdb',
+        dir,
+        influxUrl: influx.url,
+        db,
+        ...(o.maxInFlight ? { maxInFlight: String(o.maxInFlight) } : {}),
+        ...(maxWrites ? { maxWrites: String(maxWrites) } : {}),
+      });
       env.pids.ingest = env.sinkChild.proc.pid!;
       if (cfg === 'influx' && influxPid) env.pids.influxd = influxPid;
       env.sink = childSink(env.sinkChild);
