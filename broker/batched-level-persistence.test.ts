@@ -192,8 +192,8 @@ describe('through a real broker', () => {
     const got = collect(back);
     await waitFor(() => got.length >= 30, 30_000, 20, 'the 30 queued while away').catch((e) => { throw new Error(`${e.message}: got ${got.length} (${got.slice(0, 3).map((m) => m.payload).join(', ')})`); });
     await new Promise((r) => setTimeout(r, 300));
-    // the default broker runs upstream's queue (see broker/persistence.ts): QoS 1 is at-least-once,
-    // so the last of the first 200, acknowledged by MQTT.js while it was ending, may come again
+    // QoS 1 is at-least-once: the last of the first 200, acknowledged by MQTT.js while it was
+    // ending, may come again
     const payloads = got.map((m) => String(m.payload));
     expect(payloads.filter((p) => Number(p.slice(4)) >= 200)).toEqual(Array.from({ length: 30 }, (_, i) => `fix-${200 + i}`));
     expect(payloads.filter((p) => Number(p.slice(4)) < 200).every((p) => Number(p.slice(4)) >= 150)).toBe(true);

@@ -4,11 +4,14 @@
  * its queued messages survive a broker restart on the same directory.
  */
 import { createRequire } from 'node:module';
+import net from 'node:net';
+import mqtt from 'mqtt';
+import mqttPacket from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deviceTopic, SUB_ALL_DEVICE_DATA } from '../contract';
 import { tempDir, waitFor } from '../testing/net';
 import { IndexedMemoryPersistence } from './indexed-memory-persistence';
-import { openPersistence } from './persistence';
+import { openPersistence, seedBrokerCounter } from './persistence';
 import { collect, startTestBroker, type TestBroker } from './test-support';
 
 const require = createRequire(import.meta.url);
@@ -127,10 +130,81 @@ describe('LevelDB persistence (embedded default)', () => {
 
     const second = await startTestBroker({ persistence: { kind: 'level', dir } });
     started.push(second);
-    const back = await second.connect('ingest', { clientId: 'ingest-durable', clean: false });
-    const got = collect(back);
+    // listening from before the CONNACK: the first queued message can come in the same read
+    // (the missing "fix-0" of session 3 — delivered and acknowledged, but before the test listened)
+    const { got } = await second.connectCollecting('ingest', { clientId: 'ingest-durable', clean: false });
     await waitFor(() => got.length === 20, 10_000, 20, 'queued messages after the restart').catch((e: Error) => { throw new Error(`${e.message}: got ${got.map((m) => m.payload).join(',')}`); });
     expect(got.map((m) => m.payload)).toEqual(Array.from({ length: 20 }, (_, i) => `fix-${i}`));
+  });
+
+  it('a queued message in the same read as the CONNACK is emitted before `await connect()` resumes (why the restart test listens first)', async () => {
+    // a server that answers CONNECT with CONNACK + one queued PUBLISH in a single write, as Aedes
+    // does when the session's first queued message needs no disk read (the group-commit queue)
+    const server = net.createServer((sock) => {
+      sock.once('data', () => sock.write(Buffer.concat([
+        mqttPacket.generate({ cmd: 'connack', returnCode: 0, sessionPresent: true }),
+        mqttPacket.generate({ cmd: 'publish', topic: 'city/v1/truck/t1/gps', payload: Buffer.from('fix-0'), qos: 1, messageId: 1, retain: false, dup: false }),
+      ])));
+      sock.on('error', () => {});
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const url = `mqtt://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    try {
+      const late = mqtt.connect(url, { clientId: 'late', clean: false, reconnectPeriod: 0 });
+      await new Promise((r) => late.once('connect', r));
+      const lateGot = collect(late); // the old test's order: listen after the CONNACK
+      const early = mqtt.connect(url, { clientId: 'early', clean: false, reconnectPeriod: 0 });
+      const earlyGot = collect(early);
+      await new Promise((r) => early.once('connect', r));
+      await new Promise((r) => setTimeout(r, 200));
+      expect(earlyGot.map((m) => m.payload)).toEqual(['fix-0']);
+      expect(lateGot).toEqual([]); // missed by the listener, yet acknowledged by MQTT.js
+      await Promise.all([late.endAsync(true), early.endAsync(true)]);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('messages queued before a restart are not overwritten by the restarted broker’s (fixed BROKER_ID)', async () => {
+    // Aedes restarts its message counter at 0; the queue key is <brokerId>:<counter>: without
+    // seedBrokerCounter the second run's first messages replaced the first run's, still queued
+    const dir = tempDir('broker-sessions-');
+    const topic = deviceTopic('truck', 'truck-01', 'gps');
+    const run = async (from: number) => {
+      const b = await startTestBroker({ id: 'broker-a', persistence: { kind: 'level', dir } });
+      started.push(b);
+      if (from === 0) {
+        const sub = await b.connect('ingest', { clientId: 'ingest-fixed', clean: false });
+        await sub.subscribeAsync(SUB_ALL_DEVICE_DATA, { qos: 1 });
+        await sub.endAsync();
+      }
+      const dev = await b.connect('truck-01');
+      for (let i = from; i < from + 5; i++) await dev.publishAsync(topic, `fix-${i}`, { qos: 1 });
+      return b;
+    };
+    const first = await run(0);
+    await first.close();
+    started.pop();
+    const second = await run(5);
+    const { got } = await second.connectCollecting('ingest', { clientId: 'ingest-fixed', clean: false });
+    await waitFor(() => got.length >= 10, 10_000, 20, 'both runs’ queued messages').catch((e: Error) => { throw new Error(`${e.message}: got ${got.map((m) => m.payload).join(',')}`); });
+    expect(got.map((m) => m.payload).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `fix-${i}`).sort());
+    // and within one broker id the queue keeps publish order across the restart
+    expect(got.map((m) => m.payload)).toEqual(Array.from({ length: 10 }, (_, i) => `fix-${i}`));
+  });
+
+  it('seedBrokerCounter starts past any earlier run’s counter and fits the 16-digit LevelDB key', () => {
+    const b = { counter: 0 };
+    seedBrokerCounter(b, Date.UTC(2026, 0, 1));
+    expect(b.counter).toBe(Date.UTC(2026, 0, 1) * 1000);
+    expect(String(b.counter).length).toBeLessThanOrEqual(16);
+    expect(Number.isSafeInteger(Date.UTC(2255, 0, 1) * 1000)).toBe(true);
+    const later = { counter: 0 };
+    seedBrokerCounter(later, Date.UTC(2026, 0, 1) + 1); // a restart 1 ms later, after up to 1,000 messages
+    expect(later.counter).toBeGreaterThan(b.counter + 999);
+    const busy = { counter: 9e15 };
+    seedBrokerCounter(busy);
+    expect(busy.counter).toBe(9e15); // never lowered
   });
 
   it('a second broker on the same directory stops with a clear error', async () => {

@@ -16,6 +16,12 @@ export interface TestBroker {
   sockets: net.Socket[];
   /** connect as `id` (password pw-<id>, client id = id unless given) */
   connect(id: string, opts?: IClientOptions & { ws?: boolean }): Promise<MqttClient>;
+  /**
+   * connect and collect what arrives from the first byte on: the listener is attached before the
+   * CONNACK, since a persistent session's queued messages can come in the same read as the CONNACK
+   * (MQTT.js emits and acknowledges them before `await connect()` resumes).
+   */
+  connectCollecting(id: string, opts?: IClientOptions): Promise<{ client: MqttClient; got: ReturnType<typeof collect> }>;
   /** try to connect; resolves with the CONNACK return code of the refusal */
   refusedCode(id: string, opts?: IClientOptions): Promise<number>;
   raw(): Promise<net.Socket>;
@@ -59,6 +65,18 @@ export async function startTestBroker(extra: Partial<StartBrokerOptions> = {}): 
       });
       c.on('error', () => {});
       return c;
+    },
+    async connectCollecting(id, opts = {}) {
+      const c = mqtt.connect(url, options(id, opts));
+      clients.push(c);
+      const got = collect(c);
+      await new Promise<void>((resolve, reject) => {
+        c.once('connect', () => resolve());
+        c.once('error', reject);
+        c.once('close', () => reject(new Error(`connection of ${id} closed before CONNACK`)));
+      });
+      c.on('error', () => {});
+      return { client: c, got };
     },
     async refusedCode(id, opts = {}) {
       const c = mqtt.connect(url, options(id, opts));
