@@ -12,9 +12,11 @@ import { deviceTopic, SUB_ALL_DEVICE_DATA } from '../contract';
 import { tempDir, waitFor } from '../testing/net';
 import { IndexedMemoryPersistence } from './indexed-memory-persistence';
 import { openPersistence, seedBrokerCounter } from './persistence';
-import { collect, startTestBroker, type TestBroker } from './test-support';
+import { BatchedLevelPersistence, type LevelDb } from './batched-level-persistence';
+import { collect, countLevelOps, startTestBroker, type TestBroker } from './test-support';
 
 const require = createRequire(import.meta.url);
+const { Level } = require('level') as { Level: new (dir: string) => LevelDb & { open(): Promise<void>; close(): Promise<void> } };
 const UpstreamMemory = require('aedes-persistence/asyncPersistence.js') as new () => AsyncP;
 const { CallBackPersistence } = require('aedes-persistence/callBackPersistence.js') as {
   CallBackPersistence: new (f: () => object) => { asyncPersistence: AsyncP; setup(b: object): Promise<void> };
@@ -41,7 +43,9 @@ async function drain(s: AsyncIterable<{ payload: unknown; messageId?: number }>)
 /** Per-message cost (µs) of deliver (update) + PUBACK (clear) for `window` messages at the front of a queue of `queued`. */
 async function costPerMessage(p: AsyncP, queued: number, window: number, clientId: string): Promise<number> {
   const c = { id: clientId };
-  for (let i = 1; i <= queued; i++) await p.outgoingEnqueueCombi([{ clientId }], packet(i));
+  for (let base = 1; base <= queued; base += 500) {
+    await Promise.all(Array.from({ length: Math.min(500, queued - base + 1) }, (_, i) => p.outgoingEnqueueCombi([{ clientId }], packet(base + i))));
+  }
   const t0 = process.hrtime.bigint();
   // ingest's pattern: messages delivered from the back of the window while older ones are still in flight
   for (let i = queued - window + 1; i <= queued; i++) await p.outgoingUpdate(c, { ...packet(i), messageId: (i % 65000) + 1 });
@@ -76,8 +80,10 @@ describe('indexed in-memory outgoing queue', () => {
   it('costs the same per message with 2,000 or 100,000 queued (upstream scans: grows with the queue)', async () => {
     const ours = new IndexedMemoryPersistence() as unknown as AsyncP;
     await ours.setup(brokerStub);
-    const small = await costPerMessage(ours, 2_000, 1_000, 'small');
-    const large = await costPerMessage(ours, 100_000, 1_000, 'large');
+    // the least of 3 windows each (a loaded machine only ever adds time)
+    const best = async (queued: number, name: string) => Math.min(...[await costPerMessage(ours, queued, 1_000, `${name}-0`), await costPerMessage(ours, queued, 1_000, `${name}-1`), await costPerMessage(ours, queued, 1_000, `${name}-2`)]);
+    const small = await best(2_000, 'small');
+    const large = await best(100_000, 'large');
     const up = new UpstreamMemory();
     await up.setup(brokerStub);
     const upSmall = await costPerMessage(up, 2_000, 1_000, 'small');
@@ -96,17 +102,35 @@ describe('indexed in-memory outgoing queue', () => {
 });
 
 describe('LevelDB persistence (embedded default)', () => {
-  it('its outgoing queue is keyed: per-message cost does not grow with the queue', async () => {
+  it('its outgoing queue is keyed: the LevelDB work per message does not grow with the queue (1k vs 20k queued)', async () => {
+    // counted, not timed (a loaded machine cannot flake it); the time is bench:persistence's
     const persistence = await openPersistence({ kind: 'level', dir: tempDir('broker-level-') });
+    expect((persistence.aedes as { asyncPersistence: unknown }).asyncPersistence).toBeInstanceOf(BatchedLevelPersistence); // the default
+    await persistence.close();
+    const level = new Level(tempDir('broker-level-'));
+    await level.open();
     try {
-      const p = (persistence.aedes as { asyncPersistence: AsyncP }).asyncPersistence;
+      const counts = countLevelOps(level);
+      const p = new BatchedLevelPersistence(level) as unknown as AsyncP & { flush(): Promise<void> };
       await p.setup(brokerStub);
-      const small = await costPerMessage(p, 1_000, 500, 'small');
-      const large = await costPerMessage(p, 20_000, 500, 'large');
-      console.log(`LevelDB outgoing queue, µs per message (update + clear): ${small.toFixed(1)} @1k, ${large.toFixed(1)} @20k`);
-      expect(large).toBeLessThan(small * 4);
+      const work = async (queued: number, clientId: string) => {
+        const before = { ...counts };
+        const us = await costPerMessage(p, queued, 500, clientId);
+        await p.flush();
+        const ops = counts.ops - before.ops;
+        const reads = counts.reads - before.reads;
+        const scans = counts.scans - before.scans;
+        return { us, ops, reads, scans };
+      };
+      const small = await work(1_000, 'small');
+      const large = await work(20_000, 'large');
+      console.log(`LevelDB outgoing queue (update + clear): ${small.us.toFixed(1)} µs/msg @1k, ${large.us.toFixed(1)} @20k; LevelDB operations ${small.ops} / ${large.ops} for 500 messages`);
+      // enqueues are the same per message; update + clear: one delete per message, no read, no scan
+      expect(large.ops - 20_000).toBe(small.ops - 1_000);
+      expect(small.ops - 1_000).toBe(500);
+      expect([small.reads, large.reads, small.scans, large.scans]).toEqual([0, 0, 0, 0]);
     } finally {
-      await persistence.close();
+      await level.close();
     }
   }, 120_000);
 

@@ -133,3 +133,26 @@ export async function grants(c: MqttClient, filters: string[], qos: 0 | 1 | 2 = 
   }
   return Object.fromEntries(filters.map((f, i) => [f, granted[i]!]));
 }
+
+/** Count what is asked of a LevelDB (operations written, point reads, range scans), wrapping its methods in place. */
+export function countLevelOps(db: object) {
+  const counts = { ops: 0, reads: 0, scans: 0 };
+  const wrap = (target: object, name: string, f: (args: unknown[], result: unknown) => void) => {
+    const orig = (target as Record<string, (...a: unknown[]) => unknown>)[name]!;
+    (target as Record<string, unknown>)[name] = function (this: unknown, ...a: unknown[]) {
+      const result = orig.apply(this, a);
+      f(a, result);
+      return result;
+    };
+  };
+  wrap(db, 'put', () => counts.ops++);
+  wrap(db, 'del', () => counts.ops++);
+  wrap(db, 'batch', (a, chained) => {
+    if (Array.isArray(a[0])) counts.ops += a[0].length;
+    else for (const m of ['put', 'del']) wrap(chained as object, m, () => counts.ops++); // db.batch().del(k).write()
+  });
+  wrap(db, 'get', () => counts.reads++);
+  wrap(db, 'getMany', () => counts.reads++);
+  for (const m of ['iterator', 'keys', 'values']) wrap(db, m, () => counts.scans++);
+  return counts;
+}
