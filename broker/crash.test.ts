@@ -10,7 +10,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, expect, it, onTestFailed } from 'vitest';
 import { deviceTopic, SUB_ALL_DEVICE_DATA } from '../contract';
 import { DEFERRED } from '../ingest/deferred-puback';
 import { publishBurst, pubackAnomalies } from '../testing/crash';
@@ -18,7 +18,9 @@ import { freePort, tempDir, waitFor } from '../testing/net';
 import { TEST_PASSWORD, writeTestRegistry } from '../testing/registry-fixture';
 
 const root = path.resolve(import.meta.dirname, '..');
-const step = (s: string) => process.env.CRASH_DEBUG && console.error(new Date().toISOString(), s);
+// the steps with their times, printed when the test fails (where did the time go on a loaded machine)
+const steps: string[] = [];
+const step = (s: string) => steps.push(`${new Date().toISOString()} ${s}`);
 const N = 1000;
 const children: ChildProcess[] = [];
 const clients: MqttClient[] = [];
@@ -56,6 +58,7 @@ function ingest(url: string, hold: boolean): { client: MqttClient; got: number[]
 }
 
 it('broker alone (level): kill -9 right after the PUBACKs, restarted — every acknowledged fix reaches ingest’s session exactly once', async () => {
+  onTestFailed(() => console.error(`steps:\n${steps.join('\n')}`));
   const dataDir = tempDir('persist-broker-crash-');
   const port = await freePort();
   const env = {

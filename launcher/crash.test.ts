@@ -92,7 +92,7 @@ describe('crash: kill -9 right after the PUBACKs', () => {
         await store.close();
       }
     });
-  }, 150_000);
+  }, 600_000);
 
   const withInflux = influxdSuiteGate('crash tests with InfluxDB');
   it.runIf(withInflux)('InfluxDB 1.6.7 as the store: the same crashes, every acknowledged fix stored exactly once', async () => {
@@ -106,5 +106,5 @@ describe('crash: kill -9 right after the PUBACKs', () => {
         await store.close();
       }
     });
-  }, 150_000);
+  }, 600_000);
 });

@@ -45,7 +45,8 @@ export function launch(env: NodeJS.ProcessEnv, cwd: string): Launched {
   return { child, out: () => out, exited };
 }
 
-export async function running(l: Launched, timeoutMs = 90_000): Promise<void> {
+/** Until "is running": a first start provisions the demo city (scrypt per device); measured 152 s at load 27, ~20 s on a quiet box. */
+export async function running(l: Launched, timeoutMs = 240_000): Promise<void> {
   await waitFor(() => l.out().includes('is running') || l.child.exitCode !== null, timeoutMs, 100, `start-up (output so far: ${l.out().slice(-1500)})`);
   if (!l.out().includes('is running')) throw new Error(`npm start exited: ${l.out().slice(-3000)}`);
 }
