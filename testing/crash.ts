@@ -184,7 +184,8 @@ export async function storedTs(httpPort: number, token: string, deviceId: string
 }
 
 /** Connect-and-publish, retrying the connection while the broker is (re)starting. */
-export async function publishBurstWhenUp(t: Truck, n: number, onLastAck?: () => void, firstTs?: number, timeoutMs = 30_000): Promise<Burst> {
+// 120 s: a killed broker or core is restarted by the supervisor; on a loaded box (load 20) that took over 30 s
+export async function publishBurstWhenUp(t: Truck, n: number, onLastAck?: () => void, firstTs?: number, timeoutMs = 120_000): Promise<Burst> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
