@@ -18,7 +18,7 @@ import { AclError, createAuthorizer } from './authorize';
 import { deliverOutOfOrderPublishes } from './delivery-dedupe';
 import { FrameError, FrameGuard } from './frame-guard';
 import { createBrokerMetrics, type BrokerCounters } from './metrics';
-import { openPersistence, type BrokerPersistence, type BrokerPersistenceOptions } from './persistence';
+import { openPersistence, seedBrokerCounter, type BrokerPersistence, type BrokerPersistenceOptions } from './persistence';
 import { connectRedis, redactUrl } from '../lib/redis';
 import { startRegistrySync, type RegistrySync } from '../firmware-config/registry-sync';
 import { createPublishQueue, selfTestPublishQueue } from './publish-queue';
@@ -173,6 +173,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerHandl
     ...(directory.tenants.length ? { authorizeForward: authz.authorizeForward as never } : {}),
   });
   aedesRef = aedes;
+  seedBrokerCounter(aedes as unknown as { counter: number });
   releasePubackAfterPublish(aedes);
   log.info({ persistence: persistence.kind, brokerId: aedes.id, ...(opts.persistence?.kind === 'level' ? { dir: opts.persistence.dir } : {}), ...(redisUrl ? { redis: redactUrl(redisUrl) } : {}) }, 'broker session persistence');
   // a cluster node learns registry changes made on any node through Redis (registry-sync.ts)

@@ -16,6 +16,12 @@ export interface TestBroker {
   sockets: net.Socket[];
   /** connect as `id` (password pw-<id>, client id = id unless given) */
   connect(id: string, opts?: IClientOptions & { ws?: boolean }): Promise<MqttClient>;
+  /**
+   * connect and collect what arrives from the first byte on: the listener is attached before the
+   * CONNACK, since a persistent session's queued messages can come in the same read as the CONNACK
+   * (MQTT.js emits and acknowledges them before `await connect()` resumes).
+   */
+  connectCollecting(id: string, opts?: IClientOptions): Promise<{ client: MqttClient; got: ReturnType<typeof collect> }>;
   /** try to connect; resolves with the CONNACK return code of the refusal */
   refusedCode(id: string, opts?: IClientOptions): Promise<number>;
   raw(): Promise<net.Socket>;
@@ -59,6 +65,18 @@ export async function startTestBroker(extra: Partial<StartBrokerOptions> = {}): 
       });
       c.on('error', () => {});
       return c;
+    },
+    async connectCollecting(id, opts = {}) {
+      const c = mqtt.connect(url, options(id, opts));
+      clients.push(c);
+      const got = collect(c);
+      await new Promise<void>((resolve, reject) => {
+        c.once('connect', () => resolve());
+        c.once('error', reject);
+        c.once('close', () => reject(new Error(`connection of ${id} closed before CONNACK`)));
+      });
+      c.on('error', () => {});
+      return { client: c, got };
     },
     async refusedCode(id, opts = {}) {
       const c = mqtt.connect(url, options(id, opts));
@@ -114,4 +132,27 @@ export async function grants(c: MqttClient, filters: string[], qos: 0 | 1 | 2 = 
     granted = err.packet.granted as number[];
   }
   return Object.fromEntries(filters.map((f, i) => [f, granted[i]!]));
+}
+
+/** Count what is asked of a LevelDB (operations written, point reads, range scans), wrapping its methods in place. */
+export function countLevelOps(db: object) {
+  const counts = { ops: 0, reads: 0, scans: 0 };
+  const wrap = (target: object, name: string, f: (args: unknown[], result: unknown) => void) => {
+    const orig = (target as Record<string, (...a: unknown[]) => unknown>)[name]!;
+    (target as Record<string, unknown>)[name] = function (this: unknown, ...a: unknown[]) {
+      const result = orig.apply(this, a);
+      f(a, result);
+      return result;
+    };
+  };
+  wrap(db, 'put', () => counts.ops++);
+  wrap(db, 'del', () => counts.ops++);
+  wrap(db, 'batch', (a, chained) => {
+    if (Array.isArray(a[0])) counts.ops += a[0].length;
+    else for (const m of ['put', 'del']) wrap(chained as object, m, () => counts.ops++); // db.batch().del(k).write()
+  });
+  wrap(db, 'get', () => counts.reads++);
+  wrap(db, 'getMany', () => counts.reads++);
+  for (const m of ['iterator', 'keys', 'values']) wrap(db, m, () => counts.scans++);
+  return counts;
 }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDuckDbStore } from '../store/duckdb/index';
 import { openInfluxStore } from '../store/influx/index';
-import { childPid, firstTruck, killGroup, launch, launcherEnv, operatorToken, publishBurstWhenUp, running, storedTs, type Burst, type Launched } from '../testing/crash';
+import { childPid, firstTruck, killGroup, pubackAnomalies, launch, launcherEnv, operatorToken, publishBurstWhenUp, running, storedTs, type Burst, type Launched } from '../testing/crash';
 import { influxdSuiteGate, startInfluxd, type Influxd } from '../testing/influxd';
 import { tempDir, waitFor } from '../testing/net';
 
@@ -60,6 +60,7 @@ async function crashSequence(extra: Record<string, string>, countStored: (dataDi
   for (const { what, b } of bursts) {
     expect(b.failed, what).toBe(0);
     expect(b.acked.length, what).toBe(N);
+    expect(pubackAnomalies(b), what).toEqual({ ids: N, notOnce: [] }); // one PUBACK per message id
   }
 
   // restart; wait (through the console API) until every acknowledged fix is queryable
@@ -91,7 +92,7 @@ describe('crash: kill -9 right after the PUBACKs', () => {
         await store.close();
       }
     });
-  }, 150_000);
+  }, 600_000);
 
   const withInflux = influxdSuiteGate('crash tests with InfluxDB');
   it.runIf(withInflux)('InfluxDB 1.6.7 as the store: the same crashes, every acknowledged fix stored exactly once', async () => {
@@ -105,5 +106,5 @@ describe('crash: kill -9 right after the PUBACKs', () => {
         await store.close();
       }
     });
-  }, 150_000);
+  }, 600_000);
 });
