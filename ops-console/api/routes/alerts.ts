@@ -79,7 +79,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       ...(b.note ? { note: b.note } : {}),
       ...(b.assignee ? { assignee: b.assignee } : {}),
     };
-    const next = (await app.alerts.apply(ev)) ?? a;
+    const next = (await app.alerts.apply(ev, { from: t.from })) ?? a;
     try {
       await app.mqttLink.publishAlert(ev);
     } catch (err) {

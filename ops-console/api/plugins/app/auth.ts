@@ -59,7 +59,7 @@ export default fp(
           throw unauthorized('invalid or expired token');
         }
       } else if (ticket) {
-        const u = fastify.tickets.redeem(ticket, req.url.split('?')[0]!);
+        const u = await fastify.tickets.redeem(ticket, req.url.split('?')[0]!);
         if (!u) throw new ApiError(401, 'E_BAD_TICKET', 'invalid, used or expired ticket; ask POST /api/auth/ticket for a new one');
         req.user = u;
       } else throw unauthorized();
