@@ -10,7 +10,7 @@ import type { OpsDb, Row } from './ops-db';
 import { statements, Where } from './ops-db';
 import { CLOSED_STATES, open311Status, type Evidence, type ReportState, type ServiceCode, type ServiceReport, type StatusChange } from '../../../shared/open311';
 
-const SCHEMA = `
+export const SCHEMA = `
 CREATE SEQUENCE IF NOT EXISTS open311_seq START 1001;
 CREATE TABLE IF NOT EXISTS open311_requests (
   id VARCHAR PRIMARY KEY, token VARCHAR UNIQUE, service_code VARCHAR, description VARCHAR, lat DOUBLE PRECISION, lon DOUBLE PRECISION,
