@@ -69,6 +69,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     ajv: { customOptions: { keywords: ['x-unit'], removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
     bodyLimit: 1024 * 1024,
     trustProxy: false,
+    // start-up migrates and seeds the ops DB; on a shared PostgreSQL under load that can pass Fastify's 10 s default
+    pluginTimeout: 60_000,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // a shared ops DB (PostgreSQL) is opened first: the users live in it

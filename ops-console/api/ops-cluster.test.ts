@@ -16,7 +16,8 @@ import type { TelemetryStore } from '../../store/types';
 import { tempDir, waitFor } from '../../testing/net';
 import { postgresSuiteGate, startPostgres, type PostgresServer } from '../../testing/postgres';
 import { writeTestRegistry } from '../../testing/registry-fixture';
-import { startApi } from './index';
+import { DEMO_HOTLIST } from '../../firmware-config/demo-registry';
+import { demoGeofencesFor, startApi } from './index';
 import { USERS, testCity } from './test-support';
 
 const run = postgresSuiteGate('two API nodes on one PostgreSQL ops DB');
@@ -61,6 +62,8 @@ describe.runIf(run)('two API nodes on one PostgreSQL ops database', () => {
             registry,
             city: testCity(),
             users: USERS,
+            seedHotlist: DEMO_HOTLIST.map((e) => ({ ...e })),
+            seedGeofences: demoGeofencesFor(registry, testCity()),
             // every node signs and checks session tokens with the same key (JWT_SECRET)
             jwtSecret: 'cluster-test-secret-1234',
             port: 0,
@@ -85,10 +88,26 @@ describe.runIf(run)('two API nodes on one PostgreSQL ops database', () => {
     }
   });
 
+  it('the first start\'s seeds (hotlist, geofences) are applied once though both nodes started at once', async () => {
+    const boss = await tokenOf(0, 'boss');
+    const audit = await call(1, 'GET', '/api/audit?limit=100', boss);
+    const actions = (audit.body.entries as { action: string }[]).map((e) => e.action);
+    expect(actions.filter((a) => a === 'hotlist_seed')).toHaveLength(1);
+    expect(actions.filter((a) => a === 'geofence_seed')).toHaveLength(1);
+    for (const n of nodes) {
+      expect((await n.app.hotlist.current()).version).toBe(1);
+      expect((await n.app.geofences.current()).version).toBe(1);
+    }
+  });
+
   it('a user created on node 1 logs in on node 2; a password reset on node 1 is the one node 2 accepts; disabled on node 1, refused on node 2', async () => {
     const boss1 = await tokenOf(0, 'boss');
     const created = await call(0, 'POST', '/api/users', boss1, { username: 'ana.ruiz', role: 'operator', password: 'contraseña-inicial' });
     expect(created.status).toBe(201);
+    // her session from node 1 works on node 2 at once (node 2 has not seen her yet)
+    const fromNode1 = await login(0, 'ana.ruiz', 'contraseña-inicial');
+    expect(fromNode1.status).toBe(200);
+    expect((await call(1, 'GET', '/api/auth/me', String(fromNode1.body.token))).body).toEqual({ username: 'ana.ruiz', role: 'operator' });
     const first = await login(1, 'ana.ruiz', 'contraseña-inicial');
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({ role: 'operator', username: 'ana.ruiz' });
@@ -130,7 +149,13 @@ describe.runIf(run)('two API nodes on one PostgreSQL ops database', () => {
   }, 30_000);
 
   it('two operators acknowledge one alert on two nodes at once: one 200, one 409, one ack in the history', async () => {
-    const [op1, op2] = [await tokenOf(0, 'op'), await tokenOf(1, 'op')];
+    // two operators: op, and lucia created for this case
+    const boss = await tokenOf(0, 'boss');
+    expect((await call(0, 'POST', '/api/users', boss, { username: 'lucia', role: 'operator', password: 'contraseña-lucia' })).status).toBe(201);
+    const op1 = await tokenOf(0, 'op');
+    const l = await login(1, 'lucia', 'contraseña-lucia');
+    expect(l.status).toBe(200);
+    const op2 = String(l.body.token);
     for (let round = 0; round < 3; round++) {
       const id = `air_quality.aq-001.c${round}`;
       const open: AlertEvent = { alertId: id, event: 'open', at: Date.now(), rule: 'air_quality', severity: 'warning', deviceId: 'aq-001', kind: 'air_quality', district: 'Centro', title: 'PM2.5 high' };

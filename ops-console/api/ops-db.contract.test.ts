@@ -258,8 +258,8 @@ describe.runIf(pgOk)('ops DB on postgres: start-up', () => {
     expect(await nodes[2]!.all(`SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'public'`)).toEqual([{ n: 13 }]);
   }, 60_000);
 
-  it('a bad URL or a stopped server: open fails with the server error, ping says false, nothing crashes', async () => {
-    await expect(openPgOpsDb(`postgres://postgres@127.0.0.1:${server!.port}/no_such_db`)).rejects.toThrow(/no_such_db/);
+  it('a database that is not there: E_OPSDB_OPEN naming the URL without its password; connections the server kills are replaced', async () => {
+    await expect(openPgOpsDb(`postgres://postgres:secret@127.0.0.1:${server!.port}/no_such_db`)).rejects.toMatchObject({ code: 'E_OPSDB_OPEN', message: expect.stringMatching(/postgres:\*\*\*@127.0.0.1:\d+\/no_such_db \(OPS_DB_URL\): database "no_such_db" does not exist/) });
     const url = await server!.createDatabase(`ops_contract_${++dbs}`);
     const db = await openPgOpsDb(url);
     await server!.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, [`ops_contract_${dbs}`]);

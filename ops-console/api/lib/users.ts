@@ -78,6 +78,8 @@ export interface UserStore {
   setDisabled?(username: string, disabled: boolean): Promise<UserInfo>;
   /** stop background work (the shared store's refresh timer) */
   close?(): void;
+  /** reload what list/details/isActive answer from (the shared store: changes other nodes made) */
+  refresh?(): Promise<void>;
 }
 
 /**
@@ -195,6 +197,7 @@ export function withServiceUsers(base: UserStore, services: UserRecord[]): UserS
     details: () => [...(base.details?.() ?? base.list()), ...services.map((s) => info(s, true))],
     isActive: (username) => (names.has(username) ? true : (base.isActive?.(username) ?? true)),
     close: () => base.close?.(),
+    ...(base.refresh ? { refresh: () => base.refresh!() } : {}),
     ...(base.create
       ? {
           create: async (u: { username: string; role: Role; password: string }) => {
@@ -325,6 +328,8 @@ export async function usersInDb(db: OpsDb, opts: StoreOptions & { refreshMs?: nu
   return {
     async verify(username, password) {
       const u = await one(username);
+      // the copy follows the row just read (a user made or changed on another node)
+      if (u && !byName.has(u.username)) await reload();
       const ok = await verifyPassword(password, u?.passwordHash ?? dummy);
       return u && ok && !u.disabled ? { username: u.username, role: u.role as Role } : null;
     },
@@ -357,6 +362,7 @@ export async function usersInDb(db: OpsDb, opts: StoreOptions & { refreshMs?: nu
       return changed(rows, username);
     },
     close: () => clearInterval(timer),
+    refresh: reload,
   };
 }
 

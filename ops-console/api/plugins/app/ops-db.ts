@@ -17,6 +17,7 @@ import path from 'node:path';
 import fp from 'fastify-plugin';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import pg from 'pg';
+import { redactUrl } from '../../../../lib/redis';
 
 export type Row = Record<string, string | number | boolean | null>;
 
@@ -134,6 +135,15 @@ export async function openOpsDb(file: string): Promise<OpsDb> {
   return db;
 }
 
+export class OpsDbError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** pg hands BIGINT and NUMERIC back as strings; the repositories expect numbers (like DuckDB's) */
 const PG_TYPES = {
   getTypeParser: ((oid: number, format?: string) =>
@@ -195,7 +205,7 @@ export async function openPgOpsDb(url: string, opts: PgOpsDbOptions = {}): Promi
     await migrate(statements(SCHEMA));
   } catch (err) {
     await db.close();
-    throw err;
+    throw new OpsDbError('E_OPSDB_OPEN', `cannot open the ops database at ${redactUrl(url)} (OPS_DB_URL): ${(err as Error).message}`);
   }
   return db;
 }
@@ -236,4 +246,12 @@ export async function bumpVersion(db: OpsDb, key: string): Promise<number> {
     [key],
   );
   return Number(r?.value ?? 0);
+}
+
+/**
+ * true for exactly one caller per `key`, ever (a row in `meta`): one-time work such as a first
+ * start's seed, when several API nodes start on one database at once.
+ */
+export async function claimOnce(db: OpsDb, key: string): Promise<boolean> {
+  return (await db.all(`INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING key`, [key, String(Date.now())])).length > 0;
 }
