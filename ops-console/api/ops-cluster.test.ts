@@ -158,7 +158,7 @@ describe.runIf(run)('two API nodes on one PostgreSQL ops database', () => {
     const op2 = String(l.body.token);
     for (let round = 0; round < 3; round++) {
       const id = `air_quality.aq-001.c${round}`;
-      const open: AlertEvent = { alertId: id, event: 'open', at: Date.now(), rule: 'air_quality', severity: 'warning', deviceId: 'aq-001', kind: 'air_quality', district: 'Centro', title: 'PM2.5 high' };
+      const open: AlertEvent = { alertId: id, event: 'open', at: Date.now(), rule: 'air_quality', severity: 'warning', deviceId: 'aq-001', kind: 'air', district: 'Centro', title: 'PM2.5 high' };
       // the alert event as ingest publishes it reaches both nodes
       await Promise.all(nodes.map((n) => n.app.alerts.apply(open)));
       // both consoles show it open

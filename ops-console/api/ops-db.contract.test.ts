@@ -67,7 +67,7 @@ const backends: { name: string; fresh(): Promise<Fresh> }[] = [
 ];
 
 const ev = (event: AlertEvent['event'], at: number, extra: Partial<AlertEvent> = {}): AlertEvent => ({
-  alertId: 'air_quality.aq-001.1', event, at, rule: 'air_quality', severity: 'warning', deviceId: 'aq-001', kind: 'air_quality', district: 'Centro',
+  alertId: 'air_quality.aq-001.1', event, at, rule: 'air_quality', severity: 'warning', deviceId: 'aq-001', kind: 'air', district: 'Centro',
   title: 'PM2.5 high', code: 'aq.pm25_high', params: { value: 80 }, ...extra,
 });
 
@@ -168,7 +168,7 @@ describe.each(backends)('ops DB on $name', (backend) => {
   it('geofences: put, seed, remove with a version; visits fold idempotently and filter', async () => {
     const f = await backend.fresh();
     const g = await createGeofenceRepo(f.db);
-    const square = { type: 'Polygon' as const, coordinates: [[[-94.44, 18.14], [-94.43, 18.14], [-94.43, 18.15], [-94.44, 18.14]]] as [number, number][][] };
+    const square = { type: 'polygon' as const, coordinates: [[-94.44, 18.14], [-94.43, 18.14], [-94.43, 18.15], [-94.44, 18.15]] as [number, number][] };
     await g.putAll([{ id: 'depot-1', name: 'Depot', kind: 'depot', geometry: square, active: true }], 'system');
     const s = await g.put({ id: 'zone-1', name: 'Zona escolar', kind: 'school', geometry: square, dwellLimitMin: 15, active: false }, 'boss');
     expect(s.version).toBe(2);
