@@ -145,7 +145,9 @@ export async function createAlertsRepo(db: OpsDb): Promise<AlertsRepo> {
         const last = prev?.history.at(-1);
         return conflict('E_ALERT_STATE', `cannot ${ev.event} an alert that is ${prev?.state ?? 'unknown'}${last?.by ? ` (last change: ${last.event} by ${last.by})` : ''}`);
       };
-      let prev = await fetchOne(ev.alertId);
+      // a console transition checks the stored state; an event from the bus may fold from the
+      // cached active alert (the compare-and-set below finds out if another node changed it)
+      let prev = opts?.from ? await fetchOne(ev.alertId) : (activeMap.get(ev.alertId) ?? (await fetchOne(ev.alertId)));
       const refused = stateCheck(prev);
       if (refused) {
         if (prev) remember(prev);
@@ -162,7 +164,12 @@ export async function createAlertsRepo(db: OpsDb): Promise<AlertsRepo> {
         'INSERT INTO alert_history (alert_id, event, at_ms, by_whom, note, assignee, event_key) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (event_key) DO NOTHING RETURNING alert_id',
         [ev.alertId, ev.event, ev.at, ev.by ?? null, ev.note ?? null, ev.event === 'assign' ? (ev.assignee ?? null) : null, key],
       );
-      if (!claimed.length) return null;
+      if (!claimed.length) {
+        // stored by another node: follow what it wrote
+        const now = await fetchOne(ev.alertId);
+        if (now) remember(now);
+        return null;
+      }
       for (let race = 0; ; race++) {
         if (race > 0) {
           prev = await fetchOne(ev.alertId);
