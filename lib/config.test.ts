@@ -34,6 +34,8 @@ const BAD: [keyof typeof VARIABLES, string, RegExp][] = [
   ['BROKER_PERSISTENCE', 'mongodb', /is not an allowed value; expected one of level, memory, redis/],
   ['REDIS_URL', 'redis.example:6379', /has scheme "redis.example"; expected empty or a redis:\/\/ \/ rediss:\/\/ URL with a host/],
   ['REDIS_URL', 'http://redis.example:6379', /has scheme "http"; expected empty or a redis:\/\//],
+  ['OPS_DB_URL', 'mysql://db.example/ops', /has scheme "mysql"; expected empty or a postgres:\/\/ \/ postgresql:\/\/ URL with a host/],
+  ['OPS_DB_URL', 'postgres:///ops', /names no host/],
   ['BROKER_ID', 'node:1', /does not have the expected form; expected empty or up to 64 letters, digits, - or _ \(no colon/],
   ['INGEST_WORKERS', '0', /is below 1; expected a whole number from 1 to 256/],
   ['INGEST_WORKER', '-1', /is below 0; expected a whole number from 0 to 255/],

@@ -40,6 +40,7 @@ const urlForm = (schemes: readonly string[], example: string) => `empty or a ${s
 const MQTT_SCHEMES = ['mqtt', 'mqtts', 'tcp', 'ws', 'wss'] as const;
 const HTTP_SCHEMES = ['http', 'https'] as const;
 const REDIS_SCHEMES = ['redis', 'rediss'] as const;
+const POSTGRES_SCHEMES = ['postgres', 'postgresql'] as const;
 
 const hostCheck = (v: string): string | null =>
   isIP(v) || /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/.test(v) ? null : 'is not an IP address or host name';
@@ -96,6 +97,11 @@ export const VARIABLES = {
   SIM_BACKFILL_DAYS: { schema: Type.Integer({ minimum: 0, maximum: 30, default: 7, description: 'first start with SIM=on: days of the demo fleet’s history replayed through broker and ingest (0 = none)' }) },
   QUERY_BUDGET_MS: { schema: Type.Integer({ minimum: 100, maximum: 600_000, default: 15_000, description: 'time budget of one history, plate-search, coverage or open-data query (ms, queueing included); over it the store cancels the query and the API answers 503 E_QUERY_BUDGET' }) },
   PLATE_RETENTION_DAYS: { schema: Type.Integer({ minimum: 1, default: 90, description: 'plate reads older than this are purged' }) },
+  OPS_DB_URL: {
+    schema: Type.String({ default: '', description: 'the console ops database on PostgreSQL, shared by several API nodes (alerts, users, one-time tickets, audit, hotlist, geofences, exports, citizen reports); empty = the embedded DuckDB file DATA_DIR/ops.duckdb (one API process)' }),
+    check: urlCheck(POSTGRES_SCHEMES),
+    form: urlForm(POSTGRES_SCHEMES, 'postgres://ops:password@db.example:5432/ops'),
+  },
   JWT_SECRET: { schema: Type.String({ default: '', description: 'console session signing key; empty = generated and kept in DATA_DIR' }), check: (v: string) => (v && v.length < 16 ? `is ${v.length} characters long` : null), form: 'empty or at least 16 characters' },
   NODE_RED_CREDENTIAL_SECRET: { schema: Type.String({ default: '', description: 'Node-RED credentialSecret; empty = generated and kept in DATA_DIR' }) },
   NODE_RED_EDITOR: { schema: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'off', description: 'Node-RED editor and admin API (flows run either way); on = behind its own login' }) },

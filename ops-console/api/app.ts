@@ -12,7 +12,7 @@ import websocket from './plugins/external/websocket';
 import webConsole from './plugins/external/web-console';
 import context, { type ApiContext } from './plugins/app/context';
 import metrics from './plugins/app/metrics';
-import opsDb from './plugins/app/ops-db';
+import opsDb, { type OpsDb } from './plugins/app/ops-db';
 import alertsRepo from './plugins/app/alerts-repo';
 import alertPrivacy from './plugins/app/alert-privacy';
 import auditRepo from './plugins/app/audit-repo';
@@ -56,6 +56,8 @@ export interface AppPluginOptions {
   users: UserStore;
   jwtSecret: string;
   opsDbFile: string;
+  /** the shared ops DB (PostgreSQL, OPS_DB_URL) when buildApp opened one; else the DuckDB file */
+  opsDb?: OpsDb;
   webRoot: string;
   mqtt: MqttOptions | null;
   live?: LiveHubOptions;
@@ -77,7 +79,7 @@ export async function consoleApp(fastify: FastifyInstance, opts: AppPluginOption
   // ── application
   await fastify.register(context, opts.ctx);
   await fastify.register(metrics);
-  await fastify.register(opsDb, { file: opts.opsDbFile });
+  await fastify.register(opsDb, { file: opts.opsDbFile, db: opts.opsDb });
   await fastify.register(alertsRepo);
   await fastify.register(alertPrivacy, { key: opts.jwtSecret });
   await fastify.register(auditRepo);
@@ -86,7 +88,8 @@ export async function consoleApp(fastify: FastifyInstance, opts: AppPluginOption
   await fastify.register(hotlistSeed, { entries: opts.seedHotlist });
   await fastify.register(geofencesRepo);
   await fastify.register(geofenceSeed, { geofences: opts.seedGeofences });
-  await fastify.register(tickets);
+  // several API nodes on one shared ops DB: a ticket issued by one is redeemed on another
+  await fastify.register(tickets, { shared: !!opts.opsDb });
   await fastify.register(auth, { users: opts.users });
   await fastify.register(liveHub, opts.live ?? {});
   await fastify.register(mqttLink, { mqtt: opts.mqtt, registry: opts.ctx.registry });

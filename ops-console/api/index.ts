@@ -25,7 +25,8 @@ import type { Role } from '../shared/live';
 import { consoleApp } from './app';
 import { reqSerializer } from './lib/log-redact';
 import type { StateOptions } from './routes/state';
-import { loadOrCreateUsers, usersFromList, withServiceUsers, type UserRecord } from './lib/users';
+import { loadOrCreateUsers, loadOrCreateUsersInDb, usersFromList, usersInDbFromList, withServiceUsers, type UserRecord } from './lib/users';
+import { openPgOpsDb, type OpsDb } from './plugins/app/ops-db';
 import type { MqttOptions } from './plugins/app/mqtt-link';
 import type { LiveHubOptions } from './plugins/app/live-hub';
 
@@ -37,7 +38,7 @@ export interface BuildAppOptions {
   registry: RegistryView;
   city?: City | null;
   mqtt?: MqttOptions | null;
-  /** default `${DATA_DIR}/ops.duckdb`; ':memory:' in tests */
+  /** default `${DATA_DIR}/ops.duckdb`; ':memory:' in tests; unused when cfg.OPS_DB_URL is set (PostgreSQL) */
   opsDbFile?: string;
   log?: Logger;
   /** users given in clear (tests); default users.json under DATA_DIR */
@@ -71,13 +72,33 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     ajv: { customOptions: { keywords: ['x-unit'], removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
     bodyLimit: 1024 * 1024,
     trustProxy: false,
+    // start-up migrates and seeds the ops DB; on a shared PostgreSQL under load that can pass Fastify's 10 s default
+    pluginTimeout: 60_000,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  const users = withServiceUsers(opts.users
-    ? await usersFromList(opts.users)
-    : await loadOrCreateUsers(cfg.DATA_DIR, process.env, (msg) => (opts.log ? opts.log.warn(msg) : console.log(msg))),
-    opts.serviceUsers ?? [],
-  );
+  // a shared ops DB (PostgreSQL) is opened first: the users live in it
+  const sharedDb: OpsDb | undefined = cfg.OPS_DB_URL
+    ? await openPgOpsDb(cfg.OPS_DB_URL, { onError: (err) => opts.log?.warn({ err, code: 'E_OPSDB_POOL' }, 'ops DB connection lost; the pool reconnects') })
+    : undefined;
+  const announce = (msg: string) => (opts.log ? opts.log.warn(msg) : console.log(msg));
+  let users;
+  try {
+    users = withServiceUsers(
+      sharedDb
+        ? opts.users
+          ? await usersInDbFromList(sharedDb, opts.users)
+          : await loadOrCreateUsersInDb(sharedDb, cfg.DATA_DIR, process.env, announce)
+        : opts.users
+          ? await usersFromList(opts.users)
+          : await loadOrCreateUsers(cfg.DATA_DIR, process.env, announce),
+      opts.serviceUsers ?? [],
+    );
+  } catch (err) {
+    await sharedDb?.close();
+    throw err;
+  }
+  const userStore = users;
+  app.addHook('onClose', async () => userStore.close?.());
   const jwtSecret = opts.jwtSecret ?? (cfg.JWT_SECRET || loadOrCreateSecret(cfg.DATA_DIR, 'console-jwt-secret'));
   const opsDbFile = opts.opsDbFile ?? path.join(cfg.DATA_DIR, 'ops.duckdb');
   const exportDir = opts.exportDir ?? (opsDbFile === ':memory:' ? fs.mkdtempSync(path.join(os.tmpdir(), 'console-exports-')) : path.join(cfg.DATA_DIR, 'exports'));
@@ -87,6 +108,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     users,
     jwtSecret,
     opsDbFile,
+    opsDb: sharedDb,
     webRoot: opts.webRoot ?? WEB_DIST,
     mqtt: opts.mqtt ?? null,
     live: opts.live,

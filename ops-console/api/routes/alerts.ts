@@ -79,7 +79,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       ...(b.note ? { note: b.note } : {}),
       ...(b.assignee ? { assignee: b.assignee } : {}),
     };
-    const next = (await app.alerts.apply(ev)) ?? a;
+    // null: this very event was stored already (a retry that reached another node): answer the alert as it is now
+    const next = (await app.alerts.apply(ev, { from: t.from })) ?? (await app.alerts.get(a.id)) ?? a;
     try {
       await app.mqttLink.publishAlert(ev);
     } catch (err) {

@@ -65,7 +65,7 @@ const routes: FastifyPluginAsyncTypebox<{ loginRateLimit?: number }> = async (ap
         app.metrics.loginFailures.inc();
         throw new ApiError(401, 'E_BAD_CREDENTIALS', 'wrong username or password');
       }
-      await app.opsDb.run('INSERT OR REPLACE INTO users VALUES ($1, $2, $3)', [u.username, u.role, Date.now()]);
+      await app.opsDb.run('INSERT INTO users (username, role, last_login) VALUES ($1, $2, $3) ON CONFLICT (username) DO UPDATE SET role = EXCLUDED.role, last_login = EXCLUDED.last_login', [u.username, u.role, Date.now()]);
       const token = app.jwt.sign({ sub: u.username, role: u.role });
       return { token, role: u.role, username: u.username };
     },
@@ -92,7 +92,7 @@ const routes: FastifyPluginAsyncTypebox<{ loginRateLimit?: number }> = async (ap
       },
     },
     async (req) => {
-      const { ticket, expiresAt } = app.tickets.issue(req.user, req.body.path);
+      const { ticket, expiresAt } = await app.tickets.issue(req.user, req.body.path);
       return { ticket, expiresAt, url: `${req.body.path}?ticket=${ticket}` };
     },
   );

@@ -49,6 +49,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       schema: { tags: ['users'], summary: 'console users with role, state and last login', response: { 200: Type.Object({ users: Type.Array(UserRow) }), ...errors(401, 403) } },
     },
     async () => {
+      await app.users.refresh?.();
       const logins = new Map((await app.opsDb.all('SELECT username, last_login FROM users')).map((r) => [String(r.username), Number(r.last_login)]));
       const list = app.users.details?.() ?? app.users.list();
       return { users: list.map((u) => ({ ...u, ...(logins.get(u.username) ? { lastLogin: logins.get(u.username)! } : {}) })) };

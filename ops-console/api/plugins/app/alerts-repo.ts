@@ -1,11 +1,18 @@
 /**
  * Alerts repository: the folded alerts (memory for the active ones + ops DB for all) and their
  * history. `apply(event)` folds an AlertEvent, persists it and notifies listeners (the live hub).
+ *
+ * The ops DB is the authority (several API nodes may share it, OPS_DB_URL): `apply` folds from
+ * the stored alert and writes it back only if nobody changed it meanwhile (a revision number,
+ * compare-and-set in one upsert); on a lost race it folds again from the new state. A console
+ * transition passes the states it may start from, so of two operators acknowledging one alert on
+ * two nodes one wins and the other gets 409 E_ALERT_STATE — and the history holds one ack.
  */
 import fp from 'fastify-plugin';
 import type { AlertEvent } from '../../../../contract';
 import type { Alert } from '../../../shared/live';
 import { foldAlert, isActive } from '../../lib/alert-fold';
+import { conflict } from '../../lib/errors';
 import { Where, type OpsDb, type Row } from './ops-db';
 
 export interface AlertFilter {
@@ -23,7 +30,11 @@ export interface AlertFilter {
 }
 
 export interface AlertsRepo {
-  apply(ev: AlertEvent): Promise<Alert | null>;
+  /**
+   * Fold, store, notify. `opts.from`: the states the alert must be in (a console transition);
+   * otherwise 409 E_ALERT_STATE. null = nothing changed (an event already applied, e.g. by another node).
+   */
+  apply(ev: AlertEvent, opts?: { from?: readonly Alert['state'][] }): Promise<Alert | null>;
   get(id: string): Promise<Alert | undefined>;
   list(f: AlertFilter): Promise<Alert[]>;
   /** open and acknowledged alerts (for live snapshots) */
@@ -36,6 +47,12 @@ declare module 'fastify' {
     alerts: AlertsRepo;
   }
 }
+
+const ALERT_COLS = ['rule', 'severity', 'state', 'device_id', 'kind', 'district', 'title', 'detail', 'opened_at', 'updated_at', 'assignee', 'escalated', 'code', 'params', 'rev'];
+/** one event's identity, as foldAlert's duplicate check sees it (event, time, author) */
+const eventKey = (ev: AlertEvent): string => `${ev.alertId}|${ev.event}|${ev.at}|${ev.by ?? ''}`;
+/** lost compare-and-set races before apply gives up (each retry folds from the newer state) */
+const MAX_RACES = 8;
 
 function fromRow(r: Row, history: Alert['history']): Alert {
   const a: Alert = {
@@ -83,15 +100,33 @@ export async function createAlertsRepo(db: OpsDb): Promise<AlertsRepo> {
     }
     return out;
   };
+  const revs = new WeakMap<Alert, number>();
   const load = async (where: string, params: (string | number)[], limit?: number): Promise<Alert[]> => {
     const rows = await db.all(`SELECT * FROM alerts ${where} ORDER BY updated_at DESC${limit ? ` LIMIT ${limit}` : ''}`, params);
     const hist = await historyOf(rows.map((r) => String(r.id)));
-    return rows.map((r) => fromRow(r, hist.get(String(r.id)) ?? []));
+    return rows.map((r) => {
+      const a = fromRow(r, hist.get(String(r.id)) ?? []);
+      revs.set(a, Number(r.rev ?? 0));
+      return a;
+    });
   };
 
   for (const a of await load(`WHERE state IN ('open','acknowledged')`, [])) activeMap.set(a.id, a);
 
-  const get = async (id: string): Promise<Alert | undefined> => activeMap.get(id) ?? (await load('WHERE id = $1', [id]))[0];
+  /** the cached active set follows what the DB says (another node may have changed an alert) */
+  const remember = (a: Alert): void => {
+    const had = activeMap.get(a.id);
+    const same = had && had.state === a.state && had.updatedAt === a.updatedAt && had.history.length === a.history.length && had.severity === a.severity && had.assignee === a.assignee;
+    if (isActive(a)) activeMap.set(a.id, a);
+    else activeMap.delete(a.id);
+    if (had ? !same : isActive(a)) for (const l of listeners) l(a);
+  };
+  const fetchOne = async (id: string): Promise<Alert | undefined> => (await load('WHERE id = $1', [id]))[0];
+  const get = async (id: string): Promise<Alert | undefined> => {
+    const a = await fetchOne(id);
+    if (a) remember(a);
+    return a;
+  };
 
   // events are applied one at a time: two events of one alert arriving together (open, then
   // update) must not both fold from the same previous state
@@ -103,24 +138,75 @@ export async function createAlertsRepo(db: OpsDb): Promise<AlertsRepo> {
   };
 
   return {
-    apply: (ev) => serial(async () => {
-      const prev = await get(ev.alertId);
-      const next = foldAlert(prev, ev);
-      if (!next) return null;
-      await db.run(
-        `INSERT OR REPLACE INTO alerts (id, rule, severity, state, device_id, kind, district, title, detail, opened_at, updated_at, assignee, escalated, code, params)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`,
-        [next.id, next.rule, next.severity, next.state, next.deviceId, next.kind, next.district, next.title,
-          next.detail ? JSON.stringify(next.detail) : null, next.openedAt, next.updatedAt, next.assignee ?? null, next.escalated ?? false,
-          next.code ?? null, next.params ? JSON.stringify(next.params) : null],
+    apply: (ev, opts) => serial(async () => {
+      const key = eventKey(ev);
+      const stateCheck = (prev: Alert | undefined) => {
+        if (!opts?.from || (prev && opts.from.includes(prev.state))) return null;
+        const last = prev?.history.at(-1);
+        return conflict('E_ALERT_STATE', `cannot ${ev.event} an alert that is ${prev?.state ?? 'unknown'}${last?.by ? ` (last change: ${last.event} by ${last.by})` : ''}`);
+      };
+      // a console transition checks the stored state; an event from the bus may fold from the
+      // cached active alert (the compare-and-set below finds out if another node changed it)
+      let prev = opts?.from ? await fetchOne(ev.alertId) : (activeMap.get(ev.alertId) ?? (await fetchOne(ev.alertId)));
+      const refused = stateCheck(prev);
+      if (refused) {
+        if (prev) remember(prev);
+        throw refused;
+      }
+      const mine = (h: Alert['history'][number]) => h.event === ev.event && h.at === ev.at && (h.by ?? null) === (ev.by ?? null);
+      if (prev?.history.some(mine)) {
+        // already applied (here, by another node, or before event keys existed)
+        remember(prev);
+        return null;
+      }
+      // claim the event: of the nodes that receive one event (MQTT reaches them all), one stores it
+      const claimed = await db.all(
+        'INSERT INTO alert_history (alert_id, event, at_ms, by_whom, note, assignee, event_key) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (event_key) DO NOTHING RETURNING alert_id',
+        [ev.alertId, ev.event, ev.at, ev.by ?? null, ev.note ?? null, ev.event === 'assign' ? (ev.assignee ?? null) : null, key],
       );
-      await db.run('INSERT INTO alert_history (alert_id, event, at_ms, by_whom, note, assignee) VALUES ($1,$2,$3,$4,$5,$6)', [
-        ev.alertId, ev.event, ev.at, ev.by ?? null, ev.note ?? null, ev.event === 'assign' ? (ev.assignee ?? null) : null,
-      ]);
-      if (isActive(next)) activeMap.set(next.id, next);
-      else activeMap.delete(next.id);
-      for (const l of listeners) l(next);
-      return next;
+      if (!claimed.length) {
+        // stored by another node: follow what it wrote
+        const now = await fetchOne(ev.alertId);
+        if (now) remember(now);
+        return null;
+      }
+      for (let race = 0; ; race++) {
+        if (race > 0) {
+          prev = await fetchOne(ev.alertId);
+          const late = stateCheck(prev);
+          if (late) {
+            // someone else's transition won meanwhile: ours leaves no trace
+            await db.run('DELETE FROM alert_history WHERE event_key = $1', [key]);
+            if (prev) remember(prev);
+            throw late;
+          }
+        }
+        // fold from the stored alert; its history (read after the claim) may list this event already
+        const base = prev ? { ...prev, history: prev.history.filter((h) => !mine(h)) } : undefined;
+        const next = foldAlert(base, ev);
+        if (!next) return null;
+        const rev = prev ? (revs.get(prev) ?? 0) : -1;
+        // compare-and-set: the row is written only if its revision is still the one we folded from
+        const won = await db.all(
+          `INSERT INTO alerts (id, ${ALERT_COLS.join(', ')})
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)
+           ON CONFLICT (id) DO UPDATE SET ${ALERT_COLS.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}
+           WHERE COALESCE(alerts.rev, 0) = $17 RETURNING id`,
+          [next.id, next.rule, next.severity, next.state, next.deviceId, next.kind, next.district, next.title,
+            next.detail ? JSON.stringify(next.detail) : null, next.openedAt, next.updatedAt, next.assignee ?? null, next.escalated ?? false,
+            next.code ?? null, next.params ? JSON.stringify(next.params) : null, Math.max(0, rev) + 1, rev],
+        );
+        if (!won.length) {
+          if (race < MAX_RACES) continue;
+          await db.run('DELETE FROM alert_history WHERE event_key = $1', [key]);
+          throw conflict('E_ALERT_BUSY', `alert ${ev.alertId} keeps changing; try again`);
+        }
+        revs.set(next, Math.max(0, rev) + 1);
+        if (isActive(next)) activeMap.set(next.id, next);
+        else activeMap.delete(next.id);
+        for (const l of listeners) l(next);
+        return next;
+      }
     }),
     get,
     async list(f) {

@@ -59,12 +59,14 @@ export default fp(
           throw unauthorized('invalid or expired token');
         }
       } else if (ticket) {
-        const u = fastify.tickets.redeem(ticket, req.url.split('?')[0]!);
+        const u = await fastify.tickets.redeem(ticket, req.url.split('?')[0]!);
         if (!u) throw new ApiError(401, 'E_BAD_TICKET', 'invalid, used or expired ticket; ask POST /api/auth/ticket for a new one');
         req.user = u;
       } else throw unauthorized();
       // a disabled (or deleted) user's tokens stop working at once
-      if (fastify.users.isActive && !fastify.users.isActive(req.user.sub)) throw unauthorized('user disabled');
+      // (a shared user store reloads once first: the user may be new, made on another API node)
+      const users = fastify.users;
+      if (users.isActive && !users.isActive(req.user.sub) && !(users.refresh && (await users.refresh(), users.isActive(req.user.sub)))) throw unauthorized('user disabled');
       if (req.user.role !== 'admin' && !roles.includes(req.user.role)) throw forbidden(`role ${req.user.role} may not use ${req.routeOptions.url}`);
     });
   },

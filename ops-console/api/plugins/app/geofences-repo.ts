@@ -7,7 +7,9 @@
 import fp from 'fastify-plugin';
 import type { Geofence, GeofenceEvent, GeofenceSet } from '../../../../contract';
 import type { GeofenceVisit } from '../../../shared/geofences';
-import { Where, type OpsDb, type Row } from './ops-db';
+import { bumpVersion, Where, type OpsDb, type Row } from './ops-db';
+
+const GEOFENCE_COLS = ['name', 'kind', 'geometry', 'dwell_limit_min', 'active', 'created_by', 'created_at', 'updated_by', 'updated_at'];
 
 export interface VisitFilter {
   deviceId?: string;
@@ -72,7 +74,7 @@ export async function createGeofenceRepo(db: OpsDb): Promise<GeofenceRepo> {
     geofences: (await db.all('SELECT * FROM geofences ORDER BY name, id')).map(fromRow),
   });
   const bump = async (): Promise<GeofenceSet> => {
-    await db.run(`INSERT OR REPLACE INTO meta VALUES ('geofences_version', $1)`, [String((await version()) + 1)]);
+    await bumpVersion(db, 'geofences_version');
     const s = await current();
     for (const l of listeners) l(s);
     return s;
@@ -80,7 +82,7 @@ export async function createGeofenceRepo(db: OpsDb): Promise<GeofenceRepo> {
   const write = async (g: Geofence, by: string) => {
     const now = Date.now();
     const prev = await db.all('SELECT created_by, created_at FROM geofences WHERE id = $1', [g.id]);
-    await db.run('INSERT OR REPLACE INTO geofences VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)', [
+    await db.run(`INSERT INTO geofences VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT (id) DO UPDATE SET ${GEOFENCE_COLS.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`, [
       g.id, g.name, g.kind, JSON.stringify(g.geometry), g.dwellLimitMin ?? null, g.active,
       prev[0] ? String(prev[0].created_by) : by, prev[0] ? Number(prev[0].created_at) : now, by, now,
     ]);

@@ -4,7 +4,9 @@
  */
 import fp from 'fastify-plugin';
 import type { Hotlist, HotlistEntry } from '../../../../contract';
-import type { OpsDb, Row } from './ops-db';
+import { bumpVersion, type OpsDb, type Row } from './ops-db';
+
+const HOTLIST_COLS = ['reason', 'direction', 'active_from', 'active_to', 'expires_at', 'created_by', 'updated_at'];
 
 export interface HotlistRepo {
   current(): Promise<Hotlist>;
@@ -36,7 +38,7 @@ export async function createHotlistRepo(db: OpsDb): Promise<HotlistRepo> {
     entries: (await db.all('SELECT * FROM hotlist_entries ORDER BY plate')).map(fromRow),
   });
   const bump = async (): Promise<Hotlist> => {
-    await db.run(`INSERT OR REPLACE INTO meta VALUES ('hotlist_version', $1)`, [String((await version()) + 1)]);
+    await bumpVersion(db, 'hotlist_version');
     const h = await current();
     for (const l of listeners) l(h);
     return h;
@@ -51,7 +53,7 @@ export async function createHotlistRepo(db: OpsDb): Promise<HotlistRepo> {
       if (replaceAll) await db.run('DELETE FROM hotlist_entries');
       const now = Date.now();
       for (const e of entries) {
-        await db.run('INSERT OR REPLACE INTO hotlist_entries VALUES ($1,$2,$3,$4,$5,$6,$7,$8)', [
+        await db.run(`INSERT INTO hotlist_entries VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (plate) DO UPDATE SET ${HOTLIST_COLS.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`, [
           e.plate, e.reason, e.direction ?? null, e.activeHours?.from ?? null, e.activeHours?.to ?? null, e.expiresAt ?? null, by, now,
         ]);
       }

@@ -7,13 +7,13 @@
 import crypto from 'node:crypto';
 import fp from 'fastify-plugin';
 import type { OpsDb, Row } from './ops-db';
-import { Where } from './ops-db';
+import { statements, Where } from './ops-db';
 import { CLOSED_STATES, open311Status, type Evidence, type ReportState, type ServiceCode, type ServiceReport, type StatusChange } from '../../../shared/open311';
 
-const SCHEMA = `
+export const SCHEMA = `
 CREATE SEQUENCE IF NOT EXISTS open311_seq START 1001;
 CREATE TABLE IF NOT EXISTS open311_requests (
-  id VARCHAR PRIMARY KEY, token VARCHAR UNIQUE, service_code VARCHAR, description VARCHAR, lat DOUBLE, lon DOUBLE,
+  id VARCHAR PRIMARY KEY, token VARCHAR UNIQUE, service_code VARCHAR, description VARCHAR, lat DOUBLE PRECISION, lon DOUBLE PRECISION,
   address VARCHAR, segment_id VARCHAR, district VARCHAR, state VARCHAR, requested_at BIGINT, updated_at BIGINT,
   closed_at BIGINT, media_file VARCHAR, duplicate_of VARCHAR, closed_without_evidence BOOLEAN, reopened INTEGER,
   attributes VARCHAR, evidence VARCHAR, due_from BIGINT, due_to BIGINT);
@@ -21,7 +21,11 @@ CREATE TABLE IF NOT EXISTS open311_history (
   request_id VARCHAR, at_ms BIGINT, state VARCHAR, by_whom VARCHAR, role VARCHAR, note VARCHAR, without_evidence BOOLEAN);
 CREATE TABLE IF NOT EXISTS open311_contacts (
   request_id VARCHAR PRIMARY KEY, email VARCHAR, phone VARCHAR, first_name VARCHAR, last_name VARCHAR, created_at BIGINT);
+CREATE SEQUENCE IF NOT EXISTS open311_history_seq;
+ALTER TABLE open311_history ADD COLUMN IF NOT EXISTS seq BIGINT DEFAULT nextval('open311_history_seq');
 `;
+/** open311_history's columns but the ordering `seq` (filled by its default) */
+const HISTORY_INSERT = 'INSERT INTO open311_history (request_id, at_ms, state, by_whom, role, note, without_evidence) VALUES';
 
 export interface NewReport {
   serviceCode: ServiceCode;
@@ -85,7 +89,7 @@ export function createReportsRepo(db: OpsDb): ReportsRepo {
     if (!ids.length) return out;
     const w = new Where();
     w.in('request_id', ids);
-    for (const r of await db.all(`SELECT * FROM open311_history ${w} ORDER BY at_ms, rowid`, w.params)) {
+    for (const r of await db.all(`SELECT * FROM open311_history ${w} ORDER BY at_ms, seq`, w.params)) {
       const id = String(r.request_id);
       const list = out.get(id) ?? [];
       list.push({ at: Number(r.at_ms), state: String(r.state) as ReportState, by: String(r.by_whom), role: String(r.role), note: String(r.note ?? ''), ...(r.without_evidence ? { withoutEvidence: true } : {}) });
@@ -161,8 +165,8 @@ export function createReportsRepo(db: OpsDb): ReportsRepo {
           duplicateOf ? r.requestedAt : null, duplicateOf, JSON.stringify(r.attributes), r.evidence ? JSON.stringify(r.evidence) : null, r.due?.from ?? null, r.due?.to ?? null,
         ],
       );
-      await db.run('INSERT INTO open311_history VALUES ($1,$2,$3,$4,$5,$6,false)', [id, r.requestedAt, 'open', 'ciudadano', 'public', '']);
-      if (duplicateOf) await db.run('INSERT INTO open311_history VALUES ($1,$2,$3,$4,$5,$6,false)', [id, r.requestedAt, 'duplicate', 'sistema', 'system', `duplicate_of:${duplicateOf}`]);
+      await db.run(`${HISTORY_INSERT} ($1,$2,$3,$4,$5,$6,false)`, [id, r.requestedAt, 'open', 'ciudadano', 'public', '']);
+      if (duplicateOf) await db.run(`${HISTORY_INSERT} ($1,$2,$3,$4,$5,$6,false)`, [id, r.requestedAt, 'duplicate', 'sistema', 'system', `duplicate_of:${duplicateOf}`]);
       const c = r.contact;
       if (c && (c.email || c.phone || c.firstName || c.lastName)) {
         await db.run('INSERT INTO open311_contacts VALUES ($1,$2,$3,$4,$5,$6)', [id, c.email, c.phone, c.firstName, c.lastName, r.requestedAt]);
@@ -206,7 +210,7 @@ export function createReportsRepo(db: OpsDb): ReportsRepo {
         `UPDATE open311_requests SET state = $2, updated_at = $3, closed_at = $4, closed_without_evidence = $5, reopened = reopened + $6 WHERE id = $1`,
         [id, ch.state, at, closing ? at : null, closing ? ch.withoutEvidence : false, reopening ? 1 : 0],
       );
-      await db.run('INSERT INTO open311_history VALUES ($1,$2,$3,$4,$5,$6,$7)', [id, at, ch.state, ch.by, ch.role, ch.note, ch.withoutEvidence]);
+      await db.run(`${HISTORY_INSERT} ($1,$2,$3,$4,$5,$6,$7)`, [id, at, ch.state, ch.by, ch.role, ch.note, ch.withoutEvidence]);
       return (await repo.get(id))!;
     },
     async setEvidence(id, ev) {
@@ -230,7 +234,7 @@ export function createReportsRepo(db: OpsDb): ReportsRepo {
 
 export default fp(
   async (fastify) => {
-    for (const stmt of SCHEMA.split(';').map((s) => s.trim()).filter(Boolean)) await fastify.opsDb.run(stmt);
+    for (const stmt of statements(SCHEMA)) await fastify.opsDb.run(stmt);
     fastify.decorate('reports', createReportsRepo(fastify.opsDb));
   },
   { name: 'reports-repo', dependencies: ['ops-db'] },

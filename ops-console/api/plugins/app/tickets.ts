@@ -3,11 +3,15 @@
  * export download links). A logged-in client asks POST /api/auth/ticket { path } and gets a
  * random ticket valid for TICKET_TTL_MS, for that path only, usable once; the URL then carries
  * `?ticket=…` instead of the 12-hour session token, so a URL that reaches a log, a proxy or the
- * browser history is worth nothing. Tickets live in memory (a restart voids them; clients ask again).
+ * browser history is worth nothing. Tickets live in memory (a restart voids them; clients ask
+ * again) — or, with a shared ops DB (OPS_DB_URL, several API nodes behind one balancer), in its
+ * `tickets` table, so a ticket issued by one node is redeemed on another; redeeming is one
+ * DELETE … RETURNING, so a ticket is used once even when two nodes race for it.
  */
 import { randomBytes } from 'node:crypto';
 import fp from 'fastify-plugin';
 import type { Role } from '../../../shared/live';
+import type { OpsDb } from './ops-db';
 
 export const TICKET_TTL_MS = 30_000;
 const MAX_TICKETS = 10_000;
@@ -20,9 +24,9 @@ export interface Ticket {
 }
 
 export interface Tickets {
-  issue(user: { sub: string; role: Role }, path: string): { ticket: string; expiresAt: number };
+  issue(user: { sub: string; role: Role }, path: string): Promise<{ ticket: string; expiresAt: number }>;
   /** the ticket's user when it is valid for `path` (it is used up either way) */
-  redeem(ticket: string, path: string): { sub: string; role: Role } | null;
+  redeem(ticket: string, path: string): Promise<{ sub: string; role: Role } | null>;
 }
 
 declare module 'fastify' {
@@ -38,7 +42,7 @@ export function createTickets(now: () => number = Date.now): Tickets {
     for (const [k, v] of live) if (v.expiresAt <= t) live.delete(k);
   };
   return {
-    issue(user, path) {
+    async issue(user, path) {
       if (live.size >= MAX_TICKETS) sweep();
       if (live.size >= MAX_TICKETS) live.delete(live.keys().next().value!); // oldest first
       const ticket = randomBytes(24).toString('base64url');
@@ -46,7 +50,7 @@ export function createTickets(now: () => number = Date.now): Tickets {
       live.set(ticket, { sub: user.sub, role: user.role, path, expiresAt });
       return { ticket, expiresAt };
     },
-    redeem(ticket, path) {
+    async redeem(ticket, path) {
       const t = live.get(ticket);
       if (!t) return null;
       live.delete(ticket);
@@ -56,9 +60,29 @@ export function createTickets(now: () => number = Date.now): Tickets {
   };
 }
 
+/** Tickets in the ops DB's `tickets` table: shared by every API node on that database. */
+export function createDbTickets(db: OpsDb, now: () => number = Date.now): Tickets {
+  let issued = 0;
+  return {
+    async issue(user, path) {
+      // now and then, drop the expired ones (a ticket never redeemed stays until then)
+      if (++issued % 100 === 1) await db.run('DELETE FROM tickets WHERE expires_at <= $1', [now()]);
+      const ticket = randomBytes(24).toString('base64url');
+      const expiresAt = now() + TICKET_TTL_MS;
+      await db.run('INSERT INTO tickets (ticket, sub, role, path, expires_at) VALUES ($1,$2,$3,$4,$5)', [ticket, user.sub, user.role, path, expiresAt]);
+      return { ticket, expiresAt };
+    },
+    async redeem(ticket, path) {
+      const [t] = await db.all('DELETE FROM tickets WHERE ticket = $1 RETURNING sub, role, path, expires_at', [ticket]);
+      if (!t || Number(t.expires_at) <= now() || t.path !== path) return null;
+      return { sub: String(t.sub), role: t.role as Role };
+    },
+  };
+}
+
 export default fp(
-  async (fastify) => {
-    fastify.decorate('tickets', createTickets());
+  async (fastify, opts: { shared?: boolean }) => {
+    fastify.decorate('tickets', opts.shared ? createDbTickets(fastify.opsDb) : createTickets());
   },
-  { name: 'tickets' },
+  { name: 'tickets', dependencies: ['ops-db'] },
 );
