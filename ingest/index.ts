@@ -9,7 +9,7 @@
  *   ...
  *   await ingest.stop();   // flushes, acknowledges, disconnects cleanly
  */
-import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { Compile } from 'typebox/compile';
 import {
   AuthRefusal,
   DEFAULT_TIME_POLICY,
@@ -117,9 +117,9 @@ export interface IngestHandle {
   kill(): Promise<void>;
 }
 
-const checkHotlist = TypeCompiler.Compile(Hotlist);
-const checkGeofences = TypeCompiler.Compile(GeofenceSet);
-const checkAuthRefusal = TypeCompiler.Compile(AuthRefusal);
+const checkHotlist = Compile(Hotlist);
+const checkGeofences = Compile(GeofenceSet);
+const checkAuthRefusal = Compile(AuthRefusal);
 
 /** dead-letter reason → the LiveState issue (and alert) code it explains */
 const ISSUE_OF_REASON: Partial<Record<string, string>> = {

@@ -9,8 +9,8 @@
  */
 import path from 'node:path';
 import { isIP } from 'node:net';
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
+import { Type, type Static, type TSchema } from 'typebox';
+import { Value } from 'typebox/value';
 
 interface Variable {
   schema: TSchema;
@@ -125,7 +125,7 @@ export const VARIABLES = {
       description: 'citizen reports: hours to close each service on time (service_code=hours, comma-separated; services left out use `other`)',
     }),
   },
-  LOG_LEVEL: { schema: Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)), { default: 'info', description: 'pino log level; debug also prints stack traces of start-up errors' }) },
+  LOG_LEVEL: { schema: Type.Enum(LOG_LEVELS, { default: 'info', description: 'pino log level; debug also prints stack traces of start-up errors' }) },
 } satisfies Record<string, Variable>;
 
 type Schemas = { [K in keyof typeof VARIABLES]: (typeof VARIABLES)[K]['schema'] };

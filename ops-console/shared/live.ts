@@ -6,7 +6,7 @@
  * (at most one entry per device per delta, at most ~4 deltas/s). A client that falls too far
  * behind (its socket buffer over a limit) is sent a fresh `snapshot` instead of the backlog.
  */
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from 'typebox';
 import { AlertEvent, LiveState } from '../../contract';
 import { PlateRead } from '../../contract';
 

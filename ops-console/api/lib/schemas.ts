@@ -1,6 +1,6 @@
 /** Schemas shared by the routes (TypeBox → Ajv validation, serialization and the OpenAPI document). */
 import { Type } from 'typebox';
-import type { Static, TSchema } from '@sinclair/typebox';
+import type { Static, TSchema } from 'typebox';
 import { ROLES } from '../../shared/live';
 
 /** A string enum (typed as the union of its values). */

@@ -10,9 +10,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Type, type Static } from '@sinclair/typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { Type, type Static } from 'typebox';
+import { Compile } from 'typebox/compile';
 import { generateSecret, hashPassword, hashPasswordSync, verifyPassword } from '../../../firmware-config/credentials';
+import { schemaProblems } from '../../../contract';
 import { ROLES, type Role } from '../../shared/live';
 
 export const USERNAME_PATTERN = '^[a-z][a-z0-9._-]{1,39}$';
@@ -22,7 +23,7 @@ export const MIN_PASSWORD_LENGTH = 10;
 
 export const UserRecord = Type.Object({
   username: Type.String({ pattern: USERNAME_PATTERN }),
-  role: Type.Union(USER_ROLES.map((r) => Type.Literal(r))),
+  role: Type.Enum(USER_ROLES),
   passwordHash: Type.String({ pattern: '^scrypt\\$' }),
   disabled: Type.Optional(Type.Boolean()),
   createdAt: Type.Optional(Type.Integer()),
@@ -30,7 +31,7 @@ export const UserRecord = Type.Object({
 });
 export type UserRecord = Static<typeof UserRecord>;
 const UsersFile = Type.Object({ users: Type.Array(UserRecord) });
-const checkFile = TypeCompiler.Compile(UsersFile);
+const checkFile = Compile(UsersFile);
 
 export const DEFAULT_USERS: { username: string; role: Role }[] = [
   { username: 'operador', role: 'operator' },
@@ -221,7 +222,7 @@ export async function loadOrCreateUsers(
       throw new UsersError(`${file}: not valid JSON: ${(err as Error).message}`);
     }
     if (!checkFile.Check(data)) {
-      const e = [...checkFile.Errors(data)][0];
+      const e = schemaProblems(checkFile, data, 1)[0];
       throw new UsersError(`${file}: ${e?.path || '(root)'}: ${e?.message}`);
     }
     return storeOf(data.users, { file, initialPasswordsFile: pwFile });

@@ -4,8 +4,8 @@
  * CSV columns: plate,reason,direction,active_from,active_to,expires_at (ISO 8601 or ms).
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { HotlistEntry, type HotlistEntry as Entry } from '../../../contract';
+import { Compile } from 'typebox/compile';
+import { HotlistEntry, schemaProblems, type HotlistEntry as Entry } from '../../../contract';
 import { badRequest, notFound } from '../lib/errors';
 import { parseCsv, toCsv } from '../lib/csv';
 import { errors, inline } from '../lib/schemas';
@@ -22,7 +22,7 @@ const EntryBody = Type.Object(
   },
   { additionalProperties: false, description: 'a HotlistEntry (contract) without its plate, which is in the path' },
 );
-const checkEntry = TypeCompiler.Compile(HotlistEntry);
+const checkEntry = Compile(HotlistEntry);
 const PlateParam = Type.Object({ plate: Type.String({ pattern: '^[A-Z0-9-]{3,10}$' }) });
 const CSV_HEADER = ['plate', 'reason', 'direction', 'active_from', 'active_to', 'expires_at'];
 
@@ -42,7 +42,7 @@ export function entriesFromCsv(text: string): Entry[] {
     const exp = get('expires_at');
     if (exp) e.expiresAt = /^\d+$/.test(exp) ? Number(exp) : Date.parse(exp);
     if (!checkEntry.Check(e)) {
-      const err = [...checkEntry.Errors(e)][0];
+      const err = schemaProblems(checkEntry, e, 1)[0];
       throw badRequest('E_CSV', `line ${line}: ${err?.path.slice(1) || 'entry'}: ${err?.message}`);
     }
     out.push(e);

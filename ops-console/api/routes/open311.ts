@@ -44,7 +44,7 @@ export class Open311Error extends Error {
 
 const ErrorList = Type.Array(Type.Object({ code: Type.Integer(), description: Type.String() }), { description: 'Open311 errors (code = HTTP status)' });
 const Err = { 400: ErrorList, 404: ErrorList, 413: ErrorList, 415: ErrorList, 429: ErrorList };
-const FormatParam = Type.Object({ format: Type.Union(FORMATS.map((f) => Type.Literal(f))) });
+const FormatParam = Type.Object({ format: Type.Enum(FORMATS) });
 const ServiceItem = Type.Object({ service_code: Type.String(), service_name: Type.String(), description: Type.String(), metadata: Type.Boolean(), type: Type.String(), keywords: Type.String(), group: Type.String() });
 const Definition = Type.Object({
   service_code: Type.String(),
