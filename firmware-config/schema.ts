@@ -67,7 +67,7 @@ export const RegistryDevice = Type.Object(
         {
           road: Type.String({ minLength: 1 }),
           /** which way the camera reads; 'both' for a camera covering both carriageways */
-          direction: Type.Union([...PLATE_DIRECTIONS.map((d) => Type.Literal(d)), Type.Literal('both')]),
+          direction: Type.Enum([...PLATE_DIRECTIONS, 'both']),
           lanes: Type.Integer({ minimum: 1, maximum: 12 }),
         },
         { additionalProperties: false },

@@ -149,8 +149,9 @@ export class ConfigError extends Error {
 export function allowedForm(name: keyof typeof VARIABLES): string {
   const v = VARIABLES[name] as Variable;
   if (v.form) return v.form;
-  const s = v.schema as TSchema & { anyOf?: { const: string }[]; minimum?: number; maximum?: number; type?: string; minLength?: number; pattern?: string; default?: unknown };
+  const s = v.schema as TSchema & { anyOf?: { const: string }[]; enum?: string[]; minimum?: number; maximum?: number; type?: string; minLength?: number; pattern?: string; default?: unknown };
   if (s.anyOf) return `one of ${s.anyOf.map((x) => x.const).join(', ')}`;
+  if (s.enum) return `one of ${s.enum.join(', ')}`;
   const range = s.minimum !== undefined && s.maximum !== undefined ? ` from ${s.minimum} to ${s.maximum}` : s.minimum !== undefined ? ` ≥ ${s.minimum}` : '';
   if (s.type === 'integer') return `a whole number${range}`;
   if (s.type === 'number') return `a number${range}`;
@@ -178,9 +179,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const shown = name in overrides ? value : (given[name] ?? value);
     let why: string | null = null;
     if (!Value.Check(ConfigSchema.properties[name], value)) {
-      const s = def.schema as { type?: string; minimum?: number; maximum?: number; anyOf?: unknown[] };
+      const s = def.schema as { type?: string; minimum?: number; maximum?: number; anyOf?: unknown[]; enum?: unknown[] };
       why =
-        s.anyOf ? 'is not an allowed value'
+        s.anyOf || s.enum ? 'is not an allowed value'
         : (s.type === 'integer' || s.type === 'number') && typeof value !== 'number' ? 'is not a number'
         : s.type === 'integer' && !Number.isInteger(value) ? 'is not a whole number'
         : typeof value === 'number' && s.minimum !== undefined && value < s.minimum ? `is below ${s.minimum}`

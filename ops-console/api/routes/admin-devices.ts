@@ -15,7 +15,7 @@ import { RegistryError } from '../../../firmware-config/registry';
 import { DEVICE_STATES, NOISE_ZONES } from '../../../firmware-config/schema';
 import { mqttUrlOf } from '../../../lib/config';
 import { ApiError } from '../lib/errors';
-import { DeviceIdParam, errors, inline, OneOf } from '../lib/schemas';
+import { DeviceIdParam, errors, OneOf } from '../lib/schemas';
 import type { AuditAction } from '../../shared/audit-actions';
 
 const Fields = {
@@ -45,7 +45,7 @@ const DeviceRow = Type.Object({
   credentialsIssuedAt: Type.Union([Type.Integer(), Type.Null()]),
   lastError: Type.Union([Type.Object({ at: Type.Integer(), reason: OneOf(REJECT_REASONS), detail: Type.String() }), Type.Null()], { description: 'the newest dead letter of this device' }),
 });
-const Rendered = Type.Object({ device: DeviceRow, config: inline(DeviceConfig), file: Type.String({ description: 'where the config was written' }) });
+const Rendered = Type.Object({ device: DeviceRow, config: DeviceConfig, file: Type.String({ description: 'where the config was written' }) });
 
 /** the console imports these response types */
 export type AdminDeviceRow = Static<typeof DeviceRow>;

@@ -12,10 +12,10 @@ import { TRANSITIONS, type TransitionName } from '../lib/alert-fold';
 import { plateOf } from '../lib/alert-redact';
 import { ApiError, badRequest, conflict, notFound } from '../lib/errors';
 import { canSeePlates } from '../plugins/app/auth';
-import { errors, inline, OptRangeQuery, OneOf, RoleSchema } from '../lib/schemas';
+import { errors, OptRangeQuery, OneOf, RoleSchema } from '../lib/schemas';
 import type { Role } from '../../shared/live';
 
-const AlertSchema = inline(Alert);
+const AlertSchema = Alert;
 const IdParam = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
 const READ_ROLES = ['operator', 'planner'] as const;
 /** operators act on alerts (admin may use every route) */

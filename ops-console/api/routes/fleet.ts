@@ -9,7 +9,7 @@
  * or a one-time ?ticket=.
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { DeviceIdList, errors, inline, OneOf, RangeQuery, splitIds } from '../lib/schemas';
+import { DeviceIdList, errors, OneOf, RangeQuery, splitIds } from '../lib/schemas';
 import { ApiError, badRequest } from '../lib/errors';
 import { localDays } from '../lib/local-days';
 import { devicesOf } from '../lib/planner';
@@ -67,7 +67,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['fleet'],
         summary: `fleet report: per truck and local day (trips, stops, distance, engine hours, bins lifted, time at depot), the trips and stops with their places, summaries per route and district; at most ${FLEET_REPORT_LIMITS.maxDays} days and ${FLEET_REPORT_LIMITS.maxTruckDays} truck-days`,
         querystring: Type.Object(ReportQuery),
-        response: { 200: inline(FleetReport), ...errors(400, 401, 403, 404, 429, 503) },
+        response: { 200: FleetReport, ...errors(400, 401, 403, 404, 429, 503) },
       },
     },
     async (req, reply) => {

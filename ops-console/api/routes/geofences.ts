@@ -11,10 +11,10 @@ import { Geofence, GEOFENCE_ID_PATTERN, GEOFENCE_KINDS, GEOFENCE_LIMITS, geofenc
 import { GeofenceVisitList } from '../../shared/geofences';
 import { localToUtc } from '../../../ingest/rules/local-time';
 import { badRequest, notFound } from '../lib/errors';
-import { errors, inline, OneOf, OptRangeQuery } from '../lib/schemas';
+import { errors, OneOf, OptRangeQuery } from '../lib/schemas';
 import type { AuditAction } from '../../shared/audit-actions';
 
-const GeofenceSchema = inline(Geofence);
+const GeofenceSchema = Geofence;
 const SetSchema = Type.Object({ version: Type.Integer(), geofences: Type.Array(GeofenceSchema) });
 const LonLat = Type.Array(Type.Number(), { minItems: 2, maxItems: 2, description: '[lon, lat]' });
 /** looser than the contract on purpose: what the schema would refuse in one word is told by a code here */
@@ -71,7 +71,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
           ...OptRangeQuery,
           limit: Type.Integer({ minimum: 1, maximum: 10000, default: 500 }),
         }),
-        response: { 200: inline(GeofenceVisitList), ...errors(400, 401, 403) },
+        response: { 200: GeofenceVisitList, ...errors(400, 401, 403) },
       },
     },
     async (req) => {

@@ -8,10 +8,10 @@ import { Compile } from 'typebox/compile';
 import { HotlistEntry, schemaProblems, type HotlistEntry as Entry } from '../../../contract';
 import { badRequest, notFound } from '../lib/errors';
 import { parseCsv, toCsv } from '../lib/csv';
-import { errors, inline } from '../lib/schemas';
+import { errors } from '../lib/schemas';
 import type { AuditAction } from '../../shared/audit-actions';
 
-const EntrySchema = inline(HotlistEntry);
+const EntrySchema = HotlistEntry;
 const HotlistSchema = Type.Object({ version: Type.Integer(), entries: Type.Array(EntrySchema) });
 const EntryBody = Type.Object(
   {
