@@ -2,9 +2,9 @@
 import { Type } from 'typebox';
 import { ROLES } from '../../shared/live';
 
-/** A string enum (typed as the union of its values). */
-export const OneOf = <const T extends readonly string[]>(values: T, opts: Record<string, unknown> = {}) =>
-  Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...opts });
+import { OneOf } from '../../shared/api';
+
+export { OneOf };
 
 export const Ms = (description: string) => Type.Integer({ minimum: 0, maximum: 4_102_444_800_000, 'x-unit': 'ms since epoch', description });
 

@@ -4,24 +4,13 @@
  * audited and takes effect at once (users.json rewritten; a disabled user's tokens stop working).
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Static } from 'typebox';
+import { UserRow } from '../../shared/api';
 import { ApiError, badRequest, conflict } from '../lib/errors';
 import { errors, OneOf, Ok } from '../lib/schemas';
 import { MIN_PASSWORD_LENGTH, USER_ROLES, USERNAME_PATTERN, UsersError, type UserStore } from '../lib/users';
 import { ROLES } from '../../shared/live';
 import type { AuditAction } from '../../shared/audit-actions';
 
-const UserRow = Type.Object({
-  username: Type.String(),
-  role: OneOf(ROLES),
-  disabled: Type.Optional(Type.Boolean()),
-  service: Type.Optional(Type.Boolean({ description: 'a registry service login, not managed here' })),
-  createdAt: Type.Optional(Type.Integer()),
-  passwordChangedAt: Type.Optional(Type.Integer()),
-  lastLogin: Type.Optional(Type.Integer()),
-});
-/** a user as GET /api/users lists it (the console imports this type) */
-export type UserRow = Static<typeof UserRow>;
 const Password = Type.String({ minLength: MIN_PASSWORD_LENGTH, maxLength: 256, description: `at least ${MIN_PASSWORD_LENGTH} characters` });
 const UsernameParam = Type.Object({ username: Type.String({ pattern: USERNAME_PATTERN }) });
 
