@@ -10,6 +10,7 @@
 import { Command } from 'commander';
 import { pathToFileURL } from 'node:url';
 import { loadConfig } from '../../lib/config';
+import { StoreError } from '../errors';
 import { createQlClient } from './influxql';
 import { ensureRetention, rollupQuery, type SetupStep } from './retention';
 import { probeVersion, type InfluxApi } from './transport';
@@ -26,7 +27,7 @@ export interface SetupOptions {
 export async function runSetup(o: SetupOptions, out: (line: string) => void = console.log): Promise<SetupStep[]> {
   const url = o.url.replace(/\/$/, '');
   const probed = await probeVersion(url).catch((err: Error) => {
-    throw Object.assign(new Error(`InfluxDB at ${url} is not reachable: ${err.message}`), { code: 'E_INFLUX_UNREACHABLE' });
+    throw new StoreError('E_STORE_UNREACHABLE', `InfluxDB at ${url} is not reachable: ${err.message}`, undefined, { cause: err });
   });
   const api = o.api === 'auto' ? probed.api : o.api;
   out(`InfluxDB ${probed.version || '(version unknown)'} at ${url} — ${api === 'v1' ? '1.x' : '2.x/3.x'} API`);

@@ -22,6 +22,7 @@ import { deviceTopic, DEVICE_KINDS, type DeadLetter, type DeviceKind } from '../
 import type { Logger } from '../../lib/log';
 import { DEAD_LETTER, deadLetterToLine, lineKey, parseLineHead, STREAM_OF_MEASUREMENT } from './schema';
 import { Spill } from './spill';
+import { StoreError } from '../errors';
 
 export interface WriterOptions {
   transport: Transport;
@@ -170,7 +171,7 @@ export class InfluxWriter {
   }
 
   private enqueue(lines: string[], replay: boolean): Promise<SubmitResult> {
-    if (this.closed) return Promise.reject(Object.assign(new Error('influx writer is closed'), { code: 'E_STORE_CLOSED' }));
+    if (this.closed) return Promise.reject(new StoreError('E_STORE_CLOSED', 'influx writer is closed'));
     if (!lines.length) return Promise.resolve({ written: 0, spilled: 0, rejected: 0 });
     const done = new Promise<SubmitResult>((resolve) => {
       const t: Ticket = { remaining: lines.length, written: 0, spilled: 0, rejected: 0, resolve };
