@@ -146,7 +146,7 @@ export type City = Static<typeof City>;
 const check = Compile(City);
 
 export class CityError extends Error {
-  code = 'E_CITY';
+  code = 'E_CITY_INVALID';
   constructor(
     message: string,
     readonly problems: string[],

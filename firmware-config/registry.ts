@@ -12,7 +12,7 @@ import { Registry, type RegistryDevice, type ServiceAccount } from './schema';
 const check = Compile(Registry);
 
 export class RegistryError extends Error {
-  code = 'E_REGISTRY';
+  code = 'E_REGISTRY_INVALID';
   constructor(
     message: string,
     readonly problems: string[],

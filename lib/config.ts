@@ -135,7 +135,7 @@ export const ConfigSchema = Type.Object(schemas);
 export type Config = Static<typeof ConfigSchema>;
 
 export class ConfigError extends Error {
-  code = 'E_CONFIG';
+  code = 'E_CONFIG_INVALID';
   constructor(
     message: string,
     /** one entry per bad variable */

@@ -33,7 +33,7 @@ export function devicesOf(ctx: PlannerCtx, kinds: RegistryDevice['kind'][], ids?
   if (!ids) return ctx.registry.registry.devices.filter((d) => kinds.includes(d.kind) && d.status !== 'retired');
   return ids.map((id) => {
     const d = ctx.registry.device(id);
-    if (!d) throw notFound('E_UNKNOWN_DEVICE', `no device ${id}`);
+    if (!d) throw notFound('E_DEVICE_UNKNOWN', `no device ${id}`);
     if (!kinds.includes(d.kind)) throw badRequest('E_DEVICE_KIND', `${id} is a ${d.kind}, not ${kinds.join(' or ')}`);
     return d;
   });
@@ -163,7 +163,7 @@ export async function routeCoverage(ctx: PlannerCtx, q: RangeIds & { routeId?: s
   if (!ctx.city) throw new ApiCityMissing();
   const segs = segmentIndex(ctx.city);
   const routes = new Map(ctx.city.routes.map((r) => [r.id, r]));
-  if (q.routeId && !routes.has(q.routeId)) throw notFound('E_UNKNOWN_ROUTE', `no route ${q.routeId}`);
+  if (q.routeId && !routes.has(q.routeId)) throw notFound('E_QUERY_UNKNOWN_ROUTE', `no route ${q.routeId}`);
   const trucks = devicesOf(ctx, ['truck'], q.deviceIds).filter((d) => d.truck && (!q.routeId || d.truck.routeId === q.routeId));
   const rows: CoverageRow[] = [];
   for (const t of trucks) {
@@ -198,7 +198,7 @@ export async function routeCoverage(ctx: PlannerCtx, q: RangeIds & { routeId?: s
 
 export class ApiCityMissing extends Error {
   statusCode = 409;
-  code = 'E_NO_CITY';
+  code = 'E_QUERY_NO_CITY';
   constructor() {
     super('no city data (streets and routes) loaded: coverage is unavailable');
   }

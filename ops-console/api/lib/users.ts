@@ -42,7 +42,7 @@ export const DEFAULT_USERS: { username: string; role: Role }[] = [
 export class UsersError extends Error {
   constructor(
     message: string,
-    readonly code = 'E_USERS',
+    readonly code = 'E_USER_FILE',
   ) {
     super(message);
   }
@@ -110,11 +110,11 @@ function storeOf(initial: UserRecord[], opts: StoreOptions = {}): UserStore {
   };
   const must = (username: string): UserRecord => {
     const u = byName.get(username);
-    if (!u) throw new UsersError(`no user ${username}`, 'E_UNKNOWN_USER');
+    if (!u) throw new UsersError(`no user ${username}`, 'E_USER_UNKNOWN');
     return u;
   };
   const checkPassword = (password: string) => {
-    if (password.length < MIN_PASSWORD_LENGTH) throw new UsersError(`password: at least ${MIN_PASSWORD_LENGTH} characters`, 'E_WEAK_PASSWORD');
+    if (password.length < MIN_PASSWORD_LENGTH) throw new UsersError(`password: at least ${MIN_PASSWORD_LENGTH} characters`, 'E_USER_WEAK_PASSWORD');
   };
   return {
     async verify(username, password) {
@@ -129,9 +129,9 @@ function storeOf(initial: UserRecord[], opts: StoreOptions = {}): UserStore {
       return !!u && !u.disabled;
     },
     async create(n) {
-      if (!new RegExp(USERNAME_PATTERN).test(n.username)) throw new UsersError(`username ${n.username}: lower-case letters, digits, . _ -; 2–40 characters, starting with a letter`, 'E_USERNAME');
-      if (byName.has(n.username)) throw new UsersError(`user ${n.username} already exists`, 'E_DUPLICATE_USER');
-      if (!(USER_ROLES as readonly string[]).includes(n.role)) throw new UsersError(`role ${n.role}: not one of ${USER_ROLES.join(', ')}`, 'E_ROLE');
+      if (!new RegExp(USERNAME_PATTERN).test(n.username)) throw new UsersError(`username ${n.username}: lower-case letters, digits, . _ -; 2–40 characters, starting with a letter`, 'E_USER_NAME');
+      if (byName.has(n.username)) throw new UsersError(`user ${n.username} already exists`, 'E_USER_DUPLICATE');
+      if (!(USER_ROLES as readonly string[]).includes(n.role)) throw new UsersError(`role ${n.role}: not one of ${USER_ROLES.join(', ')}`, 'E_USER_ROLE');
       checkPassword(n.password);
       const now = Date.now();
       const u: UserRecord = { username: n.username, role: n.role as UserRecord['role'], passwordHash: await hashPassword(n.password, opts.cost), createdAt: now, passwordChangedAt: now };
@@ -178,7 +178,7 @@ export function withServiceUsers(base: UserStore, services: UserRecord[]): UserS
   const extra = storeOf(services);
   const names = new Set(services.map((s) => s.username));
   const refuse = (username: string) => {
-    if (names.has(username)) throw new UsersError(`${username} is a service account (registry); manage it with npm run devices`, 'E_SERVICE_USER');
+    if (names.has(username)) throw new UsersError(`${username} is a service account (registry); manage it with npm run devices`, 'E_USER_SERVICE');
   };
   return {
     verify: (username, password) => (names.has(username) ? extra.verify(username, password) : base.verify(username, password)),
@@ -188,7 +188,7 @@ export function withServiceUsers(base: UserStore, services: UserRecord[]): UserS
     ...(base.create
       ? {
           create: async (u: { username: string; role: Role; password: string }) => {
-            if (names.has(u.username)) throw new UsersError(`user ${u.username} already exists`, 'E_DUPLICATE_USER');
+            if (names.has(u.username)) throw new UsersError(`user ${u.username} already exists`, 'E_USER_DUPLICATE');
             return base.create!(u);
           },
           setPassword: async (username: string, password: string) => (refuse(username), base.setPassword!(username, password)),

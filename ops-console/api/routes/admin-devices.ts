@@ -20,9 +20,9 @@ import type { AuditAction } from '../../shared/audit-actions';
 const Rendered = RenderedDeviceOf(DeviceConfig);
 
 function toApiError(err: unknown): never {
-  if (err instanceof RegistryError) throw new ApiError(400, 'E_REGISTRY', err.problems.map((p) => p.replace(/^[^:]*: /, '')).join('; '));
+  if (err instanceof RegistryError) throw new ApiError(400, 'E_REGISTRY_INVALID', err.problems.map((p) => p.replace(/^[^:]*: /, '')).join('; '));
   if (err instanceof AdminError) {
-    const status = err.code === 'E_UNKNOWN_DEVICE' ? 404 : err.code === 'E_DUPLICATE_DEVICE' || err.code === 'E_RETIRED' ? 409 : 400;
+    const status = err.code === 'E_DEVICE_UNKNOWN' ? 404 : err.code === 'E_DEVICE_DUPLICATE' || err.code === 'E_DEVICE_RETIRED' ? 409 : 400;
     throw new ApiError(status, err.code, err.message.replace(/^[^:]*: /, ''));
   }
   throw err;

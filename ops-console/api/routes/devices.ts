@@ -76,7 +76,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req) => {
       const d = app.ctx.registry.device(req.params.id);
-      if (!d) throw notFound('E_UNKNOWN_DEVICE', `no device ${req.params.id}`);
+      if (!d) throw notFound('E_DEVICE_UNKNOWN', `no device ${req.params.id}`);
       const recs = await app.ctx.store.latest({ deviceIds: [d.id] });
       const live = app.live.states.get(d.id);
       const latest: Record<string, { ts: number; late: boolean; receivedAt?: number; data: unknown }> = {};

@@ -6,7 +6,7 @@
  * for months of raw data use an export job.
  *
  * Bounded per user (issue 14): at most QUERY_LIMITS.perUser history requests in flight per user
- * and QUERY_LIMITS.total in all (429 E_TOO_MANY_QUERIES), ranges per route (checkRange), and at
+ * and QUERY_LIMITS.total in all (429 E_QUERY_TOO_MANY), ranges per route (checkRange), and at
  * most MAX_BUCKETS buckets per series answer over all its stations, and a time budget per request
  * (lib/query-budget.ts, QUERY_BUDGET_MS: cancelled in the store, 503 E_QUERY_BUDGET). Big answers
  * are read from the store a chunk at a time and sent in chunks (lib/json-stream.ts), yielding to
@@ -28,8 +28,8 @@ const MAX_BUCKETS = 200_000;
 const MAX_DAYS = 400;
 
 export function checkRange(q: { from: number; to: number }, maxDays = MAX_DAYS): void {
-  if (q.to <= q.from) throw badRequest('E_RANGE', '`to` must be after `from`');
-  if (q.to - q.from > maxDays * 86_400_000) throw badRequest('E_RANGE_TOO_LONG', `range longer than ${maxDays} days; use an export job`);
+  if (q.to <= q.from) throw badRequest('E_QUERY_RANGE', '`to` must be after `from`');
+  if (q.to - q.from > maxDays * 86_400_000) throw badRequest('E_QUERY_RANGE_TOO_LONG', `range longer than ${maxDays} days; use an export job`);
 }
 
 const TrackPoint = Type.Object({ ts: Type.Integer(), lat: Type.Number(), lon: Type.Number(), speedKmh: Type.Number(), heading: Type.Number(), hdop: Type.Optional(Type.Number()), sats: Type.Optional(Type.Integer()) });
@@ -101,10 +101,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       const q = req.query;
       checkRange(q);
       const fields: readonly string[] = q.stream === 'air' ? AIR_FIELDS : NOISE_FIELDS;
-      if (!fields.includes(q.field)) throw badRequest('E_FIELD', `${q.field} is not a field of ${q.stream} readings (${fields.join(', ')})`);
+      if (!fields.includes(q.field)) throw badRequest('E_QUERY_FIELD', `${q.field} is not a field of ${q.stream} readings (${fields.join(', ')})`);
       const ids = splitIds(q.deviceIds);
       const stations = devicesOf(pctx(), [q.stream], ids);
-      if (((q.to - q.from) / q.windowMs) * Math.max(1, stations.length) > MAX_BUCKETS) throw badRequest('E_TOO_MANY_BUCKETS', `more than ${MAX_BUCKETS} buckets over ${stations.length} station(s); widen windowMs, pick fewer stations or use an export job`);
+      if (((q.to - q.from) / q.windowMs) * Math.max(1, stations.length) > MAX_BUCKETS) throw badRequest('E_QUERY_TOO_MANY_BUCKETS', `more than ${MAX_BUCKETS} buckets over ${stations.length} station(s); widen windowMs, pick fewer stations or use an export job`);
       const buckets = await withQueryBudget(app, 'series', (store) => store.series({ stream: q.stream, field: q.field as never, deviceIds: ids, from: q.from, to: q.to, windowMs: q.windowMs }), { reply });
       return sendJsonArray(reply, 'buckets', buckets);
     },

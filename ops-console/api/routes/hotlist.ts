@@ -28,10 +28,10 @@ const CSV_HEADER = ['plate', 'reason', 'direction', 'active_from', 'active_to', 
 
 export function entriesFromCsv(text: string): Entry[] {
   const rows = parseCsv(text);
-  if (!rows.length) throw badRequest('E_CSV', 'empty CSV');
+  if (!rows.length) throw badRequest('E_HOTLIST_CSV', 'empty CSV');
   const header = rows[0]!.map((h) => h.trim().toLowerCase());
   const col = (name: string) => header.indexOf(name);
-  if (col('plate') < 0 || col('reason') < 0) throw badRequest('E_CSV', 'CSV header must name at least plate,reason');
+  if (col('plate') < 0 || col('reason') < 0) throw badRequest('E_HOTLIST_CSV', 'CSV header must name at least plate,reason');
   const out: Entry[] = [];
   rows.slice(1).forEach((r, i) => {
     const line = i + 2;
@@ -43,7 +43,7 @@ export function entriesFromCsv(text: string): Entry[] {
     if (exp) e.expiresAt = /^\d+$/.test(exp) ? Number(exp) : Date.parse(exp);
     if (!checkEntry.Check(e)) {
       const err = schemaProblems(checkEntry, e, 1)[0];
-      throw badRequest('E_CSV', `line ${line}: ${err?.path.slice(1) || 'entry'}: ${err?.message}`);
+      throw badRequest('E_HOTLIST_CSV', `line ${line}: ${err?.path.slice(1) || 'entry'}: ${err?.message}`);
     }
     out.push(e);
   });
@@ -80,7 +80,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     { config: { roles: ['admin', 'investigator'] }, schema: { tags: ['hotlist'], summary: 'one entry', params: PlateParam, response: { 200: EntrySchema, ...errors(400, 401, 403, 404) } } },
     async (req) => {
       const e = await app.hotlist.get(req.params.plate);
-      if (!e) throw notFound('E_UNKNOWN_PLATE', `${req.params.plate} is not on the hotlist`);
+      if (!e) throw notFound('E_HOTLIST_UNKNOWN_PLATE', `${req.params.plate} is not on the hotlist`);
       return e;
     },
   );
@@ -90,7 +90,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     { config: { roles: ['admin', 'investigator'] }, schema: { tags: ['hotlist'], summary: 'remove one entry', params: PlateParam, response: { 200: HotlistSchema, ...errors(400, 401, 403, 404) } } },
     async (req) => {
       const h = await app.hotlist.remove(req.params.plate);
-      if (!h) throw notFound('E_UNKNOWN_PLATE', `${req.params.plate} is not on the hotlist`);
+      if (!h) throw notFound('E_HOTLIST_UNKNOWN_PLATE', `${req.params.plate} is not on the hotlist`);
       await audit(req.user.sub, req.user.role, 'hotlist_delete', { plate: req.params.plate }, 1);
       return h;
     },

@@ -32,7 +32,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req, reply) => {
       const q = req.query;
-      if (q.to <= q.from) throw badRequest('E_RANGE', '`to` must be after `from`');
+      if (q.to <= q.from) throw badRequest('E_QUERY_RANGE', '`to` must be after `from`');
       const query = { plate: q.plate.toUpperCase(), partial: q.partial, from: q.from, to: q.to, cameraIds: splitIds(q.cameraIds), limit: q.limit };
       const reads = await withQueryBudget(app, 'plate-search', (store) => store.plateSearch(query), { reply });
       app.metrics.plateSearches.inc();

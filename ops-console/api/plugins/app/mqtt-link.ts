@@ -143,10 +143,10 @@ export default fp(
         fastify.geofences
           .current()
           .then((s) => publish(svcTopics.geofences, s, true))
-          .catch((err: unknown) => log.error({ err, code: 'E_GEOFENCES_PUBLISH' }, 'could not publish the geofences'));
+          .catch((err: unknown) => log.error({ err, code: 'E_GEOFENCE_PUBLISH' }, 'could not publish the geofences'));
       });
       client.on('close', () => m.mqttConnected.set(0));
-      client.on('error', (err) => log.warn({ err: err.message, code: 'E_MQTT' }, 'broker connection error'));
+      client.on('error', (err) => log.warn({ err: err.message, code: 'E_MQTT_CONNECTION' }, 'broker connection error'));
       client.on('message', onMessage);
     }
 
@@ -155,7 +155,7 @@ export default fp(
     });
 
     fastify.geofences.onChange((s) => {
-      publish(svcTopics.geofences, s, true).catch((err: unknown) => log.error({ err, code: 'E_GEOFENCES_PUBLISH' }, 'could not publish the geofences'));
+      publish(svcTopics.geofences, s, true).catch((err: unknown) => log.error({ err, code: 'E_GEOFENCE_PUBLISH' }, 'could not publish the geofences'));
     });
 
     fastify.decorate('mqttLink', {
@@ -180,7 +180,7 @@ export default fp(
       closing = true;
       if (client) {
         client.removeListener('message', onMessage);
-        await client.endAsync(true).catch((err: unknown) => log.warn({ err, code: 'E_MQTT' }, 'ending the broker connection failed'));
+        await client.endAsync(true).catch((err: unknown) => log.warn({ err, code: 'E_MQTT_CONNECTION' }, 'ending the broker connection failed'));
         client = null;
       }
       // bounded: Fastify gives each close hook 10 s
