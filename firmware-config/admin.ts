@@ -19,10 +19,12 @@ import type { DeviceKind } from '../contract';
 import type { DeviceState, Registry, RegistryDevice } from './schema';
 import { cityFileFor, loadCity, type City } from './city';
 import { deviceCityProblems } from './registry-city';
+import type { ApiErrorCode } from '../lib/error-codes';
 
+/** the API answers with these codes as they are (lib/error-codes.ts, area DEVICE) */
 export class AdminError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: Extract<ApiErrorCode, `E_DEVICE_${string}`>,
     message: string,
   ) {
     super(message);

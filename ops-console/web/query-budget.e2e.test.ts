@@ -90,6 +90,6 @@ describe.skipIf(!hasWeb || !hasChromium())('a query over its time budget in the 
     expect(await alert.textContent()).toBe(DICTIONARY.es.err_E_QUERY_BUDGET);
     expect(Date.now() - t1).toBeLessThan(15_000);
     expect(errors).toEqual([]);
-    await ctx.close();
+    await page.context().close();
   }, 90_000);
 });

@@ -15,6 +15,7 @@ import { Compile } from 'typebox/compile';
 import { generateSecret, hashPassword, hashPasswordSync, verifyPassword } from '../../../firmware-config/credentials';
 import { schemaProblems } from '../../../contract';
 import { ROLES, type Role } from '../../shared/live';
+import type { ApiErrorCode } from '../../../lib/error-codes';
 
 export const USERNAME_PATTERN = '^[a-z][a-z0-9._-]{1,39}$';
 /** Roles a console user may have (public is the anonymous scope, never a user). */
@@ -42,7 +43,7 @@ export const DEFAULT_USERS: { username: string; role: Role }[] = [
 export class UsersError extends Error {
   constructor(
     message: string,
-    readonly code = 'E_USER_FILE',
+    readonly code: Extract<ApiErrorCode, `E_USER_${string}`> = 'E_USER_FILE',
   ) {
     super(message);
   }

@@ -1,6 +1,6 @@
 /** GET /api/devices (registry + live state + latest status) and GET /api/devices/:id (with latest per stream). */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { DeviceDetail, DeviceSummary } from '../../shared/api';
+import { DeviceDetail, DeviceSummary, type CameraReads } from '../../shared/api';
 import { DEVICE_KINDS, type AnyTelemetryRecord, type LiveState } from '../../../contract';
 import { DEVICE_STATES, type RegistryDevice } from '../../../firmware-config/schema';
 import { notFound } from '../lib/errors';
@@ -82,7 +82,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       const latest: Record<string, { ts: number; late: boolean; receivedAt?: number; data: unknown }> = {};
       for (const r of recs) latest[r.stream] = { ts: r.ts, late: r.late, receivedAt: r.receivedAt, data: r.payload };
       for (const [s, v] of Object.entries(live?.latest ?? {})) if (!latest[s] || latest[s]!.ts < v.ts) latest[s] = v;
-      let reads: CameraReadsT | undefined;
+      let reads: CameraReads | undefined;
       if (d.kind === 'camera') {
         const now = Date.now();
         const lastHour = await app.ctx.store.count({ stream: 'plate', deviceId: d.id, from: now - 3_600_000, to: now + 1 });
