@@ -100,7 +100,7 @@ describe.runIf(run)('broker cluster on Redis: 2 brokers + 2 ingest workers + Inf
         procs.push(p);
         await waitFor(() => gone(p) || p.out().includes('broker ready'), 60_000, 100, `${p.name}: "broker ready"`);
         if (!gone(p)) return p;
-        if (attempt >= 2 || !/E_PORT_IN_USE/.test(p.out())) throw new Error(`${p.name} exited: ${p.out().slice(-3000)}`);
+        if (attempt >= 2 || !/E_START_PORT_IN_USE/.test(p.out())) throw new Error(`${p.name} exited: ${p.out().slice(-3000)}`);
         ports[id] = await freePort();
         httpPorts[id] = await freePort();
       }

@@ -11,7 +11,7 @@
  *                                       (MQTT 3.1.1 has no reason codes for that): a refused
  *                                       publish, or its session taken over by another connection.
  */
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from 'typebox';
 import { deviceTopicPrefix, TELEMETRY_STREAMS, type DeviceKind } from './topics';
 
 export const COMMISSIONING_STREAM = 'commissioning';
@@ -31,7 +31,7 @@ export const CommissioningReading = Type.Object(
     /** the check run this reading belongs to (the check finds its outcome by it) */
     checkId: Type.String({ pattern: '^[a-z0-9-]{4,40}$' }),
     /** the stream the reading stands for */
-    stream: Type.Union(TELEMETRY_STREAMS.map((s) => Type.Literal(s))),
+    stream: Type.Enum(TELEMETRY_STREAMS),
     /** the reading, exactly as the device would publish it on that stream */
     reading: Type.Unknown(),
   },
@@ -46,7 +46,7 @@ export const commissioningDetail = (checkId: string, stream: string, outcome: { 
 export const NOTICE_REASONS = ['publish_refused', 'session_taken_over'] as const;
 export const BrokerNotice = Type.Object(
   {
-    reason: Type.Union(NOTICE_REASONS.map((r) => Type.Literal(r))),
+    reason: Type.Enum(NOTICE_REASONS),
     detail: Type.String(),
     /** the refused topic (publish_refused) */
     topic: Type.Optional(Type.String()),

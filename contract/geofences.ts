@@ -10,7 +10,7 @@
  * a radius in metres. `signedDistanceM` is negative inside (metres to the border), positive
  * outside; the rules enter at ≤ −enterDepthM and exit at ≥ exitDistanceM (hysteresis at the border).
  */
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from 'typebox';
 import { distanceM, pointInRing, pointSegmentDistanceM, offsetM } from '../firmware-config/geo';
 
 export const GEOFENCE_KINDS = ['depot', 'landfill', 'school', 'market', 'restricted', 'other'] as const;
@@ -51,7 +51,7 @@ export const Geofence = Type.Object(
   {
     id: Type.String({ pattern: GEOFENCE_ID_PATTERN }),
     name: Type.String({ minLength: 1, maxLength: GEOFENCE_LIMITS.maxNameLength }),
-    kind: Type.Union(GEOFENCE_KINDS.map((k) => Type.Literal(k))),
+    kind: Type.Enum(GEOFENCE_KINDS),
     geometry: GeofenceGeometry,
     /** a truck inside longer than this raises geofence_dwell (absent = no limit) */
     dwellLimitMin: Type.Optional(Type.Integer({ minimum: 1, maximum: GEOFENCE_LIMITS.maxDwellMin })),
@@ -73,10 +73,10 @@ export const GeofenceEvent = Type.Object(
   {
     /** one visit = one enter, at most one dwell, one exit; stable id (geofence, device, entry time) */
     visitId: Type.String({ minLength: 1, maxLength: 120 }),
-    event: Type.Union(GEOFENCE_EVENTS.map((e) => Type.Literal(e))),
+    event: Type.Enum(GEOFENCE_EVENTS),
     geofenceId: Type.String(),
     name: Type.String(),
-    kind: Type.Union(GEOFENCE_KINDS.map((k) => Type.Literal(k))),
+    kind: Type.Enum(GEOFENCE_KINDS),
     deviceId: Type.String(),
     district: Type.String(),
     /** event time of the fix that decided it, ms */

@@ -6,7 +6,7 @@
  * (`additionalProperties: false`). Times are event times from the device clock, in epoch
  * milliseconds (UTC).
  */
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from 'typebox';
 import { DEVICE_ID_PATTERN } from './topics';
 
 const strict = { additionalProperties: false } as const;
@@ -47,7 +47,7 @@ export const TRUCK_EVENT_TYPES = ['bin_lift', 'ignition_on', 'ignition_off', 'un
 export const TruckEvent = Type.Object(
   {
     ts: EventTime,
-    type: Type.Union(TRUCK_EVENT_TYPES.map((t) => Type.Literal(t)), { description: 'what happened' }),
+    type: Type.Enum(TRUCK_EVENT_TYPES, { description: 'what happened' }),
     lat: Type.Optional(Latitude),
     lon: Type.Optional(Longitude),
     binId: Type.Optional(Type.String({ minLength: 1, maxLength: 40, pattern: '^[A-Za-z0-9_-]+$', description: 'bin tag, for bin_lift' })),
@@ -101,7 +101,7 @@ export const PlateRead = Type.Object(
     plate: Type.String({ minLength: 3, maxLength: 10, pattern: '^[A-Z0-9-]+$', description: 'plate text, upper case' }),
     region: Type.String({ minLength: 2, maxLength: 6, pattern: '^[A-Z]+$', description: 'issuing state / region code (e.g. VER)' }),
     confidence: Num('1', 0, 1, 'OCR confidence of the aggregated read'),
-    direction: Type.Union(PLATE_DIRECTIONS.map((d) => Type.Literal(d)), { description: 'into or out of the city' }),
+    direction: Type.Enum(PLATE_DIRECTIONS, { description: 'into or out of the city' }),
     lane: Int('lane number', 1, 12, 'lane of the pass'),
     frames: Type.Optional(Int('frames', 1, 1000, 'frames aggregated into this read')),
   },

@@ -2,7 +2,7 @@
  * What the platform derives from device messages: stored telemetry records, dead letters,
  * live state and alert events. Shared by ingest, the stores, the console API and Node-RED flows.
  */
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from 'typebox';
 import { DEVICE_KINDS, TELEMETRY_STREAMS, type DeviceKind, type TelemetryStream } from './topics';
 import type { StreamPayload } from './payloads';
 
@@ -45,7 +45,7 @@ export const DeadLetter = Type.Object(
     receivedAt: Type.Integer({ description: 'ms since epoch' }),
     topic: Type.String(),
     deviceId: Type.Union([Type.String(), Type.Null()], { description: 'from the topic when it parses' }),
-    reason: Type.Union(REJECT_REASONS.map((r) => Type.Literal(r))),
+    reason: Type.Enum(REJECT_REASONS),
     detail: Type.String({ description: 'human-readable reason, e.g. the failing field' }),
     payload: Type.String({ description: 'raw payload (UTF-8, or base64: prefix when binary), truncated to 64 KiB' }),
   },
@@ -69,7 +69,7 @@ export type AuthRefusal = Static<typeof AuthRefusal>;
 export const LiveState = Type.Object(
   {
     deviceId: Type.String(),
-    kind: Type.Union(DEVICE_KINDS.map((k) => Type.Literal(k))),
+    kind: Type.Enum(DEVICE_KINDS),
     district: Type.String(),
     /** per stream, the latest record by event time */
     latest: Type.Record(Type.String(), Type.Object({ ts: Type.Integer(), late: Type.Boolean(), data: Type.Unknown() })),
@@ -101,6 +101,8 @@ export const ALERT_SEVERITIES = ['info', 'warning', 'critical'] as const;
 export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
 export const ALERT_STATES = ['open', 'acknowledged', 'resolved', 'auto_resolved'] as const;
 export type AlertState = (typeof ALERT_STATES)[number];
+export const ALERT_EVENTS = ['open', 'update', 'auto_resolve', 'acknowledge', 'assign', 'comment', 'resolve', 'escalate'] as const;
+export type AlertEventType = (typeof ALERT_EVENTS)[number];
 
 /**
  * An alert lifecycle event on svc/alerts/<id>. Ingest's rules emit `open`, `update` and
@@ -109,14 +111,12 @@ export type AlertState = (typeof ALERT_STATES)[number];
 export const AlertEvent = Type.Object(
   {
     alertId: Type.String(),
-    event: Type.Union(
-      ['open', 'update', 'auto_resolve', 'acknowledge', 'assign', 'comment', 'resolve', 'escalate'].map((e) => Type.Literal(e)),
-    ),
+    event: Type.Enum(ALERT_EVENTS),
     at: Type.Integer({ description: 'ms since epoch' }),
     rule: Type.String({ description: 'rule id, e.g. air_quality, noise, truck_idle, hotlist, offline' }),
-    severity: Type.Union(ALERT_SEVERITIES.map((s) => Type.Literal(s))),
+    severity: Type.Enum(ALERT_SEVERITIES),
     deviceId: Type.String(),
-    kind: Type.Union(DEVICE_KINDS.map((k) => Type.Literal(k))),
+    kind: Type.Enum(DEVICE_KINDS),
     district: Type.String(),
     title: Type.String({ description: 'English fallback for logs and webhooks; consoles phrase `code` + `params`' }),
     /** catalogue code (contract/alert-codes.ts); absent only on events of older versions */

@@ -2,8 +2,9 @@
  * Runtime validation of device messages against the contract. Pure: no I/O, no registry.
  * Ingest adds the registry checks (unknown device, kind mismatch) and de-duplication on top.
  */
-import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
-import type { TSchema } from '@sinclair/typebox';
+import { Compile, type Validator } from 'typebox/compile';
+import type { TSchema } from 'typebox';
+import { schemaProblems } from './schema-errors';
 import { STREAM_SCHEMAS, type StreamPayload } from './payloads';
 import { parseDeviceTopic, type DeviceKind, type Stream } from './topics';
 import type { RejectReason } from './records';
@@ -12,8 +13,8 @@ import type { RejectReason } from './records';
 export const MAX_PAYLOAD_BYTES = 16 * 1024;
 
 const compiled = Object.fromEntries(
-  Object.entries(STREAM_SCHEMAS).map(([s, schema]) => [s, TypeCompiler.Compile(schema as TSchema)]),
-) as Record<Stream, TypeCheck<TSchema>>;
+  Object.entries(STREAM_SCHEMAS).map(([s, schema]) => [s, Compile(schema as TSchema)]),
+) as unknown as Record<Stream, Validator>;
 
 export interface TimePolicy {
   /** now, ms since epoch (injectable for tests) */
@@ -37,12 +38,12 @@ export type Decoded =
   | { ok: false; reason: RejectReason; detail: string; deviceId: string | null };
 
 /** Describe the first schema error as "field: message (got value)". */
-function schemaDetail(check: TypeCheck<TSchema>, value: unknown): string {
-  const errs = [...check.Errors(value)].slice(0, 3);
+function schemaDetail(check: Validator, value: unknown): string {
+  const errs = schemaProblems(check, value, 3);
   if (errs.length === 0) return 'schema mismatch';
   return errs
     .map((e) => {
-      const field = e.path ? e.path.replace(/^\//, '').replace(/\//g, '.') : '(payload)';
+      const field = e.field || '(payload)';
       let got: string;
       try {
         got = JSON.stringify(e.value) ?? String(e.value);

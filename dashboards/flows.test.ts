@@ -205,7 +205,7 @@ describe('daily report flow', () => {
       requests.push({ url: req.url!, auth: req.headers.authorization });
       const u = new URL(req.url!, 'http://x');
       const body = { '/api/history/coverage': given.coverage, '/api/alerts': given.alerts, '/api/history/air-index': given.air, '/api/history/noise-exceedances': given.noise }[u.pathname];
-      res.writeHead(body ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify(body ?? { code: 'E_NOT_FOUND' }));
+      res.writeHead(body ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify(body ?? { code: 'E_REQUEST_NOT_FOUND' }));
     });
     await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
     const dir = tempDir('report-');
@@ -240,7 +240,7 @@ describe('daily report flow', () => {
   it('a failing API section is reported as missing, the rest is still written', async () => {
     const api = http.createServer((req, res) => {
       const p = new URL(req.url!, 'http://x').pathname;
-      if (p === '/api/alerts') return void res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 'E_FORBIDDEN' }));
+      if (p === '/api/alerts') return void res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 'E_AUTH_FORBIDDEN' }));
       const body = { '/api/history/coverage': given.coverage, '/api/history/air-index': given.air, '/api/history/noise-exceedances': given.noise }[p];
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     });
@@ -253,7 +253,7 @@ describe('daily report flow', () => {
       const csvFile = path.join(dir, `ops-report-${day}.csv`);
       await waitFor(() => fs.existsSync(path.join(dir, `ops-report-${day}.txt`)), 10_000, 20, 'report files');
       const csv = fs.readFileSync(csvFile, 'utf8');
-      expect(csv).toContain('error,api,missing,,,alerts: HTTP 403 E_FORBIDDEN');
+      expect(csv).toContain('error,api,missing,,,alerts: HTTP 403 E_AUTH_FORBIDDEN');
       expect(csv).toContain('coverage,route-01/truck-01,share,75,%');
       expect(csv).not.toContain('alerts,truck_speeding');
     } finally {

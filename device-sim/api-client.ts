@@ -56,7 +56,7 @@ export class ConsoleApiClient {
       } catch {
         /* not JSON */
       }
-      throw new ApiClientError(res.status === 401 ? 'E_API_AUTH' : res.status === 404 ? 'E_API_NOT_FOUND' : 'E_API', `${path}: HTTP ${res.status}: ${msg.slice(0, 200)}`, res.status);
+      throw new ApiClientError(res.status === 401 ? 'E_API_AUTH' : res.status === 404 ? 'E_API_NOT_FOUND' : 'E_API_REQUEST', `${path}: HTTP ${res.status}: ${msg.slice(0, 200)}`, res.status);
     }
     return JSON.parse(body) as T;
   }

@@ -126,7 +126,7 @@ program
       });
       await runFleetUntilDone(fleet, o.duration);
     } catch (err) {
-      fail(`${(err as { code?: string }).code ?? 'E_SIM'}: ${(err as Error).message}`);
+      fail(`${(err as { code?: string }).code ?? 'E_SIM_FAILED'}: ${(err as Error).message}`);
     }
   });
 
@@ -161,7 +161,7 @@ program
       const fleet = await startFleet({ configs: [c], city, mqttUrl: o.mqttUrl, speed: o.speed, faults: o.fault, log, strict: true });
       await runFleetUntilDone(fleet, o.duration);
     } catch (err) {
-      fail(`${(err as { code?: string }).code ?? 'E_SIM'}: ${(err as Error).message}`);
+      fail(`${(err as { code?: string }).code ?? 'E_SIM_FAILED'}: ${(err as Error).message}`);
     }
   });
 

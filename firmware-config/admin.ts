@@ -19,10 +19,12 @@ import type { DeviceKind } from '../contract';
 import type { DeviceState, Registry, RegistryDevice } from './schema';
 import { cityFileFor, loadCity, type City } from './city';
 import { deviceCityProblems } from './registry-city';
+import type { ApiErrorCode } from '../lib/error-codes';
 
+/** the API answers with these codes as they are (lib/error-codes.ts, area DEVICE) */
 export class AdminError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: Extract<ApiErrorCode, `E_DEVICE_${string}`>,
     message: string,
   ) {
     super(message);
@@ -42,7 +44,7 @@ export interface IssueOptions {
 
 function findDevice(reg: Registry, id: string, file: string): RegistryDevice {
   const d = reg.devices.find((x) => x.id === id);
-  if (!d) throw new AdminError('E_UNKNOWN_DEVICE', `${file}: device ${id}: not in the registry`);
+  if (!d) throw new AdminError('E_DEVICE_UNKNOWN', `${file}: device ${id}: not in the registry`);
   return d;
 }
 
@@ -107,7 +109,7 @@ export function deviceOptionsOf(d: RegistryDevice): DeviceOptions {
 export function updateDevice(registryFile: string, id: string, o: Omit<DeviceOptions, 'id' | 'kind'>): RegistryDevice {
   const reg = loadRegistryFile(registryFile);
   const d = findDevice(reg, id, registryFile);
-  if (d.status === 'retired') throw new AdminError('E_RETIRED', `${registryFile}: device ${id}: retired; add it again to reuse the id`);
+  if (d.status === 'retired') throw new AdminError('E_DEVICE_RETIRED', `${registryFile}: device ${id}: retired; add it again to reuse the id`);
   const spec = deviceSpec({ ...o, id: d.id, kind: d.kind });
   const next: RegistryDevice = {
     ...spec,
@@ -136,7 +138,7 @@ export function addDevice(
   opts: IssueOptions & { city?: City } = {},
 ): { device: RegistryDevice; secret: string } {
   const reg = loadRegistryFile(registryFile);
-  if (reg.devices.some((d) => d.id === spec.id)) throw new AdminError('E_DUPLICATE_DEVICE', `${registryFile}: device ${spec.id}: field id: already exists`);
+  if (reg.devices.some((d) => d.id === spec.id)) throw new AdminError('E_DEVICE_DUPLICATE', `${registryFile}: device ${spec.id}: field id: already exists`);
   const secret = generateSecret();
   const device: RegistryDevice = { status: 'planned', ...spec, passwordHash: hashPasswordSync(secret, opts.cost), credentialsIssuedAt: Date.now() };
   const next = { ...reg, devices: [...reg.devices, device] };
@@ -171,7 +173,7 @@ export function addDeviceWithConfig(
 export function rotateCredentials(registryFile: string, id: string, opts: IssueOptions = {}): { device: RegistryDevice; secret: string } {
   const reg = loadRegistryFile(registryFile);
   const d = findDevice(reg, id, registryFile);
-  if (d.status === 'retired') throw new AdminError('E_RETIRED', `${registryFile}: device ${id}: retired; add it again to reuse the id`);
+  if (d.status === 'retired') throw new AdminError('E_DEVICE_RETIRED', `${registryFile}: device ${id}: retired; add it again to reuse the id`);
   const secret = generateSecret();
   d.passwordHash = hashPasswordSync(secret, opts.cost);
   d.credentialsIssuedAt = Date.now();
@@ -184,7 +186,7 @@ function setStatus(registryFile: string, id: string, to: DeviceState, from: read
   const reg = loadRegistryFile(registryFile);
   const d = findDevice(reg, id, registryFile);
   if (d.status === to) return { device: d, changed: false };
-  if (!from.includes(d.status)) throw new AdminError('E_LIFECYCLE', `${registryFile}: device ${id}: field status: is ${d.status}; only a ${from.join(' or ')} device can become ${to}`);
+  if (!from.includes(d.status)) throw new AdminError('E_DEVICE_LIFECYCLE', `${registryFile}: device ${id}: field status: is ${d.status}; only a ${from.join(' or ')} device can become ${to}`);
   d.status = to;
   saveRegistryFile(registryFile, reg);
   return { device: d, changed: true };
@@ -255,20 +257,20 @@ export interface RenderResult {
 
 /**
  * Write a device's config to `<outDir>/<id>.json` (0600). Without `newSecret` it re-prints the
- * current secret (the device stays connected); it fails with E_NO_SECRET when no rendered config
+ * current secret (the device stays connected); it fails with E_DEVICE_NO_SECRET when no rendered config
  * holds a secret that matches the registry. With `newSecret` (or from `rotate`) a new secret is
  * issued and the simulator's copy in `devicesDir` is rewritten too.
  */
 export function renderDevice(registryFile: string, id: string, outDir: string, opts: IssueOptions & { newSecret?: boolean } = {}): RenderResult {
   let reg = loadRegistryFile(registryFile);
   let device = findDevice(reg, id, registryFile);
-  if (device.status === 'retired') throw new AdminError('E_RETIRED', `${registryFile}: device ${id}: retired; add it again to reuse the id`);
+  if (device.status === 'retired') throw new AdminError('E_DEVICE_RETIRED', `${registryFile}: device ${id}: retired; add it again to reuse the id`);
   const existing = currentConfig(device, [outDir, opts.devicesDir]);
   let secret: string;
   const newSecret = !!opts.newSecret || !existing;
   if (newSecret) {
     if (!opts.newSecret) {
-      throw new AdminError('E_NO_SECRET', `${registryFile}: device ${id}: no rendered config under ${[outDir, opts.devicesDir].filter(Boolean).join(' or ')} holds its current secret (secrets are kept only as hashes); give --new-secret to issue one (the device must then load the new config)`);
+      throw new AdminError('E_DEVICE_NO_SECRET', `${registryFile}: device ${id}: no rendered config under ${[outDir, opts.devicesDir].filter(Boolean).join(' or ')} holds its current secret (secrets are kept only as hashes); give --new-secret to issue one (the device must then load the new config)`);
     }
     ({ device, secret } = rotateCredentials(registryFile, id, opts));
     reg = loadRegistryFile(registryFile);

@@ -9,8 +9,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Type, type Static } from '@sinclair/typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { Type, type Static } from 'typebox';
+import { Compile } from 'typebox/compile';
+import { schemaProblems } from '../contract';
 
 export const STREET_CLASSES = ['primary', 'secondary', 'residential'] as const;
 export type StreetClass = (typeof STREET_CLASSES)[number];
@@ -22,7 +23,7 @@ export const StreetProps = Type.Object(
   {
     segmentId: Type.String({ minLength: 1, maxLength: 80 }),
     name: Type.String({ minLength: 1, maxLength: 120 }),
-    class: Type.Union(STREET_CLASSES.map((c) => Type.Literal(c))),
+    class: Type.Enum(STREET_CLASSES),
     district: Type.String({ minLength: 1 }),
     /** node ids at each end (graph building); optional, the geometry's ends are used otherwise */
     from: Type.Optional(Type.String()),
@@ -142,10 +143,10 @@ export const City = Type.Object(
 );
 export type City = Static<typeof City>;
 
-const check = TypeCompiler.Compile(City);
+const check = Compile(City);
 
 export class CityError extends Error {
-  code = 'E_CITY';
+  code = 'E_CITY_INVALID';
   constructor(
     message: string,
     readonly problems: string[],
@@ -159,7 +160,7 @@ export const DEMO_CITY_FILE = path.join(path.dirname(fileURLToPath(import.meta.u
 /** Problems with a parsed city: schema errors and dangling references (route → segment, route → depot). */
 export function cityProblems(data: unknown, file = '<city>'): string[] {
   const problems: string[] = [];
-  for (const e of check.Errors(data)) {
+  for (const e of schemaProblems(check, data)) {
     problems.push(`${file}: ${e.path || '(root)'}: ${e.message}`);
     if (problems.length >= 20) return problems;
   }

@@ -45,6 +45,6 @@ describe('devices CLI', () => {
 
     const unknown = await cli(['rotate', 'nope-01'], env);
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toMatch(/device truck-04: field intervals.dataS|E_UNKNOWN_DEVICE/);
+    expect(unknown.stderr).toMatch(/device truck-04: field intervals.dataS|E_DEVICE_UNKNOWN/);
   }, 60_000);
 });

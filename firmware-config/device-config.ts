@@ -5,16 +5,16 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Type, type Static } from '@sinclair/typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { DEVICE_KINDS, deviceTopic, deviceTopicPrefix, Latitude, Longitude, PLATE_DIRECTIONS, STREAMS_BY_KIND, type Stream } from '../contract';
+import { Type, type Static } from 'typebox';
+import { Compile } from 'typebox/compile';
+import { DEVICE_KINDS, deviceTopic, deviceTopicPrefix, Latitude, Longitude, PLATE_DIRECTIONS, schemaProblems, STREAMS_BY_KIND, type Stream } from '../contract';
 import { NOISE_ZONES, Intervals, Thresholds, type RegistryDevice } from './schema';
 
 export const DeviceConfig = Type.Object(
   {
     version: Type.Literal(1),
     deviceId: Type.String(),
-    kind: Type.Union(DEVICE_KINDS.map((k) => Type.Literal(k))),
+    kind: Type.Enum(DEVICE_KINDS),
     model: Type.String(),
     district: Type.String(),
     broker: Type.Object({
@@ -51,9 +51,9 @@ export const DeviceConfig = Type.Object(
       timezone: Type.String(),
     }),
     location: Type.Optional(Type.Object({ lat: Latitude, lon: Longitude })),
-    noiseZone: Type.Optional(Type.Union(NOISE_ZONES.map((z) => Type.Literal(z)))),
+    noiseZone: Type.Optional(Type.Enum(NOISE_ZONES)),
     camera: Type.Optional(
-      Type.Object({ road: Type.String(), direction: Type.Union([...PLATE_DIRECTIONS.map((d) => Type.Literal(d)), Type.Literal('both')]), lanes: Type.Integer() }),
+      Type.Object({ road: Type.String(), direction: Type.Enum([...PLATE_DIRECTIONS, 'both']), lanes: Type.Integer() }),
     ),
     truck: Type.Optional(Type.Object({ depotId: Type.String(), routeId: Type.String(), plate: Type.Optional(Type.String()) })),
     /** the city data file (streets, routes), for trucks */
@@ -66,7 +66,7 @@ export const DeviceConfig = Type.Object(
 );
 export type DeviceConfig = Static<typeof DeviceConfig>;
 
-const check = TypeCompiler.Compile(DeviceConfig);
+const check = Compile(DeviceConfig);
 
 export interface RenderOptions {
   brokerUrl: string;
@@ -121,7 +121,7 @@ export function parseDeviceConfig(text: string, file = '<config>'): DeviceConfig
     throw new DeviceConfigError(`${file}: not valid JSON: ${(err as Error).message}`);
   }
   if (!check.Check(data)) {
-    const errs = [...check.Errors(data)].slice(0, 5).map((e) => `${file}: field ${e.path.slice(1).replace(/\//g, '.') || '(root)'}: ${e.message}`);
+    const errs = schemaProblems(check, data, 5).map((e) => `${file}: field ${e.field || '(root)'}: ${e.message}`);
     throw new DeviceConfigError(errs.join('\n'));
   }
   return data;

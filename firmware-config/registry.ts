@@ -4,14 +4,15 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { Value } from '@sinclair/typebox/value';
+import { Compile } from 'typebox/compile';
+import { schemaProblems } from '../contract';
+import { Value } from 'typebox/value';
 import { Registry, type RegistryDevice, type ServiceAccount } from './schema';
 
-const check = TypeCompiler.Compile(Registry);
+const check = Compile(Registry);
 
 export class RegistryError extends Error {
-  code = 'E_REGISTRY';
+  code = 'E_REGISTRY_INVALID';
   constructor(
     message: string,
     readonly problems: string[],
@@ -24,7 +25,7 @@ export class RegistryError extends Error {
 export function registryProblems(data: unknown, file = '<registry>'): string[] {
   const problems: string[] = [];
   const devices = (data as { devices?: unknown[] })?.devices;
-  for (const e of check.Errors(data)) {
+  for (const e of schemaProblems(check, data)) {
     const parts = e.path.split('/').filter(Boolean);
     let where = `${file}`;
     if (parts[0] === 'devices' && parts[1] !== undefined && Array.isArray(devices)) {

@@ -2,7 +2,7 @@
  * Schema of the device registry: every device of a city and the platform's service accounts.
  * The registry keeps only password hashes (scrypt, see credentials.ts).
  */
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from 'typebox';
 import { DEVICE_KINDS, DeviceId, Latitude, Longitude, PLATE_DIRECTIONS } from '../contract';
 
 /** NOM-081-SEMARNAT-1994 zone types (limits are in ingest's rules, keyed by these). */
@@ -54,20 +54,20 @@ export const Thresholds = Type.Object(
 export const RegistryDevice = Type.Object(
   {
     id: DeviceId,
-    kind: Type.Union(DEVICE_KINDS.map((k) => Type.Literal(k))),
+    kind: Type.Enum(DEVICE_KINDS),
     model: Type.String({ minLength: 1, maxLength: 80 }),
     district: Type.String({ minLength: 1, maxLength: 80 }),
-    status: Type.Union(DEVICE_STATES.map((st) => Type.Literal(st)), { default: 'active', description: 'lifecycle: planned → installed (first contact) → active (commissioned) → retired' }),
+    status: Type.Enum(DEVICE_STATES, { default: 'active', description: 'lifecycle: planned → installed (first contact) → active (commissioned) → retired' }),
     passwordHash: Type.String({ pattern: '^scrypt\\$', description: 'scrypt$N$r$p$salt$hash (base64)' }),
     /** fixed place of stations and cameras */
     location: Type.Optional(Location),
-    noiseZone: Type.Optional(Type.Union(NOISE_ZONES.map((z) => Type.Literal(z)))),
+    noiseZone: Type.Optional(Type.Enum(NOISE_ZONES)),
     camera: Type.Optional(
       Type.Object(
         {
           road: Type.String({ minLength: 1 }),
           /** which way the camera reads; 'both' for a camera covering both carriageways */
-          direction: Type.Union([...PLATE_DIRECTIONS.map((d) => Type.Literal(d)), Type.Literal('both')]),
+          direction: Type.Enum([...PLATE_DIRECTIONS, 'both']),
           lanes: Type.Integer({ minimum: 1, maximum: 12 }),
         },
         { additionalProperties: false },
@@ -91,7 +91,7 @@ export type RegistryDevice = Static<typeof RegistryDevice>;
 export const ServiceAccount = Type.Object(
   {
     id: Type.String({ pattern: '^[a-z][a-z0-9-]{1,39}$' }),
-    role: Type.Union(SERVICE_ROLES.map((r) => Type.Literal(r))),
+    role: Type.Enum(SERVICE_ROLES),
     passwordHash: Type.String({ pattern: '^scrypt\\$' }),
   },
   { additionalProperties: false },

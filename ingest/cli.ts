@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   secureDataDir(cfg.DATA_DIR);
   const log = createLogger('ingest', cfg.LOG_LEVEL);
   const password = process.env.INGEST_PASSWORD;
-  if (!password) throw Object.assign(new Error('INGEST_PASSWORD is not set (password of the ingest service account)'), { code: 'E_CONFIG' });
+  if (!password) throw Object.assign(new Error('INGEST_PASSWORD is not set (password of the ingest service account)'), { code: 'E_CONFIG_INVALID' });
   const file = registryFileOf(cfg);
   const registry = new RegistryView(file, (err) =>
     log.error({ err: err.message, code: (err as { code?: string }).code }, 'registry reload failed; keeping the previous registry'),

@@ -5,11 +5,11 @@
  * whether it would have been accepted. It never becomes a record, so it never reaches the store's
  * telemetry, the live state, plate search, charts, coverage or the rules.
  */
-import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { commissioningDetail, CommissioningReading, deviceTopic, parseDeviceTopic, type DeadLetter, type TimePolicy } from '../contract';
+import { Compile } from 'typebox/compile';
+import { commissioningDetail, CommissioningReading, deviceTopic, parseDeviceTopic, schemaProblems, type DeadLetter, type TimePolicy } from '../contract';
 import { classifyMessage, deadLetter, type DeviceLookup } from './classify';
 
-const check = TypeCompiler.Compile(CommissioningReading);
+const check = Compile(CommissioningReading);
 
 export function commissioningLetter(topic: string, raw: Buffer, receivedAt: number, registry: DeviceLookup, policy: Omit<TimePolicy, 'now'>): DeadLetter {
   const parts = topic.split('/');
@@ -22,7 +22,7 @@ export function commissioningLetter(topic: string, raw: Buffer, receivedAt: numb
     return letter(`check ?: rejected reading: invalid_json: ${(err as Error).message}`);
   }
   if (!check.Check(body)) {
-    const e = check.Errors(body).First();
+    const e = schemaProblems(check, body, 1)[0];
     return letter(`check ?: rejected reading: schema: commissioning envelope ${e?.path || '(root)'}: ${e?.message ?? 'invalid'}`);
   }
   // the topic the reading stands for: same device, the named stream

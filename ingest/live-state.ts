@@ -1,9 +1,10 @@
 /**
  * Derived live state per device (contract LiveState): the latest record per stream chosen by
- * EVENT time (a late reading never replaces a newer one), the presence flag and the latest arrival
+ * EVENT time with the contract's one rule (`supersedes`, contract/live-state.ts: a late reading
+ * never replaces a newer one; on equal event time the later arrival wins), the presence flag and the latest arrival
  * time. Publication is coalesced: a device's state goes out at most once per `minIntervalMs`.
  */
-import type { AnyTelemetryRecord, DeviceKind, LiveState } from '../contract';
+import { supersedes, type AnyTelemetryRecord, type DeviceKind, type LiveState } from '../contract';
 
 export class LiveStateBook {
   private readonly states = new Map<string, LiveState>();
@@ -28,7 +29,7 @@ export class LiveStateBook {
     const s = this.entry(rec.deviceId, rec.kind, rec.district);
     let changed = false;
     const cur = s.latest[rec.stream];
-    if (!cur || rec.ts > cur.ts) {
+    if (supersedes(cur, rec.ts)) {
       s.latest[rec.stream] = { ts: rec.ts, late: rec.late, data: rec.payload };
       changed = true;
     }

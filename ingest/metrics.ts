@@ -197,8 +197,8 @@ export async function serveMetrics(registry: Registry, port: number, host: strin
       registry.metrics().then(
         (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
         (err: unknown) => {
-          log.error({ err, code: 'E_METRICS' }, 'metrics collection failed');
-          res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error (E_METRICS)\n');
+          log.error({ err, code: 'E_METRICS_SERVE' }, 'metrics collection failed');
+          res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error (E_METRICS_SERVE)\n');
         },
       );
       return;

@@ -117,7 +117,7 @@ async function serveMergedMetrics(cfg: Config, ports: () => number[], log: Logge
     Promise.allSettled(ports().map(fetchText)).then((parts) => {
       const text = parts.map((p) => (p.status === 'fulfilled' ? p.value : '')).join('\n');
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(text);
-    }, () => res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error (E_METRICS)\n'));
+    }, () => res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error (E_METRICS_SERVE)\n'));
   });
   server.on('clientError', (_e, socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {

@@ -9,8 +9,8 @@
  */
 import path from 'node:path';
 import { isIP } from 'node:net';
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
+import { Type, type Static, type TSchema } from 'typebox';
+import { Value } from 'typebox/value';
 
 interface Variable {
   schema: TSchema;
@@ -139,7 +139,7 @@ export const VARIABLES = {
     schema: Type.String({ default: '', pattern: '^([a-z][a-z0-9-]{0,39})?$', description: 'the city this process serves, one of TENANTS (npm start sets it on each city core; set it by hand for a city’s ingest or API run alone)' }),
     form: 'empty or one of the ids in TENANTS, e.g. coatzacoalcos',
   },
-  LOG_LEVEL: { schema: Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)), { default: 'info', description: 'pino log level; debug also prints stack traces of start-up errors' }) },
+  LOG_LEVEL: { schema: Type.Enum(LOG_LEVELS, { default: 'info', description: 'pino log level; debug also prints stack traces of start-up errors' }) },
 } satisfies Record<string, Variable>;
 
 type Schemas = { [K in keyof typeof VARIABLES]: (typeof VARIABLES)[K]['schema'] };
@@ -149,7 +149,7 @@ export const ConfigSchema = Type.Object(schemas);
 export type Config = Static<typeof ConfigSchema>;
 
 export class ConfigError extends Error {
-  code = 'E_CONFIG';
+  code = 'E_CONFIG_INVALID';
   constructor(
     message: string,
     /** one entry per bad variable */
@@ -163,8 +163,9 @@ export class ConfigError extends Error {
 export function allowedForm(name: keyof typeof VARIABLES): string {
   const v = VARIABLES[name] as Variable;
   if (v.form) return v.form;
-  const s = v.schema as TSchema & { anyOf?: { const: string }[]; minimum?: number; maximum?: number; type?: string; minLength?: number; pattern?: string; default?: unknown };
+  const s = v.schema as TSchema & { anyOf?: { const: string }[]; enum?: string[]; minimum?: number; maximum?: number; type?: string; minLength?: number; pattern?: string; default?: unknown };
   if (s.anyOf) return `one of ${s.anyOf.map((x) => x.const).join(', ')}`;
+  if (s.enum) return `one of ${s.enum.join(', ')}`;
   const range = s.minimum !== undefined && s.maximum !== undefined ? ` from ${s.minimum} to ${s.maximum}` : s.minimum !== undefined ? ` ≥ ${s.minimum}` : '';
   if (s.type === 'integer') return `a whole number${range}`;
   if (s.type === 'number') return `a number${range}`;
@@ -192,9 +193,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const shown = name in overrides ? value : (given[name] ?? value);
     let why: string | null = null;
     if (!Value.Check(ConfigSchema.properties[name], value)) {
-      const s = def.schema as { type?: string; minimum?: number; maximum?: number; anyOf?: unknown[] };
+      const s = def.schema as { type?: string; minimum?: number; maximum?: number; anyOf?: unknown[]; enum?: unknown[] };
       why =
-        s.anyOf ? 'is not an allowed value'
+        s.anyOf || s.enum ? 'is not an allowed value'
         : (s.type === 'integer' || s.type === 'number') && typeof value !== 'number' ? 'is not a number'
         : s.type === 'integer' && !Number.isInteger(value) ? 'is not a whole number'
         : typeof value === 'number' && s.minimum !== undefined && value < s.minimum ? `is below ${s.minimum}`

@@ -43,7 +43,7 @@ const FS_REASONS: Record<string, string> = {
 
 function dataDirError(dir: string, err: NodeJS.ErrnoException): StartupError {
   const why = FS_REASONS[err.code ?? ''] ?? err.code ?? err.message;
-  return new StartupError('E_DATA_DIR', `DATA_DIR=${dir}: cannot write there (${err.code ? `${err.code}: ` : ''}${why}); set DATA_DIR to a directory this user can write, or fix its permissions`, 'DATA_DIR');
+  return new StartupError('E_START_DATA_DIR', `DATA_DIR=${dir}: cannot write there (${err.code ? `${err.code}: ` : ''}${why}); set DATA_DIR to a directory this user can write, or fix its permissions`, 'DATA_DIR');
 }
 
 /** DATA_DIR exists (or can be made) and a file can be written in it; nothing is left behind. */
@@ -68,7 +68,7 @@ function portFree(host: string, port: number): Promise<NodeJS.ErrnoException | n
 
 function portInUse(variable: PortVariable, port: number, host: string): StartupError {
   return new StartupError(
-    'E_PORT_IN_USE',
+    'E_START_PORT_IN_USE',
     `${variable}=${port}: port ${port} on ${host} is already in use (${WHAT[variable]} cannot listen); stop the program using it (\`ss -ltnp 'sport = :${port}'\` shows it) or set ${variable} to a free port, e.g. ${variable}=${port + 1000 <= 65535 ? port + 1000 : 0}`,
     variable,
   );
@@ -82,9 +82,9 @@ export async function checkPorts(cfg: Config, which: readonly PortVariable[] = P
     const err = await portFree(cfg.HOST, port);
     if (!err) continue;
     if (err.code === 'EADDRINUSE') throw portInUse(v, port, cfg.HOST);
-    if (err.code === 'EACCES') throw new StartupError('E_PORT_DENIED', `${v}=${port}: not allowed to listen on port ${port} (ports below 1024 need privileges); set ${v} to a port ≥ 1024`, v);
-    if (err.code === 'EADDRNOTAVAIL') throw new StartupError('E_HOST', `HOST=${cfg.HOST}: this machine has no such address; set HOST to one of its addresses, 0.0.0.0 or 127.0.0.1`, 'HOST');
-    throw new StartupError('E_PORT', `${v}=${port}: cannot listen (${err.code ?? err.message})`, v);
+    if (err.code === 'EACCES') throw new StartupError('E_START_PORT_DENIED', `${v}=${port}: not allowed to listen on port ${port} (ports below 1024 need privileges); set ${v} to a port ≥ 1024`, v);
+    if (err.code === 'EADDRNOTAVAIL') throw new StartupError('E_START_HOST', `HOST=${cfg.HOST}: this machine has no such address; set HOST to one of its addresses, 0.0.0.0 or 127.0.0.1`, 'HOST');
+    throw new StartupError('E_START_PORT', `${v}=${port}: cannot listen (${err.code ?? err.message})`, v);
   }
 }
 
@@ -98,10 +98,10 @@ export function startErrorLine(err: unknown, cfg?: Config): string | null {
   const e = err as NodeJS.ErrnoException & { port?: number; address?: string };
   if (cfg && e?.code === 'EADDRINUSE' && typeof e.port === 'number') {
     const v = PORT_VARIABLES.find((p) => cfg[p] === e.port);
-    if (v) return `error E_PORT_IN_USE: ${portInUse(v, e.port, cfg.HOST).message}`;
+    if (v) return `error E_START_PORT_IN_USE: ${portInUse(v, e.port, cfg.HOST).message}`;
   }
   if (cfg && e?.code && FS_REASONS[e.code] && typeof e.path === 'string' && path.resolve(e.path).startsWith(cfg.DATA_DIR)) {
-    return `error E_DATA_DIR: ${dataDirError(cfg.DATA_DIR, e).message}`;
+    return `error E_START_DATA_DIR: ${dataDirError(cfg.DATA_DIR, e).message}`;
   }
   const code = (err as { code?: unknown })?.code;
   if (typeof code === 'string' && /^E_[A-Z_]+$/.test(code)) return `error ${code}: ${(err as Error).message}`;

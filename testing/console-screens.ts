@@ -8,9 +8,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { CHROMIUM, launchChromium, logIn, waitForLiveMap } from './browser';
 
-export const CHROMIUM = '/usr/bin/chromium';
+export { CHROMIUM };
 export const SCREENSHOTS_DIR = path.resolve(import.meta.dirname, '../docs/screenshots');
 
 export interface ScreensFacts {
@@ -70,12 +71,8 @@ async function newPage(browser: Browser, base: string, facts: ScreensFacts): Pro
 }
 
 async function login(page: Page, base: string, username: string, password: string): Promise<void> {
-  await page.goto(base);
-  await page.getByLabel(/Usuario/).fill(username);
-  await page.getByLabel(/Contraseña/).fill(password);
-  await page.getByRole('button', { name: 'Iniciar sesión' }).click();
-  await page.locator('.topbar').waitFor({ timeout: 30_000 });
-  await page.waitForFunction(() => !!(window as unknown as Partial<W>).__cityops?.controller.map.getLayer('trucks'), null, { timeout: 60_000 });
+  await logIn(page, base, username, password, { timeoutMs: 30_000 });
+  await waitForLiveMap(page, 60_000);
 }
 
 /** wait until the map has drawn what it has (tiles and symbols placed), then a little for the fleet canvas */
@@ -120,11 +117,8 @@ export async function shootConsole(opts: {
     await page.screenshot({ path: file });
     facts.files.push(file);
   };
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    // --lang: the browser's own widgets (date inputs) in Mexican Spanish, as a city's operator sees them
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--lang=es-MX'],
-  });
+  // --lang: the browser's own widgets (date inputs) in Mexican Spanish, as a city's operator sees them
+  const browser = await launchChromium(['--lang=es-MX']);
   try {
     // 1. the live map as an operator sees it at first: the whole city, every truck, stations, cameras
     const op = await newPage(browser, base, facts);

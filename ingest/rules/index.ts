@@ -178,7 +178,7 @@ export function createRuleEngine(opts: RuleEngineOptions): CityRuleEngine {
       fn();
     } catch (err) {
       errors[rule.name] = (errors[rule.name] ?? 0) + 1;
-      log?.error({ err, code: 'E_RULE', rule: rule.name, what }, 'rule failed on an input; skipped');
+      log?.error({ err, code: 'E_RULES_INPUT', rule: rule.name, what }, 'rule failed on an input; skipped');
     }
   };
 

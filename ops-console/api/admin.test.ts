@@ -65,7 +65,7 @@ describe('users (admin)', () => {
     expect((await req('GET', '/api/auth/me', tok)).statusCode).toBe(401);
     expect((await req('POST', '/api/users/ana.ruiz/disable', boss, { disabled: false })).json().disabled).toBeUndefined();
     expect((await login('ana.ruiz', 'otra-clave-22')).statusCode).toBe(200);
-    expect((await req('POST', '/api/users/boss/disable', boss, { disabled: true })).json().code).toBe('E_SELF_DISABLE');
+    expect((await req('POST', '/api/users/boss/disable', boss, { disabled: true })).json().code).toBe('E_USER_SELF_DISABLE');
     expect((await req('POST', '/api/users/nadie/password', boss, { password: 'otra-clave-22' })).statusCode).toBe(404);
     const actions = (await req('GET', '/api/audit?actor=boss', boss)).json().entries.map((e: { action: string }) => e.action);
     for (const a of ['user_password_reset', 'user_disable', 'user_enable']) expect(actions).toContain(a);
@@ -75,7 +75,7 @@ describe('users (admin)', () => {
     const tok = (await login('ana.ruiz', 'otra-clave-22')).json().token as string;
     const wrong = await req('POST', '/api/auth/password', tok, { current: 'nope', password: 'mi-clave-nueva-3' });
     expect(wrong.statusCode).toBe(400);
-    expect(wrong.json().code).toBe('E_BAD_CREDENTIALS');
+    expect(wrong.json().code).toBe('E_AUTH_BAD_CREDENTIALS');
     expect((await req('POST', '/api/auth/password', tok, { current: 'otra-clave-22', password: 'mi-clave-nueva-3' })).statusCode).toBe(200);
     expect((await login('ana.ruiz', 'mi-clave-nueva-3')).statusCode).toBe(200);
     expect((await req('POST', '/api/auth/password', null, { current: 'x', password: 'mi-clave-nueva-3' })).statusCode).toBe(401);
@@ -128,13 +128,13 @@ describe('devices (admin)', () => {
     const list = (await req('GET', '/api/devices?kind=camera', inv)).json().devices.map((d: { id: string }) => d.id);
     expect(list).toContain('cam-07');
     expect((await req('GET', '/api/admin/devices', boss)).json().devices.find((d: { id: string }) => d.id === 'cam-07').config).toBeUndefined();
-    expect((await req('POST', '/api/admin/devices', boss, cam)).json().code).toBe('E_DUPLICATE_DEVICE');
+    expect((await req('POST', '/api/admin/devices', boss, cam)).json().code).toBe('E_DEVICE_DUPLICATE');
   });
 
   it('refuses what the CLI refuses, naming the field (400)', async () => {
     const noLoc = await req('POST', '/api/admin/devices', boss, { id: 'air-07', kind: 'air', model: 'aq', district: 'Centro' });
     expect(noLoc.statusCode).toBe(400);
-    expect(noLoc.json()).toMatchObject({ code: 'E_REGISTRY' });
+    expect(noLoc.json()).toMatchObject({ code: 'E_REGISTRY_INVALID' });
     expect(noLoc.json().message).toMatch(/location/);
     const badLat = await req('POST', '/api/admin/devices', boss, { id: 'air-08', kind: 'air', model: 'aq', district: 'Centro', lat: 123, lon: -94 });
     expect(badLat.statusCode).toBe(400);

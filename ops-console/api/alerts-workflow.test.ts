@@ -135,24 +135,24 @@ describe('alert workflow', () => {
     expect((await call('plan', 'POST', '/api/alerts/noise.noise-01.1/comment', { note: 'x' })).status).toBe(403);
     expect((await call('plan', 'GET', '/api/alerts/assignees')).status).toBe(403);
     const nf = await call('op', 'POST', '/api/alerts/nope/comment', { note: 'x' });
-    expect(nf).toMatchObject({ status: 404, body: { code: 'E_UNKNOWN_ALERT' } });
-    expect((await call('op', 'POST', '/api/alerts/bulk', { ids: ['noise.noise-01.1'], action: 'resolve' })).body.code).toBe('E_NOTE_REQUIRED');
-    expect((await call('op', 'POST', '/api/alerts/bulk', { ids: ['noise.noise-01.1'], action: 'assign' })).body.code).toBe('E_ASSIGNEE_REQUIRED');
+    expect(nf).toMatchObject({ status: 404, body: { code: 'E_ALERT_UNKNOWN' } });
+    expect((await call('op', 'POST', '/api/alerts/bulk', { ids: ['noise.noise-01.1'], action: 'resolve' })).body.code).toBe('E_ALERT_NOTE_REQUIRED');
+    expect((await call('op', 'POST', '/api/alerts/bulk', { ids: ['noise.noise-01.1'], action: 'assign' })).body.code).toBe('E_ALERT_ASSIGNEE_REQUIRED');
     // assignees are console users (the picker lists them): anyone else is refused, per alert in bulk
-    expect((await call('op', 'POST', '/api/alerts/noise.noise-01.1/assign', { assignee: 'nodered' })).body.code).toBe('E_UNKNOWN_USER');
+    expect((await call('op', 'POST', '/api/alerts/noise.noise-01.1/assign', { assignee: 'nodered' })).body.code).toBe('E_USER_UNKNOWN');
     const bulkUnknown = await call('op', 'POST', '/api/alerts/bulk', { ids: ['noise.noise-01.1'], action: 'assign', assignee: 'ghost' });
-    expect(bulkUnknown.body).toMatchObject({ done: 0, failed: 1, results: [{ ok: false, code: 'E_UNKNOWN_USER' }] });
+    expect(bulkUnknown.body).toMatchObject({ done: 0, failed: 1, results: [{ ok: false, code: 'E_USER_UNKNOWN' }] });
     expect((await call('op', 'POST', '/api/alerts/bulk', { ids: [], action: 'ack' })).status).toBe(400);
     expect((await call('op', 'POST', '/api/alerts/bulk', { ids: ['a'], action: 'explode' })).status).toBe(400);
     expect((await call('plan', 'POST', '/api/alerts/bulk', { ids: ['noise.noise-01.1'], action: 'ack' })).status).toBe(403);
   });
 
-  it('bulk acknowledge answers per alert (unknown → E_UNKNOWN_ALERT), bulk resolve needs and keeps the note', async () => {
+  it('bulk acknowledge answers per alert (unknown → E_ALERT_UNKNOWN), bulk resolve needs and keeps the note', async () => {
     const ack = await call('op', 'POST', '/api/alerts/bulk', { ids: ['noise.noise-01.1', 'battery_low.air-01.1', 'nope'], action: 'ack' });
     expect(ack.status).toBe(200);
     expect(ack.body).toMatchObject({ done: 2, failed: 1 });
     const results = ack.body.results as { id: string; ok: boolean; code?: string; alert?: Alert }[];
-    expect(results.find((r) => r.id === 'nope')).toMatchObject({ ok: false, code: 'E_UNKNOWN_ALERT' });
+    expect(results.find((r) => r.id === 'nope')).toMatchObject({ ok: false, code: 'E_ALERT_UNKNOWN' });
     expect(results.filter((r) => r.ok).every((r) => r.alert!.state === 'acknowledged')).toBe(true);
     // again: already acknowledged → 409 per alert
     const again = await call('op', 'POST', '/api/alerts/bulk', { ids: ['noise.noise-01.1'], action: 'ack' });
@@ -179,7 +179,7 @@ describe('alert workflow', () => {
     expect((await call('plan', 'POST', `/api/alerts/${encodeURIComponent(hit.id)}/reveal`)).status).toBe(403);
     expect((await call('op', 'POST', '/api/alerts/nope/reveal')).status).toBe(404);
     const noPlate = await call('op', 'POST', '/api/alerts/truck_idle.truck-01.1/reveal');
-    expect(noPlate).toMatchObject({ status: 409, body: { code: 'E_NO_PLATE' } });
+    expect(noPlate).toMatchObject({ status: 409, body: { code: 'E_ALERT_NO_PLATE' } });
     const audit = await call('boss', 'GET', '/api/audit?action=alert_plate_reveal');
     const entries = (audit.body.entries ?? audit.body.audit ?? []) as { actor: string; role: string; query: { alertId: string } }[];
     expect(entries).toHaveLength(1);

@@ -40,15 +40,15 @@ describe('auth and roles', () => {
     expect(me.json()).toEqual({ username: 'plan', role: 'planner' });
   });
 
-  it('refuses a wrong password (401 E_BAD_CREDENTIALS) and a malformed body (400)', async () => {
+  it('refuses a wrong password (401 E_AUTH_BAD_CREDENTIALS) and a malformed body (400)', async () => {
     const bad = await t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: 'plan', password: 'nope' } });
     expect(bad.statusCode).toBe(401);
-    expect(bad.json().code).toBe('E_BAD_CREDENTIALS');
+    expect(bad.json().code).toBe('E_AUTH_BAD_CREDENTIALS');
     const unknown = await t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: 'nobody', password: 'x' } });
     expect(unknown.statusCode).toBe(401);
     const malformed = await t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: 'plan' } });
     expect(malformed.statusCode).toBe(400);
-    expect(malformed.json()).toMatchObject({ code: 'E_VALIDATION' });
+    expect(malformed.json()).toMatchObject({ code: 'E_REQUEST_VALIDATION' });
     expect(malformed.json().message).toMatch(/password/);
   });
 
@@ -56,10 +56,10 @@ describe('auth and roles', () => {
     expect((await get('/api/devices')).statusCode).toBe(401);
     const forged = await get('/api/devices', 'not.a.token');
     expect(forged.statusCode).toBe(401);
-    expect(forged.json().code).toBe('E_UNAUTHORIZED');
+    expect(forged.json().code).toBe('E_AUTH_REQUIRED');
     const r = await get('/api/audit', op);
     expect(r.statusCode).toBe(403);
-    expect(r.json().code).toBe('E_FORBIDDEN');
+    expect(r.json().code).toBe('E_AUTH_FORBIDDEN');
     // admin may use every route
     expect((await get('/api/devices', boss)).statusCode).toBe(200);
   });
@@ -112,7 +112,7 @@ describe('health, metrics, OpenAPI', () => {
   it('unknown API paths get a JSON 404 with a code', async () => {
     const r = await get('/api/nope', op);
     expect(r.statusCode).toBe(404);
-    expect(r.json().code).toBe('E_NOT_FOUND');
+    expect(r.json().code).toBe('E_REQUEST_NOT_FOUND');
   });
 });
 
@@ -146,7 +146,7 @@ describe('devices', () => {
   it('404 for an unknown device', async () => {
     const r = await get('/api/devices/ghost-01', op);
     expect(r.statusCode).toBe(404);
-    expect(r.json().code).toBe('E_UNKNOWN_DEVICE');
+    expect(r.json().code).toBe('E_DEVICE_UNKNOWN');
   });
 });
 
@@ -173,7 +173,7 @@ describe('alerts', () => {
     expect((await post(`/api/alerts/${open.alertId}/ack`, op, {})).statusCode).toBe(409);
     const unknown = await post(`/api/alerts/${open.alertId}/assign`, op, { assignee: 'cuadrilla-3', note: 'revisar' });
     expect(unknown.statusCode).toBe(400);
-    expect(unknown.json().code).toBe('E_UNKNOWN_USER');
+    expect(unknown.json().code).toBe('E_USER_UNKNOWN');
     const as = await post(`/api/alerts/${open.alertId}/assign`, op, { assignee: 'boss', note: 'revisar' });
     expect(as.json().assignee).toBe('boss');
     const noNote = await post(`/api/alerts/${open.alertId}/resolve`, op, {});
@@ -195,7 +195,7 @@ describe('alerts', () => {
     expect((await post(`/api/alerts/${open.alertId}/ack`, plan, {})).statusCode).toBe(403);
     const nf = await post('/api/alerts/nope/ack', op, {});
     expect(nf.statusCode).toBe(404);
-    expect(nf.json().code).toBe('E_UNKNOWN_ALERT');
+    expect(nf.json().code).toBe('E_ALERT_UNKNOWN');
     expect((await get('/api/alerts/nope', op)).statusCode).toBe(404);
   });
 });
@@ -224,7 +224,7 @@ describe('hotlist', () => {
   it('400 for bad CSV (with the line) and bad entries; 403 for non-admins; 404 for unknown plates', async () => {
     const bad = await t.app.inject({ method: 'POST', url: '/api/hotlist/import', headers: { ...H(boss), 'content-type': 'text/csv' }, payload: 'plate,reason\nOK1234,x\nbad plate!,y\n' });
     expect(bad.statusCode).toBe(400);
-    expect(bad.json()).toMatchObject({ code: 'E_CSV' });
+    expect(bad.json()).toMatchObject({ code: 'E_HOTLIST_CSV' });
     expect(bad.json().message).toMatch(/line 3/);
     expect((await put('ABC123', boss, { reason: '' })).statusCode).toBe(400);
     expect((await put('abc 1', boss, { reason: 'x' })).statusCode).toBe(400);
@@ -256,7 +256,7 @@ describe('plate search and audit log', () => {
     const missing = await get('/api/plates/search?plate=ABC123&reason=caso-42', inv);
     expect(missing.statusCode).toBe(400);
     expect(missing.json().message).toMatch(/from/);
-    expect((await get(`/api/plates/search?plate=ABC123&from=${fx.t1}&to=${fx.t0}&reason=caso-42`, inv)).json().code).toBe('E_RANGE');
+    expect((await get(`/api/plates/search?plate=ABC123&from=${fx.t1}&to=${fx.t0}&reason=caso-42`, inv)).json().code).toBe('E_QUERY_RANGE');
     expect((await get('/api/audit?action=plate_search', boss)).json().entries.length).toBe(before);
     expect((await get('/api/audit', inv)).statusCode).toBe(403);
   });
@@ -306,7 +306,7 @@ describe('history', () => {
   it('track errors: 404 unknown device, 400 not a truck, 400 bad range, 403 investigator', async () => {
     expect((await get(`/api/history/track?deviceId=ghost-01&${range()}`, plan)).statusCode).toBe(404);
     expect((await get(`/api/history/track?deviceId=air-01&${range()}`, plan)).json().code).toBe('E_DEVICE_KIND');
-    expect((await get(`/api/history/track?deviceId=truck-01&from=${fx.t1}&to=${fx.t0}`, plan)).json().code).toBe('E_RANGE');
+    expect((await get(`/api/history/track?deviceId=truck-01&from=${fx.t1}&to=${fx.t0}`, plan)).json().code).toBe('E_QUERY_RANGE');
     expect((await get(`/api/history/track?deviceId=truck-01&from=abc&to=1`, plan)).statusCode).toBe(400);
     expect((await get(`/api/history/track?deviceId=truck-01&${range()}`, inv)).statusCode).toBe(403);
   });
@@ -316,7 +316,7 @@ describe('history', () => {
     const b = r.json().buckets as { t: number; mean: number; count: number }[];
     expect(b.map((x) => x.t)).toEqual([fx.t0, fx.t0 + HOUR, fx.t0 + 2 * HOUR, fx.t0 + 3 * HOUR]);
     expect(b[1]).toMatchObject({ mean: 80 });
-    expect((await get(`/api/history/series?stream=air&field=laeq&${range()}`, plan)).json().code).toBe('E_FIELD');
+    expect((await get(`/api/history/series?stream=air&field=laeq&${range()}`, plan)).json().code).toBe('E_QUERY_FIELD');
     expect((await get(`/api/history/series?stream=water&field=pm25&${range()}`, plan)).statusCode).toBe(400);
     expect((await get(`/api/history/series?stream=air&field=pm25&deviceIds=noise-01&${range()}`, plan)).statusCode).toBe(400);
   });
@@ -410,7 +410,7 @@ describe('exports', () => {
   });
   it('400 for a bad format or body, 404 for another user and unknown jobs, 403 for investigators', async () => {
     const bad = await t.app.inject({ method: 'POST', url: '/api/exports', headers: H(plan), payload: { kind: 'series', format: 'gpx', from: fx.t0, to: fx.t1, stream: 'air', field: 'pm25' } });
-    expect(bad.json().code).toBe('E_FORMAT');
+    expect(bad.json().code).toBe('E_EXPORT_FORMAT');
     expect((await t.app.inject({ method: 'POST', url: '/api/exports', headers: H(plan), payload: { kind: 'track', format: 'csv', from: fx.t0 } })).statusCode).toBe(400);
     const mine = (await get('/api/exports', plan)).json().jobs[0].id;
     expect((await get(`/api/exports/${mine}`, op)).statusCode).toBe(404);
@@ -424,34 +424,34 @@ describe('error matrix: every route refuses wrong roles, bad parameters and unkn
   it('answers each case with the right status and code', async () => {
     const r = `from=${fx.t0}&to=${fx.t1}`;
     const cases: [string, string, string | undefined, number, string?][] = [
-      ['GET', '/api/auth/me', undefined, 401, 'E_UNAUTHORIZED'],
-      ['GET', '/api/devices/NOT_AN_ID!', op, 404, 'E_UNKNOWN_DEVICE'],
-      ['GET', '/api/alerts?limit=0', op, 400, 'E_VALIDATION'],
-      ['GET', '/api/alerts', inv, 403, 'E_FORBIDDEN'],
-      ['POST', '/api/alerts/x/assign', op, 400, 'E_VALIDATION'],
-      ['GET', '/api/hotlist', op, 403, 'E_FORBIDDEN'],
-      ['GET', '/api/hotlist.csv', inv, 403, 'E_FORBIDDEN'],
-      ['POST', '/api/hotlist/import?mode=wipe', boss, 400, 'E_VALIDATION'],
-      ['GET', '/api/audit?limit=abc', boss, 400, 'E_VALIDATION'],
-      ['GET', '/api/dead-letters/counts?from=yesterday', op, 400, 'E_VALIDATION'],
-      ['GET', '/api/dead-letters/counts', plan, 403, 'E_FORBIDDEN'],
-      ['GET', `/api/history/events?deviceIds=ghost-01&${r}`, plan, 404, 'E_UNKNOWN_DEVICE'],
-      ['GET', `/api/history/events?${r}`, inv, 403, 'E_FORBIDDEN'],
+      ['GET', '/api/auth/me', undefined, 401, 'E_AUTH_REQUIRED'],
+      ['GET', '/api/devices/NOT_AN_ID!', op, 404, 'E_DEVICE_UNKNOWN'],
+      ['GET', '/api/alerts?limit=0', op, 400, 'E_REQUEST_VALIDATION'],
+      ['GET', '/api/alerts', inv, 403, 'E_AUTH_FORBIDDEN'],
+      ['POST', '/api/alerts/x/assign', op, 400, 'E_REQUEST_VALIDATION'],
+      ['GET', '/api/hotlist', op, 403, 'E_AUTH_FORBIDDEN'],
+      ['GET', '/api/hotlist.csv', inv, 403, 'E_AUTH_FORBIDDEN'],
+      ['POST', '/api/hotlist/import?mode=wipe', boss, 400, 'E_REQUEST_VALIDATION'],
+      ['GET', '/api/audit?limit=abc', boss, 400, 'E_REQUEST_VALIDATION'],
+      ['GET', '/api/dead-letters/counts?from=yesterday', op, 400, 'E_REQUEST_VALIDATION'],
+      ['GET', '/api/dead-letters/counts', plan, 403, 'E_AUTH_FORBIDDEN'],
+      ['GET', `/api/history/events?deviceIds=ghost-01&${r}`, plan, 404, 'E_DEVICE_UNKNOWN'],
+      ['GET', `/api/history/events?${r}`, inv, 403, 'E_AUTH_FORBIDDEN'],
       ['GET', `/api/history/plate-counts?cameraIds=air-01&${r}`, plan, 400, 'E_DEVICE_KIND'],
-      ['GET', `/api/history/plate-counts?cameraIds=cam-99&${r}`, plan, 404, 'E_UNKNOWN_DEVICE'],
-      ['GET', `/api/history/noise-exceedances?from=${fx.t0}`, plan, 400, 'E_VALIDATION'],
-      ['GET', `/api/history/noise-exceedances?deviceIds=ghost-01&${r}`, plan, 404, 'E_UNKNOWN_DEVICE'],
-      ['GET', `/api/history/air-index?${r}`, inv, 403, 'E_FORBIDDEN'],
+      ['GET', `/api/history/plate-counts?cameraIds=cam-99&${r}`, plan, 404, 'E_DEVICE_UNKNOWN'],
+      ['GET', `/api/history/noise-exceedances?from=${fx.t0}`, plan, 400, 'E_REQUEST_VALIDATION'],
+      ['GET', `/api/history/noise-exceedances?deviceIds=ghost-01&${r}`, plan, 404, 'E_DEVICE_UNKNOWN'],
+      ['GET', `/api/history/air-index?${r}`, inv, 403, 'E_AUTH_FORBIDDEN'],
       ['GET', `/api/history/coverage?deviceIds=air-01&${r}`, plan, 400, 'E_DEVICE_KIND'],
-      ['GET', `/api/history/coverage?${r}&radiusM=1`, plan, 400, 'E_VALIDATION'],
+      ['GET', `/api/history/coverage?${r}&radiusM=1`, plan, 400, 'E_REQUEST_VALIDATION'],
       ['GET', `/api/history/completeness?deviceIds=truck-01&${r}`, plan, 400, 'E_DEVICE_KIND'],
-      ['GET', `/api/history/completeness?from=0&to=${400 * 86_400_000}`, plan, 400, 'E_RANGE_TOO_LONG'],
+      ['GET', `/api/history/completeness?from=0&to=${400 * 86_400_000}`, plan, 400, 'E_QUERY_RANGE_TOO_LONG'],
       ['GET', `/api/history/series?stream=air&field=pm25&${r}&windowMs=1000`, plan, 200],
-      ['GET', `/api/history/series?stream=air&field=pm25&from=0&to=${300 * 86_400_000}&windowMs=1000`, plan, 400, 'E_TOO_MANY_BUCKETS'],
-      ['GET', '/api/exports/00000000-0000-4000-8000-000000000000/download', plan, 404, 'E_UNKNOWN_EXPORT'],
-      ['GET', '/api/exports/00000000-0000-4000-8000-000000000000/download', undefined, 401, 'E_UNAUTHORIZED'],
-      ['POST', '/api/exports', inv, 403, 'E_FORBIDDEN'],
-      ['GET', '/api/plates/search?plate=A&from=0&to=1&reason=caso-42', inv, 400, 'E_VALIDATION'],
+      ['GET', `/api/history/series?stream=air&field=pm25&from=0&to=${300 * 86_400_000}&windowMs=1000`, plan, 400, 'E_QUERY_TOO_MANY_BUCKETS'],
+      ['GET', '/api/exports/00000000-0000-4000-8000-000000000000/download', plan, 404, 'E_EXPORT_UNKNOWN'],
+      ['GET', '/api/exports/00000000-0000-4000-8000-000000000000/download', undefined, 401, 'E_AUTH_REQUIRED'],
+      ['POST', '/api/exports', inv, 403, 'E_AUTH_FORBIDDEN'],
+      ['GET', '/api/plates/search?plate=A&from=0&to=1&reason=caso-42', inv, 400, 'E_REQUEST_VALIDATION'],
       ['GET', `/api/plates/search?plate=ABC123&${r}&cameraIds=ghost-01&reason=caso-42`, inv, 200],
       ['GET', '/api/open/air?deviceIds=noise-01', undefined, 400, 'E_DEVICE_KIND'],
     ];
@@ -463,14 +463,14 @@ describe('error matrix: every route refuses wrong roles, bad parameters and unkn
 });
 
 describe('server errors', () => {
-  it('a failing store gives 500 E_INTERNAL without its error text, and the API keeps serving', async () => {
+  it('a failing store gives 500 E_API_INTERNAL without its error text, and the API keeps serving', async () => {
     const broken = await makeTestApi();
     try {
       const tok = await broken.token('plan');
       await broken.store.close(); // the real store, closed: every query now fails
       const r = await broken.app.inject({ url: `/api/history/track?deviceId=truck-01&from=${fx.t0}&to=${fx.t1}`, headers: H(tok) });
       expect(r.statusCode).toBe(500);
-      expect(r.json()).toEqual({ statusCode: 500, code: 'E_INTERNAL', error: 'Internal Server Error', message: 'internal error; see the server log' });
+      expect(r.json()).toEqual({ statusCode: 500, code: 'E_API_INTERNAL', error: 'Internal Server Error', message: 'internal error; see the server log' });
       expect(r.body).not.toMatch(/duckdb|closed|connection/i);
       const h = await broken.app.inject('/health');
       expect(h.statusCode).toBe(503);
@@ -497,7 +497,7 @@ describe('open data', () => {
     for (const b of [air.body, noise.body]) expect(b).not.toMatch(/ABC123|plate/i);
   });
   it('400 for a bad range, 404 for an unknown station', async () => {
-    expect((await get(`/api/open/air?from=${fx.t0}&to=${fx.t0 + 40 * 86_400_000}`)).json().code).toBe('E_RANGE_TOO_LONG');
+    expect((await get(`/api/open/air?from=${fx.t0}&to=${fx.t0 + 40 * 86_400_000}`)).json().code).toBe('E_QUERY_RANGE_TOO_LONG');
     expect((await get('/api/open/air?format=xml')).statusCode).toBe(400);
     expect((await get('/api/open/noise?deviceIds=ghost-01')).statusCode).toBe(404);
   });

@@ -50,6 +50,7 @@ import geofenceRoutes from './routes/geofences';
 import stateRoutes, { type StateOptions } from './routes/state';
 import type { UserStore } from './lib/users';
 import { ApiError } from './lib/errors';
+import { isApiErrorCode } from '../../lib/error-codes';
 
 export interface AppPluginOptions {
   ctx: ApiContext;
@@ -100,8 +101,8 @@ export async function consoleApp(fastify: FastifyInstance, opts: AppPluginOption
   fastify.setErrorHandler((err: { statusCode?: number; code?: string; message: string; validation?: unknown; error?: string }, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
     if (err.validation) {
-      fastify.metrics.errors.inc({ code: 'E_VALIDATION' });
-      return reply.code(400).send({ statusCode: 400, code: 'E_VALIDATION', error: 'Bad Request', message: err.message });
+      fastify.metrics.errors.inc({ code: 'E_REQUEST_VALIDATION' });
+      return reply.code(400).send({ statusCode: 400, code: 'E_REQUEST_VALIDATION', error: 'Bad Request', message: err.message });
     }
     if (status >= 500 && err instanceof ApiError) {
       // a 5xx this API authored (E_QUERY_BUDGET): its code and text are meant for the client
@@ -109,11 +110,12 @@ export async function consoleApp(fastify: FastifyInstance, opts: AppPluginOption
       return reply.code(status).header('retry-after', '30').send({ statusCode: status, code: err.code, error: httpText(status), message: err.message });
     }
     if (status >= 500) {
-      req.log.error({ err, code: err.code ?? 'E_INTERNAL' }, 'request failed');
-      fastify.metrics.errors.inc({ code: 'E_INTERNAL' });
-      return reply.code(500).send({ statusCode: 500, code: 'E_INTERNAL', error: 'Internal Server Error', message: 'internal error; see the server log' });
+      req.log.error({ err, code: err.code ?? 'E_API_INTERNAL' }, 'request failed');
+      fastify.metrics.errors.inc({ code: 'E_API_INTERNAL' });
+      return reply.code(500).send({ statusCode: 500, code: 'E_API_INTERNAL', error: 'Internal Server Error', message: 'internal error; see the server log' });
     }
-    const code = err.code && /^E_|^FST_/.test(err.code) ? err.code : 'E_REQUEST';
+    // a code of the one table (lib/error-codes.ts) or Fastify's own (FST_…); anything else is an invalid request
+    const code = err.code && (isApiErrorCode(err.code) || /^FST_/.test(err.code)) ? err.code : 'E_REQUEST_INVALID';
     fastify.metrics.errors.inc({ code });
     return reply.code(status).send({ statusCode: status, code, error: err.error ?? httpText(status), message: err.message });
   });

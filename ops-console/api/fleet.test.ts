@@ -124,13 +124,13 @@ describe('GET /api/fleet/report', () => {
 
   it('bad input: range, limits, unknown or wrong devices, rules out of bounds', async () => {
     const cases: [string, number, string][] = [
-      [`from=${D30}&to=${D30}`, 400, 'E_RANGE'],
-      [`from=${D30}&to=${D30 + 32 * DAY}`, 400, 'E_RANGE_TOO_LONG'],
-      [`${range}&deviceIds=truck-99`, 404, 'E_UNKNOWN_DEVICE'],
+      [`from=${D30}&to=${D30}`, 400, 'E_QUERY_RANGE'],
+      [`from=${D30}&to=${D30 + 32 * DAY}`, 400, 'E_QUERY_RANGE_TOO_LONG'],
+      [`${range}&deviceIds=truck-99`, 404, 'E_DEVICE_UNKNOWN'],
       [`${range}&deviceIds=air-01`, 400, 'E_DEVICE_KIND'],
-      [`${range}&routeId=route-77`, 400, 'E_UNKNOWN_ROUTE'],
-      [`${range}&minStopS=1`, 400, 'E_VALIDATION'],
-      [`from=abc&to=1`, 400, 'E_VALIDATION'],
+      [`${range}&routeId=route-77`, 400, 'E_QUERY_UNKNOWN_ROUTE'],
+      [`${range}&minStopS=1`, 400, 'E_REQUEST_VALIDATION'],
+      [`from=abc&to=1`, 400, 'E_REQUEST_VALIDATION'],
     ];
     for (const [q, status, code] of cases) {
       const r = await get(`/api/fleet/report?${q}`, plan);
@@ -255,14 +255,14 @@ describe('GET /api/fleet/gpx', () => {
   });
   it('bad input: unknown truck 404, not a date 400, a camera 400', async () => {
     expect((await get('/api/fleet/gpx?deviceId=truck-99&date=2026-11-30', plan)).statusCode).toBe(404);
-    expect((await get('/api/fleet/gpx?deviceId=truck-01&date=2026-02-30', plan)).json().code).toBe('E_DATE');
+    expect((await get('/api/fleet/gpx?deviceId=truck-01&date=2026-02-30', plan)).json().code).toBe('E_QUERY_DATE');
     expect((await get('/api/fleet/gpx?deviceId=truck-01&date=30/11/2026', plan)).statusCode).toBe(400);
     expect((await get('/api/fleet/gpx?deviceId=air-01&date=2026-11-30', plan)).json().code).toBe('E_DEVICE_KIND');
   });
 });
 
 describe('documented and robust', () => {
-  it('at most FLEET_QUERY_LIMITS.perUser reports in flight per user (429 E_TOO_MANY_QUERIES), the slots free again after', async () => {
+  it('at most FLEET_QUERY_LIMITS.perUser reports in flight per user (429 E_QUERY_TOO_MANY), the slots free again after', async () => {
     const before = FLEET_QUERY_LIMITS.perUser;
     FLEET_QUERY_LIMITS.perUser = 1;
     try {
@@ -270,7 +270,7 @@ describe('documented and robust', () => {
       const codes = rs.map((r) => r.statusCode);
       expect(codes).toContain(200);
       expect(codes).toContain(429);
-      expect(rs.find((r) => r.statusCode === 429)!.json().code).toBe('E_TOO_MANY_QUERIES');
+      expect(rs.find((r) => r.statusCode === 429)!.json().code).toBe('E_QUERY_TOO_MANY');
       expect((await get(`/api/fleet/report?${range}`, plan)).statusCode).toBe(200);
       // another user is not held up by this one
       expect((await get(`/api/fleet/report?${range}`, boss)).statusCode).toBe(200);
@@ -283,14 +283,14 @@ describe('documented and robust', () => {
     for (const p of ['/api/fleet/report', '/api/fleet/report/export', '/api/fleet/gpx']) expect(doc.paths[p]).toBeDefined();
     expect(JSON.stringify(doc.paths['/api/fleet/report'])).toContain('"x-unit":"km"');
   });
-  it('a failing store gives 500 E_INTERNAL without its error text, for the report and its exports; the API keeps serving', async () => {
+  it('a failing store gives 500 E_API_INTERNAL without its error text, for the report and its exports; the API keeps serving', async () => {
     const broken = await makeTestApi();
     try {
       const tok = await broken.token('plan');
       await broken.store.close();
       for (const url of [`/api/fleet/report?${range}`, `/api/fleet/report/export?${range}&format=xlsx`, '/api/fleet/gpx?deviceId=truck-01&date=2026-11-30']) {
         const r = await broken.app.inject({ url, headers: H(tok) });
-        expect([url, r.statusCode, r.json().code]).toEqual([url, 500, 'E_INTERNAL']);
+        expect([url, r.statusCode, r.json().code]).toEqual([url, 500, 'E_API_INTERNAL']);
         expect(r.body).not.toMatch(/duckdb|closed|connection/i);
       }
       expect((await broken.app.inject({ url: '/api/auth/me', headers: H(tok) })).statusCode).toBe(200);

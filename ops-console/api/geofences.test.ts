@@ -80,9 +80,9 @@ describe('geofence routes (inject)', () => {
     await bad({ type: 'circle', center: [-94.3, 18.14], radiusM: 100 }, 'E_GEOFENCE_OUTSIDE_CITY');
     await bad({ type: 'circle', center: C, radiusM: 3 }, 'E_GEOFENCE_RADIUS');
     await bad({ type: 'circle', center: C, radiusM: 50_000 }, 'E_GEOFENCE_RADIUS');
-    await bad({ type: 'circle', center: C, radiusM: 50 }, 'E_VALIDATION', { kind: 'castle' });
-    await bad({ type: 'square', center: C }, 'E_VALIDATION');
-    await bad({ type: 'circle', center: C, radiusM: 50 }, 'E_VALIDATION', { dwellLimitMin: -5 });
+    await bad({ type: 'circle', center: C, radiusM: 50 }, 'E_REQUEST_VALIDATION', { kind: 'castle' });
+    await bad({ type: 'square', center: C }, 'E_REQUEST_VALIDATION');
+    await bad({ type: 'circle', center: C, radiusM: 50 }, 'E_REQUEST_VALIDATION', { dwellLimitMin: -5 });
     expect(((await req('GET', '/api/geofences', 'op')).json() as GeofenceSet).version).toBe(before.version);
   });
 
@@ -95,7 +95,7 @@ describe('geofence routes (inject)', () => {
     const del = await req('DELETE', `/api/geofences/${g.id}`, 'admin');
     expect(del.statusCode).toBe(200);
     expect((del.json() as GeofenceSet).geofences.map((x) => x.id)).not.toContain(g.id);
-    expect((await req('GET', `/api/geofences/${g.id}`, 'op')).json()).toMatchObject({ code: 'E_UNKNOWN_GEOFENCE' });
+    expect((await req('GET', `/api/geofences/${g.id}`, 'op')).json()).toMatchObject({ code: 'E_GEOFENCE_UNKNOWN' });
     expect((await req('DELETE', `/api/geofences/${g.id}`, 'admin')).statusCode).toBe(404);
     expect((await req('PUT', `/api/geofences/nope-nope`, 'admin', { name: 'x', kind: 'other', geometry: g.geometry })).statusCode).toBe(404);
     const audit = (await req('GET', '/api/audit?limit=50', 'admin')).json() as { entries: { action: string; actor: string; query: { id?: string } }[] };

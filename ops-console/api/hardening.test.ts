@@ -87,12 +87,12 @@ describe('API abuse and data hygiene (items 4, 5, 9)', () => {
     await t?.close();
   });
 
-  it('an export over 1970–2100 is refused with E_RANGE_TOO_LONG; each kind has its range limit', async () => {
+  it('an export over 1970–2100 is refused with E_QUERY_RANGE_TOO_LONG; each kind has its range limit', async () => {
     for (const kind of ['track', 'series', 'plate-counts', 'events']) {
       const payload = { kind, format: 'csv', from: 0, to: 4_102_444_799_000, ...(kind === 'series' ? { stream: 'air', field: 'pm25' } : {}) };
       const r = await t.app.inject({ method: 'POST', url: '/api/exports', headers: H(plan), payload });
       expect(r.statusCode).toBe(400);
-      expect(r.json()).toMatchObject({ code: 'E_RANGE_TOO_LONG' });
+      expect(r.json()).toMatchObject({ code: 'E_QUERY_RANGE_TOO_LONG' });
       expect(r.json().message).toMatch(/at most \d+ days/);
     }
     expect((await t.app.inject({ url: '/api/exports', headers: H(plan) })).json().jobs).toHaveLength(0);
@@ -125,7 +125,7 @@ describe('API abuse and data hygiene (items 4, 5, 9)', () => {
     expect((await t.app.inject({ method: 'POST', url: `/api/exports/${mine.id}/cancel`, headers: H(op) })).statusCode).toBe(404);
   });
 
-  it('parallel heavy history requests from one user are capped (429 E_TOO_MANY_QUERIES), and the slots come back', async () => {
+  it('parallel heavy history requests from one user are capped (429 E_QUERY_TOO_MANY), and the slots come back', async () => {
     // a year-long series takes a while: the real store, each series query held 300 ms
     const slow = Object.create(t.store) as TelemetryStore;
     slow.series = async (q) => {
@@ -138,7 +138,7 @@ describe('API abuse and data hygiene (items 4, 5, 9)', () => {
       const url = `/api/history/series?stream=air&field=pm25&from=${fx.t0}&to=${fx.t1}&windowMs=60000`;
       const rs = await Promise.all(Array.from({ length: 6 }, () => s.app.inject({ url, headers: H(tok) })));
       expect(rs.map((r) => r.statusCode).sort()).toEqual([200, 200, 200, 200, 429, 429]);
-      for (const r of rs.filter((x) => x.statusCode === 429)) expect(r.json().code).toBe('E_TOO_MANY_QUERIES');
+      for (const r of rs.filter((x) => x.statusCode === 429)) expect(r.json().code).toBe('E_QUERY_TOO_MANY');
       expect((await s.app.inject({ url, headers: H(tok) })).statusCode).toBe(200); // the slots came back
       expect((await s.app.inject({ url, headers: H(await s.token('op')) })).statusCode).toBe(200);
     } finally {
@@ -149,7 +149,7 @@ describe('API abuse and data hygiene (items 4, 5, 9)', () => {
     // a series over all stations must fit the bucket budget in total
     const wide = await t.app.inject({ url: `/api/history/series?stream=air&field=pm25&from=0&to=${300 * 86_400_000}&windowMs=60000`, headers: H(plan) });
     expect(wide.statusCode).toBe(400);
-    expect(wide.json().code).toBe('E_TOO_MANY_BUCKETS');
+    expect(wide.json().code).toBe('E_QUERY_TOO_MANY_BUCKETS');
   });
 
   it('CSV cells starting with = + - @ tab or CR are neutralised; numbers stay numbers', () => {
@@ -165,7 +165,7 @@ describe('API abuse and data hygiene (items 4, 5, 9)', () => {
       for (let i = 0; i < 3; i++) expect((await login('op', 'wrong')).statusCode).toBe(401);
       const locked = await login('op', 'op-pass');
       expect(locked.statusCode).toBe(429);
-      expect(locked.json().code).toBe('E_RATE_LIMITED');
+      expect(locked.json().code).toBe('E_REQUEST_RATE_LIMITED');
       expect(locked.headers['retry-after']).toBeDefined();
       expect((await login('plan', 'plan-pass')).statusCode).toBe(200); // same address, right password
     } finally {

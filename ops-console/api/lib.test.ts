@@ -158,7 +158,7 @@ describe('web console serving', () => {
       expect(deep.body).toContain('consola');
       const api = await t.app.inject('/api/whatever');
       expect(api.statusCode).toBe(404);
-      expect(api.json().code).toBe('E_NOT_FOUND');
+      expect(api.json().code).toBe('E_REQUEST_NOT_FOUND');
     } finally {
       await t.close();
     }

@@ -248,7 +248,7 @@ describe('Open311 GeoReport v2 endpoint (spec client over HTTP)', () => {
     expect(progress.statusCode).toBe(200);
     const warn = await t.app.inject({ method: 'POST', url: `/api/reports/${id}/state`, headers: auth, payload: { state: 'fixed', note: 'atendido' } });
     expect(warn.statusCode).toBe(409);
-    expect(warn.json()).toMatchObject({ code: 'E_NO_EVIDENCE' });
+    expect(warn.json()).toMatchObject({ code: 'E_REPORT_NO_EVIDENCE' });
     const forced = await t.app.inject({ method: 'POST', url: `/api/reports/${id}/state`, headers: auth, payload: { state: 'fixed', note: 'el supervisor confirma', confirmWithoutEvidence: true } });
     expect(forced.statusCode).toBe(200);
     const closed = forced.json() as ServiceReport;
@@ -296,7 +296,7 @@ describe('Open311 GeoReport v2 endpoint (spec client over HTTP)', () => {
     expect(purged).toBeGreaterThanOrEqual(1);
     const gone = await t.app.inject({ url: `/api/reports/${id}/contact`, headers: { authorization: `Bearer ${op}` } });
     expect(gone.statusCode).toBe(404);
-    expect(gone.json()).toMatchObject({ code: 'E_NO_CONTACT' });
+    expect(gone.json()).toMatchObject({ code: 'E_REPORT_NO_CONTACT' });
   });
 
   it('indicators for operators and as open data (aggregates, UTF-8 CSV, DCAT metadata, dictionary)', async () => {

@@ -9,7 +9,7 @@
  * ops-console/api/lib/fleet-report.ts `DAY_DERIVERS`, and an entry in `DAY_COLUMNS`; the JSON,
  * the console's tables, CSV, XLSX and PDF all follow.
  */
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from 'typebox';
 
 // ── rules ──────────────────────────────────────────────────────────────────────────────────────
 /**

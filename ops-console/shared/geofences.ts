@@ -4,14 +4,14 @@
  * (contract/geofences.ts GeofenceEvent). Kept apart from the fleet reports (trips, stops) so
  * that a report can join them on (deviceId, time).
  */
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static } from 'typebox';
 import { GEOFENCE_KINDS } from '../../contract/geofences';
 
 export const GeofenceVisit = Type.Object({
   visitId: Type.String(),
   geofenceId: Type.String(),
   name: Type.String({ description: 'the geofence name when the truck entered' }),
-  kind: Type.Union(GEOFENCE_KINDS.map((k) => Type.Literal(k))),
+  kind: Type.Enum(GEOFENCE_KINDS),
   deviceId: Type.String(),
   district: Type.String(),
   enteredAt: Type.Integer({ description: 'ms since epoch (event time)' }),

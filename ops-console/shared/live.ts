@@ -6,17 +6,16 @@
  * (at most one entry per device per delta, at most ~4 deltas/s). A client that falls too far
  * behind (its socket buffer over a limit) is sent a fresh `snapshot` instead of the backlog.
  */
-import { Type, type Static } from '@sinclair/typebox';
-import { AlertEvent, LiveState } from '../../contract';
-import { PlateRead } from '../../contract';
+import { Type, type Static } from 'typebox';
+import { ALERT_SEVERITIES, ALERT_STATES, AlertEvent, LiveState, PlateRead } from '../../contract';
 
 /** An alert as the console shows it: the folded state of its AlertEvents. */
 export const Alert = Type.Object(
   {
     id: Type.String(),
     rule: Type.String(),
-    severity: Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')]),
-    state: Type.Union([Type.Literal('open'), Type.Literal('acknowledged'), Type.Literal('resolved'), Type.Literal('auto_resolved')]),
+    severity: Type.Enum(ALERT_SEVERITIES),
+    state: Type.Enum(ALERT_STATES),
     deviceId: Type.String(),
     kind: Type.String(),
     district: Type.String(),

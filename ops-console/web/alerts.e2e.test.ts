@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt, { type MqttClient } from 'mqtt';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium, openPage, logIn, waitForLiveMap, MX_BROWSER, hasChromium } from '../../testing/browser';
 import { svcTopics, type AlertEvent } from '../../contract';
 import { loadCity } from '../../firmware-config/city';
 import { TEST_PASSWORD } from '../../testing/registry-fixture';
@@ -21,10 +22,9 @@ import { USERS, startConsoleStack, type ConsoleStack } from '../api/test-support
 
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts');
 const hasWeb = fs.existsSync(path.join(WEB_DIST, 'index.html'));
-const CHROMIUM = '/usr/bin/chromium';
 const PLATE = 'XYZ-9876';
 
-describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('alert workflow in the browser (real API + broker, headless Chromium)', () => {
+describe.skipIf(!hasWeb || !hasChromium())('alert workflow in the browser (real API + broker, headless Chromium)', () => {
   let stack: ConsoleStack;
   let ingest: MqttClient;
   let nodered: MqttClient;
@@ -71,10 +71,7 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('alert workflow in the brow
     nodered = await connect('nodered');
     for (const e of [NOISE, BATTERY, IDLE, HOTLIST]) await publish(ingest, e);
     await waitFor(async () => (await apiGet<{ alerts: Alert[] }>('/api/alerts')).alerts.length === 4, 15_000, 100, 'the four alerts stored');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
     op = await loginAs('op', 'op-pass');
     planner = await loginAs('plan', 'plan-pass');
   }, 120_000);
@@ -88,17 +85,9 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('alert workflow in the brow
 
   async function loginAs(username: string, password: string): Promise<Page> {
     // a fresh profile per user (a new browser context)
-    const ctx = await browser.newContext({ viewport: { width: 1700, height: 1050 }, locale: 'es-MX', timezoneId: 'America/Mexico_City' });
-    const page = await ctx.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
-    (page as unknown as { errors: string[] }).errors = errors;
-    await page.goto(base);
-    await page.getByLabel(/Usuario/).fill(username);
-    await page.getByLabel(/Contraseña/).fill(password);
-    await page.getByRole('button', { name: 'Iniciar sesión' }).click();
-    await page.locator('.topbar').waitFor({ timeout: 20_000 });
-    await page.waitForFunction(() => !!(window as unknown as { __cityops?: { controller: { map: { getLayer(id: string): unknown } } } }).__cityops?.controller.map.getLayer('trucks'), null, { timeout: 30_000 });
+    const page = await openPage(browser, { viewport: { width: 1700, height: 1050 }, ...MX_BROWSER });
+    await logIn(page, base, username, password);
+    await waitForLiveMap(page);
     return page;
   }
   const panelItem = (page: Page, rule: string) => page.locator(`.alerts-panel .alert-item[data-alert-id^="${rule}."]`);

@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt, { type MqttClient } from 'mqtt';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium, openPage, logIn, waitForLiveMap, hasChromium } from '../../testing/browser';
 import along from '@turf/along';
 import length from '@turf/length';
 import { lineString } from '@turf/helpers';
@@ -25,11 +26,10 @@ import type { TelemetryStore } from '../../store/types';
 
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts');
 const hasWeb = fs.existsSync(path.join(WEB_DIST, 'index.html'));
-const CHROMIUM = '/usr/bin/chromium';
 
 type Stop = () => Promise<unknown> | unknown;
 
-describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('web console end to end (real stack, headless Chromium)', () => {
+describe.skipIf(!hasWeb || !hasChromium())('web console end to end (real stack, headless Chromium)', () => {
   const stops: Stop[] = [];
   let base = '';
   let browser: Browser;
@@ -122,10 +122,7 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('web console end to end (re
 
     await waitFor(async () => (await store.count({ stream: 'gps', deviceId: 'truck-01' })) >= 300, 30_000, 200, 'backfilled track stored');
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
     stops.push(() => browser.close());
   }, 120_000);
 
@@ -135,23 +132,15 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('web console end to end (re
   });
 
   async function loginAs(username: string, password: string): Promise<Page> {
-    const ctx = await browser.newContext({ viewport: { width: 1600, height: 1000 }, acceptDownloads: true });
-    const page = await ctx.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
+    const page = await openPage(browser, { viewport: { width: 1600, height: 1000 }, acceptDownloads: true });
     // offline: nothing but the console's own origin may be requested
     const foreign: string[] = [];
     page.on('request', (r) => {
       if (!r.url().startsWith(base) && !r.url().startsWith('ws://127.0.0.1') && !r.url().startsWith('blob:') && !r.url().startsWith('data:')) foreign.push(r.url());
     });
-    await page.goto(base);
-    await page.getByLabel(/Usuario/).fill(username);
-    await page.getByLabel(/Contraseña/).fill(password);
-    await page.getByRole('button', { name: 'Iniciar sesión' }).click();
-    await page.locator('.topbar').waitFor({ timeout: 20_000 });
-    await page.waitForFunction(() => !!(window as unknown as { __cityops?: { controller: { map: { loaded(): boolean; getLayer(id: string): unknown } } } }).__cityops?.controller.map.getLayer('trucks'), null, { timeout: 30_000 });
-    (page as unknown as { errors: string[]; foreign: string[] }).errors = errors;
-    (page as unknown as { errors: string[]; foreign: string[] }).foreign = foreign;
+    await logIn(page, base, username, password);
+    await waitForLiveMap(page);
+    (page as unknown as { foreign: string[] }).foreign = foreign;
     return page;
   }
 

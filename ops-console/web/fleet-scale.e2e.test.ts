@@ -10,7 +10,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium, openPage, logIn, hasChromium } from '../../testing/browser';
 import type { LiveState } from '../../contract';
 import { loadConfig } from '../../lib/config';
 import { loadCity } from '../../firmware-config/city';
@@ -26,7 +27,6 @@ import type { TelemetryStore } from '../../store/types';
 
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts');
 const hasWeb = fs.existsSync(path.join(WEB_DIST, 'index.html'));
-const CHROMIUM = '/usr/bin/chromium';
 const FLEET = 3000;
 /** trucks 0..CLUSTER-1 stand within ~400 m of the cluster's centre, the rest spread over the city */
 const CLUSTER = 100;
@@ -56,7 +56,7 @@ interface C {
   };
 }
 
-describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('the live map at fleet scale (real LiveHub stream, headless Chromium)', () => {
+describe.skipIf(!hasWeb || !hasChromium())('the live map at fleet scale (real LiveHub stream, headless Chromium)', () => {
   const stops: Stop[] = [];
   const extra = [{ id: 'bulk-01234', kind: 'truck' as const, model: 'e2e', district: 'Centro', status: 'active' as const, truck: { depotId: 'depot-1', routeId: 'route-01' }, intervals: { dataS: 1, statusS: 60 } }];
   let base = '';
@@ -124,19 +124,11 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('the live map at fleet scal
     // every truck once a second; the SILENT truck stops reporting after 8 s
     timer = setInterval(() => feed(Date.now(), Date.now() - started > 8000), 1000);
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
     stops.push(() => browser.close());
     // the city view holds more trucks than one per 20×20 px
-    const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    page = await ctx.newPage();
-    await page.goto(base);
-    await page.getByLabel(/Usuario/).fill('operador');
-    await page.getByLabel(/Contraseña/).fill('op-pass-1');
-    await page.getByRole('button', { name: 'Iniciar sesión' }).click();
-    await page.locator('.topbar').waitFor({ timeout: 30_000 });
+    page = await openPage(browser, { viewport: { width: 1280, height: 800 } });
+    await logIn(page, base, 'operador', 'op-pass-1', { timeoutMs: 30_000 });
     await page.waitForFunction((n) => ((window as unknown as { __cityops?: C }).__cityops?.controller.fleet.size ?? 0) >= n, FLEET, { timeout: 60_000 });
   }, 180_000);
 

@@ -8,7 +8,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium, openPage, logIn, hasChromium } from '../../testing/browser';
 import ExcelJS from 'exceljs';
 import { PDFParse } from 'pdf-parse';
 import { WEB_DIST } from '../api/index';
@@ -20,7 +21,6 @@ import { DAY_COLUMNS, fmtDate, fmtNum, type FleetReport } from '../shared/fleet-
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts');
 const DOCS = path.resolve(import.meta.dirname, '../../docs');
 const hasWeb = fs.existsSync(path.join(WEB_DIST, 'index.html'));
-const CHROMIUM = '/usr/bin/chromium';
 const TZ = 'America/Mexico_City';
 const LEGS: Leg[] = [
   { s: 600, every: 60, kmh: 0 },
@@ -30,7 +30,7 @@ const LEGS: Leg[] = [
   { s: 300, every: 10, kmh: 0 },
 ];
 
-describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('fleet reports end to end (planner, headless Chromium)', () => {
+describe.skipIf(!hasWeb || !hasChromium())('fleet reports end to end (planner, headless Chromium)', () => {
   let stack: ConsoleStack;
   let browser: Browser;
   let page: Page & { errors: string[] };
@@ -54,14 +54,8 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('fleet reports end to end (
       recs.push(eventRecord(dev, t0 + 22 * 60_000, 'ignition_off'));
     }
     await stack.store.writeBatch(recs);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
-    const ctx = await browser.newContext({ viewport: { width: 1400, height: 1500 }, acceptDownloads: true });
-    page = (await ctx.newPage()) as Page & { errors: string[] };
-    page.errors = [];
-    page.on('pageerror', (e) => page.errors.push(String(e)));
+    browser = await launchChromium();
+    page = await openPage(browser, { viewport: { width: 1400, height: 1500 }, acceptDownloads: true });
   }, 120_000);
 
   afterAll(async () => {
@@ -78,10 +72,7 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('fleet reports end to end (
   }
 
   it('a planner opens "Reportes de flota" and sees each truck’s day in Mexican formats', async () => {
-    await page.goto(base);
-    await page.getByLabel(/Usuario/).fill('plan');
-    await page.getByLabel(/Contraseña/).fill('plan-pass');
-    await page.getByRole('button', { name: 'Iniciar sesión' }).click();
+    await logIn(page, base, 'plan', 'plan-pass', { timeoutMs: 30_000 });
     const tab = page.locator('[data-view="fleet"]');
     await tab.click({ timeout: 30_000 });
     expect(await tab.textContent()).toBe('Reportes de flota');

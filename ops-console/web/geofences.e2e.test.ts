@@ -11,7 +11,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium, openPage, logIn, hasChromium } from '../../testing/browser';
 import { deviceTopic, type GeofenceSet } from '../../contract';
 import { loadConfig } from '../../lib/config';
 import { loadCity } from '../../firmware-config/city';
@@ -29,10 +30,9 @@ import type { GeofenceVisit } from '../shared/geofences';
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts');
 const DOCS = path.resolve(import.meta.dirname, '../../docs');
 const hasWeb = fs.existsSync(path.join(WEB_DIST, 'index.html'));
-const CHROMIUM = '/usr/bin/chromium';
 type Stop = () => Promise<unknown> | unknown;
 
-describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('geofences end to end (real stack, headless Chromium)', () => {
+describe.skipIf(!hasWeb || !hasChromium())('geofences end to end (real stack, headless Chromium)', () => {
   const stops: Stop[] = [];
   let base = '';
   let browser: Browser;
@@ -78,10 +78,7 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('geofences end to end (real
     base = `http://127.0.0.1:${api.port}/`;
     truck = await mqtt.connectAsync(mqttUrl, { username: 'truck-01', password: TEST_PASSWORD('truck-01'), clientId: 'truck-01', reconnectPeriod: 0 });
     stops.push(() => truck.endAsync());
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] /* playwright gives each launch a fresh profile */,
-    });
+    browser = await launchChromium();
     stops.push(() => browser.close());
   }, 120_000);
 
@@ -106,16 +103,9 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('geofences end to end (real
   }
 
   it('an admin draws a restricted zone on the map by clicking its vertices and saves it', async () => {
-    const ctx = await browser.newContext({ viewport: { width: 1600, height: 1100 }, locale: 'es-MX', timezoneId: 'America/Mexico_City' });
-    page = (await ctx.newPage()) as Page & { errors: string[] };
-    page.errors = [];
-    page.on('pageerror', (e) => page.errors.push(String(e)));
+    page = await openPage(browser, { viewport: { width: 1600, height: 1100 }, locale: 'es-MX', timezoneId: 'America/Mexico_City' });
     page.on('dialog', (d) => void d.accept());
-    await page.goto(base);
-    await page.getByLabel(/Usuario/).fill('admin');
-    await page.getByLabel(/Contraseña/).fill('admin-pass-1');
-    await page.getByRole('button', { name: 'Iniciar sesión' }).click();
-    await page.locator('.topbar').waitFor({ timeout: 20_000 });
+    await logIn(page, base, 'admin', 'admin-pass-1');
     await page.locator('[data-view="admin"]').click();
     await page.locator('[data-section="geofences"]').click();
     expect(await page.locator('[data-section="geofences"]').textContent()).toBe('Geocercas');

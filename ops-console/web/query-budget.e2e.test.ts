@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
+import { launchChromium, openPage, logIn, MX_BROWSER, hasChromium } from '../../testing/browser';
 import { loadConfig } from '../../lib/config';
 import { loadCity } from '../../firmware-config/city';
 import { RegistryView } from '../../firmware-config/registry';
@@ -21,10 +22,9 @@ import { TEST_PASSWORD, writeTestRegistry } from '../../testing/registry-fixture
 import { DICTIONARY } from './src/i18n';
 
 const hasWeb = fs.existsSync(path.join(WEB_DIST, 'index.html'));
-const CHROMIUM = '/usr/bin/chromium';
 type Stop = () => Promise<unknown> | unknown;
 
-describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('a query over its time budget in the console (real stack, headless Chromium)', () => {
+describe.skipIf(!hasWeb || !hasChromium())('a query over its time budget in the console (real stack, headless Chromium)', () => {
   const stops: Stop[] = [];
   let base = '';
   let browser: Browser;
@@ -59,7 +59,7 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('a query over its time budg
     });
     stops.push(() => api.stop());
     base = `http://127.0.0.1:${api.port}/`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+    browser = await launchChromium();
     stops.push(() => browser.close());
   }, 120_000);
 
@@ -68,15 +68,9 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('a query over its time budg
   });
 
   it('a plate search over the budget is cut and explained in Spanish; the next one is cut at its own budget, not queued behind the first', async () => {
-    const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'es-MX', timezoneId: 'America/Mexico_City' });
-    const page = await ctx.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
-    await page.goto(base);
-    await page.getByLabel(/Usuario/).fill('ana.ruiz');
-    await page.getByLabel(/Contraseña/).fill('clave-de-ana-2026');
-    await page.getByRole('button', { name: 'Iniciar sesión' }).click();
-    await page.locator('.topbar').waitFor({ timeout: 20_000 });
+    const page = await openPage(browser, { viewport: { width: 1400, height: 900 }, ...MX_BROWSER });
+    const errors = page.errors;
+    await logIn(page, base, 'ana.ruiz', 'clave-de-ana-2026');
     await page.locator('[data-view="investigate"]').click();
     const s = page.locator('[data-testid="plate-search"]');
     await s.locator('input[name="plate"]').fill('abc12');
@@ -96,6 +90,6 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('a query over its time budg
     expect(await alert.textContent()).toBe(DICTIONARY.es.err_E_QUERY_BUDGET);
     expect(Date.now() - t1).toBeLessThan(15_000);
     expect(errors).toEqual([]);
-    await ctx.close();
+    await page.context().close();
   }, 90_000);
 });

@@ -9,7 +9,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium, openPage, logIn, hasChromium } from '../../testing/browser';
 import type { AnyTelemetryRecord } from '../../contract';
 import { loadCity, segmentIndex } from '../../firmware-config/city';
 import { WEB_DIST } from '../api/index';
@@ -19,9 +20,8 @@ import type { ServiceReport } from '../shared/open311';
 
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts');
 const hasWeb = fs.existsSync(path.join(WEB_DIST, 'index.html'));
-const CHROMIUM = '/usr/bin/chromium';
 
-describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('citizen reports end to end (public page, operator console, headless Chromium)', () => {
+describe.skipIf(!hasWeb || !hasChromium())('citizen reports end to end (public page, operator console, headless Chromium)', () => {
   let stack: ConsoleStack;
   let browser: Browser;
   let base = '';
@@ -49,10 +49,7 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('citizen reports end to end
       recs.push({ deviceId: 'truck-01', kind: 'truck', stream: 'gps', ts, receivedAt: ts, late: false, district: seg.properties.district, payload: { ts, lat, lon, speedKmh: 25, heading: 90 } });
     }
     await stack.store.writeBatch(recs);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {
@@ -61,10 +58,7 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('citizen reports end to end
   });
 
   async function newPage(): Promise<Page & { errors: string[] }> {
-    const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-    const page = (await ctx.newPage()) as Page & { errors: string[] };
-    page.errors = [];
-    page.on('pageerror', (e) => page.errors.push(String(e)));
+    const page = await openPage(browser, { viewport: { width: 1400, height: 900 } });
     return page;
   }
 
@@ -121,10 +115,7 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('citizen reports end to end
 
   it('an operator sees it with its evidence; closing it as fixed without a pass warns, going ahead flags it', async () => {
     const op = await newPage();
-    await op.goto(base);
-    await op.getByLabel(/Usuario/).fill('op');
-    await op.getByLabel(/Contraseña/).fill('op-pass');
-    await op.getByRole('button', { name: 'Iniciar sesión' }).click();
+    await logIn(op, base, 'op', 'op-pass', { timeoutMs: 30_000 });
     await op.locator('[data-view="reports"]').click({ timeout: 30_000 });
     // on the map too, coloured by its evidence (drove by: amber); clicking it opens the report
     const marker = op.locator(`[data-report-marker="${reportId}"]`);

@@ -12,7 +12,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium, openPage, logIn, hasChromium } from '../../testing/browser';
 import { deviceTopic } from '../../contract';
 import { loadConfig } from '../../lib/config';
 import { loadCity } from '../../firmware-config/city';
@@ -28,10 +29,9 @@ import type { TelemetryStore } from '../../store/types';
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts');
 const DOCS = path.resolve(import.meta.dirname, '../../docs');
 const hasWeb = fs.existsSync(path.join(WEB_DIST, 'index.html'));
-const CHROMIUM = '/usr/bin/chromium';
 type Stop = () => Promise<unknown> | unknown;
 
-describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('admin and investigator screens end to end (real stack, headless Chromium)', () => {
+describe.skipIf(!hasWeb || !hasChromium())('admin and investigator screens end to end (real stack, headless Chromium)', () => {
   const stops: Stop[] = [];
   let base = '';
   let browser: Browser;
@@ -85,10 +85,7 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('admin and investigator scr
     }
     await waitFor(async () => (await store.count({ stream: 'plate', deviceId: 'cam-01' })) >= reads.length, 30_000, 100, 'plate reads stored');
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
     stops.push(() => browser.close());
   }, 120_000);
 
@@ -98,16 +95,9 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('admin and investigator scr
   });
 
   async function loginAs(username: string, password: string): Promise<Page & { errors: string[] }> {
-    const ctx = await browser.newContext({ viewport: { width: 1600, height: 1000 }, acceptDownloads: true, locale: 'es-MX', timezoneId: 'America/Mexico_City' });
-    const page = (await ctx.newPage()) as Page & { errors: string[] };
-    page.errors = [];
-    page.on('pageerror', (e) => page.errors.push(String(e)));
+    const page = await openPage(browser, { viewport: { width: 1600, height: 1000 }, acceptDownloads: true, locale: 'es-MX', timezoneId: 'America/Mexico_City' });
     page.on('dialog', (d) => void d.accept());
-    await page.goto(base);
-    await page.getByLabel(/Usuario/).fill(username);
-    await page.getByLabel(/Contraseña/).fill(password);
-    await page.getByRole('button', { name: 'Iniciar sesión' }).click();
-    await page.locator('.topbar').waitFor({ timeout: 20_000 });
+    await logIn(page, base, username, password);
     return page;
   }
   const tokenOf = (page: Page) => page.evaluate(() => JSON.parse(sessionStorage.getItem('cityops.session')!).token as string);

@@ -10,13 +10,13 @@
 import { DuckDBInstance, version as duckdbVersion, type DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from '../../lib/log';
 import type { TelemetryStore } from '../types';
-import { StoreError } from './errors';
+import { StoreError } from '../errors';
 import { SerialQueue } from './queue';
 import * as read from './read';
 import { schemaDdl, stagingDdl } from './schema';
 import { writeBatch, writeDeadLetters } from './write';
 
-export { StoreError } from './errors';
+export { StoreError } from '../errors';
 
 export interface DuckDbStoreOptions {
   /** database file, or ':memory:' */

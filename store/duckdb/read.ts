@@ -16,7 +16,7 @@ import type {
   TrackPoint,
   TruckEventRow,
 } from '../types';
-import { StoreError } from './errors';
+import { StoreError } from '../errors';
 import { HOUR_MS, ROLLUPS, STREAM_TABLES, fieldColumn } from './schema';
 
 type Row = Record<string, DuckDBValue>;

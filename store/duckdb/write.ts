@@ -8,7 +8,7 @@
 import { DuckDBDataChunk, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import type { AnyTelemetryRecord, DeadLetter, TelemetryStream } from '../../contract';
 import type { WriteResult } from '../types';
-import { StoreError } from './errors';
+import { StoreError } from '../errors';
 import { DUCK_TYPES, HOUR_MS, ROLLUPS, STREAM_TABLES, fieldColumn, tableColumns, type RollupStream, type SqlType, type TableColumn } from './schema';
 
 const CHUNK_ROWS = 2048; // DuckDB's vector size: the most rows one data chunk holds

@@ -9,6 +9,7 @@
  */
 import type { AnyTelemetryRecord, DeadLetter, TelemetryStream } from '../../contract';
 import { createLogger, type Logger } from '../../lib/log';
+import { StoreError } from '../errors';
 import type { StoreHealth, TelemetryStore, WriteResult } from '../types';
 import { createQlClient, withSignal, type QlClient } from './influxql';
 import * as Q from './queries';
@@ -97,7 +98,7 @@ export async function openInfluxStore(opts: InfluxStoreOptions): Promise<InfluxS
     },
 
     async writeBatch(records: AnyTelemetryRecord[]): Promise<WriteResult> {
-      if (closed) throw Object.assign(new Error('store is closed'), { code: 'E_STORE_CLOSED' });
+      if (closed) throw new StoreError('E_STORE_CLOSED', 'the InfluxDB store is closed');
       if (!records.length) return { written: 0, duplicates: 0 };
       let duplicates = 0;
       const fresh: AnyTelemetryRecord[] = [];
@@ -142,7 +143,7 @@ export async function openInfluxStore(opts: InfluxStoreOptions): Promise<InfluxS
     },
 
     async writeDeadLetters(letters: DeadLetter[]) {
-      if (closed) throw Object.assign(new Error('store is closed'), { code: 'E_STORE_CLOSED' });
+      if (closed) throw new StoreError('E_STORE_CLOSED', 'the InfluxDB store is closed');
       if (!letters.length) return;
       await writer.submit(letters.map(deadLetterToLine));
     },

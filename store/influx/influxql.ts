@@ -2,18 +2,12 @@
  * The one read path: InfluxQL over `/query` (1.x natively; 2.x through its v1-compatible
  * endpoint with a DBRP mapping; 3.x natively). Results are asked for with `epoch=ms`.
  */
+import { StoreError } from '../errors';
 import { authHeaders, type InfluxApi } from './transport';
 
-export class InfluxQueryError extends Error {
-  constructor(
-    message: string,
-    readonly status?: number,
-    /** E_STORE_CANCELLED when the caller's signal aborted it */
-    readonly code: 'E_INFLUX_QUERY' | 'E_STORE_CANCELLED' = 'E_INFLUX_QUERY',
-  ) {
-    super(message);
-  }
-}
+/** A failed InfluxQL request: the store's one error (E_STORE_QUERY, or E_STORE_CANCELLED / E_STORE_UNREACHABLE). */
+const queryError = (message: string, status?: number, code: 'E_STORE_QUERY' | 'E_STORE_CANCELLED' | 'E_STORE_UNREACHABLE' = 'E_STORE_QUERY') =>
+  new StoreError(code, message, undefined, status === undefined ? undefined : { status });
 
 /** The same client with every request also bound to `signal` (a caller's time budget). */
 export function withSignal(ql: QlClient, signal: AbortSignal | undefined): QlClient {
@@ -101,18 +95,18 @@ export function createQlClient(opts: { url: string; token: string; api: InfluxAp
       text = await res.text();
     } catch (err) {
       // closing the request makes influxd stop the query (its HTTP handler watches the connection)
-      if (o.signal?.aborted) throw new InfluxQueryError('query cancelled by its caller', undefined, 'E_STORE_CANCELLED');
-      throw new InfluxQueryError(`InfluxDB unreachable: ${(err as Error).message}`);
+      if (o.signal?.aborted) throw queryError('query cancelled by its caller', undefined, 'E_STORE_CANCELLED');
+      throw queryError(`InfluxDB unreachable: ${(err as Error).message}`, undefined, 'E_STORE_UNREACHABLE');
     }
     let json: { results?: QlResult[]; error?: string } = {};
     try {
       json = JSON.parse(text);
     } catch {
-      throw new InfluxQueryError(`InfluxDB /query answered ${res.status}: ${text.slice(0, 200)}`, res.status);
+      throw queryError(`InfluxDB /query answered ${res.status}: ${text.slice(0, 200)}`, res.status);
     }
-    if (!res.ok || json.error) throw new InfluxQueryError(`InfluxDB /query ${res.status}: ${json.error ?? text.slice(0, 200)}`, res.status);
+    if (!res.ok || json.error) throw queryError(`InfluxDB /query ${res.status}: ${json.error ?? text.slice(0, 200)}`, res.status);
     const results = json.results ?? [];
-    for (const r of results) if (r.error) throw new InfluxQueryError(`InfluxQL error: ${r.error} (in: ${q.slice(0, 300)})`, res.status);
+    for (const r of results) if (r.error) throw queryError(`InfluxQL error: ${r.error} (in: ${q.slice(0, 300)})`, res.status);
     return results;
   };
   return {

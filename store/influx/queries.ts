@@ -76,7 +76,7 @@ export async function truckEvents(ql: QlClient, q: { deviceIds?: string[] } & Ti
 
 export async function series(ql: QlClient, q: SeriesQuery): Promise<SeriesBucket[]> {
   if (q.deviceIds && !q.deviceIds.length) return [];
-  if (!(q.windowMs >= 1)) throw Object.assign(new Error('windowMs must be >= 1'), { code: 'E_BAD_QUERY' });
+  if (!(q.windowMs >= 1)) throw Object.assign(new Error('windowMs must be >= 1'), { code: 'E_STORE_QUERY' });
   const f = ident(q.field);
   const clauses = [...timeRange(q)];
   if (q.deviceIds) clauses.push(anyOf('device_id', q.deviceIds));

@@ -10,6 +10,7 @@
 import { Command } from 'commander';
 import { pathToFileURL } from 'node:url';
 import { loadConfig } from '../../lib/config';
+import { StoreError } from '../errors';
 import { createQlClient } from './influxql';
 import { ensureRetention, rollupQuery, type SetupStep } from './retention';
 import { probeVersion, type InfluxApi } from './transport';
@@ -26,7 +27,7 @@ export interface SetupOptions {
 export async function runSetup(o: SetupOptions, out: (line: string) => void = console.log): Promise<SetupStep[]> {
   const url = o.url.replace(/\/$/, '');
   const probed = await probeVersion(url).catch((err: Error) => {
-    throw Object.assign(new Error(`InfluxDB at ${url} is not reachable: ${err.message}`), { code: 'E_INFLUX_UNREACHABLE' });
+    throw new StoreError('E_STORE_UNREACHABLE', `InfluxDB at ${url} is not reachable: ${err.message}`, undefined, { cause: err });
   });
   const api = o.api === 'auto' ? probed.api : o.api;
   out(`InfluxDB ${probed.version || '(version unknown)'} at ${url} — ${api === 'v1' ? '1.x' : '2.x/3.x'} API`);
@@ -62,9 +63,9 @@ export function setupCommand(): Command {
       const rawDays = Number(opts.rawDays);
       const rollupDays = Number(opts.rollupDays);
       if (!Number.isFinite(rawDays) || rawDays < 0 || !Number.isFinite(rollupDays) || rollupDays <= 0) {
-        throw Object.assign(new Error('--raw-days must be >= 0 and --rollup-days > 0'), { code: 'E_USAGE' });
+        throw Object.assign(new Error('--raw-days must be >= 0 and --rollup-days > 0'), { code: 'E_STORE_SETUP_USAGE' });
       }
-      if (!['auto', 'v1', 'v2'].includes(opts.api)) throw Object.assign(new Error('--api must be auto, v1 or v2'), { code: 'E_USAGE' });
+      if (!['auto', 'v1', 'v2'].includes(opts.api)) throw Object.assign(new Error('--api must be auto, v1 or v2'), { code: 'E_STORE_SETUP_USAGE' });
       if (opts.printCq) {
         for (const s of ['air', 'noise'] as const) console.log(`${rollupQuery(opts.db, s, 'raw', 'rollup').text};`);
         return;
@@ -77,7 +78,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   setupCommand()
     .parseAsync(process.argv)
     .catch((err: Error & { code?: string }) => {
-      console.error(`influx:setup failed [${err.code ?? 'E_SETUP'}]: ${err.message}`);
+      console.error(`influx:setup failed [${err.code ?? 'E_STORE_SETUP'}]: ${err.message}`);
       process.exitCode = 1;
     });
 }

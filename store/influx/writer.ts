@@ -26,6 +26,7 @@ import { ping, replaySpill } from './replay';
 import { deadLetterToLine } from './schema';
 import { Settlement, type Outcome, type SubmitResult } from './settlement';
 import { Spill } from './spill';
+import { StoreError } from '../errors';
 
 export { serverMessage } from './rejection';
 export type { SubmitResult } from './settlement';
@@ -159,7 +160,7 @@ export class InfluxWriter {
   }
 
   private enqueue(lines: string[], replay: boolean): Promise<SubmitResult> {
-    if (this.closed) return Promise.reject(Object.assign(new Error('influx writer is closed'), { code: 'E_STORE_CLOSED' }));
+    if (this.closed) return Promise.reject(new StoreError('E_STORE_CLOSED', 'influx writer is closed'));
     if (!lines.length) return Promise.resolve({ written: 0, spilled: 0, rejected: 0 });
     const done = this.settlement.track(lines);
     if (!replay && (this.down || this.spill.lines > 0)) {

@@ -124,10 +124,10 @@ export function fleetTrucks(ctx: PlannerCtx, q: Pick<FleetQuery, 'deviceIds' | '
 }
 
 export function checkFleetRange(q: { from: number; to: number }, trucks: number): void {
-  if (q.to <= q.from) throw badRequest('E_RANGE', '`to` must be after `from`');
+  if (q.to <= q.from) throw badRequest('E_QUERY_RANGE', '`to` must be after `from`');
   const days = (q.to - q.from) / 86_400_000;
-  if (days > FLEET_REPORT_LIMITS.maxDays) throw badRequest('E_RANGE_TOO_LONG', `a fleet report covers at most ${FLEET_REPORT_LIMITS.maxDays} days; split the range`);
-  if (Math.ceil(days) * trucks > FLEET_REPORT_LIMITS.maxTruckDays) throw badRequest('E_RANGE_TOO_LONG', `a fleet report covers at most ${FLEET_REPORT_LIMITS.maxTruckDays} truck-days (${trucks} trucks × ${Math.ceil(days)} days asked); pick fewer trucks or a shorter range`);
+  if (days > FLEET_REPORT_LIMITS.maxDays) throw badRequest('E_QUERY_RANGE_TOO_LONG', `a fleet report covers at most ${FLEET_REPORT_LIMITS.maxDays} days; split the range`);
+  if (Math.ceil(days) * trucks > FLEET_REPORT_LIMITS.maxTruckDays) throw badRequest('E_QUERY_RANGE_TOO_LONG', `a fleet report covers at most ${FLEET_REPORT_LIMITS.maxTruckDays} truck-days (${trucks} trucks × ${Math.ceil(days)} days asked); pick fewer trucks or a shorter range`);
 }
 
 /** `visits`: the trucks' geofence visits overlapping the range (the API's geofence repository). */

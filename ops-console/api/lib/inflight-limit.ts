@@ -1,6 +1,6 @@
 /**
  * Requests in flight per user and in all, for one plugin's routes (a preHandler hook: it applies to
- * the routes of the plugin that calls it). Over either limit: 429 E_TOO_MANY_QUERIES.
+ * the routes of the plugin that calls it). Over either limit: 429 E_QUERY_TOO_MANY.
  */
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from './errors';
@@ -19,7 +19,7 @@ export function limitInFlight(app: FastifyInstance, limit: InFlightLimit): void 
     const who = req.user?.sub ?? req.ip;
     const mine = inflight.get(who) ?? 0;
     if (mine >= limit.perUser || total >= limit.total) {
-      throw new ApiError(429, 'E_TOO_MANY_QUERIES', mine >= limit.perUser ? `at most ${limit.perUser} ${limit.what} at a time per user; wait for one to finish` : `the server is answering too many ${limit.what}; retry shortly`);
+      throw new ApiError(429, 'E_QUERY_TOO_MANY', mine >= limit.perUser ? `at most ${limit.perUser} ${limit.what} at a time per user; wait for one to finish` : `the server is answering too many ${limit.what}; retry shortly`);
     }
     inflight.set(who, mine + 1);
     total++;

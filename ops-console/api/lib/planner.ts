@@ -13,6 +13,7 @@ import { segmentIndex, type City } from '../../../firmware-config/city';
 import { localDays } from './local-days';
 import { coverage, splitRuns, SERVED_RADIUS_M } from './coverage';
 import { badRequest, notFound } from './errors';
+import type { AirIndexRow, CoverageRow } from '../../shared/api';
 
 export interface PlannerCtx {
   store: TelemetryStore;
@@ -32,7 +33,7 @@ export function devicesOf(ctx: PlannerCtx, kinds: RegistryDevice['kind'][], ids?
   if (!ids) return ctx.registry.registry.devices.filter((d) => kinds.includes(d.kind) && d.status !== 'retired');
   return ids.map((id) => {
     const d = ctx.registry.device(id);
-    if (!d) throw notFound('E_UNKNOWN_DEVICE', `no device ${id}`);
+    if (!d) throw notFound('E_DEVICE_UNKNOWN', `no device ${id}`);
     if (!kinds.includes(d.kind)) throw badRequest('E_DEVICE_KIND', `${id} is a ${d.kind}, not ${kinds.join(' or ')}`);
     return d;
   });
@@ -41,16 +42,6 @@ export function devicesOf(ctx: PlannerCtx, kinds: RegistryDevice['kind'][], ids?
 const hourFloor = (t: number) => Math.floor(t / HOUR_MS) * HOUR_MS;
 
 // ── Índice AIRE Y SALUD ─────────────────────────────────────────────────────────────────────
-export interface AirIndexRow {
-  deviceId: string;
-  /** hour start (ms) */
-  hour: number;
-  category: string | null;
-  label: string | null;
-  colour: string | null;
-  responsible: string[];
-  pollutants: Record<string, { category: string; value: number; unit: string }>;
-}
 
 export async function airIndex(ctx: PlannerCtx, q: RangeIds): Promise<AirIndexRow[]> {
   const stations = devicesOf(ctx, ['air'], q.deviceIds);
@@ -167,28 +158,12 @@ function localDaysDate(t: number, tz: string): { date: string } {
  * was not served, or nothing was received). Only `done` and `in_progress` rows have a meaningful
  * share; the others list no missed streets and must read "no data", never "0 % — all missed".
  */
-export const COVERAGE_STATUSES = ['done', 'in_progress', 'not_started', 'no_data'] as const;
-export type CoverageStatus = (typeof COVERAGE_STATUSES)[number];
-
-export interface CoverageRow {
-  deviceId: string;
-  routeId: string;
-  date: string;
-  status: CoverageStatus;
-  planned: number;
-  /** planned segments due by now (planned × elapsed share of the shift; = planned once done) */
-  due: number;
-  served: number;
-  share: number;
-  fixes: number;
-  missed: { segmentId: string; name?: string }[];
-}
 
 export async function routeCoverage(ctx: PlannerCtx, q: RangeIds & { routeId?: string; radiusM?: number }, now = Date.now()): Promise<CoverageRow[]> {
   if (!ctx.city) throw new ApiCityMissing();
   const segs = segmentIndex(ctx.city);
   const routes = new Map(ctx.city.routes.map((r) => [r.id, r]));
-  if (q.routeId && !routes.has(q.routeId)) throw notFound('E_UNKNOWN_ROUTE', `no route ${q.routeId}`);
+  if (q.routeId && !routes.has(q.routeId)) throw notFound('E_QUERY_UNKNOWN_ROUTE', `no route ${q.routeId}`);
   const trucks = devicesOf(ctx, ['truck'], q.deviceIds).filter((d) => d.truck && (!q.routeId || d.truck.routeId === q.routeId));
   const rows: CoverageRow[] = [];
   for (const t of trucks) {
@@ -223,7 +198,7 @@ export async function routeCoverage(ctx: PlannerCtx, q: RangeIds & { routeId?: s
 
 export class ApiCityMissing extends Error {
   statusCode = 409;
-  code = 'E_NO_CITY';
+  code = 'E_QUERY_NO_CITY';
   constructor() {
     super('no city data (streets and routes) loaded: coverage is unavailable');
   }

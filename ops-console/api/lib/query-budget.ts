@@ -68,7 +68,7 @@ export async function withQueryBudget<T>(app: FastifyInstance, query: string, ru
       app.log.warn({ code: 'E_QUERY_BUDGET', query, budgetMs: ms }, 'query cancelled at its time budget');
       throw new QueryBudgetError(query, ms);
     }
-    if (ac.signal.aborted) throw new ApiError(499, 'E_CLIENT_GONE', 'the client closed the request; its query was cancelled');
+    if (ac.signal.aborted) throw new ApiError(499, 'E_QUERY_CLIENT_GONE', 'the client closed the request; its query was cancelled');
     throw err;
   } finally {
     clearTimeout(timer);

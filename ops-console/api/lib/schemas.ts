@@ -1,24 +1,10 @@
 /** Schemas shared by the routes (TypeBox → Ajv validation, serialization and the OpenAPI document). */
 import { Type } from 'typebox';
-import type { Static, TSchema } from '@sinclair/typebox';
 import { ROLES } from '../../shared/live';
 
-/** A string enum (typed as the union of its values). */
-export const OneOf = <const T extends readonly string[]>(values: T, opts: Record<string, unknown> = {}) =>
-  Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...opts });
+import { OneOf } from '../../shared/api';
 
-/**
- * A contract schema (@sinclair/typebox) used inside a route schema (typebox 1.x, the type
- * provider's): its JSON without `$id` (ids must be unique per app), typed as the contract's Static.
- */
-export function inline<T extends TSchema>(schema: T) {
-  const strip = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(strip);
-    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).filter(([k]) => k !== '$id').map(([k, x]) => [k, strip(x)]));
-    return v;
-  };
-  return Type.Unsafe<Static<T>>(strip(schema) as Record<string, unknown>);
-}
+export { OneOf };
 
 export const Ms = (description: string) => Type.Integer({ minimum: 0, maximum: 4_102_444_800_000, 'x-unit': 'ms since epoch', description });
 

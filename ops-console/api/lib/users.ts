@@ -17,11 +17,13 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Type, type Static } from '@sinclair/typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { Type, type Static } from 'typebox';
+import { Compile } from 'typebox/compile';
 import { generateSecret, hashPassword, hashPasswordSync, verifyPassword } from '../../../firmware-config/credentials';
+import { schemaProblems } from '../../../contract';
 import { ROLES, type Role } from '../../shared/live';
 import type { OpsDb, Row } from '../plugins/app/ops-db';
+import type { ApiErrorCode } from '../../../lib/error-codes';
 
 export const USERNAME_PATTERN = '^[a-z][a-z0-9._-]{1,39}$';
 /** Roles a console user may have (public is the anonymous scope, never a user). */
@@ -30,7 +32,7 @@ export const MIN_PASSWORD_LENGTH = 10;
 
 export const UserRecord = Type.Object({
   username: Type.String({ pattern: USERNAME_PATTERN }),
-  role: Type.Union(USER_ROLES.map((r) => Type.Literal(r))),
+  role: Type.Enum(USER_ROLES),
   passwordHash: Type.String({ pattern: '^scrypt\\$' }),
   disabled: Type.Optional(Type.Boolean()),
   createdAt: Type.Optional(Type.Integer()),
@@ -38,7 +40,7 @@ export const UserRecord = Type.Object({
 });
 export type UserRecord = Static<typeof UserRecord>;
 const UsersFile = Type.Object({ users: Type.Array(UserRecord) });
-const checkFile = TypeCompiler.Compile(UsersFile);
+const checkFile = Compile(UsersFile);
 
 export const DEFAULT_USERS: { username: string; role: Role }[] = [
   { username: 'operador', role: 'operator' },
@@ -49,7 +51,7 @@ export const DEFAULT_USERS: { username: string; role: Role }[] = [
 export class UsersError extends Error {
   constructor(
     message: string,
-    readonly code = 'E_USERS',
+    readonly code: Extract<ApiErrorCode, `E_USER_${string}`> = 'E_USER_FILE',
   ) {
     super(message);
   }
@@ -121,11 +123,11 @@ function storeOf(initial: UserRecord[], opts: StoreOptions = {}): UserStore {
   };
   const must = (username: string): UserRecord => {
     const u = byName.get(username);
-    if (!u) throw new UsersError(`no user ${username}`, 'E_UNKNOWN_USER');
+    if (!u) throw new UsersError(`no user ${username}`, 'E_USER_UNKNOWN');
     return u;
   };
   const checkPassword = (password: string) => {
-    if (password.length < MIN_PASSWORD_LENGTH) throw new UsersError(`password: at least ${MIN_PASSWORD_LENGTH} characters`, 'E_WEAK_PASSWORD');
+    if (password.length < MIN_PASSWORD_LENGTH) throw new UsersError(`password: at least ${MIN_PASSWORD_LENGTH} characters`, 'E_USER_WEAK_PASSWORD');
   };
   return {
     async verify(username, password) {
@@ -140,9 +142,9 @@ function storeOf(initial: UserRecord[], opts: StoreOptions = {}): UserStore {
       return !!u && !u.disabled;
     },
     async create(n) {
-      if (!new RegExp(USERNAME_PATTERN).test(n.username)) throw new UsersError(`username ${n.username}: lower-case letters, digits, . _ -; 2–40 characters, starting with a letter`, 'E_USERNAME');
-      if (byName.has(n.username)) throw new UsersError(`user ${n.username} already exists`, 'E_DUPLICATE_USER');
-      if (!(USER_ROLES as readonly string[]).includes(n.role)) throw new UsersError(`role ${n.role}: not one of ${USER_ROLES.join(', ')}`, 'E_ROLE');
+      if (!new RegExp(USERNAME_PATTERN).test(n.username)) throw new UsersError(`username ${n.username}: lower-case letters, digits, . _ -; 2–40 characters, starting with a letter`, 'E_USER_NAME');
+      if (byName.has(n.username)) throw new UsersError(`user ${n.username} already exists`, 'E_USER_DUPLICATE');
+      if (!(USER_ROLES as readonly string[]).includes(n.role)) throw new UsersError(`role ${n.role}: not one of ${USER_ROLES.join(', ')}`, 'E_USER_ROLE');
       checkPassword(n.password);
       const now = Date.now();
       const u: UserRecord = { username: n.username, role: n.role as UserRecord['role'], passwordHash: await hashPassword(n.password, opts.cost), createdAt: now, passwordChangedAt: now };
@@ -189,7 +191,7 @@ export function withServiceUsers(base: UserStore, services: UserRecord[]): UserS
   const extra = storeOf(services);
   const names = new Set(services.map((s) => s.username));
   const refuse = (username: string) => {
-    if (names.has(username)) throw new UsersError(`${username} is a service account (registry); manage it with npm run devices`, 'E_SERVICE_USER');
+    if (names.has(username)) throw new UsersError(`${username} is a service account (registry); manage it with npm run devices`, 'E_USER_SERVICE');
   };
   return {
     verify: (username, password) => (names.has(username) ? extra.verify(username, password) : base.verify(username, password)),
@@ -201,7 +203,7 @@ export function withServiceUsers(base: UserStore, services: UserRecord[]): UserS
     ...(base.create
       ? {
           create: async (u: { username: string; role: Role; password: string }) => {
-            if (names.has(u.username)) throw new UsersError(`user ${u.username} already exists`, 'E_DUPLICATE_USER');
+            if (names.has(u.username)) throw new UsersError(`user ${u.username} already exists`, 'E_USER_DUPLICATE');
             return base.create!(u);
           },
           setPassword: async (username: string, password: string) => (refuse(username), base.setPassword!(username, password)),
@@ -235,7 +237,7 @@ export async function loadOrCreateUsers(
       throw new UsersError(`${file}: not valid JSON: ${(err as Error).message}`);
     }
     if (!checkFile.Check(data)) {
-      const e = [...checkFile.Errors(data)][0];
+      const e = schemaProblems(checkFile, data, 1)[0];
       throw new UsersError(`${file}: ${e?.path || '(root)'}: ${e?.message}`);
     }
     return storeOf(data.users, { file, initialPasswordsFile: pwFile });

@@ -7,55 +7,22 @@
  */
 import path from 'node:path';
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Static } from 'typebox';
-import { DEVICE_KINDS, PLATE_DIRECTIONS, REJECT_REASONS } from '../../../contract';
+import { AdminDeviceRow as DeviceRow, DeviceAddBody as AddBody, DeviceEditBody as EditBody, RenderedDeviceOf } from '../../shared/api';
+import type { REJECT_REASONS } from '../../../contract';
 import { addDeviceWithConfig, AdminError, deviceOptionsOf, deviceSpec, retireDevice, rotateDevice, updateDevice } from '../../../firmware-config/admin';
 import { DeviceConfig } from '../../../firmware-config/device-config';
 import { RegistryError } from '../../../firmware-config/registry';
-import { DEVICE_STATES, NOISE_ZONES } from '../../../firmware-config/schema';
 import { mqttUrlOf } from '../../../lib/config';
 import { ApiError } from '../lib/errors';
-import { DeviceIdParam, errors, inline, OneOf } from '../lib/schemas';
+import { DeviceIdParam, errors } from '../lib/schemas';
 import type { AuditAction } from '../../shared/audit-actions';
 
-const Fields = {
-  model: Type.String({ minLength: 1, maxLength: 80 }),
-  district: Type.String({ minLength: 1, maxLength: 80 }),
-  lat: Type.Optional(Type.Number({ 'x-unit': '°', description: 'fixed location (stations, cameras)' })),
-  lon: Type.Optional(Type.Number({ 'x-unit': '°' })),
-  zone: Type.Optional(OneOf(NOISE_ZONES, { description: 'noise zone (NOM-081)' })),
-  road: Type.Optional(Type.String({ maxLength: 120, description: 'camera: road name' })),
-  direction: Type.Optional(OneOf([...PLATE_DIRECTIONS, 'both'] as const, { description: 'camera: which way it reads' })),
-  lanes: Type.Optional(Type.Integer({ description: 'camera: lanes' })),
-  depot: Type.Optional(Type.String({ maxLength: 40, description: 'truck: depot id' })),
-  route: Type.Optional(Type.String({ maxLength: 40, description: 'truck: route id' })),
-  plate: Type.Optional(Type.String({ maxLength: 12, description: 'truck: plate' })),
-  dataS: Type.Optional(Type.Integer({ 'x-unit': 's', description: 'reporting interval' })),
-  statusS: Type.Optional(Type.Integer({ 'x-unit': 's', description: 'status interval' })),
-};
-const AddBody = Type.Object({ id: Type.String({ minLength: 1, maxLength: 40 }), kind: OneOf(DEVICE_KINDS), ...Fields }, { additionalProperties: false, description: 'as `npm run devices -- add` takes it' });
-const EditBody = Type.Object(Fields, { additionalProperties: false });
-const DeviceRow = Type.Object({
-  ...AddBody.properties,
-  zone: Type.Optional(Type.String()),
-  direction: Type.Optional(Type.String()),
-  status: OneOf(DEVICE_STATES),
-  online: Type.Union([Type.Boolean(), Type.Null()]),
-  lastSeen: Type.Union([Type.Integer(), Type.Null()]),
-  credentialsIssuedAt: Type.Union([Type.Integer(), Type.Null()]),
-  lastError: Type.Union([Type.Object({ at: Type.Integer(), reason: OneOf(REJECT_REASONS), detail: Type.String() }), Type.Null()], { description: 'the newest dead letter of this device' }),
-});
-const Rendered = Type.Object({ device: DeviceRow, config: inline(DeviceConfig), file: Type.String({ description: 'where the config was written' }) });
-
-/** the console imports these response types */
-export type AdminDeviceRow = Static<typeof DeviceRow>;
-export type RenderedDevice = Static<typeof Rendered>;
-export type DeviceAddBody = Static<typeof AddBody>;
+const Rendered = RenderedDeviceOf(DeviceConfig);
 
 function toApiError(err: unknown): never {
-  if (err instanceof RegistryError) throw new ApiError(400, 'E_REGISTRY', err.problems.map((p) => p.replace(/^[^:]*: /, '')).join('; '));
+  if (err instanceof RegistryError) throw new ApiError(400, 'E_REGISTRY_INVALID', err.problems.map((p) => p.replace(/^[^:]*: /, '')).join('; '));
   if (err instanceof AdminError) {
-    const status = err.code === 'E_UNKNOWN_DEVICE' ? 404 : err.code === 'E_DUPLICATE_DEVICE' || err.code === 'E_RETIRED' ? 409 : 400;
+    const status = err.code === 'E_DEVICE_UNKNOWN' ? 404 : err.code === 'E_DEVICE_DUPLICATE' || err.code === 'E_DEVICE_RETIRED' ? 409 : 400;
     throw new ApiError(status, err.code, err.message.replace(/^[^:]*: /, ''));
   }
   throw err;

@@ -12,10 +12,10 @@ import { TRANSITIONS, type TransitionName } from '../lib/alert-fold';
 import { plateOf } from '../lib/alert-redact';
 import { ApiError, badRequest, conflict, notFound } from '../lib/errors';
 import { canSeePlates } from '../plugins/app/auth';
-import { errors, inline, OptRangeQuery, OneOf, RoleSchema } from '../lib/schemas';
+import { errors, OptRangeQuery, OneOf, RoleSchema } from '../lib/schemas';
 import type { Role } from '../../shared/live';
 
-const AlertSchema = inline(Alert);
+const AlertSchema = Alert;
 const IdParam = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
 const READ_ROLES = ['operator', 'planner'] as const;
 /** operators act on alerts (admin may use every route) */
@@ -57,9 +57,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   /** One console action on one alert: checked, folded, stored, published. */
   async function act(user: { sub: string; role: Role }, id: string, name: TransitionName, b: ActBody, log: { error(o: unknown, m: string): void }): Promise<Alert> {
     const a = await app.alertPrivacy.find(id);
-    if (!a) throw notFound('E_UNKNOWN_ALERT', `no alert ${id}`);
+    if (!a) throw notFound('E_ALERT_UNKNOWN', `no alert ${id}`);
     if (name === 'assign' && !assignees().some((u) => u.username === b.assignee)) {
-      throw badRequest('E_UNKNOWN_USER', `no console user ${b.assignee} (GET /api/alerts/assignees lists them)`);
+      throw badRequest('E_USER_UNKNOWN', `no console user ${b.assignee} (GET /api/alerts/assignees lists them)`);
     }
     const t = TRANSITIONS[name];
     if (!(t.from as readonly string[]).includes(a.state)) throw conflict('E_ALERT_STATE', `cannot ${name} an alert that is ${a.state}`);
@@ -134,7 +134,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req) => {
       const a = await app.alertPrivacy.find(req.params.id);
-      if (!a) throw notFound('E_UNKNOWN_ALERT', `no alert ${req.params.id}`);
+      if (!a) throw notFound('E_ALERT_UNKNOWN', `no alert ${req.params.id}`);
       return view(a, req.user.role);
     },
   );
@@ -195,8 +195,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req) => {
       const { ids, action, note, assignee } = req.body;
-      if ((action === 'resolve' || action === 'comment') && !note) throw badRequest('E_NOTE_REQUIRED', `${action} needs a note`);
-      if (action === 'assign' && !assignee) throw badRequest('E_ASSIGNEE_REQUIRED', 'assign needs an assignee');
+      if ((action === 'resolve' || action === 'comment') && !note) throw badRequest('E_ALERT_NOTE_REQUIRED', `${action} needs a note`);
+      if (action === 'assign' && !assignee) throw badRequest('E_ALERT_ASSIGNEE_REQUIRED', 'assign needs an assignee');
       const results = [];
       for (const id of ids) {
         try {
@@ -224,9 +224,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req) => {
       const a = await app.alertPrivacy.find(req.params.id);
-      if (!a) throw notFound('E_UNKNOWN_ALERT', `no alert ${req.params.id}`);
+      if (!a) throw notFound('E_ALERT_UNKNOWN', `no alert ${req.params.id}`);
       const plate = plateOf(a);
-      if (!plate) throw conflict('E_NO_PLATE', 'this alert carries no plate');
+      if (!plate) throw conflict('E_ALERT_NO_PLATE', 'this alert carries no plate');
       await app.audit.write({
         actor: req.user.sub,
         role: req.user.role,

@@ -57,13 +57,13 @@ const routes: FastifyPluginAsyncTypebox<{ loginRateLimit?: number }> = async (ap
       if (wait > 0) {
         app.metrics.loginFailures.inc();
         reply.header('retry-after', Math.ceil(wait / 1000));
-        throw new ApiError(429, 'E_RATE_LIMITED', `too many failed logins for this user from your address; retry in ${Math.ceil(wait / 1000)} s`);
+        throw new ApiError(429, 'E_REQUEST_RATE_LIMITED', `too many failed logins for this user from your address; retry in ${Math.ceil(wait / 1000)} s`);
       }
       const u = await app.users.verify(req.body.username, req.body.password);
       if (!u) {
         limiter.failed(key);
         app.metrics.loginFailures.inc();
-        throw new ApiError(401, 'E_BAD_CREDENTIALS', 'wrong username or password');
+        throw new ApiError(401, 'E_AUTH_BAD_CREDENTIALS', 'wrong username or password');
       }
       await app.opsDb.run('INSERT INTO users (username, role, last_login) VALUES ($1, $2, $3) ON CONFLICT (username) DO UPDATE SET role = EXCLUDED.role, last_login = EXCLUDED.last_login', [u.username, u.role, Date.now()]);
       const token = app.jwt.sign({ sub: u.username, role: u.role });

@@ -1,5 +1,6 @@
 /** GET /api/config: what the web console needs before drawing (public; no secrets). */
-import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { ConsoleConfig } from '../../shared/api';
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
@@ -10,7 +11,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['config'],
         summary: 'city name, time zone, map style URL (empty = bundled basemap)',
         security: [],
-        response: { 200: Type.Object({ city: Type.String(), timezone: Type.String(), mapStyleUrl: Type.Optional(Type.String()) }) },
+        response: { 200: ConsoleConfig },
       },
     },
     async () => ({

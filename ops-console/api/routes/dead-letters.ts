@@ -4,7 +4,7 @@
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DeadLetter, REJECT_REASONS } from '../../../contract';
-import { errors, inline, OptRangeQuery, OneOf } from '../lib/schemas';
+import { errors, OptRangeQuery, OneOf } from '../lib/schemas';
 import { canSeePlates } from '../plugins/app/auth';
 
 const Reason = OneOf(REJECT_REASONS);
@@ -23,7 +23,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
           ...OptRangeQuery,
           limit: Type.Integer({ minimum: 1, maximum: 10000, default: 200 }),
         }),
-        response: { 200: Type.Object({ deadLetters: Type.Array(inline(DeadLetter)) }), ...errors(400, 401, 403) },
+        response: { 200: Type.Object({ deadLetters: Type.Array(DeadLetter) }), ...errors(400, 401, 403) },
       },
     },
     async (req) => {

@@ -1,6 +1,6 @@
 /** GET /api/devices (registry + live state + latest status) and GET /api/devices/:id (with latest per stream). */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Static } from 'typebox';
+import { DeviceDetail, DeviceSummary, type CameraReads } from '../../shared/api';
 import { DEVICE_KINDS, type AnyTelemetryRecord, type LiveState } from '../../../contract';
 import { DEVICE_STATES, type RegistryDevice } from '../../../firmware-config/schema';
 import { notFound } from '../lib/errors';
@@ -8,44 +8,6 @@ import { DeviceIdParam, errors, OneOf } from '../lib/schemas';
 import { canSeePlates } from '../plugins/app/auth';
 
 const Kind = OneOf(DEVICE_KINDS);
-const LatLon = Type.Object({ lat: Type.Number(), lon: Type.Number() });
-const DeviceSummary = Type.Object({
-  id: Type.String(),
-  kind: Kind,
-  model: Type.String(),
-  district: Type.String(),
-  status: OneOf(DEVICE_STATES),
-  online: Type.Union([Type.Boolean(), Type.Null()], { description: 'null = no presence seen yet' }),
-  lastSeen: Type.Union([Type.Integer(), Type.Null()], { description: 'latest arrival (ms)' }),
-  firmware: Type.Union([Type.String(), Type.Null()]),
-  location: Type.Optional(LatLon),
-  noiseZone: Type.Optional(Type.String()),
-  routeId: Type.Optional(Type.String()),
-  camera: Type.Optional(Type.Object({ road: Type.String(), direction: Type.String(), lanes: Type.Integer() })),
-  intervals: Type.Object({ dataS: Type.Integer(), statusS: Type.Integer(), parkedS: Type.Optional(Type.Integer()), offShiftS: Type.Optional(Type.Integer()) }),
-  issue: Type.Optional(
-    Type.Object(
-      { code: Type.String({ description: 'ALERT_CODES key: credentials_refused, clock_skew.rejected, payload_rejected' }), reason: Type.String(), since: Type.Integer(), lastAt: Type.Integer() },
-      { description: 'why the device is not reporting normally, when ingest knows (LiveState.issue)' },
-    ),
-  ),
-});
-const LatestEntry = Type.Object({ ts: Type.Integer(), late: Type.Boolean(), receivedAt: Type.Optional(Type.Integer()), data: Type.Unknown() });
-/** a camera's read rate and last read, for every role that sees the device (counts and a time: no plate) */
-const CameraReads = Type.Object(
-  {
-    lastHour: Type.Integer({ minimum: 0, description: 'plate reads in the 60 minutes before the request (reads/h)' }),
-    lastReadAt: Type.Union([Type.Integer(), Type.Null()], { description: 'event time of the latest plate read (ms); null = none stored' }),
-  },
-  { description: 'cameras only' },
-);
-const DeviceDetail = Type.Object({
-  ...DeviceSummary.properties,
-  latest: Type.Record(Type.String(), LatestEntry),
-  thresholds: Type.Optional(Type.Record(Type.String(), Type.Number())),
-  reads: Type.Optional(CameraReads),
-});
-export type CameraReadsT = Static<typeof CameraReads>;
 
 function summary(d: RegistryDevice, live: LiveState | undefined, status: AnyTelemetryRecord | undefined) {
   const fwLive = (live?.latest.status?.data as { fw?: string } | undefined)?.fw;
@@ -114,13 +76,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req) => {
       const d = app.ctx.registry.device(req.params.id);
-      if (!d) throw notFound('E_UNKNOWN_DEVICE', `no device ${req.params.id}`);
+      if (!d) throw notFound('E_DEVICE_UNKNOWN', `no device ${req.params.id}`);
       const recs = await app.ctx.store.latest({ deviceIds: [d.id] });
       const live = app.live.states.get(d.id);
       const latest: Record<string, { ts: number; late: boolean; receivedAt?: number; data: unknown }> = {};
       for (const r of recs) latest[r.stream] = { ts: r.ts, late: r.late, receivedAt: r.receivedAt, data: r.payload };
       for (const [s, v] of Object.entries(live?.latest ?? {})) if (!latest[s] || latest[s]!.ts < v.ts) latest[s] = v;
-      let reads: CameraReadsT | undefined;
+      let reads: CameraReads | undefined;
       if (d.kind === 'camera') {
         const now = Date.now();
         const lastHour = await app.ctx.store.count({ stream: 'plate', deviceId: d.id, from: now - 3_600_000, to: now + 1 });

@@ -36,7 +36,7 @@ const view = (j: ExportJob) => {
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const own = async (id: string, user: { sub: string; role: string }) => {
     const j = await app.exportJobs.get(id);
-    if (!j || (j.createdBy !== user.sub && user.role !== 'admin')) throw notFound('E_UNKNOWN_EXPORT', `no export ${id}`);
+    if (!j || (j.createdBy !== user.sub && user.role !== 'admin')) throw notFound('E_EXPORT_UNKNOWN', `no export ${id}`);
     return j;
   };
 
@@ -64,14 +64,14 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req, reply) => {
       const { kind, format, ...params } = req.body;
-      if (params.to <= params.from) throw badRequest('E_RANGE', '`to` must be after `from`');
+      if (params.to <= params.from) throw badRequest('E_QUERY_RANGE', '`to` must be after `from`');
       const maxDays = EXPORT_MAX_DAYS[kind];
-      if (params.to - params.from > maxDays * 86_400_000) throw badRequest('E_RANGE_TOO_LONG', `a ${kind} export covers at most ${maxDays} days; split the range`);
-      if (!FORMATS_OF[kind]!.includes(format)) throw badRequest('E_FORMAT', `${kind} exports as ${FORMATS_OF[kind]!.join(', ')}`);
+      if (params.to - params.from > maxDays * 86_400_000) throw badRequest('E_QUERY_RANGE_TOO_LONG', `a ${kind} export covers at most ${maxDays} days; split the range`);
+      if (!FORMATS_OF[kind]!.includes(format)) throw badRequest('E_EXPORT_FORMAT', `${kind} exports as ${FORMATS_OF[kind]!.join(', ')}`);
       if (kind === 'series') {
-        if (!params.stream || !params.field) throw badRequest('E_FIELD', 'series exports need stream and field');
+        if (!params.stream || !params.field) throw badRequest('E_QUERY_FIELD', 'series exports need stream and field');
         const fields: readonly string[] = params.stream === 'air' ? AIR_FIELDS : NOISE_FIELDS;
-        if (!fields.includes(params.field)) throw badRequest('E_FIELD', `${params.field} is not a field of ${params.stream} readings`);
+        if (!fields.includes(params.field)) throw badRequest('E_QUERY_FIELD', `${params.field} is not a field of ${params.stream} readings`);
       }
       if (params.deviceIds) {
         const kinds = kind === 'series' ? [params.stream!] : kind === 'plate-counts' ? (['camera'] as const) : (['truck'] as const);

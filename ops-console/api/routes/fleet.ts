@@ -4,12 +4,12 @@
  *   GET /api/fleet/report/export   the same as CSV (one table), XLSX (every table) or PDF
  *   GET /api/fleet/gpx             one truck's day as GPX (trips as track segments, stops as waypoints)
  * At most FLEET_REPORT_LIMITS.maxDays days and maxTruckDays truck-days per request (400
- * E_RANGE_TOO_LONG), and FLEET_QUERY_LIMITS requests in flight per user and in all (429
- * E_TOO_MANY_QUERIES; a big report reads the store for seconds). Downloads take the Bearer header
+ * E_QUERY_RANGE_TOO_LONG), and FLEET_QUERY_LIMITS requests in flight per user and in all (429
+ * E_QUERY_TOO_MANY; a big report reads the store for seconds). Downloads take the Bearer header
  * or a one-time ?ticket=.
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { DeviceIdList, errors, inline, OneOf, RangeQuery, splitIds } from '../lib/schemas';
+import { DeviceIdList, errors, OneOf, RangeQuery, splitIds } from '../lib/schemas';
 import { ApiError, badRequest } from '../lib/errors';
 import { localDays } from '../lib/local-days';
 import { devicesOf } from '../lib/planner';
@@ -49,7 +49,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   // requests in flight, per user and in all (this plugin's routes only)
   limitInFlight(app, { ...FLEET_QUERY_LIMITS, what: 'fleet reports' });
   const checkRoute = (routeId?: string) => {
-    if (routeId && app.ctx.city && !app.ctx.city.routes.some((r) => r.id === routeId)) throw badRequest('E_UNKNOWN_ROUTE', `no route ${routeId}`);
+    if (routeId && app.ctx.city && !app.ctx.city.routes.some((r) => r.id === routeId)) throw badRequest('E_QUERY_UNKNOWN_ROUTE', `no route ${routeId}`);
   };
   // every store read of one report shares one time budget (QUERY_BUDGET_MS; lib/query-budget.ts)
   // with the geofence visits of the range (ops database)
@@ -67,7 +67,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['fleet'],
         summary: `fleet report: per truck and local day (trips, stops, distance, engine hours, bins lifted, time at depot), the trips and stops with their places, summaries per route and district; at most ${FLEET_REPORT_LIMITS.maxDays} days and ${FLEET_REPORT_LIMITS.maxTruckDays} truck-days`,
         querystring: Type.Object(ReportQuery),
-        response: { 200: inline(FleetReport), ...errors(400, 401, 403, 404, 429, 503) },
+        response: { 200: FleetReport, ...errors(400, 401, 403, 404, 429, 503) },
       },
     },
     async (req, reply) => {
@@ -126,9 +126,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         from = localToUtc(date, '00:00', app.ctx.tz);
         to = localToUtc(next, '00:00', app.ctx.tz);
       } catch {
-        throw badRequest('E_DATE', `${date} is not a date`);
+        throw badRequest('E_QUERY_DATE', `${date} is not a date`);
       }
-      if (!Number.isFinite(from) || new Date(Date.UTC(y, m - 1, dd)).toISOString().slice(0, 10) !== date) throw badRequest('E_DATE', `${date} is not a date`);
+      if (!Number.isFinite(from) || new Date(Date.UTC(y, m - 1, dd)).toISOString().slice(0, 10) !== date) throw badRequest('E_QUERY_DATE', `${date} is not a date`);
       const { r, fixes } = await withQueryBudget(
         app,
         'fleet_gpx',

@@ -11,10 +11,10 @@ import { Geofence, GEOFENCE_ID_PATTERN, GEOFENCE_KINDS, GEOFENCE_LIMITS, geofenc
 import { GeofenceVisitList } from '../../shared/geofences';
 import { localToUtc } from '../../../ingest/rules/local-time';
 import { badRequest, notFound } from '../lib/errors';
-import { errors, inline, OneOf, OptRangeQuery } from '../lib/schemas';
+import { errors, OneOf, OptRangeQuery } from '../lib/schemas';
 import type { AuditAction } from '../../shared/audit-actions';
 
-const GeofenceSchema = inline(Geofence);
+const GeofenceSchema = Geofence;
 const SetSchema = Type.Object({ version: Type.Integer(), geofences: Type.Array(GeofenceSchema) });
 const LonLat = Type.Array(Type.Number(), { minItems: 2, maxItems: 2, description: '[lon, lat]' });
 /** looser than the contract on purpose: what the schema would refuse in one word is told by a code here */
@@ -71,7 +71,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
           ...OptRangeQuery,
           limit: Type.Integer({ minimum: 1, maximum: 10000, default: 500 }),
         }),
-        response: { 200: inline(GeofenceVisitList), ...errors(400, 401, 403) },
+        response: { 200: GeofenceVisitList, ...errors(400, 401, 403) },
       },
     },
     async (req) => {
@@ -79,11 +79,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       let { from, to } = q;
       if (q.date) {
         const day = Date.parse(`${q.date}T00:00:00Z`);
-        if (!Number.isFinite(day) || new Date(day).toISOString().slice(0, 10) !== q.date) throw badRequest('E_DATE', `${q.date} is not a date`);
+        if (!Number.isFinite(day) || new Date(day).toISOString().slice(0, 10) !== q.date) throw badRequest('E_QUERY_DATE', `${q.date} is not a date`);
         from = localToUtc(q.date, '00:00', app.ctx.tz);
         to = localToUtc(new Date(day + 86_400_000).toISOString().slice(0, 10), '00:00', app.ctx.tz);
       }
-      if (from !== undefined && to !== undefined && to <= from) throw badRequest('E_RANGE', 'to must be after from');
+      if (from !== undefined && to !== undefined && to <= from) throw badRequest('E_QUERY_RANGE', 'to must be after from');
       return { visits: await app.geofences.visits({ deviceId: q.deviceId, geofenceId: q.geofenceId, from, to, limit: q.limit }) };
     },
   );
@@ -93,7 +93,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     { config: { roles: ['operator', 'planner'] }, schema: { tags: ['geofences'], summary: 'one geofence', params: IdParam, response: { 200: GeofenceSchema, ...errors(400, 401, 403, 404) } } },
     async (req) => {
       const g = await app.geofences.get(req.params.id);
-      if (!g) throw notFound('E_UNKNOWN_GEOFENCE', `no geofence ${req.params.id}`);
+      if (!g) throw notFound('E_GEOFENCE_UNKNOWN', `no geofence ${req.params.id}`);
       return g;
     },
   );
@@ -115,7 +115,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/geofences/:id',
     { config: { roles: ['admin'] }, schema: { tags: ['geofences'], summary: 'edit a geofence (name, kind, shape, dwell limit, active)', params: IdParam, body: Body, response: { 200: GeofenceSchema, ...errors(400, 401, 403, 404) } } },
     async (req) => {
-      if (!(await app.geofences.get(req.params.id))) throw notFound('E_UNKNOWN_GEOFENCE', `no geofence ${req.params.id}`);
+      if (!(await app.geofences.get(req.params.id))) throw notFound('E_GEOFENCE_UNKNOWN', `no geofence ${req.params.id}`);
       const g = geofenceOf(req.params.id, req.body);
       await app.geofences.put(g, req.user.sub);
       await audit(req.user.sub, req.user.role, 'geofence_update', { id: g.id, name: g.name, kind: g.kind, shape: g.geometry.type, active: g.active });
@@ -128,7 +128,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     { config: { roles: ['admin'] }, schema: { tags: ['geofences'], summary: 'delete a geofence (its visits stay in the reports)', params: IdParam, response: { 200: SetSchema, ...errors(400, 401, 403, 404) } } },
     async (req) => {
       const s = await app.geofences.remove(req.params.id);
-      if (!s) throw notFound('E_UNKNOWN_GEOFENCE', `no geofence ${req.params.id}`);
+      if (!s) throw notFound('E_GEOFENCE_UNKNOWN', `no geofence ${req.params.id}`);
       await audit(req.user.sub, req.user.role, 'geofence_delete', { id: req.params.id });
       return s;
     },

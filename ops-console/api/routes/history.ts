@@ -6,20 +6,21 @@
  * for months of raw data use an export job.
  *
  * Bounded per user (issue 14): at most QUERY_LIMITS.perUser history requests in flight per user
- * and QUERY_LIMITS.total in all (429 E_TOO_MANY_QUERIES), ranges per route (checkRange), and at
+ * and QUERY_LIMITS.total in all (429 E_QUERY_TOO_MANY), ranges per route (checkRange), and at
  * most MAX_BUCKETS buckets per series answer over all its stations, and a time budget per request
  * (lib/query-budget.ts, QUERY_BUDGET_MS: cancelled in the store, 503 E_QUERY_BUDGET). Big answers
  * are read from the store a chunk at a time and sent in chunks (lib/json-stream.ts), yielding to
  * the event loop in between, so they never stall /health or ingest in the same process.
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { AIR_FIELDS, NOISE_FIELDS, PLATE_DIRECTIONS } from '../../../contract';
+import { AIR_FIELDS, NOISE_FIELDS } from '../../../contract';
 import { ApiError, badRequest } from '../lib/errors';
 import { DeviceIdList, errors, RangeQuery, splitIds, OneOf } from '../lib/schemas';
 import { trackGeoJson } from '../lib/formats';
 import { withQueryBudget } from '../lib/query-budget';
 import { sendJsonArray } from '../lib/json-stream';
-import { airIndex, completeness, COVERAGE_STATUSES, devicesOf, noiseExceedances, routeCoverage } from '../lib/planner';
+import { airIndex, completeness, devicesOf, noiseExceedances, routeCoverage } from '../lib/planner';
+import { AirIndexRow, CoverageRow, NoiseExceedanceRow, PlateCountRow } from '../../shared/api';
 import { limitInFlight } from '../lib/inflight-limit';
 
 const ROLES = ['planner', 'operator'] as const;
@@ -27,8 +28,8 @@ const MAX_BUCKETS = 200_000;
 const MAX_DAYS = 400;
 
 export function checkRange(q: { from: number; to: number }, maxDays = MAX_DAYS): void {
-  if (q.to <= q.from) throw badRequest('E_RANGE', '`to` must be after `from`');
-  if (q.to - q.from > maxDays * 86_400_000) throw badRequest('E_RANGE_TOO_LONG', `range longer than ${maxDays} days; use an export job`);
+  if (q.to <= q.from) throw badRequest('E_QUERY_RANGE', '`to` must be after `from`');
+  if (q.to - q.from > maxDays * 86_400_000) throw badRequest('E_QUERY_RANGE_TOO_LONG', `range longer than ${maxDays} days; use an export job`);
 }
 
 const TrackPoint = Type.Object({ ts: Type.Integer(), lat: Type.Number(), lon: Type.Number(), speedKmh: Type.Number(), heading: Type.Number(), hdop: Type.Optional(Type.Number()), sats: Type.Optional(Type.Integer()) });
@@ -100,10 +101,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       const q = req.query;
       checkRange(q);
       const fields: readonly string[] = q.stream === 'air' ? AIR_FIELDS : NOISE_FIELDS;
-      if (!fields.includes(q.field)) throw badRequest('E_FIELD', `${q.field} is not a field of ${q.stream} readings (${fields.join(', ')})`);
+      if (!fields.includes(q.field)) throw badRequest('E_QUERY_FIELD', `${q.field} is not a field of ${q.stream} readings (${fields.join(', ')})`);
       const ids = splitIds(q.deviceIds);
       const stations = devicesOf(pctx(), [q.stream], ids);
-      if (((q.to - q.from) / q.windowMs) * Math.max(1, stations.length) > MAX_BUCKETS) throw badRequest('E_TOO_MANY_BUCKETS', `more than ${MAX_BUCKETS} buckets over ${stations.length} station(s); widen windowMs, pick fewer stations or use an export job`);
+      if (((q.to - q.from) / q.windowMs) * Math.max(1, stations.length) > MAX_BUCKETS) throw badRequest('E_QUERY_TOO_MANY_BUCKETS', `more than ${MAX_BUCKETS} buckets over ${stations.length} station(s); widen windowMs, pick fewer stations or use an export job`);
       const buckets = await withQueryBudget(app, 'series', (store) => store.series({ stream: q.stream, field: q.field as never, deviceIds: ids, from: q.from, to: q.to, windowMs: q.windowMs }), { reply });
       return sendJsonArray(reply, 'buckets', buckets);
     },
@@ -119,7 +120,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         querystring: Type.Object({ deviceIds: Type.Optional(DeviceIdList), ...RangeQuery }),
         response: {
           200: Type.Object({
-            rows: Type.Array(Type.Object({ deviceId: Type.String(), hour: Type.Integer(), category: Type.Union([Type.String(), Type.Null()]), label: Type.Union([Type.String(), Type.Null()]), colour: Type.Union([Type.String(), Type.Null()]), responsible: Type.Array(Type.String()), pollutants: Type.Record(Type.String(), Type.Object({ category: Type.String(), value: Type.Number(), unit: Type.String() })) })),
+            rows: Type.Array(AirIndexRow),
           }),
           ...errors(400, 401, 403, 404, 429, 503),
         },
@@ -142,7 +143,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         response: {
           200: Type.Object({
             note: Type.String(),
-            rows: Type.Array(Type.Object({ deviceId: Type.String(), zone: Type.String(), date: Type.String(), period: Type.String(), limitDb: Type.Union([Type.Number(), Type.Null()]), leqDb: Type.Union([Type.Number(), Type.Null()]), maxHourDb: Type.Union([Type.Number(), Type.Null()]), hours: Type.Integer(), hoursOver: Type.Integer(), exceeded: Type.Boolean() })),
+            rows: Type.Array(NoiseExceedanceRow),
           }),
           ...errors(400, 401, 403, 404, 429, 503),
         },
@@ -162,7 +163,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['history'],
         summary: 'plate reads counted per camera per hour in each direction (no plates)',
         querystring: Type.Object({ cameraIds: Type.Optional(DeviceIdList), ...RangeQuery }),
-        response: { 200: Type.Object({ rows: Type.Array(Type.Object({ cameraId: Type.String(), hour: Type.Integer(), direction: OneOf(PLATE_DIRECTIONS), count: Type.Integer() })) }), ...errors(400, 401, 403, 404, 429, 503) },
+        response: { 200: Type.Object({ rows: Type.Array(PlateCountRow) }), ...errors(400, 401, 403, 404, 429, 503) },
       },
     },
     async (req, reply) => {
@@ -181,7 +182,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['history'],
         summary: 'route coverage per truck per day: share of planned collection segments served (track within 25 m) and the missed ones',
         querystring: Type.Object({ deviceIds: Type.Optional(DeviceIdList), routeId: Type.Optional(Type.String({ maxLength: 80 })), ...RangeQuery, radiusM: Type.Number({ minimum: 5, maximum: 200, default: 25, 'x-unit': 'm' }) }),
-        response: { 200: Type.Object({ rows: Type.Array(Type.Object({ deviceId: Type.String(), routeId: Type.String(), date: Type.String(), status: OneOf(COVERAGE_STATUSES, { description: 'done | in_progress (share against what was due by now) | not_started | no_data (share meaningless: read “no data”)' }), planned: Type.Integer(), due: Type.Integer(), served: Type.Integer(), share: Type.Number(), fixes: Type.Integer(), missed: Type.Array(Type.Object({ segmentId: Type.String(), name: Type.Optional(Type.String()) })) })) }), ...errors(400, 401, 403, 404, 409, 429, 503) },
+        response: { 200: Type.Object({ rows: Type.Array(CoverageRow) }), ...errors(400, 401, 403, 404, 409, 429, 503) },
       },
     },
     async (req, reply) => {

@@ -4,14 +4,14 @@
  * CSV columns: plate,reason,direction,active_from,active_to,expires_at (ISO 8601 or ms).
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { HotlistEntry, type HotlistEntry as Entry } from '../../../contract';
+import { Compile } from 'typebox/compile';
+import { HotlistEntry, schemaProblems, type HotlistEntry as Entry } from '../../../contract';
 import { badRequest, notFound } from '../lib/errors';
 import { parseCsv, toCsv } from '../lib/csv';
-import { errors, inline } from '../lib/schemas';
+import { errors } from '../lib/schemas';
 import type { AuditAction } from '../../shared/audit-actions';
 
-const EntrySchema = inline(HotlistEntry);
+const EntrySchema = HotlistEntry;
 const HotlistSchema = Type.Object({ version: Type.Integer(), entries: Type.Array(EntrySchema) });
 const EntryBody = Type.Object(
   {
@@ -22,16 +22,16 @@ const EntryBody = Type.Object(
   },
   { additionalProperties: false, description: 'a HotlistEntry (contract) without its plate, which is in the path' },
 );
-const checkEntry = TypeCompiler.Compile(HotlistEntry);
+const checkEntry = Compile(HotlistEntry);
 const PlateParam = Type.Object({ plate: Type.String({ pattern: '^[A-Z0-9-]{3,10}$' }) });
 const CSV_HEADER = ['plate', 'reason', 'direction', 'active_from', 'active_to', 'expires_at'];
 
 export function entriesFromCsv(text: string): Entry[] {
   const rows = parseCsv(text);
-  if (!rows.length) throw badRequest('E_CSV', 'empty CSV');
+  if (!rows.length) throw badRequest('E_HOTLIST_CSV', 'empty CSV');
   const header = rows[0]!.map((h) => h.trim().toLowerCase());
   const col = (name: string) => header.indexOf(name);
-  if (col('plate') < 0 || col('reason') < 0) throw badRequest('E_CSV', 'CSV header must name at least plate,reason');
+  if (col('plate') < 0 || col('reason') < 0) throw badRequest('E_HOTLIST_CSV', 'CSV header must name at least plate,reason');
   const out: Entry[] = [];
   rows.slice(1).forEach((r, i) => {
     const line = i + 2;
@@ -42,8 +42,8 @@ export function entriesFromCsv(text: string): Entry[] {
     const exp = get('expires_at');
     if (exp) e.expiresAt = /^\d+$/.test(exp) ? Number(exp) : Date.parse(exp);
     if (!checkEntry.Check(e)) {
-      const err = [...checkEntry.Errors(e)][0];
-      throw badRequest('E_CSV', `line ${line}: ${err?.path.slice(1) || 'entry'}: ${err?.message}`);
+      const err = schemaProblems(checkEntry, e, 1)[0];
+      throw badRequest('E_HOTLIST_CSV', `line ${line}: ${err?.path.slice(1) || 'entry'}: ${err?.message}`);
     }
     out.push(e);
   });
@@ -80,7 +80,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     { config: { roles: ['admin', 'investigator'] }, schema: { tags: ['hotlist'], summary: 'one entry', params: PlateParam, response: { 200: EntrySchema, ...errors(400, 401, 403, 404) } } },
     async (req) => {
       const e = await app.hotlist.get(req.params.plate);
-      if (!e) throw notFound('E_UNKNOWN_PLATE', `${req.params.plate} is not on the hotlist`);
+      if (!e) throw notFound('E_HOTLIST_UNKNOWN_PLATE', `${req.params.plate} is not on the hotlist`);
       return e;
     },
   );
@@ -90,7 +90,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     { config: { roles: ['admin', 'investigator'] }, schema: { tags: ['hotlist'], summary: 'remove one entry', params: PlateParam, response: { 200: HotlistSchema, ...errors(400, 401, 403, 404) } } },
     async (req) => {
       const h = await app.hotlist.remove(req.params.plate);
-      if (!h) throw notFound('E_UNKNOWN_PLATE', `${req.params.plate} is not on the hotlist`);
+      if (!h) throw notFound('E_HOTLIST_UNKNOWN_PLATE', `${req.params.plate} is not on the hotlist`);
       await audit(req.user.sub, req.user.role, 'hotlist_delete', { plate: req.params.plate }, 1);
       return h;
     },

@@ -38,8 +38,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       async (req, reply) => {
         const to = req.query.to ?? Math.ceil(Date.now() / HOUR) * HOUR;
         const from = req.query.from ?? to - 24 * HOUR;
-        if (to <= from) throw badRequest('E_RANGE', '`to` must be after `from`');
-        if (to - from > MAX_RANGE) throw badRequest('E_RANGE_TOO_LONG', 'at most 31 days per request');
+        if (to <= from) throw badRequest('E_QUERY_RANGE', '`to` must be after `from`');
+        if (to - from > MAX_RANGE) throw badRequest('E_QUERY_RANGE_TOO_LONG', 'at most 31 days per request');
         const stations = devicesOf(app.ctx, [stream], splitIds(req.query.deviceIds));
         const rows = new Map<string, Record<string, string | number | null>>();
         const perField = await withQueryBudget(app, `open-${stream}`, async (store) => {

@@ -44,7 +44,7 @@ export class Open311Error extends Error {
 
 const ErrorList = Type.Array(Type.Object({ code: Type.Integer(), description: Type.String() }), { description: 'Open311 errors (code = HTTP status)' });
 const Err = { 400: ErrorList, 404: ErrorList, 413: ErrorList, 415: ErrorList, 429: ErrorList };
-const FormatParam = Type.Object({ format: Type.Union(FORMATS.map((f) => Type.Literal(f))) });
+const FormatParam = Type.Object({ format: Type.Enum(FORMATS) });
 const ServiceItem = Type.Object({ service_code: Type.String(), service_name: Type.String(), description: Type.String(), metadata: Type.Boolean(), type: Type.String(), keywords: Type.String(), group: Type.String() });
 const Definition = Type.Object({
   service_code: Type.String(),
@@ -149,11 +149,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.setErrorHandler((err: { statusCode?: number; code?: string; message: string; validation?: unknown }, req, reply) => {
     const fmt: Format = /\.xml(\?|$)/.test(req.url) ? 'xml' : 'json';
     let status = 500;
-    let code = 'E_INTERNAL';
+    let code = 'E_API_INTERNAL';
     let description = 'internal error; see the server log';
     if (err instanceof Open311Error) ({ status, errCode: code, message: description } = err);
-    else if (err.validation) (status = 400), (code = 'E_VALIDATION'), (description = err.message);
-    else if (err.statusCode && err.statusCode < 500) (status = err.statusCode), (code = err.code ?? 'E_REQUEST'), (description = status === 413 ? `photo larger than ${cfg.OPEN311_PHOTO_MAX_KB} KiB` : err.message);
+    else if (err.validation) (status = 400), (code = 'E_REQUEST_VALIDATION'), (description = err.message);
+    else if (err.statusCode && err.statusCode < 500) (status = err.statusCode), (code = err.code ?? 'E_REQUEST_INVALID'), (description = status === 413 ? `photo larger than ${cfg.OPEN311_PHOTO_MAX_KB} KiB` : err.message);
     if (status >= 500) req.log.error({ err, code }, 'open311 request failed');
     app.metrics.errors.inc({ code });
     void reply.code(status);
@@ -242,8 +242,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       const district = city?.districts.features.find((d) => pointInPolygonGeometry(point, d.geometry as never))?.properties.name ?? hit?.feature.properties.district ?? null;
       // the report is kept even when the telemetry store cannot answer now (evidence follows on the next view)
       const evidence = await withQueryBudget(app, 'report-evidence', (store) => computeEvidence({ ...app.ctx, store, radiusM: cfg.OPEN311_RADIUS_M, now }, service, point, now)).catch((err: unknown) => {
-        req.log.error({ err, code: 'E_EVIDENCE' }, 'report evidence could not be computed');
-        app.metrics.errors.inc({ code: 'E_EVIDENCE' });
+        req.log.error({ err, code: 'E_REPORT_EVIDENCE' }, 'report evidence could not be computed');
+        app.metrics.errors.inc({ code: 'E_REPORT_EVIDENCE' });
         return null;
       });
       const due = COLLECTION_SERVICES.includes(service) && evidence?.collection?.routes.length ? evidence.collection.window : segmentId ? localDay(now, app.ctx.tz) : null;

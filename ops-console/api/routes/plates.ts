@@ -5,36 +5,11 @@
  * GET /api/audit: the audit log, admins only.
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Static } from 'typebox';
+import { AuditRow, PlateReadRow as PlateRow } from '../../shared/api';
 import { PLATE_DIRECTIONS } from '../../../contract';
 import { badRequest } from '../lib/errors';
 import { withQueryBudget } from '../lib/query-budget';
 import { DeviceIdList, errors, OptRangeQuery, RangeQuery, splitIds, OneOf } from '../lib/schemas';
-
-const PlateRow = Type.Object({
-  cameraId: Type.String(),
-  ts: Type.Integer(),
-  plate: Type.String(),
-  region: Type.String(),
-  confidence: Type.Number(),
-  direction: OneOf(PLATE_DIRECTIONS),
-  lane: Type.Integer(),
-  district: Type.String(),
-});
-const AuditRow = Type.Object({
-  id: Type.Integer(),
-  at: Type.Integer(),
-  actor: Type.String(),
-  role: Type.String(),
-  action: Type.String(),
-  query: Type.Record(Type.String(), Type.Unknown()),
-  resultCount: Type.Union([Type.Integer(), Type.Null()]),
-  detail: Type.Union([Type.String(), Type.Null()]),
-});
-
-/** the console imports these response types */
-export type PlateRead = Static<typeof PlateRow>;
-export type AuditRowT = Static<typeof AuditRow>;
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
@@ -57,7 +32,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req, reply) => {
       const q = req.query;
-      if (q.to <= q.from) throw badRequest('E_RANGE', '`to` must be after `from`');
+      if (q.to <= q.from) throw badRequest('E_QUERY_RANGE', '`to` must be after `from`');
       const query = { plate: q.plate.toUpperCase(), partial: q.partial, from: q.from, to: q.to, cameraIds: splitIds(q.cameraIds), limit: q.limit };
       const reads = await withQueryBudget(app, 'plate-search', (store) => store.plateSearch(query), { reply });
       app.metrics.plateSearches.inc();

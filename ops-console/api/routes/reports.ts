@@ -5,7 +5,7 @@
  *   citizens   GET /api/public/reports/:id (states, times and evidence; no contact, no usernames)
  *   open data  GET /api/open/reports/{indicators,daily}?format=json|csv, /metadata (DCAT), /dictionary
  * Closing a collection report as `fixed` when no truck pass is recorded after the report answers
- * 409 E_NO_EVIDENCE; with `confirmWithoutEvidence: true` it closes, flagged "closed without evidence".
+ * 409 E_REPORT_NO_EVIDENCE; with `confirmWithoutEvidence: true` it closes, flagged "closed without evidence".
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { COLLECTION_SERVICES, REPORT_STATES, SERVICE_CODES, type PublicReport, type ServiceReport } from '../../shared/open311';
@@ -67,20 +67,20 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       return { ...r, evidence: ev };
     } catch (err) {
       if (force) throw err;
-      app.log.error({ err, code: 'E_EVIDENCE', report: r.id }, 'report evidence could not be computed');
+      app.log.error({ err, code: 'E_REPORT_EVIDENCE', report: r.id }, 'report evidence could not be computed');
       return r;
     }
   };
   const get = async (id: string) => {
     const r = await app.reports.get(id);
-    if (!r) throw notFound('E_UNKNOWN_REPORT', `no report ${id}`);
+    if (!r) throw notFound('E_REPORT_UNKNOWN', `no report ${id}`);
     return r;
   };
   const range = (q: { from?: number; to?: number }) => {
     const to = q.to ?? Date.now() + 1;
     const from = q.from ?? to - 90 * DAY;
-    if (to <= from) throw new ApiError(400, 'E_RANGE', '`to` must be after `from`');
-    if (to - from > 366 * DAY) throw new ApiError(400, 'E_RANGE_TOO_LONG', 'at most 366 days per request');
+    if (to <= from) throw new ApiError(400, 'E_QUERY_RANGE', '`to` must be after `from`');
+    if (to - from > 366 * DAY) throw new ApiError(400, 'E_QUERY_RANGE_TOO_LONG', 'at most 366 days per request');
     return { from, to };
   };
   const computeIndicators = async (q: { from?: number; to?: number }) => {
@@ -127,8 +127,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     if (state === cur.state) throw new ApiError(409, 'E_REPORT_STATE', `report ${cur.id} is already ${state}`);
     const noPass = state === 'fixed' && COLLECTION_SERVICES.includes(cur.serviceCode) && !cur.evidence?.passAfterReport;
     if (noPass && !confirmWithoutEvidence) {
-      app.metrics.errors.inc({ code: 'E_NO_EVIDENCE' });
-      throw new ApiError(409, 'E_NO_EVIDENCE', `no truck pass within ${cfg.OPEN311_RADIUS_M} m is recorded after report ${cur.id}; send confirmWithoutEvidence: true to close it anyway (it will be flagged "closed without evidence")`);
+      app.metrics.errors.inc({ code: 'E_REPORT_NO_EVIDENCE' });
+      throw new ApiError(409, 'E_REPORT_NO_EVIDENCE', `no truck pass within ${cfg.OPEN311_RADIUS_M} m is recorded after report ${cur.id}; send confirmWithoutEvidence: true to close it anyway (it will be flagged "closed without evidence")`);
     }
     const updated = await app.reports.setState(cur.id, { state, by: req.user.sub, role: req.user.role, note, withoutEvidence: noPass });
     req.log.info({ report: cur.id, state, withoutEvidence: noPass, by: req.user.sub }, 'report state changed');
@@ -147,7 +147,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     await get(req.params.id);
     const c = await app.reports.contact(req.params.id);
     await app.audit.write({ actor: req.user.sub, role: req.user.role, action: 'report_contact', query: { id: req.params.id }, resultCount: c ? 1 : 0, detail: null });
-    if (!c) throw notFound('E_NO_CONTACT', `report ${req.params.id} has no contact data (none given, or removed after ${cfg.OPEN311_CONTACT_RETENTION_DAYS} days)`);
+    if (!c) throw notFound('E_REPORT_NO_CONTACT', `report ${req.params.id} has no contact data (none given, or removed after ${cfg.OPEN311_CONTACT_RETENTION_DAYS} days)`);
     return c;
   });
 

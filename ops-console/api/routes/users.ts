@@ -4,37 +4,26 @@
  * audited and takes effect at once (users.json rewritten; a disabled user's tokens stop working).
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Static } from 'typebox';
+import { UserRow } from '../../shared/api';
 import { ApiError, badRequest, conflict } from '../lib/errors';
 import { errors, OneOf, Ok } from '../lib/schemas';
 import { MIN_PASSWORD_LENGTH, USER_ROLES, USERNAME_PATTERN, UsersError, type UserStore } from '../lib/users';
 import { ROLES } from '../../shared/live';
 import type { AuditAction } from '../../shared/audit-actions';
 
-const UserRow = Type.Object({
-  username: Type.String(),
-  role: OneOf(ROLES),
-  disabled: Type.Optional(Type.Boolean()),
-  service: Type.Optional(Type.Boolean({ description: 'a registry service login, not managed here' })),
-  createdAt: Type.Optional(Type.Integer()),
-  passwordChangedAt: Type.Optional(Type.Integer()),
-  lastLogin: Type.Optional(Type.Integer()),
-});
-/** a user as GET /api/users lists it (the console imports this type) */
-export type UserRow = Static<typeof UserRow>;
 const Password = Type.String({ minLength: MIN_PASSWORD_LENGTH, maxLength: 256, description: `at least ${MIN_PASSWORD_LENGTH} characters` });
 const UsernameParam = Type.Object({ username: Type.String({ pattern: USERNAME_PATTERN }) });
 
 function toApiError(err: unknown): never {
   if (err instanceof UsersError) {
-    const status = err.code === 'E_UNKNOWN_USER' ? 404 : err.code === 'E_DUPLICATE_USER' || err.code === 'E_SERVICE_USER' ? 409 : 400;
+    const status = err.code === 'E_USER_UNKNOWN' ? 404 : err.code === 'E_USER_DUPLICATE' || err.code === 'E_USER_SERVICE' ? 409 : 400;
     throw new ApiError(status, err.code, err.message);
   }
   throw err;
 }
 
 function managed(users: UserStore): Required<Pick<UserStore, 'create' | 'setPassword' | 'setDisabled' | 'details'>> {
-  if (!users.create || !users.setPassword || !users.setDisabled || !users.details) throw conflict('E_USERS_READ_ONLY', 'this user store cannot be changed');
+  if (!users.create || !users.setPassword || !users.setDisabled || !users.details) throw conflict('E_USER_READ_ONLY', 'this user store cannot be changed');
   return users as Required<UserStore>;
 }
 
@@ -106,7 +95,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => {
-      if (req.params.username === req.user.sub && req.body.disabled) throw conflict('E_SELF_DISABLE', 'you cannot disable your own user');
+      if (req.params.username === req.user.sub && req.body.disabled) throw conflict('E_USER_SELF_DISABLE', 'you cannot disable your own user');
       const u = await managed(app.users).setDisabled(req.params.username, req.body.disabled).catch(toApiError);
       await audit(req, req.body.disabled ? 'user_disable' : 'user_enable', { username: u.username });
       return u;
@@ -125,8 +114,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => {
-      if (!(await app.users.verify(req.user.sub, req.body.current))) throw badRequest('E_BAD_CREDENTIALS', 'current password: wrong');
-      if (req.body.current === req.body.password) throw badRequest('E_SAME_PASSWORD', 'password: the new password is the current one');
+      if (!(await app.users.verify(req.user.sub, req.body.current))) throw badRequest('E_AUTH_BAD_CREDENTIALS', 'current password: wrong');
+      if (req.body.current === req.body.password) throw badRequest('E_USER_SAME_PASSWORD', 'password: the new password is the current one');
       await managed(app.users).setPassword(req.user.sub, req.body.password).catch(toApiError);
       await audit(req, 'password_change', { username: req.user.sub });
       return { ok: true };

@@ -3,7 +3,8 @@ import { useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { setWorkerUrl, type StyleSpecification } from 'maplibre-gl';
 import { api, getSession, onSession, setSession, type Session } from './api/client';
-import type { ConsoleConfig, DeviceSummary } from './api/types';
+import type { DeviceSummary } from './api/types';
+import { useConsoleConfig } from './api/config';
 import type { Basemap } from './basemap/types';
 import { chooseMapStyle } from './basemap/style';
 import { PLACEHOLDER_BASEMAP } from './basemap/placeholder';
@@ -79,7 +80,7 @@ function Console({ session, lang, setLang }: { session: Session; lang: Lang; set
   const [status, setStatus] = useState<SocketStatus>('connecting');
 
   const basemapQ = useQuery({ queryKey: ['basemap'], queryFn: loadBasemap, staleTime: Infinity });
-  const configQ = useQuery({ queryKey: ['config'], queryFn: () => api<ConsoleConfig>('/api/config').catch(() => ({}) as ConsoleConfig), staleTime: Infinity });
+  const configQ = useConsoleConfig();
   const devicesQ = useQuery({ queryKey: ['devices'], queryFn: () => api<{ devices: DeviceSummary[] }>('/api/devices'), refetchInterval: 60_000 });
 
   useEffect(() => {

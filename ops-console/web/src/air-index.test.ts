@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { categoryFor, MEASURED_POLLUTANTS } from '../../../ingest/rules/aire-salud';
-import type { AirIndexRow } from '../../api/lib/planner';
+import type { AirIndexRow } from '../../shared/api';
 import { fmtIndicator, indicativeIndex, indicatorLabel, latestIndex, pollutantLabel } from './air-index';
 
 const row = (hour: number, category: string | null, responsible: string[] = []): AirIndexRow => ({

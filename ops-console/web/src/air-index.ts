@@ -6,7 +6,7 @@
  * (ingest/rules/aire-salud.ts); nothing here re-declares a band.
  */
 import type { AirReading } from '../../../contract';
-import type { AirIndexRow } from '../../api/lib/planner';
+import type { AirIndexRow } from '../../shared/api';
 import { categoryFor, HOUR_MS, MEASURED_POLLUTANTS, POLLUTANTS, tableFor, type Pollutant } from '../../../ingest/rules/aire-salud';
 import { t, type Lang } from './i18n';
 

@@ -29,7 +29,7 @@ export const fleetEs = {
   fleetDay: 'Día',
   fleetDownloading: 'Generando…',
   fleetNoDays: 'Sin datos en el periodo: ningún camión reportó.',
-  err_E_RANGE_TOO_LONG: 'El periodo es demasiado largo: elija menos días o un camión',
+  err_E_QUERY_RANGE_TOO_LONG: 'El periodo es demasiado largo: elija menos días o un camión',
 };
 
 export const fleetEn: Record<keyof typeof fleetEs, string> = {
@@ -59,5 +59,5 @@ export const fleetEn: Record<keyof typeof fleetEs, string> = {
   fleetDay: 'Day',
   fleetDownloading: 'Generating…',
   fleetNoDays: 'No data in the period: no truck reported.',
-  err_E_RANGE_TOO_LONG: 'The period is too long: pick fewer days or one truck',
+  err_E_QUERY_RANGE_TOO_LONG: 'The period is too long: pick fewer days or one truck',
 };

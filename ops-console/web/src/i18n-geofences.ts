@@ -47,7 +47,7 @@ export const geofencesEs = {
   err_E_GEOFENCE_OUTSIDE_CITY: 'La geocerca queda fuera de la ciudad (más de 1 km de sus límites).',
   err_E_GEOFENCE_RADIUS: 'El radio debe estar entre 10 y 5,000 m.',
   err_E_GEOFENCE_NAME: 'Escriba un nombre.',
-  err_E_UNKNOWN_GEOFENCE: 'Esa geocerca ya no existe.',
+  err_E_GEOFENCE_UNKNOWN: 'Esa geocerca ya no existe.',
 } as const;
 
 export const geofencesEn: Record<keyof typeof geofencesEs, string> = {
@@ -98,5 +98,5 @@ export const geofencesEn: Record<keyof typeof geofencesEs, string> = {
   err_E_GEOFENCE_OUTSIDE_CITY: 'The geofence lies outside the city (more than 1 km from its limits).',
   err_E_GEOFENCE_RADIUS: 'The radius must be between 10 and 5,000 m.',
   err_E_GEOFENCE_NAME: 'Type a name.',
-  err_E_UNKNOWN_GEOFENCE: 'That geofence no longer exists.',
+  err_E_GEOFENCE_UNKNOWN: 'That geofence no longer exists.',
 };

@@ -60,7 +60,7 @@ export default fp(
         }
       } else if (ticket) {
         const u = await fastify.tickets.redeem(ticket, req.url.split('?')[0]!);
-        if (!u) throw new ApiError(401, 'E_BAD_TICKET', 'invalid, used or expired ticket; ask POST /api/auth/ticket for a new one');
+        if (!u) throw new ApiError(401, 'E_AUTH_BAD_TICKET', 'invalid, used or expired ticket; ask POST /api/auth/ticket for a new one');
         req.user = u;
       } else throw unauthorized();
       // a disabled (or deleted) user's tokens stop working at once

@@ -226,7 +226,7 @@ export default fp(
             await update(job.id, { state: 'cancelled', file: null, finished_at: Date.now() }).catch(() => undefined);
             fastify.metrics.exportJobs.inc({ state: 'cancelled' });
           } else {
-            fastify.log.error({ err, code: 'E_EXPORT', job: job.id }, 'export job failed');
+            fastify.log.error({ err, code: 'E_EXPORT_FAILED', job: job.id }, 'export job failed');
             await update(job.id, { state: 'failed', error: (err as Error).message.slice(0, 200), finished_at: Date.now() }).catch(() => undefined);
             fastify.metrics.exportJobs.inc({ state: 'failed' });
           }

@@ -13,7 +13,7 @@
  */
 import fp from 'fastify-plugin';
 import type { WebSocket } from 'ws';
-import type { LiveState } from '../../../../contract';
+import { mergeLiveState, type LiveState } from '../../../../contract';
 import type { Alert, LiveDelta, LivePlate, LiveSnapshot, Role } from '../../../shared/live';
 import type { ApiMetrics } from './metrics';
 import { canSeePlates } from './auth';
@@ -74,7 +74,7 @@ export class LiveHub {
     this.timer.unref();
   }
 
-  /** Merge a device's state (per stream, the newer record by event time wins). */
+  /** Merge a device's state (contract/live-state.ts: per stream, the later event time wins; ties go to the later arrival). */
   updateState(s: LiveState): void {
     const prev = this.states.get(s.deviceId);
     // GPS-only: a truck whose streams other than gps are unchanged (ingest publishes the whole
@@ -85,7 +85,7 @@ export class LiveHub {
       for (const k in s.latest) {
         if (k === 'gps') continue;
         const old = prev.latest[k];
-        if (!old || old.ts < s.latest[k]!.ts) {
+        if (!old || old.ts < s.latest[k]!.ts) { // news in another stream (an equal time is the same reading republished)
           gpsOnly = false;
           break;
         }
@@ -93,22 +93,8 @@ export class LiveHub {
     }
     if (gpsOnly) this.gpsOnly.add(s.deviceId);
     else this.gpsOnly.delete(s.deviceId);
-    if (!prev) {
-      this.states.set(s.deviceId, s);
-    } else {
-      const latest = { ...prev.latest };
-      for (const [k, v] of Object.entries(s.latest)) if (!latest[k] || latest[k]!.ts <= v.ts) latest[k] = v;
-      this.states.set(s.deviceId, {
-        ...prev,
-        kind: s.kind,
-        district: s.district,
-        latest,
-        online: s.online ?? prev.online,
-        lastSeen: Math.max(prev.lastSeen, s.lastSeen),
-        // ingest says why a device is not reporting (null = cleared); absent = unchanged
-        ...('issue' in s ? { issue: s.issue } : 'issue' in prev ? { issue: prev.issue } : {}),
-      });
-    }
+    // a new object: states already handed out (snapshots, deltas) stay as they were
+    this.states.set(s.deviceId, prev ? mergeLiveState(prev, s) : s);
     this.dirty.add(s.deviceId);
   }
 

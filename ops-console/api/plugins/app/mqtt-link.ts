@@ -10,8 +10,8 @@
  */
 import fp from 'fastify-plugin';
 import mqtt, { type MqttClient } from 'mqtt';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { AlertEvent, GeofenceEvent, Hotlist, LiveState, PlateRead, Presence, parseDeviceTopic, svcTopics, SVC_PREFIX, TOPIC_ROOT, CONTRACT_VERSION } from '../../../../contract';
+import { Compile } from 'typebox/compile';
+import { AlertEvent, GeofenceEvent, Hotlist, LiveState, PlateRead, Presence, parseDeviceTopic, schemaProblems, svcTopics, SVC_PREFIX, TOPIC_ROOT, CONTRACT_VERSION } from '../../../../contract';
 import type { RegistryView } from '../../../../firmware-config/registry';
 import { clip, createLogLimiter } from '../../../../lib/log-limiter';
 
@@ -38,11 +38,11 @@ declare module 'fastify' {
   }
 }
 
-const checkState = TypeCompiler.Compile(LiveState);
-const checkAlert = TypeCompiler.Compile(AlertEvent);
-const checkPresence = TypeCompiler.Compile(Presence);
-const checkPlate = TypeCompiler.Compile(PlateRead);
-const checkGeofenceEvent = TypeCompiler.Compile(GeofenceEvent);
+const checkState = Compile(LiveState);
+const checkAlert = Compile(AlertEvent);
+const checkPresence = Compile(Presence);
+const checkPlate = Compile(PlateRead);
+const checkGeofenceEvent = Compile(GeofenceEvent);
 
 /** how long shutdown waits for alert events already received to be stored */
 const DRAIN_MS = 8000; // within the 10 s Fastify gives a close hook; a loaded machine stores a backlog slowly
@@ -85,7 +85,7 @@ export default fp(
         m.mqttMessages.inc({ type });
         if (type === 'state' || type === 'plate') lastServiceMessageAt = Date.now();
         if (type === 'state') {
-          if (!checkState.Check(data)) return reject(type, topic, [...checkState.Errors(data)][0]?.message ?? 'schema');
+          if (!checkState.Check(data)) return reject(type, topic, schemaProblems(checkState, data, 1)[0]?.message ?? 'schema');
           fastify.live.updateState(data);
         } else if (type === 'plate') {
           if (!checkState.Check(data)) return reject(type, topic, 'not a LiveState');
@@ -94,12 +94,12 @@ export default fp(
           fastify.live.updateState(data);
           fastify.live.plate({ deviceId: data.deviceId, district: data.district, read });
         } else if (type === 'alerts') {
-          if (!checkAlert.Check(data)) return reject(type, topic, [...checkAlert.Errors(data)][0]?.message ?? 'schema');
+          if (!checkAlert.Check(data)) return reject(type, topic, schemaProblems(checkAlert, data, 1)[0]?.message ?? 'schema');
           const p = fastify.alerts.apply(data).catch((err: unknown) => log.error({ err, code: 'E_ALERT_STORE' }, 'could not store an alert event'));
           pendingApplies.add(p);
           void p.finally(() => pendingApplies.delete(p));
         } else if (type === 'geofence') {
-          if (!checkGeofenceEvent.Check(data)) return reject(type, topic, [...checkGeofenceEvent.Errors(data)][0]?.message ?? 'schema');
+          if (!checkGeofenceEvent.Check(data)) return reject(type, topic, schemaProblems(checkGeofenceEvent, data, 1)[0]?.message ?? 'schema');
           if (topic !== svcTopics.geofenceEvent(data.deviceId)) return reject(type, topic, 'deviceId does not match the topic');
           const p = fastify.geofences.applyEvent(data).catch((err: unknown) => log.error({ err, code: 'E_GEOFENCE_STORE' }, 'could not store a geofence event'));
           pendingApplies.add(p);
@@ -143,10 +143,10 @@ export default fp(
         fastify.geofences
           .current()
           .then((s) => publish(svcTopics.geofences, s, true))
-          .catch((err: unknown) => log.error({ err, code: 'E_GEOFENCES_PUBLISH' }, 'could not publish the geofences'));
+          .catch((err: unknown) => log.error({ err, code: 'E_GEOFENCE_PUBLISH' }, 'could not publish the geofences'));
       });
       client.on('close', () => m.mqttConnected.set(0));
-      client.on('error', (err) => log.warn({ err: err.message, code: 'E_MQTT' }, 'broker connection error'));
+      client.on('error', (err) => log.warn({ err: err.message, code: 'E_MQTT_CONNECTION' }, 'broker connection error'));
       client.on('message', onMessage);
     }
 
@@ -155,7 +155,7 @@ export default fp(
     });
 
     fastify.geofences.onChange((s) => {
-      publish(svcTopics.geofences, s, true).catch((err: unknown) => log.error({ err, code: 'E_GEOFENCES_PUBLISH' }, 'could not publish the geofences'));
+      publish(svcTopics.geofences, s, true).catch((err: unknown) => log.error({ err, code: 'E_GEOFENCE_PUBLISH' }, 'could not publish the geofences'));
     });
 
     fastify.decorate('mqttLink', {
@@ -180,7 +180,7 @@ export default fp(
       closing = true;
       if (client) {
         client.removeListener('message', onMessage);
-        await client.endAsync(true).catch((err: unknown) => log.warn({ err, code: 'E_MQTT' }, 'ending the broker connection failed'));
+        await client.endAsync(true).catch((err: unknown) => log.warn({ err, code: 'E_MQTT_CONNECTION' }, 'ending the broker connection failed'));
         client = null;
       }
       // bounded: Fastify gives each close hook 10 s

@@ -8,7 +8,7 @@ export default fp(
       global: false,
       errorResponseBuilder: (_req, ctx) => ({
         statusCode: ctx.statusCode,
-        code: 'E_RATE_LIMITED',
+        code: 'E_REQUEST_RATE_LIMITED',
         error: 'Too Many Requests',
         message: `too many requests; retry in ${ctx.after}`,
       }),

@@ -16,7 +16,7 @@ export default fp(
     if (hasWeb) await fastify.register(fastifyStatic, { root: opts.root, wildcard: false, index: ['index.html'] });
     fastify.setNotFoundHandler((req, reply) => {
       if (hasWeb && req.method === 'GET' && !isApiPath(req.url)) return reply.type('text/html').sendFile('index.html');
-      return reply.code(404).send({ statusCode: 404, code: 'E_NOT_FOUND', error: 'Not Found', message: `no route ${req.method} ${req.url.split('?')[0]}` });
+      return reply.code(404).send({ statusCode: 404, code: 'E_REQUEST_NOT_FOUND', error: 'Not Found', message: `no route ${req.method} ${req.url.split('?')[0]}` });
     });
   },
   { name: 'web-console' },

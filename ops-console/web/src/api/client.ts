@@ -58,7 +58,7 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   try {
     res = await fetch(apiUrl(path), { method: init.method ?? 'GET', headers, body: init.body === undefined ? undefined : JSON.stringify(init.body), signal: init.signal });
   } catch (err) {
-    throw new ApiError(0, 'E_NETWORK', (err as Error).message);
+    throw new ApiError(0, 'E_WEB_NETWORK', (err as Error).message);
   }
   const text = await res.text();
   let data: unknown = null;

@@ -127,7 +127,7 @@ export function FleetReportsView() {
   }, [rep, timeZone]);
 
   const errText = (e: unknown) => {
-    const code = e instanceof ApiError ? e.code : 'E_NETWORK';
+    const code = e instanceof ApiError ? e.code : 'E_WEB_NETWORK';
     const known = t(`err_${code}`);
     return known === `err_${code}` ? t('errCode', { code }) : known;
   };

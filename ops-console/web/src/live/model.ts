@@ -7,7 +7,7 @@
  * any number of messages between two map updates cost one feature update per device.
  */
 import type { LiveMessage, LiveSnapshot, LiveState, Alert, LivePlate } from '../../../shared/live';
-import type { GpsFix, PlateRead } from '../../../../contract';
+import { mergeLiveState, type GpsFix, type PlateRead } from '../../../../contract';
 import { fixAt, type PositionsFrame } from '../../../shared/live-positions';
 
 export type LayerKey = 'truck' | 'air' | 'noise' | 'camera';
@@ -25,27 +25,8 @@ export interface DeviceMeta {
   truck?: { routeId: string; depotId: string; plate?: string };
 }
 
-/**
- * Newer stream readings win, by event time; presence and last arrival carry over.
- * Mutates and returns `prev` (the model owns its merged states; no per-message allocation).
- */
-export function mergeState(prev: LiveState | undefined, next: LiveState): LiveState {
-  if (!prev) return { ...next, latest: { ...next.latest } };
-  const latest = prev.latest;
-  for (const stream in next.latest) {
-    const rec = next.latest[stream]!;
-    const old = latest[stream];
-    if (!old || rec.ts >= old.ts) latest[stream] = rec;
-  }
-  prev.kind = next.kind;
-  if (next.district) prev.district = next.district;
-  if (next.online !== undefined) prev.online = next.online;
-  if (next.lastSeen > prev.lastSeen) prev.lastSeen = next.lastSeen;
-  // ingest's `issue` (why the device is not reporting normally; null = cleared)
-  const issue = (next as { issue?: unknown }).issue;
-  if (issue !== undefined) (prev as { issue?: unknown }).issue = issue;
-  return prev;
-}
+/** The one LiveState merge (contract/live-state.ts), in place: the model owns its merged states (no per-message allocation). */
+export const mergeState = (prev: LiveState | undefined, next: LiveState): LiveState => mergeLiveState(prev, next, { inPlace: true });
 
 /** A truck's recent positions as a flat [lon, lat, ts, ...] array, trimmed to a time window. */
 export class Trail {

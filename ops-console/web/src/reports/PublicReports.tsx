@@ -8,7 +8,7 @@ import { useQuery } from '@tanstack/react-query';
 import { Map as MlMap, Marker, type StyleSpecification } from 'maplibre-gl';
 import { SERVICE_CODES, type PublicReport, type ServiceCode } from '../../../shared/open311';
 import { apiUrl } from '../api/client';
-import type { ConsoleConfig } from '../api/types';
+import { useConsoleConfig } from '../api/config';
 import type { Basemap } from '../basemap/types';
 import { chooseMapStyle } from '../basemap/style';
 import { PLACEHOLDER_BASEMAP } from '../basemap/placeholder';
@@ -77,7 +77,7 @@ function NewReport({ lang, onCreated }: { lang: Lang; onCreated(id: string): voi
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const basemapQ = useQuery({ queryKey: ['basemap'], queryFn: loadBasemap, staleTime: Infinity });
-  const configQ = useQuery({ queryKey: ['config'], queryFn: async () => ((await fetch(apiUrl('/api/config'))).json() as Promise<ConsoleConfig>).catch(() => ({}) as ConsoleConfig), staleTime: Infinity });
+  const configQ = useConsoleConfig();
   // one style object per basemap/config: a new object each render would rebuild the map (and lose the marker)
   const style: StyleSpecification | string | null = useMemo(() => chooseMapStyle(configQ.data, configQ.isFetched, basemapQ.data, document.baseURI), [configQ.data, configQ.isFetched, basemapQ.data]);
 
@@ -188,7 +188,7 @@ function FollowReport({ lang, initialId, justCreated, onLookup }: { lang: Lang; 
   const tr = (k: string, v?: Record<string, string | number>) => t(lang, k, v);
   const [input, setInput] = useState(initialId);
   const tz = 'America/Mexico_City';
-  const configQ = useQuery({ queryKey: ['config'], queryFn: async () => ((await fetch(apiUrl('/api/config'))).json() as Promise<ConsoleConfig>).catch(() => ({}) as ConsoleConfig), staleTime: Infinity });
+  const configQ = useConsoleConfig();
   const timeZone = configQ.data?.timezone ?? tz;
   const q = useQuery({
     queryKey: ['public-report', initialId],

@@ -137,7 +137,7 @@ function ReportDetail({ id, canAct }: { id: string; canAct: boolean }) {
       await qc.invalidateQueries({ queryKey: ['reports'] });
       await qc.invalidateQueries({ queryKey: ['report-indicators'] });
     } catch (e) {
-      if (e instanceof ApiError && e.code === 'E_NO_EVIDENCE') setWarn(true);
+      if (e instanceof ApiError && e.code === 'E_REPORT_NO_EVIDENCE') setWarn(true);
       else setErr(t('error', { message: e instanceof ApiError ? e.code : (e as Error).message }));
     }
   };

@@ -13,8 +13,7 @@ import { errorText } from './account/PasswordDialog';
 import { dayStart, localDate } from '../dates';
 
 // the API's response shape (type only: nothing of the server is bundled)
-import type { CoverageRow } from '../../../api/lib/planner';
-export type { CoverageRow };
+import type { CoverageRow } from '../../../shared/api';
 
 export function CoverageView() {
   const { t, timeZone, basemap, map } = useConsole();

@@ -16,7 +16,7 @@ import { fieldShown, fmtField } from '../device-fields';
 import { fmtTime, type Lang } from '../i18n';
 import { UChart } from '../charts/UChart';
 import { issueText } from '../../../shared/alert-text';
-import type { AirIndexRow } from '../../../api/lib/planner';
+import type { AirIndexRow } from '../../../shared/api';
 import type { AirReading } from '../../../../contract';
 import { fmtIndicator, indicativeIndex, indicatorLabel, latestIndex, pollutantLabel, type AirIndexView } from '../air-index';
 

@@ -15,13 +15,10 @@ import { errorText } from './account/PasswordDialog';
 import { dayStart, localDate } from '../dates';
 import { UChart } from '../charts/UChart';
 import { csvBlob, geoJsonBlob, toCsv } from '../planners/csv';
-import type { CoverageRow } from './CoverageView';
+import type { AirIndexRow as AirRow, CoverageRow, NoiseExceedanceRow as NoiseRow, PlateCountRow as PlateRow } from '../../../shared/api';
 
 const PALETTE = ['#7dd3fc', '#f472b6', '#a3e635', '#fbbf24', '#c084fc', '#34d399', '#fb7185', '#60a5fa', '#f97316', '#2dd4bf'];
 
-interface AirRow { deviceId: string; hour: number; category: string | null; label: string | null }
-interface NoiseRow { deviceId: string; zone: string; date: string; period: string; limitDb: number | null; leqDb: number | null; hours: number; hoursOver: number; exceeded: boolean }
-interface PlateRow { cameraId: string; hour: number; direction: 'entering' | 'leaving'; count: number }
 
 /** Pivot rows into uPlot's aligned columns: x = sorted keys, one series per group. */
 export function pivot<R>(rows: R[], x: (r: R) => number, group: (r: R) => string, y: (r: R) => number | null): { data: AlignedData; groups: string[] } {

@@ -9,6 +9,7 @@ import type { Alert } from '../../../shared/live';
 import { alertText } from '../../../shared/alert-text';
 import type { Lang } from '../i18n';
 import { ApiError } from '../api/client';
+import type { ApiErrorCode, WebErrorCode } from '../../../../lib/error-codes';
 
 // ── plates revealed in this tab (alert id → plate); never persisted
 const revealed = new Map<string, string>();
@@ -63,17 +64,18 @@ export function useAlertDialog(): DialogRequest | null {
 
 /** An API error as the user reads it (from its code; the server's English text is not shown). */
 export function errorKey(err: unknown): { key: string; vars?: Record<string, string> } {
-  const code = err instanceof ApiError ? err.code : 'E_UNKNOWN';
-  const known: Record<string, string> = {
+  const code = err instanceof ApiError ? err.code : 'E_WEB_UNKNOWN';
+  const known: Partial<Record<ApiErrorCode | WebErrorCode, string>> = {
     E_ALERT_STATE: 'errAlertState',
-    E_UNKNOWN_ALERT: 'errUnknownAlert',
-    E_NOTE_REQUIRED: 'errNoteRequired',
-    E_VALIDATION: 'errValidation',
-    E_FORBIDDEN: 'errForbidden',
-    E_UNAUTHORIZED: 'errUnauthorized',
-    E_NETWORK: 'errNetwork',
-    E_NO_PLATE: 'errNoPlate',
-    E_UNKNOWN_USER: 'errUnknownUser',
+    E_ALERT_UNKNOWN: 'errUnknownAlert',
+    E_ALERT_NOTE_REQUIRED: 'errNoteRequired',
+    E_REQUEST_VALIDATION: 'errValidation',
+    E_AUTH_FORBIDDEN: 'errForbidden',
+    E_AUTH_REQUIRED: 'errUnauthorized',
+    E_WEB_NETWORK: 'errNetwork',
+    E_ALERT_NO_PLATE: 'errNoPlate',
+    E_USER_UNKNOWN: 'errUnknownUser',
   };
-  return known[code] ? { key: known[code] } : { key: 'errGeneric', vars: { code } };
+  const key = known[code as ApiErrorCode | WebErrorCode];
+  return key ? { key } : { key: 'errGeneric', vars: { code } };
 }

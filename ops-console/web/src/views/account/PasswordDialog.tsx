@@ -69,7 +69,7 @@ function PasswordDialog({ onClose }: { onClose(): void }) {
  * The API's English message itself never reaches the screen.
  */
 export function errorText(t: (k: string, v?: Record<string, string | number>) => string, err: unknown): string {
-  if (!(err instanceof ApiError)) return t('err_E_NETWORK');
+  if (!(err instanceof ApiError)) return t('err_E_WEB_NETWORK');
   const known = t(`err_${err.code}`);
   const base = known === `err_${err.code}` ? t('errCode', { code: err.code }) : known;
   const fields = [...new Set([...err.message.matchAll(/field ([\w.]+)|property '(\w+)'|(?:body|querystring)?\/([\w/]+)|^(\w+):/g)].map((m) => (m[1] ?? m[2] ?? m[3] ?? m[4] ?? '').replace(/\//g, '.')).filter((f) => f && f !== 'line'))];

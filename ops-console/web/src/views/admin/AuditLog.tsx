@@ -6,7 +6,7 @@ import { useConsole } from '../../context';
 import { localDateTime, toLocalInput } from '../../dates';
 import { fmtTime } from '../../i18n';
 import { errorText } from '../account/PasswordDialog';
-import type { AuditRowT } from '../../../../api/routes/plates';
+import type { AuditRow as AuditRowT } from '../../../../shared/api';
 import { AUDIT_ACTIONS, type AuditAction } from '../../../../shared/audit-actions';
 
 const known = (a: string): a is AuditAction => (AUDIT_ACTIONS as readonly string[]).includes(a);

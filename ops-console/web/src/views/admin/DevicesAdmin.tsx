@@ -9,7 +9,7 @@ import { api, saveBlob } from '../../api/client';
 import { useConsole } from '../../context';
 import { fmtTime } from '../../i18n';
 import { errorText } from '../account/PasswordDialog';
-import type { AdminDeviceRow, DeviceAddBody, RenderedDevice } from '../../../../api/routes/admin-devices';
+import type { AdminDeviceRow, DeviceAddBody, RenderedDevice } from '../../../../shared/api';
 
 const KINDS = ['truck', 'air', 'noise', 'camera'] as const;
 const ZONES = ['residential', 'industrial_commercial', 'school', 'entertainment'] as const;

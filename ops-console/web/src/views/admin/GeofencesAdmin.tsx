@@ -11,7 +11,7 @@ import { GEOFENCE_KINDS, type Geofence, type GeofenceGeometry, type GeofenceKind
 import type { GeofenceVisitList } from '../../../../shared/geofences';
 import { fmtDuration } from '../../../../shared/alert-text';
 import { api } from '../../api/client';
-import type { ConsoleConfig } from '../../api/types';
+import { useConsoleConfig } from '../../api/config';
 import { chooseMapStyle } from '../../basemap/style';
 import { useConsole } from '../../context';
 import { localDate, parseMxDateTime } from '../../dates';
@@ -35,7 +35,7 @@ export function GeofencesAdmin() {
   const { t, lang, timeZone, basemap, devices, map: liveMap } = useConsole();
   const qc = useQueryClient();
   const q = useQuery({ queryKey: ['geofences'], queryFn: () => api<GeofenceSet>('/api/geofences') });
-  const configQ = useQuery({ queryKey: ['config'], queryFn: () => api<ConsoleConfig>('/api/config').catch(() => ({}) as ConsoleConfig), staleTime: Infinity });
+  const configQ = useConsoleConfig();
   const style = chooseMapStyle(configQ.data, configQ.isFetched, basemap, document.baseURI);
   const mapEl = useRef<HTMLDivElement>(null);
   const layer = useRef<GeofenceLayer | null>(null);

@@ -5,7 +5,7 @@ import { api } from '../../api/client';
 import { useConsole } from '../../context';
 import { fmtTime } from '../../i18n';
 import { errorText } from '../account/PasswordDialog';
-import type { UserRow } from '../../../../api/routes/users';
+import type { UserRow } from '../../../../shared/api';
 
 const ROLES = ['operator', 'planner', 'investigator', 'admin'] as const;
 

@@ -11,7 +11,7 @@ import { localDateTime, toLocalInput } from '../../dates';
 import { fmtTime } from '../../i18n';
 import { errorText } from '../account/PasswordDialog';
 import { PlateTimeline } from './PlateTimeline';
-import type { PlateRead } from '../../../../api/routes/plates';
+import type { PlateReadRow as PlateRead } from '../../../../shared/api';
 
 export function PlateSearch() {
   const { t, lang, timeZone, devices, map } = useConsole();

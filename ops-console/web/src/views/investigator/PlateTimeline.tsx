@@ -2,7 +2,7 @@
 import { useConsole } from '../../context';
 import { fmtTime } from '../../i18n';
 import type { DeviceSummary } from '../../api/types';
-import type { PlateRead } from '../../../../api/routes/plates';
+import type { PlateReadRow as PlateRead } from '../../../../shared/api';
 
 export function PlateTimeline({ plate, reads, cameras }: { plate: string; reads: PlateRead[]; cameras: DeviceSummary[] }) {
   const { t, lang, timeZone } = useConsole();
