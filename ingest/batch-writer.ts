@@ -8,6 +8,7 @@
  */
 import type { AnyTelemetryRecord, DeadLetter } from '../contract';
 import type { TelemetryStore, WriteResult } from '../store/types';
+import { withDefaults } from '../lib/options';
 
 export type Ack = () => void;
 
@@ -51,6 +52,9 @@ export interface BatchWriterOptions extends BatchWriterHooks {
   toDeadLetter(rec: AnyTelemetryRecord, detail: string): DeadLetter;
 }
 
+/** defaults of the options (one object, spread under the caller's: lib/options.ts) */
+export const BATCH_WRITER_DEFAULTS = { backoffMs: 100, maxBackoffMs: 5000 };
+
 /** `rejected` indexes of a StoreError E_STORE_REJECTED, when the store names them. */
 function rejectedIndexes(err: unknown, n: number): Map<number, string> | null {
   const e = err as { code?: unknown; rejected?: unknown };
@@ -75,7 +79,11 @@ export class BatchWriter {
   private wakeBackoff: (() => void) | null = null;
   private idleWaiters: Array<() => void> = [];
 
-  constructor(private readonly o: BatchWriterOptions) {}
+  private readonly o: BatchWriterOptions & typeof BATCH_WRITER_DEFAULTS;
+
+  constructor(opts: BatchWriterOptions) {
+    this.o = withDefaults(BATCH_WRITER_DEFAULTS, opts);
+  }
 
   /** Messages not yet acknowledged (queued or being written). */
   inFlight(): number {
@@ -159,8 +167,8 @@ export class BatchWriter {
   }
 
   private async write(b: Batch): Promise<boolean> {
-    const base = this.o.backoffMs ?? 100;
-    const cap = this.o.maxBackoffMs ?? 5000;
+    const base = this.o.backoffMs;
+    const cap = this.o.maxBackoffMs;
     let recordsDone = b.records.length === 0;
     let lettersDone = b.letters.length === 0;
     let attempt = 0;
