@@ -5,56 +5,37 @@
  * REDIS_URL for a cluster node, BROKER_ID), METRICS_PORT (GET /metrics, /health, /health/ready), LOG_LEVEL. The registry file is watched:
  * edits (new devices, retirements, rotated credentials) apply without a restart.
  */
-import closeWithGrace from 'close-with-grace';
-import { ConfigError, loadConfig, type Config, registryFileOf } from '../lib/config';
-import { createLogger } from '../lib/log';
-import { startErrorLine } from '../lib/preflight';
-import { secureDataDir } from '../lib/data-dir';
+import { registryFileOf } from '../lib/config';
+import { runServerCli } from '../lib/cli';
 import { RegistryView } from '../firmware-config/registry';
 import { brokerLimitsOf, startBroker } from './index';
 import { persistenceOf } from './persistence';
 import { serveMetrics } from '../ingest/metrics';
 
-async function main(): Promise<void> {
-  const cfg = loadConfig();
-  secureDataDir(cfg.DATA_DIR);
-  const log = createLogger('broker', cfg.LOG_LEVEL);
-  const file = registryFileOf(cfg);
-  let registry: RegistryView;
-  try {
-    registry = new RegistryView(file, (err) => log.error({ err: err.message, code: (err as { code?: string }).code }, 'registry reload failed; keeping the previous registry'));
-  } catch (err) {
-    log.fatal({ file, code: (err as { code?: string }).code }, `cannot load the registry: ${(err as Error).message}`);
-    process.exitCode = 1;
-    return;
-  }
-  const broker = await startBroker({ registry, host: cfg.HOST, port: cfg.MQTT_PORT, wsPort: cfg.MQTT_WS_PORT, persistence: persistenceOf(cfg), id: cfg.BROKER_ID || undefined, log, ...brokerLimitsOf(cfg) });
-  // GET /metrics, /health, /health/ready on METRICS_PORT (ready: listening, and with Redis its connection is up)
-  const redis = broker.persistence.redis?.db;
-  const http = await serveMetrics(broker.metricsRegistry, cfg.METRICS_PORT, cfg.HOST, log, async () =>
-    redis && redis.status !== 'ready' ? { ready: false, reason: 'redis_unreachable' } : { ready: true },
-  );
-  log.info({ port: broker.port, wsPort: broker.wsPort, metricsPort: http.port, registry: file }, 'broker ready');
-  closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {
-    if (err) log.error({ err }, 'stopping after an error');
-    else log.info({ signal }, 'stopping');
-    await http.close();
-    await broker.stop();
-    registry.close();
-  });
-}
-
-main().catch((err: Error & { code?: string }) => {
-  // an operator's mistake (bad variable, port in use, unwritable DATA_DIR) is one line naming the variable
-  let cfg: Config | undefined;
-  try {
-    cfg = loadConfig();
-  } catch {
-    cfg = undefined;
-  }
-  const line = startErrorLine(err, cfg);
-  // eslint-disable-next-line no-console
-  console.error(`broker failed to start: ${line ?? `${err.code ? `[${err.code}] ` : ''}${err.message}`}`);
-  if (cfg?.LOG_LEVEL === 'debug' || cfg?.LOG_LEVEL === 'trace') console.error(err.stack);
-  process.exit(err instanceof ConfigError ? 2 : 1);
-});
+runServerCli(
+  'broker',
+  async ({ cfg, log }) => {
+    const file = registryFileOf(cfg);
+    let registry: RegistryView;
+    try {
+      registry = new RegistryView(file, (err) => log.error({ err: err.message, code: (err as { code?: string }).code }, 'registry reload failed; keeping the previous registry'));
+    } catch (err) {
+      log.fatal({ file, code: (err as { code?: string }).code }, `cannot load the registry: ${(err as Error).message}`);
+      process.exitCode = 1;
+      return null;
+    }
+    const broker = await startBroker({ registry, host: cfg.HOST, port: cfg.MQTT_PORT, wsPort: cfg.MQTT_WS_PORT, persistence: persistenceOf(cfg), id: cfg.BROKER_ID || undefined, log, ...brokerLimitsOf(cfg) });
+    // GET /metrics, /health, /health/ready on METRICS_PORT (ready: listening, and with Redis its connection is up)
+    const redis = broker.persistence.redis?.db;
+    const http = await serveMetrics(broker.metricsRegistry, cfg.METRICS_PORT, cfg.HOST, log, async () =>
+      redis && redis.status !== 'ready' ? { ready: false, reason: 'redis_unreachable' } : { ready: true },
+    );
+    log.info({ port: broker.port, wsPort: broker.wsPort, metricsPort: http.port, registry: file }, 'broker ready');
+    return async () => {
+      await http.close();
+      await broker.stop();
+      registry.close();
+    };
+  },
+  { graceMs: 10_000 },
+);

@@ -234,7 +234,7 @@ program
       if (!Number.isFinite(lat) || !Number.isFinite(lon) || Math.abs(lat!) > 90 || Math.abs(lon!) > 180) fail(`--at: "${o.at}" is not lat,lon (e.g. --at 18.1412,-94.4589)`);
       at = { lat: lat!, lon: lon! };
     }
-    const user = o.apiUser ?? process.env.CHECK_API_USER ?? 'operador';
+    const user = o.apiUser ?? cfg.CHECK_API_USER;
     const city = c.cityFile && fs.existsSync(c.cityFile) ? loadCity(c.cityFile) : loadCity();
     const r = await runCheck({
       config: c,
@@ -242,7 +242,7 @@ program
       mqttUrl: o.mqttUrl,
       apiUrl: o.api ?? c.apiUrl ?? `http://127.0.0.1:${cfg.HTTP_PORT}`,
       apiUser: user,
-      apiPassword: o.apiPassword ?? process.env.CHECK_API_PASSWORD ?? initialPassword(cfg.DATA_DIR, user),
+      apiPassword: o.apiPassword ?? (cfg.CHECK_API_PASSWORD || initialPassword(cfg.DATA_DIR, user)),
       at,
       clockOffsetMs: o.clockOffset !== undefined ? o.clockOffset * 1000 : undefined,
       timeoutMs: o.timeout * 1000,

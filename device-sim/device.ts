@@ -10,6 +10,7 @@ import { seededRng, hashString } from '../firmware-config/rng';
 import type { Stream } from '../contract';
 import { malform, type Fault, type FaultType } from './faults';
 import type { DeviceModel, Emit } from './models/types';
+import { withDefaults } from '../lib/options';
 
 /** A connection's message counters; the fleet's are their sums. */
 export interface MessageCounts {
@@ -64,6 +65,9 @@ export function connackReason(err: unknown): string {
   return msg;
 }
 
+/** defaults of the options (lib/options.ts) */
+export const SIM_DEVICE_DEFAULTS = { clock: Date.now as () => number, reconnectMs: 3000, timeScale: 1, fw: '2.4.1', maxBuffer: 20_000 };
+
 export class SimDevice {
   readonly stats: DeviceStats;
   private client: MqttClient | null = null;
@@ -77,14 +81,17 @@ export class SimDevice {
   private stopped = false;
   private readonly now: () => number;
 
+  private readonly o: SimDeviceOptions & typeof SIM_DEVICE_DEFAULTS;
+
   constructor(
     readonly cfg: DeviceConfig,
     readonly model: DeviceModel,
-    private readonly o: SimDeviceOptions = {},
+    opts: SimDeviceOptions = {},
   ) {
+    this.o = withDefaults(SIM_DEVICE_DEFAULTS, opts);
     this.stats = { id: cfg.deviceId, kind: cfg.kind, online: false, ...zeroCounts(), byStream: {} };
     this.rng = seededRng(hashString(cfg.deviceId + '|faults'));
-    this.now = o.clock ?? Date.now;
+    this.now = this.o.clock;
     this.bootAt = this.now() - Math.floor(this.rng() * 86_400_000 * 10);
   }
 
@@ -100,7 +107,7 @@ export class SimDevice {
       password: secret,
       keepalive: this.cfg.broker.keepaliveS,
       clean: true,
-      reconnectPeriod: this.o.reconnectMs ?? 3000,
+      reconnectPeriod: this.o.reconnectMs,
       // firmware keeps trying after a refusal (wrong or rotated credentials), as real devices do
       reconnectOnConnackError: true,
       connectTimeout: 10_000,
@@ -207,7 +214,7 @@ export class SimDevice {
       this.outageTimer = null;
       this.faults.delete(type);
       if (!this.stopped) this.connect().catch(() => {});
-    }, (durS * 1000) / (this.o.timeScale ?? 1));
+    }, (durS * 1000) / this.o.timeScale);
   }
 
   private active(type: FaultType): Fault | undefined {
@@ -233,7 +240,7 @@ export class SimDevice {
         stream: 'status' as never,
         payload: {
           ts,
-          fw: this.o.fw ?? '2.4.1',
+          fw: this.o.fw,
           uptimeS: Math.max(0, Math.floor((this.now() - this.bootAt) / 1000)),
           signalDbm: Math.round(-65 - this.rng() * 30),
           clockSkewMs: skew ? Math.round((skew.param ?? 600) * 1000) : Math.round((this.rng() - 0.5) * 400),
@@ -265,7 +272,7 @@ export class SimDevice {
       this.stats.dropped++;
       return;
     }
-    if (this.buffer.length >= (this.o.maxBuffer ?? 20_000)) {
+    if (this.buffer.length >= this.o.maxBuffer) {
       this.buffer.shift();
       this.stats.dropped++;
     }

@@ -16,6 +16,7 @@ import { SimClock } from './clock';
 import { MESSAGE_COUNTS, SimDevice, zeroCounts, type DeviceStats, type MessageCounts } from './device';
 import { targets, type Fault, type FaultSpec, type FaultType } from './faults';
 import { modelFor } from './models';
+import { withDefaults } from '../lib/options';
 
 export interface FleetOptions {
   devicesDir?: string;
@@ -79,21 +80,25 @@ export interface Fleet {
   publishHistory(deviceId: string, topic: string, text: string): Promise<void>;
 }
 
-export async function startFleet(opts: FleetOptions): Promise<Fleet> {
+/** defaults of the options (lib/options.ts) */
+export const FLEET_DEFAULTS = { speed: 1, timeScale: 1, tickMs: 250, connectConcurrency: 8 };
+
+export async function startFleet(options: FleetOptions): Promise<Fleet> {
+  const opts = withDefaults(FLEET_DEFAULTS, options);
   const log = opts.log ?? createLogger('device-sim');
   let configs = opts.configs ?? (opts.devicesDir ? loadDeviceConfigs(opts.devicesDir) : []);
   if (opts.only) configs = configs.filter(opts.only);
   if (!configs.length) throw Object.assign(new Error('no device configs (devicesDir empty?)'), { code: 'E_SIM_NO_DEVICES' });
   const cityFile = configs.find((c) => c.cityFile && fs.existsSync(c.cityFile))?.cityFile;
   const city = opts.city ?? loadCity(cityFile);
-  const clock = new SimClock({ speed: opts.speed ?? 1, backfillMs: opts.backfillMs, startAt: opts.startAt, ...(opts.clock ? { realNow: opts.clock } : {}) });
+  const clock = new SimClock({ speed: opts.speed, backfillMs: opts.backfillMs, startAt: opts.startAt, ...(opts.clock ? { realNow: opts.clock } : {}) });
   const start = clock.now();
   const devices: SimDevice[] = [];
   for (const cfg of configs) {
     try {
       const model = modelFor(cfg, { city, start, hotlist: opts.hotlist ?? DEMO_HOTLIST.map((h) => h.plate), hotlistRate: opts.hotlistRate, naturalTruckEvents: opts.naturalTruckEvents });
       // a device retries every 3 s of its own time (on a faster clock, more often in real time)
-      const reconnectMs = Math.max(100, Math.round(3000 / (opts.timeScale ?? 1)));
+      const reconnectMs = Math.max(100, Math.round(3000 / opts.timeScale));
       devices.push(new SimDevice(cfg, model, { mqttUrl: opts.mqttUrl, log, reconnectMs, timeScale: opts.timeScale, ...(opts.clock ? { clock: opts.clock } : {}) }));
     } catch (err) {
       log.error({ deviceId: cfg.deviceId, err: (err as Error).message, code: (err as { code?: string }).code }, 'device skipped');
@@ -119,13 +124,13 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
     while (samples.length > 2 && samples[0]!.t < Date.now() - 5000) samples.shift();
   };
   tick();
-  const timer = setInterval(tick, opts.tickMs ?? 250);
+  const timer = setInterval(tick, opts.tickMs);
 
   // connect, a few at a time (the broker verifies scrypt hashes)
   const failed: { id: string; reason: string }[] = [];
   const queue = [...devices];
   await Promise.all(
-    Array.from({ length: Math.min(opts.connectConcurrency ?? 8, queue.length) }, async () => {
+    Array.from({ length: Math.min(opts.connectConcurrency, queue.length) }, async () => {
       for (let d = queue.shift(); d; d = queue.shift()) {
         try {
           await withTimeout(d.connect(), 15_000, 'connect timed out');

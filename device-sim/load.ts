@@ -15,6 +15,7 @@ import { loadRegistryFile, saveRegistryFile } from '../firmware-config/registry'
 import type { RegistryDevice } from '../firmware-config/schema';
 import type { Stream } from '../contract';
 import { connackReason } from './device';
+import { withDefaults } from '../lib/options';
 
 export interface LoadOptions {
   mqttUrl: string;
@@ -111,16 +112,19 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-export async function runLoad(o: LoadOptions): Promise<LoadReport> {
+/** defaults of runLoad's options (lib/options.ts) */
+export const LOAD_DEFAULTS = { qos: 1 as 0 | 1, maxInflight: 100, connectConcurrency: 20 };
+
+export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
+  const o = withDefaults(LOAD_DEFAULTS, opts);
   const configs = o.configs.slice(0, o.devices ?? o.configs.length);
-  const qos = o.qos ?? 1;
-  const maxInflight = o.maxInflight ?? 100;
+  const { qos, maxInflight } = o;
   const conns: Conn[] = [];
   const failures: { id: string; reason: string }[] = [];
   const queue = [...configs];
   const connectDeadline = Date.now() + 15_000;
   await Promise.all(
-    Array.from({ length: Math.min(o.connectConcurrency ?? 20, queue.length) }, async () => {
+    Array.from({ length: Math.min(o.connectConcurrency, queue.length) }, async () => {
       for (let cfg = queue.shift(); cfg; cfg = queue.shift()) {
         try {
           const client = await connectOne(cfg, o.mqttUrl, connectDeadline);
@@ -219,14 +223,17 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
  * Register (or re-issue) `n` load-test devices `load-0001…` in a registry file, low scrypt cost,
  * one registry write. Returns their rendered configs (fresh secrets: the old ones stop working).
  */
+/** defaults of provisionLoadDevices' options (lib/options.ts) */
+export const PROVISION_LOAD_DEFAULTS = { cost: 1024, brokerUrl: 'mqtt://127.0.0.1:1883', kind: 'air' as DeviceConfig['kind'], prefix: 'load' };
+
 export function provisionLoadDevices(
   registryFile: string,
   n: number,
-  opts: { cost?: number; brokerUrl?: string; kind?: DeviceConfig['kind']; prefix?: string } = {},
+  options: { cost?: number; brokerUrl?: string; kind?: DeviceConfig['kind']; prefix?: string } = {},
 ): DeviceConfig[] {
+  const opts = withDefaults(PROVISION_LOAD_DEFAULTS, options);
   const reg = loadRegistryFile(registryFile);
-  const kind = opts.kind ?? 'air';
-  const prefix = opts.prefix ?? 'load';
+  const { kind, prefix } = opts;
   const byId = new Map(reg.devices.map((d) => [d.id, d]));
   const out: DeviceConfig[] = [];
   for (let i = 1; i <= n; i++) {
@@ -243,11 +250,11 @@ export function provisionLoadDevices(
       ...(kind === 'noise' ? { noiseZone: 'residential' as const } : {}),
       ...(kind === 'camera' ? { camera: { road: 'Carga', direction: 'entering' as const, lanes: 2 } } : {}),
     };
-    const d: RegistryDevice = { ...base, passwordHash: hashPasswordSync(secret, opts.cost ?? 1024), credentialsIssuedAt: Date.now() };
+    const d: RegistryDevice = { ...base, passwordHash: hashPasswordSync(secret, opts.cost), credentialsIssuedAt: Date.now() };
     const prev = byId.get(id);
     if (prev) Object.assign(prev, d);
     else reg.devices.push(d);
-    out.push(renderDeviceConfig(d, { brokerUrl: opts.brokerUrl ?? 'mqtt://127.0.0.1:1883', secret, timezone: reg.timezone }));
+    out.push(renderDeviceConfig(d, { brokerUrl: opts.brokerUrl, secret, timezone: reg.timezone }));
   }
   saveRegistryFile(registryFile, reg);
   return out;

@@ -11,6 +11,7 @@
  */
 import type { AnyTelemetryRecord, DeadLetter } from '../contract';
 import type { TelemetryStore, WriteResult } from '../store/types';
+import { withDefaults } from '../lib/options';
 
 export type Ack = () => void;
 
@@ -63,6 +64,9 @@ export interface BatchWriterOptions extends BatchWriterHooks {
   toDeadLetter(rec: AnyTelemetryRecord, detail: string): DeadLetter;
 }
 
+/** defaults of the options (one object, spread under the caller's: lib/options.ts) */
+export const BATCH_WRITER_DEFAULTS = { backoffMs: 100, maxBackoffMs: 5000 };
+
 /** `rejected` indexes of a StoreError E_STORE_REJECTED, when the store names them. */
 function rejectedIndexes(err: unknown, n: number): Map<number, string> | null {
   const e = err as { code?: unknown; rejected?: unknown };
@@ -89,8 +93,11 @@ export class BatchWriter {
   private idleWaiters: Array<() => void> = [];
   private readonly maxWrites: number;
 
-  constructor(private readonly o: BatchWriterOptions) {
-    this.maxWrites = Math.max(1, Math.floor(o.maxWrites ?? 1));
+  private readonly o: BatchWriterOptions & typeof BATCH_WRITER_DEFAULTS;
+
+  constructor(opts: BatchWriterOptions) {
+    this.o = withDefaults(BATCH_WRITER_DEFAULTS, opts);
+    this.maxWrites = Math.max(1, Math.floor(opts.maxWrites ?? 1));
   }
 
   /** Messages not yet acknowledged (queued or being written). */
@@ -201,8 +208,8 @@ export class BatchWriter {
   }
 
   private async write(b: Batch): Promise<boolean> {
-    const base = this.o.backoffMs ?? 100;
-    const cap = this.o.maxBackoffMs ?? 5000;
+    const base = this.o.backoffMs;
+    const cap = this.o.maxBackoffMs;
     let recordsDone = b.records.length === 0;
     let lettersDone = b.letters.length === 0;
     let attempt = 0;

@@ -15,13 +15,10 @@
  *   INGEST_RULES      on | off: evaluate the alert rules in this worker (default on)
  * Ctrl-C / SIGTERM: stop taking messages, write and acknowledge what is held, disconnect.
  */
-import closeWithGrace from 'close-with-grace';
 import { cityFileFor, loadCity, type City } from '../firmware-config/city';
 import { RegistryView } from '../firmware-config/registry';
-import { ConfigError, loadConfig, type Config, mqttUrlOf, registryFileOf, rulesStateFileOf } from '../lib/config';
-import { createLogger } from '../lib/log';
-import { startErrorLine } from '../lib/preflight';
-import { secureDataDir } from '../lib/data-dir';
+import { mqttUrlOf, registryFileOf, rulesStateFileOf } from '../lib/config';
+import { runServerCli, type CliContext } from '../lib/cli';
 import { openStore } from '../store/open';
 import { installOnFirstContact } from '../firmware-config/admin';
 import { startRegistrySync } from '../firmware-config/registry-sync';
@@ -29,11 +26,8 @@ import { connectRedis } from '../lib/redis';
 import { startIngest } from './index';
 import { createRuleEngine } from './rules/index';
 
-async function main(): Promise<void> {
-  const cfg = loadConfig();
-  secureDataDir(cfg.DATA_DIR);
-  const log = createLogger('ingest', cfg.LOG_LEVEL);
-  const password = process.env.INGEST_PASSWORD;
+async function start({ cfg, log }: CliContext): Promise<() => Promise<void>> {
+  const password = cfg.INGEST_PASSWORD;
   if (!password) throw Object.assign(new Error('INGEST_PASSWORD is not set (password of the ingest service account)'), { code: 'E_CONFIG_INVALID' });
   const file = registryFileOf(cfg);
   const registry = new RegistryView(file, (err) =>
@@ -56,40 +50,25 @@ async function main(): Promise<void> {
     // lifecycle: a planned device's first real reading makes it "installed" (presence alerts from then on)
     onFirstContact: installOnFirstContact(file, log),
     mqttUrl: mqttUrlOf(cfg),
-    username: process.env.INGEST_USERNAME || 'ingest',
+    username: cfg.INGEST_USERNAME || 'ingest',
     password,
-    clientId: process.env.INGEST_CLIENT_ID || `ingest-${cfg.INGEST_WORKER + 1}`,
+    clientId: cfg.INGEST_CLIENT_ID || `ingest-${cfg.INGEST_WORKER + 1}`,
     partition: { index: cfg.INGEST_WORKER, count: cfg.INGEST_WORKERS },
     metricsPort: cfg.METRICS_PORT,
     metricsHost: cfg.HOST,
     timePolicy: { maxFutureSkewMs: cfg.MAX_CLOCK_SKEW_S * 1000, maxAgeMs: cfg.MAX_AGE_DAYS * 86_400_000, lateAfterMs: cfg.LATE_AFTER_S * 1000 },
     batchSize: cfg.BATCH_SIZE,
     flushMs: cfg.FLUSH_MS,
-    rules: process.env.INGEST_RULES === 'off' ? undefined : ({ publish, publishGeofence }) => createRuleEngine({ registry, city, publish, publishGeofence, log, stateFile: rulesStateFileOf(cfg) }),
+    rules: cfg.INGEST_RULES === 'off' ? undefined : ({ publish, publishGeofence }) => createRuleEngine({ registry, city, publish, publishGeofence, log, stateFile: rulesStateFileOf(cfg) }),
     log,
   });
   log.info({ mqtt: mqttUrlOf(cfg), metricsPort: ingest.metricsPort, store: store.backend }, 'ingest ready');
-  closeWithGrace({ delay: 15_000 }, async ({ err, signal }) => {
-    if (err) log.error({ err }, 'stopping after an error');
-    else log.info({ signal }, 'stopping');
+  return async () => {
     await ingest.stop();
     await sync?.stop();
     await store.close();
     registry.close();
-  });
+  };
 }
 
-main().catch((err: Error & { code?: string }) => {
-  // an operator's mistake (bad variable, port in use, unwritable DATA_DIR) is one line naming the variable
-  let cfg: Config | undefined;
-  try {
-    cfg = loadConfig();
-  } catch {
-    cfg = undefined;
-  }
-  const line = startErrorLine(err, cfg);
-  // eslint-disable-next-line no-console
-  console.error(`ingest failed to start: ${line ?? `${err.code ? `[${err.code}] ` : ''}${err.message}`}`);
-  if (cfg?.LOG_LEVEL === 'debug' || cfg?.LOG_LEVEL === 'trace') console.error(err.stack);
-  process.exit(err instanceof ConfigError ? 2 : 1);
-});
+runServerCli('ingest', start, { graceMs: 15_000 });

@@ -4,7 +4,7 @@
  * with the data under DATA_DIR.
  */
 import closeWithGrace from 'close-with-grace';
-import { loadConfig, ConfigError, type Config } from '../lib/config';
+import { loadConfig, ConfigError, readVariable, type Config } from '../lib/config';
 import { createLogger } from '../lib/log';
 import { checkDataDir, checkPorts, startErrorLine } from '../lib/preflight';
 import { startStack, stopSummary } from './stack';
@@ -14,7 +14,8 @@ import type { BackfillProgress } from '../device-sim/backfill';
 /** An operator's mistake is one line (exit 2 for configuration); a bug keeps its stack. LOG_LEVEL=debug shows both. */
 function exitOnStartError(err: unknown, cfg?: Config): never {
   const line = startErrorLine(err, cfg);
-  const debug = (cfg?.LOG_LEVEL ?? process.env.LOG_LEVEL) === 'debug' || (cfg?.LOG_LEVEL ?? process.env.LOG_LEVEL) === 'trace';
+  const level = cfg?.LOG_LEVEL ?? readVariable('LOG_LEVEL');
+  const debug = level === 'debug' || level === 'trace';
   if (line) {
     process.stderr.write(`${line}\n`);
     if (debug) process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);

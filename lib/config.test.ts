@@ -20,6 +20,8 @@ const BAD: [keyof typeof VARIABLES, string, RegExp][] = [
   ['INFLUX_URL', 'influx:8086', /expected empty or a http:\/\/ \/ https:\/\/ URL with a host/],
   ['INFLUX_API', 'v3', /is not an allowed value; expected one of auto, v1, v2/],
   ['SIM', 'yes', /is not an allowed value; expected one of on, off/],
+  ['INGEST_RULES', 'no', /is not an allowed value; expected one of on, off/],
+  ['LOG_FORMAT', 'xml', /is not an allowed value; expected one of auto, json/],
   ['SIM_SPEED', '0', /is below 0.1; expected a number ≥ 0.1/],
   ['PLATE_RETENTION_DAYS', '0', /expected a whole number ≥ 1/],
   ['QUERY_BUDGET_MS', '50', /is below 100; expected a whole number from 100 to 600000/],
@@ -71,7 +73,7 @@ describe('configuration errors name the variable, the bad value and what is allo
   });
 
   it('every variable that has a constraint is in the table above', () => {
-    const free = ['DATA_DIR', 'REGISTRY_FILE', 'INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_BUCKET', 'NODE_RED_CREDENTIAL_SECRET', 'NODE_RED_ADMIN_PASSWORD'];
+    const free = ['DATA_DIR', 'REGISTRY_FILE', 'INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_BUCKET', 'NODE_RED_CREDENTIAL_SECRET', 'NODE_RED_ADMIN_PASSWORD', 'INGEST_USERNAME', 'INGEST_PASSWORD', 'CHECK_API_USER', 'CHECK_API_PASSWORD', 'INGEST_CLIENT_ID', 'CONSOLE_MQTT_PASSWORD'];
     const covered = new Set(BAD.map((b) => b[0]));
     for (const name of Object.keys(VARIABLES)) if (!free.includes(name)) expect(covered.has(name as keyof typeof VARIABLES), name).toBe(true);
   });

@@ -140,6 +140,14 @@ export const VARIABLES = {
     form: 'empty or one of the ids in TENANTS, e.g. coatzacoalcos',
   },
   LOG_LEVEL: { schema: Type.Enum(LOG_LEVELS, { default: 'info', description: 'pino log level; debug also prints stack traces of start-up errors' }) },
+  LOG_FORMAT: { schema: Type.Union([Type.Literal('auto'), Type.Literal('json')], { default: 'auto', description: 'log lines: json = one JSON object per line always; auto = pretty-printed on a terminal, JSON otherwise' }) },
+  INGEST_USERNAME: { schema: Type.String({ default: 'ingest', description: 'ingest/cli.ts: the ingest service account’s user name' }) },
+  INGEST_PASSWORD: { schema: Type.String({ default: '', description: 'ingest/cli.ts: the ingest service account’s password (required there; npm start provisions it)' }) },
+  INGEST_CLIENT_ID: { schema: Type.String({ default: '', description: 'ingest/cli.ts: MQTT client id of the persistent session; empty = ingest-<INGEST_WORKER+1>' }) },
+  INGEST_RULES: { schema: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on', description: 'ingest/cli.ts: run the alert rules in this ingest worker' }) },
+  CHECK_API_USER: { schema: Type.String({ default: 'operador', description: 'npm run sim -- check: the console user it signs in as (--api-user overrides)' }) },
+  CHECK_API_PASSWORD: { schema: Type.String({ default: '', description: 'npm run sim -- check: that user’s password; empty = the initial password kept in DATA_DIR (--api-password overrides)' }) },
+  CONSOLE_MQTT_PASSWORD: { schema: Type.String({ default: '', description: 'ops-console/api/cli.ts: the console service account’s MQTT password; empty = read from DATA_DIR/services.json' }) },
 } satisfies Record<string, Variable>;
 
 type Schemas = { [K in keyof typeof VARIABLES]: (typeof VARIABLES)[K]['schema'] };
@@ -172,6 +180,16 @@ export function allowedForm(name: keyof typeof VARIABLES): string {
   if (s.type === 'string' && s.pattern) return `a text of the form ${s.pattern}${s.default ? `, e.g. ${JSON.stringify(s.default)}` : ''}`;
   if (s.type === 'string') return s.minLength ? 'a non-empty text' : 'a text';
   return 'a valid value';
+}
+
+/**
+ * One string variable on its own, for code that runs before (or without) loadConfig — the logger:
+ * its value when set and valid, else its default (loadConfig reports a bad value where it runs).
+ */
+export function readVariable<K extends keyof Config>(name: K, env: Record<string, string | undefined> = process.env): Config[K] {
+  const schema = VARIABLES[name].schema as TSchema & { default: Config[K] };
+  const v = env[name];
+  return v !== undefined && v !== '' && Value.Check(schema, v) ? (v as Config[K]) : schema.default;
 }
 
 /** Read, convert and validate configuration from an environment object. Throws ConfigError naming each bad variable. */

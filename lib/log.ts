@@ -1,10 +1,11 @@
 /** pino JSON logs; pretty-printed only when stdout is a TTY. */
 import pino, { type Logger } from 'pino';
+import { readVariable } from './config';
 
 export type { Logger };
 
-export function createLogger(name: string, level: string = process.env.LOG_LEVEL ?? 'info'): Logger {
-  const pretty = process.stdout.isTTY && process.env.LOG_FORMAT !== 'json';
+export function createLogger(name: string, level: string = readVariable('LOG_LEVEL')): Logger {
+  const pretty = process.stdout.isTTY && readVariable('LOG_FORMAT') !== 'json';
   return pino({
     name,
     level,

@@ -11,7 +11,7 @@ import { DuckDBInstance, version as duckdbVersion, type DuckDBConnection } from 
 import type { Logger } from '../../lib/log';
 import type { TelemetryStore } from '../types';
 import { StoreError } from '../errors';
-import { SerialQueue } from './queue';
+import { SerialQueue } from '../../lib/serial-queue';
 import * as read from './read';
 import { schemaDdl, stagingDdl } from './schema';
 import { writeBatch, writeDeadLetters } from './write';

@@ -17,6 +17,7 @@ import { ensureRetention, type SetupStep } from './retention';
 import { deadLetterToLine, recordKey, recordToLine } from './schema';
 import { createTransport, probeVersion, type InfluxApi } from './transport';
 import { InfluxWriter, type WriterOptions, type WriterStats } from './writer';
+import { withDefaults } from '../../lib/options';
 
 export interface InfluxStoreOptions {
   url: string;
@@ -48,10 +49,14 @@ export interface InfluxStore extends TelemetryStore {
   lastSetup(): SetupStep[];
 }
 
-export async function openInfluxStore(opts: InfluxStoreOptions): Promise<InfluxStore> {
+/** defaults of the options (lib/options.ts) */
+export const INFLUX_STORE_DEFAULTS = { token: '', org: '', retentionDays: 30, rollupRetentionDays: 730 };
+
+export async function openInfluxStore(options: InfluxStoreOptions): Promise<InfluxStore> {
+  const opts = withDefaults(INFLUX_STORE_DEFAULTS, options);
   const log = opts.log ?? createLogger('store-influx');
   const url = opts.url.replace(/\/$/, '');
-  const token = opts.token ?? '';
+  const token = opts.token;
   let api: InfluxApi;
   let version = '';
   if (opts.api === 'v1' || opts.api === 'v2') {
@@ -68,7 +73,7 @@ export async function openInfluxStore(opts: InfluxStoreOptions): Promise<InfluxS
   }
   const ql: QlClient = createQlClient({ url, token, api, db: opts.bucket });
   const transport = createTransport({ url, token, api });
-  const writer = new InfluxWriter({ ...opts.writer, transport, url, org: opts.org ?? '', bucket: opts.bucket, spillDir: opts.spillDir, log });
+  const writer = new InfluxWriter({ ...opts.writer, transport, url, org: opts.org, bucket: opts.bucket, spillDir: opts.spillDir, log });
   await writer.open();
   log.info({ url, api, version, bucket: opts.bucket }, 'influx store opened');
 
@@ -88,7 +93,7 @@ export async function openInfluxStore(opts: InfluxStoreOptions): Promise<InfluxS
 
     async init() {
       if (api === 'v1') {
-        setupSteps = await ensureRetention(ql, { db: opts.bucket, rawDays: opts.retentionDays ?? 30, rollupDays: opts.rollupRetentionDays ?? 730 });
+        setupSteps = await ensureRetention(ql, { db: opts.bucket, rawDays: opts.retentionDays, rollupDays: opts.rollupRetentionDays });
         const changed = setupSteps.filter((s) => s.action !== 'ok');
         if (changed.length) log.info({ steps: changed }, 'influx: schema set up');
       } else {

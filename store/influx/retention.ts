@@ -15,6 +15,7 @@
 import { AIR_FIELDS, NOISE_FIELDS } from '../../contract';
 import { ident, rowsOf, type QlClient } from './influxql';
 import { MEASUREMENT } from './schema';
+import { withDefaults } from '../../lib/options';
 
 export interface RetentionOptions {
   db: string;
@@ -50,11 +51,12 @@ export function rollupQuery(db: string, stream: 'air' | 'noise', rawPolicy: stri
 /** Normalise CQ text for comparison (InfluxDB re-renders what it stores). */
 const norm = (s: string) => s.replace(/\s+/g, ' ').replace(/"/g, '').toLowerCase().trim();
 
-export async function ensureRetention(ql: QlClient, o: RetentionOptions): Promise<SetupStep[]> {
-  const rawDays = o.rawDays ?? 30;
-  const rollupDays = o.rollupDays ?? 730;
-  const rawPolicy = o.rawPolicy ?? 'raw';
-  const rollupPolicy = o.rollupPolicy ?? 'rollup';
+/** defaults of the options (lib/options.ts) */
+export const RETENTION_DEFAULTS = { rawDays: 30, rollupDays: 730, rawPolicy: 'raw', rollupPolicy: 'rollup' };
+
+export async function ensureRetention(ql: QlClient, opts: RetentionOptions): Promise<SetupStep[]> {
+  const o = withDefaults(RETENTION_DEFAULTS, opts);
+  const { rawDays, rollupDays, rawPolicy, rollupPolicy } = o;
   const steps: SetupStep[] = [];
   const db = o.db;
 

@@ -20,6 +20,7 @@ import { canSeePlates } from './auth';
 import { hasPlate, type AlertRedactor } from '../../lib/alert-redact';
 import { encodePositions, type PositionEntry } from '../../../shared/live-positions';
 import type { GpsFix } from '../../../../contract';
+import { withDefaults } from '../../../../lib/options';
 
 export interface LiveHubOptions {
   tickMs?: number;
@@ -44,6 +45,9 @@ function redact(s: LiveState): LiveState {
   return { ...s, latest };
 }
 
+/** defaults of the options (lib/options.ts) */
+export const LIVE_HUB_DEFAULTS = { tickMs: 250, maxBufferedBytes: 1024 * 1024, maxPlatesPerTick: 2000 };
+
 export class LiveHub {
   readonly states = new Map<string, LiveState>();
   private dirty = new Set<string>();
@@ -67,9 +71,10 @@ export class LiveHub {
     /** hides plates in alerts for clients that may not see them */
     private readonly privacy: Pick<AlertRedactor, 'alertsFor'>,
   ) {
-    this.tickMs = opts.tickMs ?? 250;
-    this.maxBufferedBytes = opts.maxBufferedBytes ?? 1024 * 1024;
-    this.maxPlatesPerTick = opts.maxPlatesPerTick ?? 2000;
+    const o = withDefaults(LIVE_HUB_DEFAULTS, opts);
+    this.tickMs = o.tickMs;
+    this.maxBufferedBytes = o.maxBufferedBytes;
+    this.maxPlatesPerTick = o.maxPlatesPerTick;
     this.timer = setInterval(() => this.tick(), this.tickMs);
     this.timer.unref();
   }

@@ -18,6 +18,7 @@ import fp from 'fastify-plugin';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import pg from 'pg';
 import { redactUrl } from '../../../../lib/redis';
+import { SerialQueue } from '../../../../lib/serial-queue';
 
 export type Row = Record<string, string | number | boolean | null>;
 
@@ -103,13 +104,9 @@ export async function openOpsDb(file: string): Promise<OpsDb> {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
   const instance = await DuckDBInstance.create(file);
   const conn: DuckDBConnection = await instance.connect();
-  // one connection, one statement at a time: a simple promise chain keeps DuckDB calls ordered
-  let chain: Promise<unknown> = Promise.resolve();
-  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
-    const p = chain.then(fn, fn);
-    chain = p.catch(() => undefined);
-    return p;
-  };
+  // one connection, one statement at a time: the store's serial queue keeps DuckDB calls ordered
+  const queue = new SerialQueue();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => queue.run(fn);
   const db: OpsDb = {
     run: (sql, params) => serial(async () => void (await conn.run(sql, params))),
     all: (sql, params) =>

@@ -6,27 +6,33 @@
  * `setData` (throttled, merged per device by LiveModel/LiveFeatures) or `setFeatureState`
  * (coverage) touch them. Live, coverage and replay are layer groups on the same map, switched by
  * visibility.
+ *
+ * Each layer is its own file declaring its sources, layers, modes and click handling (layer.ts:
+ * trucks-layer, trails-layer, stations-layer, cameras-layer, alerts-layer, coverage-layer,
+ * replay-layer; geofence-layer); this controller keeps map creation, flushing and modes.
  */
-import { Map as MlMap, Marker, NavigationControl, Popup, ScaleControl, type GeoJSONSource, type StyleSpecification, type MapLayerMouseEvent } from 'maplibre-gl';
+import { Map as MlMap, Marker, NavigationControl, Popup, ScaleControl, type GeoJSONSource, type StyleSpecification } from 'maplibre-gl';
 import type { FeatureCollection } from 'geojson';
 import type { Alert } from '../../../shared/live';
-import { TRUCK_COLORS, TRUCK_STATES } from '../colors';
 import type { Basemap } from '../basemap/types';
-import { BASEMAP_SOURCES, DISTRICT_LABEL_LAYER, districtLabelPoints } from '../basemap/style';
+import { DISTRICT_LABEL_LAYER, districtLabelPoints } from '../basemap/style';
 import { LiveFeatures } from '../live/features';
 import type { LayerKey, LiveModel } from '../live/model';
 import { createThrottle, type Throttle } from '../live/throttle';
-import { truckArrow } from './icons';
-import { addStationLayers, STATION_LAYERS } from './stations-layer';
-import { addCameraLayers, CAMERA_LABEL_SOURCE, CAMERA_LAYERS } from './cameras-layer';
-import { addAlertLayer, ALERT_LAYER } from './alerts-layer';
+import { alertsLayer } from './alerts-layer';
+import { CAMERA_LABEL_SOURCE, camerasLayer } from './cameras-layer';
+import { CoverageLayer } from './coverage-layer';
 import { FleetBuffer, mercX, mercY } from './fleet-buffer';
 import { FleetLayer, type FleetStyle } from './fleet-layer';
-import { trailCasingPaint, trailPaint } from './trail-style';
-import { GeofenceLayer } from './geofence-layer';
 import { FleetSync, type FleetSyncStats } from './fleet-sync';
+import { GeofenceLayer } from './geofence-layer';
+import type { LayerHost, MapLayerModule, MapMode } from './layer';
+import { ReplayLayer } from './replay-layer';
+import { stationsLayer } from './stations-layer';
+import { trailsLayer } from './trails-layer';
+import { addTruckImages, trucksLayer } from './trucks-layer';
 
-export type MapMode = 'live' | 'coverage' | 'replay';
+export type { MapMode } from './layer';
 
 export const SRC = {
   truck: 'live-trucks',
@@ -40,11 +46,12 @@ export const SRC = {
   replayVehicles: 'replay-vehicles',
 } as const;
 
-const LAYERS_BY_MODE: Record<MapMode, string[]> = {
-  live: ['trails-casing', 'trails', ...STATION_LAYERS, ...CAMERA_LAYERS, ALERT_LAYER, 'trucks'],
-  coverage: ['coverage', 'trucks'],
-  replay: ['replay-tracks', 'replay-marks', 'replay-vehicles'],
-};
+/** every layer per mode, from the layer modules' own declarations */
+function layersByMode(modules: readonly MapLayerModule[]): Record<MapMode, string[]> {
+  const out: Record<MapMode, string[]> = { live: [], coverage: [], replay: [] };
+  for (const m of modules) for (const [mode, ids] of Object.entries(m.modes) as [MapMode, readonly string[]][]) out[mode].push(...ids);
+  return out;
+}
 
 /** Trucks are state-coloured dots below this zoom and heading arrows from it on. */
 export const TRUCK_ARROW_MINZOOM = 14;
@@ -67,8 +74,6 @@ export const LABEL_CAP = 40;
  * trail per tile on the main thread (256 px × 10,000 trails) each time the trails change.
  */
 export const BIG_FLEET = 1000;
-
-const empty = (): FeatureCollection => ({ type: 'FeatureCollection', features: [] });
 
 export interface MapControllerOptions {
   container: HTMLElement;
@@ -109,6 +114,11 @@ export class MapController {
   get fleetStats(): FleetSyncStats {
     return this.fleetSync.stats;
   }
+  readonly coverage: CoverageLayer;
+  readonly replay = new ReplayLayer();
+  /** the layer modules in drawing order (geofences sit under the live layers, after coverage) */
+  private readonly modules: MapLayerModule[];
+  private readonly layersByMode: Record<MapMode, string[]>;
   private selectedId: string | null = null;
   private hoverId: string | null = null;
   private inView = 0;
@@ -133,6 +143,9 @@ export class MapController {
     this.fleet = new FleetBuffer({ origin: [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2], interpolate: opts.interpolate ?? true, maxAnimMs: opts.maxAnimMs });
     this.fleetSync = new FleetSync(opts.model, this.fleet);
     this.fleetLayer = new FleetLayer({ id: 'trucks', buffer: this.fleet, beforeFrame: () => this.beforeFrame(), style: (z) => this.fleetStyle(z) });
+    this.coverage = new CoverageLayer(opts.basemap);
+    this.modules = [this.coverage, trailsLayer, stationsLayer, camerasLayer, alertsLayer, trucksLayer(this.fleetLayer), this.replay];
+    this.layersByMode = layersByMode(this.modules);
     this.throttle = createThrottle(() => this.flush(), () => opts.flushMs ?? (this.fleet.size >= BIG_FLEET ? 1000 : 500));
     this.ready = new Promise((resolve) => {
       this.map.once('load', () => {
@@ -144,76 +157,11 @@ export class MapController {
 
   private install(): void {
     const map = this.map;
-    for (const st of TRUCK_STATES) {
-      const img = truckArrow(TRUCK_COLORS[st]);
-      map.addImage(`truck-${st}`, img, { pixelRatio: 2 });
+    addTruckImages(map);
+    for (const m of this.modules) {
+      m.install(map);
+      if (m === this.coverage) this.geofences.attach(map, { autoLoad: true });
     }
-
-    // The city's streets are needed for coverage even under an external style.
-    if (!map.getSource(BASEMAP_SOURCES.streets)) {
-      map.addSource(BASEMAP_SOURCES.streets, { type: 'geojson', data: this.opts.basemap.streets as FeatureCollection, promoteId: 'segmentId' });
-    }
-    const geo = (id: string, extra: Record<string, unknown> = {}) => map.addSource(id, { type: 'geojson', data: empty(), ...extra });
-    geo(SRC.trails, { lineMetrics: true });
-    geo(SRC.air, { promoteId: 'id' });
-    geo(SRC.noise, { promoteId: 'id' });
-    geo(SRC.camera, { promoteId: 'id' });
-    geo(SRC.alerts, { promoteId: 'id' });
-    geo(SRC.replayTracks, { lineMetrics: true });
-    geo(SRC.replayMarks);
-    geo(SRC.replayVehicles, { promoteId: 'id' });
-
-    map.addLayer({
-      id: 'coverage',
-      type: 'line',
-      source: BASEMAP_SOURCES.streets,
-      layout: { 'line-cap': 'round', visibility: 'none' },
-      paint: {
-        'line-color': ['case', ['==', ['feature-state', 'cov'], 'served'], '#22c55e', ['==', ['feature-state', 'cov'], 'missed'], '#ef4444', '#000000'],
-        'line-opacity': ['case', ['==', ['feature-state', 'cov'], 'served'], 0.9, ['==', ['feature-state', 'cov'], 'missed'], 1, 0],
-        'line-width': ['interpolate', ['linear'], ['zoom'], 11, 2.5, 16, 10],
-      },
-    });
-    this.geofences.attach(map, { autoLoad: true });
-    map.addLayer({ id: 'trails-casing', type: 'line', source: SRC.trails, layout: { 'line-cap': 'round', 'line-join': 'round' }, paint: trailCasingPaint() });
-    map.addLayer({ id: 'trails', type: 'line', source: SRC.trails, layout: { 'line-cap': 'round', 'line-join': 'round' }, paint: trailPaint() });
-    addStationLayers(map);
-    addCameraLayers(map);
-    addAlertLayer(map);
-    map.addLayer(this.fleetLayer);
-    map.addLayer({
-      id: 'replay-tracks',
-      type: 'line',
-      source: SRC.replayTracks,
-      layout: { 'line-cap': 'round', 'line-join': 'round', visibility: 'none' },
-      paint: { 'line-color': ['coalesce', ['get', 'color'], '#7dd3fc'], 'line-width': ['interpolate', ['linear'], ['zoom'], 11, 2, 16, 6], 'line-opacity': 0.8 },
-    });
-    map.addLayer({
-      id: 'replay-marks',
-      type: 'circle',
-      source: SRC.replayMarks,
-      layout: { visibility: 'none' },
-      paint: {
-        'circle-color': ['match', ['get', 'type'], 'bin_lift', '#22d3ee', 'stop', '#fbbf24', 'unload', '#a78bfa', '#94a3b8'],
-        'circle-radius': ['match', ['get', 'type'], 'stop', 6, 4],
-        'circle-stroke-color': '#0b1220',
-        'circle-stroke-width': 1.5,
-      },
-    });
-    map.addLayer({
-      id: 'replay-vehicles',
-      type: 'symbol',
-      source: SRC.replayVehicles,
-      layout: {
-        visibility: 'none',
-        'icon-image': 'truck-driving',
-        'icon-rotate': ['get', 'heading'],
-        'icon-rotation-alignment': 'map',
-        'icon-allow-overlap': true,
-        'icon-ignore-placement': true,
-        'icon-size': 1.2,
-      },
-    });
 
     // district names: the offline style's own symbol layer; HTML labels under a style without it (no glyphs needed)
     if (!map.getLayer(DISTRICT_LABEL_LAYER)) for (const d of districtLabelPoints(this.opts.basemap)) {
@@ -223,44 +171,17 @@ export class MapController {
       this.labels.push(new Marker({ element: el }).setLngLat(d.lngLat).addTo(map));
     }
 
-    // trucks: picked on the CPU from the fleet buffer (nearest drawn truck within a few pixels)
-    map.on('click', (e) => {
-      const id = this.pickTruck(e.point.x, e.point.y);
-      if (!id) return;
-      this.select(id);
-      this.opts.onSelect?.({ id, kind: 'truck' });
-    });
-    let hoverQueued = false;
-    let hoverAt: [number, number] = [0, 0];
-    map.on('mousemove', (e) => {
-      hoverAt = [e.point.x, e.point.y];
-      if (hoverQueued) return;
-      hoverQueued = true;
-      requestAnimationFrame(() => {
-        hoverQueued = false;
-        this.hover(this.pickTruck(hoverAt[0], hoverAt[1]));
-      });
-    });
-    map.on('mouseout', () => this.hover(null));
-    for (const layer of ['air', 'noise-ring', 'noise', 'cameras']) {
-      map.on('click', layer, (e: MapLayerMouseEvent) => {
-        const f = e.features?.[0];
-        const id = f?.properties?.id as string | undefined;
-        if (!id) return;
-        const kind: LayerKey = layer === 'air' ? 'air' : layer === 'cameras' ? 'camera' : 'noise';
+    const host: LayerHost = {
+      choose: (id, kind) => {
         this.select(id);
         this.opts.onSelect?.({ id, kind });
-      });
-      map.on('mouseenter', layer, () => (map.getCanvas().style.cursor = 'pointer'));
-      map.on('mouseleave', layer, () => (map.getCanvas().style.cursor = ''));
-    }
-    map.on('click', 'alerts-halo', (e: MapLayerMouseEvent) => {
-      const f = e.features?.[0];
-      // a click on the camera beside an alerted one (same entrance) is that camera's, not the alert's
-      const cam = map.queryRenderedFeatures(e.point, { layers: ['cameras'] })[0];
-      if (cam && cam.properties?.id !== f?.properties?.deviceId) return;
-      if (f?.properties?.id) this.opts.onAlertClick?.(String(f.properties.id), [e.lngLat.lng, e.lngLat.lat]);
-    });
+      },
+      alertClicked: (id, lngLat) => this.opts.onAlertClick?.(id, lngLat),
+      pickTruck: (x, y) => this.pickTruck(x, y),
+      hover: (id) => this.hover(id),
+    };
+    // click handling: the trucks (picked anywhere) first, then the devices' layers
+    for (const name of ['trucks', 'stations', 'cameras', 'alerts']) this.modules.find((m) => m.name === name)?.bind?.(map, host);
 
     this.unsub.push(
       this.opts.model.onChange(() => {
@@ -288,7 +209,7 @@ export class MapController {
 
   /** Apply merged changes: one setData per changed layer. */
   flush(): void {
-    if (!this.map.getSource(SRC.air)) return;
+    if (!this.map.getSource(SRC.air)) return; // not installed yet
     const t0 = performance.now();
     const now = Date.now();
     for (const kind of ['air', 'noise', 'camera'] as const) {
@@ -453,27 +374,22 @@ export class MapController {
   }
 
   setReplayData(tracks: FeatureCollection, marks: FeatureCollection): void {
-    this.map.getSource<GeoJSONSource>(SRC.replayTracks)?.setData(tracks);
-    this.map.getSource<GeoJSONSource>(SRC.replayMarks)?.setData(marks);
+    this.replay.setData(tracks, marks);
   }
   setReplayVehicles(v: FeatureCollection): void {
-    this.map.getSource<GeoJSONSource>(SRC.replayVehicles)?.setData(v);
+    this.replay.setVehicles(v);
   }
 
   /** Colour street segments served / missed (feature-state on the streets source: no new data). */
-  private coverageIds: string[] = [];
   setCoverage(served: string[], missed: string[]): void {
-    for (const id of this.coverageIds) this.map.removeFeatureState({ source: BASEMAP_SOURCES.streets, id });
-    for (const id of served) this.map.setFeatureState({ source: BASEMAP_SOURCES.streets, id }, { cov: 'served' });
-    for (const id of missed) this.map.setFeatureState({ source: BASEMAP_SOURCES.streets, id }, { cov: 'missed' });
-    this.coverageIds = [...served, ...missed];
+    this.coverage.set(served, missed);
   }
 
   setMode(mode: MapMode): void {
     this.mode = mode;
     if (!this.map.getLayer('trucks')) return;
-    const all = new Set(Object.values(LAYERS_BY_MODE).flat());
-    const on = new Set(LAYERS_BY_MODE[mode]);
+    const all = new Set(Object.values(this.layersByMode).flat());
+    const on = new Set(this.layersByMode[mode]);
     for (const id of all) {
       if (id === 'trucks') this.fleetLayer.visible = on.has(id);
       // a style without glyphs (the map benchmark's) has no label layers

@@ -5,9 +5,10 @@
  * air category (solid dots). Acknowledged alerts are drawn faded; a camera's alert sits on its
  * icon, beside the other cameras of its entrance.
  */
-import type { Map as MlMap } from 'maplibre-gl';
+import type { MapLayerMouseEvent, Map as MlMap } from 'maplibre-gl';
 import { SEVERITY_COLORS } from '../colors';
 import { alertBadge } from './icons';
+import { addGeoSource, type MapLayerModule } from './layer';
 
 export const ALERT_SOURCE = 'live-alerts';
 export const ALERT_LAYER = 'alerts-halo';
@@ -29,3 +30,23 @@ export function addAlertLayer(map: MlMap): void {
     paint: { 'icon-opacity': ['case', ['==', ['get', 'state'], 'open'], 1, 0.55] },
   });
 }
+
+/** The alerts as a map layer module (layer.ts): source, layer, live mode, click to open the alert. */
+export const alertsLayer: MapLayerModule = {
+  name: 'alerts',
+  sources: [ALERT_SOURCE],
+  modes: { live: [ALERT_LAYER] },
+  install(map) {
+    addGeoSource(map, ALERT_SOURCE, { promoteId: 'id' });
+    addAlertLayer(map);
+  },
+  bind(map, host) {
+    map.on('click', ALERT_LAYER, (e: MapLayerMouseEvent) => {
+      const f = e.features?.[0];
+      // a click on the camera beside an alerted one (same entrance) is that camera's, not the alert's
+      const cam = map.queryRenderedFeatures(e.point, { layers: ['cameras'] })[0];
+      if (cam && cam.properties?.id !== f?.properties?.deviceId) return;
+      if (f?.properties?.id) host.alertClicked(String(f.properties.id), [e.lngLat.lng, e.lngLat.lat]);
+    });
+  },
+};

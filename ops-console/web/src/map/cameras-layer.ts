@@ -10,6 +10,7 @@ import type { Map as MlMap } from 'maplibre-gl';
 import type { DeviceMeta } from '../live/model';
 import { LABEL_FONT } from '../basemap/glyphs';
 import { cameraSquare } from './icons';
+import { addGeoSource, bindDeviceClick, type MapLayerModule } from './layer';
 
 export const CAMERA_SOURCE = 'live-cameras';
 export const CAMERA_LABEL_SOURCE = 'live-camera-labels';
@@ -113,3 +114,17 @@ export function addCameraLayers(map: MlMap): void {
     });
   }
 }
+
+/** The cameras as a map layer module (layer.ts): sources, layers, live mode, click to select. */
+export const camerasLayer: MapLayerModule = {
+  name: 'cameras',
+  sources: [CAMERA_SOURCE, CAMERA_LABEL_SOURCE],
+  modes: { live: CAMERA_LAYERS },
+  install(map) {
+    addGeoSource(map, CAMERA_SOURCE, { promoteId: 'id' });
+    addCameraLayers(map);
+  },
+  bind(map, host) {
+    bindDeviceClick(map, host, 'cameras', 'camera');
+  },
+};

@@ -5,6 +5,7 @@
  */
 import type { ExpressionSpecification, Map as MlMap } from 'maplibre-gl';
 import { AIR_COLORS, NOISE_COLORS, NO_DATA_COLOR } from '../colors';
+import { addGeoSource, bindDeviceClick, type MapLayerModule } from './layer';
 
 export const STATION_SOURCES = { air: 'live-air', noise: 'live-noise' } as const;
 export const STATION_LAYERS = ['air', 'noise-ring', 'noise'] as const;
@@ -42,3 +43,20 @@ export function addStationLayers(map: MlMap): void {
     paint: { 'circle-color': match('level', NOISE_COLORS), 'circle-radius': ['interpolate', ['linear'], ['zoom'], 11, 2.5, 16, 5] },
   });
 }
+
+/** The stations as a map layer module (layer.ts): sources, layers, live mode, click to select. */
+export const stationsLayer: MapLayerModule = {
+  name: 'stations',
+  sources: Object.values(STATION_SOURCES),
+  modes: { live: STATION_LAYERS },
+  install(map) {
+    addGeoSource(map, STATION_SOURCES.air, { promoteId: 'id' });
+    addGeoSource(map, STATION_SOURCES.noise, { promoteId: 'id' });
+    addStationLayers(map);
+  },
+  bind(map, host) {
+    bindDeviceClick(map, host, 'air', 'air');
+    bindDeviceClick(map, host, 'noise-ring', 'noise');
+    bindDeviceClick(map, host, 'noise', 'noise');
+  },
+};

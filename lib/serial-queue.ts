@@ -1,4 +1,4 @@
-/** Runs async jobs one at a time, in submission order (a DuckDB connection is used by one job at a time). */
+/** Runs async jobs one at a time, in submission order (a DuckDB connection is used by one job at a time: the store's and the console's ops database). */
 export class SerialQueue {
   private tail: Promise<unknown> = Promise.resolve();
   private pending = 0;
