@@ -3,8 +3,8 @@
  * device (registry `thresholds`). Precedence: device → district → city default.
  */
 import type { RegistryDevice } from '../../firmware-config/schema';
-import type { Nom172Version } from './aire-salud-tables';
-import { DEFAULT_MIN_HOUR_COVERAGE, NOWCAST } from './aire-salud-tables';
+import type { Nom172Version } from '../../norms/aire-salud-tables';
+import { DEFAULT_MIN_HOUR_COVERAGE, NOWCAST } from '../../norms/aire-salud-tables';
 
 /** The per-device thresholds of the registry (firmware-config/schema.ts `Thresholds`). */
 export type DeviceThresholds = NonNullable<RegistryDevice['thresholds']>;

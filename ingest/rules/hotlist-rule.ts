@@ -8,7 +8,7 @@
 import type { HotlistEntry, PlateRead } from '../../contract';
 import type { RegistryDevice } from '../../firmware-config/schema';
 import type { Rule, RuleContext } from './context';
-import { inHourRange, localParts } from './local-time';
+import { inHourRange, localParts } from '../../norms/local-time';
 
 export const HOTLIST_RULE = 'hotlist';
 

@@ -4,7 +4,7 @@
  */
 import type { City, Position, Route } from '../../firmware-config/city';
 import { distanceM, pointLineDistanceM } from '../../firmware-config/geo';
-import { localParts, localToUtc } from './local-time';
+import { localParts, localToUtc } from '../../norms/local-time';
 
 export interface SegmentGeom {
   segmentId: string;

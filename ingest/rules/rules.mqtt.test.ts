@@ -16,9 +16,9 @@ import { tempDir, waitFor } from '../../testing/net';
 import { TEST_PASSWORD, writeTestRegistry } from '../../testing/registry-fixture';
 import { startIngest, type IngestHandle } from '../index';
 import { connectAs } from '../test-support';
-import { HOUR_MS } from './aire-salud';
+import { HOUR_MS } from '../../norms/aire-salud';
 import { createRuleEngine, type CityRuleEngine } from './index';
-import { limitFor } from './noise-limits';
+import { limitFor } from '../../norms/noise-limits';
 
 const log = createLogger('rules-mqtt-test', process.env.TEST_LOG_LEVEL ?? 'silent');
 const MIN = 60_000;

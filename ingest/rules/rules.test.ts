@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AirReading, GpsFix, Hotlist } from '../../contract';
-import { HOUR_MS } from './aire-salud';
+import { HOUR_MS } from '../../norms/aire-salud';
 import { createRuleEngine, type CityRuleEngine } from './index';
 import { LAT, X, record, sink, testCity, testRegistry } from './test-support';
 import type { RuleConfigInput } from './config';

@@ -12,16 +12,16 @@
  * truck happened to lift, stop or pass there that day).
  *
  * Noise: the nearest noise stations' hourly LAeq at the report's hour against their NOM-081 zone
- * limit (ingest/rules/noise-limits.ts). Air: the nearest air stations' Índice AIRE Y SALUD for that
- * hour (lib/planner.ts airIndex → ingest/rules/aire-salud.ts).
+ * limit (norms/noise-limits.ts). Air: the nearest air stations' Índice AIRE Y SALUD for that
+ * hour (lib/planner.ts airIndex → norms/aire-salud.ts).
  */
 import type { City, Position, StreetFeature } from '../../../firmware-config/city';
 import { distanceM, pointLineDistanceM, pointSegmentDistanceM } from '../../../firmware-config/geo';
 import type { RegistryDevice } from '../../../firmware-config/schema';
 import { DEFAULT_RULE_CONFIG } from '../../../ingest/rules/config';
-import { localParts, localToUtc } from '../../../ingest/rules/local-time';
-import { limitFor } from '../../../ingest/rules/noise-limits';
-import { HOUR_MS } from '../../../ingest/rules/aire-salud';
+import { localParts, localToUtc } from '../../../norms/local-time';
+import { limitFor } from '../../../norms/noise-limits';
+import { HOUR_MS } from '../../../norms/aire-salud';
 import type { TrackPoint, TruckEventRow } from '../../../store/types';
 import type { AirEvidence, CollectionEvidence, Evidence, NoiseEvidence, PassEvidence, ServiceCode } from '../../shared/open311';
 import { AIR_SERVICES, COLLECTION_SERVICES, NOISE_SERVICES } from '../../shared/open311';

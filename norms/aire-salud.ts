@@ -9,7 +9,7 @@
  * Rounding is half-up. A station's category is the worst among its pollutants.
  * The bands themselves are data in aire-salud-tables.ts, with their provenance.
  */
-import type { AirReading } from '../../contract';
+import type { AirReading } from '../contract';
 import {
   CATEGORY_BY_RANK,
   CATEGORY_INFO,
