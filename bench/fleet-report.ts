@@ -9,10 +9,10 @@
  *   npx tsx bench/fleet-report.ts [--days 2] [--trucks 40] [--rounds 3]
  */
 import type { AnyTelemetryRecord } from '../contract';
-import { loadCity } from '../firmware-config/city';
-import { demoDevices } from '../firmware-config/demo-registry';
-import type { RegistryView } from '../firmware-config/registry';
-import type { RegistryDevice } from '../firmware-config/schema';
+import { loadCity } from '../city/city';
+import { demoDevices } from '../demo/demo-registry';
+import type { RegistryView } from '../registry/registry';
+import type { RegistryDevice } from '../registry/schema';
 import { TruckModel } from '../device-sim/models/truck';
 import { openDuckDbStore } from '../store/duckdb/index';
 import { localDays } from '../ops-console/api/lib/local-days';

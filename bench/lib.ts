@@ -8,9 +8,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { hashPasswordSync } from '../firmware-config/credentials';
-import { saveRegistryFile } from '../firmware-config/registry';
-import type { Registry, RegistryDevice } from '../firmware-config/schema';
+import { hashPasswordSync } from '../registry/credentials';
+import { saveRegistryFile } from '../registry/registry';
+import type { Registry, RegistryDevice } from '../registry/schema';
 import { TEST_PASSWORD, TEST_SERVICES } from '../testing/registry-fixture';
 
 export const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));

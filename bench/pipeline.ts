@@ -32,7 +32,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
 import { deviceTopic, SUB_ALL_DEVICE_DATA } from '../contract';
-import { RegistryView } from '../firmware-config/registry';
+import { RegistryView } from '../registry/registry';
 import { createLogger } from '../lib/log';
 import { freePort, tempDir, waitFor } from '../testing/net';
 import { startInfluxd, type Influxd } from '../testing/influxd';

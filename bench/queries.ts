@@ -18,9 +18,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AnyTelemetryRecord, PlateDirection } from '../contract';
-import { loadCity } from '../firmware-config/city';
-import { demoDevices, veracruzPlate, type DeviceSpec } from '../firmware-config/demo-registry';
-import { seededRng } from '../firmware-config/rng';
+import { loadCity } from '../city/city';
+import { demoDevices, veracruzPlate, type DeviceSpec } from '../demo/demo-registry';
+import { seededRng } from '../lib/rng';
 import { createLogger } from '../lib/log';
 import { openDuckDbStore } from '../store/duckdb/index';
 import { openInfluxStore } from '../store/influx/index';

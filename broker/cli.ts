@@ -10,7 +10,7 @@ import { ConfigError, loadConfig, type Config, registryFileOf } from '../lib/con
 import { createLogger } from '../lib/log';
 import { startErrorLine } from '../lib/preflight';
 import { secureDataDir } from '../lib/data-dir';
-import { RegistryView } from '../firmware-config/registry';
+import { RegistryView } from '../registry/registry';
 import { brokerLimitsOf, startBroker } from './index';
 import { persistenceOf } from './persistence';
 import { serveMetrics } from '../ingest/metrics';

@@ -40,7 +40,7 @@ import { Registry } from 'prom-client';
 import { createIngestMetrics, serveMetrics, type IngestCounters } from './metrics';
 import type { RuleEngine } from './rule-engine';
 import { dataFilters, notOwnedFilters, owns, workerSubscriptions, type Partition } from './partition';
-import type { RegistryDevice } from '../firmware-config/schema';
+import type { RegistryDevice } from '../registry/schema';
 
 export type { IngestCounters } from './metrics';
 export type { RuleEngine } from './rule-engine';

@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { mqttUrlOf, registryFileOf, rulesStateFileOf, type Config } from '../lib/config';
-import { RegistryView } from '../firmware-config/registry';
+import { RegistryView } from '../registry/registry';
 import { openStore } from '../store/open';
 import type { TelemetryStore } from '../store/types';
 import { brokerLimitsOf, startBroker } from '../broker/index';
@@ -22,12 +22,12 @@ import { startIngest } from '../ingest/index';
 import { createRuleEngine } from '../ingest/rules/index';
 import type { RuleConfigInput } from '../ingest/rules/config';
 import { demoGeofencesFor, demoHotlistFor, startApi } from '../ops-console/api/index';
-import { provisionDemo, readServiceSecrets } from '../firmware-config/provision';
-import { cityFileFor, loadCity, type City } from '../firmware-config/city';
+import { provisionDemo, readServiceSecrets } from '../demo/provision';
+import { cityFileFor, loadCity, type City } from '../city/city';
 import { startFleet } from '../device-sim/fleet';
 import { backfillFleet, type BackfillProgress, type BackfillReport } from '../device-sim/backfill';
-import { loadOrCreateSecret } from './secrets';
-import { installOnFirstContact } from '../firmware-config/admin';
+import { loadOrCreateSecret } from '../lib/secrets';
+import { installOnFirstContact } from '../registry/admin';
 import { secureDataDir } from '../lib/data-dir';
 
 

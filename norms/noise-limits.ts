@@ -6,7 +6,7 @@
  * city monitor above these values is an INDICATIVE exceedance, not a legal finding. Alerts and the
  * console say so (INDICATIVE_NOTE).
  */
-import type { NoiseZone } from '../firmware-config/schema';
+import type { NoiseZone } from '../registry/schema';
 import { localParts } from './local-time';
 
 export const NOM081 = 'NOM-081-SEMARNAT-1994';

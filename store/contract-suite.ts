@@ -30,7 +30,7 @@ import type {
   TruckEvent,
 } from '../contract';
 import type { SeriesBucket, SeriesQuery, TelemetryStore, TrackPoint, TruckEventRow } from './types';
-import { seededRng } from '../firmware-config/rng';
+import { seededRng } from '../lib/rng';
 
 export interface OpenedStore {
   store: TelemetryStore;

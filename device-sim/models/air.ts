@@ -5,7 +5,7 @@
  * NOM-172-SEMARNAT-2023 (e.g. PM2.5 above 33 µg/m³ NowCast, O3 above 0.090 ppm 1 h).
  * Values are in the contract's units (ppm, µg/m³). Deterministic per station and day.
  */
-import { gauss, hashString, seededRng } from '../../firmware-config/rng';
+import { gauss, hashString, seededRng } from '../../lib/rng';
 import type { AirReading } from '../../contract';
 import { localDay, localHour } from '../clock';
 import { IntervalSensor, clamp, round, type Emit } from './types';

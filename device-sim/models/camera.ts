@@ -5,7 +5,7 @@
  * some federal cargo plates, and now and then one on the hotlist.
  */
 import type { PlateRead } from '../../contract';
-import { hashString, seededRng } from '../../firmware-config/rng';
+import { hashString, seededRng } from '../../lib/rng';
 import { localHour } from '../clock';
 import { commuterPool, randomPlate, regionOfPlate, type Plate } from '../plates';
 import { round, type DeviceModel, type Emit, type ModelFaults } from './types';

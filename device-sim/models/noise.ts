@@ -3,8 +3,8 @@
  * by NOM-081 zone type; now and then an event (a party, construction, a festival on the
  * malecón) that lifts the level above the zone's limit for a while. Deterministic per day.
  */
-import { gauss, hashString, seededRng } from '../../firmware-config/rng';
-import type { NoiseZone } from '../../firmware-config/schema';
+import { gauss, hashString, seededRng } from '../../lib/rng';
+import type { NoiseZone } from '../../registry/schema';
 import type { NoiseReading } from '../../contract';
 import { localDay, localHour, localWeekday } from '../clock';
 import { IntervalSensor, clamp, round, type Emit } from './types';

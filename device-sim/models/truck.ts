@@ -4,10 +4,10 @@
  * depot to unload, starts the next trip while the shift lasts, then parks (ignition off).
  * Internally stepped at 1 s of simulated time; deterministic per truck and day.
  */
-import type { City, Position, Route, StreetClass } from '../../firmware-config/city';
-import { bearingDeg, distanceM, offsetM } from '../../firmware-config/geo';
-import { gauss, hashString, seededRng, type Rng } from '../../firmware-config/rng';
-import { routePolyline } from '../../firmware-config/street-graph';
+import type { City, Position, Route, StreetClass } from '../../city/city';
+import { bearingDeg, distanceM, offsetM } from '../../contract/geo';
+import { gauss, hashString, seededRng, type Rng } from '../../lib/rng';
+import { routePolyline } from '../../city/street-graph';
 import { localMidnight } from '../clock';
 import { clamp, round, type DeviceModel, type Emit, type ModelFaults } from './types';
 

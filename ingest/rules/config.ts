@@ -2,11 +2,11 @@
  * Rule configuration: city-wide defaults here, overridable per district (`districts`) and per
  * device (registry `thresholds`). Precedence: device → district → city default.
  */
-import type { RegistryDevice } from '../../firmware-config/schema';
+import type { RegistryDevice } from '../../registry/schema';
 import type { Nom172Version } from '../../norms/aire-salud-tables';
 import { DEFAULT_MIN_HOUR_COVERAGE, NOWCAST } from '../../norms/aire-salud-tables';
 
-/** The per-device thresholds of the registry (firmware-config/schema.ts `Thresholds`). */
+/** The per-device thresholds of the registry (registry/schema.ts `Thresholds`). */
 export type DeviceThresholds = NonNullable<RegistryDevice['thresholds']>;
 
 export interface RuleConfig {

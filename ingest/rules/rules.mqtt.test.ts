@@ -8,7 +8,7 @@ import type { IClientOptions, MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deviceTopic, svcTopics, type AlertEvent, type Hotlist } from '../../contract';
 import { startBroker, type BrokerHandle } from '../../broker/index';
-import { RegistryView } from '../../firmware-config/registry';
+import { RegistryView } from '../../registry/registry';
 import { createLogger } from '../../lib/log';
 import { openDuckDbStore } from '../../store/duckdb/index';
 import type { TelemetryStore } from '../../store/types';

@@ -16,9 +16,9 @@
  */
 import type { ReportMode } from './device-rules';
 import type { GpsFix, TruckEvent } from '../../contract';
-import type { City, Position } from '../../firmware-config/city';
-import { distanceM } from '../../firmware-config/geo';
-import type { RegistryDevice } from '../../firmware-config/schema';
+import type { City, Position } from '../../city/city';
+import { distanceM } from '../../contract/geo';
+import type { RegistryDevice } from '../../registry/schema';
 import { thresholdsFor } from './config';
 import { fmt1, Sustain, type Rule, type RuleContext } from './context';
 import { buildRouteIndex, distanceToRouteM, drivenCollectIdx, shiftWindow, type RouteGeom } from './route-geometry';

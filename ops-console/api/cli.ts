@@ -9,8 +9,8 @@ import closeWithGrace from 'close-with-grace';
 import { loadConfig, mqttUrlOf, registryFileOf } from '../../lib/config';
 import { createLogger } from '../../lib/log';
 import { secureDataDir } from '../../lib/data-dir';
-import { RegistryView } from '../../firmware-config/registry';
-import { cityFileFor, loadCity } from '../../firmware-config/city';
+import { RegistryView } from '../../registry/registry';
+import { cityFileFor, loadCity } from '../../city/city';
 import { openStore } from '../../store/open';
 import { startApi } from './index';
 
@@ -29,7 +29,7 @@ const log = createLogger('console-api', cfg.LOG_LEVEL);
 async function consolePassword(): Promise<string | null> {
   if (process.env.CONSOLE_MQTT_PASSWORD) return process.env.CONSOLE_MQTT_PASSWORD;
   try {
-    const { readServiceSecrets } = await import('../../firmware-config/provision');
+    const { readServiceSecrets } = await import('../../demo/provision');
     return readServiceSecrets(path.join(cfg.DATA_DIR, 'services.json')).console?.password ?? null;
   } catch {
     return null;

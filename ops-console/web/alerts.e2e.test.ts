@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt, { type MqttClient } from 'mqtt';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { svcTopics, type AlertEvent } from '../../contract';
-import { loadCity } from '../../firmware-config/city';
+import { loadCity } from '../../city/city';
 import { TEST_PASSWORD } from '../../testing/registry-fixture';
 import { waitFor } from '../../testing/net';
 import { alertText } from '../shared/alert-text';

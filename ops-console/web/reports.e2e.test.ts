@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { AnyTelemetryRecord } from '../../contract';
-import { loadCity, segmentIndex } from '../../firmware-config/city';
+import { loadCity, segmentIndex } from '../../city/city';
 import { WEB_DIST } from '../api/index';
 import { startConsoleStack, type ConsoleStack } from '../api/test-support';
 import { dueShift } from '../api/lib/evidence';

@@ -15,9 +15,9 @@
  * limit (norms/noise-limits.ts). Air: the nearest air stations' Índice AIRE Y SALUD for that
  * hour (lib/planner.ts airIndex → norms/aire-salud.ts).
  */
-import type { City, Position, StreetFeature } from '../../../firmware-config/city';
-import { distanceM, pointLineDistanceM, pointSegmentDistanceM } from '../../../firmware-config/geo';
-import type { RegistryDevice } from '../../../firmware-config/schema';
+import type { City, Position, StreetFeature } from '../../../city/city';
+import { distanceM, pointLineDistanceM, pointSegmentDistanceM } from '../../../contract/geo';
+import type { RegistryDevice } from '../../../registry/schema';
 import { DEFAULT_RULE_CONFIG } from '../../../ingest/rules/config';
 import { localParts, localToUtc } from '../../../norms/local-time';
 import { limitFor } from '../../../norms/noise-limits';

@@ -7,9 +7,9 @@
 import { MEASURED_POLLUTANTS, stationIndex, HOUR_MS, DEFAULT_MIN_HOUR_COVERAGE, type MeasuredPollutant } from '../../../norms/aire-salud';
 import { NOM081_LIMITS, periodAt, INDICATIVE_NOTE, type NoisePeriod } from '../../../norms/noise-limits';
 import type { TelemetryStore } from '../../../store/types';
-import type { RegistryView } from '../../../firmware-config/registry';
-import type { RegistryDevice } from '../../../firmware-config/schema';
-import { segmentIndex, type City } from '../../../firmware-config/city';
+import type { RegistryView } from '../../../registry/registry';
+import type { RegistryDevice } from '../../../registry/schema';
+import { segmentIndex, type City } from '../../../city/city';
 import { localDays } from './local-days';
 import { coverage, splitRuns, SERVED_RADIUS_M } from './coverage';
 import { badRequest, notFound } from './errors';

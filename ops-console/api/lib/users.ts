@@ -1,6 +1,6 @@
 /**
  * Console users: `${DATA_DIR}/users.json` holds usernames, roles, scrypt hashes
- * (firmware-config/credentials.ts) and a `disabled` flag. On first start the default users
+ * (registry/credentials.ts) and a `disabled` flag. On first start the default users
  * operador / planeador / admin are created with passwords from CONSOLE_PASSWORD_<USER> or
  * generated; generated ones are logged once and written to `${DATA_DIR}/initial-passwords.txt`
  * (mode 0600). Admins create users, reset passwords and disable users from the console
@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { generateSecret, hashPassword, hashPasswordSync, verifyPassword } from '../../../firmware-config/credentials';
+import { generateSecret, hashPassword, hashPasswordSync, verifyPassword } from '../../../registry/credentials';
 import { ROLES, type Role } from '../../shared/live';
 
 export const USERNAME_PATTERN = '^[a-z][a-z0-9._-]{1,39}$';

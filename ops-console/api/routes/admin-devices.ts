@@ -1,5 +1,5 @@
 /**
- * Device administration (admin) with the registry CLI's own code (firmware-config/admin.ts, the
+ * Device administration (admin) with the registry CLI's own code (registry/admin.ts, the
  * same validation as `npm run devices`): list with state and last error, add, edit, rotate
  * credentials, retire. Add and rotate answer with the rendered device config, secret included,
  * once (it is also written to DATA_DIR/devices/<id>.json, 0600, as the CLI does); the registry
@@ -9,10 +9,10 @@ import path from 'node:path';
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Static } from 'typebox';
 import { DEVICE_KINDS, PLATE_DIRECTIONS, REJECT_REASONS } from '../../../contract';
-import { addDeviceWithConfig, AdminError, deviceOptionsOf, deviceSpec, retireDevice, rotateDevice, updateDevice } from '../../../firmware-config/admin';
-import { DeviceConfig } from '../../../firmware-config/device-config';
-import { RegistryError } from '../../../firmware-config/registry';
-import { DEVICE_STATES, NOISE_ZONES } from '../../../firmware-config/schema';
+import { addDeviceWithConfig, AdminError, deviceOptionsOf, deviceSpec, retireDevice, rotateDevice, updateDevice } from '../../../registry/admin';
+import { DeviceConfig } from '../../../registry/device-config';
+import { RegistryError } from '../../../registry/registry';
+import { DEVICE_STATES, NOISE_ZONES } from '../../../registry/schema';
 import { mqttUrlOf } from '../../../lib/config';
 import { ApiError } from '../lib/errors';
 import { DeviceIdParam, errors, inline, OneOf } from '../lib/schemas';

@@ -8,7 +8,7 @@
  * (NowCast for particles, CO 8-h average) comes from the API's history routes.
  */
 import type { AirReading, NoiseReading } from '../../../contract';
-import type { NoiseZone } from '../../../firmware-config/schema';
+import type { NoiseZone } from '../../../registry/schema';
 // one copy of the norms' tables: the rules' (pure, browser-safe) modules
 import { CATEGORIES, CATEGORY_COLOURS, MEASURED_POLLUTANTS, categoryFor, type CategoryId, type MeasuredPollutant } from '../../../norms/aire-salud';
 import { limitFor } from '../../../norms/noise-limits';

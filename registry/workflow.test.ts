@@ -19,12 +19,12 @@ import { loadRegistryFile, type RegistryView } from './registry';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '..');
-const tool = (name: 'firmware-config' | 'device-sim') => (args: string[], env: Record<string, string>) =>
+const tool = (name: 'registry' | 'device-sim') => (args: string[], env: Record<string, string>) =>
   run(process.execPath, ['--import', 'tsx', path.join(root, name, 'cli.ts'), ...args], { cwd: root, env: { ...process.env, LOG_LEVEL: 'silent', ...env }, timeout: 60_000 }).then(
     (r) => ({ code: 0, ...r }),
     (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
   );
-const devices = tool('firmware-config');
+const devices = tool('registry');
 const sim = tool('device-sim');
 const log = createLogger('workflow-test', 'silent');
 

@@ -6,15 +6,15 @@
  * roads into the city (west, south-west, south, the bridge to the east), two depots and about
  * 40 garbage-truck routes. Deterministic: the same seed gives the same city.
  *
- *   npx tsx firmware-config/demo-city/generate.ts [out.json]   (writes demo-city/city.json)
+ *   npx tsx demo/demo-city/generate.ts [out.json]   (writes demo-city/city.json)
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { City, Depot, DistrictFeature, Entrance, Position, Route, StreetClass, StreetFeature, WaterFeature } from '../city';
-import { saveCity } from '../city';
-import { offsetM, pointInRing } from '../geo';
-import { seededRng, type Rng } from '../rng';
-import { buildRoute, StreetGraph } from '../street-graph';
+import type { City, Depot, DistrictFeature, Entrance, Position, Route, StreetClass, StreetFeature, WaterFeature } from '../../city/city';
+import { saveCity } from '../../city/city';
+import { offsetM, pointInRing } from '../../contract/geo';
+import { seededRng, type Rng } from '../../lib/rng';
+import { buildRoute, StreetGraph } from '../../city/street-graph';
 
 export const DEMO_SEED = 20261123;
 export const DEMO_NOTE =

@@ -6,13 +6,13 @@ import { describe, expect, it } from 'vitest';
 import { tempDir } from '../testing/net';
 import { verifyPassword } from './credentials';
 import { loadDeviceConfig } from './device-config';
-import { provisionDemo } from './provision';
+import { provisionDemo } from '../demo/provision';
 import { loadRegistryFile } from './registry';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '..');
 const cli = (args: string[], env: Record<string, string>) =>
-  run(process.execPath, ['--import', 'tsx', path.join(root, 'firmware-config', 'cli.ts'), ...args], { cwd: root, env: { ...process.env, LOG_LEVEL: 'silent', ...env } }).then(
+  run(process.execPath, ['--import', 'tsx', path.join(root, 'registry', 'cli.ts'), ...args], { cwd: root, env: { ...process.env, LOG_LEVEL: 'silent', ...env } }).then(
     (r) => ({ code: 0, ...r }),
     (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
   );

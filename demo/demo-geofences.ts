@@ -4,8 +4,8 @@
  * sanitario, an invented site south of Santa Isabel: the generated city has none in its data).
  */
 import type { Geofence } from '../contract';
-import type { City } from './city';
-import { offsetM } from './geo';
+import type { City } from '../city/city';
+import { offsetM } from '../contract/geo';
 
 /** radius of a depot's geofence, m (the yard and its gate) */
 export const DEPOT_GEOFENCE_RADIUS_M = 150;

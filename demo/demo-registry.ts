@@ -3,11 +3,11 @@
  * 6 air-quality stations, 7 noise stations (NOM-081 zone types) and 8 plate cameras (one per
  * direction on each of the four roads into the city).
  */
-import type { City, Position } from './city';
-import { offsetM } from './geo';
-import { seededRng, pick, intBetween } from './rng';
-import type { NoiseZone, RegistryDevice } from './schema';
-import { StreetGraph } from './street-graph';
+import type { City, Position } from '../city/city';
+import { offsetM } from '../contract/geo';
+import { seededRng, pick, intBetween } from '../lib/rng';
+import type { NoiseZone, RegistryDevice } from '../registry/schema';
+import { StreetGraph } from '../city/street-graph';
 
 export type DeviceSpec = Omit<RegistryDevice, 'passwordHash'>;
 

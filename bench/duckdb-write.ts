@@ -2,7 +2,7 @@
  * Write throughput of the embedded store: batches of mixed points (gps, air, noise) into a temp
  * file, as ingest sends them. Prints points/s per batch; for information, not a test.
  *
- *   npx tsx store/duckdb/bench.ts [batchSize=20000] [batches=10]
+ *   npx tsx bench/duckdb-write.ts [batchSize=20000] [batches=10]
  *
  * Wall-clock rates depend on what else runs on the machine; points per CPU-second (this process,
  * DuckDB's threads included) are steadier. Ends with the timings of typical queries.
@@ -10,10 +10,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { AnyTelemetryRecord } from '../../contract';
-import { tempDir } from '../../testing/net';
-import { record } from '../contract-suite';
-import { openDuckDbStore } from './index';
+import type { AnyTelemetryRecord } from '../contract';
+import { tempDir } from '../testing/net';
+import { record } from '../store/contract-suite';
+import { openDuckDbStore } from '../store/duckdb/index';
 
 export function mixedBatch(size: number, startTs: number, devices = 200): AnyTelemetryRecord[] {
   const recs: AnyTelemetryRecord[] = [];

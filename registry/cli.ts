@@ -20,12 +20,12 @@ import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig, mqttUrlOf, registryFileOf } from '../lib/config';
 import { DEVICE_KINDS, PLATE_DIRECTIONS, type DeviceKind } from '../contract';
 import { activateDevice, addDevice, AdminError, cityOfRegistry, deviceSpec, renderDevice, retireDevice, rotateDevice } from './admin';
-import { cityFileFor, DEMO_CITY_FILE, saveCity } from './city';
-import { generateDemoCity } from './demo-city/generate';
+import { cityFileFor, DEMO_CITY_FILE, saveCity } from '../city/city';
+import { generateDemoCity } from '../demo/demo-city/generate';
 import { renderDeviceConfig, writeDeviceConfig } from './device-config';
 import { CITY_LIMITS, registryCityProblems } from './registry-city';
-import { importOsmFile } from './import-osm';
-import { provisionDemo } from './provision';
+import { importOsmFile } from '../city/import-osm';
+import { provisionDemo } from '../demo/provision';
 import { loadRegistryFile, parseRegistry, RegistryError } from './registry';
 import { NOISE_ZONES, type DeviceState, type RegistryDevice } from './schema';
 

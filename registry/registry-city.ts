@@ -10,8 +10,8 @@
  *   truck               truck.depotId and truck.routeId exist, the route starts at that depot, and
  *                       the depot is on the street network (within CITY_LIMITS.depotMaxFromStreetM)
  */
-import type { City, Position } from './city';
-import { distanceM, pointLineDistanceM } from './geo';
+import type { City, Position } from '../city/city';
+import { distanceM, pointLineDistanceM } from '../contract/geo';
 import type { Registry, RegistryDevice } from './schema';
 
 export const CITY_LIMITS = {

@@ -17,7 +17,7 @@ import { loadDeviceConfig, renderDeviceConfig, writeDeviceConfig, type DeviceCon
 import { loadRegistryFile, registryProblems, RegistryError, saveRegistryFile } from './registry';
 import type { DeviceKind } from '../contract';
 import type { DeviceState, Registry, RegistryDevice } from './schema';
-import { cityFileFor, loadCity, type City } from './city';
+import { cityFileFor, loadCity, type City } from '../city/city';
 import { deviceCityProblems } from './registry-city';
 
 export class AdminError extends Error {

@@ -10,8 +10,8 @@
  */
 import fs from 'node:fs';
 import { STREET_CLASSES, saveCity, type City, type Depot, type DistrictFeature, type Position, type Route, type StreetClass, type StreetFeature, type WaterFeature } from './city';
-import { pointInPolygonGeometry } from './geo';
-import { seededRng } from './rng';
+import { pointInPolygonGeometry } from '../contract/geo';
+import { seededRng } from '../lib/rng';
 import { buildRoute, StreetGraph } from './street-graph';
 
 const HIGHWAY_CLASS: Record<string, StreetClass> = {

@@ -4,8 +4,8 @@
  * the demo city generator and the OpenStreetMap importer.
  */
 import type { City, Position, Route, StreetClass, StreetFeature } from './city';
-import { bearingDeg, distanceM, lineLengthM } from './geo';
-import type { Rng } from './rng';
+import { bearingDeg, distanceM, lineLengthM } from '../contract/geo';
+import type { Rng } from '../lib/rng';
 
 export interface Edge {
   segmentId: string;

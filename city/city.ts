@@ -2,7 +2,7 @@
  * The city's map data: street network (GeoJSON LineStrings with segment ids, names, classes,
  * districts), district polygons, water, depots and the garbage trucks' daily routes.
  *
- * One JSON file per city (`firmware-config/demo-city/city.json` for the demo, or the output of
+ * One JSON file per city (`demo/demo-city/city.json` for the demo, or the output of
  * `npm run devices -- import-osm`). `loadCity(file?)` validates it with TypeBox; every problem
  * names the file and the feature.
  */
@@ -154,7 +154,7 @@ export class CityError extends Error {
   }
 }
 
-export const DEMO_CITY_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'demo-city', 'city.json');
+export const DEMO_CITY_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'demo', 'demo-city', 'city.json');
 
 /** Problems with a parsed city: schema errors and dangling references (route → segment, route → depot). */
 export function cityProblems(data: unknown, file = '<city>'): string[] {

@@ -15,7 +15,7 @@ import { rotateCredentials } from './admin';
 import { RegistryView } from './registry';
 import { REGISTRY_CHANNEL, REGISTRY_KEY, startRegistrySync, type RegistrySync } from './registry-sync';
 
-const run = redisSuiteGate('firmware-config/registry-sync');
+const run = redisSuiteGate('registry/registry-sync');
 
 describe.runIf(run)('registry sync through Redis', () => {
   let redis: RedisServer;

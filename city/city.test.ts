@@ -3,8 +3,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../testing/net';
 import { cityProblems, loadCity, parseCity, type Position } from './city';
-import { generateDemoCity, onLand } from './demo-city/generate';
-import { distanceM } from './geo';
+import { generateDemoCity, onLand } from '../demo/demo-city/generate';
+import { distanceM } from '../contract/geo';
 import { importOsmFile } from './import-osm';
 import { routePolyline } from './street-graph';
 
@@ -17,7 +17,7 @@ describe('demo city', () => {
     expect(city.generated).toBe(true);
     expect(city.streets.generated).toBe(true);
     expect(city.streets.note).toMatch(/GENERATED/);
-    const size = fs.statSync(path.join(import.meta.dirname, 'demo-city', 'city.json')).size;
+    const size = fs.statSync(path.join(import.meta.dirname, '..', 'demo', 'demo-city', 'city.json')).size;
     expect(size).toBeLessThan(2_000_000);
   });
 

@@ -2,10 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../testing/net';
-import { loadCity } from './city';
+import { loadCity } from '../city/city';
 import { verifyPassword } from './credentials';
 import { loadDeviceConfigs } from './device-config';
-import { provisionDemo, readServiceSecrets } from './provision';
+import { provisionDemo, readServiceSecrets } from '../demo/provision';
 import { loadRegistryFile, registryProblems, RegistryError } from './registry';
 
 describe('registry validation', () => {

@@ -9,12 +9,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadCity, DEMO_CITY_FILE, type City } from './city';
-import { generateSecret, hashPasswordSync } from './credentials';
+import { loadCity, DEMO_CITY_FILE, type City } from '../city/city';
+import { generateSecret, hashPasswordSync } from '../registry/credentials';
 import { demoDevices } from './demo-registry';
-import { renderDeviceConfig, writeDeviceConfig } from './device-config';
-import { loadRegistryFile, saveRegistryFile } from './registry';
-import { SERVICE_ROLES, type Registry, type ServiceRole } from './schema';
+import { renderDeviceConfig, writeDeviceConfig } from '../registry/device-config';
+import { loadRegistryFile, saveRegistryFile } from '../registry/registry';
+import { SERVICE_ROLES, type Registry, type ServiceRole } from '../registry/schema';
 
 export interface ProvisionOptions {
   /** scrypt N for the hashes (default 16384) */

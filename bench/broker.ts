@@ -3,7 +3,7 @@
  * Aedes 1.2 and against Aedes behind the frame guard only; same machine, same load generator,
  * measured in the same run:
  *
- *   npx tsx broker/bench.ts [messages=200000] [publishers=10] [runs=3] [qos=0]
+ *   npx tsx bench/broker.ts [messages=200000] [publishers=10] [runs=3] [qos=0]
  *
  * The broker runs in a child process (its own event loop); the parent runs the publishers and
  * one subscriber (fan-in, ~125-byte JSON). Also measures a reconnect storm (connect latency,
@@ -14,11 +14,11 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
 import { Aedes } from 'aedes';
-import { RegistryView } from '../firmware-config/registry';
+import { RegistryView } from '../registry/registry';
 import { TEST_PASSWORD, writeTestRegistry } from '../testing/registry-fixture';
 import { createLogger } from '../lib/log';
-import { FrameGuard } from './frame-guard';
-import { startBroker } from './index';
+import { FrameGuard } from '../broker/frame-guard';
+import { startBroker } from '../broker/index';
 
 const self = fileURLToPath(import.meta.url);
 const benchDevices = (n: number) =>

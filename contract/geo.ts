@@ -1,5 +1,5 @@
 /** Small planar helpers for city-sized areas (equirectangular metres around a reference latitude). */
-import type { Position } from './city';
+import type { Position } from '../city/city';
 
 const R = 6_371_008.8;
 const rad = Math.PI / 180;
