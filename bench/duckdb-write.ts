@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AnyTelemetryRecord } from '../contract';
 import { tempDir } from '../testing/net';
-import { record } from '../store/contract-suite';
+import { record } from '../testing/store-contract-suite';
 import { openDuckDbStore } from '../store/duckdb/index';
 
 export function mixedBatch(size: number, startTs: number, devices = 200): AnyTelemetryRecord[] {

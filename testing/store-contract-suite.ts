@@ -29,7 +29,7 @@ import type {
   TelemetryStream,
   TruckEvent,
 } from '../contract';
-import type { SeriesBucket, SeriesQuery, TelemetryStore, TrackPoint, TruckEventRow } from './types';
+import type { SeriesBucket, SeriesQuery, TelemetryStore, TrackPoint, TruckEventRow } from '../store/types';
 import { seededRng } from '../lib/rng';
 
 export interface OpenedStore {
