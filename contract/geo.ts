@@ -1,5 +1,7 @@
-/** Small planar helpers for city-sized areas (equirectangular metres around a reference latitude). */
-import type { Position } from '../city/city';
+/** Small planar helpers for city-sized areas (equirectangular metres around a reference latitude). Browser-safe. */
+
+/** [lon, lat], WGS84 (the city file's and GeoJSON's order). */
+export type Position = [number, number];
 
 const R = 6_371_008.8;
 const rad = Math.PI / 180;

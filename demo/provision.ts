@@ -14,7 +14,8 @@ import { generateSecret, hashPasswordSync } from '../registry/credentials';
 import { demoDevices } from './demo-registry';
 import { renderDeviceConfig, writeDeviceConfig } from '../registry/device-config';
 import { loadRegistryFile, saveRegistryFile } from '../registry/registry';
-import { SERVICE_ROLES, type Registry, type ServiceRole } from '../registry/schema';
+import { SERVICE_ROLES, type Registry } from '../registry/schema';
+import { readServiceSecrets, type ServiceSecrets } from '../registry/service-secrets';
 
 export interface ProvisionOptions {
   /** scrypt N for the hashes (default 16384) */
@@ -38,11 +39,7 @@ export interface ProvisionResult {
   issued: string[];
 }
 
-export type ServiceSecrets = Record<ServiceRole, { username: string; password: string }>;
-
-export function readServiceSecrets(file: string): ServiceSecrets {
-  return JSON.parse(fs.readFileSync(file, 'utf8')) as ServiceSecrets;
-}
+export { readServiceSecrets, type ServiceSecrets };
 
 function writeSecretFile(file: string, data: unknown): void {
   const tmp = `${file}.${process.pid}.tmp`;

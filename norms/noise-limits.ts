@@ -6,12 +6,19 @@
  * city monitor above these values is an INDICATIVE exceedance, not a legal finding. Alerts and the
  * console say so (INDICATIVE_NOTE).
  */
-import type { NoiseZone } from '../registry/schema';
 import { localParts } from './local-time';
 
 export const NOM081 = 'NOM-081-SEMARNAT-1994';
 export const INDICATIVE_NOTE =
   'Indicative exceedance: NOM-081-SEMARNAT-1994 sets limits for fixed sources measured by its own method; a city monitor can only indicate a possible exceedance.';
+
+/**
+ * The zones of NOM-081-SEMARNAT-1994 §5.4 Tabla 1 a noise station is placed in (registry
+ * `noiseZone`): residencial, industrial y comercial, escuelas (áreas exteriores de juego),
+ * ceremonias, festivales y eventos de entretenimiento.
+ */
+export const NOISE_ZONES = ['residential', 'industrial_commercial', 'school', 'entertainment'] as const;
+export type NoiseZone = (typeof NOISE_ZONES)[number];
 
 export const DAY_FROM_HOUR = 6;
 export const NIGHT_FROM_HOUR = 22;

@@ -5,9 +5,10 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { DEVICE_KINDS, DeviceId, Latitude, Longitude, PLATE_DIRECTIONS } from '../contract';
 
-/** NOM-081-SEMARNAT-1994 zone types (limits are in ingest's rules, keyed by these). */
-export const NOISE_ZONES = ['residential', 'industrial_commercial', 'school', 'entertainment'] as const;
-export type NoiseZone = (typeof NOISE_ZONES)[number];
+import { NOISE_ZONES, type NoiseZone } from '../norms/noise-limits';
+
+/** NOM-081-SEMARNAT-1994 zone types: defined by the norm (norms/noise-limits.ts, with its limits), re-exported for the registry's users. */
+export { NOISE_ZONES, type NoiseZone };
 
 /**
  * Device lifecycle: `planned` (registered, not installed yet: no presence alerts), `installed`

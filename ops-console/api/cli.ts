@@ -29,7 +29,7 @@ const log = createLogger('console-api', cfg.LOG_LEVEL);
 async function consolePassword(): Promise<string | null> {
   if (process.env.CONSOLE_MQTT_PASSWORD) return process.env.CONSOLE_MQTT_PASSWORD;
   try {
-    const { readServiceSecrets } = await import('../../demo/provision');
+    const { readServiceSecrets } = await import('../../registry/service-secrets');
     return readServiceSecrets(path.join(cfg.DATA_DIR, 'services.json')).console?.password ?? null;
   } catch {
     return null;

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { tempDir, waitFor } from '../../testing/net';
 import { TEST_PASSWORD } from '../../testing/registry-fixture';
 import type { GeofenceVisit } from '../shared/geofences';
-import { demoGeofencesFor } from './index';
+import { demoGeofencesFor } from '../../demo/seeds';
 import { loadCity } from '../../city/city';
 import { makeTestApi, startConsoleStack, testCity, type ConsoleStack, type TestApi } from './test-support';
 

@@ -11,7 +11,7 @@ import { RegistryView, saveRegistryFile } from '../../registry/registry';
 import { tempDir } from '../../testing/net';
 import { buildTestRegistry } from '../../testing/registry-fixture';
 import type { Hotlist } from '../../contract';
-import { demoHotlistFor } from './index';
+import { demoHotlistFor } from '../../demo/seeds';
 import { makeTestApi, type TestApi } from './test-support';
 
 const open: TestApi[] = [];

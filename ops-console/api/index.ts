@@ -16,9 +16,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../../lib/config';
 import type { TelemetryStore } from '../../store/types';
 import type { RegistryView } from '../../registry/registry';
-import { DEMO_CITY_FILE, loadCity, type City } from '../../city/city';
-import { DEMO_HOTLIST } from '../../demo/demo-registry';
-import { demoGeofences } from '../../demo/demo-geofences';
+import type { City } from '../../city/city';
 import type { Geofence, HotlistEntry } from '../../contract';
 import { loadOrCreateSecret } from '../../lib/secrets';
 import type { Role } from '../shared/live';
@@ -93,33 +91,6 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   });
   await app.ready();
   return app as unknown as FastifyInstance;
-}
-
-/**
- * The demo hotlist (firmware-config DEMO_HOTLIST, plates the simulated cameras read now and then)
- * when `registry` is the provisioned demo city (its `city` is the demo city's name, as
- * provisionDemo writes it); otherwise undefined — a real deployment starts with an empty hotlist.
- */
-export function demoHotlistFor(registry: RegistryView, demoCityFile: string = DEMO_CITY_FILE): HotlistEntry[] | undefined {
-  let demoName: string;
-  try {
-    demoName = loadCity(demoCityFile).name;
-  } catch {
-    return undefined;
-  }
-  return registry.registry.city === demoName ? DEMO_HOTLIST.map((e) => ({ ...e })) : undefined;
-}
-
-/** The city's depots as geofences (and, for the demo city, its landfill): the first start's seed. */
-export function demoGeofencesFor(registry: RegistryView, city: City | null | undefined, demoCityFile: string = DEMO_CITY_FILE): Geofence[] {
-  if (!city) return [];
-  let demoName: string | null = null;
-  try {
-    demoName = loadCity(demoCityFile).name;
-  } catch {
-    /* no demo city: depots only */
-  }
-  return demoGeofences(city, registry.registry.city === demoName);
 }
 
 export interface StartApiOptions extends BuildAppOptions {

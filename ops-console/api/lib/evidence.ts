@@ -18,7 +18,7 @@
 import type { City, Position, StreetFeature } from '../../../city/city';
 import { distanceM, pointLineDistanceM, pointSegmentDistanceM } from '../../../contract/geo';
 import type { RegistryDevice } from '../../../registry/schema';
-import { DEFAULT_RULE_CONFIG } from '../../../ingest/rules/config';
+import { GPS_FIX, STANDING_SPEED_KMH } from '../../../contract/gps-fix';
 import { localParts, localToUtc } from '../../../norms/local-time';
 import { limitFor } from '../../../norms/noise-limits';
 import { HOUR_MS } from '../../../norms/aire-salud';
@@ -156,7 +156,7 @@ export interface CollectionInput {
 /** The collection evidence from loaded telemetry (pure; see the module comment for the order). */
 export function classifyCollection(inp: CollectionInput): CollectionEvidence {
   const { point, radiusM, window } = inp;
-  const stopSpeed = inp.stopSpeedKmh ?? DEFAULT_RULE_CONFIG.truck.idleSpeedKmh;
+  const stopSpeed = inp.stopSpeedKmh ?? STANDING_SPEED_KMH;
   const base = { routes: inp.routes, window, radiusM };
   const inWin = (ts: number) => ts >= window.from && ts < window.to;
   // 1. bin lift within the radius
@@ -210,7 +210,7 @@ export interface EvidenceDeps extends PlannerCtx {
 
 /** A fix the rules would not count as a fix (too few satellites, HDOP too large) is no evidence either. */
 export const goodFix = (f: TrackPoint): boolean =>
-  (f.sats === undefined || f.sats >= DEFAULT_RULE_CONFIG.truck.minSats) && (f.hdop === undefined || f.hdop <= DEFAULT_RULE_CONFIG.truck.maxHdop);
+  (f.sats === undefined || f.sats >= GPS_FIX.minSats) && (f.hdop === undefined || f.hdop <= GPS_FIX.maxHdop);
 
 const trucksOf = (ctx: PlannerCtx): RegistryDevice[] => ctx.registry.registry.devices.filter((d) => d.kind === 'truck' && d.status !== 'retired');
 

@@ -8,10 +8,9 @@
  * (NowCast for particles, CO 8-h average) comes from the API's history routes.
  */
 import type { AirReading, NoiseReading } from '../../../contract';
-import type { NoiseZone } from '../../../registry/schema';
 // one copy of the norms' tables: the rules' (pure, browser-safe) modules
 import { CATEGORIES, CATEGORY_COLOURS, MEASURED_POLLUTANTS, categoryFor, type CategoryId, type MeasuredPollutant } from '../../../norms/aire-salud';
-import { limitFor } from '../../../norms/noise-limits';
+import { limitFor, type NoiseZone } from '../../../norms/noise-limits';
 import { localParts } from '../../../norms/local-time';
 
 // ── Índice AIRE Y SALUD ──────────────────────────────────────────────────────────────────────
