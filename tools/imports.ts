@@ -26,7 +26,7 @@ export interface Specifier {
 
 export function specifiersOf(fileName: string, source: string): Specifier[] {
   const kind = fileName.endsWith('.tsx') ? ts.ScriptKind.TSX : ts.ScriptKind.TS;
-  const sf = ts.createSourceFile(fileName, source, ts.ScriptTarget.Latest, true, kind);
+  const sf = ts.createSourceFile(fileName, source, ts.ScriptTarget.Latest, false, kind);
   const out: Specifier[] = [];
   const add = (lit: ts.Node | undefined, k: SpecifierKind): void => {
     if (!lit || !ts.isStringLiteralLike(lit)) return;
@@ -35,8 +35,7 @@ export function specifiersOf(fileName: string, source: string): Specifier[] {
   };
   const visit = (node: ts.Node): void => {
     if (ts.isImportDeclaration(node)) {
-      const typeOnly = node.importClause?.isTypeOnly === true;
-      add(node.moduleSpecifier, typeOnly ? 'import-type' : 'import');
+      add(node.moduleSpecifier, isTypeOnlyImport(node) ? 'import-type' : 'import');
     } else if (ts.isExportDeclaration(node)) {
       add(node.moduleSpecifier, node.isTypeOnly ? 'import-type' : 'export');
     } else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference)) {
@@ -64,6 +63,16 @@ export function specifiersOf(fileName: string, source: string): Specifier[] {
   };
   visit(sf);
   return out;
+}
+
+/** `import type …`, or `import { type A, type B }` with nothing else: erased from the emitted JavaScript. */
+function isTypeOnlyImport(node: ts.ImportDeclaration): boolean {
+  const c = node.importClause;
+  if (!c) return false; // side-effect import
+  if (c.isTypeOnly) return true;
+  if (c.name) return false;
+  const nb = c.namedBindings;
+  return !!nb && ts.isNamedImports(nb) && nb.elements.length > 0 && nb.elements.every((e) => e.isTypeOnly);
 }
 
 export const isRelative = (spec: string): boolean => spec === '.' || spec === '..' || spec.startsWith('./') || spec.startsWith('../');
