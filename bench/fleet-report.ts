@@ -18,12 +18,13 @@ import { openDuckDbStore } from '../store/duckdb/index';
 import { localDays } from '../ops-console/api/lib/local-days';
 import { fleetReport } from '../ops-console/api/lib/fleet-report';
 import { machine, parseArgs, printTable, round, spread, writeResult } from './lib';
+import { CITY_TZ } from '../norms/local-time';
 
 const args = parseArgs(process.argv.slice(2));
 const DAYS = Number(args.days ?? 2);
 const TRUCKS = Number(args.trucks ?? 40);
 const ROUNDS = Number(args.rounds ?? 3);
-const TZ = 'America/Mexico_City';
+const TZ = CITY_TZ;
 
 const city = loadCity();
 const trucks = demoDevices(city)

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { CITY_TZ } from '../norms/local-time';
 
 export const STREET_CLASSES = ['primary', 'secondary', 'residential'] as const;
 export type StreetClass = (typeof STREET_CLASSES)[number];
@@ -126,7 +127,7 @@ export const City = Type.Object(
     type: Type.Literal('City'),
     version: Type.Literal(1),
     name: Type.String({ minLength: 1 }),
-    timezone: Type.String({ default: 'America/Mexico_City' }),
+    timezone: Type.String({ default: CITY_TZ }),
     generated: Type.Boolean(),
     note: Type.String(),
     center: Position,

@@ -13,6 +13,7 @@ import { STREET_CLASSES, saveCity, type City, type Depot, type DistrictFeature, 
 import { pointInPolygonGeometry } from '../contract/geo';
 import { seededRng } from '../lib/rng';
 import { buildRoute, StreetGraph } from './street-graph';
+import { CITY_TZ } from '../norms/local-time';
 
 const HIGHWAY_CLASS: Record<string, StreetClass> = {
   motorway: 'primary', trunk: 'primary', primary: 'primary', motorway_link: 'primary', trunk_link: 'primary', primary_link: 'primary',
@@ -143,7 +144,7 @@ export function importOsmGeoJson(fc: { type?: string; features?: GeoFeature[] },
     type: 'City',
     version: 1,
     name: opts.name,
-    timezone: opts.timezone ?? 'America/Mexico_City',
+    timezone: opts.timezone ?? CITY_TZ,
     generated: false,
     note: 'Imported from an OpenStreetMap GeoJSON export (© OpenStreetMap contributors, ODbL).',
     center,

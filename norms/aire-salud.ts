@@ -26,13 +26,13 @@ import {
   type Pollutant,
   type PollutantTable,
 } from './aire-salud-tables';
-import { localParts } from './local-time';
+import { localParts, CITY_TZ } from './local-time';
 
 export * from './aire-salud-tables';
 
 export const HOUR_MS = 3_600_000;
 /** The norm's dates (staged columns) are read in the country's central time zone. */
-export const NOM172_TZ = 'America/Mexico_City';
+export const NOM172_TZ = CITY_TZ;
 
 /** Round half-up to `decimals` (decimal-string arithmetic, so 0.0585 → 0.059 and 2.675 → 2.68). */
 export function roundHalfUp(x: number, decimals: number): number {

@@ -1,4 +1,17 @@
-/** Wall-clock parts of an instant in an IANA time zone (Intl; no DST tables of our own). */
+/**
+ * The city clock: wall-clock parts, offsets and local days of an instant in an IANA time zone
+ * (Intl; no DST tables of our own). Browser-safe; the one copy of this math for ingest's rules,
+ * the console API, the web console and the simulator.
+ */
+
+/**
+ * The city's time zone when its registry or city file names none (registry `timezone`, city file
+ * `timezone` and device configs carry the zone of a deployment; this is their one default).
+ * Coatzacoalcos, Veracruz: Mexico's Zona Centro, UTC−6 without daylight saving since the
+ * Ley de los Husos Horarios of 2022 (DOF 28-10-2022).
+ */
+export const CITY_TZ = 'America/Mexico_City';
+
 const fmtCache = new Map<string, Intl.DateTimeFormat>();
 
 function fmt(tz: string): Intl.DateTimeFormat {

@@ -6,7 +6,7 @@
  * city monitor above these values is an INDICATIVE exceedance, not a legal finding. Alerts and the
  * console say so (INDICATIVE_NOTE).
  */
-import { localParts } from './local-time';
+import { localParts, CITY_TZ } from './local-time';
 
 export const NOM081 = 'NOM-081-SEMARNAT-1994';
 export const INDICATIVE_NOTE =
@@ -59,7 +59,7 @@ export function periodAt(date: number | Date, tz: string): { period: NoisePeriod
 }
 
 /** The NOM-081 limit for `zone` at `date` in the city's time zone `tz`. */
-export function limitFor(zone: NoiseZone, date: number | Date, tz = 'America/Mexico_City'): NoiseLimit {
+export function limitFor(zone: NoiseZone, date: number | Date, tz = CITY_TZ): NoiseLimit {
   const z = NOM081_LIMITS[zone];
   const { period, localHour } = periodAt(date, tz);
   return { zone, period, limitDb: z[period], localHour, ...(z.note ? { note: z.note } : {}), source: z.source };

@@ -9,6 +9,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { DEVICE_KINDS, deviceTopic, deviceTopicPrefix, Latitude, Longitude, PLATE_DIRECTIONS, STREAMS_BY_KIND, type Stream } from '../contract';
 import { NOISE_ZONES, Intervals, Thresholds, type RegistryDevice } from './schema';
+import { CITY_TZ } from '../norms/local-time';
 
 export const DeviceConfig = Type.Object(
   {
@@ -96,7 +97,7 @@ export function renderDeviceConfig(d: RegistryDevice, o: RenderOptions): DeviceC
     will: { topic: presence, payload: JSON.stringify({ state: 'offline', reason: 'last will' }), qos: 1, retain: true },
     intervals: d.intervals,
     ...(d.thresholds ? { thresholds: d.thresholds } : {}),
-    time: { ntpServer: o.ntpServer ?? 'pool.ntp.org', maxClockSkewS: d.thresholds?.maxClockSkewS ?? o.maxClockSkewS ?? 120, timezone: o.timezone ?? 'America/Mexico_City' },
+    time: { ntpServer: o.ntpServer ?? 'pool.ntp.org', maxClockSkewS: d.thresholds?.maxClockSkewS ?? o.maxClockSkewS ?? 120, timezone: o.timezone ?? CITY_TZ },
     ...(d.location ? { location: d.location } : {}),
     ...(d.noiseZone ? { noiseZone: d.noiseZone } : {}),
     ...(d.camera ? { camera: d.camera } : {}),

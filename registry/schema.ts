@@ -6,6 +6,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { DEVICE_KINDS, DeviceId, Latitude, Longitude, PLATE_DIRECTIONS } from '../contract';
 
 import { NOISE_ZONES, type NoiseZone } from '../norms/noise-limits';
+import { CITY_TZ } from '../norms/local-time';
 
 /** NOM-081-SEMARNAT-1994 zone types: defined by the norm (norms/noise-limits.ts, with its limits), re-exported for the registry's users. */
 export { NOISE_ZONES, type NoiseZone };
@@ -104,7 +105,7 @@ export const Registry = Type.Object(
     version: Type.Literal(1),
     city: Type.String({ minLength: 1 }),
     /** IANA time zone of the city (day/night limits, shifts, reports) */
-    timezone: Type.String({ default: 'America/Mexico_City' }),
+    timezone: Type.String({ default: CITY_TZ }),
     /** optional city data file (streets, depots, routes), relative to the registry file */
     cityFile: Type.Optional(Type.String()),
     devices: Type.Array(RegistryDevice),

@@ -15,6 +15,7 @@ import { saveCity } from '../../city/city';
 import { offsetM, pointInRing } from '../../contract/geo';
 import { seededRng, type Rng } from '../../lib/rng';
 import { buildRoute, StreetGraph } from '../../city/street-graph';
+import { CITY_TZ } from '../../norms/local-time';
 
 export const DEMO_SEED = 20261123;
 export const DEMO_NOTE =
@@ -233,7 +234,7 @@ export function generateDemoCity(seed = DEMO_SEED): City {
     type: 'City',
     version: 1,
     name: 'Coatzacoalcos (demo, generated)',
-    timezone: 'America/Mexico_City',
+    timezone: CITY_TZ,
     generated: true,
     note: DEMO_NOTE,
     center: P(W / 2, H / 2),

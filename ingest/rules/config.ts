@@ -6,6 +6,7 @@ import type { RegistryDevice } from '../../registry/schema';
 import type { Nom172Version } from '../../norms/aire-salud-tables';
 import { DEFAULT_MIN_HOUR_COVERAGE, NOWCAST } from '../../norms/aire-salud-tables';
 import { GPS_FIX, STANDING_SPEED_KMH } from '../../contract/gps-fix';
+import { CITY_TZ } from '../../norms/local-time';
 
 /** The per-device thresholds of the registry (registry/schema.ts `Thresholds`). */
 export type DeviceThresholds = NonNullable<RegistryDevice['thresholds']>;
@@ -123,7 +124,7 @@ export interface RuleConfig {
 
 export const DEFAULT_RULE_CONFIG: RuleConfig = {
   staleAfterMs: 10 * 60_000,
-  timezone: 'America/Mexico_City',
+  timezone: CITY_TZ,
   districts: {},
   air: {
     version: '2023',

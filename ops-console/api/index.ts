@@ -25,6 +25,7 @@ import { reqSerializer } from './lib/log-redact';
 import { loadOrCreateUsers, usersFromList, withServiceUsers, type UserRecord } from './lib/users';
 import type { MqttOptions } from './plugins/app/mqtt-link';
 import type { LiveHubOptions } from './plugins/app/live-hub';
+import { CITY_TZ } from '../../norms/local-time';
 
 export const WEB_DIST = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'web', 'dist');
 
@@ -78,7 +79,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   const exportDir = opts.exportDir ?? (opsDbFile === ':memory:' ? fs.mkdtempSync(path.join(os.tmpdir(), 'console-exports-')) : path.join(cfg.DATA_DIR, 'exports'));
 
   await app.register(fp(consoleApp), {
-    ctx: { cfg, store: opts.store, registry: opts.registry, city: opts.city ?? null, tz: opts.registry.registry.timezone || 'America/Mexico_City', exportDir },
+    ctx: { cfg, store: opts.store, registry: opts.registry, city: opts.city ?? null, tz: opts.registry.registry.timezone || CITY_TZ, exportDir },
     users,
     jwtSecret,
     opsDbFile,

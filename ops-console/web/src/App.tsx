@@ -31,6 +31,7 @@ import { AdminView } from './views/admin/AdminView';
 import { InvestigatorView } from './views/investigator/InvestigatorView';
 import { PasswordButton } from './views/account/PasswordDialog';
 import { countRender } from './render-count';
+import { CITY_TZ } from '../../../norms/local-time';
 
 // MapLibre's worker is emitted beside the main module (build/offline-assets.ts)
 setWorkerUrl(new URL('./assets/maplibre-gl-worker.mjs', document.baseURI).href);
@@ -114,7 +115,7 @@ function Console({ session, lang, setLang }: { session: Session; lang: Lang; set
     map?.setMode(mapModeOf(view));
   }, [map, view]);
 
-  const timeZone = configQ.data?.timezone ?? 'America/Mexico_City';
+  const timeZone = configQ.data?.timezone ?? CITY_TZ;
   const style: StyleSpecification | string | null = chooseMapStyle(configQ.data, configQ.isFetched, basemapQ.data, document.baseURI);
 
   const ctx: ConsoleCtx | null = basemapQ.data

@@ -11,7 +11,7 @@ import type { AirReading, NoiseReading } from '../../../contract';
 // one copy of the norms' tables: the rules' (pure, browser-safe) modules
 import { CATEGORIES, CATEGORY_COLOURS, MEASURED_POLLUTANTS, categoryFor, type CategoryId, type MeasuredPollutant } from '../../../norms/aire-salud';
 import { limitFor, type NoiseZone } from '../../../norms/noise-limits';
-import { localParts } from '../../../norms/local-time';
+import { localParts, CITY_TZ } from '../../../norms/local-time';
 
 // ── Índice AIRE Y SALUD ──────────────────────────────────────────────────────────────────────
 /** Categories and Tabla 11 colours from norms/aire-salud-tables.ts. */
@@ -45,7 +45,7 @@ export type NoiseLevel = 'ok' | 'near' | 'over' | 'none';
 export const NOISE_COLORS: Record<NoiseLevel, string> = { ok: '#34d399', near: '#fbbf24', over: '#f43f5e', none: NO_DATA_COLOR };
 
 /** Local hour in the city's time zone. */
-export function localHour(ts: number, timeZone = 'America/Mexico_City'): number {
+export function localHour(ts: number, timeZone = CITY_TZ): number {
   return localParts(ts, timeZone).hour;
 }
 
