@@ -9,21 +9,22 @@
  *   npx tsx bench/fleet-report.ts [--days 2] [--trucks 40] [--rounds 3]
  */
 import type { AnyTelemetryRecord } from '../contract';
-import { loadCity } from '../firmware-config/city';
-import { demoDevices } from '../firmware-config/demo-registry';
-import type { RegistryView } from '../firmware-config/registry';
-import type { RegistryDevice } from '../firmware-config/schema';
+import { loadCity } from '../city/city';
+import { demoDevices } from '../demo/demo-registry';
+import type { RegistryView } from '../registry/registry';
+import type { RegistryDevice } from '../registry/schema';
 import { TruckModel } from '../device-sim/models/truck';
 import { openDuckDbStore } from '../store/duckdb/index';
 import { localDays } from '../ops-console/api/lib/local-days';
 import { fleetReport } from '../ops-console/api/lib/fleet-report';
 import { machine, parseArgs, printTable, round, spread, writeResult } from './lib';
+import { CITY_TZ } from '../norms/local-time';
 
 const args = parseArgs(process.argv.slice(2));
 const DAYS = Number(args.days ?? 2);
 const TRUCKS = Number(args.trucks ?? 40);
 const ROUNDS = Number(args.rounds ?? 3);
-const TZ = 'America/Mexico_City';
+const TZ = CITY_TZ;
 
 const city = loadCity();
 const trucks = demoDevices(city)

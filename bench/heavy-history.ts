@@ -22,7 +22,7 @@ import path from 'node:path';
 import mqtt from 'mqtt';
 import type { AnyTelemetryRecord } from '../contract';
 import { deviceTopic } from '../contract';
-import { provisionDemo } from '../firmware-config/provision';
+import { provisionDemo } from '../demo/provision';
 import { openDuckDbStore } from '../store/duckdb/index';
 import { parseArgs, percentile, printTable, procSample, round, sleep, writeResult } from './lib';
 

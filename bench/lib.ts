@@ -8,10 +8,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { hashPasswordSync } from '../firmware-config/credentials';
-import { saveRegistryFile } from '../firmware-config/registry';
-import type { Registry, RegistryDevice } from '../firmware-config/schema';
+import { hashPasswordSync } from '../registry/credentials';
+import { saveRegistryFile } from '../registry/registry';
+import type { Registry, RegistryDevice } from '../registry/schema';
 import { TEST_PASSWORD, TEST_SERVICES } from '../testing/registry-fixture';
+import { CITY_TZ } from '../norms/local-time';
 
 export const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const RESULTS_DIR = path.join(BENCH_DIR, 'results');
@@ -157,7 +158,7 @@ export function writeBenchRegistry(file: string, devices: DeviceSpec[]): void {
   const reg: Registry = {
     version: 1,
     city: 'Bench city',
-    timezone: 'America/Mexico_City',
+    timezone: CITY_TZ,
     devices: devices.map((d) => ({ ...d, passwordHash: hashPasswordSync(TEST_PASSWORD(d.id), 1024) })),
     services: TEST_SERVICES.map((s) => ({ ...s, passwordHash: hashPasswordSync(TEST_PASSWORD(s.id), 1024) })),
   };

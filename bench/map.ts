@@ -26,7 +26,7 @@ import { parseArgs, BENCH_DIR, fmtSpread, percentile, printTable, round, spread,
 import type { Mode, Result as PageResult } from './map/main';
 import { LiveHub } from '../ops-console/api/plugins/app/live-hub';
 import type { ApiMetrics } from '../ops-console/api/plugins/app/metrics';
-import { loadCity } from '../firmware-config/city';
+import { loadCity } from '../city/city';
 import { basemapFromCity } from '../ops-console/web/src/basemap/types';
 import type { LiveState } from '../contract';
 

@@ -11,7 +11,7 @@
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { RegistryView } from '../firmware-config/registry';
+import { RegistryView } from '../registry/registry';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/log';
 import { tempDir } from '../testing/net';

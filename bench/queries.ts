@@ -4,7 +4,7 @@
  *   npx tsx bench/queries.ts [--rounds 3] [--days 30] [--gpsS 60] [--warm 5]
  *
  * Fill: a generator writes contract records (contract/records.ts) for the demo city's devices
- * (firmware-config demoDevices: 40 trucks, 6 air, 7 noise stations, 8 plate cameras) through
+ * (demo/demo-registry.ts demoDevices: 40 trucks, 6 air, 7 noise stations, 8 plate cameras) through
  * `store.writeBatch`, over `days` days ending now. Rates are lowered to keep the fill bounded
  * but the month span is kept: truck GPS every `gpsS` s during an 8-hour shift (positions on a
  * loop around the city centre, not on the street graph), ~60 bin lifts per truck-day, air and
@@ -18,9 +18,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AnyTelemetryRecord, PlateDirection } from '../contract';
-import { loadCity } from '../firmware-config/city';
-import { demoDevices, veracruzPlate, type DeviceSpec } from '../firmware-config/demo-registry';
-import { seededRng } from '../firmware-config/rng';
+import { loadCity } from '../city/city';
+import { demoDevices, veracruzPlate, type DeviceSpec } from '../demo/demo-registry';
+import { seededRng } from '../lib/rng';
 import { createLogger } from '../lib/log';
 import { openDuckDbStore } from '../store/duckdb/index';
 import { openInfluxStore } from '../store/influx/index';

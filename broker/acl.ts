@@ -5,11 +5,11 @@
  * Devices: publish only `city/v1/<kind>/<id>/<stream>` (any single-level stream under their
  * own prefix, so ingest can dead-letter unknown streams with a reason); retained only on their
  * presence topic; last will only on their presence topic; subscribe only under their own prefix.
- * Services (firmware-config/schema.ts SERVICE_ROLES) get the patterns in ROLE_RULES.
+ * Services (registry/schema.ts SERVICE_ROLES) get the patterns in ROLE_RULES.
  * Nobody publishes to `$SYS`.
  */
 import { deviceTopic, deviceTopicPrefix, SUB_ALL_DEVICE_DATA, SVC_PREFIX, TOPIC_ROOT, CONTRACT_VERSION, type DeviceKind } from '../contract';
-import type { ServiceRole } from '../firmware-config/schema';
+import type { ServiceRole } from '../registry/schema';
 
 /** `tenant`: the city of a client when the broker serves several (broker/tenant.ts); absent for one city */
 export type Identity =

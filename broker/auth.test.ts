@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { hashPasswordSync } from '../firmware-config/credentials';
-import { loadRegistryFile, saveRegistryFile } from '../firmware-config/registry';
+import { hashPasswordSync } from '../registry/credentials';
+import { loadRegistryFile, saveRegistryFile } from '../registry/registry';
 import { deviceTopic, SUB_ALL_DEVICE_DATA } from '../contract';
 import { waitFor } from '../testing/net';
 import { CONNACK } from './auth';

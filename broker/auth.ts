@@ -13,9 +13,9 @@
  */
 import type { Client, ConnectPacket, AuthenticateError } from 'aedes';
 import type { Logger } from '../lib/log';
-import type { RegistryView } from '../firmware-config/registry';
+import type { RegistryView } from '../registry/registry';
 import { canPublish, type Identity } from './acl';
-import { generateSecret, hashPasswordSync, verifyPassword } from '../firmware-config/credentials';
+import { generateSecret, hashPasswordSync, verifyPassword } from '../registry/credentials';
 import type { BrokerMetrics } from './metrics';
 import { VerifyCache } from './verify-cache';
 import { sendNotice } from './notice';

@@ -8,7 +8,7 @@
  */
 import type { Client, PublishPacket, Subscription } from 'aedes';
 import type { Logger } from '../lib/log';
-import type { RegistryView } from '../firmware-config/registry';
+import type { RegistryView } from '../registry/registry';
 import { ALERT_TOPIC_PREFIX, canPublish, canPublishAlert, canSubscribe, type Identity } from './acl';
 import { clip, createLogLimiter } from '../lib/log-limiter';
 import { remoteOf, type Authenticator } from './auth';

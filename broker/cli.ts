@@ -7,7 +7,7 @@
  */
 import { registryFileOf } from '../lib/config';
 import { runServerCli } from '../lib/cli';
-import { RegistryView } from '../firmware-config/registry';
+import { RegistryView } from '../registry/registry';
 import { brokerLimitsOf, startBroker } from './index';
 import { persistenceOf } from './persistence';
 import { serveMetrics } from '../ingest/metrics';

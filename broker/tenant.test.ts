@@ -9,7 +9,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { deviceTopic, SUB_ALL_DEVICE_DATA } from '../contract';
-import { RegistryView } from '../firmware-config/registry';
+import { RegistryView } from '../registry/registry';
 import { TEST_PASSWORD, writeTestRegistry } from '../testing/registry-fixture';
 import { tempDir, waitFor } from '../testing/net';
 import { startBroker, type BrokerHandle } from './index';

@@ -25,7 +25,7 @@
  * client ids and topics are as they always were.
  */
 import type { Client, PublishPacket } from 'aedes';
-import type { RegistryView } from '../firmware-config/registry';
+import type { RegistryView } from '../registry/registry';
 import type { Identity } from './acl';
 
 /** a tenant id: lower-case letters, digits and `-` (no `/`, `+`, `#` or `:`), e.g. coatzacoalcos */

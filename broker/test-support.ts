@@ -2,7 +2,7 @@
 import net from 'node:net';
 import mqtt, { ErrorWithSubackPacket, type IClientOptions, type MqttClient } from 'mqtt';
 import { createLogger } from '../lib/log';
-import { RegistryView } from '../firmware-config/registry';
+import { RegistryView } from '../registry/registry';
 import { TEST_PASSWORD, writeTestRegistry } from '../testing/registry-fixture';
 import { startBroker, type BrokerHandle, type StartBrokerOptions } from './index';
 

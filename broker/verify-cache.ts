@@ -8,7 +8,7 @@
  * key share one scrypt run.
  */
 import { createHash } from 'node:crypto';
-import { verifyPassword } from '../firmware-config/credentials';
+import { verifyPassword } from '../registry/credentials';
 
 export interface VerifyCacheOptions {
   /** how long a successful verification is remembered (ms) */

@@ -11,7 +11,7 @@
  * outside; the rules enter at ≤ −enterDepthM and exit at ≥ exitDistanceM (hysteresis at the border).
  */
 import { Type, type Static } from 'typebox';
-import { distanceM, pointInRing, pointSegmentDistanceM, offsetM } from '../firmware-config/geo';
+import { distanceM, pointInRing, pointSegmentDistanceM, offsetM } from './geo';
 
 export const GEOFENCE_KINDS = ['depot', 'landfill', 'school', 'market', 'restricted', 'other'] as const;
 export type GeofenceKind = (typeof GEOFENCE_KINDS)[number];

@@ -9,6 +9,10 @@ import { STREAM_SCHEMAS, type StreamPayload } from './payloads';
 import { parseDeviceTopic, type DeviceKind, type Stream } from './topics';
 import type { RejectReason } from './records';
 
+/** UTF-8 as Node's Buffer decodes it (invalid bytes → U+FFFD, a BOM kept), with web APIs only. */
+const UTF8 = new TextDecoder('utf-8', { ignoreBOM: true });
+const UTF8_ENCODER = new TextEncoder();
+
 /** Largest payload the contract accepts (a plate read or reading is a few hundred bytes). */
 export const MAX_PAYLOAD_BYTES = 16 * 1024;
 
@@ -58,7 +62,7 @@ function schemaDetail(check: Validator, value: unknown): string {
 }
 
 /** Validate one MQTT message (topic + raw payload) against the contract. */
-export function decodeMessage(topic: string, raw: Buffer | Uint8Array | string, policy: TimePolicy): Decoded {
+export function decodeMessage(topic: string, raw: Uint8Array | string, policy: TimePolicy): Decoded {
   const t = parseDeviceTopic(topic);
   if (!t.ok) return { ok: false, reason: 'unknown_topic', detail: t.detail, deviceId: null };
   return decodePayload(t, raw, policy);
@@ -67,17 +71,17 @@ export function decodeMessage(topic: string, raw: Buffer | Uint8Array | string, 
 /** Validate the payload of a message whose topic was already parsed (ingest parses it once). */
 export function decodePayload(
   t: { kind: DeviceKind; deviceId: string; stream: Stream },
-  raw: Buffer | Uint8Array | string,
+  raw: Uint8Array | string,
   policy: TimePolicy,
 ): Decoded {
   const { kind, deviceId, stream } = t;
-  const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength;
+  const size = typeof raw === 'string' ? UTF8_ENCODER.encode(raw).byteLength : raw.byteLength;
   if (size > MAX_PAYLOAD_BYTES) {
     return { ok: false, reason: 'oversized', detail: `payload is ${size} bytes, limit ${MAX_PAYLOAD_BYTES}`, deviceId };
   }
   let value: unknown;
   try {
-    value = JSON.parse(typeof raw === 'string' ? raw : Buffer.from(raw).toString('utf8'));
+    value = JSON.parse(typeof raw === 'string' ? raw : UTF8.decode(raw));
   } catch (err) {
     return { ok: false, reason: 'invalid_json', detail: `not JSON: ${(err as Error).message}`, deviceId };
   }
@@ -114,10 +118,17 @@ export function decodePayload(
 }
 
 /** Raw payload kept in a dead letter: UTF-8 text when it is text, else base64; at most 64 KiB. */
-export function rawForDeadLetter(raw: Buffer | Uint8Array | string): string {
-  const buf = typeof raw === 'string' ? Buffer.from(raw) : Buffer.from(raw);
-  const cut = buf.subarray(0, 64 * 1024);
-  const text = cut.toString('utf8');
+export function rawForDeadLetter(raw: Uint8Array | string): string {
+  const bytes = typeof raw === 'string' ? UTF8_ENCODER.encode(raw) : raw;
+  const cut = bytes.subarray(0, 64 * 1024);
+  const text = UTF8.decode(cut);
   if (!text.includes('\uFFFD') && !/[\x00-\x08\x0e-\x1f]/.test(text)) return text;
-  return 'base64:' + cut.toString('base64');
+  return 'base64:' + base64(cut);
+}
+
+/** Base64 of bytes with the web platform's btoa (contract/ is browser-safe: no Buffer). */
+function base64(bytes: Uint8Array): string {
+  let bin = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(bin);
 }

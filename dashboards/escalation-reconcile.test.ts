@@ -14,7 +14,7 @@ import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { svcTopics, type AlertEvent } from '../contract';
-import { hashPasswordSync } from '../firmware-config/credentials';
+import { hashPasswordSync } from '../registry/credentials';
 import { createLogger } from '../lib/log';
 import { startConsoleStack, USERS, type ConsoleStack } from '../ops-console/api/test-support';
 import type { Alert } from '../ops-console/shared/live';

@@ -11,7 +11,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { svcTopics, type AlertEvent } from '../contract';
 import { startBroker, type BrokerHandle } from '../broker/index';
-import { RegistryView } from '../firmware-config/registry';
+import { RegistryView } from '../registry/registry';
 import { createLogger } from '../lib/log';
 import { tempDir, waitFor } from '../testing/net';
 import { TEST_PASSWORD, writeTestRegistry } from '../testing/registry-fixture';

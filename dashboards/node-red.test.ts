@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type BrokerHandle } from '../broker/index';
-import { RegistryView } from '../firmware-config/registry';
+import { RegistryView } from '../registry/registry';
 import { createLogger } from '../lib/log';
 import { tempDir, waitFor } from '../testing/net';
 import { TEST_PASSWORD, writeTestRegistry } from '../testing/registry-fixture';

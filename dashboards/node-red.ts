@@ -21,6 +21,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { createLogger, type Logger } from '../lib/log';
 import { FLOWS_FILE } from './build-flows';
+import { CITY_TZ } from '../norms/local-time';
 
 const require = createRequire(import.meta.url);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -144,7 +145,7 @@ export async function startNodeRed(opts: NodeRedOptions): Promise<NodeRedHandle>
     CITY_MQTT_USERNAME: opts.mqtt.username,
     CITY_MQTT_PASSWORD: opts.mqtt.password,
     CITY_API_URL: opts.apiUrl,
-    CITY_TZ: opts.timezone ?? 'America/Mexico_City',
+    CITY_TZ: opts.timezone ?? CITY_TZ,
     REPORT_AT: opts.reportAt ?? '22:30',
     REPORT_DIR: path.resolve(opts.reportDir ?? path.join(dataDir, 'reports')),
     OPEN_DATA_DIR: path.resolve(opts.openDataDir ?? path.join(dataDir, 'open-data')),

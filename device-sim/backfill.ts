@@ -15,8 +15,8 @@
  *   const r = await backfillFleet({ configs: fleet.configs(), publish: fleet.publishHistory, city, from: now - 7 * 86_400_000, to: now, onProgress });
  */
 import type { Logger } from 'pino';
-import type { City } from '../firmware-config/city';
-import type { DeviceConfig } from '../firmware-config/device-config';
+import type { City } from '../city/city';
+import type { DeviceConfig } from '../registry/device-config';
 import { modelFor } from './models';
 
 export interface BackfillThinning {

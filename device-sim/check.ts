@@ -23,9 +23,9 @@
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import { commissioningTopic, decodeMessage, DEFAULT_TIME_POLICY, noticeTopic, type BrokerNotice, type Stream } from '../contract';
-import type { City, Position } from '../firmware-config/city';
-import type { DeviceConfig } from '../firmware-config/device-config';
-import { distanceM, pointLineDistanceM } from '../firmware-config/geo';
+import type { City, Position } from '../city/city';
+import type { DeviceConfig } from '../registry/device-config';
+import { distanceM, pointLineDistanceM } from '../contract/geo';
 import { ApiClientError, ConsoleApiClient } from './api-client';
 import { connackReason } from './device';
 import { modelFor } from './models';

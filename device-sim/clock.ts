@@ -8,6 +8,7 @@
  * ingest because they arrive after their event time). Default backfill: speed × 1 h, at most 24 h
  * (`--speed 60` replays the last 24 h in 24 minutes, then goes live).
  */
+import { CITY_TZ, tzOffsetMs as cityTzOffsetMs } from '../norms/local-time';
 export interface SimClockOptions {
   speed?: number;
   /** how far in the past the simulation starts (ms); default min(24 h, speed × 1 h) when speed > 1, else 0 */
@@ -57,45 +58,37 @@ export class SimClock {
   }
 }
 
-const fmtCache = new Map<string, Intl.DateTimeFormat>();
 const offCache = new Map<string, number>();
 
-/** Offset of a time zone from UTC in ms at time t (cached per 15 minutes). */
+/** Offset of a time zone from UTC in ms at time t (the city clock's, norms/local-time.ts; cached per 15 minutes). */
 export function tzOffsetMs(t: number, tz: string): number {
   const bucket = `${tz}|${Math.floor(t / 900_000)}`;
   const hit = offCache.get(bucket);
   if (hit !== undefined) return hit;
-  let f = fmtCache.get(tz);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
-    fmtCache.set(tz, f);
-  }
-  const parts = Object.fromEntries(f.formatToParts(new Date(t)).map((p) => [p.type, p.value]));
-  const asUtc = Date.UTC(+parts.year!, +parts.month! - 1, +parts.day!, +parts.hour!, +parts.minute!, +parts.second!);
-  const off = asUtc - Math.floor(t / 1000) * 1000;
+  const off = cityTzOffsetMs(t, tz);
   if (offCache.size > 10_000) offCache.clear();
   offCache.set(bucket, off);
   return off;
 }
 
 /** Local fractional hour of day [0, 24) in a time zone. */
-export function localHour(t: number, tz = 'America/Mexico_City'): number {
+export function localHour(t: number, tz = CITY_TZ): number {
   const local = t + tzOffsetMs(t, tz);
   return (((local % 86_400_000) + 86_400_000) % 86_400_000) / 3_600_000;
 }
 
 /** Local day number (days since epoch in local time) — seeds per-day randomness. */
-export function localDay(t: number, tz = 'America/Mexico_City'): number {
+export function localDay(t: number, tz = CITY_TZ): number {
   return Math.floor((t + tzOffsetMs(t, tz)) / 86_400_000);
 }
 
 /** Local day of week, 0 = Sunday. */
-export function localWeekday(t: number, tz = 'America/Mexico_City'): number {
+export function localWeekday(t: number, tz = CITY_TZ): number {
   return (localDay(t, tz) + 4) % 7; // 1970-01-01 was a Thursday
 }
 
 /** Epoch ms of local midnight of the local day containing t. */
-export function localMidnight(t: number, tz = 'America/Mexico_City'): number {
+export function localMidnight(t: number, tz = CITY_TZ): number {
   const off = tzOffsetMs(t, tz);
   return localDay(t, tz) * 86_400_000 - off;
 }

@@ -5,8 +5,8 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from '../lib/log';
-import type { DeviceConfig } from '../firmware-config/device-config';
-import { seededRng, hashString } from '../firmware-config/rng';
+import type { DeviceConfig } from '../registry/device-config';
+import { seededRng, hashString } from '../lib/rng';
 import type { Stream } from '../contract';
 import { malform, type Fault, type FaultType } from './faults';
 import type { DeviceModel, Emit } from './models/types';

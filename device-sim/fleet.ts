@@ -8,9 +8,9 @@
  */
 import fs from 'node:fs';
 import { createLogger, type Logger } from '../lib/log';
-import { loadCity, type City } from '../firmware-config/city';
-import { loadDeviceConfigs, type DeviceConfig } from '../firmware-config/device-config';
-import { DEMO_HOTLIST } from '../firmware-config/demo-registry';
+import { loadCity, type City } from '../city/city';
+import { loadDeviceConfigs, type DeviceConfig } from '../registry/device-config';
+import { DEMO_HOTLIST } from '../demo/demo-registry';
 import type { DeviceKind, Stream } from '../contract';
 import { SimClock } from './clock';
 import { MESSAGE_COUNTS, SimDevice, zeroCounts, type DeviceStats, type MessageCounts } from './device';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type BrokerHandle } from '../broker/index';
-import { RegistryView } from '../firmware-config/registry';
+import { RegistryView } from '../registry/registry';
 import { createLogger } from '../lib/log';
 import { writeTestRegistry } from '../testing/registry-fixture';
 import { provisionLoadDevices, runLoad } from './load';

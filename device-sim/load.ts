@@ -9,10 +9,10 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from '../lib/log';
-import { generateSecret, hashPasswordSync } from '../firmware-config/credentials';
-import { renderDeviceConfig, type DeviceConfig } from '../firmware-config/device-config';
-import { loadRegistryFile, saveRegistryFile } from '../firmware-config/registry';
-import type { RegistryDevice } from '../firmware-config/schema';
+import { generateSecret, hashPasswordSync } from '../registry/credentials';
+import { renderDeviceConfig, type DeviceConfig } from '../registry/device-config';
+import { loadRegistryFile, saveRegistryFile } from '../registry/registry';
+import type { RegistryDevice } from '../registry/schema';
 import type { Stream } from '../contract';
 import { connackReason } from './device';
 import { withDefaults } from '../lib/options';

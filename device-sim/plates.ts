@@ -2,7 +2,7 @@
  * Plausible Mexican plates: state series by region (Veracruz dominates in Coatzacoalcos),
  * a pool of commuters that come back every day, occasional out-of-state and federal cargo plates.
  */
-import { seededRng, type Rng } from '../firmware-config/rng';
+import { seededRng, type Rng } from '../lib/rng';
 
 const L = 'ABCDEFGHJKLMNPRSTUVWXYZ';
 const letter = (r: Rng) => L[Math.floor(r() * L.length)]!;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_TIME_POLICY, deviceTopic } from '../contract';
-import { RegistryView } from '../firmware-config/registry';
+import { RegistryView } from '../registry/registry';
 import { writeTestRegistry } from '../testing/registry-fixture';
 import { classifyMessage } from './classify';
 

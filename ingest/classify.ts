@@ -17,7 +17,7 @@ import {
   type RejectReason,
   type TimePolicy,
 } from '../contract';
-import type { RegistryDevice } from '../firmware-config/schema';
+import type { RegistryDevice } from '../registry/schema';
 
 /** What ingest needs from the registry (RegistryView satisfies it). */
 export interface DeviceLookup {

@@ -11,17 +11,17 @@
  * Several workers in parallel (lib/config.ts INGEST_WORKERS, INGEST_WORKER; ingest/partition.ts):
  * worker n of N takes only the devices whose id hashes to n; a replacement for a dead worker
  * runs with the same INGEST_WORKER (and so the same client id) and resumes its session.
- * With REDIS_URL set, the registry follows the cluster's (firmware-config/registry-sync.ts).
+ * With REDIS_URL set, the registry follows the cluster's (registry/registry-sync.ts).
  *   INGEST_RULES      on | off: evaluate the alert rules in this worker (default on)
  * Ctrl-C / SIGTERM: stop taking messages, write and acknowledge what is held, disconnect.
  */
-import { cityFileFor, loadCity, type City } from '../firmware-config/city';
-import { RegistryView } from '../firmware-config/registry';
+import { cityFileFor, loadCity, type City } from '../city/city';
+import { RegistryView } from '../registry/registry';
 import { mqttUrlOf, registryFileOf, rulesStateFileOf } from '../lib/config';
 import { runServerCli, type CliContext } from '../lib/cli';
 import { openStore } from '../store/open';
-import { installOnFirstContact } from '../firmware-config/admin';
-import { startRegistrySync } from '../firmware-config/registry-sync';
+import { installOnFirstContact } from '../registry/admin';
+import { startRegistrySync } from '../registry/registry-sync';
 import { connectRedis } from '../lib/redis';
 import { startIngest } from './index';
 import { createRuleEngine } from './rules/index';
@@ -33,7 +33,7 @@ async function start({ cfg, log }: CliContext): Promise<() => Promise<void>> {
   const registry = new RegistryView(file, (err) =>
     log.error({ err: err.message, code: (err as { code?: string }).code }, 'registry reload failed; keeping the previous registry'),
   ).watch();
-  // in a cluster (REDIS_URL set) the registry follows the cluster's (firmware-config/registry-sync.ts): devices added on any node reach this worker
+  // in a cluster (REDIS_URL set) the registry follows the cluster's (registry/registry-sync.ts): devices added on any node reach this worker
   const sync = cfg.REDIS_URL ? await startRegistrySync({ registry, connect: (name, o) => connectRedis(cfg.REDIS_URL, name, o), log }) : null;
   let city: City | undefined;
   if (registry.registry.cityFile) {

@@ -37,7 +37,7 @@ import type { RuleEngine } from './rule-engine';
 import { dataFilters, notOwnedFilters, workerSubscriptions, type Partition } from './partition';
 import { createPublisher } from './publisher';
 import { createRouter, createSafely, type Router } from './router';
-import type { RegistryDevice } from '../firmware-config/schema';
+import type { RegistryDevice } from '../registry/schema';
 
 export type { IngestCounters } from './metrics';
 export type { RuleEngine } from './rule-engine';

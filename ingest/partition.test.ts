@@ -5,8 +5,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { deviceTopic, SUB_DEVICE_DATA_BY_KIND, svcTopics } from '../contract';
-import { hashPasswordSync } from '../firmware-config/credentials';
-import { saveRegistryFile } from '../firmware-config/registry';
+import { hashPasswordSync } from '../registry/credentials';
+import { saveRegistryFile } from '../registry/registry';
 import { waitFor } from '../testing/net';
 import { TEST_PASSWORD } from '../testing/registry-fixture';
 import { dataFilters, fnv1a, workerOf, workerSubscriptions } from './partition';

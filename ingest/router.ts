@@ -5,7 +5,7 @@
  * batch is stored, each record to the lifecycle, the live state, svc/plate and the rules.
  * Acknowledgements go through the writer, in arrival order (MQTT-4.6.0-2).
  */
-import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { Compile } from 'typebox/compile';
 import {
   AuthRefusal,
   GeofenceSet,
@@ -28,9 +28,9 @@ import { owns, type Partition } from './partition';
 import type { Publisher } from './publisher';
 import type { RuleEngine } from './rule-engine';
 
-const checkHotlist = TypeCompiler.Compile(Hotlist);
-const checkGeofences = TypeCompiler.Compile(GeofenceSet);
-const checkAuthRefusal = TypeCompiler.Compile(AuthRefusal);
+const checkHotlist = Compile(Hotlist);
+const checkGeofences = Compile(GeofenceSet);
+const checkAuthRefusal = Compile(AuthRefusal);
 
 /** dead-letter reason → the LiveState issue (and alert) code it explains */
 const ISSUE_OF_REASON: Partial<Record<string, string>> = {

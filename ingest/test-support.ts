@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { startBroker, type BrokerHandle } from '../broker/index';
-import { RegistryView } from '../firmware-config/registry';
+import { RegistryView } from '../registry/registry';
 import { createLogger } from '../lib/log';
 import { openDuckDbStore } from '../store/duckdb/index';
 import type { TelemetryStore } from '../store/types';

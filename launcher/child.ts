@@ -8,7 +8,7 @@
  */
 import { ConfigError, loadConfig } from '../lib/config';
 import { createLogger } from '../lib/log';
-import { RegistryView } from '../firmware-config/registry';
+import { RegistryView } from '../registry/registry';
 import { brokerLimitsOf, startBroker } from '../broker/index';
 import { secureDataDir } from '../lib/data-dir';
 import { persistenceOf } from '../broker/persistence';

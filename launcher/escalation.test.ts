@@ -11,7 +11,7 @@ import path from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import { svcTopics, type AlertEvent } from '../contract';
-import { readServiceSecrets } from '../firmware-config/provision';
+import { readServiceSecrets } from '../demo/provision';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/log';
 import type { Alert } from '../ops-console/shared/live';

@@ -16,7 +16,7 @@ import { launcherEnv } from '../testing/crash';
 import { localDays } from '../ops-console/api/lib/local-days';
 import { BACKFILL_MARKER } from './stack';
 import { CHROMIUM, SCREENSHOTS_DIR, shootConsole } from '../testing/console-screens';
-import { loadCity } from '../firmware-config/city';
+import { loadCity } from '../city/city';
 import { AIR_CATEGORIES } from '../ops-console/web/src/colors';
 
 const root = path.resolve(import.meta.dirname, '..');

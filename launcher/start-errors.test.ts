@@ -74,7 +74,7 @@ describe('npm start: operator mistakes get one clear line', () => {
   }, 90_000);
 
   it('the broker run alone (broker/cli.ts) names MQTT_PORT when its port is taken', async () => {
-    const { provisionDemo } = await import('../firmware-config/provision');
+    const { provisionDemo } = await import('../demo/provision');
     const dir = path.join(base, 'broker-alone');
     provisionDemo(dir, { cost: 1024 });
     const taken = net.createServer();

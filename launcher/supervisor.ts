@@ -31,7 +31,7 @@ import { prepareStateSecrets, STATE_USERNAME } from './tenants';
 import type { ChildRole, FromChild, ToChild } from './ipc';
 import { emptyStopReport, mergeStopReports, prepareDataDir, startNodeRedPart, type Stack, type StackOptions, type StopReport } from './stack';
 import type { BackfillReport } from '../device-sim/backfill';
-import { RegistryView } from '../firmware-config/registry';
+import { RegistryView } from '../registry/registry';
 
 const CHILD = path.join(import.meta.dirname, 'child.ts');
 /** A child that has not stopped after this long is killed. */

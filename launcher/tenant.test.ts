@@ -13,7 +13,7 @@ import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, tempDir, waitFor } from '../testing/net';
 import { childrenOf, launch, launcherEnv } from '../testing/crash';
-import type { DeviceConfig } from '../firmware-config/device-config';
+import type { DeviceConfig } from '../registry/device-config';
 
 const root = path.resolve(import.meta.dirname, '..');
 const TENANTS = ['coatzacoalcos', 'minatitlan'];

@@ -9,11 +9,11 @@
  *
  * Both are made once by the supervisor before the cores start (no two cores race to create them).
  */
-import { hashPasswordSync } from '../firmware-config/credentials';
+import { hashPasswordSync } from '../registry/credentials';
 import { tenantConfig, tenantsOf, type Config } from '../lib/config';
 import type { UserRecord } from '../ops-console/api/lib/users';
 import type { StateOptions } from '../ops-console/api/routes/state';
-import { loadOrCreateSecret } from './secrets';
+import { loadOrCreateSecret } from '../lib/secrets';
 
 /** the state level's console login in every city of an installation with TENANTS */
 export const STATE_USERNAME = 'estatal';

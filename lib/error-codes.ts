@@ -65,6 +65,7 @@ export const API_ERROR_CODES = {
   E_ALERT_NOTE_REQUIRED: 400,
   E_ALERT_ASSIGNEE_REQUIRED: 400,
   E_ALERT_NO_PLATE: 409,
+  E_ALERT_BUSY: 409,
 
   E_GEOFENCE_UNKNOWN: 404,
   E_GEOFENCE_NAME: 400,
@@ -114,6 +115,10 @@ export const API_ERROR_CODES = {
   E_OPEN311_DESCRIPTION: 400,
   E_OPEN311_EMAIL: 400,
   E_OPEN311_PHONE: 400,
+  // several municipalities (routes/state.ts)
+  E_STATE_NO_TOKEN: 404,
+  E_STATE_TOKEN: 401,
+  E_STATE_PEER: 502,
 } as const satisfies Record<ErrorCode, number>;
 export type ApiErrorCode = keyof typeof API_ERROR_CODES;
 

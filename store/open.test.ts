@@ -5,7 +5,7 @@ import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/log';
 import { influxdSuiteGate, startInfluxd } from '../testing/influxd';
 import { tempDir } from '../testing/net';
-import { record } from './contract-suite';
+import { record } from '../testing/store-contract-suite';
 import { openStore, telemetryFileOf } from './open';
 
 const log = createLogger('store-open-test', 'warn');

@@ -1,6 +1,6 @@
 /**
  * The one storage interface. Two backends implement it (embedded DuckDB: store/duckdb/,
- * InfluxDB: store/influx/) and both must pass the same contract suite (store/contract-suite.ts).
+ * InfluxDB: store/influx/) and both must pass the same contract suite (testing/store-contract-suite.ts).
  * Typed queries cross this boundary, never SQL or InfluxQL strings.
  *
  * Times are ms since epoch (UTC); ranges are half-open [from, to).

@@ -4,8 +4,8 @@
  */
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
 import { startBroker, type BrokerHandle } from '../broker/index';
-import { provisionDemo, readServiceSecrets } from '../firmware-config/provision';
-import { RegistryView } from '../firmware-config/registry';
+import { provisionDemo, readServiceSecrets } from '../demo/provision';
+import { RegistryView } from '../registry/registry';
 import type { Logger } from '../lib/log';
 import { tempDir } from './net';
 

@@ -3,9 +3,9 @@
  * load like any real registry. Low scrypt cost keeps tests quick; the format is the real one.
  */
 import path from 'node:path';
-import { hashPasswordSync } from '../firmware-config/credentials';
-import { saveRegistryFile } from '../firmware-config/registry';
-import type { Registry, RegistryDevice } from '../firmware-config/schema';
+import { hashPasswordSync } from '../registry/credentials';
+import { saveRegistryFile } from '../registry/registry';
+import type { Registry, RegistryDevice } from '../registry/schema';
 import { tempDir } from './net';
 
 export const TEST_PASSWORD = (id: string) => `pw-${id}`;

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { deviceTopic, SUB_ALL_DEVICE_DATA } from '../../contract';
-import { RegistryView } from '../../firmware-config/registry';
+import { RegistryView } from '../../registry/registry';
 import { createLogger } from '../../lib/log';
 import { runChild, serveParent } from '../harness';
 import { TEST_PASSWORD } from '../lib';

@@ -5,10 +5,11 @@
  * NOM-172-SEMARNAT-2023 (e.g. PM2.5 above 33 µg/m³ NowCast, O3 above 0.090 ppm 1 h).
  * Values are in the contract's units (ppm, µg/m³). Deterministic per station and day.
  */
-import { gauss, hashString, seededRng } from '../../firmware-config/rng';
+import { gauss, hashString, seededRng } from '../../lib/rng';
 import type { AirReading } from '../../contract';
 import { localDay, localHour } from '../clock';
 import { IntervalSensor, clamp, round, type Emit } from './types';
+import { CITY_TZ } from '../../norms/local-time';
 
 export interface AirOptions {
   deviceId: string;
@@ -48,7 +49,7 @@ export class AirModel extends IntervalSensor<Extract<Emit, { stream: 'air' }>> {
 
   constructor(private readonly o: AirOptions) {
     super('air', o.dataS * 1000, o.start);
-    this.tz = o.timezone ?? 'America/Mexico_City';
+    this.tz = o.timezone ?? CITY_TZ;
     this.rng = seededRng(hashString(o.deviceId));
     this.industrial = /petrol|puerto|centro/i.test(o.district ?? '') ? 1 : 0.4;
   }

@@ -5,10 +5,11 @@
  * some federal cargo plates, and now and then one on the hotlist.
  */
 import type { PlateRead } from '../../contract';
-import { hashString, seededRng } from '../../firmware-config/rng';
+import { hashString, seededRng } from '../../lib/rng';
 import { localHour } from '../clock';
 import { commuterPool, randomPlate, regionOfPlate, type Plate } from '../plates';
 import { round, type DeviceModel, type Emit, type ModelFaults } from './types';
+import { CITY_TZ } from '../../norms/local-time';
 
 export interface CameraOptions {
   deviceId: string;
@@ -42,7 +43,7 @@ export class CameraModel implements DeviceModel {
   private last: PlateRead | null = null;
 
   constructor(private readonly o: CameraOptions) {
-    this.tz = o.timezone ?? 'America/Mexico_City';
+    this.tz = o.timezone ?? CITY_TZ;
     this.rng = seededRng(hashString(o.deviceId) ^ Math.floor(o.start / 1000));
     this.t = Math.floor(o.start / 1000) * 1000;
     pool ??= commuterPool();

@@ -1,7 +1,7 @@
 /** The sensor-level faults the alert-quality scenario injects, on the real models. */
 import { describe, expect, it } from 'vitest';
-import { loadCity } from '../../firmware-config/city';
-import { distanceM } from '../../firmware-config/geo';
+import { loadCity } from '../../city/city';
+import { distanceM } from '../../contract/geo';
 import { localMidnight } from '../clock';
 import { AirModel } from './air';
 import { CameraModel } from './camera';

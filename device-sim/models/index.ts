@@ -1,5 +1,5 @@
-import type { City } from '../../firmware-config/city';
-import type { DeviceConfig } from '../../firmware-config/device-config';
+import type { City } from '../../city/city';
+import type { DeviceConfig } from '../../registry/device-config';
 import { AirModel } from './air';
 import { CameraModel } from './camera';
 import { NoiseModel } from './noise';

@@ -3,11 +3,12 @@
  * by NOM-081 zone type; now and then an event (a party, construction, a festival on the
  * malecón) that lifts the level above the zone's limit for a while. Deterministic per day.
  */
-import { gauss, hashString, seededRng } from '../../firmware-config/rng';
-import type { NoiseZone } from '../../firmware-config/schema';
+import { gauss, hashString, seededRng } from '../../lib/rng';
+import type { NoiseZone } from '../../registry/schema';
 import type { NoiseReading } from '../../contract';
 import { localDay, localHour, localWeekday } from '../clock';
 import { IntervalSensor, clamp, round, type Emit } from './types';
+import { CITY_TZ } from '../../norms/local-time';
 
 export interface NoiseOptions {
   deviceId: string;
@@ -49,7 +50,7 @@ export class NoiseModel extends IntervalSensor<Extract<Emit, { stream: 'noise' }
 
   constructor(private readonly o: NoiseOptions) {
     super('noise', o.dataS * 1000, o.start);
-    this.tz = o.timezone ?? 'America/Mexico_City';
+    this.tz = o.timezone ?? CITY_TZ;
     this.rng = seededRng(hashString(o.deviceId));
   }
 

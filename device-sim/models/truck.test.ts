@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadCity, type Position } from '../../firmware-config/city';
-import { pointLineDistanceM } from '../../firmware-config/geo';
+import { loadCity, type Position } from '../../city/city';
+import { pointLineDistanceM } from '../../contract/geo';
 import { localMidnight } from '../clock';
 import { TruckModel } from './truck';
 import type { Emit } from './types';

@@ -4,12 +4,13 @@
  * depot to unload, starts the next trip while the shift lasts, then parks (ignition off).
  * Internally stepped at 1 s of simulated time; deterministic per truck and day.
  */
-import type { City, Position, Route, StreetClass } from '../../firmware-config/city';
-import { bearingDeg, distanceM, offsetM } from '../../firmware-config/geo';
-import { gauss, hashString, seededRng, type Rng } from '../../firmware-config/rng';
-import { routePolyline } from '../../firmware-config/street-graph';
+import type { City, Position, Route, StreetClass } from '../../city/city';
+import { bearingDeg, distanceM, offsetM } from '../../contract/geo';
+import { gauss, hashString, seededRng, type Rng } from '../../lib/rng';
+import { routePolyline } from '../../city/street-graph';
 import { localMidnight } from '../clock';
 import { clamp, round, type DeviceModel, type Emit, type ModelFaults } from './types';
+import { CITY_TZ } from '../../norms/local-time';
 
 export interface TruckOptions {
   deviceId: string;
@@ -74,7 +75,7 @@ export class TruckModel implements DeviceModel {
     const route = o.city.routes.find((r) => r.id === o.routeId);
     if (!route) throw Object.assign(new Error(`route ${o.routeId} not in the city data`), { code: 'E_SIM_ROUTE' });
     this.route = route;
-    this.tz = o.timezone ?? o.city.timezone ?? 'America/Mexico_City';
+    this.tz = o.timezone ?? o.city.timezone ?? CITY_TZ;
     const depot = o.city.depots.find((d) => d.id === route.depotId);
     const { coords, segmentStartIdx } = routePolyline(o.city, route, depot ? [depot.lon, depot.lat] : undefined);
     this.coords = coords;

@@ -6,9 +6,9 @@
  * hours at "Aceptable" or better.
  */
 import type { AirReading } from '../../contract';
-import type { RegistryDevice } from '../../firmware-config/schema';
-import { HOUR_MS, HourlyAverager, stationIndex, type StationIndex } from './aire-salud';
-import { NOM172_TABLES } from './aire-salud-tables';
+import type { RegistryDevice } from '../../registry/schema';
+import { HOUR_MS, HourlyAverager, stationIndex, type StationIndex } from '../../norms/aire-salud';
+import { NOM172_TABLES } from '../../norms/aire-salud-tables';
 import type { Rule, RuleContext } from './context';
 
 interface Station {

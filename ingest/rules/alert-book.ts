@@ -9,7 +9,7 @@
  */
 import type { AlertEvent, AlertSeverity } from '../../contract';
 import type { AlertCode, AlertParams } from '../../contract/alert-codes';
-import type { RegistryDevice } from '../../firmware-config/schema';
+import type { RegistryDevice } from '../../registry/schema';
 
 export interface AlertSpec {
   rule: string;

@@ -2,11 +2,13 @@
  * Rule configuration: city-wide defaults here, overridable per district (`districts`) and per
  * device (registry `thresholds`). Precedence: device → district → city default.
  */
-import type { RegistryDevice } from '../../firmware-config/schema';
-import type { Nom172Version } from './aire-salud-tables';
-import { DEFAULT_MIN_HOUR_COVERAGE, NOWCAST } from './aire-salud-tables';
+import type { RegistryDevice } from '../../registry/schema';
+import type { Nom172Version } from '../../norms/aire-salud-tables';
+import { DEFAULT_MIN_HOUR_COVERAGE, NOWCAST } from '../../norms/aire-salud-tables';
+import { GPS_FIX, STANDING_SPEED_KMH } from '../../contract/gps-fix';
+import { CITY_TZ } from '../../norms/local-time';
 
-/** The per-device thresholds of the registry (firmware-config/schema.ts `Thresholds`). */
+/** The per-device thresholds of the registry (registry/schema.ts `Thresholds`). */
 export type DeviceThresholds = NonNullable<RegistryDevice['thresholds']>;
 
 export interface RuleConfig {
@@ -122,7 +124,7 @@ export interface RuleConfig {
 
 export const DEFAULT_RULE_CONFIG: RuleConfig = {
   staleAfterMs: 10 * 60_000,
-  timezone: 'America/Mexico_City',
+  timezone: CITY_TZ,
   districts: {},
   air: {
     version: '2023',
@@ -135,7 +137,7 @@ export const DEFAULT_RULE_CONFIG: RuleConfig = {
   noise: { sustainMinutes: 15, hysteresisDb: 3, clearMinutes: 5, maxGapWindows: 3, criticalOverDb: 15 },
   truck: {
     idleMinutes: 10,
-    idleSpeedKmh: 3,
+    idleSpeedKmh: STANDING_SPEED_KMH,
     moveSpeedKmh: 8,
     depotRadiusM: 250,
     speedLimitKmh: 60,
@@ -147,8 +149,8 @@ export const DEFAULT_RULE_CONFIG: RuleConfig = {
     offRouteSustainS: 60,
     offRouteClearShare: 0.6,
     gpsLostS: 120,
-    minSats: 4,
-    maxHdop: 10,
+    minSats: GPS_FIX.minSats,
+    maxHdop: GPS_FIX.maxHdop,
     gpsJumpKmh: 180,
     gpsJumpMinM: 300,
     gpsJumpClearFixes: 10,

@@ -1,8 +1,8 @@
 /** What every rule module gets from the engine, and the shape of a rule module. */
 import type { Logger } from 'pino';
 import type { AnyTelemetryRecord, Hotlist, RejectReason } from '../../contract';
-import type { RegistryView } from '../../firmware-config/registry';
-import type { RegistryDevice } from '../../firmware-config/schema';
+import type { RegistryView } from '../../registry/registry';
+import type { RegistryDevice } from '../../registry/schema';
 import type { AlertBook } from './alert-book';
 import type { RuleConfig } from './config';
 

@@ -3,7 +3,7 @@
  * refusals, clean disconnects vs last will. Real registry file, real rule code, injected clock.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RegistryView } from '../../firmware-config/registry';
+import type { RegistryView } from '../../registry/registry';
 import type { RuleConfigInput } from './config';
 import { createRuleEngine, type CityRuleEngine } from './index';
 import { record, sink, testRegistry } from './test-support';

@@ -13,7 +13,7 @@
  * A device whose messages arrive but are rejected is talking: it is not "offline".
  */
 import type { AirReading, DeviceStatus, NoiseReading, RejectReason } from '../../contract';
-import { presenceMonitored, type RegistryDevice } from '../../firmware-config/schema';
+import { presenceMonitored, type RegistryDevice } from '../../registry/schema';
 import { thresholdsFor } from './config';
 import { fmt1, type Rule, type RuleContext } from './context';
 

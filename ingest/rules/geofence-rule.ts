@@ -19,7 +19,7 @@
  */
 import type { GeofenceEvent, GeofenceSet, Geofence, GpsFix, LonLatT } from '../../contract';
 import { GEOFENCE_LIMITS, geofenceRing, signedDistanceM } from '../../contract';
-import type { RegistryDevice } from '../../firmware-config/schema';
+import type { RegistryDevice } from '../../registry/schema';
 import type { Rule, RuleContext } from './context';
 
 export const GEOFENCE_RULES = { restricted: 'geofence_restricted', dwell: 'geofence_dwell' } as const;

@@ -6,9 +6,9 @@
  * removed or expires, or `resolveAfterMinutes` after the plate's last read there.
  */
 import type { HotlistEntry, PlateRead } from '../../contract';
-import type { RegistryDevice } from '../../firmware-config/schema';
+import type { RegistryDevice } from '../../registry/schema';
 import type { Rule, RuleContext } from './context';
-import { inHourRange, localParts } from './local-time';
+import { inHourRange, localParts } from '../../norms/local-time';
 
 export const HOTLIST_RULE = 'hotlist';
 

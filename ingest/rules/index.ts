@@ -15,8 +15,8 @@
  */
 import type { Logger } from 'pino';
 import type { AlertEvent, AnyTelemetryRecord, GeofenceEvent, GeofenceSet, Hotlist, RejectReason } from '../../contract';
-import type { City } from '../../firmware-config/city';
-import type { RegistryView } from '../../firmware-config/registry';
+import type { City } from '../../city/city';
+import type { RegistryView } from '../../registry/registry';
 import type { RuleEngine } from '../rule-engine';
 import { AlertBook, type OpenAlert } from './alert-book';
 import { airRule } from './air-rule';

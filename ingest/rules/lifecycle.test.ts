@@ -1,6 +1,6 @@
 /** Device lifecycle in the rules: presence (offline) alerts only from "installed" on. */
 import { describe, expect, it } from 'vitest';
-import { RegistryView } from '../../firmware-config/registry';
+import { RegistryView } from '../../registry/registry';
 import { tempDir } from '../../testing/net';
 import { writeTestRegistry } from '../../testing/registry-fixture';
 import { createRuleEngine } from './index';

@@ -6,7 +6,7 @@
 import type { NoiseReading } from '../../contract';
 import { thresholdsFor } from './config';
 import { fmt1, Sustain, type Rule, type RuleContext } from './context';
-import { INDICATIVE_NOTE, NOM081, limitFor } from './noise-limits';
+import { INDICATIVE_NOTE, NOM081, limitFor } from '../../norms/noise-limits';
 
 export const NOISE_RULE = 'noise';
 

@@ -2,9 +2,9 @@
  * The city's planned routes as the truck rules need them: polylines per segment, the collection
  * streets in planned order, the depot, and the shift window in the city's time zone.
  */
-import type { City, Position, Route } from '../../firmware-config/city';
-import { distanceM, pointLineDistanceM } from '../../firmware-config/geo';
-import { localParts, localToUtc } from './local-time';
+import type { City, Position, Route } from '../../city/city';
+import { distanceM, pointLineDistanceM } from '../../contract/geo';
+import { localParts, localToUtc } from '../../norms/local-time';
 
 export interface SegmentGeom {
   segmentId: string;

@@ -4,11 +4,11 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AirReading, GpsFix, Hotlist } from '../../contract';
-import { HOUR_MS } from './aire-salud';
+import { HOUR_MS } from '../../norms/aire-salud';
 import { createRuleEngine, type CityRuleEngine } from './index';
 import { LAT, X, record, sink, testCity, testRegistry } from './test-support';
 import type { RuleConfigInput } from './config';
-import type { RegistryView } from '../../firmware-config/registry';
+import type { RegistryView } from '../../registry/registry';
 
 const MIN = 60_000;
 const localUtc = (day: number, h: number, m = 0) => Date.UTC(2025, 5, day, h + 6, m); // Mexico City is UTC−6

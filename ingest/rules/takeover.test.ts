@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RegistryView } from '../../firmware-config/registry';
+import type { RegistryView } from '../../registry/registry';
 import { tempDir } from '../../testing/net';
 import { createRuleEngine, type CityRuleEngine } from './index';
 import { loadTakeover } from './takeover';

@@ -1,8 +1,8 @@
 /** Helpers for the rule tests: a real registry file, records as ingest produces them, a small city. */
 import type { AlertEvent, AnyTelemetryRecord, DeviceKind, StreamPayload, TelemetryStream } from '../../contract';
-import type { City, Position } from '../../firmware-config/city';
-import { RegistryView } from '../../firmware-config/registry';
-import type { RegistryDevice } from '../../firmware-config/schema';
+import type { City, Position } from '../../city/city';
+import { RegistryView } from '../../registry/registry';
+import type { RegistryDevice } from '../../registry/schema';
 import { tempDir } from '../../testing/net';
 import { writeTestRegistry } from '../../testing/registry-fixture';
 

@@ -20,9 +20,9 @@
  */
 import type { ReportMode } from './device-rules';
 import type { GpsFix, TruckEvent } from '../../contract';
-import type { City, Position } from '../../firmware-config/city';
-import { distanceM } from '../../firmware-config/geo';
-import type { RegistryDevice } from '../../firmware-config/schema';
+import type { City, Position } from '../../city/city';
+import { distanceM } from '../../contract/geo';
+import type { RegistryDevice } from '../../registry/schema';
 import type { Rule, RuleContext } from './context';
 import { buildRouteIndex, shiftWindow, type RouteGeom } from './route-geometry';
 import { newTruckState, truckContext, type TruckState } from './truck/context';

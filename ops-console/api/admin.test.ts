@@ -9,8 +9,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestApi, type TestApi } from './test-support';
 import { loadOrCreateUsers } from './lib/users';
-import { loadRegistryFile } from '../../firmware-config/registry';
-import { verifyPassword } from '../../firmware-config/credentials';
+import { loadRegistryFile } from '../../registry/registry';
+import { verifyPassword } from '../../registry/credentials';
 import { tempDir } from '../../testing/net';
 
 let t: TestApi;

@@ -10,7 +10,7 @@ import { createRuleEngine } from '../../ingest/rules/index';
 import { record, sink, testRegistry } from '../../ingest/rules/test-support';
 import type { Alert, LiveDelta } from '../shared/live';
 import { PLATE_HIDDEN, createAlertRedactor } from './lib/alert-redact';
-import { hashPasswordSync } from '../../firmware-config/credentials';
+import { hashPasswordSync } from '../../registry/credentials';
 import { makeTestApi, type TestApi } from './test-support';
 
 let t: TestApi;

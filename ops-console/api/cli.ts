@@ -7,15 +7,15 @@
 import path from 'node:path';
 import { mqttUrlOf, registryFileOf, type Config } from '../../lib/config';
 import { runServerCli } from '../../lib/cli';
-import { RegistryView } from '../../firmware-config/registry';
-import { cityFileFor, loadCity } from '../../firmware-config/city';
+import { RegistryView } from '../../registry/registry';
+import { cityFileFor, loadCity } from '../../city/city';
 import { openStore } from '../../store/open';
 import { startApi } from './index';
 
 async function consolePassword(cfg: Config): Promise<string | null> {
   if (cfg.CONSOLE_MQTT_PASSWORD) return cfg.CONSOLE_MQTT_PASSWORD;
   try {
-    const { readServiceSecrets } = await import('../../firmware-config/provision');
+    const { readServiceSecrets } = await import('../../registry/service-secrets');
     return readServiceSecrets(path.join(cfg.DATA_DIR, 'services.json')).console?.password ?? null;
   } catch {
     return null;

@@ -11,7 +11,7 @@ import { eventRecord, gpsRecords, legsTrack, type Leg } from './lib/fleet-fixtur
 import { parseCsv } from './lib/csv';
 import { DAY_COLUMNS, fmtNum, type FleetReport } from '../shared/fleet-report';
 import { FLEET_QUERY_LIMITS } from './routes/fleet';
-import type { Position } from '../../firmware-config/city';
+import type { Position } from '../../city/city';
 import { parseStringPromise } from 'xml2js';
 import { fleetPdf } from './lib/fleet-export';
 

@@ -7,15 +7,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import { deviceTopic, svcTopics, type Geofence, type GeofenceSet } from '../../contract';
-import { offsetM } from '../../firmware-config/geo';
+import { offsetM } from '../../contract/geo';
 import { startIngest } from '../../ingest/index';
 import { createRuleEngine } from '../../ingest/rules/index';
 import path from 'node:path';
 import { tempDir, waitFor } from '../../testing/net';
 import { TEST_PASSWORD } from '../../testing/registry-fixture';
 import type { GeofenceVisit } from '../shared/geofences';
-import { demoGeofencesFor } from './index';
-import { loadCity } from '../../firmware-config/city';
+import { demoGeofencesFor } from '../../demo/seeds';
+import { loadCity } from '../../city/city';
 import { makeTestApi, startConsoleStack, testCity, type ConsoleStack, type TestApi } from './test-support';
 
 // inside testCity()'s bbox [-94.45, 18.1, -94.4, 18.2]

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnyTelemetryRecord } from '../../contract';
 import { loadConfig } from '../../lib/config';
 import { secureDataDir } from '../../lib/data-dir';
-import { RegistryView } from '../../firmware-config/registry';
+import { RegistryView } from '../../registry/registry';
 import { openDuckDbStore } from '../../store/duckdb/index';
 import type { TelemetryStore } from '../../store/types';
 import { trackWrites } from '../../store/write-health';

@@ -5,13 +5,13 @@
  */
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEMO_CITY_FILE, loadCity } from '../../firmware-config/city';
-import { DEMO_HOTLIST } from '../../firmware-config/demo-registry';
-import { RegistryView, saveRegistryFile } from '../../firmware-config/registry';
+import { DEMO_CITY_FILE, loadCity } from '../../city/city';
+import { DEMO_HOTLIST } from '../../demo/demo-registry';
+import { RegistryView, saveRegistryFile } from '../../registry/registry';
 import { tempDir } from '../../testing/net';
 import { buildTestRegistry } from '../../testing/registry-fixture';
 import type { Hotlist } from '../../contract';
-import { demoHotlistFor } from './index';
+import { demoHotlistFor } from '../../demo/seeds';
 import { makeTestApi, type TestApi } from './test-support';
 
 const open: TestApi[] = [];

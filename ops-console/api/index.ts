@@ -15,12 +15,10 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import type { Config } from '../../lib/config';
 import type { TelemetryStore } from '../../store/types';
-import type { RegistryView } from '../../firmware-config/registry';
-import { DEMO_CITY_FILE, loadCity, type City } from '../../firmware-config/city';
-import { DEMO_HOTLIST } from '../../firmware-config/demo-registry';
-import { demoGeofences } from '../../firmware-config/demo-geofences';
+import type { RegistryView } from '../../registry/registry';
+import type { City } from '../../city/city';
 import type { Geofence, HotlistEntry } from '../../contract';
-import { loadOrCreateSecret } from '../../launcher/secrets';
+import { loadOrCreateSecret } from '../../lib/secrets';
 import type { Role } from '../shared/live';
 import { consoleApp } from './app';
 import { reqSerializer } from './lib/log-redact';
@@ -29,6 +27,7 @@ import { loadOrCreateUsers, loadOrCreateUsersInDb, usersFromList, usersInDbFromL
 import { openPgOpsDb, type OpsDb } from './plugins/app/ops-db';
 import type { MqttOptions } from './plugins/app/mqtt-link';
 import type { LiveHubOptions } from './plugins/app/live-hub';
+import { CITY_TZ } from '../../norms/local-time';
 
 export const WEB_DIST = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'web', 'dist');
 
@@ -104,7 +103,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   const exportDir = opts.exportDir ?? (opsDbFile === ':memory:' ? fs.mkdtempSync(path.join(os.tmpdir(), 'console-exports-')) : path.join(cfg.DATA_DIR, 'exports'));
 
   await app.register(fp(consoleApp), {
-    ctx: { cfg, store: opts.store, registry: opts.registry, city: opts.city ?? null, tz: opts.registry.registry.timezone || 'America/Mexico_City', exportDir },
+    ctx: { cfg, store: opts.store, registry: opts.registry, city: opts.city ?? null, tz: opts.registry.registry.timezone || CITY_TZ, exportDir },
     users,
     jwtSecret,
     opsDbFile,
@@ -119,33 +118,6 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   });
   await app.ready();
   return app as unknown as FastifyInstance;
-}
-
-/**
- * The demo hotlist (firmware-config DEMO_HOTLIST, plates the simulated cameras read now and then)
- * when `registry` is the provisioned demo city (its `city` is the demo city's name, as
- * provisionDemo writes it); otherwise undefined — a real deployment starts with an empty hotlist.
- */
-export function demoHotlistFor(registry: RegistryView, demoCityFile: string = DEMO_CITY_FILE): HotlistEntry[] | undefined {
-  let demoName: string;
-  try {
-    demoName = loadCity(demoCityFile).name;
-  } catch {
-    return undefined;
-  }
-  return registry.registry.city === demoName ? DEMO_HOTLIST.map((e) => ({ ...e })) : undefined;
-}
-
-/** The city's depots as geofences (and, for the demo city, its landfill): the first start's seed. */
-export function demoGeofencesFor(registry: RegistryView, city: City | null | undefined, demoCityFile: string = DEMO_CITY_FILE): Geofence[] {
-  if (!city) return [];
-  let demoName: string | null = null;
-  try {
-    demoName = loadCity(demoCityFile).name;
-  } catch {
-    /* no demo city: depots only */
-  }
-  return demoGeofences(city, registry.registry.city === demoName);
 }
 
 export interface StartApiOptions extends BuildAppOptions {

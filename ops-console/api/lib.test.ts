@@ -8,7 +8,7 @@ import { coverage, splitRuns } from './lib/coverage';
 import { parseCsv, toCsv } from './lib/csv';
 import { localDays } from './lib/local-days';
 import { loadOrCreateUsers, usersFromList, withServiceUsers } from './lib/users';
-import { hashPasswordSync } from '../../firmware-config/credentials';
+import { hashPasswordSync } from '../../registry/credentials';
 import { entriesFromCsv } from './routes/hotlist';
 import { tempDir } from '../../testing/net';
 import { makeTestApi } from './test-support';

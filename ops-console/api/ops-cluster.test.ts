@@ -9,15 +9,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { AlertEvent } from '../../contract';
-import { RegistryView } from '../../firmware-config/registry';
+import { RegistryView } from '../../registry/registry';
 import { loadConfig } from '../../lib/config';
 import { openDuckDbStore } from '../../store/duckdb/index';
 import type { TelemetryStore } from '../../store/types';
 import { tempDir, waitFor } from '../../testing/net';
 import { postgresSuiteGate, startPostgres, type PostgresServer } from '../../testing/postgres';
 import { writeTestRegistry } from '../../testing/registry-fixture';
-import { DEMO_HOTLIST } from '../../firmware-config/demo-registry';
-import { demoGeofencesFor, startApi } from './index';
+import { DEMO_HOTLIST } from '../../demo/demo-registry';
+import { startApi } from './index';
+import { demoGeofencesFor } from '../../demo/seeds';
 import { USERS, testCity } from './test-support';
 
 const run = postgresSuiteGate('two API nodes on one PostgreSQL ops DB');

@@ -228,7 +228,7 @@ describe.each(backends)('ops DB on $name', (backend) => {
     try {
       expect(u2.list()).toEqual([{ username: 'boss', role: 'admin' }]);
       await u1.create!({ username: 'ana', role: 'operator', password: 'contraseña-larga' });
-      await expect(u2.create!({ username: 'ana', role: 'planner', password: 'otra-contraseña' })).rejects.toMatchObject({ code: 'E_DUPLICATE_USER' });
+      await expect(u2.create!({ username: 'ana', role: 'planner', password: 'otra-contraseña' })).rejects.toMatchObject({ code: 'E_USER_DUPLICATE' });
       expect(await u2.verify('ana', 'contraseña-larga')).toEqual({ username: 'ana', role: 'operator' });
       await u1.setPassword!('ana', 'nueva-contraseña');
       expect(await u2.verify('ana', 'contraseña-larga')).toBeNull();
@@ -236,7 +236,7 @@ describe.each(backends)('ops DB on $name', (backend) => {
       await u2.setDisabled!('ana', true);
       expect(await u1.verify('ana', 'nueva-contraseña')).toBeNull();
       await waitFor(() => u1.isActive!('ana') === false, 10_000, 50, 'node 1 sees ana disabled');
-      await expect(u1.setPassword!('nadie', 'contraseña-larga')).rejects.toMatchObject({ code: 'E_UNKNOWN_USER' });
+      await expect(u1.setPassword!('nadie', 'contraseña-larga')).rejects.toMatchObject({ code: 'E_USER_UNKNOWN' });
       expect(await u1.verify('nadie', 'contraseña-larga')).toBeNull();
     } finally {
       u1.close?.();

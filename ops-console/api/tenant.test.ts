@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertEvent } from '../../contract';
 import { loadConfig } from '../../lib/config';
-import { RegistryView } from '../../firmware-config/registry';
+import { RegistryView } from '../../registry/registry';
 import { openDuckDbStore } from '../../store/duckdb/index';
 import type { TelemetryStore } from '../../store/types';
 import { tempDir } from '../../testing/net';

@@ -5,8 +5,8 @@
 import type { FastifyInstance } from 'fastify';
 import { startBroker, type BrokerHandle } from '../../broker/index';
 import { loadConfig, type Config } from '../../lib/config';
-import { RegistryView } from '../../firmware-config/registry';
-import type { City } from '../../firmware-config/city';
+import { RegistryView } from '../../registry/registry';
+import type { City } from '../../city/city';
 import { openDuckDbStore } from '../../store/duckdb/index';
 import type { TelemetryStore } from '../../store/types';
 import { tempDir, waitFor } from '../../testing/net';

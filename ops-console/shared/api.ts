@@ -5,8 +5,8 @@
  */
 import { Type, type Static, type TSchema } from 'typebox';
 import { DEVICE_KINDS, PLATE_DIRECTIONS, REJECT_REASONS } from '../../contract';
-import { DEVICE_STATES, NOISE_ZONES } from '../../firmware-config/schema';
-import type { DeviceConfig } from '../../firmware-config/device-config';
+import { DEVICE_STATES, NOISE_ZONES } from '../../registry/schema';
+import type { DeviceConfig } from '../../registry/device-config';
 import { ROLES } from './live';
 
 /** A string enum (typed as the union of its values), `{ type: 'string', enum }` in the OpenAPI document. */

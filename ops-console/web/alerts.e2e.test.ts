@@ -12,7 +12,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { type Browser, type Page } from 'playwright-core';
 import { launchChromium, openPage, logIn, waitForLiveMap, MX_BROWSER, hasChromium } from '../../testing/browser';
 import { svcTopics, type AlertEvent } from '../../contract';
-import { loadCity } from '../../firmware-config/city';
+import { loadCity } from '../../city/city';
 import { TEST_PASSWORD } from '../../testing/registry-fixture';
 import { waitFor } from '../../testing/net';
 import { alertText } from '../shared/alert-text';

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Browser, type Page } from 'playwright-core';
 import { launchChromium, openPage, logIn, hasChromium } from '../../testing/browser';
 import type { AnyTelemetryRecord } from '../../contract';
-import { loadCity, segmentIndex } from '../../firmware-config/city';
+import { loadCity, segmentIndex } from '../../city/city';
 import { WEB_DIST } from '../api/index';
 import { startConsoleStack, type ConsoleStack } from '../api/test-support';
 import { dueShift } from '../api/lib/evidence';

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { AlertEvent } from '../../contract';
 import { loadConfig } from '../../lib/config';
-import { RegistryView } from '../../firmware-config/registry';
+import { RegistryView } from '../../registry/registry';
 import { openDuckDbStore } from '../../store/duckdb/index';
 import { tempDir } from '../../testing/net';
 import { writeTestRegistry } from '../../testing/registry-fixture';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AnyTelemetryRecord } from '../../contract';
 import { tempDir } from '../../testing/net';
-import { record, storeContractSuite } from '../contract-suite';
+import { record, storeContractSuite } from '../../testing/store-contract-suite';
 import { openDuckDbStore, StoreError } from './index';
 
 const dirs: string[] = [];

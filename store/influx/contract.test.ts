@@ -1,9 +1,9 @@
 /**
- * The store contract suite (store/contract-suite.ts) against a real influxd (Debian's 1.6.7),
+ * The store contract suite (testing/store-contract-suite.ts) against a real influxd (Debian's 1.6.7),
  * through the v1 write path (the client's WriteApi with the rewriting transport) and InfluxQL.
  */
 import fs from 'node:fs';
-import { storeContractSuite } from '../contract-suite';
+import { storeContractSuite } from '../../testing/store-contract-suite';
 import { influxdSuiteGate, startInfluxd, type Influxd } from '../../testing/influxd';
 import { tempDir } from '../../testing/net';
 import { createLogger } from '../../lib/log';

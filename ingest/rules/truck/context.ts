@@ -2,8 +2,8 @@
  * What the truck rules (one file per rule, ./*.ts) share: each truck's state, and a small
  * context over the rule engine's (the alert book, the truck's route, whether the engine is on).
  */
-import type { Position } from '../../../firmware-config/city';
-import type { RegistryDevice } from '../../../firmware-config/schema';
+import type { Position } from '../../../city/city';
+import type { RegistryDevice } from '../../../registry/schema';
 import { thresholdsFor, type DeviceThresholds, type RuleConfig } from '../config';
 import { Sustain, type RuleContext } from '../context';
 import type { RouteGeom } from '../route-geometry';

@@ -1,8 +1,8 @@
 /** gps_jump — the implied speed between consecutive fixes is impossible; cleared after `gpsJumpClearFixes` plausible fixes. */
 import type { GpsFix } from '../../../contract';
-import type { Position } from '../../../firmware-config/city';
-import { distanceM } from '../../../firmware-config/geo';
-import type { RegistryDevice } from '../../../firmware-config/schema';
+import type { Position } from '../../../city/city';
+import { distanceM } from '../../../contract/geo';
+import type { RegistryDevice } from '../../../registry/schema';
 import { fmt1 } from '../context';
 import { TRUCK_RULES, type TruckContext, type TruckState } from './context';
 

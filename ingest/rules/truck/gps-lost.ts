@@ -3,7 +3,7 @@
  * raised on invalid fixes (event time) and, between fixes, by the tick (arrival times).
  */
 import type { GpsFix } from '../../../contract';
-import type { RegistryDevice } from '../../../firmware-config/schema';
+import type { RegistryDevice } from '../../../registry/schema';
 import { TRUCK_RULES, type TruckContext, type TruckState } from './context';
 
 const RULE = TRUCK_RULES.gpsLost;

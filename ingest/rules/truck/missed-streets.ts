@@ -1,5 +1,5 @@
 /** missed_streets — planned streets the truck has driven past without collecting, while the shift runs. */
-import type { RegistryDevice } from '../../../firmware-config/schema';
+import type { RegistryDevice } from '../../../registry/schema';
 import type { RouteGeom } from '../route-geometry';
 import { TRUCK_RULES, type ShiftState, type TruckContext } from './context';
 

@@ -1,7 +1,7 @@
 /** truck_off_route — farther than `offRouteMeters` from its planned route for `offRouteSustainS`, engine on. */
 import type { GpsFix } from '../../../contract';
-import type { Position } from '../../../firmware-config/city';
-import type { RegistryDevice } from '../../../firmware-config/schema';
+import type { Position } from '../../../city/city';
+import type { RegistryDevice } from '../../../registry/schema';
 import { distanceToRouteM, type RouteGeom } from '../route-geometry';
 import { TRUCK_RULES, type Thresholds, type TruckContext, type TruckState } from './context';
 

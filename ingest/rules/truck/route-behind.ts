@@ -1,5 +1,5 @@
 /** route_behind — the share of the route's collection streets covered lags the elapsed shift. */
-import type { RegistryDevice } from '../../../firmware-config/schema';
+import type { RegistryDevice } from '../../../registry/schema';
 import type { RouteGeom } from '../route-geometry';
 import { TRUCK_RULES, type ShiftState, type TruckContext } from './context';
 

@@ -4,8 +4,8 @@
  * route_behind (./route-behind.ts) and missed_streets (./missed-streets.ts) judge.
  */
 import type { GpsFix } from '../../../contract';
-import type { Position } from '../../../firmware-config/city';
-import type { RegistryDevice } from '../../../firmware-config/schema';
+import type { Position } from '../../../city/city';
+import type { RegistryDevice } from '../../../registry/schema';
 import { drivenCollectIdx, shiftWindow, type RouteGeom } from '../route-geometry';
 import type { SavedShift } from '../truck-rules';
 import { type ShiftState, type TruckContext, type TruckState } from './context';

@@ -1,6 +1,6 @@
 /** truck_speeding — above the speed limit for `speedingSustainS`; critical `criticalOverKmh` over it. */
 import type { GpsFix } from '../../../contract';
-import type { RegistryDevice } from '../../../firmware-config/schema';
+import type { RegistryDevice } from '../../../registry/schema';
 import { TRUCK_RULES, type Thresholds, type TruckContext, type TruckState } from './context';
 
 const RULE = TRUCK_RULES.speeding;

@@ -1,5 +1,5 @@
 /** Test data for the report-evidence tests (not a test file itself). */
-import type { City } from '../../../firmware-config/city';
+import type { City } from '../../../city/city';
 import { testCity } from '../test-support';
 
 /** The test city plus s4 (off every route) and s5 (collected by route-01, never driven). */

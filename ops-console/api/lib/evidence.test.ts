@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnyTelemetryRecord } from '../../../contract';
-import { RegistryView } from '../../../firmware-config/registry';
+import { RegistryView } from '../../../registry/registry';
 import { openDuckDbStore } from '../../../store/duckdb/index';
 import type { TelemetryStore } from '../../../store/types';
 import { tempDir } from '../../../testing/net';

@@ -12,16 +12,16 @@
  * truck happened to lift, stop or pass there that day).
  *
  * Noise: the nearest noise stations' hourly LAeq at the report's hour against their NOM-081 zone
- * limit (ingest/rules/noise-limits.ts). Air: the nearest air stations' Índice AIRE Y SALUD for that
- * hour (lib/planner.ts airIndex → ingest/rules/aire-salud.ts).
+ * limit (norms/noise-limits.ts). Air: the nearest air stations' Índice AIRE Y SALUD for that
+ * hour (lib/planner.ts airIndex → norms/aire-salud.ts).
  */
-import type { City, Position, StreetFeature } from '../../../firmware-config/city';
-import { distanceM, pointLineDistanceM, pointSegmentDistanceM } from '../../../firmware-config/geo';
-import type { RegistryDevice } from '../../../firmware-config/schema';
-import { DEFAULT_RULE_CONFIG } from '../../../ingest/rules/config';
-import { localParts, localToUtc } from '../../../ingest/rules/local-time';
-import { limitFor } from '../../../ingest/rules/noise-limits';
-import { HOUR_MS } from '../../../ingest/rules/aire-salud';
+import type { City, Position, StreetFeature } from '../../../city/city';
+import { distanceM, pointLineDistanceM, pointSegmentDistanceM } from '../../../contract/geo';
+import type { RegistryDevice } from '../../../registry/schema';
+import { GPS_FIX, STANDING_SPEED_KMH } from '../../../contract/gps-fix';
+import { localParts, localToUtc } from '../../../norms/local-time';
+import { limitFor } from '../../../norms/noise-limits';
+import { HOUR_MS } from '../../../norms/aire-salud';
 import type { TrackPoint, TruckEventRow } from '../../../store/types';
 import type { AirEvidence, CollectionEvidence, Evidence, NoiseEvidence, PassEvidence, ServiceCode } from '../../shared/open311';
 import { AIR_SERVICES, COLLECTION_SERVICES, NOISE_SERVICES } from '../../shared/open311';
@@ -156,7 +156,7 @@ export interface CollectionInput {
 /** The collection evidence from loaded telemetry (pure; see the module comment for the order). */
 export function classifyCollection(inp: CollectionInput): CollectionEvidence {
   const { point, radiusM, window } = inp;
-  const stopSpeed = inp.stopSpeedKmh ?? DEFAULT_RULE_CONFIG.truck.idleSpeedKmh;
+  const stopSpeed = inp.stopSpeedKmh ?? STANDING_SPEED_KMH;
   const base = { routes: inp.routes, window, radiusM };
   const inWin = (ts: number) => ts >= window.from && ts < window.to;
   // 1. bin lift within the radius
@@ -210,7 +210,7 @@ export interface EvidenceDeps extends PlannerCtx {
 
 /** A fix the rules would not count as a fix (too few satellites, HDOP too large) is no evidence either. */
 export const goodFix = (f: TrackPoint): boolean =>
-  (f.sats === undefined || f.sats >= DEFAULT_RULE_CONFIG.truck.minSats) && (f.hdop === undefined || f.hdop <= DEFAULT_RULE_CONFIG.truck.maxHdop);
+  (f.sats === undefined || f.sats >= GPS_FIX.minSats) && (f.hdop === undefined || f.hdop <= GPS_FIX.maxHdop);
 
 const trucksOf = (ctx: PlannerCtx): RegistryDevice[] => ctx.registry.registry.devices.filter((d) => d.kind === 'truck' && d.status !== 'retired');
 

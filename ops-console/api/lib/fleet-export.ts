@@ -9,7 +9,7 @@ import ExcelJS from 'exceljs';
 import PDFDocument from 'pdfkit';
 import type { TrackPoint } from '../../../store/types';
 import { toCsv } from './csv';
-import { localParts } from '../../../ingest/rules/local-time';
+import { localParts } from '../../../norms/local-time';
 import {
   FLEET_DOC_TEXT,
   FLEET_TABLES,

@@ -4,8 +4,8 @@
  */
 import type { AnyTelemetryRecord } from '../../../contract';
 import type { TrackPoint } from '../../../store/types';
-import { offsetM } from '../../../firmware-config/geo';
-import type { Position } from '../../../firmware-config/city';
+import { offsetM } from '../../../contract/geo';
+import type { Position } from '../../../city/city';
 
 export interface Leg {
   /** leg length, s */

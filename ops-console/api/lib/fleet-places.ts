@@ -4,8 +4,8 @@
  * depot when within `depotRadiusM` of one. A grid of ~250 m cells keeps a lookup to the streets
  * near the point (the demo city has ~750 street segments; a report looks up thousands of points).
  */
-import type { City, Position } from '../../../firmware-config/city';
-import { distanceM, pointInPolygonGeometry, pointSegmentDistanceM } from '../../../firmware-config/geo';
+import type { City, Position } from '../../../city/city';
+import { distanceM, pointInPolygonGeometry, pointSegmentDistanceM } from '../../../contract/geo';
 import type { FleetPlace } from '../../shared/fleet-report';
 
 const CELL_DEG = 0.0025;

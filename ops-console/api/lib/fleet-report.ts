@@ -8,8 +8,8 @@
  * column (e.g. geofence visits) is one more deriver (plus its field and column in the shared file).
  */
 import type { TrackPoint, TruckEventRow } from '../../../store/types';
-import type { RegistryDevice } from '../../../firmware-config/schema';
-import type { City, Route } from '../../../firmware-config/city';
+import type { RegistryDevice } from '../../../registry/schema';
+import type { City, Route } from '../../../city/city';
 import { badRequest } from './errors';
 import type { GeofenceVisit } from '../../shared/geofences';
 import { localDays, type LocalDay } from './local-days';

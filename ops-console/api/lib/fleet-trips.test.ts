@@ -4,7 +4,7 @@ import { cutTrack, engineIntervals, overlapS, splitAtGaps, timeNearS } from './f
 import { PlaceIndex } from './fleet-places';
 import { DAY_LEGS, DAY_T0, legsTrack } from './fleet-fixtures.test-data';
 import { testCity } from '../test-support';
-import type { Position } from '../../../firmware-config/city';
+import type { Position } from '../../../city/city';
 
 const START: Position = [-94.44, 18.14];
 const at = (hhmmss: string) => {

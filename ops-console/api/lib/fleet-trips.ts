@@ -8,7 +8,7 @@
  * the end of the data).
  */
 import type { TrackPoint, TruckEventRow } from '../../../store/types';
-import { distanceM } from '../../../firmware-config/geo';
+import { distanceM } from '../../../contract/geo';
 import type { FleetRules } from '../../shared/fleet-report';
 
 export interface RawStop {

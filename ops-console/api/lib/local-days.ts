@@ -1,5 +1,5 @@
 /** Local calendar days of the city (IANA zone) covering a time range. */
-import { localParts, localToUtc } from '../../../ingest/rules/local-time';
+import { localParts, localToUtc } from '../../../norms/local-time';
 
 export interface LocalDay {
   /** YYYY-MM-DD in the zone */

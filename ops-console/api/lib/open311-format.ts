@@ -3,7 +3,7 @@
  * the spec names their fields, ISO 8601 times with the city's offset, and the spec's XML form
  * (lists of `<service>`, `<request>`, `<error>`…).
  */
-import { tzOffsetMs } from '../../../ingest/rules/local-time';
+import { tzOffsetMs } from '../../../norms/local-time';
 import { SERVICES, type ServiceAttribute, type ServiceCode, type ServiceReport } from '../../shared/open311';
 
 export type Lang = 'es' | 'en';

@@ -1,15 +1,15 @@
 /**
  * Planners' aggregates over the telemetry store (typed queries only): Índice AIRE Y SALUD per
- * station per hour (ingest/rules/aire-salud.ts), noise vs each station's NOM-081 limit by
- * day/night (ingest/rules/noise-limits.ts), route coverage per truck per day, and data
+ * station per hour (norms/aire-salud.ts), noise vs each station's NOM-081 limit by
+ * day/night (norms/noise-limits.ts), route coverage per truck per day, and data
  * completeness per station per day. Hour-wide windows let the store answer from its rollup.
  */
-import { MEASURED_POLLUTANTS, stationIndex, HOUR_MS, DEFAULT_MIN_HOUR_COVERAGE, type MeasuredPollutant } from '../../../ingest/rules/aire-salud';
-import { NOM081_LIMITS, periodAt, INDICATIVE_NOTE, type NoisePeriod } from '../../../ingest/rules/noise-limits';
+import { MEASURED_POLLUTANTS, stationIndex, HOUR_MS, DEFAULT_MIN_HOUR_COVERAGE, type MeasuredPollutant } from '../../../norms/aire-salud';
+import { NOM081_LIMITS, periodAt, INDICATIVE_NOTE, type NoisePeriod } from '../../../norms/noise-limits';
 import type { TelemetryStore } from '../../../store/types';
-import type { RegistryView } from '../../../firmware-config/registry';
-import type { RegistryDevice } from '../../../firmware-config/schema';
-import { segmentIndex, type City } from '../../../firmware-config/city';
+import type { RegistryView } from '../../../registry/registry';
+import type { RegistryDevice } from '../../../registry/schema';
+import { segmentIndex, type City } from '../../../city/city';
 import { localDays } from './local-days';
 import { coverage, splitRuns, SERVED_RADIUS_M } from './coverage';
 import { badRequest, notFound } from './errors';

@@ -5,7 +5,7 @@
  * report), share reopened; and a daily series (local days of the city). Aggregates only.
  */
 import { SERVICE_CODES, type DailyRow, type IndicatorRow, type Indicators, type ServiceCode, type ServiceReport } from '../../shared/open311';
-import { localParts } from '../../../ingest/rules/local-time';
+import { localParts } from '../../../norms/local-time';
 import { ConfigError } from '../../../lib/config';
 
 export type SlaHours = Record<ServiceCode, number>;

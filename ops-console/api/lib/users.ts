@@ -1,6 +1,6 @@
 /**
  * Console users: `${DATA_DIR}/users.json` holds usernames, roles, scrypt hashes
- * (firmware-config/credentials.ts) and a `disabled` flag. On first start the default users
+ * (registry/credentials.ts) and a `disabled` flag. On first start the default users
  * operador / planeador / admin are created with passwords from CONSOLE_PASSWORD_<USER> or
  * generated; generated ones are logged once and written to `${DATA_DIR}/initial-passwords.txt`
  * (mode 0600). Admins create users, reset passwords and disable users from the console
@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Type, type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
-import { generateSecret, hashPassword, hashPasswordSync, verifyPassword } from '../../../firmware-config/credentials';
+import { generateSecret, hashPassword, hashPasswordSync, verifyPassword } from '../../../registry/credentials';
 import { schemaProblems } from '../../../contract';
 import { ROLES, type Role } from '../../shared/live';
 import type { OpsDb, Row } from '../plugins/app/ops-db';
@@ -320,10 +320,10 @@ export async function usersInDb(db: OpsDb, opts: StoreOptions & { refreshMs?: nu
     return r ? recordOf(r) : undefined;
   };
   const checkPassword = (password: string) => {
-    if (password.length < MIN_PASSWORD_LENGTH) throw new UsersError(`password: at least ${MIN_PASSWORD_LENGTH} characters`, 'E_WEAK_PASSWORD');
+    if (password.length < MIN_PASSWORD_LENGTH) throw new UsersError(`password: at least ${MIN_PASSWORD_LENGTH} characters`, 'E_USER_WEAK_PASSWORD');
   };
   const changed = async (rows: Row[], username: string): Promise<UserInfo> => {
-    if (!rows[0]) throw new UsersError(`no user ${username}`, 'E_UNKNOWN_USER');
+    if (!rows[0]) throw new UsersError(`no user ${username}`, 'E_USER_UNKNOWN');
     await reload();
     return info(recordOf(rows[0]));
   };
@@ -342,12 +342,12 @@ export async function usersInDb(db: OpsDb, opts: StoreOptions & { refreshMs?: nu
       return !!u && !u.disabled;
     },
     async create(n) {
-      if (!new RegExp(USERNAME_PATTERN).test(n.username)) throw new UsersError(`username ${n.username}: lower-case letters, digits, . _ -; 2–40 characters, starting with a letter`, 'E_USERNAME');
-      if (!(USER_ROLES as readonly string[]).includes(n.role)) throw new UsersError(`role ${n.role}: not one of ${USER_ROLES.join(', ')}`, 'E_ROLE');
+      if (!new RegExp(USERNAME_PATTERN).test(n.username)) throw new UsersError(`username ${n.username}: lower-case letters, digits, . _ -; 2–40 characters, starting with a letter`, 'E_USER_NAME');
+      if (!(USER_ROLES as readonly string[]).includes(n.role)) throw new UsersError(`role ${n.role}: not one of ${USER_ROLES.join(', ')}`, 'E_USER_ROLE');
       checkPassword(n.password);
       const now = Date.now();
       const u: UserRecord = { username: n.username, role: n.role as UserRecord['role'], passwordHash: await hashPassword(n.password, opts.cost), createdAt: now, passwordChangedAt: now };
-      if (!(await insertUsers(db, [u])).length) throw new UsersError(`user ${n.username} already exists`, 'E_DUPLICATE_USER');
+      if (!(await insertUsers(db, [u])).length) throw new UsersError(`user ${n.username} already exists`, 'E_USER_DUPLICATE');
       await reload();
       return info(u);
     },
@@ -398,7 +398,7 @@ export async function loadOrCreateUsersInDb(
         throw new UsersError(`${file}: not valid JSON: ${(err as Error).message}`);
       }
       if (!checkFile.Check(data)) {
-        const e = [...checkFile.Errors(data)][0];
+        const e = schemaProblems(checkFile, data, 1)[0];
         throw new UsersError(`${file}: ${e?.path || '(root)'}: ${e?.message}`);
       }
       const added = await insertUsers(db, data.users);

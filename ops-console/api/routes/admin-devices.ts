@@ -1,5 +1,5 @@
 /**
- * Device administration (admin) with the registry CLI's own code (firmware-config/admin.ts, the
+ * Device administration (admin) with the registry CLI's own code (registry/admin.ts, the
  * same validation as `npm run devices`): list with state and last error, add, edit, rotate
  * credentials, retire. Add and rotate answer with the rendered device config, secret included,
  * once (it is also written to DATA_DIR/devices/<id>.json, 0600, as the CLI does); the registry
@@ -9,9 +9,9 @@ import path from 'node:path';
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AdminDeviceRow as DeviceRow, DeviceAddBody as AddBody, DeviceEditBody as EditBody, RenderedDeviceOf } from '../../shared/api';
 import type { REJECT_REASONS } from '../../../contract';
-import { addDeviceWithConfig, AdminError, deviceOptionsOf, deviceSpec, retireDevice, rotateDevice, updateDevice } from '../../../firmware-config/admin';
-import { DeviceConfig } from '../../../firmware-config/device-config';
-import { RegistryError } from '../../../firmware-config/registry';
+import { addDeviceWithConfig, AdminError, deviceOptionsOf, deviceSpec, retireDevice, rotateDevice, updateDevice } from '../../../registry/admin';
+import { DeviceConfig } from '../../../registry/device-config';
+import { RegistryError } from '../../../registry/registry';
 import { mqttUrlOf } from '../../../lib/config';
 import { ApiError } from '../lib/errors';
 import { DeviceIdParam, errors } from '../lib/schemas';

@@ -2,7 +2,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DeviceDetail, DeviceSummary, type CameraReads } from '../../shared/api';
 import { DEVICE_KINDS, type AnyTelemetryRecord, type LiveState } from '../../../contract';
-import { DEVICE_STATES, type RegistryDevice } from '../../../firmware-config/schema';
+import { DEVICE_STATES, type RegistryDevice } from '../../../registry/schema';
 import { notFound } from '../lib/errors';
 import { DeviceIdParam, errors, OneOf } from '../lib/schemas';
 import { canSeePlates } from '../plugins/app/auth';

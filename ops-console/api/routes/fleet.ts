@@ -18,7 +18,7 @@ import { withQueryBudget } from '../lib/query-budget';
 import type { FastifyReply } from 'fastify';
 import { fleetCsv, fleetGpx, fleetPdf, fleetXlsx } from '../lib/fleet-export';
 import { FLEET_REPORT_LIMITS, FLEET_RULE_BOUNDS, FLEET_RULES, FLEET_TABLE_KEYS, FleetReport, type FleetRules } from '../../shared/fleet-report';
-import { localToUtc } from '../../../ingest/rules/local-time';
+import { localToUtc } from '../../../norms/local-time';
 import { limitInFlight } from '../lib/inflight-limit';
 
 const ROLES = ['planner'] as const; // admins pass every role check

@@ -9,7 +9,7 @@ import crypto from 'node:crypto';
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Geofence, GEOFENCE_ID_PATTERN, GEOFENCE_KINDS, GEOFENCE_LIMITS, geofenceGeometryProblem, type Geofence as GeofenceT, type GeofenceGeometry } from '../../../contract';
 import { GeofenceVisitList } from '../../shared/geofences';
-import { localToUtc } from '../../../ingest/rules/local-time';
+import { localToUtc } from '../../../norms/local-time';
 import { badRequest, notFound } from '../lib/errors';
 import { errors, OneOf, OptRangeQuery } from '../lib/schemas';
 import type { AuditAction } from '../../shared/audit-actions';

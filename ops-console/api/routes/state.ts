@@ -17,7 +17,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Type, type Static, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ALERT_SEVERITIES, DEVICE_KINDS } from '../../../contract';
-import { CATEGORIES } from '../../../ingest/rules/aire-salud-tables';
+import { CATEGORIES } from '../../../norms/aire-salud-tables';
 import { airIndex, noiseExceedances } from '../lib/planner';
 import { localDays } from '../lib/local-days';
 import { withQueryBudget, type BudgetOptions } from '../lib/query-budget';

@@ -6,7 +6,7 @@
  * metrics MapLibre uses for locally drawn glyphs — in headless Chromium (a real canvas).
  *
  * Run once when the font or the city changes; the output is committed:
- *   npx tsx ops-console/web/build/glyphs.ts [--city firmware-config/demo-city/city.json]
+ *   npx tsx ops-console/web/build/glyphs.ts [--city demo/demo-city/city.json]
  * Writes ops-console/web/public/fonts/<fontstack>/<a>-<b>.pbf and the font's licence beside it.
  */
 import fs from 'node:fs';
@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { PbfWriter as Pbf } from 'pbf';
-import { DEMO_CITY_FILE } from '../../../firmware-config/city';
+import { DEMO_CITY_FILE } from '../../../city/city';
 import { GLYPH_FONTS, glyphRangesFor } from '../src/basemap/glyphs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -1,7 +1,7 @@
 /**
  * Vite plugin: everything the map needs offline, emitted into the build.
  *  - `basemap.json`: streets, districts, water, depots, routes and entrances of the city file
- *    (default: the demo city, firmware-config/demo-city/city.json; env CITY_FILE overrides),
+ *    (default: the demo city, demo/demo-city/city.json; env CITY_FILE overrides),
  *    or a tiny placeholder when no city file exists yet;
  *  - `assets/maplibre-gl-worker.mjs`: MapLibre's worker, beside the main module that loads it.
  * In dev (`vite` server) both are served by middleware.
@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Plugin } from 'vite';
-import { DEMO_CITY_FILE, parseCity } from '../../../firmware-config/city';
+import { DEMO_CITY_FILE, parseCity } from '../../../city/city';
 import { basemapFromCity, type Basemap } from '../src/basemap/types';
 import { PLACEHOLDER_BASEMAP } from '../src/basemap/placeholder';
 

@@ -33,6 +33,7 @@ import { InvestigatorView } from './views/investigator/InvestigatorView';
 import { PasswordButton } from './views/account/PasswordDialog';
 import { StateConsole } from './views/state/StateView';
 import { countRender } from './render-count';
+import { CITY_TZ } from '../../../norms/local-time';
 
 // MapLibre's worker is emitted beside the main module (build/offline-assets.ts)
 setWorkerUrl(new URL('./assets/maplibre-gl-worker.mjs', document.baseURI).href);
@@ -118,7 +119,7 @@ function Console({ session, lang, setLang }: { session: Session; lang: Lang; set
     map?.setMode(mapModeOf(view));
   }, [map, view]);
 
-  const timeZone = configQ.data?.timezone ?? 'America/Mexico_City';
+  const timeZone = configQ.data?.timezone ?? CITY_TZ;
   const style: StyleSpecification | string | null = chooseMapStyle(configQ.data, configQ.isFetched, basemapQ.data, document.baseURI);
 
   const ctx: ConsoleCtx | null = basemapQ.data

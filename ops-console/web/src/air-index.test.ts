@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { categoryFor, MEASURED_POLLUTANTS } from '../../../ingest/rules/aire-salud';
+import { categoryFor, MEASURED_POLLUTANTS } from '../../../norms/aire-salud';
 import type { AirIndexRow } from '../../shared/api';
 import { fmtIndicator, indicativeIndex, indicatorLabel, latestIndex, pollutantLabel } from './air-index';
 

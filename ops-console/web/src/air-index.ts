@@ -3,11 +3,11 @@
  * index from the API (GET /api/history/air-index: NowCast for particles, CO 8-h average, the
  * rules' own computation) with the responsible pollutant, or — before the station has a valid
  * hour — an indicative one from its latest reading. Both rate values with the rules' tables
- * (ingest/rules/aire-salud.ts); nothing here re-declares a band.
+ * (norms/aire-salud.ts); nothing here re-declares a band.
  */
 import type { AirReading } from '../../../contract';
 import type { AirIndexRow } from '../../shared/api';
-import { categoryFor, HOUR_MS, MEASURED_POLLUTANTS, POLLUTANTS, tableFor, type Pollutant } from '../../../ingest/rules/aire-salud';
+import { categoryFor, HOUR_MS, MEASURED_POLLUTANTS, POLLUTANTS, tableFor, type Pollutant } from '../../../norms/aire-salud';
 import { t, type Lang } from './i18n';
 
 export interface AirIndexView {

@@ -8,14 +8,13 @@
  * (NowCast for particles, CO 8-h average) comes from the API's history routes.
  */
 import type { AirReading, NoiseReading } from '../../../contract';
-import type { NoiseZone } from '../../../firmware-config/schema';
 // one copy of the norms' tables: the rules' (pure, browser-safe) modules
-import { CATEGORIES, CATEGORY_COLOURS, MEASURED_POLLUTANTS, categoryFor, type CategoryId, type MeasuredPollutant } from '../../../ingest/rules/aire-salud';
-import { limitFor } from '../../../ingest/rules/noise-limits';
-import { localParts } from '../../../ingest/rules/local-time';
+import { CATEGORIES, CATEGORY_COLOURS, MEASURED_POLLUTANTS, categoryFor, type CategoryId, type MeasuredPollutant } from '../../../norms/aire-salud';
+import { limitFor, type NoiseZone } from '../../../norms/noise-limits';
+import { localParts, CITY_TZ } from '../../../norms/local-time';
 
 // ── Índice AIRE Y SALUD ──────────────────────────────────────────────────────────────────────
-/** Categories and Tabla 11 colours from ingest/rules/aire-salud-tables.ts. */
+/** Categories and Tabla 11 colours from norms/aire-salud-tables.ts. */
 export const AIR_CATEGORIES = CATEGORIES;
 export type AirCategory = CategoryId;
 export const AIR_COLORS: Record<AirCategory, string> = CATEGORY_COLOURS;
@@ -46,11 +45,11 @@ export type NoiseLevel = 'ok' | 'near' | 'over' | 'none';
 export const NOISE_COLORS: Record<NoiseLevel, string> = { ok: '#34d399', near: '#fbbf24', over: '#f43f5e', none: NO_DATA_COLOR };
 
 /** Local hour in the city's time zone. */
-export function localHour(ts: number, timeZone = 'America/Mexico_City'): number {
+export function localHour(ts: number, timeZone = CITY_TZ): number {
   return localParts(ts, timeZone).hour;
 }
 
-/** The zone's NOM-081 limit (ingest/rules/noise-limits.ts) at `ts`, day/night in the city's time zone; null when the norm sets none. */
+/** The zone's NOM-081 limit (norms/noise-limits.ts) at `ts`, day/night in the city's time zone; null when the norm sets none. */
 export function noiseLimit(zone: NoiseZone | undefined, ts: number, timeZone?: string): number | null {
   return limitFor(zone ?? 'residential', ts, timeZone).limitDb;
 }

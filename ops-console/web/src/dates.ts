@@ -1,30 +1,25 @@
-/** Local-day helpers for date inputs (the city's time zone, America/Mexico_City: UTC−6, no DST since 2022). */
-export function localDate(ts: number, timeZone = 'America/Mexico_City'): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(ts));
+/** Local-day helpers for date inputs, in the city's time zone (default CITY_TZ); the offset math is the city clock's (norms/local-time.ts). */
+import { CITY_TZ, localParts, tzOffsetMs } from '../../../norms/local-time';
+export function localDate(ts: number, timeZone = CITY_TZ): string {
+  return localParts(ts, timeZone).date;
 }
 /** Offset of the zone at `ts`, in ms (local − UTC). */
-export function zoneOffsetMs(ts: number, timeZone = 'America/Mexico_City'): number {
-  const p = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' })
-      .formatToParts(new Date(ts))
-      .map((x) => [x.type, x.value]),
-  ) as Record<string, string>;
-  const asUtc = Date.UTC(+p.year!, +p.month! - 1, +p.day!, +p.hour! % 24, +p.minute!, +p.second!);
-  return asUtc - Math.floor(ts / 1000) * 1000;
+export function zoneOffsetMs(ts: number, timeZone = CITY_TZ): number {
+  return tzOffsetMs(ts, timeZone);
 }
 /** 'YYYY-MM-DD' local midnight → epoch ms. */
-export function dayStart(date: string, timeZone = 'America/Mexico_City'): number {
+export function dayStart(date: string, timeZone = CITY_TZ): number {
   const [y, m, d] = date.split('-').map(Number) as [number, number, number];
   const guess = Date.UTC(y, m - 1, d);
   return guess - zoneOffsetMs(guess, timeZone);
 }
 /** 'YYYY-MM-DDTHH:mm' local → epoch ms. */
-export function localDateTime(v: string, timeZone = 'America/Mexico_City'): number {
+export function localDateTime(v: string, timeZone = CITY_TZ): number {
   const [date, time = '00:00'] = v.split('T') as [string, string?];
   const [hh, mm] = time.split(':').map(Number) as [number, number];
   return dayStart(date, timeZone) + hh * 3_600_000 + mm * 60_000;
 }
-export function toLocalInput(ts: number, timeZone = 'America/Mexico_City'): string {
+export function toLocalInput(ts: number, timeZone = CITY_TZ): string {
   const local = new Date(ts + zoneOffsetMs(ts, timeZone));
   return local.toISOString().slice(0, 16);
 }

@@ -10,6 +10,7 @@ import { geofencesEn, geofencesEs } from './i18n-geofences';
 import { auditEn, auditEs } from './i18n-audit';
 import { mapEn, mapEs } from './i18n-map';
 import { stateEn, stateEs } from './i18n-state';
+import { CITY_TZ } from '../../../norms/local-time';
 
 export const LANGS = ['es', 'en'] as const;
 export type Lang = (typeof LANGS)[number];
@@ -406,7 +407,7 @@ export function missingKeys(lang: Lang): MsgKey[] {
 }
 
 /** Time formatting in the city's time zone. */
-export function fmtTime(lang: Lang, ts: number, timeZone = 'America/Mexico_City', withDate = false): string {
+export function fmtTime(lang: Lang, ts: number, timeZone = CITY_TZ, withDate = false): string {
   return new Intl.DateTimeFormat(lang === 'es' ? 'es-MX' : 'en-US', {
     timeZone,
     hour: '2-digit',

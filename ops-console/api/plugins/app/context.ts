@@ -2,8 +2,8 @@
 import fp from 'fastify-plugin';
 import type { Config } from '../../../../lib/config';
 import type { TelemetryStore } from '../../../../store/types';
-import type { RegistryView } from '../../../../firmware-config/registry';
-import type { City } from '../../../../firmware-config/city';
+import type { RegistryView } from '../../../../registry/registry';
+import type { City } from '../../../../city/city';
 
 export interface ApiContext {
   cfg: Config;

@@ -12,7 +12,7 @@ import fp from 'fastify-plugin';
 import mqtt, { type MqttClient } from 'mqtt';
 import { Compile } from 'typebox/compile';
 import { AlertEvent, GeofenceEvent, Hotlist, LiveState, PlateRead, Presence, parseDeviceTopic, schemaProblems, svcTopics, SVC_PREFIX, TOPIC_ROOT, CONTRACT_VERSION } from '../../../../contract';
-import type { RegistryView } from '../../../../firmware-config/registry';
+import type { RegistryView } from '../../../../registry/registry';
 import { clip, createLogLimiter } from '../../../../lib/log-limiter';
 
 export interface MqttOptions {

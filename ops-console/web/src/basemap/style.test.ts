@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PbfReader } from 'pbf';
-import { loadCity } from '../../../../firmware-config/city';
+import { loadCity } from '../../../../city/city';
 import { basemapFromCity } from './types';
 import { BASEMAP_SOURCES, buildOfflineStyle, chooseMapStyle, DISTRICT_LABEL_LAYER, STREET_LABEL_LAYERS } from './style';
 import { glyphRangesFor, glyphsUrl, LABEL_FONT } from './glyphs';

@@ -1,9 +1,9 @@
 /**
- * The offline basemap: the parts of a city file (firmware-config/city.ts) the console draws.
+ * The offline basemap: the parts of a city file (city/city.ts) the console draws.
  * Built at `vite build` time from the demo city (build/offline-assets.ts) and served as
  * `basemap.json` beside index.html; no tile, glyph or sprite server is needed.
  */
-import type { City } from '../../../../firmware-config/city';
+import type { City } from '../../../../city/city';
 
 export type Basemap = Pick<City, 'name' | 'center' | 'bbox' | 'streets' | 'districts' | 'water' | 'depots' | 'routes' | 'entrances'> & {
   /** true when this is the tiny built-in placeholder, not a real city file */

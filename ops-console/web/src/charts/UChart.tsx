@@ -1,6 +1,7 @@
 /** A small uPlot wrapper: created once per mount, `setData` on new data, resized with its box. */
 import { useEffect, useRef } from 'react';
 import uPlot, { type AlignedData, type Options } from 'uplot';
+import { CITY_TZ } from '../../../../norms/local-time';
 
 /**
  * Mexican time axis (the default of a time chart): ticks dd/mm when they step by days or more,
@@ -47,7 +48,7 @@ export interface UChartProps {
   timeZone?: string;
 }
 
-export function UChart({ data, series, height = 180, yLabel, time = true, testId, xRange, xFormat, xIncrs, xLabel, yFromZero, timeZone = 'America/Mexico_City' }: UChartProps) {
+export function UChart({ data, series, height = 180, yLabel, time = true, testId, xRange, xFormat, xIncrs, xLabel, yFromZero, timeZone = CITY_TZ }: UChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const key = series.map((s) => s.label + s.color).join('|');

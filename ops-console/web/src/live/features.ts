@@ -9,6 +9,7 @@ import type { AirReading, GpsFix, NoiseReading, TruckEvent } from '../../../../c
 import { airCategory, noiseLevel, truckState } from '../colors';
 import { layoutCameras, type CameraLayout } from '../map/cameras-layer';
 import type { LayerKey, LiveModel, Trail } from './model';
+import { CITY_TZ } from '../../../../norms/local-time';
 
 export interface TruckProps { id: string; state: string; heading: number; speed: number }
 export interface AirProps { id: string; cat: string }
@@ -51,7 +52,7 @@ export class LiveFeatures {
   private cameraKey = '';
   constructor(
     private readonly model: LiveModel,
-    private readonly timeZone = 'America/Mexico_City',
+    private readonly timeZone = CITY_TZ,
   ) {}
 
   /** Rebuild the features of dirty devices; returns whether the layer changed. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadCity } from '../../../../firmware-config/city';
-import { demoDevices } from '../../../../firmware-config/demo-registry';
+import { loadCity } from '../../../../city/city';
+import { demoDevices } from '../../../../demo/demo-registry';
 import type { DeviceMeta } from '../live/model';
 import { CAMERA_LIFT_PX, CAMERA_SPREAD_PX, layoutCameras } from './cameras-layer';
 

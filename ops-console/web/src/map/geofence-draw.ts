@@ -8,7 +8,7 @@
 import type { Map as MlMap, GeoJSONSource, MapMouseEvent } from 'maplibre-gl';
 import type { FeatureCollection, Feature } from 'geojson';
 import { circleRing, type GeofenceGeometry, type LonLatT } from '../../../../contract/geofences';
-import { distanceM } from '../../../../firmware-config/geo';
+import { distanceM } from '../../../../contract/geo';
 
 export type DrawMode = 'polygon' | 'circle';
 const SRC = 'geofence-draft';

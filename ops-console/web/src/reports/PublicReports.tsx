@@ -14,6 +14,7 @@ import { chooseMapStyle } from '../basemap/style';
 import { PLACEHOLDER_BASEMAP } from '../basemap/placeholder';
 import { t, type Lang } from '../i18n';
 import { byWords, evidenceLines, fmtNumber, fmtWhen } from './words';
+import { CITY_TZ } from '../../../../norms/local-time';
 
 export const PUBLIC_REPORTS_PATH = '/reportar';
 export const isPublicReportsPath = (): boolean => location.pathname.replace(/\/+$/, '') === PUBLIC_REPORTS_PATH;
@@ -187,7 +188,7 @@ function NewReport({ lang, onCreated }: { lang: Lang; onCreated(id: string): voi
 function FollowReport({ lang, initialId, justCreated, onLookup }: { lang: Lang; initialId: string; justCreated: boolean; onLookup(id: string): void }) {
   const tr = (k: string, v?: Record<string, string | number>) => t(lang, k, v);
   const [input, setInput] = useState(initialId);
-  const tz = 'America/Mexico_City';
+  const tz = CITY_TZ;
   const configQ = useConsoleConfig();
   const timeZone = configQ.data?.timezone ?? tz;
   const q = useQuery({

@@ -1,6 +1,6 @@
 /**
  * Devices: the registry with state, last error and credentials date; add / edit / rotate /
- * retire through /api/admin/devices (firmware-config/admin.ts: the registry CLI's own code and
+ * retire through /api/admin/devices (registry/admin.ts: the registry CLI's own code and
  * validation). Add and rotate show the rendered config, secret included, once.
  */
 import { useMemo, useState, type FormEvent } from 'react';
