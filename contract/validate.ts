@@ -117,6 +117,7 @@ export function rawForDeadLetter(raw: Buffer | Uint8Array | string): string {
   const buf = typeof raw === 'string' ? Buffer.from(raw) : Buffer.from(raw);
   const cut = buf.subarray(0, 64 * 1024);
   const text = cut.toString('utf8');
+  // eslint-disable-next-line no-control-regex -- control characters (other than tab, LF, CR…) mark a binary payload
   if (!text.includes('\uFFFD') && !/[\x00-\x08\x0e-\x1f]/.test(text)) return text;
   return 'base64:' + cut.toString('base64');
 }
