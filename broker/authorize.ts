@@ -38,7 +38,7 @@ export function createAuthorizer(opts: { auth: Authenticator; registry: Registry
   };
 
   return {
-    authorizePublish(client: Client | null, packet: PublishPacket, cb: (err?: Error | null) => void): void {
+    authorizePublish: (client: Client | null, packet: PublishPacket, cb: (err?: Error | null) => void): void => {
       const isWill = !client || (client as unknown as { will?: unknown }).will === packet;
       const who = auth.identityOf(client) ?? (client ? undefined : orphanIdentity((packet as { clientId?: string }).clientId));
       let decision = who
@@ -58,7 +58,7 @@ export function createAuthorizer(opts: { auth: Authenticator; registry: Registry
       else cb(err);
     },
 
-    authorizeSubscribe(client: Client, sub: Subscription, cb: (err: Error | null, sub?: Subscription | null) => void): void {
+    authorizeSubscribe: (client: Client, sub: Subscription, cb: (err: Error | null, sub?: Subscription | null) => void): void => {
       const who = auth.identityOf(client);
       const decision = who ? canSubscribe(who, sub.topic) : { ok: false as const, reason: 'unknown_client', detail: 'unauthenticated client' };
       if (decision.ok) return cb(null, sub);
