@@ -88,7 +88,6 @@ main().catch((err: Error & { code?: string }) => {
     cfg = undefined;
   }
   const line = startErrorLine(err, cfg);
-  // eslint-disable-next-line no-console
   console.error(`ingest failed to start: ${line ?? `${err.code ? `[${err.code}] ` : ''}${err.message}`}`);
   if (cfg?.LOG_LEVEL === 'debug' || cfg?.LOG_LEVEL === 'trace') console.error(err.stack);
   process.exit(err instanceof ConfigError ? 2 : 1);

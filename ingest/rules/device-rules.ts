@@ -12,7 +12,7 @@
  *   battery_low
  * A device whose messages arrive but are rejected is talking: it is not "offline".
  */
-import type { AirReading, DeviceStatus, NoiseReading, RejectReason } from '../../contract';
+import type { AirReading, DeviceStatus, NoiseReading } from '../../contract';
 import { presenceMonitored, type RegistryDevice } from '../../firmware-config/schema';
 import { thresholdsFor } from './config';
 import { fmt1, type Rule, type RuleContext } from './context';
@@ -105,7 +105,10 @@ export function deviceRules(ctx: RuleContext, modeOf: (dev: RegistryDevice, at: 
     if (at - lagCache.at >= LAG_EVERY_MS || at < lagCache.at) {
       const offsets: number[] = [];
       const ids = new Set<string>();
-      for (const [id, o] of latestOffset) if (at - o.at <= LAG_WINDOW_MS) (offsets.push(o.offset), ids.add(id));
+      for (const [id, o] of latestOffset) if (at - o.at <= LAG_WINDOW_MS) {
+        offsets.push(o.offset);
+        ids.add(id);
+      }
       lagCache = { at, offsets: offsets.sort((a, b) => a - b), ids };
     }
     const { offsets, ids } = lagCache;
