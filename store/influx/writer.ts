@@ -121,6 +121,7 @@ export class InfluxWriter {
       loggerInstalled = true;
     }
     this.spill = new Spill(opts.spillDir);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the client calls these hooks with its own `this`
     const self = this;
     this.writeApi = new InfluxDB({ url: opts.url, transport: opts.transport }).getWriteApi(opts.org, opts.bucket, 'ns', {
       batchSize: this.opts.batchSize,
