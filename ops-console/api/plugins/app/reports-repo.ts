@@ -85,7 +85,7 @@ export function createReportsRepo(db: OpsDb): ReportsRepo {
     if (!ids.length) return out;
     const w = new Where();
     w.in('request_id', ids);
-    for (const r of await db.all(`SELECT * FROM open311_history ${w} ORDER BY at_ms, rowid`, w.params)) {
+    for (const r of await db.all(`SELECT * FROM open311_history ${w.toString()} ORDER BY at_ms, rowid`, w.params)) {
       const id = String(r.request_id);
       const list = out.get(id) ?? [];
       list.push({ at: Number(r.at_ms), state: String(r.state) as ReportState, by: String(r.by_whom), role: String(r.role), note: String(r.note ?? ''), ...(r.without_evidence ? { withoutEvidence: true } : {}) });
@@ -101,13 +101,13 @@ export function createReportsRepo(db: OpsDb): ReportsRepo {
     if (ids.length) {
       const w = new Where();
       w.in('duplicate_of', ids);
-      for (const r of await db.all(`SELECT id, duplicate_of FROM open311_requests ${w} ORDER BY id`, w.params)) {
+      for (const r of await db.all(`SELECT id, duplicate_of FROM open311_requests ${w.toString()} ORDER BY id`, w.params)) {
         const k = String(r.duplicate_of);
         dups.set(k, [...(dups.get(k) ?? []), String(r.id)]);
       }
       const c = new Where();
       c.in('request_id', ids);
-      for (const r of await db.all(`SELECT request_id FROM open311_contacts ${c}`, c.params)) contacts.add(String(r.request_id));
+      for (const r of await db.all(`SELECT request_id FROM open311_contacts ${c.toString()}`, c.params)) contacts.add(String(r.request_id));
     }
     return rows.map((r) => {
       const state = String(r.state) as ReportState;
@@ -193,7 +193,7 @@ export function createReportsRepo(db: OpsDb): ReportsRepo {
       if (f.from !== undefined) w.add('requested_at >= ?', f.from);
       if (f.to !== undefined) w.add('requested_at < ?', f.to);
       if (f.district) w.add('district = ?', f.district);
-      const rows = await db.all(`SELECT * FROM open311_requests ${w} ORDER BY requested_at DESC, id DESC LIMIT ${Math.floor(f.limit)}`, w.params);
+      const rows = await db.all(`SELECT * FROM open311_requests ${w.toString()} ORDER BY requested_at DESC, id DESC LIMIT ${Math.floor(f.limit)}`, w.params);
       return hydrate(rows);
     },
     async setState(id, ch) {
