@@ -76,7 +76,7 @@ export interface Fleet {
   /** the configs of the devices running */
   configs(): DeviceConfig[];
   /** publish a history reading on a device's own connection (QoS 1; resolves on the PUBACK) — backfill.ts */
-  publishHistory(deviceId: string, topic: string, text: string): Promise<void>;
+  publishHistory: (deviceId: string, topic: string, text: string) => Promise<void>;
 }
 
 export async function startFleet(opts: FleetOptions): Promise<Fleet> {

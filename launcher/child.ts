@@ -5,7 +5,7 @@
  * the IPC channel; Ctrl-C in the terminal is left to the supervisor (it stops the core first, then
  * the broker); when the supervisor is gone (the IPC channel closes) the child stops on its own.
  */
-import { ConfigError, loadConfig } from '../lib/config';
+import { ConfigError, loadConfig, type Config } from '../lib/config';
 import { createLogger } from '../lib/log';
 import { RegistryView } from '../firmware-config/registry';
 import { brokerLimitsOf, startBroker } from '../broker/index';
@@ -26,7 +26,7 @@ if (!process.send) {
   process.exit(2);
 }
 
-let cfg;
+let cfg: Config | undefined;
 try {
   cfg = loadConfig();
 } catch (err) {

@@ -52,7 +52,7 @@ export interface StackOptions {
   /** rule configuration over the defaults (the scenario scales its latency allowances) */
   rules?: RuleConfigInput;
   /** progress of the first start's history backfill (SIM_BACKFILL_DAYS) */
-  onBackfillProgress?(p: BackfillProgress): void;
+  onBackfillProgress?: (p: BackfillProgress) => void;
 }
 
 export interface Stack {
