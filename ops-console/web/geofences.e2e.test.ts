@@ -30,7 +30,7 @@ const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts');
 const DOCS = path.resolve(import.meta.dirname, '../../docs');
 const hasWeb = fs.existsSync(path.join(WEB_DIST, 'index.html'));
 const CHROMIUM = '/usr/bin/chromium';
-type Stop = () => Promise<unknown> | unknown;
+type Stop = () => unknown; // sync or async
 
 describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('geofences end to end (real stack, headless Chromium)', () => {
   const stops: Stop[] = [];

@@ -22,7 +22,7 @@ import { DICTIONARY } from './src/i18n';
 
 const hasWeb = fs.existsSync(path.join(WEB_DIST, 'index.html'));
 const CHROMIUM = '/usr/bin/chromium';
-type Stop = () => Promise<unknown> | unknown;
+type Stop = () => unknown; // sync or async
 
 describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('a query over its time budget in the console (real stack, headless Chromium)', () => {
   const stops: Stop[] = [];
