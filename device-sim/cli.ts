@@ -108,7 +108,7 @@ program
   .option('--fault <spec>', 'fault spec, repeatable: <target>:<fault>[:param][@afterS][+forS] (see below)', collect, [] as FaultSpec[])
   .option('--duration <s>', 'stop after s seconds', num('duration'))
   .addHelpText('after', FAULT_HELP('fleet'))
-  .action(async (o) => {
+  .action(async (o: { devicesDir?: string; mqttUrl?: string; speed?: number; backfillHours?: number; only?: string; fault: FaultSpec[]; duration?: number }) => {
     const cfg = loadConfig();
     const log = createLogger('device-sim', cfg.LOG_LEVEL);
     const dir = o.devicesDir ?? path.join(cfg.DATA_DIR, 'devices');
@@ -152,7 +152,7 @@ program
   .option('--fault <spec>', 'fault spec, repeatable: <fault>[:param][@afterS][+forS] (the device is implied; see below)', collectForDevice, [] as string[])
   .option('--duration <s>', 'stop after s seconds', num('duration'))
   .addHelpText('after', FAULT_HELP('device'))
-  .action(async (id: string, o) => {
+  .action(async (id: string, o: { config?: string; mqttUrl?: string; speed: number; fault: string[]; duration?: number }) => {
     o.fault = deviceFaults(id, o.fault);
     const c = readConfig(id, o.config);
     const log = createLogger('device-sim', loadConfig().LOG_LEVEL);
@@ -176,7 +176,7 @@ program
   .option('--qos <q>', 'QoS 0 or 1', num('qos'), 1)
   .option('--mqtt-url <url>', 'broker URL')
   .option('--json', 'print the report as JSON only')
-  .action(async (o) => {
+  .action(async (o: { devices: number; rate: number; duration: number; registry?: string; kind: string; qos: number; mqttUrl?: string; json?: boolean }) => {
     const cfg = loadConfig();
     const file = o.registry ?? registryFileOf(cfg);
     if (!fs.existsSync(file)) fail(`no registry at ${file}`);
@@ -225,7 +225,7 @@ program
   })
   .option('--timeout <s>', 'seconds to wait for the reading to show up', num('timeout'), 15)
   .option('--json', 'print the result as JSON')
-  .action(async (id: string, o) => {
+  .action(async (id: string, o: { config?: string; mqttUrl?: string; api?: string; apiUser?: string; apiPassword?: string; at?: string; clockOffset?: number; timeout: number; json?: boolean }) => {
     const cfg = loadConfig();
     const c = readConfig(id, o.config);
     let at: { lat: number; lon: number } | undefined;

@@ -219,6 +219,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
     const t = setTimeout(() => reject(new Error(what)), ms);
     p.then(
       (v) => (clearTimeout(t), resolve(v)),
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the original rejection, passed through
       (e) => (clearTimeout(t), reject(e)),
     );
   });
