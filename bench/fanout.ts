@@ -64,6 +64,7 @@ async function clientsChild(): Promise<void> {
       ws.once('error', reject);
     });
   };
+  // eslint-disable-next-line @typescript-eslint/no-misused-promises -- a bench child: a rejection should end it (unhandled rejection)
   process.on('message', async (m: { cmd: string; base?: string; n?: number }) => {
     if (m.cmd === 'login') {
       base = m.base!;

@@ -76,7 +76,7 @@ async function main() {
   console.log(`kill -9 after ${burst.acked.length} PUBACKs (${label}${Object.keys(extra).length ? `, ${JSON.stringify(extra)}` : ''}): ${got} stored after restart, ${result.lost} lost`);
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
   const file = path.join(RESULTS_DIR, `${args.out ?? 'kill9'}.json`);
-  const prev = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : [];
+  const prev: unknown = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : [];
   fs.writeFileSync(file, JSON.stringify([...(Array.isArray(prev) ? prev : []), result], null, 2) + '\n');
   fs.rmSync(dataDir, { recursive: true, force: true });
 }

@@ -78,6 +78,7 @@ interface MarkerWatch {
 function watchMarker(read: () => Promise<number[]>): MarkerWatch {
   const seen = new Map<number, number>();
   let busy = false;
+  // eslint-disable-next-line @typescript-eslint/no-misused-promises -- a bench harness: a rejection should end it (unhandled rejection)
   const timer = setInterval(async () => {
     if (busy) return;
     busy = true;
@@ -110,6 +111,7 @@ async function childMain(role: string, args: Record<string, string>): Promise<vo
     const persistence = args.persistence === 'memory' ? { kind: 'memory' as const } : { kind: 'level' as const, dir: path.join(args.dir!, 'broker-sessions') };
     const b = await startBroker({ registry: new RegistryView(args.registry!), port: 0, log, persistence });
     process.send!({ ready: true, port: b.port });
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises -- a bench harness: a rejection should end it (unhandled rejection)
     process.on('message', async (m: Req) => {
       if (m.cmd === 'stop') {
         await b.stop();
@@ -213,6 +215,7 @@ async function childMain(role: string, args: Record<string, string>): Promise<vo
     };
   }
   let watch: MarkerWatch | null = null;
+  // eslint-disable-next-line @typescript-eslint/no-misused-promises -- a bench harness: a rejection should end it (unhandled rejection)
   process.on('message', async (m: Req) => {
     try {
       if (m.cmd === 'count') process.send!({ id: m.id, value: await count(m.from) });

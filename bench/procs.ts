@@ -97,6 +97,7 @@ async function child(role: string, a: Record<string, string>): Promise<void> {
       fs.rmSync(dir, { recursive: true, force: true });
     };
   }
+  // eslint-disable-next-line @typescript-eslint/no-misused-promises -- a bench child: a rejection should end it (unhandled rejection)
   process.on('message', async (m: { cmd: string }) => {
     if (m.cmd === 'stop') {
       await stop().catch(() => {});
