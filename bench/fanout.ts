@@ -14,7 +14,6 @@
  * parses every delta fully) = arrival − the device fix's timestamp (publisher → broker → API →
  * client, including the API's 250 ms coalescing tick).
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +22,8 @@ import WebSocket from 'ws';
 import { svcTopics, type LiveState } from '../contract';
 import { tempDir } from '../testing/net';
 import { parseArgs, TEST_PASSWORD, fmtSpread, loadTrucks, percentile, printTable, procDelta, procSample, round, rssPeaks, sleep, spread, writeBenchRegistry, writeResult } from './lib';
-import { API_USER, killAllChildren, startServerChild } from './procs';
+import { forkChild, killAllChildren, runChild, serveParent, type BenchChild } from './harness';
+import { API_USER, startServerChild } from './procs';
 
 const self = fileURLToPath(import.meta.url);
 
@@ -64,8 +64,8 @@ async function clientsChild(): Promise<void> {
       ws.once('error', reject);
     });
   };
-  // eslint-disable-next-line @typescript-eslint/no-misused-promises -- a bench child: a rejection should end it (unhandled rejection)
-  process.on('message', async (m: { cmd: string; base?: string; n?: number }) => {
+  serveParent(async (c) => {
+    const m = c as { cmd: string; base?: string; n?: number };
     if (m.cmd === 'login') {
       base = m.base!;
       const r = await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: API_USER.username, password: API_USER.password }) });
@@ -74,10 +74,10 @@ async function clientsChild(): Promise<void> {
         const tr = await fetch(`${base}/api/auth/ticket`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ path: '/api/live' }) });
         return `${base.replace('http', 'ws')}${((await tr.json()) as { url: string }).url}`;
       };
-      process.send!({ ok: true });
+      return true;
     } else if (m.cmd === 'connect') {
       while (socks.length < m.n!) await open(socks.length === 0);
-      process.send!({ ok: true });
+      return true;
     } else if (m.cmd === 'stall') {
       const ws = new WebSocket(await ticketUrl());
       await new Promise((r) => ws.once('open', r));
@@ -89,7 +89,7 @@ async function clientsChild(): Promise<void> {
       // stop reading: TCP window fills, the server's bufferedAmount grows
       (ws as unknown as { _socket: import('node:net').Socket })._socket.pause();
       stalled = s;
-      process.send!({ ok: true });
+      return true;
     } else if (m.cmd === 'resume') {
       if (stalled) {
         const before = stalled.messages;
@@ -99,35 +99,27 @@ async function clientsChild(): Promise<void> {
         const snapshots = types.filter((t) => t === 'snapshot').length;
         stalled.ws.terminate();
         stalled = null;
-        process.send!({ received: types.length, snapshots });
-      } else process.send!({ received: 0, snapshots: 0 });
+        return { received: types.length, snapshots };
+      }
+      return { received: 0, snapshots: 0 };
     } else if (m.cmd === 'stats') {
       const out = socks.map(({ st }) => ({ messages: st.messages, bytes: st.bytes, p50: percentile(st.lags, 50), p99: percentile(st.lags, 99) }));
       const dev = { p50: percentile(deviceLags, 50), p99: percentile(deviceLags, 99), n: deviceLags.length };
       for (const s of socks) s.st = Object.assign(s.st, { messages: 0, bytes: 0, lags: [] });
       deviceLags.length = 0;
-      process.send!({ clients: out, device: dev });
-    } else if (m.cmd === 'close') {
+      return { clients: out, device: dev };
+    } else if (m.cmd === 'stop') {
       for (const s of socks) s.ws.terminate();
       stalled?.ws.terminate();
-      process.send!({ ok: true }, () => process.exit(0));
+      return true;
     }
+    return undefined;
   });
-  process.send!({ ready: true });
 }
 
 // ═════════════════════════════ parent ═══════════════════════════════════════════════════
-function startClients(): Promise<{ proc: ChildProcess; call<T>(m: object): Promise<T> }> {
-  const proc = fork(self, ['--clients'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  return new Promise((resolve, reject) => {
-    proc.once('exit', (c) => reject(new Error(`clients exited ${c}`)));
-    proc.once('message', () =>
-      resolve({
-        proc,
-        call: <T>(m: object) => new Promise<T>((res) => (proc.once('message', (x) => res(x as T)), proc.send(m))),
-      }),
-    );
-  });
+function startClients(): Promise<BenchChild> {
+  return forkChild(self, 'clients');
 }
 
 interface Phase {
@@ -226,7 +218,7 @@ async function main(): Promise<void> {
       results.push({ phases, stalledAfterResume: resumed });
       clearInterval(pubTimer);
       await pub.endAsync();
-      await clients.call({ cmd: 'close' });
+      await clients.stop();
       await api.stop();
       await broker.stop();
     }
@@ -265,8 +257,7 @@ async function main(): Promise<void> {
   console.log(`written ${file}`);
 }
 
-if (process.argv[2] === '--clients') clientsChild().catch((e) => (console.error(e), process.exit(1)));
-else
+if (!runChild(import.meta.url, () => clientsChild()))
   main().then(
     () => process.exit(0),
     (e) => (console.error(e), killAllChildren(), process.exit(1)),

@@ -38,6 +38,8 @@ const HELP = `npm run bench:map -- [options]
   --sizes LIST      viewports WxH (default 800x600,1600x1000)
   --modes LIST      naive,console,fleet,deckgl (default all)
   --interp LIST     on,off: interpolation for fleet and deckgl (default on,off)
+  --view V          city (default: the whole city in view; at 50,000 trucks a density grid) or street
+                    (zoom 15 at the centre: dots/arrows, every one animated between fixes each frame)
   --out NAME        results file bench/results/NAME.json (default map)
   --profile         CPU-profile each cell's page (main thread): print the top functions and split the
                     long tasks over 100 ms by category (gc, program = native work, live-path stages)
@@ -272,6 +274,7 @@ async function main(): Promise<void> {
   const modes = (a.modes || 'naive,console,fleet,deckgl').split(',') as Mode[];
   const interps = (a.interp || 'on,off').split(',').map((x) => x === 'on');
   const outName = a.out || 'map';
+  const view = a.view === 'street' ? 'street' : 'city';
   const loadAverageAtStart = os.loadavg().map((x) => round(x, 1));
   const bbox = basemapFromCity(loadCity()).bbox as [number, number, number, number];
 
@@ -294,7 +297,7 @@ async function main(): Promise<void> {
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
-  const key = (mode: Mode, n: number, size: [number, number], interp: boolean | null) => `${mode}${interp === null ? '' : interp ? '+interp' : '-interp'} ${n} ${size[0]}x${size[1]}`;
+  const key = (mode: Mode, n: number, size: [number, number], interp: boolean | null) => `${mode}${interp === null ? '' : interp ? '+interp' : '-interp'} ${n} ${size[0]}x${size[1]}${view === 'street' ? ' street' : ''}`;
   const results = new Map<string, { mode: Mode; devices: number; size: string; interp: boolean | null; rows: Row[] }>();
   /** The table and the JSON of what was measured so far (written after every round too). */
   const report = (done: number): void => {
@@ -350,7 +353,7 @@ async function main(): Promise<void> {
       console.log(`target p95 ≤ 50 ms at 50,000 with interpolation (${target[0]}): ${p95} ms → ${p95 <= 50 ? 'met' : 'MISSED'}`);
     }
     const file = writeResult(outName, {
-      options: { rounds, roundsDone: done, loadAverageAtEnd: os.loadavg().map((x) => round(x, 1)), loadAverageAtStart, seconds, fleets, sizes: sizes.map((s) => s.join('x')), modes, interps, chromium: '/usr/bin/chromium --headless --disable-gpu (software WebGL)', feed: 'real LiveHub over loopback WebSocket, a quarter of the trucks every 250 ms' },
+      options: { view, rounds, roundsDone: done, loadAverageAtEnd: os.loadavg().map((x) => round(x, 1)), loadAverageAtStart, seconds, fleets, sizes: sizes.map((s) => s.join('x')), modes, interps, chromium: '/usr/bin/chromium --headless --disable-gpu (software WebGL)', feed: 'real LiveHub over loopback WebSocket, a quarter of the trucks every 250 ms' },
       summary,
       rounds: Object.fromEntries([...results].map(([k, v]) => [k, v.rows])),
     });
@@ -368,7 +371,7 @@ async function main(): Promise<void> {
                 const page = await browser.newPage({ viewport: { width: size[0], height: size[1] } });
                 page.on('pageerror', (e) => console.error(`  [${k}] page error: ${e.message}`));
                 page.on('console', (m) => m.type() === 'error' && console.error(`  [${k}] console: ${m.text()}`));
-                await page.goto(`http://127.0.0.1:${port}/index.html`);
+                await page.goto(`http://127.0.0.1:${port}/index.html?view=${view}`, { timeout: 120_000 });
                 await page.waitForFunction(() => typeof window.runBench === 'function');
                 const wsUrl = `http://127.0.0.1:${port}/live`;
                 const t0 = Date.now();

@@ -8,14 +8,17 @@
  *
  * `npx tsx bench/procs.ts --role broker --registry <file>` is what runs inside the child.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { RegistryView } from '../firmware-config/registry';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/log';
 import { tempDir } from '../testing/net';
+import { forkChild, runChild, serveParent } from './harness';
 import { TEST_PASSWORD } from './lib';
+
+export { killAllChildren } from './harness';
 
 const self = fileURLToPath(import.meta.url);
 export const API_USER = { username: 'bench-op', password: 'bench-op-pass', role: 'operator' as const };
@@ -27,35 +30,10 @@ export interface ServerChild {
   stop(): Promise<void>;
 }
 
-const live = new Set<ChildProcess>();
-/** Kill every child still running (on an interrupted run). */
-export function killAllChildren(): void {
-  for (const c of live) c.kill('SIGKILL');
-}
-
-export function startServerChild(role: 'broker' | 'api', args: Record<string, string>): Promise<ServerChild> {
-  const argv = ['--role', role, ...Object.entries(args).flatMap(([k, v]) => [`--${k}`, v])];
-  const proc = fork(self, argv, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  live.add(proc);
-  proc.once('exit', () => live.delete(proc));
-  return new Promise((resolve, reject) => {
-    proc.once('exit', (code) => reject(new Error(`${role} exited ${code}`)));
-    proc.once('message', (m: { port: number }) =>
-      resolve({
-        proc,
-        pid: proc.pid!,
-        port: m.port,
-        async stop() {
-          if (proc.exitCode !== null) return;
-          const exited = new Promise((r) => proc.once('exit', r));
-          proc.send({ cmd: 'stop' });
-          const t = setTimeout(() => proc.kill('SIGKILL'), 15_000);
-          await exited;
-          clearTimeout(t);
-        },
-      }),
-    );
-  });
+/** A broker or console API in its own child process (bench/harness.ts). */
+export async function startServerChild(role: 'broker' | 'api', args: Record<string, string>): Promise<ServerChild> {
+  const c = await forkChild<{ port: number }>(self, role, args, { stopTimeoutMs: 15_000 });
+  return { proc: c.proc, pid: c.pid, port: c.info.port, stop: () => c.stop() };
 }
 
 async function child(role: string, a: Record<string, string>): Promise<void> {
@@ -97,19 +75,9 @@ async function child(role: string, a: Record<string, string>): Promise<void> {
       fs.rmSync(dir, { recursive: true, force: true });
     };
   }
-  // eslint-disable-next-line @typescript-eslint/no-misused-promises -- a bench child: a rejection should end it (unhandled rejection)
-  process.on('message', async (m: { cmd: string }) => {
-    if (m.cmd === 'stop') {
-      await stop().catch(() => {});
-      process.exit(0);
-    }
-  });
-  process.send!({ port });
+  serveParent(async (m) => {
+    if (m.cmd === 'stop') await stop().catch(() => {});
+  }, { port });
 }
 
-if (process.argv[2] === '--role') {
-  const a: Record<string, string> = {};
-  const argv = process.argv.slice(4);
-  for (let i = 0; i < argv.length; i += 2) a[argv[i]!.slice(2)] = argv[i + 1]!;
-  child(process.argv[3]!, a).catch((e) => (console.error(e), process.exit(1)));
-}
+runChild(import.meta.url, child);

@@ -22,7 +22,9 @@ for (const name of list) {
   }
   console.log(`\n══════ ${name} ══════`);
   const t0 = Date.now();
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(BENCH_DIR, `${name}.ts`)], { stdio: 'inherit' });
+  // a benchmark is bench/<name>.ts or a folder bench/<name>/index.ts
+  const file = fs.existsSync(path.join(BENCH_DIR, `${name}.ts`)) ? path.join(BENCH_DIR, `${name}.ts`) : path.join(BENCH_DIR, name, 'index.ts');
+  const r = spawnSync(process.execPath, ['--import', 'tsx', file], { stdio: 'inherit' });
   console.log(`══════ ${name}: ${r.status === 0 ? 'done' : `exited ${r.status ?? r.signal}`} in ${Math.round((Date.now() - t0) / 1000)} s`);
   if (r.status !== 0) failed.push(name);
 }

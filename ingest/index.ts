@@ -8,38 +8,35 @@
  *   const ingest = await startIngest({ registry, store, mqttUrl, username: 'ingest', password, metricsPort: 0 });
  *   ...
  *   await ingest.stop();   // flushes, acknowledges, disconnects cleanly
+ *
+ * This file is the composition root (options, store writer, metrics server, MQTT, stop); the
+ * message routing is ./router.ts and the svc/ publishing ./publisher.ts.
  */
-import { TypeCompiler } from '@sinclair/typebox/compiler';
 import {
-  AuthRefusal,
   DEFAULT_TIME_POLICY,
-  GeofenceSet,
-  Hotlist,
   SUB_ALL_DEVICE_DATA,
   SUB_DEVICE_DATA_BY_KIND,
-  SVC_PREFIX,
   deviceTopic,
-  isCommissioningTopic,
-  svcTopics,
   type AlertEvent,
   type GeofenceEvent,
-  type AnyTelemetryRecord,
   type LiveState,
   type TimePolicy,
 } from '../contract';
 import { createLogger, type Logger } from '../lib/log';
+import { withDefaults } from '../lib/options';
 import type { TelemetryStore } from '../store/types';
 import { BatchWriter } from './batch-writer';
-import { classifyMessage, deadLetter, type Classified, type DeviceLookup } from './classify';
-import { commissioningLetter } from './commissioning';
+import { deadLetter, type DeviceLookup } from './classify';
 import { startConsumer } from './consumer';
 import { RecentKeys } from './dedupe';
-import { LiveStateBook, plateLiveState } from './live-state';
-import { clip, createLogLimiter } from './log-limiter';
+import { LiveStateBook } from './live-state';
+import { createLogLimiter } from './log-limiter';
 import { Registry } from 'prom-client';
 import { createIngestMetrics, serveMetrics, type IngestCounters } from './metrics';
 import type { RuleEngine } from './rule-engine';
-import { dataFilters, notOwnedFilters, owns, workerSubscriptions, type Partition } from './partition';
+import { dataFilters, notOwnedFilters, workerSubscriptions, type Partition } from './partition';
+import { createPublisher } from './publisher';
+import { createRouter, createSafely, type Router } from './router';
 import type { RegistryDevice } from '../firmware-config/schema';
 
 export type { IngestCounters } from './metrics';
@@ -118,85 +115,67 @@ export interface IngestHandle {
   kill(): Promise<void>;
 }
 
-const checkHotlist = TypeCompiler.Compile(Hotlist);
-const checkGeofences = TypeCompiler.Compile(GeofenceSet);
-const checkAuthRefusal = TypeCompiler.Compile(AuthRefusal);
-
-/** dead-letter reason → the LiveState issue (and alert) code it explains */
-const ISSUE_OF_REASON: Partial<Record<string, string>> = {
-  future_timestamp: 'clock_skew.rejected',
-  invalid_json: 'payload_rejected',
-  oversized: 'payload_rejected',
-  schema: 'payload_rejected',
-  kind_mismatch: 'payload_rejected',
-  too_old: 'payload_rejected',
-  store_rejected: 'payload_rejected',
-};
-/** a rejection issue clears once the device's readings are accepted this long after the last rejection */
-const ISSUE_QUIET_MS = 60_000;
-
-/** Event time of a rejected payload, when it has a numeric `ts` (to report the clock's skew). */
-function eventTsOf(raw: string): number | undefined {
-  if (raw.length > 4096) return undefined;
-  try {
-    const ts = (JSON.parse(raw) as { ts?: unknown }).ts;
-    return typeof ts === 'number' && Number.isFinite(ts) ? ts : undefined;
-  } catch {
-    return undefined;
-  }
-}
+/** defaults of the options (aedes style: one object, spread under the caller's) */
+export const INGEST_DEFAULTS = {
+  metricsHost: '127.0.0.1',
+  batchSize: 5000,
+  flushMs: 250,
+  publishState: true,
+  recentKeysPerDevice: 1024,
+  stopTimeoutMs: 10_000,
+  clock: Date.now as () => number,
+} satisfies Partial<StartIngestOptions>;
 
 export async function startIngest(opts: StartIngestOptions): Promise<IngestHandle> {
-  const log = (opts.log ?? createLogger('ingest')).child({ component: 'ingest' });
-  const policy: Omit<TimePolicy, 'now'> = { ...DEFAULT_TIME_POLICY, ...opts.timePolicy };
-  const batchSize = opts.batchSize ?? 5000;
-  const flushMs = opts.flushMs ?? 250;
-  const maxInFlight = opts.maxInFlight ?? Math.max(100, 2 * batchSize);
-  const publishState = opts.publishState ?? true;
-  const { registry, store } = opts;
-  const now = opts.clock ?? Date.now;
+  const o = withDefaults(INGEST_DEFAULTS, opts);
+  const log = (o.log ?? createLogger('ingest')).child({ component: 'ingest' });
+  const policy: Omit<TimePolicy, 'now'> = { ...DEFAULT_TIME_POLICY, ...o.timePolicy };
+  const { batchSize, flushMs, publishState, registry, store, clock: now } = o;
+  const maxInFlight = o.maxInFlight ?? Math.max(100, 2 * batchSize);
   if (!(batchSize >= 1) || !(flushMs >= 1) || !(maxInFlight >= 1)) {
     throw Object.assign(new RangeError('batchSize, flushMs and maxInFlight must be ≥ 1'), { code: 'E_INGEST_OPTIONS' });
   }
 
   const limiter = createLogLimiter({ burst: 5, windowMs: 10_000 });
-  const recent = new RecentKeys(opts.recentKeysPerDevice ?? 1024);
+  const recent = new RecentKeys(o.recentKeysPerDevice);
   const live = new LiveStateBook(1000);
   let stopping = false;
-  let dead = false;
 
   // eslint-disable-next-line prefer-const -- assigned once below; the metrics closure reads it before that
   let writer: BatchWriter;
   const metrics = createIngestMetrics({ inFlight: () => writer?.inFlight() ?? 0, storeHealth: () => store.health() });
 
-  // ── publishing on svc/ topics ─────────────────────────────────────────────────────────────
-  let publishRaw: (topic: string, body: unknown, o: { qos: 0 | 1; retain: boolean }) => void = () => {};
-  const publishAlert = (alert: AlertEvent) => {
-    publishRaw(svcTopics.alert(alert.alertId), alert, { qos: 1, retain: false });
-    metrics.published('alert');
-  };
-
-  const publishGeofence = (e: GeofenceEvent) => {
-    publishRaw(svcTopics.geofenceEvent(e.deviceId), e, { qos: 1, retain: false });
-    metrics.published('geofence');
-  };
+  // ── publishing on svc/ topics (./publisher.ts) ─────────────────────────────────────────────
+  const publisher = createPublisher({ metrics, live, now, publishState, limiter, log });
+  const publishAlert = (alert: AlertEvent) => publisher.alert(alert);
 
   let rules: RuleEngine | undefined;
   let ownsRules = false;
-  if (typeof opts.rules === 'function') {
-    rules = opts.rules({ publish: publishAlert, publishGeofence });
+  if (typeof o.rules === 'function') {
+    rules = o.rules({ publish: publishAlert, publishGeofence: (e) => publisher.geofence(e) });
     ownsRules = true;
-  } else rules = opts.rules;
+  } else rules = o.rules;
+  const safely = createSafely(limiter, log);
 
-  const safely = (what: string, fn: () => void) => {
-    try {
-      fn();
-    } catch (err) {
-      limiter.log(`rules:${what}`, (suppressed) =>
-        log.error({ err, code: 'E_INGEST_RULES', ...(suppressed ? { suppressed } : {}) }, `alert rules failed in ${what}`),
-      );
-    }
-  };
+  // ── message routing (./router.ts) ──────────────────────────────────────────────────────────
+  const partition = o.partition && o.partition.count > 1 ? o.partition : undefined;
+  const router: Router = createRouter({
+    registry,
+    policy,
+    partition: o.partition,
+    metrics,
+    live,
+    recent,
+    writer: () => writer,
+    rules,
+    safely,
+    publisher,
+    limiter,
+    log,
+    now,
+    stopping: () => stopping,
+    onFirstContact: o.onFirstContact,
+  });
 
   // ── store writes ──────────────────────────────────────────────────────────────────────────
   writer = new BatchWriter({
@@ -208,10 +187,10 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
       metrics.duplicate(result.duplicates);
       metrics.batch(records.length, latencyMs);
       let changed = false;
-      for (const rec of records) changed = afterWrite(rec) || changed;
+      for (const rec of records) changed = router.afterWrite(rec) || changed;
       // once per batch: the coalescing check walks every changed device (per record it cost
       // O(records × devices) per batch — 1.8 % of ingest's CPU at 500 devices in bench:pipeline)
-      if (changed && publishState) maybePublishStates();
+      if (changed) publisher.statesDue();
     },
     toDeadLetter: (rec, detail) =>
       deadLetter(deviceTopic(rec.kind, rec.deviceId, rec.stream), JSON.stringify(rec.payload), rec.receivedAt, rec.deviceId, 'store_rejected', detail),
@@ -238,165 +217,6 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
     },
   });
 
-  const firstContact = new Set<string>();
-  /** After a record is stored: lifecycle, live state, svc/plate, the rules. True when the live state changed. */
-  function afterWrite(rec: AnyTelemetryRecord): boolean {
-    if (dead) return false;
-    if (opts.onFirstContact && !firstContact.has(rec.deviceId) && registry.device(rec.deviceId)?.status === 'planned') {
-      firstContact.add(rec.deviceId);
-      safely('onFirstContact', () => opts.onFirstContact!(rec.deviceId));
-    }
-    const issueCleared = !rec.late && live.clearIssue(rec.deviceId, rec.receivedAt, ISSUE_QUIET_MS);
-    const changed = live.applyRecord(rec) || issueCleared;
-    if (publishState && rec.stream === 'plate') {
-      publishRaw(svcTopics.plate(rec.deviceId), plateLiveState(rec), { qos: 0, retain: false });
-      metrics.published('plate');
-    }
-    if (rules) safely('onRecord', () => rules!.onRecord(rec));
-    return changed;
-  }
-
-  function maybePublishStates(): void {
-    if (!publishState || dead) return;
-    for (const s of live.due(now())) {
-      publishRaw(svcTopics.state(s.kind, s.deviceId), s, { qos: 0, retain: true });
-      metrics.published('state');
-    }
-  }
-
-  function logReject(c: Extract<Classified, { type: 'reject' }>): void {
-    limiter.log(`reject:${c.reason}`, (suppressed) =>
-      log.warn(
-        {
-          code: 'E_INGEST_REJECT',
-          reason: c.reason,
-          deviceId: c.letter.deviceId,
-          topic: c.letter.topic.slice(0, 200),
-          detail: c.letter.detail.slice(0, 300),
-          ...(suppressed ? { suppressedSinceLast: suppressed } : {}),
-        },
-        `message rejected: ${c.reason}`,
-      ),
-    );
-  }
-
-  function onHotlist(payload: Buffer): void {
-    let h: unknown;
-    try {
-      h = JSON.parse(payload.toString('utf8'));
-    } catch {
-      h = undefined;
-    }
-    if (!checkHotlist.Check(h)) {
-      limiter.log('hotlist', () => log.warn({ code: 'E_INGEST_HOTLIST' }, 'ignored an invalid hotlist on svc/hotlist'));
-      return;
-    }
-    if (rules?.onHotlist) safely('onHotlist', () => rules!.onHotlist!(h as Hotlist));
-  }
-
-  function onGeofences(payload: Buffer): void {
-    let s: unknown;
-    try {
-      s = JSON.parse(payload.toString('utf8'));
-    } catch {
-      s = undefined;
-    }
-    if (!checkGeofences.Check(s)) {
-      limiter.log('geofences', () => log.warn({ code: 'E_INGEST_GEOFENCES' }, 'ignored an invalid geofence set on svc/geofences'));
-      return;
-    }
-    if (rules?.onGeofences) safely('onGeofences', () => rules!.onGeofences!(s as GeofenceSet));
-  }
-
-  /** The broker refused a registry device (svc/auth/<id>): an alert, and its live state says why. */
-  function onAuthRefusal(payload: Buffer): void {
-    let a: unknown;
-    try {
-      a = JSON.parse(payload.toString('utf8'));
-    } catch {
-      a = undefined;
-    }
-    if (!checkAuthRefusal.Check(a)) {
-      limiter.log('auth-refusal', () => log.warn({ code: 'E_INGEST_AUTH_REPORT' }, 'ignored an invalid report on svc/auth'));
-      return;
-    }
-    const r = a as AuthRefusal;
-    const dev = registry.device(r.deviceId);
-    if (!dev || !owns(opts.partition, r.deviceId)) return; // another worker's device: its owner raises it
-    metrics.authRefused();
-    const at = now(); // the platform clock (the broker's report carries its own `at`)
-    if (dev.status !== 'retired' && live.applyIssue(r.deviceId, dev.kind, dev.district, 'credentials_refused', r.reason, at, true)) maybePublishStates();
-    if (rules?.onAuthRefused) safely('onAuthRefused', () => rules!.onAuthRefused!(r.deviceId, r.reason, at));
-  }
-
-  function onRejected(c: Extract<Classified, { type: 'reject' }>): void {
-    const id = c.letter.deviceId;
-    const dev = id ? registry.device(id) : undefined;
-    if (!id || !dev || dev.status === 'retired') return;
-    const code = ISSUE_OF_REASON[c.reason];
-    if (code && live.applyIssue(id, dev.kind, dev.district, code, c.reason, c.letter.receivedAt, false)) maybePublishStates();
-    if (rules?.onReject) {
-      const ts = c.reason === 'future_timestamp' ? eventTsOf(c.letter.payload) : undefined;
-      safely('onReject', () => rules!.onReject!(id, c.reason, c.letter.receivedAt, ts));
-    }
-  }
-
-  // ── per message ───────────────────────────────────────────────────────────────────────────
-  function onMessage(topic: string, payload: Buffer, ack: () => void): void {
-    if (stopping) return; // left un-acknowledged: the broker redelivers it to the next session
-    if (topic.startsWith(SVC_PREFIX)) {
-      // only svc/hotlist, svc/geofences and svc/auth/+ are subscribed (device data per kind no longer matches svc/ topics);
-      // acknowledged behind the device messages that arrived before it (MQTT-4.6.0-2: PUBACKs in PUBLISH order)
-      if (topic === svcTopics.hotlist) onHotlist(payload);
-      else if (topic === svcTopics.geofences) onGeofences(payload);
-      else if (topic.startsWith(svcTopics.authPrefix)) onAuthRefusal(payload);
-      writer.addAckOnly(ack);
-      return;
-    }
-    metrics.received();
-    const receivedAt = now();
-    if (isCommissioningTopic(topic)) {
-      // an installer's test reading: validated, kept apart (never a record), counted
-      metrics.rejected('commissioning');
-      writer.addDeadLetter(commissioningLetter(topic, payload, receivedAt, registry, policy), ack);
-      return;
-    }
-    let c: Classified;
-    try {
-      c = classifyMessage(topic, payload, receivedAt, registry, policy);
-    } catch (err) {
-      limiter.log('classify', (suppressed) => log.error({ err: clip((err as Error).message, 300), topic: clip(topic), code: 'E_INGEST_CLASSIFY', ...(suppressed ? { suppressedSinceLast: suppressed } : {}) }, 'validation failed unexpectedly; dead-lettering the message'));
-      c = { type: 'reject', reason: 'schema', letter: deadLetter(topic, payload, receivedAt, null, 'schema', `could not be validated: ${(err as Error).message}`) };
-    }
-    switch (c.type) {
-      case 'reject':
-        metrics.rejected(c.reason);
-        logReject(c);
-        onRejected(c);
-        writer.addDeadLetter(c.letter, ack);
-        return;
-      case 'presence':
-        metrics.presence();
-        live.applyPresence(c.deviceId, c.kind, c.district, c.online, c.receivedAt);
-        maybePublishStates();
-        if (c.online) live.clearIssue(c.deviceId, c.receivedAt, 0, ['credentials_refused']);
-        if (rules) safely('onPresence', () => rules!.onPresence(c.deviceId, c.online, c.at, c.reason));
-        writer.addAckOnly(ack);
-        return;
-      case 'record': {
-        const r = c.record;
-        if (!recent.add(r.deviceId, r.stream, r.ts)) {
-          metrics.duplicate(1);
-          writer.addAckOnly(ack);
-          return;
-        }
-        if (r.late) metrics.late();
-        writer.addRecord(r, ack);
-        return;
-      }
-    }
-  }
-
   // ── seed live state from the store (latest per stream by event time) ───────────────────────
   try {
     for (const rec of await store.latest({})) live.applyRecord(rec);
@@ -413,20 +233,19 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
     const h = await store.health();
     return h.ok ? { ready: true as const } : { ready: false as const, reason: 'store_unhealthy' };
   };
-  const server = opts.metricsPort === undefined ? null : await serveMetrics(opts.extraMetrics?.length ? Registry.merge([metrics.registry, ...opts.extraMetrics]) : metrics.registry, opts.metricsPort, opts.metricsHost ?? '127.0.0.1', log, ready);
+  const server = o.metricsPort === undefined ? null : await serveMetrics(o.extraMetrics?.length ? Registry.merge([metrics.registry, ...o.extraMetrics]) : metrics.registry, o.metricsPort, o.metricsHost, log, ready);
 
   // ── MQTT ──────────────────────────────────────────────────────────────────────────────────
-  const partition = opts.partition && opts.partition.count > 1 ? opts.partition : undefined;
-  const clientId = opts.clientId ?? (partition ? `ingest-${partition.index + 1}` : 'ingest-1');
+  const clientId = o.clientId ?? (partition ? `ingest-${partition.index + 1}` : 'ingest-1');
   const devicesOf = () => {
     if (!partition) return [];
     if (!registry.registry || !registry.onChange) throw Object.assign(new Error('a partitioned ingest worker needs the RegistryView (device list and changes)'), { code: 'E_INGEST_PARTITION' });
     return registry.registry.devices;
   };
   const consumer = startConsumer({
-    url: opts.mqttUrl,
-    username: opts.username,
-    password: opts.password,
+    url: o.mqttUrl,
+    username: o.username,
+    password: o.password,
     clientId,
     // per device kind, so that ingest does not receive its own svc/plate nor every alert event
     // device data per kind, the hotlist, and the broker's reports of refused device connections
@@ -435,26 +254,21 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
     // a session stored by an older ingest subscribed city/v1/+/+/+ (or, for a partitioned worker, every kind): drop that subscription
     // and a worker whose share changed (INGEST_WORKERS changed) drops the devices it no longer owns
     legacySubscriptions: partition ? [SUB_ALL_DEVICE_DATA, ...SUB_DEVICE_DATA_BY_KIND, ...notOwnedFilters(partition, devicesOf())] : [SUB_ALL_DEVICE_DATA],
-    onMessage: (topic, payload, _packet, ack) => onMessage(topic, payload, ack),
+    onMessage: (topic, payload, _packet, ack) => router.onMessage(topic, payload, ack),
     // hold when this message fills the window: at most maxInFlight un-acknowledged messages
     saturated: () => writer.inFlight() + 1 >= maxInFlight,
     onSaturated: () => writer.flush(),
     log,
   });
   mqttConnected = () => consumer.connected();
-  publishRaw = (topic, body, o) => {
-    if (dead) return;
-    consumer.client.publish(topic, JSON.stringify(body), o, (err) => {
-      if (err) limiter.log('publish', () => log.warn({ err: err.message, topic, code: 'E_INGEST_PUBLISH' }, 'publish failed'));
-    });
-  };
+  publisher.attach(consumer.client);
   try {
     await consumer.ready;
   } catch (err) {
     consumer.kill();
     await server?.close();
     if (ownsRules) rules?.stop();
-    throw Object.assign(new Error(`ingest could not connect to ${opts.mqttUrl} as ${opts.username}: ${(err as Error).message}`), {
+    throw Object.assign(new Error(`ingest could not connect to ${o.mqttUrl} as ${o.username}: ${(err as Error).message}`), {
       code: 'E_INGEST_CONNECT',
     });
   }
@@ -468,7 +282,7 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
     : () => {};
   if (partition) log.info({ worker: partition.index, workers: partition.count, devices: dataFilters(partition, devicesOf()).length }, 'ingest worker owns its share of the devices');
 
-  const stateTimer = setInterval(maybePublishStates, 250);
+  const stateTimer = setInterval(() => publisher.statesDue(), 250);
   const tickTimer = setInterval(() => {
     if (rules) safely('tick', () => rules!.tick(now()));
   }, 1000);
@@ -492,11 +306,10 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
       stopped ??= (async () => {
         stopping = true;
         shutdownTimers();
-        const timeoutMs = opts.stopTimeoutMs ?? 10_000;
         let timer: NodeJS.Timeout | undefined;
         const drained = await Promise.race([
           writer.drain().then(() => true),
-          new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs))),
+          new Promise<boolean>((r) => (timer = setTimeout(() => r(false), o.stopTimeoutMs))),
         ]);
         clearTimeout(timer);
         let unwritten = 0;
@@ -505,9 +318,9 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
           log.error({ code: 'E_INGEST_STOP_TIMEOUT', unwritten }, `store did not take the last ${unwritten} messages in time; they stay un-acknowledged in the broker's session for redelivery`);
           await writer.abort();
         }
-        maybePublishStatesNow();
+        publisher.statesNow();
         await consumer.end();
-        dead = true;
+        publisher.close();
         if (ownsRules) rules?.stop();
         await server?.close();
         log.info({ counters: metrics.snapshot(), unwritten }, 'ingest stopped');
@@ -517,7 +330,7 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
     },
     async kill() {
       stopped ??= (async () => {
-        dead = true;
+        publisher.close();
         stopping = true;
         shutdownTimers();
         const unwritten = writer.inFlight();
@@ -530,13 +343,5 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
       await stopped;
     },
   };
-
-  /** On a clean stop, publish what is still coalescing (ignoring the 1/s limit once). */
-  function maybePublishStatesNow(): void {
-    if (!publishState || dead) return;
-    for (const s of live.due(Number.MAX_SAFE_INTEGER)) {
-      publishRaw(svcTopics.state(s.kind, s.deviceId), s, { qos: 0, retain: true });
-      metrics.published('state');
-    }
-  }
 }
+

@@ -125,6 +125,19 @@ function wrapModel(spans: Spans, model: LiveModel): void {
   for (const m of ['apply', 'applyPositions', 'applySnapshotPart']) spans.wrap(model, m, 'apply');
 }
 
+/**
+ * The view measured: `city` (the whole city, the default: at 50,000 trucks the fleet shows as a density grid) or
+ * `street` (zoom STREET_ZOOM at the city centre: dots or arrows, each one animated between fixes every frame).
+ */
+const VIEW = new URLSearchParams(location.search).get('view') === 'street' ? 'street' : 'city';
+const STREET_ZOOM = 15;
+async function applyView(map: MlMap): Promise<void> {
+  if (VIEW !== 'street') return;
+  const c = map.getBounds().getCenter();
+  map.jumpTo({ center: c, zoom: STREET_ZOOM });
+  await new Promise<void>((r) => (map.loaded() ? r() : map.once('idle', () => r())));
+}
+
 async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
   const end = performance.now() + ms;
   while (!cond()) {
@@ -136,6 +149,7 @@ async function until(cond: () => boolean, ms: number, what: string): Promise<voi
 async function runNaive(basemap: Basemap, devices: number, seconds: number): Promise<Result> {
   const map = new MlMap({ container: document.getElementById('map')!, style: buildOfflineStyle(basemap), bounds: [[basemap.bbox[0], basemap.bbox[1]], [basemap.bbox[2], basemap.bbox[3]]], attributionControl: false, fadeDuration: 0 });
   await new Promise<void>((r) => map.once('load', () => r()));
+  await applyView(map);
   const fc = (now: number): FeatureCollection<Point> => ({
     type: 'FeatureCollection',
     features: Array.from({ length: devices }, (_, i) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: position(basemap, i, now) }, properties: { id: i } })),
@@ -164,6 +178,7 @@ async function runConsole(basemap: Basemap, devices: number, seconds: number, ws
   const model = new LiveModel();
   const c = new LegacyMapController({ container: document.getElementById('map')!, style: buildOfflineStyle(basemap), basemap, model });
   await c.ready;
+  await applyView(c.map);
   const spans = new Spans();
   wrapMap(spans, c.map);
   wrapModel(spans, model);
@@ -197,6 +212,7 @@ async function runFleet(basemap: Basemap, devices: number, seconds: number, wsUr
   const model = new LiveModel();
   const c = new MapController({ container: document.getElementById('map')!, style: buildOfflineStyle(basemap), basemap, model, interpolate: interp });
   await c.ready;
+  await applyView(c.map);
   const spans = new Spans();
   wrapMap(spans, c.map);
   wrapModel(spans, model);
@@ -233,6 +249,7 @@ async function runFleet(basemap: Basemap, devices: number, seconds: number, wsUr
 async function runDeck(basemap: Basemap, devices: number, seconds: number, wsUrl: string, interp: boolean): Promise<Result> {
   const map = new MlMap({ container: document.getElementById('map')!, style: buildOfflineStyle(basemap), bounds: [[basemap.bbox[0], basemap.bbox[1]], [basemap.bbox[2], basemap.bbox[3]]], attributionControl: false, fadeDuration: 0 });
   await new Promise<void>((r) => map.once('load', () => r()));
+  await applyView(map);
   const model = new LiveModel();
   const b = basemap.bbox;
   const fleet = new FleetBuffer({ origin: [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2], interpolate: interp });

@@ -3,6 +3,9 @@
  * retries with exponential back-off and jitter, gzip, a bounded in-memory retry buffer), through
  * the transport of ./transport.ts (1.x or 2.x/3.x). Around it, what the contract needs:
  *
+ * Settlement (./settlement.ts), outage replay (./replay.ts) and 4xx bisection with dead-letter
+ * building (./rejection.ts) are their own modules; this class wires them to the client.
+ *
  * - `submit(lines)` resolves once every line is durably settled: written (204), spilled to local
  *   disk (./spill.ts, fsync'd), or rejected by the server (4xx on the line itself) and recorded as
  *   a dead letter with the server's message. Settlement is tracked per line.
@@ -17,11 +20,15 @@
  *   and health() turns not ok.
  */
 import { HttpError, InfluxDB, setLogger, type Transport, type WriteApi } from '@influxdata/influxdb-client';
-import { randomUUID } from 'node:crypto';
-import { deviceTopic, DEVICE_KINDS, type DeadLetter, type DeviceKind } from '../../contract';
 import type { Logger } from '../../lib/log';
-import { DEAD_LETTER, deadLetterToLine, lineKey, parseLineHead, STREAM_OF_MEASUREMENT } from './schema';
+import { bisect, isRejection, rejectedLineLetter, serverMessage } from './rejection';
+import { ping, replaySpill } from './replay';
+import { deadLetterToLine } from './schema';
+import { Settlement, type Outcome, type SubmitResult } from './settlement';
 import { Spill } from './spill';
+
+export { serverMessage } from './rejection';
+export type { SubmitResult } from './settlement';
 
 export interface WriterOptions {
   transport: Transport;
@@ -45,18 +52,16 @@ export interface WriterOptions {
   maxPendingKeys?: number;
 }
 
-export interface SubmitResult {
-  written: number;
-  spilled: number;
-  rejected: number;
-}
-
-interface Ticket extends SubmitResult {
-  remaining: number;
-  resolve(r: SubmitResult): void;
-}
-
-type Outcome = 'written' | 'spilled' | 'rejected';
+export const WRITER_DEFAULTS = {
+  batchSize: 5000,
+  bufferLines: 50_000,
+  maxRetryTimeMs: 10_000,
+  minRetryDelayMs: 200,
+  maxRetryDelayMs: 3000,
+  retryJitterMs: 200,
+  probeEveryMs: 1000,
+  maxPendingKeys: 2_000_000,
+} satisfies Partial<WriterOptions>;
 
 export interface WriterStats {
   /** lines in memory, not yet durable */
@@ -73,53 +78,32 @@ export interface WriterStats {
   configError: string | null;
 }
 
-const REJECT_STATUSES = new Set([400, 413, 422]);
-
-export function serverMessage(err: unknown): string {
-  if (err instanceof HttpError) {
-    const j = err.json as { error?: unknown; message?: unknown } | undefined;
-    const m = typeof j?.error === 'string' ? j.error : typeof j?.message === 'string' ? j.message : err.body || err.message;
-    return `${err.statusCode}: ${m}`;
-  }
-  return err instanceof Error ? err.message : String(err);
+/**
+ * The client logs through console by default; route it to pino at debug (we log outcomes
+ * ourselves). The client's logger is process-wide: the latest writer's logger takes it.
+ */
+function routeClientLog(log: Logger): void {
+  setLogger({ error: (m, e) => log.debug({ err: e }, `influxdb-client: ${m}`), warn: (m, e) => log.debug({ err: e }, `influxdb-client: ${m}`) });
 }
-
-let loggerInstalled = false;
 
 export class InfluxWriter {
   readonly spill: Spill;
   private readonly writeApi: WriteApi;
-  private readonly waiters = new Map<string, Ticket[]>();
-  /** idempotence keys of lines submitted and not yet known to be in the database */
-  readonly pendingKeys = new Set<string>();
-  private readonly opts: Required<Omit<WriterOptions, 'transport' | 'log'>> & Pick<WriterOptions, 'transport' | 'log'>;
+  private readonly settlement: Settlement;
+  private readonly opts: typeof WRITER_DEFAULTS & WriterOptions;
+  private readonly log: Logger;
   private down = false;
   private closed = false;
   private lastError: string | null = null;
   private configError: string | null = null;
-  private totals = { written: 0, spilled: 0, rejected: 0, replayed: 0 };
   private probeTimer: NodeJS.Timeout | undefined;
   private replaying: Promise<void> | undefined;
-  private warnedKeys = false;
 
   constructor(opts: WriterOptions) {
-    this.opts = {
-      batchSize: 5000,
-      bufferLines: 50_000,
-      maxRetryTimeMs: 10_000,
-      minRetryDelayMs: 200,
-      maxRetryDelayMs: 3000,
-      retryJitterMs: 200,
-      probeEveryMs: 1000,
-      maxPendingKeys: 2_000_000,
-      ...opts,
-    };
-    const log = opts.log;
-    if (!loggerInstalled) {
-      // the client logs through console by default; route it to pino at debug (we log outcomes ourselves)
-      setLogger({ error: (m, e) => log.debug({ err: e }, `influxdb-client: ${m}`), warn: (m, e) => log.debug({ err: e }, `influxdb-client: ${m}`) });
-      loggerInstalled = true;
-    }
+    this.opts = { ...WRITER_DEFAULTS, ...opts };
+    this.log = opts.log;
+    routeClientLog(this.log);
+    this.settlement = new Settlement(this.opts.maxPendingKeys, this.log);
     this.spill = new Spill(opts.spillDir);
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the client calls these hooks with its own `this`
     const self = this;
@@ -149,16 +133,21 @@ export class InfluxWriter {
     });
   }
 
+  /** idempotence keys of lines submitted and not yet known to be in the database */
+  get pendingKeys(): ReadonlySet<string> {
+    return this.settlement.pendingKeys;
+  }
+
   async open(): Promise<void> {
     const existing = await this.spill.open();
     if (existing > 0) {
-      this.opts.log.warn({ lines: existing, dir: this.spill.dir }, 'influx: spilled points from an earlier run will be replayed');
-      for (const f of this.spill.files()) for (const l of await this.spill.read(f)) this.addKey(l);
+      this.log.warn({ lines: existing, dir: this.spill.dir }, 'influx: spilled points from an earlier run will be replayed');
+      for (const f of this.spill.files()) for (const l of await this.spill.read(f)) this.settlement.addKey(l);
     }
     this.probeTimer = setInterval(() => {
       if (!this.replaying && (this.down || this.spill.lines > 0)) {
         this.replaying = this.replay()
-          .catch((err) => this.opts.log.error({ err }, 'influx: spill replay failed'))
+          .catch((err) => this.log.error({ err }, 'influx: spill replay failed'))
           .finally(() => (this.replaying = undefined));
       }
     }, this.opts.probeEveryMs);
@@ -173,19 +162,7 @@ export class InfluxWriter {
   private enqueue(lines: string[], replay: boolean): Promise<SubmitResult> {
     if (this.closed) return Promise.reject(Object.assign(new Error('influx writer is closed'), { code: 'E_STORE_CLOSED' }));
     if (!lines.length) return Promise.resolve({ written: 0, spilled: 0, rejected: 0 });
-    const done = new Promise<SubmitResult>((resolve) => {
-      const t: Ticket = { remaining: lines.length, written: 0, spilled: 0, rejected: 0, resolve };
-      for (const l of lines) {
-        const w = this.waiters.get(l);
-        if (w) {
-          // the same line twice in flight: one ticket entry per occurrence
-          w.push(t);
-        } else {
-          this.waiters.set(l, [t]);
-          this.addKey(l);
-        }
-      }
-    });
+    const done = this.settlement.track(lines);
     if (!replay && (this.down || this.spill.lines > 0)) {
       // outage or backlog on disk: straight to the spill, behind what is already there
       void this.spillLines(lines);
@@ -196,49 +173,30 @@ export class InfluxWriter {
     return done;
   }
 
-  private addKey(line: string): void {
-    const k = lineKey(line);
-    if (!k) return;
-    if (this.pendingKeys.size >= this.opts.maxPendingKeys) {
-      if (!this.warnedKeys) this.opts.log.warn('influx: too many pending points to remember; duplicate detection of spilled points is degraded');
-      this.warnedKeys = true;
-      return;
-    }
-    this.pendingKeys.add(k);
-  }
-
   private settle(lines: string[], outcome: Outcome): void {
-    for (const l of lines) {
-      const ts = this.waiters.get(l);
-      if (!ts) continue;
-      this.waiters.delete(l);
-      if (outcome !== 'spilled') {
-        const k = lineKey(l);
-        if (k) this.pendingKeys.delete(k);
-      }
-      this.totals[outcome]++;
-      for (const t of ts) {
-        t[outcome]++;
-        if (--t.remaining === 0) t.resolve({ written: t.written, spilled: t.spilled, rejected: t.rejected });
-      }
-    }
+    this.settlement.settle(lines, outcome);
   }
 
   private onWriteFailed(error: Error, lines: string[], attempt: number, expires: number): Promise<void> | void {
     const msg = serverMessage(error);
     this.lastError = msg;
     if (this.closed) return this.spillLines(lines);
-    if (error instanceof HttpError && REJECT_STATUSES.has(error.statusCode)) {
-      return this.rejectBisect(lines, error);
+    if (isRejection(error)) {
+      return bisect(lines, error, {
+        send: (half) => this.sendDirect(half),
+        written: (half) => this.settle(half, 'written'),
+        spill: (half) => this.spillLines(half),
+        reject: (line, detail) => this.rejectLine(line, detail),
+      });
     }
     if (error instanceof HttpError && error.statusCode < 429) {
       // credentials, missing database or endpoint: retrying will not help, losing data is not an option
       this.configError = msg;
       this.down = true;
-      this.opts.log.error({ status: error.statusCode, error: msg }, 'influx: write refused (check INFLUX_URL/TOKEN/BUCKET and INFLUX_API); points are spilled to disk');
+      this.log.error({ status: error.statusCode, error: msg }, 'influx: write refused (check INFLUX_URL/TOKEN/BUCKET and INFLUX_API); points are spilled to disk');
       return this.spillLines(lines);
     }
-    if (!this.down) this.opts.log.warn({ error: msg, attempt }, 'influx: write failed, retrying; new points go to the spill until the server answers');
+    if (!this.down) this.log.warn({ error: msg, attempt }, 'influx: write failed, retrying; new points go to the spill until the server answers');
     this.down = true;
     if (Date.now() >= expires || error.message.startsWith('Max retry time exceeded')) return this.spillLines(lines);
     return undefined; // the client retries with back-off and jitter, in its bounded buffer
@@ -249,16 +207,16 @@ export class InfluxWriter {
    * if the disk fails too, the lines stay in memory and go back to the client's write path in 1 s.
    */
   private async spillLines(lines: string[]): Promise<void> {
-    const todo = lines.filter((l) => this.waiters.has(l));
+    const todo = lines.filter((l) => this.settlement.waiting(l));
     if (!todo.length) return;
     try {
       await this.spill.append(todo);
     } catch (err) {
-      this.opts.log.error({ err, lines: todo.length }, 'influx: spill append FAILED; points stay in memory and are retried');
+      this.log.error({ err, lines: todo.length }, 'influx: spill append FAILED; points stay in memory and are retried');
       if (!this.closed) {
         setTimeout(() => {
           if (this.closed) return;
-          this.writeApi.writeRecords(todo.filter((l) => this.waiters.has(l)));
+          this.writeApi.writeRecords(todo.filter((l) => this.settlement.waiting(l)));
           this.writeApi.flush().catch(() => undefined);
         }, 1000).unref();
       }
@@ -276,91 +234,44 @@ export class InfluxWriter {
     });
   }
 
-  private async rejectBisect(lines: string[], error: Error): Promise<void> {
-    if (lines.length === 1) return this.rejectLine(lines[0]!, serverMessage(error));
-    const mid = lines.length >> 1;
-    for (const half of [lines.slice(0, mid), lines.slice(mid)]) {
-      try {
-        await this.sendDirect(half);
-        this.settle(half, 'written');
-      } catch (err) {
-        if (err instanceof HttpError && REJECT_STATUSES.has(err.statusCode)) await this.rejectBisect(half, err);
-        else await this.spillLines(half); // the server went away meanwhile: keep them for replay
-      }
-    }
-  }
-
   /** Record a rejected line as a dead letter (reason store_rejected, the server's message). */
   private async rejectLine(line: string, detail: string): Promise<void> {
-    const head = parseLineHead(line);
-    if (head.measurement === DEAD_LETTER) {
-      this.opts.log.error({ detail, line: line.slice(0, 500) }, 'influx: a dead letter was itself rejected; dropped');
+    const letter = rejectedLineLetter(line, detail, Date.now());
+    if (!letter) {
+      this.log.error({ detail, line: line.slice(0, 500) }, 'influx: a dead letter was itself rejected; dropped');
       this.settle([line], 'rejected');
       return;
     }
-    const stream = STREAM_OF_MEASUREMENT[head.measurement];
-    const deviceId = head.tags.device_id ?? null;
-    const kind = head.tags.kind as DeviceKind | undefined;
-    const topic = stream && deviceId && kind && (DEVICE_KINDS as readonly string[]).includes(kind) ? deviceTopic(kind, deviceId, stream) : `influx/${head.measurement}`;
-    const letter: DeadLetter = {
-      id: `store-${randomUUID()}`,
-      receivedAt: Date.now(),
-      topic,
-      deviceId,
-      reason: 'store_rejected',
-      detail: `InfluxDB rejected the point: ${detail}`.slice(0, 2000),
-      payload: line.slice(0, 65_536),
-    };
-    this.opts.log.warn({ deviceId, topic, detail }, 'influx: point rejected by the server, dead-lettered');
+    this.log.warn({ deviceId: letter.deviceId, topic: letter.topic, detail }, 'influx: point rejected by the server, dead-lettered');
     await this.enqueue([deadLetterToLine(letter)], false);
     this.settle([line], 'rejected');
   }
 
-  private async ping(): Promise<boolean> {
-    try {
-      const res = await fetch(`${this.opts.url.replace(/\/$/, '')}/ping`, { signal: AbortSignal.timeout(2000) });
-      await res.arrayBuffer();
-      return res.status === 204 || res.status === 200;
-    } catch {
-      return false;
-    }
-  }
-
   /** Replay spill files, oldest first, while the server answers. */
   private async replay(): Promise<void> {
-    if (!(await this.ping())) return;
-    if (this.configError) {
-      // try one replay chunk below; a success clears it
-      this.configError = null;
-    }
-    while (!this.closed) {
-      const f = await this.spill.oldest();
-      if (!f) break;
-      const lines = await this.spill.read(f);
-      let clean = true;
-      for (let i = 0; i < lines.length && !this.closed; i += this.opts.batchSize) {
-        const r = await this.enqueue(lines.slice(i, i + this.opts.batchSize), true);
-        this.totals.replayed += r.written;
-        if (r.spilled > 0) {
-          clean = false; // the server went away again; keep this file for the next round
-          break;
-        }
-      }
-      if (!clean || this.closed) return;
-      await this.spill.remove(f);
-      this.opts.log.info({ file: f.file, lines: lines.length, left: this.spill.lines }, 'influx: spill file replayed');
-    }
-    if (this.spill.lines <= 0 && !this.configError) this.down = false;
+    if (!(await ping(this.opts.url))) return;
+    // a config error: try one replay round; a success clears it
+    this.configError = null;
+    const empty = await replaySpill({
+      spill: this.spill,
+      batchSize: this.opts.batchSize,
+      log: this.log,
+      resend: (lines) => this.enqueue(lines, true),
+      closed: () => this.closed,
+      replayed: (n) => (this.settlement.totals.replayed += n),
+    });
+    if (empty && !this.configError) this.down = false;
   }
 
   stats(): WriterStats {
+    const t = this.settlement.totals;
     return {
-      buffered: this.waiters.size,
+      buffered: this.settlement.size,
       spilled: Math.max(0, this.spill.lines),
-      writtenTotal: this.totals.written,
-      spilledTotal: this.totals.spilled,
-      rejectedTotal: this.totals.rejected,
-      replayedTotal: this.totals.replayed,
+      writtenTotal: t.written,
+      spilledTotal: t.spilled,
+      rejectedTotal: t.rejected,
+      replayedTotal: t.replayed,
       down: this.down,
       lastError: this.lastError,
       configError: this.configError,
@@ -372,12 +283,12 @@ export class InfluxWriter {
     if (this.closed) return;
     clearInterval(this.probeTimer);
     const deadline = Date.now() + timeoutMs;
-    while (this.waiters.size > 0 && !this.down && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (this.settlement.size > 0 && !this.down && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     this.closed = true;
     await this.replaying?.catch(() => undefined);
-    if (this.waiters.size > 0) {
-      const left = [...this.waiters.keys()];
-      this.opts.log.warn({ lines: left.length }, 'influx: closing with unwritten points; spilled for the next start');
+    if (this.settlement.size > 0) {
+      const left = this.settlement.unsettled();
+      this.log.warn({ lines: left.length }, 'influx: closing with unwritten points; spilled for the next start');
       await this.spillLines(left).catch(() => undefined);
     }
     this.writeApi.dispose();

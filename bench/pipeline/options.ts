@@ -1,0 +1,14 @@
+import type { Config } from './run';
+
+export interface Opts {
+  rounds: number;
+  windowMs: number;
+  devices: number;
+  drainLimitMs: number;
+  maxRate: number;
+  minRate: number;
+  only: Config[];
+  persistence: 'level' | 'memory';
+  maxInFlight: number | null;
+}
+

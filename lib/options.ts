@@ -1,0 +1,15 @@
+/**
+ * One options object per component (aedes style): the defaults in one `DEFAULTS` object, the
+ * caller's options spread over them.
+ *
+ *   const DEFAULTS = { batchSize: 5000, flushMs: 250 };
+ *   const o = withDefaults(DEFAULTS, opts);   // o.batchSize: number
+ *
+ * Unlike a bare `{ ...DEFAULTS, ...opts }`, an option given as `undefined` (or `null`) keeps its
+ * default — the same as the `opts.x ?? default` it replaces.
+ */
+export function withDefaults<D extends object, O extends object>(defaults: D, opts: O): Omit<O, keyof D> & { [K in keyof D]: K extends keyof O ? Exclude<O[K], undefined | null> | D[K] : D[K] } {
+  const out: Record<string, unknown> = { ...(defaults as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(opts)) if (v !== undefined && v !== null) out[k] = v;
+  return out as never;
+}
