@@ -77,7 +77,7 @@ async function main() {
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
   const file = path.join(RESULTS_DIR, `${args.out ?? 'kill9'}.json`);
   const prev: unknown = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : [];
-  fs.writeFileSync(file, JSON.stringify([...(Array.isArray(prev) ? prev : []), result], null, 2) + '\n');
+  fs.writeFileSync(file, JSON.stringify([...(Array.isArray(prev) ? (prev as unknown[]) : []), result], null, 2) + '\n');
   fs.rmSync(dataDir, { recursive: true, force: true });
 }
 

@@ -153,12 +153,12 @@ program
   .option('--duration <s>', 'stop after s seconds', num('duration'))
   .addHelpText('after', FAULT_HELP('device'))
   .action(async (id: string, o: { config?: string; mqttUrl?: string; speed: number; fault: string[]; duration?: number }) => {
-    o.fault = deviceFaults(id, o.fault);
+    const faults = deviceFaults(id, o.fault);
     const c = readConfig(id, o.config);
     const log = createLogger('device-sim', loadConfig().LOG_LEVEL);
     try {
       const city = c.cityFile && fs.existsSync(c.cityFile) ? loadCity(c.cityFile) : loadCity();
-      const fleet = await startFleet({ configs: [c], city, mqttUrl: o.mqttUrl, speed: o.speed, faults: o.fault, log, strict: true });
+      const fleet = await startFleet({ configs: [c], city, mqttUrl: o.mqttUrl, speed: o.speed, faults, log, strict: true });
       await runFleetUntilDone(fleet, o.duration);
     } catch (err) {
       fail(`${(err as { code?: string }).code ?? 'E_SIM'}: ${(err as Error).message}`);
@@ -182,7 +182,7 @@ program
     if (!fs.existsSync(file)) fail(`no registry at ${file}`);
     if (!['air', 'noise', 'truck', 'camera'].includes(o.kind)) fail(`--kind must be air, noise, truck or camera`);
     const url = o.mqttUrl ?? mqttUrlOf(cfg);
-    const configs = provisionLoadDevices(file, o.devices, { kind: o.kind, brokerUrl: url });
+    const configs = provisionLoadDevices(file, o.devices, { kind: o.kind as 'air' | 'noise' | 'truck' | 'camera', brokerUrl: url }); // checked above
     const report = await runLoad({
       mqttUrl: url,
       configs,
