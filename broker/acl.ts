@@ -148,9 +148,10 @@ export function canPublishAlert(who: Identity, topic: string, payload: Buffer | 
     return no('alert_event_not_owned', `service ${who.id} (role ${who.role}) may publish only ${rule.events.join(', ')} alert events, not ${JSON.stringify(String(ev.event).slice(0, 40))}`);
   }
   const by = ev.by;
+  const byText = String(by);
   if (rule.by === 'self') {
-    if (by !== undefined && by !== who.id && !(SELF_NAMES[who.role] ?? []).includes(String(by))) {
-      return no('alert_by_mismatch', `service ${who.id} may not publish an alert event by ${JSON.stringify(String(by).slice(0, 40))}`);
+    if (by !== undefined && by !== who.id && !(SELF_NAMES[who.role] ?? []).includes(byText)) {
+      return no('alert_by_mismatch', `service ${who.id} may not publish an alert event by ${JSON.stringify(byText.slice(0, 40))}`);
     }
   } else if (typeof by !== 'string' || !by || serviceIds(by)) {
     return no('alert_by_mismatch', `alert events from ${who.id} must name the console user who acted, not ${JSON.stringify(String(by).slice(0, 40))}`);

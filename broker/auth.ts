@@ -61,7 +61,8 @@ interface Will {
 
 export interface Authenticator {
   preConnect(client: Client, packet: ConnectPacket, cb: (err: Error | null, ok: boolean) => void): void;
-  authenticate(client: Client, username: string | undefined, password: Buffer | undefined, cb: (err: AuthenticateError | null, ok: boolean | null) => void): void;
+  // a property, not a method: handed to Aedes unbound (`authenticate: auth.authenticate`)
+  authenticate: (client: Client, username: string | undefined, password: Buffer | undefined, cb: (err: AuthenticateError | null, ok: boolean | null) => void) => void;
   identityOf(client: Client | null): Identity | undefined;
   /** forget a client that went away */
   released(client: Client): void;

@@ -39,7 +39,7 @@ export function createAuthorizer(opts: { auth: Authenticator; registry: Registry
   const orphanIdentity = (clientId: string | undefined): Identity | undefined => (clientId ? directory.activeDeviceOfClientId(clientId) : undefined);
 
   return {
-    authorizePublish(client: Client | null, packet: PublishPacket, cb: (err?: Error | null) => void): void {
+    authorizePublish: (client: Client | null, packet: PublishPacket, cb: (err?: Error | null) => void): void => {
       const isWill = !client || (client as unknown as { will?: unknown }).will === packet;
       const who = auth.identityOf(client) ?? (client ? undefined : orphanIdentity((packet as { clientId?: string }).clientId));
       const topic = who ? unmount(who, packet.topic) : packet.topic;
@@ -63,7 +63,7 @@ export function createAuthorizer(opts: { auth: Authenticator; registry: Registry
       else cb(err);
     },
 
-    authorizeSubscribe(client: Client, sub: Subscription, cb: (err: Error | null, sub?: Subscription | null) => void): void {
+    authorizeSubscribe: (client: Client, sub: Subscription, cb: (err: Error | null, sub?: Subscription | null) => void): void => {
       const who = auth.identityOf(client);
       const filter = who ? unmount(who, sub.topic) : sub.topic;
       const decision = who ? canSubscribe(who, filter) : { ok: false as const, reason: 'unknown_client', detail: 'unauthenticated client' };

@@ -170,7 +170,7 @@ export class BatchedLevelPersistence extends AsyncLevelPersistence {
     const p = new Packet(packet);
     const value = msgpack.encode(p); // the same bytes for every subscriber
     // all in the same pending group, so one waiter covers them (and no un-awaited promise can reject unhandled)
-    for (let i = 0; i < subs.length - 1; i++) this.#add({ type: 'put', key: outgoingKey(subs[i]!.clientId, p.brokerId, p.brokerCounter), value }, false);
+    for (let i = 0; i < subs.length - 1; i++) void this.#add({ type: 'put', key: outgoingKey(subs[i]!.clientId, p.brokerId, p.brokerCounter), value }, false);
     await this.#add({ type: 'put', key: outgoingKey(subs.at(-1)!.clientId, p.brokerId, p.brokerCounter), value }, true);
   }
 
@@ -201,11 +201,12 @@ export class BatchedLevelPersistence extends AsyncLevelPersistence {
     c.byMessageId.delete(packet.messageId!);
     c.messageIdOfKey.delete(f.key);
     if (c.byMessageId.size === 0) this.#inFlight.delete(client.id);
-    this.#add({ type: 'del', key: f.key }, false);
+    void this.#add({ type: 'del', key: f.key }, false); // not awaited: settles with the pending group (it never rejects alone)
     return { cmd: f.cmd, topic: f.topic, qos: f.qos, brokerId: f.brokerId, brokerCounter: f.brokerCounter, messageId: packet.messageId };
   }
 
   override outgoingStream(client: ClientRef): Readable {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- a generator cannot be an arrow function: `self` is its `this`
     const self = this;
     async function* gen() {
       await self.flush();
@@ -228,7 +229,7 @@ export class BatchedLevelPersistence extends AsyncLevelPersistence {
 
 // `super` is not reachable from the generator above
 function super_outgoingStream(self: BatchedLevelPersistence, client: ClientRef): Readable {
-  return AsyncLevelPersistence.prototype.outgoingStream.call(self, client);
+  return (AsyncLevelPersistence.prototype as InstanceType<typeof AsyncLevelPersistence>).outgoingStream.call(self, client);
 }
 
 /** The Aedes persistence object (callback + promise API), on an open `level` database. */

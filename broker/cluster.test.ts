@@ -105,6 +105,7 @@ describe.runIf(run)('broker cluster on Redis: 2 brokers + 2 ingest workers + Inf
         httpPorts[id] = await freePort();
       }
     };
+    // eslint-disable-next-line prefer-const -- brokerA is restarted below, brokerB never
     let [brokerA, brokerB] = await Promise.all([startBroker('a', dirA), startBroker('b', dirB)]);
 
     const workerDirs = [dirOf('worker-0'), dirOf('worker-1')];

@@ -194,7 +194,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerHandl
     if (err instanceof AuthError || err instanceof AclError) return; // counted and logged where decided
     const ctx = { clientId: clip(client?.id), remote: (client?.conn as { remoteAddress?: string } | undefined)?.remoteAddress, code: (err as { code?: unknown }).code };
     let reason: string | null;
-    const code = String((err as { code?: unknown }).code ?? '');
+    const code = String((err as { code?: string | number }).code ?? '');
     if (err instanceof FrameError) reason = err.reason;
     else if (code.startsWith('WS_ERR')) reason = 'websocket';
     else if (/^E[A-Z]+$/.test(code) || NOT_PROTOCOL.test(err.message)) reason = null;

@@ -62,7 +62,7 @@ export function importOsmGeoJson(fc: { type?: string; features?: GeoFeature[] },
       skip('no geometry');
       continue;
     }
-    const osmId = String(p['@id'] ?? p.id ?? f.id ?? `${ways.length}`);
+    const osmId = String((p['@id'] ?? p.id ?? f.id ?? `${ways.length}`) as string | number);
     if (typeof p.highway === 'string') {
       const cls = HIGHWAY_CLASS[p.highway];
       if (!cls || (p.highway === 'service' && !opts.includeService)) {
@@ -81,9 +81,9 @@ export function importOsmGeoJson(fc: { type?: string; features?: GeoFeature[] },
     if (g.type === 'Polygon' || g.type === 'MultiPolygon') {
       const geom = g as DistrictFeature['geometry'];
       if (p.natural === 'water' || p.place === 'sea' || p.natural === 'bay' || p.waterway === 'riverbank') {
-        water.push({ type: 'Feature', geometry: geom, properties: { name: String(p.name ?? 'agua'), kind: p.place === 'sea' || p.natural === 'bay' ? 'sea' : p.water === 'lake' ? 'lake' : 'river' } });
+        water.push({ type: 'Feature', geometry: geom, properties: { name: String((p.name as string | undefined) ?? 'agua'), kind: p.place === 'sea' || p.natural === 'bay' ? 'sea' : p.water === 'lake' ? 'lake' : 'river' } });
       } else if ((p.boundary === 'administrative' && Number(p.admin_level) >= 9) || p.place === 'suburb' || p.place === 'neighbourhood' || p.place === 'quarter') {
-        districts.push({ type: 'Feature', geometry: geom, properties: { id: osmId, name: String(p.name ?? osmId) } });
+        districts.push({ type: 'Feature', geometry: geom, properties: { id: osmId, name: String((p.name as string | undefined) ?? osmId) } });
       } else skip('other polygon');
       continue;
     }
@@ -117,7 +117,14 @@ export function importOsmGeoJson(fc: { type?: string; features?: GeoFeature[] },
 
   // bbox, centre, depots, routes
   let [w, s, e, n] = [Infinity, Infinity, -Infinity, -Infinity];
-  for (const f of streets) for (const [x, y] of f.geometry.coordinates) (w = Math.min(w, x)), (e = Math.max(e, x)), (s = Math.min(s, y)), (n = Math.max(n, y));
+  for (const f of streets) {
+    for (const [x, y] of f.geometry.coordinates) {
+      w = Math.min(w, x);
+      e = Math.max(e, x);
+      s = Math.min(s, y);
+      n = Math.max(n, y);
+    }
+  }
   const center: Position = [(w + e) / 2, (s + n) / 2];
   const g = new StreetGraph(streets);
   // keep the largest connected part for routing
@@ -160,7 +167,7 @@ export function importOsmGeoJson(fc: { type?: string; features?: GeoFeature[] },
 }
 
 export function importOsmFile(input: string, out: string, opts: ImportOptions): ImportReport {
-  const fc = JSON.parse(fs.readFileSync(input, 'utf8'));
+  const fc = JSON.parse(fs.readFileSync(input, 'utf8')) as Parameters<typeof importOsmGeoJson>[0];
   const report = importOsmGeoJson(fc, opts);
   saveCity(out, report.city);
   return report;

@@ -56,7 +56,10 @@ export class StreetGraph {
     for (const [k, q] of this.nodes) {
       if (!this.adj.has(k) || (filter && !filter(k))) continue;
       const d = distanceM(p, q);
-      if (d < bestD) (bestD = d), (best = k);
+      if (d < bestD) {
+        bestD = d;
+        best = k;
+      }
     }
     return best;
   }
@@ -133,7 +136,10 @@ export class StreetGraph {
       const n = stack.pop()!;
       for (const e of this.adj.get(n) ?? []) {
         const m = this.other(e, n);
-        if (!seen.has(m)) seen.add(m), stack.push(m);
+        if (!seen.has(m)) {
+          seen.add(m);
+          stack.push(m);
+        }
       }
     }
     return seen;
@@ -166,7 +172,6 @@ export function buildRoute(g: StreetGraph, plan: RoutePlan, rng: Rng, visitedGlo
   let node = plan.startNode;
   let heading: number | null = null;
   const visited = new Set<string>();
-  let lastEdge: Edge | null = null;
   for (let i = 0; i < plan.collectSegments; i++) {
     const options = g.adj.get(node) ?? []; // turning back is allowed (penalised below): crews turn at the district's edge
     if (!options.length) break;
@@ -186,7 +191,10 @@ export function buildRoute(g: StreetGraph, plan: RoutePlan, rng: Rng, visitedGlo
         const turn = Math.abs(((h - heading + 540) % 360) - 180);
         score += turn < 30 ? 1.2 : turn < 120 ? 0.6 : -2;
       }
-      if (score > bestScore) (bestScore = score), (best = e);
+      if (score > bestScore) {
+        bestScore = score;
+        best = e;
+      }
     }
     const e = best!;
     const m = g.other(e, node);

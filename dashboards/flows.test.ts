@@ -18,7 +18,7 @@ import { TEST_PASSWORD, writeTestRegistry } from '../testing/registry-fixture';
 import { buildFlows, renderFlows, FLOWS_FILE } from './build-flows';
 
 const require = createRequire(import.meta.url);
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// node-red-node-test-helper ships no types
 const helper: any = require('node-red-node-test-helper');
 const core = (p: string) => require(`@node-red/nodes/core/${p}`);
 const NODES = [core('network/10-mqtt.js'), core('function/10-function.js'), core('common/20-inject.js'), core('network/21-httprequest.js'), core('storage/10-file.js'), core('common/60-link.js')];

@@ -93,7 +93,7 @@ export async function backfillFleet(o: BackfillOptions): Promise<BackfillReport>
           await Promise.all(
             emits.slice(i, i + inFlight).map((e) => {
               const topic = cfg.topics.publish[e.stream];
-              if (!topic) return undefined;
+              if (!topic) return Promise.resolve();
               p.published++;
               return o.publish(cfg.deviceId, topic, JSON.stringify(e.payload)).then(
                 () => void p.acked++,

@@ -227,7 +227,7 @@ export async function runCheck(o: CheckOptions): Promise<CheckResult> {
     if (!d.ok) add('ranges', false, `reading invalid (${d.reason}): ${d.detail}`);
     else {
       const out = Object.entries(reading).filter(([k, v]) => typeof v === 'number' && SANE[k] && (v < SANE[k]![0] || v > SANE[k]![1]));
-      add('ranges', out.length === 0, out.length ? `out of plausible range: ${out.map(([k, v]) => `${k}=${v} (expected ${SANE[k]![0]}–${SANE[k]![1]})`).join(', ')}` : 'reading inside plausible ranges');
+      add('ranges', out.length === 0, out.length ? `out of plausible range: ${out.map(([k, v]) => `${k}=${String(v)} (expected ${SANE[k]![0]}–${SANE[k]![1]})`).join(', ')}` : 'reading inside plausible ranges');
     }
 
     // 6 publish

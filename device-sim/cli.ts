@@ -108,7 +108,7 @@ program
   .option('--fault <spec>', 'fault spec, repeatable: <target>:<fault>[:param][@afterS][+forS] (see below)', collect, [] as FaultSpec[])
   .option('--duration <s>', 'stop after s seconds', num('duration'))
   .addHelpText('after', FAULT_HELP('fleet'))
-  .action(async (o) => {
+  .action(async (o: { devicesDir?: string; mqttUrl?: string; speed?: number; backfillHours?: number; only?: string; fault: FaultSpec[]; duration?: number }) => {
     const cfg = loadConfig();
     const log = createLogger('device-sim', cfg.LOG_LEVEL);
     const dir = o.devicesDir ?? path.join(cfg.DATA_DIR, 'devices');
@@ -152,13 +152,13 @@ program
   .option('--fault <spec>', 'fault spec, repeatable: <fault>[:param][@afterS][+forS] (the device is implied; see below)', collectForDevice, [] as string[])
   .option('--duration <s>', 'stop after s seconds', num('duration'))
   .addHelpText('after', FAULT_HELP('device'))
-  .action(async (id: string, o) => {
-    o.fault = deviceFaults(id, o.fault);
+  .action(async (id: string, o: { config?: string; mqttUrl?: string; speed: number; fault: string[]; duration?: number }) => {
+    const faults = deviceFaults(id, o.fault);
     const c = readConfig(id, o.config);
     const log = createLogger('device-sim', loadConfig().LOG_LEVEL);
     try {
       const city = c.cityFile && fs.existsSync(c.cityFile) ? loadCity(c.cityFile) : loadCity();
-      const fleet = await startFleet({ configs: [c], city, mqttUrl: o.mqttUrl, speed: o.speed, faults: o.fault, log, strict: true });
+      const fleet = await startFleet({ configs: [c], city, mqttUrl: o.mqttUrl, speed: o.speed, faults, log, strict: true });
       await runFleetUntilDone(fleet, o.duration);
     } catch (err) {
       fail(`${(err as { code?: string }).code ?? 'E_SIM_FAILED'}: ${(err as Error).message}`);
@@ -176,13 +176,13 @@ program
   .option('--qos <q>', 'QoS 0 or 1', num('qos'), 1)
   .option('--mqtt-url <url>', 'broker URL')
   .option('--json', 'print the report as JSON only')
-  .action(async (o) => {
+  .action(async (o: { devices: number; rate: number; duration: number; registry?: string; kind: string; qos: number; mqttUrl?: string; json?: boolean }) => {
     const cfg = loadConfig();
     const file = o.registry ?? registryFileOf(cfg);
     if (!fs.existsSync(file)) fail(`no registry at ${file}`);
     if (!['air', 'noise', 'truck', 'camera'].includes(o.kind)) fail(`--kind must be air, noise, truck or camera`);
     const url = o.mqttUrl ?? mqttUrlOf(cfg);
-    const configs = provisionLoadDevices(file, o.devices, { kind: o.kind, brokerUrl: url });
+    const configs = provisionLoadDevices(file, o.devices, { kind: o.kind as 'air' | 'noise' | 'truck' | 'camera', brokerUrl: url }); // checked above
     const report = await runLoad({
       mqttUrl: url,
       configs,
@@ -225,7 +225,7 @@ program
   })
   .option('--timeout <s>', 'seconds to wait for the reading to show up', num('timeout'), 15)
   .option('--json', 'print the result as JSON')
-  .action(async (id: string, o) => {
+  .action(async (id: string, o: { config?: string; mqttUrl?: string; api?: string; apiUser?: string; apiPassword?: string; at?: string; clockOffset?: number; timeout: number; json?: boolean }) => {
     const cfg = loadConfig();
     const c = readConfig(id, o.config);
     let at: { lat: number; lon: number } | undefined;

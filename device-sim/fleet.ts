@@ -77,7 +77,7 @@ export interface Fleet {
   /** the configs of the devices running */
   configs(): DeviceConfig[];
   /** publish a history reading on a device's own connection (QoS 1; resolves on the PUBACK) — backfill.ts */
-  publishHistory(deviceId: string, topic: string, text: string): Promise<void>;
+  publishHistory: (deviceId: string, topic: string, text: string) => Promise<void>;
 }
 
 /** defaults of the options (lib/options.ts) */
@@ -224,6 +224,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
     const t = setTimeout(() => reject(new Error(what)), ms);
     p.then(
       (v) => (clearTimeout(t), resolve(v)),
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the original rejection, passed through
       (e) => (clearTimeout(t), reject(e)),
     );
   });

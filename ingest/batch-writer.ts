@@ -74,6 +74,7 @@ function rejectedIndexes(err: unknown, n: number): Map<number, string> | null {
   const out = new Map<number, string>();
   for (const r of e.rejected as { index?: unknown; detail?: unknown }[]) {
     if (typeof r?.index !== 'number' || r.index < 0 || r.index >= n) return null;
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- the store's reply, any JSON, as String() prints it
     out.set(r.index, String(r.detail ?? 'refused by the store'));
   }
   return out;

@@ -84,7 +84,7 @@ export function classifyMessage(
   }
   if (!isTelemetryStream(d.stream)) {
     // parseDeviceTopic only lets contract streams through; this guards a future contract change.
-    return reject(d.deviceId, 'unknown_topic', `stream "${d.stream}" is not telemetry`);
+    return reject(d.deviceId, 'unknown_topic', `stream "${d.stream as string}" is not telemetry`);
   }
   const ts = (d.payload as { ts: number }).ts;
   const record = {

@@ -43,7 +43,8 @@ export type { IngestCounters } from './metrics';
 export type { RuleEngine } from './rule-engine';
 
 /** Build the rule engine once ingest can publish for it (rules publish AlertEvents through ingest's connection). */
-export type RuleEngineFactory = (ctx: { publish(alert: AlertEvent): void; publishGeofence(e: GeofenceEvent): void }) => RuleEngine;
+// properties, not methods: rule engines take them unbound (`({ publish }) => …`)
+export type RuleEngineFactory = (ctx: { publish: (alert: AlertEvent) => void; publishGeofence: (e: GeofenceEvent) => void }) => RuleEngine;
 
 export interface StartIngestOptions {
   /** the device registry (a RegistryView; reloads apply at once) */
@@ -146,7 +147,7 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
   const live = new LiveStateBook(1000);
   let stopping = false;
 
-  // eslint-disable-next-line prefer-const
+  // eslint-disable-next-line prefer-const -- assigned once below; the metrics closure reads it before that
   let writer: BatchWriter;
   const metrics = createIngestMetrics({ inFlight: () => writer?.inFlight() ?? 0, storeHealth: () => store.health() });
 

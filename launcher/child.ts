@@ -6,7 +6,7 @@
  * the IPC channel; Ctrl-C in the terminal is left to the supervisor (it stops the core first, then
  * the broker); when the supervisor is gone (the IPC channel closes) the child stops on its own.
  */
-import { ConfigError, loadConfig } from '../lib/config';
+import { ConfigError, loadConfig, type Config } from '../lib/config';
 import { createLogger } from '../lib/log';
 import { RegistryView } from '../registry/registry';
 import { brokerLimitsOf, startBroker } from '../broker/index';

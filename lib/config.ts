@@ -230,7 +230,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   for (let i = 0; i < ports.length; i++) {
     for (let j = i + 1; j < ports.length; j++) {
       if (merged[ports[i]!] === merged[ports[j]!]) {
-        problems.push({ variable: ports[j]!, value: merged[ports[j]!], message: `${ports[j]}=${merged[ports[j]!]} is the same port as ${ports[i]}; every server needs its own port` });
+        problems.push({ variable: ports[j]!, value: merged[ports[j]!], message: `${ports[j]}=${String(merged[ports[j]!])} is the same port as ${ports[i]}; every server needs its own port` });
       }
     }
   }

@@ -42,6 +42,7 @@ export const MAX_LOGGED_INPUT = 128;
 /** Cut remote input for a log line: at most `max` characters, with the original length noted. */
 export function clip(v: unknown, max = MAX_LOGGED_INPUT): string | undefined {
   if (v === undefined || v === null) return undefined;
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- any remote value, as String() prints it (never throws, unlike JSON.stringify)
   const s = String(v);
   return s.length > max ? `${s.slice(0, max)}…(${s.length} chars)` : s;
 }

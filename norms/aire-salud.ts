@@ -215,7 +215,7 @@ export class HourlyAverager {
       const v = r[p];
       if (!valid(v)) continue;
       let m = this.hours.get(p);
-      if (!m) this.hours.set(p, (m = new Map()));
+      if (!m) this.hours.set(p, (m = new Map<number, { sum: number; w: number }>()));
       const b = m.get(h) ?? { sum: 0, w: 0 };
       b.sum += v * w;
       b.w += w;

@@ -27,7 +27,7 @@ import { CITY_LIMITS, registryCityProblems } from './registry-city';
 import { importOsmFile } from '../city/import-osm';
 import { provisionDemo } from '../demo/provision';
 import { loadRegistryFile, parseRegistry, RegistryError } from './registry';
-import { NOISE_ZONES, type DeviceState, type RegistryDevice } from './schema';
+import { NOISE_ZONES, type DeviceState } from './schema';
 
 const num = (v: string) => {
   const n = Number(v);
@@ -112,7 +112,7 @@ program
   .option('--broker <url>', 'broker URL for the config')
   .option('--api <url>', 'console API URL for the commissioning check')
   .action(
-    guard((o) => {
+    guard((o: DeviceOptions & { status: string; out?: string; broker?: string; api?: string }) => {
       const kind = o.kind as DeviceKind;
       if (!(DEVICE_KINDS as readonly string[]).includes(kind)) fail(`error: --kind: "${o.kind}" is not one of ${DEVICE_KINDS.join(', ')}`);
       if (o.status !== 'planned' && o.status !== 'active') fail(`error: --status: "${o.status}" is not one of planned, active`);
@@ -147,7 +147,7 @@ program
   .option('--api <url>', 'console API URL for the commissioning check')
   .option('--quiet-secrets', 'do not print secrets (they are in the files)')
   .action(
-    guard((ids: string[], o) => {
+    guard((ids: string[], o: { all?: boolean; newSecret?: boolean; out?: string; broker?: string; api?: string; quietSecrets?: boolean }) => {
       const file = registryOf(program.opts());
       const reg = loadRegistryFile(file);
       const list = o.all ? reg.devices.filter((d) => d.status !== 'retired').map((d) => d.id) : ids;
@@ -169,7 +169,7 @@ program
   .option('--out <dir>', 'also write the config here')
   .option('--broker <url>')
   .action(
-    guard((id: string, o) => {
+    guard((id: string, o: { out?: string; broker?: string }) => {
       const file = registryOf(program.opts());
       const r = rotateDevice(file, id, path.join(cfg().DATA_DIR, 'devices'), { outDir: o.out, brokerUrl: o.broker });
       showSecret(id, r.config.secret, r.files.join(' and '));
@@ -191,7 +191,7 @@ program
   .description('retire a device (it can no longer connect; its data stays)')
   .option('--devices-dir <dir>', 'remove its rendered config from here (default DATA_DIR/devices)')
   .action(
-    guard((id: string, o) => {
+    guard((id: string, o: { devicesDir?: string }) => {
       retireDevice(registryOf(program.opts()), id, o.devicesDir ?? path.join(cfg().DATA_DIR, 'devices'));
       process.stdout.write(`device ${id}: retired\n`);
     }),
@@ -204,7 +204,7 @@ program
   .option('--cost <n>', 'scrypt N', num)
   .option('--broker <url>')
   .action(
-    guard((o) => {
+    guard((o: { dataDir?: string; cost?: number; broker?: string }) => {
       const c = cfg();
       const r = provisionDemo(o.dataDir ?? c.DATA_DIR, { cost: o.cost, brokerUrl: o.broker ?? mqttUrlOf(c), apiUrl: `http://127.0.0.1:${c.HTTP_PORT}` });
       process.stdout.write(`${r.created ? 'provisioned' : 'kept'} ${r.registryFile}; device configs in ${r.devicesDir}; service secrets in ${r.servicesFile}${r.issued.length ? `; issued: ${r.issued.join(', ')}` : ''}\n`);
@@ -220,7 +220,7 @@ program
   .option('--routes <n>', 'truck routes to build', num, 0)
   .option('--include-service', 'include highway=service roads')
   .action(
-    guard((input: string, o) => {
+    guard((input: string, o: { out: string; name: string; depot: [number, number][]; routes: number; includeService?: boolean }) => {
       const r = importOsmFile(input, o.out, { name: o.name, depots: o.depot, routes: o.routes, includeService: !!o.includeService });
       const skipped = Object.entries(r.skipped).map(([k, v]) => `${k}: ${v}`).join(', ');
       process.stdout.write(`${o.out}: ${r.city.streets.features.length} street segments from ${r.ways} ways, ${r.city.districts.features.length} districts, ${r.city.water.features.length} water polygons, ${r.city.routes.length} routes${skipped ? `; skipped ${skipped}` : ''}\n`);

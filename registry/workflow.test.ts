@@ -156,7 +156,7 @@ describe('registry workflow (devices + sim CLIs, real broker)', () => {
       const h = await sim([cmd, '--help'], env);
       expect(h.code).toBe(0);
       for (const f of FAULT_TYPES) expect(h.stdout, `${cmd} --help lists ${f}`).toMatch(new RegExp(`^  ${f}\\b`, 'm'));
-      expect(h.stdout).toMatch(/Examples:\n  --fault /);
+      expect(h.stdout).toMatch(/Examples:\n {2}--fault /);
     }
     expect((await sim(['device', '--help'], env)).stdout).toMatch(/--fault skew:600 /);
     // `--fault skew:600` without repeating the id: the device runs with its clock 10 min ahead

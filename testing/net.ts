@@ -31,7 +31,7 @@ export async function waitFor<T>(fn: () => Promise<T> | T, timeoutMs = 10_000, e
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last as Error)}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

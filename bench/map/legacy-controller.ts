@@ -357,16 +357,16 @@ export class LegacyMapController {
       if (key === this.alertsKey) return;
       this.alertsKey = key;
     }
-    src.setData(data);
+    void src.setData(data);
     this.setDataCalls++;
   }
 
   setReplayData(tracks: FeatureCollection, marks: FeatureCollection): void {
-    this.map.getSource<GeoJSONSource>(SRC.replayTracks)?.setData(tracks);
-    this.map.getSource<GeoJSONSource>(SRC.replayMarks)?.setData(marks);
+    void this.map.getSource<GeoJSONSource>(SRC.replayTracks)?.setData(tracks);
+    void this.map.getSource<GeoJSONSource>(SRC.replayMarks)?.setData(marks);
   }
   setReplayVehicles(v: FeatureCollection): void {
-    this.map.getSource<GeoJSONSource>(SRC.replayVehicles)?.setData(v);
+    void this.map.getSource<GeoJSONSource>(SRC.replayVehicles)?.setData(v);
   }
 
   /** Colour street segments served / missed (feature-state on the streets source: no new data). */

@@ -39,7 +39,7 @@ export class Spans {
     const o = obj as Record<string, (...args: unknown[]) => unknown>;
     const orig = o[method];
     if (typeof orig !== 'function') throw new Error(`bench spans: ${method} is not a method`);
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the wrapper below is a `function` (it keeps the caller's `this`)
     const spans = this;
     const name = `__span_${cat}`;
     const wrapped = {
@@ -95,6 +95,7 @@ export class Spans {
 }
 
 /** A ~10 ms busy loop the CPU profile can see (its name survives minification): aligns profile time with performance.now(). */
+// eslint-disable-next-line @typescript-eslint/unbound-method -- a method only for its name in the CPU profile; it uses no `this`
 export const __benchSync = {
   __benchSync(): number {
     const t = performance.now();

@@ -12,6 +12,7 @@ export interface MarkerWatch {
 export function watchMarker(read: () => Promise<number[]>): MarkerWatch {
   const seen = new Map<number, number>();
   let busy = false;
+  // eslint-disable-next-line @typescript-eslint/no-misused-promises -- a bench harness: a rejection should end it (unhandled rejection)
   const timer = setInterval(async () => {
     if (busy) return;
     busy = true;

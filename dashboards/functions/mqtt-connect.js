@@ -4,7 +4,7 @@ const raw = env.get('CITY_MQTT_URL') || 'mqtt://127.0.0.1:1883';
 let u;
 try {
   u = new URL(raw);
-} catch (err) {
+} catch {
   node.error({ code: 'E_MQTT_URL', detail: 'CITY_MQTT_URL is not a URL: ' + raw });
   return null;
 }

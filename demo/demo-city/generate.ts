@@ -87,7 +87,7 @@ export function generateDemoCity(seed = DEMO_SEED): City {
     node.push([]);
     nodeXY.push([]);
     for (let r = 0; r < ROWS; r++) {
-      let x = c * STEP + (c === 0 || c === COLS - 1 ? 0 : jitter(rng));
+      const x = c * STEP + (c === 0 || c === COLS - 1 ? 0 : jitter(rng));
       let y = r * STEP + (r === 0 ? 0 : jitter(rng));
       const coast = coastY(x) - 90;
       if (y > coast) {

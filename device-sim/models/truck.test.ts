@@ -24,7 +24,12 @@ export function checkRouteOrder(routeId: string, emits: Emit[], tolM = 10): { fi
     const dists = route.segments.map((id) => pointLineDistanceM(p, seg.get(id)!));
     maxOffM = Math.max(maxOffM, Math.min(...dists));
     let next = -1;
-    for (let i = ptr; i < dists.length; i++) if (dists[i]! <= tolM) (next = i), (i = dists.length);
+    for (let i = ptr; i < dists.length; i++) {
+      if (dists[i]! <= tolM) {
+        next = i;
+        break;
+      }
+    }
     if (next < 0) backwards++;
     else ptr = next;
     furthest = Math.max(furthest, ptr);

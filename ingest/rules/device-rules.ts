@@ -105,7 +105,10 @@ export function deviceRules(ctx: RuleContext, modeOf: (dev: RegistryDevice, at: 
     if (at - lagCache.at >= LAG_EVERY_MS || at < lagCache.at) {
       const offsets: number[] = [];
       const ids = new Set<string>();
-      for (const [id, o] of latestOffset) if (at - o.at <= LAG_WINDOW_MS) (offsets.push(o.offset), ids.add(id));
+      for (const [id, o] of latestOffset) if (at - o.at <= LAG_WINDOW_MS) {
+        offsets.push(o.offset);
+        ids.add(id);
+      }
       lagCache = { at, offsets: offsets.sort((a, b) => a - b), ids };
     }
     const { offsets, ids } = lagCache;

@@ -28,7 +28,12 @@ export interface RouteGeom {
 
 function bboxOf(coords: Position[]): [number, number, number, number] {
   let a = Infinity, b = Infinity, c = -Infinity, d = -Infinity;
-  for (const [x, y] of coords) (a = Math.min(a, x)), (b = Math.min(b, y)), (c = Math.max(c, x)), (d = Math.max(d, y));
+  for (const [x, y] of coords) {
+    a = Math.min(a, x);
+    b = Math.min(b, y);
+    c = Math.max(c, x);
+    d = Math.max(d, y);
+  }
   return [a, b, c, d];
 }
 

@@ -38,7 +38,7 @@ describe('device → broker → ingest → API → WebSocket', () => {
     const tr = await fetch(`http://127.0.0.1:${api.port}/api/auth/ticket`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ path: '/api/live' }) });
     const ws = new WebSocket(`ws://127.0.0.1:${api.port}${((await tr.json()) as { url: string }).url}`);
     const msgs: LiveMessage[] = [];
-    ws.on('message', (d) => msgs.push(JSON.parse(String(d)) as LiveMessage));
+    ws.on('message', (d) => msgs.push(JSON.parse((d as Buffer).toString('utf8')) as LiveMessage));
     await waitFor(() => msgs.length > 0, 5000, 20, 'snapshot');
     expect(msgs[0]!.type).toBe('snapshot');
 

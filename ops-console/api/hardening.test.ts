@@ -45,7 +45,7 @@ describe('tokens never reach the log (item 8)', () => {
       const tk = (await (await fetch(`${base}/api/auth/ticket`, { method: 'POST', headers: { 'content-type': 'application/json', ...H(token) }, body: JSON.stringify({ path: '/api/live' }) })).json()) as { ticket: string; url: string };
       const ws = new WebSocket(`ws://127.0.0.1:${stack.api.port}${tk.url}`);
       const first = await new Promise<string>((res, rej) => {
-        ws.once('message', (d) => res(String(d)));
+        ws.once('message', (d) => res((d as Buffer).toString('utf8')));
         ws.once('error', rej);
       });
       expect(JSON.parse(first).type).toBe('snapshot');

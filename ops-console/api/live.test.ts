@@ -45,7 +45,7 @@ async function liveClient(username: string) {
   const ws = new WebSocket(`ws://127.0.0.1:${api.port}${await ticketUrl(token)}`);
   sockets.push(ws);
   const msgs: LiveMessage[] = [];
-  ws.on('message', (d) => msgs.push(JSON.parse(String(d)) as LiveMessage));
+  ws.on('message', (d) => msgs.push(JSON.parse((d as Buffer).toString('utf8')) as LiveMessage));
   await new Promise<void>((res, rej) => {
     ws.once('open', () => res());
     ws.once('error', rej);
@@ -194,7 +194,7 @@ describe('live stream over a real broker', () => {
         frames.push(decodePositions(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)));
         bytes.bin += buf.byteLength;
       } else {
-        json.push(JSON.parse(String(d)) as LiveMessage);
+        json.push(JSON.parse((d as Buffer).toString('utf8')) as LiveMessage);
         bytes.json += buf.byteLength;
       }
     });
@@ -238,7 +238,7 @@ describe('live stream over a real broker', () => {
     // a new columnar client's snapshot names every numbered device
     const ws2 = new WebSocket(`ws://127.0.0.1:${api.port}${await ticketUrl(token)}&format=columnar`);
     sockets.push(ws2);
-    const snap = await new Promise<LiveSnapshot>((res) => ws2.once('message', (d) => res(JSON.parse(String(d)) as LiveSnapshot)));
+    const snap = await new Promise<LiveSnapshot>((res) => ws2.once('message', (d) => res(JSON.parse((d as Buffer).toString('utf8')) as LiveSnapshot)));
     expect(snap.positionIds).toEqual(expect.arrayContaining(['truck-100', 'truck-119']));
     expect(new Set(snap.positionIds!.map((id, i) => names.get(i) === id)).has(false)).toBe(false);
   });

@@ -27,7 +27,7 @@ import type { TelemetryStore } from '../../store/types';
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts');
 const hasWeb = fs.existsSync(path.join(WEB_DIST, 'index.html'));
 
-type Stop = () => Promise<unknown> | unknown;
+type Stop = () => unknown; // sync or async
 
 describe.skipIf(!hasWeb || !hasChromium())('web console end to end (real stack, headless Chromium)', () => {
   const stops: Stop[] = [];

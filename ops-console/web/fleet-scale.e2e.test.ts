@@ -32,7 +32,7 @@ const FLEET = 3000;
 const CLUSTER = 100;
 const SILENT = 'bulk-02999';
 
-type Stop = () => Promise<unknown> | unknown;
+type Stop = () => unknown; // sync or async
 
 /** Console-side handles the test reads (window.__cityops, window.__cityopsRenders). */
 interface C {

@@ -100,7 +100,7 @@ export function createQlClient(opts: { url: string; token: string; api: InfluxAp
     }
     let json: { results?: QlResult[]; error?: string } = {};
     try {
-      json = JSON.parse(text);
+      json = JSON.parse(text) as typeof json;
     } catch {
       throw queryError(`InfluxDB /query answered ${res.status}: ${text.slice(0, 200)}`, res.status);
     }

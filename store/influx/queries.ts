@@ -119,7 +119,7 @@ const toPlateRow = (r: Row): PlateReadRow => ({
   confidence: num(r.confidence),
   direction: r.direction as PlateReadRow['direction'],
   lane: num(r.lane),
-  district: String(r.district ?? ''),
+  district: String((r.district as string | undefined) ?? ''), // a tag: always a string
 });
 
 export async function plateSearch(ql: QlClient, q: PlateSearchQuery): Promise<PlateReadRow[]> {

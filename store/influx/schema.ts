@@ -72,7 +72,7 @@ export function recordToLine(r: AnyTelemetryRecord): string {
     ['district', r.district],
   ];
   const extra = EXTRA_TAGS[r.stream] ?? [];
-  for (const k of extra) tags.push([k, String(p[k] ?? '')]);
+  for (const k of extra) tags.push([k, String((p[k] as string | number | undefined) ?? '')]);
   const fields: [string, unknown][] = [];
   for (const [k, v] of Object.entries(p)) {
     if (k === 'ts' || v === undefined || extra.includes(k)) continue;
@@ -116,7 +116,7 @@ export type Row = Record<string, unknown>;
 const parseJsonString = (v: unknown): string => {
   if (typeof v !== 'string') return '';
   try {
-    const s = JSON.parse(v);
+    const s: unknown = JSON.parse(v);
     return typeof s === 'string' ? s : v;
   } catch {
     return v;
@@ -150,7 +150,7 @@ export function rowToRecord(stream: TelemetryStream, row: Row): AnyTelemetryReco
     ts: Number(row.time),
     receivedAt: Number(row.receivedAt),
     late: row.late === true,
-    district: String(row.district ?? ''),
+    district: String((row.district as string | undefined) ?? ''), // a tag: always a string
     payload,
   } as AnyTelemetryRecord;
 }

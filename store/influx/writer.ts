@@ -106,6 +106,7 @@ export class InfluxWriter {
     routeClientLog(this.log);
     this.settlement = new Settlement(this.opts.maxPendingKeys, this.log);
     this.spill = new Spill(opts.spillDir);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the client calls these hooks with its own `this`
     const self = this;
     this.writeApi = new InfluxDB({ url: opts.url, transport: opts.transport }).getWriteApi(opts.org, opts.bucket, 'ns', {
       batchSize: this.opts.batchSize,

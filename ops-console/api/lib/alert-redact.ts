@@ -40,7 +40,7 @@ export function hasPlate(a: Alert): boolean {
 
 export interface AlertRedactor {
   /** the alert without plate text (unchanged when it has none) */
-  redact(a: Alert): Alert;
+  redact: (a: Alert) => Alert;
   /** the alerts as `plates` allows (unchanged for plate roles) */
   alertsFor(alerts: Alert[], plates: boolean): Alert[];
 }

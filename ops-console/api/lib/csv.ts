@@ -9,7 +9,7 @@ const FORMULA_START = /^[=+\-@\t\r]/;
 
 export function csvCell(v: unknown): string {
   if (v === null || v === undefined) return '';
-  let s = typeof v === 'object' ? JSON.stringify(v) : String(v);
+  let s = typeof v === 'object' ? JSON.stringify(v) : String(v as string | number | boolean | bigint);
   if (typeof v !== 'number' && typeof v !== 'bigint' && FORMULA_START.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }

@@ -107,7 +107,7 @@ function placesFor(city: City | null, rules: FleetRules): PlaceIndex {
   const key = `${rules.placeRadiusM}|${rules.depotRadiusM}`;
   const holder = (city ?? placeCache) as object;
   let m = placeCache.get(holder);
-  if (!m) placeCache.set(holder, (m = new Map()));
+  if (!m) placeCache.set(holder, (m = new Map<string, PlaceIndex>()));
   let idx = m.get(key);
   if (!idx) m.set(key, (idx = new PlaceIndex(city, rules.placeRadiusM, rules.depotRadiusM)));
   return idx;

@@ -56,9 +56,9 @@ export async function airIndex(ctx: PlannerCtx, q: RangeIds): Promise<AirIndexRo
       const expected = 3600 / (dev?.intervals.dataS ?? 60);
       if (b.count < DEFAULT_MIN_HOUR_COVERAGE * expected) continue;
       let byP = hourly.get(b.deviceId);
-      if (!byP) hourly.set(b.deviceId, (byP = new Map()));
+      if (!byP) hourly.set(b.deviceId, (byP = new Map<MeasuredPollutant, Map<number, number>>()));
       let m = byP.get(p);
-      if (!m) byP.set(p, (m = new Map()));
+      if (!m) byP.set(p, (m = new Map<number, number>()));
       m.set(b.t, b.mean);
     }
   }

@@ -22,6 +22,7 @@ const READS = ['track', 'truckEvents', 'series', 'plateCounts', 'plateSearch', '
 export function storeWithSignal(store: TelemetryStore, signal: AbortSignal): TelemetryStore {
   const bound = Object.create(store) as TelemetryStore;
   for (const m of READS) {
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called as read.call(store, …) below
     const read = store[m] as (q: unknown, o?: ReadOptions) => Promise<unknown>;
     (bound as unknown as Record<string, unknown>)[m] = (q: unknown, o?: ReadOptions) => read.call(store, q, { ...o, signal: o?.signal ? AbortSignal.any([o.signal, signal]) : signal });
   }

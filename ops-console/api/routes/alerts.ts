@@ -35,7 +35,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   /** the people an alert can be assigned to: console users, not service logins (registry accounts such as nodered), not disabled ones */
   const assignees = (): { username: string; role: Role }[] => {
     const services = new Set(app.ctx.registry.registry.services.map((s) => s.id));
-    const active = (app.users as { isActive?(username: string): boolean }).isActive;
+    const active = (app.users as { isActive?: (username: string) => boolean }).isActive; // called with .call(app.users, …)
     return app.users
       .list()
       .filter((u) => !services.has(u.username) && u.role !== 'public' && (active ? active.call(app.users, u.username) : true))

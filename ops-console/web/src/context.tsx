@@ -10,15 +10,16 @@ import type { DeviceSummary } from './api/types';
 
 export interface ConsoleCtx {
   lang: Lang;
-  setLang(l: Lang): void;
-  t(key: MsgKey | string, vars?: Record<string, string | number>): string;
+  // properties, not methods: views destructure them (`const { t } = useConsole()`)
+  setLang: (l: Lang) => void;
+  t: (key: MsgKey | (string & {}), vars?: Record<string, string | number>) => string;
   model: LiveModel;
   map: MapController | null;
   session: Session;
   basemap: Basemap;
   devices: DeviceSummary[];
   timeZone: string;
-  select(id: string | null): void;
+  select: (id: string | null) => void;
   selected: string | null;
 }
 
@@ -28,7 +29,7 @@ export function useConsole(): ConsoleCtx {
   if (!c) throw new Error('useConsole outside the console');
   return c;
 }
-export const makeT = (lang: Lang) => (key: MsgKey | string, vars?: Record<string, string | number>) => translate(lang, key, vars);
+export const makeT = (lang: Lang) => (key: MsgKey | (string & {}), vars?: Record<string, string | number>) => translate(lang, key, vars);
 
 /** Re-render on alert changes only (a low-rate signal), never per live message. */
 export function useAlertsRevision(model: LiveModel): number {

@@ -396,7 +396,7 @@ const en: Partial<Record<MsgKey, string>> = {
 
 export const DICTIONARY: Record<Lang, Partial<Record<MsgKey, string>>> = { es, en };
 
-export function t(lang: Lang, key: MsgKey | string, vars?: Record<string, string | number>): string {
+export function t(lang: Lang, key: MsgKey | (string & {}), vars?: Record<string, string | number>): string {
   const raw = DICTIONARY[lang][key as MsgKey] ?? DICTIONARY.es[key as MsgKey] ?? key;
   return vars ? raw.replace(/\{(\w+)\}/g, (m, k: string) => (k in vars ? String(vars[k]) : m)) : raw;
 }

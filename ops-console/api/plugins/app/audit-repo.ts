@@ -48,7 +48,7 @@ export function createAuditRepo(db: OpsDb): AuditRepo {
       if (f.from !== undefined) w.add('at_ms >= ?', f.from);
       if (f.to !== undefined) w.add('at_ms < ?', f.to);
       const rows = await db.all(
-        `SELECT * FROM audit_log ${w} ORDER BY id DESC LIMIT ${f.limit}`,
+        `SELECT * FROM audit_log ${w.toString()} ORDER BY id DESC LIMIT ${f.limit}`,
         w.params,
       );
       return rows.map((r) => ({

@@ -131,7 +131,7 @@ export async function createGeofenceRepo(db: OpsDb): Promise<GeofenceRepo> {
       // visits overlapping [from, to)
       if (f.to !== undefined) w.add('entered_at < ?', f.to);
       if (f.from !== undefined) w.add('(exited_at IS NULL OR exited_at >= ?)', f.from);
-      const rows = await db.all(`SELECT * FROM geofence_visits ${w} ORDER BY entered_at DESC, visit_id LIMIT ${Math.max(1, Math.min(10_000, Math.floor(f.limit)))}`, w.params);
+      const rows = await db.all(`SELECT * FROM geofence_visits ${w.toString()} ORDER BY entered_at DESC, visit_id LIMIT ${Math.max(1, Math.min(10_000, Math.floor(f.limit)))}`, w.params);
       return rows.map(visitOf);
     },
   };

@@ -157,7 +157,7 @@ export class LiveHub {
     socket.on('message', (data) => {
       // the only client message: {"type":"resync"} asks for a fresh snapshot
       try {
-        if ((JSON.parse(String(data)) as { type?: string }).type === 'resync') this.sendSnapshot(c, 'resync');
+        if ((JSON.parse((data as Buffer).toString('utf8')) as { type?: string }).type === 'resync') this.sendSnapshot(c, 'resync');
       } catch {
         /* ignore anything else */
       }

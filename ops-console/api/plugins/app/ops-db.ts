@@ -97,6 +97,7 @@ function toPlain(v: unknown): string | number | boolean | null {
   if (v === null || v === undefined) return null;
   if (typeof v === 'bigint') return Number(v);
   if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- DuckDB's other values (dates, decimals, lists) print themselves
   return String(v);
 }
 

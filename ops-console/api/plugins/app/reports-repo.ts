@@ -105,13 +105,13 @@ export function createReportsRepo(db: OpsDb): ReportsRepo {
     if (ids.length) {
       const w = new Where();
       w.in('duplicate_of', ids);
-      for (const r of await db.all(`SELECT id, duplicate_of FROM open311_requests ${w} ORDER BY id`, w.params)) {
+      for (const r of await db.all(`SELECT id, duplicate_of FROM open311_requests ${w.toString()} ORDER BY id`, w.params)) {
         const k = String(r.duplicate_of);
         dups.set(k, [...(dups.get(k) ?? []), String(r.id)]);
       }
       const c = new Where();
       c.in('request_id', ids);
-      for (const r of await db.all(`SELECT request_id FROM open311_contacts ${c}`, c.params)) contacts.add(String(r.request_id));
+      for (const r of await db.all(`SELECT request_id FROM open311_contacts ${c.toString()}`, c.params)) contacts.add(String(r.request_id));
     }
     return rows.map((r) => {
       const state = String(r.state) as ReportState;
@@ -197,7 +197,7 @@ export function createReportsRepo(db: OpsDb): ReportsRepo {
       if (f.from !== undefined) w.add('requested_at >= ?', f.from);
       if (f.to !== undefined) w.add('requested_at < ?', f.to);
       if (f.district) w.add('district = ?', f.district);
-      const rows = await db.all(`SELECT * FROM open311_requests ${w} ORDER BY requested_at DESC, id DESC LIMIT ${Math.floor(f.limit)}`, w.params);
+      const rows = await db.all(`SELECT * FROM open311_requests ${w.toString()} ORDER BY requested_at DESC, id DESC LIMIT ${Math.floor(f.limit)}`, w.params);
       return hydrate(rows);
     },
     async setState(id, ch) {

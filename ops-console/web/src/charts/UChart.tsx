@@ -86,7 +86,7 @@ export function UChart({ data, series, height = 180, yLabel, time = true, testId
       plot.current = null;
     };
     // recreate only when the series change
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- recreate only when the series change (see above)
   }, [key, height, time, xRange?.[0], xRange?.[1], xLabel, yFromZero, timeZone]);
 
   useEffect(() => {

@@ -40,7 +40,7 @@ const addDays = (date: string, n: number): string => {
 const daysBetween = (a: string, b: string): number => Math.round((Date.parse(`${b}T00:00:00Z`) - Date.parse(`${a}T00:00:00Z`)) / 86_400_000);
 const localDayCount = (from: number, to: number, tz: string): number => daysBetween(localDate(from, tz), localDate(to - 1, tz)) + 1;
 
-function Table<R>({ rows, columns, testId, onRow, selected, rowKey }: { rows: R[]; columns: Column<R>[]; testId: string; onRow?(r: R): void; selected?: string | null; rowKey?(r: R): string }) {
+function Table<R>({ rows, columns, testId, onRow, selected, rowKey }: { rows: R[]; columns: Column<R>[]; testId: string; onRow?: (r: R) => void; selected?: string | null; rowKey?: (r: R) => string }) {
   const { lang, timeZone } = useConsole();
   return (
     <div className="table-scroll">

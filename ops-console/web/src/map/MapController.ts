@@ -369,7 +369,7 @@ export class MapController {
       if (key === this.alertsKey) return;
       this.alertsKey = key;
     }
-    src.setData(data);
+    void src.setData(data); // MapLibre applies it in its worker; nothing waits for it
     this.setDataCalls++;
   }
 

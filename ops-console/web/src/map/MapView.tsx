@@ -15,7 +15,7 @@ import type { LayerKey } from '../live/model';
 import { MapController } from './MapController';
 
 
-export function MapView({ style, onReady, onSelect }: { style: StyleSpecification | string; onReady(c: MapController | null): void; onSelect(s: { id: string; kind: LayerKey } | null): void }) {
+export function MapView({ style, onReady, onSelect }: { style: StyleSpecification | string; onReady: (c: MapController | null) => void; onSelect: (s: { id: string; kind: LayerKey } | null) => void }) {
   const ref = useRef<HTMLDivElement>(null);
   const ctx = useConsole();
   const ctxRef = useRef(ctx);
@@ -96,14 +96,14 @@ export function MapView({ style, onReady, onSelect }: { style: StyleSpecificatio
     });
     (window as unknown as { __cityops: unknown }).__cityops = { controller, model: c.model };
     let alive = true;
-    controller.ready.then(() => alive && onReady(controller));
+    void controller.ready.then(() => alive && onReady(controller));
     return () => {
       alive = false;
       onReady(null);
       controller.destroy();
     };
     // the map is created once per console session; style changes need a reload
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- created once per console session (see above)
   }, []);
 
   return <div ref={ref} className="map" data-testid="map" />;

@@ -163,7 +163,7 @@ export class GeofenceDraw {
       else if (this.vertices.length > 1) features.push({ type: 'Feature', properties: {}, geometry: { type: 'LineString', coordinates: this.vertices } });
       for (const v of this.vertices) features.push({ type: 'Feature', properties: {}, geometry: { type: 'Point', coordinates: v } });
     }
-    (this.map.getSource(SRC) as GeoJSONSource | undefined)?.setData({ type: 'FeatureCollection', features } as FeatureCollection);
+    void (this.map.getSource(SRC) as GeoJSONSource | undefined)?.setData({ type: 'FeatureCollection', features } as FeatureCollection);
     for (const l of this.listeners) l();
   }
 }

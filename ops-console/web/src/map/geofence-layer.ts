@@ -80,7 +80,7 @@ export class GeofenceLayer {
   set(list: readonly Geofence[], highlight: string | null = this.highlight): void {
     this.list = [...list];
     this.highlight = highlight;
-    (this.map?.getSource(GEOFENCE_SOURCE) as GeoJSONSource | undefined)?.setData(geofenceFeatures(this.list, highlight));
+    void (this.map?.getSource(GEOFENCE_SOURCE) as GeoJSONSource | undefined)?.setData(geofenceFeatures(this.list, highlight));
   }
 
   get geofences(): readonly Geofence[] {

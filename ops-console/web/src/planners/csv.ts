@@ -4,7 +4,7 @@ export function toCsv(rows: Record<string, unknown>[], columns?: string[]): stri
   const cell = (v: unknown): string => {
     if (v === null || v === undefined) return '';
     if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-    const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
+    const s = typeof v === 'object' ? JSON.stringify(v) : String(v as string | bigint);
     // a text cell a spreadsheet would run as a formula (= + - @, tab, CR) gets a leading apostrophe
     return /[",\r\n]/.test(s) || /^[=+\-@\t\r]/.test(s) ? `"${(/^[=+\-@\t\r]/.test(s) ? "'" : '') + s.replace(/"/g, '""')}"` : s;
   };

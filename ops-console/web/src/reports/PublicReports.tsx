@@ -29,7 +29,7 @@ async function loadBasemap(): Promise<Basemap> {
   return PLACEHOLDER_BASEMAP;
 }
 
-export function PublicReports({ lang, setLang }: { lang: Lang; setLang(l: Lang): void }) {
+export function PublicReports({ lang, setLang }: { lang: Lang; setLang: (l: Lang) => void }) {
   const tr = (k: string, v?: Record<string, string | number>) => t(lang, k, v);
   const [followId, setFollowId] = useState<string>(() => new URLSearchParams(location.search).get('id') ?? '');
   const [tab, setTab] = useState<'new' | 'follow'>(followId ? 'follow' : 'new');
@@ -65,7 +65,7 @@ export function PublicReports({ lang, setLang }: { lang: Lang; setLang(l: Lang):
   );
 }
 
-function NewReport({ lang, onCreated }: { lang: Lang; onCreated(id: string): void }) {
+function NewReport({ lang, onCreated }: { lang: Lang; onCreated: (id: string) => void }) {
   const tr = (k: string, v?: Record<string, string | number>) => t(lang, k, v);
   const mapRef = useRef<HTMLDivElement>(null);
   const [service, setService] = useState<ServiceCode>('missed_collection');
@@ -185,7 +185,7 @@ function NewReport({ lang, onCreated }: { lang: Lang; onCreated(id: string): voi
   );
 }
 
-function FollowReport({ lang, initialId, justCreated, onLookup }: { lang: Lang; initialId: string; justCreated: boolean; onLookup(id: string): void }) {
+function FollowReport({ lang, initialId, justCreated, onLookup }: { lang: Lang; initialId: string; justCreated: boolean; onLookup: (id: string) => void }) {
   const tr = (k: string, v?: Record<string, string | number>) => t(lang, k, v);
   const [input, setInput] = useState(initialId);
   const tz = CITY_TZ;

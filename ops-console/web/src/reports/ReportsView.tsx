@@ -125,7 +125,7 @@ function ReportDetail({ id, canAct }: { id: string; canAct: boolean }) {
     const m = new Marker({ color: '#f97316' }).setLngLat([r.lon, r.lat]).addTo(map.map);
     map.map.flyTo({ center: [r.lon, r.lat], zoom: 16, duration: 400 });
     return () => void m.remove();
-  }, [map, r?.id, r?.lat, r?.lon]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [map, r?.id, r?.lat, r?.lon]); // eslint-disable-line react-hooks/exhaustive-deps -- the marker follows the report's place, not each refetch
 
   const apply = async (confirmWithoutEvidence: boolean) => {
     setErr(null);

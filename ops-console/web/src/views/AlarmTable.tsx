@@ -57,7 +57,7 @@ export function AlarmTable() {
     to: parsedOrUndefined(f.to, timeZone),
   };
   const q = useQuery({ queryKey: ['alerts', query, rev], queryFn: ({ signal }) => listAlerts(query, signal), placeholderData: keepPreviousData });
-  const rows = q.data?.alerts ?? [];
+  const rows = useMemo(() => q.data?.alerts ?? [], [q.data]);
   const districts = useMemo(() => [...new Set(devices.map((d) => d.district))].sort(), [devices]);
   const rules = useMemo(() => [...new Set([...Object.keys(RULE_TEXT), ...rows.map((a) => a.rule)])].sort((a, b) => ruleName(lang, a).localeCompare(ruleName(lang, b), lang)), [rows, lang]);
   // a selection only holds rows that are shown
@@ -268,7 +268,7 @@ function parsedOrUndefined(text: string, timeZone: string): number | undefined {
 }
 
 /** A date-time field in the Mexican format whatever the browser's language (native pickers follow it). */
-function DateTimeInput({ value, onChange, testId }: { value: string; onChange(e: React.ChangeEvent<HTMLInputElement>): void; testId: string }) {
+function DateTimeInput({ value, onChange, testId }: { value: string; onChange: (e: React.ChangeEvent<HTMLInputElement>) => void; testId: string }) {
   const { t } = useConsole();
   const bad = value.trim() !== '' && parseMxDateTime(value) === null;
   return (
@@ -291,7 +291,7 @@ const HISTORY_KEYS: Record<string, string> = {
 };
 
 /** One alert: phrase, escalation, actions, comment box, full history. */
-function AlarmDetail({ id, onClose }: { id: string; onClose(): void }) {
+function AlarmDetail({ id, onClose }: { id: string; onClose: () => void }) {
   const { t, lang, timeZone, model, session } = useConsole();
   const rev = useThrottledAlertsRevision(model);
   useRevealVersion();

@@ -133,7 +133,7 @@ function CameraBlock({ d }: { d: DeviceDetail }) {
   );
 }
 
-export function DevicePanel({ id, onClose }: { id: string; onClose(): void }) {
+export function DevicePanel({ id, onClose }: { id: string; onClose: () => void }) {
   const { t, lang, timeZone, model } = useConsole();
   const q = useQuery({ queryKey: ['device', id], queryFn: () => api<DeviceDetail>(`/api/devices/${encodeURIComponent(id)}`), refetchInterval: 5_000 });
   const d = q.data;
@@ -145,6 +145,7 @@ export function DevicePanel({ id, onClose }: { id: string; onClose(): void }) {
     return () => clearInterval(h);
   }, []);
   const live = model.devices.get(id);
+  // eslint-disable-next-line react-hooks/exhaustive-deps -- the live model updates `live` in place: lastSeen marks a new reading
   const latest = useMemo(() => ({ ...(d?.latest ?? {}), ...(live?.latest ?? {}) }), [d, live, live?.lastSeen]);
   const plates = model.plates.get(id) ?? [];
   // ingest's reason when the device is not reporting normally (credentials refused, clock, payloads)

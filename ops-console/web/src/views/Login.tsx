@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { login, ApiError } from '../api/client';
 import { t, type Lang } from '../i18n';
 
-export function Login({ lang, setLang }: { lang: Lang; setLang(l: Lang): void }) {
+export function Login({ lang, setLang }: { lang: Lang; setLang: (l: Lang) => void }) {
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [busy, setBusy] = useState(false);

@@ -116,7 +116,7 @@ export function ReplayView() {
     map.setReplayVehicles({ type: 'FeatureCollection', features });
     if (follow && features[0]) map.map.jumpTo({ center: (features[0].geometry as unknown as { coordinates: [number, number] }).coordinates });
   };
-  useEffect(() => drawVehicles(cursor), [cursor, loaded, follow]); // eslint-disable-line react-hooks/exhaustive-deps
+  useEffect(() => drawVehicles(cursor), [cursor, loaded, follow]); // eslint-disable-line react-hooks/exhaustive-deps -- the redraw triggers; drawVehicles reads the latest tracks
 
   // playback loop: advance the cursor, at most 10 React updates per second
   useEffect(() => {

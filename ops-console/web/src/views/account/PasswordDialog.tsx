@@ -16,7 +16,7 @@ export function PasswordButton() {
   );
 }
 
-function PasswordDialog({ onClose }: { onClose(): void }) {
+function PasswordDialog({ onClose }: { onClose: () => void }) {
   const { t } = useConsole();
   const [current, setCurrent] = useState('');
   const [password, setPassword] = useState('');

@@ -22,7 +22,7 @@ function formOf(d: AdminDeviceRow): Form {
   const f = { ...EMPTY };
   for (const k of Object.keys(EMPTY) as (keyof Form)[]) {
     const v = (d as Record<string, unknown>)[k];
-    if (v !== undefined && v !== null) f[k] = String(v);
+    if (v !== undefined && v !== null) f[k] = String(v as string | number | boolean);
   }
   return f;
 }

@@ -75,7 +75,7 @@ export function GeofencesAdmin() {
       map.remove();
     };
     // one map per visit of the screen; the style does not change meanwhile
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- one map per visit (see above)
   }, [style === null]);
 
   useEffect(() => {
