@@ -187,7 +187,7 @@ export function allowedForm(name: keyof typeof VARIABLES): string {
  * its value when set and valid, else its default (loadConfig reports a bad value where it runs).
  */
 export function readVariable<K extends keyof Config>(name: K, env: Record<string, string | undefined> = process.env): Config[K] {
-  const schema = VARIABLES[name].schema as TSchema & { default: Config[K] };
+  const schema = VARIABLES[name].schema as unknown as TSchema & { default: Config[K] };
   const v = env[name];
   return v !== undefined && v !== '' && Value.Check(schema, v) ? (v as Config[K]) : schema.default;
 }

@@ -24,6 +24,7 @@ export const ERROR_AREAS = {
   EXPORT: 'export jobs',
   REPORT: 'citizen reports in the console',
   OPEN311: 'the public Open311 endpoint',
+  STATE: 'the state level across municipalities (/api/state)',
 } as const;
 export type ErrorArea = keyof typeof ERROR_AREAS;
 export type ErrorCode<A extends string = ErrorArea> = `E_${A}_${string}`;

@@ -19,7 +19,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig, mqttUrlOf, registryFileOf } from '../lib/config';
 import { DEVICE_KINDS, PLATE_DIRECTIONS, type DeviceKind } from '../contract';
-import { activateDevice, addDevice, AdminError, cityOfRegistry, deviceSpec, renderDevice, retireDevice, rotateDevice } from './admin';
+import { activateDevice, addDevice, AdminError, cityOfRegistry, deviceSpec, renderDevice, retireDevice, rotateDevice, type DeviceOptions } from './admin';
 import { cityFileFor, DEMO_CITY_FILE, saveCity } from '../city/city';
 import { generateDemoCity } from '../demo/demo-city/generate';
 import { renderDeviceConfig, writeDeviceConfig } from './device-config';
