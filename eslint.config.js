@@ -10,15 +10,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: [
-      '**/node_modules/**',
-      '**/dist/**',
-      'bench/results/**',
-      'data/**',
-      '.data/**',
-      'test-artifacts/**',
-      'coverage/**',
-    ],
+    ignores: ['**/node_modules/**', '**/dist/**', 'bench/results/**', 'data/**', '.data/**', 'test-artifacts/**', 'coverage/**'],
   },
   js.configs.recommended,
   {
@@ -41,10 +33,7 @@ export default tseslint.config(
       // returned promise is ignored by React by design. Arguments and other places still checked.
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { attributes: false } }],
       // `_`-prefixed names are deliberately unused (positional callback parameters, rest omits).
-      '@typescript-eslint/no-unused-vars': [
-        'error',
-        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', ignoreRestSiblings: true },
-      ],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', ignoreRestSiblings: true }],
       // `cond ? a() : b()` and `x && f()` as statements are this code's idiom for a two-way call.
       '@typescript-eslint/no-unused-expressions': ['error', { allowShortCircuit: true, allowTernary: true }],
     },

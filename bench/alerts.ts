@@ -27,6 +27,9 @@ const report = await runAlertScenario({
 console.log('\n' + formatReport(report));
 const out = path.join(RESULTS_DIR, 'alerts.json');
 fs.mkdirSync(path.dirname(out), { recursive: true });
-fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, load: os.loadavg() }, report }, null, 2) + '\n');
+fs.writeFileSync(
+  out,
+  JSON.stringify({ date: new Date().toISOString(), machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, load: os.loadavg() }, report }, null, 2) + '\n',
+);
 console.log(`\nwrote ${out}`);
 process.exit(0);

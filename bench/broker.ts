@@ -161,4 +161,8 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[2] === '--serve') serve(process.argv[3]!, process.argv[4]!).catch((e) => (console.error(e), process.exit(1)));
-else main().then(() => process.exit(0), (e) => (console.error(e), process.exit(1)));
+else
+  main().then(
+    () => process.exit(0),
+    (e) => (console.error(e), process.exit(1)),
+  );

@@ -43,10 +43,15 @@ function spawnTs(name: string, script: string, env: Record<string, string>): Pro
   return { name, child, out: () => out, exited: new Promise((r) => child.once('exit', () => r())) };
 }
 const until = (p: Proc, text: string) =>
-  waitFor(() => {
-    if (p.child.exitCode !== null) throw new Error(`${p.name} exited: ${p.out().slice(-2000)}`);
-    return p.out().includes(text);
-  }, 90_000, 100, `${p.name}: ${text}`);
+  waitFor(
+    () => {
+      if (p.child.exitCode !== null) throw new Error(`${p.name} exited: ${p.out().slice(-2000)}`);
+      return p.out().includes(text);
+    },
+    90_000,
+    100,
+    `${p.name}: ${text}`,
+  );
 
 /** INFO commandstats → calls per command; round trips = client requests (MULTI…EXEC and EVALSHA once, their inner commands not) */
 function redisCost(stats: Record<string, { calls: number }>) {
@@ -71,7 +76,18 @@ async function round1(pairs: number, redis: Awaited<ReturnType<typeof startRedis
     for (let i = 0; i < pairs; i++) {
       const dir = path.join(base, `broker-${i}`);
       writeBenchRegistry(path.join(dir, 'registry.json'), devices);
-      procs.push(spawnTs(`broker ${i}`, 'broker/cli.ts', { DATA_DIR: dir, HOST: '127.0.0.1', BROKER_PERSISTENCE: 'redis', REDIS_URL: redis.url, BROKER_ID: `b${i}`, MQTT_PORT: String(ports[i]), MQTT_WS_PORT: '0', METRICS_PORT: String(await freePort()) }));
+      procs.push(
+        spawnTs(`broker ${i}`, 'broker/cli.ts', {
+          DATA_DIR: dir,
+          HOST: '127.0.0.1',
+          BROKER_PERSISTENCE: 'redis',
+          REDIS_URL: redis.url,
+          BROKER_ID: `b${i}`,
+          MQTT_PORT: String(ports[i]),
+          MQTT_WS_PORT: '0',
+          METRICS_PORT: String(await freePort()),
+        }),
+      );
     }
     await Promise.all(procs.map((p) => until(p, 'broker ready')));
     const workers: Proc[] = [];
@@ -141,11 +157,16 @@ async function round1(pairs: number, redis: Awaited<ReturnType<typeof startRedis
     const store = await openInfluxStore({ url: influxUrl, token: '', org: '', bucket, api: 'v1', spillDir: path.join(base, 'spill') });
     let stored = 0;
     try {
-      await waitFor(async () => {
-        stored = 0;
-        for (const d of devices) stored += await store.count({ deviceId: d.id, stream: 'gps', from: firstTs - 1, to: firstTs + 10_000_000 });
-        return stored >= acked;
-      }, 120_000, 500, 'every acknowledged fix stored');
+      await waitFor(
+        async () => {
+          stored = 0;
+          for (const d of devices) stored += await store.count({ deviceId: d.id, stream: 'gps', from: firstTs - 1, to: firstTs + 10_000_000 });
+          return stored >= acked;
+        },
+        120_000,
+        500,
+        'every acknowledged fix stored',
+      );
     } finally {
       await store.close();
     }
@@ -190,7 +211,17 @@ async function main() {
   const b = rounds[0]!;
   printTable([
     ['pairs', 'ack/s', 'stored/s', '× 1 pair', 'Redis RT/msg', 'cmds/msg', 'CPU ms/msg broker', 'ingest', 'redis'],
-    ...rounds.map((r) => [r.pairs, r.ackPerS, r.storedPerS, round(r.storedPerS / b.storedPerS, 2), r.redisRoundTripsPerMsg, r.redisCommandsPerMsg, r.cpuMsPerMsg.broker, r.cpuMsPerMsg.ingest, r.cpuMsPerMsg.redis]),
+    ...rounds.map((r) => [
+      r.pairs,
+      r.ackPerS,
+      r.storedPerS,
+      round(r.storedPerS / b.storedPerS, 2),
+      r.redisRoundTripsPerMsg,
+      r.redisCommandsPerMsg,
+      r.cpuMsPerMsg.broker,
+      r.cpuMsPerMsg.ingest,
+      r.cpuMsPerMsg.redis,
+    ]),
   ]);
   // the 16-core figure, as a calculation from the measured CPU cost per message. Every broker node
   // receives every city/ message from Redis (one pattern per node), so a broker's cost per message
@@ -202,7 +233,13 @@ async function main() {
   const redisCap = 1000 / c.redis;
   const calc = `16 cores, ${big.pairs} pairs: 16 × 1000 ms / (${c.broker} broker + ${c.ingest} ingest + ${c.redis} Redis = ${round(perMsg, 3)} ms CPU per message, all processes of the round) = ${round(cores16)} msg/s if CPU were the only limit; Redis is one thread: 1000 / ${c.redis} = ${round(redisCap)} msg/s at most; so ≈ ${round(Math.min(cores16, redisCap))} msg/s (InfluxDB's CPU not counted: its own machine in a deployment). Measured here on ${machine().cores} cores at load ${machine().loadavg[0]}: ${big.storedPerS} stored/s — latency-bound (each connection's publishes are handled one after another, each waiting for Redis), not CPU-bound`;
   console.log(calc);
-  const file = writeResult('cluster', { settings: { seconds: SECONDS, pairs: PAIRS, trucks: TRUCKS, window: WINDOW }, rounds, ratioTo1Pair: rounds.map((r) => round(r.storedPerS / b.storedPerS, 2)), calculation16Cores: calc, machine: machine() });
+  const file = writeResult('cluster', {
+    settings: { seconds: SECONDS, pairs: PAIRS, trucks: TRUCKS, window: WINDOW },
+    rounds,
+    ratioTo1Pair: rounds.map((r) => round(r.storedPerS / b.storedPerS, 2)),
+    calculation16Cores: calc,
+    machine: machine(),
+  });
   console.log(`results: ${file}`);
 }
 

@@ -39,7 +39,19 @@ async function main(): Promise<void> {
   writeBenchRegistry(registry, devices);
   console.log(`connections bench: ${n} devices (registry hashed in ${Math.round((performance.now() - t0) / 1000)} s), ${rounds} rounds, ulimit -n ${nofile}`);
 
-  const rows: { idleRssMB: number; connectedRssMB: number; peakRssMB: number; perConnKB: number; connectRate: number; connectP50Ms: number; connectP99Ms: number; brokerCpuPctPublishing: number; published: number; acked: number; failedConnects: number }[] = [];
+  const rows: {
+    idleRssMB: number;
+    connectedRssMB: number;
+    peakRssMB: number;
+    perConnKB: number;
+    connectRate: number;
+    connectP50Ms: number;
+    connectP99Ms: number;
+    brokerCpuPctPublishing: number;
+    published: number;
+    acked: number;
+    failedConnects: number;
+  }[] = [];
   try {
     for (let r = 1; r <= rounds; r++) {
       const broker = await startServerChild('broker', { registry, persistence });
@@ -80,16 +92,19 @@ async function main(): Promise<void> {
       const before = procSample(broker.pid);
       const tp = Date.now();
       const timers = pubs.map((c, i) =>
-        setTimeout(() => {
-          const topic = deviceTopic('truck', (c.options.clientId as string)!, 'gps');
-          const send = () => {
-            const ts = Date.now();
-            published++;
-            c.publish(topic, JSON.stringify({ ts, lat: 18.13, lon: -94.45, speedKmh: 20, heading: 90 }), { qos: 1 }, (err) => void (err ? 0 : acked++));
-          };
-          send();
-          timers[i] = setInterval(send, 1000) as unknown as NodeJS.Timeout;
-        }, (i / pubs.length) * 1000),
+        setTimeout(
+          () => {
+            const topic = deviceTopic('truck', (c.options.clientId as string)!, 'gps');
+            const send = () => {
+              const ts = Date.now();
+              published++;
+              c.publish(topic, JSON.stringify({ ts, lat: 18.13, lon: -94.45, speedKmh: 20, heading: 90 }), { qos: 1 }, (err) => void (err ? 0 : acked++));
+            };
+            send();
+            timers[i] = setInterval(send, 1000) as unknown as NodeJS.Timeout;
+          },
+          (i / pubs.length) * 1000,
+        ),
       );
       await sleep(seconds * 1000 - (Date.now() - tp));
       for (const t of timers) clearInterval(t);
@@ -111,7 +126,9 @@ async function main(): Promise<void> {
         failedConnects: failed,
       };
       rows.push(row);
-      console.log(`  [r${r}] ${clients.length} connected in ${connectS.toFixed(1)} s (${row.connectRate}/s, p50 ${row.connectP50Ms} ms, p99 ${row.connectP99Ms} ms, failed ${failed}); broker RSS idle ${row.idleRssMB} MB → connected ${row.connectedRssMB} MB → peak ${row.peakRssMB} MB (${row.perConnKB} KB/conn); publishing ${pubs.length}/s: broker CPU ${row.brokerCpuPctPublishing} %, acked ${acked}/${published}`);
+      console.log(
+        `  [r${r}] ${clients.length} connected in ${connectS.toFixed(1)} s (${row.connectRate}/s, p50 ${row.connectP50Ms} ms, p99 ${row.connectP99Ms} ms, failed ${failed}); broker RSS idle ${row.idleRssMB} MB → connected ${row.connectedRssMB} MB → peak ${row.peakRssMB} MB (${row.perConnKB} KB/conn); publishing ${pubs.length}/s: broker CPU ${row.brokerCpuPctPublishing} %, acked ${acked}/${published}`,
+      );
       for (let i = 0; i < clients.length; i += 500) await Promise.all(clients.slice(i, i + 500).map((c) => c.endAsync(true).catch(() => {})));
       await broker.stop();
     }

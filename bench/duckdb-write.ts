@@ -57,12 +57,36 @@ async function main(): Promise<void> {
     const r = await fn();
     console.log(`${what}: ${show(r)} in ${(performance.now() - q0).toFixed(0)} ms`);
   };
-  await timed('re-sent first batch', () => store.writeBatch(mixedBatch(size, start)), (r) => `${r.duplicates} duplicates`);
-  await timed('series pm25, daily windows, whole range (rollup)', () => store.series({ stream: 'air', field: 'pm25', from: start, to: t, windowMs: 86_400_000 }), (r) => `${r.length} buckets`);
-  await timed('series pm25, 15-min windows, last hour (raw)', () => store.series({ stream: 'air', field: 'pm25', from: t - 3_600_000, to: t, windowMs: 900_000 }), (r) => `${r.length} buckets`);
-  await timed('track of one truck, last hour', () => store.track({ deviceId: 'bench-truck-3', from: t - 3_600_000, to: t }), (r) => `${r.length} points`);
-  await timed('latest of every device', () => store.latest({}), (r) => `${r.length} records`);
-  await timed('count of everything', () => store.count({}), (r) => `${r} points`);
+  await timed(
+    're-sent first batch',
+    () => store.writeBatch(mixedBatch(size, start)),
+    (r) => `${r.duplicates} duplicates`,
+  );
+  await timed(
+    'series pm25, daily windows, whole range (rollup)',
+    () => store.series({ stream: 'air', field: 'pm25', from: start, to: t, windowMs: 86_400_000 }),
+    (r) => `${r.length} buckets`,
+  );
+  await timed(
+    'series pm25, 15-min windows, last hour (raw)',
+    () => store.series({ stream: 'air', field: 'pm25', from: t - 3_600_000, to: t, windowMs: 900_000 }),
+    (r) => `${r.length} buckets`,
+  );
+  await timed(
+    'track of one truck, last hour',
+    () => store.track({ deviceId: 'bench-truck-3', from: t - 3_600_000, to: t }),
+    (r) => `${r.length} points`,
+  );
+  await timed(
+    'latest of every device',
+    () => store.latest({}),
+    (r) => `${r.length} records`,
+  );
+  await timed(
+    'count of everything',
+    () => store.count({}),
+    (r) => `${r} points`,
+  );
   console.log(`process RSS ${Math.round(process.memoryUsage().rss / 1e6)} MB`);
   const median = (xs: number[]) => Math.round([...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!);
   console.log(`median ${median(rates)} points/s (wall), ${median(cpuRates)} points per CPU-second, over ${batches} batches of ${size}; load average ${os.loadavg()[0]!.toFixed(1)}`);

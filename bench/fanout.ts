@@ -68,10 +68,18 @@ async function clientsChild(): Promise<void> {
     const m = c as { cmd: string; base?: string; n?: number };
     if (m.cmd === 'login') {
       base = m.base!;
-      const r = await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: API_USER.username, password: API_USER.password }) });
+      const r = await fetch(`${base}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: API_USER.username, password: API_USER.password }),
+      });
       token = ((await r.json()) as { token: string }).token;
       ticketUrl = async () => {
-        const tr = await fetch(`${base}/api/auth/ticket`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ path: '/api/live' }) });
+        const tr = await fetch(`${base}/api/auth/ticket`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ path: '/api/live' }),
+        });
         return `${base.replace('http', 'ws')}${((await tr.json()) as { url: string }).url}`;
       };
       return true;
@@ -208,7 +216,9 @@ async function main(): Promise<void> {
           mbPerClientPerS: round(spread(st.clients.map((c) => c.bytes)).median / seconds / 2 ** 20, 2),
         };
         phases.push(p);
-        console.log(`  [r${r}] ${count} clients${stalled ? ' + 1 stalled' : ''}: API CPU ${p.apiCpuPct} %, broker ${p.brokerCpuPct} %, API RSS ${p.apiRssMB} MB (peak ${p.apiPeakRssMB}), lag p50/p99 ${p.lagP50Ms}/${p.lagP99Ms} ms (worst client p99 ${p.worstClientP99Ms}), device→client p50/p99 ${p.deviceLagP50Ms}/${p.deviceLagP99Ms} ms, ${p.deltasPerClientPerS} deltas/s, ${p.mbPerClientPerS} MB/s per client`);
+        console.log(
+          `  [r${r}] ${count} clients${stalled ? ' + 1 stalled' : ''}: API CPU ${p.apiCpuPct} %, broker ${p.brokerCpuPct} %, API RSS ${p.apiRssMB} MB (peak ${p.apiPeakRssMB}), lag p50/p99 ${p.lagP50Ms}/${p.lagP99Ms} ms (worst client p99 ${p.worstClientP99Ms}), device→client p50/p99 ${p.deviceLagP50Ms}/${p.deviceLagP99Ms} ms, ${p.deltasPerClientPerS} deltas/s, ${p.mbPerClientPerS} MB/s per client`,
+        );
       };
       await phase(1, false);
       await phase(nClients, false);
@@ -231,7 +241,14 @@ async function main(): Promise<void> {
   const rssGrowth = spread(results.map((x) => x.phases[2]!.apiPeakRssMB - x.phases[1]!.apiPeakRssMB));
   const rows: (string | number)[][] = [['phase', 'API CPU %', 'API RSS MB (peak)', 'lag p50 / p99 ms (median client)', 'device→client p50 / p99 ms', 'MB/s per client']];
   ['1 client', `${nClients} clients`, `${nClients} clients + 1 stalled`].forEach((name, i) =>
-    rows.push([name, fmtSpread(ph(i, 'apiCpuPct')), fmtSpread(ph(i, 'apiPeakRssMB')), `${fmtSpread(ph(i, 'lagP50Ms'))} / ${fmtSpread(ph(i, 'lagP99Ms'))}`, `${fmtSpread(ph(i, 'deviceLagP50Ms'))} / ${fmtSpread(ph(i, 'deviceLagP99Ms'))}`, fmtSpread(ph(i, 'mbPerClientPerS'), 2)]),
+    rows.push([
+      name,
+      fmtSpread(ph(i, 'apiCpuPct')),
+      fmtSpread(ph(i, 'apiPeakRssMB')),
+      `${fmtSpread(ph(i, 'lagP50Ms'))} / ${fmtSpread(ph(i, 'lagP99Ms'))}`,
+      `${fmtSpread(ph(i, 'deviceLagP50Ms'))} / ${fmtSpread(ph(i, 'deviceLagP99Ms'))}`,
+      fmtSpread(ph(i, 'mbPerClientPerS'), 2),
+    ]),
   );
   printTable(rows);
   console.log(`API CPU ${nClients} clients / 1 client: ${fmtSpread(cpuRatio, 2, '×')}; API peak RSS growth with a stalled client: ${fmtSpread(rssGrowth)} MB`);

@@ -80,7 +80,9 @@ printTable([
   ['fleet report (all trucks, whole range)', round(f.median, 0), round(f.min, 0), round(f.max, 0)],
   ['ratio report / baseline', round(f.median / b.median, 2), '', ''],
 ]);
-console.log(`report: ${last!.days.length} truck-days, ${last!.trips.length} trips, ${last!.stops.length} stops, ${last!.totals.distanceKm} km, ${last!.totals.engineHours} engine h, ${last!.totals.binsLifted} bins`);
+console.log(
+  `report: ${last!.days.length} truck-days, ${last!.trips.length} trips, ${last!.stops.length} stops, ${last!.totals.distanceKm} km, ${last!.totals.engineHours} engine h, ${last!.totals.binsLifted} bins`,
+);
 const file = writeResult('fleet-report', {
   machine: machine(),
   settings: { days: Math.round((to - from) / 86_400_000), trucks: trucks.length, rounds: ROUNDS, gpsS: 5 },

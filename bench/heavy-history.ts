@@ -53,7 +53,16 @@ async function fill(): Promise<number> {
     for (const id of stations) {
       for (let t = day; t < day + DAY; t += EVERY_MIN * 60_000) {
         const h = (t / 3_600_000) % 24;
-        batch.push({ deviceId: id, kind: 'air', stream: 'air', ts: t, receivedAt: t + 200, late: false, district: 'Centro', payload: { ts: t, windowS: 300, pm25: round(10 + 10 * Math.sin(h / 4) + (n % 7), 1), pm10: 30, o3: 0.03, no2: 0.02, tempC: 27, rhPct: 80 } } as AnyTelemetryRecord);
+        batch.push({
+          deviceId: id,
+          kind: 'air',
+          stream: 'air',
+          ts: t,
+          receivedAt: t + 200,
+          late: false,
+          district: 'Centro',
+          payload: { ts: t, windowS: 300, pm25: round(10 + 10 * Math.sin(h / 4) + (n % 7), 1), pm10: 30, o3: 0.03, no2: 0.02, tempC: 27, rhPct: 80 },
+        } as AnyTelemetryRecord);
         n++;
       }
     }
@@ -185,7 +194,18 @@ async function main() {
     console.log(`filled ${points.toLocaleString('en')} air readings over ${DAYS} days in ${round((performance.now() - t0) / 1000, 1)} s`);
   }
 
-  const env = { ...process.env, ...PORTS, DATA_DIR, SIM: 'off', START_LAYOUT: 'processes', LOG_LEVEL: 'warn', CONSOLE_PASSWORD_ADMIN: ADMIN_PW, CONSOLE_PASSWORD_OPERADOR: 'bench-op-pass-1234', CONSOLE_PASSWORD_PLANEADOR: 'bench-plan-pass-1234', HOST: '127.0.0.1' };
+  const env = {
+    ...process.env,
+    ...PORTS,
+    DATA_DIR,
+    SIM: 'off',
+    START_LAYOUT: 'processes',
+    LOG_LEVEL: 'warn',
+    CONSOLE_PASSWORD_ADMIN: ADMIN_PW,
+    CONSOLE_PASSWORD_OPERADOR: 'bench-op-pass-1234',
+    CONSOLE_PASSWORD_PLANEADOR: 'bench-plan-pass-1234',
+    HOST: '127.0.0.1',
+  };
   const proc = spawn(process.execPath, ['--import', 'tsx', 'launcher/start.ts'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'], detached: false });
   const stop = async () => {
     if (proc.exitCode !== null) return;
@@ -202,7 +222,11 @@ async function main() {
     if (!corePid) throw new Error('core process not found');
     const admin = await login('admin', ADMIN_PW);
     for (const u of PLANNERS) {
-      const r = await fetch(`${BASE}/api/users`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` }, body: JSON.stringify({ username: u, role: 'planner', password: `${u}-password-1234` }) });
+      const r = await fetch(`${BASE}/api/users`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` },
+        body: JSON.stringify({ username: u, role: 'planner', password: `${u}-password-1234` }),
+      });
       if (r.status !== 201 && r.status !== 409) throw new Error(`create ${u}: ${r.status} ${await r.text()}`);
     }
     const tokens = await Promise.all(PLANNERS.map((u) => login(u, `${u}-password-1234`)));
@@ -240,17 +264,65 @@ async function main() {
       });
       const att = await phase(corePid, device, topic, attack);
       rounds.push({ quiet, attack: att });
-      console.log(`round ${r + 1}: quiet health max ${quiet.healthMaxMs} ms, PUBACK p99 ${quiet.pubackP99Ms} ms | attack health max ${att.healthMaxMs} ms (p99 ${att.healthP99Ms}, ${att.healthFailures} not 200), PUBACK p99 ${att.pubackP99Ms} ms (max ${att.pubackMaxMs}), core RSS peak ${att.coreRssPeakMB} MB, answers ${JSON.stringify(att.requests?.statuses)} p50 ${att.requests?.p50Ms} ms max ${att.requests?.maxMs} ms`);
+      console.log(
+        `round ${r + 1}: quiet health max ${quiet.healthMaxMs} ms, PUBACK p99 ${quiet.pubackP99Ms} ms | attack health max ${att.healthMaxMs} ms (p99 ${att.healthP99Ms}, ${att.healthFailures} not 200), PUBACK p99 ${att.pubackP99Ms} ms (max ${att.pubackMaxMs}), core RSS peak ${att.coreRssPeakMB} MB, answers ${JSON.stringify(att.requests?.statuses)} p50 ${att.requests?.p50Ms} ms max ${att.requests?.maxMs} ms`,
+      );
     }
     await device.endAsync();
     const worst = (f: (p: Phase) => number, k: 'quiet' | 'attack') => Math.max(...rounds.map((r) => f(r[k])));
     printTable([
       ['figure', 'quiet (baseline)', 'during 16 requests', 'ratio'],
-      ['/health max latency (ms)', worst((p) => p.healthMaxMs, 'quiet'), worst((p) => p.healthMaxMs, 'attack'), round(worst((p) => p.healthMaxMs, 'attack') / Math.max(1, worst((p) => p.healthMaxMs, 'quiet')), 1)],
-      ['device PUBACK p99 (ms)', worst((p) => p.pubackP99Ms, 'quiet'), worst((p) => p.pubackP99Ms, 'attack'), round(worst((p) => p.pubackP99Ms, 'attack') / Math.max(1, worst((p) => p.pubackP99Ms, 'quiet')), 1)],
-      ['core RSS peak (MB)', worst((p) => p.coreRssPeakMB, 'quiet'), worst((p) => p.coreRssPeakMB, 'attack'), round(worst((p) => p.coreRssPeakMB, 'attack') / Math.max(1, worst((p) => p.coreRssPeakMB, 'quiet')), 2)],
+      [
+        '/health max latency (ms)',
+        worst((p) => p.healthMaxMs, 'quiet'),
+        worst((p) => p.healthMaxMs, 'attack'),
+        round(
+          worst((p) => p.healthMaxMs, 'attack') /
+            Math.max(
+              1,
+              worst((p) => p.healthMaxMs, 'quiet'),
+            ),
+          1,
+        ),
+      ],
+      [
+        'device PUBACK p99 (ms)',
+        worst((p) => p.pubackP99Ms, 'quiet'),
+        worst((p) => p.pubackP99Ms, 'attack'),
+        round(
+          worst((p) => p.pubackP99Ms, 'attack') /
+            Math.max(
+              1,
+              worst((p) => p.pubackP99Ms, 'quiet'),
+            ),
+          1,
+        ),
+      ],
+      [
+        'core RSS peak (MB)',
+        worst((p) => p.coreRssPeakMB, 'quiet'),
+        worst((p) => p.coreRssPeakMB, 'attack'),
+        round(
+          worst((p) => p.coreRssPeakMB, 'attack') /
+            Math.max(
+              1,
+              worst((p) => p.coreRssPeakMB, 'quiet'),
+            ),
+          2,
+        ),
+      ],
     ]);
-    const file = writeResult(`heavy-history${args.label ? `-${args.label}` : ''}`, { label: LABEL, root: ROOT, rounds: ROUNDS, days: DAYS, everyMin: EVERY_MIN, windowMin: WINDOW_MIN, points, bucketsPerAnswer: oneBody.buckets?.length ?? null, results: rounds });
+    const file = writeResult(`heavy-history${args.label ? `-${args.label}` : ''}`, {
+      label: LABEL,
+      root: ROOT,
+      rounds: ROUNDS,
+      days: DAYS,
+      everyMin: EVERY_MIN,
+      windowMin: WINDOW_MIN,
+      points,
+      bucketsPerAnswer: oneBody.buckets?.length ?? null,
+      results: rounds,
+    });
     console.log(`wrote ${file}`);
   } finally {
     await stop();

@@ -20,7 +20,12 @@ import { BENCH_DIR, machine, parseArgs, RESULTS_DIR, sleep } from './lib';
 const args = parseArgs(process.argv.slice(2));
 const n = Number(args.n ?? 3000);
 const cwd = path.resolve(args.cwd ?? path.join(BENCH_DIR, '..'));
-const extra = Object.fromEntries((args.env ?? '').split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
+const extra = Object.fromEntries(
+  (args.env ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((kv) => kv.split('=') as [string, string]),
+);
 const label = args.label ?? 'this checkout';
 const rounds = Number(args.rounds ?? 3);
 
@@ -55,7 +60,10 @@ async function round(r: number) {
   const deadline = Date.now() + 90_000;
   while (Date.now() < deadline && Date.now() - stillSince < 5000) {
     await sleep(500);
-    const text = await fetch(`http://127.0.0.1:${env.METRICS_PORT}/metrics`).then((r) => r.text(), () => '');
+    const text = await fetch(`http://127.0.0.1:${env.METRICS_PORT}/metrics`).then(
+      (r) => r.text(),
+      () => '',
+    );
     const w = Number(/^ingest_records_written_total (\d+)/m.exec(text)?.[1] ?? -1);
     if (w !== last) {
       last = w;
@@ -89,7 +97,9 @@ async function round(r: number) {
     machine: machine(),
     at: new Date().toISOString(),
   };
-  console.log(`round ${r}: kill -9 after ${burst.acked.length} PUBACKs (${label}${Object.keys(extra).length ? `, ${JSON.stringify(extra)}` : ''}): ${counts.size} stored after restart, ${lost} lost, ${duplicates} duplicates${result.exactlyOnce ? ' — exactly once' : ''} (load average ${result.machine.loadavg.join(' ')})`);
+  console.log(
+    `round ${r}: kill -9 after ${burst.acked.length} PUBACKs (${label}${Object.keys(extra).length ? `, ${JSON.stringify(extra)}` : ''}): ${counts.size} stored after restart, ${lost} lost, ${duplicates} duplicates${result.exactlyOnce ? ' — exactly once' : ''} (load average ${result.machine.loadavg.join(' ')})`,
+  );
   fs.rmSync(dataDir, { recursive: true, force: true });
   return result;
 }
@@ -98,7 +108,9 @@ async function main() {
   const results = [];
   for (let r = 1; r <= rounds; r++) results.push(await round(r));
   const ok = results.filter((x) => x.exactlyOnce).length;
-  console.log(`${ok} of ${rounds} rounds exactly once; acknowledged ${results.map((x) => x.acknowledged).join(', ')}, stored ${results.map((x) => x.stored).join(', ')}, lost ${results.map((x) => x.lost).join(', ')}`);
+  console.log(
+    `${ok} of ${rounds} rounds exactly once; acknowledged ${results.map((x) => x.acknowledged).join(', ')}, stored ${results.map((x) => x.stored).join(', ')}, lost ${results.map((x) => x.lost).join(', ')}`,
+  );
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
   const file = path.join(RESULTS_DIR, `${args.out ?? 'kill9'}.json`);
   const prev = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : [];

@@ -242,7 +242,12 @@ function profileAttribution(p: CpuProfile & { startTime: number }, res: PageResu
     const c = classify(p.samples[i]!);
     out[c] = (out[c] ?? 0) + dt;
   }
-  return Object.fromEntries(Object.entries(out).sort((x, y) => y[1] - x[1]).slice(0, 12).map(([k, v]) => [k, round(v)]));
+  return Object.fromEntries(
+    Object.entries(out)
+      .sort((x, y) => y[1] - x[1])
+      .slice(0, 12)
+      .map(([k, v]) => [k, round(v)]),
+  );
 }
 
 /** Top self-time functions of a CDP CPU profile (diagnostic only). */
@@ -297,7 +302,8 @@ async function main(): Promise<void> {
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
-  const key = (mode: Mode, n: number, size: [number, number], interp: boolean | null) => `${mode}${interp === null ? '' : interp ? '+interp' : '-interp'} ${n} ${size[0]}x${size[1]}${view === 'street' ? ' street' : ''}`;
+  const key = (mode: Mode, n: number, size: [number, number], interp: boolean | null) =>
+    `${mode}${interp === null ? '' : interp ? '+interp' : '-interp'} ${n} ${size[0]}x${size[1]}${view === 'street' ? ' street' : ''}`;
   const results = new Map<string, { mode: Mode; devices: number; size: string; interp: boolean | null; rows: Row[] }>();
   /** The table and the JSON of what was measured so far (written after every round too). */
   const report = (done: number): void => {
@@ -307,9 +313,31 @@ async function main(): Promise<void> {
     const sumRec = (k: string, f: 'over100By' | 'over100Ms' | 'msPerS' | 'profileOver100Ms', per = 1): Record<string, number> => {
       const out: Record<string, number> = {};
       for (const row of results.get(k)?.rows ?? []) for (const [c, v] of Object.entries(row[f] ?? {})) out[c] = (out[c] ?? 0) + v;
-      return Object.fromEntries(Object.entries(out).sort((x, y) => y[1] - x[1]).map(([c, v]) => [c, round(v / per, 1)]));
+      return Object.fromEntries(
+        Object.entries(out)
+          .sort((x, y) => y[1] - x[1])
+          .map(([c, v]) => [c, round(v / per, 1)]),
+      );
     };
-    const table: (string | number)[][] = [['cell', 'median ms', 'p95 ms', '>50 ms per s', 'map repaints/s', 'fleet canvas draws/s', 'longest task ms', 'tasks >100 ms', 'of them live path', 'most live-path ms in one task', 'decode main / worker ms', 'apply ms', 'upload ms', 'stream KB/s', 'naive p95 ÷ p95']];
+    const table: (string | number)[][] = [
+      [
+        'cell',
+        'median ms',
+        'p95 ms',
+        '>50 ms per s',
+        'map repaints/s',
+        'fleet canvas draws/s',
+        'longest task ms',
+        'tasks >100 ms',
+        'of them live path',
+        'most live-path ms in one task',
+        'decode main / worker ms',
+        'apply ms',
+        'upload ms',
+        'stream KB/s',
+        'naive p95 ÷ p95',
+      ],
+    ];
     const summary: Record<string, unknown> = {};
     for (const [k, v] of results) {
       const naiveKey = key('naive', v.devices, v.size.split('x').map(Number) as [number, number], null);
@@ -353,7 +381,20 @@ async function main(): Promise<void> {
       console.log(`target p95 ≤ 50 ms at 50,000 with interpolation (${target[0]}): ${p95} ms → ${p95 <= 50 ? 'met' : 'MISSED'}`);
     }
     const file = writeResult(outName, {
-      options: { view, rounds, roundsDone: done, loadAverageAtEnd: os.loadavg().map((x) => round(x, 1)), loadAverageAtStart, seconds, fleets, sizes: sizes.map((s) => s.join('x')), modes, interps, chromium: '/usr/bin/chromium --headless --disable-gpu (software WebGL)', feed: 'real LiveHub over loopback WebSocket, a quarter of the trucks every 250 ms' },
+      options: {
+        view,
+        rounds,
+        roundsDone: done,
+        loadAverageAtEnd: os.loadavg().map((x) => round(x, 1)),
+        loadAverageAtStart,
+        seconds,
+        fleets,
+        sizes: sizes.map((s) => s.join('x')),
+        modes,
+        interps,
+        chromium: '/usr/bin/chromium --headless --disable-gpu (software WebGL)',
+        feed: 'real LiveHub over loopback WebSocket, a quarter of the trucks every 250 ms',
+      },
       summary,
       rounds: Object.fromEntries([...results].map(([k, v]) => [k, v.rows])),
     });
@@ -428,8 +469,13 @@ async function main(): Promise<void> {
                 void t0;
                 if (!results.has(k)) results.set(k, { mode, devices: n, size: `${size[0]}x${size[1]}`, interp, rows: [] });
                 results.get(k)!.rows.push(row);
-                const kv = (o: Record<string, number>) => Object.entries(o).map(([c, v]) => `${c} ${v}`).join(', ') || '-';
-                console.log(`      long tasks >100 ms by biggest share: ${kv(row.over100By)}; ms inside them: ${kv(row.over100Ms)}; most live-path work in one task ${row.maxLiveInTaskMs} ms; main thread ms/s: ${kv(row.msPerS)}`);
+                const kv = (o: Record<string, number>) =>
+                  Object.entries(o)
+                    .map(([c, v]) => `${c} ${v}`)
+                    .join(', ') || '-';
+                console.log(
+                  `      long tasks >100 ms by biggest share: ${kv(row.over100By)}; ms inside them: ${kv(row.over100Ms)}; most live-path work in one task ${row.maxLiveInTaskMs} ms; main thread ms/s: ${kv(row.msPerS)}`,
+                );
                 if (row.profileOver100Ms) console.log(`      profile inside long tasks >100 ms (ms): ${kv(row.profileOver100Ms)}`);
                 console.log(
                   `  [${k} r${r}] median ${row.medianMs} p95 ${row.p95Ms} ms · >50ms ${row.over50MsPerS} ms/s · ${row.repaintsPerS} map repaints/s + ${row.fleetDrawsPerS} fleet draws/s · long tasks ${row.longTasks} (max ${row.longestTaskMs}, >100: ${row.longTasksOver100}) · ${row.updatesPerS} upd/s decode ${row.decodeMs}/${row.workerDecodeMs}w apply ${row.applyMs} (p95 ${row.applyP95Ms}) upload ${row.uploadMs} ms · ${row.streamKBps} KB/s`,
@@ -448,9 +494,7 @@ async function main(): Promise<void> {
     await new Promise((r) => server.close(r));
     fs.rmSync(out, { recursive: true, force: true });
   }
-
 }
-
 
 main().then(
   () => process.exit(0),

@@ -31,7 +31,16 @@ const n = Number(args.n ?? 3000);
 const sizes = [Number(args.small ?? 1000), Number(args.large ?? 20000)] as const;
 const GROUP = 500; // messages in flight at once (publishers awaiting their enqueue, ingest's window)
 const broker = { id: 'bench-broker' };
-const packet = (counter: number) => ({ cmd: 'publish', topic: 'city/v1/truck/t1/gps', payload: Buffer.alloc(120, counter % 256), qos: 1, retain: false, dup: false, brokerId: broker.id, brokerCounter: counter });
+const packet = (counter: number) => ({
+  cmd: 'publish',
+  topic: 'city/v1/truck/t1/gps',
+  payload: Buffer.alloc(120, counter % 256),
+  qos: 1,
+  retain: false,
+  dup: false,
+  brokerId: broker.id,
+  brokerCounter: counter,
+});
 const msgId = (i: number) => (i % 65000) + 1;
 
 async function open(kind: 'batched' | 'upstream'): Promise<{ q: Queue; flush(): Promise<void>; close(): Promise<void> }> {
@@ -92,7 +101,16 @@ async function main() {
   console.log(`LevelDB session queue, enqueue + deliver + PUBACK, ${n} messages × ${rounds} rounds, load average ${m.loadavg.join(' ')}`);
   printTable(rows);
   console.log(`group commits vs upstream @${sizes[1]}: ${fmtSpread(speedup, 2, '×')} cheaper per message`);
-  const file = writeResult('persistence', { n, rounds, sizes, group: GROUP, ...result, batchedSpeedupAtLarge: speedup, unit: 'µs per message', ratios: { batched: round((result.batched as { ratioLargeToSmall: { median: number } }).ratioLargeToSmall.median, 2) } });
+  const file = writeResult('persistence', {
+    n,
+    rounds,
+    sizes,
+    group: GROUP,
+    ...result,
+    batchedSpeedupAtLarge: speedup,
+    unit: 'µs per message',
+    ratios: { batched: round((result.batched as { ratioLargeToSmall: { median: number } }).ratioLargeToSmall.median, 2) },
+  });
   console.log(`→ ${file}`);
 }
 

@@ -75,9 +75,12 @@ async function child(role: string, a: Record<string, string>): Promise<void> {
       fs.rmSync(dir, { recursive: true, force: true });
     };
   }
-  serveParent(async (m) => {
-    if (m.cmd === 'stop') await stop().catch(() => {});
-  }, { port });
+  serveParent(
+    async (m) => {
+      if (m.cmd === 'stop') await stop().catch(() => {});
+    },
+    { port },
+  );
 }
 
 runChild(import.meta.url, child);

@@ -51,7 +51,9 @@ function* dayRecords(devices: DeviceSpec[], dayStart: number, o: FillOpts, rng: 
       for (let i = 0; i < n; i++) {
         const ts = shift + i * o.gpsS * 1000;
         const a = (i / n) * 2 * Math.PI * 4 + k;
-        out.push(rec(d, 'gps', ts, { lat: centre[1]! + 0.02 * Math.sin(a), lon: centre[0]! + 0.025 * Math.cos(a * 1.3), speedKmh: 10 + 30 * rng(), heading: Math.round(rng() * 359), hdop: 0.9, sats: 9 }));
+        out.push(
+          rec(d, 'gps', ts, { lat: centre[1]! + 0.02 * Math.sin(a), lon: centre[0]! + 0.025 * Math.cos(a * 1.3), speedKmh: 10 + 30 * rng(), heading: Math.round(rng() * 359), hdop: 0.9, sats: 9 }),
+        );
       }
       for (let i = 0; i < 60; i++) {
         const ts = shift + 1000 + Math.floor((i / 60) * 8 * HOUR);
@@ -60,7 +62,17 @@ function* dayRecords(devices: DeviceSpec[], dayStart: number, o: FillOpts, rng: 
     } else if (d.kind === 'air') {
       for (let t = dayStart; t < dayStart + DAY; t += 300_000) {
         const h = ((t - dayStart) / HOUR + 18) % 24;
-        out.push(rec(d, 'air', t, { windowS: 300, pm25: round(8 + 20 * Math.max(0, Math.sin(((h - 6) / 24) * 2 * Math.PI)) + 5 * rng(), 1), pm10: round(20 + 30 * rng(), 1), o3: round(0.02 + 0.03 * rng(), 3), no2: round(0.01 + 0.02 * rng(), 3), tempC: 26 + 4 * rng(), rhPct: 70 + 20 * rng() }));
+        out.push(
+          rec(d, 'air', t, {
+            windowS: 300,
+            pm25: round(8 + 20 * Math.max(0, Math.sin(((h - 6) / 24) * 2 * Math.PI)) + 5 * rng(), 1),
+            pm10: round(20 + 30 * rng(), 1),
+            o3: round(0.02 + 0.03 * rng(), 3),
+            no2: round(0.01 + 0.02 * rng(), 3),
+            tempC: 26 + 4 * rng(),
+            rhPct: 70 + 20 * rng(),
+          }),
+        );
       }
     } else if (d.kind === 'noise') {
       for (let t = dayStart; t < dayStart + DAY; t += 300_000) {
@@ -71,7 +83,7 @@ function* dayRecords(devices: DeviceSpec[], dayStart: number, o: FillOpts, rng: 
       const dir: PlateDirection = d.camera?.direction === 'leaving' ? 'leaving' : 'entering';
       let t = dayStart;
       for (let i = 0; i < 400; i++) {
-        t += 1000 + Math.floor(rng() * (2 * DAY) / 400);
+        t += 1000 + Math.floor((rng() * (2 * DAY)) / 400);
         if (t >= dayStart + DAY) break;
         out.push(rec(d, 'plate', t, { plate: veracruzPlate(rng), region: 'VER', confidence: round(0.8 + 0.2 * rng(), 2), direction: dir, lane: 1 + Math.floor(rng() * 2), frames: 5 }));
       }
@@ -194,7 +206,10 @@ async function main(): Promise<void> {
   const qs = queries(start, o.days, devices);
   console.log(`queries bench: ${devices.length} demo devices, ${o.days} days, GPS every ${o.gpsS} s, ${rounds} rounds`);
 
-  const out: Record<string, { fill: { rows: Record<string, number>; ms: number; rowsPerS: number; rssMB: number }; cold: Record<string, Spread>; warm: Record<string, Spread>; resultRows: Record<string, number> }> = {};
+  const out: Record<
+    string,
+    { fill: { rows: Record<string, number>; ms: number; rowsPerS: number; rssMB: number }; cold: Record<string, Spread>; warm: Record<string, Spread>; resultRows: Record<string, number> }
+  > = {};
   for (const make of [duckBackend, influxBackend]) {
     const b = await make();
     try {
@@ -238,11 +253,21 @@ async function main(): Promise<void> {
   const rows: (string | number)[][] = [['query (month span)', 'rows', 'DuckDB cold ms', 'DuckDB warm ms', 'InfluxDB cold ms', 'InfluxDB warm ms', 'influx/duckdb warm', '< 500 ms']];
   const ratios: Record<string, Spread> = {};
   for (const q of qs) {
-    const d = out.duckdb!, i = out.influx!;
+    const d = out.duckdb!,
+      i = out.influx!;
     const ratio = spread(d.warm[q.name]!.runs.map((x, k) => i.warm[q.name]!.runs[k]! / x));
     ratios[q.name] = ratio;
     const worst = Math.max(d.cold[q.name]!.median, d.warm[q.name]!.median, i.cold[q.name]!.median, i.warm[q.name]!.median);
-    rows.push([q.name, `${d.resultRows[q.name]}/${i.resultRows[q.name]}`, fmtSpread(d.cold[q.name]!, 1), fmtSpread(d.warm[q.name]!, 1), fmtSpread(i.cold[q.name]!, 1), fmtSpread(i.warm[q.name]!, 1), fmtSpread(ratio, 2, '×'), worst < 500 ? 'yes' : 'NO']);
+    rows.push([
+      q.name,
+      `${d.resultRows[q.name]}/${i.resultRows[q.name]}`,
+      fmtSpread(d.cold[q.name]!, 1),
+      fmtSpread(d.warm[q.name]!, 1),
+      fmtSpread(i.cold[q.name]!, 1),
+      fmtSpread(i.warm[q.name]!, 1),
+      fmtSpread(ratio, 2, '×'),
+      worst < 500 ? 'yes' : 'NO',
+    ]);
   }
   console.log('');
   printTable(rows);

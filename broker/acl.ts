@@ -13,8 +13,7 @@ import type { ServiceRole } from '../registry/schema';
 
 /** `tenant`: the city of a client when the broker serves several (broker/tenant.ts); absent for one city */
 export type Identity =
-  | { type: 'device'; id: string; kind: DeviceKind; passwordHash: string; tenant?: string }
-  | { type: 'service'; id: string; role: ServiceRole; passwordHash: string; tenant?: string };
+  { type: 'device'; id: string; kind: DeviceKind; passwordHash: string; tenant?: string } | { type: 'service'; id: string; role: ServiceRole; passwordHash: string; tenant?: string };
 
 export type Decision = { ok: true } | { ok: false; reason: AclReason; detail: string };
 

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { AuthGuard, type FloodReport } from './auth-guard';
 
-const verify = (ms: number, ok = false) => () => new Promise<boolean>((r) => setTimeout(() => r(ok), ms));
+const verify =
+  (ms: number, ok = false) =>
+  () =>
+    new Promise<boolean>((r) => setTimeout(() => r(ok), ms));
 
 describe('AuthGuard verification queue', () => {
   it('a flooding source backs off, its queued work is dropped, and another source is served first; nothing hangs', async () => {
@@ -11,7 +14,12 @@ describe('AuthGuard verification queue', () => {
     let failed = 0;
     let dropped = 0;
     for (let i = 0; i < 50; i++) {
-      attacker.push(g.schedule('10.0.0.9', verify(20))!.then(() => (g.failed('10.0.0.9', 'truck-01', 'truck-01'), failed++, order.push('a')), () => dropped++));
+      attacker.push(
+        g.schedule('10.0.0.9', verify(20))!.then(
+          () => (g.failed('10.0.0.9', 'truck-01', 'truck-01'), failed++, order.push('a')),
+          () => dropped++,
+        ),
+      );
     }
     const legit = g.schedule('10.0.0.1', verify(20, true))!.then((ok) => (order.push('legit'), ok));
     await expect(Promise.race([Promise.all([...attacker, legit]), new Promise((_, j) => setTimeout(() => j(new Error('hung')), 5000))])).resolves.toBeDefined();

@@ -251,7 +251,10 @@ export class AuthGuard {
   }
 
   private topDevices(f: FloodState): FloodDevice[] {
-    return [...f.devices.keys()].map((id) => this.deviceOf(f, id)).sort((a, b) => b.failures - a.failures || (a.id < b.id ? -1 : 1)).slice(0, 5);
+    return [...f.devices.keys()]
+      .map((id) => this.deviceOf(f, id))
+      .sort((a, b) => b.failures - a.failures || (a.id < b.id ? -1 : 1))
+      .slice(0, 5);
   }
 
   /** a registered device over `floodDeviceMin` refusals in this flood is reported once, within the cap */
@@ -269,7 +272,15 @@ export class AuthGuard {
     if (this.flood && this.recent.length <= this.o.floodThreshold / 10) {
       const f = this.flood;
       this.flood = null;
-      this.onFlood?.({ state: 'end', failures: f.failures, sources: f.sources.size, unknownFailures: f.unknownFailures, devices: this.topDevices(f), reported: [...f.reported], startedAt: f.startedAt });
+      this.onFlood?.({
+        state: 'end',
+        failures: f.failures,
+        sources: f.sources.size,
+        unknownFailures: f.unknownFailures,
+        devices: this.topDevices(f),
+        reported: [...f.reported],
+        startedAt: f.startedAt,
+      });
     }
   }
 
@@ -287,13 +298,15 @@ export class AuthGuard {
       const start = () => {
         this.running++;
         this.runningBySource.set(source, (this.runningBySource.get(source) ?? 0) + 1);
-        work().then(resolve, reject).finally(() => {
-          this.running--;
-          const n = (this.runningBySource.get(source) ?? 1) - 1;
-          if (n <= 0) this.runningBySource.delete(source);
-          else this.runningBySource.set(source, n);
-          this.pump();
-        });
+        work()
+          .then(resolve, reject)
+          .finally(() => {
+            this.running--;
+            const n = (this.runningBySource.get(source) ?? 1) - 1;
+            if (n <= 0) this.runningBySource.delete(source);
+            else this.runningBySource.set(source, n);
+            this.pump();
+          });
       };
       if (this.running < this.o.concurrency && this.queued === 0 && this.mayRun(source)) return start();
       if (!q) {
@@ -317,7 +330,7 @@ export class AuthGuard {
 
   private pump(): void {
     // `idle` counts sources skipped in a row: when every source in the ring must wait, stop
-    for (let idle = 0; this.running < this.o.concurrency && this.ring.length > idle; ) {
+    for (let idle = 0; this.running < this.o.concurrency && this.ring.length > idle;) {
       const source = this.ring.shift()!;
       if (!this.mayRun(source)) {
         this.ring.push(source); // its turn comes back when its running verification ends
@@ -346,4 +359,3 @@ export class ThrottledError extends Error {
 
 /** held refusals must not all come back at the same instant */
 const jitter = (ms: number) => Math.round(ms * (0.5 + Math.random()));
-

@@ -26,17 +26,7 @@ import { qualifiedName, qualifyClientId, singleDirectory, splitTenant, type Dire
 export const CONNACK = { IDENTIFIER_REJECTED: 2, SERVER_UNAVAILABLE: 3, BAD_USERNAME_OR_PASSWORD: 4, NOT_AUTHORIZED: 5 } as const;
 
 export type AuthFailureReason =
-  | 'missing_credentials'
-  | 'unknown_user'
-  | 'bad_password'
-  | 'retired'
-  | 'client_id_mismatch'
-  | 'client_id_reserved'
-  | 'client_id_taken'
-  | 'client_id_empty'
-  | 'bad_will'
-  | 'bad_topic'
-  | ThrottleReason;
+  'missing_credentials' | 'unknown_user' | 'bad_password' | 'retired' | 'client_id_mismatch' | 'client_id_reserved' | 'client_id_taken' | 'client_id_empty' | 'bad_will' | 'bad_topic' | ThrottleReason;
 
 /** refusals by the CONNECT-flood guard (auth-guard.ts): about the source, not the device's credentials */
 const THROTTLE_REASONS: ReadonlySet<string> = new Set<ThrottleReason>(THROTTLE_REASON_LIST);
@@ -115,7 +105,10 @@ export function createAuthenticator(opts: {
     if (verified) guard.failed(source, client.id, username ?? '');
     else guard.refused(source, username ?? '');
     limiter.log(reason, (suppressed) =>
-      log.warn({ clientId: clip(client.id), username: clip(username), reason, returnCode: code, remote: source, ...(suppressed ? { suppressedSinceLast: suppressed } : {}) }, `connection refused: ${clip(detail, 200)}`),
+      log.warn(
+        { clientId: clip(client.id), username: clip(username), reason, returnCode: code, remote: source, ...(suppressed ? { suppressedSinceLast: suppressed } : {}) },
+        `connection refused: ${clip(detail, 200)}`,
+      ),
     );
     // the rules hear about the device's own credentials being refused, not about the flood guard
     // holding a source back (a device behind the same address as a failing one is not at fault)
@@ -169,7 +162,16 @@ export function createAuthenticator(opts: {
       }
       const name = qualifiedName(found);
       if (found.type === 'device' && client.id !== name) {
-        return cb(refuse(client, username, 'client_id_mismatch', CONNACK.IDENTIFIER_REJECTED, `device ${found.id} must connect with client id "${found.id}", not "${found.tenant ? (splitTenant(client.id)?.id ?? client.id) : client.id}"`), null);
+        return cb(
+          refuse(
+            client,
+            username,
+            'client_id_mismatch',
+            CONNACK.IDENTIFIER_REJECTED,
+            `device ${found.id} must connect with client id "${found.id}", not "${found.tenant ? (splitTenant(client.id)?.id ?? client.id) : client.id}"`,
+          ),
+          null,
+        );
       }
       if (found.type === 'service' && directory.isDevice(client.id)) {
         return cb(refuse(client, username, 'client_id_reserved', CONNACK.IDENTIFIER_REJECTED, `client id "${client.id}" belongs to a device`), null);
@@ -208,7 +210,12 @@ export function createAuthenticator(opts: {
           // the same identity again: Aedes closes the old connection next; tell it why first
           if (owner && owner.client !== client && !owner.client.closed) {
             log.info({ clientId: client.id, remote: remoteOf(client), previous: remoteOf(owner.client) }, 'session taken over by a new connection of the same identity');
-            return sendNotice(owner.client, owner.identity, { reason: 'session_taken_over', detail: `another connection logged in as ${found.id}${remoteOf(client) ? ` from ${remoteOf(client)}` : ''} and took the session over` }, () => cb(null, true));
+            return sendNotice(
+              owner.client,
+              owner.identity,
+              { reason: 'session_taken_over', detail: `another connection logged in as ${found.id}${remoteOf(client) ? ` from ${remoteOf(client)}` : ''} and took the session over` },
+              () => cb(null, true),
+            );
           }
           cb(null, true);
         },
@@ -237,7 +244,12 @@ export function createAuthenticator(opts: {
         const had = identities.get(client);
         if (!had) continue;
         const now = lookup(qualifiedName(had));
-        const still = !('refused' in now) && now.passwordHash === had.passwordHash && now.type === had.type && (now.type !== 'device' || (had.type === 'device' && now.kind === had.kind)) && (now.type !== 'service' || (had.type === 'service' && now.role === had.role));
+        const still =
+          !('refused' in now) &&
+          now.passwordHash === had.passwordHash &&
+          now.type === had.type &&
+          (now.type !== 'device' || (had.type === 'device' && now.kind === had.kind)) &&
+          (now.type !== 'service' || (had.type === 'service' && now.role === had.role));
         if (still) continue;
         n++;
         metrics.revoked();

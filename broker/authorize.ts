@@ -55,7 +55,19 @@ export function createAuthorizer(opts: { auth: Authenticator; registry: Registry
       }
       metrics.publishRefused(decision.reason);
       limiter.log(`pub:${decision.reason}`, (suppressed) =>
-        log.warn({ clientId: clip(client?.id), username: who?.id, topic: clip(packet.topic), retain: packet.retain, will: isWill, reason: decision.reason, remote: remoteOf(client), ...(suppressed ? { suppressedSinceLast: suppressed } : {}) }, `publish refused: ${clip(decision.detail, 200)}`),
+        log.warn(
+          {
+            clientId: clip(client?.id),
+            username: who?.id,
+            topic: clip(packet.topic),
+            retain: packet.retain,
+            will: isWill,
+            reason: decision.reason,
+            remote: remoteOf(client),
+            ...(suppressed ? { suppressedSinceLast: suppressed } : {}),
+          },
+          `publish refused: ${clip(decision.detail, 200)}`,
+        ),
       );
       const err = new AclError(decision.reason, decision.detail);
       // the connection is closed next: tell the device why first (its own notice topic)
@@ -74,7 +86,10 @@ export function createAuthorizer(opts: { auth: Authenticator; registry: Registry
       }
       metrics.subscribeRefused(decision.reason);
       limiter.log(`sub:${decision.reason}`, (suppressed) =>
-        log.warn({ clientId: clip(client.id), username: who?.id, filter: clip(sub.topic), reason: decision.reason, remote: remoteOf(client), ...(suppressed ? { suppressedSinceLast: suppressed } : {}) }, `subscription refused: ${clip(decision.detail, 200)}`),
+        log.warn(
+          { clientId: clip(client.id), username: who?.id, filter: clip(sub.topic), reason: decision.reason, remote: remoteOf(client), ...(suppressed ? { suppressedSinceLast: suppressed } : {}) },
+          `subscription refused: ${clip(decision.detail, 200)}`,
+        ),
       );
       cb(null, null); // granted 128
     },

@@ -163,7 +163,9 @@ describe('LevelDB session queue in group commits', () => {
     const u = await costPerMessage(up, n, 'c');
     const o = await costPerMessage(ours as unknown as AsyncP, n, 'c', () => ours.flush());
     const perMsg = (c: { ops: number; reads: number }) => (c.ops + c.reads) / n;
-    console.log(`LevelDB session queue, per message (enqueue + deliver + PUBACK): upstream ${perMsg(upCounts).toFixed(1)} operations, ${u.toFixed(1)} µs; group commits ${perMsg(oursCounts).toFixed(1)} operations in ${ours.stats.batches} batches, ${o.toFixed(1)} µs`);
+    console.log(
+      `LevelDB session queue, per message (enqueue + deliver + PUBACK): upstream ${perMsg(upCounts).toFixed(1)} operations, ${u.toFixed(1)} µs; group commits ${perMsg(oursCounts).toFixed(1)} operations in ${ours.stats.batches} batches, ${o.toFixed(1)} µs`,
+    );
     expect(oursCounts.ops).toBe(2 * n); // a put at enqueue, a delete at the PUBACK
     expect(oursCounts.reads + oursCounts.scans).toBe(0);
     expect(ours.stats.batches).toBeLessThanOrEqual(n / 50); // grouped: ≥ 50 operations per write on this pattern
@@ -193,7 +195,14 @@ describe('through a real broker', () => {
     const back = mqtt.connect(t.url, { username: 'ingest', password: TEST_PASSWORD('ingest'), clientId: 'ingest-batched', clean: false, reconnectPeriod: 0 });
     t.clients.push(back);
     const got = collect(back);
-    await waitFor(() => got.length >= 30, 30_000, 20, 'the 30 queued while away').catch((e) => { throw new Error(`${e.message}: got ${got.length} (${got.slice(0, 3).map((m) => m.payload).join(', ')})`); });
+    await waitFor(() => got.length >= 30, 30_000, 20, 'the 30 queued while away').catch((e) => {
+      throw new Error(
+        `${e.message}: got ${got.length} (${got
+          .slice(0, 3)
+          .map((m) => m.payload)
+          .join(', ')})`,
+      );
+    });
     await new Promise((r) => setTimeout(r, 300));
     // QoS 1 is at-least-once: the last of the first 200, acknowledged by MQTT.js while it was
     // ending, may come again

@@ -138,18 +138,21 @@ export class BatchedLevelPersistence extends AsyncLevelPersistence {
     this.#waiters = [];
     this.stats.batches++;
     this.stats.ops += ops.length;
-    this.#writing = this.#db.batch(ops, { valueEncoding: 'buffer' }).then(
-      () => {
-        for (const w of waiters) w.resolve();
-      },
-      (err: Error) => {
-        for (const w of waiters) w.reject(err);
-      },
-    ).finally(() => {
-      this.#writing = null;
-      // what arrived during the write is the next group
-      if (this.#pending.length) void this.#writeNext();
-    });
+    this.#writing = this.#db
+      .batch(ops, { valueEncoding: 'buffer' })
+      .then(
+        () => {
+          for (const w of waiters) w.resolve();
+        },
+        (err: Error) => {
+          for (const w of waiters) w.reject(err);
+        },
+      )
+      .finally(() => {
+        this.#writing = null;
+        // what arrived during the write is the next group
+        if (this.#pending.length) void this.#writeNext();
+      });
     return this.#writing;
   }
 

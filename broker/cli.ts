@@ -24,7 +24,16 @@ runServerCli(
       process.exitCode = 1;
       return null;
     }
-    const broker = await startBroker({ registry, host: cfg.HOST, port: cfg.MQTT_PORT, wsPort: cfg.MQTT_WS_PORT, persistence: persistenceOf(cfg), id: cfg.BROKER_ID || undefined, log, ...brokerLimitsOf(cfg) });
+    const broker = await startBroker({
+      registry,
+      host: cfg.HOST,
+      port: cfg.MQTT_PORT,
+      wsPort: cfg.MQTT_WS_PORT,
+      persistence: persistenceOf(cfg),
+      id: cfg.BROKER_ID || undefined,
+      log,
+      ...brokerLimitsOf(cfg),
+    });
     // GET /metrics, /health, /health/ready on METRICS_PORT (ready: listening, and with Redis its connection is up)
     const redis = broker.persistence.redis?.db;
     const http = await serveMetrics(broker.metricsRegistry, cfg.METRICS_PORT, cfg.HOST, log, async () =>

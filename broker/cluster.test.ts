@@ -32,7 +32,15 @@ const ROOT = path.resolve(__dirname, '..');
 const run = redisSuiteGate('broker cluster') && influxdSuiteGate('broker cluster');
 
 const TRUCKS = Array.from({ length: 8 }, (_, i) => `truck-c${i + 1}`);
-const extraTrucks: Omit<RegistryDevice, 'passwordHash'>[] = TRUCKS.map((id) => ({ id, kind: 'truck', model: 'sim-gps', district: 'Centro', status: 'active', truck: { depotId: 'depot-1', routeId: 'route-01' }, intervals: { dataS: 5, statusS: 60 } }));
+const extraTrucks: Omit<RegistryDevice, 'passwordHash'>[] = TRUCKS.map((id) => ({
+  id,
+  kind: 'truck',
+  model: 'sim-gps',
+  district: 'Centro',
+  status: 'active',
+  truck: { depotId: 'depot-1', routeId: 'route-01' },
+  intervals: { dataS: 5, statusS: 60 },
+}));
 const fix = (ts: number): GpsFix => ({ ts, lat: 18.14, lon: -94.43, speedKmh: 25, heading: 180, hdop: 0.9, sats: 9 });
 
 interface Proc {
@@ -52,10 +60,15 @@ function spawnTs(name: string, script: string, env: Record<string, string>): Pro
 }
 
 const until = (p: Proc, text: string, timeoutMs = 60_000) =>
-  waitFor(() => {
-    if (p.child.exitCode !== null || p.child.signalCode !== null) throw new Error(`${p.name} exited: ${p.out().slice(-3000)}`);
-    return p.out().includes(text);
-  }, timeoutMs, 100, `${p.name}: "${text}"`);
+  waitFor(
+    () => {
+      if (p.child.exitCode !== null || p.child.signalCode !== null) throw new Error(`${p.name} exited: ${p.out().slice(-3000)}`);
+      return p.out().includes(text);
+    },
+    timeoutMs,
+    100,
+    `${p.name}: "${text}"`,
+  );
 
 describe.runIf(run)('broker cluster on Redis: 2 brokers + 2 ingest workers + InfluxDB', () => {
   const procs: Proc[] = [];
@@ -85,7 +98,15 @@ describe.runIf(run)('broker cluster on Redis: 2 brokers + 2 ingest workers + Inf
     const common = { HOST: '127.0.0.1', LOG_LEVEL: 'info', REDIS_URL: redis.url };
     const ports = { a: await freePort(), b: await freePort() };
     const httpPorts = { a: await freePort(), b: await freePort() };
-    const brokerEnv = (id: 'a' | 'b', dir: string) => ({ ...common, DATA_DIR: dir, BROKER_PERSISTENCE: 'redis', BROKER_ID: `broker-${id}`, MQTT_PORT: String(ports[id]), MQTT_WS_PORT: String(0), METRICS_PORT: String(httpPorts[id]) });
+    const brokerEnv = (id: 'a' | 'b', dir: string) => ({
+      ...common,
+      DATA_DIR: dir,
+      BROKER_PERSISTENCE: 'redis',
+      BROKER_ID: `broker-${id}`,
+      MQTT_PORT: String(ports[id]),
+      MQTT_WS_PORT: String(0),
+      METRICS_PORT: String(httpPorts[id]),
+    });
     const readiness = async (port: number) => {
       const res = await fetch(`http://127.0.0.1:${port}/health/ready`);
       return { status: res.status, body: await res.json() };
@@ -198,18 +219,35 @@ describe.runIf(run)('broker cluster on Redis: 2 brokers + 2 ingest workers + Inf
       const stored = async (id: string) => (await store.track({ deviceId: id, from: firstTs - 1, to: Date.now() + 1 })).map((p) => p.ts);
       let missing: Record<string, string> = {};
       try {
-        await waitFor(async () => {
-          missing = {};
-          for (const id of TRUCKS) {
-            const have = new Set(await stored(id));
-            const lost = acked.get(id)!.filter((ts) => !have.has(ts));
-            if (lost.length) missing[id] = `worker ${workerOf(id, 2)}: ${lost.length} of ${acked.get(id)!.length} missing (${have.size} stored), e.g. ${lost.slice(0, 3).map((t) => t - firstTs).join(', ')}`;
-          }
-          return Object.keys(missing).length === 0;
-        }, 60_000, 500, 'every acknowledged fix stored');
+        await waitFor(
+          async () => {
+            missing = {};
+            for (const id of TRUCKS) {
+              const have = new Set(await stored(id));
+              const lost = acked.get(id)!.filter((ts) => !have.has(ts));
+              if (lost.length)
+                missing[id] = `worker ${workerOf(id, 2)}: ${lost.length} of ${acked.get(id)!.length} missing (${have.size} stored), e.g. ${lost
+                  .slice(0, 3)
+                  .map((t) => t - firstTs)
+                  .join(', ')}`;
+            }
+            return Object.keys(missing).length === 0;
+          },
+          60_000,
+          500,
+          'every acknowledged fix stored',
+        );
       } catch (err) {
         console.error(JSON.stringify(missing, null, 1));
-        for (const p of procs) console.error(`── ${p.name}\n${p.out().split('\n').filter((l) => /"level":(4|5|6)0/.test(l)).slice(-15).join('\n')}`);
+        for (const p of procs)
+          console.error(
+            `── ${p.name}\n${p
+              .out()
+              .split('\n')
+              .filter((l) => /"level":(4|5|6)0/.test(l))
+              .slice(-15)
+              .join('\n')}`,
+          );
         throw err;
       }
       let ackedTotal = 0;
@@ -242,7 +280,7 @@ describe.runIf(run)('broker cluster on Redis: 2 brokers + 2 ingest workers + Inf
         });
         c.on('error', (err) => {
           c.end(true);
-          resolve(typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1);
+          resolve(typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1);
         });
       });
     // B reads its file (watch), publishes the new registry; A takes it from Redis

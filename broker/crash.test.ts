@@ -85,7 +85,10 @@ it('broker alone (level): kill -9 right after the PUBACKs, restarted — every a
   await first.client.subscribeAsync(SUB_ALL_DEVICE_DATA, { qos: 1 });
   await first.client.endAsync();
 
-  for (const round of [{ what: 'ingest offline', hold: false, from: base }, { what: 'ingest online, PUBACKs held', hold: true, from: base + N }]) {
+  for (const round of [
+    { what: 'ingest offline', hold: false, from: base },
+    { what: 'ingest online, PUBACKs held', hold: true, from: base + N },
+  ]) {
     const holder = round.hold ? ingest(url, true) : null;
     if (holder) await holder.connected;
     step(`${round.what}: publishing`);
@@ -108,7 +111,10 @@ it('broker alone (level): kill -9 right after the PUBACKs, restarted — every a
     });
     await new Promise((r) => setTimeout(r, 300)); // a duplicate would arrive now
     expect(back.got.length, `${round.what}: exactly once`).toBe(N);
-    expect([...back.got].sort((x, y) => x - y), round.what).toEqual([...burst.acked].sort((x, y) => x - y));
+    expect(
+      [...back.got].sort((x, y) => x - y),
+      round.what,
+    ).toEqual([...burst.acked].sort((x, y) => x - y));
     await back.client.endAsync(); // acknowledged: the session's queue is empty for the next round
   }
   b.child.kill('SIGINT');

@@ -169,7 +169,12 @@ describe('CONNECT flood (issue 14, item 2)', () => {
       expect(e.alertId).not.toMatch(/inventado/);
     }
     expect(new Set(opened.map((e) => e.deviceId)).size).toBe(3);
-    expect(evs.filter((e) => e.event === 'auto_resolve').map((e) => e.alertId).sort()).toEqual(opened.map((e) => e.alertId).sort());
+    expect(
+      evs
+        .filter((e) => e.event === 'auto_resolve')
+        .map((e) => e.alertId)
+        .sort(),
+    ).toEqual(opened.map((e) => e.alertId).sort());
     // one flood start and one end in the log, not a line per name
     expect(lines.lines.filter((l) => l.includes('"E_AUTH_FLOOD"'))).toHaveLength(1);
     expect(lines.lines.filter((l) => l.includes('"E_AUTH_FLOOD_END"'))).toHaveLength(1);

@@ -74,7 +74,9 @@ export interface StartBrokerOptions {
 }
 
 /** The broker's connection limits from the configuration (lib/config.ts), for the CLI and the launcher. */
-export function brokerLimitsOf(cfg: Pick<Config, 'MQTT_CONNECT_TIMEOUT_S' | 'MQTT_MAX_PENDING_PER_IP' | 'MQTT_MAX_PENDING' | 'MQTT_AUTH_CONCURRENCY'>): Pick<StartBrokerOptions, 'connectTimeoutMs' | 'limits'> {
+export function brokerLimitsOf(
+  cfg: Pick<Config, 'MQTT_CONNECT_TIMEOUT_S' | 'MQTT_MAX_PENDING_PER_IP' | 'MQTT_MAX_PENDING' | 'MQTT_AUTH_CONCURRENCY'>,
+): Pick<StartBrokerOptions, 'connectTimeoutMs' | 'limits'> {
   return {
     connectTimeoutMs: cfg.MQTT_CONNECT_TIMEOUT_S * 1000,
     limits: { maxPendingPerSource: cfg.MQTT_MAX_PENDING_PER_IP, maxPending: cfg.MQTT_MAX_PENDING, concurrency: cfg.MQTT_AUTH_CONCURRENCY },
@@ -129,7 +131,12 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerHandl
   let aedesRef: Aedes | null = null;
   const cache = new VerifyCache({ okTtlMs: opts.authCacheMs ?? 60_000 });
   const guard = new AuthGuard({ isDevice: (user) => directory.isDevice(user), ...opts.limits });
-  const metrics = createBrokerMetrics(() => aedesRef?.connectedClients ?? 0, () => cache, opts.metricsRegistry, guard);
+  const metrics = createBrokerMetrics(
+    () => aedesRef?.connectedClients ?? 0,
+    () => cache,
+    opts.metricsRegistry,
+    guard,
+  );
   // refusals of registry devices go to the rules as svc/auth/<id> (QoS 1; ingest raises credentials_refused)
   // (tenants: the device's own city hears it, under its mount point)
   const onDeviceRefused = (name: string, reason: string) => {
@@ -152,7 +159,9 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerHandl
   // (cluster: through Redis pub/sub, so every node sees every publish)
   const redisErrors = createLogLimiter({ burst: 5, windowMs: 10_000 });
   const onRedisError = (err: Error) =>
-    redisErrors.log('redis', (suppressed) => log.error({ code: 'E_BROKER_REDIS', err: err.message, ...(suppressed ? { suppressedSinceLast: suppressed } : {}) }, 'Redis connection error (retrying; PUBACKs wait until it is back)'));
+    redisErrors.log('redis', (suppressed) =>
+      log.error({ code: 'E_BROKER_REDIS', err: err.message, ...(suppressed ? { suppressedSinceLast: suppressed } : {}) }, 'Redis connection error (retrying; PUBACKs wait until it is back)'),
+    );
   persistence.redis?.db.on('error', onRedisError);
   const mq = createPublishQueue(undefined, undefined, redisUrl, onRedisError);
 
@@ -175,7 +184,10 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerHandl
   aedesRef = aedes;
   seedBrokerCounter(aedes as unknown as { counter: number });
   releasePubackAfterPublish(aedes);
-  log.info({ persistence: persistence.kind, brokerId: aedes.id, ...(opts.persistence?.kind === 'level' ? { dir: opts.persistence.dir } : {}), ...(redisUrl ? { redis: redactUrl(redisUrl) } : {}) }, 'broker session persistence');
+  log.info(
+    { persistence: persistence.kind, brokerId: aedes.id, ...(opts.persistence?.kind === 'level' ? { dir: opts.persistence.dir } : {}), ...(redisUrl ? { redis: redactUrl(redisUrl) } : {}) },
+    'broker session persistence',
+  );
   // a cluster node learns registry changes made on any node through Redis (registry-sync.ts)
   let sync: RegistrySync | null = null;
   if (redisUrl) sync = await startRegistrySync({ registry: opts.registry, connect: (name, o) => connectRedis(redisUrl, name, o), log });

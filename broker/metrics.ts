@@ -51,12 +51,7 @@ const bump = (m: Record<string, number>, k: string) => {
 };
 const sum = (a: Float64Array) => a.reduce((s, v) => s + v, 0);
 
-export function createBrokerMetrics(
-  connectedClients: () => number,
-  authStats: () => { verifications: number; hits: number },
-  registry: Registry = new Registry(),
-  guard?: AuthGuard,
-): BrokerMetrics {
+export function createBrokerMetrics(connectedClients: () => number, authStats: () => { verifications: number; hits: number }, registry: Registry = new Registry(), guard?: AuthGuard): BrokerMetrics {
   const packetsIn = new Float64Array(16);
   const packetsOut = new Float64Array(16);
   const c = { connects: 0, revoked: 0, floods: 0, flooding: false };
@@ -66,7 +61,14 @@ export function createBrokerMetrics(
   const protocolErrors: Record<string, number> = {};
 
   const reg = [registry];
-  new Gauge({ name: 'mqtt_broker_clients_connected', help: 'MQTT clients connected now', registers: reg, collect() { this.set(connectedClients()); } });
+  new Gauge({
+    name: 'mqtt_broker_clients_connected',
+    help: 'MQTT clients connected now',
+    registers: reg,
+    collect() {
+      this.set(connectedClients());
+    },
+  });
   const connects = new Counter({ name: 'mqtt_broker_connects_total', help: 'accepted MQTT connections', registers: reg });
   const authFail = new Counter({ name: 'mqtt_broker_auth_failures_total', help: 'refused MQTT connections by reason', labelNames: ['reason'], registers: reg });
   const pubRefused = new Counter({ name: 'mqtt_broker_publish_refused_total', help: 'refused publishes by reason', labelNames: ['reason'], registers: reg });
@@ -74,13 +76,48 @@ export function createBrokerMetrics(
   const revokedC = new Counter({ name: 'mqtt_broker_sessions_revoked_total', help: 'connected clients closed after a registry change revoked them', registers: reg });
   const protoErr = new Counter({ name: 'mqtt_broker_protocol_errors_total', help: 'connections closed for malformed input, by reason', labelNames: ['reason'], registers: reg });
 
-  new Gauge({ name: 'mqtt_broker_auth_verifications', help: 'password verifications run (scrypt), since start', registers: reg, collect() { this.set(authStats().verifications); } });
-  new Gauge({ name: 'mqtt_broker_auth_cache_hits', help: 'connects answered from the verification cache, since start', registers: reg, collect() { this.set(authStats().hits); } });
+  new Gauge({
+    name: 'mqtt_broker_auth_verifications',
+    help: 'password verifications run (scrypt), since start',
+    registers: reg,
+    collect() {
+      this.set(authStats().verifications);
+    },
+  });
+  new Gauge({
+    name: 'mqtt_broker_auth_cache_hits',
+    help: 'connects answered from the verification cache, since start',
+    registers: reg,
+    collect() {
+      this.set(authStats().hits);
+    },
+  });
 
-  new Gauge({ name: 'mqtt_broker_pending_connections', help: 'connections accepted but not yet authenticated', registers: reg, collect() { this.set(guard?.pendingCount ?? 0); } });
-  new Gauge({ name: 'mqtt_broker_auth_queue', help: 'password verifications waiting for a slot', registers: reg, collect() { this.set(guard?.queueLength ?? 0); } });
+  new Gauge({
+    name: 'mqtt_broker_pending_connections',
+    help: 'connections accepted but not yet authenticated',
+    registers: reg,
+    collect() {
+      this.set(guard?.pendingCount ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'mqtt_broker_auth_queue',
+    help: 'password verifications waiting for a slot',
+    registers: reg,
+    collect() {
+      this.set(guard?.queueLength ?? 0);
+    },
+  });
   const floods = new Counter({ name: 'mqtt_broker_auth_floods_total', help: 'authentication floods detected (refused connects over the threshold)', registers: reg });
-  new Gauge({ name: 'mqtt_broker_auth_flooding', help: '1 while an authentication flood is going on', registers: reg, collect() { this.set(c.flooding ? 1 : 0); } });
+  new Gauge({
+    name: 'mqtt_broker_auth_flooding',
+    help: '1 while an authentication flood is going on',
+    registers: reg,
+    collect() {
+      this.set(c.flooding ? 1 : 0);
+    },
+  });
 
   // packets are counted in typed arrays by the frame guards; the counters catch up on scrape
   const reported = { in: new Float64Array(16), out: new Float64Array(16) };
@@ -93,8 +130,24 @@ export function createBrokerMetrics(
       }
     }
   };
-  new Counter({ name: 'mqtt_broker_packets_in_total', help: 'MQTT packets received, by type', labelNames: ['type'], registers: reg, collect() { catchUp(this, packetsIn, reported.in); } });
-  new Counter({ name: 'mqtt_broker_packets_out_total', help: 'MQTT packets sent, by type', labelNames: ['type'], registers: reg, collect() { catchUp(this, packetsOut, reported.out); } });
+  new Counter({
+    name: 'mqtt_broker_packets_in_total',
+    help: 'MQTT packets received, by type',
+    labelNames: ['type'],
+    registers: reg,
+    collect() {
+      catchUp(this, packetsIn, reported.in);
+    },
+  });
+  new Counter({
+    name: 'mqtt_broker_packets_out_total',
+    help: 'MQTT packets sent, by type',
+    labelNames: ['type'],
+    registers: reg,
+    collect() {
+      catchUp(this, packetsOut, reported.out);
+    },
+  });
 
   return {
     registry,

@@ -116,9 +116,7 @@ describe('broker under QoS 1 overload', () => {
     back.on('message', (_t, payload) => received.add(payload.toString().slice(0, 12)));
     await waitFor(() => [...acked].every((k) => received.has(k)), 60_000, 100, 'every acknowledged message delivered').catch(() => {});
     const missing = [...acked].filter((k) => !received.has(k));
-    console.log(
-      `overload: backlog ${backlog} queued publishes, ${ackedBeforeDrop} acked before the drop, ${acked.size} acked in all, ${received.size} distinct delivered, ${missing.length} missing`,
-    );
+    console.log(`overload: backlog ${backlog} queued publishes, ${ackedBeforeDrop} acked before the drop, ${acked.size} acked in all, ${received.size} distinct delivered, ${missing.length} missing`);
     expect(missing).toEqual([]);
     expect(uncaught).toEqual([]);
   }, 120_000);

@@ -32,7 +32,16 @@ interface AsyncP {
 
 const brokerStub = { id: 'broker-A' };
 const client = { id: 'ingest-1' };
-const packet = (counter: number) => ({ cmd: 'publish', topic: 'city/v1/truck/t1/gps', payload: Buffer.from(`m${counter}`), qos: 1, retain: false, dup: false, brokerId: 'broker-A', brokerCounter: counter });
+const packet = (counter: number) => ({
+  cmd: 'publish',
+  topic: 'city/v1/truck/t1/gps',
+  payload: Buffer.from(`m${counter}`),
+  qos: 1,
+  retain: false,
+  dup: false,
+  brokerId: 'broker-A',
+  brokerCounter: counter,
+});
 
 async function drain(s: AsyncIterable<{ payload: unknown; messageId?: number }>) {
   const out: { payload: string; messageId?: number }[] = [];
@@ -81,7 +90,8 @@ describe('indexed in-memory outgoing queue', () => {
     const ours = new IndexedMemoryPersistence() as unknown as AsyncP;
     await ours.setup(brokerStub);
     // the least of 3 windows each (a loaded machine only ever adds time)
-    const best = async (queued: number, name: string) => Math.min(...[await costPerMessage(ours, queued, 1_000, `${name}-0`), await costPerMessage(ours, queued, 1_000, `${name}-1`), await costPerMessage(ours, queued, 1_000, `${name}-2`)]);
+    const best = async (queued: number, name: string) =>
+      Math.min(...[await costPerMessage(ours, queued, 1_000, `${name}-0`), await costPerMessage(ours, queued, 1_000, `${name}-1`), await costPerMessage(ours, queued, 1_000, `${name}-2`)]);
     const small = await best(2_000, 'small');
     const large = await best(100_000, 'large');
     const up = new UpstreamMemory();
@@ -157,7 +167,9 @@ describe('LevelDB persistence (embedded default)', () => {
     // listening from before the CONNACK: the first queued message can come in the same read
     // (the missing "fix-0" of session 3 — delivered and acknowledged, but before the test listened)
     const { got } = await second.connectCollecting('ingest', { clientId: 'ingest-durable', clean: false });
-    await waitFor(() => got.length === 20, 10_000, 20, 'queued messages after the restart').catch((e: Error) => { throw new Error(`${e.message}: got ${got.map((m) => m.payload).join(',')}`); });
+    await waitFor(() => got.length === 20, 10_000, 20, 'queued messages after the restart').catch((e: Error) => {
+      throw new Error(`${e.message}: got ${got.map((m) => m.payload).join(',')}`);
+    });
     expect(got.map((m) => m.payload)).toEqual(Array.from({ length: 20 }, (_, i) => `fix-${i}`));
   });
 
@@ -165,10 +177,14 @@ describe('LevelDB persistence (embedded default)', () => {
     // a server that answers CONNECT with CONNACK + one queued PUBLISH in a single write, as Aedes
     // does when the session's first queued message needs no disk read (the group-commit queue)
     const server = net.createServer((sock) => {
-      sock.once('data', () => sock.write(Buffer.concat([
-        mqttPacket.generate({ cmd: 'connack', returnCode: 0, sessionPresent: true }),
-        mqttPacket.generate({ cmd: 'publish', topic: 'city/v1/truck/t1/gps', payload: Buffer.from('fix-0'), qos: 1, messageId: 1, retain: false, dup: false }),
-      ])));
+      sock.once('data', () =>
+        sock.write(
+          Buffer.concat([
+            mqttPacket.generate({ cmd: 'connack', returnCode: 0, sessionPresent: true }),
+            mqttPacket.generate({ cmd: 'publish', topic: 'city/v1/truck/t1/gps', payload: Buffer.from('fix-0'), qos: 1, messageId: 1, retain: false, dup: false }),
+          ]),
+        ),
+      );
       sock.on('error', () => {});
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -211,7 +227,9 @@ describe('LevelDB persistence (embedded default)', () => {
     started.pop();
     const second = await run(5);
     const { got } = await second.connectCollecting('ingest', { clientId: 'ingest-fixed', clean: false });
-    await waitFor(() => got.length >= 10, 10_000, 20, 'both runs’ queued messages').catch((e: Error) => { throw new Error(`${e.message}: got ${got.map((m) => m.payload).join(',')}`); });
+    await waitFor(() => got.length >= 10, 10_000, 20, 'both runs’ queued messages').catch((e: Error) => {
+      throw new Error(`${e.message}: got ${got.map((m) => m.payload).join(',')}`);
+    });
     expect(got.map((m) => m.payload).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `fix-${i}`).sort());
     // and within one broker id the queue keeps publish order across the restart
     expect(got.map((m) => m.payload)).toEqual(Array.from({ length: 10 }, (_, i) => `fix-${i}`));

@@ -82,10 +82,7 @@ export async function openPersistence(o: BrokerPersistenceOptions): Promise<Brok
     const { aedes, inner } = indexedRedisPersistence({ url: o.url });
     try {
       // fail the start with a clear message rather than queue every command behind a dead server
-      await Promise.race([
-        inner.db.ping(),
-        new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 10 s')), 10_000).unref()),
-      ]);
+      await Promise.race([inner.db.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 10 s')), 10_000).unref())]);
     } catch (err) {
       inner.db.disconnect();
       throw new PersistenceError(`cannot reach Redis at ${redactUrl(o.url)} (REDIS_URL): ${(err as Error).message}`);
@@ -108,9 +105,7 @@ export async function openPersistence(o: BrokerPersistenceOptions): Promise<Brok
     await db.open();
   } catch (err) {
     const cause = (err as { cause?: Error }).cause;
-    throw new PersistenceError(
-      `cannot open the broker's session store ${o.dir}: ${(err as Error).message}${cause ? ` (${cause.message})` : ''} — is another broker running on this DATA_DIR?`,
-    );
+    throw new PersistenceError(`cannot open the broker's session store ${o.dir}: ${(err as Error).message}${cause ? ` (${cause.message})` : ''} — is another broker running on this DATA_DIR?`);
   }
   const { aedes, async: queue } = batchedLevelPersistence(db as never);
   return {

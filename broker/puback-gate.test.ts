@@ -85,9 +85,7 @@ describe('broker: PUBACK after the store', () => {
     const order = pubackOrder(dev);
     const ackedAt = new Map<string, number>();
     const topic = deviceTopic('truck', 'truck-01', 'gps');
-    await Promise.all(
-      ['slow', 'fast'].map((body) => dev.publishAsync(topic, body, { qos: 1 }).then(() => ackedAt.set(body, Date.now()))),
-    );
+    await Promise.all(['slow', 'fast'].map((body) => dev.publishAsync(topic, body, { qos: 1 }).then(() => ackedAt.set(body, Date.now()))));
     expect(ackedAt.get('slow')!).toBeGreaterThanOrEqual(storedAt.get('slow')!);
     expect(ackedAt.get('fast')!).toBeGreaterThanOrEqual(storedAt.get('slow')!); // stored first, acknowledged after 'slow' (order)
     expect(order.length).toBe(2);

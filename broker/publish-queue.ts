@@ -88,7 +88,8 @@ function coarseRedisChannels(mq: object): void {
   const m = mq as { _subTopic?: (t: string) => string; _containsWildcard?: (t: string) => boolean };
   const sub = m._subTopic;
   const wild = m._containsWildcard;
-  if (typeof sub !== 'function' || typeof wild !== 'function') throw new PublishQueueError('this mqemitter-redis has no _subTopic/_containsWildcard: broker/publish-queue.ts needs review for the installed version');
+  if (typeof sub !== 'function' || typeof wild !== 'function')
+    throw new PublishQueueError('this mqemitter-redis has no _subTopic/_containsWildcard: broker/publish-queue.ts needs review for the installed version');
   const ours = (t: string) => t.startsWith('city/') || t === 'city' || t === '#' || t.startsWith('+');
   m._subTopic = function (t: string) {
     return ours(t) ? REDIS_CITY_PATTERN : sub.call(this, t);

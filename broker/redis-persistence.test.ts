@@ -26,10 +26,24 @@ interface AsyncP {
 }
 
 const run = redisSuiteGate('broker/redis-persistence');
-const packet = (counter: number) => ({ cmd: 'publish', topic: 'city/v1/truck/t1/gps', payload: Buffer.from(`m${counter}`), qos: 1, retain: false, dup: false, brokerId: 'brokerA', brokerCounter: counter });
+const packet = (counter: number) => ({
+  cmd: 'publish',
+  topic: 'city/v1/truck/t1/gps',
+  payload: Buffer.from(`m${counter}`),
+  qos: 1,
+  retain: false,
+  dup: false,
+  brokerId: 'brokerA',
+  brokerCounter: counter,
+});
 
 /** what BroadcastPersistence needs from a broker: subscribe/publish on $SYS (no other node here) */
-const brokerStub = () => ({ id: 'brokerA', subscribe: (_t: string, _f: unknown, done: () => void) => done(), unsubscribe: (_t: string, _f: unknown, done: () => void) => done(), publish: (_p: unknown, done: () => void) => done() });
+const brokerStub = () => ({
+  id: 'brokerA',
+  subscribe: (_t: string, _f: unknown, done: () => void) => done(),
+  unsubscribe: (_t: string, _f: unknown, done: () => void) => done(),
+  publish: (_p: unknown, done: () => void) => done(),
+});
 
 async function drain(s: AsyncIterable<{ payload: unknown; messageId?: number }>) {
   const out: { payload: string; messageId?: number }[] = [];
@@ -60,7 +74,10 @@ describe.runIf(run)('Redis session persistence', () => {
 
   it('enqueue, update, stream and clear behave as upstream’s', async () => {
     const results: unknown[] = [];
-    for (const [kind, db] of [['upstream', 1], ['ours', 2]] as const) {
+    for (const [kind, db] of [
+      ['upstream', 1],
+      ['ours', 2],
+    ] as const) {
       const p = await make(kind, db);
       const client = { id: 'ingest-1' };
       for (let i = 1; i <= 5; i++) await p.outgoingEnqueueCombi([{ clientId: client.id }, { clientId: 'other' }], packet(i));
@@ -79,7 +96,10 @@ describe.runIf(run)('Redis session persistence', () => {
 
   it('streams the whole queue on reconnect (upstream: the first 1,001)', async () => {
     const counts: number[] = [];
-    for (const [kind, db] of [['upstream', 3], ['ours', 4]] as const) {
+    for (const [kind, db] of [
+      ['upstream', 3],
+      ['ours', 4],
+    ] as const) {
       const p = await make(kind, db);
       for (let i = 1; i <= 1500; i++) await p.outgoingEnqueueCombi([{ clientId: 'ingest-1' }], packet(i));
       const got = await drain(p.outgoingStream({ id: 'ingest-1' }));
@@ -99,7 +119,12 @@ describe.runIf(run)('Redis session persistence', () => {
       await redis.resetStats();
       for (let i = 1; i <= window; i++) await p.outgoingClearMessageId(c, { messageId: i });
       const s = await redis.stats();
-      const usec = kind === 'ours' ? (s.evalsha?.usec ?? 0) + (s.eval?.usec ?? 0) : Object.entries(s).filter(([k]) => ['lrem', 'decr', 'del', 'get'].includes(k)).reduce((a, [, v]) => a + v.usec, 0);
+      const usec =
+        kind === 'ours'
+          ? (s.evalsha?.usec ?? 0) + (s.eval?.usec ?? 0)
+          : Object.entries(s)
+              .filter(([k]) => ['lrem', 'decr', 'del', 'get'].includes(k))
+              .reduce((a, [, v]) => a + v.usec, 0);
       return usec / window;
     };
     const oursSmall = await clearCost('ours', 5, 1_000, 500);
@@ -126,7 +151,10 @@ describe.runIf(run)('Redis session persistence', () => {
       const a = await startTestBroker({ persistence: { kind: 'redis', url }, id: 'node-a' });
       started.push(a);
       const sub = await a.connect('ingest', { clientId: 'ingest-1', clean: false });
-      await sub.subscribeAsync(SUB_DEVICE_DATA_BY_KIND.map((t) => t), { qos: 1 });
+      await sub.subscribeAsync(
+        SUB_DEVICE_DATA_BY_KIND.map((t) => t),
+        { qos: 1 },
+      );
       await sub.endAsync();
       const dev = await a.connect('truck-01');
       for (let i = 0; i < 50; i++) {

@@ -15,7 +15,7 @@ const fresh = async () => {
 };
 
 describe('sessions and metrics', () => {
-  it("QoS 1 persistent session: messages published while the subscriber is away are delivered when it returns", async () => {
+  it('QoS 1 persistent session: messages published while the subscriber is away are delivered when it returns', async () => {
     const t = await fresh();
     const first = await t.connect('ingest', { clientId: 'ingest-durable', clean: false });
     await first.subscribeAsync(SUB_ALL_DEVICE_DATA, { qos: 1 });
@@ -30,7 +30,7 @@ describe('sessions and metrics', () => {
     expect(got.map((m) => m.payload)).toEqual(['fix-0', 'fix-1', 'fix-2', 'fix-3', 'fix-4']);
   });
 
-  it("another identity cannot take over a stored persistent session (nor its queued messages)", async () => {
+  it('another identity cannot take over a stored persistent session (nor its queued messages)', async () => {
     const t = await fresh();
     const c = await t.connect('console', { clientId: 'console-durable', clean: false });
     await c.subscribeAsync('city/v1/#', { qos: 1 });

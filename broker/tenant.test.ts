@@ -106,14 +106,18 @@ describe('tenants: two cities on one broker (real sockets)', () => {
     expect(ids).toEqual(expect.arrayContaining([`${A}:air-01`, `${B}:air-01`, `${A}:ingest`, `${B}:ingest`]));
   });
 
-  it("a device of city A can neither publish nor subscribe under city B", async () => {
+  it('a device of city A can neither publish nor subscribe under city B', async () => {
     const t = await twoCities();
     const adminB = await t.connect(B, 'admin');
     await adminB.subscribeAsync('#', { qos: 1 });
     const seenByB = collect(adminB);
     const devA = await t.connect(A, 'air-01');
     // subscribing B's namespace, mounted or not, is refused (granted 128) or lands in A's own
-    expect(await grants(devA, [`${mountOf(B)}city/v1/air/air-01/cmd`, `${mountOf(B)}#`, 'city/v1/#'])).toEqual({ [`${mountOf(B)}city/v1/air/air-01/cmd`]: 128, [`${mountOf(B)}#`]: 128, 'city/v1/#': 128 });
+    expect(await grants(devA, [`${mountOf(B)}city/v1/air/air-01/cmd`, `${mountOf(B)}#`, 'city/v1/#'])).toEqual({
+      [`${mountOf(B)}city/v1/air/air-01/cmd`]: 128,
+      [`${mountOf(B)}#`]: 128,
+      'city/v1/#': 128,
+    });
     // B's topics published by A's device: refused, and the connection is closed
     const closedA = new Promise<void>((r) => devA.once('close', () => r()));
     devA.publish(`${mountOf(B)}${airTopic}`, 'forged', { qos: 1 });

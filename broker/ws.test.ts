@@ -54,10 +54,12 @@ describe('MQTT over WebSocket (/mqtt)', () => {
     await waitFor(() => t.broker.metrics().protocolErrors.first_packet_not_connect === 1, 2000, 20, 'counted');
 
     const status = await new Promise<number>((resolve, reject) =>
-      http.get(`http://127.0.0.1:${t.broker.wsPort}/`, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      }).on('error', reject),
+      http
+        .get(`http://127.0.0.1:${t.broker.wsPort}/`, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        })
+        .on('error', reject),
     );
     expect(status).toBe(426);
 

@@ -70,14 +70,56 @@ describe('demo city', () => {
 describe('OpenStreetMap import', () => {
   it('turns highway LineStrings into segments split at intersections, with districts and routes', () => {
     const dir = tempDir();
-    const sq = (x0: number, y0: number, d: number): Position[] => [[x0, y0], [x0 + d, y0], [x0 + d, y0 + d], [x0, y0 + d], [x0, y0]];
+    const sq = (x0: number, y0: number, d: number): Position[] => [
+      [x0, y0],
+      [x0 + d, y0],
+      [x0 + d, y0 + d],
+      [x0, y0 + d],
+      [x0, y0],
+    ];
     const fc = {
       type: 'FeatureCollection',
       features: [
-        { type: 'Feature', properties: { '@id': 'way/1', highway: 'primary', name: 'Av. Uno' }, geometry: { type: 'LineString', coordinates: [[-94.45, 18.13], [-94.44, 18.13], [-94.43, 18.13]] } },
-        { type: 'Feature', properties: { '@id': 'way/2', highway: 'residential', name: 'Calle Dos' }, geometry: { type: 'LineString', coordinates: [[-94.44, 18.12], [-94.44, 18.13], [-94.44, 18.14]] } },
-        { type: 'Feature', properties: { '@id': 'way/3', highway: 'footway' }, geometry: { type: 'LineString', coordinates: [[-94.45, 18.12], [-94.45, 18.14]] } },
-        { type: 'Feature', properties: { '@id': 'relation/9', boundary: 'administrative', admin_level: '10', name: 'Colonia Norte' }, geometry: { type: 'Polygon', coordinates: [sq(-94.46, 18.125, 0.04)] } },
+        {
+          type: 'Feature',
+          properties: { '@id': 'way/1', highway: 'primary', name: 'Av. Uno' },
+          geometry: {
+            type: 'LineString',
+            coordinates: [
+              [-94.45, 18.13],
+              [-94.44, 18.13],
+              [-94.43, 18.13],
+            ],
+          },
+        },
+        {
+          type: 'Feature',
+          properties: { '@id': 'way/2', highway: 'residential', name: 'Calle Dos' },
+          geometry: {
+            type: 'LineString',
+            coordinates: [
+              [-94.44, 18.12],
+              [-94.44, 18.13],
+              [-94.44, 18.14],
+            ],
+          },
+        },
+        {
+          type: 'Feature',
+          properties: { '@id': 'way/3', highway: 'footway' },
+          geometry: {
+            type: 'LineString',
+            coordinates: [
+              [-94.45, 18.12],
+              [-94.45, 18.14],
+            ],
+          },
+        },
+        {
+          type: 'Feature',
+          properties: { '@id': 'relation/9', boundary: 'administrative', admin_level: '10', name: 'Colonia Norte' },
+          geometry: { type: 'Polygon', coordinates: [sq(-94.46, 18.125, 0.04)] },
+        },
         { type: 'Feature', properties: { natural: 'water', name: 'Laguna' }, geometry: { type: 'Polygon', coordinates: [sq(-94.5, 18.2, 0.01)] } },
       ],
     };

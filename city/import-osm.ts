@@ -16,9 +16,21 @@ import { buildRoute, StreetGraph } from './street-graph';
 import { CITY_TZ } from '../norms/local-time';
 
 const HIGHWAY_CLASS: Record<string, StreetClass> = {
-  motorway: 'primary', trunk: 'primary', primary: 'primary', motorway_link: 'primary', trunk_link: 'primary', primary_link: 'primary',
-  secondary: 'secondary', tertiary: 'secondary', secondary_link: 'secondary', tertiary_link: 'secondary',
-  residential: 'residential', unclassified: 'residential', living_street: 'residential', service: 'residential', road: 'residential',
+  motorway: 'primary',
+  trunk: 'primary',
+  primary: 'primary',
+  motorway_link: 'primary',
+  trunk_link: 'primary',
+  primary_link: 'primary',
+  secondary: 'secondary',
+  tertiary: 'secondary',
+  secondary_link: 'secondary',
+  tertiary_link: 'secondary',
+  residential: 'residential',
+  unclassified: 'residential',
+  living_street: 'residential',
+  service: 'residential',
+  road: 'residential',
 };
 
 interface GeoFeature {
@@ -81,7 +93,11 @@ export function importOsmGeoJson(fc: { type?: string; features?: GeoFeature[] },
     if (g.type === 'Polygon' || g.type === 'MultiPolygon') {
       const geom = g as DistrictFeature['geometry'];
       if (p.natural === 'water' || p.place === 'sea' || p.natural === 'bay' || p.waterway === 'riverbank') {
-        water.push({ type: 'Feature', geometry: geom, properties: { name: String((p.name as string | undefined) ?? 'agua'), kind: p.place === 'sea' || p.natural === 'bay' ? 'sea' : p.water === 'lake' ? 'lake' : 'river' } });
+        water.push({
+          type: 'Feature',
+          geometry: geom,
+          properties: { name: String((p.name as string | undefined) ?? 'agua'), kind: p.place === 'sea' || p.natural === 'bay' ? 'sea' : p.water === 'lake' ? 'lake' : 'river' },
+        });
       } else if ((p.boundary === 'administrative' && Number(p.admin_level) >= 9) || p.place === 'suburb' || p.place === 'neighbourhood' || p.place === 'quarter') {
         districts.push({ type: 'Feature', geometry: geom, properties: { id: osmId, name: String((p.name as string | undefined) ?? osmId) } });
       } else skip('other polygon');
@@ -144,7 +160,12 @@ export function importOsmGeoJson(fc: { type?: string; features?: GeoFeature[] },
     const comp = [...g.component(depotNode)];
     const startNode = comp[Math.floor(rng() * comp.length)]!;
     const start = g.nodes.get(startNode)!;
-    const r = buildRoute(g, { id: `route-${String(i + 1).padStart(2, '0')}`, depotId: depot.id, depotNode, district: districtOf(start), startNode, collectSegments: 30, shiftStart: 6, shiftHours: 7 }, rng, visited);
+    const r = buildRoute(
+      g,
+      { id: `route-${String(i + 1).padStart(2, '0')}`, depotId: depot.id, depotNode, district: districtOf(start), startNode, collectSegments: 30, shiftStart: 6, shiftHours: 7 },
+      rng,
+      visited,
+    );
     if (r) routes.push(r);
   }
   const city: City = {

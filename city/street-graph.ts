@@ -89,7 +89,8 @@ export class StreetGraph {
         heap[0] = last;
         let i = 0;
         for (;;) {
-          const l = 2 * i + 1, r = l + 1;
+          const l = 2 * i + 1,
+            r = l + 1;
           let m = i;
           if (l < heap.length && heap[l]![0] < heap[m]![0]) m = l;
           if (r < heap.length && heap[r]![0] < heap[m]![0]) m = r;

@@ -21,7 +21,7 @@ export function bearingDeg(a: Position, b: Position): number {
   const Δλ = (b[0] - a[0]) * rad;
   const y = Math.sin(Δλ) * Math.cos(φ2);
   const x = Math.cos(φ1) * Math.sin(φ2) - Math.sin(φ1) * Math.cos(φ2) * Math.cos(Δλ);
-  return ((Math.atan2(y, x) / rad) % 360 + 360) % 360;
+  return (((Math.atan2(y, x) / rad) % 360) + 360) % 360;
 }
 
 /** Offset a position by metres east / north. */
@@ -39,12 +39,16 @@ export function lineLengthM(coords: Position[]): number {
 export function pointSegmentDistanceM(p: Position, a: Position, b: Position): number {
   const kx = R * rad * Math.cos(p[1] * rad);
   const ky = R * rad;
-  const ax = (a[0] - p[0]) * kx, ay = (a[1] - p[1]) * ky;
-  const bx = (b[0] - p[0]) * kx, by = (b[1] - p[1]) * ky;
-  const dx = bx - ax, dy = by - ay;
+  const ax = (a[0] - p[0]) * kx,
+    ay = (a[1] - p[1]) * ky;
+  const bx = (b[0] - p[0]) * kx,
+    by = (b[1] - p[1]) * ky;
+  const dx = bx - ax,
+    dy = by - ay;
   const len2 = dx * dx + dy * dy;
   const t = len2 === 0 ? 0 : Math.max(0, Math.min(1, -(ax * dx + ay * dy) / len2));
-  const x = ax + t * dx, y = ay + t * dy;
+  const x = ax + t * dx,
+    y = ay + t * dy;
   return Math.hypot(x, y);
 }
 

@@ -146,7 +146,8 @@ export function geofenceGeometryProblem(g: GeofenceGeometry, bbox: readonly [num
   const last = ring[ring.length - 1]!;
   if (ring.length < 2 || first[0] !== last[0] || first[1] !== last[1]) return { code: 'E_GEOFENCE_NOT_CLOSED', message: 'the polygon is not closed: its last position must repeat the first' };
   const distinct = new Set(ring.slice(0, -1).map((p) => `${p[0]},${p[1]}`)).size;
-  if (distinct < L.minVertices || ring.length - 1 > L.maxVertices) return { code: 'E_GEOFENCE_VERTICES', message: `a polygon has ${L.minVertices}–${L.maxVertices} distinct vertices, not ${distinct}` };
+  if (distinct < L.minVertices || ring.length - 1 > L.maxVertices)
+    return { code: 'E_GEOFENCE_VERTICES', message: `a polygon has ${L.minVertices}–${L.maxVertices} distinct vertices, not ${distinct}` };
   for (let i = 0; i < ring.length - 1; i++) {
     const d = outside(ring[i]!);
     if (d > L.cityMarginM) return { code: 'E_GEOFENCE_OUTSIDE_CITY', message: `vertex ${i + 1} is ${Math.round(d)} m outside the city (at most ${L.cityMarginM} m)` };
@@ -155,7 +156,8 @@ export function geofenceGeometryProblem(g: GeofenceGeometry, bbox: readonly [num
   for (let i = 0; i < n; i++) {
     for (let j = i + 2; j < n; j++) {
       if (i === 0 && j === n - 1) continue; // adjacent through the closing edge
-      if (segmentsCross(ring[i]!, ring[i + 1]!, ring[j]!, ring[j + 1]!)) return { code: 'E_GEOFENCE_SELF_INTERSECTS', message: `edges ${i + 1} and ${j + 1} cross: the polygon must not intersect itself` };
+      if (segmentsCross(ring[i]!, ring[i + 1]!, ring[j]!, ring[j + 1]!))
+        return { code: 'E_GEOFENCE_SELF_INTERSECTS', message: `edges ${i + 1} and ${j + 1} cross: the polygon must not intersect itself` };
     }
   }
   return null;

@@ -12,10 +12,8 @@ import { DEVICE_ID_PATTERN } from './topics';
 const strict = { additionalProperties: false } as const;
 
 /** A number with its unit and range. */
-export const Num = (unit: string, minimum: number, maximum: number, description: string) =>
-  Type.Number({ minimum, maximum, 'x-unit': unit, description });
-export const Int = (unit: string, minimum: number, maximum: number, description: string) =>
-  Type.Integer({ minimum, maximum, 'x-unit': unit, description });
+export const Num = (unit: string, minimum: number, maximum: number, description: string) => Type.Number({ minimum, maximum, 'x-unit': unit, description });
+export const Int = (unit: string, minimum: number, maximum: number, description: string) => Type.Integer({ minimum, maximum, 'x-unit': unit, description });
 
 /** Event time: epoch milliseconds, UTC, between 2020-01-01 and 2100-01-01. Future skew is checked in validate.ts. */
 export const EventTime = Type.Integer({

@@ -82,15 +82,18 @@ export const LiveState = Type.Object(
      * (its payloads are being dead-lettered). `code` is an ALERT_CODES key of the matching alert.
      */
     issue: Type.Optional(
-      Type.Union([
-        Type.Object({
-          code: Type.String(),
-          reason: Type.String({ description: 'broker refusal reason or dead-letter reason' }),
-          since: Type.Integer({ description: 'ms since epoch' }),
-          lastAt: Type.Integer({ description: 'latest occurrence, ms since epoch' }),
-        }),
-        Type.Null(),
-      ], { description: 'null = the issue cleared' }),
+      Type.Union(
+        [
+          Type.Object({
+            code: Type.String(),
+            reason: Type.String({ description: 'broker refusal reason or dead-letter reason' }),
+            since: Type.Integer({ description: 'ms since epoch' }),
+            lastAt: Type.Integer({ description: 'latest occurrence, ms since epoch' }),
+          }),
+          Type.Null(),
+        ],
+        { description: 'null = the issue cleared' },
+      ),
     ),
   },
   { $id: 'LiveState' },

@@ -38,8 +38,7 @@ export function schemaProblems(check: Pick<Validator, 'Errors'>, value: unknown,
   const unions = errors.filter((e) => e.keyword === 'anyOf');
   const inBranch = (e: TLocalizedValidationError) => unions.some((u) => e !== u && e.schemaPath.startsWith(`${u.schemaPath}/anyOf/`));
   const out: SchemaProblem[] = [];
-  const push = (path: string, message: string, keyword: string) =>
-    out.push({ path, field: path.split('/').slice(1).map(unescape).join('.'), message, value: at(value, path), keyword });
+  const push = (path: string, message: string, keyword: string) => out.push({ path, field: path.split('/').slice(1).map(unescape).join('.'), message, value: at(value, path), keyword });
   for (const e of errors) {
     if (out.length >= max) break;
     if (inBranch(e)) continue;

@@ -41,9 +41,7 @@ export function deviceTopicPrefix(kind: DeviceKind, deviceId: string): string {
   return `${TOPIC_ROOT}/${CONTRACT_VERSION}/${kind}/${deviceId}/`;
 }
 
-export type ParsedDeviceTopic =
-  | { ok: true; kind: DeviceKind; deviceId: string; stream: Stream }
-  | { ok: false; reason: 'unknown_topic'; detail: string };
+export type ParsedDeviceTopic = { ok: true; kind: DeviceKind; deviceId: string; stream: Stream } | { ok: false; reason: 'unknown_topic'; detail: string };
 
 /** Parse and check a device topic: right root and version, known kind, valid id, stream allowed for the kind. */
 export function parseDeviceTopic(topic: string): ParsedDeviceTopic {

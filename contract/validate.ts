@@ -16,9 +16,7 @@ const UTF8_ENCODER = new TextEncoder();
 /** Largest payload the contract accepts (a plate read or reading is a few hundred bytes). */
 export const MAX_PAYLOAD_BYTES = 16 * 1024;
 
-const compiled = Object.fromEntries(
-  Object.entries(STREAM_SCHEMAS).map(([s, schema]) => [s, Compile(schema as TSchema)]),
-) as unknown as Record<Stream, Validator>;
+const compiled = Object.fromEntries(Object.entries(STREAM_SCHEMAS).map(([s, schema]) => [s, Compile(schema as TSchema)])) as unknown as Record<Stream, Validator>;
 
 export interface TimePolicy {
   /** now, ms since epoch (injectable for tests) */
@@ -38,8 +36,7 @@ export const DEFAULT_TIME_POLICY: Omit<TimePolicy, 'now'> = {
 };
 
 export type Decoded =
-  | { ok: true; kind: DeviceKind; deviceId: string; stream: Stream; payload: StreamPayload[Stream]; late: boolean }
-  | { ok: false; reason: RejectReason; detail: string; deviceId: string | null };
+  { ok: true; kind: DeviceKind; deviceId: string; stream: Stream; payload: StreamPayload[Stream]; late: boolean } | { ok: false; reason: RejectReason; detail: string; deviceId: string | null };
 
 /** Describe the first schema error as "field: message (got value)". */
 function schemaDetail(check: Validator, value: unknown): string {
@@ -69,11 +66,7 @@ export function decodeMessage(topic: string, raw: Uint8Array | string, policy: T
 }
 
 /** Validate the payload of a message whose topic was already parsed (ingest parses it once). */
-export function decodePayload(
-  t: { kind: DeviceKind; deviceId: string; stream: Stream },
-  raw: Uint8Array | string,
-  policy: TimePolicy,
-): Decoded {
+export function decodePayload(t: { kind: DeviceKind; deviceId: string; stream: Stream }, raw: Uint8Array | string, policy: TimePolicy): Decoded {
   const { kind, deviceId, stream } = t;
   const size = typeof raw === 'string' ? UTF8_ENCODER.encode(raw).byteLength : raw.byteLength;
   if (size > MAX_PAYLOAD_BYTES) {

@@ -115,8 +115,18 @@ describe('escalation reconciled with the console API after Node-RED was down', (
     const ingest = await connect('ingest');
     const open = async (id: string, at: number, severity: AlertEvent['severity'] = 'critical') => {
       const ev: AlertEvent = {
-        alertId: id, event: 'open', at, rule: 'hotlist', severity, deviceId: 'cam-01', kind: 'camera', district: 'Entrada Sur', title: `Hotlisted plate ${id}`,
-        code: 'hotlist', params: { plate: 'XYZ123', region: 'VER', direction: 'entering', road: 'Carretera', reason: 'robo' }, by: 'rules',
+        alertId: id,
+        event: 'open',
+        at,
+        rule: 'hotlist',
+        severity,
+        deviceId: 'cam-01',
+        kind: 'camera',
+        district: 'Entrada Sur',
+        title: `Hotlisted plate ${id}`,
+        code: 'hotlist',
+        params: { plate: 'XYZ123', region: 'VER', direction: 'entering', road: 'Carretera', reason: 'robo' },
+        by: 'rules',
       };
       await new Promise<void>((r, j) => ingest.publish(svcTopics.alert(id), JSON.stringify(ev), { qos: 1 }, (err) => (err ? j(err) : r())));
       await waitFor(async () => (await getAlert(op, id))?.state === 'open' || null, 10_000, 50, `API has ${id}`);
@@ -171,14 +181,24 @@ describe('escalation reconciled with the console API after Node-RED was down', (
     await waitFor(() => posted.length >= 2 || null, 10_000, 50, 'webhook calls');
     await new Promise((r) => setTimeout(r, 1500));
     // exactly once each, and only those two
-    expect(seen.filter((s) => s.e.event === 'escalate').map((s) => s.e.alertId).sort()).toEqual([A_ID, B_ID].sort());
+    expect(
+      seen
+        .filter((s) => s.e.event === 'escalate')
+        .map((s) => s.e.alertId)
+        .sort(),
+    ).toEqual([A_ID, B_ID].sort());
     expect(posted.map((p) => p.body.alertId).sort()).toEqual([A_ID, B_ID].sort());
     expect(posted.every((p) => p.body.event === 'escalate')).toBe(true);
 
     // the API folded the escalations into the alerts; the others are as the operator left them
     expect(await getAlert(op, A_ID)).toMatchObject({ state: 'open', escalated: true });
     expect(await getAlert(op, B_ID)).toMatchObject({ state: 'open', escalated: true });
-    for (const [id, state] of [['hotlist.cam-01.P.pending', 'resolved'], ['hotlist.cam-01.R.resolved', 'resolved'], ['hotlist.cam-01.C.acked', 'acknowledged'], ['hotlist.cam-01.W.warning', 'open']] as const) {
+    for (const [id, state] of [
+      ['hotlist.cam-01.P.pending', 'resolved'],
+      ['hotlist.cam-01.R.resolved', 'resolved'],
+      ['hotlist.cam-01.C.acked', 'acknowledged'],
+      ['hotlist.cam-01.W.warning', 'open'],
+    ] as const) {
       const x = await getAlert(op, id);
       expect(x?.state).toBe(state);
       expect(x?.escalated).toBeFalsy();

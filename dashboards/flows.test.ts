@@ -32,7 +32,9 @@ const savedEnv = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
 beforeAll(() => new Promise<void>((r) => helper.startServer(r)));
 afterEach(async () => {
   await helper.unload();
-  for (const k of ENV_KEYS) if (savedEnv[k] === undefined) delete process.env[k]; else process.env[k] = savedEnv[k];
+  for (const k of ENV_KEYS)
+    if (savedEnv[k] === undefined) delete process.env[k];
+    else process.env[k] = savedEnv[k];
 });
 afterAll(() => new Promise<void>((r) => helper.stopServer(r)));
 
@@ -82,7 +84,16 @@ describe('escalation flow', () => {
     return c;
   };
   const alert = (alertId: string, event: AlertEvent['event'], severity: AlertEvent['severity']): AlertEvent => ({
-    alertId, event, at: Date.now(), rule: 'hotlist', severity, deviceId: 'cam-01', kind: 'camera', district: 'Entrada Sur', title: `test ${alertId}`, by: event === 'acknowledge' ? 'operador' : 'rules',
+    alertId,
+    event,
+    at: Date.now(),
+    rule: 'hotlist',
+    severity,
+    deviceId: 'cam-01',
+    kind: 'camera',
+    district: 'Entrada Sur',
+    title: `test ${alertId}`,
+    by: event === 'acknowledge' ? 'operador' : 'rules',
   });
 
   it('re-publishes an unacknowledged critical alert as escalate after the timeout (not before) and POSTs the webhook', async () => {
@@ -103,7 +114,10 @@ describe('escalation flow', () => {
       };
       broker.aedes.on('subscribe', on);
     });
-    await helper.load(NODES, flowsOf('tab-connect', 'tab-escalation').filter((n) => !String(n.id).startsWith('login')));
+    await helper.load(
+      NODES,
+      flowsOf('tab-connect', 'tab-escalation').filter((n) => !String(n.id).startsWith('login')),
+    );
     await subscribed;
 
     const seen: { at: number; e: AlertEvent }[] = [];
@@ -161,7 +175,19 @@ describe('daily report flow', () => {
     coverage: {
       rows: [
         { deviceId: 'truck-02', routeId: 'route-02', date: day, planned: 20, served: 20, share: 1, fixes: 900, missed: [] },
-        { deviceId: 'truck-01', routeId: 'route-01', date: day, planned: 40, served: 30, share: 0.75, fixes: 800, missed: [{ segmentId: 's0101', name: 'Calle Hidalgo' }, { segmentId: 's0102', name: 'Av. Juárez, "Centro"' }] },
+        {
+          deviceId: 'truck-01',
+          routeId: 'route-01',
+          date: day,
+          planned: 40,
+          served: 30,
+          share: 0.75,
+          fixes: 800,
+          missed: [
+            { segmentId: 's0101', name: 'Calle Hidalgo' },
+            { segmentId: 's0102', name: 'Av. Juárez, "Centro"' },
+          ],
+        },
       ],
     },
     alerts: {
@@ -173,9 +199,25 @@ describe('daily report flow', () => {
     },
     air: {
       rows: [
-        { deviceId: 'air-01', hour: from + 8 * 3600_000, category: 'aceptable', label: 'Aceptable', colour: '#FFFF00', responsible: ['pm25'], pollutants: { pm25: { category: 'aceptable', value: 20, unit: 'µg/m³' } } },
+        {
+          deviceId: 'air-01',
+          hour: from + 8 * 3600_000,
+          category: 'aceptable',
+          label: 'Aceptable',
+          colour: '#FFFF00',
+          responsible: ['pm25'],
+          pollutants: { pm25: { category: 'aceptable', value: 20, unit: 'µg/m³' } },
+        },
         { deviceId: 'air-01', hour: from + 14 * 3600_000, category: 'mala', label: 'Mala', colour: '#FF7E00', responsible: ['o3'], pollutants: { o3: { category: 'mala', value: 0.11, unit: 'ppm' } } },
-        { deviceId: 'air-02', hour: from + 9 * 3600_000, category: 'buena', label: 'Buena', colour: '#00E400', responsible: ['o3'], pollutants: { o3: { category: 'buena', value: 0.02, unit: 'ppm' } } },
+        {
+          deviceId: 'air-02',
+          hour: from + 9 * 3600_000,
+          category: 'buena',
+          label: 'Buena',
+          colour: '#00E400',
+          responsible: ['o3'],
+          pollutants: { o3: { category: 'buena', value: 0.02, unit: 'ppm' } },
+        },
       ],
     },
     noise: {
@@ -211,7 +253,10 @@ describe('daily report flow', () => {
     const dir = tempDir('report-');
     try {
       Object.assign(process.env, { CITY_API_URL: `http://127.0.0.1:${(api.address() as { port: number }).port}`, CITY_API_TOKEN: 'tok-123', REPORT_DIR: dir, CITY_TZ: 'America/Mexico_City' });
-      await helper.load(NODES, flowsOf('tab-report').filter((n) => n.id !== 'report-tick'));
+      await helper.load(
+        NODES,
+        flowsOf('tab-report').filter((n) => n.id !== 'report-tick'),
+      );
       helper.getNode('report-due').receive({ force: true, date: day });
       const csvFile = path.join(dir, `ops-report-${day}.csv`);
       const txtFile = path.join(dir, `ops-report-${day}.txt`);
@@ -248,7 +293,10 @@ describe('daily report flow', () => {
     const dir = tempDir('report-');
     try {
       Object.assign(process.env, { CITY_API_URL: `http://127.0.0.1:${(api.address() as { port: number }).port}`, CITY_API_TOKEN: 'x', REPORT_DIR: dir });
-      await helper.load(NODES, flowsOf('tab-report').filter((n) => n.id !== 'report-tick'));
+      await helper.load(
+        NODES,
+        flowsOf('tab-report').filter((n) => n.id !== 'report-tick'),
+      );
       helper.getNode('report-due').receive({ force: true, date: day });
       const csvFile = path.join(dir, `ops-report-${day}.csv`);
       await waitFor(() => fs.existsSync(path.join(dir, `ops-report-${day}.txt`)), 10_000, 20, 'report files');
@@ -265,7 +313,13 @@ describe('daily report flow', () => {
     Object.assign(process.env, { REPORT_DIR: tempDir('report-'), CITY_TZ: 'America/Mexico_City' });
     process.env.REPORT_AT = '22:30';
     try {
-      await helper.load(NODES, flowsOf('tab-report').filter((n) => n.id === 'report-due' || n.id === 'tab-report').map((n) => (n.id === 'report-due' ? { ...n, wires: [['probe']] } : n)).concat([{ id: 'probe', type: 'function', z: 'tab-report', func: 'return msg;', outputs: 1, wires: [[]] } as never]));
+      await helper.load(
+        NODES,
+        flowsOf('tab-report')
+          .filter((n) => n.id === 'report-due' || n.id === 'tab-report')
+          .map((n) => (n.id === 'report-due' ? { ...n, wires: [['probe']] } : n))
+          .concat([{ id: 'probe', type: 'function', z: 'tab-report', func: 'return msg;', outputs: 1, wires: [[]] } as never]),
+      );
       const due = helper.getNode('report-due');
       const probe = helper.getNode('probe');
       const got: { report: { date: string } }[] = [];

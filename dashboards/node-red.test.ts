@@ -48,7 +48,11 @@ describe('startNodeRed', () => {
   it('serves the editor behind the admin login only', async () => {
     expect((await fetch(`${nr.url}/flows`)).status).toBe(401);
     const login = (password: string) =>
-      fetch(`${nr.url}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_id: 'node-red-admin', grant_type: 'password', scope: '*', username: 'admin', password }) });
+      fetch(`${nr.url}/auth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ client_id: 'node-red-admin', grant_type: 'password', scope: '*', username: 'admin', password }),
+      });
     expect((await login('wrong')).ok).toBe(false);
     const ok = await login('correct horse');
     expect(ok.status).toBe(200);
@@ -90,9 +94,19 @@ describe('startNodeRed', () => {
     });
     try {
       // no editor, no admin API: nothing answers (Node-RED opens no HTTP server at all), not even with the MQTT admin secret
-      const answer = (p: string, init?: RequestInit) => fetch(`${off.url}${p}`, init).then((r) => r.status, () => 'no server');
+      const answer = (p: string, init?: RequestInit) =>
+        fetch(`${off.url}${p}`, init).then(
+          (r) => r.status,
+          () => 'no server',
+        );
       for (const p of ['/', '/flows', '/auth/login']) expect(await answer(p)).not.toBe(200);
-      expect(await answer('/auth/token', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_id: 'node-red-admin', grant_type: 'password', scope: '*', username: 'admin', password: TEST_PASSWORD('admin') }) })).not.toBe(200);
+      expect(
+        await answer('/auth/token', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ client_id: 'node-red-admin', grant_type: 'password', scope: '*', username: 'admin', password: TEST_PASSWORD('admin') }),
+        }),
+      ).not.toBe(200);
       await waitFor(() => connected.filter((id) => id.startsWith('nodered-')).length > before, 30_000, 100, 'flows connected without the editor');
     } finally {
       await off.stop();

@@ -12,7 +12,15 @@ export const DEPOT_GEOFENCE_RADIUS_M = 150;
 
 const DEMO_LANDFILL_CENTRE: [number, number] = [-94.455, 18.09];
 
-const slug = (s: string) => s.toLowerCase().normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40).replace(/-+$/, '');
+const slug = (s: string) =>
+  s
+    .toLowerCase()
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40)
+    .replace(/-+$/, '');
 
 export function demoGeofences(city: City, isDemoCity: boolean): Geofence[] {
   const out: Geofence[] = city.depots.map((d) => ({
@@ -24,7 +32,9 @@ export function demoGeofences(city: City, isDemoCity: boolean): Geofence[] {
   }));
   if (isDemoCity) {
     const c = DEMO_LANDFILL_CENTRE;
-    const ring = [offsetM(c, -250, -200), offsetM(c, 250, -200), offsetM(c, 300, 150), offsetM(c, -200, 220)].map((p) => [Math.round(p[0] * 1e6) / 1e6, Math.round(p[1] * 1e6) / 1e6] as [number, number]);
+    const ring = [offsetM(c, -250, -200), offsetM(c, 250, -200), offsetM(c, 300, 150), offsetM(c, -200, 220)].map(
+      (p) => [Math.round(p[0] * 1e6) / 1e6, Math.round(p[1] * 1e6) / 1e6] as [number, number],
+    );
     out.push({ id: 'relleno-sanitario', name: 'Relleno sanitario municipal', kind: 'landfill', geometry: { type: 'polygon', coordinates: [...ring, ring[0]!] }, dwellLimitMin: 90, active: true });
   }
   return out;

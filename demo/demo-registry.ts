@@ -24,7 +24,8 @@ export function veracruzPlate(rng: () => number): string {
 function siteIn(city: City, g: StreetGraph, district: string, rng: () => number, offM = 15): Position {
   const segs = city.streets.features.filter((f) => f.properties.district === district && f.properties.class !== 'primary');
   // the district's centroid of segment midpoints, then the nearest street node to it, jittered
-  let x = 0, y = 0;
+  let x = 0,
+    y = 0;
   for (const f of segs) {
     const c = f.geometry.coordinates;
     x += (c[0]![0] + c[c.length - 1]![0]) / 2;

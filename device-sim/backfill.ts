@@ -81,11 +81,16 @@ export async function backfillFleet(o: BackfillOptions): Promise<BackfillReport>
 
   const one = async (cfg: DeviceConfig) => {
     const isStation = cfg.kind === 'air' || cfg.kind === 'noise';
-    const mcfg: DeviceConfig = cfg.kind === 'truck' ? { ...cfg, intervals: { ...cfg.intervals, dataS: Math.max(cfg.intervals.dataS, thin.gpsS) } } : isStation ? { ...cfg, intervals: { ...cfg.intervals, dataS: Math.max(cfg.intervals.dataS, thin.stationS) } } : cfg;
+    const mcfg: DeviceConfig =
+      cfg.kind === 'truck'
+        ? { ...cfg, intervals: { ...cfg.intervals, dataS: Math.max(cfg.intervals.dataS, thin.gpsS) } }
+        : isStation
+          ? { ...cfg, intervals: { ...cfg.intervals, dataS: Math.max(cfg.intervals.dataS, thin.stationS) } }
+          : cfg;
     try {
       const model = modelFor(mcfg, { city: o.city, start: o.from, hotlist, parkedGpsS: thin.parkedGpsS });
       let plates = 0;
-      for (let t = o.from; t < o.to && !o.signal?.aborted; ) {
+      for (let t = o.from; t < o.to && !o.signal?.aborted;) {
         const next = Math.min(o.to, t + step);
         const emits = model.advance(next).filter((e) => e.stream !== 'plate' || plates++ % thin.plateEvery === 0);
         // at most `inFlight` unacknowledged per device (a socket with thousands of queued writes hurts the broker)

@@ -113,7 +113,7 @@ describe('commissioning check, end to end (broker + ingest + DuckDB + console AP
     expect(item(r, 'connect')).toMatchObject({ ok: false, detail: expect.stringMatching(/bad credentials/) });
   });
 
-  it('names a wrong topic (another device\'s prefix): the broker refuses it', async () => {
+  it("names a wrong topic (another device's prefix): the broker refuses it", async () => {
     const r = await runCheck({ ...base, config: cfg('air-02'), topic: 'city/v1/noise/noise-01/noise' });
     expect(item(r, 'config')).toMatchObject({ ok: false, detail: expect.stringMatching(/wrong topic/) });
     // the broker's own reason, read from its notice to the connection
@@ -121,7 +121,7 @@ describe('commissioning check, end to end (broker + ingest + DuckDB + console AP
     expect(item(r, 'publish').detail).not.toMatch(/taken over/);
   });
 
-  it('diagnoses a takeover during the publish from the broker\'s notice', async () => {
+  it("diagnoses a takeover during the publish from the broker's notice", async () => {
     const c = cfg('air-06');
     const r = await runCheck({
       ...base,
@@ -137,7 +137,7 @@ describe('commissioning check, end to end (broker + ingest + DuckDB + console AP
     expect(item(r, 'publish').detail).not.toMatch(/topic refused/);
   });
 
-  it('gives the ingest\'s reason for a rejected payload and for a stream the device does not have', async () => {
+  it("gives the ingest's reason for a rejected payload and for a stream the device does not have", async () => {
     const c = cfg('air-03');
     const bad = await runCheck({ ...base, config: c, reading: { ts: Date.now(), windowS: 60, pm25: 12, colour: 'red' } });
     expect(item(bad, 'accepted')).toMatchObject({ ok: false, detail: expect.stringMatching(/rejected payload: schema: unknown field: colour/) });
@@ -178,13 +178,15 @@ describe('commissioning check, end to end (broker + ingest + DuckDB + console AP
     expect(item(JSON.parse(ok.stdout) as CheckResult, 'location')).toMatchObject({ ok: true, detail: expect.stringMatching(/on the street network/) });
   }, 90_000);
 
-  it('sim check --clock-offset 600 FAILs naming the offset, and ingest\'s future-timestamp rejection', async () => {
+  it("sim check --clock-offset 600 FAILs naming the offset, and ingest's future-timestamp rejection", async () => {
     const r = await simCli([...cliArgs('air-06'), '--clock-offset', '600'], { DATA_DIR: dir });
     expect(r.code, r.stderr).toBe(1);
     const res = JSON.parse(r.stdout) as CheckResult;
     expect(item(res, 'clock')).toMatchObject({ ok: false, detail: expect.stringMatching(/^clock off by \+(599|600|601) s \(device ahead of the server/) });
     expect(item(res, 'accepted')).toMatchObject({ ok: false, detail: expect.stringMatching(/rejected payload: future_timestamp/) });
-    const text = await simCli(['check', 'air-06', '--mqtt-url', url, '--api', apiUrl, '--api-user', 'installer', '--api-password', 'inst-pass', '--timeout', '8', '--clock-offset', '-300'], { DATA_DIR: dir });
+    const text = await simCli(['check', 'air-06', '--mqtt-url', url, '--api', apiUrl, '--api-user', 'installer', '--api-password', 'inst-pass', '--timeout', '8', '--clock-offset', '-300'], {
+      DATA_DIR: dir,
+    });
     expect(text.stdout).toMatch(/\[FAIL\] clock +clock off by -(299|300|301) s \(device behind the server/);
   }, 90_000);
 
@@ -193,7 +195,15 @@ describe('commissioning check, end to end (broker + ingest + DuckDB + console AP
     const entrance = city.entrances[0]!;
     const { device, secret } = addDevice(
       registryFile,
-      { id: 'cam-60', kind: 'camera', model: 'LPR-2', district: entrance.district, location: { lat: entrance.lat, lon: entrance.lon }, camera: { road: entrance.road, direction: 'entering', lanes: 2 }, intervals: { dataS: 1, statusS: 60 } },
+      {
+        id: 'cam-60',
+        kind: 'camera',
+        model: 'LPR-2',
+        district: entrance.district,
+        location: { lat: entrance.lat, lon: entrance.lon },
+        camera: { road: entrance.road, direction: 'entering', lanes: 2 },
+        intervals: { dataS: 1, statusS: 60 },
+      },
       { cost: 1024, city },
     );
     expect(device.status).toBe('planned');
@@ -212,18 +222,24 @@ describe('commissioning check, end to end (broker + ingest + DuckDB + console AP
     // nothing reached telemetry: no record, no plate read (store and the investigator's plate search)
     await new Promise((res) => setTimeout(res, 500));
     expect(await store.count({})).toBe(before);
-    const login = await (await fetch(`${apiUrl}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'detective', password: 'det-pass' }) })).json() as { token: string };
-    const search = await (await fetch(`${apiUrl}/api/plates/search?plate=PRUEBA-01&from=${since}&to=${Date.now() + 60_000}&reason=commissioning-check`, { headers: { authorization: `Bearer ${login.token}` } })).json() as { count: number };
+    const login = (await (
+      await fetch(`${apiUrl}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'detective', password: 'det-pass' }) })
+    ).json()) as { token: string };
+    const search = (await (
+      await fetch(`${apiUrl}/api/plates/search?plate=PRUEBA-01&from=${since}&to=${Date.now() + 60_000}&reason=commissioning-check`, { headers: { authorization: `Bearer ${login.token}` } })
+    ).json()) as { count: number };
     expect(search.count).toBe(0);
     expect(ingest.liveState('cam-60')).toBeUndefined();
     // the commissioning readings are there, apart: only when asked for
-    const op = await (await fetch(`${apiUrl}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'installer', password: 'inst-pass' }) })).json() as { token: string };
+    const op = (await (
+      await fetch(`${apiUrl}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'installer', password: 'inst-pass' }) })
+    ).json()) as { token: string };
     const auth = { authorization: `Bearer ${op.token}` };
-    const kept = await (await fetch(`${apiUrl}/api/dead-letters?deviceId=cam-60&reason=commissioning`, { headers: auth })).json() as { deadLetters: { detail: string; payload: string }[] };
+    const kept = (await (await fetch(`${apiUrl}/api/dead-letters?deviceId=cam-60&reason=commissioning`, { headers: auth })).json()) as { deadLetters: { detail: string; payload: string }[] };
     expect(kept.deadLetters).toHaveLength(1);
     expect(kept.deadLetters[0]!.detail).toMatch(/^check [0-9a-f]+: accepted plate reading/);
     expect(kept.deadLetters[0]!.payload).toBe('(redacted: plate data)'); // an operator never sees the test plate either
-    const normal = await (await fetch(`${apiUrl}/api/dead-letters?deviceId=cam-60`, { headers: auth })).json() as { deadLetters: unknown[] };
+    const normal = (await (await fetch(`${apiUrl}/api/dead-letters?deviceId=cam-60`, { headers: auth })).json()) as { deadLetters: unknown[] };
     expect(normal.deadLetters).toEqual([]);
 
     // no alert for the checked devices, even hours later (planned: no presence alerts at all)

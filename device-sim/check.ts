@@ -77,8 +77,19 @@ const MAIN_STREAM: Record<DeviceConfig['kind'], Stream> = { truck: 'gps', air: '
 
 /** plausible ranges for the demo city's climate and devices (tighter than the contract's limits) */
 const SANE: Record<string, [number, number]> = {
-  pm25: [0, 500], pm10: [0, 600], o3: [0, 0.5], no2: [0, 1], so2: [0, 1], co: [0, 50], tempC: [0, 50], rhPct: [5, 100],
-  laeq: [25, 120], lamax: [25, 140], lamin: [15, 120], speedKmh: [0, 130], confidence: [0.3, 1],
+  pm25: [0, 500],
+  pm10: [0, 600],
+  o3: [0, 0.5],
+  no2: [0, 1],
+  so2: [0, 1],
+  co: [0, 50],
+  tempC: [0, 50],
+  rhPct: [5, 100],
+  laeq: [25, 120],
+  lamax: [25, 140],
+  lamin: [15, 120],
+  speedKmh: [0, 130],
+  confidence: [0.3, 1],
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -148,7 +159,8 @@ async function closeReason(conn: Conn, topic: string): Promise<string> {
   while (!conn.notices.length && Date.now() < deadline) await sleep(50);
   const n = conn.notices.at(-1);
   if (!n) return `the broker closed the connection while publishing on ${topic} and gave no reason`;
-  if (n.reason === 'session_taken_over') return `session taken over by another connection: ${n.detail} (is the device itself, or another check, connected with client id ${conn.client.options.clientId}? stop it during the check)`;
+  if (n.reason === 'session_taken_over')
+    return `session taken over by another connection: ${n.detail} (is the device itself, or another check, connected with client id ${conn.client.options.clientId}? stop it during the check)`;
   return `topic refused by the broker: ${n.topic ?? topic}: ${n.detail}`;
 }
 
@@ -194,7 +206,13 @@ export async function runCheck(o: CheckOptions): Promise<CheckResult> {
       const skewS = (deviceNow() - rttMs / 2 - serverMs) / 1000;
       const tol = Math.max(2, Math.min(cfg.time.maxClockSkewS, 30));
       const sign = skewS >= 0 ? '+' : '';
-      add('clock', Math.abs(skewS) <= tol, Math.abs(skewS) <= tol ? `clock within ${Math.abs(skewS).toFixed(1)} s of the server` : `clock off by ${sign}${Math.round(skewS)} s (device ${skewS > 0 ? 'ahead of' : 'behind'} the server; check NTP ${cfg.time.ntpServer})`);
+      add(
+        'clock',
+        Math.abs(skewS) <= tol,
+        Math.abs(skewS) <= tol
+          ? `clock within ${Math.abs(skewS).toFixed(1)} s of the server`
+          : `clock off by ${sign}${Math.round(skewS)} s (device ${skewS > 0 ? 'ahead of' : 'behind'} the server; check NTP ${cfg.time.ntpServer})`,
+      );
     } catch (err) {
       add('clock', false, (err as Error).message);
     }
@@ -227,7 +245,11 @@ export async function runCheck(o: CheckOptions): Promise<CheckResult> {
     if (!d.ok) add('ranges', false, `reading invalid (${d.reason}): ${d.detail}`);
     else {
       const out = Object.entries(reading).filter(([k, v]) => typeof v === 'number' && SANE[k] && (v < SANE[k]![0] || v > SANE[k]![1]));
-      add('ranges', out.length === 0, out.length ? `out of plausible range: ${out.map(([k, v]) => `${k}=${String(v)} (expected ${SANE[k]![0]}–${SANE[k]![1]})`).join(', ')}` : 'reading inside plausible ranges');
+      add(
+        'ranges',
+        out.length === 0,
+        out.length ? `out of plausible range: ${out.map(([k, v]) => `${k}=${String(v)} (expected ${SANE[k]![0]}–${SANE[k]![1]})`).join(', ')}` : 'reading inside plausible ranges',
+      );
     }
 
     // 6 publish
@@ -274,7 +296,11 @@ export async function runCheck(o: CheckOptions): Promise<CheckResult> {
     else {
       const m = distanceM([at.lon, at.lat], [dev.location.lon, dev.location.lat]);
       const max = o.maxLocationErrorM ?? 50;
-      add('location', m <= max, m <= max ? `at the registered place (${m.toFixed(0)} m)` : `wrong location: installed ${formatM(m)} from the registered place (${dev.location.lat}, ${dev.location.lon})`);
+      add(
+        'location',
+        m <= max,
+        m <= max ? `at the registered place (${m.toFixed(0)} m)` : `wrong location: installed ${formatM(m)} from the registered place (${dev.location.lat}, ${dev.location.lon})`,
+      );
     }
   } finally {
     await new Promise<void>((res) => {
@@ -304,7 +330,15 @@ async function commissioningOutcome(api: ConsoleApiClient, deviceId: string, che
 }
 
 /** A reading published as real data (topic override): the device's latest, or the dead letter with its reason. */
-async function realOutcome(api: ConsoleApiClient, deviceId: string, stream: Stream, topic: string, reading: Record<string, unknown>, sentAt: number, timeoutMs = 15_000): Promise<{ ok: boolean; detail: string }> {
+async function realOutcome(
+  api: ConsoleApiClient,
+  deviceId: string,
+  stream: Stream,
+  topic: string,
+  reading: Record<string, unknown>,
+  sentAt: number,
+  timeoutMs = 15_000,
+): Promise<{ ok: boolean; detail: string }> {
   const deadline = Date.now() + timeoutMs;
   const mine = (l: { receivedAt: number; topic: string }) => l.receivedAt >= sentAt - 1000 && l.topic === topic;
   for (;;) {

@@ -189,7 +189,12 @@ program
       rate: o.rate,
       durationS: o.duration,
       qos: o.qos === 0 ? 0 : 1,
-      onProgress: o.json ? undefined : (p) => process.stderr.write(`${p.elapsedS.toFixed(0).padStart(4)} s  ${p.ratePerSec.toFixed(0).padStart(6)} msg/s  sent ${p.sent}  acked ${p.acked}  errors ${p.errors}  connected ${p.connected}\n`),
+      onProgress: o.json
+        ? undefined
+        : (p) =>
+            process.stderr.write(
+              `${p.elapsedS.toFixed(0).padStart(4)} s  ${p.ratePerSec.toFixed(0).padStart(6)} msg/s  sent ${p.sent}  acked ${p.acked}  errors ${p.errors}  connected ${p.connected}\n`,
+            ),
     });
     if (o.json) process.stdout.write(JSON.stringify(report) + '\n');
     else

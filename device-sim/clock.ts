@@ -30,8 +30,7 @@ export class SimClock {
     this.speed = Math.max(0.01, opts.speed ?? 1);
     this.real = opts.realNow ?? Date.now;
     this.realStart = this.real();
-    this.backfillMs =
-      opts.startAt !== undefined ? Math.max(0, this.realStart - opts.startAt) : opts.backfillMs ?? (this.speed > 1 ? Math.min(24 * 3_600_000, this.speed * 3_600_000) : 0);
+    this.backfillMs = opts.startAt !== undefined ? Math.max(0, this.realStart - opts.startAt) : (opts.backfillMs ?? (this.speed > 1 ? Math.min(24 * 3_600_000, this.speed * 3_600_000) : 0));
     this.simStart = this.realStart - this.backfillMs;
   }
 

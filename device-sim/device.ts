@@ -145,7 +145,7 @@ export class SimDevice {
 
   /** Apply a fault now (real time). */
   fault(f: Fault): void {
-    const durS = f.forS ?? (f.type === 'offline' || f.type === 'offline-will' || f.type === 'burst' ? f.param ?? 60 : Infinity);
+    const durS = f.forS ?? (f.type === 'offline' || f.type === 'offline-will' || f.type === 'burst' ? (f.param ?? 60) : Infinity);
     const until = this.now() + durS * 1000;
     const m = this.model.faults;
     this.faults.set(f.type, { fault: f, until });
@@ -201,7 +201,8 @@ export class SimDevice {
     this.stats.online = false;
     this.outageUntil = this.now() + durS * 1000;
     if (c) {
-      if (type === 'offline') c.end(false); // DISCONNECT: the broker discards the will
+      if (type === 'offline')
+        c.end(false); // DISCONNECT: the broker discards the will
       else {
         // drop the TCP connection without DISCONNECT: the broker publishes the last will
         c.options.reconnectPeriod = 0;
@@ -210,11 +211,14 @@ export class SimDevice {
       }
     }
     if (this.outageTimer) clearTimeout(this.outageTimer);
-    this.outageTimer = setTimeout(() => {
-      this.outageTimer = null;
-      this.faults.delete(type);
-      if (!this.stopped) this.connect().catch(() => {});
-    }, (durS * 1000) / this.o.timeScale);
+    this.outageTimer = setTimeout(
+      () => {
+        this.outageTimer = null;
+        this.faults.delete(type);
+        if (!this.stopped) this.connect().catch(() => {});
+      },
+      (durS * 1000) / this.o.timeScale,
+    );
   }
 
   private active(type: FaultType): Fault | undefined {

@@ -90,7 +90,11 @@ describe('faults on demand', () => {
     const normal = of('air-05', 'air').map((m) => JSON.parse(m.text).ts as number);
     expect(skewed.size).toBeGreaterThan(3);
     expect(normal.filter((t) => skewed.has(t)).length).toBeGreaterThanOrEqual(3);
-    expect(of('air-04', 'status').map((m) => JSON.parse(m.text).clockSkewMs).every((s) => s === 600_000)).toBe(true);
+    expect(
+      of('air-04', 'status')
+        .map((m) => JSON.parse(m.text).clockSkewMs)
+        .every((s) => s === 600_000),
+    ).toBe(true);
     // stuck: identical values, new timestamps
     const stuck = of('air-05', 'air').map((m) => JSON.parse(m.text) as Record<string, number>);
     expect(stuck.length).toBeGreaterThan(3);

@@ -22,7 +22,24 @@
  * CLI spec: `<target>:<fault>[:<param>][@<afterS>][+<forS>]`, target = device id, kind
  * (truck|air|noise|camera) or all. E.g. `truck-03:offline-will:120`, `air:stuck@60+300`.
  */
-export const FAULT_TYPES = ['offline-will', 'offline', 'burst', 'drift', 'jumps', 'malformed', 'skew', 'duplicates', 'stuck', 'battery', 'badauth', 'pollution', 'loud', 'idle', 'skip', 'hotlist'] as const;
+export const FAULT_TYPES = [
+  'offline-will',
+  'offline',
+  'burst',
+  'drift',
+  'jumps',
+  'malformed',
+  'skew',
+  'duplicates',
+  'stuck',
+  'battery',
+  'badauth',
+  'pollution',
+  'loud',
+  'idle',
+  'skip',
+  'hotlist',
+] as const;
 export type FaultType = (typeof FAULT_TYPES)[number];
 
 export interface Fault {
@@ -52,10 +69,14 @@ export function parseFaultSpec(spec: string, impliedTarget?: string): FaultSpec 
   const first = text.split(':')[0]!;
   if (impliedTarget && (FAULT_TYPES as readonly string[]).includes(first)) text = `${impliedTarget}:${text}`;
   const m = /^([a-z0-9-]+|\*):([a-z-]+)(?::(-?[\d.]+))?(?:@([\d.]+))?(?:\+([\d.]+))?$/.exec(text);
-  if (!m) throw new FaultSpecError(`bad fault spec "${spec}": expected ${impliedTarget ? '[<target>:]' : '<target>:'}<fault>[:<param>][@<afterS>][+<forS>], e.g. ${impliedTarget ? 'skew:600' : 'truck-03:offline-will:120'} (faults: ${FAULT_TYPES.join(', ')})`);
+  if (!m)
+    throw new FaultSpecError(
+      `bad fault spec "${spec}": expected ${impliedTarget ? '[<target>:]' : '<target>:'}<fault>[:<param>][@<afterS>][+<forS>], e.g. ${impliedTarget ? 'skew:600' : 'truck-03:offline-will:120'} (faults: ${FAULT_TYPES.join(', ')})`,
+    );
   const [, target, type, param, after, forS] = m;
   if (!(FAULT_TYPES as readonly string[]).includes(type!)) throw new FaultSpecError(`unknown fault "${type}" (one of ${FAULT_TYPES.join(', ')})`);
-  if (impliedTarget && target !== impliedTarget && target !== 'all' && target !== '*') throw new FaultSpecError(`fault spec "${spec}": this command runs only ${impliedTarget}; leave the target out (e.g. ${type})`);
+  if (impliedTarget && target !== impliedTarget && target !== 'all' && target !== '*')
+    throw new FaultSpecError(`fault spec "${spec}": this command runs only ${impliedTarget}; leave the target out (e.g. ${type})`);
   const fault: Fault = { type: type as FaultType };
   if (param !== undefined) fault.param = Number(param);
   if (forS !== undefined) fault.forS = Number(forS);
@@ -84,11 +105,23 @@ export const FAULT_DESCRIPTIONS: Record<FaultType, string> = {
 
 /** The fault section of `--help`: every fault with its parameter, the spec's form and examples. */
 export function FAULT_HELP(mode: 'fleet' | 'device'): string {
-  const form = mode === 'device' ? '<fault>[:<param>][@<afterS>][+<forS>]   (the device is implied; "all" also works)' : '<target>:<fault>[:<param>][@<afterS>][+<forS>]   target = device id, kind (truck|air|noise|camera) or all';
+  const form =
+    mode === 'device'
+      ? '<fault>[:<param>][@<afterS>][+<forS>]   (the device is implied; "all" also works)'
+      : '<target>:<fault>[:<param>][@<afterS>][+<forS>]   target = device id, kind (truck|air|noise|camera) or all';
   const examples =
     mode === 'device'
-      ? ['--fault skew:600              clock 10 min ahead from the start', '--fault offline-will:120@30    drop the connection after 30 s for 120 s', '--fault malformed:0.5+60       half the messages broken, for 60 s']
-      : ['--fault truck-03:offline-will:120   truck-03 drops for 120 s (last will published)', '--fault air:stuck@60+300            every air station stuck from 60 s, for 300 s', '--fault all:skew:-90                every clock 90 s behind', '--fault cam-02:duplicates           cam-02 sends everything twice'];
+      ? [
+          '--fault skew:600              clock 10 min ahead from the start',
+          '--fault offline-will:120@30    drop the connection after 30 s for 120 s',
+          '--fault malformed:0.5+60       half the messages broken, for 60 s',
+        ]
+      : [
+          '--fault truck-03:offline-will:120   truck-03 drops for 120 s (last will published)',
+          '--fault air:stuck@60+300            every air station stuck from 60 s, for 300 s',
+          '--fault all:skew:-90                every clock 90 s behind',
+          '--fault cam-02:duplicates           cam-02 sends everything twice',
+        ];
   return [
     '',
     'Fault specs (--fault, repeatable; or type one on stdin while running, "clear <target>:<fault>" ends it):',

@@ -203,7 +203,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         bk.published += x.published;
       }
       if (samples.length >= 2) {
-        const a = samples[0]!, b = samples[samples.length - 1]!;
+        const a = samples[0]!,
+          b = samples[samples.length - 1]!;
         s.msgsPerSec = b.t > a.t ? ((b.n - a.n) * 1000) / (b.t - a.t) : 0;
       }
       return s;

@@ -138,7 +138,10 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
   );
   o.log?.info({ connected: conns.length, failed: failures.length }, 'load: devices connected');
 
-  let sent = 0, acked = 0, errors = 0, stalls = 0;
+  let sent = 0,
+    acked = 0,
+    errors = 0,
+    stalls = 0;
   const latencies: number[] = [];
   let rr = 0;
   const start = Date.now();
@@ -185,7 +188,14 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
           }
         }
         if (now - lastProgress >= 1000) {
-          o.onProgress?.({ elapsedS: (now - start) / 1000, sent, acked, errors, connected: conns.filter((c) => c.client.connected).length, ratePerSec: ((sent - lastProgressSent) * 1000) / (now - lastProgress) });
+          o.onProgress?.({
+            elapsedS: (now - start) / 1000,
+            sent,
+            acked,
+            errors,
+            connected: conns.filter((c) => c.client.connected).length,
+            ratePerSec: ((sent - lastProgressSent) * 1000) / (now - lastProgress),
+          });
           lastProgress = now;
           lastProgressSent = sent;
         }
@@ -226,11 +236,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
 /** defaults of provisionLoadDevices' options (lib/options.ts) */
 export const PROVISION_LOAD_DEFAULTS = { cost: 1024, brokerUrl: 'mqtt://127.0.0.1:1883', kind: 'air' as DeviceConfig['kind'], prefix: 'load' };
 
-export function provisionLoadDevices(
-  registryFile: string,
-  n: number,
-  options: { cost?: number; brokerUrl?: string; kind?: DeviceConfig['kind']; prefix?: string } = {},
-): DeviceConfig[] {
+export function provisionLoadDevices(registryFile: string, n: number, options: { cost?: number; brokerUrl?: string; kind?: DeviceConfig['kind']; prefix?: string } = {}): DeviceConfig[] {
   const opts = withDefaults(PROVISION_LOAD_DEFAULTS, options);
   const reg = loadRegistryFile(registryFile);
   const { kind, prefix } = opts;

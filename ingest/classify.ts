@@ -29,14 +29,7 @@ export type Classified =
   | { type: 'presence'; deviceId: string; kind: DeviceKind; district: string; online: boolean; at: number; receivedAt: number; reason?: string }
   | { type: 'reject'; reason: Exclude<RejectReason, 'duplicate'>; letter: DeadLetter };
 
-export function deadLetter(
-  topic: string,
-  raw: Buffer | Uint8Array | string,
-  receivedAt: number,
-  deviceId: string | null,
-  reason: Exclude<RejectReason, 'duplicate'>,
-  detail: string,
-): DeadLetter {
+export function deadLetter(topic: string, raw: Buffer | Uint8Array | string, receivedAt: number, deviceId: string | null, reason: Exclude<RejectReason, 'duplicate'>, detail: string): DeadLetter {
   return { id: randomUUID(), receivedAt, topic, deviceId, reason, detail, payload: rawForDeadLetter(raw) };
 }
 
@@ -44,13 +37,7 @@ export function deadLetter(
  * Classify one message. Registry checks come before payload checks: a message from a device the
  * registry does not know is `unknown_device` whatever its payload.
  */
-export function classifyMessage(
-  topic: string,
-  raw: Buffer | Uint8Array | string,
-  receivedAt: number,
-  registry: DeviceLookup,
-  policy: Omit<TimePolicy, 'now'>,
-): Classified {
+export function classifyMessage(topic: string, raw: Buffer | Uint8Array | string, receivedAt: number, registry: DeviceLookup, policy: Omit<TimePolicy, 'now'>): Classified {
   const reject = (deviceId: string | null, reason: Exclude<RejectReason, 'duplicate'>, detail: string): Classified => ({
     type: 'reject',
     reason,

@@ -30,9 +30,7 @@ async function start({ cfg, log }: CliContext): Promise<() => Promise<void>> {
   const password = cfg.INGEST_PASSWORD;
   if (!password) throw Object.assign(new Error('INGEST_PASSWORD is not set (password of the ingest service account)'), { code: 'E_CONFIG_INVALID' });
   const file = registryFileOf(cfg);
-  const registry = new RegistryView(file, (err) =>
-    log.error({ err: err.message, code: (err as { code?: string }).code }, 'registry reload failed; keeping the previous registry'),
-  ).watch();
+  const registry = new RegistryView(file, (err) => log.error({ err: err.message, code: (err as { code?: string }).code }, 'registry reload failed; keeping the previous registry')).watch();
   // in a cluster (REDIS_URL set) the registry follows the cluster's (registry/registry-sync.ts): devices added on any node reach this worker
   const sync = cfg.REDIS_URL ? await startRegistrySync({ registry, connect: (name, o) => connectRedis(cfg.REDIS_URL, name, o), log }) : null;
   let city: City | undefined;

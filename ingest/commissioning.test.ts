@@ -63,16 +63,23 @@ describe('ingest: commissioning readings and first contact', () => {
     await publish('air-01', cfg.secret, commissioningTopic('air', 'air-01'), { checkId: 'abc123', stream: 'air', reading: { ts: now, windowS: 60, pm25: 12 } });
     await publish('air-01', cfg.secret, commissioningTopic('air', 'air-01'), { checkId: 'bad456', stream: 'air', reading: { ts: now, windowS: 60, pm25: 12, colour: 'red' } });
     await publish('air-01', cfg.secret, commissioningTopic('air', 'air-01'), { stream: 'air' });
-    const letters = await waitFor(async () => {
-      const l = await store.deadLetters({ deviceId: 'air-01', reason: 'commissioning', limit: 100 });
-      return l.length >= 3 ? l : null;
-    }, 10_000, 100, 'commissioning letters');
+    const letters = await waitFor(
+      async () => {
+        const l = await store.deadLetters({ deviceId: 'air-01', reason: 'commissioning', limit: 100 });
+        return l.length >= 3 ? l : null;
+      },
+      10_000,
+      100,
+      'commissioning letters',
+    );
     const details = letters!.map((l) => l.detail).sort();
-    expect(details).toEqual([
-      'check ?: rejected reading: schema: commissioning envelope /checkId: Expected required property',
-      'check abc123: accepted air reading (commissioning data, kept apart from telemetry)',
-      'check bad456: rejected air reading: schema: unknown field: colour',
-    ].sort());
+    expect(details).toEqual(
+      [
+        'check ?: rejected reading: schema: commissioning envelope /checkId: Expected required property',
+        'check abc123: accepted air reading (commissioning data, kept apart from telemetry)',
+        'check bad456: rejected air reading: schema: unknown field: colour',
+      ].sort(),
+    );
     expect(await store.count({})).toBe(0);
     expect(ingest.liveState('air-01')).toBeUndefined();
     expect(ingest.counters().rejected.commissioning).toBe(3);
@@ -80,7 +87,11 @@ describe('ingest: commissioning readings and first contact', () => {
 
   it("a planned device's first real reading is reported once (it becomes installed); commissioning readings do not count", async () => {
     const registryFile = path.join(demo.dir, 'registry.json');
-    const { secret } = addDevice(registryFile, { id: 'air-70', kind: 'air', model: 'AQ', district: 'Centro', location: { lat: 18.14, lon: -94.44 }, intervals: { dataS: 60, statusS: 300 } }, { cost: 1024, city: loadCity(demo.cityFile) });
+    const { secret } = addDevice(
+      registryFile,
+      { id: 'air-70', kind: 'air', model: 'AQ', district: 'Centro', location: { lat: 18.14, lon: -94.44 }, intervals: { dataS: 60, statusS: 300 } },
+      { cost: 1024, city: loadCity(demo.cityFile) },
+    );
     await waitFor(() => demo.registry.device('air-70') !== undefined, 10_000, 100, 'registry reload');
     await publish('air-70', secret, commissioningTopic('air', 'air-70'), { checkId: 'c0ffee', stream: 'air', reading: { ts: Date.now(), windowS: 60, pm25: 9 } });
     await waitFor(async () => (await store.deadLetters({ deviceId: 'air-70', reason: 'commissioning', limit: 100 })).length === 1, 10_000, 100, 'commissioning letter');

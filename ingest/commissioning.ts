@@ -29,7 +29,5 @@ export function commissioningLetter(topic: string, raw: Buffer, receivedAt: numb
   const real = parseDeviceTopic(`${parts.slice(0, 4).join('/')}/${body.stream}`);
   const realTopic = real.ok ? deviceTopic(real.kind, real.deviceId, real.stream) : `${parts.slice(0, 4).join('/')}/${body.stream}`;
   const c = classifyMessage(realTopic, JSON.stringify(body.reading), receivedAt, registry, policy);
-  return letter(
-    commissioningDetail(body.checkId, body.stream, c.type === 'reject' ? { ok: false, reason: c.reason, detail: c.letter.detail } : { ok: true }),
-  );
+  return letter(commissioningDetail(body.checkId, body.stream, c.type === 'reject' ? { ok: false, reason: c.reason, detail: c.letter.detail } : { ok: true }));
 }

@@ -113,7 +113,12 @@ export function startConsumer(o: ConsumerOptions): Consumer {
     } catch (err) {
       // onMessage must not throw; if it does, the message is left un-acknowledged (redelivered
       // on the next connection) rather than lost.
-      handlerErrors.log('handler', (suppressed) => log.error({ err: clip((err as Error)?.message, 300), topic: clip(topic), code: 'E_INGEST_HANDLER', ...(suppressed ? { suppressedSinceLast: suppressed } : {}) }, 'message handler failed; message left un-acknowledged'));
+      handlerErrors.log('handler', (suppressed) =>
+        log.error(
+          { err: clip((err as Error)?.message, 300), topic: clip(topic), code: 'E_INGEST_HANDLER', ...(suppressed ? { suppressedSinceLast: suppressed } : {}) },
+          'message handler failed; message left un-acknowledged',
+        ),
+      );
       if (hold) {
         held = null;
         cb(DEFERRED);

@@ -45,7 +45,8 @@ describe('deferred PUBACK (MQTT.js behaviour relied on)', () => {
     const seen: number[] = [];
     client.handleMessage = (packet, cb) => {
       seen.push(packet.messageId!);
-      if (packet.messageId === 1) cb(DEFERRED); // never acknowledged
+      if (packet.messageId === 1)
+        cb(DEFERRED); // never acknowledged
       else if (packet.messageId === 2) {
         cb(DEFERRED);
         sendPuback(client, 2); // acknowledged once, by us

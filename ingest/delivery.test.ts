@@ -33,7 +33,11 @@ describe('ingest delivery', () => {
     });
     // the console publishes an alert event; a camera's plate read makes ingest publish svc/plate
     const consoleClient = await stack.connect('console');
-    await consoleClient.publishAsync(svcTopics.alert('a-1'), JSON.stringify({ alertId: 'a-1', event: 'acknowledge', at: Date.now(), rule: 'noise', severity: 'warning', deviceId: 'noise-01', kind: 'noise', district: 'Centro', title: 'x', by: 'operador' }), { qos: 1 }); // a console event the broker's alert ACL accepts
+    await consoleClient.publishAsync(
+      svcTopics.alert('a-1'),
+      JSON.stringify({ alertId: 'a-1', event: 'acknowledge', at: Date.now(), rule: 'noise', severity: 'warning', deviceId: 'noise-01', kind: 'noise', district: 'Centro', title: 'x', by: 'operador' }),
+      { qos: 1 },
+    ); // a console event the broker's alert ACL accepts
     const dev = await stack.connect('truck-02');
     const ts = Date.now() - 1000;
     await publish(dev, deviceTopic('truck', 'truck-02', 'gps'), JSON.stringify(gpsFix(ts)));

@@ -12,16 +12,7 @@
  * This file is the composition root (options, store writer, metrics server, MQTT, stop); the
  * message routing is ./router.ts and the svc/ publishing ./publisher.ts.
  */
-import {
-  DEFAULT_TIME_POLICY,
-  SUB_ALL_DEVICE_DATA,
-  SUB_DEVICE_DATA_BY_KIND,
-  deviceTopic,
-  type AlertEvent,
-  type GeofenceEvent,
-  type LiveState,
-  type TimePolicy,
-} from '../contract';
+import { DEFAULT_TIME_POLICY, SUB_ALL_DEVICE_DATA, SUB_DEVICE_DATA_BY_KIND, deviceTopic, type AlertEvent, type GeofenceEvent, type LiveState, type TimePolicy } from '../contract';
 import { createLogger, type Logger } from '../lib/log';
 import { withDefaults } from '../lib/options';
 import type { TelemetryStore } from '../store/types';
@@ -199,8 +190,7 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
       // O(records × devices) per batch — 1.8 % of ingest's CPU at 500 devices in bench:pipeline)
       if (changed) publisher.statesDue();
     },
-    toDeadLetter: (rec, detail) =>
-      deadLetter(deviceTopic(rec.kind, rec.deviceId, rec.stream), JSON.stringify(rec.payload), rec.receivedAt, rec.deviceId, 'store_rejected', detail),
+    toDeadLetter: (rec, detail) => deadLetter(deviceTopic(rec.kind, rec.deviceId, rec.stream), JSON.stringify(rec.payload), rec.receivedAt, rec.deviceId, 'store_rejected', detail),
     onStoreRejected(what, detail, item) {
       if (what === 'records') metrics.rejected('store_rejected');
       limiter.log(`store-rejected:${what}`, (suppressed) =>
@@ -240,7 +230,10 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
     const h = await store.health();
     return h.ok ? { ready: true as const } : { ready: false as const, reason: 'store_unhealthy' };
   };
-  const server = o.metricsPort === undefined ? null : await serveMetrics(o.extraMetrics?.length ? Registry.merge([metrics.registry, ...o.extraMetrics]) : metrics.registry, o.metricsPort, o.metricsHost, log, ready);
+  const server =
+    o.metricsPort === undefined
+      ? null
+      : await serveMetrics(o.extraMetrics?.length ? Registry.merge([metrics.registry, ...o.extraMetrics]) : metrics.registry, o.metricsPort, o.metricsHost, log, ready);
 
   // ── MQTT ──────────────────────────────────────────────────────────────────────────────────
   const clientId = o.clientId ?? (partition ? `ingest-${partition.index + 1}` : 'ingest-1');
@@ -314,10 +307,7 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
         stopping = true;
         shutdownTimers();
         let timer: NodeJS.Timeout | undefined;
-        const drained = await Promise.race([
-          writer.drain().then(() => true),
-          new Promise<boolean>((r) => (timer = setTimeout(() => r(false), o.stopTimeoutMs))),
-        ]);
+        const drained = await Promise.race([writer.drain().then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), o.stopTimeoutMs)))]);
         clearTimeout(timer);
         let unwritten = 0;
         if (!drained) {
@@ -351,4 +341,3 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
     },
   };
 }
-

@@ -19,7 +19,17 @@ class RecordingRules implements RuleEngine {
   onRecord(rec: AnyTelemetryRecord) {
     this.records.push(rec);
     if (rec.stream === 'plate') {
-      this.publish({ alertId: `hot-${rec.ts}`, event: 'open', at: rec.receivedAt, rule: 'hotlist', severity: 'critical', deviceId: rec.deviceId, kind: rec.kind, district: rec.district, title: `plate ${rec.payload.plate}` });
+      this.publish({
+        alertId: `hot-${rec.ts}`,
+        event: 'open',
+        at: rec.receivedAt,
+        rule: 'hotlist',
+        severity: 'critical',
+        deviceId: rec.deviceId,
+        kind: rec.kind,
+        district: rec.district,
+        title: `plate ${rec.payload.plate}`,
+      });
     }
   }
   onPresence(deviceId: string, online: boolean, at: number) {
@@ -171,7 +181,7 @@ describe('ingest end to end', () => {
     expect(states.length).toBeLessThanOrEqual(4);
   });
 
-  it('publishes every plate read on svc/plate, feeds presence and hotlists to the rules, and publishes the rules\' alerts', async () => {
+  it("publishes every plate read on svc/plate, feeds presence and hotlists to the rules, and publishes the rules' alerts", async () => {
     const cam = await stack.connect('cam-01', { will: { topic: deviceTopic('camera', 'cam-01', 'presence'), payload: Buffer.from('{"state":"offline"}'), qos: 1, retain: true } });
     const watcher = await stack.connect('console');
     const plates: LiveState[] = [];
@@ -215,7 +225,14 @@ describe('ingest end to end', () => {
     expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
     const text = await res.text();
     const c = stack.ingest!.counters();
-    const value = (line: RegExp) => Number(text.split('\n').find((l) => line.test(l))?.split(' ').at(-1));
+    const value = (line: RegExp) =>
+      Number(
+        text
+          .split('\n')
+          .find((l) => line.test(l))
+          ?.split(' ')
+          .at(-1),
+      );
     expect(value(/^ingest_messages_received_total /)).toBe(c.received);
     expect(value(/^ingest_records_written_total /)).toBe(c.written);
     expect(c.written).toBeGreaterThan(10);

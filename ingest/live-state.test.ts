@@ -45,7 +45,13 @@ describe('LiveStateBook', () => {
 
   it('builds the svc/plate payload as a LiveState with the plate read', () => {
     const p = plateLiveState({
-      deviceId: 'cam-01', kind: 'camera', stream: 'plate', ts: 10, receivedAt: 20, late: false, district: 'Entrada Sur',
+      deviceId: 'cam-01',
+      kind: 'camera',
+      stream: 'plate',
+      ts: 10,
+      receivedAt: 20,
+      late: false,
+      district: 'Entrada Sur',
       payload: { ts: 10, plate: 'ABC123', region: 'VER', confidence: 0.9, direction: 'entering', lane: 1 },
     });
     expect(p).toMatchObject({ deviceId: 'cam-01', latest: { plate: { ts: 10, data: { plate: 'ABC123' } } } });

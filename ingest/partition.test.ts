@@ -70,10 +70,27 @@ describe('two ingest workers on one broker', () => {
     const reg = s.registry.registry;
     saveRegistryFile(s.registry.file, {
       ...reg,
-      devices: [...reg.devices, { id, kind: 'truck', model: 'sim-gps', district: 'Centro', status: 'active', truck: { depotId: 'depot-1', routeId: 'route-01' }, intervals: { dataS: 5, statusS: 60 }, passwordHash: hashPasswordSync(TEST_PASSWORD(id), 1024) }],
+      devices: [
+        ...reg.devices,
+        {
+          id,
+          kind: 'truck',
+          model: 'sim-gps',
+          district: 'Centro',
+          status: 'active',
+          truck: { depotId: 'depot-1', routeId: 'route-01' },
+          intervals: { dataS: 5, statusS: 60 },
+          passwordHash: hashPasswordSync(TEST_PASSWORD(id), 1024),
+        },
+      ],
     });
     s.registry.reload();
-    await waitFor(() => (s.broker.aedes as unknown as { clients: Record<string, { subscriptions: Record<string, unknown> }> }).clients['ingest-2']?.subscriptions[`city/v1/truck/${id}/+`], 30_000, 20, 'owner subscribed the new device');
+    await waitFor(
+      () => (s.broker.aedes as unknown as { clients: Record<string, { subscriptions: Record<string, unknown> }> }).clients['ingest-2']?.subscriptions[`city/v1/truck/${id}/+`],
+      30_000,
+      20,
+      'owner subscribed the new device',
+    );
     const c = await s.connect(id);
     await publish(c, deviceTopic('truck', id, 'gps'), JSON.stringify(gpsFix(t0)));
     await waitFor(async () => (await s.store.count({ deviceId: id, stream: 'gps' })) === 1, 30_000, 50, 'new device stored');

@@ -51,12 +51,7 @@ it('a worker killed mid-stream and restarted with the same client id loses nothi
 
   // crash the worker once part of the stream is stored (no flush, no PUBACKs for what it holds)
   // (more in flight than one batch holds = some are queued, not even being written)
-  await waitFor(
-    async () => first.counters().inFlight > 120 && (await stack.store.count({ deviceId: 'truck-01', stream: 'gps' })) >= 200,
-    20_000,
-    5,
-    'first worker mid-stream',
-  );
+  await waitFor(async () => first.counters().inFlight > 120 && (await stack.store.count({ deviceId: 'truck-01', stream: 'gps' })) >= 200, 20_000, 5, 'first worker mid-stream');
   await first.kill();
   const atKill = { published, stored: await stack.store.count({ deviceId: 'truck-01', stream: 'gps' }), ...first.counters() };
   expect(atKill.published).toBeLessThan(N); // really mid-stream

@@ -6,16 +6,7 @@
  * Acknowledgements go through the writer, in arrival order (MQTT-4.6.0-2).
  */
 import { Compile } from 'typebox/compile';
-import {
-  AuthRefusal,
-  GeofenceSet,
-  Hotlist,
-  SVC_PREFIX,
-  isCommissioningTopic,
-  svcTopics,
-  type AnyTelemetryRecord,
-  type TimePolicy,
-} from '../contract';
+import { AuthRefusal, GeofenceSet, Hotlist, SVC_PREFIX, isCommissioningTopic, svcTopics, type AnyTelemetryRecord, type TimePolicy } from '../contract';
 import type { Logger } from '../lib/log';
 import { clip, type LimitedLogger } from '../lib/log-limiter';
 import type { BatchWriter } from './batch-writer';
@@ -72,9 +63,7 @@ export function createSafely(limiter: LimitedLogger, log: Logger): Safely {
     try {
       fn();
     } catch (err) {
-      limiter.log(`rules:${what}`, (suppressed) =>
-        log.error({ err, code: 'E_INGEST_RULES', ...(suppressed ? { suppressed } : {}) }, `alert rules failed in ${what}`),
-      );
+      limiter.log(`rules:${what}`, (suppressed) => log.error({ err, code: 'E_INGEST_RULES', ...(suppressed ? { suppressed } : {}) }, `alert rules failed in ${what}`));
     }
   };
 }
@@ -204,7 +193,12 @@ export function createRouter(d: RouterDeps) {
     try {
       c = classifyMessage(topic, payload, receivedAt, registry, policy);
     } catch (err) {
-      limiter.log('classify', (suppressed) => log.error({ err: clip((err as Error).message, 300), topic: clip(topic), code: 'E_INGEST_CLASSIFY', ...(suppressed ? { suppressedSinceLast: suppressed } : {}) }, 'validation failed unexpectedly; dead-lettering the message'));
+      limiter.log('classify', (suppressed) =>
+        log.error(
+          { err: clip((err as Error).message, 300), topic: clip(topic), code: 'E_INGEST_CLASSIFY', ...(suppressed ? { suppressedSinceLast: suppressed } : {}) },
+          'validation failed unexpectedly; dead-lettering the message',
+        ),
+      );
       c = { type: 'reject', reason: 'schema', letter: deadLetter(topic, payload, receivedAt, null, 'schema', `could not be validated: ${(err as Error).message}`) };
     }
     switch (c.type) {

@@ -113,23 +113,33 @@ async function startCoreRole(m: Extract<ToChild, { type: 'start-core' }>): Promi
 async function startFleetRole(m: Extract<ToChild, { type: 'start-fleet' }>): Promise<void> {
   const registryFile = registryFileOf(cfg!);
   const registry = new RegistryView(registryFile, (err) => log.error({ err: err.message }, 'registry read failed'));
-  const { parts, backfill } = await startFleetPart(cfg!, log, { mqttUrl: m.mqttUrl, city: cityOf(registryFile, registry, log), onBackfillProgress: (progress) => send({ type: 'backfill-progress', progress }) });
+  const { parts, backfill } = await startFleetPart(cfg!, log, {
+    mqttUrl: m.mqttUrl,
+    city: cityOf(registryFile, registry, log),
+    onBackfillProgress: (progress) => send({ type: 'backfill-progress', progress }),
+  });
   stopFn = async () => {
     // the backfill first, then the devices
     for (const p of [...parts].reverse()) await p.stop();
     registry.close();
   };
   send({ type: 'ready', role: 'fleet', backfill: !!backfill });
-  backfill?.then((report) => send({ type: 'backfill-done', report }), () => undefined);
+  backfill?.then(
+    (report) => send({ type: 'backfill-done', report }),
+    () => undefined,
+  );
 }
 
 process.on('message', (m: ToChild) => {
   if (m.type === 'stop') return void stop('supervisor');
   const run =
-    m.type === 'start-broker' && role === 'broker' ? startBrokerRole(m)
-    : m.type === 'start-core' && role === 'core' ? startCoreRole(m)
-    : m.type === 'start-fleet' && role === 'fleet' ? startFleetRole(m)
-    : null;
+    m.type === 'start-broker' && role === 'broker'
+      ? startBrokerRole(m)
+      : m.type === 'start-core' && role === 'core'
+        ? startCoreRole(m)
+        : m.type === 'start-fleet' && role === 'fleet'
+          ? startFleetRole(m)
+          : null;
   run?.catch((err: Error & { code?: string }) => {
     log.fatal({ err, code: err.code }, `${role} process could not start: ${err.message}`);
     const m: FromChild = { type: 'failed', message: `${err.code ? `[${err.code}] ` : ''}${err.message}` };

@@ -46,12 +46,34 @@ async function crashSequence(extra: Record<string, string>, countStored: (dataDi
   // 1. kill -9 the broker process right after the last PUBACK; the supervisor restarts it
   const broker = childPid(first, 'broker');
   bursts.push({ what: 'broker killed', b: await publishBurstWhenUp(truck, N, () => process.kill(broker, 'SIGKILL'), base) });
-  await waitFor(() => { try { return childPid(first, 'broker') !== broker; } catch { return false; } }, 20_000, 100, 'a new broker process');
+  await waitFor(
+    () => {
+      try {
+        return childPid(first, 'broker') !== broker;
+      } catch {
+        return false;
+      }
+    },
+    20_000,
+    100,
+    'a new broker process',
+  );
 
   // 2. kill -9 the core process (ingest, store, API): the broker keeps the messages for ingest's session
   const core = childPid(first, 'core');
   bursts.push({ what: 'core killed', b: await publishBurstWhenUp(truck, N, () => process.kill(core, 'SIGKILL'), base + N) });
-  await waitFor(() => { try { return childPid(first, 'core') !== core; } catch { return false; } }, 20_000, 100, 'a new core process');
+  await waitFor(
+    () => {
+      try {
+        return childPid(first, 'core') !== core;
+      } catch {
+        return false;
+      }
+    },
+    20_000,
+    100,
+    'a new core process',
+  );
 
   // 3. kill -9 the whole process group (npm start and its children) right after a burst
   bursts.push({ what: 'npm start killed', b: await publishBurstWhenUp(truck, N, () => killGroup(first), base + 2 * N) });
@@ -67,7 +89,12 @@ async function crashSequence(extra: Record<string, string>, countStored: (dataDi
   const second = await up(env);
   const token = await operatorToken(dataDir, Number(env.HTTP_PORT));
   let ts: number[] = [];
-  await waitFor(async () => (ts = await storedTs(Number(env.HTTP_PORT), token, truck.deviceId, base, base + 3 * N)).length >= 3 * N, 45_000, 250, `all ${3 * N} acknowledged fixes stored (have ${ts.length})`).catch((err) => {
+  await waitFor(
+    async () => (ts = await storedTs(Number(env.HTTP_PORT), token, truck.deviceId, base, base + 3 * N)).length >= 3 * N,
+    45_000,
+    250,
+    `all ${3 * N} acknowledged fixes stored (have ${ts.length})`,
+  ).catch((err) => {
     const have = new Set(ts);
     const lost = bursts.map(({ what, b }) => `${what}: ${b.acked.filter((t) => !have.has(t)).length} lost`);
     throw new Error(`${(err as Error).message} — ${lost.join(', ')}`);
@@ -95,16 +122,20 @@ describe('crash: kill -9 right after the PUBACKs', () => {
   }, 600_000);
 
   const withInflux = influxdSuiteGate('crash tests with InfluxDB');
-  it.runIf(withInflux)('InfluxDB 1.6.7 as the store: the same crashes, every acknowledged fix stored exactly once', async () => {
-    influx = await startInfluxd();
-    const extra = { INFLUX_URL: influx.url, INFLUX_API: 'v1', INFLUX_BUCKET: 'city' };
-    await crashSequence(extra, async (dataDir, deviceId, from, to) => {
-      const store = await openInfluxStore({ url: influx!.url, token: '', org: '', bucket: 'city', api: 'v1', spillDir: path.join(dataDir, 'spill-check') });
-      try {
-        return await store.count({ deviceId, stream: 'gps', from, to });
-      } finally {
-        await store.close();
-      }
-    });
-  }, 600_000);
+  it.runIf(withInflux)(
+    'InfluxDB 1.6.7 as the store: the same crashes, every acknowledged fix stored exactly once',
+    async () => {
+      influx = await startInfluxd();
+      const extra = { INFLUX_URL: influx.url, INFLUX_API: 'v1', INFLUX_BUCKET: 'city' };
+      await crashSequence(extra, async (dataDir, deviceId, from, to) => {
+        const store = await openInfluxStore({ url: influx!.url, token: '', org: '', bucket: 'city', api: 'v1', spillDir: path.join(dataDir, 'spill-check') });
+        try {
+          return await store.count({ deviceId, stream: 'gps', from, to });
+        } finally {
+          await store.close();
+        }
+      });
+    },
+    600_000,
+  );
 });

@@ -43,8 +43,17 @@ describe('escalation through npm start', () => {
     await new Promise<void>((r) => webhook.listen(0, '127.0.0.1', r));
     const webhookUrl = `http://127.0.0.1:${(webhook.address() as { port: number }).port}/escalaciones`;
     const cfg = loadConfig({
-      DATA_DIR: dataDir, HOST: '127.0.0.1', MQTT_PORT: '0', MQTT_WS_PORT: '0', HTTP_PORT: '0', METRICS_PORT: '0', NODE_RED_PORT: '0', SIM: 'off', LOG_LEVEL: 'silent',
-      ESCALATION_WEBHOOK_URL: webhookUrl, ESCALATION_DELAY_MIN: String(DELAY_MIN),
+      DATA_DIR: dataDir,
+      HOST: '127.0.0.1',
+      MQTT_PORT: '0',
+      MQTT_WS_PORT: '0',
+      HTTP_PORT: '0',
+      METRICS_PORT: '0',
+      NODE_RED_PORT: '0',
+      SIM: 'off',
+      LOG_LEVEL: 'silent',
+      ESCALATION_WEBHOOK_URL: webhookUrl,
+      ESCALATION_DELAY_MIN: String(DELAY_MIN),
     });
 
     // first run, without Node-RED: a critical alert opens (published as ingest's rules do)
@@ -53,7 +62,11 @@ describe('escalation through npm start', () => {
     const api = () => `http://127.0.0.1:${stack!.ports.http}`;
     // Node-RED's own console login (a planner: reads alerts)
     const login = async () => {
-      const res = await fetch(`${api()}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'nodered', password: secrets.nodered.password }) });
+      const res = await fetch(`${api()}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'nodered', password: secrets.nodered.password }),
+      });
       expect(res.status).toBe(200);
       return ((await res.json()) as { token: string }).token;
     };
@@ -65,8 +78,18 @@ describe('escalation through npm start', () => {
     await new Promise<void>((resolve, reject) => ingest.once('connect', () => resolve()).once('error', reject));
     const openedAt = Date.now();
     const open: AlertEvent = {
-      alertId: `hotlist.cam-01.ABC1234.${openedAt}`, event: 'open', at: openedAt, rule: 'hotlist', severity: 'critical', deviceId: 'cam-01', kind: 'camera', district: 'Centro',
-      title: 'Hotlisted plate ABC1234', code: 'hotlist', params: { plate: 'ABC1234', region: 'VER', direction: 'entering', road: 'Carretera', reason: 'robo' }, by: 'rules',
+      alertId: `hotlist.cam-01.ABC1234.${openedAt}`,
+      event: 'open',
+      at: openedAt,
+      rule: 'hotlist',
+      severity: 'critical',
+      deviceId: 'cam-01',
+      kind: 'camera',
+      district: 'Centro',
+      title: 'Hotlisted plate ABC1234',
+      code: 'hotlist',
+      params: { plate: 'ABC1234', region: 'VER', direction: 'entering', road: 'Carretera', reason: 'robo' },
+      by: 'rules',
     };
     await new Promise<void>((r, j) => ingest.publish(svcTopics.alert(open.alertId), JSON.stringify(open), { qos: 1 }, (err) => (err ? j(err) : r())));
     await new Promise<void>((r) => ingest.end(true, {}, () => r()));

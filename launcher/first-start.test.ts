@@ -33,7 +33,13 @@ describe('first start: a living city', () => {
   });
 
   it('fills 7 days of history through broker and ingest; trucks on the map at once; charts for every day', async () => {
-    const env = await launcherEnv(dataDir, { SIM: 'on', SIM_BACKFILL_DAYS: '7', CONSOLE_PASSWORD_ADMIN: 'first-start-admin', CONSOLE_PASSWORD_OPERADOR: 'first-start-op', CONSOLE_PASSWORD_PLANEADOR: 'first-start-pl' });
+    const env = await launcherEnv(dataDir, {
+      SIM: 'on',
+      SIM_BACKFILL_DAYS: '7',
+      CONSOLE_PASSWORD_ADMIN: 'first-start-admin',
+      CONSOLE_PASSWORD_OPERADOR: 'first-start-op',
+      CONSOLE_PASSWORD_PLANEADOR: 'first-start-pl',
+    });
     const t0 = Date.now();
     const child = spawn(process.execPath, ['--import', 'tsx', 'launcher/start.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
@@ -50,7 +56,11 @@ describe('first start: a living city', () => {
     await waitFor(() => out.includes('is running'), 120_000, 100, `start-up (output so far: ${out.slice(-2000)})`);
     const running = Date.now();
     base = url;
-    const token = ((await (await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'first-start-admin' }) })).json()) as { token: string }).token;
+    const token = (
+      (await (
+        await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'first-start-admin' }) })
+      ).json()) as { token: string }
+    ).token;
     const get = async <T>(p: string): Promise<T> => {
       const r = await fetch(`${url}${p}`, { headers: { authorization: `Bearer ${token}` } });
       if (!r.ok) throw new Error(`${p}: ${r.status} ${await r.text()}`);
@@ -93,10 +103,22 @@ describe('first start: a living city', () => {
     const coverage = await get<{ rows: { date: string; fixes: number; served: number }[] }>(`/api/history/coverage?${range}`);
     const dateOf = (ts: number) => localDays(ts, ts + 1, TZ)[0]!.date;
     for (const date of dates) {
-      expect(air.rows.some((r) => r.category !== null && dateOf(r.hour) === date), `air index on ${date}`).toBe(true);
-      expect(plates.rows.some((r) => r.count > 0 && dateOf(r.hour) === date), `plate counts on ${date}`).toBe(true);
-      expect(noise.rows.some((r) => r.leqDb !== null && r.date === date), `noise on ${date}`).toBe(true);
-      expect(coverage.rows.some((r) => r.fixes > 0 && r.served > 0 && r.date === date), `coverage on ${date}`).toBe(true);
+      expect(
+        air.rows.some((r) => r.category !== null && dateOf(r.hour) === date),
+        `air index on ${date}`,
+      ).toBe(true);
+      expect(
+        plates.rows.some((r) => r.count > 0 && dateOf(r.hour) === date),
+        `plate counts on ${date}`,
+      ).toBe(true);
+      expect(
+        noise.rows.some((r) => r.leqDb !== null && r.date === date),
+        `noise on ${date}`,
+      ).toBe(true);
+      expect(
+        coverage.rows.some((r) => r.fixes > 0 && r.served > 0 && r.date === date),
+        `coverage on ${date}`,
+      ).toBe(true);
     }
 
     // the city's depots and the landfill are geofences from the first start; the history's depot visits are listed, as history
@@ -114,58 +136,74 @@ describe('first start: a living city', () => {
     expect(early.map((a) => a.id)).toEqual([]);
   }, 1_800_000);
 
-  it.skipIf(!fs.existsSync(CHROMIUM))("README's screenshots from this first start: street names, scale, cameras apart, an air station's index, the planners' charts, the alarm table", async () => {
-    expect(base, 'the first start ran').not.toBe('');
-    const city = loadCity();
-    const t0 = Date.now();
-    const facts = await shootConsole({
-      base,
-      operator: ['operador', 'first-start-op'],
-      planner: ['planeador', 'first-start-pl'],
-      airStation: 'air-01',
-      streetView: { center: city.center, zoom: 15.4 },
-      bounds: [[city.bbox[0], city.bbox[1]], [city.bbox[2], city.bbox[3]]],
-    });
-    console.log(`screenshots: ${Math.round((Date.now() - t0) / 1000)} s; street names ${facts.streetLabels.length}, entrances ${facts.cameraLabels.length}, scale "${facts.scale}", air-01 ${facts.aqi.category} (${facts.aqi.responsible}), ${facts.camera.id} ${facts.camera.rate}, last ${facts.camera.lastRead}, alarms ${facts.alarmRows}`);
-    expect(facts.files.map((f) => path.relative(SCREENSHOTS_DIR, f)).sort()).toEqual(['alarm-table.png', 'device-panel-air.png', 'device-panel-camera.png', 'live-map-streets.png', 'live-map.png', 'planners.png']);
-    for (const f of facts.files) expect(fs.statSync(f).size, f).toBeGreaterThan(20_000);
-    // street names drawn by MapLibre from the bundled glyphs, served by the console (no network)
-    const streetNames = new Set(city.streets.features.map((f) => f.properties.name));
-    expect(facts.streetLabels.length).toBeGreaterThanOrEqual(5);
-    for (const n of facts.streetLabels) expect(streetNames.has(n), n).toBe(true);
-    expect(facts.glyphRequests.length).toBeGreaterThan(0);
-    for (const g of facts.glyphRequests) {
-      expect(g.url).toMatch(/^\/fonts\/DejaVu Sans Condensed\/\d+-\d+\.pbf$/);
-      expect(g.status, g.url).toBe(200);
-    }
-    expect(facts.foreignRequests).toEqual([]);
-    // the scale in metres (or km at city zoom)
-    expect(facts.scale).toMatch(/^\d+(\.\d+)?\s(m|km)$/); // MapLibre separates with a no-break space
-    // every camera drawn at its own place, 20 px or more from any other, and the map picks it there
-    expect(facts.cameras.length).toBe(city.entrances.length * 2);
-    for (const c of facts.cameras) expect(c.picked, c.id).toBe(c.id);
-    for (const a of facts.cameras) for (const b of facts.cameras) if (a !== b) expect(Math.hypot(a.x - b.x, a.y - b.y), `${a.id}–${b.id}`).toBeGreaterThanOrEqual(20);
-    // each entrance labelled with its road
-    expect(facts.cameraLabels.sort()).toEqual(city.entrances.map((e) => e.road).sort());
-    // the air station's panel: the hourly index from the history, its category and responsible pollutant
-    expect(AIR_CATEGORIES as readonly string[]).toContain(facts.aqi.category);
-    expect(facts.aqi.hourly).toBe(true);
-    expect(facts.aqi.text).toMatch(/Índice AIRE Y SALUD/);
-    expect(facts.aqi.text).toMatch(/Contaminante responsable: (O₃|NO₂|SO₂|CO|PM10|PM2\.5)/);
-    expect(facts.aqi.text).toMatch(/PM2\.5[\d.,]+ µg\/m³/); // a reading with its label and unit
-    expect(facts.aqi.text).not.toMatch(/pm25|field_/); // never a raw field name
-    // a camera's panel for an operator: its entrance, its read rate and last read time, no plate
-    const camDev = city.entrances.find((e) => facts.camera.entrance.startsWith(e.road));
-    expect(camDev, facts.camera.entrance).toBeDefined();
-    expect(facts.camera.entrance).toMatch(/· (Entrando|Saliendo)$/);
-    expect(facts.camera.rate).toMatch(/^\d[\d,]* lecturas\/h$/);
-    expect(Number(facts.camera.rate.replace(/\D/g, ''))).toBeGreaterThan(0); // the live cameras read plates every few seconds
-    expect(facts.camera.lastRead).toMatch(/^\d{2}\/\d{2}\/\d{4},? \d{2}:\d{2}:\d{2}$/); // dd/mm/aaaa, 24 h
-    expect(facts.camera.platesShown).toBe(0);
-    expect(facts.plannersCharts).toBeGreaterThanOrEqual(3);
-    expect(Number.isInteger(facts.alarmRows)).toBe(true);
-    expect(facts.pageErrors).toEqual([]);
-  }, 480_000);
+  it.skipIf(!fs.existsSync(CHROMIUM))(
+    "README's screenshots from this first start: street names, scale, cameras apart, an air station's index, the planners' charts, the alarm table",
+    async () => {
+      expect(base, 'the first start ran').not.toBe('');
+      const city = loadCity();
+      const t0 = Date.now();
+      const facts = await shootConsole({
+        base,
+        operator: ['operador', 'first-start-op'],
+        planner: ['planeador', 'first-start-pl'],
+        airStation: 'air-01',
+        streetView: { center: city.center, zoom: 15.4 },
+        bounds: [
+          [city.bbox[0], city.bbox[1]],
+          [city.bbox[2], city.bbox[3]],
+        ],
+      });
+      console.log(
+        `screenshots: ${Math.round((Date.now() - t0) / 1000)} s; street names ${facts.streetLabels.length}, entrances ${facts.cameraLabels.length}, scale "${facts.scale}", air-01 ${facts.aqi.category} (${facts.aqi.responsible}), ${facts.camera.id} ${facts.camera.rate}, last ${facts.camera.lastRead}, alarms ${facts.alarmRows}`,
+      );
+      expect(facts.files.map((f) => path.relative(SCREENSHOTS_DIR, f)).sort()).toEqual([
+        'alarm-table.png',
+        'device-panel-air.png',
+        'device-panel-camera.png',
+        'live-map-streets.png',
+        'live-map.png',
+        'planners.png',
+      ]);
+      for (const f of facts.files) expect(fs.statSync(f).size, f).toBeGreaterThan(20_000);
+      // street names drawn by MapLibre from the bundled glyphs, served by the console (no network)
+      const streetNames = new Set(city.streets.features.map((f) => f.properties.name));
+      expect(facts.streetLabels.length).toBeGreaterThanOrEqual(5);
+      for (const n of facts.streetLabels) expect(streetNames.has(n), n).toBe(true);
+      expect(facts.glyphRequests.length).toBeGreaterThan(0);
+      for (const g of facts.glyphRequests) {
+        expect(g.url).toMatch(/^\/fonts\/DejaVu Sans Condensed\/\d+-\d+\.pbf$/);
+        expect(g.status, g.url).toBe(200);
+      }
+      expect(facts.foreignRequests).toEqual([]);
+      // the scale in metres (or km at city zoom)
+      expect(facts.scale).toMatch(/^\d+(\.\d+)?\s(m|km)$/); // MapLibre separates with a no-break space
+      // every camera drawn at its own place, 20 px or more from any other, and the map picks it there
+      expect(facts.cameras.length).toBe(city.entrances.length * 2);
+      for (const c of facts.cameras) expect(c.picked, c.id).toBe(c.id);
+      for (const a of facts.cameras) for (const b of facts.cameras) if (a !== b) expect(Math.hypot(a.x - b.x, a.y - b.y), `${a.id}–${b.id}`).toBeGreaterThanOrEqual(20);
+      // each entrance labelled with its road
+      expect(facts.cameraLabels.sort()).toEqual(city.entrances.map((e) => e.road).sort());
+      // the air station's panel: the hourly index from the history, its category and responsible pollutant
+      expect(AIR_CATEGORIES as readonly string[]).toContain(facts.aqi.category);
+      expect(facts.aqi.hourly).toBe(true);
+      expect(facts.aqi.text).toMatch(/Índice AIRE Y SALUD/);
+      expect(facts.aqi.text).toMatch(/Contaminante responsable: (O₃|NO₂|SO₂|CO|PM10|PM2\.5)/);
+      expect(facts.aqi.text).toMatch(/PM2\.5[\d.,]+ µg\/m³/); // a reading with its label and unit
+      expect(facts.aqi.text).not.toMatch(/pm25|field_/); // never a raw field name
+      // a camera's panel for an operator: its entrance, its read rate and last read time, no plate
+      const camDev = city.entrances.find((e) => facts.camera.entrance.startsWith(e.road));
+      expect(camDev, facts.camera.entrance).toBeDefined();
+      expect(facts.camera.entrance).toMatch(/· (Entrando|Saliendo)$/);
+      expect(facts.camera.rate).toMatch(/^\d[\d,]* lecturas\/h$/);
+      expect(Number(facts.camera.rate.replace(/\D/g, ''))).toBeGreaterThan(0); // the live cameras read plates every few seconds
+      expect(facts.camera.lastRead).toMatch(/^\d{2}\/\d{2}\/\d{4},? \d{2}:\d{2}:\d{2}$/); // dd/mm/aaaa, 24 h
+      expect(facts.camera.platesShown).toBe(0);
+      expect(facts.plannersCharts).toBeGreaterThanOrEqual(3);
+      expect(Number.isInteger(facts.alarmRows)).toBe(true);
+      expect(facts.pageErrors).toEqual([]);
+    },
+    480_000,
+  );
 
   it('stops cleanly', async () => {
     expect(stopped, 'the first start ran').not.toBeNull();

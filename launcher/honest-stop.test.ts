@@ -41,7 +41,18 @@ describe('a clean stop while the store cannot write', () => {
   it('says how many acknowledged messages wait, exits non-zero, and stores them all on the next start', async () => {
     const dataDir = tempDir('cityops-honest-stop-');
     dirs.push(dataDir);
-    const cfg = loadConfig({ DATA_DIR: dataDir, HOST: '127.0.0.1', MQTT_PORT: '0', MQTT_WS_PORT: '0', HTTP_PORT: '0', METRICS_PORT: '0', NODE_RED_PORT: '0', SIM: 'off', LOG_LEVEL: 'silent', BROKER_PERSISTENCE: 'level' });
+    const cfg = loadConfig({
+      DATA_DIR: dataDir,
+      HOST: '127.0.0.1',
+      MQTT_PORT: '0',
+      MQTT_WS_PORT: '0',
+      HTTP_PORT: '0',
+      METRICS_PORT: '0',
+      NODE_RED_PORT: '0',
+      SIM: 'off',
+      LOG_LEVEL: 'silent',
+      BROKER_PERSISTENCE: 'level',
+    });
     const log = createLogger('honest-stop', 'silent');
     const full = { on: false, refused: 0 };
     const first = await startStack(cfg, log, { nodeRed: false, sim: false, wrapStore: fillableDisk(full), ingestStopTimeoutMs: 1500 });

@@ -33,7 +33,6 @@ import { installOnFirstContact } from '../registry/admin';
 import { secureDataDir } from '../lib/data-dir';
 import type { NodeRedHandle } from '../dashboards/node-red';
 
-
 export interface StackOptions {
   /**
    * the broker runs in another process (the supervised layout, launcher/supervisor.ts): connect to
@@ -95,9 +94,15 @@ export function mergeStopReports(a: StopReport, b: StopReport): StopReport {
 export function stopSummary(r: StopReport): { line: string; exitCode: number } {
   const failed = r.failed.length ? ` ${r.failed.join(', ')} did not stop cleanly (see the log).` : '';
   if (r.unwritten > 0 && r.durableBroker)
-    return { line: `City Ops Center stopped, but ${r.unwritten} accepted messages could not be written to the store; they wait in the broker's durable session (DATA_DIR/broker-sessions) and are written on the next start.${failed}`, exitCode: 3 };
+    return {
+      line: `City Ops Center stopped, but ${r.unwritten} accepted messages could not be written to the store; they wait in the broker's durable session (DATA_DIR/broker-sessions) and are written on the next start.${failed}`,
+      exitCode: 3,
+    };
   if (r.unwritten > 0)
-    return { line: `City Ops Center stopped, but ${r.unwritten} accepted messages could not be written to the store and the broker keeps its sessions in memory (BROKER_PERSISTENCE=memory): they are lost.${failed}`, exitCode: 4 };
+    return {
+      line: `City Ops Center stopped, but ${r.unwritten} accepted messages could not be written to the store and the broker keeps its sessions in memory (BROKER_PERSISTENCE=memory): they are lost.${failed}`,
+      exitCode: 4,
+    };
   if (r.failed.length) return { line: `City Ops Center stopped with errors:${failed}`, exitCode: 1 };
   return { line: 'City Ops Center stopped; all accepted data is stored.', exitCode: 0 };
 }
@@ -159,7 +164,15 @@ export async function startStack(cfg: Config, log: Logger, opts: StackOptions = 
       brokerPorts = opts.externalBroker;
       mqttUrl = opts.externalBroker.url;
     } else {
-      const broker = await startBroker({ registry, host: cfg.HOST, port: cfg.MQTT_PORT, wsPort: cfg.MQTT_WS_PORT, persistence: persistenceOf(cfg), log: log.child({ component: 'broker' }), ...brokerLimitsOf(cfg) });
+      const broker = await startBroker({
+        registry,
+        host: cfg.HOST,
+        port: cfg.MQTT_PORT,
+        wsPort: cfg.MQTT_WS_PORT,
+        persistence: persistenceOf(cfg),
+        log: log.child({ component: 'broker' }),
+        ...brokerLimitsOf(cfg),
+      });
       started.push({ name: 'broker', stop: () => broker.stop() });
       brokerPorts = broker;
       brokerMetrics = [broker.metricsRegistry]; // one /metrics for the process: ingest + broker
@@ -182,7 +195,16 @@ export async function startStack(cfg: Config, log: Logger, opts: StackOptions = 
       timePolicy: { maxFutureSkewMs: cfg.MAX_CLOCK_SKEW_S * 1000, maxAgeMs: cfg.MAX_AGE_DAYS * 86_400_000, lateAfterMs: cfg.LATE_AFTER_S * 1000 },
       // the open alerts survive restarts: the next engine takes them over (ingest/rules/takeover.ts)
       rules: ({ publish, publishGeofence }) =>
-        createRuleEngine({ registry, city, publish, publishGeofence, log: log.child({ component: 'rules' }), stateFile: rulesStateFileOf(cfg), ...(opts.clock ? { now: opts.clock } : {}), ...(opts.rules ? { config: opts.rules } : {}) }),
+        createRuleEngine({
+          registry,
+          city,
+          publish,
+          publishGeofence,
+          log: log.child({ component: 'rules' }),
+          stateFile: rulesStateFileOf(cfg),
+          ...(opts.clock ? { now: opts.clock } : {}),
+          ...(opts.rules ? { config: opts.rules } : {}),
+        }),
       ...(opts.clock ? { clock: opts.clock } : {}),
       // lifecycle: a planned device's first real reading makes it "installed" (presence alerts from then on)
       onFirstContact: installOnFirstContact(registryFile, log),

@@ -82,7 +82,11 @@ describe('npm start: operator mistakes get one clear line', () => {
     await new Promise<void>((r) => taken.listen(port, '127.0.0.1', () => r()));
     try {
       const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', 'broker/cli.ts'], { cwd: root, env: { ...process.env, DATA_DIR: dir, HOST: '127.0.0.1', MQTT_PORT: String(port), MQTT_WS_PORT: '0', LOG_LEVEL: 'silent' }, stdio: ['ignore', 'ignore', 'pipe'] });
+        const child = spawn(process.execPath, ['--import', 'tsx', 'broker/cli.ts'], {
+          cwd: root,
+          env: { ...process.env, DATA_DIR: dir, HOST: '127.0.0.1', MQTT_PORT: String(port), MQTT_WS_PORT: '0', LOG_LEVEL: 'silent' },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
         let stderr = '';
         child.stderr.on('data', (d) => (stderr += d));
         child.on('exit', (code) => resolve({ code, stderr }));

@@ -47,11 +47,16 @@ describe('npm start (one-command start)', () => {
     await waitFor(() => first.out().includes('is running'), 240_000, 100, `start-up (output so far: ${first.out().slice(-2000)})`);
     // every part healthy (on a loaded machine a part may answer late just after the start: poll)
     let health = '';
-    await waitFor(async () => {
-      const r = await fetch(`http://127.0.0.1:${env.HTTP_PORT}/health`);
-      health = await r.text();
-      return r.status === 200;
-    }, 30_000, 500, 'GET /health 200').catch((err: Error) => {
+    await waitFor(
+      async () => {
+        const r = await fetch(`http://127.0.0.1:${env.HTTP_PORT}/health`);
+        health = await r.text();
+        return r.status === 200;
+      },
+      30_000,
+      500,
+      'GET /health 200',
+    ).catch((err: Error) => {
       throw new Error(`${err.message}: ${health}`);
     });
     expect(fs.existsSync(path.join(dataDir, 'registry.json'))).toBe(true);

@@ -54,8 +54,16 @@ const stack = await (cfg.START_LAYOUT === 'single' ? startStack(cfg, log, { onBa
 });
 
 function processesLine(p: NonNullable<typeof stack.pids> extends () => infer R ? R : never): string {
-  const named: [string, number | null][] = [['broker', p.broker], ['core (store, ingest, API)', p.core], ['Node-RED', p.nodeRed], ['fleet', p.fleet]];
-  return named.filter(([, pid]) => pid !== null).map(([name, pid]) => `${name} pid ${pid}`).join(', ');
+  const named: [string, number | null][] = [
+    ['broker', p.broker],
+    ['core (store, ingest, API)', p.core],
+    ['Node-RED', p.nodeRed],
+    ['fleet', p.fleet],
+  ];
+  return named
+    .filter(([, pid]) => pid !== null)
+    .map(([name, pid]) => `${name} pid ${pid}`)
+    .join(', ');
 }
 const host = cfg.HOST === '0.0.0.0' ? 'localhost' : cfg.HOST;
 const lines = [
@@ -65,7 +73,9 @@ const lines = [
   stack.ports.mqttWs ? `  MQTT/WebSocket  ws://${host}:${stack.ports.mqttWs}/mqtt` : '',
   stack.ports.metrics ? `  metrics         http://${host}:${stack.ports.metrics}/metrics  (ingest + broker)` : '',
   stack.pids ? `  processes       ${processesLine(stack.pids())}, supervisor pid ${process.pid}` : '',
-  stack.ports.nodeRed ? `  Node-RED        http://${host}:${stack.ports.nodeRed}/   ${cfg.NODE_RED_EDITOR === 'on' ? `(editor login: admin, password = NODE_RED_ADMIN_PASSWORD or ${cfg.DATA_DIR}/secrets/node-red-editor-password)` : '(flows only; NODE_RED_EDITOR=on for the editor)'}` : '',
+  stack.ports.nodeRed
+    ? `  Node-RED        http://${host}:${stack.ports.nodeRed}/   ${cfg.NODE_RED_EDITOR === 'on' ? `(editor login: admin, password = NODE_RED_ADMIN_PASSWORD or ${cfg.DATA_DIR}/secrets/node-red-editor-password)` : '(flows only; NODE_RED_EDITOR=on for the editor)'}`
+    : '',
   `  simulated fleet ${cfg.SIM === 'on' ? `on (speed ×${cfg.SIM_SPEED})` : 'off'}`,
   stack.backfill ? `  history         first start: replaying the last ${cfg.SIM_BACKFILL_DAYS} days through broker and ingest (SIM_BACKFILL_DAYS)` : '',
   `  console logins  see ${cfg.DATA_DIR}/initial-passwords.txt (first start)`,
@@ -73,7 +83,11 @@ const lines = [
 ].filter(Boolean);
 process.stdout.write(lines.join('\n') + '\n');
 stack.backfill?.then(
-  (r) => progressLine(`  history         ${r.aborted ? 'stopped' : 'done'}: ${r.acked.toLocaleString('en-US')} readings of the last ${cfg.SIM_BACKFILL_DAYS} days in ${Math.round(r.ms / 1000)} s (first start ${Math.round((Date.now() - started) / 1000)} s)`, true),
+  (r) =>
+    progressLine(
+      `  history         ${r.aborted ? 'stopped' : 'done'}: ${r.acked.toLocaleString('en-US')} readings of the last ${cfg.SIM_BACKFILL_DAYS} days in ${Math.round(r.ms / 1000)} s (first start ${Math.round((Date.now() - started) / 1000)} s)`,
+      true,
+    ),
   () => undefined,
 );
 

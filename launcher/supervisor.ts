@@ -114,10 +114,13 @@ async function serveMergedMetrics(cfg: Config, ports: () => number[], log: Logge
     const url = (req.url ?? '/').split('?')[0];
     if (url === '/health') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}\n');
     if (url !== '/metrics') return void res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-    Promise.allSettled(ports().map(fetchText)).then((parts) => {
-      const text = parts.map((p) => (p.status === 'fulfilled' ? p.value : '')).join('\n');
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(text);
-    }, () => res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error (E_METRICS_SERVE)\n'));
+    Promise.allSettled(ports().map(fetchText)).then(
+      (parts) => {
+        const text = parts.map((p) => (p.status === 'fulfilled' ? p.value : '')).join('\n');
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(text);
+      },
+      () => res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error (E_METRICS_SERVE)\n'),
+    );
   });
   server.on('clientError', (_e, socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
@@ -127,7 +130,11 @@ async function serveMergedMetrics(cfg: Config, ports: () => number[], log: Logge
   log.debug({ port: (server.address() as AddressInfo).port }, 'merged metrics listening');
   return {
     port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
   };
 }
 

@@ -69,11 +69,16 @@ describe('npm start with two municipalities', () => {
     const { token } = (await login.json()) as { token: string };
     type City = { tenant: string; devices: { online: number; byKind: Record<string, { online: number }> } };
     let cities: City[] = [];
-    await waitFor(async () => {
-      const r = await fetch(`${http(0)}/api/state/cities?days=1`, { headers: { authorization: `Bearer ${token}` } });
-      cities = ((await r.json()) as { cities: City[] }).cities;
-      return cities[0]?.devices?.online === 1;
-    }, 60_000, 500, `the device online in Coatzacoalcos (${JSON.stringify(cities).slice(0, 400)})`);
+    await waitFor(
+      async () => {
+        const r = await fetch(`${http(0)}/api/state/cities?days=1`, { headers: { authorization: `Bearer ${token}` } });
+        cities = ((await r.json()) as { cities: City[] }).cities;
+        return cities[0]?.devices?.online === 1;
+      },
+      60_000,
+      500,
+      `the device online in Coatzacoalcos (${JSON.stringify(cities).slice(0, 400)})`,
+    );
     expect(cities.map((c) => c.tenant)).toEqual(TENANTS);
     expect(cities[0]!.devices.byKind.air!.online).toBe(1);
     expect(cities[1]!.devices.online).toBe(0);

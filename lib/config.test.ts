@@ -73,7 +73,21 @@ describe('configuration errors name the variable, the bad value and what is allo
   });
 
   it('every variable that has a constraint is in the table above', () => {
-    const free = ['DATA_DIR', 'REGISTRY_FILE', 'INFLUX_TOKEN', 'INFLUX_ORG', 'INFLUX_BUCKET', 'NODE_RED_CREDENTIAL_SECRET', 'NODE_RED_ADMIN_PASSWORD', 'INGEST_USERNAME', 'INGEST_PASSWORD', 'CHECK_API_USER', 'CHECK_API_PASSWORD', 'INGEST_CLIENT_ID', 'CONSOLE_MQTT_PASSWORD'];
+    const free = [
+      'DATA_DIR',
+      'REGISTRY_FILE',
+      'INFLUX_TOKEN',
+      'INFLUX_ORG',
+      'INFLUX_BUCKET',
+      'NODE_RED_CREDENTIAL_SECRET',
+      'NODE_RED_ADMIN_PASSWORD',
+      'INGEST_USERNAME',
+      'INGEST_PASSWORD',
+      'CHECK_API_USER',
+      'CHECK_API_PASSWORD',
+      'INGEST_CLIENT_ID',
+      'CONSOLE_MQTT_PASSWORD',
+    ];
     const covered = new Set(BAD.map((b) => b[0]));
     for (const name of Object.keys(VARIABLES)) if (!free.includes(name)) expect(covered.has(name as keyof typeof VARIABLES), name).toBe(true);
   });
@@ -101,7 +115,12 @@ describe('cluster configuration', () => {
   it('BROKER_PERSISTENCE=redis needs REDIS_URL; a worker number is below the worker count', () => {
     expect(() => loadConfig({ BROKER_PERSISTENCE: 'redis' })).toThrow(/REDIS_URL is empty but BROKER_PERSISTENCE=redis needs it; expected empty or a redis:\/\//);
     expect(() => loadConfig({ INGEST_WORKERS: '2', INGEST_WORKER: '2' })).toThrow(/INGEST_WORKER=2 is not below INGEST_WORKERS=2; expected a worker number from 0 to 1/);
-    expect(loadConfig({ BROKER_PERSISTENCE: 'redis', REDIS_URL: 'redis://:secret@127.0.0.1:6379/0', BROKER_ID: 'broker-a', INGEST_WORKERS: '4', INGEST_WORKER: '3' })).toMatchObject({ BROKER_PERSISTENCE: 'redis', BROKER_ID: 'broker-a', INGEST_WORKERS: 4, INGEST_WORKER: 3 });
+    expect(loadConfig({ BROKER_PERSISTENCE: 'redis', REDIS_URL: 'redis://:secret@127.0.0.1:6379/0', BROKER_ID: 'broker-a', INGEST_WORKERS: '4', INGEST_WORKER: '3' })).toMatchObject({
+      BROKER_PERSISTENCE: 'redis',
+      BROKER_ID: 'broker-a',
+      INGEST_WORKERS: 4,
+      INGEST_WORKER: 3,
+    });
     expect(loadConfig({})).toMatchObject({ BROKER_PERSISTENCE: 'level', REDIS_URL: '', INGEST_WORKERS: 1, INGEST_WORKER: 0 });
   });
 });
@@ -109,6 +128,10 @@ describe('cluster configuration', () => {
 describe('escalation and report configuration', () => {
   it('defaults and valid values', () => {
     expect(loadConfig({})).toMatchObject({ ESCALATION_WEBHOOK_URL: '', ESCALATION_DELAY_MIN: 10, DAILY_REPORT_AT: '22:30' });
-    expect(loadConfig({ ESCALATION_WEBHOOK_URL: 'https://hooks.example.mx/alertas', ESCALATION_DELAY_MIN: '2.5', DAILY_REPORT_AT: '06:05' })).toMatchObject({ ESCALATION_WEBHOOK_URL: 'https://hooks.example.mx/alertas', ESCALATION_DELAY_MIN: 2.5, DAILY_REPORT_AT: '06:05' });
+    expect(loadConfig({ ESCALATION_WEBHOOK_URL: 'https://hooks.example.mx/alertas', ESCALATION_DELAY_MIN: '2.5', DAILY_REPORT_AT: '06:05' })).toMatchObject({
+      ESCALATION_WEBHOOK_URL: 'https://hooks.example.mx/alertas',
+      ESCALATION_DELAY_MIN: 2.5,
+      DAILY_REPORT_AT: '06:05',
+    });
   });
 });

@@ -23,18 +23,20 @@ interface Variable {
 const Port = (def: number, description: string) => Type.Integer({ minimum: 0, maximum: 65535, default: def, description });
 
 /** empty, or a URL whose scheme is one of `schemes` and that names a host */
-export const urlCheck = (schemes: readonly string[]) => (v: string): string | null => {
-  if (v === '') return null;
-  let u: URL;
-  try {
-    u = new URL(v);
-  } catch {
-    return `is not a URL`;
-  }
-  if (!schemes.includes(u.protocol.replace(/:$/, ''))) return `has scheme "${u.protocol.replace(/:$/, '')}"`;
-  if (!u.hostname) return 'names no host';
-  return null;
-};
+export const urlCheck =
+  (schemes: readonly string[]) =>
+  (v: string): string | null => {
+    if (v === '') return null;
+    let u: URL;
+    try {
+      u = new URL(v);
+    } catch {
+      return `is not a URL`;
+    }
+    if (!schemes.includes(u.protocol.replace(/:$/, ''))) return `has scheme "${u.protocol.replace(/:$/, '')}"`;
+    if (!u.hostname) return 'names no host';
+    return null;
+  };
 const urlForm = (schemes: readonly string[], example: string) => `empty or a ${schemes.map((s) => `${s}://`).join(' / ')} URL with a host, e.g. ${example}`;
 
 const MQTT_SCHEMES = ['mqtt', 'mqtts', 'tcp', 'ws', 'wss'] as const;
@@ -49,7 +51,11 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 
 export const VARIABLES = {
   DATA_DIR: { schema: Type.String({ default: './data', minLength: 1, description: 'all state: embedded database, registry, broker sessions, spill files' }) },
-  HOST: { schema: Type.String({ default: '0.0.0.0', description: 'interface the servers listen on' }), check: hostCheck, form: 'an IP address (0.0.0.0 = every interface, 127.0.0.1 = this machine only) or a host name' },
+  HOST: {
+    schema: Type.String({ default: '0.0.0.0', description: 'interface the servers listen on' }),
+    check: hostCheck,
+    form: 'an IP address (0.0.0.0 = every interface, 127.0.0.1 = this machine only) or a host name',
+  },
   MQTT_PORT: { schema: Port(1883, 'MQTT over TCP') },
   MQTT_WS_PORT: { schema: Port(8883, 'MQTT over WebSocket (path /mqtt)') },
   HTTP_PORT: { schema: Port(3000, 'ops-console API and web console; GET /health') },
@@ -59,9 +65,18 @@ export const VARIABLES = {
   MQTT_MAX_PENDING_PER_IP: { schema: Type.Integer({ minimum: 1, default: 256, description: 'unauthenticated MQTT connections per source address; more are closed at accept' }) },
   MQTT_MAX_PENDING: { schema: Type.Integer({ minimum: 1, default: 2000, description: 'unauthenticated MQTT connections in total' }) },
   MQTT_AUTH_CONCURRENCY: { schema: Type.Integer({ minimum: 1, maximum: 64, default: 2, description: 'password verifications (scrypt) running at once; the queue is fair between source addresses' }) },
-  BROKER_PERSISTENCE: { schema: Type.Union([Type.Literal('level'), Type.Literal('memory'), Type.Literal('redis')], { default: 'level', description: 'broker sessions: level = durable on disk under DATA_DIR/broker-sessions (a PUBACK means stored), redis = in Redis at REDIS_URL, shared by a cluster of brokers (a PUBACK means stored in Redis), memory = lost on a crash' }) },
+  BROKER_PERSISTENCE: {
+    schema: Type.Union([Type.Literal('level'), Type.Literal('memory'), Type.Literal('redis')], {
+      default: 'level',
+      description:
+        'broker sessions: level = durable on disk under DATA_DIR/broker-sessions (a PUBACK means stored), redis = in Redis at REDIS_URL, shared by a cluster of brokers (a PUBACK means stored in Redis), memory = lost on a crash',
+    }),
+  },
   REDIS_URL: {
-    schema: Type.String({ default: '', description: 'Redis for a broker cluster (BROKER_PERSISTENCE=redis): sessions, QoS 1 queues, retained messages, messages between brokers, the shared registry; required with redis' }),
+    schema: Type.String({
+      default: '',
+      description: 'Redis for a broker cluster (BROKER_PERSISTENCE=redis): sessions, QoS 1 queues, retained messages, messages between brokers, the shared registry; required with redis',
+    }),
     check: urlCheck(REDIS_SCHEMES),
     form: urlForm(REDIS_SCHEMES, 'redis://:password@redis.example:6379/0'),
   },
@@ -69,8 +84,12 @@ export const VARIABLES = {
     schema: Type.String({ default: '', pattern: '^[A-Za-z0-9_-]{0,64}$', description: 'this broker’s id in a cluster (logs, Redis keys); empty = a random one per start' }),
     form: 'empty or up to 64 letters, digits, - or _ (no colon: it separates Redis key parts), e.g. broker-a',
   },
-  INGEST_WORKERS: { schema: Type.Integer({ minimum: 1, maximum: 256, default: 1, description: 'ingest workers sharing the devices (each owns the devices whose id hashes to it); 1 = one worker takes every device' }) },
-  INGEST_WORKER: { schema: Type.Integer({ minimum: 0, maximum: 255, default: 0, description: 'this ingest worker’s number, 0 … INGEST_WORKERS−1 (its MQTT session is ingest-<n+1> unless INGEST_CLIENT_ID is set)' }) },
+  INGEST_WORKERS: {
+    schema: Type.Integer({ minimum: 1, maximum: 256, default: 1, description: 'ingest workers sharing the devices (each owns the devices whose id hashes to it); 1 = one worker takes every device' }),
+  },
+  INGEST_WORKER: {
+    schema: Type.Integer({ minimum: 0, maximum: 255, default: 0, description: 'this ingest worker’s number, 0 … INGEST_WORKERS−1 (its MQTT session is ingest-<n+1> unless INGEST_CLIENT_ID is set)' }),
+  },
   MQTT_URL: {
     schema: Type.String({ default: '', description: 'broker URL for ingest/sim/console when the broker runs elsewhere; empty = mqtt://127.0.0.1:MQTT_PORT' }),
     check: urlCheck(MQTT_SCHEMES),
@@ -90,21 +109,47 @@ export const VARIABLES = {
   INFLUX_TOKEN: { schema: Type.String({ default: '', description: 'InfluxDB 2.x/3.x token, or "user:password" for 1.x' }) },
   INFLUX_ORG: { schema: Type.String({ default: '', description: 'InfluxDB 2.x organisation' }) },
   INFLUX_BUCKET: { schema: Type.String({ default: 'city', minLength: 1, description: 'InfluxDB 2.x bucket, or 1.x database' }) },
-  INFLUX_API: { schema: Type.Union([Type.Literal('auto'), Type.Literal('v1'), Type.Literal('v2')], { default: 'auto', description: 'write API: v2 (/api/v2/write), v1 (/write), auto = probe /ping version' }) },
-  START_LAYOUT: { schema: Type.Union([Type.Literal('processes'), Type.Literal('single')], { default: 'processes', description: 'npm start: processes = broker, core (store, ingest, API), Node-RED and the fleet in their own supervised processes; single = everything in one process' }) },
+  INFLUX_API: {
+    schema: Type.Union([Type.Literal('auto'), Type.Literal('v1'), Type.Literal('v2')], { default: 'auto', description: 'write API: v2 (/api/v2/write), v1 (/write), auto = probe /ping version' }),
+  },
+  START_LAYOUT: {
+    schema: Type.Union([Type.Literal('processes'), Type.Literal('single')], {
+      default: 'processes',
+      description: 'npm start: processes = broker, core (store, ingest, API), Node-RED and the fleet in their own supervised processes; single = everything in one process',
+    }),
+  },
   SIM: { schema: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on', description: 'npm start runs the simulated fleet' }) },
   SIM_SPEED: { schema: Type.Number({ minimum: 0.1, default: 1, description: 'simulated time runs this many times faster' }) },
-  SIM_BACKFILL_DAYS: { schema: Type.Integer({ minimum: 0, maximum: 30, default: 7, description: 'first start with SIM=on: days of the demo fleet’s history replayed through broker and ingest (0 = none)' }) },
-  QUERY_BUDGET_MS: { schema: Type.Integer({ minimum: 100, maximum: 600_000, default: 15_000, description: 'time budget of one history, plate-search, coverage or open-data query (ms, queueing included); over it the store cancels the query and the API answers 503 E_QUERY_BUDGET' }) },
+  SIM_BACKFILL_DAYS: {
+    schema: Type.Integer({ minimum: 0, maximum: 30, default: 7, description: 'first start with SIM=on: days of the demo fleet’s history replayed through broker and ingest (0 = none)' }),
+  },
+  QUERY_BUDGET_MS: {
+    schema: Type.Integer({
+      minimum: 100,
+      maximum: 600_000,
+      default: 15_000,
+      description: 'time budget of one history, plate-search, coverage or open-data query (ms, queueing included); over it the store cancels the query and the API answers 503 E_QUERY_BUDGET',
+    }),
+  },
   PLATE_RETENTION_DAYS: { schema: Type.Integer({ minimum: 1, default: 90, description: 'plate reads older than this are purged' }) },
   OPS_DB_URL: {
-    schema: Type.String({ default: '', description: 'the console ops database on PostgreSQL, shared by several API nodes (alerts, users, one-time tickets, audit, hotlist, geofences, exports, citizen reports); empty = the embedded DuckDB file DATA_DIR/ops.duckdb (one API process)' }),
+    schema: Type.String({
+      default: '',
+      description:
+        'the console ops database on PostgreSQL, shared by several API nodes (alerts, users, one-time tickets, audit, hotlist, geofences, exports, citizen reports); empty = the embedded DuckDB file DATA_DIR/ops.duckdb (one API process)',
+    }),
     check: urlCheck(POSTGRES_SCHEMES),
     form: urlForm(POSTGRES_SCHEMES, 'postgres://ops:password@db.example:5432/ops'),
   },
-  JWT_SECRET: { schema: Type.String({ default: '', description: 'console session signing key; empty = generated and kept in DATA_DIR' }), check: (v: string) => (v && v.length < 16 ? `is ${v.length} characters long` : null), form: 'empty or at least 16 characters' },
+  JWT_SECRET: {
+    schema: Type.String({ default: '', description: 'console session signing key; empty = generated and kept in DATA_DIR' }),
+    check: (v: string) => (v && v.length < 16 ? `is ${v.length} characters long` : null),
+    form: 'empty or at least 16 characters',
+  },
   NODE_RED_CREDENTIAL_SECRET: { schema: Type.String({ default: '', description: 'Node-RED credentialSecret; empty = generated and kept in DATA_DIR' }) },
-  NODE_RED_EDITOR: { schema: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'off', description: 'Node-RED editor and admin API (flows run either way); on = behind its own login' }) },
+  NODE_RED_EDITOR: {
+    schema: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'off', description: 'Node-RED editor and admin API (flows run either way); on = behind its own login' }),
+  },
   NODE_RED_ADMIN_PASSWORD: { schema: Type.String({ default: '', description: 'Node-RED editor login (user admin) when NODE_RED_EDITOR=on; empty = generated and kept in DATA_DIR/secrets' }) },
   ESCALATION_WEBHOOK_URL: {
     schema: Type.String({ default: '', description: 'Node-RED POSTs every escalated alert (AlertEvent JSON) here; empty = escalate on MQTT only' }),
@@ -132,11 +177,19 @@ export const VARIABLES = {
     }),
   },
   TENANTS: {
-    schema: Type.String({ default: '', pattern: '^([a-z][a-z0-9-]{0,39}(,[a-z][a-z0-9-]{0,39})*)?$', description: 'several municipalities on one installation: their ids, comma-separated (each its registry, topics, users, data and console under DATA_DIR/tenants/<id>); empty = one city' }),
+    schema: Type.String({
+      default: '',
+      pattern: '^([a-z][a-z0-9-]{0,39}(,[a-z][a-z0-9-]{0,39})*)?$',
+      description: 'several municipalities on one installation: their ids, comma-separated (each its registry, topics, users, data and console under DATA_DIR/tenants/<id>); empty = one city',
+    }),
     form: 'empty (one city) or city ids (lower-case letters, digits, -) separated by commas, e.g. coatzacoalcos,minatitlan',
   },
   TENANT: {
-    schema: Type.String({ default: '', pattern: '^([a-z][a-z0-9-]{0,39})?$', description: 'the city this process serves, one of TENANTS (npm start sets it on each city core; set it by hand for a city’s ingest or API run alone)' }),
+    schema: Type.String({
+      default: '',
+      pattern: '^([a-z][a-z0-9-]{0,39})?$',
+      description: 'the city this process serves, one of TENANTS (npm start sets it on each city core; set it by hand for a city’s ingest or API run alone)',
+    }),
     form: 'empty or one of the ids in TENANTS, e.g. coatzacoalcos',
   },
   LOG_LEVEL: { schema: Type.Enum(LOG_LEVELS, { default: 'info', description: 'pino log level; debug also prints stack traces of start-up errors' }) },
@@ -213,13 +266,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (!Value.Check(ConfigSchema.properties[name], value)) {
       const s = def.schema as { type?: string; minimum?: number; maximum?: number; anyOf?: unknown[]; enum?: unknown[] };
       why =
-        s.anyOf || s.enum ? 'is not an allowed value'
-        : (s.type === 'integer' || s.type === 'number') && typeof value !== 'number' ? 'is not a number'
-        : s.type === 'integer' && !Number.isInteger(value) ? 'is not a whole number'
-        : typeof value === 'number' && s.minimum !== undefined && value < s.minimum ? `is below ${s.minimum}`
-        : typeof value === 'number' && s.maximum !== undefined && value > s.maximum ? `is above ${s.maximum}`
-        : typeof value === 'string' && (def.schema as { pattern?: string }).pattern ? 'does not have the expected form'
-        : 'is not allowed';
+        s.anyOf || s.enum
+          ? 'is not an allowed value'
+          : (s.type === 'integer' || s.type === 'number') && typeof value !== 'number'
+            ? 'is not a number'
+            : s.type === 'integer' && !Number.isInteger(value)
+              ? 'is not a whole number'
+              : typeof value === 'number' && s.minimum !== undefined && value < s.minimum
+                ? `is below ${s.minimum}`
+                : typeof value === 'number' && s.maximum !== undefined && value > s.maximum
+                  ? `is above ${s.maximum}`
+                  : typeof value === 'string' && (def.schema as { pattern?: string }).pattern
+                    ? 'does not have the expected form'
+                    : 'is not allowed';
     } else if (def.check) {
       why = def.check(value as never);
     }
@@ -237,15 +296,37 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (merged.BROKER_PERSISTENCE === 'redis' && !merged.REDIS_URL) {
     problems.push({ variable: 'REDIS_URL', value: '', message: `REDIS_URL is empty but BROKER_PERSISTENCE=redis needs it; expected ${allowedForm('REDIS_URL')}` });
   }
-  if (typeof merged.INGEST_WORKER === 'number' && typeof merged.INGEST_WORKERS === 'number' && merged.INGEST_WORKER >= merged.INGEST_WORKERS && !problems.some((p) => p.variable.startsWith('INGEST_WORKER'))) {
-    problems.push({ variable: 'INGEST_WORKER', value: merged.INGEST_WORKER, message: `INGEST_WORKER=${merged.INGEST_WORKER} is not below INGEST_WORKERS=${merged.INGEST_WORKERS}; expected a worker number from 0 to ${(merged.INGEST_WORKERS as number) - 1}` });
+  if (
+    typeof merged.INGEST_WORKER === 'number' &&
+    typeof merged.INGEST_WORKERS === 'number' &&
+    merged.INGEST_WORKER >= merged.INGEST_WORKERS &&
+    !problems.some((p) => p.variable.startsWith('INGEST_WORKER'))
+  ) {
+    problems.push({
+      variable: 'INGEST_WORKER',
+      value: merged.INGEST_WORKER,
+      message: `INGEST_WORKER=${merged.INGEST_WORKER} is not below INGEST_WORKERS=${merged.INGEST_WORKERS}; expected a worker number from 0 to ${(merged.INGEST_WORKERS as number) - 1}`,
+    });
   }
   const tenants = typeof merged.TENANTS === 'string' && merged.TENANTS ? merged.TENANTS.split(',') : [];
-  if (new Set(tenants).size !== tenants.length && !problems.some((p) => p.variable === 'TENANTS')) problems.push({ variable: 'TENANTS', value: merged.TENANTS, message: `TENANTS=${JSON.stringify(merged.TENANTS)} names a city twice; expected each city once` });
-  if (merged.TENANT && !tenants.includes(merged.TENANT as string) && !problems.some((p) => p.variable === 'TENANT')) problems.push({ variable: 'TENANT', value: merged.TENANT, message: `TENANT=${JSON.stringify(merged.TENANT)} is not one of TENANTS=${JSON.stringify(merged.TENANTS)}; expected ${allowedForm('TENANT')}` });
-  if (tenants.length && merged.BROKER_PERSISTENCE === 'redis') problems.push({ variable: 'TENANTS', value: merged.TENANTS, message: `TENANTS with BROKER_PERSISTENCE=redis is not supported yet (the cluster shares one registry); expected TENANTS empty or BROKER_PERSISTENCE=level` });
-  if (tenants.length && merged.START_LAYOUT === 'single') problems.push({ variable: 'START_LAYOUT', value: 'single', message: `START_LAYOUT=single cannot serve TENANTS (each city has its own core process); expected START_LAYOUT=processes` });
-  if (tenants.length && merged.REGISTRY_FILE) problems.push({ variable: 'REGISTRY_FILE', value: merged.REGISTRY_FILE, message: `REGISTRY_FILE must be empty with TENANTS: each city's registry is DATA_DIR/tenants/<city>/registry.json` });
+  if (new Set(tenants).size !== tenants.length && !problems.some((p) => p.variable === 'TENANTS'))
+    problems.push({ variable: 'TENANTS', value: merged.TENANTS, message: `TENANTS=${JSON.stringify(merged.TENANTS)} names a city twice; expected each city once` });
+  if (merged.TENANT && !tenants.includes(merged.TENANT as string) && !problems.some((p) => p.variable === 'TENANT'))
+    problems.push({
+      variable: 'TENANT',
+      value: merged.TENANT,
+      message: `TENANT=${JSON.stringify(merged.TENANT)} is not one of TENANTS=${JSON.stringify(merged.TENANTS)}; expected ${allowedForm('TENANT')}`,
+    });
+  if (tenants.length && merged.BROKER_PERSISTENCE === 'redis')
+    problems.push({
+      variable: 'TENANTS',
+      value: merged.TENANTS,
+      message: `TENANTS with BROKER_PERSISTENCE=redis is not supported yet (the cluster shares one registry); expected TENANTS empty or BROKER_PERSISTENCE=level`,
+    });
+  if (tenants.length && merged.START_LAYOUT === 'single')
+    problems.push({ variable: 'START_LAYOUT', value: 'single', message: `START_LAYOUT=single cannot serve TENANTS (each city has its own core process); expected START_LAYOUT=processes` });
+  if (tenants.length && merged.REGISTRY_FILE)
+    problems.push({ variable: 'REGISTRY_FILE', value: merged.REGISTRY_FILE, message: `REGISTRY_FILE must be empty with TENANTS: each city's registry is DATA_DIR/tenants/<city>/registry.json` });
   if (problems.length) throw new ConfigError(`invalid configuration:\n  ${problems.map((p) => p.message).join('\n  ')}`, problems);
   const cfg = merged as Config;
   cfg.DATA_DIR = path.resolve(cfg.DATA_DIR);
@@ -274,7 +355,10 @@ const nth = (base: number, i: number): number => (base === 0 ? 0 : base + i);
 export function tenantConfig(cfg: Config, tenant: string): Config {
   // (call it once, on the installation's configuration: DATA_DIR is the installation's)
   const i = tenantsOf(cfg).indexOf(tenant);
-  if (i < 0) throw new ConfigError(`TENANT=${JSON.stringify(tenant)} is not one of TENANTS=${JSON.stringify(cfg.TENANTS)}`, [{ variable: 'TENANT', value: tenant, message: `TENANT=${JSON.stringify(tenant)} is not one of TENANTS` }]);
+  if (i < 0)
+    throw new ConfigError(`TENANT=${JSON.stringify(tenant)} is not one of TENANTS=${JSON.stringify(cfg.TENANTS)}`, [
+      { variable: 'TENANT', value: tenant, message: `TENANT=${JSON.stringify(tenant)} is not one of TENANTS` },
+    ]);
   return { ...cfg, TENANT: tenant, DATA_DIR: tenantDataDir(cfg.DATA_DIR, tenant), HTTP_PORT: nth(cfg.HTTP_PORT, i), NODE_RED_PORT: nth(cfg.NODE_RED_PORT, i) };
 }
 

@@ -43,7 +43,11 @@ const FS_REASONS: Record<string, string> = {
 
 function dataDirError(dir: string, err: NodeJS.ErrnoException): StartupError {
   const why = FS_REASONS[err.code ?? ''] ?? err.code ?? err.message;
-  return new StartupError('E_START_DATA_DIR', `DATA_DIR=${dir}: cannot write there (${err.code ? `${err.code}: ` : ''}${why}); set DATA_DIR to a directory this user can write, or fix its permissions`, 'DATA_DIR');
+  return new StartupError(
+    'E_START_DATA_DIR',
+    `DATA_DIR=${dir}: cannot write there (${err.code ? `${err.code}: ` : ''}${why}); set DATA_DIR to a directory this user can write, or fix its permissions`,
+    'DATA_DIR',
+  );
 }
 
 /** DATA_DIR exists (or can be made) and a file can be written in it; nothing is left behind. */

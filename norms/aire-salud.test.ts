@@ -1,15 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  CATEGORY_COLOURS,
-  HourlyAverager,
-  HOUR_MS,
-  NOM172_TABLES,
-  categoryFor,
-  movingAverage,
-  nowcast,
-  roundHalfUp,
-  stationIndex,
-} from './aire-salud';
+import { CATEGORY_COLOURS, HourlyAverager, HOUR_MS, NOM172_TABLES, categoryFor, movingAverage, nowcast, roundHalfUp, stationIndex } from './aire-salud';
 
 const D2025 = Date.UTC(2025, 5, 1, 18); // 2025-06-01 12:00 local
 const D2026 = Date.UTC(2026, 5, 1, 18);

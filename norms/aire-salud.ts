@@ -69,12 +69,7 @@ export interface PollutantCategory extends CategoryInfo {
  * Category of an indicator value (already averaged as the norm prescribes for that pollutant).
  * null when the version has no (confirmed) bands for the pollutant or the value is not a number.
  */
-export function categoryFor(
-  pollutant: Pollutant,
-  value: number | null | undefined,
-  date: number | Date = Date.now(),
-  version: Nom172Version = DEFAULT_NOM172_VERSION,
-): PollutantCategory | null {
+export function categoryFor(pollutant: Pollutant, value: number | null | undefined, date: number | Date = Date.now(), version: Nom172Version = DEFAULT_NOM172_VERSION): PollutantCategory | null {
   const table = tableFor(pollutant, version);
   if (!table || value === null || value === undefined || !Number.isFinite(value) || value < 0) return null;
   const col = columnFor(table, date);
@@ -86,9 +81,7 @@ export function categoryFor(
 
 /** Colour of a category (hex), for the console and map. */
 export const colourOf = (c: CategoryInfo['id']): string => CATEGORY_INFO[c].colour;
-export const CATEGORY_COLOURS: Record<CategoryInfo['id'], string> = Object.fromEntries(
-  Object.values(CATEGORY_INFO).map((c) => [c.id, c.colour]),
-) as Record<CategoryInfo['id'], string>;
+export const CATEGORY_COLOURS: Record<CategoryInfo['id'], string> = Object.fromEntries(Object.values(CATEGORY_INFO).map((c) => [c.id, c.colour])) as Record<CategoryInfo['id'], string>;
 
 type Hourly = ReadonlyArray<number | null | undefined>;
 const valid = (v: number | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;

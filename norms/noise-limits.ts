@@ -9,8 +9,7 @@
 import { localParts, CITY_TZ } from './local-time';
 
 export const NOM081 = 'NOM-081-SEMARNAT-1994';
-export const INDICATIVE_NOTE =
-  'Indicative exceedance: NOM-081-SEMARNAT-1994 sets limits for fixed sources measured by its own method; a city monitor can only indicate a possible exceedance.';
+export const INDICATIVE_NOTE = 'Indicative exceedance: NOM-081-SEMARNAT-1994 sets limits for fixed sources measured by its own method; a city monitor can only indicate a possible exceedance.';
 
 /**
  * The zones of NOM-081-SEMARNAT-1994 §5.4 Tabla 1 a noise station is placed in (registry

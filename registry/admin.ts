@@ -270,7 +270,10 @@ export function renderDevice(registryFile: string, id: string, outDir: string, o
   const newSecret = !!opts.newSecret || !existing;
   if (newSecret) {
     if (!opts.newSecret) {
-      throw new AdminError('E_DEVICE_NO_SECRET', `${registryFile}: device ${id}: no rendered config under ${[outDir, opts.devicesDir].filter(Boolean).join(' or ')} holds its current secret (secrets are kept only as hashes); give --new-secret to issue one (the device must then load the new config)`);
+      throw new AdminError(
+        'E_DEVICE_NO_SECRET',
+        `${registryFile}: device ${id}: no rendered config under ${[outDir, opts.devicesDir].filter(Boolean).join(' or ')} holds its current secret (secrets are kept only as hashes); give --new-secret to issue one (the device must then load the new config)`,
+      );
     }
     ({ device, secret } = rotateCredentials(registryFile, id, opts));
     reg = loadRegistryFile(registryFile);

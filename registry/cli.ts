@@ -62,7 +62,9 @@ program.option('--registry <file>', 'registry file (default REGISTRY_FILE or DAT
 
 program
   .command('validate')
-  .description(`validate the registry file and its devices against the city (district, bounds + ${CITY_LIMITS.boundsMarginM} m, stations within ${CITY_LIMITS.stationMaxFromStreetM} m of a street, depots within ${CITY_LIMITS.depotMaxFromStreetM} m, cameras within ${CITY_LIMITS.cameraMaxFromEntranceM} m of their entrance, routes)`)
+  .description(
+    `validate the registry file and its devices against the city (district, bounds + ${CITY_LIMITS.boundsMarginM} m, stations within ${CITY_LIMITS.stationMaxFromStreetM} m of a street, depots within ${CITY_LIMITS.depotMaxFromStreetM} m, cameras within ${CITY_LIMITS.cameraMaxFromEntranceM} m of their entrance, routes)`,
+  )
   .action(
     guard(() => {
       const file = registryOf(program.opts());
@@ -207,7 +209,9 @@ program
     guard((o: { dataDir?: string; cost?: number; broker?: string }) => {
       const c = cfg();
       const r = provisionDemo(o.dataDir ?? c.DATA_DIR, { cost: o.cost, brokerUrl: o.broker ?? mqttUrlOf(c), apiUrl: `http://127.0.0.1:${c.HTTP_PORT}` });
-      process.stdout.write(`${r.created ? 'provisioned' : 'kept'} ${r.registryFile}; device configs in ${r.devicesDir}; service secrets in ${r.servicesFile}${r.issued.length ? `; issued: ${r.issued.join(', ')}` : ''}\n`);
+      process.stdout.write(
+        `${r.created ? 'provisioned' : 'kept'} ${r.registryFile}; device configs in ${r.devicesDir}; service secrets in ${r.servicesFile}${r.issued.length ? `; issued: ${r.issued.join(', ')}` : ''}\n`,
+      );
     }),
   );
 
@@ -222,8 +226,12 @@ program
   .action(
     guard((input: string, o: { out: string; name: string; depot: [number, number][]; routes: number; includeService?: boolean }) => {
       const r = importOsmFile(input, o.out, { name: o.name, depots: o.depot, routes: o.routes, includeService: !!o.includeService });
-      const skipped = Object.entries(r.skipped).map(([k, v]) => `${k}: ${v}`).join(', ');
-      process.stdout.write(`${o.out}: ${r.city.streets.features.length} street segments from ${r.ways} ways, ${r.city.districts.features.length} districts, ${r.city.water.features.length} water polygons, ${r.city.routes.length} routes${skipped ? `; skipped ${skipped}` : ''}\n`);
+      const skipped = Object.entries(r.skipped)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(', ');
+      process.stdout.write(
+        `${o.out}: ${r.city.streets.features.length} street segments from ${r.ways} ways, ${r.city.districts.features.length} districts, ${r.city.water.features.length} water polygons, ${r.city.routes.length} routes${skipped ? `; skipped ${skipped}` : ''}\n`,
+      );
     }),
   );
 

@@ -9,8 +9,7 @@ const R = 8;
 const P = 1;
 const KEYLEN = 32;
 
-const scrypt = (pw: string, salt: Buffer, opts: ScryptOptions): Promise<Buffer> =>
-  new Promise((resolve, reject) => scryptCb(pw, salt, KEYLEN, opts, (err, key) => (err ? reject(err) : resolve(key))));
+const scrypt = (pw: string, salt: Buffer, opts: ScryptOptions): Promise<Buffer> => new Promise((resolve, reject) => scryptCb(pw, salt, KEYLEN, opts, (err, key) => (err ? reject(err) : resolve(key))));
 
 /** A new random secret for a device (shown once, never stored in clear). */
 export function generateSecret(): string {

@@ -53,9 +53,7 @@ export const DeviceConfig = Type.Object(
     }),
     location: Type.Optional(Type.Object({ lat: Latitude, lon: Longitude })),
     noiseZone: Type.Optional(Type.Enum(NOISE_ZONES)),
-    camera: Type.Optional(
-      Type.Object({ road: Type.String(), direction: Type.Enum([...PLATE_DIRECTIONS, 'both']), lanes: Type.Integer() }),
-    ),
+    camera: Type.Optional(Type.Object({ road: Type.String(), direction: Type.Enum([...PLATE_DIRECTIONS, 'both']), lanes: Type.Integer() })),
     truck: Type.Optional(Type.Object({ depotId: Type.String(), routeId: Type.String(), plate: Type.Optional(Type.String()) })),
     /** the city data file (streets, routes), for trucks */
     cityFile: Type.Optional(Type.String()),

@@ -76,7 +76,14 @@ export function deviceCityProblems(d: Omit<RegistryDevice, 'passwordHash'>, city
       const m = distanceToStreetsM(city, [depot.lon, depot.lat]);
       if (m > CITY_LIMITS.depotMaxFromStreetM) at('truck.depotId', `depot ${depot.id} is ${fmtM(m)} from the street network (at most ${CITY_LIMITS.depotMaxFromStreetM} m)`);
     }
-    if (!route) at('truck.routeId', `"${d.truck.routeId}" is not a route of ${city.name} (${city.routes.length} routes, e.g. ${city.routes.slice(0, 3).map((x) => x.id).join(', ')})`);
+    if (!route)
+      at(
+        'truck.routeId',
+        `"${d.truck.routeId}" is not a route of ${city.name} (${city.routes.length} routes, e.g. ${city.routes
+          .slice(0, 3)
+          .map((x) => x.id)
+          .join(', ')})`,
+      );
     else if (depot && route.depotId !== depot.id) at('truck.routeId', `route ${route.id} starts at ${route.depotId}, not at ${depot.id}`);
   }
   return out;

@@ -84,7 +84,11 @@ export async function startRegistrySync(o: { registry: RegistryView; connect: (n
     if (h === lastSha) return;
     lastSha = h;
     const v = await db.incr(`${REGISTRY_KEY}:version`);
-    await db.multi().hset(REGISTRY_KEY, { version: String(v), sha256: h, text }).publish(REGISTRY_CHANNEL, String(v)).exec();
+    await db
+      .multi()
+      .hset(REGISTRY_KEY, { version: String(v), sha256: h, text })
+      .publish(REGISTRY_CHANNEL, String(v))
+      .exec();
     version = v;
     log.info({ version: v }, 'registry change published to the cluster');
   };

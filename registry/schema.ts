@@ -75,12 +75,7 @@ export const RegistryDevice = Type.Object(
         { additionalProperties: false },
       ),
     ),
-    truck: Type.Optional(
-      Type.Object(
-        { depotId: Type.String({ minLength: 1 }), routeId: Type.String({ minLength: 1 }), plate: Type.Optional(Type.String()) },
-        { additionalProperties: false },
-      ),
-    ),
+    truck: Type.Optional(Type.Object({ depotId: Type.String({ minLength: 1 }), routeId: Type.String({ minLength: 1 }), plate: Type.Optional(Type.String()) }, { additionalProperties: false })),
     intervals: Intervals,
     thresholds: Type.Optional(Thresholds),
     /** when credentials were last issued (ms), for audits */

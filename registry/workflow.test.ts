@@ -92,7 +92,16 @@ describe('registry workflow (devices + sim CLIs, real broker)', () => {
     expect(after.secret).not.toBe(before.secret);
     expect(await verifyPassword(secret, loadRegistryFile(path.join(dir, 'registry.json')).devices.find((d) => d.id === 'noise-02')!.passwordHash)).toBe(true);
     // the old secret is refused, the restarted simulator (reading DATA_DIR/devices) connects
-    await waitFor(async () => connectAs(before, url).then((c) => (c.end(true), false), () => true), 10_000, 200, 'old secret refused');
+    await waitFor(
+      async () =>
+        connectAs(before, url).then(
+          (c) => (c.end(true), false),
+          () => true,
+        ),
+      10_000,
+      200,
+      'old secret refused',
+    );
     const s = await sim(['device', 'noise-02', '--mqtt-url', url, '--duration', '2'], env);
     expect(s.code, s.stderr).toBe(0);
     const stats = JSON.parse(s.stdout.trim().split('\n').at(-1)!);
@@ -109,7 +118,31 @@ describe('registry workflow (devices + sim CLIs, real broker)', () => {
       [['add', '--id', 'air-51', '--kind', 'air', '--model', 'AQ-1', '--district', 'Narnia', '--lat', '18.14', '--lon', '-94.44'], 'air-51: field district', /"Narnia" is not a district/],
       [[...truck, '--depot', 'depot-norte', '--route', 'ruta-que-no-existe'], 'truck-50: field truck.routeId', /"ruta-que-no-existe" is not a route/],
       [[...truck, '--depot', 'depot-atlantida', '--route', 'r01'], 'truck-50: field truck.depotId', /"depot-atlantida" is not a depot/],
-      [['add', '--id', 'cam-50', '--kind', 'camera', '--model', 'LPR', '--district', 'Centro', '--lat', '18.14', '--lon', '-94.44', '--road', 'Calle Falsa 123', '--direction', 'entering', '--lanes', '2'], 'cam-50: field camera.road', /not an entrance/],
+      [
+        [
+          'add',
+          '--id',
+          'cam-50',
+          '--kind',
+          'camera',
+          '--model',
+          'LPR',
+          '--district',
+          'Centro',
+          '--lat',
+          '18.14',
+          '--lon',
+          '-94.44',
+          '--road',
+          'Calle Falsa 123',
+          '--direction',
+          'entering',
+          '--lanes',
+          '2',
+        ],
+        'cam-50: field camera.road',
+        /not an entrance/,
+      ],
     ];
     const regBefore = fs.readFileSync(file, 'utf8');
     for (const [args, where, why] of cases) {

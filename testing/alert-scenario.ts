@@ -136,9 +136,18 @@ export function defaultFaults(reg: Registry, city: City, opts: { durationMin: nu
   let T = 3;
   let trucks = collectingAt(T);
   while (trucks.length < 4 && T + 30 < Math.min(opts.durationMin, opts.restartAtMin)) trucks = collectingAt((T += 10));
-  const airs = active.filter((d) => d.kind === 'air').map((d) => d.id).sort();
-  const noises = active.filter((d) => d.kind === 'noise' && d.noiseZone === 'residential').map((d) => d.id).sort();
-  const cams = active.filter((d) => d.kind === 'camera').map((d) => d.id).sort();
+  const airs = active
+    .filter((d) => d.kind === 'air')
+    .map((d) => d.id)
+    .sort();
+  const noises = active
+    .filter((d) => d.kind === 'noise' && d.noiseZone === 'residential')
+    .map((d) => d.id)
+    .sort();
+  const cams = active
+    .filter((d) => d.kind === 'camera')
+    .map((d) => d.id)
+    .sort();
   const D = opts.durationMin;
   const f: InjectedFault[] = [];
   const add = (x: InjectedFault | null) => x && f.push(x);
@@ -200,7 +209,18 @@ export async function runAlertScenario(opts: ScenarioOptions): Promise<ScenarioR
   // late = arrived more than LATE_AFTER_S after its event time: real transport latency (≈ 2 s) is
   // 2 × speed s on this clock, so the allowance scales too (otherwise live data looks replayed)
   const lateAfterS = Math.max(60, Math.round(3 * opts.speed));
-  const cfg = loadConfig({ DATA_DIR: opts.dataDir, HOST: '127.0.0.1', MQTT_PORT: '0', MQTT_WS_PORT: '0', HTTP_PORT: '0', METRICS_PORT: '0', SIM: 'off', FLUSH_MS: '50', LATE_AFTER_S: String(lateAfterS), LOG_LEVEL: 'warn' });
+  const cfg = loadConfig({
+    DATA_DIR: opts.dataDir,
+    HOST: '127.0.0.1',
+    MQTT_PORT: '0',
+    MQTT_WS_PORT: '0',
+    HTTP_PORT: '0',
+    METRICS_PORT: '0',
+    SIM: 'off',
+    FLUSH_MS: '50',
+    LATE_AFTER_S: String(lateAfterS),
+    LOG_LEVEL: 'warn',
+  });
   const secrets = readServiceSecrets(path.join(opts.dataDir, 'services.json'));
   // real transport latency seen on a faster clock: scaled allowances
   const rules = { device: { offlineSlackMs: Math.round(1500 * opts.speed), startupGraceMs: Math.max(60_000, 20_000 * opts.speed) } };
@@ -256,7 +276,10 @@ export async function runAlertScenario(opts: ScenarioOptions): Promise<ScenarioR
   try {
     await up();
     const base = minuteOf(clock());
-    faults = (opts.faults ?? ((r, c) => defaultFaults(r, c, { durationMin: opts.durationMin, t0: t0 + base * MIN, restartAtMin: opts.restartAtMin })))(reg, city).map((f) => ({ ...f, atMin: f.atMin + base }));
+    faults = (opts.faults ?? ((r, c) => defaultFaults(r, c, { durationMin: opts.durationMin, t0: t0 + base * MIN, restartAtMin: opts.restartAtMin })))(reg, city).map((f) => ({
+      ...f,
+      atMin: f.atMin + base,
+    }));
     restartMin = opts.restartAtMin + base;
     endAt = opts.durationMin + base;
     say(`stack up at ${base.toFixed(1)} min; ${faults.length} faults scheduled; speed ${opts.speed}×`);
@@ -281,7 +304,9 @@ export async function runAlertScenario(opts: ScenarioOptions): Promise<ScenarioR
         await down();
         await up();
         // faults that were on survive in the devices? the fleet is new: re-apply the ones still running
-        for (const f of faults) if (applied.has(f.id) && !cleared.has(f.id) && f.type !== 'offline' && f.type !== 'offline-will' && f.type !== 'hotlist' && f.type !== 'idle') fleet!.fault(f.target, { type: f.type, ...(f.param !== undefined ? { param: f.param } : {}) });
+        for (const f of faults)
+          if (applied.has(f.id) && !cleared.has(f.id) && f.type !== 'offline' && f.type !== 'offline-will' && f.type !== 'hotlist' && f.type !== 'idle')
+            fleet!.fault(f.target, { type: f.type, ...(f.param !== undefined ? { param: f.param } : {}) });
         say(`${minuteOf(clock()).toFixed(1)} min: stack back`);
       }
       await new Promise((r) => setTimeout(r, 100));
@@ -330,8 +355,7 @@ export async function runAlertScenario(opts: ScenarioOptions): Promise<ScenarioR
     }
     return false;
   };
-  const matchOf = (a: Seen): InjectedFault | undefined =>
-    faults.find((f) => f.target === a.e.deviceId && (f.expect === a.e.rule || f.also?.includes(a.e.rule)) && inWindow(f, a.e.rule, a.atMin));
+  const matchOf = (a: Seen): InjectedFault | undefined => faults.find((f) => f.target === a.e.deviceId && (f.expect === a.e.rule || f.also?.includes(a.e.rule)) && inWindow(f, a.e.rule, a.atMin));
   const scored = alerts.map((x) => {
     const f = matchOf(x.open);
     return { x, fault: f, natural: !f && natural(x.open) };
@@ -358,7 +382,10 @@ export async function runAlertScenario(opts: ScenarioOptions): Promise<ScenarioR
   for (const rule of [...rulesSeen].sort()) {
     const mine = scored.filter((s) => s.x.open.e.rule === rule);
     const fs_ = faults.filter((f) => f.expect === rule);
-    const ttas = faultRows.filter((r) => r.expect === rule && r.timeToAlertMin !== null).map((r) => r.timeToAlertMin!).sort((a, b) => a - b);
+    const ttas = faultRows
+      .filter((r) => r.expect === rule && r.timeToAlertMin !== null)
+      .map((r) => r.timeToAlertMin!)
+      .sort((a, b) => a - b);
     rows.push({
       rule,
       raised: mine.length,
@@ -398,8 +425,19 @@ export async function runAlertScenario(opts: ScenarioOptions): Promise<ScenarioR
       .map((s, i, all) => ({ s, rank: all.slice(0, i).filter((o) => o.x.open.e.rule === s.x.open.e.rule).length }))
       .sort((a, b) => a.rank - b.rank)
       .map(({ s }) => s)
-      .slice(0, 20).map((s) => ({ rule: s.x.open.e.rule, deviceId: s.x.open.e.deviceId, ...(s.x.open.e.code ? { code: s.x.open.e.code } : {}), title: s.x.open.e.title, atMin: Math.round(s.x.open.atMin * 10) / 10, detail: s.x.open.e.detail })),
-    staleSamples: scored.filter(isStale).slice(0, 20).map((s) => ({ rule: s.x.open.e.rule, deviceId: s.x.open.e.deviceId, title: s.x.open.e.title, atMin: Math.round(s.x.open.atMin * 10) / 10, events: s.x.events, fault: s.fault?.id ?? null })),
+      .slice(0, 20)
+      .map((s) => ({
+        rule: s.x.open.e.rule,
+        deviceId: s.x.open.e.deviceId,
+        ...(s.x.open.e.code ? { code: s.x.open.e.code } : {}),
+        title: s.x.open.e.title,
+        atMin: Math.round(s.x.open.atMin * 10) / 10,
+        detail: s.x.open.e.detail,
+      })),
+    staleSamples: scored
+      .filter(isStale)
+      .slice(0, 20)
+      .map((s) => ({ rule: s.x.open.e.rule, deviceId: s.x.open.e.deviceId, title: s.x.open.e.title, atMin: Math.round(s.x.open.atMin * 10) / 10, events: s.x.events, fault: s.fault?.id ?? null })),
     realSeconds: Math.round((Date.now() - realStart) / 1000),
   };
 }
@@ -412,7 +450,9 @@ export function formatReport(r: ScenarioReport): string {
     '',
     '| rule | raised | true pos. | false pos. | faults | missed | time to alert (min, median / max) | stale open |',
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
-    ...r.rules.map((x) => `| ${x.rule} | ${x.raised} | ${x.truePositives} | ${x.falsePositives} | ${x.faults} | ${x.missed} | ${x.timeToAlertMin.median ?? '–'} / ${x.timeToAlertMin.max ?? '–'} | ${x.staleOpen} |`),
+    ...r.rules.map(
+      (x) => `| ${x.rule} | ${x.raised} | ${x.truePositives} | ${x.falsePositives} | ${x.faults} | ${x.missed} | ${x.timeToAlertMin.median ?? '–'} / ${x.timeToAlertMin.max ?? '–'} | ${x.staleOpen} |`,
+    ),
     '',
     `recall ${pct(r.recall)} (target 100 %), precision ${pct(r.precision)} (target ≥ 95 %), stale open ${r.staleOpen} (after the restart ${r.staleOpenAfterRestart}; target 0), false alerts per device-hour ${r.falseAlertsPerDeviceHour.toFixed(3)} (target ≤ 0.1)`,
   ];

@@ -42,5 +42,7 @@ export async function logIn(page: Page, base: string, username: string, password
 
 /** Wait until the live map is installed (its truck layer exists). */
 export async function waitForLiveMap(page: Page, timeoutMs = 30_000): Promise<void> {
-  await page.waitForFunction(() => !!(window as unknown as { __cityops?: { controller: { map: { getLayer(id: string): unknown } } } }).__cityops?.controller.map.getLayer('trucks'), null, { timeout: timeoutMs });
+  await page.waitForFunction(() => !!(window as unknown as { __cityops?: { controller: { map: { getLayer(id: string): unknown } } } }).__cityops?.controller.map.getLayer('trucks'), null, {
+    timeout: timeoutMs,
+  });
 }

@@ -77,10 +77,14 @@ async function login(page: Page, base: string, username: string, password: strin
 
 /** wait until the map has drawn what it has (tiles and symbols placed), then a little for the fleet canvas */
 async function settled(page: Page): Promise<void> {
-  await page.waitForFunction(() => {
-    const m = (window as unknown as W).__cityops.controller.map;
-    return m.loaded() && m.areTilesLoaded();
-  }, null, { timeout: 60_000, polling: 250 });
+  await page.waitForFunction(
+    () => {
+      const m = (window as unknown as W).__cityops.controller.map;
+      return m.loaded() && m.areTilesLoaded();
+    },
+    null,
+    { timeout: 60_000, polling: 250 },
+  );
   await page.waitForTimeout(700);
 }
 
@@ -127,7 +131,10 @@ export async function shootConsole(opts: {
     await settled(op);
     facts.scale = (await op.locator('.maplibregl-ctrl-scale').first().textContent({ timeout: 10_000 })) ?? '';
     // the cameras' drawn centres: their anchor projected plus the icon's offset; what the map picks there
-    await op.waitForFunction(async () => ((await (window as unknown as W).__cityops.controller.map.getSource('live-cameras')?.getData())?.features.length ?? 0) > 0, null, { timeout: 30_000, polling: 500 });
+    await op.waitForFunction(async () => ((await (window as unknown as W).__cityops.controller.map.getSource('live-cameras')?.getData())?.features.length ?? 0) > 0, null, {
+      timeout: 30_000,
+      polling: 500,
+    });
     facts.cameras = await op.evaluate(async () => {
       const m = (window as unknown as W).__cityops.controller.map;
       const data = await m.getSource('live-cameras')!.getData();
@@ -140,16 +147,23 @@ export async function shootConsole(opts: {
         return { id: f.properties.id, x, y, picked: (hit[0]?.properties.id as string | undefined) ?? null };
       });
     });
-    facts.cameraLabels = await op.evaluate(() => [...new Set((window as unknown as W).__cityops.controller.map.queryRenderedFeatures(undefined, { layers: ['camera-labels'] }).map((f) => String(f.properties.name)))]);
+    facts.cameraLabels = await op.evaluate(() => [
+      ...new Set((window as unknown as W).__cityops.controller.map.queryRenderedFeatures(undefined, { layers: ['camera-labels'] }).map((f) => String(f.properties.name))),
+    ]);
     await shot(op, 'live-map.png');
 
     // 2. street zoom: names along the streets, from the bundled glyphs
     await op.evaluate((v) => (window as unknown as W).__cityops.controller.map.jumpTo(v), opts.streetView);
     await settled(op);
     await op
-      .waitForFunction(() => (window as unknown as W).__cityops.controller.map.queryRenderedFeatures(undefined, { layers: ['streets-label', 'streets-label-primary'] }).length > 0, null, { timeout: 30_000, polling: 500 })
+      .waitForFunction(() => (window as unknown as W).__cityops.controller.map.queryRenderedFeatures(undefined, { layers: ['streets-label', 'streets-label-primary'] }).length > 0, null, {
+        timeout: 30_000,
+        polling: 500,
+      })
       .catch(() => undefined);
-    facts.streetLabels = await op.evaluate(() => [...new Set((window as unknown as W).__cityops.controller.map.queryRenderedFeatures(undefined, { layers: ['streets-label', 'streets-label-primary'] }).map((f) => String(f.properties.name)))]);
+    facts.streetLabels = await op.evaluate(() => [
+      ...new Set((window as unknown as W).__cityops.controller.map.queryRenderedFeatures(undefined, { layers: ['streets-label', 'streets-label-primary'] }).map((f) => String(f.properties.name))),
+    ]);
     await shot(op, 'live-map-streets.png');
 
     // 3. an air station's device panel: clicked on the map, as an operator does
@@ -172,8 +186,13 @@ export async function shootConsole(opts: {
     const aqi = panel.locator('[data-testid="aqi"]');
     await aqi.waitFor({ timeout: 20_000 });
     // the hourly index (from the history) replaces the indicative one when the API answers
-    await op.waitForFunction((sel) => !!document.querySelector(sel)?.textContent?.includes('Hora'), `.device-panel[data-device-id="${opts.airStation}"] [data-testid="aqi"]`, { timeout: 20_000 }).catch(() => undefined);
-    await panel.locator('[data-testid="device-chart"]').waitFor({ timeout: 20_000 }).catch(() => undefined);
+    await op
+      .waitForFunction((sel) => !!document.querySelector(sel)?.textContent?.includes('Hora'), `.device-panel[data-device-id="${opts.airStation}"] [data-testid="aqi"]`, { timeout: 20_000 })
+      .catch(() => undefined);
+    await panel
+      .locator('[data-testid="device-chart"]')
+      .waitFor({ timeout: 20_000 })
+      .catch(() => undefined);
     facts.aqi = {
       station: opts.airStation,
       category: await aqi.getAttribute('data-category'),
@@ -203,7 +222,9 @@ export async function shootConsole(opts: {
     await op.mouse.click(camPx.x, camPx.y);
     const camPanel = op.locator(`.device-panel[data-device-id="${cam.id}"]`);
     await camPanel.locator('[data-testid="camera-reads"]').waitFor({ timeout: 20_000 });
-    await op.waitForFunction((sel) => !document.querySelector(sel)?.textContent?.includes('—'), `.device-panel[data-device-id="${cam.id}"] [data-testid="camera-rate"]`, { timeout: 20_000 }).catch(() => undefined);
+    await op
+      .waitForFunction((sel) => !document.querySelector(sel)?.textContent?.includes('—'), `.device-panel[data-device-id="${cam.id}"] [data-testid="camera-rate"]`, { timeout: 20_000 })
+      .catch(() => undefined);
     facts.camera = {
       id: cam.id,
       entrance: (await camPanel.locator('[data-testid="camera-entrance"]').textContent()) ?? '',

@@ -28,11 +28,7 @@ export async function startDemoBroker(log: Logger): Promise<DemoBroker> {
 }
 
 /** The admin service, connected and subscribed (QoS 1) to every device topic. */
-export async function watchDevices(
-  demo: DemoBroker,
-  clientId: string,
-  onMessage: (topic: string, payload: Buffer, packet: IPublishPacket) => void,
-): Promise<MqttClient> {
+export async function watchDevices(demo: DemoBroker, clientId: string, onMessage: (topic: string, payload: Buffer, packet: IPublishPacket) => void): Promise<MqttClient> {
   const svc = readServiceSecrets(demo.servicesFile);
   const admin = mqtt.connect(demo.url, { clientId, username: svc.admin.username, password: svc.admin.password, reconnectPeriod: 0 });
   await new Promise<void>((res, rej) => (admin.once('connect', () => res()), admin.once('error', rej)));

@@ -23,15 +23,23 @@ function plant(files: Record<string, string>): string {
 }
 
 describe('import boundaries', () => {
-  it('the repository keeps every rule', () => {
-    const v = checkImports(root);
-    expect(v.map((x) => `${x.rule}  ${x.message}`)).toEqual([]);
-  }, REPO_SCAN_MS);
+  it(
+    'the repository keeps every rule',
+    () => {
+      const v = checkImports(root);
+      expect(v.map((x) => `${x.rule}  ${x.message}`)).toEqual([]);
+    },
+    REPO_SCAN_MS,
+  );
 
-  it('contract/ and norms/ use no Node API (no node: import, process, Buffer, require)', () => {
-    expect(checkNodeGlobals(root).map((x) => x.message)).toEqual([]);
-    expect(fs.readdirSync(path.join(root, 'norms')).some((f) => f.endsWith('.ts'))).toBe(true);
-  }, REPO_SCAN_MS);
+  it(
+    'contract/ and norms/ use no Node API (no node: import, process, Buffer, require)',
+    () => {
+      expect(checkNodeGlobals(root).map((x) => x.message)).toEqual([]);
+      expect(fs.readdirSync(path.join(root, 'norms')).some((f) => f.endsWith('.ts'))).toBe(true);
+    },
+    REPO_SCAN_MS,
+  );
 
   it('each rule fails on a planted violation, and the allowed imports pass', () => {
     const dir = plant({
@@ -58,7 +66,8 @@ describe('import boundaries', () => {
       // components, the web may import types from anywhere, norms/ imports contract/
       'store/duckdb.test.ts': "import { tempDir } from '../testing/net';\nimport { it } from 'vitest';\nimport { DEMO } from '../demo/demo-registry';\nexport const t = [tempDir, it, DEMO];\n",
       'launcher/stack.ts': "import { DEMO } from '../demo/demo-registry';\nimport { s } from '../store/types';\nexport const l = [DEMO, s];\n",
-      'ops-console/web/src/ok.ts': "import type { Zone } from '../../../registry/schema';\nimport { type Zone as Z2 } from '../../../registry/schema';\nimport { tz } from '../../../norms/local-time';\nexport type O = Zone | Z2;\nexport const o = tz;\n",
+      'ops-console/web/src/ok.ts':
+        "import type { Zone } from '../../../registry/schema';\nimport { type Zone as Z2 } from '../../../registry/schema';\nimport { tz } from '../../../norms/local-time';\nexport type O = Zone | Z2;\nexport const o = tz;\n",
       'ops-console/web/src/ok.test.ts': "import { x } from '../../../ingest/rules/truck';\nexport const t = x;\n",
     });
     const got = checkImports(dir).map((v) => `${v.rule} ${v.file}:${v.line}`);
@@ -88,11 +97,10 @@ describe('import boundaries', () => {
       'ops-console/api/b.ts': "export async function f() { return import('../../ingest/index'); }\n",
       'ops-console/api/c.ts': "import { vi } from 'vitest';\nvi.mock('../../ingest/index');\n",
     });
-    expect(checkImports(dir).map((v) => `${v.rule} ${v.file}`).sort()).toEqual([
-      'console-not-ingest ops-console/api/a.ts',
-      'console-not-ingest ops-console/api/b.ts',
-      'console-not-ingest ops-console/api/c.ts',
-      'no-test-code-in-production ops-console/api/c.ts',
-    ]);
+    expect(
+      checkImports(dir)
+        .map((v) => `${v.rule} ${v.file}`)
+        .sort(),
+    ).toEqual(['console-not-ingest ops-console/api/a.ts', 'console-not-ingest ops-console/api/b.ts', 'console-not-ingest ops-console/api/c.ts', 'no-test-code-in-production ops-console/api/c.ts']);
   });
 });

@@ -126,10 +126,15 @@ export async function startInfluxd(opts: { log?: Logger; startTimeoutMs?: number
       opts.log?.debug({ code, signal }, 'influxd exited');
     });
     try {
-      await waitFor(async () => {
-        if (!child) throw new Error(`influxd exited early: ${stderrTail.trim()}`);
-        return pingOk(url);
-      }, startTimeoutMs, 50, `influxd /ping on ${url}`);
+      await waitFor(
+        async () => {
+          if (!child) throw new Error(`influxd exited early: ${stderrTail.trim()}`);
+          return pingOk(url);
+        },
+        startTimeoutMs,
+        50,
+        `influxd /ping on ${url}`,
+      );
     } catch (err) {
       c.kill('SIGKILL');
       throw new Error(`${(err as Error).message}\n${stderrTail.trim()}`);

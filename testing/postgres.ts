@@ -23,7 +23,10 @@ function findBin(): string {
   if (process.env.PG_BIN) return process.env.PG_BIN;
   const root = '/usr/lib/postgresql';
   try {
-    const majors = fs.readdirSync(root).filter((d) => /^\d+$/.test(d)).sort((a, b) => Number(b) - Number(a));
+    const majors = fs
+      .readdirSync(root)
+      .filter((d) => /^\d+$/.test(d))
+      .sort((a, b) => Number(b) - Number(a));
     for (const m of majors) if (fs.existsSync(path.join(root, m, 'bin', 'postgres'))) return path.join(root, m, 'bin');
   } catch {
     /* not installed */
@@ -68,8 +71,20 @@ export async function startPostgres(opts: { port?: number; startTimeoutMs?: numb
   const port = opts.port ?? (await freePort());
   const logFile = path.join(dir, 'postgres.log');
   const [bin, args] = cmd(POSTGRES_BIN, [
-    '-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1',
-    '-c', 'max_connections=60', '-c', 'shared_buffers=16MB', '-c', 'log_min_messages=warning',
+    '-D',
+    data,
+    '-p',
+    String(port),
+    '-k',
+    dir,
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'max_connections=60',
+    '-c',
+    'shared_buffers=16MB',
+    '-c',
+    'log_min_messages=warning',
   ]);
   let log = '';
   const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -111,11 +126,16 @@ export async function startPostgres(opts: { port?: number; startTimeoutMs?: numb
     }
   };
   try {
-    await waitFor(async () => {
-      if (exited) throw new Error(`postgres exited early: ${log}`);
-      await query('SELECT 1');
-      return true;
-    }, opts.startTimeoutMs ?? 30_000, 100, `postgres on ${port}`);
+    await waitFor(
+      async () => {
+        if (exited) throw new Error(`postgres exited early: ${log}`);
+        await query('SELECT 1');
+        return true;
+      },
+      opts.startTimeoutMs ?? 30_000,
+      100,
+      `postgres on ${port}`,
+    );
   } catch (err) {
     reap();
     fs.rmSync(dir, { recursive: true, force: true });

@@ -89,10 +89,15 @@ export async function startRedis(opts: { password?: string; port?: number; start
     c.once('exit', () => {
       if (child === c) child = undefined;
     });
-    await waitFor(async () => {
-      if (!child) throw new Error(`redis-server exited early: ${fs.existsSync(path.join(dir, 'redis.log')) ? fs.readFileSync(path.join(dir, 'redis.log'), 'utf8').slice(-2000) : ''}`);
-      return ping();
-    }, opts.startTimeoutMs ?? 20_000, 50, `redis-server on ${port}`);
+    await waitFor(
+      async () => {
+        if (!child) throw new Error(`redis-server exited early: ${fs.existsSync(path.join(dir, 'redis.log')) ? fs.readFileSync(path.join(dir, 'redis.log'), 'utf8').slice(-2000) : ''}`);
+        return ping();
+      },
+      opts.startTimeoutMs ?? 20_000,
+      50,
+      `redis-server on ${port}`,
+    );
   };
   const kill = async () => {
     const c = child;

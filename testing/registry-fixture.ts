@@ -15,7 +15,16 @@ export const testDevices: Omit<RegistryDevice, 'passwordHash'>[] = [
   { id: 'truck-02', kind: 'truck', model: 'sim-gps', district: 'Puerto', status: 'active', truck: { depotId: 'depot-1', routeId: 'route-02' }, intervals: { dataS: 5, statusS: 60 } },
   { id: 'air-01', kind: 'air', model: 'sim-aq', district: 'Centro', status: 'active', location: { lat: 18.1437, lon: -94.4339 }, intervals: { dataS: 60, statusS: 300 } },
   { id: 'noise-01', kind: 'noise', model: 'sim-sl', district: 'Centro', status: 'active', location: { lat: 18.1455, lon: -94.4301 }, noiseZone: 'residential', intervals: { dataS: 60, statusS: 300 } },
-  { id: 'cam-01', kind: 'camera', model: 'sim-lpr', district: 'Entrada Sur', status: 'active', location: { lat: 18.1102, lon: -94.4521 }, camera: { road: 'Carretera Costera del Golfo', direction: 'both', lanes: 4 }, intervals: { dataS: 1, statusS: 300 } },
+  {
+    id: 'cam-01',
+    kind: 'camera',
+    model: 'sim-lpr',
+    district: 'Entrada Sur',
+    status: 'active',
+    location: { lat: 18.1102, lon: -94.4521 },
+    camera: { road: 'Carretera Costera del Golfo', direction: 'both', lanes: 4 },
+    intervals: { dataS: 1, statusS: 300 },
+  },
   { id: 'air-99', kind: 'air', model: 'sim-aq', district: 'Centro', status: 'retired', location: { lat: 18.14, lon: -94.43 }, intervals: { dataS: 60, statusS: 300 } },
 ];
 

@@ -138,9 +138,7 @@ export function expectedSeries(records: AnyTelemetryRecord[], q: SeriesQuery): S
       b.max = Math.max(b.max, v);
     }
   }
-  return [...acc.values()]
-    .map(({ sum, ...b }) => ({ ...b, mean: sum / b.count }))
-    .sort((a, b) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : a.t - b.t));
+  return [...acc.values()].map(({ sum, ...b }) => ({ ...b, mean: sum / b.count })).sort((a, b) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : a.t - b.t));
 }
 
 function expectSeriesEqual(actual: SeriesBucket[], expected: SeriesBucket[], label: string): void {
@@ -309,16 +307,17 @@ export function storeContractSuite(name: string, open: () => Promise<OpenedStore
 
       it('plateSearch() returns the plate reads with their district', async () => {
         const rows = await store.plateSearch({ plate: 'YKR-123-A', from: T0, to: T0 + HOUR, limit: 10 });
-        expect(rows).toEqual([
-          { cameraId: 'rb-cam-1', ts: T0 + 100, plate: 'YKR-123-A', region: 'VER', confidence: 0.93, direction: 'entering', lane: 1, district: 'Centro' },
-        ]);
+        expect(rows).toEqual([{ cameraId: 'rb-cam-1', ts: T0 + 100, plate: 'YKR-123-A', region: 'VER', confidence: 0.93, direction: 'entering', lane: 1, district: 'Centro' }]);
       });
 
       it('latest() returns whole records, equal to what was written', async () => {
         const got = await store.latest({ deviceIds: ['rb-truck-1', 'rb-air-1', 'rb-noise-1', 'rb-cam-1'] });
-        const want = [gps.at(-1)!, events.at(-1)!, fullAir, noise.at(-1)!, plates.at(-1)!, ...status]
-          .map(any)
-          .sort(byKeys((r) => r.deviceId, (r) => r.stream));
+        const want = [gps.at(-1)!, events.at(-1)!, fullAir, noise.at(-1)!, plates.at(-1)!, ...status].map(any).sort(
+          byKeys(
+            (r) => r.deviceId,
+            (r) => r.stream,
+          ),
+        );
         expect(got).toEqual(want);
       });
     });
@@ -378,10 +377,7 @@ export function storeContractSuite(name: string, open: () => Promise<OpenedStore
         record('event', 'tr-truck-1', { ts: T0 + 90_000, type: 'bin_lift', binId: 'B-2', weightKg: 31.5 }),
         record('event', 'tr-truck-1', { ts: T0 + 300_000, type: 'ignition_off' }),
       ];
-      const ev2 = [
-        record('event', 'tr-truck-2', { ts: T0 + 60_000, type: 'bin_lift', binId: 'B-9', weightKg: 12 }),
-        record('event', 'tr-truck-2', { ts: T0 + 70_000, type: 'unload', weightKg: 900 }),
-      ];
+      const ev2 = [record('event', 'tr-truck-2', { ts: T0 + 60_000, type: 'bin_lift', binId: 'B-9', weightKg: 12 }), record('event', 'tr-truck-2', { ts: T0 + 70_000, type: 'unload', weightKg: 900 })];
 
       beforeAll(async () => {
         // written out of order, in two batches
@@ -409,7 +405,14 @@ export function storeContractSuite(name: string, open: () => Promise<OpenedStore
 
       it('truckEvents() orders by time then device and filters by devices and [from, to)', async () => {
         const all = await store.truckEvents({ from: T0, to: T0 + HOUR });
-        const want = [...ev1, ...ev2].map((r) => toEventRow(r.deviceId, r.payload)).sort(byKeys((r) => r.ts, (r) => r.deviceId));
+        const want = [...ev1, ...ev2]
+          .map((r) => toEventRow(r.deviceId, r.payload))
+          .sort(
+            byKeys(
+              (r) => r.ts,
+              (r) => r.deviceId,
+            ),
+          );
         expect(all).toEqual(want);
         const one = await store.truckEvents({ deviceIds: ['tr-truck-2'], from: T0, to: T0 + 70_000 });
         expect(one).toEqual([toEventRow('tr-truck-2', ev2[0]!.payload)]);
@@ -529,19 +532,40 @@ export function storeContractSuite(name: string, open: () => Promise<OpenedStore
         for (let i = 0; i < 120; i++) {
           const ts = T0 + Math.floor(rand() * 3 * HOUR);
           const plate = `${letters[Math.floor(rand() * 23)]}${letters[Math.floor(rand() * 23)]}${letters[Math.floor(rand() * 23)]}-${100 + Math.floor(rand() * 900)}`;
-          const p: PlateRead = { ts, plate, region: rand() < 0.8 ? 'VER' : 'TAB', confidence: round(0.5 + rand() * 0.5, 2), direction: rand() < 0.5 ? 'entering' : 'leaving', lane: 1 + Math.floor(rand() * 4) };
+          const p: PlateRead = {
+            ts,
+            plate,
+            region: rand() < 0.8 ? 'VER' : 'TAB',
+            confidence: round(0.5 + rand() * 0.5, 2),
+            direction: rand() < 0.5 ? 'entering' : 'leaving',
+            lane: 1 + Math.floor(rand() * 4),
+          };
           plates.push(record('plate', cam, p, { district: cam === 'pl-cam-1' ? 'Entrada Sur' : 'Puerto' }));
         }
       }
       // one plate seen several times, by both cameras
       const WATCH = 'XYZ-987-B';
       const watched = [5, 40, 95, 150].map((m, i) =>
-        record('plate', i % 2 ? 'pl-cam-2' : 'pl-cam-1', { ts: T0 + m * MIN + 1, plate: WATCH, region: 'VER', confidence: 0.9, direction: i % 2 ? 'leaving' : 'entering', lane: 2 }, { district: i % 2 ? 'Puerto' : 'Entrada Sur' }),
+        record(
+          'plate',
+          i % 2 ? 'pl-cam-2' : 'pl-cam-1',
+          { ts: T0 + m * MIN + 1, plate: WATCH, region: 'VER', confidence: 0.9, direction: i % 2 ? 'leaving' : 'entering', lane: 2 },
+          { district: i % 2 ? 'Puerto' : 'Entrada Sur' },
+        ),
       );
       const similar = record('plate', 'pl-cam-1', { ts: T0 + 7 * MIN, plate: 'XYZ-9876', region: 'VER', confidence: 0.8, direction: 'entering', lane: 1 }, { district: 'Entrada Sur' });
       // dedupe: same camera + ts would collide; the generator may produce one, keep the first
       const all = [...plates, ...watched, similar].filter((r, i, arr) => arr.findIndex((o) => o.deviceId === r.deviceId && o.ts === r.ts) === i);
-      const toRow = (r: TelemetryRecord<'plate'>) => ({ cameraId: r.deviceId, ts: r.ts, plate: r.payload.plate, region: r.payload.region, confidence: r.payload.confidence, direction: r.payload.direction, lane: r.payload.lane, district: r.district });
+      const toRow = (r: TelemetryRecord<'plate'>) => ({
+        cameraId: r.deviceId,
+        ts: r.ts,
+        plate: r.payload.plate,
+        region: r.payload.region,
+        confidence: r.payload.confidence,
+        direction: r.payload.direction,
+        lane: r.payload.lane,
+        district: r.district,
+      });
 
       beforeAll(async () => {
         const res = await store.writeBatch(all.map(any));
@@ -561,7 +585,13 @@ export function storeContractSuite(name: string, open: () => Promise<OpenedStore
             const [cameraId, hour, direction] = k.split('|') as [string, string, 'entering' | 'leaving'];
             return { cameraId, hour: Number(hour), direction, count };
           })
-          .sort(byKeys((r) => r.cameraId, (r) => r.hour, (r) => r.direction));
+          .sort(
+            byKeys(
+              (r) => r.cameraId,
+              (r) => r.hour,
+              (r) => r.direction,
+            ),
+          );
         expect(await store.plateCounts({ from, to })).toEqual(want);
         expect(await store.plateCounts({ cameraIds: ['pl-cam-2'], from, to })).toEqual(want.filter((r) => r.cameraId === 'pl-cam-2'));
         // half-open range on hour boundaries
@@ -569,11 +599,18 @@ export function storeContractSuite(name: string, open: () => Promise<OpenedStore
       });
 
       it('plateSearch() exact: newest first, filtered by cameras, range and limit', async () => {
-        const want = watched.map(toRow).sort(byKeys((r) => -r.ts, (r) => r.cameraId));
+        const want = watched.map(toRow).sort(
+          byKeys(
+            (r) => -r.ts,
+            (r) => r.cameraId,
+          ),
+        );
         expect(await store.plateSearch({ plate: WATCH, from: T0, to: T0 + 3 * HOUR, limit: 50 })).toEqual(want);
         expect(await store.plateSearch({ plate: WATCH, from: T0, to: T0 + 3 * HOUR, limit: 2 })).toEqual(want.slice(0, 2));
         expect(await store.plateSearch({ plate: WATCH, cameraIds: ['pl-cam-1'], from: T0, to: T0 + 3 * HOUR, limit: 50 })).toEqual(want.filter((r) => r.cameraId === 'pl-cam-1'));
-        expect(await store.plateSearch({ plate: WATCH, from: T0 + 40 * MIN + 1, to: T0 + 150 * MIN + 1, limit: 50 })).toEqual(want.filter((r) => r.ts >= T0 + 40 * MIN + 1 && r.ts < T0 + 150 * MIN + 1));
+        expect(await store.plateSearch({ plate: WATCH, from: T0 + 40 * MIN + 1, to: T0 + 150 * MIN + 1, limit: 50 })).toEqual(
+          want.filter((r) => r.ts >= T0 + 40 * MIN + 1 && r.ts < T0 + 150 * MIN + 1),
+        );
         // exact does not match a longer plate
         expect((await store.plateSearch({ plate: 'XYZ-987', from: T0, to: T0 + 3 * HOUR, limit: 50 })).filter((r) => r.plate !== 'XYZ-987')).toEqual([]);
       });
@@ -583,7 +620,12 @@ export function storeContractSuite(name: string, open: () => Promise<OpenedStore
         const want = all
           .filter((r) => r.payload.plate.includes(sub.toUpperCase()))
           .map(toRow)
-          .sort(byKeys((r) => -r.ts, (r) => r.cameraId));
+          .sort(
+            byKeys(
+              (r) => -r.ts,
+              (r) => r.cameraId,
+            ),
+          );
         expect(want.length).toBeGreaterThanOrEqual(5);
         expect(await store.plateSearch({ plate: sub, partial: true, from: T0, to: T0 + 3 * HOUR, limit: 100 })).toEqual(want);
         // '.' '*' '%' '_' are not wildcards
@@ -602,7 +644,12 @@ export function storeContractSuite(name: string, open: () => Promise<OpenedStore
         expect(await store.purgePlates(cut)).toBe(storedBefore);
         expect(await store.count({ stream: 'plate', to: cut })).toBe(0);
         expect(await store.count({ stream: 'plate', from: T0, to: T0 + 3 * HOUR })).toBe(all.length - before);
-        expect(await store.plateSearch({ plate: WATCH, from: T0, to: T0 + 3 * HOUR, limit: 50 })).toEqual(watched.filter((r) => r.ts >= cut).map(toRow).sort(byKeys((r) => -r.ts)));
+        expect(await store.plateSearch({ plate: WATCH, from: T0, to: T0 + 3 * HOUR, limit: 50 })).toEqual(
+          watched
+            .filter((r) => r.ts >= cut)
+            .map(toRow)
+            .sort(byKeys((r) => -r.ts)),
+        );
         expect(await store.count({ stream: 'air' })).toBe(otherStreamsBefore);
         expect(await store.purgePlates(cut)).toBe(0);
       });
@@ -675,7 +722,10 @@ export function storeContractSuite(name: string, open: () => Promise<OpenedStore
         await store.writeDeadLetters(letters.slice(25));
       });
 
-      const newestFirst = byKeys<DeadLetter>((l) => -l.receivedAt, (l) => l.id);
+      const newestFirst = byKeys<DeadLetter>(
+        (l) => -l.receivedAt,
+        (l) => l.id,
+      );
 
       it('every letter is kept, newest first, equal to what was written', async () => {
         const got = await store.deadLetters({ from: R0, to: R0 + HOUR, limit: 1000 });
@@ -686,7 +736,12 @@ export function storeContractSuite(name: string, open: () => Promise<OpenedStore
       it('filters by device, reason, time and limit', async () => {
         expect(await store.deadLetters({ deviceId: 'dl-air-1', limit: 1000 })).toEqual(letters.filter((l) => l.deviceId === 'dl-air-1').sort(newestFirst));
         expect(await store.deadLetters({ reason: 'schema', limit: 1000 })).toEqual(letters.filter((l) => l.reason === 'schema').sort(newestFirst));
-        expect(await store.deadLetters({ deviceId: 'dl-ghost', reason: 'unknown_device', limit: 3 })).toEqual(letters.filter((l) => l.deviceId === 'dl-ghost').sort(newestFirst).slice(0, 3));
+        expect(await store.deadLetters({ deviceId: 'dl-ghost', reason: 'unknown_device', limit: 3 })).toEqual(
+          letters
+            .filter((l) => l.deviceId === 'dl-ghost')
+            .sort(newestFirst)
+            .slice(0, 3),
+        );
         const from = R0 + 2000;
         const to = R0 + 6000;
         expect(await store.deadLetters({ from, to, limit: 1000 })).toEqual(letters.filter((l) => l.receivedAt >= from && l.receivedAt < to).sort(newestFirst));

@@ -78,7 +78,7 @@ export const RULES: ImportRule[] = [
     id: 'browser-safe',
     text: 'ops-console/web/src/** and ops-console/shared/** load (value imports) only ops-console/web, ops-console/shared, contract/ and norms/, and no Node built-in',
     forbids: (e) =>
-      (under(e.from, 'ops-console/web/src', 'ops-console/shared') && !isTestFile(e.from) && e.kind !== 'import-type' && ((e.target !== null && !under(e.target, ...BROWSER_OK)) || isNodeBuiltin(e.pkg))),
+      under(e.from, 'ops-console/web/src', 'ops-console/shared') && !isTestFile(e.from) && e.kind !== 'import-type' && ((e.target !== null && !under(e.target, ...BROWSER_OK)) || isNodeBuiltin(e.pkg)),
   },
   {
     id: 'components-not-launcher',
@@ -87,7 +87,7 @@ export const RULES: ImportRule[] = [
   },
   {
     id: 'demo-wired-by-launcher',
-    text: 'demo/ is imported only by launcher/, device-sim/, bench/, tests (and the devices CLI\'s demo commands, registry/cli.ts)',
+    text: "demo/ is imported only by launcher/, device-sim/, bench/, tests (and the devices CLI's demo commands, registry/cli.ts)",
     forbids: (e) => under(e.target, 'demo') && !under(e.from, ...DEMO_USERS) && !isTestFile(e.from) && !DEMO_USER_FILES.includes(e.from),
   },
 ];
@@ -114,7 +114,8 @@ export function importEdges(root: string, files: string[] = listSourceFiles(root
 export function checkImports(root: string, files?: string[], rules: ImportRule[] = RULES): Violation[] {
   const out: Violation[] = [];
   for (const e of importEdges(root, files))
-    for (const r of rules) if (r.forbids(e)) out.push({ rule: r.id, file: e.from, line: e.line, spec: e.spec, message: `${e.from}:${e.line} imports '${e.spec}'${e.target ? ` (${e.target})` : ''}: ${r.text}` });
+    for (const r of rules)
+      if (r.forbids(e)) out.push({ rule: r.id, file: e.from, line: e.line, spec: e.spec, message: `${e.from}:${e.line} imports '${e.spec}'${e.target ? ` (${e.target})` : ''}: ${r.text}` });
   return out;
 }
 
@@ -135,7 +136,8 @@ export function checkNodeGlobals(root: string, dirs: string[] = GROUND): Violati
       const visit = (n: ts.Node): void => {
         if (ts.isIdentifier(n) && NODE_GLOBALS.has(n.text)) {
           const p = n.parent;
-          const isMemberName = (ts.isPropertyAccessExpression(p) && p.name === n) || (ts.isPropertyAssignment(p) && p.name === n) || (ts.isPropertySignature(p) && p.name === n) || ts.isQualifiedName(p);
+          const isMemberName =
+            (ts.isPropertyAccessExpression(p) && p.name === n) || (ts.isPropertyAssignment(p) && p.name === n) || (ts.isPropertySignature(p) && p.name === n) || ts.isQualifiedName(p);
           if (!isMemberName) {
             const line = sf.getLineAndCharacterOfPosition(n.getStart(sf)).line + 1;
             out.push({ rule: 'ground-floor-globals', file, line, spec: n.text, message: `${file}:${line} uses the Node global '${n.text}': ${dir}/ must stay browser-safe` });

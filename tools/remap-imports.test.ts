@@ -47,19 +47,23 @@ describe('remap-imports', () => {
   it('right after the move: importers, moved files and their own imports, in every form', () => {
     const dir = tree({
       'contract/index.ts': 'export const c = 1;\n',
-      'firmware-config/city.ts': "import { c } from '../contract';\nimport type { Zone } from './schema';\nexport const file = new URL('./demo-city/city.json', import.meta.url);\nexport const city = c;\n",
+      'firmware-config/city.ts':
+        "import { c } from '../contract';\nimport type { Zone } from './schema';\nexport const file = new URL('./demo-city/city.json', import.meta.url);\nexport const city = c;\n",
       'firmware-config/schema.ts': "export type Zone = 'a';\n",
       'firmware-config/demo-city/generate.ts': "import { city } from '../city';\nexport const g = city;\n",
       'firmware-config/demo-city/city.json': '{}\n',
       'ingest/rules/local-time.ts': "export const tz = 'x';\n",
       'ingest/rules/air.ts': "import { tz } from './local-time';\nimport { city } from '../../firmware-config/city.ts';\nexport const a = [tz, city];\n",
-      'ops-console/web/src/colors.tsx': "import type { Zone } from '../../../firmware-config/schema';\nexport async function f() { return (await import('../../../ingest/rules/local-time')).tz; }\nexport type Z = Zone;\n",
+      'ops-console/web/src/colors.tsx':
+        "import type { Zone } from '../../../firmware-config/schema';\nexport async function f() { return (await import('../../../ingest/rules/local-time')).tz; }\nexport type Z = Zone;\n",
       'ops-console/web/src/colors.test.ts': "import { vi } from 'vitest';\nvi.mock('../../../ingest/rules/local-time', () => ({ tz: 'y' }));\n",
     });
     move(dir, MOVES);
     const r = remapImports({ root: dir, moves: MOVES, prefer: 'old' });
     expect(r.unresolved).toEqual([]);
-    expect(read(dir, 'city/city.ts')).toBe("import { c } from '../contract';\nimport type { Zone } from '../registry/schema';\nexport const file = new URL('../demo/demo-city/city.json', import.meta.url);\nexport const city = c;\n");
+    expect(read(dir, 'city/city.ts')).toBe(
+      "import { c } from '../contract';\nimport type { Zone } from '../registry/schema';\nexport const file = new URL('../demo/demo-city/city.json', import.meta.url);\nexport const city = c;\n",
+    );
     expect(read(dir, 'demo/demo-city/generate.ts')).toBe("import { city } from '../../city/city';\nexport const g = city;\n");
     expect(read(dir, 'ingest/rules/air.ts')).toBe("import { tz } from '../../norms/local-time';\nimport { city } from '../../city/city.ts';\nexport const a = [tz, city];\n");
     expect(read(dir, 'ops-console/web/src/colors.tsx')).toContain("from '../../../registry/schema'");
@@ -77,7 +81,8 @@ describe('remap-imports', () => {
       'norms/local-time.ts': "export const tz = 'x';\n",
       'ingest/rules/config.ts': 'export const cfg = 1;\n',
       // a moved file another branch edited: one line already fixed, one written from its old place
-      'norms/noise.ts': "import { tz } from './local-time';\nimport type { Zone } from '../../firmware-config/schema';\nimport { cfg } from './config';\nexport const n = [tz, cfg];\nexport type Z = Zone;\n",
+      'norms/noise.ts':
+        "import { tz } from './local-time';\nimport type { Zone } from '../../firmware-config/schema';\nimport { cfg } from './config';\nexport const n = [tz, cfg];\nexport type Z = Zone;\n",
       // an unmoved file of another branch importing old paths
       'ops-console/api/lib/planner.ts': "import { tz } from '../../../ingest/rules/local-time';\nimport { city } from '../../../firmware-config/city';\nexport const p = [tz, city];\n",
     });
@@ -85,14 +90,16 @@ describe('remap-imports', () => {
     // ./config does not resolve from norms/: from the old place (ingest/rules/) it does
     const check = remapImports({ root: dir, moves, check: true });
     expect(check.changes.map((c) => `${c.file}: ${c.from} → ${c.to}`).sort()).toEqual([
-      "norms/noise.ts: ../../firmware-config/schema → ../registry/schema",
+      'norms/noise.ts: ../../firmware-config/schema → ../registry/schema',
       'norms/noise.ts: ./config → ../ingest/rules/config',
       'ops-console/api/lib/planner.ts: ../../../firmware-config/city → ../../../city/city',
       'ops-console/api/lib/planner.ts: ../../../ingest/rules/local-time → ../../../norms/local-time',
     ]);
     expect(read(dir, 'norms/noise.ts')).toContain("'../../firmware-config/schema'"); // --check wrote nothing
     remapImports({ root: dir, moves });
-    expect(read(dir, 'norms/noise.ts')).toBe("import { tz } from './local-time';\nimport type { Zone } from '../registry/schema';\nimport { cfg } from '../ingest/rules/config';\nexport const n = [tz, cfg];\nexport type Z = Zone;\n");
+    expect(read(dir, 'norms/noise.ts')).toBe(
+      "import { tz } from './local-time';\nimport type { Zone } from '../registry/schema';\nimport { cfg } from '../ingest/rules/config';\nexport const n = [tz, cfg];\nexport type Z = Zone;\n",
+    );
     expect(read(dir, 'ops-console/api/lib/planner.ts')).toBe("import { tz } from '../../../norms/local-time';\nimport { city } from '../../../city/city';\nexport const p = [tz, city];\n");
   });
 

@@ -79,7 +79,8 @@ export function specifierFor(fromFile: string, target: string, spec: string, res
   const written = joinSpecifier(writtenFrom, spec);
   const js = written.match(/\.[cm]?js$/);
   let base: string;
-  if (resolved === written) base = target; // extension (or none) written out
+  if (resolved === written)
+    base = target; // extension (or none) written out
   else if (js && resolved.replace(TS_EXT, '') === written.slice(0, -js[0].length)) base = target.replace(TS_EXT, js[0]);
   else if (/\/index\.tsx?$/.test(resolved) && !/\/index$/.test(written)) base = target.replace(/\/index\.tsx?$/, '').replace(TS_EXT, '');
   else base = target.replace(TS_EXT, '');
@@ -156,7 +157,15 @@ export function remapText(text: string, moves: Moves): string {
   const keys = Object.keys(moves).sort((a, b) => b.length - a.length);
   const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const re = new RegExp(`(?<![\\w./-])(${keys.map(esc).join('|')})${'(?![\\w-])'}`, 'g');
-  const folderRe = new RegExp(`(?<![\\w./-])(${keys.filter((k) => k.endsWith('/')).map(esc).join('|') || '(?!)'})([\\w./-]*)`, 'g');
+  const folderRe = new RegExp(
+    `(?<![\\w./-])(${
+      keys
+        .filter((k) => k.endsWith('/'))
+        .map(esc)
+        .join('|') || '(?!)'
+    })([\\w./-]*)`,
+    'g',
+  );
   let out = text.replace(re, (m: string) => (m.endsWith('/') ? m : moves[m]!));
   out = out.replace(folderRe, (_m: string, k: string, rest: string) => moves[k]! + rest);
   return out;

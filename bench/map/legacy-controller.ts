@@ -98,7 +98,10 @@ export class LegacyMapController {
     this.map.addControl(new NavigationControl({ showCompass: true }), 'bottom-right');
     this.map.addControl(new ScaleControl({ unit: 'metric' }), 'bottom-left');
     this.features = new LiveFeatures(opts.model, opts.timeZone);
-    this.throttle = createThrottle(() => this.flush(), () => opts.flushMs ?? (this.features.truck.size >= BIG_FLEET ? 1000 : 500));
+    this.throttle = createThrottle(
+      () => this.flush(),
+      () => opts.flushMs ?? (this.features.truck.size >= BIG_FLEET ? 1000 : 500),
+    );
     this.ready = new Promise((resolve) => {
       this.map.once('load', () => {
         this.install();
@@ -318,10 +321,13 @@ export class LegacyMapController {
         this.lastTrails = now;
         this.setData(SRC.trails, this.features.trails());
       } else if (!this.trailTimer) {
-        this.trailTimer = setTimeout(() => {
-          this.trailTimer = null;
-          this.throttle.schedule();
-        }, trailEvery - (now - this.lastTrails));
+        this.trailTimer = setTimeout(
+          () => {
+            this.trailTimer = null;
+            this.throttle.schedule();
+          },
+          trailEvery - (now - this.lastTrails),
+        );
       }
     }
     this.setData(SRC.alerts, this.alertFeatures());

@@ -118,7 +118,23 @@ function measure(seconds: number, res: Result, map: MlMap, spans: Spans): Promis
   });
 }
 
-const newResult = (): Result => ({ frames: [], longTasks: [], repaints: 0, fleetDraws: 0, updates: 0, decodeMs: [], workerDecodeMs: [], applyMs: [], uploadMs: [], trucks: 0, longTaskDetail: [], spanTotals: {}, syncAt: 0, windowStart: 0, windowEnd: 0 });
+const newResult = (): Result => ({
+  frames: [],
+  longTasks: [],
+  repaints: 0,
+  fleetDraws: 0,
+  updates: 0,
+  decodeMs: [],
+  workerDecodeMs: [],
+  applyMs: [],
+  uploadMs: [],
+  trucks: 0,
+  longTaskDetail: [],
+  spanTotals: {},
+  syncAt: 0,
+  windowStart: 0,
+  windowEnd: 0,
+});
 
 /** The model's entry points, as the stream calls them. */
 function wrapModel(spans: Spans, model: LiveModel): void {
@@ -147,7 +163,16 @@ async function until(cond: () => boolean, ms: number, what: string): Promise<voi
 }
 
 async function runNaive(basemap: Basemap, devices: number, seconds: number): Promise<Result> {
-  const map = new MlMap({ container: document.getElementById('map')!, style: buildOfflineStyle(basemap), bounds: [[basemap.bbox[0], basemap.bbox[1]], [basemap.bbox[2], basemap.bbox[3]]], attributionControl: false, fadeDuration: 0 });
+  const map = new MlMap({
+    container: document.getElementById('map')!,
+    style: buildOfflineStyle(basemap),
+    bounds: [
+      [basemap.bbox[0], basemap.bbox[1]],
+      [basemap.bbox[2], basemap.bbox[3]],
+    ],
+    attributionControl: false,
+    fadeDuration: 0,
+  });
   await new Promise<void>((r) => map.once('load', () => r()));
   await applyView(map);
   const fc = (now: number): FeatureCollection<Point> => ({
@@ -247,7 +272,16 @@ async function runFleet(basemap: Basemap, devices: number, seconds: number, wsUr
 }
 
 async function runDeck(basemap: Basemap, devices: number, seconds: number, wsUrl: string, interp: boolean): Promise<Result> {
-  const map = new MlMap({ container: document.getElementById('map')!, style: buildOfflineStyle(basemap), bounds: [[basemap.bbox[0], basemap.bbox[1]], [basemap.bbox[2], basemap.bbox[3]]], attributionControl: false, fadeDuration: 0 });
+  const map = new MlMap({
+    container: document.getElementById('map')!,
+    style: buildOfflineStyle(basemap),
+    bounds: [
+      [basemap.bbox[0], basemap.bbox[1]],
+      [basemap.bbox[2], basemap.bbox[3]],
+    ],
+    attributionControl: false,
+    fadeDuration: 0,
+  });
   await new Promise<void>((r) => map.once('load', () => r()));
   await applyView(map);
   const model = new LiveModel();
@@ -271,8 +305,8 @@ async function runDeck(basemap: Basemap, devices: number, seconds: number, wsUrl
   const rebuild = () => {
     const n = fleet.size;
     if (pos.length < n * 2) {
-      pos = new Float32Array(fleet.attrs.length / FLEET_STRIDE * 2);
-      col = new Uint8Array(fleet.attrs.length / FLEET_STRIDE * 4);
+      pos = new Float32Array((fleet.attrs.length / FLEET_STRIDE) * 2);
+      col = new Uint8Array((fleet.attrs.length / FLEET_STRIDE) * 4);
     }
     const t = fleet.clock();
     const p: [number, number] = [0, 0];

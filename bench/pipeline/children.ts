@@ -19,10 +19,13 @@ async function childMain(role: string, args: Record<string, string>): Promise<vo
     const { startBroker } = await import('../../broker/index');
     const persistence = args.persistence === 'memory' ? { kind: 'memory' as const } : { kind: 'level' as const, dir: path.join(args.dir!, 'broker-sessions') };
     const b = await startBroker({ registry: new RegistryView(args.registry!), port: 0, log, persistence });
-    serveParent(async (m) => {
-      if (m.cmd === 'stop') await b.stop();
-      return true;
-    }, { port: b.port });
+    serveParent(
+      async (m) => {
+        if (m.cmd === 'stop') await b.stop();
+        return true;
+      },
+      { port: b.port },
+    );
     return;
   }
   // sink roles: 'ingest' (with a store) or 'subscriber' (plain QoS 1 subscriber, broker-alone)

@@ -2,7 +2,14 @@
 export const MARKER = 'marker-00001';
 
 /** the commands a sink child (ingest or the plain subscriber) answers */
-export type Cmd = { cmd: 'count'; from: number } | { cmd: 'keys'; from: number; devices: string[] } | { cmd: 'counters' } | { cmd: 'reconnect' } | { cmd: 'watch'; from: number } | { cmd: 'unwatch' } | { cmd: 'stop' };
+export type Cmd =
+  | { cmd: 'count'; from: number }
+  | { cmd: 'keys'; from: number; devices: string[] }
+  | { cmd: 'counters' }
+  | { cmd: 'reconnect' }
+  | { cmd: 'watch'; from: number }
+  | { cmd: 'unwatch' }
+  | { cmd: 'stop' };
 
 export interface MarkerWatch {
   /** stop polling; each marker fix's ts with when it first became visible */
@@ -33,4 +40,3 @@ export function watchMarker(read: () => Promise<number[]>): MarkerWatch {
     },
   };
 }
-

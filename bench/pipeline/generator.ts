@@ -51,7 +51,12 @@ export class Generator {
       const ts = Date.now();
       markers.push(ts);
       this.published++;
-      this.marker.publish(deviceTopic('truck', MARKER, 'gps'), JSON.stringify({ ts, lat: 18.13, lon: -94.45, speedKmh: 1, heading: 0 }), { qos: 1 }, (err) => (this.outcome.set(`${MARKER}|${ts}`, !err), err ? this.failed++ : this.acked++));
+      this.marker.publish(
+        deviceTopic('truck', MARKER, 'gps'),
+        JSON.stringify({ ts, lat: 18.13, lon: -94.45, speedKmh: 1, heading: 0 }),
+        { qos: 1 },
+        (err) => (this.outcome.set(`${MARKER}|${ts}`, !err), err ? this.failed++ : this.acked++),
+      );
     }, 100);
     const t0 = performance.now();
     let sent = 0;
@@ -87,4 +92,3 @@ export class Generator {
     await Promise.all([...this.clients, this.marker].filter(Boolean).map((c) => c.endAsync(true).catch(() => {})));
   }
 }
-

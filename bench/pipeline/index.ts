@@ -77,7 +77,9 @@ async function main(): Promise<void> {
     maxWrites: a['max-writes'] ? Number(a['max-writes']) : null,
   };
   const startRates: Record<Config, number> = { 'broker-alone': 250, duckdb: 250, influx: 250, 'node-red': 125, 'duckdb-memory': 250, 'duckdb-serial': 250 };
-  console.log(`pipeline bench: ${o.rounds} rounds, ${o.windowMs / 1000} s windows, ${o.devices} publishers + 1 marker, QoS 1, broker persistence ${o.persistence}${o.maxInFlight ? `, ingest in-flight window ${o.maxInFlight}` : ''}${o.maxWrites ? `, ingest writes at once ${o.maxWrites}` : ''}; machine ${JSON.stringify(machine())}`);
+  console.log(
+    `pipeline bench: ${o.rounds} rounds, ${o.windowMs / 1000} s windows, ${o.devices} publishers + 1 marker, QoS 1, broker persistence ${o.persistence}${o.maxInFlight ? `, ingest in-flight window ${o.maxInFlight}` : ''}${o.maxWrites ? `, ingest writes at once ${o.maxWrites}` : ''}; machine ${JSON.stringify(machine())}`,
+  );
   const loadavgAtStart = machine().loadavg;
   const regDir = tempDir('bench-pipe-reg-');
   const registry = path.join(regDir, 'registry.json');
@@ -112,17 +114,23 @@ async function main(): Promise<void> {
 
   // ── summary ──────────────────────────────────────────────────────────────────────────────
   const sus = (cfg: Config) => spread((results[cfg] ?? []).map((x) => x.sustained));
-  const ratios = (cfg: Config, base: Config) =>
-    spread((results[cfg] ?? []).map((x, i) => (results[base]?.[i]?.sustained ? x.sustained / results[base]![i]!.sustained : NaN)));
+  const ratios = (cfg: Config, base: Config) => spread((results[cfg] ?? []).map((x, i) => (results[base]?.[i]?.sustained ? x.sustained / results[base]![i]!.sustained : NaN)));
   const lat = (cfg: Config, k: 'latencyP50Ms' | 'latencyP99Ms') => spread((results[cfg] ?? []).map((x) => x.at80?.[k] ?? NaN));
   const cpu = (cfg: Config) => {
     const keys = new Set((results[cfg] ?? []).flatMap((x) => Object.keys(x.sustainedStep?.cpuPct ?? {})));
-    return [...keys].map((k) => `${k} ${round(spread((results[cfg] ?? []).map((x) => x.sustainedStep?.cpuPct[k] ?? NaN)).median)} %/${round(spread((results[cfg] ?? []).map((x) => x.sustainedStep?.rssMB[k] ?? NaN)).median)} MB`).join(', ');
+    return [...keys]
+      .map(
+        (k) =>
+          `${k} ${round(spread((results[cfg] ?? []).map((x) => x.sustainedStep?.cpuPct[k] ?? NaN)).median)} %/${round(spread((results[cfg] ?? []).map((x) => x.sustainedStep?.rssMB[k] ?? NaN)).median)} MB`,
+      )
+      .join(', ');
   };
   const summary: Record<string, unknown> = {
     influxCeiling: { pointsPerS: spread(ceiling.map((c) => c.pointsPerS)), influxCpuPct: spread(ceiling.map((c) => c.influxCpuPct)), influxRssMB: spread(ceiling.map((c) => c.influxRssMB)) },
   };
-  const rows: (string | number)[][] = [['configuration', 'sustained msg/s, zero loss: median (min–max)', 'vs broker-alone', 'vs Node-RED', 'p50 / p99 latency at 80 % (ms)', 'CPU / RSS per process at the sustained step']];
+  const rows: (string | number)[][] = [
+    ['configuration', 'sustained msg/s, zero loss: median (min–max)', 'vs broker-alone', 'vs Node-RED', 'p50 / p99 latency at 80 % (ms)', 'CPU / RSS per process at the sustained step'],
+  ];
   for (const cfg of o.only) {
     summary[cfg] = {
       sustained: sus(cfg),
@@ -139,7 +147,14 @@ async function main(): Promise<void> {
       storeWriteBusyPctAtSustained: spread((results[cfg] ?? []).map((x) => x.sustainedStep?.storeWriteBusyPct ?? NaN)),
       storeWriteBusyPctAtFirstFail: spread((results[cfg] ?? []).map((x) => x.steps.find((st) => !st.pass)?.storeWriteBusyPct ?? NaN)),
     };
-    rows.push([cfg, fmtSpread(sus(cfg)), fmtSpread(ratios(cfg, 'broker-alone'), 2, '×'), fmtSpread(ratios(cfg, 'node-red'), 1, '×'), `${fmtSpread(lat(cfg, 'latencyP50Ms'))} / ${fmtSpread(lat(cfg, 'latencyP99Ms'))}`, cpu(cfg)]);
+    rows.push([
+      cfg,
+      fmtSpread(sus(cfg)),
+      fmtSpread(ratios(cfg, 'broker-alone'), 2, '×'),
+      fmtSpread(ratios(cfg, 'node-red'), 1, '×'),
+      `${fmtSpread(lat(cfg, 'latencyP50Ms'))} / ${fmtSpread(lat(cfg, 'latencyP99Ms'))}`,
+      cpu(cfg),
+    ]);
   }
   // same-run ratios between pipeline variants: what durability costs, what overlapped writes gain
   const pairs: [string, Config, Config][] = [
@@ -163,7 +178,6 @@ async function main(): Promise<void> {
   });
   console.log(`\nwritten ${file}`);
 }
-
 
 main().then(
   () => process.exit(0),

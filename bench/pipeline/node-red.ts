@@ -14,8 +14,36 @@ export async function startNodeRed(mqttPort: number, influxUrl: string, db: stri
   const fn = `const p = msg.payload; msg.payload = [{ lat: p.lat, lon: p.lon, speedKmh: p.speedKmh, heading: p.heading, time: p.ts }, { deviceId: msg.topic.split('/')[3] }]; return msg;`;
   const flows = [
     { id: 'tab1', type: 'tab', label: 'bench' },
-    { id: 'broker1', type: 'mqtt-broker', name: 'city', broker: '127.0.0.1', port: String(mqttPort), clientid: 'bench-nodered', autoConnect: true, usetls: false, protocolVersion: '4', keepalive: '60', cleansession: true },
-    { id: 'in1', type: 'mqtt in', z: 'tab1', name: '', topic: 'city/v1/truck/+/gps', qos: '1', datatype: 'json', broker: 'broker1', nl: false, rap: true, rh: 0, inputs: 0, x: 100, y: 100, wires: [['fn1']] },
+    {
+      id: 'broker1',
+      type: 'mqtt-broker',
+      name: 'city',
+      broker: '127.0.0.1',
+      port: String(mqttPort),
+      clientid: 'bench-nodered',
+      autoConnect: true,
+      usetls: false,
+      protocolVersion: '4',
+      keepalive: '60',
+      cleansession: true,
+    },
+    {
+      id: 'in1',
+      type: 'mqtt in',
+      z: 'tab1',
+      name: '',
+      topic: 'city/v1/truck/+/gps',
+      qos: '1',
+      datatype: 'json',
+      broker: 'broker1',
+      nl: false,
+      rap: true,
+      rh: 0,
+      inputs: 0,
+      x: 100,
+      y: 100,
+      wires: [['fn1']],
+    },
     { id: 'fn1', type: 'function', z: 'tab1', name: 'tags+time', func: fn, outputs: 1, x: 300, y: 100, wires: [['out1']] },
     { id: 'influx1', type: 'influxdb', hostname: u.hostname, port: u.port, protocol: 'http', database: db, name: 'influx', usetls: false, influxdbVersion: '1.x' },
     { id: 'out1', type: 'influxdb out', z: 'tab1', influxdb: 'influx1', name: '', measurement: 'gps', precision: 'ms', retentionPolicy: '', database: db, x: 500, y: 100, wires: [] },
@@ -34,11 +62,16 @@ export async function startNodeRed(mqttPort: number, influxUrl: string, db: stri
   let out = '';
   proc.stdout!.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-4000)));
   proc.stderr!.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-4000)));
-  await waitFor(async () => {
-    if (proc.exitCode !== null) throw new Error(`node-red exited: ${out}`);
-    const r = await fetch(`http://127.0.0.1:${port}/flows`).catch(() => null);
-    return r?.ok;
-  }, 60_000, 200, 'node-red');
+  await waitFor(
+    async () => {
+      if (proc.exitCode !== null) throw new Error(`node-red exited: ${out}`);
+      const r = await fetch(`http://127.0.0.1:${port}/flows`).catch(() => null);
+      return r?.ok;
+    },
+    60_000,
+    200,
+    'node-red',
+  );
   return {
     proc,
     async stop() {
@@ -53,4 +86,3 @@ export async function startNodeRed(mqttPort: number, influxUrl: string, db: stri
     },
   };
 }
-

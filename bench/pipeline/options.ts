@@ -13,4 +13,3 @@ export interface Opts {
   /** ingest's store writes at once (null: ingest's default) */
   maxWrites: number | null;
 }
-

@@ -49,12 +49,21 @@ interface Env {
 const errorLine = (tail: string) => {
   const lines = tail.split('\n').map((l) => l.trim());
   const i = lines.findIndex((l) => /^\w*Error\b|Error:/.test(l));
-  return i < 0 ? (lines.filter(Boolean).slice(-1)[0] ?? '') : lines.slice(i, i + 3).join(' | ').slice(0, 300);
+  return i < 0
+    ? (lines.filter(Boolean).slice(-1)[0] ?? '')
+    : lines
+        .slice(i, i + 3)
+        .join(' | ')
+        .slice(0, 300);
 };
 
 /** The name and stderr tail of a server process that died during the run, if any. */
 function crashed(env: Env): string | null {
-  for (const [name, c] of [['broker', env.broker.proc], ['ingest/subscriber', env.sinkChild?.proc], ['node-red', env.nodeRed?.proc]] as const) {
+  for (const [name, c] of [
+    ['broker', env.broker.proc],
+    ['ingest/subscriber', env.sinkChild?.proc],
+    ['node-red', env.nodeRed?.proc],
+  ] as const) {
     if (c && c.exitCode !== null) return `${name} process died (exit ${c.exitCode}): ${errorLine(stderrTailOf(c))}`;
   }
   return null;
@@ -161,14 +170,18 @@ export async function runConfig(cfg: Config, o: Opts, registry: string, influx: 
       await fresh();
       const s = await run(mid);
       steps.push(s);
-      console.log(`  [${cfg} r${roundNo}] bisect ${mid} msg/s → ${s.pass ? 'ok' : 'FAIL'} loss ${s.loss} (per id: ${s.reconcile.verdict}, ${s.reconcile.ackedMissing} missing), drain ${s.drainMs} ms ${s.why}`);
+      console.log(
+        `  [${cfg} r${roundNo}] bisect ${mid} msg/s → ${s.pass ? 'ok' : 'FAIL'} loss ${s.loss} (per id: ${s.reconcile.verdict}, ${s.reconcile.ackedMissing} missing), drain ${s.drainMs} ms ${s.why}`,
+      );
       if (s.pass) best = s;
     }
     let at80: StepResult | null = null;
     if (best) {
       await fresh();
       at80 = await run(Math.round(0.8 * best.offered));
-      console.log(`  [${cfg} r${roundNo}] 80 % = ${at80.offered} msg/s → latency p50 ${at80.latencyP50Ms} ms, p99 ${at80.latencyP99Ms} ms, loss ${at80.loss} (per id: ${at80.reconcile.verdict}, ${at80.reconcile.ackedMissing} missing) ${at80.why}`);
+      console.log(
+        `  [${cfg} r${roundNo}] 80 % = ${at80.offered} msg/s → latency p50 ${at80.latencyP50Ms} ms, p99 ${at80.latencyP99Ms} ms, loss ${at80.loss} (per id: ${at80.reconcile.verdict}, ${at80.reconcile.ackedMissing} missing) ${at80.why}`,
+      );
     }
     return { sustained: best?.offered ?? 0, sustainedStep: best, at80, steps, crashes };
   } finally {
@@ -214,4 +227,3 @@ export async function influxCeiling(influx: Influxd, ms: number, roundNo: number
   await influxQuery(influx.url, db, `DROP DATABASE ${db}`);
   return { pointsPerS: points / el, influxCpuPct: round(d.cpuPct), influxRssMB: round(d.rssMB) };
 }
-

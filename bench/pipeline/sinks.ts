@@ -41,7 +41,9 @@ export function influxSink(url: string, db: string): Sink {
     },
     async keys(from) {
       // the flow writes deviceId as a tag: one series per device, a point per (device, time)
-      const r = (await influxQuery(url, db, `SELECT lat FROM gps WHERE time >= ${from}ms GROUP BY "deviceId"`)) as unknown as { results: { series?: { tags: { deviceId: string }; values: [number, unknown][] }[] }[] };
+      const r = (await influxQuery(url, db, `SELECT lat FROM gps WHERE time >= ${from}ms GROUP BY "deviceId"`)) as unknown as {
+        results: { series?: { tags: { deviceId: string }; values: [number, unknown][] }[] }[];
+      };
       const n = new Map<string, number>();
       for (const s of r.results[0]?.series ?? []) for (const [t] of s.values) n.set(`${s.tags.deviceId}|${t}`, (n.get(`${s.tags.deviceId}|${t}`) ?? 0) + 1);
       return [...n];
@@ -59,4 +61,3 @@ export function influxSink(url: string, db: string): Sink {
     },
   };
 }
-

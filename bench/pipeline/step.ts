@@ -151,13 +151,10 @@ export async function step(gen: Generator, sink: Sink, pids: Record<string, numb
     latencyP99Ms: round(percentile(lat, 99)),
     markersMissing,
     reconcile,
-    ...(w0 && w1
-      ? { storeWriteBusyPct: round((100 * (w1.ms - w0.ms)) / publishMs), meanBatch: round((w1.points - w0.points) / Math.max(1, w1.calls - w0.calls)) }
-      : {}),
+    ...(w0 && w1 ? { storeWriteBusyPct: round((100 * (w1.ms - w0.ms)) / publishMs), meanBatch: round((w1.points - w0.points) / Math.max(1, w1.calls - w0.calls)) } : {}),
     cpuPct,
     rssMB,
     pass: why === '',
     why,
   };
 }
-

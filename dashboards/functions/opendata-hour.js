@@ -10,10 +10,12 @@ const iso = new Date(from).toISOString(); // 2025-06-02T14:00:00.000Z
 const day = iso.slice(0, 10);
 const stamp = iso.slice(0, 13) + '00Z'; // 2025-06-02T1400Z
 const dir = (env.get('OPEN_DATA_DIR') || 'open-data').replace(/\/$/, '');
-return [['air', 'noise'].map((stream) => ({
-  url: api + '/api/open/' + stream + '?format=csv&from=' + from + '&to=' + to,
-  method: 'GET',
-  stream,
-  hour: from,
-  filename: dir + '/' + stream + '/' + day + '/' + stream + '-' + stamp + '.csv',
-}))];
+return [
+  ['air', 'noise'].map((stream) => ({
+    url: api + '/api/open/' + stream + '?format=csv&from=' + from + '&to=' + to,
+    method: 'GET',
+    stream,
+    hour: from,
+    filename: dir + '/' + stream + '/' + day + '/' + stream + '-' + stamp + '.csv',
+  })),
+];

@@ -19,7 +19,10 @@ const hhmm = (t) => tzFmt.format(new Date(t));
 
 // coverage per route and missed streets
 // only route-days that can be judged (status done / in_progress; rows without a status are older API answers)
-const cov = (d.coverage && Array.isArray(d.coverage.rows) ? d.coverage.rows : []).filter((c) => !c.status || c.status === 'done' || c.status === 'in_progress').slice().sort((a, b) => String(a.routeId).localeCompare(String(b.routeId)) || String(a.deviceId).localeCompare(String(b.deviceId)));
+const cov = (d.coverage && Array.isArray(d.coverage.rows) ? d.coverage.rows : [])
+  .filter((c) => !c.status || c.status === 'done' || c.status === 'in_progress')
+  .slice()
+  .sort((a, b) => String(a.routeId).localeCompare(String(b.routeId)) || String(a.deviceId).localeCompare(String(b.deviceId)));
 let missedTotal = 0;
 for (const c of cov) {
   const share = c.share > 1 ? c.share : c.share * 100;
@@ -75,12 +78,23 @@ for (const n of d.noise && Array.isArray(d.noise.rows) ? d.noise.rows : []) {
 const noiseIds = Object.keys(worstNoise).sort();
 for (const id of noiseIds) {
   const n = worstNoise[id];
-  add('noise', id, 'max_hour_laeq', round1(n.maxHourDb), 'dB(A)', n.period + ' limit ' + (n.limitDb === null ? 'none' : n.limitDb + ' dB(A)') + ' (' + n.zone + '); ' + n.hoursOver + ' of ' + n.hours + ' hours over; indicative (NOM-081-SEMARNAT-1994)');
+  add(
+    'noise',
+    id,
+    'max_hour_laeq',
+    round1(n.maxHourDb),
+    'dB(A)',
+    n.period + ' limit ' + (n.limitDb === null ? 'none' : n.limitDb + ' dB(A)') + ' (' + n.zone + '); ' + n.hoursOver + ' of ' + n.hours + ' hours over; indicative (NOM-081-SEMARNAT-1994)',
+  );
 }
 for (const e of errors) add('error', 'api', 'missing', '', '', e);
 
 const header = ['section', 'subject', 'metric', 'value', 'unit', 'detail'];
-const csv = [header].concat(rows).map((row) => row.map(csvCell).join(',')).join('\n') + '\n';
+const csv =
+  [header]
+    .concat(rows)
+    .map((row) => row.map(csvCell).join(','))
+    .join('\n') + '\n';
 
 // short text summary
 const lines = ['Operations report ' + r.date + ' (' + r.tz + ')'];
@@ -88,28 +102,75 @@ if (cov.length) {
   const shares = cov.map((c) => (c.share > 1 ? c.share : c.share * 100));
   const mean = shares.reduce((a, b) => a + b, 0) / shares.length;
   let lo = 0;
-  shares.forEach((s, i) => { if (s < shares[lo]) lo = i; });
-  lines.push('Routes: ' + cov.length + ' truck shifts, mean coverage ' + Math.round(mean) + ' %; lowest ' + cov[lo].routeId + ' (' + cov[lo].deviceId + ') ' + Math.round(shares[lo]) + ' %; ' + missedTotal + ' missed streets.');
+  shares.forEach((s, i) => {
+    if (s < shares[lo]) lo = i;
+  });
+  lines.push(
+    'Routes: ' +
+      cov.length +
+      ' truck shifts, mean coverage ' +
+      Math.round(mean) +
+      ' %; lowest ' +
+      cov[lo].routeId +
+      ' (' +
+      cov[lo].deviceId +
+      ') ' +
+      Math.round(shares[lo]) +
+      ' %; ' +
+      missedTotal +
+      ' missed streets.',
+  );
 } else lines.push('Routes: no coverage data.');
 lines.push(
-  'Alerts: ' + alerts.length + ' (critical ' + bySev.critical + ', warning ' + bySev.warning + ', info ' + bySev.info + ')' +
-    (rules.length ? ' — top: ' + rules.slice(0, 3).map((k) => k + ' ' + byRule[k].count).join(', ') : '') + '.',
+  'Alerts: ' +
+    alerts.length +
+    ' (critical ' +
+    bySev.critical +
+    ', warning ' +
+    bySev.warning +
+    ', info ' +
+    bySev.info +
+    ')' +
+    (rules.length
+      ? ' — top: ' +
+        rules
+          .slice(0, 3)
+          .map((k) => k + ' ' + byRule[k].count)
+          .join(', ')
+      : '') +
+    '.',
 );
 if (airIds.length) {
   const worst = airIds.reduce((a, b) => (worstAir[b].rank > worstAir[a].rank ? b : a));
   const w = worstAir[worst];
-  lines.push('Air quality: worst ' + (w.row.label || LABEL[w.row.category]) + ' at ' + worst + ' (' + ((w.row.responsible || [])[0] || 'n/a') + ', ' + hhmm(w.hour) + '); ' + airIds.length + ' stations.');
+  lines.push(
+    'Air quality: worst ' + (w.row.label || LABEL[w.row.category]) + ' at ' + worst + ' (' + ((w.row.responsible || [])[0] || 'n/a') + ', ' + hhmm(w.hour) + '); ' + airIds.length + ' stations.',
+  );
 } else lines.push('Air quality: no index data.');
 if (noiseIds.length) {
   const loud = noiseIds.reduce((a, b) => (worstNoise[b].maxHourDb > worstNoise[a].maxHourDb ? b : a));
-  lines.push('Noise: ' + overStations.size + ' of ' + noiseIds.length + ' stations above their NOM-081 limit (indicative); loudest ' + loud + ' ' + round1(worstNoise[loud].maxHourDb) + ' dB(A) (' + worstNoise[loud].period + ').');
+  lines.push(
+    'Noise: ' +
+      overStations.size +
+      ' of ' +
+      noiseIds.length +
+      ' stations above their NOM-081 limit (indicative); loudest ' +
+      loud +
+      ' ' +
+      round1(worstNoise[loud].maxHourDb) +
+      ' dB(A) (' +
+      worstNoise[loud].period +
+      ').',
+  );
 } else lines.push('Noise: no data.');
 if (errors.length) lines.push('Incomplete: ' + errors.join('; '));
 const text = lines.join('\n') + '\n';
 
 const dir = (env.get('REPORT_DIR') || 'reports').replace(/\/$/, '');
 node.status({ fill: errors.length ? 'yellow' : 'green', shape: 'dot', text: 'report ' + r.date + ': ' + rows.length + ' rows' });
-return [[
-  { filename: dir + '/ops-report-' + r.date + '.csv', payload: csv, report: r, rows: rows.length },
-  { filename: dir + '/ops-report-' + r.date + '.txt', payload: text, report: r, summary: text },
-]];
+return [
+  [
+    { filename: dir + '/ops-report-' + r.date + '.csv', payload: csv, report: r, rows: rows.length },
+    { filename: dir + '/ops-report-' + r.date + '.txt', payload: text, report: r, summary: text },
+  ],
+];

@@ -5,7 +5,16 @@ const tz = env.get('CITY_TZ') || 'America/Mexico_City';
 const at = env.get('REPORT_AT') || '22:30';
 const now = typeof msg.now === 'number' ? msg.now : Date.now();
 function parts(t) {
-  const p = new Intl.DateTimeFormat('en-CA', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).formatToParts(new Date(t));
+  const p = new Intl.DateTimeFormat('en-CA', {
+    timeZone: tz,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }).formatToParts(new Date(t));
   const g = (k) => Number(p.find((x) => x.type === k).value);
   return { y: g('year'), m: g('month'), d: g('day'), h: g('hour') % 24, mi: g('minute'), s: g('second') };
 }

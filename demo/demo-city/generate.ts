@@ -39,15 +39,49 @@ const round6 = (v: number) => Math.round(v * 1e6) / 1e6;
 const coastY = (x: number) => H - 420 + 380 * (x / W) + 70 * Math.sin(x / 900);
 
 const AVENUES_NS = [
-  'Av. Universidad', 'Calle Morelos', 'Calle Zaragoza', 'Calle Guerrero', 'Av. Juan Osorio López', 'Calle Lerdo de Tejada',
-  'Calle Aldama', 'Calle Matamoros', 'Av. Hidalgo', 'Calle Abasolo', 'Calle Corregidora', 'Calle Galeana', 'Av. Ignacio Allende',
-  'Calle Nicolás Bravo', 'Calle Carranza', 'Calle Madero', 'Av. Juárez', 'Calle Pino Suárez', 'Calle Altamirano', 'Calle Iturbide',
-  'Av. Independencia', 'Calle Ocampo', 'Calle Malpica', 'Av. Quevedo',
+  'Av. Universidad',
+  'Calle Morelos',
+  'Calle Zaragoza',
+  'Calle Guerrero',
+  'Av. Juan Osorio López',
+  'Calle Lerdo de Tejada',
+  'Calle Aldama',
+  'Calle Matamoros',
+  'Av. Hidalgo',
+  'Calle Abasolo',
+  'Calle Corregidora',
+  'Calle Galeana',
+  'Av. Ignacio Allende',
+  'Calle Nicolás Bravo',
+  'Calle Carranza',
+  'Calle Madero',
+  'Av. Juárez',
+  'Calle Pino Suárez',
+  'Calle Altamirano',
+  'Calle Iturbide',
+  'Av. Independencia',
+  'Calle Ocampo',
+  'Calle Malpica',
+  'Av. Quevedo',
 ];
 const AVENUES_EW = [
-  'Av. Transístmica', 'Calle Cuauhtémoc', 'Calle Moctezuma', 'Calle Netzahualcóyotl', 'Av. Román Marín', 'Calle 5 de Mayo',
-  'Calle 16 de Septiembre', 'Calle 20 de Noviembre', 'Av. Las Palmas', 'Calle Framboyanes', 'Calle Tulipanes', 'Calle Gardenias',
-  'Av. Revolución', 'Calle Jazmines', 'Calle Bugambilias', 'Calle Tabachines', 'Av. Malecón Costero',
+  'Av. Transístmica',
+  'Calle Cuauhtémoc',
+  'Calle Moctezuma',
+  'Calle Netzahualcóyotl',
+  'Av. Román Marín',
+  'Calle 5 de Mayo',
+  'Calle 16 de Septiembre',
+  'Calle 20 de Noviembre',
+  'Av. Las Palmas',
+  'Calle Framboyanes',
+  'Calle Tulipanes',
+  'Calle Gardenias',
+  'Av. Revolución',
+  'Calle Jazmines',
+  'Calle Bugambilias',
+  'Calle Tabachines',
+  'Av. Malecón Costero',
 ];
 
 const DISTRICTS = [
@@ -112,7 +146,8 @@ export function generateDemoCity(seed = DEMO_SEED): City {
   // east–west streets (rows)
   for (let r = 0; r < ROWS; r++) {
     for (let c = 0; c + 1 < COLS; c++) {
-      const a = node[c]![r], b = node[c + 1]![r];
+      const a = node[c]![r],
+        b = node[c + 1]![r];
       if (!a || !b) continue;
       const [xa, ya] = nodeXY[c]![r]!;
       const [xb, yb] = nodeXY[c + 1]![r]!;
@@ -125,7 +160,8 @@ export function generateDemoCity(seed = DEMO_SEED): City {
   // north–south streets (columns)
   for (let c = 0; c < COLS; c++) {
     for (let r = 0; r + 1 < ROWS; r++) {
-      const a = node[c]![r], b = node[c]![r + 1];
+      const a = node[c]![r],
+        b = node[c]![r + 1];
       if (!a || !b) continue;
       const [xa, ya] = nodeXY[c]![r]!;
       const [xb, yb] = nodeXY[c]![r + 1]!;
@@ -155,7 +191,8 @@ export function generateDemoCity(seed = DEMO_SEED): City {
 
   // districts: rectangles on the grid, clipped to the shore line
   const districts: DistrictFeature[] = DISTRICTS.map(([id, name, [c0, c1], [r0, r1]]) => {
-    const x0 = c0 * STEP - (c0 === 0 ? 150 : 0), x1 = c1 * STEP + (c1 === COLS - 1 ? 150 : 0);
+    const x0 = c0 * STEP - (c0 === 0 ? 150 : 0),
+      x1 = c1 * STEP + (c1 === COLS - 1 ? 150 : 0);
     const y0 = r0 * STEP - (r0 === 0 ? 150 : 0);
     const ring: Position[] = [P(x0, y0), P(x1, y0)];
     const yTop = (x: number) => Math.min(r1 * STEP + (r1 === ROWS - 1 ? 150 : 0), coastY(x) + 40);

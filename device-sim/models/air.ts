@@ -20,7 +20,7 @@ export interface AirOptions {
 }
 
 /** bump centred at c (hours) with width w */
-import { bump } from "./types";
+import { bump } from './types';
 
 export type Pollutant = 'pm' | 'o3' | 'no2' | 'so2' | 'co';
 export interface Episode {
@@ -77,7 +77,7 @@ export class AirModel extends IntervalSensor<Extract<Emit, { stream: 'air' }>> {
     const no2 = (0.008 + 0.038 * traffic) * n() * (1 - 0.3 * sun) + this.episodeLevel(t, 'no2');
     const o3 = (0.012 + 0.045 * sun ** 2) * n() * (1 - 0.3 * bump(h, 8, 1.3)) + this.episodeLevel(t, 'o3') * sun;
     const co = (0.35 + 1.4 * traffic) * n() + this.episodeLevel(t, 'co');
-    const so2 = (0.002 + 0.012 * this.industrial * (0.6 + this.rng() * 0.8)) + this.episodeLevel(t, 'so2');
+    const so2 = 0.002 + 0.012 * this.industrial * (0.6 + this.rng() * 0.8) + this.episodeLevel(t, 'so2');
     const tempC = 24 + 7.5 * Math.max(0, Math.sin((Math.PI * (h - 8)) / 14)) + gauss(this.rng) * 0.3;
     const rhPct = clamp(92 - 28 * sun + gauss(this.rng) * 2, 35, 100);
     const x = this.faults.pollution ?? 1; // an injected pollution episode

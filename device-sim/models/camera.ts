@@ -23,7 +23,7 @@ export interface CameraOptions {
   hotlistRate?: number;
 }
 
-import { bump } from "./types";
+import { bump } from './types';
 
 /** vehicles per hour per lane for one direction at local hour h */
 export function flowPerLane(h: number, dir: 'entering' | 'leaving'): number {

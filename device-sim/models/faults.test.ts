@@ -32,20 +32,32 @@ describe('injected model faults', () => {
     const idle = new TruckModel({ deviceId: 'truck-01', city, routeId: 'route-01', gpsS: 5, start, natural: false });
     idle.advance(start + 1000);
     idle.faults.idleMin = 15;
-    const fixes = idle.advance(start + 20 * 60_000).filter((e) => e.stream === 'gps').map((e) => e.payload as { speedKmh: number });
+    const fixes = idle
+      .advance(start + 20 * 60_000)
+      .filter((e) => e.stream === 'gps')
+      .map((e) => e.payload as { speedKmh: number });
     expect(fixes.filter((f) => f.speedKmh === 0).length).toBeGreaterThan(150); // ≥ 12.5 min standing
     expect(idle.advance(start + 21 * 60_000).some((e) => e.stream === 'event' && e.payload.type === 'ignition_off')).toBe(false);
     const a = new TruckModel({ deviceId: 'truck-01', city, routeId: 'route-01', gpsS: 5, start, natural: false });
     const b = new TruckModel({ deviceId: 'truck-01', city, routeId: 'route-01', gpsS: 5, start, natural: false });
     b.faults.skipM = 100;
-    const fa = a.advance(start + 60_000).filter((e) => e.stream === 'gps').map((e) => e.payload as { lat: number; lon: number });
-    const fb = b.advance(start + 60_000).filter((e) => e.stream === 'gps').map((e) => e.payload as { lat: number; lon: number });
+    const fa = a
+      .advance(start + 60_000)
+      .filter((e) => e.stream === 'gps')
+      .map((e) => e.payload as { lat: number; lon: number });
+    const fb = b
+      .advance(start + 60_000)
+      .filter((e) => e.stream === 'gps')
+      .map((e) => e.payload as { lat: number; lon: number });
     const d = distanceM([fa[3]!.lon, fa[3]!.lat], [fb[3]!.lon, fb[3]!.lat]);
     expect(d).toBeGreaterThan(90);
     expect(d).toBeLessThan(110);
     const cam = new CameraModel({ deviceId: 'cam-01', direction: 'both', lanes: 4, start, hotlist: ['YKR-482-C'], hotlistRate: 0 });
     cam.faults.hotlistRead = true;
-    const reads = cam.advance(start + 10 * 60_000).filter((e) => e.stream === 'plate').map((e) => (e.payload as { plate: string }).plate);
+    const reads = cam
+      .advance(start + 10 * 60_000)
+      .filter((e) => e.stream === 'plate')
+      .map((e) => (e.payload as { plate: string }).plate);
     expect(reads.filter((p) => p === 'YKR-482-C')).toHaveLength(1);
   });
 });

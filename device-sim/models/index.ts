@@ -24,7 +24,16 @@ export function modelFor(cfg: DeviceConfig, ctx: ModelContext): DeviceModel {
   switch (cfg.kind) {
     case 'truck':
       if (!cfg.truck) throw Object.assign(new Error(`${cfg.deviceId}: truck config without route`), { code: 'E_SIM_CONFIG' });
-      return new TruckModel({ deviceId: cfg.deviceId, city: ctx.city, routeId: cfg.truck.routeId, gpsS: cfg.intervals.dataS, ...(cfg.intervals.parkedS ? { parkedGpsS: cfg.intervals.parkedS } : ctx.parkedGpsS ? { parkedGpsS: ctx.parkedGpsS } : {}), start: ctx.start, timezone: tz, natural: ctx.naturalTruckEvents ?? true });
+      return new TruckModel({
+        deviceId: cfg.deviceId,
+        city: ctx.city,
+        routeId: cfg.truck.routeId,
+        gpsS: cfg.intervals.dataS,
+        ...(cfg.intervals.parkedS ? { parkedGpsS: cfg.intervals.parkedS } : ctx.parkedGpsS ? { parkedGpsS: ctx.parkedGpsS } : {}),
+        start: ctx.start,
+        timezone: tz,
+        natural: ctx.naturalTruckEvents ?? true,
+      });
     case 'air':
       return new AirModel({ deviceId: cfg.deviceId, district: cfg.district, dataS: cfg.intervals.dataS, start: ctx.start, timezone: tz });
     case 'noise':

@@ -18,7 +18,7 @@ export interface NoiseOptions {
   timezone?: string;
 }
 
-import { bump } from "./types";
+import { bump } from './types';
 
 /** base daytime / night levels (dB(A)) per zone: around or just under the NOM-081 limits */
 const BASE: Record<NoiseZone, { day: number; night: number }> = {

@@ -80,7 +80,17 @@ describe('garbage truck model', () => {
     const emits = all.slice(1);
     expect(emits.every((e) => e.stream === 'gps' && e.payload.speedKmh === 0)).toBe(true);
     expect(emits.length).toBe(24);
-    for (const e of emits) if (e.stream === 'gps') expect(pointLineDistanceM([e.payload.lon, e.payload.lat], [[depot.lon, depot.lat], [depot.lon, depot.lat]])).toBeLessThan(10);
+    for (const e of emits)
+      if (e.stream === 'gps')
+        expect(
+          pointLineDistanceM(
+            [e.payload.lon, e.payload.lat],
+            [
+              [depot.lon, depot.lat],
+              [depot.lon, depot.lat],
+            ],
+          ),
+        ).toBeLessThan(10);
   });
 
   it('a truck that starts mid-shift reports its engine on at once; one parked at its 300 s heartbeat', () => {

@@ -154,7 +154,8 @@ export class TruckModel implements DeviceModel {
   }
 
   private edgeAt(d: number): number {
-    let lo = 0, hi = this.cum.length - 1;
+    let lo = 0,
+      hi = this.cum.length - 1;
     while (hi - lo > 1) {
       const mid = (lo + hi) >> 1;
       if (this.cum[mid]! <= d) lo = mid;
@@ -166,7 +167,8 @@ export class TruckModel implements DeviceModel {
   /** exact position on the route at the current distance */
   position(): Position {
     const e = this.edgeAt(this.d);
-    const a = this.coords[e]!, b = this.coords[Math.min(e + 1, this.coords.length - 1)]!;
+    const a = this.coords[e]!,
+      b = this.coords[Math.min(e + 1, this.coords.length - 1)]!;
     const len = this.cum[e + 1]! - this.cum[e]! || 1;
     const f = clamp((this.d - this.cum[e]!) / len, 0, 1);
     return [a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f];

@@ -42,7 +42,10 @@ export class AlertBook {
   private open = new Map<string, OpenAlert>();
   emitted = 0;
 
-  constructor(private readonly publish: (e: AlertEvent) => void, private readonly onError: (err: unknown) => void = () => {}) {}
+  constructor(
+    private readonly publish: (e: AlertEvent) => void,
+    private readonly onError: (err: unknown) => void = () => {},
+  ) {}
 
   static key(rule: string, deviceId: string, subject?: string): string {
     return subject === undefined ? `${rule}|${deviceId}` : `${rule}|${deviceId}|${subject}`;

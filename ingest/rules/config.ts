@@ -185,7 +185,7 @@ type DeepPartial<T> = { [K in keyof T]?: T[K] extends Record<string, unknown> ? 
 export type RuleConfigInput = DeepPartial<RuleConfig>;
 
 function merge<T>(base: T, over: unknown): T {
-  if (!over || typeof over !== 'object' || Array.isArray(over)) return (over === undefined ? base : (over as T));
+  if (!over || typeof over !== 'object' || Array.isArray(over)) return over === undefined ? base : (over as T);
   const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
   for (const [k, v] of Object.entries(over)) {
     if (v === undefined) continue;

@@ -105,10 +105,11 @@ export function deviceRules(ctx: RuleContext, modeOf: (dev: RegistryDevice, at: 
     if (at - lagCache.at >= LAG_EVERY_MS || at < lagCache.at) {
       const offsets: number[] = [];
       const ids = new Set<string>();
-      for (const [id, o] of latestOffset) if (at - o.at <= LAG_WINDOW_MS) {
-        offsets.push(o.offset);
-        ids.add(id);
-      }
+      for (const [id, o] of latestOffset)
+        if (at - o.at <= LAG_WINDOW_MS) {
+          offsets.push(o.offset);
+          ids.add(id);
+        }
       lagCache = { at, offsets: offsets.sort((a, b) => a - b), ids };
     }
     const { offsets, ids } = lagCache;
@@ -117,7 +118,14 @@ export function deviceRules(ctx: RuleContext, modeOf: (dev: RegistryDevice, at: 
     return Math.min(0, offsets[Math.floor(offsets.length / 2)]!);
   };
 
-  function offline(dev: RegistryDevice, at: number, code: 'offline.silent' | 'offline.last_will' | 'offline.disconnected', params: Record<string, string | number | null>, title: string, detail: Record<string, unknown>) {
+  function offline(
+    dev: RegistryDevice,
+    at: number,
+    code: 'offline.silent' | 'offline.last_will' | 'offline.disconnected',
+    params: Record<string, string | number | null>,
+    title: string,
+    detail: Record<string, unknown>,
+  ) {
     if (open(CREDENTIALS_RULE, dev.id)) return; // the refusal is the fault; "offline" would misreport it
     const s = state(dev.id);
     ctx.book.raise(

@@ -26,7 +26,14 @@ const square = (id: string, extra: Partial<Geofence> = {}): Geofence => ({
   active: true,
   ...extra,
 });
-const circle = (id: string, radiusM: number, extra: Partial<Geofence> = {}): Geofence => ({ id, name: `Círculo ${id}`, kind: 'depot', geometry: { type: 'circle', center: C, radiusM }, active: true, ...extra });
+const circle = (id: string, radiusM: number, extra: Partial<Geofence> = {}): Geofence => ({
+  id,
+  name: `Círculo ${id}`,
+  kind: 'depot',
+  geometry: { type: 'circle', center: C, radiusM },
+  active: true,
+  ...extra,
+});
 
 describe('geometry', () => {
   it('signed distance: negative inside a polygon or circle, positive outside, in metres', () => {
@@ -86,7 +93,12 @@ describe('GeofenceTracker', () => {
   it('overlapping geofences are tracked each on its own; inactive ones are ignored', () => {
     const t = new GeofenceTracker();
     t.setGeofences([square('sq'), circle('base', 40), circle('off', 40, { active: false })], 0);
-    expect(t.onFix('truck-09', at(0), 1).map((e) => `${e.type}:${e.geofence.id}`).sort()).toEqual(['enter:base', 'enter:sq']);
+    expect(
+      t
+        .onFix('truck-09', at(0), 1)
+        .map((e) => `${e.type}:${e.geofence.id}`)
+        .sort(),
+    ).toEqual(['enter:base', 'enter:sq']);
     expect(t.onFix('truck-09', at(70), 2).map((e) => `${e.type}:${e.geofence.id}`)).toEqual(['exit:base']);
   });
 
@@ -108,7 +120,8 @@ describe('rule engine: geofence events and alerts', () => {
     engine?.stop();
     reg?.close();
   });
-  const fix = (ts: number, pos: [number, number], extra: Partial<GpsFix> = {}) => record(reg, 'truck-09', 'gps', { ts, lat: pos[1], lon: pos[0], speedKmh: 20, heading: 90, sats: 9, hdop: 1, ...extra });
+  const fix = (ts: number, pos: [number, number], extra: Partial<GpsFix> = {}) =>
+    record(reg, 'truck-09', 'gps', { ts, lat: pos[1], lon: pos[0], speedKmh: 20, heading: 90, sats: 9, hdop: 1, ...extra });
   function setup(stateFile?: string) {
     reg ??= testRegistry();
     const s = sink();
@@ -126,7 +139,16 @@ describe('rule engine: geofence events and alerts', () => {
       engine.onRecord(fix(T0 + i * 10_000, at(east)));
     }
     expect(events.map((e) => e.event)).toEqual(['enter', 'exit']);
-    expect(events[0]).toMatchObject({ geofenceId: 'centro-historico', name: 'Centro histórico', kind: 'restricted', deviceId: 'truck-09', district: 'Centro', at: T0 + 20_000, enteredAt: T0 + 20_000, late: false });
+    expect(events[0]).toMatchObject({
+      geofenceId: 'centro-historico',
+      name: 'Centro histórico',
+      kind: 'restricted',
+      deviceId: 'truck-09',
+      district: 'Centro',
+      at: T0 + 20_000,
+      enteredAt: T0 + 20_000,
+      late: false,
+    });
     expect(events[1]).toMatchObject({ visitId: events[0]!.visitId, at: T0 + 50_000 });
     const alerts = s.of('geofence_restricted');
     expect(alerts.map((a) => a.event)).toEqual(['open', 'auto_resolve']);
@@ -138,7 +160,7 @@ describe('rule engine: geofence events and alerts', () => {
     const { s, events } = setup();
     engine.onGeofences({ version: 3, geofences: [square('zr', { kind: 'restricted' }), circle('base', 60, { dwellLimitMin: 5 })] });
     clock = T0 + 86_400_000; // a day later
-    for (let i = 0; i < 12; i++) engine.onRecord(fix(T0 + i * MIN, at(i < 10 ? 0 : 500), { speedKmh: 0 }), );
+    for (let i = 0; i < 12; i++) engine.onRecord(fix(T0 + i * MIN, at(i < 10 ? 0 : 500), { speedKmh: 0 }));
     expect(events.map((e) => `${e.event}:${e.geofenceId}:${e.late}`)).toEqual(['enter:zr:true', 'enter:base:true', 'dwell:base:true', 'exit:zr:true', 'exit:base:true']);
     expect(s.events).toEqual([]);
   });
@@ -151,7 +173,14 @@ describe('rule engine: geofence events and alerts', () => {
     expect(events.map((e) => `${e.event}:${e.late}`)).toEqual(['enter:false']);
     // the first start's backfill: yesterday the truck left the depot and came back
     const y = clock - 86_400_000;
-    for (const [m, east] of [[0, 0], [10, 600], [200, 900], [300, 0], [310, 5]] as const) engine.onRecord({ ...fix(y + m * MIN, at(east)), receivedAt: clock + 100 });
+    for (const [m, east] of [
+      [0, 0],
+      [10, 600],
+      [200, 900],
+      [300, 0],
+      [310, 5],
+    ] as const)
+      engine.onRecord({ ...fix(y + m * MIN, at(east)), receivedAt: clock + 100 });
     expect(events.slice(1).map((e) => `${e.event}:${e.late}:${e.at - y}`)).toEqual([`enter:true:0`, `exit:true:${10 * MIN}`, `enter:true:${300 * MIN}`]);
     expect(events.slice(1).every((e) => e.visitId !== events[0]!.visitId)).toBe(true);
     // the live visit goes on: a live fix still inside emits nothing, the next live one outside exits it

@@ -51,9 +51,15 @@ const DEG_PER_M = 1 / 100_000;
 
 function indexOf(g: Geofence): Indexed {
   const ring = geofenceRing(g.geometry);
-  let w = Infinity, s = Infinity, e = -Infinity, n = -Infinity;
+  let w = Infinity,
+    s = Infinity,
+    e = -Infinity,
+    n = -Infinity;
   for (const [x, y] of ring) {
-    w = Math.min(w, x); e = Math.max(e, x); s = Math.min(s, y); n = Math.max(n, y);
+    w = Math.min(w, x);
+    e = Math.max(e, x);
+    s = Math.min(s, y);
+    n = Math.max(n, y);
   }
   const m = (GEOFENCE_LIMITS.exitDistanceM + 5) * DEG_PER_M;
   const mLon = m / Math.max(0.2, Math.cos((((s + n) / 2) * Math.PI) / 180));
@@ -159,7 +165,8 @@ export class GeofenceTracker {
     for (const [id, x] of Object.entries(m ?? {})) {
       if (!x || !Array.isArray(x.inside) || this.trucks.has(id)) continue;
       const inside = new Map<string, Visit>();
-      for (const v of x.inside) if (v && typeof v.visitId === 'string' && typeof v.geofenceId === 'string' && typeof v.enteredAt === 'number') inside.set(v.geofenceId, { ...v, dwellSent: !!v.dwellSent });
+      for (const v of x.inside)
+        if (v && typeof v.visitId === 'string' && typeof v.geofenceId === 'string' && typeof v.enteredAt === 'number') inside.set(v.geofenceId, { ...v, dwellSent: !!v.dwellSent });
       this.trucks.set(id, { lastTs: Number(x.lastTs) || -Infinity, inside });
     }
   }
@@ -205,7 +212,15 @@ export function geofenceRule(ctx: RuleContext, publishEvent: (e: GeofenceEvent) 
     if (ev.type === 'enter') {
       if (g.kind === 'restricted' && !late) {
         book.raise(
-          { rule: GEOFENCE_RULES.restricted, device: dev, severity: 'critical', code: 'geofence_restricted', params: { geofenceId: g.id, name: g.name }, title: `${dev.id} entered the restricted zone ${g.name}`, detail: { visitId: ev.visit.visitId, ...(pos ? { lon: pos[0], lat: pos[1] } : {}) } },
+          {
+            rule: GEOFENCE_RULES.restricted,
+            device: dev,
+            severity: 'critical',
+            code: 'geofence_restricted',
+            params: { geofenceId: g.id, name: g.name },
+            title: `${dev.id} entered the restricted zone ${g.name}`,
+            detail: { visitId: ev.visit.visitId, ...(pos ? { lon: pos[0], lat: pos[1] } : {}) },
+          },
           ev.at,
           g.id,
         );
@@ -214,7 +229,15 @@ export function geofenceRule(ctx: RuleContext, publishEvent: (e: GeofenceEvent) 
       if (!late && g.dwellLimitMin !== undefined) {
         const minutes = Math.round((ev.at - ev.visit.enteredAt) / 60_000);
         book.raise(
-          { rule: GEOFENCE_RULES.dwell, device: dev, severity: 'warning', code: 'geofence_dwell', params: { geofenceId: g.id, name: g.name, kind: g.kind, minutes, limitMin: g.dwellLimitMin }, title: `${dev.id} inside ${g.name} for ${minutes} min (limit ${g.dwellLimitMin})`, detail: { visitId: ev.visit.visitId, enteredAt: ev.visit.enteredAt } },
+          {
+            rule: GEOFENCE_RULES.dwell,
+            device: dev,
+            severity: 'warning',
+            code: 'geofence_dwell',
+            params: { geofenceId: g.id, name: g.name, kind: g.kind, minutes, limitMin: g.dwellLimitMin },
+            title: `${dev.id} inside ${g.name} for ${minutes} min (limit ${g.dwellLimitMin})`,
+            detail: { visitId: ev.visit.visitId, enteredAt: ev.visit.enteredAt },
+          },
           ev.at,
           g.id,
         );

@@ -240,6 +240,17 @@ export function createRuleEngine(opts: RuleEngineOptions): CityRuleEngine {
       stopped = true;
     },
     openAlerts: () => book.list(),
-    stats: () => ({ records, alertsEmitted: book.emitted, open: book.size, errors: { ...errors }, hotlistVersion: hotlist.version(), geofencesVersion: geofences.tracker.version, geofences: geofences.tracker.size, geofenceEvents, takenOver, takeoverResolved }),
+    stats: () => ({
+      records,
+      alertsEmitted: book.emitted,
+      open: book.size,
+      errors: { ...errors },
+      hotlistVersion: hotlist.version(),
+      geofencesVersion: geofences.tracker.version,
+      geofences: geofences.tracker.size,
+      geofenceEvents,
+      takenOver,
+      takeoverResolved,
+    }),
   };
 }

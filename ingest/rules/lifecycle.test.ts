@@ -9,7 +9,15 @@ import { record, sink } from './test-support';
 describe('lifecycle: presence alerts only from installed on', () => {
   it('a planned device stays silent without alerts (silence or last will); installed and active devices raise offline', () => {
     const at = { lat: 18.1437, lon: -94.4339 };
-    const station = (id: string, status: 'planned' | 'installed' | 'active') => ({ id, kind: 'air' as const, model: 'sim-aq', district: 'Centro', status, location: at, intervals: { dataS: 60, statusS: 300 } });
+    const station = (id: string, status: 'planned' | 'installed' | 'active') => ({
+      id,
+      kind: 'air' as const,
+      model: 'sim-aq',
+      district: 'Centro',
+      status,
+      location: at,
+      intervals: { dataS: 60, statusS: 300 },
+    });
     const reg = new RegistryView(writeTestRegistry(tempDir('lifecycle-'), [station('air-40', 'planned'), station('air-41', 'installed'), station('air-42', 'active'), station('air-43', 'active')]));
     const s = sink();
     let clock = Date.now();

@@ -27,7 +27,10 @@ export interface RouteGeom {
 }
 
 function bboxOf(coords: Position[]): [number, number, number, number] {
-  let a = Infinity, b = Infinity, c = -Infinity, d = -Infinity;
+  let a = Infinity,
+    b = Infinity,
+    c = -Infinity,
+    d = -Infinity;
   for (const [x, y] of coords) {
     a = Math.min(a, x);
     b = Math.min(b, y);

@@ -57,8 +57,7 @@ beforeAll(async () => {
     flushMs: 20,
     // readings of past hours replayed in seconds: not late for ingest, not stale for the rules
     timePolicy: { lateAfterMs: 2 * 86_400_000, maxAgeMs: 7 * 86_400_000 },
-    rules: ({ publish }) =>
-      (engine = createRuleEngine({ registry, publish, log, config: { staleAfterMs: 2 * 86_400_000, device: { startupGraceMs: 3_600_000 } } })),
+    rules: ({ publish }) => (engine = createRuleEngine({ registry, publish, log, config: { staleAfterMs: 2 * 86_400_000, device: { startupGraceMs: 3_600_000 } } })),
     log,
   });
   const watcher = await connect('console');

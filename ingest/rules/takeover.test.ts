@@ -35,7 +35,10 @@ describe('restart takeover', () => {
     e1.onRecord(record(reg, 'truck-01', 'event', { ts: t0, type: 'ignition_off' }, { receivedAt: t0 }));
     e1.onRecord(record(reg, 'truck-01', 'gps', { ts: t0, lat: 18.13, lon: -94.45, speedKmh: 0, heading: 0, sats: 9, hdop: 1 }, { receivedAt: t0 }));
     e1.onRecord(record(reg, 'truck-01', 'gps', { ts: t0 + 10_000, lat: 18.13, lon: -94.44, speedKmh: 0, heading: 0, sats: 9, hdop: 1 }, { receivedAt: t0 + 10_000 }));
-    const before = e1.openAlerts().map((x) => x.alertId).sort();
+    const before = e1
+      .openAlerts()
+      .map((x) => x.alertId)
+      .sort();
     expect(before).toHaveLength(4);
     e1.stop(); // Ctrl-C: the state is written
     const saved = loadTakeover(file)!;
@@ -47,7 +50,12 @@ describe('restart takeover', () => {
     const b = sink();
     const e2 = createRuleEngine({ registry: reg, publish: b.publish, now: () => clock, stateFile: file });
     engines.push(e2);
-    expect(e2.openAlerts().map((x) => x.alertId).sort()).toEqual(before);
+    expect(
+      e2
+        .openAlerts()
+        .map((x) => x.alertId)
+        .sort(),
+    ).toEqual(before);
     expect(e2.stats().takenOver).toBe(4);
     expect(b.events).toEqual([]); // nothing re-opened
     // the device is back: its taken-over offline alert resolves under the same id
@@ -77,7 +85,12 @@ describe('restart takeover', () => {
     const ours = (e: { deviceId: string }) => ['air-01', 'cam-01', 'noise-01', 'truck-01'].includes(e.deviceId);
     expect(b.events.filter((e) => e.event === 'open' && ours(e))).toEqual([]);
     const batteryId = a.of('battery_low', 'cam-01')[0]!.alertId;
-    expect(e2.openAlerts().filter((x) => ours({ deviceId: x.spec.device.id })).map((x) => x.alertId)).toEqual([batteryId]);
+    expect(
+      e2
+        .openAlerts()
+        .filter((x) => ours({ deviceId: x.spec.device.id }))
+        .map((x) => x.alertId),
+    ).toEqual([batteryId]);
     expect(e2.stats().takeoverResolved).toBe(1);
     e2.stop();
 
@@ -85,7 +98,12 @@ describe('restart takeover', () => {
     const c = sink();
     const e3 = createRuleEngine({ registry: reg, publish: c.publish, now: () => clock, stateFile: file });
     engines.push(e3);
-    expect(e3.openAlerts().filter((x) => ours({ deviceId: x.spec.device.id })).map((x) => x.alertId)).toEqual([batteryId]);
+    expect(
+      e3
+        .openAlerts()
+        .filter((x) => ours({ deviceId: x.spec.device.id }))
+        .map((x) => x.alertId),
+    ).toEqual([batteryId]);
   });
 
   it('a corrupt state file is reported and ignored; the engine starts empty', () => {

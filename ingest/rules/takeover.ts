@@ -39,7 +39,14 @@ export function loadTakeover(file: string, onError: (err: Error) => void = () =>
     const s = JSON.parse(text) as TakeoverState;
     if (s?.version !== 1 || !Array.isArray(s.open)) throw new Error('not a rule-engine state file (version 1)');
     const open = s.open.filter((a) => a && typeof a.alertId === 'string' && typeof a.key === 'string' && a.spec && typeof a.spec.rule === 'string' && a.spec.device?.id);
-    return { version: 1, savedAt: Number(s.savedAt) || 0, open, ignition: s.ignition && typeof s.ignition === 'object' ? s.ignition : {}, shifts: s.shifts && typeof s.shifts === 'object' ? s.shifts : {}, geofences: s.geofences && typeof s.geofences === 'object' ? s.geofences : {} };
+    return {
+      version: 1,
+      savedAt: Number(s.savedAt) || 0,
+      open,
+      ignition: s.ignition && typeof s.ignition === 'object' ? s.ignition : {},
+      shifts: s.shifts && typeof s.shifts === 'object' ? s.shifts : {},
+      geofences: s.geofences && typeof s.geofences === 'object' ? s.geofences : {},
+    };
   } catch (err) {
     onError(Object.assign(new Error(`${file}: ${(err as Error).message}`), { code: 'E_RULES_STATE' }));
     return null;

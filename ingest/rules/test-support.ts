@@ -7,21 +7,34 @@ import { tempDir } from '../../testing/net';
 import { writeTestRegistry } from '../../testing/registry-fixture';
 
 export const EXTRA_DEVICES: Omit<RegistryDevice, 'passwordHash'>[] = [
-  { id: 'truck-09', kind: 'truck', model: 'sim-gps', district: 'Centro', status: 'active', truck: { depotId: 'depot-t', routeId: 'route-t' }, intervals: { dataS: 10, statusS: 60, parkedS: 300 }, thresholds: { speedLimitKmh: 50 } },
-  { id: 'noise-02', kind: 'noise', model: 'sim-sl', district: 'Puerto', status: 'active', location: { lat: 18.14, lon: -94.42 }, noiseZone: 'industrial_commercial', intervals: { dataS: 60, statusS: 300 }, thresholds: { noiseSustainMinutes: 5 } },
+  {
+    id: 'truck-09',
+    kind: 'truck',
+    model: 'sim-gps',
+    district: 'Centro',
+    status: 'active',
+    truck: { depotId: 'depot-t', routeId: 'route-t' },
+    intervals: { dataS: 10, statusS: 60, parkedS: 300 },
+    thresholds: { speedLimitKmh: 50 },
+  },
+  {
+    id: 'noise-02',
+    kind: 'noise',
+    model: 'sim-sl',
+    district: 'Puerto',
+    status: 'active',
+    location: { lat: 18.14, lon: -94.42 },
+    noiseZone: 'industrial_commercial',
+    intervals: { dataS: 60, statusS: 300 },
+    thresholds: { noiseSustainMinutes: 5 },
+  },
 ];
 
 export function testRegistry(): RegistryView {
   return new RegistryView(writeTestRegistry(tempDir('rules-'), EXTRA_DEVICES));
 }
 
-export function record<S extends TelemetryStream>(
-  reg: RegistryView,
-  deviceId: string,
-  stream: S,
-  payload: StreamPayload[S],
-  opts: { receivedAt?: number; late?: boolean } = {},
-): AnyTelemetryRecord {
+export function record<S extends TelemetryStream>(reg: RegistryView, deviceId: string, stream: S, payload: StreamPayload[S], opts: { receivedAt?: number; late?: boolean } = {}): AnyTelemetryRecord {
   const dev = reg.device(deviceId)!;
   const ts = (payload as { ts: number }).ts;
   return { deviceId, kind: dev.kind as DeviceKind, stream, ts, receivedAt: opts.receivedAt ?? ts + 200, late: opts.late ?? false, district: dev.district, payload } as AnyTelemetryRecord;

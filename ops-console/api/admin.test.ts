@@ -106,7 +106,9 @@ describe('devices (admin)', () => {
   const cam = { id: 'cam-07', kind: 'camera', model: 'lpr-x', district: 'Centro', lat: 18.1232, lon: -94.4323, road: 'Puente Coatzacoalcos I', direction: 'both', lanes: 2 };
 
   it('lists devices with state and last error', async () => {
-    await t.store.writeDeadLetters([{ id: 'dl-1', receivedAt: Date.now(), topic: 'city/v1/air/air-01/air', deviceId: 'air-01', reason: 'schema', detail: 'pm25: must be >= 0', payload: '{"pm25":-1}' }]);
+    await t.store.writeDeadLetters([
+      { id: 'dl-1', receivedAt: Date.now(), topic: 'city/v1/air/air-01/air', deviceId: 'air-01', reason: 'schema', detail: 'pm25: must be >= 0', payload: '{"pm25":-1}' },
+    ]);
     const r = await req('GET', '/api/admin/devices', boss);
     expect(r.statusCode).toBe(200);
     const air = r.json().devices.find((d: { id: string }) => d.id === 'air-01');

@@ -32,7 +32,18 @@ beforeAll(async () => {
   // Node-RED's console login: the registry's `nodered` service account, as a planner (launcher/stack.ts)
   t = await makeTestApi({ serviceUsers: [{ username: 'nodered', role: 'planner', passwordHash: hashPasswordSync(NODERED_PASSWORD) }] });
   await t.app.alerts.apply(hit);
-  await t.app.alerts.apply({ alertId: 'noise.noise-01.x', event: 'open', at: ts, rule: 'noise', severity: 'warning', deviceId: 'noise-01', kind: 'noise', district: 'Centro', title: 'Ruido sobre el límite', detail: { laeq: 70 } });
+  await t.app.alerts.apply({
+    alertId: 'noise.noise-01.x',
+    event: 'open',
+    at: ts,
+    rule: 'noise',
+    severity: 'warning',
+    deviceId: 'noise-01',
+    kind: 'noise',
+    district: 'Centro',
+    title: 'Ruido sobre el límite',
+    detail: { laeq: 70 },
+  });
 });
 afterAll(async () => t?.close());
 
@@ -89,8 +100,10 @@ describe('plates in alerts', () => {
   it('an operator acts on the alert by its redacted id, gets it back redacted; it stays whole in the store', async () => {
     const id = ((await get('op', '/api/alerts')).json() as { alerts: Alert[] }).alerts.find((a) => a.rule === 'hotlist')!.id;
     const r = await t.app.inject({
-      method: 'POST', url: `/api/alerts/${encodeURIComponent(id)}/ack`,
-      headers: { authorization: `Bearer ${await t.token('op')}` }, payload: { note: 'patrulla avisada' },
+      method: 'POST',
+      url: `/api/alerts/${encodeURIComponent(id)}/ack`,
+      headers: { authorization: `Bearer ${await t.token('op')}` },
+      payload: { note: 'patrulla avisada' },
     });
     expect(r.statusCode).toBe(200);
     expect(r.body).not.toMatch(/ABC-?1234/i);
@@ -125,7 +138,20 @@ describe('plates in alerts', () => {
   });
 
   it('redactAlert hides any spelling of the plate and leaves plate-less alerts as they are', () => {
-    const a: Alert = { id: 'x', rule: 'hotlist', severity: 'critical', state: 'open', deviceId: 'cam-01', kind: 'camera', district: 'Centro', title: 'abc 1234 y ABC1234', detail: { plate: 'ABC-1234', nested: ['ABC1234'] }, openedAt: 1, updatedAt: 1, history: [{ event: 'open', at: 1, note: 'visto ABC-1234' }] };
+    const a: Alert = {
+      id: 'x',
+      rule: 'hotlist',
+      severity: 'critical',
+      state: 'open',
+      deviceId: 'cam-01',
+      kind: 'camera',
+      district: 'Centro',
+      title: 'abc 1234 y ABC1234',
+      detail: { plate: 'ABC-1234', nested: ['ABC1234'] },
+      openedAt: 1,
+      updatedAt: 1,
+      history: [{ event: 'open', at: 1, note: 'visto ABC-1234' }],
+    };
     const { redact } = createAlertRedactor('k');
     const r = redact({ ...a, id: 'hotlist.cam-01.ABC1234.x' });
     expect(r.id).toBe(redact({ ...a, id: 'hotlist.cam-01.ABC1234.x' }).id);

@@ -46,15 +46,31 @@ async function call(user: string, method: string, url: string, body?: unknown) {
 }
 
 const ev = (alertId: string, over: Partial<AlertEvent>): AlertEvent => ({
-  alertId, event: 'open', at: T0, rule: 'noise', severity: 'warning', deviceId: 'noise-01', kind: 'noise', district: 'Centro', title: 'english fallback', ...over,
+  alertId,
+  event: 'open',
+  at: T0,
+  rule: 'noise',
+  severity: 'warning',
+  deviceId: 'noise-01',
+  kind: 'noise',
+  district: 'Centro',
+  title: 'english fallback',
+  ...over,
 });
 const ALERTS: AlertEvent[] = [
   ev('noise.noise-01.1', { code: 'noise', params: { laeq: 72.4, limitDb: 50, period: 'night', zone: 'residential', minutes: 12 } }),
   ev('battery_low.air-01.1', { rule: 'battery_low', deviceId: 'air-01', kind: 'air', district: 'Norte', at: T0 + 60_000, code: 'battery_low', params: { pct: 9 } }),
   ev('truck_idle.truck-01.1', { rule: 'truck_idle', deviceId: 'truck-01', kind: 'truck', severity: 'warning', at: T0 + 120_000, code: 'truck_idle', params: { minutes: 14 } }),
   ev('hotlist.cam-01.ABC1234.1', {
-    rule: 'hotlist', deviceId: 'cam-01', kind: 'camera', severity: 'critical', at: T0 + 180_000, title: 'Hotlisted plate ABC-1234 (VER) entering',
-    code: 'hotlist', params: { plate: 'ABC-1234', region: 'VER', direction: 'entering', road: 'Carretera 180', reason: 'robo' }, detail: { plate: 'ABC-1234', region: 'VER' },
+    rule: 'hotlist',
+    deviceId: 'cam-01',
+    kind: 'camera',
+    severity: 'critical',
+    at: T0 + 180_000,
+    title: 'Hotlisted plate ABC-1234 (VER) entering',
+    code: 'hotlist',
+    params: { plate: 'ABC-1234', region: 'VER', direction: 'entering', road: 'Carretera 180', reason: 'robo' },
+    detail: { plate: 'ABC-1234', region: 'VER' },
   }),
 ];
 
@@ -66,11 +82,18 @@ beforeAll(async () => {
   const { startApi } = await import('./index');
   const { loadConfig } = await import('../../lib/config');
   stack.api = await startApi({
-    cfg: loadConfig({}, { DATA_DIR: stack.dir }), store: stack.store, registry: stack.registry, opsDbFile: opsFile, users: USERS, jwtSecret: 'alerts-test',
-    mqtt: { url: `mqtt://127.0.0.1:${stack.broker.port}`, username: 'console', password: TEST_PASSWORD('console') }, port: 0,
+    cfg: loadConfig({}, { DATA_DIR: stack.dir }),
+    store: stack.store,
+    registry: stack.registry,
+    opsDbFile: opsFile,
+    users: USERS,
+    jwtSecret: 'alerts-test',
+    mqtt: { url: `mqtt://127.0.0.1:${stack.broker.port}`, username: 'console', password: TEST_PASSWORD('console') },
+    port: 0,
   });
   await waitFor(async () => (await fetch(`${base()}/health`)).status === 200, 10_000, 50, 'API up');
-  const connect = (u: string) => mqtt.connectAsync(`mqtt://127.0.0.1:${stack.broker.port}`, { username: u, password: TEST_PASSWORD(u), clientId: `${u}-${Math.random().toString(16).slice(2, 8)}`, reconnectPeriod: 0 });
+  const connect = (u: string) =>
+    mqtt.connectAsync(`mqtt://127.0.0.1:${stack.broker.port}`, { username: u, password: TEST_PASSWORD(u), clientId: `${u}-${Math.random().toString(16).slice(2, 8)}`, reconnectPeriod: 0 });
   ingest = await connect('ingest');
   watcher = await connect('nodered');
   watcher.on('message', (_t, p) => seen.push(JSON.parse(String(p)) as AlertEvent));
@@ -116,13 +139,23 @@ describe('alert workflow', () => {
     expect(h[1]).toMatchObject({ event: 'comment', by: 'op', note: 'patrulla enviada' });
     expect(h[1]!.at).toBeGreaterThan(T0);
     expect(h[2]).toMatchObject({ event: 'assign', by: 'op', assignee: 'boss' });
-    await waitFor(() => seen.some((e) => e.event === 'comment' && e.alertId === 'noise.noise-01.1' && e.by === 'op' && e.note === 'patrulla enviada' && e.code === 'noise'), 10_000, 50, 'comment on svc/alerts');
+    await waitFor(
+      () => seen.some((e) => e.event === 'comment' && e.alertId === 'noise.noise-01.1' && e.by === 'op' && e.note === 'patrulla enviada' && e.code === 'noise'),
+      10_000,
+      50,
+      'comment on svc/alerts',
+    );
     await waitFor(() => seen.some((e) => e.event === 'assign' && e.assignee === 'boss'), 10_000, 50, 'assign on svc/alerts');
   });
 
   it('the new routes are in the OpenAPI document with their schemas', async () => {
     const doc = (await (await fetch(`${base()}/docs/json`)).json()) as { paths: Record<string, Record<string, { requestBody?: unknown; responses?: Record<string, unknown> }>> };
-    for (const [p, m] of [['/api/alerts/bulk', 'post'], ['/api/alerts/{id}/comment', 'post'], ['/api/alerts/{id}/reveal', 'post'], ['/api/alerts/assignees', 'get']] as const) {
+    for (const [p, m] of [
+      ['/api/alerts/bulk', 'post'],
+      ['/api/alerts/{id}/comment', 'post'],
+      ['/api/alerts/{id}/reveal', 'post'],
+      ['/api/alerts/assignees', 'get'],
+    ] as const) {
       expect(doc.paths[p]?.[m], `${m} ${p}`).toBeDefined();
       expect(Object.keys(doc.paths[p]![m]!.responses ?? {})).toEqual(expect.arrayContaining(['200', '401', '403']));
     }
@@ -233,7 +266,14 @@ describe('live hub: the device issue', () => {
     const { LiveHub } = await import('./plugins/app/live-hub');
     const { createApiMetrics } = await import('./plugins/app/metrics');
     const hub = new LiveHub(() => [], createApiMetrics(), { tickMs: 60_000 }, { alertsFor: (a) => a });
-    const s = (extra: Record<string, unknown>, ts: number) => ({ deviceId: 'air-01', kind: 'air' as const, district: 'Centro', latest: { status: { ts, late: false, data: { ts } } }, lastSeen: ts, ...extra });
+    const s = (extra: Record<string, unknown>, ts: number) => ({
+      deviceId: 'air-01',
+      kind: 'air' as const,
+      district: 'Centro',
+      latest: { status: { ts, late: false, data: { ts } } },
+      lastSeen: ts,
+      ...extra,
+    });
     const issue = { code: 'clock_skew.rejected', reason: 'future_timestamp', since: 1, lastAt: 1 };
     hub.updateState(s({ issue }, 1));
     hub.updateState(s({}, 2));

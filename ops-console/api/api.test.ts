@@ -152,8 +152,16 @@ describe('devices', () => {
 
 describe('alerts', () => {
   const open: AlertEvent = {
-    alertId: 'air_quality:air-01:1', event: 'open', at: Date.now() - 60_000, rule: 'air_quality', severity: 'warning',
-    deviceId: 'air-01', kind: 'air', district: 'Centro', title: 'PM2.5 mala', detail: { pm25: 80 },
+    alertId: 'air_quality:air-01:1',
+    event: 'open',
+    at: Date.now() - 60_000,
+    rule: 'air_quality',
+    severity: 'warning',
+    deviceId: 'air-01',
+    kind: 'air',
+    district: 'Centro',
+    title: 'PM2.5 mala',
+    detail: { pm25: 80 },
   };
   beforeAll(async () => {
     await t.app.alerts.apply(open);
@@ -262,7 +270,18 @@ describe('plate search and audit log', () => {
   });
   it('the retention purge removes old plate reads and is audited', async () => {
     const old = Date.now() - 100 * 86_400_000;
-    await t.store.writeBatch([{ deviceId: 'cam-01', kind: 'camera', stream: 'plate', ts: old, receivedAt: old, late: false, district: 'Entrada Sur', payload: { ts: old, plate: 'OLD111', region: 'VER', confidence: 0.9, direction: 'leaving', lane: 2 } }]);
+    await t.store.writeBatch([
+      {
+        deviceId: 'cam-01',
+        kind: 'camera',
+        stream: 'plate',
+        ts: old,
+        receivedAt: old,
+        late: false,
+        district: 'Entrada Sur',
+        payload: { ts: old, plate: 'OLD111', region: 'VER', confidence: 0.9, direction: 'leaving', lane: 2 },
+      },
+    ]);
     const q = `/api/plates/search?plate=OLD111&from=${old - 1000}&to=${old + 1000}&reason=caso-42`;
     expect((await get(q, inv)).json().count).toBe(1);
     await t.app.purgePlates();
@@ -401,7 +420,12 @@ describe('exports', () => {
     expect(file.headers['content-type']).toMatch(/gpx/);
     expect(file.body.match(/<trkpt /g)).toHaveLength(21);
     // CSV series export
-    const s = await t.app.inject({ method: 'POST', url: '/api/exports', headers: H(plan), payload: { kind: 'series', format: 'csv', stream: 'noise', field: 'laeq', windowMs: 600_000, from: fx.t0, to: fx.t1 } });
+    const s = await t.app.inject({
+      method: 'POST',
+      url: '/api/exports',
+      headers: H(plan),
+      payload: { kind: 'series', format: 'csv', stream: 'noise', field: 'laeq', windowMs: 600_000, from: fx.t0, to: fx.t1 },
+    });
     await t.app.exportJobs.wait(s.json().id);
     const csv = await get(`/api/exports/${s.json().id}/download`, plan);
     expect(csv.body.split('\n')[0]).toBe('deviceId,t,time,mean,min,max,count');

@@ -107,7 +107,10 @@ export async function consoleApp(fastify: FastifyInstance, opts: AppPluginOption
     if (status >= 500 && err instanceof ApiError) {
       // a 5xx this API authored (E_QUERY_BUDGET): its code and text are meant for the client
       fastify.metrics.errors.inc({ code: err.code });
-      return reply.code(status).header('retry-after', '30').send({ statusCode: status, code: err.code, error: httpText(status), message: err.message });
+      return reply
+        .code(status)
+        .header('retry-after', '30')
+        .send({ statusCode: status, code: err.code, error: httpText(status), message: err.message });
     }
     if (status >= 500) {
       req.log.error({ err, code: err.code ?? 'E_API_INTERNAL' }, 'request failed');
@@ -143,7 +146,22 @@ export async function consoleApp(fastify: FastifyInstance, opts: AppPluginOption
 }
 
 function httpText(status: number): string {
-  return ({ 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests', 499: 'Client Closed Request', 503: 'Service Unavailable' } as Record<number, string>)[status] ?? 'Error';
+  return (
+    (
+      {
+        400: 'Bad Request',
+        401: 'Unauthorized',
+        403: 'Forbidden',
+        404: 'Not Found',
+        409: 'Conflict',
+        413: 'Payload Too Large',
+        415: 'Unsupported Media Type',
+        429: 'Too Many Requests',
+        499: 'Client Closed Request',
+        503: 'Service Unavailable',
+      } as Record<number, string>
+    )[status] ?? 'Error'
+  );
 }
 
 export type { DuckDBValue };

@@ -11,7 +11,13 @@ let t: TestApi;
 const now = Date.now();
 const MIN = 60_000;
 const read = (ts: number, plate: string): AnyTelemetryRecord => ({
-  deviceId: 'cam-01', kind: 'camera', stream: 'plate', ts, receivedAt: ts + 100, late: false, district: 'Entrada Sur',
+  deviceId: 'cam-01',
+  kind: 'camera',
+  stream: 'plate',
+  ts,
+  receivedAt: ts + 100,
+  late: false,
+  district: 'Entrada Sur',
   payload: { ts, plate, region: 'VER', confidence: 0.91, direction: 'entering', lane: 1 },
 });
 

@@ -25,7 +25,16 @@ describe('coverage status per route-day', () => {
     // day 1: the truck drives most of s1 only; day 0: nothing at all
     const fixes = Array.from({ length: 20 }, (_, i) => {
       const ts = shift(d1) + 3_600_000 + i * 30_000;
-      return { deviceId: 'truck-01', kind: 'truck' as const, stream: 'gps' as const, ts, receivedAt: ts, late: false, district: 'Centro', payload: { ts, lat: 18.14, lon: -94.44 + (i / 19) * 0.0012, speedKmh: 12, heading: 90 } };
+      return {
+        deviceId: 'truck-01',
+        kind: 'truck' as const,
+        stream: 'gps' as const,
+        ts,
+        receivedAt: ts,
+        late: false,
+        district: 'Centro',
+        payload: { ts, lat: 18.14, lon: -94.44 + (i / 19) * 0.0012, speedKmh: 12, heading: 90 },
+      };
     });
     await t.store.writeBatch(fixes);
     const ctx = { store: t.store, registry: t.registry, city: t.app.ctx.city, tz: TZ };
@@ -33,7 +42,11 @@ describe('coverage status per route-day', () => {
 
     // at 05:00 of day 2: day 0 no data, day 1 done (1 of 2), day 2 not started
     const early = await routeCoverage(ctx, q, shift(d2) - 3_600_000);
-    expect(early.map((r) => [r.date, r.status])).toEqual([[d0!.date, 'no_data'], [d1!.date, 'done'], [d2!.date, 'not_started']]);
+    expect(early.map((r) => [r.date, r.status])).toEqual([
+      [d0!.date, 'no_data'],
+      [d1!.date, 'done'],
+      [d2!.date, 'not_started'],
+    ]);
     expect(early[0]).toMatchObject({ served: 0, missed: [], fixes: 0 });
     expect(early[1]).toMatchObject({ planned: 2, due: 2, served: 1, share: 0.5, missed: [{ segmentId: 's2' }] });
     expect(early[2]).toMatchObject({ missed: [], due: 0 });

@@ -33,9 +33,17 @@ afterAll(async () => {
 
 describe('device → broker → ingest → API → WebSocket', () => {
   it('a GPS fix published by a truck reaches a live client and the history routes', async () => {
-    const login = await fetch(`http://127.0.0.1:${api.port}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'op', password: 'op-pass' }) });
+    const login = await fetch(`http://127.0.0.1:${api.port}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'op', password: 'op-pass' }),
+    });
     const { token } = (await login.json()) as { token: string };
-    const tr = await fetch(`http://127.0.0.1:${api.port}/api/auth/ticket`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ path: '/api/live' }) });
+    const tr = await fetch(`http://127.0.0.1:${api.port}/api/auth/ticket`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ path: '/api/live' }),
+    });
     const ws = new WebSocket(`ws://127.0.0.1:${api.port}${((await tr.json()) as { url: string }).url}`);
     const msgs: LiveMessage[] = [];
     ws.on('message', (d) => msgs.push(JSON.parse((d as Buffer).toString('utf8')) as LiveMessage));
@@ -63,10 +71,15 @@ describe('device → broker → ingest → API → WebSocket', () => {
 
     // the stored point is served by the history route and the device detail
     const h = { authorization: `Bearer ${token}` };
-    const track = await waitFor(async () => {
-      const r = (await (await fetch(`http://127.0.0.1:${api.port}/api/history/track?deviceId=truck-01&from=${ts - 1}&to=${ts + 1}`, { headers: h })).json()) as { points: unknown[] };
-      return r.points.length ? r : null;
-    }, 10_000, 50, 'stored track point');
+    const track = await waitFor(
+      async () => {
+        const r = (await (await fetch(`http://127.0.0.1:${api.port}/api/history/track?deviceId=truck-01&from=${ts - 1}&to=${ts + 1}`, { headers: h })).json()) as { points: unknown[] };
+        return r.points.length ? r : null;
+      },
+      10_000,
+      50,
+      'stored track point',
+    );
     expect(track!.points[0]).toMatchObject({ ts, lat: 18.1401, lon: -94.4372 });
     const dev = (await (await fetch(`http://127.0.0.1:${api.port}/api/devices/truck-01`, { headers: h })).json()) as { latest: { gps: { ts: number } }; lastSeen: number };
     expect(dev.latest.gps.ts).toBe(ts);

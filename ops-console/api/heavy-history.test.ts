@@ -39,7 +39,9 @@ beforeAll(async () => {
   await init.close();
   const inst = await DuckDBInstance.create(file);
   const c = await inst.connect();
-  await c.run(`INSERT INTO t_air (device_id, ts, window_s, pm25) SELECT CASE WHEN i % 2 = 0 THEN 'air-01' ELSE 'air-99' END, ${T0} + (i // 2) * ${MIN}, 60, 10 + (i % 37) / 3.0 FROM range(0, ${2 * DAYS * 1440}) t(i)`);
+  await c.run(
+    `INSERT INTO t_air (device_id, ts, window_s, pm25) SELECT CASE WHEN i % 2 = 0 THEN 'air-01' ELSE 'air-99' END, ${T0} + (i // 2) * ${MIN}, 60, 10 + (i % 37) / 3.0 FROM range(0, ${2 * DAYS * 1440}) t(i)`,
+  );
   c.closeSync();
   inst.closeSync();
   const store = await openDuckDbStore({ file });
@@ -53,7 +55,14 @@ afterAll(async () => {
 describe('heavy history requests do not stall MQTT or /health (issue 14)', () => {
   it('16 parallel ~100,000-bucket series answers: /health within 1 s, the device’s PUBACKs within 1 s, RSS bounded', { timeout: 300_000 }, async () => {
     const tokens = await Promise.all(
-      PLANNERS.map(async (u) => ((await (await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: u.username, password: u.password }) })).json()) as { token: string }).token),
+      PLANNERS.map(
+        async (u) =>
+          (
+            (await (
+              await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: u.username, password: u.password }) })
+            ).json()) as { token: string }
+          ).token,
+      ),
     );
     const device = await mqtt.connectAsync(`mqtt://127.0.0.1:${stack.broker.port}`, { clientId: 'air-01', username: 'air-01', password: TEST_PASSWORD('air-01'), reconnectPeriod: 0 });
     const topic = deviceTopic('air', 'air-01', 'air');

@@ -24,11 +24,10 @@ async function start(opsDbFile: string, seed = DEMO_HOTLIST.map((e) => ({ ...e }
   open.push(t);
   return t;
 }
-const as = async (t: TestApi, user: string, method: 'GET' | 'DELETE', url: string) =>
-  t.app.inject({ method, url, headers: { authorization: `Bearer ${await t.token(user)}` } });
+const as = async (t: TestApi, user: string, method: 'GET' | 'DELETE', url: string) => t.app.inject({ method, url, headers: { authorization: `Bearer ${await t.token(user)}` } });
 
 describe('hotlist seed', () => {
-  it('first start inserts the seed, audited as system; a restart keeps the admin\'s changes', async () => {
+  it("first start inserts the seed, audited as system; a restart keeps the admin's changes", async () => {
     const file = path.join(tempDir('console-seed-'), 'ops.duckdb');
     const t1 = await start(file);
     const h = (await as(t1, 'inv', 'GET', '/api/hotlist')).json() as Hotlist;
@@ -55,7 +54,7 @@ describe('hotlist seed', () => {
 
   it('without a seed the hotlist starts empty', async () => {
     const t = await start(':memory:', []);
-    expect(((await as(t, 'inv', 'GET', '/api/hotlist')).json() as Hotlist)).toEqual({ version: 0, entries: [] });
+    expect((await as(t, 'inv', 'GET', '/api/hotlist')).json() as Hotlist).toEqual({ version: 0, entries: [] });
   });
 
   it('demoHotlistFor: the demo hotlist only for the provisioned demo city', () => {

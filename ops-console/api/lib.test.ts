@@ -14,7 +14,16 @@ import { tempDir } from '../../testing/net';
 import { makeTestApi } from './test-support';
 
 const ev = (over: Partial<AlertEvent>): AlertEvent => ({
-  alertId: 'a1', event: 'open', at: 1000, rule: 'noise', severity: 'warning', deviceId: 'noise-01', kind: 'noise', district: 'Centro', title: 't', ...over,
+  alertId: 'a1',
+  event: 'open',
+  at: 1000,
+  rule: 'noise',
+  severity: 'warning',
+  deviceId: 'noise-01',
+  kind: 'noise',
+  district: 'Centro',
+  title: 't',
+  ...over,
 });
 
 describe('foldAlert', () => {
@@ -67,16 +76,31 @@ describe('alerts repository', () => {
 
 describe('coverage', () => {
   const lat = 18.14;
-  const seg = (id: string, lon0: number, lon1: number) => ({ segmentId: id, coordinates: [[lon0, lat], [lon1, lat]] as [number, number][] });
+  const seg = (id: string, lon0: number, lon1: number) => ({
+    segmentId: id,
+    coordinates: [
+      [lon0, lat],
+      [lon1, lat],
+    ] as [number, number][],
+  });
   const mPerDegLat = 111_195;
   it('a segment is served when the track passes within 25 m, not at 30 m', () => {
-    const near = [[-94.4405, lat + 20 / mPerDegLat], [-94.4395, lat + 20 / mPerDegLat]] as [number, number][];
-    const far = [[-94.4405, lat + 30 / mPerDegLat], [-94.4395, lat + 30 / mPerDegLat]] as [number, number][];
+    const near = [
+      [-94.4405, lat + 20 / mPerDegLat],
+      [-94.4395, lat + 20 / mPerDegLat],
+    ] as [number, number][];
+    const far = [
+      [-94.4405, lat + 30 / mPerDegLat],
+      [-94.4395, lat + 30 / mPerDegLat],
+    ] as [number, number][];
     expect(coverage([near], [seg('a', -94.44, -94.439)]).served).toBe(1);
     expect(coverage([far], [seg('a', -94.44, -94.439)])).toMatchObject({ served: 0, share: 0, missed: [{ segmentId: 'a' }] });
   });
   it('crossing a street counts; a single fix counts; no line is drawn across a time gap', () => {
-    const crossing = [[-94.4395, lat - 0.001], [-94.4395, lat + 0.001]] as [number, number][];
+    const crossing = [
+      [-94.4395, lat - 0.001],
+      [-94.4395, lat + 0.001],
+    ] as [number, number][];
     expect(coverage([crossing], [seg('a', -94.44, -94.439)]).served).toBe(1);
     expect(coverage([[[-94.4395, lat + 0.0001]]], [seg('a', -94.44, -94.439)]).served).toBe(1);
     const pts = [
@@ -91,8 +115,18 @@ describe('coverage', () => {
 
 describe('CSV', () => {
   it('round-trips quotes, commas and newlines', () => {
-    const text = toCsv(['a', 'b'], [['x,y', 'say "hi"'], ['multi\nline', 3]]);
-    expect(parseCsv(text)).toEqual([['a', 'b'], ['x,y', 'say "hi"'], ['multi\nline', '3']]);
+    const text = toCsv(
+      ['a', 'b'],
+      [
+        ['x,y', 'say "hi"'],
+        ['multi\nline', 3],
+      ],
+    );
+    expect(parseCsv(text)).toEqual([
+      ['a', 'b'],
+      ['x,y', 'say "hi"'],
+      ['multi\nline', '3'],
+    ]);
   });
   it('hotlist CSV: expiry as ISO or ms, errors name the line', () => {
     expect(entriesFromCsv('plate,reason,expires_at\nabc123,x,2030-01-01T00:00:00Z\nDEF456,y,1893456000000\n')).toEqual([
@@ -129,7 +163,10 @@ describe('console users', () => {
     const pwFile = path.join(dir, 'initial-passwords.txt');
     expect(fs.statSync(pwFile).mode & 0o777).toBe(0o600);
     expect(fs.statSync(path.join(dir, 'users.json')).mode & 0o777).toBe(0o600);
-    const line = fs.readFileSync(pwFile, 'utf8').split('\n').find((l) => l.startsWith('operador'))!;
+    const line = fs
+      .readFileSync(pwFile, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('operador'))!;
     const pw = line.split(': ')[1]!;
     expect(await users.verify('operador', pw)).toEqual({ username: 'operador', role: 'operator' });
     expect(said.join('\n')).toContain(pw);
@@ -176,10 +213,23 @@ describe('service logins', () => {
   });
 });
 
-describe('alert redaction covers the rules\' params', () => {
+describe("alert redaction covers the rules' params", () => {
   it('a hotlist hit loses its plate in params as well as in title and detail', async () => {
     const { createAlertRedactor, PLATE_HIDDEN } = await import('./lib/alert-redact');
-    const e: AlertEvent = { alertId: 'hotlist.cam-01.YKR482C.x', event: 'open', at: 1, rule: 'hotlist', severity: 'critical', deviceId: 'cam-01', kind: 'camera', district: 'Entrada Sur', title: 'Hotlisted plate YKR-482-C', code: 'hotlist', params: { plate: 'YKR-482-C', region: 'VER', direction: 'entering', road: 'Costera', reason: 'robo YKR-482-C' }, detail: { plate: 'YKR-482-C' } };
+    const e: AlertEvent = {
+      alertId: 'hotlist.cam-01.YKR482C.x',
+      event: 'open',
+      at: 1,
+      rule: 'hotlist',
+      severity: 'critical',
+      deviceId: 'cam-01',
+      kind: 'camera',
+      district: 'Entrada Sur',
+      title: 'Hotlisted plate YKR-482-C',
+      code: 'hotlist',
+      params: { plate: 'YKR-482-C', region: 'VER', direction: 'entering', road: 'Costera', reason: 'robo YKR-482-C' },
+      detail: { plate: 'YKR-482-C' },
+    };
     const a = { ...foldAlert(undefined, e)!, params: e.params! };
     const r = createAlertRedactor('k').redact(a);
     expect(r.params).toMatchObject({ plate: PLATE_HIDDEN, region: 'VER', reason: `robo ${PLATE_HIDDEN}` });

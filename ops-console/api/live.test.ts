@@ -34,7 +34,11 @@ async function login(username: string): Promise<string> {
 
 /** a one-time ticket URL for the live stream (POST /api/auth/ticket) */
 async function ticketUrl(token: string, path = '/api/live'): Promise<string> {
-  const r = await fetch(`http://127.0.0.1:${api.port}/api/auth/ticket`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ path }) });
+  const r = await fetch(`http://127.0.0.1:${api.port}/api/auth/ticket`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ path }),
+  });
   expect(r.status).toBe(200);
   return ((await r.json()) as { url: string }).url;
 }
@@ -55,7 +59,11 @@ async function liveClient(username: string) {
 }
 
 const state = (deviceId: string, kind: LiveState['kind'], stream: string, data: Record<string, unknown>, ts = Date.now()): LiveState => ({
-  deviceId, kind, district: 'Centro', latest: { [stream]: { ts, late: false, data: { ts, ...data } } }, lastSeen: ts,
+  deviceId,
+  kind,
+  district: 'Centro',
+  latest: { [stream]: { ts, late: false, data: { ts, ...data } } },
+  lastSeen: ts,
 });
 
 beforeAll(async () => {
@@ -89,8 +97,20 @@ describe('live stream over a real broker', () => {
     expect(opC.msgs[0]).toMatchObject({ type: 'snapshot', devices: [], alerts: [] });
 
     await ingest.publishAsync(svcTopics.state('air', 'air-01'), JSON.stringify(state('air-01', 'air', 'air', { windowS: 60, pm25: 42 })), { qos: 1, retain: true });
-    await ingest.publishAsync(svcTopics.plate('cam-01'), JSON.stringify(state('cam-01', 'camera', 'plate', { plate: 'ABC123', region: 'VER', confidence: 0.9, direction: 'entering', lane: 1 })), { qos: 1 });
-    const open: AlertEvent = { alertId: 'noise:noise-01:1', event: 'open', at: Date.now(), rule: 'noise', severity: 'warning', deviceId: 'noise-01', kind: 'noise', district: 'Centro', title: 'Ruido sobre el límite' };
+    await ingest.publishAsync(svcTopics.plate('cam-01'), JSON.stringify(state('cam-01', 'camera', 'plate', { plate: 'ABC123', region: 'VER', confidence: 0.9, direction: 'entering', lane: 1 })), {
+      qos: 1,
+    });
+    const open: AlertEvent = {
+      alertId: 'noise:noise-01:1',
+      event: 'open',
+      at: Date.now(),
+      rule: 'noise',
+      severity: 'warning',
+      deviceId: 'noise-01',
+      kind: 'noise',
+      district: 'Centro',
+      title: 'Ruido sobre el límite',
+    };
     await ingest.publishAsync(svcTopics.alert(open.alertId), JSON.stringify(open), { qos: 1 });
     const dev = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.port}`, { username: 'noise-01', password: TEST_PASSWORD('noise-01'), clientId: 'noise-01', reconnectPeriod: 0 });
     await dev.publishAsync(deviceTopic('noise', 'noise-01', 'presence'), JSON.stringify({ state: 'online', ts: Date.now() }), { qos: 1, retain: true });
@@ -107,10 +127,15 @@ describe('live stream over a real broker', () => {
       }
       return { devices, plates, alerts };
     };
-    await waitFor(() => {
-      const m = merged(invC.msgs);
-      return m.devices.get('noise-01')?.online === true && m.plates.length === 1 && m.alerts.size === 1 && m.devices.has('air-01');
-    }, 10_000, 50, 'investigator deltas');
+    await waitFor(
+      () => {
+        const m = merged(invC.msgs);
+        return m.devices.get('noise-01')?.online === true && m.plates.length === 1 && m.alerts.size === 1 && m.devices.has('air-01');
+      },
+      10_000,
+      50,
+      'investigator deltas',
+    );
     await waitFor(() => merged(opC.msgs).alerts.size === 1 && merged(opC.msgs).devices.get('noise-01')?.online === true, 10_000, 50, 'operator deltas');
     const inv = merged(invC.msgs);
     expect(inv.plates).toEqual(['ABC123']);
@@ -147,7 +172,11 @@ describe('live stream over a real broker', () => {
 
   it('console transitions and the hotlist are published on MQTT (AlertEvent; retained Hotlist)', async () => {
     const boss = await login('boss');
-    const r = await fetch(`http://127.0.0.1:${api.port}/api/alerts/noise:noise-01:1/ack`, { method: 'POST', headers: { authorization: `Bearer ${boss}`, 'content-type': 'application/json' }, body: '{"note":"en camino"}' });
+    const r = await fetch(`http://127.0.0.1:${api.port}/api/alerts/noise:noise-01:1/ack`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${boss}`, 'content-type': 'application/json' },
+      body: '{"note":"en camino"}',
+    });
     expect(r.status).toBe(200);
     const ev = await waitFor(() => watched.find((w) => w.topic === svcTopics.alert('noise:noise-01:1') && (w.body as AlertEvent).event === 'acknowledge'), 5000, 20, 'published ack');
     expect(ev!.body).toMatchObject({ alertId: 'noise:noise-01:1', event: 'acknowledge', by: 'boss', note: 'en camino', rule: 'noise' });
@@ -157,7 +186,11 @@ describe('live stream over a real broker', () => {
     expect(a.state).toBe('acknowledged');
     expect(a.history).toHaveLength(2);
 
-    const put = await fetch(`http://127.0.0.1:${api.port}/api/hotlist/entries/ROB001`, { method: 'PUT', headers: { authorization: `Bearer ${boss}`, 'content-type': 'application/json' }, body: '{"reason":"robo"}' });
+    const put = await fetch(`http://127.0.0.1:${api.port}/api/hotlist/entries/ROB001`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${boss}`, 'content-type': 'application/json' },
+      body: '{"reason":"robo"}',
+    });
     expect(put.status).toBe(200);
     const version = ((await put.json()) as Hotlist).version;
     await waitFor(() => watched.find((w) => w.topic === svcTopics.hotlist && (w.body as Hotlist).version === version), 5000, 20, 'published hotlist');
@@ -174,10 +207,15 @@ describe('live stream over a real broker', () => {
   it('bad service messages are counted, not fatal', async () => {
     await ingest.publishAsync(svcTopics.state('air', 'air-01'), 'not json', { qos: 1 });
     await ingest.publishAsync(svcTopics.alert('x'), JSON.stringify({ alertId: 'x', event: 'open' }), { qos: 1 });
-    await waitFor(async () => {
-      const m = await (await fetch(`http://127.0.0.1:${api.port}/metrics`)).text();
-      return /console_mqtt_rejected_total\{type="state"\} [1-9]/.test(m) && /console_mqtt_rejected_total\{type="alerts"\} [1-9]/.test(m);
-    }, 5000, 50, 'rejections counted');
+    await waitFor(
+      async () => {
+        const m = await (await fetch(`http://127.0.0.1:${api.port}/metrics`)).text();
+        return /console_mqtt_rejected_total\{type="state"\} [1-9]/.test(m) && /console_mqtt_rejected_total\{type="alerts"\} [1-9]/.test(m);
+      },
+      5000,
+      50,
+      'rejections counted',
+    );
     expect((await fetch(`http://127.0.0.1:${api.port}/health`)).status).toBe(200);
   });
 
@@ -209,7 +247,8 @@ describe('live stream over a real broker', () => {
     await waitFor(() => json.some((m) => m.devices.some((d) => d.deviceId === 'truck-119')), 10_000, 20, 'trucks first seen, as JSON');
     bytes = { json: 0, bin: 0 };
     for (let k = 1; k <= 3; k++)
-      for (let i = 0; i < 20; i++) await ingest.publishAsync(svcTopics.state('truck', `truck-${100 + i}`), JSON.stringify(gps(`truck-${100 + i}`, t0 + k * 1000, -94.44 + k * 1e-4 + i * 1e-6)), { qos: 1 });
+      for (let i = 0; i < 20; i++)
+        await ingest.publishAsync(svcTopics.state('truck', `truck-${100 + i}`), JSON.stringify(gps(`truck-${100 + i}`, t0 + k * 1000, -94.44 + k * 1e-4 + i * 1e-6)), { qos: 1 });
     const lastFix = () => {
       const seen = new Map<number, number>();
       for (const f of frames) for (let i = 0; i < f.n; i++) seen.set(f.index[i]!, fixAt(f, i).lon);
@@ -220,7 +259,10 @@ describe('live stream over a real broker', () => {
     await ingest.publishAsync(svcTopics.state('truck', 'truck-100'), JSON.stringify(state('truck-100', 'truck', 'event', { type: 'bin_lift' }, t0 + 3500)), { qos: 1 });
     await waitFor(() => json.some((m) => m.devices.some((d) => d.deviceId === 'truck-100' && d.latest.event)), 10_000, 20, 'event as JSON');
     // ingest publishes the whole merged state: a newer fix with the same (older) event is GPS-only again
-    const merged = (ts: number): LiveState => ({ ...gps('truck-100', ts, -94.43), latest: { ...gps('truck-100', ts, -94.43).latest, event: { ts: t0 + 3500, late: false, data: { ts: t0 + 3500, type: 'bin_lift' } } } });
+    const merged = (ts: number): LiveState => ({
+      ...gps('truck-100', ts, -94.43),
+      latest: { ...gps('truck-100', ts, -94.43).latest, event: { ts: t0 + 3500, late: false, data: { ts: t0 + 3500, type: 'bin_lift' } } },
+    });
     const framesBefore = frames.length;
     await ingest.publishAsync(svcTopics.state('truck', 'truck-100'), JSON.stringify(merged(t0 + 5000)), { qos: 1 });
     await waitFor(() => frames.slice(framesBefore).some((f) => f.n === 1 && Math.abs(fixAt(f, 0).lon - -94.43) < 1e-6), 10_000, 20, 'merged state with an unchanged event → a position frame');
@@ -230,7 +272,10 @@ describe('live stream over a real broker', () => {
     const f = frames.find((x) => x.n > 0)!;
     expect(fixAt(f, 0).hdop).toBe(0.9);
     // GPS-only fixes never also went out as JSON to the columnar client
-    const jsonFixes = json.slice(1).flatMap((m) => m.devices).filter((d) => d.latest.gps && !d.latest.event && (d.latest.gps.ts ?? 0) > t0);
+    const jsonFixes = json
+      .slice(1)
+      .flatMap((m) => m.devices)
+      .filter((d) => d.latest.gps && !d.latest.event && (d.latest.gps.ts ?? 0) > t0);
     expect(jsonFixes).toEqual([]);
     // the JSON client got everything as JSON
     await waitFor(() => plain.msgs.some((m) => m.devices.some((d) => d.deviceId === 'truck-119' && d.latest.gps!.ts === t0 + 3000)), 10_000, 20, 'plain client fixes');
@@ -252,7 +297,12 @@ describe('live stream over a real broker', () => {
       first.once('open', () => res());
       first.once('error', rej);
     });
-    for (const url of [`ws://127.0.0.1:${api.port}/api/live`, `ws://127.0.0.1:${api.port}/api/live?ticket=forged`, `ws://127.0.0.1:${api.port}/api/live?token=${token}`, `ws://127.0.0.1:${api.port}${used}`]) {
+    for (const url of [
+      `ws://127.0.0.1:${api.port}/api/live`,
+      `ws://127.0.0.1:${api.port}/api/live?ticket=forged`,
+      `ws://127.0.0.1:${api.port}/api/live?token=${token}`,
+      `ws://127.0.0.1:${api.port}${used}`,
+    ]) {
       const ws = new WebSocket(url);
       ws.on('error', () => undefined);
       const status = await new Promise<number>((res) => ws.on('unexpected-response', (_req, r) => res(r.statusCode ?? 0)));
@@ -268,12 +318,17 @@ describe('live stream over a real broker', () => {
     const big = 'x'.repeat(256 * 1024);
     const skippedBefore = (await api.app.metrics.liveSkipped.get()).values[0]?.value ?? 0;
     let i = 0;
-    await waitFor(async () => {
-      for (let k = 0; k < 20; k++) hub.updateState(state('air-01', 'air', 'air', { windowS: 60, pm25: i++, note: big }, Date.now() + i));
-      hub.tick();
-      const m = await api.app.metrics.liveSkipped.get();
-      return m.values[0]!.value > skippedBefore;
-    }, 20_000, 10, 'client skipped');
+    await waitFor(
+      async () => {
+        for (let k = 0; k < 20; k++) hub.updateState(state('air-01', 'air', 'air', { windowS: 60, pm25: i++, note: big }, Date.now() + i));
+        hub.tick();
+        const m = await api.app.metrics.liveSkipped.get();
+        return m.values[0]!.value > skippedBefore;
+      },
+      20_000,
+      10,
+      'client skipped',
+    );
     const snapsBefore = c.msgs.filter((m) => m.type === 'snapshot').length;
     (c.ws as unknown as { _socket: { resume(): void } })._socket.resume();
     await waitFor(() => c.msgs.filter((m) => m.type === 'snapshot').length > snapsBefore, 20_000, 20, 'fresh snapshot');
@@ -284,9 +339,21 @@ describe('live stream over a real broker', () => {
   });
   it("a device's issue from ingest (credentials refused) reaches GET /api/devices/:id with online false; cleared, it goes", async () => {
     const token = await login('op');
-    const get = async () => (await (await fetch(`http://127.0.0.1:${api.port}/api/devices/cam-01`, { headers: { authorization: `Bearer ${token}` } })).json()) as { online: boolean | null; issue?: { code: string; reason: string } };
+    const get = async () =>
+      (await (await fetch(`http://127.0.0.1:${api.port}/api/devices/cam-01`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+        online: boolean | null;
+        issue?: { code: string; reason: string };
+      };
     const at = Date.now();
-    const s: LiveState = { deviceId: 'cam-01', kind: 'camera', district: 'Entrada Sur', latest: {}, lastSeen: at, online: false, issue: { code: 'credentials_refused', reason: 'bad_password', since: at, lastAt: at } };
+    const s: LiveState = {
+      deviceId: 'cam-01',
+      kind: 'camera',
+      district: 'Entrada Sur',
+      latest: {},
+      lastSeen: at,
+      online: false,
+      issue: { code: 'credentials_refused', reason: 'bad_password', since: at, lastAt: at },
+    };
     await ingest.publishAsync(svcTopics.state('camera', 'cam-01'), JSON.stringify(s), { qos: 1, retain: true });
     const d = (await waitFor(async () => ((await get()).issue ? get() : null), 5000, 50, 'issue on the device'))!;
     expect(d).toMatchObject({ online: false, issue: { code: 'credentials_refused', reason: 'bad_password' } });

@@ -146,14 +146,43 @@ describe('Open311 GeoReport v2 endpoint (spec client over HTTP)', () => {
     expect((await c.get('/services.json')).status).toBe(200);
     // and every Open311 route is in the OpenAPI document
     const doc = (await (await fetch(`${origin}/docs/json`)).json()) as { paths: Record<string, unknown> };
-    for (const p of ['/api/open311/v2/services.json', '/api/open311/v2/services/{file}', '/api/open311/v2/requests.xml', '/api/open311/v2/requests/{file}', '/api/open311/v2/tokens/{file}', '/api/open311/v2/requests/{id}/media', '/api/reports/{id}/state', '/api/open/reports/metadata']) expect(doc.paths, p).toHaveProperty([p]);
+    for (const p of [
+      '/api/open311/v2/services.json',
+      '/api/open311/v2/services/{file}',
+      '/api/open311/v2/requests.xml',
+      '/api/open311/v2/requests/{file}',
+      '/api/open311/v2/tokens/{file}',
+      '/api/open311/v2/requests/{id}/media',
+      '/api/reports/{id}/state',
+      '/api/open/reports/metadata',
+    ])
+      expect(doc.paths, p).toHaveProperty([p]);
   });
 
   it('GET requests/{id} and GET requests: the spec’s fields, never the reporter’s contact data', async () => {
     const one = await c.json<Record<string, unknown>[]>(`/requests/${created.service_request_id}.json`);
     expect(one.status).toBe(200);
     const r = one.body[0]!;
-    for (const f of ['service_request_id', 'status', 'status_notes', 'service_name', 'service_code', 'description', 'agency_responsible', 'service_notice', 'requested_datetime', 'updated_datetime', 'expected_datetime', 'address', 'address_id', 'zipcode', 'lat', 'long', 'media_url']) expect(r).toHaveProperty(f);
+    for (const f of [
+      'service_request_id',
+      'status',
+      'status_notes',
+      'service_name',
+      'service_code',
+      'description',
+      'agency_responsible',
+      'service_notice',
+      'requested_datetime',
+      'updated_datetime',
+      'expected_datetime',
+      'address',
+      'address_id',
+      'zipcode',
+      'lat',
+      'long',
+      'media_url',
+    ])
+      expect(r).toHaveProperty(f);
     expect(r).toMatchObject({ status: 'open', detailed_status: 'open', service_code: 'missed_collection', address_id: 's1', lat: 18.1401, long: -94.4391 });
     expect(r.requested_datetime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d-06:00$/);
     const list = await c.get(`/requests.json?start_date=${new Date(Date.now() - 3_600_000).toISOString()}&end_date=${new Date(Date.now() + 60_000).toISOString()}&status=open`);
@@ -263,7 +292,16 @@ describe('Open311 GeoReport v2 endpoint (spec client over HTTP)', () => {
     const reopen = await t.app.inject({ method: 'POST', url: `/api/reports/${id}/state`, headers: auth, payload: { state: 'open', note: 'el vecino insiste' } });
     expect(reopen.json()).toMatchObject({ status: 'open', reopened: 1 });
     const now = Date.now();
-    const pass: AnyTelemetryRecord[] = [0, 1, 2].map((i) => ({ deviceId: 'truck-01', kind: 'truck', stream: 'gps', ts: now + i * 5000, receivedAt: now, late: false, district: 'Centro', payload: { ts: now + i * 5000, lat: 18.14, lon: -94.4393 + i * 0.0002, speedKmh: 12, heading: 90 } }));
+    const pass: AnyTelemetryRecord[] = [0, 1, 2].map((i) => ({
+      deviceId: 'truck-01',
+      kind: 'truck',
+      stream: 'gps',
+      ts: now + i * 5000,
+      receivedAt: now,
+      late: false,
+      district: 'Centro',
+      payload: { ts: now + i * 5000, lat: 18.14, lon: -94.4393 + i * 0.0002, speedKmh: 12, heading: 90 },
+    }));
     await t.store.writeBatch(pass);
     const fixedOk = await t.app.inject({ method: 'POST', url: `/api/reports/${id}/state`, headers: auth, payload: { state: 'fixed', note: 'recolectado' } });
     expect(fixedOk.statusCode).toBe(200);
@@ -290,7 +328,9 @@ describe('Open311 GeoReport v2 endpoint (spec client over HTTP)', () => {
     const op = await t.token('op');
     const got = await t.app.inject({ url: `/api/reports/${id}/contact`, headers: { authorization: `Bearer ${op}` } });
     expect(got.json()).toEqual({ email: 'smit333@sfgov.edu', phone: '111111111', firstName: 'john', lastName: 'smith' });
-    const audit = (await t.app.inject({ url: '/api/audit?action=report_contact', headers: { authorization: `Bearer ${await t.token('boss')}` } })).json() as { entries: { actor: string; query: { id: string } }[] };
+    const audit = (await t.app.inject({ url: '/api/audit?action=report_contact', headers: { authorization: `Bearer ${await t.token('boss')}` } })).json() as {
+      entries: { actor: string; query: { id: string } }[];
+    };
     expect(audit.entries[0]).toMatchObject({ actor: 'op', query: { id } });
     const purged = await t.app.purgeReportContacts(Date.now() + (t.cfg.OPEN311_CONTACT_RETENTION_DAYS + 1) * 86_400_000);
     expect(purged).toBeGreaterThanOrEqual(1);
@@ -307,7 +347,9 @@ describe('Open311 GeoReport v2 endpoint (spec client over HTTP)', () => {
     expect(ind.daily.some((d) => d.serviceCode === 'missed_collection' && d.opened === 1)).toBe(true);
     const csv = await t.app.inject({ url: '/api/open/reports/indicators?format=csv' });
     expect(csv.headers['content-type']).toBe('text/csv; charset=utf-8');
-    expect(csv.body.split('\n')[0]).toBe('periodFrom,periodTo,serviceCode,district,reports,duplicates,closed,closedOnTime,onTimeShare,slaHours,medianHoursToClose,closedWithoutEvidence,closedWithoutEvidenceShare,reopened,reopenedShare');
+    expect(csv.body.split('\n')[0]).toBe(
+      'periodFrom,periodTo,serviceCode,district,reports,duplicates,closed,closedOnTime,onTimeShare,slaHours,medianHoursToClose,closedWithoutEvidence,closedWithoutEvidenceShare,reopened,reopenedShare',
+    );
     const daily = await t.app.inject({ url: '/api/open/reports/daily?format=csv' });
     expect(csv.body).toMatch(/\n\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z,\d{4}-\d\d-\d\dT[^,]+Z,missed_collection,Centro,1,1,1,1,1,24,/);
     expect(daily.body).toMatch(/\n\d{4}-\d\d-\d\d,missed_collection,Centro,1,1/);

@@ -89,7 +89,7 @@ describe.runIf(run)('two API nodes on one PostgreSQL ops database', () => {
     }
   });
 
-  it('the first start\'s seeds (hotlist, geofences) are applied once though both nodes started at once', async () => {
+  it("the first start's seeds (hotlist, geofences) are applied once though both nodes started at once", async () => {
     const boss = await tokenOf(0, 'boss');
     const audit = await call(1, 'GET', '/api/audit?limit=100', boss);
     const actions = (audit.body.entries as { action: string }[]).map((e) => e.action);
@@ -178,7 +178,7 @@ describe.runIf(run)('two API nodes on one PostgreSQL ops database', () => {
     }
   }, 60_000);
 
-  it('both nodes write one audit log: the admin reads either node\'s actions on either node', async () => {
+  it("both nodes write one audit log: the admin reads either node's actions on either node", async () => {
     const [boss1, boss2] = [await tokenOf(0, 'boss'), await tokenOf(1, 'boss')];
     expect((await call(0, 'POST', '/api/users', boss1, { username: 'beto', role: 'planner', password: 'contraseña-beto' })).status).toBe(201);
     expect((await call(1, 'POST', '/api/users/beto/password', boss2, { password: 'contraseña-beto-2' })).status).toBe(200);

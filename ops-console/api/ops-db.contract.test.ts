@@ -67,8 +67,18 @@ const backends: { name: string; fresh(): Promise<Fresh> }[] = [
 ];
 
 const ev = (event: AlertEvent['event'], at: number, extra: Partial<AlertEvent> = {}): AlertEvent => ({
-  alertId: 'air_quality.aq-001.1', event, at, rule: 'air_quality', severity: 'warning', deviceId: 'aq-001', kind: 'air', district: 'Centro',
-  title: 'PM2.5 high', code: 'aq.pm25_high', params: { value: 80 }, ...extra,
+  alertId: 'air_quality.aq-001.1',
+  event,
+  at,
+  rule: 'air_quality',
+  severity: 'warning',
+  deviceId: 'aq-001',
+  kind: 'air',
+  district: 'Centro',
+  title: 'PM2.5 high',
+  code: 'aq.pm25_high',
+  params: { value: 80 },
+  ...extra,
 });
 
 describe.each(backends)('ops DB on $name', (backend) => {
@@ -96,7 +106,12 @@ describe.each(backends)('ops DB on $name', (backend) => {
     expect((await repo.list({ district: 'Norte', limit: 10 })).map((a) => a.id)).toEqual(['noise.ns-1.1']);
     expect((await repo.list({ from: t0 + 1500, limit: 10 })).map((a) => a.id)).toEqual(['air_quality.aq-001.1']);
     const reloaded = await createAlertsRepo(await f.reopen());
-    expect(reloaded.active().map((a) => a.id).sort()).toEqual(['air_quality.aq-001.1', 'noise.ns-1.1']);
+    expect(
+      reloaded
+        .active()
+        .map((a) => a.id)
+        .sort(),
+    ).toEqual(['air_quality.aq-001.1', 'noise.ns-1.1']);
     const a = await reloaded.get('air_quality.aq-001.1');
     expect(a?.history.map((h) => h.event)).toEqual(['open', 'update', 'acknowledge']);
     await reloaded.apply(ev('resolve', t0 + 3000, { by: 'op', note: 'ok' }), { from: ['open', 'acknowledged'] });
@@ -140,8 +155,14 @@ describe.each(backends)('ops DB on $name', (backend) => {
     const h1 = await createHotlistRepo(f.db);
     const h2 = await createHotlistRepo(await f.second());
     await h1.upsert([{ plate: 'ABC1234', reason: 'robo', direction: 'entering', activeHours: { from: 6, to: 22 }, expiresAt: 1_900_000_000_000 }], 'inv');
-    await h1.upsert([{ plate: 'ABC1234', reason: 'robo confirmado' }, { plate: 'XYZ9876', reason: 'amparo' }], 'inv');
-    expect((await h2.get('ABC1234'))).toEqual({ plate: 'ABC1234', reason: 'robo confirmado' });
+    await h1.upsert(
+      [
+        { plate: 'ABC1234', reason: 'robo confirmado' },
+        { plate: 'XYZ9876', reason: 'amparo' },
+      ],
+      'inv',
+    );
+    expect(await h2.get('ABC1234')).toEqual({ plate: 'ABC1234', reason: 'robo confirmado' });
     await Promise.all([h1.upsert([{ plate: 'AAA0001', reason: 'a' }], 'inv'), h2.upsert([{ plate: 'BBB0002', reason: 'b' }], 'inv')]);
     expect((await h1.current()).version).toBe(4);
     expect(await h2.remove('NOPE')).toBeNull();
@@ -168,13 +189,34 @@ describe.each(backends)('ops DB on $name', (backend) => {
   it('geofences: put, seed, remove with a version; visits fold idempotently and filter', async () => {
     const f = await backend.fresh();
     const g = await createGeofenceRepo(f.db);
-    const square = { type: 'polygon' as const, coordinates: [[-94.44, 18.14], [-94.43, 18.14], [-94.43, 18.15], [-94.44, 18.15]] as [number, number][] };
+    const square = {
+      type: 'polygon' as const,
+      coordinates: [
+        [-94.44, 18.14],
+        [-94.43, 18.14],
+        [-94.43, 18.15],
+        [-94.44, 18.15],
+      ] as [number, number][],
+    };
     await g.putAll([{ id: 'depot-1', name: 'Depot', kind: 'depot', geometry: square, active: true }], 'system');
     const s = await g.put({ id: 'zone-1', name: 'Zona escolar', kind: 'school', geometry: square, dwellLimitMin: 15, active: false }, 'boss');
     expect(s.version).toBe(2);
     expect(await g.get('zone-1')).toMatchObject({ dwellLimitMin: 15, active: false, geometry: square });
     expect((await g.remove('depot-1'))?.geofences.map((x) => x.id)).toEqual(['zone-1']);
-    const visit = (event: GeofenceEvent['event'], at: number): GeofenceEvent => ({ visitId: 'v1', event, geofenceId: 'zone-1', name: 'Zona escolar', kind: 'school', deviceId: 'truck-1', district: 'Centro', at, enteredAt: 1000, late: false, lat: 18.145, lon: -94.435 });
+    const visit = (event: GeofenceEvent['event'], at: number): GeofenceEvent => ({
+      visitId: 'v1',
+      event,
+      geofenceId: 'zone-1',
+      name: 'Zona escolar',
+      kind: 'school',
+      deviceId: 'truck-1',
+      district: 'Centro',
+      at,
+      enteredAt: 1000,
+      late: false,
+      lat: 18.145,
+      lon: -94.435,
+    });
     for (const e of [visit('enter', 1000), visit('dwell', 61_000), visit('exit', 121_000), visit('exit', 121_000)]) await g.applyEvent(e);
     const v = await g.visits({ limit: 10 });
     expect(v).toHaveLength(1);
@@ -186,7 +228,18 @@ describe.each(backends)('ops DB on $name', (backend) => {
   it('citizen reports: numbered from 1001, duplicates found, status history in order, contacts purged', async () => {
     const f = await backend.fresh();
     const r = createReportsRepo(f.db);
-    const base = { serviceCode: 'missed_collection' as const, description: 'no pasó el camión', lat: 18.14, lon: -94.44, address: 'Calle s1', segmentId: 's1', district: 'Centro', attributes: {}, evidence: null, due: { from: 1000, to: 2000 } };
+    const base = {
+      serviceCode: 'missed_collection' as const,
+      description: 'no pasó el camión',
+      lat: 18.14,
+      lon: -94.44,
+      address: 'Calle s1',
+      segmentId: 's1',
+      district: 'Centro',
+      attributes: {},
+      evidence: null,
+      due: { from: 1000, to: 2000 },
+    };
     const a = await r.create({ ...base, requestedAt: 5000, contact: { email: 'vecina@example.mx', phone: null, firstName: 'Ana', lastName: null } });
     const b = await r.create({ ...base, requestedAt: 6000, contact: null });
     expect(a).toMatchObject({ id: '1001', duplicateOf: null });
@@ -251,15 +304,20 @@ describe.runIf(pgOk)('ops DB on postgres: start-up', () => {
     const nodes = await Promise.all([openPgOpsDb(url), openPgOpsDb(url), openPgOpsDb(url)]);
     for (const n of nodes) keep(n);
     // and each runs a repository's own schema statements (reports) at the same moment
-    await Promise.all(nodes.map(async (n) => {
-      for (const s of statements(REPORTS_SCHEMA)) await n.run(s);
-    }));
+    await Promise.all(
+      nodes.map(async (n) => {
+        for (const s of statements(REPORTS_SCHEMA)) await n.run(s);
+      }),
+    );
     // 10 tables of ops-db.ts + 3 of the citizen reports
     expect(await nodes[2]!.all(`SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'public'`)).toEqual([{ n: 13 }]);
   }, 60_000);
 
   it('a database that is not there: E_OPSDB_OPEN naming the URL without its password; connections the server kills are replaced', async () => {
-    await expect(openPgOpsDb(`postgres://postgres:secret@127.0.0.1:${server!.port}/no_such_db`)).rejects.toMatchObject({ code: 'E_OPSDB_OPEN', message: expect.stringMatching(/postgres:\*\*\*@127.0.0.1:\d+\/no_such_db \(OPS_DB_URL\): database "no_such_db" does not exist/) });
+    await expect(openPgOpsDb(`postgres://postgres:secret@127.0.0.1:${server!.port}/no_such_db`)).rejects.toMatchObject({
+      code: 'E_OPSDB_OPEN',
+      message: expect.stringMatching(/postgres:\*\*\*@127.0.0.1:\d+\/no_such_db \(OPS_DB_URL\): database "no_such_db" does not exist/),
+    });
     const url = await server!.createDatabase(`ops_contract_${++dbs}`);
     const db = await openPgOpsDb(url);
     await server!.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, [`ops_contract_${dbs}`]);

@@ -40,7 +40,17 @@ describe('API shutdown while alert events arrive', () => {
     const stream = (async () => {
       while (streaming) {
         const i = n++;
-        const ev: AlertEvent = { alertId: `noise:noise-01:${i % 50}`, event: i < 50 ? 'open' : 'update', at: Date.now(), rule: 'noise', severity: 'warning', deviceId: 'noise-01', kind: 'noise', district: 'Centro', title: `Ruido ${i}` };
+        const ev: AlertEvent = {
+          alertId: `noise:noise-01:${i % 50}`,
+          event: i < 50 ? 'open' : 'update',
+          at: Date.now(),
+          rule: 'noise',
+          severity: 'warning',
+          deviceId: 'noise-01',
+          kind: 'noise',
+          district: 'Centro',
+          title: `Ruido ${i}`,
+        };
         ingest!.publish(svcTopics.alert(ev.alertId), JSON.stringify(ev), { qos: 0 });
         if (i % 5 === 4) await new Promise((res) => setTimeout(res, 10));
       }
@@ -48,10 +58,7 @@ describe('API shutdown while alert events arrive', () => {
     // the API is storing them
     await waitFor(async () => (await api.app.alerts.list({ limit: 100 })).length >= 10, 10_000, 20, 'alerts stored');
     const t0 = Date.now();
-    const stopped = await Promise.race([
-      api.stop().then(() => true),
-      new Promise<boolean>((res) => setTimeout(() => res(false), 15_000)),
-    ]);
+    const stopped = await Promise.race([api.stop().then(() => true), new Promise<boolean>((res) => setTimeout(() => res(false), 15_000))]);
     console.log(`stop() took ${Date.now() - t0} ms after ${n} events`);
     // keep publishing a little after the stop, then stop the stream
     await new Promise((res) => setTimeout(res, 200));

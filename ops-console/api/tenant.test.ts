@@ -36,11 +36,26 @@ interface City {
 async function city(tenant: string, extraDevice: string, peers: { tenant: string; url: string }[], token = TOKEN): Promise<City> {
   const dir = tempDir(`tenants-api-${tenant}-`);
   // the same test registry in both cities (same ids), plus one station only this city has
-  const registry = new RegistryView(writeTestRegistry(dir, [{ id: extraDevice, kind: 'air', model: 'sim-aq', district: `Centro ${tenant}`, status: 'active', location: { lat: 18.15, lon: -94.43 }, intervals: { dataS: 60, statusS: 300 } }]));
+  const registry = new RegistryView(
+    writeTestRegistry(dir, [
+      { id: extraDevice, kind: 'air', model: 'sim-aq', district: `Centro ${tenant}`, status: 'active', location: { lat: 18.15, lon: -94.43 }, intervals: { dataS: 60, statusS: 300 } },
+    ]),
+  );
   const store = await openDuckDbStore({ file: ':memory:' });
   await store.init();
   const cfg = loadConfig({}, { DATA_DIR: dir, TENANTS: 'coatzacoalcos,minatitlan', TENANT: tenant });
-  const api = await startApi({ cfg, store, registry, city: testCity(), opsDbFile: ':memory:', users: USERS, jwtSecret: `jwt-secret-of-${tenant}`, port: 0, host: '127.0.0.1', state: { peers, token } });
+  const api = await startApi({
+    cfg,
+    store,
+    registry,
+    city: testCity(),
+    opsDbFile: ':memory:',
+    users: USERS,
+    jwtSecret: `jwt-secret-of-${tenant}`,
+    port: 0,
+    host: '127.0.0.1',
+    state: { peers, token },
+  });
   const url = `http://127.0.0.1:${api.port}`;
   const get = (path: string, tok?: string, headers: Record<string, string> = {}) => fetch(`${url}${path}`, { headers: { ...(tok ? { authorization: `Bearer ${tok}` } : {}), ...headers } });
   return {
@@ -60,7 +75,16 @@ async function city(tenant: string, extraDevice: string, peers: { tenant: string
 }
 
 const alert = (deviceId: string, severity: AlertEvent['severity'], n: number): AlertEvent => ({
-  alertId: `air_quality:${deviceId}:${n}`, event: 'open', at: Date.now() - 60_000, rule: 'air_quality', severity, deviceId, kind: 'air', district: 'Centro', title: `PM2.5 ${deviceId}`, detail: { pm25: 80 },
+  alertId: `air_quality:${deviceId}:${n}`,
+  event: 'open',
+  at: Date.now() - 60_000,
+  rule: 'air_quality',
+  severity,
+  deviceId,
+  kind: 'air',
+  district: 'Centro',
+  title: `PM2.5 ${deviceId}`,
+  detail: { pm25: 80 },
 });
 
 let A: City;
@@ -130,7 +154,18 @@ describe('tenants: the state level', () => {
 
   it('may use no other route of the city (403), and its own only with a login', async () => {
     const st = await A.token('estatal');
-    for (const path of ['/api/devices', '/api/alerts', '/api/dead-letters', '/api/history/air-index?from=0&to=3600000', '/api/plates/search?plate=ABC123', '/api/audit', '/api/users', '/api/reports', '/api/geofences', '/api/hotlist']) {
+    for (const path of [
+      '/api/devices',
+      '/api/alerts',
+      '/api/dead-letters',
+      '/api/history/air-index?from=0&to=3600000',
+      '/api/plates/search?plate=ABC123',
+      '/api/audit',
+      '/api/users',
+      '/api/reports',
+      '/api/geofences',
+      '/api/hotlist',
+    ]) {
       const r = await A.get(path, st);
       expect([403, 404], `${path} → ${r.status}`).toContain(r.status);
       expect(r.status === 404 ? path : 'ok', `${path} should exist`).toBe('ok');

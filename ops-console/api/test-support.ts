@@ -26,7 +26,13 @@ export function testCity(): City {
   const lat = 18.14;
   const street = (id: string, lon0: number, lon1: number) => ({
     type: 'Feature' as const,
-    geometry: { type: 'LineString' as const, coordinates: [[lon0, lat], [lon1, lat]] as [number, number][] },
+    geometry: {
+      type: 'LineString' as const,
+      coordinates: [
+        [lon0, lat],
+        [lon1, lat],
+      ] as [number, number][],
+    },
     properties: { segmentId: id, name: `Calle ${id}`, class: 'residential' as const, district: 'Centro' },
   });
   return {

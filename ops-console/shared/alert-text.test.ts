@@ -21,13 +21,44 @@ describe('alert text', () => {
 
   it('fills every placeholder for a full set of params (no braces, no missing marks)', () => {
     const sample: Record<string, string | number> = {
-      category: 'muy_mala', risk: 'Muy alto', pollutant: 'pm25', value: 85, unit: 'µg/m³', table: '2023',
-      laeq: 72.44, limitDb: 55, period: 'night', zone: 'residential', minutes: 12,
-      silentS: 16, expectedS: 5, mode: 'moving', skewS: 600, count: 3, reason: 'bad_password',
-      stream: 'air', pct: 9.5, plate: 'ABC-1234', region: 'VER', direction: 'entering', road: 'Carretera 180', maxSpeedKmh: 92, limitKmh: 60,
-      routeId: 'route-03', distanceM: 420, seconds: 4, impliedKmh: 378, coveragePct: 40, expectedPct: 75,
-      failures: 1706, sources: 3, user: 'truck-01',
-      geofenceId: 'mercado-morelos', name: 'Mercado Morelos', kind: 'market', limitMin: 90,
+      category: 'muy_mala',
+      risk: 'Muy alto',
+      pollutant: 'pm25',
+      value: 85,
+      unit: 'µg/m³',
+      table: '2023',
+      laeq: 72.44,
+      limitDb: 55,
+      period: 'night',
+      zone: 'residential',
+      minutes: 12,
+      silentS: 16,
+      expectedS: 5,
+      mode: 'moving',
+      skewS: 600,
+      count: 3,
+      reason: 'bad_password',
+      stream: 'air',
+      pct: 9.5,
+      plate: 'ABC-1234',
+      region: 'VER',
+      direction: 'entering',
+      road: 'Carretera 180',
+      maxSpeedKmh: 92,
+      limitKmh: 60,
+      routeId: 'route-03',
+      distanceM: 420,
+      seconds: 4,
+      impliedKmh: 378,
+      coveragePct: 40,
+      expectedPct: 75,
+      failures: 1706,
+      sources: 3,
+      user: 'truck-01',
+      geofenceId: 'mercado-morelos',
+      name: 'Mercado Morelos',
+      kind: 'market',
+      limitMin: 90,
     };
     for (const code of ALERT_CODE_LIST) {
       const params = Object.fromEntries(ALERT_CODES[code].map((k) => [k, sample[k]!]));
@@ -75,7 +106,11 @@ describe('alert text', () => {
   });
 
   it('phrases geofence alerts with the zone kind in words and the durations', () => {
-    expect(alertText('es', { rule: 'geofence_dwell', code: 'geofence_dwell', params: { geofenceId: 'mercado', name: 'Mercado Morelos', kind: 'market', minutes: 95, limitMin: 90 } })).toBe('Lleva 1 h 35 min en el mercado «Mercado Morelos» (mercado); el límite es 1 h 30 min');
-    expect(alertText('en', { rule: 'geofence_restricted', code: 'geofence_restricted', params: { geofenceId: 'zr-1', name: 'Centro histórico' } })).toBe('Entered the restricted zone “Centro histórico” (zr-1)');
+    expect(alertText('es', { rule: 'geofence_dwell', code: 'geofence_dwell', params: { geofenceId: 'mercado', name: 'Mercado Morelos', kind: 'market', minutes: 95, limitMin: 90 } })).toBe(
+      'Lleva 1 h 35 min en el mercado «Mercado Morelos» (mercado); el límite es 1 h 30 min',
+    );
+    expect(alertText('en', { rule: 'geofence_restricted', code: 'geofence_restricted', params: { geofenceId: 'zr-1', name: 'Centro histórico' } })).toBe(
+      'Entered the restricted zone “Centro histórico” (zr-1)',
+    );
   });
 });

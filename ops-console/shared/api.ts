@@ -10,8 +10,7 @@ import type { DeviceConfig } from '../../registry/device-config';
 import { ROLES } from './live';
 
 /** A string enum (typed as the union of its values), `{ type: 'string', enum }` in the OpenAPI document. */
-export const OneOf = <const T extends readonly string[]>(values: T, opts: Record<string, unknown> = {}) =>
-  Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...opts });
+export const OneOf = <const T extends readonly string[]>(values: T, opts: Record<string, unknown> = {}) => Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...opts });
 
 // ── GET /api/config ───────────────────────────────────────────────────────────────────────
 export const ConsoleConfig = Type.Object({ city: Type.String(), timezone: Type.String(), mapStyleUrl: Type.Optional(Type.String()) });
@@ -78,7 +77,10 @@ const DeviceFields = {
   dataS: Type.Optional(Type.Integer({ 'x-unit': 's', description: 'reporting interval' })),
   statusS: Type.Optional(Type.Integer({ 'x-unit': 's', description: 'status interval' })),
 };
-export const DeviceAddBody = Type.Object({ id: Type.String({ minLength: 1, maxLength: 40 }), kind: OneOf(DEVICE_KINDS), ...DeviceFields }, { additionalProperties: false, description: 'as `npm run devices -- add` takes it' });
+export const DeviceAddBody = Type.Object(
+  { id: Type.String({ minLength: 1, maxLength: 40 }), kind: OneOf(DEVICE_KINDS), ...DeviceFields },
+  { additionalProperties: false, description: 'as `npm run devices -- add` takes it' },
+);
 export type DeviceAddBody = Static<typeof DeviceAddBody>;
 export const DeviceEditBody = Type.Object(DeviceFields, { additionalProperties: false });
 export type DeviceEditBody = Static<typeof DeviceEditBody>;

@@ -215,8 +215,16 @@ const totalsColumns = <R extends { truckDays: number; trips: number; distanceKm:
 ];
 /** The totals of a report (its summary line). */
 export const TOTAL_COLUMNS: Column<FleetTotals>[] = totalsColumns<FleetTotals>();
-export const ROUTE_COLUMNS: Column<RouteSummary>[] = [col('routeId', 'Ruta', 'Route', 'text', (r) => r.routeId), col('district', 'Colonia', 'District', 'text', (r) => r.district), ...totalsColumns<RouteSummary>()];
-export const DISTRICT_COLUMNS: Column<DistrictSummary>[] = [col('district', 'Colonia', 'District', 'text', (r) => r.district), col('routes', 'Rutas', 'Routes', 'int', (r) => r.routes), ...totalsColumns<DistrictSummary>()];
+export const ROUTE_COLUMNS: Column<RouteSummary>[] = [
+  col('routeId', 'Ruta', 'Route', 'text', (r) => r.routeId),
+  col('district', 'Colonia', 'District', 'text', (r) => r.district),
+  ...totalsColumns<RouteSummary>(),
+];
+export const DISTRICT_COLUMNS: Column<DistrictSummary>[] = [
+  col('district', 'Colonia', 'District', 'text', (r) => r.district),
+  col('routes', 'Rutas', 'Routes', 'int', (r) => r.routes),
+  ...totalsColumns<DistrictSummary>(),
+];
 
 /** The tables of a report, in the order exports list them (CSV: one, by `key`; XLSX: a sheet each). */
 export const FLEET_TABLES = [
@@ -231,8 +239,28 @@ export type FleetTableKey = (typeof FLEET_TABLE_KEYS)[number];
 
 /** Texts of the exported documents (titles, totals), ES and EN. */
 export const FLEET_DOC_TEXT = {
-  es: { title: 'Reporte de flota', period: 'Periodo', generated: 'Generado', trucks: 'Camiones', totals: 'Totales', rules: 'Reglas', rulesText: 'parada = velocidad < {stopSpeedKmh} km/h durante ≥ {minStopS} s; viaje ≥ {minTripM} m; base = a ≤ {depotRadiusM} m de una base', more: '… y {n} filas más (ver XLSX o CSV)', none: 'Sin datos' },
-  en: { title: 'Fleet report', period: 'Period', generated: 'Generated', trucks: 'Trucks', totals: 'Totals', rules: 'Rules', rulesText: 'stop = speed < {stopSpeedKmh} km/h for ≥ {minStopS} s; trip ≥ {minTripM} m; depot = within {depotRadiusM} m of a depot', more: '… and {n} more rows (see XLSX or CSV)', none: 'No data' },
+  es: {
+    title: 'Reporte de flota',
+    period: 'Periodo',
+    generated: 'Generado',
+    trucks: 'Camiones',
+    totals: 'Totales',
+    rules: 'Reglas',
+    rulesText: 'parada = velocidad < {stopSpeedKmh} km/h durante ≥ {minStopS} s; viaje ≥ {minTripM} m; base = a ≤ {depotRadiusM} m de una base',
+    more: '… y {n} filas más (ver XLSX o CSV)',
+    none: 'Sin datos',
+  },
+  en: {
+    title: 'Fleet report',
+    period: 'Period',
+    generated: 'Generated',
+    trucks: 'Trucks',
+    totals: 'Totals',
+    rules: 'Rules',
+    rulesText: 'stop = speed < {stopSpeedKmh} km/h for ≥ {minStopS} s; trip ≥ {minTripM} m; depot = within {depotRadiusM} m of a depot',
+    more: '… and {n} more rows (see XLSX or CSV)',
+    none: 'No data',
+  },
 } as const;
 export const fillText = (s: string, vars: Record<string, string | number>): string => s.replace(/\{(\w+)\}/g, (m, k: string) => (k in vars ? String(vars[k]) : m));
 
@@ -247,7 +275,8 @@ const DT = new Map<string, Intl.DateTimeFormat>();
 export function fmtDateTime(ts: number, timeZone: string, withTime = true): string {
   const key = `${timeZone}|${withTime}`;
   let f = DT.get(key);
-  if (!f) DT.set(key, (f = new Intl.DateTimeFormat('es-MX', { timeZone, day: '2-digit', month: '2-digit', year: 'numeric', ...(withTime ? { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' } : {}) })));
+  if (!f)
+    DT.set(key, (f = new Intl.DateTimeFormat('es-MX', { timeZone, day: '2-digit', month: '2-digit', year: 'numeric', ...(withTime ? { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' } : {}) })));
   return f.format(new Date(ts)).replace(',', '');
 }
 /** 'YYYY-MM-DD' → 'dd/mm/aaaa'. */

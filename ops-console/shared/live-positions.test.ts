@@ -11,12 +11,18 @@ describe('columnar position frames', () => {
       late: i % 5 === 0,
       lastSeen: AT - 10,
     }));
-    const bytes = encodePositions(AT, entries, [[0, 'truck-00000'], [3, 'truck-00001']]);
+    const bytes = encodePositions(AT, entries, [
+      [0, 'truck-00000'],
+      [3, 'truck-00001'],
+    ]);
     expect(bytes.byteLength).toBeLessThan(POSITIONS_HEADER_BYTES + 1000 * 28 + 100);
     const f = decodePositions(bytes.slice().buffer);
     expect(f.n).toBe(1000);
     expect(f.at).toBe(AT);
-    expect(f.names).toEqual([[0, 'truck-00000'], [3, 'truck-00001']]);
+    expect(f.names).toEqual([
+      [0, 'truck-00000'],
+      [3, 'truck-00001'],
+    ]);
     for (const i of [0, 1, 999]) {
       const fix = fixAt(f, i);
       const e = entries[i]!.fix;

@@ -28,9 +28,7 @@ export const Alert = Type.Object(
     assignee: Type.Optional(Type.String()),
     escalated: Type.Optional(Type.Boolean()),
     /** every event of the alert, oldest first: open, update, acknowledge, assign (to whom), comment, escalate, resolve, auto_resolve */
-    history: Type.Array(
-      Type.Object({ event: Type.String(), at: Type.Integer(), by: Type.Optional(Type.String()), note: Type.Optional(Type.String()), assignee: Type.Optional(Type.String()) }),
-    ),
+    history: Type.Array(Type.Object({ event: Type.String(), at: Type.Integer(), by: Type.Optional(Type.String()), note: Type.Optional(Type.String()), assignee: Type.Optional(Type.String()) })),
   },
   { $id: 'Alert' },
 );

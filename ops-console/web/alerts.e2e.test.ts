@@ -42,7 +42,7 @@ describe.skipIf(!hasWeb || !hasChromium())('alert workflow in the browser (real 
     }
     return tokens.get(username)!;
   };
-  const apiGet = async <T,>(url: string, user = 'op'): Promise<T> => {
+  const apiGet = async <T>(url: string, user = 'op'): Promise<T> => {
     const r = await fetch(`${base}${url.replace(/^\//, '')}`, { headers: { authorization: `Bearer ${await token(user)}` } });
     expect(r.status, url).toBe(200);
     return (await r.json()) as T;
@@ -51,14 +51,31 @@ describe.skipIf(!hasWeb || !hasChromium())('alert workflow in the browser (real 
 
   const now = Date.now();
   const ev = (alertId: string, o: Partial<AlertEvent>): AlertEvent => ({
-    alertId, event: 'open', at: now - 10 * 60_000, rule: 'noise', severity: 'warning', deviceId: 'noise-01', kind: 'noise', district: 'Centro', title: 'ENGLISH FALLBACK TITLE', ...o,
+    alertId,
+    event: 'open',
+    at: now - 10 * 60_000,
+    rule: 'noise',
+    severity: 'warning',
+    deviceId: 'noise-01',
+    kind: 'noise',
+    district: 'Centro',
+    title: 'ENGLISH FALLBACK TITLE',
+    ...o,
   });
   const NOISE = ev('noise.noise-01.e2e', { code: 'noise', params: { laeq: 72.4, limitDb: 50, period: 'night', zone: 'residential', minutes: 12 } });
   const BATTERY = ev('battery_low.air-01.e2e', { rule: 'battery_low', deviceId: 'air-01', kind: 'air', at: now - 8 * 60_000, code: 'battery_low', params: { pct: 8.5 } });
   const IDLE = ev('truck_idle.truck-02.e2e', { rule: 'truck_idle', deviceId: 'truck-02', kind: 'truck', district: 'Puerto', at: now - 4 * 60_000, code: 'truck_idle', params: { minutes: 14 } });
   const HOTLIST = ev('hotlist.cam-01.XYZ9876.e2e', {
-    rule: 'hotlist', deviceId: 'cam-01', kind: 'camera', district: 'Entrada Sur', severity: 'critical', at: now - 2 * 60_000, title: `Hotlisted plate ${PLATE} (VER) entering`,
-    code: 'hotlist', params: { plate: PLATE, region: 'VER', direction: 'entering', road: 'Carretera Costera del Golfo', reason: 'robo de vehículo' }, detail: { plate: PLATE, region: 'VER' },
+    rule: 'hotlist',
+    deviceId: 'cam-01',
+    kind: 'camera',
+    district: 'Entrada Sur',
+    severity: 'critical',
+    at: now - 2 * 60_000,
+    title: `Hotlisted plate ${PLATE} (VER) entering`,
+    code: 'hotlist',
+    params: { plate: PLATE, region: 'VER', direction: 'entering', road: 'Carretera Costera del Golfo', reason: 'robo de vehículo' },
+    detail: { plate: PLATE, region: 'VER' },
   });
   const publish = async (c: MqttClient, e: AlertEvent) => c.publishAsync(svcTopics.alert(e.alertId), JSON.stringify(e), { qos: 1 });
 
@@ -122,7 +139,15 @@ describe.skipIf(!hasWeb || !hasChromium())('alert workflow in the browser (real 
 
   it("the device panel says why a device is not reporting normally (ingest's issue on its live state)", async () => {
     const ts = Date.now();
-    const st = { deviceId: 'noise-01', kind: 'noise', district: 'Centro', latest: {}, online: true, lastSeen: ts, issue: { code: 'credentials_refused', reason: 'bad_password', since: ts - 60_000, lastAt: ts } };
+    const st = {
+      deviceId: 'noise-01',
+      kind: 'noise',
+      district: 'Centro',
+      latest: {},
+      online: true,
+      lastSeen: ts,
+      issue: { code: 'credentials_refused', reason: 'bad_password', since: ts - 60_000, lastAt: ts },
+    };
     await ingest.publishAsync(svcTopics.state('noise', 'noise-01'), JSON.stringify(st), { qos: 1 });
     await panelItem(op, 'noise').locator('.alert-main').click();
     const issue = op.locator('.device-panel[data-device-id="noise-01"] [data-testid="device-issue"]');
@@ -158,20 +183,34 @@ describe.skipIf(!hasWeb || !hasChromium())('alert workflow in the browser (real 
 
   /** click the map at `pt` until the alert popup there is open; another alert's popup left open (by an earlier step) is closed first */
   async function openPopupWith(popup: ReturnType<Page['locator']>, pt: { x: number; y: number }, title: string) {
-    await expect.poll(async () => {
-      if (await popup.count()) {
-        const now = await popup.locator('.popup-title').textContent();
-        if (now === title) return now;
-        await popup.locator('.maplibregl-popup-close-button').click();
-      }
-      await op.mouse.click(pt.x, pt.y);
-      return (await popup.count()) ? popup.locator('.popup-title').textContent() : null;
-    }, { timeout: 20_000, interval: 700 }).toBe(title);
+    await expect
+      .poll(
+        async () => {
+          if (await popup.count()) {
+            const now = await popup.locator('.popup-title').textContent();
+            if (now === title) return now;
+            await popup.locator('.maplibregl-popup-close-button').click();
+          }
+          await op.mouse.click(pt.x, pt.y);
+          return (await popup.count()) ? popup.locator('.popup-title').textContent() : null;
+        },
+        { timeout: 20_000, interval: 700 },
+      )
+      .toBe(title);
   }
 
   it('resolve with a note from the map popup', async () => {
     const pt = await op.evaluate(() => {
-      const { controller } = (window as unknown as { __cityops: { controller: { devicePosition(id: string): [number, number] | null; map: { jumpTo(o: unknown): void; project(p: [number, number]): { x: number; y: number }; getCanvas(): HTMLCanvasElement } } } }).__cityops;
+      const { controller } = (
+        window as unknown as {
+          __cityops: {
+            controller: {
+              devicePosition(id: string): [number, number] | null;
+              map: { jumpTo(o: unknown): void; project(p: [number, number]): { x: number; y: number }; getCanvas(): HTMLCanvasElement };
+            };
+          };
+        }
+      ).__cityops;
       const pos = controller.devicePosition('air-01')!;
       controller.map.jumpTo({ center: pos, zoom: 15 });
       const p = controller.map.project(pos);
@@ -236,7 +275,9 @@ describe.skipIf(!hasWeb || !hasChromium())('alert workflow in the browser (real 
   });
 
   it('from the table: assign to a console user, comment; escalation and the full history are shown', async () => {
-    await nodered.publishAsync(svcTopics.alert(IDLE.alertId), JSON.stringify({ ...IDLE, event: 'escalate', at: Date.now(), by: 'nodered', note: 'critical alert not acknowledged within 5 min' }), { qos: 1 });
+    await nodered.publishAsync(svcTopics.alert(IDLE.alertId), JSON.stringify({ ...IDLE, event: 'escalate', at: Date.now(), by: 'nodered', note: 'critical alert not acknowledged within 5 min' }), {
+      qos: 1,
+    });
     const table = op.locator('[data-testid="alarm-table"]');
     const row = table.locator(`tr.alarm-row[data-alert-id="${IDLE.alertId}"]`);
     await expect.poll(() => row.locator('.badge-escalated').count(), { timeout: 10_000 }).toBe(1);
@@ -272,7 +313,8 @@ describe.skipIf(!hasWeb || !hasChromium())('alert workflow in the browser (real 
 
   it('bulk acknowledge and bulk resolve (with a note) a rule group', async () => {
     const ids = ['a', 'b', 'c'].map((x) => `stuck_sensor.air-01.${x}`);
-    for (const [i, id] of ids.entries()) await publish(ingest, ev(id, { rule: 'stuck_sensor', deviceId: 'air-01', kind: 'air', at: Date.now() - 1000 + i, code: 'stuck_sensor', params: { minutes: 30 + i, stream: 'air' } }));
+    for (const [i, id] of ids.entries())
+      await publish(ingest, ev(id, { rule: 'stuck_sensor', deviceId: 'air-01', kind: 'air', at: Date.now() - 1000 + i, code: 'stuck_sensor', params: { minutes: 30 + i, stream: 'air' } }));
     const table = op.locator('[data-testid="alarm-table"]');
     await table.locator('[data-testid="filter-rule"]').selectOption('stuck_sensor');
     await expect.poll(() => table.locator('tr.alarm-row').count(), { timeout: 10_000 }).toBe(3);
@@ -312,7 +354,16 @@ describe.skipIf(!hasWeb || !hasChromium())('alert workflow in the browser (real 
 
     // the map popup of air-01's alert: acknowledge
     const pt = await op.evaluate(() => {
-      const { controller } = (window as unknown as { __cityops: { controller: { devicePosition(id: string): [number, number] | null; map: { jumpTo(o: unknown): void; project(p: [number, number]): { x: number; y: number }; getCanvas(): HTMLCanvasElement } } } }).__cityops;
+      const { controller } = (
+        window as unknown as {
+          __cityops: {
+            controller: {
+              devicePosition(id: string): [number, number] | null;
+              map: { jumpTo(o: unknown): void; project(p: [number, number]): { x: number; y: number }; getCanvas(): HTMLCanvasElement };
+            };
+          };
+        }
+      ).__cityops;
       const pos = controller.devicePosition('air-01')!;
       controller.map.jumpTo({ center: pos, zoom: 15 });
       const p = controller.map.project(pos);

@@ -160,7 +160,8 @@ describe.skipIf(!hasWeb || !hasChromium())('web console end to end (real stack, 
     // rendered, not just in the source
     const rendered = () =>
       operator.evaluate(() => {
-        const c = (window as unknown as { __cityops: { controller: { fleetLayer: { stats: { draws: number } }; fleet: { size: number }; map: { queryRenderedFeatures(o: unknown): unknown[] } } } }).__cityops.controller;
+        const c = (window as unknown as { __cityops: { controller: { fleetLayer: { stats: { draws: number } }; fleet: { size: number }; map: { queryRenderedFeatures(o: unknown): unknown[] } } } })
+          .__cityops.controller;
         return c.fleetLayer.stats.draws > 0 ? c.fleet.size + c.map.queryRenderedFeatures({ layers: ['air', 'noise'] }).length : 0;
       });
     await expect.poll(rendered, { timeout: 15_000 }).toBeGreaterThanOrEqual(3);
@@ -175,7 +176,15 @@ describe.skipIf(!hasWeb || !hasChromium())('web console end to end (real stack, 
   });
 
   it('picking on the fleet layer: hovering a truck shows the pointer, clicking it opens its device panel', async () => {
-    type C = { controller: { fleet: { position(id: string): [number, number] | null }; hovered: string | null; selected: string | null; fleetLayer: { stats: { draws: number } }; map: { project(p: [number, number]): { x: number; y: number }; getCanvas(): HTMLCanvasElement; getContainer(): HTMLElement; jumpTo(o: unknown): void } } };
+    type C = {
+      controller: {
+        fleet: { position(id: string): [number, number] | null };
+        hovered: string | null;
+        selected: string | null;
+        fleetLayer: { stats: { draws: number } };
+        map: { project(p: [number, number]): { x: number; y: number }; getCanvas(): HTMLCanvasElement; getContainer(): HTMLElement; jumpTo(o: unknown): void };
+      };
+    };
     await operator.evaluate(() => {
       const { controller } = (window as unknown as { __cityops: C }).__cityops;
       controller.map.jumpTo({ center: controller.fleet.position('truck-01')!, zoom: 15 });
@@ -188,14 +197,19 @@ describe.skipIf(!hasWeb || !hasChromium())('web console end to end (real stack, 
         const r = controller.map.getContainer().getBoundingClientRect();
         return { x: r.left + p.x, y: r.top + p.y };
       });
-    await expect.poll(async () => {
-      const p = await at();
-      await operator.mouse.move(p.x, p.y);
-      return operator.evaluate(() => {
-        const { controller } = (window as unknown as { __cityops: C }).__cityops;
-        return [controller.hovered, controller.map.getCanvas().style.cursor];
-      });
-    }, { timeout: 10_000 }).toEqual(['truck-01', 'pointer']);
+    await expect
+      .poll(
+        async () => {
+          const p = await at();
+          await operator.mouse.move(p.x, p.y);
+          return operator.evaluate(() => {
+            const { controller } = (window as unknown as { __cityops: C }).__cityops;
+            return [controller.hovered, controller.map.getCanvas().style.cursor];
+          });
+        },
+        { timeout: 10_000 },
+      )
+      .toEqual(['truck-01', 'pointer']);
     await operator.screenshot({ path: path.join(ARTIFACTS, 'e2e-fleet-hover.png') });
     const p = await at();
     await operator.mouse.click(p.x, p.y);
@@ -213,7 +227,17 @@ describe.skipIf(!hasWeb || !hasChromium())('web console end to end (real stack, 
 
   it('a new critical alert flashes a banner; the operator acknowledges it from the panel', async () => {
     const id = `e2e-air-${Date.now()}`;
-    const ev: AlertEvent = { alertId: id, event: 'open', at: Date.now(), rule: 'air_quality', severity: 'critical', deviceId: 'air-01', kind: 'air', district: 'Centro', title: 'Calidad del aire muy mala (PM2.5)' };
+    const ev: AlertEvent = {
+      alertId: id,
+      event: 'open',
+      at: Date.now(),
+      rule: 'air_quality',
+      severity: 'critical',
+      deviceId: 'air-01',
+      kind: 'air',
+      district: 'Centro',
+      title: 'Calidad del aire muy mala (PM2.5)',
+    };
     await admin.publishAsync(svcTopics.alert(id), JSON.stringify(ev), { qos: 1 });
     const banner = operator.locator(`.critical-banner[data-alert-id="${id}"]`);
     await banner.waitFor({ timeout: 15_000 });
@@ -243,7 +267,11 @@ describe.skipIf(!hasWeb || !hasChromium())('web console end to end (real stack, 
     const sources = () =>
       operator.evaluate(async () => {
         const m = (window as unknown as { __cityops: { controller: { map: { getSource(id: string): { getData(): Promise<{ features: unknown[] }> } } } } }).__cityops.controller.map;
-        return [(await m.getSource('replay-vehicles').getData()).features.length, (await m.getSource('replay-tracks').getData()).features.length, (await m.getSource('replay-marks').getData()).features.length];
+        return [
+          (await m.getSource('replay-vehicles').getData()).features.length,
+          (await m.getSource('replay-tracks').getData()).features.length,
+          (await m.getSource('replay-marks').getData()).features.length,
+        ];
       });
     await expect.poll(sources, { timeout: 15_000, message: 'vehicles, tracks, marks in the replay sources' }).toEqual([1, 1, expect.any(Number)]);
     expect((await sources())[2]).toBeGreaterThan(0); // stops / pickups marked

@@ -58,7 +58,9 @@ interface C {
 
 describe.skipIf(!hasWeb || !hasChromium())('the live map at fleet scale (real LiveHub stream, headless Chromium)', () => {
   const stops: Stop[] = [];
-  const extra = [{ id: 'bulk-01234', kind: 'truck' as const, model: 'e2e', district: 'Centro', status: 'active' as const, truck: { depotId: 'depot-1', routeId: 'route-01' }, intervals: { dataS: 1, statusS: 60 } }];
+  const extra = [
+    { id: 'bulk-01234', kind: 'truck' as const, model: 'e2e', district: 'Centro', status: 'active' as const, truck: { depotId: 'depot-1', routeId: 'route-01' }, intervals: { dataS: 1, statusS: 60 } },
+  ];
   let base = '';
   let browser: Browser;
   let store: TelemetryStore;
@@ -137,7 +139,7 @@ describe.skipIf(!hasWeb || !hasChromium())('the live map at fleet scale (real Li
     for (const stop of stops.reverse()) await stop();
   });
 
-  const ev = <T,>(f: (c: C['controller']) => T): Promise<T> => page.evaluate(`(${f.toString()})(window.__cityops.controller)`) as Promise<T>;
+  const ev = <T>(f: (c: C['controller']) => T): Promise<T> => page.evaluate(`(${f.toString()})(window.__cityops.controller)`) as Promise<T>;
   const jump = async (center: [number, number], zoom: number) => {
     await page.evaluate(
       ([center, zoom]) =>
@@ -167,16 +169,14 @@ describe.skipIf(!hasWeb || !hasChromium())('the live map at fleet scale (real Li
   });
 
   it('trails only from arrow zoom on, for at most TRAIL_CAP trucks in view; labels only when few trucks are in view', async () => {
-    expect((await ev((c) => c.map.getLayer('trails')!.minzoom))).toBe(TRUCK_ARROW_MINZOOM);
+    expect(await ev((c) => c.map.getLayer('trails')!.minzoom)).toBe(TRUCK_ARROW_MINZOOM);
     const centre = clusterCentre;
     // the cluster at zoom 16: more than LABEL_CAP trucks in view → no labels
     await jump(centre, 16);
     expect((await ev((c) => c.trucksInView(1000))).length).toBeGreaterThan(LABEL_CAP);
     expect(await ev((c) => c.labelCount)).toBe(0);
     // trails drawn for the trucks in view, capped
-    await expect
-      .poll(() => ev((c) => new Set(c.map.queryRenderedFeatures({ layers: ['trails'] }).map((f) => f.properties.id)).size), { timeout: 15_000 })
-      .toBeGreaterThan(0);
+    await expect.poll(() => ev((c) => new Set(c.map.queryRenderedFeatures({ layers: ['trails'] }).map((f) => f.properties.id)).size), { timeout: 15_000 }).toBeGreaterThan(0);
     const trails = await ev((c) => new Set(c.map.queryRenderedFeatures({ layers: ['trails'] }).map((f) => f.properties.id)).size);
     expect(trails).toBeLessThanOrEqual(TRAIL_CAP);
     // zoomed right in on the cluster: a few trucks, each labelled

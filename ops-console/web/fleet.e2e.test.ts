@@ -40,7 +40,7 @@ describe.skipIf(!hasWeb || !hasChromium())('fleet reports end to end (planner, h
   // yesterday, local
   const yesterday = localDays(Date.now() - 86_400_000, Date.now() - 86_400_000 + 1, TZ)[0]!;
   const t0 = yesterday.dayStart + 6 * 3_600_000;
-  const api = async <T,>(p: string): Promise<T> => (await (await fetch(`${base}${p}`, { headers: { authorization: `Bearer ${token}` } })).json()) as T;
+  const api = async <T>(p: string): Promise<T> => (await (await fetch(`${base}${p}`, { headers: { authorization: `Bearer ${token}` } })).json()) as T;
 
   beforeAll(async () => {
     fs.mkdirSync(ARTIFACTS, { recursive: true });

@@ -88,7 +88,7 @@ describe.skipIf(!hasWeb || !hasChromium())('geofences end to end (real stack, he
   });
 
   const token = () => page.evaluate(() => JSON.parse(sessionStorage.getItem('cityops.session')!).token as string);
-  const get = async <T,>(p: string): Promise<T> => (await (await fetch(`${base}${p}`, { headers: { authorization: `Bearer ${await token()}` } })).json()) as T;
+  const get = async <T>(p: string): Promise<T> => (await (await fetch(`${base}${p}`, { headers: { authorization: `Bearer ${await token()}` } })).json()) as T;
 
   /** click on the Geocercas map at a geographic position, as a user does */
   async function clickAt(p: [number, number], opts: { double?: boolean } = {}) {
@@ -155,10 +155,15 @@ describe.skipIf(!hasWeb || !hasChromium())('geofences end to end (real stack, he
       await truck.publishAsync(deviceTopic('truck', 'truck-01', 'gps'), JSON.stringify({ ts, lat: p[1], lon: p[0], speedKmh: 22, heading: 90, sats: 10, hdop: 0.8 }), { qos: 1 });
     };
     await drive(at(-400), last);
-    await waitFor(async () => {
-      await drive(at(0, 5));
-      return (await get<{ visits: GeofenceVisit[] }>('api/geofences/visits?deviceId=truck-01')).visits.length > 0;
-    }, 30_000, 300, 'the enter event stored as a visit');
+    await waitFor(
+      async () => {
+        await drive(at(0, 5));
+        return (await get<{ visits: GeofenceVisit[] }>('api/geofences/visits?deviceId=truck-01')).visits.length > 0;
+      },
+      30_000,
+      300,
+      'the enter event stored as a visit',
+    );
     const { visits } = await get<{ visits: GeofenceVisit[] }>('api/geofences/visits?deviceId=truck-01');
     expect(visits).toHaveLength(1);
     expect(visits[0]).toMatchObject({ geofenceId: g.id, kind: 'restricted', deviceId: 'truck-01', exitedAt: null, late: false });
@@ -188,7 +193,8 @@ describe.skipIf(!hasWeb || !hasChromium())('geofences end to end (real stack, he
     await page.locator('[data-view="live"]').click();
     const onLiveMap = () =>
       page.evaluate(async (id) => {
-        const m = (window as unknown as { __cityops: { controller: { map: { getSource(id: string): { getData(): Promise<{ features: { properties: { id: string } }[] }> } | undefined } } } }).__cityops.controller.map;
+        const m = (window as unknown as { __cityops: { controller: { map: { getSource(id: string): { getData(): Promise<{ features: { properties: { id: string } }[] }> } | undefined } } } }).__cityops
+          .controller.map;
         const src = m.getSource('geofences');
         return !!src && (await src.getData()).features.some((f) => f.properties.id === id);
       }, g.id);
@@ -202,7 +208,12 @@ describe.skipIf(!hasWeb || !hasChromium())('geofences end to end (real stack, he
     // the truck leaves: the visit closes and the alert resolves by itself
     await drive(at(250));
     await waitFor(async () => (await get<{ visits: GeofenceVisit[] }>('api/geofences/visits?deviceId=truck-01')).visits[0]?.exitedAt !== null, 15_000, 200, 'the exit');
-    await waitFor(async () => (await get<{ alerts: { state: string }[] }>('api/alerts?rule=geofence_restricted&state=all')).alerts.every((a) => a.state === 'auto_resolved'), 15_000, 200, 'the alert resolved');
+    await waitFor(
+      async () => (await get<{ alerts: { state: string }[] }>('api/alerts?rule=geofence_restricted&state=all')).alerts.every((a) => a.state === 'auto_resolved'),
+      15_000,
+      200,
+      'the alert resolved',
+    );
     expect(page.errors).toEqual([]);
   }, 120_000);
 

@@ -71,16 +71,22 @@ describe.skipIf(!hasWeb || !hasChromium())('citizen reports end to end (public p
     const canvas = citizen.locator('[data-testid="report-map"] canvas');
     await canvas.waitFor({ timeout: 30_000 });
     // the offline basemap is drawn: streets rendered around the place
-    const rendered = () => citizen.evaluate(() => {
-      const m = (window as unknown as { __cityopsReportMap?: { loaded(): boolean; queryRenderedFeatures(): unknown[] } }).__cityopsReportMap;
-      return m && m.loaded() ? m.queryRenderedFeatures().length : 0;
-    });
+    const rendered = () =>
+      citizen.evaluate(() => {
+        const m = (window as unknown as { __cityopsReportMap?: { loaded(): boolean; queryRenderedFeatures(): unknown[] } }).__cityopsReportMap;
+        return m && m.loaded() ? m.queryRenderedFeatures().length : 0;
+      });
     await expect.poll(rendered, { timeout: 30_000 }).toBeGreaterThan(0);
     const box = (await canvas.boundingBox())!;
-    await expect.poll(async () => {
-      await citizen.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
-      return citizen.locator('[data-testid="report-point"]').count();
-    }, { timeout: 20_000, interval: 500 }).toBe(1);
+    await expect
+      .poll(
+        async () => {
+          await citizen.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+          return citizen.locator('[data-testid="report-point"]').count();
+        },
+        { timeout: 20_000, interval: 500 },
+      )
+      .toBe(1);
     await citizen.getByLabel('Servicio').selectOption('missed_collection');
     await citizen.getByLabel('Descripción').fill('No pasó el camión hoy');
     await citizen.getByLabel(/Correo/).fill('vecina@example.mx');
@@ -151,7 +157,11 @@ describe.skipIf(!hasWeb || !hasChromium())('citizen reports end to end (public p
     const token = await op.evaluate(() => JSON.parse(sessionStorage.getItem('cityops.session')!).token as string);
     const r = (await (await fetch(`${base}api/reports/${reportId}`, { headers: { authorization: `Bearer ${token}` } })).json()) as ServiceReport;
     expect(r).toMatchObject({ state: 'fixed', status: 'closed', closedWithoutEvidence: true });
-    expect(r.history.map((h) => [h.state, h.by])).toEqual([['open', 'ciudadano'], ['in_progress', 'op'], ['fixed', 'op']]);
+    expect(r.history.map((h) => [h.state, h.by])).toEqual([
+      ['open', 'ciudadano'],
+      ['in_progress', 'op'],
+      ['fixed', 'op'],
+    ]);
     expect(op.errors).toEqual([]);
   }, 90_000);
 

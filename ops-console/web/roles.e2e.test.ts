@@ -184,7 +184,8 @@ describe.skipIf(!hasWeb || !hasChromium())('admin and investigator screens end t
     await admin.locator('[data-view="live"]').click();
     const onMap = () =>
       admin.evaluate(async () => {
-        const m = (window as unknown as { __cityops: { controller: { map: { getSource(id: string): { getData(): Promise<{ features: { properties: { id: string } }[] }> } } } } }).__cityops.controller.map;
+        const m = (window as unknown as { __cityops: { controller: { map: { getSource(id: string): { getData(): Promise<{ features: { properties: { id: string } }[] }> } } } } }).__cityops.controller
+          .map;
         return (await m.getSource('live-air').getData()).features.some((x) => x.properties.id === 'air-07');
       });
     await expect.poll(onMap, { timeout: 20_000 }).toBe(true);
@@ -192,7 +193,10 @@ describe.skipIf(!hasWeb || !hasChromium())('admin and investigator screens end t
   }, 90_000);
 
   it('the investigator keeps the hotlist: add with direction, hours and expiry, edit, CSV import, remove', async () => {
-    const api = async () => (await (await fetch(`${base}api/hotlist`, { headers: { authorization: `Bearer ${await tokenOf(inv)}` } })).json()) as { entries: { plate: string; reason: string; direction?: string; activeHours?: { from: number; to: number }; expiresAt?: number }[] };
+    const api = async () =>
+      (await (await fetch(`${base}api/hotlist`, { headers: { authorization: `Bearer ${await tokenOf(inv)}` } })).json()) as {
+        entries: { plate: string; reason: string; direction?: string; activeHours?: { from: number; to: number }; expiresAt?: number }[];
+      };
     await inv.locator('[data-section="hotlist"]').click();
     const h = inv.locator('[data-testid="hotlist"]');
     await h.locator('[data-testid="hotlist-add"]').click();
@@ -212,7 +216,11 @@ describe.skipIf(!hasWeb || !hasChromium())('admin and investigator screens end t
     await f.locator('input[name="hl-reason"]').fill('Robo con violencia');
     await f.locator('[data-testid="hotlist-save"]').click();
     await expect.poll(async () => (await api()).entries.find((x) => x.plate === 'XYZ1234')?.reason, { timeout: 10_000 }).toBe('Robo con violencia');
-    await h.locator('input[name="hl-csv"]').setInputFiles({ name: 'lista.csv', mimeType: 'text/csv', buffer: Buffer.from('plate,reason,direction,active_from,active_to,expires_at\nCSV0001,Orden judicial,leaving,,,\nCSV0002,Reporte de robo,,8,20,2031-05-01T00:00:00Z\n') });
+    await h.locator('input[name="hl-csv"]').setInputFiles({
+      name: 'lista.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from('plate,reason,direction,active_from,active_to,expires_at\nCSV0001,Orden judicial,leaving,,,\nCSV0002,Reporte de robo,,8,20,2031-05-01T00:00:00Z\n'),
+    });
     await expect.poll(() => h.locator('[data-testid="hotlist-msg"]').textContent(), { timeout: 10_000 }).toBe('2 placas importadas');
     await h.locator('tr[data-plate="CSV0002"]').waitFor();
     // a bad file is refused with its line number, nothing imported

@@ -32,7 +32,9 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('two municipalities in the 
 
   async function city(tenant: string, name: string, own: string, peers: { tenant: string; url: string }[]) {
     const dir = tempDir(`tenants-e2e-${tenant}-`);
-    const file = writeTestRegistry(dir, [{ id: own, kind: 'air', model: 'sim-aq', district: 'Centro', status: 'active', location: { lat: 18.15, lon: -94.43 }, intervals: { dataS: 60, statusS: 300 } }]);
+    const file = writeTestRegistry(dir, [
+      { id: own, kind: 'air', model: 'sim-aq', district: 'Centro', status: 'active', location: { lat: 18.15, lon: -94.43 }, intervals: { dataS: 60, statusS: 300 } },
+    ]);
     fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), city: name }, null, 2));
     const registry = new RegistryView(file);
     const store = await openDuckDbStore({ file: ':memory:' });
@@ -53,12 +55,25 @@ describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('two municipalities in the 
       host: '127.0.0.1',
       state: { peers, token: TOKEN },
     });
-    stops.push(() => api.stop(), () => store.close(), () => registry.close());
+    stops.push(
+      () => api.stop(),
+      () => store.close(),
+      () => registry.close(),
+    );
     base[tenant] = `http://127.0.0.1:${api.port}/`;
     return { api, store };
   }
   const alert = (deviceId: string, severity: AlertEvent['severity'], title: string): AlertEvent => ({
-    alertId: `air_quality:${deviceId}:1`, event: 'open', at: Date.now() - 60_000, rule: 'air_quality', severity, deviceId, kind: 'air', district: 'Centro', title, detail: { pm25: 80 },
+    alertId: `air_quality:${deviceId}:1`,
+    event: 'open',
+    at: Date.now() - 60_000,
+    rule: 'air_quality',
+    severity,
+    deviceId,
+    kind: 'air',
+    district: 'Centro',
+    title,
+    detail: { pm25: 80 },
   });
 
   beforeAll(async () => {

@@ -90,7 +90,13 @@ describe('DuckDB store: bad input', () => {
     const unknown = { ...good, stream: 'smell' };
     const err = await s.writeBatch([good, bad as unknown as AnyTelemetryRecord, unknown as unknown as AnyTelemetryRecord]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreError);
-    expect(err).toMatchObject({ code: 'E_STORE_REJECTED', rejected: [{ index: 1, detail: 'payload.laeq must be a finite number' }, { index: 2, detail: 'unknown stream "smell"' }] });
+    expect(err).toMatchObject({
+      code: 'E_STORE_REJECTED',
+      rejected: [
+        { index: 1, detail: 'payload.laeq must be a finite number' },
+        { index: 2, detail: 'unknown stream "smell"' },
+      ],
+    });
     expect(await s.count({})).toBe(0);
     expect(await s.writeBatch([good])).toEqual({ written: 1, duplicates: 0 });
     await expect(s.series({ stream: 'air', field: 'laeq' as never, from: 0, to: T0, windowMs: 1000 })).rejects.toMatchObject({ code: 'E_STORE_QUERY' });

@@ -4,18 +4,7 @@
  */
 import { BIGINT, LIST, VARCHAR, listValue, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import { AIR_FIELDS, NOISE_FIELDS, REJECT_REASONS, TELEMETRY_STREAMS, type AnyTelemetryRecord, type DeadLetter, type RejectReason, type TelemetryStream } from '../../contract';
-import type {
-  CountQuery,
-  DeadLetterQuery,
-  PlateCountRow,
-  PlateReadRow,
-  PlateSearchQuery,
-  SeriesBucket,
-  SeriesQuery,
-  TimeRange,
-  TrackPoint,
-  TruckEventRow,
-} from '../types';
+import type { CountQuery, DeadLetterQuery, PlateCountRow, PlateReadRow, PlateSearchQuery, SeriesBucket, SeriesQuery, TimeRange, TrackPoint, TruckEventRow } from '../types';
 import { StoreError } from '../errors';
 import { HOUR_MS, ROLLUPS, STREAM_TABLES, fieldColumn } from './schema';
 
@@ -168,11 +157,7 @@ export async function plateCounts(conn: DuckDBConnection, q: { cameraIds?: strin
   const p = new Params();
   const w = timeWhere(p, 'ts', q);
   if (q.cameraIds) w.push(`list_contains(${p.strs(q.cameraIds)}, device_id)`);
-  const out = await rows(
-    conn,
-    `SELECT device_id, (ts // ${HOUR_MS}) * ${HOUR_MS} AS hour, direction, count(*) AS n FROM t_plate ${where(w)} GROUP BY ALL ORDER BY device_id, hour, direction`,
-    p,
-  );
+  const out = await rows(conn, `SELECT device_id, (ts // ${HOUR_MS}) * ${HOUR_MS} AS hour, direction, count(*) AS n FROM t_plate ${where(w)} GROUP BY ALL ORDER BY device_id, hour, direction`, p);
   return out.map((r) => ({ cameraId: r.device_id as string, hour: num(r.hour!), direction: r.direction as PlateCountRow['direction'], count: num(r.n!) }));
 }
 
@@ -184,11 +169,7 @@ export async function plateSearch(conn: DuckDBConnection, q: PlateSearchQuery): 
   // contains() and = are literal: no wildcard or regex characters
   w.push(q.partial ? `contains(upper(plate), ${needle})` : `upper(plate) = ${needle}`);
   if (q.cameraIds) w.push(`list_contains(${p.strs(q.cameraIds)}, device_id)`);
-  const out = await rows(
-    conn,
-    `SELECT device_id, ts, plate, region, confidence, direction, lane, district FROM t_plate ${where(w)} ORDER BY ts DESC, device_id LIMIT ${p.int(limitOf(q.limit))}`,
-    p,
-  );
+  const out = await rows(conn, `SELECT device_id, ts, plate, region, confidence, direction, lane, district FROM t_plate ${where(w)} ORDER BY ts DESC, device_id LIMIT ${p.int(limitOf(q.limit))}`, p);
   return out.map((r) => ({
     cameraId: r.device_id as string,
     ts: num(r.ts!),
@@ -215,11 +196,7 @@ export async function deadLetters(conn: DuckDBConnection, q: DeadLetterQuery): P
   const w = timeWhere(p, 'received_at', q);
   if (q.deviceId !== undefined) w.push(`device_id = ${p.str(q.deviceId)}`);
   if (q.reason !== undefined) w.push(`reason = ${p.str(q.reason)}`);
-  const out = await rows(
-    conn,
-    `SELECT id, received_at, topic, device_id, reason, detail, payload FROM dead_letters ${where(w)} ORDER BY received_at DESC, id LIMIT ${p.int(limitOf(q.limit))}`,
-    p,
-  );
+  const out = await rows(conn, `SELECT id, received_at, topic, device_id, reason, detail, payload FROM dead_letters ${where(w)} ORDER BY received_at DESC, id LIMIT ${p.int(limitOf(q.limit))}`, p);
   return out.map((r) => ({
     id: r.id as string,
     receivedAt: num(r.received_at!),

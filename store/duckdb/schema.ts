@@ -46,13 +46,7 @@ export const STREAM_TABLES: Record<TelemetryStream, StreamTable> = {
     stream: 'event',
     table: 't_event',
     kind: 'truck',
-    payload: [
-      col('type', 'event_type', 'VARCHAR', true),
-      col('lat', 'lat', 'DOUBLE'),
-      col('lon', 'lon', 'DOUBLE'),
-      col('binId', 'bin_id', 'VARCHAR'),
-      col('weightKg', 'weight_kg', 'DOUBLE'),
-    ],
+    payload: [col('type', 'event_type', 'VARCHAR', true), col('lat', 'lat', 'DOUBLE'), col('lon', 'lon', 'DOUBLE'), col('binId', 'bin_id', 'VARCHAR'), col('weightKg', 'weight_kg', 'DOUBLE')],
   },
   air: {
     stream: 'air',
@@ -74,12 +68,7 @@ export const STREAM_TABLES: Record<TelemetryStream, StreamTable> = {
     stream: 'noise',
     table: 't_noise',
     kind: 'noise',
-    payload: [
-      col('windowS', 'window_s', 'INTEGER', true),
-      col('laeq', 'laeq', 'DOUBLE', true),
-      col('lamax', 'lamax', 'DOUBLE', true),
-      col('lamin', 'lamin', 'DOUBLE', true),
-    ],
+    payload: [col('windowS', 'window_s', 'INTEGER', true), col('laeq', 'laeq', 'DOUBLE', true), col('lamax', 'lamax', 'DOUBLE', true), col('lamin', 'lamin', 'DOUBLE', true)],
   },
   plate: {
     stream: 'plate',
@@ -154,9 +143,7 @@ export function schemaDdl(): string[] {
     });
     ddl.push(`CREATE TABLE IF NOT EXISTS ${r.table} (device_id VARCHAR NOT NULL, hour BIGINT NOT NULL, ${cols.join(', ')}, PRIMARY KEY (device_id, hour))`);
   }
-  ddl.push(
-    `CREATE TABLE IF NOT EXISTS latest (device_id VARCHAR NOT NULL, stream VARCHAR NOT NULL, ts BIGINT NOT NULL, record VARCHAR NOT NULL, PRIMARY KEY (device_id, stream))`,
-  );
+  ddl.push(`CREATE TABLE IF NOT EXISTS latest (device_id VARCHAR NOT NULL, stream VARCHAR NOT NULL, ts BIGINT NOT NULL, record VARCHAR NOT NULL, PRIMARY KEY (device_id, stream))`);
   ddl.push(
     `CREATE TABLE IF NOT EXISTS dead_letters (id VARCHAR PRIMARY KEY, received_at BIGINT NOT NULL, topic VARCHAR NOT NULL, device_id VARCHAR, reason VARCHAR NOT NULL, detail VARCHAR NOT NULL, payload VARCHAR NOT NULL)`,
   );

@@ -112,10 +112,7 @@ function rollupUpsertSql(stream: RollupStream): string {
         `${c}_cnt = ${c}_cnt + excluded.${c}_cnt, ${c}_min = least(${c}_min, excluded.${c}_min), ${c}_max = greatest(${c}_max, excluded.${c}_max)`,
     )
     .join(', ');
-  return (
-    `INSERT INTO ${r.table} SELECT device_id, (ts // ${HOUR_MS}) * ${HOUR_MS} AS hour, ${select} FROM new_${stream} GROUP BY ALL ` +
-    `ON CONFLICT (device_id, hour) DO UPDATE SET ${set}`
-  );
+  return `INSERT INTO ${r.table} SELECT device_id, (ts // ${HOUR_MS}) * ${HOUR_MS} AS hour, ${select} FROM new_${stream} GROUP BY ALL ` + `ON CONFLICT (device_id, hour) DO UPDATE SET ${set}`;
 }
 const ROLLUP_SQL: Record<RollupStream, string> = { air: rollupUpsertSql('air'), noise: rollupUpsertSql('noise') };
 
@@ -154,7 +151,12 @@ export async function writeBatch(conn: DuckDBConnection, records: AnyTelemetryRe
     for (const [stream, list] of byStream) {
       const cols = tableColumns(STREAM_TABLES[stream]);
       used.push(`stg_${stream}`, `new_${stream}`);
-      await appendRows(conn, `stg_${stream}`, cols.map((c) => c.type), list.map((r) => rowOf(r, cols)));
+      await appendRows(
+        conn,
+        `stg_${stream}`,
+        cols.map((c) => c.type),
+        list.map((r) => rowOf(r, cols)),
+      );
     }
     await appendRows(
       conn,
@@ -189,10 +191,7 @@ export async function writeBatch(conn: DuckDBConnection, records: AnyTelemetryRe
           written += Number(ins.rowsChanged);
         }
       }
-      await conn.run(
-        `INSERT INTO latest SELECT * FROM stg_latest ON CONFLICT (device_id, stream) DO UPDATE ` +
-          `SET ts = excluded.ts, record = excluded.record WHERE excluded.ts > latest.ts`,
-      );
+      await conn.run(`INSERT INTO latest SELECT * FROM stg_latest ON CONFLICT (device_id, stream) DO UPDATE ` + `SET ts = excluded.ts, record = excluded.record WHERE excluded.ts > latest.ts`);
       await conn.run('COMMIT');
     } catch (err) {
       await conn.run('ROLLBACK').catch(() => undefined);
@@ -245,4 +244,3 @@ export async function writeDeadLetters(conn: DuckDBConnection, letters: DeadLett
     await conn.run('DELETE FROM stg_dead_letters').catch(() => undefined);
   }
 }
-

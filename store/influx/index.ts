@@ -61,7 +61,9 @@ export async function openInfluxStore(options: InfluxStoreOptions): Promise<Infl
   let version = '';
   if (opts.api === 'v1' || opts.api === 'v2') {
     api = opts.api;
-    version = await probeVersion(url).then((v) => v.version).catch(() => '');
+    version = await probeVersion(url)
+      .then((v) => v.version)
+      .catch(() => '');
   } else {
     try {
       ({ api, version } = await probeVersion(url));

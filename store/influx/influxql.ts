@@ -42,8 +42,7 @@ export const ident = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '
  * Regex literal matching `s` literally. Every character other than a letter or digit is written as
  * a `\x{..}` escape: InfluxQL's regex scanner mangles `\\` and `\/`, RE2 reads `\x{5c}` fine.
  */
-export const literalRegex = (s: string, flags = '') =>
-  `/${flags ? `(?${flags})` : ''}${[...s].map((c) => (/[A-Za-z0-9]/.test(c) ? c : `\\x{${c.codePointAt(0)!.toString(16)}}`)).join('')}/`;
+export const literalRegex = (s: string, flags = '') => `/${flags ? `(?${flags})` : ''}${[...s].map((c) => (/[A-Za-z0-9]/.test(c) ? c : `\\x{${c.codePointAt(0)!.toString(16)}}`)).join('')}/`;
 /** Time literal (ns since epoch). */
 export const nsTime = (ms: number) => `${BigInt(Math.trunc(ms)) * 1_000_000n}`;
 

@@ -3,18 +3,7 @@
  * Ordering and tie-breaking are finished here, so results equal the embedded store's.
  */
 import { TELEMETRY_STREAMS, type AnyTelemetryRecord, type DeadLetter, type RejectReason, type TelemetryStream } from '../../contract';
-import type {
-  CountQuery,
-  DeadLetterQuery,
-  PlateCountRow,
-  PlateReadRow,
-  PlateSearchQuery,
-  SeriesBucket,
-  SeriesQuery,
-  TimeRange,
-  TrackPoint,
-  TruckEventRow,
-} from '../types';
+import type { CountQuery, DeadLetterQuery, PlateCountRow, PlateReadRow, PlateSearchQuery, SeriesBucket, SeriesQuery, TimeRange, TrackPoint, TruckEventRow } from '../types';
 import { anyOf, ident, literalRegex, nsTime, str, timeRange, where, type QlClient } from './influxql';
 import { ALWAYS_FIELD, DEAD_LETTER, MEASUREMENT, rowToDeadLetter, rowToRecord, type Row } from './schema';
 
@@ -46,9 +35,7 @@ async function newestFirst(ql: QlClient, select: string, clauses: string[], limi
 }
 
 export async function track(ql: QlClient, q: { deviceId: string } & TimeRange): Promise<TrackPoint[]> {
-  const rows = await ql.rows(
-    `SELECT "lat","lon","speedKmh","heading","hdop","sats" FROM ${m('gps')}${where([`"device_id" = ${str(q.deviceId)}`, ...timeRange(q)])} ORDER BY time ASC`,
-  );
+  const rows = await ql.rows(`SELECT "lat","lon","speedKmh","heading","hdop","sats" FROM ${m('gps')}${where([`"device_id" = ${str(q.deviceId)}`, ...timeRange(q)])} ORDER BY time ASC`);
   return rows.map((r) => {
     const p: TrackPoint = { ts: num(r.time), lat: num(r.lat), lon: num(r.lon), speedKmh: num(r.speedKmh), heading: num(r.heading) };
     putIf(p, 'hdop', r.hdop);
@@ -198,9 +185,7 @@ export async function existingKeys(ql: QlClient, byStream: Map<TelemetryStream, 
     const devices = [...g.devices];
     for (let i = 0; i < devices.length; i += 200) {
       const chunk = devices.slice(i, i + 200);
-      stmts.push(
-        `SELECT ${ident(ALWAYS_FIELD[stream])} FROM ${m(stream)}${where([anyOf('device_id', chunk), `time >= ${nsTime(g.from)}`, `time <= ${nsTime(g.to)}`])} GROUP BY "device_id"`,
-      );
+      stmts.push(`SELECT ${ident(ALWAYS_FIELD[stream])} FROM ${m(stream)}${where([anyOf('device_id', chunk), `time >= ${nsTime(g.from)}`, `time <= ${nsTime(g.to)}`])} GROUP BY "device_id"`);
       order.push(stream);
     }
   }

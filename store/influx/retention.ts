@@ -38,9 +38,7 @@ const durLiteral = (days: number) => (days > 0 ? `${Math.round(days * 24)}h` : '
 /** The continuous query text for one stream's hourly rollup. */
 export function rollupQuery(db: string, stream: 'air' | 'noise', rawPolicy: string, rollupPolicy: string): { name: string; text: string } {
   const fields = stream === 'air' ? AIR_FIELDS : NOISE_FIELDS;
-  const aggs = fields
-    .flatMap((f) => (['mean', 'min', 'max', 'count'] as const).map((fn) => `${fn}(${ident(f)}) AS ${ident(`${f}_${fn}`)}`))
-    .join(', ');
+  const aggs = fields.flatMap((f) => (['mean', 'min', 'max', 'count'] as const).map((fn) => `${fn}(${ident(f)}) AS ${ident(`${f}_${fn}`)}`)).join(', ');
   const name = `cq_${stream}_1h`;
   const src = `${ident(db)}.${ident(rawPolicy)}.${ident(MEASUREMENT[stream])}`;
   const dst = `${ident(db)}.${ident(rollupPolicy)}.${ident(`${MEASUREMENT[stream]}_1h`)}`;
@@ -105,4 +103,3 @@ export async function databaseExists(ql: QlClient, db: string): Promise<boolean>
   const rows = await ql.rows(`SHOW DATABASES`);
   return rows.some((r) => r.name === db);
 }
-

@@ -19,9 +19,7 @@ export const MEASUREMENT: Record<TelemetryStream, string> = {
   plate: 'plate',
   status: 'device_status',
 };
-export const STREAM_OF_MEASUREMENT: Record<string, TelemetryStream> = Object.fromEntries(
-  Object.entries(MEASUREMENT).map(([s, m]) => [m, s as TelemetryStream]),
-);
+export const STREAM_OF_MEASUREMENT: Record<string, TelemetryStream> = Object.fromEntries(Object.entries(MEASUREMENT).map(([s, m]) => [m, s as TelemetryStream]));
 export const DEAD_LETTER = 'dead_letter';
 
 /** A field every point of the measurement has (used for count() and existence checks). */

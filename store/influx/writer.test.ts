@@ -30,7 +30,7 @@ const air = (deviceId: string, ts: number, pm25: number): AnyTelemetryRecord => 
 });
 
 describe('v1 write path rewrite', () => {
-  it('maps the client\'s /api/v2/write request onto 1.x /write', () => {
+  it("maps the client's /api/v2/write request onto 1.x /write", () => {
     expect(v1WritePath('/api/v2/write?org=&bucket=city&precision=ns', 'raw')).toBe('/write?db=city&rp=raw&precision=ns');
     expect(v1WritePath('/api/v2/write?org=o&bucket=my%20db&precision=ms')).toBe('/write?db=my+db&precision=ms');
     expect(v1WritePath('/query?q=x')).toBe('/query?q=x');
@@ -73,7 +73,7 @@ describe.skipIf(!run)('influx store writer against influxd', () => {
     expect(h).toMatchObject({ ok: true, backend: 'influx', buffered: 0, spilled: 0 });
   });
 
-  it('a point rejected as bad line protocol is dead-lettered with the server\'s reason; the rest is stored', async () => {
+  it("a point rejected as bad line protocol is dead-lettered with the server's reason; the rest is stored", async () => {
     const batch = Array.from({ length: 40 }, (_, i) => air('dl-air-1', T0 + i * 1000, 10 + i));
     batch[17] = air('dl-air-1', T0 + 17 * 1000, Number.NaN); // → "pm25=NaN": InfluxDB answers 400 invalid number
     const res = await store.writeBatch(batch);

@@ -18,7 +18,15 @@ export function gpsJump(tc: TruckContext, dev: RegistryDevice, s: TruckState, pr
     s.plausible = 0;
     if (tc.mayRaise(RULE, dev.id, stale)) {
       tc.ctx.book.raise(
-        { rule: RULE, device: dev, severity: 'warning', code: 'gps_jump', params: { distanceM: Math.round(d), seconds: Math.round((fix.ts - prev.ts) / 100) / 10, impliedKmh: Math.round(implied) }, title: `${dev.id} GPS jumped ${Math.round(d)} m in ${fmt1((fix.ts - prev.ts) / 1000)} s (${Math.round(implied)} km/h)`, detail: { from: prev.pos, to: pos, distanceM: Math.round(d), seconds: (fix.ts - prev.ts) / 1000, impliedKmh: Math.round(implied) } },
+        {
+          rule: RULE,
+          device: dev,
+          severity: 'warning',
+          code: 'gps_jump',
+          params: { distanceM: Math.round(d), seconds: Math.round((fix.ts - prev.ts) / 100) / 10, impliedKmh: Math.round(implied) },
+          title: `${dev.id} GPS jumped ${Math.round(d)} m in ${fmt1((fix.ts - prev.ts) / 1000)} s (${Math.round(implied)} km/h)`,
+          detail: { from: prev.pos, to: pos, distanceM: Math.round(d), seconds: (fix.ts - prev.ts) / 1000, impliedKmh: Math.round(implied) },
+        },
         fix.ts,
       );
     }

@@ -12,7 +12,18 @@ const RULE = TRUCK_RULES.gpsLost;
 export function gpsLostOnInvalidFix(tc: TruckContext, dev: RegistryDevice, s: TruckState, fix: GpsFix, stale: boolean): void {
   const forMs = s.noFix.update(true, fix.ts);
   if (forMs >= tc.T.gpsLostS * 1000 && tc.engineOn(s) && tc.mayRaise(RULE, dev.id, stale)) {
-    tc.ctx.book.raise({ rule: RULE, device: dev, severity: 'warning', code: 'gps_lost', params: { seconds: Math.round(forMs / 1000) }, title: `${dev.id} GPS lost: no valid fix for ${Math.round(forMs / 1000)} s`, detail: { reason: 'no fix', sats: fix.sats, hdop: fix.hdop, since: s.noFix.since } }, fix.ts);
+    tc.ctx.book.raise(
+      {
+        rule: RULE,
+        device: dev,
+        severity: 'warning',
+        code: 'gps_lost',
+        params: { seconds: Math.round(forMs / 1000) },
+        title: `${dev.id} GPS lost: no valid fix for ${Math.round(forMs / 1000)} s`,
+        detail: { reason: 'no fix', sats: fix.sats, hdop: fix.hdop, since: s.noFix.since },
+      },
+      fix.ts,
+    );
   }
 }
 
@@ -39,6 +50,17 @@ export function gpsLostOnTick(tc: TruckContext, dev: RegistryDevice, s: TruckSta
   const talking = s.lastArrival !== null && now - s.lastArrival < lostMs;
   const lastFix = s.lastValidFixArrival;
   if (lastFix !== null && tc.engineOn(s) && talking && newestArrival > lastFix + lostMs && now - lastFix > lostMs) {
-    tc.ctx.book.raise({ rule: RULE, device: dev, severity: 'warning', code: 'gps_lost', params: { seconds: Math.round((now - lastFix) / 1000) }, title: `${dev.id} GPS lost: no fix for ${Math.round((now - lastFix) / 1000)} s while the engine is on`, detail: { reason: 'no fix received', lastFixAt: lastFix } }, now);
+    tc.ctx.book.raise(
+      {
+        rule: RULE,
+        device: dev,
+        severity: 'warning',
+        code: 'gps_lost',
+        params: { seconds: Math.round((now - lastFix) / 1000) },
+        title: `${dev.id} GPS lost: no fix for ${Math.round((now - lastFix) / 1000)} s while the engine is on`,
+        detail: { reason: 'no fix received', lastFixAt: lastFix },
+      },
+      now,
+    );
   }
 }

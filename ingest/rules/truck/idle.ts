@@ -12,7 +12,18 @@ export function truckIdle(tc: TruckContext, dev: RegistryDevice, th: Thresholds,
   const idleFor = s.idle.update(on && standing && !atDepot, fix.ts);
   if (idleFor >= th.idleMinutes * 60_000) {
     if (tc.mayRaise(RULE, dev.id, stale)) {
-      tc.ctx.book.raise({ rule: RULE, device: dev, severity: 'warning', code: 'truck_idle', params: { minutes: Math.round(idleFor / 60_000) }, title: `${dev.id} idling with the engine on for ${Math.round(idleFor / 60_000)} min away from the depot`, detail: { since: s.idle.since, minutes: Math.round(idleFor / 60_000), idleMinutes: th.idleMinutes, lat: fix.lat, lon: fix.lon } }, fix.ts);
+      tc.ctx.book.raise(
+        {
+          rule: RULE,
+          device: dev,
+          severity: 'warning',
+          code: 'truck_idle',
+          params: { minutes: Math.round(idleFor / 60_000) },
+          title: `${dev.id} idling with the engine on for ${Math.round(idleFor / 60_000)} min away from the depot`,
+          detail: { since: s.idle.since, minutes: Math.round(idleFor / 60_000), idleMinutes: th.idleMinutes, lat: fix.lat, lon: fix.lon },
+        },
+        fix.ts,
+      );
     }
   } else if (idleFor < 0) tc.ctx.book.clear(RULE, dev.id, fix.ts, undefined, { speedKmh: fix.speedKmh, atDepot });
 }

@@ -25,7 +25,13 @@ export function missedStreets(tc: TruckContext, dev: RegistryDevice, sh: ShiftSt
           code: 'missed_streets',
           params: { routeId: g.route.id, count: missed.length },
           title: `${dev.id} passed ${missed.length} planned street${missed.length > 1 ? 's' : ''} of ${g.route.id} without collecting`,
-          detail: { routeId: g.route.id, count: missed.length, segments: missed.map((i) => ({ segmentId: g.collect[i]!.segmentId, name: g.collect[i]!.name })), shiftStart: sh.start, shiftEnd: sh.end },
+          detail: {
+            routeId: g.route.id,
+            count: missed.length,
+            segments: missed.map((i) => ({ segmentId: g.collect[i]!.segmentId, name: g.collect[i]!.name })),
+            shiftStart: sh.start,
+            shiftEnd: sh.end,
+          },
         },
         at,
       );

@@ -16,7 +16,18 @@ export function truckOffRoute(tc: TruckContext, dev: RegistryDevice, th: Thresho
   } else if (d > th.offRouteMeters && on) {
     const offFor = s.offRoute.update(true, fix.ts);
     if (offFor >= T.offRouteSustainS * 1000 && tc.mayRaise(RULE, dev.id, stale)) {
-      tc.ctx.book.raise({ rule: RULE, device: dev, severity: 'warning', code: 'truck_off_route', params: { routeId: g.route.id, distanceM: Math.round(d) }, title: `${dev.id} ${Math.round(d)} m off route ${g.route.id}`, detail: { routeId: g.route.id, distanceM: Math.round(d), limitM: th.offRouteMeters, lat: fix.lat, lon: fix.lon } }, fix.ts);
+      tc.ctx.book.raise(
+        {
+          rule: RULE,
+          device: dev,
+          severity: 'warning',
+          code: 'truck_off_route',
+          params: { routeId: g.route.id, distanceM: Math.round(d) },
+          title: `${dev.id} ${Math.round(d)} m off route ${g.route.id}`,
+          detail: { routeId: g.route.id, distanceM: Math.round(d), limitM: th.offRouteMeters, lat: fix.lat, lon: fix.lon },
+        },
+        fix.ts,
+      );
     }
   }
 }

@@ -14,7 +14,17 @@ export function routeBehind(tc: TruckContext, dev: RegistryDevice, sh: ShiftStat
   let covered = 0;
   for (const i of sh.visited) if (i >= sh.fromIdx && !sh.unobserved.has(i)) covered++;
   const coverage = covered / judged;
-  const detail = { routeId: g.route.id, coverage: Math.round(coverage * 1000) / 1000, expected: Math.round(expected * 1000) / 1000, elapsed: Math.round(elapsed * 1000) / 1000, covered, planned: judged, shiftStart: sh.start, shiftEnd: sh.end, judgedFrom: since };
+  const detail = {
+    routeId: g.route.id,
+    coverage: Math.round(coverage * 1000) / 1000,
+    expected: Math.round(expected * 1000) / 1000,
+    elapsed: Math.round(elapsed * 1000) / 1000,
+    covered,
+    planned: judged,
+    shiftStart: sh.start,
+    shiftEnd: sh.end,
+    judgedFrom: since,
+  };
   if (elapsed >= T.behindMinElapsed && coverage < expected - T.behindTolerance) {
     if (tc.mayRaise(RULE, dev.id, stale)) {
       const critical = coverage < expected - 2 * T.behindTolerance;

@@ -82,5 +82,15 @@ export function saveShift(sh: ShiftState): SavedShift {
 /** A saved shift still running at `at` (null otherwise); the fixes missed while the engine was down leave a gap: the streets passed meanwhile are not judged. */
 export function restoreShift(x: SavedShift, at: number): ShiftState | null {
   if (!x || typeof x.start !== 'number' || typeof x.end !== 'number' || at >= x.end || !Array.isArray(x.visited)) return null;
-  return { start: x.start, end: x.end, visited: new Set(x.visited), maxIdx: x.maxIdx, fromIdx: x.fromIdx, seenAt: x.seenAt, unobserved: new Set(x.unobserved ?? []), lastFixTs: x.lastFixTs, afterGap: false };
+  return {
+    start: x.start,
+    end: x.end,
+    visited: new Set(x.visited),
+    maxIdx: x.maxIdx,
+    fromIdx: x.fromIdx,
+    seenAt: x.seenAt,
+    unobserved: new Set(x.unobserved ?? []),
+    lastFixTs: x.lastFixTs,
+    afterGap: false,
+  };
 }

@@ -14,7 +14,18 @@ export function truckSpeeding(tc: TruckContext, dev: RegistryDevice, th: Thresho
     s.maxSpeed = tc.isOpen(RULE, dev.id) ? Math.max(s.maxSpeed, fix.speedKmh) : fix.speedKmh;
     if (tc.mayRaise(RULE, dev.id, stale)) {
       const critical = s.maxSpeed >= th.speedLimitKmh + T.criticalOverKmh;
-      tc.ctx.book.raise({ rule: RULE, device: dev, severity: critical ? 'critical' : 'warning', code: 'truck_speeding', params: { maxSpeedKmh: Math.round(s.maxSpeed), limitKmh: th.speedLimitKmh }, title: `${dev.id} speeding: ${Math.round(s.maxSpeed)} km/h (limit ${th.speedLimitKmh})`, detail: { speedKmh: fix.speedKmh, maxSpeedKmh: s.maxSpeed, limitKmh: th.speedLimitKmh, lat: fix.lat, lon: fix.lon } }, fix.ts);
+      tc.ctx.book.raise(
+        {
+          rule: RULE,
+          device: dev,
+          severity: critical ? 'critical' : 'warning',
+          code: 'truck_speeding',
+          params: { maxSpeedKmh: Math.round(s.maxSpeed), limitKmh: th.speedLimitKmh },
+          title: `${dev.id} speeding: ${Math.round(s.maxSpeed)} km/h (limit ${th.speedLimitKmh})`,
+          detail: { speedKmh: fix.speedKmh, maxSpeedKmh: s.maxSpeed, limitKmh: th.speedLimitKmh, lat: fix.lat, lon: fix.lon },
+        },
+        fix.ts,
+      );
     }
   } else if (okFor >= T.speedingClearS * 1000) {
     tc.ctx.book.clear(RULE, dev.id, fix.ts, undefined, { speedKmh: fix.speedKmh });

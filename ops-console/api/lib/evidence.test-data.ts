@@ -7,7 +7,13 @@ export function evidenceCity(): City {
   const c = testCity();
   const street = (id: string, lat: number, lon0: number, lon1: number) => ({
     type: 'Feature' as const,
-    geometry: { type: 'LineString' as const, coordinates: [[lon0, lat], [lon1, lat]] as [number, number][] },
+    geometry: {
+      type: 'LineString' as const,
+      coordinates: [
+        [lon0, lat],
+        [lon1, lat],
+      ] as [number, number][],
+    },
     properties: { segmentId: id, name: `Calle ${id}`, class: 'residential' as const, district: 'Centro' },
   });
   c.streets.features.push(street('s4', 18.15, -94.44, -94.438), street('s5', 18.144, -94.44, -94.438));
@@ -15,4 +21,3 @@ export function evidenceCity(): City {
   c.routes[0]!.collectTo = 2;
   return c;
 }
-

@@ -22,7 +22,14 @@ const T0 = Date.UTC(2026, 10, 30, 12, 0);
 const MIN = 60_000;
 
 const gps = (ts: number, lon: number, lat: number, speedKmh: number): AnyTelemetryRecord => ({
-  deviceId: 'truck-01', kind: 'truck', stream: 'gps', ts, receivedAt: ts, late: false, district: 'Centro', payload: { ts, lat, lon, speedKmh, heading: 90 },
+  deviceId: 'truck-01',
+  kind: 'truck',
+  stream: 'gps',
+  ts,
+  receivedAt: ts,
+  late: false,
+  district: 'Centro',
+  payload: { ts, lat, lon, speedKmh, heading: 90 },
 });
 
 describe('report evidence from telemetry', () => {
@@ -40,7 +47,16 @@ describe('report evidence from telemetry', () => {
     let ts = T0 + 10 * MIN;
     for (let lon = -94.44; lon <= -94.4380001; lon += 0.0002, ts += 10_000) recs.push(gps(ts, lon, LAT, 15));
     liftTs = T0 + 10 * MIN + 50_000;
-    recs.push({ deviceId: 'truck-01', kind: 'truck', stream: 'event', ts: liftTs, receivedAt: liftTs, late: false, district: 'Centro', payload: { ts: liftTs, type: 'bin_lift', lat: LAT, lon: -94.439, binId: 'B-17', weightKg: 40 } });
+    recs.push({
+      deviceId: 'truck-01',
+      kind: 'truck',
+      stream: 'event',
+      ts: liftTs,
+      receivedAt: liftTs,
+      late: false,
+      district: 'Centro',
+      payload: { ts: liftTs, type: 'bin_lift', lat: LAT, lon: -94.439, binId: 'B-17', weightKg: 40 },
+    });
     for (let lon = -94.4378; lon <= -94.4360001; lon += 0.0002, ts += 10_000) recs.push(gps(ts, lon, LAT, 25));
     // a bad fix (HDOP 25: the rules' maxHdop rejects it) that jumps onto s4, off every route
     recs.push({ ...gps(T0 + 30 * MIN, -94.439, 18.15, 20), payload: { ts: T0 + 30 * MIN, lat: 18.15, lon: -94.439, speedKmh: 20, heading: 90, hdop: 25, sats: 3 } } as AnyTelemetryRecord);

@@ -48,7 +48,14 @@ export function nearestSegment(city: City, p: Position): SegmentHit | null {
   return best && best.distanceM <= MAX_SEGMENT_DISTANCE_M ? best : null;
 }
 
-const fold = (s: string) => s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase().replace(/[^a-z0-9ñ ]+/g, ' ').replace(/\s+/g, ' ').trim();
+const fold = (s: string) =>
+  s
+    .normalize('NFD')
+    .replace(/\p{M}/gu, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9ñ ]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
 
 /**
  * A point on the street an address names (the city network's street names, accents and case
@@ -182,7 +189,10 @@ export function classifyCollection(inp: CollectionInput): CollectionEvidence {
   // 3. a pass within the radius
   let pass: { deviceId: string; at: number; distanceM: number } | null = null;
   for (const t of inp.trucks) {
-    const p = nearestPass(t.track.filter((f) => inWin(f.ts)), point);
+    const p = nearestPass(
+      t.track.filter((f) => inWin(f.ts)),
+      point,
+    );
     if (p && p.distanceM <= radiusM && (!pass || p.distanceM < pass.distanceM)) pass = { deviceId: t.deviceId, at: p.at, distanceM: round1(p.distanceM) };
   }
   if (pass) return { kind: 'drove_by', reason: 'pass', ...pass, ...base };
@@ -209,8 +219,7 @@ export interface EvidenceDeps extends PlannerCtx {
 }
 
 /** A fix the rules would not count as a fix (too few satellites, HDOP too large) is no evidence either. */
-export const goodFix = (f: TrackPoint): boolean =>
-  (f.sats === undefined || f.sats >= GPS_FIX.minSats) && (f.hdop === undefined || f.hdop <= GPS_FIX.maxHdop);
+export const goodFix = (f: TrackPoint): boolean => (f.sats === undefined || f.sats >= GPS_FIX.minSats) && (f.hdop === undefined || f.hdop <= GPS_FIX.maxHdop);
 
 const trucksOf = (ctx: PlannerCtx): RegistryDevice[] => ctx.registry.registry.devices.filter((d) => d.kind === 'truck' && d.status !== 'retired');
 
@@ -256,7 +265,17 @@ export async function noiseEvidence(ctx: PlannerCtx, p: Position, at: number): P
     const zone = dev.noiseZone ?? 'residential';
     const lim = limitFor(zone, at, ctx.tz);
     const laeq = b ? round1(b.mean) : null;
-    out.push({ deviceId: dev.id, distanceM: Math.round(dist), hour, zone, period: lim.period, laeqDb: laeq, limitDb: lim.limitDb, over: laeq === null || lim.limitDb === null ? null : laeq > lim.limitDb, source: lim.source });
+    out.push({
+      deviceId: dev.id,
+      distanceM: Math.round(dist),
+      hour,
+      zone,
+      period: lim.period,
+      laeqDb: laeq,
+      limitDb: lim.limitDb,
+      over: laeq === null || lim.limitDb === null ? null : laeq > lim.limitDb,
+      source: lim.source,
+    });
   }
   return out;
 }
@@ -285,9 +304,7 @@ export async function computeEvidence(deps: EvidenceDeps, service: ServiceCode, 
     const trucks = trucksOf(deps);
     const serving = city && hit ? routesServing(city, hit.feature.properties.segmentId) : [];
     const routes = serving.map((r) => ({ routeId: r.id, deviceIds: trucks.filter((d) => d.truck?.routeId === r.id).map((d) => d.id), ...dueShift(r, at, deps.tz) }));
-    const window = routes.length
-      ? { from: Math.min(...routes.map((r) => r.from)), to: Math.max(...routes.map((r) => r.to)) }
-      : { from: localDay(at, deps.tz).from, to: localDay(at, deps.tz).to };
+    const window = routes.length ? { from: Math.min(...routes.map((r) => r.from)), to: Math.max(...routes.map((r) => r.to)) } : { from: localDay(at, deps.tz).from, to: localDay(at, deps.tz).to };
     const ids = routes.length ? [...new Set(routes.flatMap((r) => r.deviceIds))] : trucks.map((d) => d.id);
     const data = await loadTrucks(deps, ids, window.from, Math.min(window.to, now + 1));
     ev.collection = classifyCollection({ point, routes, window, trucks: data, radiusM: deps.radiusM, now });

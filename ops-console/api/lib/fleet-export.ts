@@ -36,7 +36,10 @@ export function fleetCsv(r: FleetReport, key: FleetTableKey, lang: FleetLang): s
     const v = c.value(row);
     return c.kind === 'datetime' || c.kind === 'date' || c.kind === 'yesno' ? fmtCell(c.kind, v, r.timezone, lang) : v;
   };
-  return toCsv(t.columns.map((c) => c[lang]), t.rows(r).map((row) => t.columns.map((c) => cells(c, row))));
+  return toCsv(
+    t.columns.map((c) => c[lang]),
+    t.rows(r).map((row) => t.columns.map((c) => cells(c, row))),
+  );
 }
 
 const XLSX_FMT: Partial<Record<CellKind, string>> = { int: '#,##0', km: '#,##0.0', h: '#,##0.0', kmh: '#,##0.0', kg: '#,##0.0', date: 'dd/mm/yyyy', datetime: 'dd/mm/yyyy hh:mm', duration: '[h]:mm' };
@@ -93,7 +96,12 @@ export async function fleetXlsx(r: FleetReport, lang: FleetLang): Promise<Buffer
 }
 
 // The PDF's standard fonts (Helvetica) are WinAnsi: characters outside it are written plainly.
-const pdfText = (s: string) => s.replace(/≥/g, '>=').replace(/≤/g, '<=').replace(/×/g, 'x').replace(/[^\x20-\x7e\u00a0-\u00ff–—‘’“”…•]/g, '?');
+const pdfText = (s: string) =>
+  s
+    .replace(/≥/g, '>=')
+    .replace(/≤/g, '<=')
+    .replace(/×/g, 'x')
+    .replace(/[^\x20-\x7e\u00a0-\u00ff–—‘’“”…•]/g, '?');
 
 /** The report as a PDF (A4 landscape): title, period, rules, totals, then each table (long ones cut with a note). */
 export function fleetPdf(r: FleetReport, lang: FleetLang, maxRows = 400): Promise<Buffer> {
@@ -122,7 +130,10 @@ export function fleetPdf(r: FleetReport, lang: FleetLang, maxRows = 400): Promis
   for (const t of FLEET_TABLES) {
     const rows = t.rows(r);
     if (doc.y + 40 > bottom()) doc.addPage();
-    doc.font('Helvetica-Bold').fontSize(11).text(pdfText(t[lang]), left, doc.y + 6);
+    doc
+      .font('Helvetica-Bold')
+      .fontSize(11)
+      .text(pdfText(t[lang]), left, doc.y + 6);
     doc.moveDown(0.2);
     const weights = t.columns.map((c) => (c.kind === 'text' ? 2.2 : c.kind === 'datetime' ? 1.5 : 1));
     const total = weights.reduce((a, b) => a + b, 0);
@@ -140,10 +151,21 @@ export function fleetPdf(r: FleetReport, lang: FleetLang, maxRows = 400): Promis
       doc.x = left;
       doc.y = y + rowH;
     };
-    line(t.columns.map((c) => c[lang]), true);
+    line(
+      t.columns.map((c) => c[lang]),
+      true,
+    );
     if (!rows.length) line([tx.none], false);
-    for (const row of rows.slice(0, maxRows)) line(t.columns.map((c) => fmtCell(c.kind, c.value(row), r.timezone, lang)), false);
-    if (rows.length > maxRows) doc.font('Helvetica-Oblique').fontSize(8).text(pdfText(fillText(tx.more, { n: rows.length - maxRows })), left, doc.y);
+    for (const row of rows.slice(0, maxRows))
+      line(
+        t.columns.map((c) => fmtCell(c.kind, c.value(row), r.timezone, lang)),
+        false,
+      );
+    if (rows.length > maxRows)
+      doc
+        .font('Helvetica-Oblique')
+        .fontSize(8)
+        .text(pdfText(fillText(tx.more, { n: rows.length - maxRows })), left, doc.y);
   }
   doc.end();
   return done;

@@ -33,7 +33,7 @@ export function legsTrack(t0: number, start: Position, legs: Leg[]): TrackPoint[
     }
     for (let k = 0; k < steps; k++) {
       out.push({ ts: t, lat: p[1], lon: p[0], speedKmh: leg.kmh, heading: (leg.dir ?? 1) > 0 ? 90 : 270 });
-      p = offsetM(p, ((leg.kmh / 3.6) * leg.every * (leg.dir ?? 1)), 0);
+      p = offsetM(p, (leg.kmh / 3.6) * leg.every * (leg.dir ?? 1), 0);
       t += leg.every * 1000;
     }
   }
@@ -41,10 +41,26 @@ export function legsTrack(t0: number, start: Position, legs: Leg[]): TrackPoint[
 }
 
 export const gpsRecords = (deviceId: string, pts: TrackPoint[]): AnyTelemetryRecord[] =>
-  pts.map((p) => ({ deviceId, kind: 'truck', stream: 'gps', ts: p.ts, receivedAt: p.ts, late: false, district: 'Centro', payload: { ts: p.ts, lat: p.lat, lon: p.lon, speedKmh: p.speedKmh, heading: p.heading } }) as AnyTelemetryRecord);
+  pts.map(
+    (p) =>
+      ({
+        deviceId,
+        kind: 'truck',
+        stream: 'gps',
+        ts: p.ts,
+        receivedAt: p.ts,
+        late: false,
+        district: 'Centro',
+        payload: { ts: p.ts, lat: p.lat, lon: p.lon, speedKmh: p.speedKmh, heading: p.heading },
+      }) as AnyTelemetryRecord,
+  );
 
-export const eventRecord = (deviceId: string, ts: number, type: 'bin_lift' | 'ignition_on' | 'ignition_off' | 'unload', extra: { binId?: string; weightKg?: number; lat?: number; lon?: number } = {}): AnyTelemetryRecord =>
-  ({ deviceId, kind: 'truck', stream: 'event', ts, receivedAt: ts, late: false, district: 'Centro', payload: { ts, type, ...extra } }) as AnyTelemetryRecord;
+export const eventRecord = (
+  deviceId: string,
+  ts: number,
+  type: 'bin_lift' | 'ignition_on' | 'ignition_off' | 'unload',
+  extra: { binId?: string; weightKg?: number; lat?: number; lon?: number } = {},
+): AnyTelemetryRecord => ({ deviceId, kind: 'truck', stream: 'event', ts, receivedAt: ts, late: false, district: 'Centro', payload: { ts, type, ...extra } }) as AnyTelemetryRecord;
 
 /**
  * 30/11/2026 from 06:00 local (12:00 UTC): parked 10 min (fixes each 60 s) · 5 min at 36 km/h ·

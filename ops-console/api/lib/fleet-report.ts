@@ -127,7 +127,11 @@ export function checkFleetRange(q: { from: number; to: number }, trucks: number)
   if (q.to <= q.from) throw badRequest('E_QUERY_RANGE', '`to` must be after `from`');
   const days = (q.to - q.from) / 86_400_000;
   if (days > FLEET_REPORT_LIMITS.maxDays) throw badRequest('E_QUERY_RANGE_TOO_LONG', `a fleet report covers at most ${FLEET_REPORT_LIMITS.maxDays} days; split the range`);
-  if (Math.ceil(days) * trucks > FLEET_REPORT_LIMITS.maxTruckDays) throw badRequest('E_QUERY_RANGE_TOO_LONG', `a fleet report covers at most ${FLEET_REPORT_LIMITS.maxTruckDays} truck-days (${trucks} trucks × ${Math.ceil(days)} days asked); pick fewer trucks or a shorter range`);
+  if (Math.ceil(days) * trucks > FLEET_REPORT_LIMITS.maxTruckDays)
+    throw badRequest(
+      'E_QUERY_RANGE_TOO_LONG',
+      `a fleet report covers at most ${FLEET_REPORT_LIMITS.maxTruckDays} truck-days (${trucks} trucks × ${Math.ceil(days)} days asked); pick fewer trucks or a shorter range`,
+    );
 }
 
 /** `visits`: the trucks' geofence visits overlapping the range (the API's geofence repository). */
@@ -234,13 +238,23 @@ function groupBy<K>(days: TruckDay[], key: (d: TruckDay) => K): Map<K, TruckDay[
 }
 
 export function routeSummaries(days: TruckDay[]): RouteSummary[] {
-  return [...groupBy(days.filter((d) => d.routeId), (d) => d.routeId!)]
+  return [
+    ...groupBy(
+      days.filter((d) => d.routeId),
+      (d) => d.routeId!,
+    ),
+  ]
     .map(([routeId, ds]) => ({ routeId, district: ds[0]!.district, trucks: new Set(ds.map((d) => d.deviceId)).size, ...totalsOf(ds) }))
     .sort((a, b) => a.routeId.localeCompare(b.routeId));
 }
 
 export function districtSummaries(days: TruckDay[]): DistrictSummary[] {
-  return [...groupBy(days.filter((d) => d.district), (d) => d.district!)]
+  return [
+    ...groupBy(
+      days.filter((d) => d.district),
+      (d) => d.district!,
+    ),
+  ]
     .map(([district, ds]) => ({ district, routes: new Set(ds.map((d) => d.routeId)).size, trucks: new Set(ds.map((d) => d.deviceId)).size, ...totalsOf(ds) }))
     .sort((a, b) => a.district.localeCompare(b.district, 'es'));
 }

@@ -50,7 +50,11 @@ describe('trips and stops from GPS fixes (stop = speed < 5 km/h for ≥ 120 s)',
   });
 
   it('drift shorter than minTripM is not a trip; gaps split the track', () => {
-    const drift = legsTrack(DAY_T0, START, [{ s: 300, every: 60, kmh: 0 }, { s: 20, every: 10, kmh: 6 }, { s: 300, every: 60, kmh: 0 }]);
+    const drift = legsTrack(DAY_T0, START, [
+      { s: 300, every: 60, kmh: 0 },
+      { s: 20, every: 10, kmh: 6 },
+      { s: 300, every: 60, kmh: 0 },
+    ]);
     const r = cutTrack(drift, rules);
     expect(r.trips).toEqual([]);
     expect(r.stops).toHaveLength(2);
@@ -61,7 +65,13 @@ describe('trips and stops from GPS fixes (stop = speed < 5 km/h for ≥ 120 s)',
 
 describe('crawling from bin to bin is movement, not a stop', () => {
   it('sampled fixes at 0 km/h but 60 m apart (a fix each 30 s, as the thinned history has) make a trip', () => {
-    const crawl = Array.from({ length: 21 }, (_, i) => ({ ts: DAY_T0 + i * 30_000, lat: START[1], lon: START[0] + (i * 60) / (111_320 * Math.cos((START[1] * Math.PI) / 180)), speedKmh: 0, heading: 90 }));
+    const crawl = Array.from({ length: 21 }, (_, i) => ({
+      ts: DAY_T0 + i * 30_000,
+      lat: START[1],
+      lon: START[0] + (i * 60) / (111_320 * Math.cos((START[1] * Math.PI) / 180)),
+      speedKmh: 0,
+      heading: 90,
+    }));
     const r = cutTrack(crawl, rules);
     expect(r.stops).toEqual([]);
     expect(r.trips).toHaveLength(1);
@@ -73,7 +83,10 @@ describe('crawling from bin to bin is movement, not a stop', () => {
 
 describe('engine hours from ignition on/off', () => {
   it('counts on → off, clipped to the range', () => {
-    const ev = [{ ts: at('06:05'), type: 'ignition_on' as const }, { ts: at('06:58'), type: 'ignition_off' as const }];
+    const ev = [
+      { ts: at('06:05'), type: 'ignition_on' as const },
+      { ts: at('06:58'), type: 'ignition_off' as const },
+    ];
     const on = engineIntervals(ev, at('06:00'), at('07:00'), at('07:00'));
     expect(on).toEqual([[at('06:05'), at('06:58')]]);
     expect(overlapS(on, at('06:00'), at('07:00'))).toBe(53 * 60);
@@ -88,7 +101,10 @@ describe('engine hours from ignition on/off', () => {
       { ts: at('06:25'), type: 'ignition_on' as const },
     ];
     const on = engineIntervals(ev, at('06:00'), at('07:00'), at('06:40'));
-    expect(on).toEqual([[at('06:00'), at('06:10')], [at('06:20'), at('06:40')]]);
+    expect(on).toEqual([
+      [at('06:00'), at('06:10')],
+      [at('06:20'), at('06:40')],
+    ]);
     expect(overlapS(on, at('06:00'), at('07:00'))).toBe(30 * 60);
     expect(engineIntervals([], at('06:00'), at('07:00'), at('07:00'))).toEqual([]);
   });

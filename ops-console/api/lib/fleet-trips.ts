@@ -58,7 +58,7 @@ export function cutTrack(fixes: TrackPoint[], rules: FleetRules): { trips: RawTr
     // truck is found farther than stopRadiusM from where it began (crawling from bin to bin is
     // movement, even if each sampled fix says 0 km/h)
     const runs: [number, number][] = [];
-    for (let i = 0; i < piece.length; ) {
+    for (let i = 0; i < piece.length;) {
       if (!still(piece[i]!, rules)) {
         i++;
         continue;

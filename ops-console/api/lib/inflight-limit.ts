@@ -19,7 +19,11 @@ export function limitInFlight(app: FastifyInstance, limit: InFlightLimit): void 
     const who = req.user?.sub ?? req.ip;
     const mine = inflight.get(who) ?? 0;
     if (mine >= limit.perUser || total >= limit.total) {
-      throw new ApiError(429, 'E_QUERY_TOO_MANY', mine >= limit.perUser ? `at most ${limit.perUser} ${limit.what} at a time per user; wait for one to finish` : `the server is answering too many ${limit.what}; retry shortly`);
+      throw new ApiError(
+        429,
+        'E_QUERY_TOO_MANY',
+        mine >= limit.perUser ? `at most ${limit.perUser} ${limit.what} at a time per user; wait for one to finish` : `the server is answering too many ${limit.what}; retry shortly`,
+      );
     }
     inflight.set(who, mine + 1);
     total++;

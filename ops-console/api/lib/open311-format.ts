@@ -77,7 +77,10 @@ const SINGULAR: Record<string, string> = { services: 'service', service_requests
 function el(name: string, v: unknown): string {
   if (v === null || v === undefined) return `<${name}/>`;
   if (Array.isArray(v)) return `<${name}>${v.map((x) => el(SINGULAR[name] ?? 'item', x)).join('')}</${name}>`;
-  if (typeof v === 'object') return `<${name}>${Object.entries(v as Record<string, unknown>).map(([k, x]) => el(k, x)).join('')}</${name}>`;
+  if (typeof v === 'object')
+    return `<${name}>${Object.entries(v as Record<string, unknown>)
+      .map(([k, x]) => el(k, x))
+      .join('')}</${name}>`;
   return `<${name}>${esc(String(v as string | number | boolean))}</${name}>`;
 }
 

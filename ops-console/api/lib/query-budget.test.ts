@@ -75,7 +75,11 @@ async function healthWhile(done: Promise<unknown>) {
 describe('query time budgets (issue 14)', () => {
   it('a query slower than its budget is cancelled in DuckDB: 503 E_QUERY_BUDGET near the budget, counted, /health answers meanwhile, the next query works', { timeout: 60_000 }, async () => {
     const t0 = performance.now();
-    const slow = get(`/api/history/plate-counts?from=0&to=${30 * DAY}`, 'plan').then(async (r) => ({ status: r.status, body: (await r.json()) as { code: string; message: string }, ms: performance.now() - t0 }));
+    const slow = get(`/api/history/plate-counts?from=0&to=${30 * DAY}`, 'plan').then(async (r) => ({
+      status: r.status,
+      body: (await r.json()) as { code: string; message: string },
+      ms: performance.now() - t0,
+    }));
     const health = await healthWhile(slow);
     const res = await slow;
     expect(res.status).toBe(503);

@@ -8,9 +8,29 @@ const T = Date.UTC(2026, 10, 30, 15, 0); // 09:00 local, 30/11/2026
 
 function report(over: Partial<ServiceReport>): ServiceReport {
   return {
-    id: '1', serviceCode: 'missed_collection', description: '', lat: 18.14, lon: -94.44, address: null, segmentId: 's1', district: 'Centro',
-    state: 'open', status: 'open', requestedAt: T, updatedAt: T, closedAt: null, mediaUrl: null, duplicateOf: null, duplicates: [],
-    closedWithoutEvidence: false, reopened: 0, attributes: {}, hasContact: false, history: [], evidence: null, ...over,
+    id: '1',
+    serviceCode: 'missed_collection',
+    description: '',
+    lat: 18.14,
+    lon: -94.44,
+    address: null,
+    segmentId: 's1',
+    district: 'Centro',
+    state: 'open',
+    status: 'open',
+    requestedAt: T,
+    updatedAt: T,
+    closedAt: null,
+    mediaUrl: null,
+    duplicateOf: null,
+    duplicates: [],
+    closedWithoutEvidence: false,
+    reopened: 0,
+    attributes: {},
+    hasContact: false,
+    history: [],
+    evidence: null,
+    ...over,
   };
 }
 
@@ -28,8 +48,19 @@ describe('report indicators', () => {
     const ind = indicators(list, sla, 'America/Mexico_City', T - H, T + 200 * H);
     const mc = ind.rows.find((r) => r.serviceCode === 'missed_collection')!;
     expect(mc).toEqual({
-      serviceCode: 'missed_collection', district: 'Centro', reports: 4, duplicates: 1, closed: 3, closedOnTime: 2, onTimeShare: 0.667, slaHours: 24,
-      medianHoursToClose: 20, closedWithoutEvidence: 1, closedWithoutEvidenceShare: 0.333, reopened: 1, reopenedShare: 0.25,
+      serviceCode: 'missed_collection',
+      district: 'Centro',
+      reports: 4,
+      duplicates: 1,
+      closed: 3,
+      closedOnTime: 2,
+      onTimeShare: 0.667,
+      slaHours: 24,
+      medianHoursToClose: 20,
+      closedWithoutEvidence: 1,
+      closedWithoutEvidenceShare: 0.333,
+      reopened: 1,
+      reopenedShare: 0.25,
     });
     expect(ind.rows.find((r) => r.serviceCode === 'noise')).toMatchObject({ district: 'Puerto', reports: 1, closed: 1, closedOnTime: 0, slaHours: 72, medianHoursToClose: 100 });
     // daily: local days of the city (UTC−6); the duplicate is not counted

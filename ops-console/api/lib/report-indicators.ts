@@ -15,7 +15,8 @@ export function parseSlaHours(spec: string): SlaHours {
   const given: Partial<Record<ServiceCode, number>> = {};
   for (const part of spec.split(',').filter(Boolean)) {
     const [code, h] = part.split('=') as [string, string];
-    if (!(SERVICE_CODES as readonly string[]).includes(code)) throw new ConfigError(`invalid configuration:\n  OPEN311_SLA_HOURS=${JSON.stringify(spec)}: unknown service code ${code} (known: ${SERVICE_CODES.join(', ')})`);
+    if (!(SERVICE_CODES as readonly string[]).includes(code))
+      throw new ConfigError(`invalid configuration:\n  OPEN311_SLA_HOURS=${JSON.stringify(spec)}: unknown service code ${code} (known: ${SERVICE_CODES.join(', ')})`);
     const n = Number(h);
     if (!Number.isInteger(n) || n < 1) throw new ConfigError(`invalid configuration:\n  OPEN311_SLA_HOURS=${JSON.stringify(spec)}: ${code} needs a whole number of hours ≥ 1`);
     given[code as ServiceCode] = n;

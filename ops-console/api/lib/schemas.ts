@@ -22,10 +22,7 @@ export const DeviceIdParam = Type.Object({ id: Type.String({ minLength: 1, maxLe
 export const DeviceIdList = Type.String({ pattern: '^[a-z0-9-]+(,[a-z0-9-]+)*$', description: 'comma-separated device ids' });
 export const splitIds = (s?: string): string[] | undefined => (s ? s.split(',').filter(Boolean) : undefined);
 
-export const ErrorBody = Type.Object(
-  { statusCode: Type.Integer(), code: Type.String(), error: Type.String(), message: Type.String() },
-  { description: 'error (4xx: the reason; 5xx: never details)' },
-);
+export const ErrorBody = Type.Object({ statusCode: Type.Integer(), code: Type.String(), error: Type.String(), message: Type.String() }, { description: 'error (4xx: the reason; 5xx: never details)' });
 export const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ErrorBody]));
 export const RoleSchema = OneOf(ROLES);
 export const Ok = Type.Object({ ok: Type.Boolean() });

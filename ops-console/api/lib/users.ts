@@ -215,18 +215,11 @@ export function withServiceUsers(base: UserStore, services: UserRecord[]): UserS
 
 /** Users given in clear (tests, embedding): hashed in memory with a low scrypt cost; changes stay in memory. */
 export async function usersFromList(list: { username: string; password: string; role: Role }[]): Promise<UserStore> {
-  return storeOf(
-    await Promise.all(list.map(async (u) => ({ username: u.username, role: u.role as UserRecord['role'], passwordHash: await hashPassword(u.password, 1024) }))),
-    { cost: 1024 },
-  );
+  return storeOf(await Promise.all(list.map(async (u) => ({ username: u.username, role: u.role as UserRecord['role'], passwordHash: await hashPassword(u.password, 1024) }))), { cost: 1024 });
 }
 
 /** Load users.json, creating it with the default users on first start. */
-export async function loadOrCreateUsers(
-  dataDir: string,
-  env: Record<string, string | undefined>,
-  announce: (msg: string) => void,
-): Promise<UserStore> {
+export async function loadOrCreateUsers(dataDir: string, env: Record<string, string | undefined>, announce: (msg: string) => void): Promise<UserStore> {
   const file = path.join(dataDir, 'users.json');
   const pwFile = path.join(dataDir, 'initial-passwords.txt');
   if (fs.existsSync(file)) {
@@ -312,7 +305,9 @@ export async function usersInDb(db: OpsDb, opts: StoreOptions & { refreshMs?: nu
   const timer = setInterval(() => {
     if (refreshing) return;
     refreshing = true;
-    reload().catch(() => undefined).finally(() => (refreshing = false));
+    reload()
+      .catch(() => undefined)
+      .finally(() => (refreshing = false));
   }, opts.refreshMs ?? USERS_REFRESH_MS);
   timer.unref();
   const one = async (username: string): Promise<UserRecord | undefined> => {
@@ -380,12 +375,7 @@ export async function usersInDbFromList(db: OpsDb, list: { username: string; pas
  * passwords from CONSOLE_PASSWORD_<USER> or generated (announced and written to this node's
  * initial-passwords.txt — only by the node whose insert won).
  */
-export async function loadOrCreateUsersInDb(
-  db: OpsDb,
-  dataDir: string,
-  env: Record<string, string | undefined>,
-  announce: (msg: string) => void,
-): Promise<UserStore> {
+export async function loadOrCreateUsersInDb(db: OpsDb, dataDir: string, env: Record<string, string | undefined>, announce: (msg: string) => void): Promise<UserStore> {
   const pwFile = path.join(dataDir, 'initial-passwords.txt');
   const [count] = await db.all('SELECT count(*) AS n FROM users WHERE password_hash IS NOT NULL');
   if (Number(count?.n ?? 0) === 0) {
@@ -417,7 +407,11 @@ export async function loadOrCreateUsersInDb(
       const lines = [...generated].filter(([name]) => added.has(name)).map(([, line]) => line);
       if (lines.length) {
         fs.mkdirSync(dataDir, { recursive: true });
-        fs.writeFileSync(pwFile, `# console users created ${new Date().toISOString()} in the shared ops database; each line goes away when that user sets a new password in the console\n${lines.join('\n')}\n`, { mode: 0o600 });
+        fs.writeFileSync(
+          pwFile,
+          `# console users created ${new Date().toISOString()} in the shared ops database; each line goes away when that user sets a new password in the console\n${lines.join('\n')}\n`,
+          { mode: 0o600 },
+        );
         announce(`console users created; initial passwords (shown once, also in ${pwFile}):\n  ${lines.join('\n  ')}`);
       }
     }

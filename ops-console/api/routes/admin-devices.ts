@@ -61,7 +61,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/admin/devices',
     {
       config: { roles: ['admin'] },
-      schema: { tags: ['admin'], summary: 'every registry device with its settings, state, credentials date and last error', response: { 200: Type.Object({ devices: Type.Array(DeviceRow) }), ...errors(401, 403) } },
+      schema: {
+        tags: ['admin'],
+        summary: 'every registry device with its settings, state, credentials date and last error',
+        response: { 200: Type.Object({ devices: Type.Array(DeviceRow) }), ...errors(401, 403) },
+      },
     },
     async () => {
       const errs = await lastErrorsOf();
@@ -73,7 +77,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/admin/devices',
     {
       config: { roles: ['admin'] },
-      schema: { tags: ['admin'], summary: 'add a device (validated like `npm run devices -- add`); the rendered config with its secret is shown once', body: AddBody, response: { 201: Rendered, ...errors(400, 401, 403, 409) } },
+      schema: {
+        tags: ['admin'],
+        summary: 'add a device (validated like `npm run devices -- add`); the rendered config with its secret is shown once',
+        body: AddBody,
+        response: { 201: Rendered, ...errors(400, 401, 403, 409) },
+      },
     },
     async (req, reply) => {
       let r: ReturnType<typeof addDeviceWithConfig>;
@@ -92,7 +101,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/admin/devices/:id',
     {
       config: { roles: ['admin'] },
-      schema: { tags: ['admin'], summary: 'edit a device’s settings (id, kind and credentials stay)', params: DeviceIdParam, body: EditBody, response: { 200: DeviceRow, ...errors(400, 401, 403, 404, 409) } },
+      schema: {
+        tags: ['admin'],
+        summary: 'edit a device’s settings (id, kind and credentials stay)',
+        params: DeviceIdParam,
+        body: EditBody,
+        response: { 200: DeviceRow, ...errors(400, 401, 403, 404, 409) },
+      },
     },
     async (req) => {
       try {
@@ -110,7 +125,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/admin/devices/:id/rotate',
     {
       config: { roles: ['admin'] },
-      schema: { tags: ['admin'], summary: 'new credentials; the rendered config with the new secret is shown once (the old secret stops working)', params: DeviceIdParam, response: { 200: Rendered, ...errors(400, 401, 403, 404, 409) } },
+      schema: {
+        tags: ['admin'],
+        summary: 'new credentials; the rendered config with the new secret is shown once (the old secret stops working)',
+        params: DeviceIdParam,
+        response: { 200: Rendered, ...errors(400, 401, 403, 404, 409) },
+      },
     },
     async (req) => {
       let r: ReturnType<typeof rotateDevice>;

@@ -46,7 +46,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   /** plate-bearing alert ids last given to each service login: a change is audit-logged */
   const servicePlates = new Map<string, string>();
   async function auditServicePlates(user: { sub: string; role: Role }, list: Alert[]): Promise<void> {
-    const ids = list.filter((a) => plateOf(a) !== null).map((a) => a.id).sort();
+    const ids = list
+      .filter((a) => plateOf(a) !== null)
+      .map((a) => a.id)
+      .sort();
     const key = ids.join('\n');
     if ((servicePlates.get(user.sub) ?? '') === key) return;
     servicePlates.set(user.sub, key);
@@ -217,7 +220,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       config: { roles: ACT_ROLES },
       schema: {
         tags: ['alerts'],
-        summary: "reveal the plate of a hotlist hit to the operator acting on it (audit-logged: who, when, which alert)",
+        summary: 'reveal the plate of a hotlist hit to the operator acting on it (audit-logged: who, when, which alert)',
         params: IdParam,
         response: { 200: Type.Object({ alertId: Type.String(), plate: Type.String(), region: Type.Optional(Type.String()) }), ...errors(401, 403, 404, 409) },
       },

@@ -65,7 +65,11 @@ const routes: FastifyPluginAsyncTypebox<{ loginRateLimit?: number }> = async (ap
         app.metrics.loginFailures.inc();
         throw new ApiError(401, 'E_AUTH_BAD_CREDENTIALS', 'wrong username or password');
       }
-      await app.opsDb.run('INSERT INTO users (username, role, last_login) VALUES ($1, $2, $3) ON CONFLICT (username) DO UPDATE SET role = EXCLUDED.role, last_login = EXCLUDED.last_login', [u.username, u.role, Date.now()]);
+      await app.opsDb.run('INSERT INTO users (username, role, last_login) VALUES ($1, $2, $3) ON CONFLICT (username) DO UPDATE SET role = EXCLUDED.role, last_login = EXCLUDED.last_login', [
+        u.username,
+        u.role,
+        Date.now(),
+      ]);
       const token = app.jwt.sign({ sub: u.username, role: u.role });
       return { token, role: u.role, username: u.username };
     },
@@ -87,7 +91,10 @@ const routes: FastifyPluginAsyncTypebox<{ loginRateLimit?: number }> = async (ap
       schema: {
         tags: ['auth'],
         summary: `a one-time ticket (valid ${TICKET_TTL_MS / 1000} s, for one path) to put in a WebSocket or download URL as ?ticket= instead of the session token`,
-        body: Type.Object({ path: Type.String({ pattern: TICKET_PATH, maxLength: 80, description: '/api/live, /api/exports/<id>/download, /api/fleet/report/export or /api/fleet/gpx' }) }, { additionalProperties: false }),
+        body: Type.Object(
+          { path: Type.String({ pattern: TICKET_PATH, maxLength: 80, description: '/api/live, /api/exports/<id>/download, /api/fleet/report/export or /api/fleet/gpx' }) },
+          { additionalProperties: false },
+        ),
         response: { 200: Type.Object({ ticket: Type.String(), expiresAt: Type.Integer(), url: Type.String() }), ...errors(400, 401) },
       },
     },

@@ -90,7 +90,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       }
       if (!canSeePlates(req.user.role)) delete latest.plate;
       return {
-        ...summary(d, live, recs.find((r) => r.stream === 'status')),
+        ...summary(
+          d,
+          live,
+          recs.find((r) => r.stream === 'status'),
+        ),
         latest,
         ...(d.thresholds ? { thresholds: d.thresholds as Record<string, number> } : {}),
         ...(reads ? { reads } : {}),

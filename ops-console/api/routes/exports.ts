@@ -46,7 +46,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       config: { roles: ROLES },
       schema: {
         tags: ['exports'],
-        summary: `start a background export (no point caps; at most ${Object.entries(EXPORT_MAX_DAYS).map(([k, d]) => `${d} days of ${k}`).join(', ')}; 3 queued or running per user); poll the job, then download`,
+        summary: `start a background export (no point caps; at most ${Object.entries(EXPORT_MAX_DAYS)
+          .map(([k, d]) => `${d} days of ${k}`)
+          .join(', ')}; 3 queued or running per user); poll the job, then download`,
         body: Type.Object(
           {
             kind: OneOf(EXPORT_KINDS),
@@ -98,7 +100,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(
     '/api/exports/:id/cancel',
-    { config: { roles: ROLES }, schema: { tags: ['exports'], summary: 'cancel a queued or running export (its partial file is removed)', params: IdParam, response: { 200: JobSchema, ...errors(400, 401, 403, 404, 409) } } },
+    {
+      config: { roles: ROLES },
+      schema: { tags: ['exports'], summary: 'cancel a queued or running export (its partial file is removed)', params: IdParam, response: { 200: JobSchema, ...errors(400, 401, 403, 404, 409) } },
+    },
     async (req) => {
       const j = await own(req.params.id, req.user);
       if (!(await app.exportJobs.cancel(j.id))) throw conflict('E_EXPORT_FINISHED', `export is already ${j.state}`);
@@ -111,7 +116,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/exports/:id/download',
     {
       config: { roles: ROLES, ticketInQuery: true },
-      schema: { tags: ['exports'], summary: 'the exported file (Bearer header, or a one-time ?ticket= from POST /api/auth/ticket for browser links)', params: IdParam, querystring: Type.Object({ ticket: Type.Optional(Type.String({ maxLength: 64 })) }), ...{ response: errors(400, 401, 403, 404, 409) } },
+      schema: {
+        tags: ['exports'],
+        summary: 'the exported file (Bearer header, or a one-time ?ticket= from POST /api/auth/ticket for browser links)',
+        params: IdParam,
+        querystring: Type.Object({ ticket: Type.Optional(Type.String({ maxLength: 64 })) }),
+        ...{ response: errors(400, 401, 403, 404, 409) },
+      },
     },
     async (req, reply) => {
       const j = await own(req.params.id, req.user);

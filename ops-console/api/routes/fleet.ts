@@ -23,7 +23,10 @@ import { limitInFlight } from '../lib/inflight-limit';
 
 const ROLES = ['planner'] as const; // admins pass every role check
 const RuleParams = Object.fromEntries(
-  (Object.keys(FLEET_RULES) as (keyof FleetRules)[]).map((k) => [k, Type.Optional(Type.Number({ minimum: FLEET_RULE_BOUNDS[k][0], maximum: FLEET_RULE_BOUNDS[k][1], description: `default ${FLEET_RULES[k]}` }))]),
+  (Object.keys(FLEET_RULES) as (keyof FleetRules)[]).map((k) => [
+    k,
+    Type.Optional(Type.Number({ minimum: FLEET_RULE_BOUNDS[k][0], maximum: FLEET_RULE_BOUNDS[k][1], description: `default ${FLEET_RULES[k]}` })),
+  ]),
 ) as Record<keyof FleetRules, ReturnType<typeof Type.Optional<ReturnType<typeof Type.Number>>>>;
 const ReportQuery = {
   ...RangeQuery,
@@ -83,7 +86,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['fleet'],
         summary: 'the fleet report as a file: CSV (one table, `table`), XLSX (a sheet per table) or PDF; Spanish labels unless lang=en',
-        querystring: Type.Object({ ...ReportQuery, format: OneOf(['csv', 'xlsx', 'pdf'] as const), table: OneOf(FLEET_TABLE_KEYS, { default: 'days', description: 'CSV only' }), lang: Lang, ticket: Ticket }),
+        querystring: Type.Object({
+          ...ReportQuery,
+          format: OneOf(['csv', 'xlsx', 'pdf'] as const),
+          table: OneOf(FLEET_TABLE_KEYS, { default: 'days', description: 'CSV only' }),
+          lang: Lang,
+          ticket: Ticket,
+        }),
         response: { 200: FileBody, ...errors(400, 401, 403, 404, 429, 503) },
       },
     },
@@ -132,7 +141,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       const { r, fixes } = await withQueryBudget(
         app,
         'fleet_gpx',
-        async (store) => ({ r: await fleetReport({ ...app.ctx, store }, { from, to, deviceIds: [d!.id] }, Date.now(), await app.geofences.visits({ deviceId: d!.id, from, to, limit: 10_000 })), fixes: await store.track({ deviceId: d!.id, from, to }) }),
+        async (store) => ({
+          r: await fleetReport({ ...app.ctx, store }, { from, to, deviceIds: [d!.id] }, Date.now(), await app.geofences.visits({ deviceId: d!.id, from, to, limit: 10_000 })),
+          fixes: await store.track({ deviceId: d!.id, from, to }),
+        }),
         { reply },
       );
       reply.type('application/gpx+xml').header('content-disposition', `attachment; filename="${d!.id}_${date}.gpx"`);

@@ -19,8 +19,14 @@ const SetSchema = Type.Object({ version: Type.Integer(), geofences: Type.Array(G
 const LonLat = Type.Array(Type.Number(), { minItems: 2, maxItems: 2, description: '[lon, lat]' });
 /** looser than the contract on purpose: what the schema would refuse in one word is told by a code here */
 const GeometryBody = Type.Union([
-  Type.Object({ type: Type.Literal('polygon'), coordinates: Type.Array(LonLat, { maxItems: 1000, description: `closed ring, ${GEOFENCE_LIMITS.minVertices}–${GEOFENCE_LIMITS.maxVertices} vertices` }) }, { additionalProperties: false }),
-  Type.Object({ type: Type.Literal('circle'), center: LonLat, radiusM: Type.Number({ description: `metres, ${GEOFENCE_LIMITS.minRadiusM}–${GEOFENCE_LIMITS.maxRadiusM}` }) }, { additionalProperties: false }),
+  Type.Object(
+    { type: Type.Literal('polygon'), coordinates: Type.Array(LonLat, { maxItems: 1000, description: `closed ring, ${GEOFENCE_LIMITS.minVertices}–${GEOFENCE_LIMITS.maxVertices} vertices` }) },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    { type: Type.Literal('circle'), center: LonLat, radiusM: Type.Number({ description: `metres, ${GEOFENCE_LIMITS.minRadiusM}–${GEOFENCE_LIMITS.maxRadiusM}` }) },
+    { additionalProperties: false },
+  ),
 ]);
 const Body = Type.Object(
   {
@@ -34,13 +40,24 @@ const Body = Type.Object(
 );
 const IdParam = Type.Object({ id: Type.String({ pattern: GEOFENCE_ID_PATTERN }) });
 
-const slug = (s: string) => s.toLowerCase().normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 30).replace(/-+$/, '');
+const slug = (s: string) =>
+  s
+    .toLowerCase()
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 30)
+    .replace(/-+$/, '');
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const audit = (actor: string, role: string, action: AuditAction, query: Record<string, unknown>) => app.audit.write({ actor, role, action, query, resultCount: 1, detail: null });
 
   /** the body as a stored geofence, or a 400 naming what is wrong */
-  const geofenceOf = (id: string, b: { name: string; kind: GeofenceT['kind']; geometry: { type: string; coordinates?: number[][]; center?: number[]; radiusM?: number }; dwellLimitMin?: number | null; active?: boolean }): GeofenceT => {
+  const geofenceOf = (
+    id: string,
+    b: { name: string; kind: GeofenceT['kind']; geometry: { type: string; coordinates?: number[][]; center?: number[]; radiusM?: number }; dwellLimitMin?: number | null; active?: boolean },
+  ): GeofenceT => {
     const geometry = b.geometry as GeofenceGeometry;
     if (geometry.type === 'polygon' && geometry.coordinates.length < 2) throw badRequest('E_GEOFENCE_VERTICES', `a polygon has ${GEOFENCE_LIMITS.minVertices}–${GEOFENCE_LIMITS.maxVertices} vertices`);
     const bbox = app.ctx.city?.bbox ?? [-180, -90, 180, 90];
@@ -53,7 +70,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/api/geofences',
-    { config: { roles: ['operator', 'planner'] }, schema: { tags: ['geofences'], summary: 'every geofence (active or not) and the version published to the rules', response: { 200: SetSchema, ...errors(401, 403) } } },
+    {
+      config: { roles: ['operator', 'planner'] },
+      schema: { tags: ['geofences'], summary: 'every geofence (active or not) and the version published to the rules', response: { 200: SetSchema, ...errors(401, 403) } },
+    },
     async () => app.geofences.current(),
   );
 
@@ -100,7 +120,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(
     '/api/geofences',
-    { config: { roles: ['admin'] }, schema: { tags: ['geofences'], summary: 'create a geofence (polygon or circle); its id is made from the name', body: Body, response: { 201: GeofenceSchema, ...errors(400, 401, 403) } } },
+    {
+      config: { roles: ['admin'] },
+      schema: { tags: ['geofences'], summary: 'create a geofence (polygon or circle); its id is made from the name', body: Body, response: { 201: GeofenceSchema, ...errors(400, 401, 403) } },
+    },
     async (req, reply) => {
       const base = slug(req.body.name);
       const id = `${base.length >= 2 ? base : 'geocerca'}-${crypto.randomBytes(3).toString('hex')}`;
@@ -113,7 +136,16 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.put(
     '/api/geofences/:id',
-    { config: { roles: ['admin'] }, schema: { tags: ['geofences'], summary: 'edit a geofence (name, kind, shape, dwell limit, active)', params: IdParam, body: Body, response: { 200: GeofenceSchema, ...errors(400, 401, 403, 404) } } },
+    {
+      config: { roles: ['admin'] },
+      schema: {
+        tags: ['geofences'],
+        summary: 'edit a geofence (name, kind, shape, dwell limit, active)',
+        params: IdParam,
+        body: Body,
+        response: { 200: GeofenceSchema, ...errors(400, 401, 403, 404) },
+      },
+    },
     async (req) => {
       if (!(await app.geofences.get(req.params.id))) throw notFound('E_GEOFENCE_UNKNOWN', `no geofence ${req.params.id}`);
       const g = geofenceOf(req.params.id, req.body);
@@ -125,7 +157,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.delete(
     '/api/geofences/:id',
-    { config: { roles: ['admin'] }, schema: { tags: ['geofences'], summary: 'delete a geofence (its visits stay in the reports)', params: IdParam, response: { 200: SetSchema, ...errors(400, 401, 403, 404) } } },
+    {
+      config: { roles: ['admin'] },
+      schema: { tags: ['geofences'], summary: 'delete a geofence (its visits stay in the reports)', params: IdParam, response: { 200: SetSchema, ...errors(400, 401, 403, 404) } },
+    },
     async (req) => {
       const s = await app.geofences.remove(req.params.id);
       if (!s) throw notFound('E_GEOFENCE_UNKNOWN', `no geofence ${req.params.id}`);

@@ -36,8 +36,7 @@ const Health = Type.Object({
 
 /** a health answer must come quickly even when a part hangs */
 const PART_TIMEOUT_MS = 2000;
-const within = <T>(p: Promise<T>, fallback: T): Promise<T> =>
-  Promise.race([p.catch(() => fallback), new Promise<T>((r) => setTimeout(r, PART_TIMEOUT_MS, fallback).unref())]);
+const within = <T>(p: Promise<T>, fallback: T): Promise<T> => Promise.race([p.catch(() => fallback), new Promise<T>((r) => setTimeout(r, PART_TIMEOUT_MS, fallback).unref())]);
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   const loop = monitorEventLoopDelay({ resolution: 20 });
@@ -73,7 +72,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/health',
-    { config: { roles: ['public'] }, schema: { tags: ['health'], summary: 'each part with its last success (503 when any part cannot do its job)', security: [], response: { 200: Health, 503: Health } } },
+    {
+      config: { roles: ['public'] },
+      schema: { tags: ['health'], summary: 'each part with its last success (503 when any part cannot do its job)', security: [], response: { 200: Health, 503: Health } },
+    },
     async (_req, reply) => {
       const h = await check();
       reply.code(h.failing.length ? 503 : 200);
@@ -101,13 +103,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
-  app.get(
-    '/metrics',
-    { config: { roles: ['public'] }, schema: { tags: ['health'], summary: 'Prometheus metrics', security: [], response: { 200: Type.String() } } },
-    async (_req, reply) => {
-      reply.type(app.metrics.registry.contentType);
-      return app.metrics.registry.metrics();
-    },
-  );
+  app.get('/metrics', { config: { roles: ['public'] }, schema: { tags: ['health'], summary: 'Prometheus metrics', security: [], response: { 200: Type.String() } } }, async (_req, reply) => {
+    reply.type(app.metrics.registry.contentType);
+    return app.metrics.registry.metrics();
+  });
 };
 export default routes;

@@ -32,7 +32,15 @@ export function checkRange(q: { from: number; to: number }, maxDays = MAX_DAYS):
   if (q.to - q.from > maxDays * 86_400_000) throw badRequest('E_QUERY_RANGE_TOO_LONG', `range longer than ${maxDays} days; use an export job`);
 }
 
-const TrackPoint = Type.Object({ ts: Type.Integer(), lat: Type.Number(), lon: Type.Number(), speedKmh: Type.Number(), heading: Type.Number(), hdop: Type.Optional(Type.Number()), sats: Type.Optional(Type.Integer()) });
+const TrackPoint = Type.Object({
+  ts: Type.Integer(),
+  lat: Type.Number(),
+  lon: Type.Number(),
+  speedKmh: Type.Number(),
+  heading: Type.Number(),
+  hdop: Type.Optional(Type.Number()),
+  sats: Type.Optional(Type.Integer()),
+});
 
 export const QUERY_LIMITS = { perUser: 4, total: 16 };
 
@@ -50,7 +58,13 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['history'],
         summary: "a truck's track for replay (JSON points or a GeoJSON LineString)",
         querystring: Type.Object({ deviceId: Type.String({ minLength: 1, maxLength: 40 }), ...RangeQuery, format: Type.Union([Type.Literal('json'), Type.Literal('geojson')], { default: 'json' }) }),
-        response: { 200: Type.Union([Type.Object({ deviceId: Type.String(), points: Type.Array(TrackPoint) }), Type.Object({ type: Type.Literal('Feature'), geometry: Type.Unknown(), properties: Type.Unknown() })]), ...errors(400, 401, 403, 404, 429, 503) },
+        response: {
+          200: Type.Union([
+            Type.Object({ deviceId: Type.String(), points: Type.Array(TrackPoint) }),
+            Type.Object({ type: Type.Literal('Feature'), geometry: Type.Unknown(), properties: Type.Unknown() }),
+          ]),
+          ...errors(400, 401, 403, 404, 429, 503),
+        },
       },
     },
     async (req, reply) => {
@@ -69,7 +83,22 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['history'],
         summary: 'truck events (bin lifts, ignition, unload)',
         querystring: Type.Object({ deviceIds: Type.Optional(DeviceIdList), ...RangeQuery }),
-        response: { 200: Type.Object({ events: Type.Array(Type.Object({ deviceId: Type.String(), ts: Type.Integer(), type: Type.String(), lat: Type.Optional(Type.Number()), lon: Type.Optional(Type.Number()), binId: Type.Optional(Type.String()), weightKg: Type.Optional(Type.Number()) })) }), ...errors(400, 401, 403, 404, 429, 503) },
+        response: {
+          200: Type.Object({
+            events: Type.Array(
+              Type.Object({
+                deviceId: Type.String(),
+                ts: Type.Integer(),
+                type: Type.String(),
+                lat: Type.Optional(Type.Number()),
+                lon: Type.Optional(Type.Number()),
+                binId: Type.Optional(Type.String()),
+                weightKg: Type.Optional(Type.Number()),
+              }),
+            ),
+          }),
+          ...errors(400, 401, 403, 404, 429, 503),
+        },
       },
     },
     async (req, reply) => {
@@ -94,7 +123,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
           ...RangeQuery,
           windowMs: Type.Integer({ minimum: 1000, maximum: 31 * 86_400_000, default: 3_600_000, 'x-unit': 'ms' }),
         }),
-        response: { 200: Type.Object({ buckets: Type.Array(Type.Object({ deviceId: Type.String(), t: Type.Integer(), mean: Type.Number(), min: Type.Number(), max: Type.Number(), count: Type.Integer() })) }), ...errors(400, 401, 403, 404, 429, 503) },
+        response: {
+          200: Type.Object({ buckets: Type.Array(Type.Object({ deviceId: Type.String(), t: Type.Integer(), mean: Type.Number(), min: Type.Number(), max: Type.Number(), count: Type.Integer() })) }),
+          ...errors(400, 401, 403, 404, 429, 503),
+        },
       },
     },
     async (req, reply) => {
@@ -104,8 +136,11 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       if (!fields.includes(q.field)) throw badRequest('E_QUERY_FIELD', `${q.field} is not a field of ${q.stream} readings (${fields.join(', ')})`);
       const ids = splitIds(q.deviceIds);
       const stations = devicesOf(pctx(), [q.stream], ids);
-      if (((q.to - q.from) / q.windowMs) * Math.max(1, stations.length) > MAX_BUCKETS) throw badRequest('E_QUERY_TOO_MANY_BUCKETS', `more than ${MAX_BUCKETS} buckets over ${stations.length} station(s); widen windowMs, pick fewer stations or use an export job`);
-      const buckets = await withQueryBudget(app, 'series', (store) => store.series({ stream: q.stream, field: q.field as never, deviceIds: ids, from: q.from, to: q.to, windowMs: q.windowMs }), { reply });
+      if (((q.to - q.from) / q.windowMs) * Math.max(1, stations.length) > MAX_BUCKETS)
+        throw badRequest('E_QUERY_TOO_MANY_BUCKETS', `more than ${MAX_BUCKETS} buckets over ${stations.length} station(s); widen windowMs, pick fewer stations or use an export job`);
+      const buckets = await withQueryBudget(app, 'series', (store) => store.series({ stream: q.stream, field: q.field as never, deviceIds: ids, from: q.from, to: q.to, windowMs: q.windowMs }), {
+        reply,
+      });
       return sendJsonArray(reply, 'buckets', buckets);
     },
   );
@@ -181,7 +216,12 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['history'],
         summary: 'route coverage per truck per day: share of planned collection segments served (track within 25 m) and the missed ones',
-        querystring: Type.Object({ deviceIds: Type.Optional(DeviceIdList), routeId: Type.Optional(Type.String({ maxLength: 80 })), ...RangeQuery, radiusM: Type.Number({ minimum: 5, maximum: 200, default: 25, 'x-unit': 'm' }) }),
+        querystring: Type.Object({
+          deviceIds: Type.Optional(DeviceIdList),
+          routeId: Type.Optional(Type.String({ maxLength: 80 })),
+          ...RangeQuery,
+          radiusM: Type.Number({ minimum: 5, maximum: 200, default: 25, 'x-unit': 'm' }),
+        }),
         response: { 200: Type.Object({ rows: Type.Array(CoverageRow) }), ...errors(400, 401, 403, 404, 409, 429, 503) },
       },
     },
@@ -199,7 +239,14 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['history'],
         summary: 'readings received vs expected (from the station interval) per station per day',
         querystring: Type.Object({ deviceIds: Type.Optional(DeviceIdList), ...RangeQuery }),
-        response: { 200: Type.Object({ rows: Type.Array(Type.Object({ deviceId: Type.String(), kind: Type.String(), stream: Type.String(), date: Type.String(), received: Type.Integer(), expected: Type.Integer(), ratio: Type.Number() })) }), ...errors(400, 401, 403, 404, 429, 503) },
+        response: {
+          200: Type.Object({
+            rows: Type.Array(
+              Type.Object({ deviceId: Type.String(), kind: Type.String(), stream: Type.String(), date: Type.String(), received: Type.Integer(), expected: Type.Integer(), ratio: Type.Number() }),
+            ),
+          }),
+          ...errors(400, 401, 403, 404, 429, 503),
+        },
       },
     },
     async (req, reply) => {

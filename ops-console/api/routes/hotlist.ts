@@ -52,8 +52,7 @@ export function entriesFromCsv(text: string): Entry[] {
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: 10 * 1024 * 1024 }, (_req, body, done) => done(null, body));
-  const audit = (actor: string, role: string, action: AuditAction, query: Record<string, unknown>, count: number) =>
-    app.audit.write({ actor, role, action, query, resultCount: count, detail: null });
+  const audit = (actor: string, role: string, action: AuditAction, query: Record<string, unknown>, count: number) => app.audit.write({ actor, role, action, query, resultCount: count, detail: null });
 
   app.get(
     '/api/hotlist',

@@ -15,7 +15,14 @@ const HOUR = 3_600_000;
 const MAX_RANGE = 31 * 86_400_000;
 const Query = Type.Object({ ...OptRangeQuery, deviceIds: Type.Optional(DeviceIdList), format: Type.Union([Type.Literal('json'), Type.Literal('csv')], { default: 'json' }) });
 const Row = Type.Object(
-  { deviceId: Type.String(), district: Type.String(), lat: Type.Union([Type.Number(), Type.Null()]), lon: Type.Union([Type.Number(), Type.Null()]), hour: Type.String({ description: 'hour start, ISO 8601 UTC' }), readings: Type.Integer() },
+  {
+    deviceId: Type.String(),
+    district: Type.String(),
+    lat: Type.Union([Type.Number(), Type.Null()]),
+    lon: Type.Union([Type.Number(), Type.Null()]),
+    hour: Type.String({ description: 'hour start, ISO 8601 UTC' }),
+    readings: Type.Integer(),
+  },
   { additionalProperties: Type.Union([Type.Number(), Type.Null()]) },
 );
 
@@ -32,7 +39,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
           summary: `hourly ${stream === 'air' ? 'air-quality' : 'noise'} aggregates per station (public; JSON or CSV)`,
           security: [],
           querystring: Query,
-          response: { 200: Type.Union([Type.Object({ stream: Type.String(), units: Type.Record(Type.String(), Type.String()), rows: Type.Array(Row) }), Type.String()]), ...errors(400, 404, 429, 503) },
+          response: {
+            200: Type.Union([Type.Object({ stream: Type.String(), units: Type.Record(Type.String(), Type.String()), rows: Type.Array(Row) }), Type.String()]),
+            ...errors(400, 404, 429, 503),
+          },
         },
       },
       async (req, reply) => {
@@ -42,11 +52,16 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         if (to - from > MAX_RANGE) throw badRequest('E_QUERY_RANGE_TOO_LONG', 'at most 31 days per request');
         const stations = devicesOf(app.ctx, [stream], splitIds(req.query.deviceIds));
         const rows = new Map<string, Record<string, string | number | null>>();
-        const perField = await withQueryBudget(app, `open-${stream}`, async (store) => {
-          const out: SeriesBucket[][] = [];
-          for (const field of fields) out.push(await store.series({ stream, field: field as never, deviceIds: stations.map((s) => s.id), from, to, windowMs: HOUR }));
-          return out;
-        }, { reply });
+        const perField = await withQueryBudget(
+          app,
+          `open-${stream}`,
+          async (store) => {
+            const out: SeriesBucket[][] = [];
+            for (const field of fields) out.push(await store.series({ stream, field: field as never, deviceIds: stations.map((s) => s.id), from, to, windowMs: HOUR }));
+            return out;
+          },
+          { reply },
+        );
         for (const [i, field] of fields.entries()) {
           const buckets = perField[i]!;
           for (const b of buckets) {
@@ -69,7 +84,10 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
         if (req.query.format === 'csv') {
           const header = ['deviceId', 'district', 'lat', 'lon', 'hour', 'readings', ...fields];
           reply.type('text/csv; charset=utf-8').header('content-disposition', `inline; filename="${stream}-hourly.csv"`);
-          return toCsv(header, list.map((r) => header.map((h) => r[h])));
+          return toCsv(
+            header,
+            list.map((r) => header.map((h) => r[h])),
+          );
         }
         return { stream, units, rows: list as never };
       },

@@ -40,12 +40,28 @@ export const CitySummary = Type.Object(
     }),
     alerts: Type.Object({ open: Count, bySeverity: Type.Record(Type.String(), Count) }),
     air: Type.Array(
-      Type.Object({ deviceId: Type.String(), district: Type.String(), date: Type.String({ description: 'local date' }), category: Type.Union([Type.String(), Type.Null()], { description: 'worst hourly Índice AIRE Y SALUD category of the day; null = no valid hour' }), hours: Count }),
+      Type.Object({
+        deviceId: Type.String(),
+        district: Type.String(),
+        date: Type.String({ description: 'local date' }),
+        category: Type.Union([Type.String(), Type.Null()], { description: 'worst hourly Índice AIRE Y SALUD category of the day; null = no valid hour' }),
+        hours: Count,
+      }),
     ),
     noise: Type.Object({
       stationPeriods: Count,
       exceeded: Count,
-      rows: Type.Array(Type.Object({ deviceId: Type.String(), district: Type.String(), date: Type.String(), period: Type.String(), leqDb: Type.Union([Type.Number(), Type.Null()]), limitDb: Type.Union([Type.Number(), Type.Null()]) }), { description: 'the exceeded day and night periods only' }),
+      rows: Type.Array(
+        Type.Object({
+          deviceId: Type.String(),
+          district: Type.String(),
+          date: Type.String(),
+          period: Type.String(),
+          leqDb: Type.Union([Type.Number(), Type.Null()]),
+          limitDb: Type.Union([Type.Number(), Type.Null()]),
+        }),
+        { description: 'the exceeded day and night periods only' },
+      ),
     }),
   },
   { additionalProperties: false },
@@ -89,7 +105,12 @@ const routes: FastifyPluginAsyncTypebox<{ state?: StateOptions }> = async (app, 
     const span = localDays(now - (days - 1) * DAY, now, ctx.tz);
     const from = span[0]!.from;
     const districtOf = (id: string) => ctx.registry.device(id)?.district ?? '';
-    const [hourly, noise] = await withQueryBudget(app, 'state-summary', async (store) => [await airIndex({ ...ctx, store }, { from, to: now }), await noiseExceedances({ ...ctx, store }, { from, to: now })] as const, reply ? { reply } : {});
+    const [hourly, noise] = await withQueryBudget(
+      app,
+      'state-summary',
+      async (store) => [await airIndex({ ...ctx, store }, { from, to: now }), await noiseExceedances({ ...ctx, store }, { from, to: now })] as const,
+      reply ? { reply } : {},
+    );
     // the worst hour of each station-day
     const air = new Map<string, CitySummary['air'][number]>();
     for (const r of hourly) {
@@ -123,7 +144,12 @@ const routes: FastifyPluginAsyncTypebox<{ state?: StateOptions }> = async (app, 
     '/api/state/summary',
     {
       config: { roles: ['state'] },
-      schema: { tags: ['state'], summary: "this city's aggregates for the state level (no plates, no personal data, no raw streams)", querystring: DaysQuery, response: { 200: CitySummary, ...errors(400, 401, 403, 503) } },
+      schema: {
+        tags: ['state'],
+        summary: "this city's aggregates for the state level (no plates, no personal data, no raw streams)",
+        querystring: DaysQuery,
+        response: { 200: CitySummary, ...errors(400, 401, 403, 503) },
+      },
     },
     async (req, reply) => summary(req.query.days, reply),
   );

@@ -36,25 +36,29 @@ interface Glyph {
 /** glyphs.proto: glyphs { repeated fontstack stacks = 1 } fontstack { name = 1; range = 2; repeated glyph glyphs = 3 } */
 export function encodeGlyphPbf(name: string, range: string, glyphs: Glyph[]): Uint8Array {
   const pbf = new Pbf();
-  pbf.writeMessage(1, (_: unknown, p: Pbf) => {
-    p.writeStringField(1, name);
-    p.writeStringField(2, range);
-    for (const g of glyphs) {
-      p.writeMessage(
-        3,
-        (_g: unknown, q: Pbf) => {
-          q.writeVarintField(1, g.id);
-          if (g.bitmap.length) q.writeBytesField(2, Uint8Array.from(g.bitmap));
-          q.writeVarintField(3, g.width);
-          q.writeVarintField(4, g.height);
-          q.writeSVarintField(5, g.left);
-          q.writeSVarintField(6, g.top);
-          q.writeVarintField(7, g.advance);
-        },
-        g,
-      );
-    }
-  }, null);
+  pbf.writeMessage(
+    1,
+    (_: unknown, p: Pbf) => {
+      p.writeStringField(1, name);
+      p.writeStringField(2, range);
+      for (const g of glyphs) {
+        p.writeMessage(
+          3,
+          (_g: unknown, q: Pbf) => {
+            q.writeVarintField(1, g.id);
+            if (g.bitmap.length) q.writeBytesField(2, Uint8Array.from(g.bitmap));
+            q.writeVarintField(3, g.width);
+            q.writeVarintField(4, g.height);
+            q.writeSVarintField(5, g.left);
+            q.writeSVarintField(6, g.top);
+            q.writeVarintField(7, g.advance);
+          },
+          g,
+        );
+      }
+    },
+    null,
+  );
   return pbf.finish();
 }
 
@@ -65,7 +69,11 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const at = args.indexOf('--city');
   const cityFile = at >= 0 && args[at + 1] ? args[at + 1]! : DEMO_CITY_FILE;
-  const city = JSON.parse(fs.readFileSync(cityFile, 'utf8')) as { streets: { features: { properties: { name: string } }[] }; districts: { features: { properties: { name: string } }[] }; entrances: { road: string }[] };
+  const city = JSON.parse(fs.readFileSync(cityFile, 'utf8')) as {
+    streets: { features: { properties: { name: string } }[] };
+    districts: { features: { properties: { name: string } }[] };
+    entrances: { road: string }[];
+  };
   const names = [...city.streets.features.map((f) => f.properties.name), ...city.districts.features.map((f) => f.properties.name), ...city.entrances.map((e) => e.road)];
   const ranges = glyphRangesFor(names.join(''));
   const require = createRequire(import.meta.url);
@@ -90,7 +98,9 @@ async function main(): Promise<void> {
               const face = new FontFace(family, bytes);
               document.fonts.add(await face.load());
             }
-            const W = window as unknown as { TinySDF: new (o: object) => { draw(c: string): { data: Uint8ClampedArray; glyphWidth: number; glyphHeight: number; glyphTop: number; glyphLeft: number; glyphAdvance: number } } };
+            const W = window as unknown as {
+              TinySDF: new (o: object) => { draw(c: string): { data: Uint8ClampedArray; glyphWidth: number; glyphHeight: number; glyphTop: number; glyphLeft: number; glyphAdvance: number } };
+            };
             // MapLibre's server glyph parameters: 24 px, buffer 3, radius 8, cutoff 0.25
             const sdf = new W.TinySDF({ fontSize: 24, buffer: 3, radius: 8, cutoff: 0.25, fontFamily: `"${family}"` });
             const probe = document.createElement('canvas').getContext('2d')!;
@@ -98,7 +108,15 @@ async function main(): Promise<void> {
             return ids.map((id) => {
               const g = sdf.draw(String.fromCodePoint(id));
               // the same metrics MapLibre gives its locally drawn glyphs (glyph_manager.ts), at 1×
-              return { id, bitmap: Array.from(g.data), width: g.glyphWidth, height: g.glyphHeight, left: Math.round(g.glyphLeft + 0.5), top: Math.round(g.glyphTop - 27.5), advance: Math.round(g.glyphAdvance) };
+              return {
+                id,
+                bitmap: Array.from(g.data),
+                width: g.glyphWidth,
+                height: g.glyphHeight,
+                left: Math.round(g.glyphLeft + 0.5),
+                top: Math.round(g.glyphTop - 27.5),
+                advance: Math.round(g.glyphAdvance),
+              };
             });
           },
           { b64, ids, family: font.name },

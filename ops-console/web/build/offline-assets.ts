@@ -14,7 +14,6 @@ import { DEMO_CITY_FILE, parseCity } from '../../../city/city';
 import { basemapFromCity, type Basemap } from '../src/basemap/types';
 import { PLACEHOLDER_BASEMAP } from '../src/basemap/placeholder';
 
-
 export function loadBasemap(file = process.env.CITY_FILE || DEMO_CITY_FILE): Basemap {
   if (!fs.existsSync(file)) return PLACEHOLDER_BASEMAP;
   return basemapFromCity(parseCity(fs.readFileSync(file, 'utf8'), file));

@@ -100,18 +100,16 @@ function Console({ session, lang, setLang }: { session: Session; lang: Lang; set
       list
         // planned devices too (where the installer will put them); retired ones leave the map
         .filter((d) => d.status !== 'retired')
-        .map(
-          (d): DeviceMeta => ({
-            id: d.id,
-            kind: d.kind,
-            district: d.district,
-            model: d.model,
-            location: d.location,
-            noiseZone: d.noiseZone as DeviceMeta['noiseZone'],
-            camera: d.camera,
-            truck: d.routeId ? { routeId: d.routeId, depotId: '' } : undefined,
-          }),
-        ),
+        .map((d): DeviceMeta => ({
+          id: d.id,
+          kind: d.kind,
+          district: d.district,
+          model: d.model,
+          location: d.location,
+          noiseZone: d.noiseZone as DeviceMeta['noiseZone'],
+          camera: d.camera,
+          truck: d.routeId ? { routeId: d.routeId, depotId: '' } : undefined,
+        })),
     );
   }, [devicesQ.data, model]);
 

@@ -4,7 +4,12 @@ import type { AirIndexRow } from '../../shared/api';
 import { fmtIndicator, indicativeIndex, indicatorLabel, latestIndex, pollutantLabel } from './air-index';
 
 const row = (hour: number, category: string | null, responsible: string[] = []): AirIndexRow => ({
-  deviceId: 'air-01', hour, category, label: null, colour: null, responsible,
+  deviceId: 'air-01',
+  hour,
+  category,
+  label: null,
+  colour: null,
+  responsible,
   pollutants: category ? { pm25: { category, value: 38, unit: 'µg/m³' } } : {},
 });
 
@@ -12,7 +17,12 @@ describe("the device panel's Índice AIRE Y SALUD (the rules' tables)", () => {
   it("the latest complete hour that has an index, with the API's responsible pollutant", () => {
     const h = 3_600_000;
     // the hour still running (4h–5h at 4.5 h) is left out even with a category
-    expect(latestIndex([row(2 * h, 'mala', ['pm25']), row(3 * h, null), row(h, 'buena', ['o3']), row(4 * h, 'buena', ['co'])], 4.5 * h)).toEqual({ category: 'mala', responsible: ['pm25'], pollutants: { pm25: { category: 'mala', value: 38, unit: 'µg/m³' } }, hour: 2 * h });
+    expect(latestIndex([row(2 * h, 'mala', ['pm25']), row(3 * h, null), row(h, 'buena', ['o3']), row(4 * h, 'buena', ['co'])], 4.5 * h)).toEqual({
+      category: 'mala',
+      responsible: ['pm25'],
+      pollutants: { pm25: { category: 'mala', value: 38, unit: 'µg/m³' } },
+      hour: 2 * h,
+    });
     expect(latestIndex([row(h, null)], 9 * h)).toBeNull();
     expect(latestIndex(undefined)).toBeNull();
   });
@@ -23,7 +33,12 @@ describe("the device panel's Índice AIRE Y SALUD (the rules' tables)", () => {
     const ranks = Object.fromEntries(MEASURED_POLLUTANTS.filter((p) => p in r).map((p) => [p, categoryFor(p, r[p as keyof typeof r] as number, ts)!]));
     const worst = Math.max(...Object.values(ranks).map((c) => c.rank));
     expect(idx.hour).toBeNull();
-    expect(idx.responsible.sort()).toEqual(Object.entries(ranks).filter(([, c]) => c.rank === worst).map(([p]) => p).sort());
+    expect(idx.responsible.sort()).toEqual(
+      Object.entries(ranks)
+        .filter(([, c]) => c.rank === worst)
+        .map(([p]) => p)
+        .sort(),
+    );
     expect(idx.category).toBe(Object.values(ranks).find((c) => c.rank === worst)!.id);
     expect(Object.keys(idx.pollutants).sort()).toEqual(['no2', 'o3', 'pm10', 'pm25']);
     expect(indicativeIndex({ ts, windowS: 60, tempC: 30 })).toBeNull();

@@ -64,7 +64,7 @@ describe('contrast', () => {
 });
 
 describe('one copy of the norms (ingest/rules)', () => {
-  it('air categories and colours are the rules\' tables', async () => {
+  it("air categories and colours are the rules' tables", async () => {
     const rules = await import('../../../norms/aire-salud');
     const { AIR_CATEGORIES } = await import('./colors');
     expect(AIR_COLORS).toBe(rules.CATEGORY_COLOURS);
@@ -73,7 +73,7 @@ describe('one copy of the norms (ingest/rules)', () => {
     const t = rules.NOM172_2023.pollutants.pm25!.columns[0]!.upper;
     for (const v of t) expect(pollutantCategory('pm25', v, T2025)).toBe(rules.categoryFor('pm25', v, T2025)!.rank);
   });
-  it('noise limits are the rules\' NOM-081 table (school: no night limit → not flagged)', async () => {
+  it("noise limits are the rules' NOM-081 table (school: no night limit → not flagged)", async () => {
     const { NOM081_LIMITS } = await import('../../../norms/noise-limits');
     const noon = T2025;
     const night = Date.UTC(2025, 5, 2, 5); // 23:00 local

@@ -20,7 +20,10 @@ export const fieldShown = (field: string): boolean => !HIDDEN.has(field);
 export function fmtField(lang: Lang, stream: string, field: string, v: unknown): string {
   if (typeof v === 'number') {
     const digits = field === 'confidence' ? 2 : Number.isInteger(v) ? 0 : Math.abs(v) < 1 ? 3 : 1;
-    const n = field === 'confidence' ? `${new Intl.NumberFormat(lang === 'es' ? 'es-MX' : 'en-US', { maximumFractionDigits: 0 }).format(v * 100)} %` : new Intl.NumberFormat(lang === 'es' ? 'es-MX' : 'en-US', { maximumFractionDigits: digits }).format(v);
+    const n =
+      field === 'confidence'
+        ? `${new Intl.NumberFormat(lang === 'es' ? 'es-MX' : 'en-US', { maximumFractionDigits: 0 }).format(v * 100)} %`
+        : new Intl.NumberFormat(lang === 'es' ? 'es-MX' : 'en-US', { maximumFractionDigits: digits }).format(v);
     const unit = field === 'confidence' ? '' : fieldUnit(stream, field);
     return unit ? `${n} ${unit}` : n;
   }

@@ -19,12 +19,22 @@ describe('i18n', () => {
   it('every error message phrases a code of the one table (lib/error-codes.ts, E_<AREA>_<WHAT>), in Spanish and English', () => {
     const known = new Set<string>([...Object.keys(API_ERROR_CODES), ...WEB_ERROR_CODES]);
     for (const lang of ['es', 'en'] as const) {
-      const codes = Object.keys(DICTIONARY[lang]).filter((k) => k.startsWith('err_')).map((k) => k.slice(4));
+      const codes = Object.keys(DICTIONARY[lang])
+        .filter((k) => k.startsWith('err_'))
+        .map((k) => k.slice(4));
       expect(codes.length).toBeGreaterThan(20);
       expect(codes.filter((c) => !known.has(c))).toEqual([]);
       for (const c of codes) expect(c).toMatch(/^E_[A-Z0-9]+_[A-Z0-9_]+$/);
     }
-    expect(Object.keys(DICTIONARY.es).filter((k) => k.startsWith('err_')).sort()).toEqual(Object.keys(DICTIONARY.en).filter((k) => k.startsWith('err_')).sort());
+    expect(
+      Object.keys(DICTIONARY.es)
+        .filter((k) => k.startsWith('err_'))
+        .sort(),
+    ).toEqual(
+      Object.keys(DICTIONARY.en)
+        .filter((k) => k.startsWith('err_'))
+        .sort(),
+    );
     expect(t('es', 'err_E_QUERY_RANGE')).toBe('El final del periodo debe ser posterior al inicio');
     expect(errorKey(new ApiError(403, 'E_AUTH_FORBIDDEN', 'x'))).toEqual({ key: 'errForbidden' });
     expect(errorKey(new Error('x'))).toEqual({ key: 'errGeneric', vars: { code: 'E_WEB_UNKNOWN' } });

@@ -18,7 +18,17 @@ const VIEWS: Record<string, View[]> = {
 
 export const viewsFor = (role: Role): View[] => VIEWS[role] ?? [];
 /** The tab's label (i18n key) of each view. */
-export const VIEW_LABEL: Record<View, string> = { live: 'tabLive', alerts: 'tabAlerts', coverage: 'tabCoverage', replay: 'tabReplay', planners: 'tabPlanners', fleet: 'tabFleet', reports: 'tabReports', investigate: 'tabInvestigate', admin: 'tabAdmin' };
+export const VIEW_LABEL: Record<View, string> = {
+  live: 'tabLive',
+  alerts: 'tabAlerts',
+  coverage: 'tabCoverage',
+  replay: 'tabReplay',
+  planners: 'tabPlanners',
+  fleet: 'tabFleet',
+  reports: 'tabReports',
+  investigate: 'tabInvestigate',
+  admin: 'tabAdmin',
+};
 /** The map's mode while a view is shown (views without their own mode show the live map). */
 export const mapModeOf = (v: View): 'live' | 'coverage' | 'replay' => (v === 'coverage' || v === 'replay' ? v : 'live');
 /** Operators (and admins) act on alerts; planners watch. */

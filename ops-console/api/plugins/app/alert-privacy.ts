@@ -28,10 +28,7 @@ export default fp(
         // redacted ids keep rule and device: `<rule>.<deviceId>.p<hash>.<start>`
         const [rule, deviceId] = id.split('.');
         if (!rule || !deviceId || !/\.p[0-9a-f]{12}(\.|$)/.test(id)) return undefined;
-        const candidates = [
-          ...fastify.alerts.active().filter((a) => a.rule === rule && a.deviceId === deviceId),
-          ...(await fastify.alerts.list({ rule, deviceId, limit: 5000 })),
-        ];
+        const candidates = [...fastify.alerts.active().filter((a) => a.rule === rule && a.deviceId === deviceId), ...(await fastify.alerts.list({ rule, deviceId, limit: 5000 }))];
         return candidates.find((a) => r.redact(a).id === id);
       },
     } satisfies AlertPrivacy);

@@ -83,10 +83,7 @@ export async function createAlertsRepo(db: OpsDb): Promise<AlertsRepo> {
   const historyOf = async (ids: string[]): Promise<Map<string, Alert['history']>> => {
     const out = new Map<string, Alert['history']>();
     if (!ids.length) return out;
-    const rows = await db.all(
-      `SELECT alert_id, event, at_ms, by_whom, note, assignee FROM alert_history WHERE alert_id IN (${ids.map((_, i) => `$${i + 1}`).join(',')}) ORDER BY at_ms`,
-      ids,
-    );
+    const rows = await db.all(`SELECT alert_id, event, at_ms, by_whom, note, assignee FROM alert_history WHERE alert_id IN (${ids.map((_, i) => `$${i + 1}`).join(',')}) ORDER BY at_ms`, ids);
     for (const r of rows) {
       const h = out.get(String(r.alert_id)) ?? [];
       h.push({
@@ -138,76 +135,93 @@ export async function createAlertsRepo(db: OpsDb): Promise<AlertsRepo> {
   };
 
   return {
-    apply: (ev, opts) => serial(async () => {
-      const key = eventKey(ev);
-      const stateCheck = (prev: Alert | undefined) => {
-        if (!opts?.from || (prev && opts.from.includes(prev.state))) return null;
-        const last = prev?.history.at(-1);
-        return conflict('E_ALERT_STATE', `cannot ${ev.event} an alert that is ${prev?.state ?? 'unknown'}${last?.by ? ` (last change: ${last.event} by ${last.by})` : ''}`);
-      };
-      // a console transition checks the stored state; an event from the bus may fold from the
-      // cached active alert (the compare-and-set below finds out if another node changed it)
-      let prev = opts?.from ? await fetchOne(ev.alertId) : (activeMap.get(ev.alertId) ?? (await fetchOne(ev.alertId)));
-      const refused = stateCheck(prev);
-      if (refused) {
-        if (prev) remember(prev);
-        throw refused;
-      }
-      const mine = (h: Alert['history'][number]) => h.event === ev.event && h.at === ev.at && (h.by ?? null) === (ev.by ?? null);
-      if (prev?.history.some(mine)) {
-        // already applied (here, by another node, or before event keys existed)
-        remember(prev);
-        return null;
-      }
-      // claim the event: of the nodes that receive one event (MQTT reaches them all), one stores it
-      const claimed = await db.all(
-        'INSERT INTO alert_history (alert_id, event, at_ms, by_whom, note, assignee, event_key) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (event_key) DO NOTHING RETURNING alert_id',
-        [ev.alertId, ev.event, ev.at, ev.by ?? null, ev.note ?? null, ev.event === 'assign' ? (ev.assignee ?? null) : null, key],
-      );
-      if (!claimed.length) {
-        // stored by another node: follow what it wrote
-        const now = await fetchOne(ev.alertId);
-        if (now) remember(now);
-        return null;
-      }
-      for (let race = 0; ; race++) {
-        if (race > 0) {
-          prev = await fetchOne(ev.alertId);
-          const late = stateCheck(prev);
-          if (late) {
-            // someone else's transition won meanwhile: ours leaves no trace
-            await db.run('DELETE FROM alert_history WHERE event_key = $1', [key]);
-            if (prev) remember(prev);
-            throw late;
-          }
+    apply: (ev, opts) =>
+      serial(async () => {
+        const key = eventKey(ev);
+        const stateCheck = (prev: Alert | undefined) => {
+          if (!opts?.from || (prev && opts.from.includes(prev.state))) return null;
+          const last = prev?.history.at(-1);
+          return conflict('E_ALERT_STATE', `cannot ${ev.event} an alert that is ${prev?.state ?? 'unknown'}${last?.by ? ` (last change: ${last.event} by ${last.by})` : ''}`);
+        };
+        // a console transition checks the stored state; an event from the bus may fold from the
+        // cached active alert (the compare-and-set below finds out if another node changed it)
+        let prev = opts?.from ? await fetchOne(ev.alertId) : (activeMap.get(ev.alertId) ?? (await fetchOne(ev.alertId)));
+        const refused = stateCheck(prev);
+        if (refused) {
+          if (prev) remember(prev);
+          throw refused;
         }
-        // fold from the stored alert; its history (read after the claim) may list this event already
-        const base = prev ? { ...prev, history: prev.history.filter((h) => !mine(h)) } : undefined;
-        const next = foldAlert(base, ev);
-        if (!next) return null;
-        const rev = prev ? (revs.get(prev) ?? 0) : -1;
-        // compare-and-set: the row is written only if its revision is still the one we folded from
-        const won = await db.all(
-          `INSERT INTO alerts (id, ${ALERT_COLS.join(', ')})
+        const mine = (h: Alert['history'][number]) => h.event === ev.event && h.at === ev.at && (h.by ?? null) === (ev.by ?? null);
+        if (prev?.history.some(mine)) {
+          // already applied (here, by another node, or before event keys existed)
+          remember(prev);
+          return null;
+        }
+        // claim the event: of the nodes that receive one event (MQTT reaches them all), one stores it
+        const claimed = await db.all(
+          'INSERT INTO alert_history (alert_id, event, at_ms, by_whom, note, assignee, event_key) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (event_key) DO NOTHING RETURNING alert_id',
+          [ev.alertId, ev.event, ev.at, ev.by ?? null, ev.note ?? null, ev.event === 'assign' ? (ev.assignee ?? null) : null, key],
+        );
+        if (!claimed.length) {
+          // stored by another node: follow what it wrote
+          const now = await fetchOne(ev.alertId);
+          if (now) remember(now);
+          return null;
+        }
+        for (let race = 0; ; race++) {
+          if (race > 0) {
+            prev = await fetchOne(ev.alertId);
+            const late = stateCheck(prev);
+            if (late) {
+              // someone else's transition won meanwhile: ours leaves no trace
+              await db.run('DELETE FROM alert_history WHERE event_key = $1', [key]);
+              if (prev) remember(prev);
+              throw late;
+            }
+          }
+          // fold from the stored alert; its history (read after the claim) may list this event already
+          const base = prev ? { ...prev, history: prev.history.filter((h) => !mine(h)) } : undefined;
+          const next = foldAlert(base, ev);
+          if (!next) return null;
+          const rev = prev ? (revs.get(prev) ?? 0) : -1;
+          // compare-and-set: the row is written only if its revision is still the one we folded from
+          const won = await db.all(
+            `INSERT INTO alerts (id, ${ALERT_COLS.join(', ')})
            VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)
            ON CONFLICT (id) DO UPDATE SET ${ALERT_COLS.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}
            WHERE COALESCE(alerts.rev, 0) = $17 RETURNING id`,
-          [next.id, next.rule, next.severity, next.state, next.deviceId, next.kind, next.district, next.title,
-            next.detail ? JSON.stringify(next.detail) : null, next.openedAt, next.updatedAt, next.assignee ?? null, next.escalated ?? false,
-            next.code ?? null, next.params ? JSON.stringify(next.params) : null, Math.max(0, rev) + 1, rev],
-        );
-        if (!won.length) {
-          if (race < MAX_RACES) continue;
-          await db.run('DELETE FROM alert_history WHERE event_key = $1', [key]);
-          throw conflict('E_ALERT_BUSY', `alert ${ev.alertId} keeps changing; try again`);
+            [
+              next.id,
+              next.rule,
+              next.severity,
+              next.state,
+              next.deviceId,
+              next.kind,
+              next.district,
+              next.title,
+              next.detail ? JSON.stringify(next.detail) : null,
+              next.openedAt,
+              next.updatedAt,
+              next.assignee ?? null,
+              next.escalated ?? false,
+              next.code ?? null,
+              next.params ? JSON.stringify(next.params) : null,
+              Math.max(0, rev) + 1,
+              rev,
+            ],
+          );
+          if (!won.length) {
+            if (race < MAX_RACES) continue;
+            await db.run('DELETE FROM alert_history WHERE event_key = $1', [key]);
+            throw conflict('E_ALERT_BUSY', `alert ${ev.alertId} keeps changing; try again`);
+          }
+          revs.set(next, Math.max(0, rev) + 1);
+          if (isActive(next)) activeMap.set(next.id, next);
+          else activeMap.delete(next.id);
+          for (const l of listeners) l(next);
+          return next;
         }
-        revs.set(next, Math.max(0, rev) + 1);
-        if (isActive(next)) activeMap.set(next.id, next);
-        else activeMap.delete(next.id);
-        for (const l of listeners) l(next);
-        return next;
-      }
-    }),
+      }),
     get,
     async list(f) {
       const w = new Where();

@@ -38,7 +38,13 @@ export function createAuditRepo(db: OpsDb): AuditRepo {
   return {
     async write(e) {
       await db.run('INSERT INTO audit_log (at_ms, actor, role, action, query, result_count, detail) VALUES ($1,$2,$3,$4,$5,$6,$7)', [
-        e.at ?? Date.now(), e.actor, e.role, e.action, JSON.stringify(e.query), e.resultCount, e.detail,
+        e.at ?? Date.now(),
+        e.actor,
+        e.role,
+        e.action,
+        JSON.stringify(e.query),
+        e.resultCount,
+        e.detail,
       ]);
     },
     async list(f) {
@@ -47,10 +53,7 @@ export function createAuditRepo(db: OpsDb): AuditRepo {
       if (f.action) w.add('action = ?', f.action);
       if (f.from !== undefined) w.add('at_ms >= ?', f.from);
       if (f.to !== undefined) w.add('at_ms < ?', f.to);
-      const rows = await db.all(
-        `SELECT * FROM audit_log ${w.toString()} ORDER BY id DESC LIMIT ${f.limit}`,
-        w.params,
-      );
+      const rows = await db.all(`SELECT * FROM audit_log ${w.toString()} ORDER BY id DESC LIMIT ${f.limit}`, w.params);
       return rows.map((r) => ({
         id: Number(r.id),
         at: Number(r.at_ms),

@@ -106,7 +106,9 @@ async function runExport(app: FastifyInstance, job: ExportJob, file: string, pro
   };
   let rows = 0;
   const days = localDays(p.from, p.to, tz);
-  const devices = p.deviceIds?.length ? p.deviceIds : app.ctx.registry.registry.devices.filter((d) => d.kind === (job.kind === 'series' ? p.stream : job.kind === 'plate-counts' ? 'camera' : 'truck')).map((d) => d.id);
+  const devices = p.deviceIds?.length
+    ? p.deviceIds
+    : app.ctx.registry.registry.devices.filter((d) => d.kind === (job.kind === 'series' ? p.stream : job.kind === 'plate-counts' ? 'camera' : 'truck')).map((d) => d.id);
   const total = Math.max(1, days.length * (job.kind === 'track' ? devices.length : 1));
   let done = 0;
   try {
@@ -135,7 +137,12 @@ async function runExport(app: FastifyInstance, job: ExportJob, file: string, pro
       if (job.format === 'geojson') await write('\n]}\n');
     } else {
       if (job.format === 'csv') {
-        const header = job.kind === 'series' ? ['deviceId', 't', 'time', 'mean', 'min', 'max', 'count'] : job.kind === 'plate-counts' ? ['cameraId', 'hour', 'time', 'direction', 'count'] : ['deviceId', 'ts', 'time', 'type', 'lat', 'lon', 'binId', 'weightKg'];
+        const header =
+          job.kind === 'series'
+            ? ['deviceId', 't', 'time', 'mean', 'min', 'max', 'count']
+            : job.kind === 'plate-counts'
+              ? ['cameraId', 'hour', 'time', 'direction', 'count']
+              : ['deviceId', 'ts', 'time', 'type', 'lat', 'lon', 'binId', 'weightKg'];
         await write(csvLine(header));
       }
       for (const day of days) {
@@ -188,7 +195,12 @@ export default fp(
     await db.run(`UPDATE export_jobs SET state = 'failed', error = 'interrupted by a restart' WHERE state IN ('queued', 'running')`);
 
     const update = (id: string, sets: Record<string, string | number | null>) =>
-      db.run(`UPDATE export_jobs SET ${Object.keys(sets).map((k, i) => `${k} = $${i + 2}`).join(', ')} WHERE id = $1`, [id, ...Object.values(sets)]);
+      db.run(
+        `UPDATE export_jobs SET ${Object.keys(sets)
+          .map((k, i) => `${k} = $${i + 2}`)
+          .join(', ')} WHERE id = $1`,
+        [id, ...Object.values(sets)],
+      );
 
     const run = (job: ExportJob) => {
       const me = { by: job.createdBy, cancel: false, abort: new AbortController() };
@@ -206,16 +218,22 @@ export default fp(
         }, EXPORT_LIMITS.budgetMs);
         const overBudgetError = () => new Error(`time budget of ${EXPORT_LIMITS.budgetMs / 60_000} min exceeded; export a shorter range`);
         try {
-          const rows = await runExport(fastify, job, file, async (f, rows) => {
-            if (closing) throw new Error('server shutting down');
-            if (me.cancel) throw new Cancelled('cancelled');
-            if (overBudget) throw overBudgetError();
-            if (Date.now() - last > 500) {
-              last = Date.now();
-              await update(job.id, { progress: f, rows });
-            }
-            await new Promise((r) => setImmediate(r)); // one day at a time: let MQTT and HTTP in between
-          }, storeWithSignal(fastify.ctx.store, me.abort.signal)).catch((err: unknown) => {
+          const rows = await runExport(
+            fastify,
+            job,
+            file,
+            async (f, rows) => {
+              if (closing) throw new Error('server shutting down');
+              if (me.cancel) throw new Cancelled('cancelled');
+              if (overBudget) throw overBudgetError();
+              if (Date.now() - last > 500) {
+                last = Date.now();
+                await update(job.id, { progress: f, rows });
+              }
+              await new Promise((r) => setImmediate(r)); // one day at a time: let MQTT and HTTP in between
+            },
+            storeWithSignal(fastify.ctx.store, me.abort.signal),
+          ).catch((err: unknown) => {
             throw me.cancel ? new Cancelled('cancelled') : overBudget ? overBudgetError() : err;
           });
           await update(job.id, { state: 'done', progress: 1, rows, finished_at: Date.now() });
@@ -252,9 +270,7 @@ export default fp(
       async create(by, kind, format, params) {
         if (queuedOrRunning(by) >= EXPORT_LIMITS.perUser) throw new ExportLimitError(`you already have ${EXPORT_LIMITS.perUser} exports queued or running; wait for one or cancel it`);
         const job: ExportJob = { id: randomUUID(), createdBy: by, createdAt: Date.now(), kind, format, params, state: 'queued', progress: 0, rows: 0, error: null, finishedAt: null, file: null };
-        await db.run('INSERT INTO export_jobs VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)', [
-          job.id, by, job.createdAt, kind, format, JSON.stringify(params), 'queued', 0, 0, null, null, null,
-        ]);
+        await db.run('INSERT INTO export_jobs VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)', [job.id, by, job.createdAt, kind, format, JSON.stringify(params), 'queued', 0, 0, null, null, null]);
         start(job);
         return job;
       },
@@ -263,7 +279,9 @@ export default fp(
         return r ? fromRow(r) : undefined;
       },
       async list(by) {
-        const rows = by ? await db.all('SELECT * FROM export_jobs WHERE created_by = $1 ORDER BY created_at DESC LIMIT 200', [by]) : await db.all('SELECT * FROM export_jobs ORDER BY created_at DESC LIMIT 200');
+        const rows = by
+          ? await db.all('SELECT * FROM export_jobs WHERE created_by = $1 ORDER BY created_at DESC LIMIT 200', [by])
+          : await db.all('SELECT * FROM export_jobs ORDER BY created_at DESC LIMIT 200');
         return rows.map(fromRow);
       },
       async wait(id) {

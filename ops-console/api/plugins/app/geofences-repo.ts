@@ -83,8 +83,16 @@ export async function createGeofenceRepo(db: OpsDb): Promise<GeofenceRepo> {
     const now = Date.now();
     const prev = await db.all('SELECT created_by, created_at FROM geofences WHERE id = $1', [g.id]);
     await db.run(`INSERT INTO geofences VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT (id) DO UPDATE SET ${GEOFENCE_COLS.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`, [
-      g.id, g.name, g.kind, JSON.stringify(g.geometry), g.dwellLimitMin ?? null, g.active,
-      prev[0] ? String(prev[0].created_by) : by, prev[0] ? Number(prev[0].created_at) : now, by, now,
+      g.id,
+      g.name,
+      g.kind,
+      JSON.stringify(g.geometry),
+      g.dwellLimitMin ?? null,
+      g.active,
+      prev[0] ? String(prev[0].created_by) : by,
+      prev[0] ? Number(prev[0].created_at) : now,
+      by,
+      now,
     ]);
   };
   return {
@@ -121,7 +129,22 @@ export async function createGeofenceRepo(db: OpsDb): Promise<GeofenceRepo> {
            dwell_at = COALESCE(EXCLUDED.dwell_at, geofence_visits.dwell_at),
            exit_reason = COALESCE(EXCLUDED.exit_reason, geofence_visits.exit_reason),
            updated_at = EXCLUDED.updated_at`,
-        [e.visitId, e.geofenceId, e.name, e.kind, e.deviceId, e.district, e.enteredAt, exitedAt, dwellAt, e.event === 'exit' ? (e.reason ?? null) : null, e.late, e.lat ?? null, e.lon ?? null, Date.now()],
+        [
+          e.visitId,
+          e.geofenceId,
+          e.name,
+          e.kind,
+          e.deviceId,
+          e.district,
+          e.enteredAt,
+          exitedAt,
+          dwellAt,
+          e.event === 'exit' ? (e.reason ?? null) : null,
+          e.late,
+          e.lat ?? null,
+          e.lon ?? null,
+          Date.now(),
+        ],
       );
     },
     async visits(f) {

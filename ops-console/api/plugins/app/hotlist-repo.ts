@@ -54,7 +54,14 @@ export async function createHotlistRepo(db: OpsDb): Promise<HotlistRepo> {
       const now = Date.now();
       for (const e of entries) {
         await db.run(`INSERT INTO hotlist_entries VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (plate) DO UPDATE SET ${HOTLIST_COLS.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`, [
-          e.plate, e.reason, e.direction ?? null, e.activeHours?.from ?? null, e.activeHours?.to ?? null, e.expiresAt ?? null, by, now,
+          e.plate,
+          e.reason,
+          e.direction ?? null,
+          e.activeHours?.from ?? null,
+          e.activeHours?.to ?? null,
+          e.expiresAt ?? null,
+          by,
+          now,
         ]);
       }
       return bump();

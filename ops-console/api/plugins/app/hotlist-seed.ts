@@ -16,7 +16,14 @@ export default fp(
     // several API nodes starting on one shared ops DB: one of them seeds
     if (!(await claimOnce(fastify.opsDb, 'hotlist_seeded'))) return;
     const next = await fastify.hotlist.upsert([...entries], 'system');
-    await fastify.audit.write({ actor: 'system', role: 'system', action: 'hotlist_seed', query: { plates: entries.map((e) => e.plate) }, resultCount: entries.length, detail: 'first start: seeded hotlist' });
+    await fastify.audit.write({
+      actor: 'system',
+      role: 'system',
+      action: 'hotlist_seed',
+      query: { plates: entries.map((e) => e.plate) },
+      resultCount: entries.length,
+      detail: 'first start: seeded hotlist',
+    });
     fastify.log.info({ entries: entries.length, version: next.version }, 'hotlist seeded (first start)');
   },
   { name: 'hotlist-seed', dependencies: ['ops-db', 'hotlist-repo', 'audit-repo'] },

@@ -85,12 +85,21 @@ export class LiveHub {
     // GPS-only: a truck whose streams other than gps are unchanged (ingest publishes the whole
     // merged state; a device whose only news is a fix is what position frames carry)
     let gpsOnly = false;
-    if (prev && s.kind === 'truck' && prev.kind === 'truck' && s.district === prev.district && (s.online === undefined || s.online === prev.online) && 'gps' in s.latest && (!this.dirty.has(s.deviceId) || this.gpsOnly.has(s.deviceId))) {
+    if (
+      prev &&
+      s.kind === 'truck' &&
+      prev.kind === 'truck' &&
+      s.district === prev.district &&
+      (s.online === undefined || s.online === prev.online) &&
+      'gps' in s.latest &&
+      (!this.dirty.has(s.deviceId) || this.gpsOnly.has(s.deviceId))
+    ) {
       gpsOnly = true;
       for (const k in s.latest) {
         if (k === 'gps') continue;
         const old = prev.latest[k];
-        if (!old || old.ts < s.latest[k]!.ts) { // news in another stream (an equal time is the same reading republished)
+        if (!old || old.ts < s.latest[k]!.ts) {
+          // news in another stream (an equal time is the same reading republished)
           gpsOnly = false;
           break;
         }
@@ -203,7 +212,12 @@ export class LiveHub {
         col = fixes.length || !plain ? this.serialize(at, other, plates, alerts) : json;
         if (fixes.length) {
           const names: [number, string][] = [];
-          const entries: PositionEntry[] = fixes.map((st) => ({ index: this.positionIndexOf(st.deviceId, names), fix: st.latest.gps!.data as GpsFix, late: st.latest.gps!.late, lastSeen: st.lastSeen }));
+          const entries: PositionEntry[] = fixes.map((st) => ({
+            index: this.positionIndexOf(st.deviceId, names),
+            fix: st.latest.gps!.data as GpsFix,
+            late: st.latest.gps!.late,
+            lastSeen: st.lastSeen,
+          }));
           frame = encodePositions(at, entries, names);
         }
       }
@@ -243,7 +257,11 @@ export class LiveHub {
     const dFull: LiveDelta = { type: 'delta', at, alerts, devices, plates };
     const full = empty && !plates.length ? null : JSON.stringify(dFull);
     const samePayload = plates.length === 0 && !devices.some((d) => 'plate' in d.latest) && !alerts.some(hasPlate);
-    const redacted = empty ? null : samePayload ? full : JSON.stringify({ type: 'delta', at, devices: devices.map(redact), plates: [], alerts: this.privacy.alertsFor(alerts, false) } satisfies LiveDelta);
+    const redacted = empty
+      ? null
+      : samePayload
+        ? full
+        : JSON.stringify({ type: 'delta', at, devices: devices.map(redact), plates: [], alerts: this.privacy.alertsFor(alerts, false) } satisfies LiveDelta);
     return { full, redacted };
   }
 

@@ -8,7 +8,13 @@ export function createApiMetrics() {
   const m = {
     registry,
     httpRequests: new Counter({ name: 'console_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'status'] as const, registers: [registry] }),
-    httpDuration: new Histogram({ name: 'console_http_request_seconds', help: 'HTTP request duration', labelNames: ['route'] as const, buckets: [0.005, 0.02, 0.1, 0.5, 2, 10], registers: [registry] }),
+    httpDuration: new Histogram({
+      name: 'console_http_request_seconds',
+      help: 'HTTP request duration',
+      labelNames: ['route'] as const,
+      buckets: [0.005, 0.02, 0.1, 0.5, 2, 10],
+      registers: [registry],
+    }),
     errors: new Counter({ name: 'console_errors_total', help: 'errors returned by code', labelNames: ['code'] as const, registers: [registry] }),
     loginFailures: new Counter({ name: 'console_login_failures_total', help: 'failed logins', registers: [registry] }),
     mqttMessages: new Counter({ name: 'console_mqtt_messages_total', help: 'service messages received by type', labelNames: ['type'] as const, registers: [registry] }),
@@ -21,7 +27,12 @@ export function createApiMetrics() {
     livePlatesDropped: new Counter({ name: 'console_live_plates_dropped_total', help: 'plate reads dropped from the live stream because a tick overflowed', registers: [registry] }),
     plateSearches: new Counter({ name: 'console_plate_searches_total', help: 'plate searches (each audited)', registers: [registry] }),
     platesPurged: new Counter({ name: 'console_plates_purged_total', help: 'plate reads purged by retention', registers: [registry] }),
-    queryBudgetExceeded: new Counter({ name: 'console_query_budget_exceeded_total', help: 'queries cancelled at their time budget (QUERY_BUDGET_MS), by query', labelNames: ['query'] as const, registers: [registry] }),
+    queryBudgetExceeded: new Counter({
+      name: 'console_query_budget_exceeded_total',
+      help: 'queries cancelled at their time budget (QUERY_BUDGET_MS), by query',
+      labelNames: ['query'] as const,
+      registers: [registry],
+    }),
     exportJobs: new Counter({ name: 'console_export_jobs_total', help: 'export jobs by final state', labelNames: ['state'] as const, registers: [registry] }),
   };
   return m;

@@ -64,7 +64,9 @@ export default fp(
     const refusals = createLogLimiter({ burst: 5, windowMs: 10_000 });
     const reject = (type: string, topic: string, detail: string) => {
       m.mqttRejected.inc({ type });
-      refusals.log(type, (suppressed) => log.warn({ topic: clip(topic), code: 'E_SVC_MESSAGE', detail: clip(detail, 200), ...(suppressed ? { suppressedSinceLast: suppressed } : {}) }, 'refused a service message'));
+      refusals.log(type, (suppressed) =>
+        log.warn({ topic: clip(topic), code: 'E_SVC_MESSAGE', detail: clip(detail, 200), ...(suppressed ? { suppressedSinceLast: suppressed } : {}) }, 'refused a service message'),
+      );
     };
 
     const onMessage = (topic: string, payload: Buffer) => {
@@ -184,10 +186,7 @@ export default fp(
         client = null;
       }
       // bounded: Fastify gives each close hook 10 s
-      const drained = await Promise.race([
-        Promise.allSettled([...pendingApplies]).then(() => true),
-        new Promise<false>((res) => setTimeout(res, DRAIN_MS, false).unref()),
-      ]);
+      const drained = await Promise.race([Promise.allSettled([...pendingApplies]).then(() => true), new Promise<false>((res) => setTimeout(res, DRAIN_MS, false).unref())]);
       if (!drained) log.warn({ code: 'E_SHUTDOWN_DRAIN', pending: pendingApplies.size }, 'alert events still being stored at shutdown');
     });
   },

@@ -61,8 +61,11 @@ CREATE TABLE IF NOT EXISTS tickets (ticket VARCHAR PRIMARY KEY, sub VARCHAR, rol
 `;
 
 /** the statements of a schema text (`;`-separated) */
-export const statements = (sql: string): string[] => sql.split(';').map((s) => s.trim()).filter(Boolean);
-
+export const statements = (sql: string): string[] =>
+  sql
+    .split(';')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 /** a value bound to a `$n` parameter (both backends) */
 export type OpsValue = string | number | boolean | null;
@@ -144,8 +147,7 @@ export class OpsDbError extends Error {
 
 /** pg hands BIGINT and NUMERIC back as strings; the repositories expect numbers (like DuckDB's) */
 const PG_TYPES = {
-  getTypeParser: ((oid: number, format?: string) =>
-    oid === 20 || oid === 1700 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+  getTypeParser: ((oid: number, format?: string) => (oid === 20 || oid === 1700 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser,
 };
 
 /** one key for every node's schema changes (pg_advisory_xact_lock) */

@@ -92,7 +92,14 @@ export function createReportsRepo(db: OpsDb): ReportsRepo {
     for (const r of await db.all(`SELECT * FROM open311_history ${w} ORDER BY at_ms, seq`, w.params)) {
       const id = String(r.request_id);
       const list = out.get(id) ?? [];
-      list.push({ at: Number(r.at_ms), state: String(r.state) as ReportState, by: String(r.by_whom), role: String(r.role), note: String(r.note ?? ''), ...(r.without_evidence ? { withoutEvidence: true } : {}) });
+      list.push({
+        at: Number(r.at_ms),
+        state: String(r.state) as ReportState,
+        by: String(r.by_whom),
+        role: String(r.role),
+        note: String(r.note ?? ''),
+        ...(r.without_evidence ? { withoutEvidence: true } : {}),
+      });
       out.set(id, list);
     }
     return out;
@@ -158,13 +165,26 @@ export function createReportsRepo(db: OpsDb): ReportsRepo {
         duplicateOf = d ? String(d.id) : null;
       }
       const state: ReportState = duplicateOf ? 'duplicate' : 'open';
-      await db.run(
-        `INSERT INTO open311_requests VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,NULL,$14,false,0,$15,$16,$17,$18)`,
-        [
-          id, token, r.serviceCode, r.description, r.lat, r.lon, r.address, r.segmentId, r.district, state, r.requestedAt, r.requestedAt,
-          duplicateOf ? r.requestedAt : null, duplicateOf, JSON.stringify(r.attributes), r.evidence ? JSON.stringify(r.evidence) : null, r.due?.from ?? null, r.due?.to ?? null,
-        ],
-      );
+      await db.run(`INSERT INTO open311_requests VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,NULL,$14,false,0,$15,$16,$17,$18)`, [
+        id,
+        token,
+        r.serviceCode,
+        r.description,
+        r.lat,
+        r.lon,
+        r.address,
+        r.segmentId,
+        r.district,
+        state,
+        r.requestedAt,
+        r.requestedAt,
+        duplicateOf ? r.requestedAt : null,
+        duplicateOf,
+        JSON.stringify(r.attributes),
+        r.evidence ? JSON.stringify(r.evidence) : null,
+        r.due?.from ?? null,
+        r.due?.to ?? null,
+      ]);
       await db.run(`${HISTORY_INSERT} ($1,$2,$3,$4,$5,$6,false)`, [id, r.requestedAt, 'open', 'ciudadano', 'public', '']);
       if (duplicateOf) await db.run(`${HISTORY_INSERT} ($1,$2,$3,$4,$5,$6,false)`, [id, r.requestedAt, 'duplicate', 'sistema', 'system', `duplicate_of:${duplicateOf}`]);
       const c = r.contact;
@@ -206,10 +226,14 @@ export function createReportsRepo(db: OpsDb): ReportsRepo {
       const at = ch.at ?? Date.now();
       const closing = CLOSED_STATES.includes(ch.state);
       const reopening = cur.status === 'closed' && !closing;
-      await db.run(
-        `UPDATE open311_requests SET state = $2, updated_at = $3, closed_at = $4, closed_without_evidence = $5, reopened = reopened + $6 WHERE id = $1`,
-        [id, ch.state, at, closing ? at : null, closing ? ch.withoutEvidence : false, reopening ? 1 : 0],
-      );
+      await db.run(`UPDATE open311_requests SET state = $2, updated_at = $3, closed_at = $4, closed_without_evidence = $5, reopened = reopened + $6 WHERE id = $1`, [
+        id,
+        ch.state,
+        at,
+        closing ? at : null,
+        closing ? ch.withoutEvidence : false,
+        reopening ? 1 : 0,
+      ]);
       await db.run(`${HISTORY_INSERT} ($1,$2,$3,$4,$5,$6,$7)`, [id, at, ch.state, ch.by, ch.role, ch.note, ch.withoutEvidence]);
       return (await repo.get(id))!;
     },

@@ -17,9 +17,18 @@ export const PLACEHOLDER_BASEMAP: Basemap = {
   streets: {
     type: 'FeatureCollection',
     features: [
-      line('p1', 'Av. Principal', 'primary', [[C[0] - 3 * d, C[1]], [C[0] + 3 * d, C[1]]]),
-      line('p2', 'Calle Norte', 'secondary', [[C[0], C[1] - 3 * d], [C[0], C[1] + 3 * d]]),
-      line('p3', 'Calle 1', 'residential', [[C[0] - 3 * d, C[1] + d], [C[0] + 3 * d, C[1] + d]]),
+      line('p1', 'Av. Principal', 'primary', [
+        [C[0] - 3 * d, C[1]],
+        [C[0] + 3 * d, C[1]],
+      ]),
+      line('p2', 'Calle Norte', 'secondary', [
+        [C[0], C[1] - 3 * d],
+        [C[0], C[1] + 3 * d],
+      ]),
+      line('p3', 'Calle 1', 'residential', [
+        [C[0] - 3 * d, C[1] + d],
+        [C[0] + 3 * d, C[1] + d],
+      ]),
     ],
   },
   districts: {
@@ -27,7 +36,18 @@ export const PLACEHOLDER_BASEMAP: Basemap = {
     features: [
       {
         type: 'Feature',
-        geometry: { type: 'Polygon', coordinates: [[[C[0] - 3 * d, C[1] - 3 * d], [C[0] + 3 * d, C[1] - 3 * d], [C[0] + 3 * d, C[1] + 3 * d], [C[0] - 3 * d, C[1] + 3 * d], [C[0] - 3 * d, C[1] - 3 * d]]] },
+        geometry: {
+          type: 'Polygon',
+          coordinates: [
+            [
+              [C[0] - 3 * d, C[1] - 3 * d],
+              [C[0] + 3 * d, C[1] - 3 * d],
+              [C[0] + 3 * d, C[1] + 3 * d],
+              [C[0] - 3 * d, C[1] + 3 * d],
+              [C[0] - 3 * d, C[1] - 3 * d],
+            ],
+          ],
+        },
         properties: { id: 'centro', name: 'Centro' },
       },
     ],
@@ -37,7 +57,18 @@ export const PLACEHOLDER_BASEMAP: Basemap = {
     features: [
       {
         type: 'Feature',
-        geometry: { type: 'Polygon', coordinates: [[[C[0] - 3 * d, C[1] + 2 * d], [C[0] + 3 * d, C[1] + 2 * d], [C[0] + 3 * d, C[1] + 3 * d], [C[0] - 3 * d, C[1] + 3 * d], [C[0] - 3 * d, C[1] + 2 * d]]] },
+        geometry: {
+          type: 'Polygon',
+          coordinates: [
+            [
+              [C[0] - 3 * d, C[1] + 2 * d],
+              [C[0] + 3 * d, C[1] + 2 * d],
+              [C[0] + 3 * d, C[1] + 3 * d],
+              [C[0] - 3 * d, C[1] + 3 * d],
+              [C[0] - 3 * d, C[1] + 2 * d],
+            ],
+          ],
+        },
         properties: { name: 'Golfo de México', kind: 'sea' },
       },
     ],

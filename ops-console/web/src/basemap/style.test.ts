@@ -86,7 +86,7 @@ describe('map style choice (GET /api/config mapStyleUrl)', () => {
 describe('bundled glyphs (public/fonts, build/glyphs.ts)', () => {
   const city = loadCity();
   const names = [...city.streets.features.map((f) => f.properties.name), ...city.districts.features.map((f) => f.properties.name), ...city.entrances.map((e) => e.road)].join('');
-  it('every character of the demo city\'s street, district and entrance names has a glyph, and Spanish\'s letters are there', () => {
+  it("every character of the demo city's street, district and entrance names has a glyph, and Spanish's letters are there", () => {
     const ranges = glyphRangesFor(names);
     expect(ranges.map(([a, b]) => `${a}-${b}`)).toEqual(expect.arrayContaining(['0-255', '256-511']));
     const have = new Map<number, { width: number; bitmap: number; advance: number }>();

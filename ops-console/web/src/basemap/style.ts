@@ -66,7 +66,10 @@ export function buildOfflineStyle(basemap: Basemap, base?: string): StyleSpecifi
         ? {
             [BASEMAP_SOURCES.districtLabels]: {
               type: 'geojson' as const,
-              data: { type: 'FeatureCollection', features: districtLabelPoints(basemap).map((d) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: d.lngLat }, properties: { name: d.name } })) } as GeoJSON.FeatureCollection,
+              data: {
+                type: 'FeatureCollection',
+                features: districtLabelPoints(basemap).map((d) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: d.lngLat }, properties: { name: d.name } })),
+              } as GeoJSON.FeatureCollection,
             },
           }
         : {}),
@@ -128,14 +131,18 @@ export function buildOfflineStyle(basemap: Basemap, base?: string): StyleSpecifi
 /** A label point per district (centre of its bounding box) for HTML labels. */
 export function districtLabelPoints(basemap: Basemap): { name: string; lngLat: [number, number] }[] {
   return basemap.districts.features.map((f) => {
-    let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+    let minX = Infinity,
+      minY = Infinity,
+      maxX = -Infinity,
+      maxY = -Infinity;
     const rings = f.geometry.type === 'Polygon' ? f.geometry.coordinates : f.geometry.coordinates.flat();
-    for (const ring of rings) for (const [x, y] of ring) {
-      if (x < minX) minX = x;
-      if (x > maxX) maxX = x;
-      if (y < minY) minY = y;
-      if (y > maxY) maxY = y;
-    }
+    for (const ring of rings)
+      for (const [x, y] of ring) {
+        if (x < minX) minX = x;
+        if (x > maxX) maxX = x;
+        if (y < minY) minY = y;
+        if (y > maxY) maxY = y;
+      }
     return { name: f.properties.name, lngLat: [(minX + maxX) / 2, (minY + maxY) / 2] };
   });
 }
@@ -145,12 +152,7 @@ export function districtLabelPoints(basemap: Basemap): { name: string; lngLat: [
  * the offline style built from the city's basemap. null while either is still loading (the map
  * waits rather than start on the wrong style).
  */
-export function chooseMapStyle(
-  config: { mapStyleUrl?: string } | undefined,
-  configSettled: boolean,
-  basemap: Basemap | undefined,
-  base: string,
-): StyleSpecification | string | null {
+export function chooseMapStyle(config: { mapStyleUrl?: string } | undefined, configSettled: boolean, basemap: Basemap | undefined, base: string): StyleSpecification | string | null {
   if (!basemap || !configSettled) return null;
   const url = config?.mapStyleUrl?.trim();
   return url ? url : buildOfflineStyle(basemap, base);

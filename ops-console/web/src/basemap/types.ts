@@ -29,7 +29,10 @@ export function basemapFromCity(city: City): Basemap {
         properties: { segmentId: f.properties.segmentId, name: f.properties.name, class: f.properties.class, district: f.properties.district },
       })),
     },
-    districts: { type: 'FeatureCollection', features: city.districts.features.map((f) => ({ type: 'Feature', geometry: poly(f.geometry), properties: { id: f.properties.id, name: f.properties.name } })) },
+    districts: {
+      type: 'FeatureCollection',
+      features: city.districts.features.map((f) => ({ type: 'Feature', geometry: poly(f.geometry), properties: { id: f.properties.id, name: f.properties.name } })),
+    },
     water: { type: 'FeatureCollection', features: city.water.features.map((f) => ({ type: 'Feature', geometry: poly(f.geometry), properties: { name: f.properties.name, kind: f.properties.kind } })) },
     depots: city.depots,
     routes: city.routes,

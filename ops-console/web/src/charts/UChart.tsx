@@ -59,14 +59,31 @@ export function UChart({ data, series, height = 180, yLabel, time = true, testId
     const opts: Options = {
       width: el.clientWidth || 400,
       height,
-      scales: { x: xRange ? { time, range: () => xRange } : { time }, ...(yFromZero ? { y: { range: (_u: uPlot, _min: number, max: number): [number, number] => [0, max > 0 ? max * 1.1 : 1] } } : {}) },
+      scales: {
+        x: xRange ? { time, range: () => xRange } : { time },
+        ...(yFromZero ? { y: { range: (_u: uPlot, _min: number, max: number): [number, number] => [0, max > 0 ? max * 1.1 : 1] } } : {}),
+      },
       axes: [
-        { stroke: '#cbd5e1', grid: { stroke: '#1e293b' }, ticks: { stroke: '#334155' }, font: '14px system-ui', ...(xFormat ? { values: (_u: uPlot, splits: number[]) => splits.map(xFormat) } : mx ? { values: (_u: uPlot, splits: number[], _ax: number, _space: number, incr: number) => mx.ticks(splits, incr) } : {}), ...(xIncrs ? { incrs: xIncrs } : {}) },
+        {
+          stroke: '#cbd5e1',
+          grid: { stroke: '#1e293b' },
+          ticks: { stroke: '#334155' },
+          font: '14px system-ui',
+          ...(xFormat
+            ? { values: (_u: uPlot, splits: number[]) => splits.map(xFormat) }
+            : mx
+              ? { values: (_u: uPlot, splits: number[], _ax: number, _space: number, incr: number) => mx.ticks(splits, incr) }
+              : {}),
+          ...(xIncrs ? { incrs: xIncrs } : {}),
+        },
         { stroke: '#cbd5e1', grid: { stroke: '#1e293b' }, ticks: { stroke: '#334155' }, font: '14px system-ui', label: yLabel, labelFont: '14px system-ui' },
       ],
       legend: { show: true },
       series: [
-        { ...(xLabel ? { label: xLabel } : {}), ...(xFormat ? { value: (_u: uPlot, v: number | null) => (v === null ? '' : xFormat(v)) } : mx ? { value: (_u: uPlot, v: number | null) => (v === null ? '' : mx.legend(v)) } : {}) },
+        {
+          ...(xLabel ? { label: xLabel } : {}),
+          ...(xFormat ? { value: (_u: uPlot, v: number | null) => (v === null ? '' : xFormat(v)) } : mx ? { value: (_u: uPlot, v: number | null) => (v === null ? '' : mx.legend(v)) } : {}),
+        },
         ...series.map((s) => ({
           label: s.label,
           stroke: s.color,

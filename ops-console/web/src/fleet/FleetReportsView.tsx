@@ -40,7 +40,21 @@ const addDays = (date: string, n: number): string => {
 const daysBetween = (a: string, b: string): number => Math.round((Date.parse(`${b}T00:00:00Z`) - Date.parse(`${a}T00:00:00Z`)) / 86_400_000);
 const localDayCount = (from: number, to: number, tz: string): number => daysBetween(localDate(from, tz), localDate(to - 1, tz)) + 1;
 
-function Table<R>({ rows, columns, testId, onRow, selected, rowKey }: { rows: R[]; columns: Column<R>[]; testId: string; onRow?: (r: R) => void; selected?: string | null; rowKey?: (r: R) => string }) {
+function Table<R>({
+  rows,
+  columns,
+  testId,
+  onRow,
+  selected,
+  rowKey,
+}: {
+  rows: R[];
+  columns: Column<R>[];
+  testId: string;
+  onRow?: (r: R) => void;
+  selected?: string | null;
+  rowKey?: (r: R) => string;
+}) {
   const { lang, timeZone } = useConsole();
   return (
     <div className="table-scroll">
@@ -145,7 +159,12 @@ export function FleetReportsView() {
     }
   };
   const exportAs = (format: 'csv' | 'xlsx' | 'pdf') =>
-    params && get(format, `/api/fleet/report/export?${params}&format=${format}&lang=${lang}${format === 'csv' ? `&table=${csvTable}` : ''}`, `${base}_${stamp}${format === 'csv' ? `_${csvTable}` : ''}.${format}`);
+    params &&
+    get(
+      format,
+      `/api/fleet/report/export?${params}&format=${format}&lang=${lang}${format === 'csv' ? `&table=${csvTable}` : ''}`,
+      `${base}_${stamp}${format === 'csv' ? `_${csvTable}` : ''}.${format}`,
+    );
   const gpx = (deviceId: string, date: string) => get(`gpx-${deviceId}-${date}`, `/api/fleet/gpx?deviceId=${deviceId}&date=${date}&lang=${lang}`, `${deviceId}_${date}.gpx`);
 
   const pickedDay: TruckDay | undefined = picked ? rep?.days.find((d) => d.deviceId === picked.deviceId && d.date === picked.date) : undefined;
@@ -281,7 +300,14 @@ export function FleetReportsView() {
                 <header className="card-head">
                   <h3>{FLEET_TABLES.find((x) => x.key === 'days')![lang]}</h3>
                 </header>
-                <Table rows={rep.days} columns={DAY_COLUMNS} testId="fleet-days-table" rowKey={(d) => `${d.deviceId}|${d.date}`} selected={picked ? `${picked.deviceId}|${picked.date}` : null} onRow={(d) => setPicked({ deviceId: d.deviceId, date: d.date })} />
+                <Table
+                  rows={rep.days}
+                  columns={DAY_COLUMNS}
+                  testId="fleet-days-table"
+                  rowKey={(d) => `${d.deviceId}|${d.date}`}
+                  selected={picked ? `${picked.deviceId}|${picked.date}` : null}
+                  onRow={(d) => setPicked({ deviceId: d.deviceId, date: d.date })}
+                />
               </section>
               <section className="card wide" data-testid="fleet-day-detail">
                 {pickedDay ? (
@@ -289,7 +315,13 @@ export function FleetReportsView() {
                     <header className="card-head">
                       <h3>{t('fleetDayDetail', { truck: pickedDay.deviceId + (pickedDay.plate ? ` (${pickedDay.plate})` : ''), date: fmtDate(pickedDay.date) })}</h3>
                       <div className="card-actions">
-                        <button className="btn" disabled={busy !== null} onClick={() => gpx(pickedDay.deviceId, pickedDay.date)} title={t('fleetGpxOf', { truck: pickedDay.deviceId, date: fmtDate(pickedDay.date) })} data-testid="fleet-gpx">
+                        <button
+                          className="btn"
+                          disabled={busy !== null}
+                          onClick={() => gpx(pickedDay.deviceId, pickedDay.date)}
+                          title={t('fleetGpxOf', { truck: pickedDay.deviceId, date: fmtDate(pickedDay.date) })}
+                          data-testid="fleet-gpx"
+                        >
                           {t('fleetGpx')}
                         </button>
                       </div>

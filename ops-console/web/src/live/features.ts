@@ -11,11 +11,29 @@ import { layoutCameras, type CameraLayout } from '../map/cameras-layer';
 import type { LayerKey, LiveModel, Trail } from './model';
 import { CITY_TZ } from '../../../../norms/local-time';
 
-export interface TruckProps { id: string; state: string; heading: number; speed: number }
-export interface AirProps { id: string; cat: string }
-export interface NoiseProps { id: string; level: string; laeq: number; limit: number }
+export interface TruckProps {
+  id: string;
+  state: string;
+  heading: number;
+  speed: number;
+}
+export interface AirProps {
+  id: string;
+  cat: string;
+}
+export interface NoiseProps {
+  id: string;
+  level: string;
+  laeq: number;
+  limit: number;
+}
 /** offset: the icon's place beside the other cameras of its entrance (map/cameras-layer.ts), CSS px */
-export interface CameraProps { id: string; reads: number; plate: string; offset: [number, number] }
+export interface CameraProps {
+  id: string;
+  reads: number;
+  plate: string;
+  offset: [number, number];
+}
 
 type AnyProps = TruckProps | AirProps | NoiseProps | CameraProps;
 

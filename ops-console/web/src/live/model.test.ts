@@ -16,13 +16,28 @@ const truck = (id: string, ts: number, lon: number, lat: number, extra: Partial<
   ...extra,
 });
 const alert = (id: string, openedAt: number, severity: Alert['severity'] = 'critical', state: Alert['state'] = 'open'): Alert => ({
-  id, rule: 'air_quality', severity, state, deviceId: 'air-01', kind: 'air', district: 'Centro', title: `alert ${id}`, openedAt, updatedAt: openedAt, history: [],
+  id,
+  rule: 'air_quality',
+  severity,
+  state,
+  deviceId: 'air-01',
+  kind: 'air',
+  district: 'Centro',
+  title: `alert ${id}`,
+  openedAt,
+  updatedAt: openedAt,
+  history: [],
 });
 
 describe('mergeState', () => {
   it('keeps the newer reading per stream and carries presence over', () => {
     const a = truck('truck-01', T0 + 2000, -94.4, 18.1);
-    const older: LiveState = { ...truck('truck-01', T0 + 1000, -94.5, 18.2), online: undefined, lastSeen: T0 + 5000, latest: { ...truck('truck-01', T0 + 1000, -94.5, 18.2).latest, status: { ts: T0, late: false, data: { fw: '1' } } } };
+    const older: LiveState = {
+      ...truck('truck-01', T0 + 1000, -94.5, 18.2),
+      online: undefined,
+      lastSeen: T0 + 5000,
+      latest: { ...truck('truck-01', T0 + 1000, -94.5, 18.2).latest, status: { ts: T0, late: false, data: { fw: '1' } } },
+    };
     const m = mergeState(mergeState(undefined, a), older);
     expect((m.latest.gps!.data as { lon: number }).lon).toBe(-94.4); // older gps ignored
     expect(m.latest.status).toBeDefined(); // new stream added
@@ -85,7 +100,10 @@ describe('Trail', () => {
     tr.push(1, 0, 1000); // within spacing: replaces head
     expect(tr.length).toBe(1);
     tr.push(2, 0, 6000);
-    expect(tr.coordinates()).toEqual([[1, 0], [2, 0]]);
+    expect(tr.coordinates()).toEqual([
+      [1, 0],
+      [2, 0],
+    ]);
     expect(tr.push(3, 0, 5000)).toBe(false); // out of order
     for (let t = 12_000; t <= 120_000; t += 6000) tr.push(t / 1000, 0, t);
     expect(tr.pts[2]).toBeGreaterThanOrEqual(120_000 - 60_000);
@@ -95,7 +113,13 @@ describe('Trail', () => {
     const tr = new Trail(60_000, 5_000);
     for (let t = 0; t <= 20_000; t += 1000) tr.push(t / 1000, 0, t);
     // a point pushed every 5 s, each kept current until the next is pushed
-    expect(tr.coordinates()).toEqual([[4, 0], [9, 0], [14, 0], [19, 0], [20, 0]]);
+    expect(tr.coordinates()).toEqual([
+      [4, 0],
+      [9, 0],
+      [14, 0],
+      [19, 0],
+      [20, 0],
+    ]);
     tr.push(21, 0, 21_000); // the head follows
     expect(tr.coordinates().at(-1)).toEqual([21, 0]);
     expect(tr.length).toBe(5);
@@ -152,7 +176,11 @@ describe('createThrottle', () => {
     const { clock, advance } = fakeClock();
     const flushes: number[] = [];
     let interval = 250;
-    const th = createThrottle(() => flushes.push(clock.now()), () => interval, clock);
+    const th = createThrottle(
+      () => flushes.push(clock.now()),
+      () => interval,
+      clock,
+    );
     for (let t = 0; t < 1000; t += 10) {
       th.schedule();
       advance(10);
@@ -182,11 +210,20 @@ describe('LiveFeatures', () => {
     const f = new LiveFeatures(m);
     const tsNoon = Date.UTC(2025, 5, 1, 18);
     m.apply({
-      type: 'snapshot', at: T0, alerts: [],
+      type: 'snapshot',
+      at: T0,
+      alerts: [],
       devices: [
         truck('truck-01', T0, -94.45, 18.13),
         { deviceId: 'air-01', kind: 'air', district: 'Centro', latest: { air: { ts: tsNoon, late: false, data: { ts: tsNoon, windowS: 60, pm25: 40 } } }, online: true, lastSeen: T0 },
-        { deviceId: 'noise-01', kind: 'noise', district: 'Centro', latest: { noise: { ts: tsNoon, late: false, data: { ts: tsNoon, windowS: 60, laeq: 60, lamax: 70, lamin: 40 } } }, online: true, lastSeen: T0 },
+        {
+          deviceId: 'noise-01',
+          kind: 'noise',
+          district: 'Centro',
+          latest: { noise: { ts: tsNoon, late: false, data: { ts: tsNoon, windowS: 60, laeq: 60, lamax: 70, lamin: 40 } } },
+          online: true,
+          lastSeen: T0,
+        },
       ],
     });
     expect(f.update('truck', T0)).toBe(true);
@@ -230,7 +267,13 @@ describe('LiveFeatures', () => {
 
 describe('LiveModel.applyPositions (columnar frames)', () => {
   const frame = (at: number, fixes: [number, number, number][], names: [number, string][] = []) =>
-    decodePositions(encodePositions(at, fixes.map(([index, ts, lon]) => ({ index, fix: { ts, lat: 18.14, lon, speedKmh: 12.5, heading: 45 }, late: false, lastSeen: ts + 50 })), names));
+    decodePositions(
+      encodePositions(
+        at,
+        fixes.map(([index, ts, lon]) => ({ index, fix: { ts, lat: 18.14, lon, speedKmh: 12.5, heading: 45 }, late: false, lastSeen: ts + 50 })),
+        names,
+      ),
+    );
 
   it('writes fixes into the merged states in place, marks them dirty, extends trails; skips older fixes and unknown devices', () => {
     const m = new LiveModel();
@@ -238,7 +281,17 @@ describe('LiveModel.applyPositions (columnar frames)', () => {
     m.takeDirty('truck');
     const before = m.devices.get('truck-01')!.latest.gps;
     // truck-02 is named by the frame itself; index 7 is nobody
-    m.applyPositions(frame(T0 + 1000, [[0, T0 + 1000, -94.451], [1, T0 + 1000, -94.441], [7, T0 + 1000, -94.4]], [[1, 'truck-02']]));
+    m.applyPositions(
+      frame(
+        T0 + 1000,
+        [
+          [0, T0 + 1000, -94.451],
+          [1, T0 + 1000, -94.441],
+          [7, T0 + 1000, -94.4],
+        ],
+        [[1, 'truck-02']],
+      ),
+    );
     const g1 = m.devices.get('truck-01')!.latest.gps!;
     expect(g1).toBe(before); // same object, updated in place
     expect(g1.ts).toBe(T0 + 1000);

@@ -27,7 +27,12 @@ describe('position frames in parts (worker → main thread)', () => {
     expect(parts[2]!.lonE7[16]).toBe(whole.lonE7[n - 1]);
     expect(parts[1]!.index[0]).toBe(POSITIONS_PART);
 
-    const snapshot = { type: 'snapshot' as const, at: T0 - 1, alerts: [], devices: names.map(([, id]) => ({ deviceId: id, kind: 'truck' as const, district: 'Centro', latest: {}, online: true, lastSeen: T0 - 1 })) };
+    const snapshot = {
+      type: 'snapshot' as const,
+      at: T0 - 1,
+      alerts: [],
+      devices: names.map(([, id]) => ({ deviceId: id, kind: 'truck' as const, district: 'Centro', latest: {}, online: true, lastSeen: T0 - 1 })),
+    };
     const a = new LiveModel();
     const b = new LiveModel();
     a.apply(snapshot);

@@ -146,7 +146,10 @@ export class MapController {
     this.coverage = new CoverageLayer(opts.basemap);
     this.modules = [this.coverage, trailsLayer, stationsLayer, camerasLayer, alertsLayer, trucksLayer(this.fleetLayer), this.replay];
     this.layersByMode = layersByMode(this.modules);
-    this.throttle = createThrottle(() => this.flush(), () => opts.flushMs ?? (this.fleet.size >= BIG_FLEET ? 1000 : 500));
+    this.throttle = createThrottle(
+      () => this.flush(),
+      () => opts.flushMs ?? (this.fleet.size >= BIG_FLEET ? 1000 : 500),
+    );
     this.ready = new Promise((resolve) => {
       this.map.once('load', () => {
         this.install();
@@ -164,12 +167,13 @@ export class MapController {
     }
 
     // district names: the offline style's own symbol layer; HTML labels under a style without it (no glyphs needed)
-    if (!map.getLayer(DISTRICT_LABEL_LAYER)) for (const d of districtLabelPoints(this.opts.basemap)) {
-      const el = document.createElement('div');
-      el.className = 'district-label';
-      el.textContent = d.name;
-      this.labels.push(new Marker({ element: el }).setLngLat(d.lngLat).addTo(map));
-    }
+    if (!map.getLayer(DISTRICT_LABEL_LAYER))
+      for (const d of districtLabelPoints(this.opts.basemap)) {
+        const el = document.createElement('div');
+        el.className = 'district-label';
+        el.textContent = d.name;
+        this.labels.push(new Marker({ element: el }).setLngLat(d.lngLat).addTo(map));
+      }
 
     const host: LayerHost = {
       choose: (id, kind) => {
@@ -231,10 +235,13 @@ export class MapController {
         this.lastTrails = now;
         this.setData(SRC.trails, this.features.trails(big ? this.trucksInView(TRAIL_CAP) : undefined));
       } else if (!this.trailTimer) {
-        this.trailTimer = setTimeout(() => {
-          this.trailTimer = null;
-          this.throttle.schedule();
-        }, trailEvery - (now - this.lastTrails));
+        this.trailTimer = setTimeout(
+          () => {
+            this.trailTimer = null;
+            this.throttle.schedule();
+          },
+          trailEvery - (now - this.lastTrails),
+        );
       }
     }
     this.setData(SRC.alerts, this.alertFeatures());
@@ -253,7 +260,11 @@ export class MapController {
       const cam = this.features.camera.get(a.deviceId);
       const pos = cam ? cam.geometry.coordinates : this.devicePosition(a.deviceId);
       if (!pos) continue;
-      features.push({ type: 'Feature', geometry: { type: 'Point', coordinates: pos }, properties: { id: a.id, severity: a.severity, state: a.state, deviceId: a.deviceId, offset: cam?.properties.offset ?? [0, 0] } });
+      features.push({
+        type: 'Feature',
+        geometry: { type: 'Point', coordinates: pos },
+        properties: { id: a.id, severity: a.severity, state: a.state, deviceId: a.deviceId, offset: cam?.properties.offset ?? [0, 0] },
+      });
     }
     return { type: 'FeatureCollection', features };
   }

@@ -14,8 +14,15 @@ import { errorKey, openAlertDialog, phrase } from '../views/alert-ui';
 import type { LayerKey } from '../live/model';
 import { MapController } from './MapController';
 
-
-export function MapView({ style, onReady, onSelect }: { style: StyleSpecification | string; onReady: (c: MapController | null) => void; onSelect: (s: { id: string; kind: LayerKey } | null) => void }) {
+export function MapView({
+  style,
+  onReady,
+  onSelect,
+}: {
+  style: StyleSpecification | string;
+  onReady: (c: MapController | null) => void;
+  onSelect: (s: { id: string; kind: LayerKey } | null) => void;
+}) {
   const ref = useRef<HTMLDivElement>(null);
   const ctx = useConsole();
   const ctxRef = useRef(ctx);

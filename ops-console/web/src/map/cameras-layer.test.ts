@@ -43,7 +43,10 @@ describe('cameras of one entrance are spread, labelled with the road (cameras-la
     expect(labels.features).toHaveLength(2);
   });
   it('skips what is not a placed camera', () => {
-    const { offsets } = layoutCameras([{ id: 'air-1', kind: 'air', district: 'C', location: { lat: 18, lon: -94 } }, { id: 'cam-z', kind: 'camera', district: 'C' }]);
+    const { offsets } = layoutCameras([
+      { id: 'air-1', kind: 'air', district: 'C', location: { lat: 18, lon: -94 } },
+      { id: 'cam-z', kind: 'camera', district: 'C' },
+    ]);
     expect(offsets.size).toBe(0);
   });
 });

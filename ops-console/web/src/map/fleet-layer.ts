@@ -309,8 +309,8 @@ export class FleetLayer implements CustomLayerInterface {
       const cx = (m[0]! * x + m[4]! * y + m[12]!) / w;
       const cy = (m[1]! * x + m[5]! * y + m[13]!) / w;
       if (cx < -1 || cx >= 1 || cy < -1 || cy >= 1) continue;
-      const col = Math.floor(((cx + 1) / 2) * c.width / cellPx);
-      const row = Math.floor(((1 - cy) / 2) * c.height / cellPx);
+      const col = Math.floor((((cx + 1) / 2) * c.width) / cellPx);
+      const row = Math.floor((((1 - cy) / 2) * c.height) / cellPx);
       const cell = row * cols + col;
       const v = ++counts[cell]!;
       if (v === 1) occ[nOcc++] = cell;

@@ -27,7 +27,13 @@ export class GeofenceDraw {
     map.addSource(SRC, { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
     map.addLayer({ id: 'draft-fill', type: 'fill', source: SRC, filter: ['==', ['geometry-type'], 'Polygon'], paint: { 'fill-color': '#22d3ee', 'fill-opacity': 0.2 } });
     map.addLayer({ id: 'draft-line', type: 'line', source: SRC, filter: ['!=', ['geometry-type'], 'Point'], paint: { 'line-color': '#22d3ee', 'line-width': 2.5, 'line-dasharray': [2, 1] } });
-    map.addLayer({ id: 'draft-points', type: 'circle', source: SRC, filter: ['==', ['geometry-type'], 'Point'], paint: { 'circle-radius': 5, 'circle-color': '#0b1220', 'circle-stroke-color': '#22d3ee', 'circle-stroke-width': 2 } });
+    map.addLayer({
+      id: 'draft-points',
+      type: 'circle',
+      source: SRC,
+      filter: ['==', ['geometry-type'], 'Point'],
+      paint: { 'circle-radius': 5, 'circle-color': '#0b1220', 'circle-stroke-color': '#22d3ee', 'circle-stroke-width': 2 },
+    });
     map.on('click', this.onClick);
     map.on('dblclick', this.onDblClick);
   }

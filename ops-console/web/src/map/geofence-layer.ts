@@ -49,17 +49,30 @@ export class GeofenceLayer {
     const color = ['match', ['get', 'kind'], ...Object.entries(GEOFENCE_COLORS).flat(), '#a78bfa'] as unknown as ExpressionSpecification;
     const before = opts.before && map.getLayer(opts.before) ? opts.before : undefined;
     map.addLayer({ id: 'geofences-fill', type: 'fill', source: GEOFENCE_SOURCE, paint: { 'fill-color': color, 'fill-opacity': ['case', ['get', 'hl'], 0.35, ['get', 'active'], 0.14, 0.05] } }, before);
-    map.addLayer({
-      id: 'geofences-line',
-      type: 'line',
-      source: GEOFENCE_SOURCE,
-      paint: { 'line-color': color, 'line-width': ['case', ['get', 'hl'], 3.5, 2], 'line-dasharray': ['case', ['get', 'active'], ['literal', [1, 0]], ['literal', [2, 2]]] },
-    }, before);
+    map.addLayer(
+      {
+        id: 'geofences-line',
+        type: 'line',
+        source: GEOFENCE_SOURCE,
+        paint: { 'line-color': color, 'line-width': ['case', ['get', 'hl'], 3.5, 2], 'line-dasharray': ['case', ['get', 'active'], ['literal', [1, 0]], ['literal', [2, 2]]] },
+      },
+      before,
+    );
     // names as symbols only where the style has glyphs, in a font the style already uses
     const style = map.getStyle();
     const font = style?.glyphs ? style.layers.map((l) => (l.type === 'symbol' ? l.layout?.['text-font'] : undefined)).find((f) => Array.isArray(f)) : undefined;
     if (font) {
-      map.addLayer({ id: 'geofences-label', type: 'symbol', source: GEOFENCE_SOURCE, minzoom: 14, layout: { 'text-field': ['get', 'name'], 'text-font': font as string[], 'text-size': 12, 'symbol-placement': 'point' }, paint: { 'text-color': '#e2e8f0', 'text-halo-color': '#0b1220', 'text-halo-width': 1.5 } }, before);
+      map.addLayer(
+        {
+          id: 'geofences-label',
+          type: 'symbol',
+          source: GEOFENCE_SOURCE,
+          minzoom: 14,
+          layout: { 'text-field': ['get', 'name'], 'text-font': font as string[], 'text-size': 12, 'symbol-placement': 'point' },
+          paint: { 'text-color': '#e2e8f0', 'text-halo-color': '#0b1220', 'text-halo-width': 1.5 },
+        },
+        before,
+      );
     }
     if (opts.autoLoad) {
       void this.load();

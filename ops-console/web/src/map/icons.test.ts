@@ -25,7 +25,11 @@ describe('runtime icons', () => {
   });
   it('alert marker: a black-and-white dashed ring (no noise or air legend colour) and a severity triangle at its upper right', () => {
     const img = alertBadge(SEVERITY_COLORS.warning, 96);
-    const hex = (p: number[]) => `#${p.slice(0, 3).map((v) => v.toString(16).padStart(2, '0')).join('')}`;
+    const hex = (p: number[]) =>
+      `#${p
+        .slice(0, 3)
+        .map((v) => v.toString(16).padStart(2, '0'))
+        .join('')}`;
     const legend = new Set([...Object.values(NOISE_COLORS), ...Object.values(AIR_COLORS)].map((c) => c.toLowerCase()));
     // sample the ring all around (radius 0.3 × size from the centre): only white, black or their mix, never a legend colour
     const ring: string[] = [];

@@ -89,7 +89,10 @@ function shadeImage(size: number, shade: (x: number, y: number) => string | null
   const cache = new Map<string, [number, number, number]>();
   for (let py = 0; py < size; py++) {
     for (let px = 0; px < size; px++) {
-      let r = 0, g = 0, b = 0, n = 0;
+      let r = 0,
+        g = 0,
+        b = 0,
+        n = 0;
       for (let sy = 0; sy < S; sy++) {
         for (let sx = 0; sx < S; sx++) {
           const c = shade(px + (sx + 0.5) / S, py + (sy + 0.5) / S);

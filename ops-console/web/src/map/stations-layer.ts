@@ -10,8 +10,7 @@ import { addGeoSource, bindDeviceClick, type MapLayerModule } from './layer';
 export const STATION_SOURCES = { air: 'live-air', noise: 'live-noise' } as const;
 export const STATION_LAYERS = ['air', 'noise-ring', 'noise'] as const;
 
-const match = (prop: string, colors: Record<string, string>, fallback = NO_DATA_COLOR) =>
-  ['match', ['get', prop], ...Object.entries(colors).flat(), fallback] as unknown as ExpressionSpecification;
+const match = (prop: string, colors: Record<string, string>, fallback = NO_DATA_COLOR) => ['match', ['get', prop], ...Object.entries(colors).flat(), fallback] as unknown as ExpressionSpecification;
 
 export function addStationLayers(map: MlMap): void {
   map.addLayer({

@@ -6,7 +6,11 @@
 import type { ExpressionSpecification } from 'maplibre-gl';
 
 /** line width (px) by zoom: [zoom, width] stops */
-export const TRAIL_WIDTH_STOPS: readonly [number, number][] = [[11, 5], [14, 7], [16, 11]];
+export const TRAIL_WIDTH_STOPS: readonly [number, number][] = [
+  [11, 5],
+  [14, 7],
+  [16, 11],
+];
 /** the casing is this many px wider than the trail */
 export const TRAIL_CASING_EXTRA = 3;
 /** colours along the trail: tail (oldest) → head (newest) */

@@ -117,7 +117,11 @@ function NewReport({ lang, onCreated }: { lang: Lang; onCreated: (id: string) =>
     if (email.trim()) fields.email = email.trim();
     if (phone.trim()) fields.phone = phone.trim();
     try {
-      const res = await fetch(apiUrl('/api/open311/v2/requests.json'), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'accept-language': lang }, body: new URLSearchParams(fields).toString() });
+      const res = await fetch(apiUrl('/api/open311/v2/requests.json'), {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'accept-language': lang },
+        body: new URLSearchParams(fields).toString(),
+      });
       if (!res.ok) {
         setError(res.status === 400 ? tr('rpBadRequest') : tr('error', { message: String(res.status) }));
         return;

@@ -67,7 +67,9 @@ export function ReportsView() {
         {q.data?.reports.map((r) => (
           <li key={r.id} className={selected === r.id ? 'active' : ''}>
             <button data-report={r.id} onClick={() => setSelected(selected === r.id ? null : r.id)}>
-              <span>#{r.id} · {t(`svc_${r.serviceCode}`)}</span>
+              <span>
+                #{r.id} · {t(`svc_${r.serviceCode}`)}
+              </span>
               <span className={`badge st-${r.state}`}>{t(`st_${r.state}`)}</span>
               {r.closedWithoutEvidence && <span className="badge warn">{t('rpWithoutEvidence')}</span>}
             </button>
@@ -161,7 +163,11 @@ function ReportDetail({ id, canAct }: { id: string; canAct: boolean }) {
       </p>
       {r.address && <p className="muted">{r.address}</p>}
       {r.description && <p>{r.description}</p>}
-      {r.closedWithoutEvidence && <p className="badge warn" data-testid="without-evidence">{t('rpWithoutEvidence')}</p>}
+      {r.closedWithoutEvidence && (
+        <p className="badge warn" data-testid="without-evidence">
+          {t('rpWithoutEvidence')}
+        </p>
+      )}
       {r.reopened > 0 && <p className="muted">{t('rpReopened', { n: r.reopened })}</p>}
       {r.duplicateOf && <p>{t('rpDuplicateOf', { id: r.duplicateOf })}</p>}
       {r.duplicates.length > 0 && <p>{t('rpDuplicates', { ids: r.duplicates.join(', ') })}</p>}
@@ -183,7 +189,14 @@ function ReportDetail({ id, canAct }: { id: string; canAct: boolean }) {
         <div className="report-actions">
           <label className="field">
             {t('rpChangeState')}
-            <select name="next-state" value={next} onChange={(e) => { setNext(e.target.value as ReportState); setWarn(false); }}>
+            <select
+              name="next-state"
+              value={next}
+              onChange={(e) => {
+                setNext(e.target.value as ReportState);
+                setWarn(false);
+              }}
+            >
               {REPORT_STATES.filter((s) => s !== r.state).map((s) => (
                 <option key={s} value={s}>
                   {t(`st_${s}`)}

@@ -20,7 +20,14 @@ export function evidenceLines(lang: Lang, ev: Evidence | null, tz: string): stri
   if (ev.segment) out.push(t(lang, 'rpStreet', { name: ev.segment.name, district: ev.segment.district }));
   const c = ev.collection;
   if (c) {
-    const vars = { device: c.deviceId ?? '', distance: km(c.distanceM ?? 0), time: c.at ? when(c.at) : '', radius: km(c.radiusM), from: when(c.gap?.from ?? c.window.from), to: when(c.gap?.to ?? c.window.to) };
+    const vars = {
+      device: c.deviceId ?? '',
+      distance: km(c.distanceM ?? 0),
+      time: c.at ? when(c.at) : '',
+      radius: km(c.radiusM),
+      from: when(c.gap?.from ?? c.window.from),
+      to: when(c.gap?.to ?? c.window.to),
+    };
     const key = c.kind === 'not_served' ? `ev_not_served_${c.reason}` : c.kind === 'unknown' ? `ev_unknown_${c.reason}` : `ev_${c.kind}`;
     out.push(t(lang, key, vars));
     for (const r of c.routes) out.push(t(lang, 'ev_route', { route: r.routeId, from: when(r.from), to: when(r.to) }));

@@ -63,7 +63,7 @@ export function AlarmTable() {
   // a selection only holds rows that are shown
   useEffect(() => {
     const shown = new Set(rows.map((a) => a.id));
-    setSelected((s) => (([...s].every((id) => shown.has(id)) ? s : new Set([...s].filter((id) => shown.has(id))))));
+    setSelected((s) => ([...s].every((id) => shown.has(id)) ? s : new Set([...s].filter((id) => shown.has(id)))));
   }, [rows]);
 
   const groups = useMemo(() => {
@@ -99,7 +99,15 @@ export function AlarmTable() {
   };
   const bulkResolve = () => {
     const ids = selectedAlerts.filter(isActive).map((a) => a.id);
-    if (ids.length) openAlertDialog({ kind: 'resolve', ids, onDone: () => { setSelected(new Set()); void q.refetch(); } });
+    if (ids.length)
+      openAlertDialog({
+        kind: 'resolve',
+        ids,
+        onDone: () => {
+          setSelected(new Set());
+          void q.refetch();
+        },
+      });
   };
   const allIds = rows.map((a) => a.id);
 
@@ -107,7 +115,10 @@ export function AlarmTable() {
     <section className="panel alarm-table" aria-label={t('alarmTable')} data-testid="alarm-table">
       <div className="panel-head">
         <h2>
-          {t('alarmTable')} <span className="count" data-testid="alarm-count">{rows.length}</span>
+          {t('alarmTable')}{' '}
+          <span className="count" data-testid="alarm-count">
+            {rows.length}
+          </span>
         </h2>
         <button className="btn" onClick={() => setF(NO_FILTERS)} data-testid="filter-reset">
           {t('clearFilters')}
@@ -190,7 +201,11 @@ export function AlarmTable() {
           <button className="btn btn-resolve" disabled={busy || !selectedAlerts.some(isActive)} onClick={bulkResolve} data-testid="bulk-resolve">
             {t('bulkResolve')}
           </button>
-          {msg && <span role="status" data-testid="bulk-msg">{msg}</span>}
+          {msg && (
+            <span role="status" data-testid="bulk-msg">
+              {msg}
+            </span>
+          )}
         </div>
       )}
       {q.isError && <p className="error">{t(errorKey(q.error).key, errorKey(q.error).vars)}</p>}
@@ -201,7 +216,13 @@ export function AlarmTable() {
             <tr>
               {canAct && (
                 <th>
-                  <input type="checkbox" aria-label={t('selectAll')} checked={allIds.length > 0 && allIds.every((id) => selected.has(id))} onChange={(e) => toggle(allIds, e.target.checked)} data-testid="select-all" />
+                  <input
+                    type="checkbox"
+                    aria-label={t('selectAll')}
+                    checked={allIds.length > 0 && allIds.every((id) => selected.has(id))}
+                    onChange={(e) => toggle(allIds, e.target.checked)}
+                    data-testid="select-all"
+                  />
                 </th>
               )}
               <th>{t('severity')}</th>
@@ -218,7 +239,19 @@ export function AlarmTable() {
                 {group && (
                   <tr className="group-row" data-rule={g.rule}>
                     <td colSpan={canAct ? 7 : 6}>
-                      {canAct && <input type="checkbox" aria-label={t('selectGroup')} checked={g.alerts.every((a) => selected.has(a.id))} onChange={(e) => toggle(g.alerts.map((a) => a.id), e.target.checked)} />}
+                      {canAct && (
+                        <input
+                          type="checkbox"
+                          aria-label={t('selectGroup')}
+                          checked={g.alerts.every((a) => selected.has(a.id))}
+                          onChange={(e) =>
+                            toggle(
+                              g.alerts.map((a) => a.id),
+                              e.target.checked,
+                            )
+                          }
+                        />
+                      )}
                       <b>{ruleName(lang, g.rule)}</b> <span className="count">{g.alerts.length}</span>
                     </td>
                   </tr>
@@ -327,7 +360,12 @@ function AlarmDetail({ id, onClose }: { id: string; onClose: () => void }) {
       </div>
       <p className="alert-meta">
         {ruleName(lang, a.rule)} · {a.deviceId} · {a.district} · {t(a.severity)} · <b data-testid="detail-state">{t(a.state)}</b>
-        {a.assignee && <> · <span data-testid="detail-assignee">{t('assignedTo', { who: a.assignee })}</span></>}
+        {a.assignee && (
+          <>
+            {' '}
+            · <span data-testid="detail-assignee">{t('assignedTo', { who: a.assignee })}</span>
+          </>
+        )}
       </p>
       <EscalatedBadge alert={a} />
       <AlertActions alert={a} />

@@ -56,7 +56,15 @@ function AlertDialog() {
 
   return (
     <div className="dialog-backdrop" onMouseDown={(e) => e.target === e.currentTarget && close()}>
-      <form className="dialog" role="dialog" aria-modal="true" aria-labelledby="alert-dialog-title" data-testid={`dialog-${req.kind}`} onSubmit={submit} onKeyDown={(e) => e.key === 'Escape' && close()}>
+      <form
+        className="dialog"
+        role="dialog"
+        aria-modal="true"
+        aria-labelledby="alert-dialog-title"
+        data-testid={`dialog-${req.kind}`}
+        onSubmit={submit}
+        onKeyDown={(e) => e.key === 'Escape' && close()}
+      >
         <h2 id="alert-dialog-title">{t(`${resolve ? 'resolveTitle' : 'assignTitle'}${req.ids.length > 1 ? 'N' : ''}`, { n: req.ids.length })}</h2>
         {!resolve && (
           <label className="field">
@@ -76,7 +84,11 @@ function AlertDialog() {
           <textarea autoFocus={resolve} value={note} onChange={(e) => setNote(e.target.value)} rows={4} maxLength={2000} required={resolve} data-testid="dialog-note" />
         </label>
         {resolve && <p className="muted small">{t('resolveNoteHelp')}</p>}
-        {err && <p className="alert-err" role="status">{err}</p>}
+        {err && (
+          <p className="alert-err" role="status">
+            {err}
+          </p>
+        )}
         <div className="row dialog-buttons">
           <button type="button" className="btn" onClick={close}>
             {t('cancel')}

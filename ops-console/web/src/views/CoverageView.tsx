@@ -63,8 +63,12 @@ export function CoverageView() {
       {q.isLoading && <p className="muted">{t('loading')}</p>}
       {q.error && <p className="error">{errorText(t, q.error)}</p>}
       <div className="legend-inline">
-        <span><i className="bar served" /> {t('served')}</span>
-        <span><i className="bar missed" /> {t('missed')}</span>
+        <span>
+          <i className="bar served" /> {t('served')}
+        </span>
+        <span>
+          <i className="bar missed" /> {t('missed')}
+        </span>
       </div>
       <ul className="coverage-list">
         {rows.map((r) => (
@@ -80,7 +84,9 @@ export function CoverageView() {
                   </span>
                   <span className="cov-share">{Math.round(r.share * 100)}%</span>
                   <span className="cov-counts muted" data-status={r.status}>
-                    {r.status === 'in_progress' ? t('covInProgress', { served: r.served, due: r.due, planned: r.planned }) : `${t('served')} ${r.served}/${r.planned} · ${t('missed')} ${r.missed.length}`}
+                    {r.status === 'in_progress'
+                      ? t('covInProgress', { served: r.served, due: r.due, planned: r.planned })
+                      : `${t('served')} ${r.served}/${r.planned} · ${t('missed')} ${r.missed.length}`}
                   </span>
                 </>
               ) : (

@@ -41,7 +41,11 @@ function useRecent(d: DeviceDetail | undefined): { data: AlignedData; label: str
     },
   });
   if (!q.data || !kind || kind === 'camera') return null;
-  return { data: q.data, label: kind === 'truck' ? 'km/h' : kind === 'air' ? 'PM2.5 µg/m³' : 'LAeq dB(A)', color: kind === 'truck' ? TRUCK_COLORS.driving : kind === 'air' ? '#00E400' : NOISE_COLORS.ok };
+  return {
+    data: q.data,
+    label: kind === 'truck' ? 'km/h' : kind === 'air' ? 'PM2.5 µg/m³' : 'LAeq dB(A)',
+    color: kind === 'truck' ? TRUCK_COLORS.driving : kind === 'air' ? '#00E400' : NOISE_COLORS.ok,
+  };
 }
 
 const hhmm = (lang: Lang, ts: number, timeZone: string) =>
@@ -64,7 +68,12 @@ function useAirIndex(id: string, enabled: boolean, latest: AirReading | undefine
 
 function AirIndexBlock({ idx }: { idx: AirIndexView | null }) {
   const { t, lang, timeZone } = useConsole();
-  if (!idx) return <p className="muted" data-testid="aqi">{t('aqiNone')}</p>;
+  if (!idx)
+    return (
+      <p className="muted" data-testid="aqi">
+        {t('aqiNone')}
+      </p>
+    );
   const cat = idx.category as keyof typeof AIR_COLORS;
   const main = idx.responsible[0]!;
   const v = idx.pollutants[main]!;
@@ -72,7 +81,10 @@ function AirIndexBlock({ idx }: { idx: AirIndexView | null }) {
     <div className="aqi" data-testid="aqi" data-category={idx.category} data-responsible={idx.responsible.join(',')}>
       <h3>{t('aqiTitle')}</h3>
       <div className="badge aqi-badge" style={{ background: AIR_COLORS[cat], color: textOn(AIR_COLORS[cat]) }}>
-        {t(idx.category)} · <span data-testid="aqi-value">{pollutantLabel(lang, main)} {fmtIndicator(lang, main, v)}</span>
+        {t(idx.category)} ·{' '}
+        <span data-testid="aqi-value">
+          {pollutantLabel(lang, main)} {fmtIndicator(lang, main, v)}
+        </span>
       </div>
       <p data-testid="aqi-responsible">
         {t('aqiResponsible')}: <b>{idx.responsible.map((p) => pollutantLabel(lang, p)).join(', ')}</b>
@@ -156,7 +168,10 @@ export function DevicePanel({ id, onClose }: { id: string; onClose: () => void }
   let badge: { text: string; color: string } | null = null;
   if (d?.kind === 'noise') {
     const n = noiseLevel(latest.noise?.data as never, d.noiseZone as never, timeZone);
-    badge = { text: `${t(n.level === 'ok' ? 'noiseOk' : n.level === 'near' ? 'noiseNear' : n.level === 'over' ? 'noiseOver' : 'noData')}${n.limit ? ` · ${t('limit')} ${n.limit} dB(A)` : ''}`, color: NOISE_COLORS[n.level] };
+    badge = {
+      text: `${t(n.level === 'ok' ? 'noiseOk' : n.level === 'near' ? 'noiseNear' : n.level === 'over' ? 'noiseOver' : 'noData')}${n.limit ? ` · ${t('limit')} ${n.limit} dB(A)` : ''}`,
+      color: NOISE_COLORS[n.level],
+    };
   } else if (d?.kind === 'truck' && live) {
     const gps = live.latest.gps?.data as { ts: number; speedKmh: number } | undefined;
     const ev = live.latest.event?.data as { ts: number; type: string } | undefined;

@@ -64,9 +64,15 @@ export function Legend() {
       </div>
       <div className="legend-group">
         <b>{t('noise')}</b>
-        <span className="legend-item"><i className="ring" style={{ borderColor: NOISE_COLORS.ok }} /> {t('noiseOk')}</span>
-        <span className="legend-item"><i className="ring" style={{ borderColor: NOISE_COLORS.near }} /> {t('noiseNear')}</span>
-        <span className="legend-item"><i className="ring" style={{ borderColor: NOISE_COLORS.over }} /> {t('noiseOver')}</span>
+        <span className="legend-item">
+          <i className="ring" style={{ borderColor: NOISE_COLORS.ok }} /> {t('noiseOk')}
+        </span>
+        <span className="legend-item">
+          <i className="ring" style={{ borderColor: NOISE_COLORS.near }} /> {t('noiseNear')}
+        </span>
+        <span className="legend-item">
+          <i className="ring" style={{ borderColor: NOISE_COLORS.over }} /> {t('noiseOver')}
+        </span>
       </div>
       <div className="legend-group">
         <b>{t('cameras')}</b>

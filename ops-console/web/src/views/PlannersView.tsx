@@ -19,7 +19,6 @@ import type { AirIndexRow as AirRow, CoverageRow, NoiseExceedanceRow as NoiseRow
 
 const PALETTE = ['#7dd3fc', '#f472b6', '#a3e635', '#fbbf24', '#c084fc', '#34d399', '#fb7185', '#60a5fa', '#f97316', '#2dd4bf'];
 
-
 /** Pivot rows into uPlot's aligned columns: x = sorted keys, one series per group. */
 export function pivot<R>(rows: R[], x: (r: R) => number, group: (r: R) => string, y: (r: R) => number | null): { data: AlignedData; groups: string[] } {
   const xs = [...new Set(rows.map(x))].sort((a, b) => a - b);
@@ -67,12 +66,36 @@ export function PlannersView() {
   const plates = useQuery({ queryKey: ['p-plates', range, camIds], enabled: camIds !== null, queryFn: () => api<{ rows: PlateRow[] }>(`/api/history/plate-counts?${range}${camIds}`) });
   const cov = useQuery({ queryKey: ['p-cov', range, truckIds], enabled: truckIds !== null, queryFn: () => api<{ rows: CoverageRow[] }>(`/api/history/coverage?${range}${truckIds}`) });
 
-  const airChart = useMemo(() => pivot(air.data?.rows ?? [], (r) => r.hour, (r) => r.deviceId, (r) => (r.category ? AIR_CATEGORIES.indexOf(r.category as never) + 1 : null)), [air.data]);
+  const airChart = useMemo(
+    () =>
+      pivot(
+        air.data?.rows ?? [],
+        (r) => r.hour,
+        (r) => r.deviceId,
+        (r) => (r.category ? AIR_CATEGORIES.indexOf(r.category as never) + 1 : null),
+      ),
+    [air.data],
+  );
   const noiseChart = useMemo(
-    () => pivot(noise.data?.rows ?? [], (r) => dayStart(r.date, timeZone) + (r.period === 'night' ? 43_200_000 : 0), (r) => r.deviceId, (r) => r.hoursOver),
+    () =>
+      pivot(
+        noise.data?.rows ?? [],
+        (r) => dayStart(r.date, timeZone) + (r.period === 'night' ? 43_200_000 : 0),
+        (r) => r.deviceId,
+        (r) => r.hoursOver,
+      ),
     [noise.data, timeZone],
   );
-  const plateChart = useMemo(() => pivot(plates.data?.rows ?? [], (r) => r.hour, (r) => `${r.cameraId} ${r.direction === 'entering' ? '→' : '←'}`, (r) => r.count), [plates.data]);
+  const plateChart = useMemo(
+    () =>
+      pivot(
+        plates.data?.rows ?? [],
+        (r) => r.hour,
+        (r) => `${r.cameraId} ${r.direction === 'entering' ? '→' : '←'}`,
+        (r) => r.count,
+      ),
+    [plates.data],
+  );
   const covChart = useMemo(() => {
     const byDay = new Map<string, { s: number; n: number }>();
     // only route-days that can be judged: a day without data is a gap in the chart, never 0 %
@@ -84,7 +107,12 @@ export function PlannersView() {
       byDay.set(r.date, e);
     }
     const rows = [...byDay].map(([date, e]) => ({ date, share: Math.round((e.s / e.n) * 1000) / 10 }));
-    return pivot(rows, (r) => dayStart(r.date, timeZone), () => t('share'), (r) => r.share);
+    return pivot(
+      rows,
+      (r) => dayStart(r.date, timeZone),
+      () => t('share'),
+      (r) => r.share,
+    );
   }, [cov.data, timeZone, t]);
 
   const stamp = `${fromDate}_${toDate}${district ? `_${district.replace(/\W+/g, '-')}` : ''}`;
@@ -106,7 +134,9 @@ export function PlannersView() {
   const missedGeoJson = () => {
     const missed = new Map<string, number>();
     for (const r of cov.data?.rows ?? []) for (const m of r.missed) missed.set(m.segmentId, (missed.get(m.segmentId) ?? 0) + 1);
-    const features = basemap.streets.features.filter((f) => missed.has(f.properties.segmentId)).map((f) => ({ ...f, properties: { ...f.properties, timesMissed: missed.get(f.properties.segmentId) } }));
+    const features = basemap.streets.features
+      .filter((f) => missed.has(f.properties.segmentId))
+      .map((f) => ({ ...f, properties: { ...f.properties, timesMissed: missed.get(f.properties.segmentId) } }));
     saveBlob(geoJsonBlob({ type: 'FeatureCollection', features }), `missed-streets_${stamp}.geojson`);
   };
 
@@ -144,12 +174,23 @@ export function PlannersView() {
           testId="card-air"
           title={t('airByHour')}
           actions={
-            <button className="btn" onClick={() => exportCsv('air-index', (air.data?.rows ?? []).map((r) => ({ station: r.deviceId, hour: new Date(r.hour).toISOString(), category: r.category, label: r.label })))} data-testid="export-air-csv">
+            <button
+              className="btn"
+              onClick={() =>
+                exportCsv(
+                  'air-index',
+                  (air.data?.rows ?? []).map((r) => ({ station: r.deviceId, hour: new Date(r.hour).toISOString(), category: r.category, label: r.label })),
+                )
+              }
+              data-testid="export-air-csv"
+            >
               {t('exportCsv')}
             </button>
           }
         >
-          {status(air) ?? <UChart timeZone={timeZone} data={airChart.data} series={airChart.groups.map((g, i) => ({ label: g, color: PALETTE[i % PALETTE.length]! }))} yLabel="1 Buena … 5 Ext. mala" xRange={xr} />}
+          {status(air) ?? (
+            <UChart timeZone={timeZone} data={airChart.data} series={airChart.groups.map((g, i) => ({ label: g, color: PALETTE[i % PALETTE.length]! }))} yLabel="1 Buena … 5 Ext. mala" xRange={xr} />
+          )}
           <div className="legend-inline">
             {AIR_CATEGORIES.map((c, i) => (
               <span key={c}>
@@ -167,25 +208,63 @@ export function PlannersView() {
             </button>
           }
         >
-          {status(noise) ?? <UChart timeZone={timeZone} data={noiseChart.data} series={noiseChart.groups.map((g, i) => ({ label: g, color: PALETTE[i % PALETTE.length]!, bars: true }))} yLabel="h > límite" xRange={xr} />}
+          {status(noise) ?? (
+            <UChart
+              timeZone={timeZone}
+              data={noiseChart.data}
+              series={noiseChart.groups.map((g, i) => ({ label: g, color: PALETTE[i % PALETTE.length]!, bars: true }))}
+              yLabel="h > límite"
+              xRange={xr}
+            />
+          )}
         </Card>
         <Card
           testId="card-plates"
           title={t('plateCounts')}
           actions={
-            <button className="btn" onClick={() => exportCsv('plate-counts', (plates.data?.rows ?? []).map((r) => ({ camera: r.cameraId, hour: new Date(r.hour).toISOString(), direction: r.direction, count: r.count })))} data-testid="export-plates-csv">
+            <button
+              className="btn"
+              onClick={() =>
+                exportCsv(
+                  'plate-counts',
+                  (plates.data?.rows ?? []).map((r) => ({ camera: r.cameraId, hour: new Date(r.hour).toISOString(), direction: r.direction, count: r.count })),
+                )
+              }
+              data-testid="export-plates-csv"
+            >
               {t('exportCsv')}
             </button>
           }
         >
-          {status(plates) ?? <UChart timeZone={timeZone} data={plateChart.data} series={plateChart.groups.map((g, i) => ({ label: g, color: PALETTE[i % PALETTE.length]! }))} yLabel={t('count')} xRange={xr} />}
+          {status(plates) ?? (
+            <UChart timeZone={timeZone} data={plateChart.data} series={plateChart.groups.map((g, i) => ({ label: g, color: PALETTE[i % PALETTE.length]! }))} yLabel={t('count')} xRange={xr} />
+          )}
         </Card>
         <Card
           testId="card-coverage"
           title={t('coveragePerDay')}
           actions={
             <>
-              <button className="btn" onClick={() => exportCsv('coverage', (cov.data?.rows ?? []).map((r) => ({ date: r.date, route: r.routeId, truck: r.deviceId, status: r.status, planned: r.planned, due: r.status === 'done' || r.status === 'in_progress' ? r.due : '', served: r.status === 'done' || r.status === 'in_progress' ? r.served : '', share: r.status === 'done' || r.status === 'in_progress' ? r.share : '', missed: r.missed.map((m) => m.segmentId).join(' ') })))} data-testid="export-coverage-csv">
+              <button
+                className="btn"
+                onClick={() =>
+                  exportCsv(
+                    'coverage',
+                    (cov.data?.rows ?? []).map((r) => ({
+                      date: r.date,
+                      route: r.routeId,
+                      truck: r.deviceId,
+                      status: r.status,
+                      planned: r.planned,
+                      due: r.status === 'done' || r.status === 'in_progress' ? r.due : '',
+                      served: r.status === 'done' || r.status === 'in_progress' ? r.served : '',
+                      share: r.status === 'done' || r.status === 'in_progress' ? r.share : '',
+                      missed: r.missed.map((m) => m.segmentId).join(' '),
+                    })),
+                  )
+                }
+                data-testid="export-coverage-csv"
+              >
                 {t('exportCsv')}
               </button>
               <button className="btn" onClick={missedGeoJson} data-testid="export-missed-geojson">

@@ -81,8 +81,12 @@ export function ReplayView() {
       const z = Math.round(map.map.getZoom());
       const lines: Feature[] = loaded.tracks.filter((x) => x.fixes.length > 1).map((x) => ({ ...simplifiedLine(x.fixes, z), properties: { id: x.id, color: x.color } }));
       const marks: Feature[] = [];
-      for (const x of loaded.tracks) for (const s of detectStops(x.fixes)) marks.push({ type: 'Feature', geometry: { type: 'Point', coordinates: [s.lon, s.lat] }, properties: { type: 'stop', deviceId: x.id, from: s.from, to: s.to } });
-      for (const e of loaded.events) if (e.lon !== undefined && e.lat !== undefined && (e.type === 'bin_lift' || e.type === 'unload')) marks.push({ type: 'Feature', geometry: { type: 'Point', coordinates: [e.lon, e.lat] }, properties: { type: e.type, deviceId: e.deviceId, ts: e.ts } });
+      for (const x of loaded.tracks)
+        for (const s of detectStops(x.fixes))
+          marks.push({ type: 'Feature', geometry: { type: 'Point', coordinates: [s.lon, s.lat] }, properties: { type: 'stop', deviceId: x.id, from: s.from, to: s.to } });
+      for (const e of loaded.events)
+        if (e.lon !== undefined && e.lat !== undefined && (e.type === 'bin_lift' || e.type === 'unload'))
+          marks.push({ type: 'Feature', geometry: { type: 'Point', coordinates: [e.lon, e.lat] }, properties: { type: e.type, deviceId: e.deviceId, ts: e.ts } });
       map.setReplayData({ type: 'FeatureCollection', features: lines }, { type: 'FeatureCollection', features: marks });
     };
     draw();
@@ -164,12 +168,7 @@ export function ReplayView() {
         <legend>{t('replayPick')}</legend>
         {trucks.map((d) => (
           <label key={d.id} className="check">
-            <input
-              type="checkbox"
-              value={d.id}
-              checked={picked.includes(d.id)}
-              onChange={(e) => setPicked(e.target.checked ? [...picked, d.id] : picked.filter((x) => x !== d.id))}
-            />
+            <input type="checkbox" value={d.id} checked={picked.includes(d.id)} onChange={(e) => setPicked(e.target.checked ? [...picked, d.id] : picked.filter((x) => x !== d.id))} />
             {d.id}
             {d.routeId ? <span className="muted"> · {d.routeId}</span> : null}
           </label>
@@ -208,10 +207,14 @@ export function ReplayView() {
             data-testid="replay-slider"
           />
           <div className="row">
-            <button className="btn btn-primary" onClick={() => {
-              if (cursorRef.current >= loaded.range.to) cursorRef.current = loaded.range.from;
-              setPlaying(!playing);
-            }} data-testid="replay-play">
+            <button
+              className="btn btn-primary"
+              onClick={() => {
+                if (cursorRef.current >= loaded.range.to) cursorRef.current = loaded.range.from;
+                setPlaying(!playing);
+              }}
+              data-testid="replay-play"
+            >
               {playing ? `❚❚ ${t('pause')}` : `▶ ${t('play')}`}
             </button>
             <select value={speed} onChange={(e) => setSpeed(Number(e.target.value))} aria-label="speed" data-testid="replay-speed">

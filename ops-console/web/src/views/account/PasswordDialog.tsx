@@ -54,7 +54,11 @@ function PasswordDialog({ onClose }: { onClose: () => void }) {
           <input type="password" name="new-password" autoComplete="new-password" minLength={10} value={password} onChange={(e) => setPassword(e.target.value)} required />
           <span className="muted small">{t('passwordHint')}</span>
         </label>
-        {msg && <p className={msg.ok ? 'ok' : 'error'} role="status">{msg.text}</p>}
+        {msg && (
+          <p className={msg.ok ? 'ok' : 'error'} role="status">
+            {msg.text}
+          </p>
+        )}
         <button type="submit" className="btn btn-primary" disabled={busy}>
           {t('save')}
         </button>
@@ -72,6 +76,12 @@ export function errorText(t: (k: string, v?: Record<string, string | number>) =>
   if (!(err instanceof ApiError)) return t('err_E_WEB_NETWORK');
   const known = t(`err_${err.code}`);
   const base = known === `err_${err.code}` ? t('errCode', { code: err.code }) : known;
-  const fields = [...new Set([...err.message.matchAll(/field ([\w.]+)|property '(\w+)'|(?:body|querystring)?\/([\w/]+)|^(\w+):/g)].map((m) => (m[1] ?? m[2] ?? m[3] ?? m[4] ?? '').replace(/\//g, '.')).filter((f) => f && f !== 'line'))];
+  const fields = [
+    ...new Set(
+      [...err.message.matchAll(/field ([\w.]+)|property '(\w+)'|(?:body|querystring)?\/([\w/]+)|^(\w+):/g)]
+        .map((m) => (m[1] ?? m[2] ?? m[3] ?? m[4] ?? '').replace(/\//g, '.'))
+        .filter((f) => f && f !== 'line'),
+    ),
+  ];
   return fields.length ? `${base} (${t('fields')}: ${fields.join(', ')})` : base;
 }

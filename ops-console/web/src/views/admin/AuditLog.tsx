@@ -11,7 +11,6 @@ import { AUDIT_ACTIONS, type AuditAction } from '../../../../shared/audit-action
 
 const known = (a: string): a is AuditAction => (AUDIT_ACTIONS as readonly string[]).includes(a);
 
-
 export function AuditLog() {
   const { t, lang, timeZone } = useConsole();
   const [actor, setActor] = useState('');
@@ -38,7 +37,11 @@ export function AuditLog() {
           {t('filterAction')}
           <select name="audit-action" value={action} onChange={(e) => setAction(e.target.value)}>
             <option value="">{t('any')}</option>
-            {AUDIT_ACTIONS.map((a) => <option key={a} value={a}>{t(`audit_${a}`)}</option>)}
+            {AUDIT_ACTIONS.map((a) => (
+              <option key={a} value={a}>
+                {t(`audit_${a}`)}
+              </option>
+            ))}
           </select>
         </label>
         <label className="field">
@@ -70,7 +73,11 @@ export function AuditLog() {
               <td>{e.actor}</td>
               <td>{t(e.role)}</td>
               <td title={e.action}>{known(e.action) ? t(`audit_${e.action}`) : e.action}</td>
-              <td className="mono small">{Object.entries(e.query).map(([k, v]) => `${k}=${typeof v === 'number' && v > 1e12 ? fmtTime(lang, v, timeZone, true) : JSON.stringify(v)}`).join(' · ')}</td>
+              <td className="mono small">
+                {Object.entries(e.query)
+                  .map(([k, v]) => `${k}=${typeof v === 'number' && v > 1e12 ? fmtTime(lang, v, timeZone, true) : JSON.stringify(v)}`)
+                  .join(' · ')}
+              </td>
               <td>{e.resultCount ?? '—'}</td>
             </tr>
           ))}

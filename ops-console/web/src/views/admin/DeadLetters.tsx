@@ -35,13 +35,21 @@ export function DeadLetters() {
         <label className="field">
           {t('devices')}
           <input name="dl-device" list="dl-devices" value={deviceId} onChange={(e) => setDeviceId(e.target.value)} />
-          <datalist id="dl-devices">{devices.map((d) => <option key={d.id} value={d.id} />)}</datalist>
+          <datalist id="dl-devices">
+            {devices.map((d) => (
+              <option key={d.id} value={d.id} />
+            ))}
+          </datalist>
         </label>
         <label className="field">
           {t('reason')}
           <select name="dl-reason" value={reason} onChange={(e) => setReason(e.target.value)}>
             <option value="">{t('any')}</option>
-            {REASONS.map((r) => <option key={r} value={r}>{t(`reject_${r}`)}</option>)}
+            {REASONS.map((r) => (
+              <option key={r} value={r}>
+                {t(`reject_${r}`)}
+              </option>
+            ))}
           </select>
         </label>
       </div>
@@ -71,7 +79,9 @@ export function DeadLetters() {
                 <tr>
                   <td colSpan={5}>
                     <div className="muted">{t('payload')}</div>
-                    <pre className="raw" data-testid="raw-payload">{l.payload}</pre>
+                    <pre className="raw" data-testid="raw-payload">
+                      {l.payload}
+                    </pre>
                   </td>
                 </tr>
               )}

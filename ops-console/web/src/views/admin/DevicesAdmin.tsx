@@ -100,17 +100,31 @@ export function DevicesAdmin() {
       <header className="card-head">
         <h3>{t('adminDevices')}</h3>
         <div className="card-actions">
-          <button className="btn btn-primary" data-testid="device-add" onClick={() => { setForm({ ...EMPTY }); setEditing(null); setRendered(null); }}>
+          <button
+            className="btn btn-primary"
+            data-testid="device-add"
+            onClick={() => {
+              setForm({ ...EMPTY });
+              setEditing(null);
+              setRendered(null);
+            }}
+          >
             {t('addDevice')}
           </button>
         </div>
       </header>
-      {msg && <p className={msg.ok ? 'ok' : 'error'} role="status" data-testid="devices-msg">{msg.text}</p>}
+      {msg && (
+        <p className={msg.ok ? 'ok' : 'error'} role="status" data-testid="devices-msg">
+          {msg.text}
+        </p>
+      )}
       {rendered && (
         <div className="panel rendered" data-testid="rendered-config">
           <div className="panel-head">
             <h3>{t('renderedConfig', { id: rendered.config.deviceId })}</h3>
-            <button className="btn-close" aria-label={t('close')} onClick={() => setRendered(null)}>×</button>
+            <button className="btn-close" aria-label={t('close')} onClick={() => setRendered(null)}>
+              ×
+            </button>
           </div>
           <p className="warn-text">{t('configOnce')}</p>
           <pre className="raw">{JSON.stringify(rendered.config, null, 2)}</pre>
@@ -129,13 +143,21 @@ export function DevicesAdmin() {
               <label className="field">
                 {t('kind')}
                 <select name="dev-kind" value={form.kind} onChange={(e) => setForm({ ...form, kind: e.target.value })}>
-                  {KINDS.map((k) => <option key={k} value={k}>{t(`kind_${k}`)}</option>)}
+                  {KINDS.map((k) => (
+                    <option key={k} value={k}>
+                      {t(`kind_${k}`)}
+                    </option>
+                  ))}
                 </select>
               </label>
             )}
             {field('model', 'model', { required: true })}
             {field('district', 'district', { required: true, list: 'districts' })}
-            <datalist id="districts">{districts.map((d) => <option key={d} value={d} />)}</datalist>
+            <datalist id="districts">
+              {districts.map((d) => (
+                <option key={d} value={d} />
+              ))}
+            </datalist>
             {form.kind !== 'truck' && field('lat', 'latitude', { type: 'number', step: 'any', required: true })}
             {form.kind !== 'truck' && field('lon', 'longitude', { type: 'number', step: 'any', required: true })}
             {form.kind === 'noise' && (
@@ -143,7 +165,11 @@ export function DevicesAdmin() {
                 {t('noiseZone')}
                 <select name="dev-zone" value={form.zone} onChange={(e) => setForm({ ...form, zone: e.target.value })} required>
                   <option value="" />
-                  {ZONES.map((z) => <option key={z} value={z}>{t(`zone_${z}`)}</option>)}
+                  {ZONES.map((z) => (
+                    <option key={z} value={z}>
+                      {t(`zone_${z}`)}
+                    </option>
+                  ))}
                 </select>
               </label>
             )}
@@ -153,7 +179,11 @@ export function DevicesAdmin() {
                 {t('direction')}
                 <select name="dev-direction" value={form.direction} onChange={(e) => setForm({ ...form, direction: e.target.value })} required>
                   <option value="" />
-                  {DIRECTIONS.map((d) => <option key={d} value={d}>{t(d)}</option>)}
+                  {DIRECTIONS.map((d) => (
+                    <option key={d} value={d}>
+                      {t(d)}
+                    </option>
+                  ))}
                 </select>
               </label>
             )}
@@ -161,14 +191,35 @@ export function DevicesAdmin() {
             {form.kind === 'truck' && field('depot', 'depot', { required: true, list: 'depots' })}
             {form.kind === 'truck' && field('route', 'route', { required: true, list: 'routes' })}
             {form.kind === 'truck' && field('plate', 'plateOfTruck')}
-            <datalist id="depots">{basemap.depots.map((d) => <option key={d.id} value={d.id}>{d.name}</option>)}</datalist>
-            <datalist id="routes">{basemap.routes.map((r) => <option key={r.id} value={r.id} />)}</datalist>
+            <datalist id="depots">
+              {basemap.depots.map((d) => (
+                <option key={d.id} value={d.id}>
+                  {d.name}
+                </option>
+              ))}
+            </datalist>
+            <datalist id="routes">
+              {basemap.routes.map((r) => (
+                <option key={r.id} value={r.id} />
+              ))}
+            </datalist>
             {field('dataS', 'dataInterval', { type: 'number', min: 1 })}
             {field('statusS', 'statusInterval', { type: 'number', min: 10 })}
           </div>
           <div className="row">
-            <button type="submit" className="btn btn-primary" data-testid="device-save">{editing ? t('save') : t('create')}</button>
-            <button type="button" className="btn" onClick={() => { setForm(null); setEditing(null); }}>{t('cancel')}</button>
+            <button type="submit" className="btn btn-primary" data-testid="device-save">
+              {editing ? t('save') : t('create')}
+            </button>
+            <button
+              type="button"
+              className="btn"
+              onClick={() => {
+                setForm(null);
+                setEditing(null);
+              }}
+            >
+              {t('cancel')}
+            </button>
           </div>
         </form>
       )}
@@ -192,16 +243,40 @@ export function DevicesAdmin() {
               <td>{d.id}</td>
               <td>{t(`kind_${d.kind}`)}</td>
               <td>{d.district}</td>
-              <td>{d.status === 'retired' ? t('retired') : d.online === true ? <span className="ok">{t('online')}</span> : d.online === false ? <span className="bad">{t('offline')}</span> : t('noData')}</td>
+              <td>
+                {d.status === 'retired' ? t('retired') : d.online === true ? <span className="ok">{t('online')}</span> : d.online === false ? <span className="bad">{t('offline')}</span> : t('noData')}
+              </td>
               <td>{d.lastSeen ? fmtTime(lang, d.lastSeen, timeZone, true) : '—'}</td>
-              <td>{d.lastError ? <span title={d.lastError.detail}>{t(`reject_${d.lastError.reason}`)} · {fmtTime(lang, d.lastError.at, timeZone, true)}</span> : '—'}</td>
+              <td>
+                {d.lastError ? (
+                  <span title={d.lastError.detail}>
+                    {t(`reject_${d.lastError.reason}`)} · {fmtTime(lang, d.lastError.at, timeZone, true)}
+                  </span>
+                ) : (
+                  '—'
+                )}
+              </td>
               <td>{d.credentialsIssuedAt ? fmtTime(lang, d.credentialsIssuedAt, timeZone, true) : '—'}</td>
               <td className="actions">
                 {d.status !== 'retired' && (
                   <>
-                    <button className="btn" data-action="edit" onClick={() => { setForm(formOf(d)); setEditing(d.id); setRendered(null); }}>{t('edit')}</button>
-                    <button className="btn" data-action="rotate" onClick={() => rotate(d.id)}>{t('rotate')}</button>
-                    <button className="btn" data-action="retire" onClick={() => retire(d.id)}>{t('retire')}</button>
+                    <button
+                      className="btn"
+                      data-action="edit"
+                      onClick={() => {
+                        setForm(formOf(d));
+                        setEditing(d.id);
+                        setRendered(null);
+                      }}
+                    >
+                      {t('edit')}
+                    </button>
+                    <button className="btn" data-action="rotate" onClick={() => rotate(d.id)}>
+                      {t('rotate')}
+                    </button>
+                    <button className="btn" data-action="retire" onClick={() => retire(d.id)}>
+                      {t('retire')}
+                    </button>
                   </>
                 )}
               </td>

@@ -49,7 +49,17 @@ export function GeofencesAdmin() {
   useEffect(() => {
     if (!style || !mapEl.current) return;
     const b = basemap.bbox;
-    const map = new MlMap({ container: mapEl.current, style, bounds: [[b[0], b[1]], [b[2], b[3]]], fitBoundsOptions: { padding: 10 }, attributionControl: false, fadeDuration: 0 });
+    const map = new MlMap({
+      container: mapEl.current,
+      style,
+      bounds: [
+        [b[0], b[1]],
+        [b[2], b[3]],
+      ],
+      fitBoundsOptions: { padding: 10 },
+      attributionControl: false,
+      fadeDuration: 0,
+    });
     map.addControl(new NavigationControl({ showCompass: false }), 'top-right');
     map.addControl(new ScaleControl({ unit: 'metric' }), 'bottom-left');
     (window as unknown as { __geofenceMap?: MlMap }).__geofenceMap = map;
@@ -101,7 +111,14 @@ export function GeofencesAdmin() {
     setMsg(null);
   };
   const startEdit = (g: Geofence) => {
-    setForm({ id: g.id, name: g.name, kind: g.kind, dwell: g.dwellLimitMin ? String(g.dwellLimitMin) : '', active: g.active, radius: g.geometry.type === 'circle' ? String(g.geometry.radiusM) : '100' });
+    setForm({
+      id: g.id,
+      name: g.name,
+      kind: g.kind,
+      dwell: g.dwellLimitMin ? String(g.dwellLimitMin) : '',
+      active: g.active,
+      radius: g.geometry.type === 'circle' ? String(g.geometry.radiusM) : '100',
+    });
     draw.current?.load(g.geometry);
     setMsg(null);
   };
@@ -148,7 +165,11 @@ export function GeofencesAdmin() {
           </button>
         </div>
       </header>
-      {msg && <p className={msg.ok ? 'ok' : 'error'} role="status" data-testid="geofences-msg">{msg.text}</p>}
+      {msg && (
+        <p className={msg.ok ? 'ok' : 'error'} role="status" data-testid="geofences-msg">
+          {msg.text}
+        </p>
+      )}
       <div style={{ display: 'flex', gap: 16, flexWrap: 'wrap', alignItems: 'flex-start' }}>
         <div ref={mapEl} data-testid="geofence-map" style={{ flex: '2 1 560px', height: 520, borderRadius: 8, overflow: 'hidden', position: 'relative' }} />
         <div style={{ flex: '1 1 340px', minWidth: 320 }}>
@@ -156,16 +177,28 @@ export function GeofencesAdmin() {
             <form className="panel" onSubmit={submit} data-testid="geofence-form">
               <h3>{form.id ? t('geofenceEdit', { name: form.name }) : t('geofenceNew')}</h3>
               <div className="row" style={{ gap: 8, flexWrap: 'wrap' }}>
-                <button type="button" className="btn" data-testid="draw-polygon" onClick={() => drawMode('polygon')}>{t('drawPolygon')}</button>
-                <button type="button" className="btn" data-testid="draw-circle" onClick={() => drawMode('circle')}>{t('drawCircle')}</button>
+                <button type="button" className="btn" data-testid="draw-polygon" onClick={() => drawMode('polygon')}>
+                  {t('drawPolygon')}
+                </button>
+                <button type="button" className="btn" data-testid="draw-circle" onClick={() => drawMode('circle')}>
+                  {t('drawCircle')}
+                </button>
                 {drawState.drawing === 'polygon' && (
                   <>
-                    <button type="button" className="btn" data-testid="draw-undo" onClick={() => draw.current?.undo()} disabled={drawState.n === 0}>{t('drawUndo')}</button>
-                    <button type="button" className="btn" data-testid="draw-finish" onClick={() => draw.current?.finish()} disabled={drawState.n < 3}>{t('drawFinish')}</button>
+                    <button type="button" className="btn" data-testid="draw-undo" onClick={() => draw.current?.undo()} disabled={drawState.n === 0}>
+                      {t('drawUndo')}
+                    </button>
+                    <button type="button" className="btn" data-testid="draw-finish" onClick={() => draw.current?.finish()} disabled={drawState.n < 3}>
+                      {t('drawFinish')}
+                    </button>
                   </>
                 )}
               </div>
-              {hint && <p className="muted" data-testid="draw-hint">{hint}</p>}
+              {hint && (
+                <p className="muted" data-testid="draw-hint">
+                  {hint}
+                </p>
+              )}
               <div className="form-grid">
                 <label className="field">
                   {t('geofenceName')}
@@ -174,17 +207,41 @@ export function GeofencesAdmin() {
                 <label className="field">
                   {t('geofenceKind')}
                   <select name="gf-kind" value={form.kind} onChange={(e) => setForm({ ...form, kind: e.target.value as GeofenceKind })}>
-                    {GEOFENCE_KINDS.map((k) => <option key={k} value={k}>{t(`gfkind_${k}`)}</option>)}
+                    {GEOFENCE_KINDS.map((k) => (
+                      <option key={k} value={k}>
+                        {t(`gfkind_${k}`)}
+                      </option>
+                    ))}
                   </select>
                 </label>
                 <label className="field">
                   {t('geofenceDwell')}
-                  <input name="gf-dwell" type="number" min={1} max={1440} step={1} value={form.dwell} placeholder={t('geofenceDwellNone')} onChange={(e) => setForm({ ...form, dwell: e.target.value })} />
+                  <input
+                    name="gf-dwell"
+                    type="number"
+                    min={1}
+                    max={1440}
+                    step={1}
+                    value={form.dwell}
+                    placeholder={t('geofenceDwellNone')}
+                    onChange={(e) => setForm({ ...form, dwell: e.target.value })}
+                  />
                 </label>
                 {draw.current?.geometry()?.type === 'circle' || drawState.drawing === 'circle' ? (
                   <label className="field">
                     {t('radiusM')}
-                    <input name="gf-radius" type="number" min={10} max={5000} step={1} value={form.radius} onChange={(e) => { setForm({ ...form, radius: e.target.value }); draw.current?.setRadius(Number(e.target.value)); }} />
+                    <input
+                      name="gf-radius"
+                      type="number"
+                      min={10}
+                      max={5000}
+                      step={1}
+                      value={form.radius}
+                      onChange={(e) => {
+                        setForm({ ...form, radius: e.target.value });
+                        draw.current?.setRadius(Number(e.target.value));
+                      }}
+                    />
                   </label>
                 ) : null}
                 <label className="field">
@@ -194,8 +251,12 @@ export function GeofencesAdmin() {
                 </label>
               </div>
               <div className="row">
-                <button type="submit" className="btn btn-primary" data-testid="geofence-save">{form.id ? t('save') : t('create')}</button>
-                <button type="button" className="btn" onClick={cancel}>{t('cancel')}</button>
+                <button type="submit" className="btn btn-primary" data-testid="geofence-save">
+                  {form.id ? t('save') : t('create')}
+                </button>
+                <button type="button" className="btn" onClick={cancel}>
+                  {t('cancel')}
+                </button>
               </div>
             </form>
           )}
@@ -219,11 +280,19 @@ export function GeofencesAdmin() {
                     {!g.active && <span className="muted"> · {t('geofenceInactive')}</span>}
                   </td>
                   <td>{t(`gfkind_${g.kind}`)}</td>
-                  <td>{g.geometry.type === 'circle' ? `${t('shape_circle')} · ${new Intl.NumberFormat('es-MX').format(g.geometry.radiusM)} m` : `${t('shape_polygon')} · ${g.geometry.coordinates.length - 1}`}</td>
+                  <td>
+                    {g.geometry.type === 'circle'
+                      ? `${t('shape_circle')} · ${new Intl.NumberFormat('es-MX').format(g.geometry.radiusM)} m`
+                      : `${t('shape_polygon')} · ${g.geometry.coordinates.length - 1}`}
+                  </td>
                   <td>{g.dwellLimitMin ? `${g.dwellLimitMin} min` : '—'}</td>
                   <td className="actions">
-                    <button className="btn" data-action="edit" onClick={() => startEdit(g)}>{t('edit')}</button>
-                    <button className="btn" data-action="delete" onClick={() => remove(g)}>{t('gfDelete')}</button>
+                    <button className="btn" data-action="edit" onClick={() => startEdit(g)}>
+                      {t('edit')}
+                    </button>
+                    <button className="btn" data-action="delete" onClick={() => remove(g)}>
+                      {t('gfDelete')}
+                    </button>
                   </td>
                 </tr>
               ))}
@@ -268,19 +337,30 @@ function GeofenceVisits({ trucks, lang, timeZone }: { trucks: string[]; lang: 'e
           {t('visitTruck')}
           <select name="visit-truck" value={truck} onChange={(e) => setTruck(e.target.value)}>
             <option value="">—</option>
-            {sorted.map((id) => <option key={id} value={id}>{id}</option>)}
+            {sorted.map((id) => (
+              <option key={id} value={id}>
+                {id}
+              </option>
+            ))}
           </select>
         </label>
         <label className="field">
           {t('visitDate')}
           <input name="visit-date" value={dateText} onChange={(e) => setDateText(e.target.value)} placeholder="dd/mm/aaaa" />
         </label>
-        <button type="submit" className="btn" data-testid="visits-show">{t('gfShow')}</button>
+        <button type="submit" className="btn" data-testid="visits-show">
+          {t('gfShow')}
+        </button>
       </form>
       {err && <p className="error">{err}</p>}
       {q.error && <p className="error">{errorText(t, q.error)}</p>}
-      {asked && q.data && (
-        q.data.visits.length === 0 ? <p className="muted" data-testid="visits-none">{t('visitsNone')}</p> : (
+      {asked &&
+        q.data &&
+        (q.data.visits.length === 0 ? (
+          <p className="muted" data-testid="visits-none">
+            {t('visitsNone')}
+          </p>
+        ) : (
           <table className="grid" data-testid="visits-table">
             <thead>
               <tr>
@@ -309,8 +389,7 @@ function GeofenceVisits({ trucks, lang, timeZone }: { trucks: string[]; lang: 'e
               ))}
             </tbody>
           </table>
-        )
-      )}
+        ))}
     </div>
   );
 }

@@ -62,7 +62,16 @@ export function UsersAdmin() {
         </label>
         <label className="field">
           {t('password')}
-          <input name="new-user-password" type="password" autoComplete="new-password" minLength={10} value={form.password} onChange={(e) => setForm({ ...form, password: e.target.value })} required placeholder={t('passwordHint')} />
+          <input
+            name="new-user-password"
+            type="password"
+            autoComplete="new-password"
+            minLength={10}
+            value={form.password}
+            onChange={(e) => setForm({ ...form, password: e.target.value })}
+            required
+            placeholder={t('passwordHint')}
+          />
         </label>
         <button type="submit" className="btn btn-primary">
           {t('create')}
@@ -110,7 +119,16 @@ export function UsersAdmin() {
                 )}
                 {resetFor === u.username && (
                   <form className="row" onSubmit={reset}>
-                    <input name="reset-password" type="password" autoComplete="new-password" minLength={10} value={resetPw} onChange={(e) => setResetPw(e.target.value)} placeholder={t('newPassword')} required />
+                    <input
+                      name="reset-password"
+                      type="password"
+                      autoComplete="new-password"
+                      minLength={10}
+                      value={resetPw}
+                      onChange={(e) => setResetPw(e.target.value)}
+                      placeholder={t('newPassword')}
+                      required
+                    />
                     <button type="submit" className="btn btn-primary">
                       {t('save')}
                     </button>

@@ -12,7 +12,14 @@ import { fmtTime } from '../../i18n';
 import { errorText } from '../account/PasswordDialog';
 import type { Hotlist as HotlistT, HotlistEntry } from '../../../../../contract';
 
-interface Form { plate: string; reason: string; direction: string; from: string; to: string; expires: string }
+interface Form {
+  plate: string;
+  reason: string;
+  direction: string;
+  from: string;
+  to: string;
+  expires: string;
+}
 const EMPTY: Form = { plate: '', reason: '', direction: '', from: '', to: '', expires: '' };
 
 export function Hotlist() {
@@ -54,7 +61,11 @@ export function Hotlist() {
   const importCsv = async (file: File) => {
     const text = await file.text();
     try {
-      const res = await fetch(apiUrl(`/api/hotlist/import?mode=${mode}`), { method: 'POST', headers: { 'content-type': 'text/csv', authorization: `Bearer ${getSession()?.token ?? ''}` }, body: text });
+      const res = await fetch(apiUrl(`/api/hotlist/import?mode=${mode}`), {
+        method: 'POST',
+        headers: { 'content-type': 'text/csv', authorization: `Bearer ${getSession()?.token ?? ''}` },
+        body: text,
+      });
       const data = (await res.json()) as { imported?: number; code?: string; message?: string };
       if (!res.ok) throw new ApiError(res.status, data.code ?? `E_HTTP_${res.status}`, data.message ?? '');
       await done(t('imported', { count: data.imported ?? 0 }));
@@ -65,7 +76,14 @@ export function Hotlist() {
   };
   const edit = (e: HotlistEntry) => {
     setEditing(true);
-    setForm({ plate: e.plate, reason: e.reason, direction: e.direction ?? '', from: e.activeHours ? String(e.activeHours.from) : '', to: e.activeHours ? String(e.activeHours.to) : '', expires: e.expiresAt ? toLocalInput(e.expiresAt, timeZone) : '' });
+    setForm({
+      plate: e.plate,
+      reason: e.reason,
+      direction: e.direction ?? '',
+      from: e.activeHours ? String(e.activeHours.from) : '',
+      to: e.activeHours ? String(e.activeHours.to) : '',
+      expires: e.expiresAt ? toLocalInput(e.expiresAt, timeZone) : '',
+    });
   };
   const now = Date.now();
 
@@ -73,11 +91,22 @@ export function Hotlist() {
     <section className="panel" data-testid="hotlist">
       <div className="panel-head">
         <h2>{t('hotlist')}</h2>
-        <button className="btn btn-primary" data-testid="hotlist-add" onClick={() => { setForm({ ...EMPTY }); setEditing(false); }}>
+        <button
+          className="btn btn-primary"
+          data-testid="hotlist-add"
+          onClick={() => {
+            setForm({ ...EMPTY });
+            setEditing(false);
+          }}
+        >
           {t('addToHotlist')}
         </button>
       </div>
-      {msg && <p className={msg.ok ? 'ok' : 'error'} role="status" data-testid="hotlist-msg">{msg.text}</p>}
+      {msg && (
+        <p className={msg.ok ? 'ok' : 'error'} role="status" data-testid="hotlist-msg">
+          {msg.text}
+        </p>
+      )}
       {form && (
         <form onSubmit={save} data-testid="hotlist-form">
           <label className="field">
@@ -111,15 +140,28 @@ export function Hotlist() {
             <input name="hl-expires" type="datetime-local" value={form.expires} onChange={(e) => setForm({ ...form, expires: e.target.value })} />
           </label>
           <div className="row">
-            <button type="submit" className="btn btn-primary" data-testid="hotlist-save">{t('save')}</button>
-            <button type="button" className="btn" onClick={() => setForm(null)}>{t('cancel')}</button>
+            <button type="submit" className="btn btn-primary" data-testid="hotlist-save">
+              {t('save')}
+            </button>
+            <button type="button" className="btn" onClick={() => setForm(null)}>
+              {t('cancel')}
+            </button>
           </div>
         </form>
       )}
       <div className="row">
         <label className="field">
           {t('importCsv')}
-          <input type="file" name="hl-csv" accept=".csv,text/csv" onChange={(e) => { const f = e.target.files?.[0]; if (f) void importCsv(f); e.target.value = ''; }} />
+          <input
+            type="file"
+            name="hl-csv"
+            accept=".csv,text/csv"
+            onChange={(e) => {
+              const f = e.target.files?.[0];
+              if (f) void importCsv(f);
+              e.target.value = '';
+            }}
+          />
           <span className="muted small">{t('csvHint')}</span>
         </label>
         <label className="field">
@@ -151,8 +193,12 @@ export function Hotlist() {
               <td>{e.activeHours ? `${String(e.activeHours.from).padStart(2, '0')}–${String(e.activeHours.to).padStart(2, '0')} h` : t('allDay')}</td>
               <td>{e.expiresAt ? `${fmtTime(lang, e.expiresAt, timeZone, true)}${e.expiresAt < now ? ` (${t('expired')})` : ''}` : t('noExpiry')}</td>
               <td className="actions">
-                <button className="btn" data-action="edit" onClick={() => edit(e)}>{t('edit')}</button>
-                <button className="btn" data-action="remove" onClick={() => remove(e.plate)}>{t('remove')}</button>
+                <button className="btn" data-action="edit" onClick={() => edit(e)}>
+                  {t('edit')}
+                </button>
+                <button className="btn" data-action="remove" onClick={() => remove(e.plate)}>
+                  {t('remove')}
+                </button>
               </td>
             </tr>
           ))}

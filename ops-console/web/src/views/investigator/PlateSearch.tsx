@@ -30,7 +30,14 @@ export function PlateSearch() {
     e.preventDefault();
     setBusy(true);
     setError(null);
-    const p = new URLSearchParams({ plate: plate.trim().toUpperCase(), partial: String(partial), from: String(localDateTime(from, timeZone)), to: String(localDateTime(to, timeZone)), reason: reason.trim(), limit: '2000' });
+    const p = new URLSearchParams({
+      plate: plate.trim().toUpperCase(),
+      partial: String(partial),
+      from: String(localDateTime(from, timeZone)),
+      to: String(localDateTime(to, timeZone)),
+      reason: reason.trim(),
+      limit: '2000',
+    });
     try {
       const r = await api<{ reads: PlateRead[]; count: number }>(`/api/plates/search?${p}`);
       const sorted = [...r.reads].sort((a, b) => b.ts - a.ts);
@@ -102,7 +109,11 @@ export function PlateSearch() {
           {busy ? t('searching') : t('search')}
         </button>
       </form>
-      {error && <p className="error" role="alert">{error}</p>}
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
       {reads && (
         <>
           <p data-testid="plate-count">{t('readsFound', { count: reads.length.toLocaleString(lang === 'es' ? 'es-MX' : 'en-US') })}</p>
@@ -130,7 +141,10 @@ export function PlateSearch() {
               {shown.slice(0, 500).map((r) => (
                 <tr key={`${r.cameraId}-${r.ts}-${r.plate}`} className="clickable" onClick={() => setPicked(r.plate)}>
                   <td className="mono">{r.plate}</td>
-                  <td>{r.cameraId}<div className="muted small">{cams.get(r.cameraId)?.camera?.road ?? r.district}</div></td>
+                  <td>
+                    {r.cameraId}
+                    <div className="muted small">{cams.get(r.cameraId)?.camera?.road ?? r.district}</div>
+                  </td>
                   <td>{t(r.direction)}</td>
                   <td>{fmtTime(lang, r.ts, timeZone, true)}</td>
                 </tr>

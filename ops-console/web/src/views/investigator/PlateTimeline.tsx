@@ -11,7 +11,10 @@ export function PlateTimeline({ plate, reads, cameras }: { plate: string; reads:
   const t0 = Math.min(...reads.map((r) => r.ts));
   const t1 = Math.max(...reads.map((r) => r.ts));
   const span = Math.max(t1 - t0, 60_000);
-  const W = 420, left = 90, rowH = 26, top = 8;
+  const W = 420,
+    left = 90,
+    rowH = 26,
+    top = 8;
   const H = top + rows.length * rowH + 36;
   const x = (ts: number) => left + ((ts - t0) / span) * (W - left - 12);
   const ticks = [t0, t0 + span / 2, t0 + span];
@@ -21,7 +24,9 @@ export function PlateTimeline({ plate, reads, cameras }: { plate: string; reads:
       <svg viewBox={`0 0 ${W} ${H}`} width="100%" role="img" aria-label={t('timeline', { plate })}>
         {rows.map((id, i) => (
           <g key={id}>
-            <text x={4} y={top + i * rowH + 17} className="tl-label">{id}</text>
+            <text x={4} y={top + i * rowH + 17} className="tl-label">
+              {id}
+            </text>
             <line x1={left} x2={W - 8} y1={top + i * rowH + 13} y2={top + i * rowH + 13} className="tl-row" />
           </g>
         ))}

@@ -88,7 +88,13 @@ export function StateConsole({ session, lang, setLang }: { session: Session; lan
                     {nf.format(c.devices.online)} / {nf.format(c.devices.total)}
                   </td>
                   <td className="state-alerts">
-                    {nf.format(c.alerts.open)} ({t('stateCityAlerts', { critical: nf.format(c.alerts.bySeverity.critical ?? 0), warning: nf.format(c.alerts.bySeverity.warning ?? 0), info: nf.format(c.alerts.bySeverity.info ?? 0) })})
+                    {nf.format(c.alerts.open)} (
+                    {t('stateCityAlerts', {
+                      critical: nf.format(c.alerts.bySeverity.critical ?? 0),
+                      warning: nf.format(c.alerts.bySeverity.warning ?? 0),
+                      info: nf.format(c.alerts.bySeverity.info ?? 0),
+                    })}
+                    )
                   </td>
                   <td className="state-noise">{nf.format(c.noise.exceeded)}</td>
                 </tr>
