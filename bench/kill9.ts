@@ -113,8 +113,8 @@ async function main() {
   );
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
   const file = path.join(RESULTS_DIR, `${args.out ?? 'kill9'}.json`);
-  const prev = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : [];
-  fs.writeFileSync(file, JSON.stringify([...(Array.isArray(prev) ? prev : []), ...results], null, 2) + '\n');
+  const prev: unknown = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : [];
+  fs.writeFileSync(file, JSON.stringify([...(Array.isArray(prev) ? (prev as unknown[]) : []), ...results], null, 2) + '\n');
 }
 
 main().then(

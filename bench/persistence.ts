@@ -43,7 +43,7 @@ const packet = (counter: number) => ({
 });
 const msgId = (i: number) => (i % 65000) + 1;
 
-async function open(kind: 'batched' | 'upstream'): Promise<{ q: Queue; flush(): Promise<void>; close(): Promise<void> }> {
+async function open(kind: 'batched' | 'upstream'): Promise<{ q: Queue; flush: () => Promise<void>; close: () => Promise<void> }> {
   const db = new Level(tempDir(`bench-persistence-${kind}-`));
   await db.open();
   const b = kind === 'batched' ? new BatchedLevelPersistence(db) : null;

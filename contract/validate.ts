@@ -115,6 +115,7 @@ export function rawForDeadLetter(raw: Uint8Array | string): string {
   const bytes = typeof raw === 'string' ? UTF8_ENCODER.encode(raw) : raw;
   const cut = bytes.subarray(0, 64 * 1024);
   const text = UTF8.decode(cut);
+  // eslint-disable-next-line no-control-regex -- control characters (other than tab, LF, CR…) mark a binary payload
   if (!text.includes('\uFFFD') && !/[\x00-\x08\x0e-\x1f]/.test(text)) return text;
   return 'base64:' + base64(cut);
 }

@@ -28,7 +28,7 @@ if (!process.send) {
   process.exit(2);
 }
 
-let cfg;
+let cfg: Config | undefined;
 let tenancy: ReturnType<typeof stateAccessOf> | undefined;
 try {
   cfg = loadConfig();

@@ -54,7 +54,7 @@ export interface StackOptions {
   /** rule configuration over the defaults (the scenario scales its latency allowances) */
   rules?: RuleConfigInput;
   /** progress of the first start's history backfill (SIM_BACKFILL_DAYS) */
-  onBackfillProgress?(p: BackfillProgress): void;
+  onBackfillProgress?: (p: BackfillProgress) => void;
   /** a city of an installation with TENANTS: the state level's access (launcher/tenants.ts) */
   tenancy?: ReturnType<typeof import('./tenants').stateAccessOf>;
 }

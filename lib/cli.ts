@@ -52,7 +52,6 @@ export function runServerCli(name: string, start: (c: CliContext) => Promise<(()
       }
     }
     const line = startErrorLine(err, cfg);
-    // eslint-disable-next-line no-console
     console.error(`${name} failed to start: ${line ?? `${err.code ? `[${err.code}] ` : ''}${err.message}`}`);
     if (cfg?.LOG_LEVEL === 'debug' || cfg?.LOG_LEVEL === 'trace') console.error(err.stack);
     process.exit(err instanceof ConfigError ? 2 : 1);

@@ -69,7 +69,6 @@ export async function startPostgres(opts: { port?: number; startTimeoutMs?: numb
     throw new Error(`initdb failed (${init.status}): ${init.stderr || init.stdout}`);
   }
   const port = opts.port ?? (await freePort());
-  const logFile = path.join(dir, 'postgres.log');
   const [bin, args] = cmd(POSTGRES_BIN, [
     '-D',
     data,

@@ -12,7 +12,7 @@
  *   battery_low
  * A device whose messages arrive but are rejected is talking: it is not "offline".
  */
-import type { AirReading, DeviceStatus, NoiseReading, RejectReason } from '../../contract';
+import type { AirReading, DeviceStatus, NoiseReading } from '../../contract';
 import { presenceMonitored, type RegistryDevice } from '../../registry/schema';
 import { thresholdsFor } from './config';
 import { fmt1, type Rule, type RuleContext } from './context';

@@ -135,7 +135,7 @@ describe.runIf(run)('two API nodes on one PostgreSQL ops database', () => {
     expect(t.status).toBe(200);
     const ws = new WebSocket(`ws://127.0.0.1:${nodes[1]!.port}${String(t.body.url)}`);
     const first = await new Promise<string>((res, rej) => {
-      ws.once('message', (d) => res(String(d)));
+      ws.once('message', (d: Buffer) => res(d.toString('utf8')));
       ws.once('error', rej);
       ws.once('unexpected-response', (_q, r) => rej(new Error(`upgrade refused: ${r.statusCode}`)));
     });

@@ -22,7 +22,7 @@ import { TEST_PASSWORD, writeTestRegistry } from '../../testing/registry-fixture
 import { DICTIONARY } from './src/i18n';
 
 const hasWeb = fs.existsSync(path.join(WEB_DIST, 'index.html'));
-type Stop = () => Promise<unknown> | unknown;
+type Stop = () => unknown;
 
 describe.skipIf(!hasWeb || !hasChromium())('a query over its time budget in the console (real stack, headless Chromium)', () => {
   const stops: Stop[] = [];

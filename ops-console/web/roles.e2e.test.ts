@@ -29,7 +29,7 @@ import type { TelemetryStore } from '../../store/types';
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts');
 const DOCS = path.resolve(import.meta.dirname, '../../docs');
 const hasWeb = fs.existsSync(path.join(WEB_DIST, 'index.html'));
-type Stop = () => Promise<unknown> | unknown;
+type Stop = () => unknown;
 
 describe.skipIf(!hasWeb || !hasChromium())('admin and investigator screens end to end (real stack, headless Chromium)', () => {
   const stops: Stop[] = [];

@@ -23,7 +23,7 @@ const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts');
 const hasWeb = fs.existsSync(path.join(WEB_DIST, 'index.html'));
 const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'state-token-e2e-state-token-e2e';
-type Stop = () => Promise<unknown> | unknown;
+type Stop = () => unknown;
 
 describe.skipIf(!hasWeb || !fs.existsSync(CHROMIUM))('two municipalities in the console (headless Chromium)', () => {
   const stops: Stop[] = [];

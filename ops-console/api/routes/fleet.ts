@@ -10,7 +10,7 @@
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { DeviceIdList, errors, OneOf, RangeQuery, splitIds } from '../lib/schemas';
-import { ApiError, badRequest } from '../lib/errors';
+import { badRequest } from '../lib/errors';
 import { localDays } from '../lib/local-days';
 import { devicesOf } from '../lib/planner';
 import { fleetReport, type FleetQuery } from '../lib/fleet-report';

@@ -14,7 +14,7 @@
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AIR_FIELDS, NOISE_FIELDS } from '../../../contract';
-import { ApiError, badRequest } from '../lib/errors';
+import { badRequest } from '../lib/errors';
 import { DeviceIdList, errors, RangeQuery, splitIds, OneOf } from '../lib/schemas';
 import { trackGeoJson } from '../lib/formats';
 import { withQueryBudget } from '../lib/query-budget';

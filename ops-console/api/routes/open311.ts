@@ -44,7 +44,6 @@ export class Open311Error extends Error {
 
 const ErrorList = Type.Array(Type.Object({ code: Type.Integer(), description: Type.String() }), { description: 'Open311 errors (code = HTTP status)' });
 const Err = { 400: ErrorList, 404: ErrorList, 413: ErrorList, 415: ErrorList, 429: ErrorList };
-const FormatParam = Type.Object({ format: Type.Enum(FORMATS) });
 const ServiceItem = Type.Object({
   service_code: Type.String(),
   service_name: Type.String(),
@@ -160,9 +159,15 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     let code = 'E_API_INTERNAL';
     let description = 'internal error; see the server log';
     if (err instanceof Open311Error) ({ status, errCode: code, message: description } = err);
-    else if (err.validation) ((status = 400), (code = 'E_REQUEST_VALIDATION'), (description = err.message));
-    else if (err.statusCode && err.statusCode < 500)
-      ((status = err.statusCode), (code = err.code ?? 'E_REQUEST_INVALID'), (description = status === 413 ? `photo larger than ${cfg.OPEN311_PHOTO_MAX_KB} KiB` : err.message));
+    else if (err.validation) {
+      status = 400;
+      code = 'E_REQUEST_VALIDATION';
+      description = err.message;
+    } else if (err.statusCode && err.statusCode < 500) {
+      status = err.statusCode;
+      code = err.code ?? 'E_REQUEST_INVALID';
+      description = status === 413 ? `photo larger than ${cfg.OPEN311_PHOTO_MAX_KB} KiB` : err.message;
+    }
     if (status >= 500) req.log.error({ err, code }, 'open311 request failed');
     app.metrics.errors.inc({ code });
     void reply.code(status);

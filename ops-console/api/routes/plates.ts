@@ -6,10 +6,9 @@
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AuditRow, PlateReadRow as PlateRow } from '../../shared/api';
-import { PLATE_DIRECTIONS } from '../../../contract';
 import { badRequest } from '../lib/errors';
 import { withQueryBudget } from '../lib/query-budget';
-import { DeviceIdList, errors, OptRangeQuery, RangeQuery, splitIds, OneOf } from '../lib/schemas';
+import { DeviceIdList, errors, OptRangeQuery, RangeQuery, splitIds } from '../lib/schemas';
 
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(

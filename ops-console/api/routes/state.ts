@@ -96,7 +96,10 @@ const routes: FastifyPluginAsyncTypebox<{ state?: StateOptions }> = async (app, 
     for (const d of devices) {
       const on = app.live.states.get(d.id)?.online === true;
       byKind[d.kind]!.total++;
-      if (on) (byKind[d.kind]!.online++, online++);
+      if (on) {
+        byKind[d.kind]!.online++;
+        online++;
+      }
     }
     const bySeverity: Record<string, number> = Object.fromEntries(ALERT_SEVERITIES.map((s) => [s, 0]));
     const active = app.alerts.active();

@@ -8,7 +8,6 @@ import { UserRow } from '../../shared/api';
 import { ApiError, badRequest, conflict } from '../lib/errors';
 import { errors, OneOf, Ok } from '../lib/schemas';
 import { MIN_PASSWORD_LENGTH, USER_ROLES, USERNAME_PATTERN, UsersError, type UserStore } from '../lib/users';
-import { ROLES } from '../../shared/live';
 import type { AuditAction } from '../../shared/audit-actions';
 
 const Password = Type.String({ minLength: MIN_PASSWORD_LENGTH, maxLength: 256, description: `at least ${MIN_PASSWORD_LENGTH} characters` });

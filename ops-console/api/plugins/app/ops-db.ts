@@ -147,7 +147,8 @@ export class OpsDbError extends Error {
 
 /** pg hands BIGINT and NUMERIC back as strings; the repositories expect numbers (like DuckDB's) */
 const PG_TYPES = {
-  getTypeParser: ((oid: number, format?: string) => (oid === 20 || oid === 1700 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser,
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === 20 || oid === 1700 ? (v: string) => Number(v) : (pg.types.getTypeParser(oid, format as 'text') as (v: string) => unknown)) as typeof pg.types.getTypeParser,
 };
 
 /** one key for every node's schema changes (pg_advisory_xact_lock) */

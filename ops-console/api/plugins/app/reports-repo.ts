@@ -89,7 +89,7 @@ export function createReportsRepo(db: OpsDb): ReportsRepo {
     if (!ids.length) return out;
     const w = new Where();
     w.in('request_id', ids);
-    for (const r of await db.all(`SELECT * FROM open311_history ${w} ORDER BY at_ms, seq`, w.params)) {
+    for (const r of await db.all(`SELECT * FROM open311_history ${w.toString()} ORDER BY at_ms, seq`, w.params)) {
       const id = String(r.request_id);
       const list = out.get(id) ?? [];
       list.push({

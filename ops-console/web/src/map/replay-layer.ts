@@ -53,11 +53,11 @@ export class ReplayLayer implements MapLayerModule {
   }
 
   setData(tracks: FeatureCollection, marks: FeatureCollection): void {
-    this.map?.getSource<GeoJSONSource>(REPLAY_SOURCES.tracks)?.setData(tracks);
-    this.map?.getSource<GeoJSONSource>(REPLAY_SOURCES.marks)?.setData(marks);
+    void this.map?.getSource<GeoJSONSource>(REPLAY_SOURCES.tracks)?.setData(tracks);
+    void this.map?.getSource<GeoJSONSource>(REPLAY_SOURCES.marks)?.setData(marks);
   }
 
   setVehicles(v: FeatureCollection): void {
-    this.map?.getSource<GeoJSONSource>(REPLAY_SOURCES.vehicles)?.setData(v);
+    void this.map?.getSource<GeoJSONSource>(REPLAY_SOURCES.vehicles)?.setData(v);
   }
 }
