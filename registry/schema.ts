@@ -16,8 +16,8 @@ export { NOISE_ZONES, type NoiseZone };
  * (first real reading seen — set by ingest), `active` (commissioned by the installer:
  * `devices activate`), `retired` (can no longer connect; its data stays).
  */
-export const DEVICE_STATES = ['planned', 'installed', 'active', 'retired'] as const;
-export type DeviceState = (typeof DEVICE_STATES)[number];
+import { DEVICE_STATES, type DeviceState } from '../contract/lifecycle';
+export { DEVICE_STATES, type DeviceState };
 
 /** Presence (offline) alerts apply from "installed" on: a planned device is expected to be silent. */
 export const presenceMonitored = (d: { status: DeviceState }): boolean => d.status === 'installed' || d.status === 'active';

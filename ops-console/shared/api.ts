@@ -5,7 +5,8 @@
  */
 import { Type, type Static, type TSchema } from 'typebox';
 import { DEVICE_KINDS, PLATE_DIRECTIONS, REJECT_REASONS } from '../../contract';
-import { DEVICE_STATES, NOISE_ZONES } from '../../registry/schema';
+import { DEVICE_STATES } from '../../contract/lifecycle';
+import { NOISE_ZONES } from '../../norms/noise-limits';
 import type { DeviceConfig } from '../../registry/device-config';
 import { ROLES } from './live';
 
