@@ -102,7 +102,10 @@ describe('first start: a living city', () => {
     const noise = await get<{ rows: { date: string; leqDb: number | null }[] }>(`/api/history/noise-exceedances?${range}`);
     const coverage = await get<{ rows: { date: string; fixes: number; served: number }[] }>(`/api/history/coverage?${range}`);
     const dateOf = (ts: number) => localDays(ts, ts + 1, TZ)[0]!.date;
-    for (const date of dates) {
+    // today counts once the city's day has begun (trucks on shift from 05:00, a complete hour for the
+    // air index): a run in the first hours after local midnight has no served street or indexed hour yet
+    const localHour = Number(new Intl.DateTimeFormat('en-US', { timeZone: TZ, hour: 'numeric', hourCycle: 'h23' }).format(Date.now()));
+    for (const date of localHour >= 8 ? dates : dates.slice(0, -1)) {
       expect(
         air.rows.some((r) => r.category !== null && dateOf(r.hour) === date),
         `air index on ${date}`,
