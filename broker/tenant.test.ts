@@ -23,7 +23,7 @@ const B = 'minatitlan';
 interface Two {
   broker: BrokerHandle;
   url: string;
-  connect(tenant: string, id: string, opts?: IClientOptions): Promise<MqttClient>;
+  connect(tenant: string, id: string, opts?: IClientOptions, onClient?: (c: MqttClient) => void): Promise<MqttClient>;
   refusedCode(username: string, password: string): Promise<number>;
 }
 
@@ -46,9 +46,11 @@ async function twoCities(persistence: { kind: 'memory' } | { kind: 'level'; dir:
   return {
     broker,
     url,
-    async connect(tenant, id, opts = {}) {
+    async connect(tenant, id, opts = {}, onClient?: (c: MqttClient) => void) {
       const c = mqtt.connect(url, { username: `${tenant}:${id}`, password: TEST_PASSWORD(id), clientId: id, reconnectPeriod: 0, connectTimeout: 5000, ...opts });
       clients.push(c);
+      // listeners first: a queued message can arrive in the same read as the CONNACK (broker/test-support.ts connectCollecting)
+      onClient?.(c);
       await new Promise<void>((resolve, reject) => {
         c.once('connect', () => resolve());
         c.once('error', reject);
@@ -178,8 +180,8 @@ describe('tenants: two cities on one broker (real sockets)', () => {
     for (let i = 0; i < 3; i++) await devA.publishAsync(airTopic, `queued-${i}`, { qos: 1 });
     await devB.publishAsync(airTopic, 'b-not-for-a', { qos: 1 });
 
-    const back = await t.connect(A, 'ingest', { clientId: 'ingest-1', clean: false });
-    const got = collect(back);
+    let got: ReturnType<typeof collect> = [];
+    await t.connect(A, 'ingest', { clientId: 'ingest-1', clean: false }, (c) => (got = collect(c)));
     await waitFor(() => got.length === 3, 5000, 20, 'queued messages');
     // and the restored subscription (stored mounted) still delivers live ones
     await devA.publishAsync(airTopic, 'live', { qos: 1 });
