@@ -132,7 +132,13 @@ export async function openOpsDb(file: string): Promise<OpsDb> {
         instance.closeSync();
       }),
   };
-  for (const stmt of statements(SCHEMA)) await db.run(stmt);
+  for (const stmt of statements(SCHEMA)) {
+    // DuckDB aborts the process on an ALTER of a table that has an index (alert_history's unique
+    // event_key), even when the column exists: add a column only where it is missing
+    const add = /^ALTER TABLE (\w+) ADD COLUMN IF NOT EXISTS (\w+) /i.exec(stmt);
+    if (add && (await db.all('SELECT 1 AS ok FROM information_schema.columns WHERE table_name = $1 AND column_name = $2', [add[1]!, add[2]!])).length) continue;
+    await db.run(stmt);
+  }
   return db;
 }
 
