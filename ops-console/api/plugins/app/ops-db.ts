@@ -139,6 +139,9 @@ export async function openOpsDb(file: string): Promise<OpsDb> {
     if (add && (await db.all('SELECT 1 AS ok FROM information_schema.columns WHERE table_name = $1 AND column_name = $2', [add[1]!, add[2]!])).length) continue;
     await db.run(stmt);
   }
+  // the schema's ALTERs out of the write-ahead log: DuckDB aborts replaying an ALTER of a table with
+  // an index (alert_history) when the file is reopened after a kill -9
+  await db.run('CHECKPOINT');
   return db;
 }
 

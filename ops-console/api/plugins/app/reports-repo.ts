@@ -259,6 +259,8 @@ export function createReportsRepo(db: OpsDb): ReportsRepo {
 export default fp(
   async (fastify) => {
     for (const stmt of statements(SCHEMA)) await fastify.opsDb.run(stmt);
+    // DuckDB: the ALTERs out of the write-ahead log (replaying an ALTER after a kill -9 aborts the process); PostgreSQL may refuse CHECKPOINT to a non-superuser: nothing to do there
+    await fastify.opsDb.run('CHECKPOINT').catch(() => undefined);
     fastify.decorate('reports', createReportsRepo(fastify.opsDb));
   },
   { name: 'reports-repo', dependencies: ['ops-db'] },
