@@ -21,7 +21,7 @@ import { startApi, WEB_DIST } from '../api/index';
 import { tempDir } from '../../testing/net';
 import { writeTestRegistry } from '../../testing/registry-fixture';
 import { basemapFromCity } from './src/basemap/types';
-import { LABEL_CAP, TRAIL_CAP, TRUCK_ARROW_MINZOOM } from './src/map/MapController';
+import { ARROW_COVER_MAX, LABEL_CAP, TRAIL_CAP, TRUCK_ARROW_MINZOOM } from './src/map/MapController';
 import type { LiveHub } from '../api/plugins/app/live-hub';
 import type { TelemetryStore } from '../../store/types';
 
@@ -30,6 +30,8 @@ const hasWeb = fs.existsSync(path.join(WEB_DIST, 'index.html'));
 const FLEET = 3000;
 /** trucks 0..CLUSTER-1 stand within ~400 m of the cluster's centre, the rest spread over the city */
 const CLUSTER = 100;
+/** trucks CLUSTER..CROWD_END-1 stand within ~300 m of a second centre (north-west): a crowded street view */
+const CROWD_END = 800;
 const SILENT = 'bulk-02999';
 
 type Stop = () => unknown; // sync or async
@@ -39,8 +41,9 @@ interface C {
   controller: {
     fleet: { size: number; position(id: string): [number, number] | null };
     fleetStyleNow: string;
+    fleetSymbolNow: { style: string; sizePx: number };
     fleetStats: { applied: number };
-    fleetLayer: { densityCells: number; scale: number; stats: { draws: number } };
+    fleetLayer: { densityCells: number; scale: number; drawnVertices: number; stats: { draws: number } };
     labelCount: number;
     selected: string | null;
     trucksInView(limit: number): string[];
@@ -68,6 +71,7 @@ describe.skipIf(!hasWeb || !hasChromium())('the live map at fleet scale (real Li
   let timer: ReturnType<typeof setInterval> | null = null;
   let silentFix: { lon: number; lat: number } | null = null;
   let clusterCentre: [number, number] = [0, 0];
+  let crowdCentre: [number, number] = [0, 0];
 
   beforeAll(async () => {
     fs.mkdirSync(ARTIFACTS, { recursive: true });
@@ -95,10 +99,12 @@ describe.skipIf(!hasWeb || !hasChromium())('the live map at fleet scale (real Li
     const cx = (w + e) / 2;
     const cy = (s + n) / 2;
     clusterCentre = [cx, cy];
+    crowdCentre = [w + 0.2 * (e - w), s + 0.8 * (n - s)];
     const state = (i: number, now: number): LiveState => {
       const clustered = i < CLUSTER;
-      const px = clustered ? cx + 0.004 * (((i * 37) % 100) / 100 - 0.5) : w + (((i * 7919) % 1000) / 1000) * (e - w);
-      const py = clustered ? cy + 0.004 * (((i * 61) % 100) / 100 - 0.5) : s + (((i * 104729) % 1000) / 1000) * (n - s);
+      const crowded = !clustered && i < CROWD_END;
+      const px = clustered ? cx + 0.004 * (((i * 37) % 100) / 100 - 0.5) : crowded ? crowdCentre[0] + 0.003 * (((i * 37) % 700) / 700 - 0.5) : w + (((i * 7919) % 1000) / 1000) * (e - w);
+      const py = clustered ? cy + 0.004 * (((i * 61) % 100) / 100 - 0.5) : crowded ? crowdCentre[1] + 0.003 * (((i * 61) % 700) / 700 - 0.5) : s + (((i * 104729) % 1000) / 1000) * (n - s);
       const a = now / 60_000 + i;
       const lon = px + 0.0005 * Math.cos(a);
       const lat = py + 0.0005 * Math.sin(a);
@@ -186,6 +192,40 @@ describe.skipIf(!hasWeb || !hasChromium())('the live map at fleet scale (real Li
     expect(inView).toBeLessThanOrEqual(LABEL_CAP);
     await expect.poll(() => ev((c) => c.labelCount), { timeout: 5_000 }).toBe(inView);
     await page.screenshot({ path: path.join(ARTIFACTS, 'e2e-fleet-labels.png') });
+  });
+
+  it('a crowded street view: dots instead of overlapping arrows, only the trucks near the view drawn, no trails but the picked truck’s', async () => {
+    await jump(crowdCentre, 15);
+    const inView = (await ev((c) => c.trucksInView(5000))).length;
+    const area = await page.evaluate(() => {
+      const el = (window as unknown as { __cityops: C }).__cityops.controller.map.getContainer();
+      return el.clientWidth * el.clientHeight;
+    });
+    // precondition: more trucks in view than trails are drawn for, and arrows would cover more than ARROW_COVER_MAX
+    expect(inView).toBeGreaterThan(TRAIL_CAP);
+    expect((inView * 24.7 * 24.7) / area).toBeGreaterThan(ARROW_COVER_MAX);
+    await expect.poll(() => ev((c) => c.fleetSymbolNow.style), { timeout: 10_000 }).toBe('dots');
+    expect(await ev((c) => c.fleetSymbolNow.sizePx)).toBeLessThanOrEqual(11);
+    // view culling: the GPU gets the trucks near the view, not the whole fleet
+    await expect.poll(() => ev((c) => c.fleetLayer.drawnVertices), { timeout: 10_000 }).toBeLessThan(FLEET);
+    expect(await ev((c) => c.fleetLayer.drawnVertices)).toBeGreaterThanOrEqual(inView);
+    // no trails while so many trucks are in view (they would cross unreadably, and each change repaints the map)
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(await ev((c) => c.map.queryRenderedFeatures({ layers: ['trails'] }).length)).toBe(0);
+    // pick one: its trail alone is drawn
+    const box = (await page.getByTestId('map').boundingBox())!;
+    const id = `bulk-${String(CLUSTER + 3).padStart(5, '0')}`;
+    const pt = await page.evaluate((id) => {
+      const c = (window as unknown as { __cityops: C }).__cityops.controller;
+      const q = c.map.project(c.fleet.position(id)!);
+      return { x: q.x, y: q.y };
+    }, id);
+    await page.mouse.click(box.x + pt.x, box.y + pt.y);
+    await expect.poll(() => ev((c) => c.selected), { timeout: 5_000 }).toMatch(/^bulk-/);
+    const picked = (await ev((c) => c.selected))!;
+    await expect.poll(() => ev((c) => [...new Set(c.map.queryRenderedFeatures({ layers: ['trails'] }).map((f) => f.properties.id))]), { timeout: 15_000 }).toEqual([picked]);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'e2e-fleet-crowded.png') });
+    await page.keyboard.press('Escape');
   });
 
   it('picking among 3,000 trucks: clicking one opens its device panel', async () => {

@@ -63,7 +63,16 @@ export const DENSITY_MAXZOOM = 13;
  * drawn cost tens of ms a frame, the density grid a few.
  */
 export const DENSITY_PER_PX2 = 1 / 400;
-/** a big fleet draws trails only for trucks in view, at most this many */
+/**
+ * The share of the screen the trucks in view may cover with their symbols' boxes (count × size²
+ * ÷ screen area): arrows up to ARROW_COVER_MAX (an arrow fills ~40 % of its box), then dots, which
+ * shrink to hold DOT_COVER_MAX. bench:map --view street: 50,000 trucks, ~4,000 in a 1600×1000 view.
+ */
+export const ARROW_COVER_MAX = 0.3;
+export const DOT_COVER_MAX = 0.1;
+/** the smallest dot (CSS px) a crowded view shrinks to */
+export const CROWDED_DOT_PX = 3;
+/** a big fleet draws trails only for trucks in view, when at most this many are (else only the picked truck's) */
 export const TRAIL_CAP = 300;
 /** truck id labels from this zoom, when at most LABEL_CAP trucks are in view */
 export const LABEL_MINZOOM = 16;
@@ -233,7 +242,10 @@ export class MapController {
       if (now - this.lastTrails >= trailEvery) {
         this.opts.model.takeTrailsDirty();
         this.lastTrails = now;
-        this.setData(SRC.trails, this.features.trails(big ? this.trucksInView(TRAIL_CAP) : undefined));
+        const trails = this.features.trails(big ? this.trailIds() : undefined);
+        // an unchanged empty set is not sent again: each setData repaints the whole map
+        if (trails.features.length > 0 || this.trailsShown > 0) this.setData(SRC.trails, trails);
+        this.trailsShown = trails.features.length;
       } else if (!this.trailTimer) {
         this.trailTimer = setTimeout(
           () => {
@@ -248,6 +260,17 @@ export class MapController {
     this.lastFlushMs = performance.now() - t0;
   }
   private trailTimer: ReturnType<typeof setTimeout> | null = null;
+  private trailsShown = 0;
+  /**
+   * A big fleet's trails: of the trucks in view, at most TRAIL_CAP. A view holding more than that
+   * trails only the picked truck: hundreds of crossing trails cannot be read, and every trail change
+   * repaints the whole map (hundreds of ms at 1600×1000 in software WebGL).
+   */
+  private trailIds(): string[] {
+    const ids = this.trucksInView(TRAIL_CAP + 1);
+    if (ids.length <= TRAIL_CAP) return ids;
+    return this.selectedId ? [this.selectedId] : [];
+  }
   private cameraLabels: FeatureCollection | null = null;
 
   private alertsKey = '';
@@ -293,11 +316,23 @@ export class MapController {
 
   /** How trucks are drawn at a zoom: arrows zoomed in, density when the view holds more than it can show. */
   private fleetStyle(zoom: number): { style: FleetStyle; sizePx: number } {
-    if (zoom >= TRUCK_ARROW_MINZOOM) return { style: 'arrows', sizePx: zoom >= 17 ? 30 : 22 + (zoom - TRUCK_ARROW_MINZOOM) * 2.7 };
     const c = this.map.getCanvas();
     const area = (c.clientWidth || 800) * (c.clientHeight || 600);
     if (zoom < DENSITY_MAXZOOM && this.inView > area * DENSITY_PER_PX2) return { style: 'density', sizePx: 3 };
-    return { style: 'dots', sizePx: zoom <= 10 ? 6 : Math.min(11, 6 + (zoom - 10) * 1.5) };
+    // symbols that would cover more than a share of the screen cannot be read one by one, and in
+    // software WebGL the cost of a frame is the pixels the fleet covers: arrows give way to dots
+    // (past ARROW_COVER_MAX) and dots shrink (to hold DOT_COVER_MAX, down to CROWDED_DOT_PX)
+    const covers = (px: number) => (this.inView * px * px) / area;
+    const arrow = zoom >= 17 ? 30 : 22 + (zoom - TRUCK_ARROW_MINZOOM) * 2.7;
+    if (zoom >= TRUCK_ARROW_MINZOOM && covers(arrow) <= ARROW_COVER_MAX) return { style: 'arrows', sizePx: arrow };
+    const dot = zoom <= 10 ? 6 : Math.min(11, 6 + (zoom - 10) * 1.5);
+    if (covers(dot) <= DOT_COVER_MAX) return { style: 'dots', sizePx: dot };
+    return { style: 'dots', sizePx: Math.max(CROWDED_DOT_PX, Math.sqrt((area * DOT_COVER_MAX) / Math.max(1, this.inView))) };
+  }
+
+  /** The current style and symbol size of the fleet (tests, diagnostics). */
+  get fleetSymbolNow(): { style: FleetStyle; sizePx: number } {
+    return this.fleetStyle(this.map.getZoom());
   }
 
   /** The current style of the fleet (tests, diagnostics). */

@@ -111,6 +111,13 @@ void main() {
   o = vec4(c * a, a);
 }`;
 
+/** view culling: the view grown by this share of its size on each side */
+export const CULL_MARGIN = 0.25;
+/** view culling: re-cull at most this often while fixes arrive (a truck moves tens of metres), ms */
+export const CULL_EVERY_MS = 1000;
+/** view culling pays only when the view holds at most this share of the fleet */
+export const CULL_MAX_SHARE = 0.6;
+
 /** density cell size, CSS px */
 export const DENSITY_CELL_PX = 8;
 /** fleet canvas resolution while the density grid is shown */
@@ -193,6 +200,21 @@ export class FleetLayer implements CustomLayerInterface {
   private rebinTimer: ReturnType<typeof setTimeout> | null = null;
   /** density frames skipped because nothing visible changed (or re-binned within DENSITY_REBIN_MS) */
   densitySkips = 0;
+  /**
+   * View culling: the slots whose last segment (from or to) lies in the view grown by CULL_MARGIN,
+   * drawn through an index buffer instead of the whole fleet — in software WebGL every vertex costs,
+   * on screen or not. Re-culled when the camera or the fleet's layout changes, and at most every
+   * CULL_EVERY_MS while fixes arrive. Null: the whole fleet is drawn (most of it is in view).
+   */
+  private ibo: WebGLBuffer | null = null;
+  private culled = new Uint32Array(0);
+  private culledCount: number | null = null;
+  private readonly culledMatrix = new Float32Array(16);
+  private culledLayout = -1;
+  private culledAt = -Infinity;
+  private uploadedSinceCull = false;
+  /** vertices handed to the last fleet draw (all slots or the culled ones) */
+  drawnVertices = 0;
 
   private pxRatio(): number {
     return (window.devicePixelRatio || 1) * this.scale;
@@ -253,6 +275,8 @@ export class FleetLayer implements CustomLayerInterface {
     attr('a_time', 2, A.start);
     attr('a_heading', 1, A.heading);
     attr('a_state', 1, A.state);
+    this.ibo = g.createBuffer();
+    g.bindBuffer(g.ELEMENT_ARRAY_BUFFER, this.ibo);
     g.bindVertexArray(null);
     this.uploadedLayout = -1;
 
@@ -347,6 +371,7 @@ export class FleetLayer implements CustomLayerInterface {
     const g = this.gl;
     if (g) {
       if (this.vbo) g.deleteBuffer(this.vbo);
+      if (this.ibo) g.deleteBuffer(this.ibo);
       if (this.vao) g.deleteVertexArray(this.vao);
       if (this.prog) g.deleteProgram(this.prog);
       if (this.dvbo) g.deleteBuffer(this.dvbo);
@@ -490,13 +515,52 @@ export class FleetLayer implements CustomLayerInterface {
     return true;
   }
 
+  /** Re-cull when needed (see `culled`); the number of culled slots to draw, or null for all. */
+  private cull(g: WebGL2RenderingContext, t: number, now: number): number | null {
+    const b = this.opts.buffer;
+    let same = this.culledLayout === b.layoutVersion && (!this.uploadedSinceCull || t - this.culledAt < CULL_EVERY_MS);
+    for (let i = 0; same && i < 16; i++) same = this.culledMatrix[i] === this.matrix[i];
+    if (same) return this.culledCount;
+    this.culledMatrix.set(this.matrix);
+    this.culledLayout = b.layoutVersion;
+    this.culledAt = t;
+    this.uploadedSinceCull = false;
+    const n = b.size;
+    if (this.culled.length < n) this.culled = new Uint32Array(b.attrs.length / FLEET_STRIDE);
+    const m = this.matrix;
+    const a = b.attrs;
+    const lim = 1 + CULL_MARGIN * 2;
+    const inside = (x: number, y: number) => {
+      const w = m[3]! * x + m[7]! * y + m[15]!;
+      const cx = (m[0]! * x + m[4]! * y + m[12]!) / w;
+      const cy = (m[1]! * x + m[5]! * y + m[13]!) / w;
+      return cx >= -lim && cx <= lim && cy >= -lim && cy <= lim;
+    };
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      const o = i * FLEET_STRIDE;
+      if (inside(a[o + A.toX]!, a[o + A.toY]!) || (a[o + A.dur]! > 0 && a[o + A.start]! + a[o + A.dur]! > now && inside(a[o + A.fromX]!, a[o + A.fromY]!))) this.culled[k++] = i;
+    }
+    if (k > n * CULL_MAX_SHARE) {
+      this.culledCount = null;
+      return null;
+    }
+    g.bindBuffer(g.ELEMENT_ARRAY_BUFFER, this.ibo);
+    g.bufferData(g.ELEMENT_ARRAY_BUFFER, this.culled.subarray(0, k), g.DYNAMIC_DRAW);
+    this.culledCount = k;
+    return k;
+  }
+
   private draw(): void {
     const g = this.gl;
     const b = this.opts.buffer;
     if (!g || !this.prog || !this.vao || !this.canvas) return;
     const t0 = performance.now();
     const more = this.opts.beforeFrame?.() === true;
-    if (this.upload()) this.densityStale = true;
+    if (this.upload()) {
+      this.densityStale = true;
+      this.uploadedSinceCull = true;
+    }
     const visible = this.shown && this.haveMatrix && b.size > 0;
     const { style, sizePx } = visible ? this.opts.style(this.zoom) : { style: this.lastStyle, sizePx: 0 };
     const scale = style === 'density' ? DENSITY_SCALE : 1;
@@ -528,8 +592,12 @@ export class FleetLayer implements CustomLayerInterface {
     }
     this.useMain(g, style === 'density' ? 'dots' : style, style === 'density' ? 7 : sizePx, now);
     g.bindVertexArray(this.vao);
-    if (style !== 'density') g.drawArrays(g.POINTS, 0, b.size);
-    else {
+    if (style !== 'density') {
+      const n = this.cull(g, t0, now);
+      if (n === null) g.drawArrays(g.POINTS, 0, b.size);
+      else if (n > 0) g.drawElements(g.POINTS, n, g.UNSIGNED_INT, 0);
+      this.drawnVertices = n ?? b.size;
+    } else {
       // the picked and the hovered vehicle stay visible over the density grid
       for (const slot of [this.hoverSlot, this.selectedSlot]) if (slot >= 0 && slot < b.size) g.drawArrays(g.POINTS, slot, 1);
     }
