@@ -22,10 +22,10 @@ it('a worker killed mid-stream and restarted with the same client id loses nothi
   // behind the write under way, not even being written — with several writes under way, all the
   // held messages may be in writes that land (batch-writer.test.ts covers the settling order)
   const opts = { clientId: 'ingest-crashy', batchSize: 100, flushMs: 20, maxInFlight: 300, maxWrites: 1, publishState: false };
-  // the first worker's store is slow (100 ms per batch of ≤ 100), so it holds received-but-unwritten messages
+  // the first worker's store is slow (250 ms per batch of ≤ 100: 400/s against ~1000/s published), so it holds received-but-unwritten messages
   const slowStore = Object.create(stack.store) as typeof stack.store;
   slowStore.writeBatch = async (records) => {
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 250));
     return stack.store.writeBatch(records);
   };
   const first = await stack.startIngest({ ...opts, store: slowStore });
@@ -51,7 +51,17 @@ it('a worker killed mid-stream and restarted with the same client id loses nothi
 
   // crash the worker once part of the stream is stored (no flush, no PUBACKs for what it holds)
   // (more in flight than one batch holds = some are queued, not even being written)
-  await waitFor(async () => first.counters().inFlight > 120 && (await stack.store.count({ deviceId: 'truck-01', stream: 'gps' })) >= 200, 20_000, 5, 'first worker mid-stream');
+  // (checked synchronously right before the kill: on a loaded machine an await in between lets the worker catch up)
+  await waitFor(async () => (await stack.store.count({ deviceId: 'truck-01', stream: 'gps' })) >= 200, 20_000, 5, 'first worker mid-stream');
+  await waitFor(
+    () => {
+      const c = first.counters();
+      return c.inFlight > 120 && c.received - c.written > 120;
+    },
+    20_000,
+    1,
+    'first worker holding unwritten messages',
+  );
   await first.kill();
   const atKill = { published, stored: await stack.store.count({ deviceId: 'truck-01', stream: 'gps' }), ...first.counters() };
   expect(atKill.published).toBeLessThan(N); // really mid-stream

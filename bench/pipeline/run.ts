@@ -148,7 +148,7 @@ export async function runConfig(cfg: Config, o: Opts, registry: string, influx: 
         continue;
       }
       console.log(
-        `  [${cfg} r${roundNo}] offered ${rate} msg/s → ${s.pass ? 'ok  ' : 'FAIL'} published ${Math.round(s.publishedRate)}/s, acked ${s.acked}, stored ${s.stored}, loss ${s.loss} (per id: ${s.reconcile.verdict}, ${s.reconcile.ackedMissing} missing, ${s.reconcile.duplicateIds} dup), drain ${s.drainMs} ms, p50/p99 ${s.latencyP50Ms}/${s.latencyP99Ms} ms, cpu ${JSON.stringify(s.cpuPct)}${s.storeWriteBusyPct !== undefined ? `, store write busy ${s.storeWriteBusyPct} % (mean batch ${s.meanBatch})` : ''} ${s.why}`,
+        `  [${cfg} r${roundNo}] offered ${rate} msg/s → ${s.pass ? 'ok  ' : 'FAIL'} published ${Math.round(s.publishedRate)}/s, acked ${s.acked}, stored ${s.stored}, loss ${s.loss} (per id: ${s.reconcile.verdict}, ${s.reconcile.ackedMissing} missing, ${s.reconcile.duplicateIds} dup), drain ${s.drainMs} ms, p50/p99 ${s.latencyP50Ms}/${s.latencyP99Ms} ms, cpu ${JSON.stringify(s.cpuPct)}${s.storeWriteBusyPct !== undefined && Number.isFinite(s.storeWriteBusyPct) ? `, store write busy ${s.storeWriteBusyPct} % (mean batch ${s.meanBatch})` : ''} ${s.why}`,
       );
       if (!s.pass) break;
       best = s;

