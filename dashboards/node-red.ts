@@ -21,6 +21,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { createLogger, type Logger } from '../lib/log';
 import { withDefaults } from '../lib/options';
+import { systemPath } from '../lib/config';
 import { FLOWS_FILE } from './build-flows';
 import { CITY_TZ } from '../norms/local-time';
 
@@ -137,7 +138,7 @@ export async function startNodeRed(options: NodeRedOptions): Promise<NodeRedHand
   const bcrypt = require(require.resolve('bcryptjs', { paths: [path.dirname(require.resolve('node-red/package.json'))] })) as { hashSync(s: string, rounds: number): string };
 
   const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
+    PATH: systemPath(),
     HOME: userDir,
     NODE_RED_PORT: String(port),
     NODE_RED_HOST: host,

@@ -13,7 +13,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
-import type { Config } from '../../lib/config';
+import { consolePasswordsOf, type Config } from '../../lib/config';
 import type { TelemetryStore } from '../../store/types';
 import type { RegistryView } from '../../registry/registry';
 import type { City } from '../../city/city';
@@ -91,10 +91,10 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       sharedDb
         ? opts.users
           ? await usersInDbFromList(sharedDb, opts.users)
-          : await loadOrCreateUsersInDb(sharedDb, cfg.DATA_DIR, process.env, announce)
+          : await loadOrCreateUsersInDb(sharedDb, cfg.DATA_DIR, consolePasswordsOf(), announce)
         : opts.users
           ? await usersFromList(opts.users)
-          : await loadOrCreateUsers(cfg.DATA_DIR, process.env, announce),
+          : await loadOrCreateUsers(cfg.DATA_DIR, consolePasswordsOf(), announce),
       opts.serviceUsers,
     );
   } catch (err) {
