@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { createLogger, type Logger } from '../lib/log';
 import { withDefaults } from '../lib/options';
 import { systemPath } from '../lib/config';
+import type { NodeRedErrorCode } from '../lib/error-codes';
 import { FLOWS_FILE } from './build-flows';
 import { CITY_TZ } from '../norms/local-time';
 
@@ -75,7 +76,7 @@ export interface NodeRedHandle {
 
 export class NodeRedError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: NodeRedErrorCode,
     message: string,
   ) {
     super(message);
