@@ -67,6 +67,11 @@ export const RULES: ImportRule[] = [
     forbids: (e) => under(e.from, 'ops-console') && !isTestFile(e.from) && under(e.target, 'ingest'),
   },
   {
+    id: 'broker-not-ingest',
+    text: 'broker/** never imports ingest/** (a broker runs without ingest; what both need is in lib/)',
+    forbids: (e) => under(e.from, 'broker') && !isTestFile(e.from) && under(e.target, 'ingest'),
+  },
+  {
     id: 'ground-floor',
     text: 'contract/ and norms/ import only each other and packages (no other folder, no Node built-in)',
     forbids: (e) => under(e.from, ...GROUND) && !isTestFile(e.from) && ((e.target !== null && !under(e.target, ...GROUND)) || isNodeBuiltin(e.pkg)),
