@@ -68,7 +68,7 @@ export interface StartIngestOptions {
   /** most un-acknowledged messages held; beyond it ingest stops reading from the broker (default 2 × batchSize, at least 100) */
   maxInFlight?: number;
   /**
-   * store writes under way at once (default 4, from the sweep in README "Durable pipeline core"):
+   * store writes under way at once (default 4, from the sweep in bench/README.md "Durable pipeline core"):
    * the next batch is written while earlier ones are; PUBACKs stay in arrival order (batch-writer.ts)
    */
   maxWrites?: number;
