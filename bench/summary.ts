@@ -1,6 +1,6 @@
 /**
  * The combined table: reads bench/results/*.json, prints a Markdown table and writes
- * bench/results/summary.md (the figures for README's "Performance" section).
+ * bench/results/summary.md (the figures for bench/README.md; README.md keeps a summary line).
  *
  *   npx tsx bench/summary.ts
  */

@@ -19,6 +19,7 @@
  *   not devices are only counted (`unknownFailures`): an attacker inventing names creates no alert,
  *   no alert subject and no memory per name.
  */
+import { withDefaults } from '../lib/options';
 
 export interface AuthGuardOptions {
   /** unauthenticated connections per source address (default 256) */
@@ -46,6 +47,26 @@ export interface AuthGuardOptions {
   isDevice?: (user: string) => boolean;
   now?: () => number;
 }
+
+/** defaults of the options (lib/options.ts) */
+export const AUTH_GUARD_DEFAULTS = {
+  maxPendingPerSource: 256,
+  maxPending: 2000,
+  concurrency: 2,
+  maxQueuedPerSource: 256,
+  maxQueued: 1024,
+  failuresBeforeBackoff: 5,
+  failureWindowMs: 60_000,
+  firstBackoffMs: 1000,
+  maxBackoffMs: 60_000,
+  floodThreshold: 100,
+  floodWindowMs: 10_000,
+  maxHoldMs: 5000,
+  floodDeviceMin: 10,
+  maxFloodDevices: 20,
+  isDevice: (() => false) as (user: string) => boolean,
+  now: Date.now as () => number,
+};
 
 export const THROTTLE_REASON_LIST = ['too_many_pending', 'backoff_source', 'backoff_client', 'auth_queue_full'] as const;
 export type ThrottleReason = (typeof THROTTLE_REASON_LIST)[number];
@@ -111,24 +132,10 @@ export class AuthGuard {
   onFlood: ((r: FloodReport) => void) | null = null;
 
   constructor(opts: AuthGuardOptions = {}) {
-    this.o = {
-      maxPendingPerSource: opts.maxPendingPerSource ?? 256,
-      maxPending: opts.maxPending ?? 2000,
-      concurrency: opts.concurrency ?? 2,
-      maxQueuedPerSource: opts.maxQueuedPerSource ?? 256,
-      maxQueued: opts.maxQueued ?? 1024,
-      failuresBeforeBackoff: opts.failuresBeforeBackoff ?? 5,
-      failureWindowMs: opts.failureWindowMs ?? 60_000,
-      firstBackoffMs: opts.firstBackoffMs ?? 1000,
-      maxBackoffMs: opts.maxBackoffMs ?? 60_000,
-      floodThreshold: opts.floodThreshold ?? 100,
-      floodWindowMs: opts.floodWindowMs ?? 10_000,
-      maxHoldMs: opts.maxHoldMs ?? 5000,
-      floodDeviceMin: opts.floodDeviceMin ?? 10,
-      maxFloodDevices: opts.maxFloodDevices ?? 20,
-    };
-    this.now = opts.now ?? Date.now;
-    this.isDevice = opts.isDevice ?? (() => false);
+    const { now, isDevice, ...o } = withDefaults(AUTH_GUARD_DEFAULTS, opts);
+    this.o = o;
+    this.now = now;
+    this.isDevice = isDevice;
   }
 
   // ── pending connections ───────────────────────────────────────────────────────────────────

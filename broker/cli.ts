@@ -10,7 +10,7 @@ import { runServerCli } from '../lib/cli';
 import { RegistryView } from '../registry/registry';
 import { brokerLimitsOf, startBroker } from './index';
 import { persistenceOf } from './persistence';
-import { serveMetrics } from '../ingest/metrics';
+import { serveMetrics } from '../lib/metrics-server';
 
 runServerCli(
   'broker',

@@ -11,6 +11,7 @@
 import { Aedes, type Client } from 'aedes';
 import type { Registry as PromRegistry } from 'prom-client';
 import { createLogger, type Logger } from '../lib/log';
+import { withDefaults } from '../lib/options';
 import type { Config } from '../lib/config';
 import type { RegistryView } from '../registry/registry';
 import { AuthError, createAuthenticator } from './auth';
@@ -23,7 +24,7 @@ import { connectRedis, redactUrl } from '../lib/redis';
 import { startRegistrySync, type RegistrySync } from '../registry/registry-sync';
 import { createPublishQueue, selfTestPublishQueue } from './publish-queue';
 import { listenTcp, listenWebSocket, type Listener } from './server';
-import { VerifyCache } from './verify-cache';
+import { VERIFY_CACHE_DEFAULTS, VerifyCache } from './verify-cache';
 import { AuthGuard, type AuthGuardOptions, type FloodDevice, type FloodReport } from './auth-guard';
 import { clip, createLogLimiter } from '../lib/log-limiter';
 import { svcTopics, type AlertEvent, type AuthRefusal } from '../contract';
@@ -34,6 +35,16 @@ export type { BrokerPersistenceOptions } from './persistence';
 export { WS_PATH } from './server';
 
 export const DEFAULT_MAX_PACKET_SIZE = 64 * 1024;
+
+/** defaults of the options (lib/options.ts) */
+export const BROKER_DEFAULTS = {
+  host: '127.0.0.1',
+  maxPacketSize: DEFAULT_MAX_PACKET_SIZE,
+  watchRegistry: true,
+  connectTimeoutMs: 5_000,
+  authCacheMs: VERIFY_CACHE_DEFAULTS.okTtlMs,
+  persistence: { kind: 'memory' } as BrokerPersistenceOptions,
+};
 
 export interface StartBrokerOptions {
   registry: RegistryView;
@@ -121,15 +132,15 @@ function releasePubackAfterPublish(aedes: Aedes): void {
   };
 }
 
-export async function startBroker(opts: StartBrokerOptions): Promise<BrokerHandle> {
+export async function startBroker(options: StartBrokerOptions): Promise<BrokerHandle> {
+  const opts = withDefaults(BROKER_DEFAULTS, options);
   const log = (opts.log ?? createLogger('broker')).child({ component: 'broker' });
-  const host = opts.host ?? '127.0.0.1';
-  const maxPacketSize = opts.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE;
+  const { host, maxPacketSize } = opts;
   const directory = opts.tenants?.size ? tenantDirectory(opts.tenants) : singleDirectory(opts.registry);
   const registries = directory.registries();
 
   let aedesRef: Aedes | null = null;
-  const cache = new VerifyCache({ okTtlMs: opts.authCacheMs ?? 60_000 });
+  const cache = new VerifyCache({ okTtlMs: opts.authCacheMs });
   const guard = new AuthGuard({ isDevice: (user) => directory.isDevice(user), ...opts.limits });
   const metrics = createBrokerMetrics(
     () => aedesRef?.connectedClients ?? 0,
@@ -153,8 +164,8 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerHandl
   // the mqemitter guard relies on mqemitter internals: check them once per process
   selfTest ??= selfTestPublishQueue();
   await selfTest;
-  const persistence = await openPersistence(opts.persistence ?? { kind: 'memory' });
-  const redisUrl = opts.persistence?.kind === 'redis' ? opts.persistence.url : undefined;
+  const persistence = await openPersistence(opts.persistence);
+  const redisUrl = opts.persistence.kind === 'redis' ? opts.persistence.url : undefined;
   // our publish queue, guarded: a backlog whose subscriber is gone must not drain as one recursion
   // (cluster: through Redis pub/sub, so every node sees every publish)
   const redisErrors = createLogLimiter({ burst: 5, windowMs: 10_000 });
@@ -169,7 +180,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerHandl
     ...(opts.id ? { id: opts.id } : {}),
     mq: mq as never,
     persistence: persistence.aedes as never,
-    connectTimeout: opts.connectTimeoutMs ?? 5_000,
+    connectTimeout: opts.connectTimeoutMs,
     // out-of-order deliveries must not be dropped as duplicates (delivery-dedupe.ts)
     preConnect: (client, packet, cb) => {
       deliverOutOfOrderPublishes(client);
@@ -185,7 +196,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerHandl
   seedBrokerCounter(aedes as unknown as { counter: number });
   releasePubackAfterPublish(aedes);
   log.info(
-    { persistence: persistence.kind, brokerId: aedes.id, ...(opts.persistence?.kind === 'level' ? { dir: opts.persistence.dir } : {}), ...(redisUrl ? { redis: redactUrl(redisUrl) } : {}) },
+    { persistence: persistence.kind, brokerId: aedes.id, ...(opts.persistence.kind === 'level' ? { dir: opts.persistence.dir } : {}), ...(redisUrl ? { redis: redactUrl(redisUrl) } : {}) },
     'broker session persistence',
   );
   // a cluster node learns registry changes made on any node through Redis (registry-sync.ts)
@@ -234,7 +245,7 @@ export async function startBroker(opts: StartBrokerOptions): Promise<BrokerHandl
     }),
   );
   const offChange = () => offChanges.forEach((off) => off());
-  if (opts.watchRegistry !== false) registries.forEach((r) => r.watch());
+  if (opts.watchRegistry) registries.forEach((r) => r.watch());
 
   // An auth flood: one log line and the metric when it starts and ends (however many names it
   // tries); an alert (code auth_flood) per REGISTERED device under attack, at most

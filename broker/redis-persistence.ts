@@ -35,6 +35,7 @@
 import { createRequire } from 'node:module';
 import type { Redis } from 'ioredis';
 import { connectRedis } from '../lib/redis';
+import { withDefaults } from '../lib/options';
 
 const require = createRequire(import.meta.url);
 const AsyncRedisPersistence = require('aedes-persistence-redis/asyncPersistence.js') as new (opts: object) => object;
@@ -83,6 +84,9 @@ export interface RedisPersistenceOptions {
   streamChunk?: number;
 }
 
+/** defaults of the options (lib/options.ts) */
+export const REDIS_PERSISTENCE_DEFAULTS = { streamChunk: 500 };
+
 export class IndexedRedisPersistence extends (AsyncRedisPersistence as new (opts: object) => object) {
   readonly db: Redis;
   /** Redis round trips made by the outgoing-queue methods (enqueue, update, clear, stream) */
@@ -96,7 +100,7 @@ export class IndexedRedisPersistence extends (AsyncRedisPersistence as new (opts
   constructor(opts: RedisPersistenceOptions & { conn: Redis }) {
     super({ conn: opts.conn });
     this.db = opts.conn;
-    this.#chunk = opts.streamChunk ?? 500;
+    this.#chunk = withDefaults(REDIS_PERSISTENCE_DEFAULTS, opts).streamChunk;
     this.db.defineCommand('aedesOutgoingClear', { numberOfKeys: 4, lua: CLEAR_SCRIPT });
   }
 

@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { verifyPassword } from '../registry/credentials';
+import { withDefaults } from '../lib/options';
 
 export interface VerifyCacheOptions {
   /** how long a successful verification is remembered (ms) */
@@ -18,6 +19,9 @@ export interface VerifyCacheOptions {
   maxEntries?: number;
   now?: () => number;
 }
+
+/** defaults of the options (lib/options.ts) */
+export const VERIFY_CACHE_DEFAULTS = { okTtlMs: 60_000, badTtlMs: 10_000, maxEntries: 20_000, now: Date.now as () => number };
 
 export class VerifyCache {
   private readonly entries = new Map<string, { ok: boolean; until: number }>();
@@ -31,10 +35,11 @@ export class VerifyCache {
   hits = 0;
 
   constructor(opts: VerifyCacheOptions = {}) {
-    this.okTtl = opts.okTtlMs ?? 60_000;
-    this.badTtl = opts.badTtlMs ?? 10_000;
-    this.max = opts.maxEntries ?? 20_000;
-    this.now = opts.now ?? Date.now;
+    const o = withDefaults(VERIFY_CACHE_DEFAULTS, opts);
+    this.okTtl = o.okTtlMs;
+    this.badTtl = o.badTtlMs;
+    this.max = o.maxEntries;
+    this.now = o.now;
   }
 
   private key(id: string, password: string, stored: string): string {

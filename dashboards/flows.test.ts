@@ -16,6 +16,7 @@ import { createLogger } from '../lib/log';
 import { tempDir, waitFor } from '../testing/net';
 import { TEST_PASSWORD, writeTestRegistry } from '../testing/registry-fixture';
 import { buildFlows, renderFlows, FLOWS_FILE } from './build-flows';
+import { NODE_RED_ERROR_CODES } from '../lib/error-codes';
 
 const require = createRequire(import.meta.url);
 // node-red-node-test-helper ships no types
@@ -45,6 +46,12 @@ describe('flows.json', () => {
     for (const t of types) expect(['tab', 'mqtt-broker', 'inject', 'function', 'mqtt in', 'mqtt out', 'http request', 'file', 'link in', 'link out']).toContain(t);
     // no secret in the shipped flows
     expect(fs.readFileSync(FLOWS_FILE, 'utf8')).not.toMatch(/"password"\s*:\s*"[^"]/);
+  });
+
+  it('uses only the error codes registered in lib/error-codes.ts (E_NODE_RED_<WHAT>)', () => {
+    const codes = [...fs.readFileSync(FLOWS_FILE, 'utf8').matchAll(/'(E_[A-Z0-9_]+)'/g)].map((m) => m[1]!);
+    expect(codes.length).toBeGreaterThan(5);
+    for (const c of codes) expect(Object.keys(NODE_RED_ERROR_CODES), c).toContain(c);
   });
 });
 

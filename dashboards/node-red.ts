@@ -20,6 +20,9 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { createLogger, type Logger } from '../lib/log';
+import { withDefaults } from '../lib/options';
+import { systemPath } from '../lib/config';
+import type { NodeRedErrorCode } from '../lib/error-codes';
 import { FLOWS_FILE } from './build-flows';
 import { CITY_TZ } from '../norms/local-time';
 
@@ -73,7 +76,7 @@ export interface NodeRedHandle {
 
 export class NodeRedError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: NodeRedErrorCode,
     message: string,
   ) {
     super(message);
@@ -120,11 +123,15 @@ function freePort(host: string): Promise<number> {
   });
 }
 
-export async function startNodeRed(opts: NodeRedOptions): Promise<NodeRedHandle> {
+/** defaults of the options (lib/options.ts) */
+export const NODE_RED_DEFAULTS = { host: '127.0.0.1', adminUser: 'admin', escalateAfterMin: 10, reportAt: '22:30', timezone: CITY_TZ, apiPassword: '', startTimeoutMs: 60_000 };
+
+export async function startNodeRed(options: NodeRedOptions): Promise<NodeRedHandle> {
+  const opts = withDefaults(NODE_RED_DEFAULTS, options);
   const log = (opts.log ?? createLogger('node-red')).child({ component: 'node-red' });
   if (!opts.credentialSecret) throw new NodeRedError('E_NODE_RED_SECRET', 'Node-RED needs a credentialSecret (NODE_RED_CREDENTIAL_SECRET)');
   if (opts.adminPassword !== null && !opts.adminPassword) throw new NodeRedError('E_NODE_RED_ADMIN', 'Node-RED needs an admin password for its editor (or null: editor off)');
-  const host = opts.host ?? '127.0.0.1';
+  const host = opts.host;
   const port = opts.port || (await freePort(host));
   const userDir = path.resolve(opts.userDir);
   const flowFile = seedFlows(userDir, log);
@@ -132,26 +139,26 @@ export async function startNodeRed(opts: NodeRedOptions): Promise<NodeRedHandle>
   const bcrypt = require(require.resolve('bcryptjs', { paths: [path.dirname(require.resolve('node-red/package.json'))] })) as { hashSync(s: string, rounds: number): string };
 
   const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
+    PATH: systemPath(),
     HOME: userDir,
     NODE_RED_PORT: String(port),
     NODE_RED_HOST: host,
     NODE_RED_FLOW_FILE: flowFile,
     NODE_RED_CREDENTIAL_SECRET: opts.credentialSecret,
-    NODE_RED_ADMIN_USER: opts.adminUser ?? 'admin',
+    NODE_RED_ADMIN_USER: opts.adminUser,
     NODE_RED_ADMIN_HASH: opts.adminPassword === null ? '' : bcrypt.hashSync(opts.adminPassword, 10),
     NODE_RED_LOG_LEVEL: 'info',
     CITY_MQTT_URL: opts.mqtt.url,
     CITY_MQTT_USERNAME: opts.mqtt.username,
     CITY_MQTT_PASSWORD: opts.mqtt.password,
     CITY_API_URL: opts.apiUrl,
-    CITY_TZ: opts.timezone ?? CITY_TZ,
-    REPORT_AT: opts.reportAt ?? '22:30',
+    CITY_TZ: opts.timezone,
+    REPORT_AT: opts.reportAt,
     REPORT_DIR: path.resolve(opts.reportDir ?? path.join(dataDir, 'reports')),
     OPEN_DATA_DIR: path.resolve(opts.openDataDir ?? path.join(dataDir, 'open-data')),
-    ESCALATE_AFTER_MIN: String(opts.escalateAfterMin ?? 10),
+    ESCALATE_AFTER_MIN: String(opts.escalateAfterMin),
     ...(opts.apiToken ? { CITY_API_TOKEN: opts.apiToken } : {}),
-    ...(opts.apiUsername ? { CITY_API_USERNAME: opts.apiUsername, CITY_API_PASSWORD: opts.apiPassword ?? '' } : {}),
+    ...(opts.apiUsername ? { CITY_API_USERNAME: opts.apiUsername, CITY_API_PASSWORD: opts.apiPassword } : {}),
     ...(opts.webhookUrl ? { WEBHOOK_URL: opts.webhookUrl } : {}),
   };
 
@@ -207,7 +214,7 @@ export async function startNodeRed(opts: NodeRedOptions): Promise<NodeRedHandle>
 
   // ready when the admin API answers (editor off: when the runtime says its flows started; no HTTP then)
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
-  const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
+  const deadline = Date.now() + opts.startTimeoutMs;
   for (;;) {
     if (exited) throw new NodeRedError('E_NODE_RED_START', `Node-RED exited during start (${JSON.stringify(exited)})`);
     if (opts.adminPassword === null) {
@@ -222,7 +229,7 @@ export async function startNodeRed(opts: NodeRedOptions): Promise<NodeRedHandle>
     }
     if (Date.now() > deadline) {
       await stop();
-      throw new NodeRedError('E_NODE_RED_START', `Node-RED did not answer on ${url} within ${opts.startTimeoutMs ?? 60_000} ms`);
+      throw new NodeRedError('E_NODE_RED_START', `Node-RED did not answer on ${url} within ${opts.startTimeoutMs} ms`);
     }
     await new Promise((r) => setTimeout(r, 200));
   }

@@ -18,6 +18,7 @@ import type { Logger } from 'pino';
 import type { City } from '../city/city';
 import type { DeviceConfig } from '../registry/device-config';
 import { modelFor } from './models';
+import { withDefaults } from '../lib/options';
 
 export interface BackfillThinning {
   gpsS: number;
@@ -68,16 +69,18 @@ export interface BackfillReport extends BackfillProgress {
   aborted: boolean;
 }
 
-export async function backfillFleet(o: BackfillOptions): Promise<BackfillReport> {
+/** defaults of the options (lib/options.ts); history reads no hotlisted plate by default (ingest's hotlist rule does not yet skip late reads) */
+export const BACKFILL_DEFAULTS = { stepMs: 3_600_000, inFlight: 100, hotlist: [] as readonly string[] };
+
+export async function backfillFleet(options: BackfillOptions): Promise<BackfillReport> {
+  const o = withDefaults(BACKFILL_DEFAULTS, options);
   const t0 = Date.now();
   const thin = { ...DEFAULT_THINNING, ...o.thin };
-  const step = o.stepMs ?? 3_600_000;
-  const inFlight = o.inFlight ?? 100;
+  const { stepMs: step, inFlight } = o;
   const span = Math.max(0, o.to - o.from);
   const p: BackfillProgress = { doneMs: 0, totalMs: span * o.configs.length, published: 0, acked: 0, failed: 0 };
   const skipped: { id: string; reason: string }[] = [];
-  // history reads no hotlisted plate by default: ingest's hotlist rule does not yet skip late reads
-  const hotlist = o.hotlist ?? [];
+  const hotlist = o.hotlist;
 
   const one = async (cfg: DeviceConfig) => {
     const isStation = cfg.kind === 'air' || cfg.kind === 'noise';

@@ -30,6 +30,7 @@ import { ApiClientError, ConsoleApiClient } from './api-client';
 import { connackReason } from './device';
 import { modelFor } from './models';
 import { TruckModel } from './models/truck';
+import { withDefaults } from '../lib/options';
 
 export type CheckName = 'config' | 'connect' | 'clock' | 'gps' | 'ranges' | 'publish' | 'accepted' | 'location';
 export interface CheckItem {
@@ -178,11 +179,15 @@ function publishAcked(c: MqttClient, topic: string, text: string, timeoutMs = 50
   });
 }
 
-export async function runCheck(o: CheckOptions): Promise<CheckResult> {
+/** defaults of the options (lib/options.ts) */
+export const CHECK_DEFAULTS = { clockOffsetMs: 0, timeoutMs: 15_000, maxLocationErrorM: 50, maxStreetDistanceM: 30 };
+
+export async function runCheck(options: CheckOptions): Promise<CheckResult> {
+  const o = withDefaults(CHECK_DEFAULTS, options);
   const cfg = o.config;
   const items: CheckItem[] = [];
   const add = (name: CheckName, ok: boolean | null, detail: string) => items.push({ name, ok, detail });
-  const deviceNow = () => Date.now() + (o.clockOffsetMs ?? 0);
+  const deviceNow = () => Date.now() + o.clockOffsetMs;
   const stream = MAIN_STREAM[cfg.kind];
   const streamTopic = (cfg.topics.publish as Partial<Record<Stream, string>>)[stream] ?? `${cfg.topics.prefix}${stream}`;
   const topic = o.topic ?? streamTopic;
@@ -287,7 +292,7 @@ export async function runCheck(o: CheckOptions): Promise<CheckResult> {
       if (o.city && Number.isFinite(p[0]) && Number.isFinite(p[1])) {
         let best = Infinity;
         for (const f of o.city.streets.features) best = Math.min(best, pointLineDistanceM(p, f.geometry.coordinates as Position[]));
-        const max = o.maxStreetDistanceM ?? 30;
+        const max = o.maxStreetDistanceM;
         add('location', best <= max, best <= max ? `on the street network (${best.toFixed(0)} m)` : `wrong location: GPS fix ${formatM(best)} from the nearest street (at most ${max} m)`);
       } else add('location', null, 'skipped: no city data');
     } else if (!api || !dev) add('location', null, 'skipped: no console API (the registered place comes from it)');
@@ -295,7 +300,7 @@ export async function runCheck(o: CheckOptions): Promise<CheckResult> {
     else if (!at) add('location', null, 'skipped: no installed position given (--at lat,lon)');
     else {
       const m = distanceM([at.lon, at.lat], [dev.location.lon, dev.location.lat]);
-      const max = o.maxLocationErrorM ?? 50;
+      const max = o.maxLocationErrorM;
       add(
         'location',
         m <= max,
@@ -314,7 +319,7 @@ export async function runCheck(o: CheckOptions): Promise<CheckResult> {
 const formatM = (m: number) => (m >= 10_000 ? `${(m / 1000).toFixed(1)} km` : `${m.toFixed(0)} m`);
 
 /** The commissioning reading's outcome, as ingest stored it (apart from telemetry). */
-async function commissioningOutcome(api: ConsoleApiClient, deviceId: string, checkId: string, sentAt: number, timeoutMs = 15_000): Promise<{ ok: boolean; detail: string }> {
+async function commissioningOutcome(api: ConsoleApiClient, deviceId: string, checkId: string, sentAt: number, timeoutMs: number): Promise<{ ok: boolean; detail: string }> {
   const deadline = Date.now() + timeoutMs;
   const prefix = `check ${checkId}: `;
   for (;;) {
@@ -337,7 +342,7 @@ async function realOutcome(
   topic: string,
   reading: Record<string, unknown>,
   sentAt: number,
-  timeoutMs = 15_000,
+  timeoutMs: number,
 ): Promise<{ ok: boolean; detail: string }> {
   const deadline = Date.now() + timeoutMs;
   const mine = (l: { receivedAt: number; topic: string }) => l.receivedAt >= sentAt - 1000 && l.topic === topic;

@@ -15,7 +15,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { Command, InvalidArgumentError } from 'commander';
-import { loadConfig, mqttUrlOf, registryFileOf } from '../lib/config';
+import { loadConfig, mqttUrlOf, registryFileOf, type Config } from '../lib/config';
+import { withDefaults } from '../lib/options';
 import { createLogger } from '../lib/log';
 import { loadCity } from '../city/city';
 import { loadDeviceConfig, type DeviceConfig } from '../registry/device-config';
@@ -97,6 +98,16 @@ async function runFleetUntilDone(fleet: Fleet, durationS: number | undefined): P
 
 const program = new Command('sim').description('City device simulator: real MQTT devices with their own credentials').showHelpAfterError();
 
+/** defaults of the command line's options, from the configuration (lib/options.ts) */
+const cliDefaults = (cfg: Config) => ({
+  devicesDir: path.join(cfg.DATA_DIR, 'devices'),
+  registry: registryFileOf(cfg),
+  mqttUrl: mqttUrlOf(cfg),
+  speed: cfg.SIM_SPEED,
+  api: `http://127.0.0.1:${cfg.HTTP_PORT}`,
+  apiUser: cfg.CHECK_API_USER,
+});
+
 program
   .command('fleet')
   .description('run every provisioned device (trucks, air and noise stations, plate cameras)')
@@ -111,14 +122,15 @@ program
   .action(async (o: { devicesDir?: string; mqttUrl?: string; speed?: number; backfillHours?: number; only?: string; fault: FaultSpec[]; duration?: number }) => {
     const cfg = loadConfig();
     const log = createLogger('device-sim', cfg.LOG_LEVEL);
-    const dir = o.devicesDir ?? path.join(cfg.DATA_DIR, 'devices');
+    const d = withDefaults(cliDefaults(cfg), o);
+    const dir = d.devicesDir;
     if (!fs.existsSync(dir)) fail(`no device configs in ${dir} (run \`npm run devices -- provision-demo\` or \`npm start\` once)`);
     const only = o.only ? new Set(String(o.only).split(',')) : null;
     try {
       const fleet = await startFleet({
         devicesDir: dir,
-        mqttUrl: o.mqttUrl ?? mqttUrlOf(cfg),
-        speed: o.speed ?? cfg.SIM_SPEED,
+        mqttUrl: d.mqttUrl,
+        speed: d.speed,
         backfillMs: o.backfillHours !== undefined ? o.backfillHours * 3_600_000 : undefined,
         faults: o.fault,
         log,
@@ -178,10 +190,11 @@ program
   .option('--json', 'print the report as JSON only')
   .action(async (o: { devices: number; rate: number; duration: number; registry?: string; kind: string; qos: number; mqttUrl?: string; json?: boolean }) => {
     const cfg = loadConfig();
-    const file = o.registry ?? registryFileOf(cfg);
+    const d = withDefaults(cliDefaults(cfg), o);
+    const file = d.registry;
     if (!fs.existsSync(file)) fail(`no registry at ${file}`);
     if (!['air', 'noise', 'truck', 'camera'].includes(o.kind)) fail(`--kind must be air, noise, truck or camera`);
-    const url = o.mqttUrl ?? mqttUrlOf(cfg);
+    const url = d.mqttUrl;
     const configs = provisionLoadDevices(file, o.devices, { kind: o.kind as 'air' | 'noise' | 'truck' | 'camera', brokerUrl: url }); // checked above
     const report = await runLoad({
       mqttUrl: url,
@@ -239,13 +252,14 @@ program
       if (!Number.isFinite(lat) || !Number.isFinite(lon) || Math.abs(lat!) > 90 || Math.abs(lon!) > 180) fail(`--at: "${o.at}" is not lat,lon (e.g. --at 18.1412,-94.4589)`);
       at = { lat: lat!, lon: lon! };
     }
-    const user = o.apiUser ?? cfg.CHECK_API_USER;
+    const d = withDefaults(cliDefaults(cfg), { apiUser: o.apiUser });
+    const user = d.apiUser;
     const city = c.cityFile && fs.existsSync(c.cityFile) ? loadCity(c.cityFile) : loadCity();
     const r = await runCheck({
       config: c,
       city,
       mqttUrl: o.mqttUrl,
-      apiUrl: o.api ?? c.apiUrl ?? `http://127.0.0.1:${cfg.HTTP_PORT}`,
+      apiUrl: o.api ?? c.apiUrl ?? d.api,
       apiUser: user,
       apiPassword: o.apiPassword ?? (cfg.CHECK_API_PASSWORD || initialPassword(cfg.DATA_DIR, user)),
       at,

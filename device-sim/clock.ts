@@ -9,6 +9,7 @@
  * (`--speed 60` replays the last 24 h in 24 minutes, then goes live).
  */
 import { CITY_TZ, tzOffsetMs as cityTzOffsetMs } from '../norms/local-time';
+import { withDefaults } from '../lib/options';
 export interface SimClockOptions {
   speed?: number;
   /** how far in the past the simulation starts (ms); default min(24 h, speed × 1 h) when speed > 1, else 0 */
@@ -19,6 +20,9 @@ export interface SimClockOptions {
   realNow?: () => number;
 }
 
+/** defaults of the options (lib/options.ts); backfillMs' default depends on the speed (see SimClockOptions) */
+export const SIM_CLOCK_DEFAULTS = { speed: 1, realNow: Date.now as () => number };
+
 export class SimClock {
   readonly speed: number;
   readonly backfillMs: number;
@@ -26,9 +30,10 @@ export class SimClock {
   private readonly simStart: number;
   private readonly real: () => number;
 
-  constructor(opts: SimClockOptions = {}) {
-    this.speed = Math.max(0.01, opts.speed ?? 1);
-    this.real = opts.realNow ?? Date.now;
+  constructor(options: SimClockOptions = {}) {
+    const opts = withDefaults(SIM_CLOCK_DEFAULTS, options);
+    this.speed = Math.max(0.01, opts.speed);
+    this.real = opts.realNow;
     this.realStart = this.real();
     this.backfillMs = opts.startAt !== undefined ? Math.max(0, this.realStart - opts.startAt) : (opts.backfillMs ?? (this.speed > 1 ? Math.min(24 * 3_600_000, this.speed * 3_600_000) : 0));
     this.simStart = this.realStart - this.backfillMs;

@@ -81,7 +81,7 @@ export interface Fleet {
 }
 
 /** defaults of the options (lib/options.ts) */
-export const FLEET_DEFAULTS = { speed: 1, timeScale: 1, tickMs: 250, connectConcurrency: 8 };
+export const FLEET_DEFAULTS = { speed: 1, timeScale: 1, tickMs: 250, connectConcurrency: 8, faults: [] as FaultSpec[], hotlist: DEMO_HOTLIST.map((h) => h.plate) as readonly string[] };
 
 export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const opts = withDefaults(FLEET_DEFAULTS, options);
@@ -96,7 +96,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const devices: SimDevice[] = [];
   for (const cfg of configs) {
     try {
-      const model = modelFor(cfg, { city, start, hotlist: opts.hotlist ?? DEMO_HOTLIST.map((h) => h.plate), hotlistRate: opts.hotlistRate, naturalTruckEvents: opts.naturalTruckEvents });
+      const model = modelFor(cfg, { city, start, hotlist: opts.hotlist, hotlistRate: opts.hotlistRate, naturalTruckEvents: opts.naturalTruckEvents });
       // a device retries every 3 s of its own time (on a faster clock, more often in real time)
       const reconnectMs = Math.max(100, Math.round(3000 / opts.timeScale));
       devices.push(new SimDevice(cfg, model, { mqttUrl: opts.mqttUrl, log, reconnectMs, timeScale: opts.timeScale, ...(opts.clock ? { clock: opts.clock } : {}) }));
@@ -156,7 +156,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     for (const d of hit) d.fault(f);
     return hit.map((d) => d.cfg.deviceId);
   };
-  for (const s of opts.faults ?? []) {
+  for (const s of opts.faults) {
     const t = setTimeout(() => {
       applyFault(s.target, s.fault);
       if (s.fault.forS !== undefined) {

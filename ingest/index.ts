@@ -23,7 +23,8 @@ import { RecentKeys } from './dedupe';
 import { LiveStateBook } from './live-state';
 import { createLogLimiter } from './log-limiter';
 import { Registry } from 'prom-client';
-import { createIngestMetrics, serveMetrics, type IngestCounters } from './metrics';
+import { createIngestMetrics, type IngestCounters } from './metrics';
+import { serveMetrics } from '../lib/metrics-server';
 import type { RuleEngine } from './rule-engine';
 import { dataFilters, notOwnedFilters, workerSubscriptions, type Partition } from './partition';
 import { createPublisher } from './publisher';
@@ -67,7 +68,7 @@ export interface StartIngestOptions {
   /** most un-acknowledged messages held; beyond it ingest stops reading from the broker (default 2 × batchSize, at least 100) */
   maxInFlight?: number;
   /**
-   * store writes under way at once (default 4, from the sweep in README "Durable pipeline core"):
+   * store writes under way at once (default 4, from the sweep in bench/README.md "Durable pipeline core"):
    * the next batch is written while earlier ones are; PUBACKs stay in arrival order (batch-writer.ts)
    */
   maxWrites?: number;

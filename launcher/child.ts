@@ -12,7 +12,7 @@ import { RegistryView } from '../registry/registry';
 import { brokerLimitsOf, startBroker } from '../broker/index';
 import { secureDataDir } from '../lib/data-dir';
 import { persistenceOf } from '../broker/persistence';
-import { serveMetrics } from '../ingest/metrics';
+import { serveMetrics } from '../lib/metrics-server';
 import { registryFileOf, tenantConfig, tenantsOf } from '../lib/config';
 import type { ChildRole, FromChild, ToChild } from './ipc';
 import { cityOf, emptyStopReport, startFleetPart, startStack, type StopReport } from './stack';

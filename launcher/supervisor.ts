@@ -25,7 +25,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import fs from 'node:fs';
-import { mqttUrlOf, tenantConfig, tenantsOf, type Config } from '../lib/config';
+import { childEnv, mqttUrlOf, tenantConfig, tenantsOf, type Config } from '../lib/config';
 import { secureDataDir } from '../lib/data-dir';
 import { prepareStateSecrets, STATE_USERNAME } from './tenants';
 import type { ChildRole, FromChild, ToChild } from './ipc';
@@ -74,7 +74,7 @@ function spawnChild(role: ChildRole, tenant?: string): ChildProcess {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     // a city's core in an installation with TENANTS: its environment has TENANT=<city>
-    env: tenant ? { ...process.env, TENANT: tenant } : process.env,
+    env: childEnv(tenant ? { TENANT: tenant } : {}),
   });
 }
 

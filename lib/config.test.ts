@@ -29,6 +29,7 @@ const BAD: [keyof typeof VARIABLES, string, RegExp][] = [
   ['JWT_SECRET', 'short', /is 5 characters long; expected empty or at least 16 characters/],
   ['MAP_STYLE_URL', 'tiles/style.json', /is not a URL; expected empty or a http:\/\/ \/ https:\/\/ URL/],
   ['MAP_STYLE_URL', 'ftp://tiles.example/style.json', /has scheme "ftp"/],
+  ['API_URL', 'localhost:3000', /has scheme "localhost"; expected empty or a http:\/\/ \/ https:\/\/ URL/],
   ['OPEN311_RADIUS_M', '0', /is below 1; expected a number from 1 to 500/],
   ['OPEN311_PHOTO_MAX_KB', '99999', /is above 20480; expected a whole number from 1 to 20480/],
   ['OPEN311_CONTACT_RETENTION_DAYS', 'never', /is not a number; expected a whole number ≥ 1/],
@@ -87,6 +88,8 @@ describe('configuration errors name the variable, the bad value and what is allo
       'CHECK_API_PASSWORD',
       'INGEST_CLIENT_ID',
       'CONSOLE_MQTT_PASSWORD',
+      'CITY_FILE',
+      'CHROMIUM',
     ];
     const covered = new Set(BAD.map((b) => b[0]));
     for (const name of Object.keys(VARIABLES)) if (!free.includes(name)) expect(covered.has(name as keyof typeof VARIABLES), name).toBe(true);

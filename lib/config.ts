@@ -201,6 +201,13 @@ export const VARIABLES = {
   CHECK_API_USER: { schema: Type.String({ default: 'operador', description: 'npm run sim -- check: the console user it signs in as (--api-user overrides)' }) },
   CHECK_API_PASSWORD: { schema: Type.String({ default: '', description: 'npm run sim -- check: that user’s password; empty = the initial password kept in DATA_DIR (--api-password overrides)' }) },
   CONSOLE_MQTT_PASSWORD: { schema: Type.String({ default: '', description: 'ops-console/api/cli.ts: the console service account’s MQTT password; empty = read from DATA_DIR/services.json' }) },
+  API_URL: {
+    schema: Type.String({ default: 'http://127.0.0.1:3000', description: 'web console dev server (vite): the API its /api proxy forwards to' }),
+    check: urlCheck(HTTP_SCHEMES),
+    form: urlForm(HTTP_SCHEMES, 'http://127.0.0.1:3000'),
+  },
+  CITY_FILE: { schema: Type.String({ default: '', description: 'web console build: the city whose offline basemap is bundled; empty = the demo city' }) },
+  CHROMIUM: { schema: Type.String({ default: '/usr/bin/chromium', minLength: 1, description: 'web console build (glyphs): the Chromium that renders the basemap fonts' }) },
 } satisfies Record<string, Variable>;
 
 type Schemas = { [K in keyof typeof VARIABLES]: (typeof VARIABLES)[K]['schema'] };
@@ -364,3 +371,19 @@ export function tenantConfig(cfg: Config, tenant: string): Config {
 
 /** the MQTT user name of a registry id in this process's city (`<city>:<id>` with TENANT set, else the id) */
 export const mqttUsernameOf = (cfg: Pick<Config, 'TENANT'>, id: string): string => (cfg.TENANT ? `${cfg.TENANT}:${id}` : id);
+
+/** prefix of the console users' initial passwords, `CONSOLE_PASSWORD_<USER>` (ops-console/api/lib/users.ts) */
+export const CONSOLE_PASSWORD_PREFIX = 'CONSOLE_PASSWORD_';
+
+/** The `CONSOLE_PASSWORD_<USER>` variables that are set (one per user name, so not in VARIABLES). */
+export function consolePasswordsOf(env: Record<string, string | undefined> = process.env): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[0].startsWith(CONSOLE_PASSWORD_PREFIX) && e[1] !== undefined));
+}
+
+/** The environment a child process of the stack inherits (the launcher's cores), with `extra` set over it. */
+export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, ...extra };
+}
+
+/** The program search path (PATH) a child given a clean environment keeps (Node-RED). */
+export const systemPath = (env: Record<string, string | undefined> = process.env): string => env.PATH ?? '';

@@ -8,7 +8,8 @@
  * The other components' codes follow the same scheme in their own modules: the store's in
  * `store/errors.ts` (STORE), start-up checks in `lib/preflight.ts` (START), configuration
  * `E_CONFIG_*`, ingest `E_INGEST_*`, the broker `E_BROKER_*`, the registry `E_REGISTRY_*`,
- * the simulator `E_SIM_*`.
+ * the simulator `E_SIM_*`; Node-RED's (its start, dashboards/node-red.ts, and its flows'
+ * warnings, dashboards/functions/*.js) in NODE_RED_ERROR_CODES below.
  */
 export const ERROR_AREAS = {
   REQUEST: 'any route: a malformed request, an unknown route, too many requests',
@@ -128,3 +129,20 @@ export const WEB_ERROR_CODES = ['E_WEB_NETWORK', 'E_WEB_UNKNOWN'] as const;
 export type WebErrorCode = (typeof WEB_ERROR_CODES)[number];
 
 export const isApiErrorCode = (code: string): code is ApiErrorCode => Object.hasOwn(API_ERROR_CODES, code);
+
+/** Node-RED: its start (dashboards/node-red.ts) and the warnings of its flows (dashboards/functions/*.js, in Node-RED's log). */
+export const NODE_RED_ERROR_CODES = {
+  E_NODE_RED_SECRET: 'no credentialSecret (NODE_RED_CREDENTIAL_SECRET)',
+  E_NODE_RED_ADMIN: 'the editor is on without an admin password',
+  E_NODE_RED_START: 'Node-RED exited or did not answer during its start',
+  E_NODE_RED_MQTT_URL: 'CITY_MQTT_URL is not a URL',
+  E_NODE_RED_NO_API: 'CITY_API_URL not set: the daily report, open data and escalation reconcile are off',
+  E_NODE_RED_NO_API_LOGIN: 'neither CITY_API_TOKEN nor CITY_API_USERNAME set',
+  E_NODE_RED_NO_API_TOKEN: 'no console API token yet (the login has not answered): escalation reconcile skipped',
+  E_NODE_RED_API_LOGIN: 'the console API refused or failed the login',
+  E_NODE_RED_ESCALATION_RECONCILE: 'console API not available to reconcile escalations; the ones known are armed',
+  E_NODE_RED_BAD_ALERT_EVENT: 'a message on the alert topic that is not an AlertEvent (ignored)',
+  E_NODE_RED_WEBHOOK: 'the escalation webhook answered with an error',
+  E_NODE_RED_OPEN_DATA: 'an open-data export request failed',
+} as const satisfies Record<ErrorCode<'NODE_RED'>, string>;
+export type NodeRedErrorCode = keyof typeof NODE_RED_ERROR_CODES;

@@ -20,6 +20,7 @@ import type { DeviceState, Registry, RegistryDevice } from './schema';
 import { cityFileFor, loadCity, type City } from '../city/city';
 import { deviceCityProblems } from './registry-city';
 import type { ApiErrorCode } from '../lib/error-codes';
+import { withDefaults } from '../lib/options';
 
 /** the API answers with these codes as they are (lib/error-codes.ts, area DEVICE) */
 export class AdminError extends Error {
@@ -41,6 +42,9 @@ export interface IssueOptions {
   /** the city of an installation with several (TENANTS): the config logs in as `<tenant>:<id>` (a re-render keeps the existing config's city) */
   tenant?: string;
 }
+
+/** defaults of the options (lib/options.ts) */
+export const ISSUE_DEFAULTS = { brokerUrl: 'mqtt://127.0.0.1:1883' };
 
 function findDevice(reg: Registry, id: string, file: string): RegistryDevice {
   const d = reg.devices.find((x) => x.id === id);
@@ -71,14 +75,18 @@ export interface DeviceOptions {
   statusS?: number;
 }
 
-export function deviceSpec(o: DeviceOptions): Omit<RegistryDevice, 'passwordHash' | 'status'> {
-  const kind = o.kind as DeviceKind;
+/** defaults of a device's options: its kind's intervals (lib/options.ts) */
+export const DEVICE_DEFAULTS = { truck: { dataS: 5, statusS: 60 }, camera: { dataS: 1, statusS: 300 }, station: { dataS: 60, statusS: 300 } };
+
+export function deviceSpec(opts: DeviceOptions): Omit<RegistryDevice, 'passwordHash' | 'status'> {
+  const kind = opts.kind as DeviceKind;
+  const o = withDefaults(kind === 'truck' || kind === 'camera' ? DEVICE_DEFAULTS[kind] : DEVICE_DEFAULTS.station, opts);
   return {
     id: o.id,
     kind,
     model: o.model,
     district: o.district,
-    intervals: { dataS: o.dataS ?? (kind === 'truck' ? 5 : kind === 'camera' ? 1 : 60), statusS: o.statusS ?? (kind === 'truck' ? 60 : 300) },
+    intervals: { dataS: o.dataS, statusS: o.statusS },
     ...(o.lat !== undefined || o.lon !== undefined ? { location: { lat: o.lat, lon: o.lon } as { lat: number; lon: number } } : {}),
     ...(o.zone ? { noiseZone: o.zone as RegistryDevice['noiseZone'] } : {}),
     ...(o.road || o.direction || o.lanes ? { camera: { road: o.road, direction: o.direction, lanes: o.lanes } as NonNullable<RegistryDevice['camera']> } : {}),
@@ -159,7 +167,7 @@ export function addDeviceWithConfig(
   const { device, secret } = addDevice(registryFile, spec, opts);
   const reg = loadRegistryFile(registryFile);
   const config = renderDeviceConfig(device, {
-    brokerUrl: opts.brokerUrl ?? 'mqtt://127.0.0.1:1883',
+    brokerUrl: withDefaults(ISSUE_DEFAULTS, opts).brokerUrl,
     secret,
     timezone: reg.timezone,
     ...(opts.apiUrl ? { apiUrl: opts.apiUrl } : {}),
@@ -279,7 +287,7 @@ export function renderDevice(registryFile: string, id: string, outDir: string, o
     reg = loadRegistryFile(registryFile);
   } else secret = existing!.secret;
   const ro: RenderOptions = {
-    brokerUrl: opts.brokerUrl ?? existing?.broker.url ?? 'mqtt://127.0.0.1:1883',
+    brokerUrl: opts.brokerUrl ?? existing?.broker.url ?? ISSUE_DEFAULTS.brokerUrl,
     secret,
     timezone: reg.timezone,
     cityFile: cityFileFor(registryFile, reg.cityFile),

@@ -17,7 +17,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { loadConfig, mqttUrlOf, registryFileOf } from '../lib/config';
+import { loadConfig, mqttUrlOf, registryFileOf, type Config } from '../lib/config';
+import { withDefaults } from '../lib/options';
 import { DEVICE_KINDS, PLATE_DIRECTIONS, type DeviceKind } from '../contract';
 import { activateDevice, addDevice, AdminError, cityOfRegistry, deviceSpec, renderDevice, retireDevice, rotateDevice, type DeviceOptions } from './admin';
 import { cityFileFor, DEMO_CITY_FILE, saveCity } from '../city/city';
@@ -53,7 +54,9 @@ function guard<A extends unknown[]>(fn: (...a: A) => void | Promise<void>) {
 }
 
 const cfg = () => loadConfig();
-const registryOf = (o: { registry?: string }) => o.registry ?? registryFileOf(cfg());
+/** defaults of the command line's options, from the configuration (lib/options.ts) */
+const cliDefaults = (c: Config) => ({ registry: registryFileOf(c), devicesDir: path.join(c.DATA_DIR, 'devices'), broker: mqttUrlOf(c), api: `http://127.0.0.1:${c.HTTP_PORT}`, dataDir: c.DATA_DIR });
+const registryOf = (o: { registry?: string }) => withDefaults(cliDefaults(cfg()), o).registry;
 const showSecret = (id: string, secret: string, file?: string) =>
   process.stdout.write(`device ${id}: secret (shown once, store it on the device now): ${secret}\n${file ? `config written to ${file} (mode 0600)\n` : ''}`);
 
@@ -123,15 +126,16 @@ program
       const { device, secret } = addDevice(file, { ...spec, status: o.status as DeviceState });
       const reg = loadRegistryFile(file);
       const c = cfg();
+      const d = withDefaults(cliDefaults(c), { broker: o.broker, api: o.api });
       const conf = renderDeviceConfig(device, {
-        brokerUrl: o.broker ?? mqttUrlOf(c),
+        brokerUrl: d.broker,
         secret,
         timezone: reg.timezone,
         cityFile: cityFileFor(file, reg.cityFile),
-        apiUrl: o.api ?? `http://127.0.0.1:${c.HTTP_PORT}`,
+        apiUrl: d.api,
         ...(c.TENANT ? { tenant: c.TENANT } : {}),
       });
-      const simDir = path.join(c.DATA_DIR, 'devices');
+      const simDir = d.devicesDir;
       const written = writeDeviceConfig(simDir, conf);
       const extra = o.out && path.resolve(o.out) !== path.resolve(simDir) ? writeDeviceConfig(o.out, conf) : null;
       showSecret(device.id, secret, extra ? `${written} and ${extra}` : written);
@@ -154,8 +158,8 @@ program
       const reg = loadRegistryFile(file);
       const list = o.all ? reg.devices.filter((d) => d.status !== 'retired').map((d) => d.id) : ids;
       if (!list.length) fail('error: give device ids or --all');
-      const simDir = path.join(cfg().DATA_DIR, 'devices');
-      const out = o.out ?? simDir;
+      const simDir = cliDefaults(cfg()).devicesDir;
+      const out = withDefaults({ out: simDir }, o).out;
       for (const id of list) {
         const r = renderDevice(file, id, out, { brokerUrl: o.broker, apiUrl: o.api, devicesDir: simDir, newSecret: !!o.newSecret });
         if (!r.newSecret) process.stdout.write(`device ${id}: config written to ${r.file} (current secret, nothing revoked)\n`);
@@ -173,7 +177,7 @@ program
   .action(
     guard((id: string, o: { out?: string; broker?: string }) => {
       const file = registryOf(program.opts());
-      const r = rotateDevice(file, id, path.join(cfg().DATA_DIR, 'devices'), { outDir: o.out, brokerUrl: o.broker });
+      const r = rotateDevice(file, id, cliDefaults(cfg()).devicesDir, { outDir: o.out, brokerUrl: o.broker });
       showSecret(id, r.config.secret, r.files.join(' and '));
     }),
   );
@@ -194,7 +198,7 @@ program
   .option('--devices-dir <dir>', 'remove its rendered config from here (default DATA_DIR/devices)')
   .action(
     guard((id: string, o: { devicesDir?: string }) => {
-      retireDevice(registryOf(program.opts()), id, o.devicesDir ?? path.join(cfg().DATA_DIR, 'devices'));
+      retireDevice(registryOf(program.opts()), id, withDefaults(cliDefaults(cfg()), o).devicesDir);
       process.stdout.write(`device ${id}: retired\n`);
     }),
   );
@@ -207,8 +211,8 @@ program
   .option('--broker <url>')
   .action(
     guard((o: { dataDir?: string; cost?: number; broker?: string }) => {
-      const c = cfg();
-      const r = provisionDemo(o.dataDir ?? c.DATA_DIR, { cost: o.cost, brokerUrl: o.broker ?? mqttUrlOf(c), apiUrl: `http://127.0.0.1:${c.HTTP_PORT}` });
+      const d = withDefaults(cliDefaults(cfg()), o);
+      const r = provisionDemo(d.dataDir, { cost: d.cost, brokerUrl: d.broker, apiUrl: d.api });
       process.stdout.write(
         `${r.created ? 'provisioned' : 'kept'} ${r.registryFile}; device configs in ${r.devicesDir}; service secrets in ${r.servicesFile}${r.issued.length ? `; issued: ${r.issued.join(', ')}` : ''}\n`,
       );

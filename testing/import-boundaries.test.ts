@@ -46,6 +46,7 @@ describe('import boundaries', () => {
       // targets
       'ingest/rules/truck.ts': 'export const x = 1;\n',
       'lib/log.ts': 'export const log = 1;\n',
+      'lib/options.ts': 'export const withDefaults = 1;\n',
       'registry/schema.ts': 'export type Zone = string;\n',
       'store/types.ts': 'export const s = 1;\n',
       'launcher/secrets.ts': 'export const secret = 1;\n',
@@ -61,13 +62,15 @@ describe('import boundaries', () => {
       'store/bad.ts': "import { tempDir } from '../testing/net';\nimport { it } from 'vitest';\nexport const t = [tempDir, it];\n",
       'ops-console/web/src/bad.tsx': "import { s } from '../../../store/types';\nimport path from 'path';\nexport const w = [s, path];\n",
       'broker/index.ts': "import { secret } from '../launcher/secrets';\nexport const k = secret;\n",
+      'broker/cli.ts': "import { x } from '../ingest/rules/truck';\nexport const c = x;\n",
       'ops-console/api/index.ts': "import { DEMO } from '../../demo/demo-registry';\nexport const d = DEMO;\n",
       // allowed: tests may use testing/ and vitest, the launcher wires demo/ and imports
-      // components, the web may import types from anywhere, norms/ imports contract/
+      // components, the web may import types from anywhere and lib/options.ts, norms/ imports contract/
       'store/duckdb.test.ts': "import { tempDir } from '../testing/net';\nimport { it } from 'vitest';\nimport { DEMO } from '../demo/demo-registry';\nexport const t = [tempDir, it, DEMO];\n",
       'launcher/stack.ts': "import { DEMO } from '../demo/demo-registry';\nimport { s } from '../store/types';\nexport const l = [DEMO, s];\n",
       'ops-console/web/src/ok.ts':
         "import type { Zone } from '../../../registry/schema';\nimport { type Zone as Z2 } from '../../../registry/schema';\nimport { tz } from '../../../norms/local-time';\nexport type O = Zone | Z2;\nexport const o = tz;\n",
+      'ops-console/web/src/ok-options.ts': "import { withDefaults } from '../../../lib/options';\nexport const w = withDefaults;\n",
       'ops-console/web/src/ok.test.ts': "import { x } from '../../../ingest/rules/truck';\nexport const t = x;\n",
     });
     const got = checkImports(dir).map((v) => `${v.rule} ${v.file}:${v.line}`);
@@ -82,6 +85,7 @@ describe('import boundaries', () => {
         'browser-safe ops-console/web/src/bad.tsx:1',
         'browser-safe ops-console/web/src/bad.tsx:2',
         'components-not-launcher broker/index.ts:1',
+        'broker-not-ingest broker/cli.ts:1',
         'demo-wired-by-launcher ops-console/api/index.ts:1',
       ].sort(),
     );

@@ -53,6 +53,8 @@ export const isNodeBuiltin = (pkg: string | null): boolean => pkg !== null && (p
 
 const GROUND = ['contract', 'norms'];
 const BROWSER_OK = ['contract', 'norms', 'ops-console/shared', 'ops-console/web'];
+/** dependency-free lib/ files the browser may load too (the options' defaults, lib/options.ts) */
+const BROWSER_OK_FILES = ['lib/options.ts'];
 /** who may import demo/: the launcher wires the demo city in; the simulator and benchmarks run it */
 const DEMO_USERS = ['demo', 'launcher', 'device-sim', 'bench', 'testing', 'tools'];
 /** the `devices` CLI's provision-demo and generate-demo-city commands */
@@ -63,6 +65,11 @@ export const RULES: ImportRule[] = [
     id: 'console-not-ingest',
     text: 'ops-console/** never imports ingest/** (they meet on MQTT; shared knowledge is in norms/ and contract/)',
     forbids: (e) => under(e.from, 'ops-console') && !isTestFile(e.from) && under(e.target, 'ingest'),
+  },
+  {
+    id: 'broker-not-ingest',
+    text: 'broker/** never imports ingest/** (a broker runs without ingest; what both need is in lib/)',
+    forbids: (e) => under(e.from, 'broker') && !isTestFile(e.from) && under(e.target, 'ingest'),
   },
   {
     id: 'ground-floor',
@@ -76,9 +83,12 @@ export const RULES: ImportRule[] = [
   },
   {
     id: 'browser-safe',
-    text: 'ops-console/web/src/** and ops-console/shared/** load (value imports) only ops-console/web, ops-console/shared, contract/ and norms/, and no Node built-in',
+    text: 'ops-console/web/src/** and ops-console/shared/** load (value imports) only ops-console/web, ops-console/shared, contract/, norms/ and lib/options.ts, and no Node built-in',
     forbids: (e) =>
-      under(e.from, 'ops-console/web/src', 'ops-console/shared') && !isTestFile(e.from) && e.kind !== 'import-type' && ((e.target !== null && !under(e.target, ...BROWSER_OK)) || isNodeBuiltin(e.pkg)),
+      under(e.from, 'ops-console/web/src', 'ops-console/shared') &&
+      !isTestFile(e.from) &&
+      e.kind !== 'import-type' &&
+      ((e.target !== null && !under(e.target, ...BROWSER_OK) && !BROWSER_OK_FILES.includes(e.target)) || isNodeBuiltin(e.pkg)),
   },
   {
     id: 'components-not-launcher',

@@ -3,7 +3,7 @@
 // global context as `apiToken`.
 const api = env.get('CITY_API_URL');
 if (!api) {
-  node.warn({ code: 'E_NO_API', detail: 'CITY_API_URL not set: report and open data are off' });
+  node.warn({ code: 'E_NODE_RED_NO_API', detail: 'CITY_API_URL not set: report and open data are off' });
   return null;
 }
 if (env.get('CITY_API_TOKEN')) {
@@ -13,7 +13,7 @@ if (env.get('CITY_API_TOKEN')) {
 }
 const username = env.get('CITY_API_USERNAME');
 if (!username) {
-  node.warn({ code: 'E_NO_API_LOGIN', detail: 'neither CITY_API_TOKEN nor CITY_API_USERNAME set' });
+  node.warn({ code: 'E_NODE_RED_NO_API_LOGIN', detail: 'neither CITY_API_TOKEN nor CITY_API_USERNAME set' });
   return null;
 }
 msg.url = api.replace(/\/$/, '') + '/api/auth/login';

@@ -13,7 +13,7 @@ if (!api || !token) {
   // a login is on its way (api-login.js): its result asks again; do not wait for it forever
   const loginPending = api && env.get('CITY_API_USERNAME') && global.get('apiLoginState') === undefined;
   if (loginPending && Date.now() - startedAt < 20000) return null;
-  return [null, { topic: 'reconcile', statusCode: 0, payload: { code: api ? 'E_NO_API_TOKEN' : 'E_NO_API' } }];
+  return [null, { topic: 'reconcile', statusCode: 0, payload: { code: api ? 'E_NODE_RED_NO_API_TOKEN' : 'E_NODE_RED_NO_API' } }];
 }
 msg.topic = 'reconcile';
 msg.method = 'GET';

@@ -87,7 +87,7 @@ if (msg.topic === 'reconcile') {
   const list = msg.statusCode === 200 && msg.payload && Array.isArray(msg.payload.alerts) ? msg.payload.alerts : null;
   if (!list) {
     // the API could not be asked: escalate what we knew rather than nothing
-    node.warn({ code: 'E_ESCALATION_RECONCILE', status: msg.statusCode, detail: 'console API not available to reconcile escalations; arming the ones known' });
+    node.warn({ code: 'E_NODE_RED_ESCALATION_RECONCILE', status: msg.statusCode, detail: 'console API not available to reconcile escalations; arming the ones known' });
     armAll();
     return finish();
   }
@@ -128,7 +128,7 @@ if (msg.topic === 'reconcile') {
 
 const e = msg.payload;
 if (!e || typeof e !== 'object' || typeof e.alertId !== 'string' || typeof e.event !== 'string') {
-  node.warn({ code: 'E_BAD_ALERT_EVENT', topic: msg.topic, detail: 'not an AlertEvent; ignored' });
+  node.warn({ code: 'E_NODE_RED_BAD_ALERT_EVENT', topic: msg.topic, detail: 'not an AlertEvent; ignored' });
   return null;
 }
 const id = e.alertId;

@@ -5,7 +5,7 @@ let u;
 try {
   u = new URL(raw);
 } catch {
-  node.error({ code: 'E_MQTT_URL', detail: 'CITY_MQTT_URL is not a URL: ' + raw });
+  node.error({ code: 'E_NODE_RED_MQTT_URL', detail: 'CITY_MQTT_URL is not a URL: ' + raw });
   return null;
 }
 const tls = u.protocol === 'mqtts:' || u.protocol === 'wss:';

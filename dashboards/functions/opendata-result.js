@@ -1,5 +1,5 @@
 if (msg.statusCode !== 200 || typeof msg.payload !== 'string') {
-  node.warn({ code: 'E_OPEN_DATA', stream: msg.stream, status: msg.statusCode });
+  node.warn({ code: 'E_NODE_RED_OPEN_DATA', stream: msg.stream, status: msg.statusCode });
   node.status({ fill: 'red', shape: 'ring', text: msg.stream + ': HTTP ' + msg.statusCode });
   return null;
 }

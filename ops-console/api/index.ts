@@ -13,7 +13,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
-import type { Config } from '../../lib/config';
+import { consolePasswordsOf, type Config } from '../../lib/config';
 import type { TelemetryStore } from '../../store/types';
 import type { RegistryView } from '../../registry/registry';
 import type { City } from '../../city/city';
@@ -28,6 +28,7 @@ import { openPgOpsDb, type OpsDb } from './plugins/app/ops-db';
 import type { MqttOptions } from './plugins/app/mqtt-link';
 import type { LiveHubOptions } from './plugins/app/live-hub';
 import { CITY_TZ } from '../../norms/local-time';
+import { withDefaults } from '../../lib/options';
 
 export const WEB_DIST = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'web', 'dist');
 
@@ -61,7 +62,11 @@ export interface BuildAppOptions {
   state?: StateOptions;
 }
 
-export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
+/** defaults of the options (lib/options.ts); the paths under DATA_DIR and the JWT secret come from cfg */
+export const APP_DEFAULTS = { city: null as City | null, mqtt: null as MqttOptions | null, serviceUsers: [] as UserRecord[], webRoot: WEB_DIST };
+
+export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
+  const opts = withDefaults(APP_DEFAULTS, options);
   const { cfg } = opts;
   const app = Fastify({
     // tokens and tickets never reach the log through a URL
@@ -86,11 +91,11 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
       sharedDb
         ? opts.users
           ? await usersInDbFromList(sharedDb, opts.users)
-          : await loadOrCreateUsersInDb(sharedDb, cfg.DATA_DIR, process.env, announce)
+          : await loadOrCreateUsersInDb(sharedDb, cfg.DATA_DIR, consolePasswordsOf(), announce)
         : opts.users
           ? await usersFromList(opts.users)
-          : await loadOrCreateUsers(cfg.DATA_DIR, process.env, announce),
-      opts.serviceUsers ?? [],
+          : await loadOrCreateUsers(cfg.DATA_DIR, consolePasswordsOf(), announce),
+      opts.serviceUsers,
     );
   } catch (err) {
     await sharedDb?.close();
@@ -103,13 +108,13 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   const exportDir = opts.exportDir ?? (opsDbFile === ':memory:' ? fs.mkdtempSync(path.join(os.tmpdir(), 'console-exports-')) : path.join(cfg.DATA_DIR, 'exports'));
 
   await app.register(fp(consoleApp), {
-    ctx: { cfg, store: opts.store, registry: opts.registry, city: opts.city ?? null, tz: opts.registry.registry.timezone || CITY_TZ, exportDir },
+    ctx: { cfg, store: opts.store, registry: opts.registry, city: opts.city, tz: opts.registry.registry.timezone || CITY_TZ, exportDir },
     users,
     jwtSecret,
     opsDbFile,
     opsDb: sharedDb,
-    webRoot: opts.webRoot ?? WEB_DIST,
-    mqtt: opts.mqtt ?? null,
+    webRoot: opts.webRoot,
+    mqtt: opts.mqtt,
     live: opts.live,
     loginRateLimit: opts.loginRateLimit,
     seedHotlist: opts.seedHotlist,
@@ -125,9 +130,13 @@ export interface StartApiOptions extends BuildAppOptions {
   host?: string;
 }
 
-export async function startApi(opts: StartApiOptions): Promise<{ port: number; app: FastifyInstance; stop(): Promise<void> }> {
+/** defaults of the options (lib/options.ts) besides buildApp's */
+export const API_DEFAULTS = { host: '127.0.0.1' };
+
+export async function startApi(options: StartApiOptions): Promise<{ port: number; app: FastifyInstance; stop(): Promise<void> }> {
+  const opts = withDefaults(API_DEFAULTS, options);
   const app = await buildApp(opts);
-  await app.listen({ port: opts.port, host: opts.host ?? '127.0.0.1' });
+  await app.listen({ port: opts.port, host: opts.host });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
   let stopped: Promise<void> | null = null;

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 import { offlineAssets } from './build/offline-assets';
+import { readVariable } from '../../lib/config';
 
 const root = path.dirname(fileURLToPath(import.meta.url));
 
@@ -18,6 +19,6 @@ export default defineConfig({
     sourcemap: false,
   },
   server: {
-    proxy: { '/api': { target: process.env.API_URL ?? 'http://127.0.0.1:3000', ws: true } },
+    proxy: { '/api': { target: readVariable('API_URL'), ws: true } },
   },
 });

@@ -16,11 +16,12 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { PbfWriter as Pbf } from 'pbf';
 import { DEMO_CITY_FILE } from '../../../city/city';
+import { readVariable } from '../../../lib/config';
 import { GLYPH_FONTS, glyphRangesFor } from '../src/basemap/glyphs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const FONTS_DIR = path.resolve(here, '../public/fonts');
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM = readVariable('CHROMIUM');
 const LICENCE = '/usr/share/doc/fonts-dejavu-core/copyright';
 
 interface Glyph {

@@ -11,10 +11,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Plugin } from 'vite';
 import { DEMO_CITY_FILE, parseCity } from '../../../city/city';
+import { readVariable } from '../../../lib/config';
 import { basemapFromCity, type Basemap } from '../src/basemap/types';
 import { PLACEHOLDER_BASEMAP } from '../src/basemap/placeholder';
 
-export function loadBasemap(file = process.env.CITY_FILE || DEMO_CITY_FILE): Basemap {
+export function loadBasemap(file = readVariable('CITY_FILE') || DEMO_CITY_FILE): Basemap {
   if (!fs.existsSync(file)) return PLACEHOLDER_BASEMAP;
   return basemapFromCity(parseCity(fs.readFileSync(file, 'utf8'), file));
 }

@@ -9,6 +9,7 @@
 import type { LiveMessage, LiveSnapshot, LiveState, Alert, LivePlate } from '../../../shared/live';
 import { mergeLiveState, type GpsFix, type PlateRead } from '../../../../contract';
 import { fixAt, type PositionsFrame } from '../../../shared/live-positions';
+import { withDefaults } from '../../../../lib/options';
 
 export type LayerKey = 'truck' | 'air' | 'noise' | 'camera';
 
@@ -81,6 +82,9 @@ export interface LiveModelOptions {
 
 type Listener = () => void;
 
+/** defaults of the options (lib/options.ts) */
+export const LIVE_MODEL_DEFAULTS = { trailMs: 5 * 60_000, trailSpacingMs: 5_000, platesPerCamera: 5 };
+
 export class LiveModel {
   readonly devices = new Map<string, LiveState>();
   readonly alerts = new Map<string, Alert>();
@@ -107,10 +111,11 @@ export class LiveModel {
   private readonly trailSpacingMs: number;
   private readonly platesPerCamera: number;
 
-  constructor(opts: LiveModelOptions = {}) {
-    this.trailMs = opts.trailMs ?? 5 * 60_000;
-    this.trailSpacingMs = opts.trailSpacingMs ?? 5_000;
-    this.platesPerCamera = opts.platesPerCamera ?? 5;
+  constructor(options: LiveModelOptions = {}) {
+    const opts = withDefaults(LIVE_MODEL_DEFAULTS, options);
+    this.trailMs = opts.trailMs;
+    this.trailSpacingMs = opts.trailSpacingMs;
+    this.platesPerCamera = opts.platesPerCamera;
   }
 
   setMeta(list: DeviceMeta[]): void {

@@ -7,6 +7,7 @@
  */
 import type { LiveModel } from './model';
 import { openStream, type SocketStatus, type StreamEvent, type StreamOptions } from './stream';
+import { withDefaults } from '../../../../lib/options';
 
 export type { SocketStatus };
 
@@ -41,15 +42,19 @@ export interface ConnectOptions {
   ticket?: boolean;
 }
 
-export function connectLive(model: LiveModel, token: string, opts: ConnectOptions = {}): LiveSocket {
+/** defaults of the options (lib/options.ts); `worker` applies only where Worker exists */
+export const CONNECT_DEFAULTS = { path: '/api/live', columnar: true, worker: true };
+
+export function connectLive(model: LiveModel, token: string, options: ConnectOptions = {}): LiveSocket {
+  const opts = withDefaults(CONNECT_DEFAULTS, options);
   let status: SocketStatus = 'connecting';
   const listeners = new Set<(s: SocketStatus) => void>();
   const stats: LiveSocketStats = { messages: 0, frames: 0, bytes: 0, decodeMs: [], applyMs: [] };
-  const url = new URL(opts.path ?? '/api/live', location.href);
+  const url = new URL(opts.path, location.href);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   const streamOpts: StreamOptions = {
     url: url.href,
-    columnar: opts.columnar ?? true,
+    columnar: opts.columnar,
     ...(opts.ticket === false ? {} : { ticket: { url: new URL('/api/auth/ticket', location.href).href, token, path: url.pathname } }),
   };
   let partMs = 0;
@@ -83,7 +88,7 @@ export function connectLive(model: LiveModel, token: string, opts: ConnectOption
     partMs = partDecodeMs = 0;
   };
   let close: () => void;
-  if ((opts.worker ?? true) && typeof Worker !== 'undefined') {
+  if (opts.worker && typeof Worker !== 'undefined') {
     const w = new Worker(new URL('./stream.worker.ts', import.meta.url), { type: 'module' });
     w.onmessage = (ev: MessageEvent<StreamEvent>) => onEvent(ev.data);
     w.onerror = (ev) => opts.onError?.(`live worker: ${ev.message}`);

@@ -12,6 +12,7 @@
  * interpolation off a fix is drawn at once.
  */
 import { TRUCK_STATES, type TruckState } from '../colors';
+import { withDefaults } from '../../../../lib/options';
 
 /** floats per slot in `attrs` (interleaved, as the GPU reads them) */
 export const FLEET_STRIDE = 8;
@@ -47,6 +48,9 @@ export interface FleetBufferOptions {
   now?: () => number;
 }
 
+/** defaults of the options (lib/options.ts) */
+export const FLEET_BUFFER_DEFAULTS = { interpolate: true, maxAnimMs: 2000, initialCapacity: 1024, now: (): number => performance.now() };
+
 export class FleetBuffer {
   readonly originX: number;
   readonly originY: number;
@@ -69,15 +73,16 @@ export class FleetBuffer {
   layoutVersion = 0;
   readonly clock: () => number;
 
-  constructor(opts: FleetBufferOptions) {
+  constructor(options: FleetBufferOptions) {
+    const opts = withDefaults(FLEET_BUFFER_DEFAULTS, options);
     this.originX = mercX(opts.origin[0]);
     this.originY = mercY(opts.origin[1]);
-    this.interpolate = opts.interpolate ?? true;
-    this.maxAnimMs = opts.maxAnimMs ?? 2000;
-    this.capacity = opts.initialCapacity ?? 1024;
+    this.interpolate = opts.interpolate;
+    this.maxAnimMs = opts.maxAnimMs;
+    this.capacity = opts.initialCapacity;
     this.attrs = new Float32Array(this.capacity * FLEET_STRIDE);
     this.fixTs = new Float64Array(this.capacity);
-    this.clock = opts.now ?? (() => performance.now());
+    this.clock = opts.now;
   }
 
   get size(): number {
