@@ -7,7 +7,7 @@
  * payload written twice, under its queue key and under its message id) and the PUBACK's
  * `outgoingClearMessageId` (get, batch of 2 dels). Each is its own async round trip through
  * LevelDB's thread pool; with durable sessions this made the broker alone ~4× dearer per message
- * than in memory (bench/PERFORMANCE.md). Here:
+ * than in memory (bench/README.md). Here:
  *
  * - enqueue: one `put` of the packet under its queue key, *awaited* (Aedes sends the publisher's
  *   PUBACK after it: a PUBACK still means "in LevelDB's log"), but all enqueues of one event-loop
