@@ -158,6 +158,17 @@ describe.skipIf(!hasWeb || !hasChromium())('the live map at fleet scale (real Li
     );
   };
 
+  /** click where a truck is drawn now, as a user does */
+  const clickTruck = async (id: string) => {
+    const box = (await page.getByTestId('map').boundingBox())!;
+    const pt = await page.evaluate((id) => {
+      const c = (window as unknown as { __cityops: C }).__cityops.controller;
+      const q = c.map.project(c.fleet.position(id)!);
+      return { x: q.x, y: q.y };
+    }, id);
+    await page.mouse.click(box.x + pt.x, box.y + pt.y);
+  };
+
   it('city zoom: a density grid instead of 3,000 dots (half-resolution fleet canvas); zoomed in: dots, then heading arrows', async () => {
     await expect.poll(() => ev((c) => c.fleetStyleNow), { timeout: 15_000 }).toBe('density');
     await expect.poll(() => ev((c) => c.fleetLayer.densityCells), { timeout: 15_000 }).toBeGreaterThan(0);
@@ -213,14 +224,7 @@ describe.skipIf(!hasWeb || !hasChromium())('the live map at fleet scale (real Li
     await new Promise((r) => setTimeout(r, 3000));
     expect(await ev((c) => c.map.queryRenderedFeatures({ layers: ['trails'] }).length)).toBe(0);
     // pick one: its trail alone is drawn
-    const box = (await page.getByTestId('map').boundingBox())!;
-    const id = `bulk-${String(CLUSTER + 3).padStart(5, '0')}`;
-    const pt = await page.evaluate((id) => {
-      const c = (window as unknown as { __cityops: C }).__cityops.controller;
-      const q = c.map.project(c.fleet.position(id)!);
-      return { x: q.x, y: q.y };
-    }, id);
-    await page.mouse.click(box.x + pt.x, box.y + pt.y);
+    await clickTruck(`bulk-${String(CLUSTER + 3).padStart(5, '0')}`);
     await expect.poll(() => ev((c) => c.selected), { timeout: 5_000 }).toMatch(/^bulk-/);
     const picked = (await ev((c) => c.selected))!;
     await expect.poll(() => ev((c) => [...new Set(c.map.queryRenderedFeatures({ layers: ['trails'] }).map((f) => f.properties.id))]), { timeout: 15_000 }).toEqual([picked]);
@@ -231,13 +235,7 @@ describe.skipIf(!hasWeb || !hasChromium())('the live map at fleet scale (real Li
   it('picking among 3,000 trucks: clicking one opens its device panel', async () => {
     const id = 'bulk-01234';
     await jump((await ev((c) => c.fleet.position('bulk-01234')))!, 16);
-    const box = (await page.getByTestId('map').boundingBox())!;
-    const pt = await page.evaluate((id) => {
-      const c = (window as unknown as { __cityops: C }).__cityops.controller;
-      const q = c.map.project(c.fleet.position(id)!);
-      return { x: q.x, y: q.y };
-    }, id);
-    await page.mouse.click(box.x + pt.x, box.y + pt.y);
+    await clickTruck(id);
     await expect.poll(() => ev((c) => c.selected), { timeout: 5_000 }).toBe(id);
     await expect.poll(() => page.textContent('body'), { timeout: 10_000 }).toContain(id);
     await expect.poll(() => page.textContent('body'), { timeout: 10_000 }).toMatch(/Velocidad.*km\/h/);
