@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { Command, InvalidArgumentError } from 'commander';
+import { failCommand } from '../lib/cli';
 import { loadConfig, mqttUrlOf, registryFileOf, type Config } from '../lib/config';
 import { withDefaults } from '../lib/options';
 import { createLogger } from '../lib/log';
@@ -51,8 +52,7 @@ function deviceFaults(id: string, specs: string[]): FaultSpec[] {
 }
 
 function fail(msg: string, code = 1): never {
-  process.stderr.write(`error: ${msg}\n`);
-  process.exit(code);
+  return failCommand(`error: ${msg}`, code);
 }
 
 /** stdin control while running: a fault spec applies it; `clear <target>:<fault>` ends it. */

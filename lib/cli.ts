@@ -8,6 +8,9 @@
  * A start that fails is one line naming its cause (lib/preflight.ts startErrorLine: the bad
  * variable, the port in use, the unwritable DATA_DIR), exit 2 for configuration and 1 otherwise;
  * LOG_LEVEL=debug (or trace) also prints the stack.
+ *
+ * The command tools (`npm run sim`, `npm run devices`: commander programs that run and exit)
+ * end a failed command through `failCommand`.
  */
 import closeWithGrace from 'close-with-grace';
 import { ConfigError, loadConfig, type Config } from './config';
@@ -56,4 +59,10 @@ export function runServerCli(name: string, start: (c: CliContext) => Promise<(()
     if (cfg?.LOG_LEVEL === 'debug' || cfg?.LOG_LEVEL === 'trace') console.error(err.stack);
     process.exit(err instanceof ConfigError ? 2 : 1);
   });
+}
+
+/** End a command tool's failed command: its message on stderr (one line or several), the exit code (1 unless given). */
+export function failCommand(message: string, code = 1): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(code);
 }

@@ -19,6 +19,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig, mqttUrlOf, registryFileOf, type Config } from '../lib/config';
 import { withDefaults } from '../lib/options';
+import { failCommand } from '../lib/cli';
 import { DEVICE_KINDS, PLATE_DIRECTIONS, type DeviceKind } from '../contract';
 import { activateDevice, addDevice, AdminError, cityOfRegistry, deviceSpec, renderDevice, retireDevice, rotateDevice, type DeviceOptions } from './admin';
 import { cityFileFor, DEMO_CITY_FILE, saveCity } from '../city/city';
@@ -37,8 +38,7 @@ const num = (v: string) => {
 };
 
 function fail(msg: string): never {
-  process.stderr.write(`${msg}\n`);
-  process.exit(1);
+  return failCommand(msg);
 }
 
 function guard<A extends unknown[]>(fn: (...a: A) => void | Promise<void>) {
