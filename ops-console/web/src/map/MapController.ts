@@ -70,6 +70,8 @@ export const DENSITY_PER_PX2 = 1 / 400;
  */
 export const ARROW_COVER_MAX = 0.3;
 export const DOT_COVER_MAX = 0.1;
+/** fleet canvas resolution while crowded dots are shrunk below their size (the density grid's DENSITY_SCALE) */
+export const DENSITY_SCALE_CROWDED = 0.5;
 /** the smallest dot (CSS px) a crowded view shrinks to */
 export const CROWDED_DOT_PX = 3;
 /** a big fleet draws trails only for trucks in view, when at most this many are (else only the picked truck's) */
@@ -315,7 +317,7 @@ export class MapController {
   }
 
   /** How trucks are drawn at a zoom: arrows zoomed in, density when the view holds more than it can show. */
-  private fleetStyle(zoom: number): { style: FleetStyle; sizePx: number } {
+  private fleetStyle(zoom: number): { style: FleetStyle; sizePx: number; scale?: number } {
     const c = this.map.getCanvas();
     const area = (c.clientWidth || 800) * (c.clientHeight || 600);
     if (zoom < DENSITY_MAXZOOM && this.inView > area * DENSITY_PER_PX2) return { style: 'density', sizePx: 3 };
@@ -327,11 +329,13 @@ export class MapController {
     if (zoom >= TRUCK_ARROW_MINZOOM && covers(arrow) <= ARROW_COVER_MAX) return { style: 'arrows', sizePx: arrow };
     const dot = zoom <= 10 ? 6 : Math.min(11, 6 + (zoom - 10) * 1.5);
     if (covers(dot) <= DOT_COVER_MAX) return { style: 'dots', sizePx: dot };
-    return { style: 'dots', sizePx: Math.max(CROWDED_DOT_PX, Math.sqrt((area * DOT_COVER_MAX) / Math.max(1, this.inView))) };
+    // crowded: small dots at half resolution (as the density grid): under software compositing every
+    // fleet frame is read back from the GPU, and a quarter of the pixels is a quarter of that
+    return { style: 'dots', sizePx: Math.max(CROWDED_DOT_PX, Math.sqrt((area * DOT_COVER_MAX) / Math.max(1, this.inView))), scale: DENSITY_SCALE_CROWDED };
   }
 
   /** The current style and symbol size of the fleet (tests, diagnostics). */
-  get fleetSymbolNow(): { style: FleetStyle; sizePx: number } {
+  get fleetSymbolNow(): { style: FleetStyle; sizePx: number; scale?: number } {
     return this.fleetStyle(this.map.getZoom());
   }
 

@@ -121,8 +121,8 @@ export class FleetBuffer {
 
   private readonly tmp: [number, number] = [0, 0];
 
-  /** Apply a vehicle's latest fix and state. Older or equal fixes only update heading/state. */
-  set(id: string, lon: number, lat: number, ts: number, heading: number, state: TruckState): void {
+  /** Apply a vehicle's latest fix and state (`now`: the fleet clock, when the caller read it once for many). Older or equal fixes only update heading/state. */
+  set(id: string, lon: number, lat: number, ts: number, heading: number, state: TruckState, now = this.clock()): void {
     let i = this.slotOf.get(id);
     const x = mercX(lon) - this.originX;
     const y = mercY(lat) - this.originY;
@@ -150,7 +150,6 @@ export class FleetBuffer {
     a[o + A.heading] = heading;
     a[o + A.state] = stateCode(state);
     if (ts > prevTs) {
-      const now = this.clock();
       const dur = this.interpolate ? Math.min(this.maxAnimMs, ts - prevTs) : 0;
       if (dur > 0) {
         const p = this.drawnAt(i, now, this.tmp);

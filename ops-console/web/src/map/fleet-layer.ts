@@ -135,8 +135,8 @@ export interface FleetLayerOptions {
   buffer: FleetBuffer;
   /** called before each fleet frame is drawn: apply pending model changes to the buffer; true = changes left for the next frame */
   beforeFrame?: () => boolean | void;
-  /** point style and size (px, CSS) for the current zoom and fleet */
-  style: (zoom: number) => { style: FleetStyle; sizePx: number };
+  /** point style and size (px, CSS) for the current zoom and fleet; `scale` < 1 draws the fleet canvas at that resolution (a crowded view of small dots) */
+  style: (zoom: number) => { style: FleetStyle; sizePx: number; scale?: number };
 }
 
 /** Cost of the layer, for the bench and the console's diagnostics. */
@@ -562,8 +562,8 @@ export class FleetLayer implements CustomLayerInterface {
       this.uploadedSinceCull = true;
     }
     const visible = this.shown && this.haveMatrix && b.size > 0;
-    const { style, sizePx } = visible ? this.opts.style(this.zoom) : { style: this.lastStyle, sizePx: 0 };
-    const scale = style === 'density' ? DENSITY_SCALE : 1;
+    const { style, sizePx, scale: wanted } = visible ? this.opts.style(this.zoom) : { style: this.lastStyle, sizePx: 0, scale: this.scale };
+    const scale = style === 'density' ? DENSITY_SCALE : (wanted ?? 1);
     if (scale !== this.scale) {
       this.scale = scale;
       this.resize();

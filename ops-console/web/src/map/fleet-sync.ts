@@ -79,6 +79,8 @@ export class FleetSync {
     const now = Date.now();
     const model = this.model;
     const fleet = this.fleet;
+    // the fleet's clock once per step (a step lasts a few ms), not once per truck
+    const drawNow = fleet.clock();
     let written = 0;
     let over = false;
     for (const id of this.pending) {
@@ -86,7 +88,7 @@ export class FleetSync {
       const s = model.devices.get(id);
       const gps = s?.latest.gps?.data as GpsFix | undefined;
       if (!s || !gps) fleet.remove(id);
-      else fleet.set(id, gps.lon, gps.lat, gps.ts, gps.heading, truckState(truckInput(s, this.input), now));
+      else fleet.set(id, gps.lon, gps.lat, gps.ts, gps.heading, truckState(truckInput(s, this.input), now), drawNow);
       if (++written % CHECK_EVERY === 0 && this.clock() - t0 >= this.budgetMs) {
         over = true;
         break;
