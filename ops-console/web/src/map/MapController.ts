@@ -23,7 +23,7 @@ import { alertsLayer } from './alerts-layer';
 import { CAMERA_LABEL_SOURCE, camerasLayer } from './cameras-layer';
 import { CoverageLayer } from './coverage-layer';
 import { FleetBuffer, mercX, mercY } from './fleet-buffer';
-import { FleetLayer, type FleetStyle } from './fleet-layer';
+import { DENSITY_SCALE, FleetLayer, type FleetStyle } from './fleet-layer';
 import { FleetSync, type FleetSyncStats } from './fleet-sync';
 import { GeofenceLayer } from './geofence-layer';
 import type { LayerHost, MapLayerModule, MapMode } from './layer';
@@ -70,8 +70,6 @@ export const DENSITY_PER_PX2 = 1 / 400;
  */
 export const ARROW_COVER_MAX = 0.3;
 export const DOT_COVER_MAX = 0.1;
-/** fleet canvas resolution while crowded dots are shrunk below their size (the density grid's DENSITY_SCALE) */
-export const DENSITY_SCALE_CROWDED = 0.5;
 /** the smallest dot (CSS px) a crowded view shrinks to */
 export const CROWDED_DOT_PX = 3;
 /** a big fleet draws trails only for trucks in view, when at most this many are (else only the picked truck's) */
@@ -331,7 +329,7 @@ export class MapController {
     if (covers(dot) <= DOT_COVER_MAX) return { style: 'dots', sizePx: dot };
     // crowded: small dots at half resolution (as the density grid): under software compositing every
     // fleet frame is read back from the GPU, and a quarter of the pixels is a quarter of that
-    return { style: 'dots', sizePx: Math.max(CROWDED_DOT_PX, Math.sqrt((area * DOT_COVER_MAX) / Math.max(1, this.inView))), scale: DENSITY_SCALE_CROWDED };
+    return { style: 'dots', sizePx: Math.max(CROWDED_DOT_PX, Math.sqrt((area * DOT_COVER_MAX) / Math.max(1, this.inView))), scale: DENSITY_SCALE };
   }
 
   /** The current style and symbol size of the fleet (tests, diagnostics). */
@@ -341,7 +339,7 @@ export class MapController {
 
   /** The current style of the fleet (tests, diagnostics). */
   get fleetStyleNow(): FleetStyle {
-    return this.fleetStyle(this.map.getZoom()).style;
+    return this.fleetSymbolNow.style;
   }
 
   private viewBox(): [number, number, number, number] {
