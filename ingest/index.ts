@@ -23,7 +23,7 @@ import { RecentKeys } from './dedupe';
 import { LiveStateBook } from './live-state';
 import { createLogLimiter } from './log-limiter';
 import { Registry } from 'prom-client';
-import { createIngestMetrics, type IngestCounters } from './metrics';
+import { accounting, createIngestMetrics, type IngestCounters } from './metrics';
 import { serveMetrics } from '../lib/metrics-server';
 import type { RuleEngine } from './rule-engine';
 import { dataFilters, notOwnedFilters, workerSubscriptions, type Partition } from './partition';
@@ -321,7 +321,8 @@ export async function startIngest(opts: StartIngestOptions): Promise<IngestHandl
         publisher.close();
         if (ownsRules) rules?.stop();
         await server?.close();
-        log.info({ counters: metrics.snapshot(), unwritten }, 'ingest stopped');
+        const counters = metrics.snapshot();
+        log.info({ counters, accounting: accounting(counters), unwritten }, 'ingest stopped');
         return { unwritten };
       })();
       return stopped;

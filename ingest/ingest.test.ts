@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deviceTopic, svcTopics, type AlertEvent, type AnyTelemetryRecord, type Hotlist, type LiveState, type RejectReason } from '../contract';
 import { waitFor } from '../testing/net';
 import type { RuleEngine } from './rule-engine';
+import { accounting } from './metrics';
 import { gpsFix, publish, startStack, type Stack } from './test-support';
 
 /** A rule engine that records what ingest feeds it (the seam), and raises one alert per plate read. */
@@ -248,5 +249,17 @@ describe('ingest end to end', () => {
     expect(text).toMatch(/^ingest_store_spilled_points 0$/m);
     expect(text).toMatch(/^ingest_store_up 1$/m);
     expect((await fetch(`http://127.0.0.1:${stack.ingest!.metricsPort}/nope`)).status).toBe(404);
+  });
+
+  it('accounts for every received message: stored, refused, presence or in flight, none unaccounted', async () => {
+    await waitFor(() => stack.ingest!.counters().inFlight === 0, 10_000, 20, 'ingest idle');
+    const c = stack.ingest!.counters();
+    const a = accounting(c);
+    // this suite sent readings, duplicates, malformed messages and presence: each kind shows up
+    expect(a.written).toBeGreaterThan(10);
+    expect(a.refused).toBeGreaterThan(0);
+    expect(a.presence).toBeGreaterThan(0);
+    expect(a.received).toBe(a.written + a.refused + a.presence);
+    expect(a.unaccounted).toBe(0);
   });
 });

@@ -173,3 +173,14 @@ export function createIngestMetrics(opts: { inFlight: () => number; storeHealth?
   };
 }
 export type IngestMetrics = ReturnType<typeof createIngestMetrics>;
+
+/**
+ * Where every received device message went: newly stored, refused (dead-lettered, or a duplicate
+ * not stored again), a presence message (live state only, never a record), or still in flight.
+ * `unaccounted` is 0 unless a message was lost inside ingest; "received minus written" alone is
+ * not a loss (at a clean stop of `npm start` it is the presence messages plus the refusals).
+ */
+export function accounting(c: IngestCounters): { received: number; written: number; refused: number; presence: number; inFlight: number; unaccounted: number } {
+  const refused = Object.values(c.rejected).reduce((s, n) => s + n, 0);
+  return { received: c.received, written: c.written, refused, presence: c.presence, inFlight: c.inFlight, unaccounted: c.received - c.written - refused - c.presence - c.inFlight };
+}

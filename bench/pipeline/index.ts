@@ -53,6 +53,8 @@ const USAGE = `npm run bench:pipeline -- [options]   (device → broker → inge
   --persistence level|memory   the broker's session store (default level, durable)
   --max-in-flight N      ingest's window of un-acknowledged messages (default ingest's own)
   --max-writes N         ingest's store writes under way at once (default ingest's own)
+  --generator raw|mqttjs the load generator's client: raw MQTT 3.1.1 sockets through mqtt-packet
+                         (default: cheap, so the system under test gets the cores) or MQTT.js
   --out NAME             result file bench/results/NAME.json (default pipeline)
   --help                 this text
 
@@ -75,10 +77,12 @@ async function main(): Promise<void> {
     persistence: a.persistence === 'memory' ? 'memory' : 'level',
     maxInFlight: a['max-in-flight'] ? Number(a['max-in-flight']) : null,
     maxWrites: a['max-writes'] ? Number(a['max-writes']) : null,
+    generator: a.generator === 'mqttjs' ? 'mqttjs' : 'raw',
   };
+  if (a.generator && a.generator !== 'raw' && a.generator !== 'mqttjs') throw new Error(`--generator must be raw or mqttjs, not ${JSON.stringify(a.generator)}`);
   const startRates: Record<Config, number> = { 'broker-alone': 250, duckdb: 250, influx: 250, 'node-red': 125, 'duckdb-memory': 250, 'duckdb-serial': 250 };
   console.log(
-    `pipeline bench: ${o.rounds} rounds, ${o.windowMs / 1000} s windows, ${o.devices} publishers + 1 marker, QoS 1, broker persistence ${o.persistence}${o.maxInFlight ? `, ingest in-flight window ${o.maxInFlight}` : ''}${o.maxWrites ? `, ingest writes at once ${o.maxWrites}` : ''}; machine ${JSON.stringify(machine())}`,
+    `pipeline bench: ${o.rounds} rounds, ${o.windowMs / 1000} s windows, ${o.devices} publishers + 1 marker, QoS 1, broker persistence ${o.persistence}, generator ${o.generator}${o.maxInFlight ? `, ingest in-flight window ${o.maxInFlight}` : ''}${o.maxWrites ? `, ingest writes at once ${o.maxWrites}` : ''}; machine ${JSON.stringify(machine())}`,
   );
   const loadavgAtStart = machine().loadavg;
   const regDir = tempDir('bench-pipe-reg-');

@@ -1,3 +1,4 @@
+import type { GeneratorClient } from './generator';
 import type { Config } from './run';
 
 export interface Opts {
@@ -12,4 +13,6 @@ export interface Opts {
   maxInFlight: number | null;
   /** ingest's store writes at once (null: ingest's default) */
   maxWrites: number | null;
+  /** the load generator's MQTT client (raw sockets by default; MQTT.js for comparison) */
+  generator: GeneratorClient;
 }
