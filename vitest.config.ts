@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import LongestFirst from './testing/test-order';
 
 // Tests talk to real servers (Aedes, DuckDB, influxd, Chromium) on loopback.
 // Two cores: keep a modest number of test files in flight.
@@ -11,5 +12,7 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     reporters: ['default'],
+    // the longest files first, so a clean clone (no cached durations) ends with both workers busy
+    sequence: { sequencer: LongestFirst },
   },
 });
