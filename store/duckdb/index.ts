@@ -92,7 +92,15 @@ export async function openDuckDbStore(opts: DuckDbStoreOptions): Promise<Telemet
       open();
       if (signal?.aborted) throw cancelled('while it waited for the read connection');
       if (!signal) return job(readConn);
-      const onAbort = () => readConn.interrupt();
+      // An interrupt only stops a statement DuckDB is executing: one that lands between two
+      // statements of the job, or before its statement reached DuckDB's threads, is lost and the
+      // scan runs on for minutes (CI saw the next read time out behind it). So once aborted, keep
+      // interrupting until the job settles.
+      let again: NodeJS.Timeout | undefined;
+      const onAbort = () => {
+        readConn.interrupt();
+        again = setInterval(() => readConn.interrupt(), 50);
+      };
       signal.addEventListener('abort', onAbort, { once: true });
       try {
         return await job(readConn);
@@ -101,6 +109,7 @@ export async function openDuckDbStore(opts: DuckDbStoreOptions): Promise<Telemet
         throw err;
       } finally {
         signal.removeEventListener('abort', onAbort);
+        clearInterval(again);
       }
     });
     if (!signal) return run;
